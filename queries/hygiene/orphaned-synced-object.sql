@@ -1,0 +1,54 @@
+/*
++++
+name     = "orphaned-synced-object"
+title    = "Synced cloud object whose on-prem source is gone"
+severity = "medium"
+category = "hygiene"
+requires = ["cloud_objects", "onprem_objects", "onprem_links"]
++++
+## What it does
+Finds cloud users and groups that Entra ID says are synced (`onPremisesSyncEnabled` true) but that
+no on-prem object of the snapshot is joined to (users: no source anchor equals their
+`onPremisesImmutableId`; groups: no objectSid or sAMAccountName matches), where the snapshot covers
+their domain (`onPremisesDomainName` is a domain some exported object lives in). Contacts are not
+judged: Graph exposes no anchor or domain for them.
+
+## Why is this bad?
+Sync should have deleted or updated these objects when their source went away. When it did not,
+the sync server no longer sees them (a disconnected connector space, a removed OU filter, a
+decommissioned Entra Connect server, or a forest that is no longer synced). They keep licences,
+group memberships and sign-in, cannot be edited in the cloud, and block their addresses.
+
+## Remediation
+If the source was deleted on purpose, convert the object to cloud-managed and delete it (or let a
+healthy sync cycle delete it). If the source still exists outside the export (the export was
+limited to some OUs), widen the export: the rule assumes the snapshot holds the whole domain. If
+the object moved to another forest, re-anchor it by setting `onPremisesImmutableId` to its new
+source anchor.
+
+## References
+- https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-technical-concepts
+- onPremisesSyncEnabled: https://learn.microsoft.com/graph/api/resources/user
+*/
+WITH exported_domains AS (
+    SELECT DISTINCT domain FROM onprem_objects WHERE domain IS NOT NULL
+)
+SELECT
+    c.id AS cloud_object_id,
+    c.object_type AS cloud_object_type,
+    CAST(NULL AS VARCHAR) AS onprem_object_guid,
+    c.onprem_distinguished_name AS onprem_distinguished_name,
+    CASE c.object_type WHEN 'user' THEN 'onPremisesImmutableId' ELSE 'onPremisesSecurityIdentifier' END AS attribute,
+    CASE c.object_type WHEN 'user' THEN c.immutable_id ELSE c.onprem_security_identifier END AS value,
+    'Cloud ' || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') is synced from '
+        || c.onprem_domain_name || COALESCE(' (' || c.onprem_distinguished_name || ')', '')
+        || ', but no object exported from that domain is its source.' AS message,
+    'Check whether the source still exists in ' || c.onprem_domain_name
+        || '. If it was deleted, remove the cloud object; if it moved, re-anchor it; if the export left it out, export the whole domain.' AS remediation,
+    c.onprem_domain_name,
+    c.last_sync_time AS cloud_last_sync_time
+FROM cloud_objects c
+ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
+WHERE c.sync_state = 'synced'
+  AND c.object_type IN ('user', 'group')
+  AND c.onprem_domain_name IN (SELECT domain FROM exported_domains)

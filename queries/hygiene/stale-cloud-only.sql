@@ -1,0 +1,81 @@
+/*
++++
+name     = "stale-cloud-only"
+title    = "Cloud object left over from an on-prem identity"
+severity = "medium"
+category = "hygiene"
+requires = ["cloud_objects"]
+optional = ["soft_match_candidates", "onprem_links", "onprem_objects"]
++++
+## What it does
+Finds cloud objects that are not synced today (`onPremisesSyncEnabled` false or null) but are
+leftovers of an on-prem identity:
+
+- they carry an `onPremisesImmutableId` (a source anchor from a past sync or an import), or
+- they were synced before (a past `onPremisesLastSyncDateTime`, or `onPremisesSyncEnabled` false), or
+- they block an on-prem object of the snapshot from syncing (soft match would refuse them, or they
+  are of another type).
+
+A cloud-only object whose immutableId equals the source anchor of an exported on-prem object is a
+pending hard match (the usual fix for a takeover), not a leftover, and is not reported.
+
+With an on-prem export, the finding names the on-prem object that is the leftover's source or that
+it blocks.
+
+## Why is this bad?
+A leftover shadows the person it came from: it keeps addresses and the UPN, so the real on-prem
+account cannot sync (InvalidSoftMatch, ObjectTypeMismatch, duplicate values), mail goes to the
+wrong place, and it often still has licences and group memberships nobody reviews because
+"it is synced".
+
+## Remediation
+If the on-prem identity is still in use, join the leftover to it (set `onPremisesImmutableId` to
+the on-prem source anchor) or delete the leftover and let sync create the object afresh. If the
+identity is gone, delete the leftover (users can be restored for 30 days).
+
+## References
+- onPremisesSyncEnabled tri-state: https://learn.microsoft.com/graph/api/resources/group
+- https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors
+*/
+WITH blocking AS (
+    SELECT cloud_object_id, FIRST(object_guid) AS blocked_guid
+    FROM soft_match_candidates
+    WHERE verdict IN ('refused', 'type_mismatch')
+    GROUP BY cloud_object_id
+),
+source AS (
+    SELECT cloud_object_id, FIRST(object_guid) AS source_guid
+    FROM onprem_links
+    GROUP BY cloud_object_id
+)
+SELECT
+    c.id AS cloud_object_id,
+    c.object_type AS cloud_object_type,
+    COALESCE(src.source_guid, b.blocked_guid) AS onprem_object_guid,
+    o.distinguished_name AS onprem_distinguished_name,
+    'onPremisesSyncEnabled' AS attribute,
+    CASE c.sync_state WHEN 'formerly_synced' THEN 'false' ELSE 'null' END AS value,
+    CASE c.sync_state WHEN 'formerly_synced' THEN 'Formerly synced ' ELSE 'Cloud-only ' END || c.object_type
+        || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') is a leftover of an on-prem identity: '
+        || CASE
+            WHEN src.source_guid IS NOT NULL THEN 'its source ' || o.distinguished_name || ' still exists on-prem but the object is no longer synced'
+            WHEN b.blocked_guid IS NOT NULL THEN 'it blocks on-prem ' || o.object_type || ' ' || o.distinguished_name || ' from syncing'
+            WHEN c.immutable_id IS NOT NULL THEN 'it carries onPremisesImmutableId ' || c.immutable_id
+            ELSE 'it was synced before'
+        END || '.' AS message,
+    CASE
+        WHEN src.source_guid IS NOT NULL THEN 'Bring ' || o.distinguished_name || ' back into sync scope so it joins its cloud object again, or delete the cloud object if the identity is retired.'
+        WHEN b.blocked_guid IS NOT NULL THEN 'Delete cloud ' || c.object_type || ' ' || c.id || ' or hard-match it to ' || o.distinguished_name || ' (set onPremisesImmutableId to ' || o.source_anchor || ').'
+        ELSE 'Delete cloud ' || c.object_type || ' ' || c.id || ' if the identity is retired, or re-join it to its on-prem object by setting onPremisesImmutableId.'
+    END AS remediation,
+    c.immutable_id AS cloud_immutable_id,
+    c.last_sync_time AS cloud_last_sync_time
+FROM cloud_objects c
+LEFT JOIN blocking b ON c.id = b.cloud_object_id
+LEFT JOIN source src ON c.id = src.cloud_object_id
+LEFT JOIN onprem_objects o ON COALESCE(src.source_guid, b.blocked_guid) = o.object_guid
+WHERE c.sync_state <> 'synced'
+  -- A cloud-only object whose immutableId an on-prem object carries is a pending hard match, not a leftover.
+  AND NOT (c.sync_state = 'cloud_only' AND src.source_guid IS NOT NULL)
+  AND (c.immutable_id IS NOT NULL OR c.last_sync_time IS NOT NULL OR c.sync_state = 'formerly_synced'
+       OR b.blocked_guid IS NOT NULL)

@@ -1,0 +1,49 @@
+/*
++++
+name     = "upn-suffix-unverified"
+title    = "On-prem UPN suffix that is not a verified domain of the tenant"
+severity = "medium"
+category = "hygiene"
+requires = ["onprem_objects", "domains"]
++++
+## What it does
+Finds on-prem users whose userPrincipalName suffix (the part after `@`) is not a verified domain
+of the tenant, including non-routable suffixes such as `.local` that can never be verified.
+
+## Why is this bad?
+Entra ID accepts only verified domains in a UPN. Sync replaces an unverified suffix with the
+tenant's initial domain (`user@contoso.onmicrosoft.com`), so people sign in with a name they do not
+know, and soft match on UPN cannot find their existing cloud account.
+
+## Remediation
+Add the suffix as a custom domain and verify it, if you own it (a subdomain of a verified domain
+still has to be added). Otherwise give the users a routable suffix you own: add it as a UPN suffix
+in Active Directory Domains and Trusts, then change their UPN, for example
+`Set-ADUser <user> -UserPrincipalName name@contoso.com`.
+
+## References
+- UPN and verified domains: https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname
+- Non-routable domains: https://learn.microsoft.com/microsoft-365/enterprise/prepare-a-non-routable-domain-for-directory-synchronization
+*/
+SELECT
+    CAST(NULL AS VARCHAR) AS cloud_object_id,
+    CAST(NULL AS VARCHAR) AS cloud_object_type,
+    o.object_guid AS onprem_object_guid,
+    o.distinguished_name AS onprem_distinguished_name,
+    'userPrincipalName' AS attribute,
+    o.user_principal_name AS value,
+    'On-prem user ' || o.distinguished_name || ' has UPN ' || o.user_principal_name || ', but ' || o.upn_suffix
+        || CASE
+            WHEN o.upn_suffix NOT LIKE '%.%' OR o.upn_suffix LIKE '%.local' OR o.upn_suffix LIKE '%.lan'
+                OR o.upn_suffix LIKE '%.internal' OR o.upn_suffix LIKE '%.corp' OR o.upn_suffix LIKE '%.localdomain'
+                OR o.upn_suffix LIKE '%.intranet' OR o.upn_suffix LIKE '%.home' OR o.upn_suffix LIKE '%.private'
+            THEN ' is not internet-routable and can never be verified'
+            ELSE ' is not a verified domain of the tenant'
+        END || ': sync will give the user an onmicrosoft.com UPN instead.' AS message,
+    'Verify ' || o.upn_suffix || ' in the tenant if you own it, or change the UPN to a verified domain (Set-ADUser '''
+        || o.distinguished_name || ''' -UserPrincipalName <name>@<verified domain>).' AS remediation,
+    o.upn_suffix
+FROM onprem_objects o
+WHERE o.object_type = 'user'
+  AND o.upn_suffix IS NOT NULL
+  AND o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)

@@ -1,0 +1,81 @@
+/*
++++
+name     = "invalid-soft-match"
+title    = "On-prem object would soft-match a cloud object that soft match refuses (InvalidSoftMatch)"
+severity = "high"
+category = "matching"
+requires = ["soft_match_candidates", "onprem_objects"]
+optional = ["role_members", "sync_features"]
++++
+## What it does
+Finds on-prem objects with no hard match whose userPrincipalName or primary SMTP address equals
+that of a cloud object of the same type which soft match will refuse to join:
+
+- the cloud object already carries an `onPremisesImmutableId` (another source anchor);
+- it is synced from another source, or was synced before (`onPremisesSyncEnabled` false, or a
+  past `onPremisesLastSyncDateTime`);
+- the cloud user holds a directory role ("Microsoft Entra ID won't match on-premises users with
+  cloud users that have an admin role");
+- the tenant blocks soft match (`blockSoftMatchEnabled`), or UPN soft match is off
+  (`softMatchOnUpnEnabled` false) and the match is on the UPN.
+
+Admin roles and the tenant switches are read from `directoryRoles` and
+`/directory/onPremisesSynchronization`; when those were not collected, the rule says so in its
+outcome and judges without them.
+
+## Why is this bad?
+Sync cannot create the on-prem object in Entra ID: the value it needs is taken, and the object it
+would join is off limits. Entra Connect reports InvalidSoftMatch (or, with duplicate attribute
+resiliency, quarantines the value and leaves the user with a placeholder UPN), so the person gets
+no working cloud account, or two half-accounts.
+
+## Remediation
+Decide whether the two objects are the same identity.
+- Same identity, cloud object carries another immutableId or was synced before: set the cloud
+  object's `onPremisesImmutableId` to the on-prem object's source anchor (hard match), for
+  example `Update-MgUser -UserId <id> -OnPremisesImmutableId <anchor>` on a cloud-managed user.
+- Same identity, cloud user holds a role: remove the role, let sync join the two, re-assign it.
+- Tenant blocks soft match: hard-match by setting the immutableId, rather than lifting the block.
+- Different identities: change the UPN or primary SMTP address of one of them before syncing.
+
+## References
+- InvalidSoftMatch: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#invalidsoftmatch
+- Soft and hard match: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant
+- Existing admin role conflict: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#existing-admin-role-conflict
+- Tenant switches: https://learn.microsoft.com/graph/api/resources/onpremisesdirectorysynchronizationfeature
+*/
+SELECT
+    s.cloud_object_id,
+    s.cloud_object_type,
+    o.object_guid AS onprem_object_guid,
+    o.distinguished_name AS onprem_distinguished_name,
+    s.attribute,
+    s.address AS value,
+    'On-prem ' || o.object_type || ' ' || o.distinguished_name || ' would soft-match cloud ' || s.cloud_object_type
+        || ' ''' || COALESCE(s.cloud_display_name, s.cloud_object_id) || ''' (' || s.cloud_object_id || ') on ' || s.attribute
+        || ' ' || s.address || ', but soft match refuses it: '
+        || CASE s.refusal_code
+            WHEN 'immutable_id' THEN 'the cloud object already has onPremisesImmutableId ' || s.cloud_immutable_id
+                || ', not this object''s source anchor ' || o.source_anchor
+            WHEN 'synced_elsewhere' THEN 'the cloud object is synced from another on-prem object'
+            WHEN 'formerly_synced' THEN 'the cloud object was synced from on-prem before'
+            WHEN 'admin_role' THEN 'the cloud user holds the directory role(s) ' || s.cloud_admin_roles
+            WHEN 'tenant_blocks_soft_match' THEN 'the tenant blocks soft match (blockSoftMatchEnabled)'
+            ELSE 'the tenant has UPN soft match turned off (softMatchOnUpnEnabled false)'
+        END || '. Sync will fail with InvalidSoftMatch.' AS message,
+    CASE s.refusal_code
+        WHEN 'admin_role' THEN 'If they are the same person, remove the role(s) ' || s.cloud_admin_roles
+            || ' from the cloud user, let sync join the two, then re-assign the role(s); otherwise change the '
+            || s.attribute || ' of one of them.'
+        WHEN 'synced_elsewhere' THEN 'Change the ' || s.attribute || ' of one of the two objects: the cloud object belongs to another on-prem object.'
+        ELSE 'If they are the same identity, hard-match them: set onPremisesImmutableId of cloud object ' || s.cloud_object_id
+            || ' to ' || o.source_anchor || '. Otherwise change the ' || s.attribute || ' of one of them.'
+    END AS remediation,
+    s.refusal_code,
+    o.source_anchor AS onprem_source_anchor,
+    s.cloud_immutable_id,
+    s.cloud_sync_state,
+    s.cloud_admin_roles
+FROM soft_match_candidates s
+JOIN onprem_objects o ON s.object_guid = o.object_guid
+WHERE s.verdict = 'refused'

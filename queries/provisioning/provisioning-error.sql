@@ -1,0 +1,81 @@
+/*
++++
+name     = "provisioning-error"
+title    = "Entra ID recorded a provisioning error (duplicate value quarantined)"
+severity = "high"
+category = "provisioning"
+requires = ["provisioning_errors", "cloud_objects", "cloud_addresses"]
+optional = ["onprem_objects", "onprem_addresses", "onprem_links"]
++++
+## What it does
+Reports every `onPremisesProvisioningErrors` entry on users, contacts and groups, and names the
+other holder of the conflicting value where it can be found: cloud objects that hold the value
+today, and (with an on-prem export) on-prem objects that hold it, other than the erroring object's
+own source. Graph writes the property as `ProxyAddress` or `ProxyAddresses`; both are read.
+
+## Why is this bad?
+Entra ID could not apply a value sync sent, because another object already holds it (duplicate
+attribute resiliency quarantined it). The object synced without it: a user may carry a placeholder
+UPN (`name1234@tenant.onmicrosoft.com`) or miss an address, so sign-in or mail delivery is wrong
+until the conflict is resolved. Graph's own view of the error does not say who the other holder is.
+
+## Remediation
+Remove the value from the object that should not have it (the other holder named here, or the
+erroring object's on-prem source). Entra ID re-checks quarantined values about every hour and
+releases them once the conflict is gone; the error then disappears on its own.
+
+## References
+- onPremisesProvisioningError: https://learn.microsoft.com/graph/api/resources/onpremisesprovisioningerror
+- Duplicate attribute resiliency: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-syncservice-duplicate-attribute-resiliency
+*/
+WITH errors AS (
+    SELECT e.*, c.display_name, COALESCE(l.object_guid, CAST(NULL AS VARCHAR)) AS source_guid
+    FROM provisioning_errors e
+    JOIN cloud_objects c ON e.object_id = c.id
+    LEFT JOIN onprem_links l ON e.object_id = l.cloud_object_id
+),
+cloud_holders AS (
+    SELECT e.object_id, e.kind, e.address, STRING_AGG(a.object_type || ' ' || a.object_id, ', ') AS holders,
+           MIN(a.object_id) AS first_holder
+    FROM errors e
+    JOIN cloud_addresses a ON e.kind = a.kind AND e.address = a.address
+    WHERE a.object_id <> e.object_id
+    GROUP BY e.object_id, e.kind, e.address
+),
+onprem_holders AS (
+    SELECT e.object_id, e.kind, e.address, STRING_AGG(o.distinguished_name, '; ') AS holders,
+           MIN(o.object_guid) AS first_holder
+    FROM errors e
+    JOIN onprem_addresses a ON e.kind = a.kind AND e.address = a.address
+    JOIN onprem_objects o ON a.object_id = o.object_guid
+    WHERE e.source_guid IS NULL OR a.object_id <> e.source_guid
+    GROUP BY e.object_id, e.kind, e.address
+)
+SELECT
+    e.object_id AS cloud_object_id,
+    e.object_type AS cloud_object_type,
+    e.source_guid AS onprem_object_guid,
+    src.distinguished_name AS onprem_distinguished_name,
+    e.property AS attribute,
+    e.value,
+    'Entra ID quarantined ' || e.property || ' value ' || e.value || ' on ' || e.object_type || ' '''
+        || COALESCE(e.display_name, e.object_id) || ''' (' || e.object_id || ')'
+        || CASE
+            WHEN ch.holders IS NOT NULL AND oh.holders IS NOT NULL THEN ': it is held by cloud ' || ch.holders || ' and on-prem by ' || oh.holders
+            WHEN ch.holders IS NOT NULL THEN ': it is held by cloud ' || ch.holders
+            WHEN oh.holders IS NOT NULL THEN ': on-prem it is also held by ' || oh.holders
+            ELSE ' (' || COALESCE(e.category, 'PropertyConflict') || '); no other holder is in the snapshot'
+        END || '.' AS message,
+    CASE
+        WHEN ch.holders IS NOT NULL OR oh.holders IS NOT NULL THEN 'Remove ' || COALESCE(e.address, e.value) || ' from the object that should not hold it ('
+            || COALESCE('cloud ' || ch.holders, oh.holders) || ', or the on-prem source of ' || e.object_id || '); the error clears within about an hour.'
+        ELSE 'Find the holder with Get-MgUser/Get-MgGroup -Filter on the value (it may be soft-deleted: check deleted items), remove the value there, and wait for the hourly re-check.'
+    END AS remediation,
+    e.category,
+    e.occurred_time,
+    ch.first_holder AS other_cloud_object_id,
+    oh.first_holder AS other_onprem_object_guid
+FROM errors e
+LEFT JOIN cloud_holders ch ON e.object_id = ch.object_id AND e.address = ch.address
+LEFT JOIN onprem_holders oh ON e.object_id = oh.object_id AND e.address = oh.address
+LEFT JOIN onprem_objects src ON e.source_guid = src.object_guid

@@ -1,0 +1,70 @@
+/*
++++
+name     = "cloud-sync-quarantine"
+title    = "Cloud Sync job in quarantine"
+severity = "critical"
+category = "sync-health"
+requires = ["sync_jobs"]
++++
+## What it does
+Reports every Cloud Sync synchronization job whose status code is `Quarantine`, with the
+quarantine reason, since when (the series began), the next attempt, how often it was re-evaluated,
+and the error, and recommends the step that fits the reason.
+
+## Why is this bad?
+While a job is quarantined, the provisioning service only retries it at a reduced frequency and
+nothing else syncs for that configuration: new accounts, changes, disables and deletes all wait.
+Quarantine does not clear itself while its cause remains.
+
+## Remediation
+Fix the cause first, then lift the quarantine:
+- `EncounteredBaseEscrowThreshold`, `EncounteredTotalEscrowThreshold`,
+  `EncounteredEscrowProportionThreshold`: too many objects failed. Fix the object errors (provisioning
+  logs), then restart with scope `Watermark, Escrows, QuarantineState`.
+- `TooManyDeletes`: a run would delete more objects than the accidental-deletion threshold allows.
+  Review what would be deleted before anything else; only if the deletes are intended, restart with
+  scope `ForceDeletes`. If they are not, fix the scoping or OU change that caused them first.
+- `EncounteredQuarantineException`, `IngestionInterrupted`, `Unknown`: read the error code (for
+  example `HybridIdentityServiceNoActiveAgents`: no provisioning agent is running), fix it, then
+  start the job.
+- `QuarantinedOnDemand`: someone quarantined it on purpose; start it when ready.
+
+Start: `POST /servicePrincipals/{id}/synchronization/jobs/{jobId}/start`. Restart:
+`POST .../restart` with `{"criteria":{"resetScope":"Watermark, Escrows, QuarantineState"}}`. Never
+use `Full` (it includes ConnectorDataStore, which the docs say not to use).
+
+## References
+- synchronizationQuarantine: https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine
+- Restart and reset scopes: https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-restart
+- Cloud Sync troubleshooting: https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-troubleshoot
+*/
+SELECT
+    j.service_principal_id AS cloud_object_id,
+    'synchronizationJob' AS cloud_object_type,
+    CAST(NULL AS VARCHAR) AS onprem_object_guid,
+    CAST(NULL AS VARCHAR) AS onprem_distinguished_name,
+    'status.quarantine' AS attribute,
+    j.job_id AS value,
+    'Cloud Sync job ' || j.job_id || ' (' || COALESCE(j.configuration, j.domain, j.service_principal_id) || ') is in quarantine'
+        || COALESCE(' for ' || j.quarantine_reason, '')
+        || COALESCE(' since ' || STRFTIME(j.quarantine_since, '%Y-%m-%dT%H:%M:%SZ'), '')
+        || COALESCE(', re-evaluated ' || CAST(j.quarantine_series_count AS VARCHAR) || ' times', '')
+        || COALESCE(', next attempt ' || STRFTIME(j.quarantine_next_attempt, '%Y-%m-%dT%H:%M:%SZ'), '')
+        || COALESCE(': ' || j.quarantine_error_code || COALESCE(' ' || j.quarantine_error_message, ''), '') || '.' AS message,
+    CASE
+        WHEN j.quarantine_reason IN ('EncounteredBaseEscrowThreshold', 'EncounteredTotalEscrowThreshold', 'EncounteredEscrowProportionThreshold')
+            THEN 'Too many objects failed: fix the object errors in the provisioning logs, then restart job ' || j.job_id || ' with resetScope "Watermark, Escrows, QuarantineState".'
+        WHEN j.quarantine_reason = 'TooManyDeletes'
+            THEN 'A run would exceed the accidental-deletion threshold: review the pending deletions first. Only if they are intended, restart job ' || j.job_id || ' with resetScope "ForceDeletes"; otherwise fix the scoping change that caused them.'
+        WHEN j.quarantine_reason = 'QuarantinedOnDemand'
+            THEN 'The job was quarantined on demand: start job ' || j.job_id || ' (POST .../start) when it should run again.'
+        ELSE 'Fix the cause named by the error' || COALESCE(' (' || j.quarantine_error_code || ')', '') || ', then start job ' || j.job_id || ' (POST .../start).'
+    END AS remediation,
+    j.job_id,
+    j.quarantine_reason,
+    j.quarantine_since,
+    j.quarantine_next_attempt,
+    j.quarantine_error_code,
+    j.troubleshooting_url
+FROM sync_jobs j
+WHERE j.status_code = 'Quarantine'

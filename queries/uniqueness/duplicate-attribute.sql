@@ -1,0 +1,100 @@
+/*
++++
+name     = "duplicate-attribute"
+title    = "A UPN, proxy address or mail value two objects would hold after sync (AttributeValueMustBeUnique)"
+severity = "high"
+category = "uniqueness"
+requires = ["onprem_objects", "onprem_addresses", "cloud_addresses", "cloud_objects", "onprem_links", "soft_match_candidates"]
++++
+## What it does
+Finds values Entra ID requires to be unique (userPrincipalName; SMTP addresses, where mail and
+every `smtp:` proxy address share one namespace) that two objects would hold once sync has run:
+
+- two on-prem objects hold the same value (a secondary address of one equal to the primary of
+  another counts too);
+- an on-prem object holds a value that a cloud object not joined to it holds, where no match
+  will join the two: a cloud object that is not the twin of any on-prem object in the snapshot.
+  Cloud objects joined to an on-prem object are judged by their on-prem values (those are what
+  they will hold after sync), and soft-match candidates are left to the matching rules.
+
+Comparisons are case-insensitive, as in Entra ID. Each pair is one finding.
+
+## Why is this bad?
+Entra ID refuses the second holder: sync reports AttributeValueMustBeUnique, or (with duplicate
+attribute resiliency, on by default) quarantines the value, gives a user a placeholder UPN such as
+`name1234@tenant.onmicrosoft.com`, and records an onPremisesProvisioningErrors entry. Mail for the
+address goes to the wrong object or bounces, and sign-in with the expected UPN fails.
+
+## Remediation
+Decide which object keeps the value and remove it from the other: on-prem with
+`Set-ADUser -Remove @{proxyAddresses='smtp:value'}` (or the object's mail / UPN), or in the cloud
+for a cloud-only holder. If the cloud holder is a leftover of the same person, delete it or
+hard-match it instead.
+
+## References
+- AttributeValueMustBeUnique: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#attributevaluemustbeunique
+- Duplicate attribute resiliency: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-syncservice-duplicate-attribute-resiliency
+- proxyAddresses uniqueness: https://learn.microsoft.com/graph/api/resources/user
+*/
+WITH onprem_pairs AS (
+    SELECT
+        a.object_id AS guid_a, b.object_id AS guid_b, a.kind, a.address,
+        a.origin AS origin_a, b.origin AS origin_b, a.raw AS raw_a, b.raw AS raw_b
+    FROM onprem_addresses a
+    JOIN onprem_addresses b ON a.kind = b.kind AND a.address = b.address
+    WHERE a.object_id < b.object_id
+),
+-- Cloud objects keep their own values only when no on-prem object in the snapshot is their twin.
+cloud_holders AS (
+    SELECT a.object_id, a.object_type, a.kind, a.address, a.origin, a.raw
+    FROM cloud_addresses a
+    ANTI JOIN onprem_links l ON a.object_id = l.cloud_object_id
+),
+cloud_pairs AS (
+    SELECT o.object_id AS guid, c.object_id AS cloud_id, o.kind, o.address, o.origin, o.raw AS raw_onprem, c.raw AS raw_cloud
+    FROM onprem_addresses o
+    JOIN cloud_holders c ON o.kind = c.kind AND o.address = c.address
+),
+cloud_pairs_unmatched AS (
+    SELECT p.*
+    FROM cloud_pairs p
+    ANTI JOIN soft_match_candidates s ON p.guid = s.object_guid AND p.cloud_id = s.cloud_object_id
+)
+SELECT
+    CAST(NULL AS VARCHAR) AS cloud_object_id,
+    CAST(NULL AS VARCHAR) AS cloud_object_type,
+    a.object_guid AS onprem_object_guid,
+    a.distinguished_name AS onprem_distinguished_name,
+    p.origin_a AS attribute,
+    p.address AS value,
+    'On-prem ' || a.object_type || ' ' || a.distinguished_name || ' and on-prem ' || b.object_type || ' '
+        || b.distinguished_name || ' both hold ' || p.address || ' (' || p.raw_a || ' / ' || p.raw_b
+        || '). Entra ID accepts it on one of them only.' AS message,
+    'Keep ' || p.address || ' on the object that should receive it and remove it on-prem from the other ('
+        || p.origin_b || ' of ' || b.distinguished_name || ', or ' || p.origin_a || ' of ' || a.distinguished_name || ').' AS remediation,
+    b.object_guid AS other_onprem_object_guid,
+    b.distinguished_name AS other_onprem_distinguished_name,
+    p.origin_b AS other_attribute
+FROM onprem_pairs p
+JOIN onprem_objects a ON p.guid_a = a.object_guid
+JOIN onprem_objects b ON p.guid_b = b.object_guid
+UNION ALL
+SELECT
+    c.id AS cloud_object_id,
+    c.object_type AS cloud_object_type,
+    o.object_guid AS onprem_object_guid,
+    o.distinguished_name AS onprem_distinguished_name,
+    p.origin AS attribute,
+    p.address AS value,
+    'On-prem ' || o.object_type || ' ' || o.distinguished_name || ' holds ' || p.raw_onprem || ', which '
+        || CASE c.sync_state WHEN 'cloud_only' THEN 'cloud-only ' WHEN 'formerly_synced' THEN 'formerly synced ' ELSE 'synced ' END
+        || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') already holds as '
+        || p.raw_cloud || '; no match joins the two, so Entra ID will refuse the value.' AS message,
+    'Remove ' || p.address || ' from one of the two: from ' || p.origin || ' of on-prem ' || o.distinguished_name
+        || ', or from cloud ' || c.object_type || ' ' || c.id || '.' AS remediation,
+    CAST(NULL AS VARCHAR) AS other_onprem_object_guid,
+    CAST(NULL AS VARCHAR) AS other_onprem_distinguished_name,
+    p.raw_cloud AS other_attribute
+FROM cloud_pairs_unmatched p
+JOIN onprem_objects o ON p.guid = o.object_guid
+JOIN cloud_objects c ON p.cloud_id = c.id

@@ -1,0 +1,19 @@
+//! entra-audit: audits hybrid identity (on-premises Active Directory synchronised to Microsoft
+//! Entra ID). Data flows one way, one module per arrow:
+//!
+//! ```text
+//! snapshot (cloud JSON) ─┐
+//!                        ├─▶ tables ─▶ rules ─▶ findings ─▶ report
+//! onprem (AD export) ────┘
+//! ```
+//!
+//! `audit` wires the arrows together for `check`; `cli` only declares the command line.
+
+pub mod audit;
+pub mod cli;
+pub mod findings;
+pub mod onprem;
+pub mod report;
+pub mod rules;
+pub mod snapshot;
+pub mod tables;

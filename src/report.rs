@@ -1,0 +1,358 @@
+//! Renders an audit: the terminal summary, `findings.json`, `findings.csv` and one CSV per rule
+//! (`rules/<name>.csv`, with the rule's evidence columns). Every output shows rules that were not
+//! evaluated as such, with the reason, and counts the input records that were rejected.
+//!
+//! This module computes no findings and judges nothing: it lays out what the engine produced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::findings::{Finding, RuleOutcome, RuleResult, Severity};
+use crate::onprem::RejectedRecord;
+use crate::snapshot::CollectionState;
+
+/// The version of the findings.json layout; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one audit produced: what `findings.json` holds.
+#[derive(Debug, Serialize)]
+pub struct AuditReport {
+    pub schema_version: u32,
+    pub tool: String,
+    /// The time rules judged against, RFC 3339.
+    pub as_of: String,
+    pub tenant_id: Option<String>,
+    pub inputs: Inputs,
+    pub rules: Vec<RuleResult>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Inputs {
+    pub onprem: Vec<OnPremFile>,
+    /// On-prem objects by type, after de-duplication across files.
+    pub onprem_objects: BTreeMap<String, usize>,
+    pub cloud: Option<CloudInput>,
+    pub rejected_count: usize,
+    pub rejected_records: Vec<RejectedRecord>,
+    pub rules_not_evaluated: Vec<NotEvaluated>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OnPremFile {
+    pub path: PathBuf,
+    pub format: crate::onprem::Format,
+    pub objects: usize,
+    pub rejected: usize,
+    /// Records of other classes (computers, OUs...) skipped on purpose.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CloudInput {
+    pub dir: PathBuf,
+    pub collected_at: Option<String>,
+    pub collections: BTreeMap<String, CollectionState>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotEvaluated {
+    pub rule: String,
+    pub reason: String,
+}
+
+impl AuditReport {
+    /// The most severe finding's severity, if any.
+    pub fn worst_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    pub fn count_at_or_above(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= severity)
+            .count()
+    }
+}
+
+/// Writes findings.json, findings.csv and rules/<name>.csv into `out`; returns the files written.
+pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out.join("rules"))
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let mut written = Vec::new();
+
+    let json_path = out.join("findings.json");
+    let file = std::fs::File::create(&json_path)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut writer, report)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    writer.write_all(b"\n")?;
+    writer.flush()?;
+    written.push(json_path);
+
+    let csv_path = out.join("findings.csv");
+    write_findings_csv(&csv_path, &report.findings, &[])?;
+    written.push(csv_path);
+
+    // Stale per-rule files from an earlier run would contradict this one.
+    if let Ok(entries) = std::fs::read_dir(out.join("rules")) {
+        for entry in entries.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "csv") {
+                std::fs::remove_file(entry.path()).ok();
+            }
+        }
+    }
+    for result in &report.rules {
+        if !matches!(result.outcome, RuleOutcome::Failed { .. }) {
+            continue;
+        }
+        let findings: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == result.rule)
+            .collect();
+        let evidence: BTreeSet<&str> = findings
+            .iter()
+            .flat_map(|f| f.evidence.keys().map(String::as_str))
+            .collect();
+        let evidence: Vec<&str> = evidence.into_iter().collect();
+        let path = out.join("rules").join(format!("{}.csv", result.rule));
+        let owned: Vec<Finding> = findings.into_iter().cloned().collect();
+        write_findings_csv(&path, &owned, &evidence)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+const CSV_COLUMNS: [&str; 11] = [
+    "id",
+    "rule",
+    "severity",
+    "cloud_object_id",
+    "cloud_object_type",
+    "onprem_object_guid",
+    "onprem_distinguished_name",
+    "attribute",
+    "value",
+    "message",
+    "remediation",
+];
+
+/// One row per finding. `evidence_columns` become columns of their own (per-rule files); without
+/// them the evidence is one `key=value; ...` column (the combined file, where rules differ).
+fn write_findings_csv(
+    path: &Path,
+    findings: &[Finding],
+    evidence_columns: &[&str],
+) -> anyhow::Result<()> {
+    let mut writer =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+    if evidence_columns.is_empty() {
+        header.push("evidence");
+    } else {
+        header.extend_from_slice(evidence_columns);
+    }
+    writer.write_record(&header)?;
+    for f in findings {
+        let mut row: Vec<String> = vec![
+            f.id.clone(),
+            f.rule.clone(),
+            f.severity.to_string(),
+            f.cloud_object_id.clone().unwrap_or_default(),
+            f.cloud_object_type.clone().unwrap_or_default(),
+            f.onprem_object_guid.clone().unwrap_or_default(),
+            f.onprem_distinguished_name.clone().unwrap_or_default(),
+            f.attribute.clone().unwrap_or_default(),
+            f.value.clone().unwrap_or_default(),
+            f.message.clone(),
+            f.remediation.clone(),
+        ];
+        if evidence_columns.is_empty() {
+            row.push(
+                f.evidence
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        } else {
+            row.extend(
+                evidence_columns
+                    .iter()
+                    .map(|c| f.evidence.get(*c).cloned().unwrap_or_default()),
+            );
+        }
+        writer.write_record(row.iter().map(|cell| csv_safe(cell).into_owned()))?;
+    }
+    writer
+        .flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Spreadsheets run a cell that starts with `=`, `+`, `-`, `@` (or a tab / carriage return) as a
+/// formula; directory values are attacker-controlled (anyone can be named `=HYPERLINK(...)`), so
+/// such cells get a leading apostrophe, which Excel shows as text (OWASP "CSV Injection").
+pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// The terminal summary: one line per rule, then inputs and where the files are.
+pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "entra-audit check: tenant {} as of {}",
+        report.tenant_id.as_deref().unwrap_or("(unknown)"),
+        report.as_of
+    );
+    out.push('\n');
+    let width = report
+        .rules
+        .iter()
+        .map(|r| r.rule.len())
+        .max()
+        .unwrap_or(10)
+        .max(4);
+    let _ = writeln!(out, "  {:<width$}  {:<8}  result", "rule", "severity");
+    let mut rules: Vec<&RuleResult> = report.rules.iter().collect();
+    rules.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    for r in &rules {
+        let caveat = if r.caveats.is_empty() { "" } else { " *" };
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<8}  {}{caveat}",
+            r.rule,
+            r.severity.as_str(),
+            r.outcome.label()
+        );
+    }
+    out.push('\n');
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|s| {
+            let n = report.findings.iter().filter(|f| f.severity == *s).count();
+            (n > 0).then(|| format!("{n} {s}"))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "findings: {}{}",
+        report.findings.len(),
+        if by_severity.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_severity.join(", "))
+        }
+    );
+    for r in &rules {
+        match &r.outcome {
+            RuleOutcome::NotEvaluated { reason } => {
+                let _ = writeln!(out, "not evaluated: {}: {reason}", r.rule);
+            }
+            RuleOutcome::Errored { error } => {
+                let _ = writeln!(out, "errored: {}: {error}", r.rule);
+            }
+            _ => {}
+        }
+        for caveat in &r.caveats {
+            let _ = writeln!(out, "* {}: {caveat}", r.rule);
+        }
+    }
+    let inputs = &report.inputs;
+    let onprem: usize = inputs.onprem_objects.values().sum();
+    if !inputs.onprem.is_empty() {
+        let _ = writeln!(
+            out,
+            "on-prem: {onprem} objects ({}) from {} file(s)",
+            inputs
+                .onprem_objects
+                .iter()
+                .map(|(k, v)| format!("{v} {k}s"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            inputs.onprem.len()
+        );
+    }
+    if let Some(cloud) = &inputs.cloud {
+        let loaded: Vec<String> = cloud
+            .collections
+            .iter()
+            .filter_map(|(name, state)| match state {
+                CollectionState::Loaded { objects, .. } => Some(format!("{objects} {name}")),
+                _ => None,
+            })
+            .collect();
+        let _ = writeln!(out, "cloud: {}", loaded.join(", "));
+        for (name, state) in &cloud.collections {
+            if let CollectionState::Failed { reason } = state {
+                let _ = writeln!(out, "cloud collection unusable: {name}: {reason}");
+            }
+        }
+    }
+    if inputs.rejected_count > 0 {
+        let _ = writeln!(
+            out,
+            "rejected input records: {} (listed in findings.json under inputs.rejected_records)",
+            inputs.rejected_count
+        );
+        for r in inputs.rejected_records.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "  {}:{}: {}{}",
+                r.file.display(),
+                r.line,
+                if r.record.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", r.record)
+                },
+                r.reason
+            );
+        }
+        if inputs.rejected_count > 5 {
+            let _ = writeln!(out, "  ... and {} more", inputs.rejected_count - 5);
+        }
+    }
+    if !written.is_empty() {
+        let _ = writeln!(
+            out,
+            "wrote {}",
+            written
+                .iter()
+                .take(2)
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if written.len() > 2 {
+            let _ = writeln!(out, "      and {} per-rule CSV file(s)", written.len() - 2);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_that_spreadsheets_would_evaluate_are_defused() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("+1"), "'+1");
+        assert_eq!(csv_safe("-2"), "'-2");
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("ann@contoso.com"), "ann@contoso.com");
+        assert_eq!(csv_safe(""), "");
+    }
+}

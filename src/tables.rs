@@ -1,0 +1,1246 @@
+//! The tables the rules query: the ONE place where table names, columns and polars schemas are
+//! declared ([`TABLES`]), and the code that fills them from on-prem objects and a cloud snapshot.
+//!
+//! Schemas are explicit and never inferred from data: every builder is checked against its
+//! [`TableSpec`], so a rule sees the same columns and types whether a table holds a million rows
+//! or none. Normalisation that every rule would otherwise repeat happens here, once: addresses
+//! and UPNs are lower-cased for comparison (Entra compares them case-insensitively), `SMTP:`
+//! (upper case) marks the primary address, `mail` joins the SMTP namespace, and the tri-state
+//! `onPremisesSyncEnabled` becomes a `sync_state`. What the data *means* for sync is not decided
+//! here: that is the rules' job.
+//!
+//! A table whose source is missing or unusable is not registered at all; [`Tables::unavailable`]
+//! says why, and the rule engine turns that into "not evaluated".
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+
+use crate::onprem::{self, OnPremObject};
+use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject};
+
+/// Column types used by the tables (a deliberately small set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Str,
+    Bool,
+    Int,
+    /// UTC, microseconds.
+    Time,
+}
+
+impl ColumnType {
+    pub fn dtype(self) -> DataType {
+        match self {
+            ColumnType::Str => DataType::String,
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int => DataType::Int64,
+            ColumnType::Time => DataType::Datetime(TimeUnit::Microseconds, None),
+        }
+    }
+
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            ColumnType::Str => "text",
+            ColumnType::Bool => "boolean",
+            ColumnType::Int => "integer",
+            ColumnType::Time => "timestamp (UTC)",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub doc: &'static str,
+}
+
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub columns: &'static [ColumnSpec],
+}
+
+impl TableSpec {
+    pub fn schema(&self) -> Schema {
+        self.columns
+            .iter()
+            .map(|c| Field::new(c.name.into(), c.ty.dtype()))
+            .collect()
+    }
+
+    pub fn empty(&self) -> DataFrame {
+        DataFrame::empty_with_schema(&self.schema())
+    }
+}
+
+macro_rules! columns {
+    ($($name:literal : $ty:ident = $doc:literal),* $(,)?) => {
+        &[$(ColumnSpec { name: $name, ty: ColumnType::$ty, doc: $doc }),*]
+    };
+}
+
+pub const PARAMS: TableSpec = TableSpec {
+    name: "params",
+    doc: "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).",
+    columns: columns![
+        "as_of": Time = "--as-of, else the snapshot's collection time, else now",
+        "directory_sync_cutoff": Time = "as_of minus --directory-sync-max-age",
+        "password_sync_cutoff": Time = "as_of minus --password-sync-max-age",
+        "cloud_sync_cutoff": Time = "as_of minus --cloud-sync-max-age",
+    ],
+};
+
+pub const ONPREM_OBJECTS: TableSpec = TableSpec {
+    name: "onprem_objects",
+    doc: "Every AD user, contact and group from the --onprem exports.",
+    columns: columns![
+        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12",
+        "object_type": Str = "user, contact or group",
+        "source_anchor": Str = "base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what onPremisesImmutableId holds after sync",
+        "anchor_attribute": Str = "mS-DS-ConsistencyGuid or objectGUID",
+        "object_sid": Str = "objectSid as S-1-5-...",
+        "distinguished_name": Str = "distinguishedName",
+        "domain": Str = "DNS domain from the DC= parts of the DN, lower case",
+        "user_principal_name": Str = "userPrincipalName as exported",
+        "upn_lower": Str = "userPrincipalName, lower case",
+        "upn_suffix": Str = "the part after the last @ of the UPN, lower case",
+        "sam_account_name": Str = "sAMAccountName",
+        "mail": Str = "mail as exported",
+        "mail_nickname": Str = "mailNickname",
+        "display_name": Str = "displayName",
+        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix",
+        "mail_enabled": Bool = "has mail or an SMTP proxy address",
+        "enabled": Bool = "users: account enabled",
+        "source_file": Str = "export file the object came from",
+        "source_line": Int = "line of the record in that file",
+    ],
+};
+
+const ADDRESS_COLUMNS: &[ColumnSpec] = columns![
+    "object_id": Str = "onprem: object_guid; cloud: id",
+    "object_type": Str = "user, contact or group",
+    "kind": Str = "upn or smtp (mail and SMTP proxy addresses share one namespace)",
+    "address": Str = "the value, lower case, without the smtp: prefix",
+    "is_primary": Bool = "upn: always; smtp: the SMTP: (upper case) proxy address, or mail when there is none",
+    "origin": Str = "userPrincipalName, proxyAddresses or mail",
+    "raw": Str = "the value as it stands in the source",
+];
+
+pub const ONPREM_ADDRESSES: TableSpec = TableSpec {
+    name: "onprem_addresses",
+    doc: "One row per distinct UPN or SMTP address an on-prem object holds.",
+    columns: ADDRESS_COLUMNS,
+};
+
+pub const CLOUD_OBJECTS: TableSpec = TableSpec {
+    name: "cloud_objects",
+    doc: "Every Entra user, contact (orgContact) and group of the snapshot.",
+    columns: columns![
+        "id": Str = "object id",
+        "object_type": Str = "user, contact or group",
+        "display_name": Str = "displayName",
+        "user_principal_name": Str = "userPrincipalName",
+        "upn_lower": Str = "userPrincipalName, lower case",
+        "upn_suffix": Str = "domain part of the UPN, lower case",
+        "mail": Str = "mail",
+        "mail_nickname": Str = "mailNickname",
+        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix",
+        "mail_enabled": Bool = "groups: mailEnabled; users and contacts: has mail or an SMTP address",
+        "security_enabled": Bool = "groups: securityEnabled",
+        "immutable_id": Str = "onPremisesImmutableId (users)",
+        "sync_enabled": Bool = "onPremisesSyncEnabled: true synced, false formerly synced, null never",
+        "sync_state": Str = "synced, formerly_synced or cloud_only (from sync_enabled)",
+        "last_sync_time": Time = "onPremisesLastSyncDateTime",
+        "onprem_distinguished_name": Str = "onPremisesDistinguishedName",
+        "onprem_sam_account_name": Str = "onPremisesSamAccountName",
+        "onprem_domain_name": Str = "onPremisesDomainName, lower case",
+        "onprem_security_identifier": Str = "onPremisesSecurityIdentifier",
+        "onprem_user_principal_name": Str = "onPremisesUserPrincipalName",
+        "created_time": Time = "createdDateTime",
+        "account_enabled": Bool = "accountEnabled (users)",
+        "user_type": Str = "Member or Guest (users)",
+    ],
+};
+
+pub const CLOUD_ADDRESSES: TableSpec = TableSpec {
+    name: "cloud_addresses",
+    doc: "One row per distinct UPN or SMTP address a cloud object holds.",
+    columns: ADDRESS_COLUMNS,
+};
+
+pub const PROVISIONING_ERRORS: TableSpec = TableSpec {
+    name: "provisioning_errors",
+    doc: "Every onPremisesProvisioningErrors entry of users, contacts and groups.",
+    columns: columns![
+        "object_id": Str = "the cloud object carrying the error",
+        "object_type": Str = "user, contact or group",
+        "category": Str = "PropertyConflict (the only documented category)",
+        "property": Str = "UserPrincipalName or ProxyAddress (Graph also writes ProxyAddresses)",
+        "kind": Str = "upn or smtp, to join with the address tables; null for other properties",
+        "value": Str = "the conflicting value as Graph gives it (may carry SMTP:)",
+        "address": Str = "the value lower-cased without its smtp: prefix",
+        "occurred_time": Time = "occurredDateTime",
+    ],
+};
+
+pub const DOMAINS: TableSpec = TableSpec {
+    name: "domains",
+    doc: "The tenant's domains (from domains, else from organization.verifiedDomains).",
+    columns: columns![
+        "name": Str = "domain name, lower case",
+        "is_verified": Bool = "isVerified",
+        "is_default": Bool = "isDefault",
+        "is_initial": Bool = "isInitial (the .onmicrosoft.com domain)",
+        "authentication_type": Str = "Managed or Federated",
+    ],
+};
+
+pub const ORGANIZATION: TableSpec = TableSpec {
+    name: "organization",
+    doc: "The tenant's directory sync state (one row).",
+    columns: columns![
+        "tenant_id": Str = "organization id",
+        "display_name": Str = "displayName",
+        "sync_enabled": Bool = "onPremisesSyncEnabled",
+        "last_sync_time": Time = "onPremisesLastSyncDateTime",
+    ],
+};
+
+pub const PASSWORD_SYNC: TableSpec = TableSpec {
+    name: "password_sync",
+    doc: "Password hash sync freshness from the beta organization resource; absent when the snapshot's organization lacks onPremisesLastPasswordSyncDateTime.",
+    columns: columns![
+        "tenant_id": Str = "organization id",
+        "last_password_sync_time": Time = "onPremisesLastPasswordSyncDateTime (null: never)",
+    ],
+};
+
+pub const SYNC_JOBS: TableSpec = TableSpec {
+    name: "sync_jobs",
+    doc: "Cloud Sync synchronization jobs with their status.",
+    columns: columns![
+        "service_principal_id": Str = "the configuration's service principal",
+        "configuration": Str = "the configuration's name (normally the AD domain)",
+        "job_id": Str = "job id (AD2AADProvisioning.<guid>, ...)",
+        "template_id": Str = "AD2AADProvisioning, AD2AADPasswordHash, ...",
+        "domain": Str = "DomainFQDN job setting",
+        "schedule_state": Str = "Active, Disabled or Paused",
+        "status_code": Str = "NotConfigured, NotRun, Active, Paused or Quarantine",
+        "quarantine_reason": Str = "quarantine.reason",
+        "quarantine_since": Time = "quarantine.seriesBegan",
+        "quarantine_current_began": Time = "quarantine.currentBegan",
+        "quarantine_next_attempt": Time = "quarantine.nextAttempt",
+        "quarantine_series_count": Int = "quarantine.seriesCount",
+        "quarantine_error_code": Str = "quarantine.error.code",
+        "quarantine_error_message": Str = "quarantine.error.message",
+        "successive_failures": Int = "countSuccessiveCompleteFailures",
+        "last_execution_state": Str = "lastExecution.state: Succeeded, Failed, EntryLevelErrors",
+        "last_execution_began": Time = "lastExecution.timeBegan",
+        "last_execution_ended": Time = "lastExecution.timeEnded",
+        "last_execution_error_code": Str = "lastExecution.error.code",
+        "last_execution_error_message": Str = "lastExecution.error.message",
+        "last_success_time": Time = "lastSuccessfulExecution.timeEnded",
+        "troubleshooting_url": Str = "troubleshootingUrl",
+    ],
+};
+
+pub const ROLE_MEMBERS: TableSpec = TableSpec {
+    name: "role_members",
+    doc: "Members of activated directory roles.",
+    columns: columns![
+        "role_id": Str = "directoryRole id",
+        "role_name": Str = "displayName",
+        "role_template_id": Str = "roleTemplateId",
+        "member_id": Str = "member object id",
+        "member_type": Str = "user, group or servicePrincipal",
+    ],
+};
+
+pub const SYNC_FEATURES: TableSpec = TableSpec {
+    name: "sync_features",
+    doc: "The tenant's matching switches (GET /directory/onPremisesSynchronization, delegated Global Administrator only).",
+    columns: columns![
+        "tenant_id": Str = "tenant id",
+        "block_soft_match": Bool = "blockSoftMatchEnabled",
+        "block_hard_match_takeover": Bool = "blockCloudObjectTakeoverThroughHardMatchEnabled",
+        "soft_match_on_upn": Bool = "softMatchOnUpnEnabled",
+        "password_sync_enabled": Bool = "passwordSyncEnabled",
+    ],
+};
+
+/// Every table a rule can name in `requires`.
+pub const TABLES: &[&TableSpec] = &[
+    &PARAMS,
+    &ONPREM_OBJECTS,
+    &ONPREM_ADDRESSES,
+    &CLOUD_OBJECTS,
+    &CLOUD_ADDRESSES,
+    &PROVISIONING_ERRORS,
+    &DOMAINS,
+    &ORGANIZATION,
+    &PASSWORD_SYNC,
+    &SYNC_JOBS,
+    &ROLE_MEMBERS,
+    &SYNC_FEATURES,
+];
+
+pub fn spec(name: &str) -> Option<&'static TableSpec> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+/// The time and thresholds rules judge against.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub as_of: DateTime<Utc>,
+    pub directory_sync_max_age: chrono::Duration,
+    pub password_sync_max_age: chrono::Duration,
+    pub cloud_sync_max_age: chrono::Duration,
+}
+
+/// The tables built for one audit, and the reason for every table that could not be built.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub frames: BTreeMap<&'static str, DataFrame>,
+    pub unavailable: BTreeMap<&'static str, String>,
+}
+
+impl Tables {
+    fn put(&mut self, spec: &'static TableSpec, frame: Result<DataFrame, String>) {
+        match frame {
+            Ok(df) => {
+                debug_assert_eq!(df.schema().as_ref(), &spec.schema(), "table {}", spec.name);
+                self.frames.insert(spec.name, df);
+            }
+            Err(reason) => {
+                self.unavailable.insert(spec.name, reason);
+            }
+        }
+    }
+
+    /// Every declared table, empty: what the rule tests run against.
+    pub fn empty() -> Tables {
+        Tables {
+            frames: TABLES.iter().map(|t| (t.name, t.empty())).collect(),
+            unavailable: BTreeMap::new(),
+        }
+    }
+}
+
+/// Builds every table from what was imported. `onprem` is `None` when no on-prem export was given.
+pub fn build(
+    params: &Params,
+    onprem: Option<&[OnPremObject]>,
+    cloud: Option<&CloudSnapshot>,
+) -> PolarsResult<Tables> {
+    let mut tables = Tables::default();
+    tables.put(&PARAMS, Ok(params_frame(params)?));
+
+    match onprem {
+        Some(objects) => {
+            tables.put(&ONPREM_OBJECTS, Ok(onprem_objects_frame(objects)?));
+            tables.put(&ONPREM_ADDRESSES, Ok(onprem_addresses_frame(objects)?));
+        }
+        None => {
+            let reason = "no on-prem export given (--onprem FILE)".to_owned();
+            tables.put(&ONPREM_OBJECTS, Err(reason.clone()));
+            tables.put(&ONPREM_ADDRESSES, Err(reason));
+        }
+    }
+
+    let Some(cloud) = cloud else {
+        let reason = "no cloud snapshot given (--cloud DIR)".to_owned();
+        for spec in TABLES.iter().skip(3) {
+            tables.put(spec, Err(reason.clone()));
+        }
+        return Ok(tables);
+    };
+
+    let needs = |collections: &[Collection]| -> Result<(), String> {
+        let reasons: Vec<String> = collections
+            .iter()
+            .filter_map(|c| cloud.state(*c).unavailable_reason(*c))
+            .collect();
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(reasons.join("; "))
+        }
+    };
+
+    let directory = [Collection::Users, Collection::Contacts, Collection::Groups];
+    match needs(&directory) {
+        Ok(()) => {
+            let all: Vec<(&DirectoryObject, &'static str)> = cloud
+                .users
+                .iter()
+                .map(|o| (o, "user"))
+                .chain(cloud.contacts.iter().map(|o| (o, "contact")))
+                .chain(cloud.groups.iter().map(|o| (o, "group")))
+                .collect();
+            tables.put(&CLOUD_OBJECTS, Ok(cloud_objects_frame(&all)?));
+            tables.put(&CLOUD_ADDRESSES, Ok(cloud_addresses_frame(&all)?));
+            tables.put(&PROVISIONING_ERRORS, Ok(provisioning_errors_frame(&all)?));
+        }
+        Err(reason) => {
+            for spec in [&CLOUD_OBJECTS, &CLOUD_ADDRESSES, &PROVISIONING_ERRORS] {
+                tables.put(spec, Err(reason.clone()));
+            }
+        }
+    }
+
+    let domains = match (
+        needs(&[Collection::Domains]),
+        needs(&[Collection::Organization]),
+    ) {
+        (Ok(()), _) => Ok(domains_frame(cloud)?),
+        (Err(_), Ok(()))
+            if cloud
+                .organization
+                .iter()
+                .any(|o| !o.verified_domains.is_empty()) =>
+        {
+            Ok(verified_domains_frame(cloud)?)
+        }
+        (Err(reason), _) => Err(reason),
+    };
+    tables.put(&DOMAINS, domains);
+
+    match needs(&[Collection::Organization]) {
+        Ok(()) => {
+            tables.put(&ORGANIZATION, Ok(organization_frame(cloud)?));
+            let password_sync = if cloud
+                .organization
+                .iter()
+                .any(|o| o.on_premises_last_password_sync_date_time.is_some())
+            {
+                Ok(password_sync_frame(cloud)?)
+            } else {
+                Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property, collect organization from /beta".to_owned())
+            };
+            tables.put(&PASSWORD_SYNC, password_sync);
+        }
+        Err(reason) => {
+            tables.put(&ORGANIZATION, Err(reason.clone()));
+            tables.put(&PASSWORD_SYNC, Err(reason));
+        }
+    }
+
+    let jobs = match needs(&[Collection::SynchronizationJobs]) {
+        Ok(()) => Ok(sync_jobs_frame(cloud)?),
+        Err(reason) => Err(reason),
+    };
+    tables.put(&SYNC_JOBS, jobs);
+
+    let roles = match needs(&[Collection::DirectoryRoles]) {
+        Ok(()) => Ok(role_members_frame(cloud)?),
+        Err(reason) => Err(reason),
+    };
+    tables.put(&ROLE_MEMBERS, roles);
+
+    let features = match needs(&[Collection::OnPremisesSynchronization]) {
+        Ok(()) => Ok(sync_features_frame(cloud)?),
+        Err(reason) => Err(format!(
+            "{reason} (readable only with a delegated Global Administrator token)"
+        )),
+    };
+    tables.put(&SYNC_FEATURES, features);
+
+    Ok(tables)
+}
+
+/// Builds a frame column by column, checking each against the table's declared spec.
+struct FrameBuilder {
+    spec: &'static TableSpec,
+    height: usize,
+    columns: Vec<Column>,
+}
+
+impl FrameBuilder {
+    fn new(spec: &'static TableSpec, height: usize) -> Self {
+        FrameBuilder {
+            spec,
+            height,
+            columns: Vec::with_capacity(spec.columns.len()),
+        }
+    }
+
+    fn next_spec(&self, name: &str, ty: ColumnType) -> &'static ColumnSpec {
+        let spec = &self.spec.columns[self.columns.len()];
+        assert!(
+            spec.name == name && spec.ty == ty,
+            "table {}: column {} is declared as {}:{:?}, built as {name}:{ty:?}",
+            self.spec.name,
+            self.columns.len(),
+            spec.name,
+            spec.ty
+        );
+        spec
+    }
+
+    fn str<S: AsRef<str>>(&mut self, name: &str, values: impl IntoIterator<Item = Option<S>>) {
+        let spec = self.next_spec(name, ColumnType::Str);
+        let values: Vec<Option<S>> = values.into_iter().collect();
+        let series: StringChunked = values
+            .iter()
+            .map(|v| v.as_ref().map(AsRef::as_ref))
+            .collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn bool(&mut self, name: &str, values: impl IntoIterator<Item = Option<bool>>) {
+        let spec = self.next_spec(name, ColumnType::Bool);
+        let series: BooleanChunked = values.into_iter().collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn int(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
+        let spec = self.next_spec(name, ColumnType::Int);
+        let series: Int64Chunked = values.into_iter().collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn time(&mut self, name: &str, values: impl IntoIterator<Item = Option<DateTime<Utc>>>) {
+        let spec = self.next_spec(name, ColumnType::Time);
+        let series: Int64Chunked = values
+            .into_iter()
+            .map(|t| t.map(|t| t.timestamp_micros()))
+            .collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn finish(self) -> PolarsResult<DataFrame> {
+        assert_eq!(
+            self.columns.len(),
+            self.spec.columns.len(),
+            "table {}: not every declared column was built",
+            self.spec.name
+        );
+        DataFrame::new(self.height, self.columns)
+    }
+}
+
+fn params_frame(p: &Params) -> PolarsResult<DataFrame> {
+    let mut f = FrameBuilder::new(&PARAMS, 1);
+    f.time("as_of", [Some(p.as_of)]);
+    f.time(
+        "directory_sync_cutoff",
+        [Some(p.as_of - p.directory_sync_max_age)],
+    );
+    f.time(
+        "password_sync_cutoff",
+        [Some(p.as_of - p.password_sync_max_age)],
+    );
+    f.time("cloud_sync_cutoff", [Some(p.as_of - p.cloud_sync_max_age)]);
+    f.finish()
+}
+
+fn lower(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn upn_suffix(upn: Option<&str>) -> Option<String> {
+    upn.and_then(|u| u.rsplit_once('@'))
+        .map(|(_, domain)| domain.trim().to_lowercase())
+        .filter(|d| !d.is_empty())
+}
+
+/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
+pub fn dn_domain(dn: &str) -> Option<String> {
+    let parts: Vec<String> = dn
+        .split(',')
+        .filter_map(|rdn| {
+            let (attr, value) = rdn.trim().split_once('=')?;
+            attr.trim()
+                .eq_ignore_ascii_case("dc")
+                .then(|| value.trim().to_lowercase())
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
+/// One UPN or SMTP address of an object, as the address tables hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Address {
+    kind: &'static str,
+    address: String,
+    is_primary: bool,
+    origin: &'static str,
+    raw: String,
+}
+
+/// The distinct UPN and SMTP addresses of one object. Entra keeps mail and the SMTP proxy
+/// addresses in one namespace; when there is no `SMTP:` proxy address, mail is the primary.
+fn addresses(upn: Option<&str>, mail: Option<&str>, proxies: &[String]) -> Vec<Address> {
+    let mut out: Vec<Address> = Vec::new();
+    if let Some(upn) = upn.filter(|u| !u.trim().is_empty()) {
+        out.push(Address {
+            kind: "upn",
+            address: upn.trim().to_lowercase(),
+            is_primary: true,
+            origin: "userPrincipalName",
+            raw: upn.to_owned(),
+        });
+    }
+    let mut has_primary = false;
+    for proxy in proxies {
+        let Some((prefix, value)) = proxy.split_once(':') else {
+            continue;
+        };
+        if !prefix.eq_ignore_ascii_case("smtp") || value.trim().is_empty() {
+            continue;
+        }
+        let is_primary = prefix == "SMTP";
+        has_primary |= is_primary;
+        let address = value.trim().to_lowercase();
+        match out
+            .iter_mut()
+            .find(|a| a.kind == "smtp" && a.address == address)
+        {
+            Some(existing) => existing.is_primary |= is_primary,
+            None => out.push(Address {
+                kind: "smtp",
+                address,
+                is_primary,
+                origin: "proxyAddresses",
+                raw: proxy.clone(),
+            }),
+        }
+    }
+    if let Some(mail) = mail.filter(|m| !m.trim().is_empty()) {
+        let address = mail.trim().to_lowercase();
+        if !out.iter().any(|a| a.kind == "smtp" && a.address == address) {
+            out.push(Address {
+                kind: "smtp",
+                address,
+                is_primary: !has_primary,
+                origin: "mail",
+                raw: mail.to_owned(),
+            });
+        }
+    }
+    out
+}
+
+fn primary_smtp(addresses: &[Address]) -> Option<String> {
+    addresses
+        .iter()
+        .find(|a| a.kind == "smtp" && a.is_primary)
+        .map(|a| a.address.clone())
+}
+
+fn onprem_objects_frame(objects: &[OnPremObject]) -> PolarsResult<DataFrame> {
+    let primaries: Vec<Option<String>> = objects
+        .iter()
+        .map(|o| primary_smtp(&addresses(None, o.mail.as_deref(), &o.proxy_addresses)))
+        .collect();
+    let mut f = FrameBuilder::new(&ONPREM_OBJECTS, objects.len());
+    f.str(
+        "object_guid",
+        objects
+            .iter()
+            .map(|o| Some(onprem::guid_to_string(&o.object_guid))),
+    );
+    f.str(
+        "object_type",
+        objects.iter().map(|o| Some(o.class.as_str())),
+    );
+    f.str(
+        "source_anchor",
+        objects.iter().map(|o| Some(&o.source_anchor)),
+    );
+    f.str(
+        "anchor_attribute",
+        objects.iter().map(|o| Some(o.anchor_attribute.as_str())),
+    );
+    f.str("object_sid", objects.iter().map(|o| o.object_sid.as_ref()));
+    f.str(
+        "distinguished_name",
+        objects.iter().map(|o| Some(&o.distinguished_name)),
+    );
+    f.str(
+        "domain",
+        objects.iter().map(|o| dn_domain(&o.distinguished_name)),
+    );
+    f.str(
+        "user_principal_name",
+        objects.iter().map(|o| o.user_principal_name.as_ref()),
+    );
+    f.str(
+        "upn_lower",
+        objects
+            .iter()
+            .map(|o| lower(o.user_principal_name.as_deref())),
+    );
+    f.str(
+        "upn_suffix",
+        objects
+            .iter()
+            .map(|o| upn_suffix(o.user_principal_name.as_deref())),
+    );
+    f.str(
+        "sam_account_name",
+        objects.iter().map(|o| o.sam_account_name.as_ref()),
+    );
+    f.str("mail", objects.iter().map(|o| o.mail.as_ref()));
+    f.str(
+        "mail_nickname",
+        objects.iter().map(|o| o.mail_nickname.as_ref()),
+    );
+    f.str(
+        "display_name",
+        objects.iter().map(|o| o.display_name.as_ref()),
+    );
+    f.str("primary_smtp", primaries.iter().map(Option::as_ref));
+    f.bool("mail_enabled", primaries.iter().map(|p| Some(p.is_some())));
+    f.bool("enabled", objects.iter().map(|o| o.enabled));
+    f.str(
+        "source_file",
+        objects
+            .iter()
+            .map(|o| Some(o.origin.file.display().to_string())),
+    );
+    f.int(
+        "source_line",
+        objects
+            .iter()
+            .map(|o| Some(i64::try_from(o.origin.line).unwrap_or(i64::MAX))),
+    );
+    f.finish()
+}
+
+fn address_frame<'a>(
+    spec: &'static TableSpec,
+    rows: impl Iterator<Item = (String, &'static str, Vec<Address>)> + 'a,
+) -> PolarsResult<DataFrame> {
+    let mut ids = Vec::new();
+    let mut types = Vec::new();
+    let mut flat: Vec<Address> = Vec::new();
+    for (id, object_type, addrs) in rows {
+        for a in addrs {
+            ids.push(Some(id.clone()));
+            types.push(Some(object_type));
+            flat.push(a);
+        }
+    }
+    let mut f = FrameBuilder::new(spec, flat.len());
+    f.str("object_id", ids);
+    f.str("object_type", types);
+    f.str("kind", flat.iter().map(|a| Some(a.kind)));
+    f.str("address", flat.iter().map(|a| Some(&a.address)));
+    f.bool("is_primary", flat.iter().map(|a| Some(a.is_primary)));
+    f.str("origin", flat.iter().map(|a| Some(a.origin)));
+    f.str("raw", flat.iter().map(|a| Some(&a.raw)));
+    f.finish()
+}
+
+fn onprem_addresses_frame(objects: &[OnPremObject]) -> PolarsResult<DataFrame> {
+    address_frame(
+        &ONPREM_ADDRESSES,
+        objects.iter().map(|o| {
+            (
+                onprem::guid_to_string(&o.object_guid),
+                o.class.as_str(),
+                addresses(
+                    o.user_principal_name.as_deref(),
+                    o.mail.as_deref(),
+                    &o.proxy_addresses,
+                ),
+            )
+        }),
+    )
+}
+
+fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address> {
+    addresses(
+        o.user_principal_name.as_deref(),
+        o.mail.as_deref(),
+        &o.proxy_addresses,
+    )
+}
+
+fn cloud_objects_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {
+    let primaries: Vec<Option<String>> = all
+        .iter()
+        .map(|(o, _)| primary_smtp(&cloud_addresses_of(o)))
+        .collect();
+    let mut f = FrameBuilder::new(&CLOUD_OBJECTS, all.len());
+    f.str("id", all.iter().map(|(o, _)| Some(&o.id)));
+    f.str("object_type", all.iter().map(|(_, t)| Some(*t)));
+    f.str(
+        "display_name",
+        all.iter().map(|(o, _)| o.display_name.as_ref()),
+    );
+    f.str(
+        "user_principal_name",
+        all.iter().map(|(o, _)| o.user_principal_name.as_ref()),
+    );
+    f.str(
+        "upn_lower",
+        all.iter()
+            .map(|(o, _)| lower(o.user_principal_name.as_deref())),
+    );
+    f.str(
+        "upn_suffix",
+        all.iter()
+            .map(|(o, _)| upn_suffix(o.user_principal_name.as_deref())),
+    );
+    f.str("mail", all.iter().map(|(o, _)| o.mail.as_ref()));
+    f.str(
+        "mail_nickname",
+        all.iter().map(|(o, _)| o.mail_nickname.as_ref()),
+    );
+    f.str("primary_smtp", primaries.iter().map(Option::as_ref));
+    f.bool(
+        "mail_enabled",
+        all.iter().zip(&primaries).map(|((o, t), p)| {
+            Some(if *t == "group" {
+                o.mail_enabled.unwrap_or(false)
+            } else {
+                p.is_some()
+            })
+        }),
+    );
+    f.bool(
+        "security_enabled",
+        all.iter().map(|(o, _)| o.security_enabled),
+    );
+    f.str(
+        "immutable_id",
+        all.iter().map(|(o, _)| {
+            o.on_premises_immutable_id
+                .as_ref()
+                .filter(|s| !s.is_empty())
+        }),
+    );
+    f.bool(
+        "sync_enabled",
+        all.iter().map(|(o, _)| o.on_premises_sync_enabled),
+    );
+    f.str(
+        "sync_state",
+        all.iter().map(|(o, _)| {
+            Some(match o.on_premises_sync_enabled {
+                Some(true) => "synced",
+                Some(false) => "formerly_synced",
+                None => "cloud_only",
+            })
+        }),
+    );
+    f.time(
+        "last_sync_time",
+        all.iter().map(|(o, _)| o.on_premises_last_sync_date_time),
+    );
+    f.str(
+        "onprem_distinguished_name",
+        all.iter()
+            .map(|(o, _)| o.on_premises_distinguished_name.as_ref()),
+    );
+    f.str(
+        "onprem_sam_account_name",
+        all.iter()
+            .map(|(o, _)| o.on_premises_sam_account_name.as_ref()),
+    );
+    f.str(
+        "onprem_domain_name",
+        all.iter()
+            .map(|(o, _)| lower(o.on_premises_domain_name.as_deref())),
+    );
+    f.str(
+        "onprem_security_identifier",
+        all.iter()
+            .map(|(o, _)| o.on_premises_security_identifier.as_ref()),
+    );
+    f.str(
+        "onprem_user_principal_name",
+        all.iter()
+            .map(|(o, _)| o.on_premises_user_principal_name.as_ref()),
+    );
+    f.time("created_time", all.iter().map(|(o, _)| o.created_date_time));
+    f.bool(
+        "account_enabled",
+        all.iter().map(|(o, _)| o.account_enabled),
+    );
+    f.str("user_type", all.iter().map(|(o, _)| o.user_type.as_ref()));
+    f.finish()
+}
+
+fn cloud_addresses_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {
+    address_frame(
+        &CLOUD_ADDRESSES,
+        all.iter()
+            .map(|(o, t)| (o.id.clone(), *t, cloud_addresses_of(o))),
+    )
+}
+
+fn provisioning_errors_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {
+    let rows: Vec<_> = all
+        .iter()
+        .flat_map(|(o, t)| {
+            o.on_premises_provisioning_errors
+                .iter()
+                .map(move |e| (*o, *t, e))
+        })
+        .collect();
+    // Graph documents `ProxyAddress`; real responses also say `ProxyAddresses` (graph-api.md §1.1).
+    let property = |p: Option<&str>| -> Option<String> {
+        p.map(|p| match p.to_ascii_lowercase().as_str() {
+            "proxyaddress" | "proxyaddresses" => "ProxyAddress".to_owned(),
+            "userprincipalname" => "UserPrincipalName".to_owned(),
+            _ => p.to_owned(),
+        })
+    };
+    let kind = |p: Option<&str>| match property(p).as_deref() {
+        Some("ProxyAddress") => Some("smtp"),
+        Some("UserPrincipalName") => Some("upn"),
+        _ => None,
+    };
+    let address = |v: Option<&str>| {
+        v.map(|v| {
+            let v = v.trim();
+            match v.split_once(':') {
+                Some((prefix, rest)) if prefix.eq_ignore_ascii_case("smtp") => rest.to_lowercase(),
+                _ => v.to_lowercase(),
+            }
+        })
+    };
+    let mut f = FrameBuilder::new(&PROVISIONING_ERRORS, rows.len());
+    f.str("object_id", rows.iter().map(|(o, _, _)| Some(&o.id)));
+    f.str("object_type", rows.iter().map(|(_, t, _)| Some(*t)));
+    f.str("category", rows.iter().map(|(_, _, e)| e.category.as_ref()));
+    f.str(
+        "property",
+        rows.iter()
+            .map(|(_, _, e)| property(e.property_causing_error.as_deref())),
+    );
+    f.str(
+        "kind",
+        rows.iter()
+            .map(|(_, _, e)| kind(e.property_causing_error.as_deref())),
+    );
+    f.str("value", rows.iter().map(|(_, _, e)| e.value.as_ref()));
+    f.str(
+        "address",
+        rows.iter().map(|(_, _, e)| address(e.value.as_deref())),
+    );
+    f.time(
+        "occurred_time",
+        rows.iter().map(|(_, _, e)| e.occurred_date_time),
+    );
+    f.finish()
+}
+
+fn domains_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let d = &cloud.domains;
+    let mut f = FrameBuilder::new(&DOMAINS, d.len());
+    f.str("name", d.iter().map(|d| Some(d.id.to_lowercase())));
+    f.bool("is_verified", d.iter().map(|d| d.is_verified));
+    f.bool("is_default", d.iter().map(|d| d.is_default));
+    f.bool("is_initial", d.iter().map(|d| d.is_initial));
+    f.str(
+        "authentication_type",
+        d.iter().map(|d| d.authentication_type.as_ref()),
+    );
+    f.finish()
+}
+
+fn verified_domains_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let d: Vec<_> = cloud
+        .organization
+        .iter()
+        .flat_map(|o| &o.verified_domains)
+        .collect();
+    let mut f = FrameBuilder::new(&DOMAINS, d.len());
+    f.str("name", d.iter().map(|d| Some(d.name.to_lowercase())));
+    f.bool("is_verified", d.iter().map(|_| Some(true)));
+    f.bool("is_default", d.iter().map(|d| d.is_default));
+    f.bool("is_initial", d.iter().map(|d| d.is_initial));
+    f.str("authentication_type", d.iter().map(|_| None::<&str>));
+    f.finish()
+}
+
+fn organization_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let o = &cloud.organization;
+    let mut f = FrameBuilder::new(&ORGANIZATION, o.len());
+    f.str("tenant_id", o.iter().map(|o| Some(&o.id)));
+    f.str("display_name", o.iter().map(|o| o.display_name.as_ref()));
+    f.bool("sync_enabled", o.iter().map(|o| o.on_premises_sync_enabled));
+    f.time(
+        "last_sync_time",
+        o.iter().map(|o| o.on_premises_last_sync_date_time),
+    );
+    f.finish()
+}
+
+fn password_sync_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let o: Vec<_> = cloud
+        .organization
+        .iter()
+        .filter(|o| o.on_premises_last_password_sync_date_time.is_some())
+        .collect();
+    let mut f = FrameBuilder::new(&PASSWORD_SYNC, o.len());
+    f.str("tenant_id", o.iter().map(|o| Some(&o.id)));
+    f.time(
+        "last_password_sync_time",
+        o.iter()
+            .map(|o| o.on_premises_last_password_sync_date_time.flatten()),
+    );
+    f.finish()
+}
+
+fn sync_jobs_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let jobs = &cloud.sync_jobs;
+    let status = |j: &crate::snapshot::SyncJob| j.status.clone().unwrap_or_default();
+    let statuses: Vec<_> = jobs.iter().map(status).collect();
+    let quarantine: Vec<_> = statuses.iter().map(|s| s.quarantine.clone()).collect();
+    let last: Vec<_> = statuses
+        .iter()
+        .map(|s| s.last_execution.clone().unwrap_or_default())
+        .collect();
+    let mut f = FrameBuilder::new(&SYNC_JOBS, jobs.len());
+    f.str(
+        "service_principal_id",
+        jobs.iter().map(|j| j.service_principal_id.as_ref()),
+    );
+    f.str(
+        "configuration",
+        jobs.iter()
+            .map(|j| j.service_principal_display_name.as_ref()),
+    );
+    f.str("job_id", jobs.iter().map(|j| Some(&j.id)));
+    f.str("template_id", jobs.iter().map(|j| j.template_id.as_ref()));
+    f.str("domain", jobs.iter().map(|j| j.setting("DomainFQDN")));
+    f.str(
+        "schedule_state",
+        jobs.iter()
+            .map(|j| j.schedule.as_ref().and_then(|s| s.state.as_ref())),
+    );
+    f.str("status_code", statuses.iter().map(|s| s.code.as_ref()));
+    f.str(
+        "quarantine_reason",
+        quarantine
+            .iter()
+            .map(|q| q.as_ref().and_then(|q| q.reason.as_ref())),
+    );
+    f.time(
+        "quarantine_since",
+        quarantine
+            .iter()
+            .map(|q| q.as_ref().and_then(|q| q.series_began)),
+    );
+    f.time(
+        "quarantine_current_began",
+        quarantine
+            .iter()
+            .map(|q| q.as_ref().and_then(|q| q.current_began)),
+    );
+    f.time(
+        "quarantine_next_attempt",
+        quarantine
+            .iter()
+            .map(|q| q.as_ref().and_then(|q| q.next_attempt)),
+    );
+    f.int(
+        "quarantine_series_count",
+        quarantine
+            .iter()
+            .map(|q| q.as_ref().and_then(|q| q.series_count)),
+    );
+    f.str(
+        "quarantine_error_code",
+        quarantine.iter().map(|q| {
+            q.as_ref()
+                .and_then(|q| q.error.as_ref())
+                .and_then(|e| e.code.as_ref())
+        }),
+    );
+    f.str(
+        "quarantine_error_message",
+        quarantine.iter().map(|q| {
+            q.as_ref()
+                .and_then(|q| q.error.as_ref())
+                .and_then(|e| e.message.as_ref())
+        }),
+    );
+    f.int(
+        "successive_failures",
+        statuses
+            .iter()
+            .map(|s| s.count_successive_complete_failures),
+    );
+    f.str(
+        "last_execution_state",
+        last.iter().map(|e| e.state.as_ref()),
+    );
+    f.time("last_execution_began", last.iter().map(|e| e.time_began));
+    f.time("last_execution_ended", last.iter().map(|e| e.time_ended));
+    f.str(
+        "last_execution_error_code",
+        last.iter()
+            .map(|e| e.error.as_ref().and_then(|e| e.code.as_ref())),
+    );
+    f.str(
+        "last_execution_error_message",
+        last.iter()
+            .map(|e| e.error.as_ref().and_then(|e| e.message.as_ref())),
+    );
+    f.time(
+        "last_success_time",
+        statuses.iter().map(|s| {
+            s.last_successful_execution
+                .as_ref()
+                .and_then(|e| e.time_ended)
+        }),
+    );
+    f.str(
+        "troubleshooting_url",
+        statuses
+            .iter()
+            .map(|s| s.troubleshooting_url.as_ref().filter(|u| !u.is_empty())),
+    );
+    f.finish()
+}
+
+fn role_members_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let rows: Vec<_> = cloud
+        .directory_roles
+        .iter()
+        .flat_map(|r| r.members.iter().map(move |m| (r, m)))
+        .collect();
+    let mut f = FrameBuilder::new(&ROLE_MEMBERS, rows.len());
+    f.str("role_id", rows.iter().map(|(r, _)| Some(&r.id)));
+    f.str(
+        "role_name",
+        rows.iter().map(|(r, _)| r.display_name.as_ref()),
+    );
+    f.str(
+        "role_template_id",
+        rows.iter().map(|(r, _)| r.role_template_id.as_ref()),
+    );
+    f.str("member_id", rows.iter().map(|(_, m)| Some(&m.id)));
+    f.str(
+        "member_type",
+        rows.iter().map(|(_, m)| {
+            m.odata_type
+                .as_deref()
+                .map(|t| t.trim_start_matches("#microsoft.graph.").to_owned())
+        }),
+    );
+    f.finish()
+}
+
+fn sync_features_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let d = &cloud.directory_synchronization;
+    let mut f = FrameBuilder::new(&SYNC_FEATURES, d.len());
+    f.str("tenant_id", d.iter().map(|d| Some(&d.id)));
+    f.bool(
+        "block_soft_match",
+        d.iter().map(|d| d.features.block_soft_match_enabled),
+    );
+    f.bool(
+        "block_hard_match_takeover",
+        d.iter().map(|d| {
+            d.features
+                .block_cloud_object_takeover_through_hard_match_enabled
+        }),
+    );
+    f.bool(
+        "soft_match_on_upn",
+        d.iter().map(|d| d.features.soft_match_on_upn_enabled),
+    );
+    f.bool(
+        "password_sync_enabled",
+        d.iter().map(|d| d.features.password_sync_enabled),
+    );
+    f.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_and_columns_are_unique() {
+        let mut names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLES.len());
+        for t in TABLES {
+            let mut cols: Vec<_> = t.columns.iter().map(|c| c.name).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            assert_eq!(cols.len(), t.columns.len(), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn addresses_mark_primary_and_merge_mail() {
+        let a = addresses(
+            Some("Ann@Contoso.com"),
+            Some("ann@contoso.com"),
+            &[
+                "SMTP:Ann@Contoso.com".into(),
+                "smtp:ann.alias@contoso.com".into(),
+                "X500:/o=x".into(),
+                "smtp:ANN.ALIAS@contoso.com".into(),
+            ],
+        );
+        let smtp: Vec<_> = a.iter().filter(|a| a.kind == "smtp").collect();
+        assert_eq!(smtp.len(), 2, "{a:?}");
+        assert!(smtp[0].is_primary && smtp[0].address == "ann@contoso.com");
+        assert!(!smtp[1].is_primary);
+        assert_eq!(a[0].kind, "upn");
+        assert_eq!(a[0].address, "ann@contoso.com");
+    }
+
+    #[test]
+    fn mail_is_primary_only_without_an_smtp_proxy() {
+        let a = addresses(None, Some("Bob@x.com"), &[]);
+        assert!(a[0].is_primary && a[0].origin == "mail");
+        let b = addresses(None, Some("bob2@x.com"), &["SMTP:bob@x.com".into()]);
+        assert!(b.iter().any(|a| a.address == "bob2@x.com" && !a.is_primary));
+    }
+
+    #[test]
+    fn dn_domain_reads_dc_parts() {
+        assert_eq!(
+            dn_domain("CN=Smith\\, John,OU=Staff,DC=Contoso,DC=local").as_deref(),
+            Some("contoso.local")
+        );
+        assert_eq!(dn_domain("CN=x,OU=y"), None);
+    }
+
+    #[test]
+    fn empty_tables_have_declared_schemas() {
+        let t = Tables::empty();
+        for spec in TABLES {
+            assert_eq!(t.frames[spec.name].schema().as_ref(), &spec.schema());
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Per-rule fixtures: `fixtures/rules/<rule>.json` holds one or more cases, each a small tenant
+//! (an on-prem export in PowerShell `ConvertTo-Json` shape and a cloud snapshot in Graph shape).
+//! Objects are named `flag: ...` when the rule must report them and `ok: ...` when it must not;
+//! the test checks both ways, through the real readers and the real engine.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use entra_audit::audit::{CheckOptions, check};
+use entra_audit::findings::{Finding, RuleOutcome};
+use serde_json::Value;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules")
+}
+
+/// Writes a case as a real snapshot directory and export file, and returns the options to audit it.
+fn materialise(case: &Value, dir: &Path) -> CheckOptions {
+    let cloud = dir.join("cloud");
+    std::fs::create_dir_all(&cloud).unwrap();
+    let as_of = case["as_of"].as_str().unwrap();
+    let mut collections = serde_json::Map::new();
+    for (name, objects) in case["cloud"].as_object().unwrap() {
+        let body = serde_json::json!({ "value": objects });
+        std::fs::write(cloud.join(format!("{name}.json")), body.to_string()).unwrap();
+        collections.insert(
+            name.clone(),
+            serde_json::json!({"status": "complete", "objects": objects.as_array().unwrap().len()}),
+        );
+    }
+    let manifest =
+        serde_json::json!({"schema_version": 1, "collected_at": as_of, "collections": collections});
+    std::fs::write(cloud.join("manifest.json"), manifest.to_string()).unwrap();
+    let mut onprem = Vec::new();
+    if !case["onprem"].as_array().unwrap().is_empty() {
+        let path = dir.join("ad.json");
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&case["onprem"]).unwrap(),
+        )
+        .unwrap();
+        onprem.push(path);
+    }
+    CheckOptions {
+        cloud: Some(cloud),
+        onprem,
+        rules_dir: None,
+        as_of: None,
+        directory_sync_max_age: chrono::Duration::hours(3),
+        password_sync_max_age: chrono::Duration::hours(24),
+        cloud_sync_max_age: chrono::Duration::hours(24),
+        only: None,
+    }
+}
+
+/// Display name of every object in the case, by the id a finding would use for it.
+fn names(case: &Value) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for o in case["onprem"].as_array().unwrap() {
+        names.insert(
+            o["ObjectGUID"].as_str().unwrap().to_lowercase(),
+            o["DisplayName"].as_str().unwrap().to_owned(),
+        );
+    }
+    for (collection, objects) in case["cloud"].as_object().unwrap() {
+        for o in objects.as_array().unwrap() {
+            let (id, name) = if collection == "synchronizationJobs" {
+                (&o["servicePrincipalId"], &o["servicePrincipalDisplayName"])
+            } else {
+                (&o["id"], &o["displayName"])
+            };
+            if let (Some(id), Some(name)) = (id.as_str(), name.as_str()) {
+                names.insert(id.to_owned(), name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Every object a finding names: both sides, and the "other" objects its evidence points at.
+fn involved(finding: &Finding) -> Vec<String> {
+    let mut ids: Vec<String> = finding
+        .cloud_object_id
+        .iter()
+        .chain(finding.onprem_object_guid.iter())
+        .cloned()
+        .collect();
+    for (key, value) in &finding.evidence {
+        if key.ends_with("_object_guid") || key.ends_with("_object_id") {
+            ids.push(value.to_lowercase());
+            ids.push(value.clone());
+        }
+    }
+    ids
+}
+
+#[test]
+fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
+    let rules = entra_audit::rules::embedded().unwrap();
+    let rule_names: BTreeSet<String> = rules
+        .iter()
+        .filter(|r| r.kind == entra_audit::rules::Kind::Rule)
+        .map(|r| r.name.clone())
+        .collect();
+    let mut covered = BTreeSet::new();
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let rule = fixture["rule"].as_str().unwrap().to_owned();
+        assert!(
+            rule_names.contains(&rule),
+            "{}: no rule named {rule}",
+            path.display()
+        );
+        covered.insert(rule.clone());
+        for (case_name, case) in fixture["cases"].as_object().unwrap() {
+            let tmp = tempfile::tempdir().unwrap();
+            let report = check(&materialise(case, tmp.path()))
+                .unwrap_or_else(|e| panic!("{rule}/{case_name}: {e:#}"));
+            let result = report.rules.iter().find(|r| r.rule == rule).unwrap();
+            if matches!(
+                result.outcome,
+                RuleOutcome::NotEvaluated { .. } | RuleOutcome::Errored { .. }
+            ) {
+                failures.push(format!("{rule}/{case_name}: {:?}", result.outcome));
+                continue;
+            }
+            let names = names(case);
+            let flagged: BTreeSet<&str> = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .flat_map(involved)
+                .filter_map(|id| names.get(&id).map(String::as_str))
+                .collect();
+            let mut flags = 0;
+            for name in names.values() {
+                if name.starts_with("flag:") {
+                    flags += 1;
+                    if !flagged.contains(name.as_str()) {
+                        failures.push(format!("{rule}/{case_name}: '{name}' is not reported"));
+                    }
+                } else if name.starts_with("ok:") && flagged.contains(name.as_str()) {
+                    failures.push(format!(
+                        "{rule}/{case_name}: '{name}' is reported but must not be"
+                    ));
+                }
+            }
+            if flags == 0 && report.findings.iter().any(|f| f.rule == rule) {
+                failures.push(format!(
+                    "{rule}/{case_name}: findings in a case with no flag: objects"
+                ));
+            }
+        }
+    }
+    let uncovered: Vec<&String> = rule_names.difference(&covered).collect();
+    assert!(
+        uncovered.is_empty(),
+        "rules without a fixture: {uncovered:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "rule fixture failures:\n{}",
+        failures.join("\n")
+    );
+}
