@@ -265,9 +265,16 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
             }
             _ => {}
         }
+    }
+    // The same missing optional input qualifies several rules: say it once, naming them.
+    let mut caveats: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in &rules {
         for caveat in &r.caveats {
-            let _ = writeln!(out, "* {}: {caveat}", r.rule);
+            caveats.entry(caveat).or_default().push(&r.rule);
         }
+    }
+    for (caveat, affected) in caveats {
+        let _ = writeln!(out, "* {}: {caveat}", affected.join(", "));
     }
     let inputs = &report.inputs;
     let onprem: usize = inputs.onprem_objects.values().sum();

@@ -100,6 +100,12 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                 reason: missing.join("; "),
             }
         };
+        // A rule that did not run has no partial result to qualify.
+        let caveats = if matches!(outcome, RuleOutcome::NotEvaluated { .. }) {
+            Vec::new()
+        } else {
+            caveats
+        };
         output.results.push(RuleResult {
             rule: rule.name.clone(),
             title: rule.title.clone(),

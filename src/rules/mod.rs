@@ -267,12 +267,12 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
     out
 }
 
-/// Rule docs use `##` sections; inside the README catalogue they sit under a `###` rule heading.
+/// Rule docs use `##` sections; in the README catalogue they sit under a `###` rule heading, as `####`.
 fn demote_headings(docs: &str) -> String {
     docs.lines()
         .map(|l| {
             if l.starts_with("## ") {
-                format!("#{l}")
+                format!("##{l}")
             } else {
                 l.to_owned()
             }

@@ -1,0 +1,307 @@
+//! The binary as a user runs it: commands, outputs, exit codes (0 clean, 1 findings at or above
+//! --fail-on, 2 error) and error messages for bad input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn entra_audit() -> Command {
+    Command::cargo_bin("entra-audit").unwrap()
+}
+
+/// A tiny tenant: one on-prem user whose primary address a cloud contact holds (high, and the
+/// contact is a leftover: medium), one whose UPN suffix is not verified (medium).
+fn tiny_tenant(dir: &Path) -> (PathBuf, PathBuf) {
+    let cloud = dir.join("cloud");
+    std::fs::create_dir_all(&cloud).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(cloud.join(name), text).unwrap();
+    write("users.json", r#"{"value":[]}"#);
+    write(
+        "contacts.json",
+        r#"{"value":[{"id":"c-1","displayName":"Ann (old contact)","mail":"ann@contoso.com","proxyAddresses":["SMTP:ann@contoso.com"],"onPremisesSyncEnabled":null,"onPremisesProvisioningErrors":[]}]}"#,
+    );
+    write("groups.json", r#"{"value":[]}"#);
+    write(
+        "organization.json",
+        r#"{"value":[{"id":"tenant-1","onPremisesSyncEnabled":true,"onPremisesLastSyncDateTime":"2026-11-01T11:30:00Z","verifiedDomains":[]}]}"#,
+    );
+    write(
+        "domains.json",
+        r#"{"value":[{"id":"contoso.com","isVerified":true}]}"#,
+    );
+    write(
+        "manifest.json",
+        r#"{"schema_version":1,"tenant_id":"tenant-1","collected_at":"2026-11-01T12:00:00Z","collections":{}}"#,
+    );
+    let onprem = dir.join("ad.json");
+    std::fs::write(
+        &onprem,
+        r#"[
+  {"ObjectGUID":"52af62f4-db3d-46d0-907b-593424a726d3","DistinguishedName":"CN=Ann,OU=Staff,DC=contoso,DC=local","ObjectClass":"user",
+   "UserPrincipalName":"ann@contoso.com","proxyAddresses":["SMTP:ann@contoso.com"],"Enabled":true,"DisplayName":"Ann"},
+  {"ObjectGUID":"7d3c1f0e-0d57-4a59-9c41-3a2a3f7b8e11","DistinguishedName":"CN=Bob,OU=Staff,DC=contoso,DC=local","ObjectClass":"user",
+   "UserPrincipalName":"bob@contoso.local","proxyAddresses":["SMTP:bob@contoso.com"],"Enabled":true,"DisplayName":"Bob"}
+]"#,
+    )
+    .unwrap();
+    (cloud, onprem)
+}
+
+fn check(dir: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let (cloud, onprem) = tiny_tenant(dir);
+    entra_audit()
+        .arg("check")
+        .arg("--cloud")
+        .arg(cloud)
+        .arg("--onprem")
+        .arg(onprem)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(extra)
+        .assert()
+}
+
+#[test]
+fn check_writes_outputs_and_exits_1_on_a_high_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(dir.path(), &[]).code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("object-type-mismatch") && stdout.contains("failed (1)"),
+        "{stdout}"
+    );
+    // Missing collections are not evaluated, and say so; they are never "passed".
+    assert!(
+        stdout.contains("not evaluated: cloud-sync-quarantine: sync_jobs unavailable"),
+        "{stdout}"
+    );
+
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/findings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["tenant_id"], "tenant-1");
+    assert_eq!(json["as_of"], "2026-11-01T12:00:00Z");
+    let findings = json["findings"].as_array().unwrap();
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    // The contact that blocks Ann is also a leftover of the kind stale-cloud-only reports.
+    assert_eq!(
+        rules,
+        [
+            "object-type-mismatch",
+            "stale-cloud-only",
+            "upn-suffix-unverified"
+        ]
+    );
+    let mismatch = &findings[0];
+    assert_eq!(mismatch["cloud_object_id"], "c-1");
+    assert_eq!(
+        mismatch["onprem_object_guid"],
+        "52af62f4-db3d-46d0-907b-593424a726d3"
+    );
+    assert!(
+        mismatch["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("Remove ann@contoso.com")
+    );
+    let not_evaluated = json["inputs"]["rules_not_evaluated"].as_array().unwrap();
+    assert!(not_evaluated.iter().any(|r| {
+        r["rule"] == "cloud-sync-job-failing"
+            && r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("synchronizationJobs")
+    }));
+    let outcome = json["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "cloud-sync-quarantine")
+        .unwrap();
+    assert_eq!(outcome["outcome"], "not_evaluated");
+
+    let csv = std::fs::read_to_string(dir.path().join("out/findings.csv")).unwrap();
+    assert!(csv.starts_with("id,rule,severity,cloud_object_id"));
+    assert_eq!(csv.lines().count(), 4);
+    let per_rule =
+        std::fs::read_to_string(dir.path().join("out/rules/upn-suffix-unverified.csv")).unwrap();
+    assert!(
+        per_rule.lines().next().unwrap().ends_with(",upn_suffix"),
+        "{per_rule}"
+    );
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    check(dir.path(), &["--fail-on", "critical"]).code(0);
+    let dir = tempfile::tempdir().unwrap();
+    check(dir.path(), &["--fail-on", "never", "--no-files"]).code(0);
+    assert!(!dir.path().join("out").exists(), "--no-files wrote files");
+    let dir = tempfile::tempdir().unwrap();
+    check(dir.path(), &["--fail-on", "urgent"])
+        .code(2)
+        .stderr(predicates::str::contains("unknown severity 'urgent'"));
+}
+
+#[test]
+fn the_same_findings_get_the_same_ids_on_every_run() {
+    let ids = |dir: &Path| -> Vec<String> {
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("out/findings.json")).unwrap())
+                .unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    check(a.path(), &[]).code(1);
+    check(b.path(), &[]).code(1);
+    assert_eq!(ids(a.path()), ids(b.path()));
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, onprem) = tiny_tenant(dir.path());
+    std::fs::write(
+        cloud.join("groups.json"),
+        "{\"value\":[\n{\"id\": \"g\",}\n]}",
+    )
+    .unwrap();
+    entra_audit()
+        .args(["check", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--cloud")
+        .arg(&cloud)
+        .arg("--onprem")
+        .arg(&onprem)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("groups.json").and(predicates::str::contains("line 2")));
+
+    entra_audit()
+        .args(["check", "--onprem", "does-not-exist.ldif"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("does-not-exist.ldif"));
+}
+
+#[test]
+fn unjoined_multivalued_csv_export_is_refused_with_how_to_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("ad.csv");
+    std::fs::write(
+        &csv,
+        "#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser\r\n\
+         \"DistinguishedName\",\"ObjectGUID\",\"ObjectClass\",\"UserPrincipalName\",\"proxyAddresses\"\r\n\
+         \"CN=Ann,DC=contoso,DC=local\",\"52af62f4-db3d-46d0-907b-593424a726d3\",\"user\",\"ann@contoso.com\",\"Microsoft.ActiveDirectory.Management.ADPropertyValueCollection\"\r\n",
+    )
+    .unwrap();
+    entra_audit()
+        .args(["check", "--no-files", "--onprem"])
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(
+            predicates::str::contains("ad.csv")
+                .and(predicates::str::contains("line 3"))
+                .and(predicates::str::contains("-join")),
+        );
+}
+
+#[test]
+fn rules_lists_and_explains() {
+    let out = entra_audit().arg("rules").assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for rule in [
+        "provisioning-error",
+        "invalid-soft-match",
+        "object-type-mismatch",
+        "duplicate-attribute",
+        "soft-match-takeover",
+        "duplicate-source-anchor",
+        "orphaned-synced-object",
+        "stale-cloud-only",
+        "upn-suffix-unverified",
+        "directory-sync-stale",
+        "password-hash-sync-stale",
+        "cloud-sync-quarantine",
+        "cloud-sync-job-failing",
+    ] {
+        assert!(stdout.contains(rule), "`rules` does not list {rule}");
+    }
+    entra_audit()
+        .args(["rules", "explain", "invalid-soft-match"])
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("## Why is this bad?")
+                .and(predicates::str::contains("## Remediation"))
+                .and(predicates::str::contains("tshoot-connect-sync-errors")),
+        );
+    entra_audit()
+        .args(["rules", "explain", "no-such-rule"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("the rules are: "));
+}
+
+#[test]
+fn custom_rules_run_beside_the_built_in_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("my-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("disabled-user.sql"),
+        "/*\n+++\nname = \"disabled-onprem-user\"\ntitle = \"Disabled on-prem users\"\nseverity = \"low\"\ncategory = \"custom\"\nrequires = [\"onprem_objects\"]\n+++\n## What it does\nLists them.\n*/\n\
+         SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, object_guid AS onprem_object_guid, distinguished_name AS onprem_distinguished_name,\n\
+         'enabled' AS attribute, 'false' AS value, 'disabled: ' || distinguished_name AS message, 'review' AS remediation FROM onprem_objects WHERE enabled = FALSE\n",
+    )
+    .unwrap();
+    let out = check(
+        dir.path(),
+        &[
+            "--rules-dir",
+            rules.to_str().unwrap(),
+            "--rule",
+            "disabled-onprem-user",
+        ],
+    )
+    .code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("disabled-onprem-user") && stdout.contains("passed"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("object-type-mismatch"),
+        "--rule did not limit the run: {stdout}"
+    );
+}
+
+#[test]
+fn onprem_script_and_tables_describe_the_inputs() {
+    entra_audit()
+        .arg("onprem-script")
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("proxyAddresses")
+                .and(predicates::str::contains("ConvertTo-Json")),
+        );
+    entra_audit().arg("tables").assert().success().stdout(
+        predicates::str::contains("onprem_objects").and(predicates::str::contains("source_anchor")),
+    );
+}
