@@ -148,8 +148,8 @@ fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<O
         let mut kept = 0;
         let mut rejected = outcome.rejected;
         for object in outcome.objects {
-            match seen.get(&object.object_guid) {
-                Some((file, line)) => rejected.push(RejectedRecord {
+            if let Some((file, line)) = seen.get(&object.object_guid) {
+                rejected.push(RejectedRecord {
                     file: object.origin.file.clone(),
                     line: object.origin.line,
                     record: object.distinguished_name.clone(),
@@ -159,15 +159,14 @@ fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<O
                         file.display(),
                         line
                     ),
-                }),
-                None => {
-                    seen.insert(
-                        object.object_guid,
-                        (object.origin.file.clone(), object.origin.line),
-                    );
-                    objects.push(object);
-                    kept += 1;
-                }
+                });
+            } else {
+                seen.insert(
+                    object.object_guid,
+                    (object.origin.file.clone(), object.origin.line),
+                );
+                objects.push(object);
+                kept += 1;
             }
         }
         inputs.onprem.push(OnPremFile {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fmt::Write as _;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -104,8 +105,10 @@ pub fn finding_id(
         hasher.update([0u8]);
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{rule}:{hex}")
+    digest[..8].iter().fold(format!("{rule}:"), |mut id, b| {
+        let _ = write!(id, "{b:02x}");
+        id
+    })
 }
 
 /// What happened to one rule in one run. "Not evaluated" is never shown as passed.

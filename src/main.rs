@@ -2,6 +2,7 @@
 //! (0 clean, 1 findings at or above --fail-on, 2 error) and nowhere else.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -84,13 +85,14 @@ fn rules_list(all: &[rules::Rule]) -> String {
     let width = listed.iter().map(|r| r.name.len()).max().unwrap_or(0);
     let mut out = String::new();
     for r in listed {
-        out.push_str(&format!(
-            "{:<width$}  {:<8}  {:<12}  {}\n",
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<8}  {:<12}  {}",
             r.name,
             r.severity.as_str(),
             r.category,
             r.title
-        ));
+        );
     }
     out.push_str("\n`entra-audit rules explain NAME` shows a rule's documentation.\n");
     out
@@ -124,14 +126,9 @@ fn explain(all: &[rules::Rule], name: &str) -> anyhow::Result<String> {
 fn tables_doc() -> String {
     let mut out = String::new();
     for spec in tables::TABLES {
-        out.push_str(&format!("{}\n  {}\n", spec.name, spec.doc));
+        let _ = writeln!(out, "{}\n  {}", spec.name, spec.doc);
         for c in spec.columns {
-            out.push_str(&format!(
-                "    {:<30} {:<16} {}\n",
-                c.name,
-                c.ty.sql_name(),
-                c.doc
-            ));
+            let _ = writeln!(out, "    {:<30} {:<16} {}", c.name, c.ty.sql_name(), c.doc);
         }
         out.push('\n');
     }

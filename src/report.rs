@@ -207,27 +207,43 @@ pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The terminal summary: one line per rule, then inputs and where the files are.
+/// The terminal summary: one line per rule, then what was not evaluated, the inputs, and where
+/// the files are.
 pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "entra-audit check: tenant {} as of {}",
+        "entra-audit check: tenant {} as of {}\n",
         report.tenant_id.as_deref().unwrap_or("(unknown)"),
         report.as_of
     );
-    out.push('\n');
-    let width = report
-        .rules
+    let mut rules: Vec<&RuleResult> = report.rules.iter().collect();
+    rules.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    rule_lines(&mut out, &rules, report);
+    input_lines(&mut out, &report.inputs);
+    if !written.is_empty() {
+        let shown: Vec<String> = written
+            .iter()
+            .take(2)
+            .map(|p| p.display().to_string())
+            .collect();
+        let _ = writeln!(out, "wrote {}", shown.join(", "));
+        if written.len() > 2 {
+            let _ = writeln!(out, "      and {} per-rule CSV file(s)", written.len() - 2);
+        }
+    }
+    out
+}
+
+fn rule_lines(out: &mut String, rules: &[&RuleResult], report: &AuditReport) {
+    let width = rules
         .iter()
         .map(|r| r.rule.len())
         .max()
         .unwrap_or(10)
         .max(4);
     let _ = writeln!(out, "  {:<width$}  {:<8}  result", "rule", "severity");
-    let mut rules: Vec<&RuleResult> = report.rules.iter().collect();
-    rules.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
-    for r in &rules {
+    for r in rules {
         let caveat = if r.caveats.is_empty() { "" } else { " *" };
         let _ = writeln!(
             out,
@@ -237,7 +253,6 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
             r.outcome.label()
         );
     }
-    out.push('\n');
     let by_severity: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|s| {
@@ -245,17 +260,13 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
             (n > 0).then(|| format!("{n} {s}"))
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "findings: {}{}",
-        report.findings.len(),
-        if by_severity.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", by_severity.join(", "))
-        }
-    );
-    for r in &rules {
+    let _ = write!(out, "\nfindings: {}", report.findings.len());
+    if by_severity.is_empty() {
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, " ({})", by_severity.join(", "));
+    }
+    for r in rules {
         match &r.outcome {
             RuleOutcome::NotEvaluated { reason } => {
                 let _ = writeln!(out, "not evaluated: {}: {reason}", r.rule);
@@ -268,7 +279,7 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
     }
     // The same missing optional input qualifies several rules: say it once, naming them.
     let mut caveats: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for r in &rules {
+    for r in rules {
         for caveat in &r.caveats {
             caveats.entry(caveat).or_default().push(&r.rule);
         }
@@ -276,18 +287,20 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
     for (caveat, affected) in caveats {
         let _ = writeln!(out, "* {}: {caveat}", affected.join(", "));
     }
-    let inputs = &report.inputs;
-    let onprem: usize = inputs.onprem_objects.values().sum();
+}
+
+fn input_lines(out: &mut String, inputs: &Inputs) {
     if !inputs.onprem.is_empty() {
+        let total: usize = inputs.onprem_objects.values().sum();
+        let by_type: Vec<String> = inputs
+            .onprem_objects
+            .iter()
+            .map(|(k, v)| format!("{v} {k}s"))
+            .collect();
         let _ = writeln!(
             out,
-            "on-prem: {onprem} objects ({}) from {} file(s)",
-            inputs
-                .onprem_objects
-                .iter()
-                .map(|(k, v)| format!("{v} {k}s"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            "on-prem: {total} objects ({}) from {} file(s)",
+            by_type.join(", "),
             inputs.onprem.len()
         );
     }
@@ -314,16 +327,16 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
             inputs.rejected_count
         );
         for r in inputs.rejected_records.iter().take(5) {
+            let record = if r.record.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", r.record)
+            };
             let _ = writeln!(
                 out,
-                "  {}:{}: {}{}",
+                "  {}:{}: {record}{}",
                 r.file.display(),
                 r.line,
-                if r.record.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: ", r.record)
-                },
                 r.reason
             );
         }
@@ -331,22 +344,6 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
             let _ = writeln!(out, "  ... and {} more", inputs.rejected_count - 5);
         }
     }
-    if !written.is_empty() {
-        let _ = writeln!(
-            out,
-            "wrote {}",
-            written
-                .iter()
-                .take(2)
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if written.len() > 2 {
-            let _ = writeln!(out, "      and {} per-rule CSV file(s)", written.len() - 2);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

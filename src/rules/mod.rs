@@ -10,6 +10,7 @@
 pub mod engine;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -51,7 +52,7 @@ fn default_kind() -> Kind {
 /// One rule or view, with its docs.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// kebab-case for rules (the id users see); snake_case for views (the table they create).
+    /// kebab-case for rules (the id users see); `snake_case` for views (the table they create).
     pub name: String,
     pub title: String,
     pub severity: Severity,
@@ -246,14 +247,16 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
     let mut listed: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::Rule).collect();
     listed.sort_by(|a, b| (&a.category, &a.name).cmp(&(&b.category, &b.name)));
     for rule in &listed {
-        out.push_str(&format!(
-            "| [`{}`](#{}) | {} | {} | {} |\n",
+        let _ = writeln!(
+            out,
+            "| [`{}`](#{}) | {} | {} | {} |",
             rule.name, rule.name, rule.severity, rule.category, rule.title
-        ));
+        );
     }
     for rule in &listed {
-        out.push_str(&format!(
-            "\n### {}\n\n*{}* · severity **{}** · category {} · needs {} · [`{}`]({})\n\n{}\n",
+        let _ = writeln!(
+            out,
+            "\n### {}\n\n*{}* · severity **{}** · category {} · needs {} · [`{}`]({})\n\n{}",
             rule.name,
             rule.title,
             rule.severity,
@@ -262,7 +265,7 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
             rule.source.display(),
             rule.source.display(),
             demote_headings(&rule.docs)
-        ));
+        );
     }
     out
 }

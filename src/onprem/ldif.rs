@@ -1,0 +1,639 @@
+//! LDIF reader for what `ldifde -f FILE` writes (RFC 2849 content records): records start with
+//! `dn:` and are separated by blank lines; a multi-valued attribute repeats its line; `attr::`
+//! values are base64 (binary attributes always, text attributes when not plain ASCII); long lines
+//! are folded onto continuation lines that start with one space; `#` comments, `version: 1` and
+//! `changetype: add` may appear; lines end in CRLF.
+//!
+//! It owns LDIF syntax only: it hands each attribute to `Draft`, which owns what the values mean.
+//! It must stay fast (the whole file is in memory and lines are borrowed slices; only folded lines
+//! and the values the importer keeps are copied) and must not accept a structurally broken file:
+//! a line that is not `name: value` or a record that does not start with `dn:` stops the import
+//! with the line number, because everything after it would be misread.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::{
+    Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, field_for, guid_from_str, is_sid_text,
+    sid_to_string,
+};
+
+pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
+    let mut out = ImportOutcome::default();
+    let mut lines = LogicalLines::new(text);
+    // (line of the `dn:`, the record so far, whether its lines are being ignored)
+    let mut current: Option<(usize, Draft, bool)> = None;
+    let mut seen_record = false;
+    loop {
+        let next = lines.next().map_err(|line| {
+            ImportError::unusable(
+                path,
+                format!("line {line}: a continuation line (starting with a space) follows no attribute line; the file is not valid LDIF"),
+            )
+        })?;
+        let Some((number, line)) = next else { break };
+        if line.is_empty() {
+            if let Some((start, draft, _)) = current.take() {
+                draft.finish(path, start, &mut out);
+            }
+            continue;
+        }
+        let Some((_, draft, ignoring)) = &mut current else {
+            if let Some(value) = strip_name(&line, "dn") {
+                let mut draft = Draft::default();
+                match text_value(value) {
+                    Ok(dn) => draft.set_text(Field::Dn, "dn", dn.into_owned()),
+                    Err(reason) => draft.fatal(format!("dn on line {number}: {reason}")),
+                }
+                current = Some((number, draft, false));
+                seen_record = true;
+            } else if let (Some(version), false) = (strip_name(&line, "version"), seen_record) {
+                let version = text_value(version).unwrap_or_default();
+                if version != "1" {
+                    return Err(ImportError::unusable(
+                        path,
+                        format!(
+                            "line {number}: LDIF version `{version}` is not supported (only version 1)"
+                        ),
+                    ));
+                }
+            } else {
+                return Err(ImportError::unusable(
+                    path,
+                    format!(
+                        "line {number}: expected a record starting with `dn:`, found `{}`; records are separated by blank lines",
+                        preview(&line)
+                    ),
+                ));
+            }
+            continue;
+        };
+        if *ignoring {
+            continue;
+        }
+        match attribute(draft, number, &line) {
+            Ok(Control::Continue) => {}
+            Ok(Control::IgnoreRest) => *ignoring = true,
+            Err(message) => {
+                return Err(ImportError::unusable(
+                    path,
+                    format!("line {number}: {message}"),
+                ));
+            }
+        }
+    }
+    if let Some((start, draft, _)) = current {
+        draft.finish(path, start, &mut out);
+    }
+    Ok(out)
+}
+
+enum Control {
+    Continue,
+    /// A change record: the rest of its lines (`replace:`, `-`, ...) are not attributes.
+    IgnoreRest,
+}
+
+/// One `name: value`, `name:: base64` or `name:< url` line of a record.
+fn attribute(draft: &mut Draft, number: usize, line: &str) -> Result<Control, String> {
+    let Some((name, value)) = split_line(line) else {
+        return Err(format!(
+            "expected `attribute: value`, found `{}`; the file is not valid LDIF",
+            preview(line)
+        ));
+    };
+    if name.eq_ignore_ascii_case("dn") {
+        return Err("`dn:` inside a record; records must be separated by a blank line".into());
+    }
+    if name.eq_ignore_ascii_case("changetype") {
+        let kind = text_value(value).unwrap_or_default();
+        if !kind.eq_ignore_ascii_case("add") {
+            draft.fatal(format!(
+                "changetype `{kind}` on line {number} makes this a change record, not an object; export a snapshot with `ldifde -f FILE`"
+            ));
+            return Ok(Control::IgnoreRest);
+        }
+        return Ok(Control::Continue);
+    }
+    // Attribute options (`userCertificate;binary`, `member;range=0-1499`) do not change which
+    // attribute it is.
+    let base = name.split_once(';').map_or(name, |(base, _)| base);
+    let Some((canonical, field)) = field_for(base) else {
+        return Ok(Control::Continue);
+    };
+    if let Err(reason) = apply(draft, field, canonical, value) {
+        draft.problem(field, format!("{canonical} on line {number}: {reason}"));
+    }
+    Ok(Control::Continue)
+}
+
+fn apply(
+    draft: &mut Draft,
+    field: Field,
+    name: &'static str,
+    value: Value<'_>,
+) -> Result<(), String> {
+    match field {
+        Field::Dn
+        | Field::Upn
+        | Field::Sam
+        | Field::Mail
+        | Field::MailNickname
+        | Field::DisplayName => {
+            draft.set_text(field, name, text_value(value)?.into_owned());
+        }
+        Field::ObjectClass | Field::ProxyAddresses => {
+            // One line per value: no splitting, the value is kept exactly as exported.
+            draft.push_value(field, name, text_value(value)?.into_owned());
+        }
+        Field::ObjectGuid => {
+            // ldifde always base64-encodes it; GUID text in a plain value is accepted because a
+            // 36-character value cannot be the 16 raw bytes anyway.
+            if let Value::Text(text) = value
+                && let Some(guid) = guid_from_str(text)
+            {
+                draft.set_object_guid(name, guid);
+                return Ok(());
+            }
+            let bytes = bytes_value(value)?;
+            let guid = <[u8; 16]>::try_from(bytes.as_ref())
+                .map_err(|_| format!("is {} bytes long, but a GUID is 16 bytes", bytes.len()))?;
+            draft.set_object_guid(name, guid);
+        }
+        Field::ConsistencyGuid => {
+            draft.set_consistency_guid(name, bytes_value(value)?.into_owned());
+        }
+        Field::Sid => {
+            if let Value::Text(text) = value
+                && is_sid_text(text)
+            {
+                draft.set_text(field, name, text.to_owned());
+                return Ok(());
+            }
+            let bytes = bytes_value(value)?;
+            let sid = sid_to_string(&bytes)
+                .ok_or_else(|| format!("{} bytes are not a binary SID", bytes.len()))?;
+            draft.set_text(field, name, sid);
+        }
+        Field::UserAccountControl => {
+            let text = text_value(value)?;
+            let uac = super::parse_user_account_control(&text)
+                .ok_or_else(|| format!("`{text}` is not a 32-bit number"))?;
+            draft.set_user_account_control(name, uac);
+        }
+        Field::Enabled => {
+            let text = text_value(value)?;
+            let enabled =
+                super::parse_bool(&text).ok_or_else(|| format!("`{text}` is not True or False"))?;
+            draft.set_enabled(name, enabled);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    /// `name: value`: the value as written (SAFE-STRING, so ASCII).
+    Text(&'a str),
+    /// `name:: base64`.
+    Base64(&'a str),
+    /// `name:< url`: a reference to an external file, which an AD snapshot never needs.
+    Url,
+}
+
+/// Splits `name: value`; the spaces after the colon are syntax (RFC 2849 FILL), not value.
+fn split_line(line: &str) -> Option<(&str, Value<'_>)> {
+    let colon = line.find(':')?;
+    let name = &line[..colon];
+    if name.is_empty() || name.starts_with(' ') {
+        return None;
+    }
+    let rest = &line[colon + 1..];
+    let value = if let Some(encoded) = rest.strip_prefix(':') {
+        Value::Base64(encoded.trim_start_matches(' '))
+    } else if rest.starts_with('<') {
+        Value::Url
+    } else {
+        Value::Text(rest.trim_start_matches(' '))
+    };
+    Some((name, value))
+}
+
+/// The value of `line` when its attribute is `name` (e.g. the `dn:` or `version:` line).
+fn strip_name<'a>(line: &'a str, name: &str) -> Option<Value<'a>> {
+    let (found, value) = split_line(line)?;
+    found.eq_ignore_ascii_case(name).then_some(value)
+}
+
+/// A text attribute's value: a base64 value is UTF-8 (ldifde encodes non-ASCII text that way).
+fn text_value(value: Value<'_>) -> Result<Cow<'_, str>, String> {
+    match value {
+        Value::Text(text) => Ok(Cow::Borrowed(text)),
+        Value::Base64(_) | Value::Url => match bytes_value(value)? {
+            Cow::Owned(bytes) => String::from_utf8(bytes)
+                .map(Cow::Owned)
+                .map_err(|_| "the base64 value is not UTF-8 text".into()),
+            Cow::Borrowed(bytes) => std::str::from_utf8(bytes)
+                .map(Cow::Borrowed)
+                .map_err(|_| "the value is not UTF-8 text".into()),
+        },
+    }
+}
+
+/// A binary attribute's value. Binary or text is decided by the attribute name, never by whether
+/// the bytes happen to be UTF-8; a plain value of a binary attribute is its bytes as written.
+fn bytes_value(value: Value<'_>) -> Result<Cow<'_, [u8]>, String> {
+    match value {
+        Value::Text(text) => Ok(Cow::Borrowed(text.as_bytes())),
+        Value::Base64(encoded) => BASE64
+            .decode(encoded)
+            .map(Cow::Owned)
+            .map_err(|err| format!("invalid base64 `{}`: {err}", preview(encoded))),
+        Value::Url => Err(format!(
+            "URL references (`:<`) are not supported; export with `ldifde -f FILE` or {SCRIPT_HINT}"
+        )),
+    }
+}
+
+/// At most 60 characters of a line, for messages.
+fn preview(line: &str) -> Cow<'_, str> {
+    match line.char_indices().nth(60) {
+        Some((end, _)) => Cow::Owned(format!("{}...", &line[..end])),
+        None => Cow::Borrowed(line),
+    }
+}
+
+/// Physical lines joined into logical ones (a line starting with one space continues the
+/// previous line), with `#` comments (and their continuations) dropped. Yields `(line number of
+/// the first physical line, text)`; a blank line yields an empty text (it ends a record). Only
+/// folded lines allocate.
+struct LogicalLines<'a> {
+    physical: std::iter::Peekable<std::str::Split<'a, char>>,
+    number: usize,
+}
+
+impl<'a> LogicalLines<'a> {
+    fn new(text: &'a str) -> Self {
+        LogicalLines {
+            physical: text.split('\n').peekable(),
+            number: 0,
+        }
+    }
+
+    fn take(&mut self) -> Option<&'a str> {
+        let line = self.physical.next()?;
+        self.number += 1;
+        // CRLF: the CR belongs to the line ending, not the value.
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+
+    fn continues(&mut self) -> bool {
+        self.physical
+            .peek()
+            .is_some_and(|next| next.starts_with(' '))
+    }
+
+    /// `Err(line)` for a continuation line that continues nothing.
+    fn next(&mut self) -> Result<Option<(usize, Cow<'a, str>)>, usize> {
+        loop {
+            let Some(line) = self.take() else {
+                return Ok(None);
+            };
+            let number = self.number;
+            if line.starts_with('#') {
+                while self.continues() {
+                    self.take();
+                }
+                continue;
+            }
+            if line.starts_with(' ') {
+                return Err(number);
+            }
+            let mut logical = Cow::Borrowed(line);
+            // A blank line separates records; it cannot be continued.
+            while !line.is_empty() && self.continues() {
+                let piece = self.take().unwrap_or_default();
+                logical.to_mut().push_str(&piece[1..]);
+            }
+            return Ok(Some((number, logical)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{AnchorAttribute, ImportOutcome, ObjectClass, import_bytes};
+    use super::*;
+
+    fn read_str(text: &str) -> ImportOutcome {
+        read(text, Path::new("test.ldif")).expect("valid LDIF")
+    }
+
+    fn read_err(text: &str) -> String {
+        read(text, Path::new("test.ldif"))
+            .expect_err("invalid LDIF")
+            .to_string()
+    }
+
+    const USER: &str = "\
+dn: CN=Alice Smith,OU=Staff,DC=contoso,DC=com
+changetype: add
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: user
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+userPrincipalName: alice@contoso.com
+sAMAccountName: alice
+userAccountControl: 512
+proxyAddresses: SMTP:alice@contoso.com
+proxyAddresses: smtp:alice@contoso.onmicrosoft.com
+";
+
+    #[test]
+    fn reads_a_plain_user() {
+        let out = read_str(USER);
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        let [user] = out.objects.as_slice() else {
+            panic!("one object: {out:?}")
+        };
+        assert_eq!(user.class, ObjectClass::User);
+        assert_eq!(
+            user.distinguished_name,
+            "CN=Alice Smith,OU=Staff,DC=contoso,DC=com"
+        );
+        assert_eq!(
+            crate::onprem::guid_to_string(&user.object_guid),
+            "52af62f4-db3d-46d0-907b-593424a726d3"
+        );
+        assert_eq!(user.source_anchor, "9GKvUj3b0EaQe1k0JKcm0w==");
+        assert_eq!(user.anchor_attribute, AnchorAttribute::ObjectGuid);
+        assert_eq!(
+            user.user_principal_name.as_deref(),
+            Some("alice@contoso.com")
+        );
+        assert_eq!(user.sam_account_name.as_deref(), Some("alice"));
+        assert_eq!(user.enabled, Some(true));
+        assert_eq!(
+            user.proxy_addresses,
+            [
+                "SMTP:alice@contoso.com",
+                "smtp:alice@contoso.onmicrosoft.com"
+            ]
+        );
+        assert_eq!(user.origin.line, 1);
+    }
+
+    #[test]
+    fn folding_base64_comments_crlf_and_version() {
+        // displayName "Zoë Çelik" is non-ASCII, so ldifde base64-encodes it as UTF-8; the DN is
+        // folded after 20 characters, the SID after 10, and a comment has a continuation too.
+        let display = BASE64.encode("Zoë Çelik");
+        let dn = "CN=Zoe Celik,OU=Staff,DC=contoso,DC=com";
+        let sid = BASE64.encode([
+            1u8, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0x51, 4, 0,
+            0,
+        ]);
+        let text = format!(
+            "# exported by ldifde\r\n# a comment\r\n  that is folded\r\nversion: 1\r\n\r\n\
+             dn: {}\r\n {}\r\nchangetype: add\r\n\
+             objectClass: top\r\nobjectClass: user\r\n\
+             # a comment inside the record\r\n\
+             OBJECTGUID:: 9GKvUj3b0EaQe1k0JKcm0w==\r\n\
+             displayName:: {display}\r\n\
+             objectSid:: {}\r\n {}\r\n\
+             userAccountControl: 514\r\n\r\n",
+            &dn[..20],
+            &dn[20..],
+            &sid[..10],
+            &sid[10..],
+        );
+        let out = read_str(&text);
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        let [user] = out.objects.as_slice() else {
+            panic!("one object: {out:?}")
+        };
+        assert_eq!(user.distinguished_name, dn);
+        assert_eq!(user.display_name.as_deref(), Some("Zoë Çelik"));
+        assert_eq!(user.object_sid.as_deref(), Some("S-1-5-21-1-2-3-1105"));
+        assert_eq!(user.enabled, Some(false), "0x2 set in 514");
+        assert_eq!(user.origin.line, 6, "the dn: line");
+    }
+
+    #[test]
+    fn consistency_guid_is_the_anchor_when_set() {
+        let text = format!("{USER}mS-DS-ConsistencyGuid:: AAECAwQFBgcICQoLDA0ODw==\n");
+        let out = read_str(&text);
+        let [user] = out.objects.as_slice() else {
+            panic!("one object: {out:?}")
+        };
+        assert_eq!(user.source_anchor, "AAECAwQFBgcICQoLDA0ODw==");
+        assert_eq!(user.anchor_attribute, AnchorAttribute::ConsistencyGuid);
+        assert_eq!(
+            user.consistency_guid.as_deref(),
+            Some(&(0u8..16).collect::<Vec<_>>()[..])
+        );
+    }
+
+    #[test]
+    fn binary_vs_text_is_decided_by_name() {
+        // These objectGUID bytes happen to be valid UTF-8 (all ASCII): still binary.
+        let guid = *b"ABCDEFGHIJKLMNOP";
+        let text = format!(
+            "dn: CN=G,DC=x\nobjectClass: group\nobjectGUID:: {}\nmail:: {}\n",
+            BASE64.encode(guid),
+            BASE64.encode("sales@contoso.com")
+        );
+        let out = read_str(&text);
+        let [group] = out.objects.as_slice() else {
+            panic!("one object: {out:?}")
+        };
+        assert_eq!(group.object_guid, guid);
+        assert_eq!(group.mail.as_deref(), Some("sales@contoso.com"));
+        assert_eq!(group.enabled, None, "groups have no enabled state");
+    }
+
+    #[test]
+    fn rejects_records_with_line_numbers_and_keeps_going() {
+        let text = "\
+dn: CN=NoGuid,DC=x
+objectClass: user
+
+dn: CN=BadBase64,DC=x
+objectClass: user
+objectGUID:: not*base64
+
+dn: CN=ShortGuid,DC=x
+objectClass: contact
+objectGUID:: AAEC
+
+dn: CN=TwoUpns,DC=x
+objectClass: user
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+userPrincipalName: a@x
+userPrincipalName: b@x
+
+dn: CN=Ok,DC=x
+objectClass: group
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+";
+        let out = read_str(text);
+        assert_eq!(out.objects.len(), 1);
+        let lines: Vec<_> = out
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.record.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, "CN=NoGuid,DC=x"),
+                (4, "CN=BadBase64,DC=x"),
+                (8, "CN=ShortGuid,DC=x"),
+                (12, "CN=TwoUpns,DC=x")
+            ]
+        );
+        assert!(
+            out.rejected[0].reason.contains("no objectGUID"),
+            "{}",
+            out.rejected[0].reason
+        );
+        assert!(
+            out.rejected[1]
+                .reason
+                .contains("objectGUID on line 6: invalid base64"),
+            "{}",
+            out.rejected[1].reason
+        );
+        assert!(
+            !out.rejected[1].reason.contains("no objectGUID"),
+            "invalid is not also missing: {}",
+            out.rejected[1].reason
+        );
+        assert!(
+            out.rejected[2].reason.contains("3 bytes long"),
+            "{}",
+            out.rejected[2].reason
+        );
+        assert!(
+            out.rejected[3]
+                .reason
+                .contains("userPrincipalName appears more than once"),
+            "{}",
+            out.rejected[3].reason
+        );
+        assert!(
+            out.rejected
+                .iter()
+                .all(|r| r.file == Path::new("test.ldif"))
+        );
+    }
+
+    #[test]
+    fn skips_other_classes_by_most_specific_class() {
+        let text = "\
+dn: CN=PC1,DC=x
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: user
+objectClass: computer
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+
+dn: OU=Staff,DC=x
+objectClass: top
+objectClass: organizationalUnit
+
+dn: OU=Other,DC=x
+objectClass: top
+objectClass: organizationalUnit
+
+dn: CN=Contact,DC=x
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: contact
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+userAccountControl: 514
+";
+        let out = read_str(text);
+        assert_eq!(out.skipped_classes.get("computer"), Some(&1));
+        assert_eq!(out.skipped_classes.get("organizationalUnit"), Some(&2));
+        assert!(
+            out.rejected.is_empty(),
+            "skipping is not rejecting, even without objectGUID"
+        );
+        let [contact] = out.objects.as_slice() else {
+            panic!("one object: {out:?}")
+        };
+        assert_eq!(contact.class, ObjectClass::Contact);
+        assert_eq!(contact.enabled, None, "contacts have no enabled state");
+    }
+
+    #[test]
+    fn change_records_and_dn_disagreement_are_rejected() {
+        let text = "\
+dn: CN=A,DC=x
+changetype: modify
+replace: mail
+mail: a@x
+-
+
+dn: CN=B,DC=x
+distinguishedName: CN=Other,DC=x
+objectClass: user
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+";
+        let out = read_str(text);
+        assert!(out.objects.is_empty());
+        assert_eq!(out.rejected.len(), 2);
+        assert!(
+            out.rejected[0].reason.contains("changetype `modify`"),
+            "{}",
+            out.rejected[0].reason
+        );
+        assert!(
+            out.rejected[1].reason.contains("disagree"),
+            "{}",
+            out.rejected[1].reason
+        );
+    }
+
+    #[test]
+    fn structural_errors_name_the_line() {
+        assert!(
+            read_err("dn: CN=A,DC=x\nobjectClass user\n")
+                .contains("line 2: expected `attribute: value`")
+        );
+        assert!(
+            read_err("objectClass: user\n")
+                .contains("line 1: expected a record starting with `dn:`")
+        );
+        assert!(
+            read_err("dn: CN=A,DC=x\nobjectClass: user\ndn: CN=B,DC=x\n")
+                .contains("line 3: `dn:` inside a record")
+        );
+        assert!(read_err("\n\n continued\n").contains("line 3: a continuation line"));
+        assert!(read_err("version: 2\n").contains("line 1: LDIF version `2`"));
+    }
+
+    #[test]
+    fn utf16le_ldif_from_ldifde_u() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in USER.replace('\n', "\r\n").encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let (format, out) = import_bytes(bytes, Path::new("u.ldf")).expect("utf-16 LDIF");
+        assert_eq!(format, super::super::Format::Ldif);
+        assert_eq!(out.objects.len(), 1);
+        assert_eq!(
+            out.objects[0].proxy_addresses[1],
+            "smtp:alice@contoso.onmicrosoft.com"
+        );
+    }
+}

@@ -1,0 +1,958 @@
+//! On-premises Active Directory import: reads an AD snapshot (ldifde LDIF, PowerShell `Export-Csv`
+//! CSV or `ConvertTo-Json` JSON, detected from content) into [`OnPremObject`]s and normalises what
+//! sync keys on: the source anchor, canonical GUID text, SIDs, UPNs and proxy addresses.
+//!
+//! It owns the knowledge of how Windows tools write these files. It must not guess silently:
+//! a record it cannot use is counted and listed in [`ImportOutcome::rejected`] with file, line and
+//! reason; a file it cannot read at all is an [`ImportError`] that says how to export it correctly.
+//! It knows nothing of the cloud side, tables or rules.
+//!
+//! Layout: this file holds the public types, decoding, format detection, dispatch and the
+//! normalisation shared by all formats (`Draft` collects one record's attributes whatever the
+//! format called them, and decides whether it becomes an object, a rejection or a skipped class).
+//! `ldif.rs`, `csv.rs` and `json.rs` only know their syntax; `script.ps1` is the export script
+//! that `entra-audit onprem-script` prints.
+
+mod csv;
+mod json;
+mod ldif;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+/// The AD object classes sync cares about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectClass {
+    User,
+    Contact,
+    Group,
+}
+
+impl ObjectClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectClass::User => "user",
+            ObjectClass::Contact => "contact",
+            ObjectClass::Group => "group",
+        }
+    }
+}
+
+/// Which attribute the source anchor was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnchorAttribute {
+    ConsistencyGuid,
+    ObjectGuid,
+}
+
+impl AnchorAttribute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnchorAttribute::ConsistencyGuid => "mS-DS-ConsistencyGuid",
+            AnchorAttribute::ObjectGuid => "objectGUID",
+        }
+    }
+}
+
+/// Where a record came from, for messages and evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOrigin {
+    pub file: PathBuf,
+    /// 1-based line of the record's first line (LDIF `dn:` line, CSV row, JSON: line of the object's `{`).
+    pub line: usize,
+}
+
+/// One AD user, contact or group, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnPremObject {
+    pub class: ObjectClass,
+    /// objectGUID bytes in .NET `Guid.ToByteArray()` order (the order AD stores them).
+    pub object_guid: [u8; 16],
+    /// mS-DS-ConsistencyGuid bytes when set (normally 16).
+    pub consistency_guid: Option<Vec<u8>>,
+    /// base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what `onPremisesImmutableId` holds.
+    pub source_anchor: String,
+    pub anchor_attribute: AnchorAttribute,
+    /// objectSid as `S-1-5-21-...` text, when exported.
+    pub object_sid: Option<String>,
+    pub distinguished_name: String,
+    pub user_principal_name: Option<String>,
+    pub sam_account_name: Option<String>,
+    pub mail: Option<String>,
+    pub mail_nickname: Option<String>,
+    /// As exported, prefixes and case preserved (`SMTP:` upper case = primary).
+    pub proxy_addresses: Vec<String>,
+    pub display_name: Option<String>,
+    /// Users only: from `Enabled` or bit 0x2 (ACCOUNTDISABLE) of userAccountControl.
+    pub enabled: Option<bool>,
+    pub origin: RecordOrigin,
+}
+
+/// A record that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RejectedRecord {
+    pub file: PathBuf,
+    pub line: usize,
+    /// The DN or another identifier when one was readable, else empty.
+    pub record: String,
+    pub reason: String,
+}
+
+/// The detected file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Ldif,
+    Csv,
+    Json,
+}
+
+/// The result of importing one file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOutcome {
+    pub objects: Vec<OnPremObject>,
+    pub rejected: Vec<RejectedRecord>,
+    /// Records of other classes (computers, OUs, ...) that were skipped on purpose, by class.
+    pub skipped_classes: std::collections::BTreeMap<String, usize>,
+}
+
+/// A file that cannot be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Unusable { path: PathBuf, message: String },
+}
+
+impl ImportError {
+    fn unusable(path: &Path, message: impl Into<String>) -> Self {
+        ImportError::Unusable {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where every "this file is not usable" message points: a script that writes what we read.
+pub(crate) const SCRIPT_HINT: &str = "run `entra-audit onprem-script > Export-EntraAudit.ps1` for a PowerShell script that writes a file this tool reads";
+
+/// The PowerShell export script (`entra-audit onprem-script` prints it). It writes the JSON shape
+/// that [`import`] reads; a test keeps the two in step.
+pub fn export_script() -> &'static str {
+    include_str!("script.ps1")
+}
+
+/// Reads an AD snapshot file; the format is detected from the content, never the extension.
+pub fn import(path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
+    // The whole file goes into memory: the LDIF reader then works on borrowed slices, which is
+    // what makes a 1,000,000-object export take seconds (a streaming reader allocates per line).
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    import_bytes(bytes, path)
+}
+
+/// Like [`import`], for bytes already in memory; `path` is only used in messages and origins.
+pub fn import_bytes(bytes: Vec<u8>, path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
+    let text = decode(bytes, path)?;
+    let format = detect_format(&text).ok_or_else(|| {
+        ImportError::unusable(
+            path,
+            format!("the file is empty (only blank lines and `#` comments); {SCRIPT_HINT}"),
+        )
+    })?;
+    let outcome = match format {
+        Format::Ldif => ldif::read(&text, path)?,
+        Format::Csv => csv::read(&text, path)?,
+        Format::Json => json::read(&text, path)?,
+    };
+    Ok((format, outcome))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------------
+
+/// Turns the file's bytes into text. PowerShell writes UTF-16LE with BOM (`Out-File` and
+/// `Export-Csv -Encoding Unicode` in Windows PowerShell 5.1), UTF-8 with BOM (`-Encoding UTF8`
+/// in 5.1) or UTF-8 without BOM (PowerShell 7); `ldifde -u` writes UTF-16LE.
+///
+/// `encoding_rs` is used directly rather than through `encoding_rs_io`: the reader from
+/// `encoding_rs_io` replaces malformed sequences with U+FFFD, which would silently change a UPN
+/// or a proxy address. Here a malformed sequence is an error naming the line.
+fn decode(mut bytes: Vec<u8>, path: &Path) -> Result<String, ImportError> {
+    if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(&bytes) {
+        if encoding == encoding_rs::UTF_8 {
+            bytes.drain(..bom_len);
+            return utf8(bytes, bom_len, path);
+        }
+        return decode_strict(encoding, &bytes[bom_len..], bom_len, path);
+    }
+    match sniff_bomless_utf16(&bytes) {
+        Some(encoding) => decode_strict(encoding, &bytes, 0, path),
+        None => utf8(bytes, 0, path),
+    }
+}
+
+/// UTF-16 without a BOM (some tools and `[IO.File]::WriteAllText` with `UnicodeEncoding(false,
+/// false)`) shows as NUL bytes in every other position, because the files are mostly ASCII.
+/// UTF-8 text never contains NUL, so this cannot misfire on a UTF-8 file.
+fn sniff_bomless_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    let pairs = sample.len() / 2;
+    if pairs == 0 {
+        return None;
+    }
+    let (mut even_nul, mut odd_nul) = (0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        even_nul += usize::from(pair[0] == 0);
+        odd_nul += usize::from(pair[1] == 0);
+    }
+    if odd_nul * 2 > pairs && even_nul * 4 < odd_nul {
+        Some(encoding_rs::UTF_16LE)
+    } else if even_nul * 2 > pairs && odd_nul * 4 < even_nul {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
+}
+
+fn utf8(bytes: Vec<u8>, offset: usize, path: &Path) -> Result<String, ImportError> {
+    String::from_utf8(bytes).map_err(|err| {
+        let bad = err.utf8_error().valid_up_to();
+        let line = line_of_offset(err.as_bytes(), bad);
+        ImportError::unusable(
+            path,
+            format!(
+                "line {line}: byte {} is not valid UTF-8 and the file has no byte-order mark; re-export as UTF-8 \
+                 (Windows PowerShell 5.1: `-Encoding UTF8`; `-Encoding Default` writes the ANSI code page) or {SCRIPT_HINT}",
+                bad + offset
+            ),
+        )
+    })
+}
+
+/// Decodes without replacement characters; a malformed sequence is an error with its line.
+fn decode_strict(
+    encoding: &'static encoding_rs::Encoding,
+    bytes: &[u8],
+    offset: usize,
+    path: &Path,
+) -> Result<String, ImportError> {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let capacity = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .ok_or_else(|| ImportError::unusable(path, "the file is too large to decode in memory"))?;
+    let mut text = String::with_capacity(capacity);
+    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut text, true);
+    match result {
+        encoding_rs::DecoderResult::InputEmpty => Ok(text),
+        encoding_rs::DecoderResult::Malformed(..) | encoding_rs::DecoderResult::OutputFull => {
+            // `read` is past the malformed sequence; point at its start.
+            let bad = match result {
+                encoding_rs::DecoderResult::Malformed(bad, extra) => {
+                    usize::from(bad) + usize::from(extra)
+                }
+                _ => 0,
+            };
+            let read = read.saturating_sub(bad);
+            let line = text.bytes().filter(|&b| b == b'\n').count() + 1;
+            Err(ImportError::unusable(
+                path,
+                format!(
+                    "line {line}: the file is {} (from its byte-order mark or NUL bytes) but byte {} is not valid {}; \
+                     the file may be truncated or mixed; re-export it or {SCRIPT_HINT}",
+                    encoding.name(),
+                    offset + read,
+                    encoding.name()
+                ),
+            ))
+        }
+    }
+}
+
+fn line_of_offset(bytes: &[u8], offset: usize) -> usize {
+    count_newlines(&bytes[..offset.min(bytes.len())]) + 1
+}
+
+/// Newline bytes in `bytes` (a fold, which the compiler vectorises).
+pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .fold(0, |count, &b| count + usize::from(b == b'\n'))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format detection
+// ---------------------------------------------------------------------------------------------
+
+/// Detects the format from the first significant line (not blank, not a `#` comment): `dn:`,
+/// `dn::` or `version:` is LDIF, `[` or `{` is JSON, anything else is tried as CSV (whose reader
+/// then insists on an `ObjectGUID` and a `DistinguishedName` column, and says what is accepted).
+/// `None` when there is no significant line.
+pub fn detect_format(text: &str) -> Option<Format> {
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if starts_with_ignore_case(line, "dn:") || starts_with_ignore_case(line, "version:") {
+            return Some(Format::Ldif);
+        }
+        if trimmed.starts_with('[') || trimmed.starts_with('{') {
+            return Some(Format::Json);
+        }
+        return Some(Format::Csv);
+    }
+    None
+}
+
+pub(crate) fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// The message for a file that is none of the accepted formats.
+pub(crate) fn unrecognised_format(path: &Path, detail: &str) -> ImportError {
+    ImportError::unusable(
+        path,
+        format!(
+            "not a recognised AD export ({detail}); accepted are LDIF from `ldifde -f FILE` (records start with `dn:`), \
+             JSON from `ConvertTo-Json` (an array or an object) and CSV from `Export-Csv` with at least the columns \
+             ObjectGUID and DistinguishedName; {SCRIPT_HINT}"
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attribute names
+// ---------------------------------------------------------------------------------------------
+
+/// What the importer reads from a record, whatever the format calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Dn,
+    ObjectGuid,
+    ConsistencyGuid,
+    Sid,
+    ObjectClass,
+    Upn,
+    Sam,
+    Mail,
+    MailNickname,
+    ProxyAddresses,
+    DisplayName,
+    Enabled,
+    UserAccountControl,
+}
+
+impl Field {
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// Attribute and property names, spelled as AD (LDAP display names) and the `ActiveDirectory`
+/// module (`Get-ADUser`, `Get-ADObject`) spell them. Matched ASCII case-insensitively, because
+/// LDAP attribute names and PowerShell property names are. Several names may feed one field
+/// (`SID` is the AD module's name for `objectSid`, `EmailAddress` for `mail`); a record that
+/// carries both with different values is rejected, never resolved by picking one.
+const NAMES: &[(&str, Field)] = &[
+    ("distinguishedName", Field::Dn),
+    ("objectGUID", Field::ObjectGuid),
+    ("mS-DS-ConsistencyGuid", Field::ConsistencyGuid),
+    // Some tools and blog posts spell it the msDS- way; the LDAP display name is mS-DS-.
+    ("msDS-ConsistencyGuid", Field::ConsistencyGuid),
+    ("objectSid", Field::Sid),
+    ("SID", Field::Sid),
+    ("objectClass", Field::ObjectClass),
+    ("userPrincipalName", Field::Upn),
+    ("sAMAccountName", Field::Sam),
+    ("mail", Field::Mail),
+    ("EmailAddress", Field::Mail),
+    ("mailNickname", Field::MailNickname),
+    ("proxyAddresses", Field::ProxyAddresses),
+    ("displayName", Field::DisplayName),
+    ("Enabled", Field::Enabled),
+    ("userAccountControl", Field::UserAccountControl),
+];
+
+/// The canonical spelling and field for an attribute or property name, if the importer reads it.
+pub(crate) fn field_for(name: &str) -> Option<(&'static str, Field)> {
+    NAMES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .copied()
+}
+
+// ---------------------------------------------------------------------------------------------
+// One record, format-independent
+// ---------------------------------------------------------------------------------------------
+
+/// A value and the name it was read from (for duplicate and conflict messages).
+type Slot<T> = Option<(T, &'static str)>;
+
+/// One record's attributes as the format readers find them. Readers call the setters; problems
+/// with single values are collected (all of them, so the admin can fix a record in one go) and
+/// `Draft::finish` turns the record into an object, a rejection or a skipped class.
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    dn: Slot<String>,
+    object_guid: Slot<[u8; 16]>,
+    consistency_guid: Slot<Vec<u8>>,
+    sid: Slot<String>,
+    upn: Slot<String>,
+    sam: Slot<String>,
+    mail: Slot<String>,
+    mail_nickname: Slot<String>,
+    display_name: Slot<String>,
+    enabled: Slot<bool>,
+    user_account_control: Slot<u32>,
+    classes: Slot<Vec<String>>,
+    proxy_addresses: Slot<Vec<String>>,
+    /// Fields that appeared, valid or not, so "missing" is not reported on top of "invalid".
+    present: u16,
+    problems: Vec<String>,
+    /// Set when the whole record is unusable whatever its class (e.g. an LDIF change record).
+    fatal: Option<String>,
+}
+
+impl Draft {
+    pub(crate) fn problem(&mut self, field: Field, reason: String) {
+        self.present |= field.bit();
+        self.problems.push(reason);
+    }
+
+    pub(crate) fn fatal(&mut self, reason: String) {
+        self.fatal.get_or_insert(reason);
+    }
+
+    /// A single-valued text attribute (DN, UPN, sAMAccountName, mail, mailNickname, displayName,
+    /// SID text). An empty value means "not set": AD cannot store an empty string, and
+    /// `Export-Csv` writes an unset attribute as an empty cell.
+    pub(crate) fn set_text(&mut self, field: Field, name: &'static str, value: String) {
+        if value.is_empty() {
+            return;
+        }
+        self.present |= field.bit();
+        let slot = match field {
+            Field::Dn => &mut self.dn,
+            Field::Sid => &mut self.sid,
+            Field::Upn => &mut self.upn,
+            Field::Sam => &mut self.sam,
+            Field::Mail => &mut self.mail,
+            Field::MailNickname => &mut self.mail_nickname,
+            Field::DisplayName => &mut self.display_name,
+            Field::ObjectGuid
+            | Field::ConsistencyGuid
+            | Field::ObjectClass
+            | Field::ProxyAddresses
+            | Field::Enabled
+            | Field::UserAccountControl => {
+                // A reader bug, not bad data; still never a silent drop.
+                self.problems
+                    .push(format!("internal error: {name} was read as text"));
+                return;
+            }
+        };
+        put(slot, value, name, &mut self.problems, Clone::clone);
+    }
+
+    pub(crate) fn set_object_guid(&mut self, name: &'static str, guid: [u8; 16]) {
+        self.present |= Field::ObjectGuid.bit();
+        put(
+            &mut self.object_guid,
+            guid,
+            name,
+            &mut self.problems,
+            guid_to_string,
+        );
+    }
+
+    /// An empty value means "not set" (then objectGUID is the anchor, as Entra Connect does).
+    pub(crate) fn set_consistency_guid(&mut self, name: &'static str, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.present |= Field::ConsistencyGuid.bit();
+        put(
+            &mut self.consistency_guid,
+            bytes,
+            name,
+            &mut self.problems,
+            |b| BASE64.encode(b),
+        );
+    }
+
+    pub(crate) fn set_enabled(&mut self, name: &'static str, enabled: bool) {
+        self.present |= Field::Enabled.bit();
+        put(
+            &mut self.enabled,
+            enabled,
+            name,
+            &mut self.problems,
+            bool::to_string,
+        );
+    }
+
+    pub(crate) fn set_user_account_control(&mut self, name: &'static str, value: u32) {
+        self.present |= Field::UserAccountControl.bit();
+        put(
+            &mut self.user_account_control,
+            value,
+            name,
+            &mut self.problems,
+            u32::to_string,
+        );
+    }
+
+    /// The slot of a multi-valued field; for any other field (a reader bug, not bad data) an
+    /// internal-error problem is recorded so the record is rejected rather than quietly changed.
+    fn multi_slot(&mut self, field: Field, name: &str) -> Option<&mut Slot<Vec<String>>> {
+        match field {
+            Field::ObjectClass => Some(&mut self.classes),
+            Field::ProxyAddresses => Some(&mut self.proxy_addresses),
+            _ => {
+                self.problems
+                    .push(format!("internal error: {name} was read as multi-valued"));
+                None
+            }
+        }
+    }
+
+    /// One more value of a multi-valued attribute (LDIF repeats the attribute line per value).
+    pub(crate) fn push_value(&mut self, field: Field, name: &'static str, value: String) {
+        self.present |= field.bit();
+        if let Some(slot) = self.multi_slot(field, name) {
+            slot.get_or_insert_with(|| (Vec::new(), name)).0.push(value);
+        }
+    }
+
+    /// All values of a multi-valued attribute at once (a CSV cell, a JSON property).
+    pub(crate) fn set_values(&mut self, field: Field, name: &'static str, values: Vec<String>) {
+        if values.is_empty() {
+            return;
+        }
+        self.present |= field.bit();
+        let Some(slot) = self.multi_slot(field, name) else {
+            return;
+        };
+        match slot {
+            None => *slot = Some((values, name)),
+            Some((_, earlier)) => {
+                let earlier = *earlier;
+                self.problems
+                    .push(format!("{name} appears more than once (also as {earlier})"));
+            }
+        }
+    }
+
+    /// Parses a value given as text (a CSV cell, a JSON string) into `field`. Multi-valued
+    /// attributes are split on `;` (what `-join ';'` writes; `;` cannot occur in an object class
+    /// or a valid proxy address). Binary attributes accept the text forms PowerShell produces.
+    pub(crate) fn apply_text(&mut self, field: Field, name: &'static str, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match field {
+            Field::Dn | Field::Upn | Field::Sam | Field::Mail | Field::MailNickname | Field::DisplayName => {
+                self.set_text(field, name, text.to_owned());
+            }
+            Field::Sid => match sid_from_text(text) {
+                Some(sid) => self.set_text(field, name, sid),
+                None => self.problem(field, format!("{name} `{text}` is not a SID (S-1-5-21-...) or base64 of one")),
+            },
+            Field::ObjectGuid => match guid_from_str(text).or_else(|| base64_guid(text)) {
+                Some(guid) => self.set_object_guid(name, guid),
+                None => self.problem(
+                    field,
+                    format!("{name} `{text}` is not a GUID (8-4-4-4-12 hex digits) or base64 of 16 bytes"),
+                ),
+            },
+            Field::ConsistencyGuid => match bytes_from_text(text) {
+                Some(bytes) => self.set_consistency_guid(name, bytes),
+                None => self.problem(
+                    field,
+                    format!("{name} `{text}` is not a GUID, base64 (`[Convert]::ToBase64String`) or hex bytes"),
+                ),
+            },
+            Field::ObjectClass | Field::ProxyAddresses => {
+                let values: Vec<String> = text.split(';').map(str::to_owned).collect();
+                if values.iter().any(String::is_empty) {
+                    self.problem(
+                        field,
+                        format!("{name} `{text}` has an empty value between `;` separators; AD cannot hold an empty value"),
+                    );
+                } else {
+                    self.set_values(field, name, values);
+                }
+            }
+            Field::Enabled => match parse_bool(text) {
+                Some(enabled) => self.set_enabled(name, enabled),
+                None => self.problem(field, format!("{name} `{text}` is not True or False")),
+            },
+            Field::UserAccountControl => match parse_user_account_control(text) {
+                Some(value) => self.set_user_account_control(name, value),
+                None => self.problem(field, format!("{name} `{text}` is not a 32-bit number")),
+            },
+        }
+    }
+
+    /// Turns the record into an object, a rejection or a skipped-class count.
+    pub(crate) fn finish(mut self, file: &Path, line: usize, out: &mut ImportOutcome) {
+        if let Some(reason) = self.fatal.take() {
+            out.rejected.push(RejectedRecord {
+                file: file.to_path_buf(),
+                line,
+                record: self.label(),
+                reason,
+            });
+            return;
+        }
+        // Class first: a computer or an OU is skipped even when its other attributes are odd,
+        // because sync never looks at it.
+        let classes = self
+            .classes
+            .take()
+            .map(|(values, _)| values)
+            .unwrap_or_default();
+        let class = match classify(&classes) {
+            Classified::Sync(class) => Some(class),
+            Classified::Skip(name) => {
+                *out.skipped_classes.entry(name.to_owned()).or_default() += 1;
+                return;
+            }
+            Classified::Missing => {
+                if self.present & Field::ObjectClass.bit() == 0 {
+                    self.problems.push("no objectClass, so it is unknown whether this is a user, contact, group or computer".into());
+                }
+                None
+            }
+        };
+        if self.present & Field::Dn.bit() == 0 {
+            self.problems.push("no distinguishedName".into());
+        }
+        if self.present & Field::ObjectGuid.bit() == 0 {
+            self.problems
+                .push("no objectGUID, so there is no source anchor".into());
+        }
+        let (class, distinguished_name, object_guid) =
+            match (class, self.dn.take(), self.object_guid.take()) {
+                (Some(class), Some((dn, _)), Some((guid, _))) if self.problems.is_empty() => {
+                    (class, dn, guid)
+                }
+                (_, dn, guid) => {
+                    // Put back what was taken so the rejection can name the record by its DN.
+                    (self.dn, self.object_guid) = (dn, guid);
+                    let reason = self.problems.join("; ");
+                    let record = self.label();
+                    out.rejected.push(RejectedRecord {
+                        file: file.to_path_buf(),
+                        line,
+                        record,
+                        reason,
+                    });
+                    return;
+                }
+            };
+        let consistency_guid = self.consistency_guid.map(|(bytes, _)| bytes);
+        let (source_anchor, anchor_attribute) = match &consistency_guid {
+            Some(bytes) => (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid),
+            None => (BASE64.encode(object_guid), AnchorAttribute::ObjectGuid),
+        };
+        // `Enabled` (the AD module's reading of the bit) wins when both are exported; they agree
+        // unless the export was edited.
+        let enabled = match class {
+            ObjectClass::User => self.enabled.map(|(enabled, _)| enabled).or_else(|| {
+                self.user_account_control
+                    .map(|(uac, _)| uac & ACCOUNTDISABLE == 0)
+            }),
+            ObjectClass::Contact | ObjectClass::Group => None,
+        };
+        out.objects.push(OnPremObject {
+            class,
+            object_guid,
+            consistency_guid,
+            source_anchor,
+            anchor_attribute,
+            object_sid: self.sid.map(|(sid, _)| sid),
+            distinguished_name,
+            user_principal_name: self.upn.map(|(v, _)| v),
+            sam_account_name: self.sam.map(|(v, _)| v),
+            mail: self.mail.map(|(v, _)| v),
+            mail_nickname: self.mail_nickname.map(|(v, _)| v),
+            proxy_addresses: self.proxy_addresses.map(|(v, _)| v).unwrap_or_default(),
+            display_name: self.display_name.map(|(v, _)| v),
+            enabled,
+            origin: RecordOrigin {
+                file: file.to_path_buf(),
+                line,
+            },
+        });
+    }
+
+    /// The best identifier for messages: DN, else objectGUID, else sAMAccountName or UPN.
+    fn label(&self) -> String {
+        if let Some((dn, _)) = &self.dn {
+            return dn.clone();
+        }
+        if let Some((guid, _)) = &self.object_guid {
+            return format!("objectGUID {}", guid_to_string(guid));
+        }
+        self.sam
+            .as_ref()
+            .or(self.upn.as_ref())
+            .map(|(v, _)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// userAccountControl ACCOUNTDISABLE.
+const ACCOUNTDISABLE: u32 = 0x2;
+
+/// Stores a single value; a second value from the same name is a duplicate, one from another
+/// name (an alias such as `SID` for `objectSid`) must agree.
+fn put<T: PartialEq>(
+    slot: &mut Slot<T>,
+    value: T,
+    name: &'static str,
+    problems: &mut Vec<String>,
+    show: impl Fn(&T) -> String,
+) {
+    match slot {
+        None => *slot = Some((value, name)),
+        Some((earlier, earlier_name)) => {
+            if *earlier_name == name {
+                problems.push(format!(
+                    "{name} appears more than once but is single-valued (`{}`, `{}`)",
+                    show(earlier),
+                    show(&value)
+                ));
+            } else if *earlier != value {
+                problems.push(format!(
+                    "{earlier_name} `{}` and {name} `{}` disagree",
+                    show(earlier),
+                    show(&value)
+                ));
+            }
+        }
+    }
+}
+
+enum Classified<'a> {
+    Sync(ObjectClass),
+    /// The most specific class as exported (LDIF and `-join ';'` list it last).
+    Skip(&'a str),
+    Missing,
+}
+
+/// user = objectClass contains `user` (or `inetOrgPerson`, which `Get-ADObject` reports alone)
+/// and not `computer` (computers, and managed service accounts, derive from user).
+fn classify(classes: &[String]) -> Classified<'_> {
+    let Some(most_specific) = classes.last() else {
+        return Classified::Missing;
+    };
+    let has = |name: &str| classes.iter().any(|c| c.eq_ignore_ascii_case(name));
+    if has("computer") {
+        Classified::Skip(most_specific)
+    } else if has("user") || has("inetOrgPerson") {
+        Classified::Sync(ObjectClass::User)
+    } else if has("contact") {
+        Classified::Sync(ObjectClass::Contact)
+    } else if has("group") {
+        Classified::Sync(ObjectClass::Group)
+    } else {
+        Classified::Skip(most_specific)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation helpers
+// ---------------------------------------------------------------------------------------------
+
+/// GUID text (lower-case 8-4-4-4-12) from bytes in `Guid.ToByteArray()` order: the first three
+/// groups are little-endian in the bytes, so they are reversed for display.
+pub fn guid_to_string(bytes: &[u8; 16]) -> String {
+    use std::fmt::Write as _;
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut text = String::with_capacity(36);
+    for (position, &index) in order.iter().enumerate() {
+        if matches!(position, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        let _ = write!(text, "{:02x}", bytes[index]);
+    }
+    text
+}
+
+/// Bytes in `Guid.ToByteArray()` order from GUID text as `[guid]` prints it (8-4-4-4-12, any case,
+/// optionally in braces). The inverse of [`guid_to_string`].
+pub fn guid_from_str(text: &str) -> Option<[u8; 16]> {
+    let text = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
+        return None;
+    }
+    let mut display = [0u8; 16];
+    let mut digits = bytes.iter().filter(|&&b| b != b'-');
+    for byte in &mut display {
+        let high = hex_digit(*digits.next()?)?;
+        let low = hex_digit(*digits.next()?)?;
+        *byte = high << 4 | low;
+    }
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    Some(order.map(|index| display[index]))
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `S-1-5-21-...` from a binary SID (revision, sub-authority count, 48-bit big-endian identifier
+/// authority, little-endian 32-bit sub-authorities). `None` when the bytes are not a SID.
+pub fn sid_to_string(bytes: &[u8]) -> Option<String> {
+    use std::fmt::Write as _;
+    let (&revision, rest) = bytes.split_first()?;
+    let (&count, rest) = rest.split_first()?;
+    if revision != 1 || rest.len() != 6 + 4 * usize::from(count) {
+        return None;
+    }
+    let (authority, sub_authorities) = rest.split_at(6);
+    let authority = authority
+        .iter()
+        .fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+    let mut text = String::with_capacity(8 + 11 * usize::from(count));
+    // MS-DTYP 2.4.2.1: authorities of 2^32 and above are written in hex.
+    if authority >> 32 == 0 {
+        let _ = write!(text, "S-{revision}-{authority}");
+    } else {
+        let _ = write!(text, "S-{revision}-0x{authority:012X}");
+    }
+    for chunk in sub_authorities.chunks_exact(4) {
+        let _ = write!(
+            text,
+            "-{}",
+            u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])
+        );
+    }
+    Some(text)
+}
+
+/// SID text as exported (`S-1-...`, kept as written), or a base64 binary SID converted to text.
+fn sid_from_text(text: &str) -> Option<String> {
+    if is_sid_text(text) {
+        return Some(text.to_owned());
+    }
+    BASE64
+        .decode(text)
+        .ok()
+        .and_then(|bytes| sid_to_string(&bytes))
+}
+
+pub(crate) fn is_sid_text(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("S-") else {
+        return false;
+    };
+    let mut parts = 0;
+    for part in rest.split('-') {
+        let digits = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X"));
+        let valid = match digits {
+            Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            None => !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()),
+        };
+        if !valid {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 2
+}
+
+fn base64_guid(text: &str) -> Option<[u8; 16]> {
+    BASE64
+        .decode(text)
+        .ok()
+        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+}
+
+/// Byte values written as text, in the forms PowerShell exports produce:
+/// - GUID text (`[guid]$bytes`), converted to `ToByteArray()` order;
+/// - hex bytes in storage order, bare (`F462AF52...`) or separated by `-` (`[BitConverter]::ToString`)
+///   or spaces, every separated token exactly two digits (so `$bytes -join ' '`, which writes
+///   decimal, is refused rather than misread);
+/// - standard base64 with padding (`[Convert]::ToBase64String`).
+///
+/// A 16-byte value's base64 always ends in `==`, so it can never be mistaken for hex.
+pub(crate) fn bytes_from_text(text: &str) -> Option<Vec<u8>> {
+    if let Some(guid) = guid_from_str(text) {
+        return Some(guid.to_vec());
+    }
+    if let Some(bytes) = hex_bytes(text) {
+        return Some(bytes);
+    }
+    BASE64.decode(text).ok()
+}
+
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    let separated = text.contains([' ', '-']);
+    let mut bytes = Vec::with_capacity(text.len() / 2);
+    if separated {
+        for token in text.split([' ', '-']).filter(|t| !t.is_empty()) {
+            let &[high, low] = token.as_bytes() else {
+                return None;
+            };
+            bytes.push(hex_digit(high)? << 4 | hex_digit(low)?);
+        }
+    } else {
+        if !text.len().is_multiple_of(2) {
+            return None;
+        }
+        for pair in text.as_bytes().chunks_exact(2) {
+            bytes.push(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?);
+        }
+    }
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+/// `True`/`False` as PowerShell writes booleans to CSV (any case).
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    if text.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// userAccountControl is a signed 32-bit integer in AD, so tools may print it either way.
+pub(crate) fn parse_user_account_control(text: &str) -> Option<u32> {
+    let value: i64 = text.parse().ok()?;
+    uac_from_i64(value)
+}
+
+pub(crate) fn uac_from_i64(value: i64) -> Option<u32> {
+    match i32::try_from(value) {
+        Ok(signed) => Some(signed.cast_unsigned()),
+        Err(_) => u32::try_from(value).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
