@@ -10,8 +10,9 @@ requires = ["cloud_objects", "onprem_objects", "onprem_links"]
 Finds cloud users and groups that Entra ID says are synced (`onPremisesSyncEnabled` true) but that
 no on-prem object of the snapshot is joined to (users: no source anchor equals their
 `onPremisesImmutableId`; groups: no objectSid or sAMAccountName matches), where the snapshot covers
-their domain (`onPremisesDomainName` is a domain some exported object lives in). Contacts are not
-judged: Graph exposes no anchor or domain for them.
+their domain and their type (`onPremisesDomainName` is a domain some exported object of the same
+type lives in: an export of users only says nothing about groups). Contacts are not judged: Graph
+exposes no anchor or domain for them.
 
 ## Why is this bad?
 Sync should have deleted or updated these objects when their source went away. When it did not,
@@ -30,8 +31,8 @@ source anchor.
 - https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-technical-concepts
 - onPremisesSyncEnabled: https://learn.microsoft.com/graph/api/resources/user
 */
-WITH exported_domains AS (
-    SELECT DISTINCT domain FROM onprem_objects WHERE domain IS NOT NULL
+WITH exported_scopes AS (
+    SELECT DISTINCT domain || '|' || object_type AS scope FROM onprem_objects WHERE domain IS NOT NULL
 )
 SELECT
     c.id AS cloud_object_id,
@@ -51,4 +52,4 @@ FROM cloud_objects c
 ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
 WHERE c.sync_state = 'synced'
   AND c.object_type IN ('user', 'group')
-  AND c.onprem_domain_name IN (SELECT domain FROM exported_domains)
+  AND c.onprem_domain_name || '|' || c.object_type IN (SELECT scope FROM exported_scopes)
