@@ -58,7 +58,7 @@ SELECT
     src.distinguished_name AS onprem_distinguished_name,
     e.property AS attribute,
     e.value,
-    'Entra ID quarantined ' || e.property || ' value ' || e.value || ' on ' || e.object_type || ' '''
+    'Entra ID quarantined ' || COALESCE(e.property, 'a') || ' value ' || COALESCE(e.value, '(empty)') || ' on ' || e.object_type || ' '''
         || COALESCE(e.display_name, e.object_id) || ''' (' || e.object_id || ')'
         || CASE
             WHEN ch.holders IS NOT NULL AND oh.holders IS NOT NULL THEN ': it is held by cloud ' || ch.holders || ' and on-prem by ' || oh.holders
@@ -67,7 +67,7 @@ SELECT
             ELSE ' (' || COALESCE(e.category, 'PropertyConflict') || '); no other holder is in the snapshot'
         END || '.' AS message,
     CASE
-        WHEN ch.holders IS NOT NULL OR oh.holders IS NOT NULL THEN 'Remove ' || COALESCE(e.address, e.value) || ' from the object that should not hold it ('
+        WHEN ch.holders IS NOT NULL OR oh.holders IS NOT NULL THEN 'Remove ' || COALESCE(e.address, e.value, 'the value') || ' from the object that should not hold it ('
             || COALESCE('cloud ' || ch.holders, oh.holders) || ', or the on-prem source of ' || e.object_id || '); the error clears within about an hour.'
         ELSE 'Find the holder with Get-MgUser/Get-MgGroup -Filter on the value (it may be soft-deleted: check deleted items), remove the value there, and wait for the hourly re-check.'
     END AS remediation,

@@ -33,7 +33,7 @@ SELECT
     CAST(NULL AS VARCHAR) AS onprem_distinguished_name,
     'status.lastSuccessfulExecution' AS attribute,
     j.job_id AS value,
-    'Cloud Sync job ' || j.job_id || ' (' || COALESCE(j.configuration, j.domain, j.service_principal_id) || ') '
+    'Cloud Sync job ' || j.job_id || ' (' || COALESCE(j.configuration, j.domain, j.service_principal_id, 'unknown configuration') || ') '
         || CASE
             WHEN COALESCE(j.successive_failures, 0) > 0 THEN 'failed ' || CAST(j.successive_failures AS VARCHAR) || ' times in a row'
             WHEN j.last_execution_state = 'Failed' THEN 'failed its last run'

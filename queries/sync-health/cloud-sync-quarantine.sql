@@ -45,7 +45,7 @@ SELECT
     CAST(NULL AS VARCHAR) AS onprem_distinguished_name,
     'status.quarantine' AS attribute,
     j.job_id AS value,
-    'Cloud Sync job ' || j.job_id || ' (' || COALESCE(j.configuration, j.domain, j.service_principal_id) || ') is in quarantine'
+    'Cloud Sync job ' || j.job_id || ' (' || COALESCE(j.configuration, j.domain, j.service_principal_id, 'unknown configuration') || ') is in quarantine'
         || COALESCE(' for ' || j.quarantine_reason, '')
         || COALESCE(' since ' || STRFTIME(j.quarantine_since, '%Y-%m-%dT%H:%M:%SZ'), '')
         || COALESCE(', re-evaluated ' || CAST(j.quarantine_series_count AS VARCHAR) || ' times', '')
