@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::onprem::{self, OnPremObject};
 use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject};
@@ -338,29 +339,73 @@ pub fn build(
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     tables.put(&PARAMS, Ok(params_frame(params)?));
-
-    if let Some(objects) = onprem {
-        tables.put(&ONPREM_OBJECTS, Ok(onprem_objects_frame(objects)?));
-        tables.put(&ONPREM_ADDRESSES, Ok(onprem_addresses_frame(objects)?));
-    } else {
-        let reason = "no on-prem export given (--onprem FILE)".to_owned();
-        tables.put(&ONPREM_OBJECTS, Err(reason.clone()));
-        tables.put(&ONPREM_ADDRESSES, Err(reason));
-    }
-
-    if let Some(cloud) = cloud {
-        build_cloud(&mut tables, cloud)?;
-    } else {
-        let reason = "no cloud snapshot given (--cloud DIR)".to_owned();
-        for spec in TABLES.iter().skip(3) {
-            tables.put(spec, Err(reason.clone()));
-        }
+    // The on-prem and cloud tables share nothing: build them on separate cores.
+    let (onprem_tables, cloud_tables) = rayon::join(
+        || match onprem {
+            Some(objects) => build_onprem(objects),
+            None => Ok(unavailable(
+                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
+                "no on-prem export given (--onprem FILE)",
+            )),
+        },
+        || match cloud {
+            Some(cloud) => build_cloud(cloud),
+            None => Ok(unavailable(
+                &TABLES[3..],
+                "no cloud snapshot given (--cloud DIR)",
+            )),
+        },
+    );
+    for part in [onprem_tables?, cloud_tables?] {
+        tables.frames.extend(part.frames);
+        tables.unavailable.extend(part.unavailable);
     }
     Ok(tables)
 }
 
+fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
+    let mut tables = Tables::default();
+    for spec in specs {
+        tables.put(spec, Err(reason.to_owned()));
+    }
+    tables
+}
+
+fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
+    let derived: Vec<Derived> = objects
+        .par_iter()
+        .map(|o| Derived {
+            id: onprem::guid_to_string(&o.object_guid),
+            addresses: addresses(
+                o.user_principal_name.as_deref(),
+                o.mail.as_deref(),
+                &o.proxy_addresses,
+            ),
+        })
+        .collect();
+    let (objects_frame, addresses_frame) = rayon::join(
+        || onprem_objects_frame(objects, &derived),
+        || {
+            let types: Vec<&'static str> = objects.iter().map(|o| o.class.as_str()).collect();
+            address_frame(&ONPREM_ADDRESSES, &derived, &types)
+        },
+    );
+    let mut tables = Tables::default();
+    tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
+    tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
+    Ok(tables)
+}
+
+/// What every table of one object needs, computed once per object.
+struct Derived {
+    /// onprem: object_guid text; cloud: id.
+    id: String,
+    addresses: Vec<Address>,
+}
+
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
-fn build_cloud(tables: &mut Tables, cloud: &CloudSnapshot) -> PolarsResult<()> {
+fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
+    let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
         let reasons: Vec<String> = collections
             .iter()
@@ -383,9 +428,26 @@ fn build_cloud(tables: &mut Tables, cloud: &CloudSnapshot) -> PolarsResult<()> {
                 .chain(cloud.contacts.iter().map(|o| (o, "contact")))
                 .chain(cloud.groups.iter().map(|o| (o, "group")))
                 .collect();
-            tables.put(&CLOUD_OBJECTS, Ok(cloud_objects_frame(&all)?));
-            tables.put(&CLOUD_ADDRESSES, Ok(cloud_addresses_frame(&all)?));
-            tables.put(&PROVISIONING_ERRORS, Ok(provisioning_errors_frame(&all)?));
+            let derived: Vec<Derived> = all
+                .par_iter()
+                .map(|(o, _)| Derived {
+                    id: o.id.clone(),
+                    addresses: cloud_addresses_of(o),
+                })
+                .collect();
+            let types: Vec<&'static str> = all.iter().map(|(_, t)| *t).collect();
+            let (objects_frame, (addresses_frame, errors_frame)) = rayon::join(
+                || cloud_objects_frame(&all, &derived),
+                || {
+                    rayon::join(
+                        || address_frame(&CLOUD_ADDRESSES, &derived, &types),
+                        || provisioning_errors_frame(&all),
+                    )
+                },
+            );
+            tables.put(&CLOUD_OBJECTS, Ok(objects_frame?));
+            tables.put(&CLOUD_ADDRESSES, Ok(addresses_frame?));
+            tables.put(&PROVISIONING_ERRORS, Ok(errors_frame?));
         }
         Err(reason) => {
             for spec in [&CLOUD_OBJECTS, &CLOUD_ADDRESSES, &PROVISIONING_ERRORS] {
@@ -450,7 +512,7 @@ fn build_cloud(tables: &mut Tables, cloud: &CloudSnapshot) -> PolarsResult<()> {
         )),
     };
     tables.put(&SYNC_FEATURES, features);
-    Ok(())
+    Ok(tables)
 }
 
 /// Builds a frame column by column, checking each against the table's declared spec.
@@ -656,18 +718,11 @@ fn primary_smtp(addresses: &[Address]) -> Option<String> {
         .map(|a| a.value.clone())
 }
 
-fn onprem_objects_frame(objects: &[OnPremObject]) -> PolarsResult<DataFrame> {
-    let primaries: Vec<Option<String>> = objects
-        .iter()
-        .map(|o| primary_smtp(&addresses(None, o.mail.as_deref(), &o.proxy_addresses)))
-        .collect();
+fn onprem_objects_frame(objects: &[OnPremObject], derived: &[Derived]) -> PolarsResult<DataFrame> {
+    let primaries: Vec<Option<String>> =
+        derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
     let mut f = FrameBuilder::new(&ONPREM_OBJECTS, objects.len());
-    f.str(
-        "object_guid",
-        objects
-            .iter()
-            .map(|o| Some(onprem::guid_to_string(&o.object_guid))),
-    );
+    f.str("object_guid", derived.iter().map(|d| Some(&d.id)));
     f.str(
         "object_type",
         objects.iter().map(|o| Some(o.class.as_str())),
@@ -736,46 +791,28 @@ fn onprem_objects_frame(objects: &[OnPremObject]) -> PolarsResult<DataFrame> {
     f.finish()
 }
 
-fn address_frame<'a>(
+fn address_frame(
     spec: &'static TableSpec,
-    rows: impl Iterator<Item = (String, &'static str, Vec<Address>)> + 'a,
+    derived: &[Derived],
+    types: &[&'static str],
 ) -> PolarsResult<DataFrame> {
-    let mut ids = Vec::new();
-    let mut types = Vec::new();
-    let mut flat: Vec<Address> = Vec::new();
-    for (id, object_type, addrs) in rows {
-        for a in addrs {
-            ids.push(Some(id.clone()));
-            types.push(Some(object_type));
-            flat.push(a);
-        }
-    }
-    let mut f = FrameBuilder::new(spec, flat.len());
-    f.str("object_id", ids);
-    f.str("object_type", types);
-    f.str("kind", flat.iter().map(|a| Some(a.kind)));
-    f.str("address", flat.iter().map(|a| Some(&a.value)));
-    f.bool("is_primary", flat.iter().map(|a| Some(a.is_primary)));
-    f.str("origin", flat.iter().map(|a| Some(a.origin)));
-    f.str("raw", flat.iter().map(|a| Some(&a.raw)));
+    let rows: Vec<(&str, &'static str, &Address)> = derived
+        .iter()
+        .zip(types)
+        .flat_map(|(d, t)| d.addresses.iter().map(move |a| (d.id.as_str(), *t, a)))
+        .collect();
+    let mut f = FrameBuilder::new(spec, rows.len());
+    f.str("object_id", rows.iter().map(|(id, _, _)| Some(*id)));
+    f.str("object_type", rows.iter().map(|(_, t, _)| Some(*t)));
+    f.str("kind", rows.iter().map(|(_, _, a)| Some(a.kind)));
+    f.str("address", rows.iter().map(|(_, _, a)| Some(&a.value)));
+    f.bool(
+        "is_primary",
+        rows.iter().map(|(_, _, a)| Some(a.is_primary)),
+    );
+    f.str("origin", rows.iter().map(|(_, _, a)| Some(a.origin)));
+    f.str("raw", rows.iter().map(|(_, _, a)| Some(&a.raw)));
     f.finish()
-}
-
-fn onprem_addresses_frame(objects: &[OnPremObject]) -> PolarsResult<DataFrame> {
-    address_frame(
-        &ONPREM_ADDRESSES,
-        objects.iter().map(|o| {
-            (
-                onprem::guid_to_string(&o.object_guid),
-                o.class.as_str(),
-                addresses(
-                    o.user_principal_name.as_deref(),
-                    o.mail.as_deref(),
-                    &o.proxy_addresses,
-                ),
-            )
-        }),
-    )
 }
 
 fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address> {
@@ -788,11 +825,12 @@ fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address> {
 
 // One statement per declared column: splitting it would scatter the table across functions.
 #[allow(clippy::too_many_lines)]
-fn cloud_objects_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {
-    let primaries: Vec<Option<String>> = all
-        .iter()
-        .map(|(o, _)| primary_smtp(&cloud_addresses_of(o)))
-        .collect();
+fn cloud_objects_frame(
+    all: &[(&DirectoryObject, &'static str)],
+    derived: &[Derived],
+) -> PolarsResult<DataFrame> {
+    let primaries: Vec<Option<String>> =
+        derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
     let mut f = FrameBuilder::new(&CLOUD_OBJECTS, all.len());
     f.str("id", all.iter().map(|(o, _)| Some(&o.id)));
     f.str("object_type", all.iter().map(|(_, t)| Some(*t)));
@@ -892,14 +930,6 @@ fn cloud_objects_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult
     );
     f.str("user_type", all.iter().map(|(o, _)| o.user_type.as_ref()));
     f.finish()
-}
-
-fn cloud_addresses_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {
-    address_frame(
-        &CLOUD_ADDRESSES,
-        all.iter()
-            .map(|(o, t)| (o.id.clone(), *t, cloud_addresses_of(o))),
-    )
 }
 
 fn provisioning_errors_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {

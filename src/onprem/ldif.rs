@@ -21,12 +21,91 @@ use super::{
     sid_to_string,
 };
 
+/// Files above this size are parsed in chunks on every core.
+const PARALLEL_ABOVE: usize = 8 << 20;
+
+/// Reads a whole LDIF file. A large file is cut at blank lines (record boundaries: a folded line
+/// never starts empty) into one chunk per core; the chunks are parsed in parallel with their own
+/// line numbering offset, and the results are joined in file order, so the outcome is exactly
+/// that of one sequential pass.
 pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
+    use rayon::prelude::*;
+    let chunks = if text.len() > PARALLEL_ABOVE {
+        split_at_records(text, rayon::current_num_threads().max(1) * 4)
+    } else {
+        vec![text]
+    };
+    // Line numbering: each chunk starts after the newlines of the chunks before it.
+    let newlines: Vec<usize> = chunks
+        .par_iter()
+        .map(|c| c.bytes().filter(|&b| b == b'\n').count())
+        .collect();
+    let offsets: Vec<usize> = newlines
+        .iter()
+        .scan(0, |seen, n| {
+            let start = *seen;
+            *seen += n;
+            Some(start)
+        })
+        .collect();
+    let parts: Vec<Result<ImportOutcome, ImportError>> = chunks
+        .par_iter()
+        .zip(offsets.par_iter())
+        .enumerate()
+        .map(|(i, (chunk, offset))| read_chunk(chunk, path, *offset, i > 0))
+        .collect();
+    let mut out = ImportOutcome::default();
+    for part in parts {
+        let part = part?;
+        out.objects.extend(part.objects);
+        out.rejected.extend(part.rejected);
+        for (class, n) in part.skipped_classes {
+            *out.skipped_classes.entry(class).or_default() += n;
+        }
+    }
+    Ok(out)
+}
+
+/// Cuts `text` into about `pieces` chunks, each starting at the beginning of a blank line.
+fn split_at_records(text: &str, pieces: usize) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut chunks = Vec::with_capacity(pieces);
+    let mut start = 0;
+    for i in 1..pieces {
+        let target = (text.len() / pieces * i).max(start);
+        // The next "\n\n" or "\n\r\n" at or after the target: the blank line starts after its "\n".
+        let found = bytes[target..]
+            .windows(2)
+            .position(|w| w == b"\n\n" || w == b"\n\r");
+        let Some(at) = found.map(|p| target + p + 1) else {
+            break;
+        };
+        if bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n') {
+            continue;
+        }
+        if at > start {
+            chunks.push(&text[start..at]);
+            start = at;
+        }
+    }
+    chunks.push(&text[start..]);
+    chunks
+}
+
+/// Parses one chunk; `first_line` is the number of lines before it, `after_first_chunk` says a
+/// record may already have been seen (so a `version:` line is no longer allowed).
+fn read_chunk(
+    text: &str,
+    path: &Path,
+    first_line: usize,
+    after_first_chunk: bool,
+) -> Result<ImportOutcome, ImportError> {
     let mut out = ImportOutcome::default();
     let mut lines = LogicalLines::new(text);
+    lines.number = first_line;
     // (line of the `dn:`, the record so far, whether its lines are being ignored)
     let mut current: Option<(usize, Draft, bool)> = None;
-    let mut seen_record = false;
+    let mut seen_record = after_first_chunk;
     loop {
         let next = lines.next().map_err(|line| {
             ImportError::unusable(
@@ -354,6 +433,38 @@ userAccountControl: 512
 proxyAddresses: SMTP:alice@contoso.com
 proxyAddresses: smtp:alice@contoso.onmicrosoft.com
 ";
+
+    #[test]
+    fn parallel_chunks_give_exactly_the_sequential_outcome() {
+        use std::fmt::Write as _;
+        let mut text = String::from("version: 1\r\n");
+        // Enough records to pass the parallel threshold, with a broken one in the middle.
+        for i in 0..40_000u32 {
+            let guid = BASE64.encode(u128::from(i).to_le_bytes());
+            let _ = write!(
+                text,
+                "\r\ndn: CN=User {i},OU=Staff,DC=contoso,DC=com\r\nchangetype: add\r\nobjectClass: top\r\nobjectClass: user\r\n\
+                 objectGUID:: {}\r\nuserPrincipalName: user{i}@contoso.com\r\nproxyAddresses: SMTP:user{i}@contoso.com\r\n\
+                 description: a long description that is folded onto a second line because ldifde folds at 7\r\n 6 characters\r\n",
+                if i == 20_000 {
+                    "not base64!".to_owned()
+                } else {
+                    guid
+                }
+            );
+        }
+        assert!(text.len() > PARALLEL_ABOVE);
+        let path = Path::new("big.ldif");
+        let parallel = read(&text, path).unwrap();
+        let sequential = read_chunk(&text, path, 0, false).unwrap();
+        assert_eq!(parallel.objects, sequential.objects);
+        assert_eq!(parallel.rejected, sequential.rejected);
+        assert_eq!(parallel.objects.len(), 39_999);
+        assert_eq!(parallel.rejected.len(), 1);
+        // version line + 20,000 records of 10 lines each before the broken one, + its blank line.
+        assert_eq!(parallel.rejected[0].line, 1 + 20_000 * 10 + 2);
+        assert!(split_at_records(&text, 8).len() > 1);
+    }
 
     #[test]
     fn reads_a_plain_user() {

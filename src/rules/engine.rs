@@ -189,8 +189,10 @@ fn materialise(
                 waiting_views.push(view);
                 continue;
             }
+            let started = std::time::Instant::now();
             match ctx.execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
+                    tracing::debug!(view = %view.name, rows = frame.height(), elapsed = ?started.elapsed(), "view built");
                     ctx.register(&view.name, frame.clone().lazy());
                     built.push((view.name.clone(), frame));
                 }
@@ -218,10 +220,12 @@ fn materialise(
 }
 
 fn run_rule(ctx: &mut SQLContext, rule: &Rule) -> Result<Vec<Finding>, String> {
+    let started = std::time::Instant::now();
     let frame = ctx
         .execute(&rule.sql)
         .and_then(LazyFrame::collect)
         .map_err(|e| format!("{}: {e}", rule.source.display()))?;
+    tracing::debug!(rule = %rule.name, rows = frame.height(), elapsed = ?started.elapsed(), "rule ran");
     findings_from_frame(rule, &frame)
 }
 
