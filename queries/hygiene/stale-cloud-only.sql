@@ -37,14 +37,16 @@ identity is gone, delete the leftover (users can be restored for 30 days).
 - onPremisesSyncEnabled tri-state: https://learn.microsoft.com/graph/api/resources/group
 - https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors
 */
+-- MIN, not FIRST: when a leftover blocks or mirrors two on-prem objects, the finding must name
+-- the same one on every run (its id depends on it).
 WITH blocking AS (
-    SELECT cloud_object_id, FIRST(object_guid) AS blocked_guid
+    SELECT cloud_object_id, MIN(object_guid) AS blocked_guid
     FROM soft_match_candidates
     WHERE verdict IN ('refused', 'type_mismatch')
     GROUP BY cloud_object_id
 ),
 source AS (
-    SELECT cloud_object_id, FIRST(object_guid) AS source_guid
+    SELECT cloud_object_id, MIN(object_guid) AS source_guid
     FROM onprem_links
     GROUP BY cloud_object_id
 )

@@ -28,11 +28,18 @@ releases them once the conflict is gone; the error then disappears on its own.
 - onPremisesProvisioningError: https://learn.microsoft.com/graph/api/resources/onpremisesprovisioningerror
 - Duplicate attribute resiliency: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-syncservice-duplicate-attribute-resiliency
 */
-WITH errors AS (
-    SELECT e.*, c.display_name, COALESCE(l.object_guid, CAST(NULL AS VARCHAR)) AS source_guid
+-- One source per cloud object: two on-prem objects sharing an anchor (duplicate-source-anchor)
+-- must not turn one error entry into two findings.
+WITH sources AS (
+    SELECT cloud_object_id, MIN(object_guid) AS source_guid
+    FROM onprem_links
+    GROUP BY cloud_object_id
+),
+errors AS (
+    SELECT e.*, c.display_name, l.source_guid
     FROM provisioning_errors e
     JOIN cloud_objects c ON e.object_id = c.id
-    LEFT JOIN onprem_links l ON e.object_id = l.cloud_object_id
+    LEFT JOIN sources l ON e.object_id = l.cloud_object_id
 ),
 cloud_holders AS (
     SELECT e.object_id, e.kind, e.address, STRING_AGG(a.object_type || ' ' || a.object_id, ', ') AS holders,

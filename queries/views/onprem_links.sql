@@ -13,9 +13,10 @@ mistakes an object's own cloud copy for a conflicting one.
 - Users: hard match, the source anchor equals the cloud user's `onPremisesImmutableId`
   (case-sensitive, as the source anchor is). This holds whatever the cloud user's sync state:
   a formerly synced or cloud-only user with that immutableId is joined by hard match.
-- Groups: Graph exposes no anchor for groups; a synced group whose `onPremisesSecurityIdentifier`
-  equals the on-prem objectSid is the twin (or, when the export has no SIDs, the synced group with
-  the same sAMAccountName in the same domain).
+- Groups: Graph exposes no anchor for groups; a group whose `onPremisesSecurityIdentifier` equals
+  the on-prem objectSid is the twin, whatever its sync state (as for users: a formerly synced group
+  with that SID is that object's copy). When the export has no SIDs, a synced group with the same
+  sAMAccountName in the same domain is taken instead.
 - Contacts: Graph exposes no anchor for contacts; a synced contact with the same primary SMTP
   address is taken as the twin.
 
