@@ -12,6 +12,7 @@
 //! A table whose source is missing or unusable is not registered at all; [`Tables::unavailable`]
 //! says why, and the rule engine turns that into "not evaluated".
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -372,6 +373,7 @@ fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
 }
 
 fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
+    let started = std::time::Instant::now();
     let derived: Vec<Derived> = objects
         .par_iter()
         .map(|o| Derived {
@@ -383,6 +385,7 @@ fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
             ),
         })
         .collect();
+    tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
     let (objects_frame, addresses_frame) = rayon::join(
         || onprem_objects_frame(objects, &derived),
         || {
@@ -397,10 +400,10 @@ fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
 }
 
 /// What every table of one object needs, computed once per object.
-struct Derived {
-    /// onprem: object_guid text; cloud: id.
+struct Derived<'a> {
+    /// on-prem: `object_guid` text; cloud: `id`.
     id: String,
-    addresses: Vec<Address>,
+    addresses: Vec<Address<'a>>,
 }
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
@@ -421,33 +424,9 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
     let directory = [Collection::Users, Collection::Contacts, Collection::Groups];
     match needs(&directory) {
         Ok(()) => {
-            let all: Vec<(&DirectoryObject, &'static str)> = cloud
-                .users
-                .iter()
-                .map(|o| (o, "user"))
-                .chain(cloud.contacts.iter().map(|o| (o, "contact")))
-                .chain(cloud.groups.iter().map(|o| (o, "group")))
-                .collect();
-            let derived: Vec<Derived> = all
-                .par_iter()
-                .map(|(o, _)| Derived {
-                    id: o.id.clone(),
-                    addresses: cloud_addresses_of(o),
-                })
-                .collect();
-            let types: Vec<&'static str> = all.iter().map(|(_, t)| *t).collect();
-            let (objects_frame, (addresses_frame, errors_frame)) = rayon::join(
-                || cloud_objects_frame(&all, &derived),
-                || {
-                    rayon::join(
-                        || address_frame(&CLOUD_ADDRESSES, &derived, &types),
-                        || provisioning_errors_frame(&all),
-                    )
-                },
-            );
-            tables.put(&CLOUD_OBJECTS, Ok(objects_frame?));
-            tables.put(&CLOUD_ADDRESSES, Ok(addresses_frame?));
-            tables.put(&PROVISIONING_ERRORS, Ok(errors_frame?));
+            for (spec, frame) in directory_frames(cloud)? {
+                tables.put(spec, Ok(frame));
+            }
         }
         Err(reason) => {
             for spec in [&CLOUD_OBJECTS, &CLOUD_ADDRESSES, &PROVISIONING_ERRORS] {
@@ -515,11 +494,46 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
     Ok(tables)
 }
 
+/// The tables of users, contacts and groups: objects, addresses and provisioning errors, built
+/// on separate cores from addresses computed once per object.
+fn directory_frames(cloud: &CloudSnapshot) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
+    let all: Vec<(&DirectoryObject, &'static str)> = cloud
+        .users
+        .iter()
+        .map(|o| (o, "user"))
+        .chain(cloud.contacts.iter().map(|o| (o, "contact")))
+        .chain(cloud.groups.iter().map(|o| (o, "group")))
+        .collect();
+    let derived: Vec<Derived> = all
+        .par_iter()
+        .map(|(o, _)| Derived {
+            id: o.id.clone(),
+            addresses: cloud_addresses_of(o),
+        })
+        .collect();
+    let types: Vec<&'static str> = all.iter().map(|(_, t)| *t).collect();
+    let (objects_frame, (addresses_frame, errors_frame)) = rayon::join(
+        || cloud_objects_frame(&all, &derived),
+        || {
+            rayon::join(
+                || address_frame(&CLOUD_ADDRESSES, &derived, &types),
+                || provisioning_errors_frame(&all),
+            )
+        },
+    );
+    Ok([
+        (&CLOUD_OBJECTS, objects_frame?),
+        (&CLOUD_ADDRESSES, addresses_frame?),
+        (&PROVISIONING_ERRORS, errors_frame?),
+    ])
+}
+
 /// Builds a frame column by column, checking each against the table's declared spec.
 struct FrameBuilder {
     spec: &'static TableSpec,
     height: usize,
     columns: Vec<Column>,
+    started: std::time::Instant,
 }
 
 impl FrameBuilder {
@@ -528,6 +542,7 @@ impl FrameBuilder {
             spec,
             height,
             columns: Vec::with_capacity(spec.columns.len()),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -546,11 +561,12 @@ impl FrameBuilder {
 
     fn str<S: AsRef<str>>(&mut self, name: &str, values: impl IntoIterator<Item = Option<S>>) {
         let spec = self.next_spec(name, ColumnType::Str);
-        let values: Vec<Option<S>> = values.into_iter().collect();
-        let series: StringChunked = values
-            .iter()
-            .map(|v| v.as_ref().map(AsRef::as_ref))
-            .collect();
+        // Straight into polars' buffer: each value is copied once and any temporary freed at once.
+        let mut builder = StringChunkedBuilder::new(spec.name.into(), self.height);
+        for value in values {
+            builder.append_option(value.as_ref().map(AsRef::as_ref));
+        }
+        let series = builder.finish();
         self.columns.push(
             series
                 .with_name(spec.name.into())
@@ -597,6 +613,7 @@ impl FrameBuilder {
     }
 
     fn finish(self) -> PolarsResult<DataFrame> {
+        tracing::debug!(table = self.spec.name, rows = self.height, elapsed = ?self.started.elapsed(), "table built");
         assert_eq!(
             self.columns.len(),
             self.spec.columns.len(),
@@ -649,26 +666,43 @@ pub fn dn_domain(dn: &str) -> Option<String> {
 }
 
 /// One UPN or SMTP address of an object, as the address tables hold it.
+/// Borrowed from the object it belongs to (a million objects hold several million addresses:
+/// copying each would double the memory of the table build); `value` is only allocated when
+/// lower-casing changes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Address {
+struct Address<'a> {
     kind: &'static str,
-    value: String,
+    value: Cow<'a, str>,
     is_primary: bool,
     origin: &'static str,
-    raw: String,
+    raw: &'a str,
+}
+
+/// `s` trimmed and lower-cased, borrowed when it already is.
+fn lower_cow(s: &str) -> Cow<'_, str> {
+    let s = s.trim();
+    if s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// The distinct UPN and SMTP addresses of one object. Entra keeps mail and the SMTP proxy
 /// addresses in one namespace; when there is no `SMTP:` proxy address, mail is the primary.
-fn addresses(upn: Option<&str>, mail: Option<&str>, proxies: &[String]) -> Vec<Address> {
-    let mut out: Vec<Address> = Vec::new();
+fn addresses<'a>(
+    upn: Option<&'a str>,
+    mail: Option<&'a str>,
+    proxies: &'a [String],
+) -> Vec<Address<'a>> {
+    let mut out: Vec<Address<'a>> = Vec::new();
     if let Some(upn) = upn.filter(|u| !u.trim().is_empty()) {
         out.push(Address {
             kind: "upn",
-            value: upn.trim().to_lowercase(),
+            value: lower_cow(upn),
             is_primary: true,
             origin: "userPrincipalName",
-            raw: upn.to_owned(),
+            raw: upn,
         });
     }
     let mut has_primary = false;
@@ -681,7 +715,7 @@ fn addresses(upn: Option<&str>, mail: Option<&str>, proxies: &[String]) -> Vec<A
         }
         let is_primary = prefix == "SMTP";
         has_primary |= is_primary;
-        let address = value.trim().to_lowercase();
+        let address = lower_cow(value);
         match out
             .iter_mut()
             .find(|a| a.kind == "smtp" && a.value == address)
@@ -692,33 +726,36 @@ fn addresses(upn: Option<&str>, mail: Option<&str>, proxies: &[String]) -> Vec<A
                 value: address,
                 is_primary,
                 origin: "proxyAddresses",
-                raw: proxy.clone(),
+                raw: proxy,
             }),
         }
     }
     if let Some(mail) = mail.filter(|m| !m.trim().is_empty()) {
-        let address = mail.trim().to_lowercase();
+        let address = lower_cow(mail);
         if !out.iter().any(|a| a.kind == "smtp" && a.value == address) {
             out.push(Address {
                 kind: "smtp",
                 value: address,
                 is_primary: !has_primary,
                 origin: "mail",
-                raw: mail.to_owned(),
+                raw: mail,
             });
         }
     }
     out
 }
 
-fn primary_smtp(addresses: &[Address]) -> Option<String> {
+fn primary_smtp(addresses: &[Address<'_>]) -> Option<String> {
     addresses
         .iter()
         .find(|a| a.kind == "smtp" && a.is_primary)
-        .map(|a| a.value.clone())
+        .map(|a| a.value.to_string())
 }
 
-fn onprem_objects_frame(objects: &[OnPremObject], derived: &[Derived]) -> PolarsResult<DataFrame> {
+fn onprem_objects_frame(
+    objects: &[OnPremObject],
+    derived: &[Derived<'_>],
+) -> PolarsResult<DataFrame> {
     let primaries: Vec<Option<String>> =
         derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
     let mut f = FrameBuilder::new(&ONPREM_OBJECTS, objects.len());
@@ -778,9 +815,22 @@ fn onprem_objects_frame(objects: &[OnPremObject], derived: &[Derived]) -> Polars
     f.bool("enabled", objects.iter().map(|o| o.enabled));
     f.str(
         "source_file",
-        objects
-            .iter()
-            .map(|o| Some(o.origin.file.display().to_string())),
+        // A handful of files for a million objects: render each path once.
+        {
+            let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
+            let mut rendered = Vec::with_capacity(objects.len());
+            for o in objects {
+                if last
+                    .as_ref()
+                    .is_none_or(|(p, _)| *p != o.origin.file.as_path())
+                {
+                    let text: std::rc::Rc<str> = o.origin.file.display().to_string().into();
+                    last = Some((o.origin.file.as_path(), text));
+                }
+                rendered.push(last.as_ref().map(|(_, s)| std::rc::Rc::clone(s)));
+            }
+            rendered
+        },
     );
     f.int(
         "source_line",
@@ -793,10 +843,10 @@ fn onprem_objects_frame(objects: &[OnPremObject], derived: &[Derived]) -> Polars
 
 fn address_frame(
     spec: &'static TableSpec,
-    derived: &[Derived],
+    derived: &[Derived<'_>],
     types: &[&'static str],
 ) -> PolarsResult<DataFrame> {
-    let rows: Vec<(&str, &'static str, &Address)> = derived
+    let rows: Vec<(&str, &'static str, &Address<'_>)> = derived
         .iter()
         .zip(types)
         .flat_map(|(d, t)| d.addresses.iter().map(move |a| (d.id.as_str(), *t, a)))
@@ -805,17 +855,17 @@ fn address_frame(
     f.str("object_id", rows.iter().map(|(id, _, _)| Some(*id)));
     f.str("object_type", rows.iter().map(|(_, t, _)| Some(*t)));
     f.str("kind", rows.iter().map(|(_, _, a)| Some(a.kind)));
-    f.str("address", rows.iter().map(|(_, _, a)| Some(&a.value)));
+    f.str("address", rows.iter().map(|(_, _, a)| Some(&*a.value)));
     f.bool(
         "is_primary",
         rows.iter().map(|(_, _, a)| Some(a.is_primary)),
     );
     f.str("origin", rows.iter().map(|(_, _, a)| Some(a.origin)));
-    f.str("raw", rows.iter().map(|(_, _, a)| Some(&a.raw)));
+    f.str("raw", rows.iter().map(|(_, _, a)| Some(a.raw)));
     f.finish()
 }
 
-fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address> {
+fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address<'_>> {
     addresses(
         o.user_principal_name.as_deref(),
         o.mail.as_deref(),
@@ -827,7 +877,7 @@ fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address> {
 #[allow(clippy::too_many_lines)]
 fn cloud_objects_frame(
     all: &[(&DirectoryObject, &'static str)],
-    derived: &[Derived],
+    derived: &[Derived<'_>],
 ) -> PolarsResult<DataFrame> {
     let primaries: Vec<Option<String>> =
         derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
@@ -1236,16 +1286,13 @@ mod tests {
 
     #[test]
     fn addresses_mark_primary_and_merge_mail() {
-        let a = addresses(
-            Some("Ann@Contoso.com"),
-            Some("ann@contoso.com"),
-            &[
-                "SMTP:Ann@Contoso.com".into(),
-                "smtp:ann.alias@contoso.com".into(),
-                "X500:/o=x".into(),
-                "smtp:ANN.ALIAS@contoso.com".into(),
-            ],
-        );
+        let proxies: Vec<String> = vec![
+            "SMTP:Ann@Contoso.com".into(),
+            "smtp:ann.alias@contoso.com".into(),
+            "X500:/o=x".into(),
+            "smtp:ANN.ALIAS@contoso.com".into(),
+        ];
+        let a = addresses(Some("Ann@Contoso.com"), Some("ann@contoso.com"), &proxies);
         let smtp: Vec<_> = a.iter().filter(|a| a.kind == "smtp").collect();
         assert_eq!(smtp.len(), 2, "{a:?}");
         assert!(smtp[0].is_primary && smtp[0].value == "ann@contoso.com");
@@ -1258,7 +1305,8 @@ mod tests {
     fn mail_is_primary_only_without_an_smtp_proxy() {
         let a = addresses(None, Some("Bob@x.com"), &[]);
         assert!(a[0].is_primary && a[0].origin == "mail");
-        let b = addresses(None, Some("bob2@x.com"), &["SMTP:bob@x.com".into()]);
+        let proxies: Vec<String> = vec!["SMTP:bob@x.com".into()];
+        let b = addresses(None, Some("bob2@x.com"), &proxies);
         assert!(b.iter().any(|a| a.value == "bob2@x.com" && !a.is_primary));
     }
 
