@@ -15,5 +15,6 @@ pub mod findings;
 pub mod onprem;
 pub mod report;
 pub mod rules;
+pub mod simulate;
 pub mod snapshot;
 pub mod tables;

@@ -1,0 +1,30 @@
+//! The simulated hybrid tenant: an independent twin of Microsoft Graph and the Entra token
+//! endpoint, served over HTTP on loopback for tests, the demo and benchmarks
+//! (`entra-audit simulate`).
+//!
+//! `model` is the tenant's state (typed records that serialise to Graph JSON); `server` serves
+//! it, with `token`, `resources`, `odata`, `throttle`, `faults`, `select` and `response` as its
+//! parts. Start one with [`SimServer::start`] (tests: port 0, a handle for stats and state) or
+//! [`serve`] / [`serve_with_shutdown`] (the CLI). This module must not share request or parsing
+//! code with the project's Graph client: a bug shared by both sides would pass every test.
+
+pub mod faults;
+pub mod model;
+mod odata;
+mod resources;
+mod response;
+mod select;
+pub mod server;
+pub mod throttle;
+pub mod token;
+
+#[cfg(test)]
+mod tests;
+
+pub use faults::{FaultKind, FaultOptions, FaultRule};
+pub use server::{
+    Latency, PathStats, RecordedWrite, ServerOptions, SimHandle, SimServer, Stats, serve,
+    serve_with_shutdown,
+};
+pub use throttle::{SizeClass, ThrottleOptions};
+pub use token::{ClientApp, DeviceCodeOptions};

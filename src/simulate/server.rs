@@ -1,0 +1,946 @@
+//! The simulated tenant served over HTTP: Microsoft Graph (`/v1.0`, `/beta`) and the Entra token
+//! endpoint on one loopback listener, plus `/_simulator/` hooks for tests and demos (stats,
+//! recorded writes, device-code approval). It wires the other modules together: `token` for
+//! credentials, `odata` for query options, `throttle` for resource units and 429s, `faults` for
+//! injected failures, `resources` for the Graph paths themselves, `response` for bodies and
+//! headers.
+//!
+//! The store is the typed `SimTenant` behind a lock (pages are serialised record by record, so
+//! 500,000 users stay within the memory budget). The order of checks on a Graph request is:
+//! bearer token, injected transport faults, throttling, then the resource; latency, body faults
+//! and gzip are applied to the answer. Behaviour follows the Graph docs cited at each step and
+//! graph-api.md. This module must not share request or parsing code with the project's Graph
+//! client, and it does not implement `$batch` or delta queries (501 until they are added).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use axum::Router;
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use rand::Rng as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::faults::{ConnInfo, FaultKind, FaultOptions, Faults, SimListener};
+use super::model::SimTenant;
+use super::odata::{self, percent_decode};
+use super::resources::{Ctx, GraphOk, Meta, resource};
+use super::response::{
+    GRAPH_JSON, GraphError, RequestIds, accepts_gzip, error_body, gzip, throttled_body,
+};
+use super::throttle::{Decision, RequestShape, Throttle, ThrottleOptions, format_retry_after};
+use super::token::{ClientApp, DeviceCodeOptions, TokenProblem, TokenReply, TokenService};
+
+/// Graph's default page size for directory collections (graph-api.md §2.2).
+const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Largest request body accepted (job actions are tiny; this bounds a hostile client).
+const MAX_BODY: usize = 1 << 20;
+/// Distinct paths counted one by one in `Stats::paths`; further ones (a client reading 500,000
+/// users one by one) share one entry so the counters stay small.
+const MAX_STAT_PATHS: usize = 1_000;
+const OTHER_PATHS: &str = "(other paths)";
+
+/// Latency added to each Graph response: `base` plus `per_object` for every object on a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    pub base: Duration,
+    pub per_object: Duration,
+}
+
+impl Latency {
+    /// No added latency (tests, benchmarks of the client itself).
+    pub const ZERO: Latency = Latency {
+        base: Duration::ZERO,
+        per_object: Duration::ZERO,
+    };
+
+    /// What Graph shows in practice: about 1.3 s for a 999-user page with `$select`
+    /// (300 ms + 1 ms per object; graph-api.md and the issue put it at 1–2 s).
+    pub fn graph_like() -> Self {
+        Self {
+            base: Duration::from_millis(300),
+            per_object: Duration::from_millis(1),
+        }
+    }
+
+    fn for_objects(self, n: usize) -> Duration {
+        self.base + self.per_object * u32::try_from(n).unwrap_or(u32::MAX)
+    }
+}
+
+/// `--latency` values: `0`/`off`, `graph` (the default), or `BASE_MS+PER_OBJECT_MS` such as
+/// `300+1` or `50+0.2`.
+impl FromStr for Latency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        match s.to_ascii_lowercase().as_str() {
+            "0" | "off" | "none" => return Ok(Latency::ZERO),
+            "graph" | "default" => return Ok(Latency::graph_like()),
+            _ => {}
+        }
+        let ms = |v: &str| -> Result<Duration, String> {
+            let v = v.trim().trim_end_matches("ms");
+            let f: f64 = v
+                .parse()
+                .map_err(|_| format!("latency '{s}': '{v}' is not a number of milliseconds"))?;
+            Duration::try_from_secs_f64(f / 1000.0).map_err(|e| format!("latency '{s}': {e}"))
+        };
+        let (base, per) = s.split_once('+').unwrap_or((s, "0"));
+        Ok(Latency {
+            base: ms(base)?,
+            per_object: ms(per)?,
+        })
+    }
+}
+
+/// How the simulator behaves. The tenant id comes from `SimTenant::tenant_id`.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Registered applications (client id, secret, optional certificate).
+    pub apps: Vec<ClientApp>,
+    /// Lifetime of access tokens (`expires_in`). Entra's is about an hour.
+    pub token_lifetime: Duration,
+    pub device_code: DeviceCodeOptions,
+    pub latency: Latency,
+    pub throttle: ThrottleOptions,
+    pub faults: FaultOptions,
+    /// Base URL the simulator advertises (nextLinks, assertion `aud`, verification URI).
+    /// Default: `http://{listener address}`.
+    pub public_base_url: Option<String>,
+    /// Extra scope resources accepted besides `https://graph.microsoft.com` and the base URL.
+    pub extra_graph_resources: Vec<String>,
+    /// Page size without `$top` (Graph: 100).
+    pub default_page_size: u32,
+    /// Records a filtered page examines at most; past that it returns what it found (possibly
+    /// nothing) with a nextLink, as Graph may ("A page of results may contain zero or more
+    /// results", <https://learn.microsoft.com/graph/paging>).
+    pub max_scan_per_page: usize,
+}
+
+impl ServerOptions {
+    /// One application with a client secret, Graph-like latency and throttling, no faults.
+    pub fn new(client_id: &str, client_secret: &str) -> Self {
+        Self {
+            apps: vec![ClientApp::with_secret(client_id, client_secret)],
+            token_lifetime: Duration::from_secs(3599),
+            device_code: DeviceCodeOptions::default(),
+            latency: Latency::graph_like(),
+            throttle: ThrottleOptions::default(),
+            faults: FaultOptions::default(),
+            public_base_url: None,
+            extra_graph_resources: Vec::new(),
+            default_page_size: DEFAULT_PAGE_SIZE,
+            max_scan_per_page: 100_000,
+        }
+    }
+
+    /// As `new`, without latency or throttling: what unit and integration tests want.
+    pub fn for_tests(client_id: &str, client_secret: &str) -> Self {
+        Self {
+            latency: Latency::ZERO,
+            throttle: ThrottleOptions::off(),
+            ..Self::new(client_id, client_secret)
+        }
+    }
+}
+
+/// Counters per request path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PathStats {
+    pub requests: u64,
+    pub resource_units: u64,
+    pub throttled: u64,
+    pub early_retries: u64,
+}
+
+/// What the simulator has seen (also at `GET /_simulator/stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Requests to `/v1.0` and `/beta`.
+    pub graph_requests: u64,
+    /// Requests to the token and device-code endpoints.
+    pub token_requests: u64,
+    /// Resource units charged (throttled requests included: Graph keeps counting them).
+    pub resource_units: u64,
+    /// 429 answers.
+    pub throttled: u64,
+    /// Requests that arrived before the `Retry-After` given to their application had elapsed.
+    pub early_retries: u64,
+    /// 401 answers to Graph calls.
+    pub unauthorized: u64,
+    /// Injected faults by kind (`503`, `504`, `reset`, `truncate`, `malformed`, `expired-token`,
+    /// `forbidden`).
+    pub faults: BTreeMap<String, u64>,
+    /// Per request path (without the query string); past 1,000 distinct paths the rest are
+    /// counted under `(other paths)`.
+    pub paths: BTreeMap<String, PathStats>,
+}
+
+impl Stats {
+    fn path_entry(&mut self, path: &str) -> &mut PathStats {
+        let key = if self.paths.len() < MAX_STAT_PATHS || self.paths.contains_key(path) {
+            path
+        } else {
+            OTHER_PATHS
+        };
+        self.paths.entry(key.to_owned()).or_default()
+    }
+}
+
+/// A write request as received (method, path with query, body) and the status it got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedWrite {
+    pub method: String,
+    pub path: String,
+    pub body: String,
+    pub status: u16,
+}
+
+/// State shared by every request of one simulator.
+pub(super) struct Shared {
+    tenant: RwLock<SimTenant>,
+    pub(super) meta: Meta,
+    tokens: TokenService,
+    throttle: Throttle,
+    faults: Faults,
+    latency: Latency,
+    pub(super) default_page_size: u32,
+    pub(super) max_scan: usize,
+    pub(super) base_url: String,
+    tenant_id: String,
+    pub(super) skiptoken_key: [u8; 32],
+    ordinal: AtomicU64,
+    stats: Mutex<Stats>,
+    writes: Mutex<Vec<RecordedWrite>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(super) fn read_tenant(&self) -> std::sync::RwLockReadGuard<'_, SimTenant> {
+        self.tenant
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn write_tenant(&self) -> std::sync::RwLockWriteGuard<'_, SimTenant> {
+        self.tenant
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn count_fault(&self, name: &str) {
+        *lock(&self.stats).faults.entry(name.to_owned()).or_default() += 1;
+    }
+}
+
+/// A handle on a running simulator: stats, recorded writes, test hooks, tenant access.
+#[derive(Clone)]
+pub struct SimHandle {
+    shared: Arc<Shared>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT` (or `public_base_url`): authority host and Graph endpoint.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.shared.tenant_id
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Every write request (POST/PATCH/PUT/DELETE under `/v1.0` or `/beta`), in arrival order.
+    pub fn writes(&self) -> Vec<RecordedWrite> {
+        lock(&self.shared.writes).clone()
+    }
+
+    /// Forgets stats and recorded writes.
+    pub fn reset_stats(&self) {
+        *lock(&self.shared.stats) = Stats::default();
+        lock(&self.shared.writes).clear();
+    }
+
+    /// The user approves a pending device code (the test hook of the device code flow).
+    /// Returns false when no such code is waiting.
+    pub fn approve_device_code(&self, user_code: &str) -> bool {
+        self.shared.tokens.decide_device_code(user_code, true)
+    }
+
+    /// The user declines a pending device code.
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        self.shared.tokens.decide_device_code(user_code, false)
+    }
+
+    /// User codes waiting for the user.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.shared.tokens.pending_user_codes()
+    }
+
+    /// Expires every access token issued so far (clients must get new ones).
+    pub fn expire_all_tokens(&self) {
+        self.shared.tokens.expire_all();
+    }
+
+    /// Reads the tenant as it is now.
+    pub fn read_tenant<R>(&self, f: impl FnOnce(&SimTenant) -> R) -> R {
+        f(&self.shared.read_tenant())
+    }
+
+    /// Changes the tenant (between collection rounds, to plant or fix a problem...). Requests
+    /// wait while `f` runs. A paging client keeps its positions: deleting records shifts them.
+    pub fn update_tenant<R>(&self, f: impl FnOnce(&mut SimTenant) -> R) -> R {
+        f(&mut self.shared.write_tenant())
+    }
+}
+
+/// A simulator running in the background of the current tokio runtime.
+pub struct SimServer {
+    handle: SimHandle,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl SimServer {
+    /// Binds `127.0.0.1:0` and serves in the background.
+    pub async fn start(tenant: SimTenant, options: ServerOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding 127.0.0.1:0 for the simulator")?;
+        Self::start_on(tenant, options, listener)
+    }
+
+    /// Serves on an already bound listener in the background. The simulator answers as soon
+    /// as this returns.
+    pub fn start_on(
+        tenant: SimTenant,
+        options: ServerOptions,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let (handle, router) = prepare(tenant, options, &listener)?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                SimListener { inner: listener },
+                router.into_make_service_with_connect_info::<ConnInfo>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Ok(Self {
+            handle,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.handle.base_url()
+    }
+
+    pub fn handle(&self) -> &SimHandle {
+        &self.handle
+    }
+
+    /// Stops accepting, lets in-flight requests finish (at most 5 s), then stops.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
+                Ok(joined) => joined.context("simulator task")?.context("simulator")?,
+                // Idle keep-alive connections hold a graceful shutdown open; stop anyway.
+                Err(_) => task.abort(),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Serves `tenant` on `listener` until the process ends or the listener fails.
+pub async fn serve(
+    tenant: SimTenant,
+    options: ServerOptions,
+    listener: TcpListener,
+) -> anyhow::Result<()> {
+    serve_with_shutdown(tenant, options, listener, std::future::pending()).await
+}
+
+/// Serves until `shutdown` completes (e.g. `tokio::signal::ctrl_c()`), then drains.
+pub async fn serve_with_shutdown(
+    tenant: SimTenant,
+    options: ServerOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (_handle, router) = prepare(tenant, options, &listener)?;
+    axum::serve(
+        SimListener { inner: listener },
+        router.into_make_service_with_connect_info::<ConnInfo>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving the simulated tenant")
+}
+
+fn prepare(
+    tenant: SimTenant,
+    options: ServerOptions,
+    listener: &TcpListener,
+) -> anyhow::Result<(SimHandle, Router)> {
+    if tenant.tenant_id.is_empty() {
+        bail!("the simulated tenant has no tenant id");
+    }
+    let base_url = match &options.public_base_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .context("simulator listener address")?
+        ),
+    };
+    let tokens = TokenService::new(
+        &tenant.tenant_id,
+        &tenant.initial_domain,
+        &base_url,
+        options.extra_graph_resources,
+        options.token_lifetime,
+        options.device_code,
+        &options.apps,
+    )?;
+    let shared = Arc::new(Shared {
+        throttle: Throttle::new(options.throttle, tenant.users.len()),
+        tenant_id: tenant.tenant_id.clone(),
+        tenant: RwLock::new(tenant),
+        meta: Meta::new(),
+        tokens,
+        faults: Faults::new(options.faults),
+        latency: options.latency,
+        default_page_size: options.default_page_size.clamp(1, odata::MAX_TOP),
+        max_scan: options.max_scan_per_page.max(1),
+        base_url,
+        skiptoken_key: rand::rng().random(),
+        ordinal: AtomicU64::new(0),
+        stats: Mutex::new(Stats::default()),
+        writes: Mutex::new(Vec::new()),
+    });
+    let router = Router::new().fallback(dispatch).with_state(shared.clone());
+    Ok((SimHandle { shared }, router))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
+async fn dispatch(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let ids = RequestIds::for_request(&parts.headers);
+    let mut response = match to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => route(&s, &conn, &parts, &bytes, &ids).await,
+        Err(_) => graph_error_response(
+            &GraphError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request_BadRequest",
+                "The request body is too large.",
+            ),
+            &ids,
+        ),
+    };
+    ids.apply(response.headers_mut());
+    response
+}
+
+async fn route(
+    s: &Arc<Shared>,
+    conn: &ConnInfo,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    ids: &RequestIds,
+) -> Response {
+    let path = parts.uri.path();
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let lower: Vec<String> = segs.iter().map(|x| x.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    match l.as_slice() {
+        ["_simulator", rest @ ..] => simulator_hook(s, &parts.method, rest, &parts.uri, body),
+        ["v1.0" | "beta", ..] => graph(s, conn, parts, body, ids).await,
+        [_, "oauth2", "v2.0", "token"] if parts.method == Method::POST => {
+            lock(&s.stats).token_requests += 1;
+            token_reply(s.tokens.token_endpoint(segs[0], &parts.headers, body))
+        }
+        [_, "oauth2", "v2.0", "devicecode"] if parts.method == Method::POST => {
+            lock(&s.stats).token_requests += 1;
+            token_reply(s.tokens.device_code_endpoint(segs[0], &parts.headers, body))
+        }
+        [_, "v2.0", ".well-known", "openid-configuration"] => {
+            token_reply(s.tokens.openid_configuration(segs[0]))
+        }
+        ["common", "discovery", "instance"] => token_reply(s.tokens.instance_discovery()),
+        _ => graph_error_response(
+            &GraphError::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("The simulated tenant serves no '{path}'."),
+            ),
+            ids,
+        ),
+    }
+}
+
+fn token_reply(reply: TokenReply) -> Response {
+    let TokenReply { status, body } = reply;
+    let mut r = (status, body.to_string()).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn graph_error_response(err: &GraphError, ids: &RequestIds) -> Response {
+    let mut r = (err.status, error_body(err, ids)).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_JSON));
+    r
+}
+
+fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+/// `/_simulator/...`: test and demo hooks, outside Graph (no auth, throttling or faults).
+fn simulator_hook(
+    s: &Arc<Shared>,
+    method: &Method,
+    rest: &[&str],
+    uri: &axum::http::Uri,
+    body: &Bytes,
+) -> Response {
+    let handle = SimHandle { shared: s.clone() };
+    match (method.as_str(), rest) {
+        ("GET", ["stats"]) => {
+            let mut v = serde_json::to_value(handle.stats()).unwrap_or(Value::Null);
+            v["resourceUnitsPerWindow"] = json!(s.throttle.units_per_window());
+            json_response(StatusCode::OK, &v)
+        }
+        ("GET", ["writes"]) => json_response(StatusCode::OK, &handle.writes()),
+        ("POST", ["reset"]) => {
+            handle.reset_stats();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("POST", ["expire-tokens"]) => {
+            handle.expire_all_tokens();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("GET", ["devicelogin"]) => {
+            let pending = handle.pending_user_codes();
+            let list = pending.iter().fold(String::new(), |mut out, c| {
+                let _ = write!(out, "<li><code>{c}</code></li>");
+                out
+            });
+            let page = format!(
+                "<!doctype html><title>Simulated device login</title>\
+                 <h1>Simulated tenant: device login</h1>\
+                 <p>Pending codes:</p><ul>{list}</ul>\
+                 <form method=post><input name=user_code placeholder=CODE>\
+                 <button name=action value=approve>Approve</button>\
+                 <button name=action value=deny>Deny</button></form>"
+            );
+            let mut r = page.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+        ("POST", ["devicelogin"]) => {
+            // Form body or query string: user_code=...&action=approve|deny.
+            let text = std::str::from_utf8(body).unwrap_or("");
+            let mut pairs = odata::parse_urlencoded(text).unwrap_or_default();
+            pairs.extend(odata::parse_urlencoded(uri.query().unwrap_or("")).unwrap_or_default());
+            let field = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let Some(code) = field("user_code") else {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": "user_code is required"}),
+                );
+            };
+            let approve = field("action").is_none_or(|a| !a.eq_ignore_ascii_case("deny"));
+            let done = s.tokens.decide_device_code(&code, approve);
+            let status = if done {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            json_response(
+                status,
+                &json!({"user_code": code, "approved": approve && done, "declined": !approve && done}),
+            )
+        }
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "unknown simulator hook", "hooks": ["GET stats", "GET writes", "POST reset", "POST expire-tokens", "GET|POST devicelogin"]}),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph
+
+#[allow(clippy::too_many_lines)]
+async fn graph(
+    s: &Arc<Shared>,
+    conn: &ConnInfo,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    ids: &RequestIds,
+) -> Response {
+    let method = &parts.method;
+    let path = parts.uri.path();
+    let write = !matches!(*method, Method::GET | Method::HEAD);
+    let ordinal = s.ordinal.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut stats = lock(&s.stats);
+        stats.graph_requests += 1;
+        stats.path_entry(path).requests += 1;
+    }
+    let response = graph_inner(s, conn, parts, body, ids, write, ordinal).await;
+    if write {
+        lock(&s.writes).push(RecordedWrite {
+            method: method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| path.to_owned(), ToString::to_string),
+            body: String::from_utf8_lossy(body).into_owned(),
+            status: response.status().as_u16(),
+        });
+    }
+    response
+}
+
+#[allow(clippy::too_many_lines)]
+async fn graph_inner(
+    s: &Arc<Shared>,
+    conn: &ConnInfo,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    ids: &RequestIds,
+    write: bool,
+    ordinal: u64,
+) -> Response {
+    let path = parts.uri.path();
+    let headers = &parts.headers;
+
+    // 1. The bearer token (https://learn.microsoft.com/graph/auth/auth-concepts).
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller = match s
+        .tokens
+        .authenticate(authorization, s.faults.options().expire_token_after)
+    {
+        Ok(c) => c,
+        Err(problem) => {
+            {
+                let mut stats = lock(&s.stats);
+                stats.unauthorized += 1;
+                if problem == TokenProblem::Expired
+                    && s.faults.options().expire_token_after.is_some()
+                {
+                    *stats.faults.entry("expired-token".to_owned()).or_default() += 1;
+                }
+            }
+            let mut r = graph_error_response(
+                &GraphError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "InvalidAuthenticationToken",
+                    problem.message(),
+                ),
+                ids,
+            );
+            let challenge = format!(
+                "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
+                s.base_url
+            );
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return r;
+        }
+    };
+
+    // 2. Transport-level faults decided up front.
+    let fault = s.faults.decide(ordinal, path, parts.method == Method::GET);
+    match fault {
+        Some(FaultKind::ServiceUnavailable) => {
+            s.count_fault("503");
+            let mut r = graph_error_response(
+                &GraphError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable. Please retry after the interval in the Retry-After header.",
+                ),
+                ids,
+            );
+            if let Ok(v) =
+                HeaderValue::from_str(&format_retry_after(s.faults.options().retry_after_503))
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        Some(FaultKind::GatewayTimeout) => {
+            s.count_fault("504");
+            return graph_error_response(
+                &GraphError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "UnknownError",
+                    "The upstream service did not respond in time.",
+                ),
+                ids,
+            );
+        }
+        Some(FaultKind::ConnectionReset) => {
+            s.count_fault("reset");
+            conn.reset();
+            // Never delivered: the connection fails on the first write.
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        _ => {}
+    }
+
+    // 3. Query options (needed for the request's cost).
+    let beta = path.len() > 1 && path[1..].to_ascii_lowercase().starts_with("beta");
+    let query = odata::parse_query(parts.uri.query(), beta);
+    let segs: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .skip(1)
+        .filter(|x| !x.is_empty())
+        .map(|x| percent_decode(x, false).unwrap_or_else(|_| x.to_owned()))
+        .collect();
+    let first = segs
+        .first()
+        .map(|x| x.to_ascii_lowercase())
+        .unwrap_or_default();
+
+    // 4. Throttling (https://learn.microsoft.com/graph/throttling-limits).
+    let shape = RequestShape {
+        write,
+        users: first == "users",
+        select: query.as_ref().is_ok_and(|q| q.select.is_some()),
+        expand: query.as_ref().is_ok_and(|q| q.expand.is_some()),
+        top: query.as_ref().ok().and_then(|q| q.top),
+    };
+    let cost = super::throttle::cost(shape);
+    let (decision, early) =
+        s.throttle
+            .check(&caller.app_id, &s.tenant_id, cost, write, Instant::now());
+    {
+        let mut stats = lock(&s.stats);
+        stats.resource_units += u64::from(cost);
+        let p = stats.path_entry(path);
+        p.resource_units += u64::from(cost);
+        if early {
+            p.early_retries += 1;
+        }
+        if matches!(decision, Decision::Throttled { .. }) {
+            p.throttled += 1;
+            stats.throttled += 1;
+        }
+        if early {
+            stats.early_retries += 1;
+        }
+    }
+    let limit_percentage = match decision {
+        Decision::Throttled {
+            retry_after,
+            scope,
+            information,
+        } => {
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, throttled_body(ids)).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_JSON));
+            for (name, value) in [
+                ("retry-after", format_retry_after(retry_after)),
+                ("x-ms-throttle-scope", scope),
+                ("x-ms-throttle-information", information.to_owned()),
+                ("x-ms-resource-unit", cost.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(name, v);
+                }
+            }
+            return r;
+        }
+        Decision::Allowed { limit_percentage } => limit_percentage,
+    };
+
+    // 5. The resource.
+    let result = match query {
+        Err(e) => Err(e),
+        Ok(q) => {
+            let version = if beta { "beta" } else { "v1.0" };
+            let ctx = Ctx {
+                s,
+                version,
+                beta,
+                headers,
+                path,
+                q: &q,
+                short_page: fault == Some(FaultKind::ShortPage),
+            };
+            if s.faults.is_forbidden(&first) {
+                s.count_fault("forbidden");
+                Err(GraphError::forbidden())
+            } else {
+                resource(&ctx, &caller, &parts.method, &segs, body)
+            }
+        }
+    };
+
+    let mut response = match result {
+        Err(e) => graph_error_response(&e, ids),
+        Ok(ok) => {
+            let delay = s.latency.for_objects(ok.objects);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            finish_ok(s, ok, fault, headers)
+        }
+    };
+    let h = response.headers_mut();
+    h.insert("x-ms-resource-unit", HeaderValue::from(cost));
+    if let Some(p) = limit_percentage
+        && let Ok(v) = HeaderValue::from_str(&format!("{p:.1}"))
+    {
+        h.insert("x-ms-throttle-limit-percentage", v);
+    }
+    response
+}
+
+/// Headers, body faults and gzip for a successful answer.
+fn finish_ok(s: &Shared, ok: GraphOk, fault: Option<FaultKind>, req: &HeaderMap) -> Response {
+    if ok.status == StatusCode::NO_CONTENT {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let mut body = ok.body;
+    let json_page = ok.status == StatusCode::OK && ok.content_type == GRAPH_JSON;
+    if fault == Some(FaultKind::MalformedJson) && json_page {
+        s.count_fault("malformed");
+        // A complete HTTP answer whose JSON stops two thirds of the way in.
+        body.truncate(body.len() * 2 / 3);
+    }
+    let gzipped = accepts_gzip(req) && body.len() > 512;
+    if gzipped {
+        body = gzip(&body);
+    }
+    let mut r = if fault == Some(FaultKind::TruncatedBody) && json_page {
+        s.count_fault("truncate");
+        let full = body.len();
+        let half = Bytes::from(body).slice(..full / 2);
+        // The pause lets hyper flush the headers and the first half before the error aborts
+        // the connection (an immediate error would drop the unflushed response entirely).
+        let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
+            futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Err(std::io::Error::other("simulated truncated body"))
+            }),
+        );
+        let mut r = Response::new(Body::from_stream(stream));
+        // The announced length is the whole body: the client sees the connection close early.
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+        r
+    } else {
+        Response::new(Body::from(body))
+    };
+    *r.status_mut() = ok.status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ok.content_type),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("odata-version", HeaderValue::from_static("4.0"));
+    if gzipped {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    r
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn latency_flag() {
+        assert_eq!("0".parse::<Latency>().unwrap(), Latency::ZERO);
+        assert_eq!("graph".parse::<Latency>().unwrap(), Latency::graph_like());
+        let l: Latency = "50+0.5".parse().unwrap();
+        assert_eq!(l.base, Duration::from_millis(50));
+        assert_eq!(l.per_object, Duration::from_micros(500));
+        assert_eq!(l.for_objects(4), Duration::from_millis(52));
+        assert!("fast".parse::<Latency>().is_err());
+        let d = Latency::graph_like().for_objects(999);
+        assert!(
+            d >= Duration::from_secs(1) && d <= Duration::from_secs(2),
+            "{d:?}"
+        );
+    }
+}
