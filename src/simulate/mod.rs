@@ -8,7 +8,10 @@
 //! [`serve`] / [`serve_with_shutdown`] (the CLI). This module must not share request or parsing
 //! code with the project's Graph client: a bug shared by both sides would pass every test.
 
+pub mod command;
+pub mod export;
 pub mod faults;
+pub mod generator;
 pub mod model;
 mod odata;
 mod resources;

@@ -1,0 +1,443 @@
+//! The simulator's generator against the real audit: a generated tenant, written as a cloud
+//! snapshot and as the on-prem export in every format, audits to exactly its ground truth (every
+//! planted problem, nothing else), with every rule planted; the written files are deterministic
+//! and carry the Graph property names the snapshot reader requires.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use entra_audit::audit::{CheckOptions, check};
+use entra_audit::findings::RuleOutcome;
+use entra_audit::report::AuditReport;
+use entra_audit::rules::Kind;
+use entra_audit::simulate::export::{
+    OnPremFormat, OnPremWriter, write_ground_truth, write_onprem, write_snapshot,
+};
+use entra_audit::simulate::generator::{
+    GeneratorOptions, TenantHealth, generate, generate_streaming,
+};
+use entra_audit::simulate::model::SimTenant;
+use entra_audit::snapshot::{self, Collection, CollectionState};
+
+type Key = (String, Option<String>, Option<String>);
+
+/// Generates a tenant and writes everything `entra-audit simulate --write-onprem` would.
+fn write_tenant(options: &GeneratorOptions, dir: &Path) -> SimTenant {
+    let tenant = generate(options);
+    write_snapshot(&tenant, &dir.join("cloud"), options.collected_at).unwrap();
+    write_onprem(&tenant, &dir.join("onprem")).unwrap();
+    write_ground_truth(&tenant, &dir.join("expected.json")).unwrap();
+    tenant
+}
+
+fn audit(dir: &Path, format: OnPremFormat) -> AuditReport {
+    check(&CheckOptions {
+        cloud: Some(dir.join("cloud")),
+        onprem: vec![dir.join("onprem").join(format.file_name())],
+        rules_dir: None,
+        // The as-of is the manifest's collected_at, as for a collected snapshot.
+        as_of: None,
+        directory_sync_max_age: chrono::Duration::hours(3),
+        password_sync_max_age: chrono::Duration::hours(24),
+        cloud_sync_max_age: chrono::Duration::hours(24),
+        only: None,
+    })
+    .unwrap_or_else(|e| panic!("{}: {e:#}", format.file_name()))
+}
+
+/// (rule, cloud id, on-prem guid) with how often each occurs: an object with two provisioning
+/// errors is two findings with the same pair.
+fn multiset(keys: impl IntoIterator<Item = Key>) -> BTreeMap<Key, usize> {
+    let mut counts = BTreeMap::new();
+    for key in keys {
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+/// expected.json as written, read back as a plain reader would.
+fn expected(dir: &Path) -> BTreeMap<Key, usize> {
+    let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    multiset(rows.iter().map(|r| {
+        assert!(
+            r["note"].as_str().is_some_and(|n| !n.is_empty()),
+            "every planted problem says why: {r}"
+        );
+        (
+            text(&r["rule"]).unwrap(),
+            text(&r["cloud_object_id"]),
+            text(&r["onprem_object_guid"]),
+        )
+    }))
+}
+
+/// Audits the written tenant with each on-prem format and compares with the ground truth.
+fn assert_audit_finds_exactly_the_ground_truth(dir: &Path, tenant: &SimTenant) {
+    let expected = expected(dir);
+    let truth = multiset(tenant.ground_truth.iter().map(|p| {
+        (
+            p.rule.clone(),
+            p.cloud_object_id.clone(),
+            p.onprem_object_guid.clone(),
+        )
+    }));
+    assert_eq!(
+        expected, truth,
+        "expected.json is not the tenant's ground truth"
+    );
+    assert!(
+        expected.values().sum::<usize>() > 50,
+        "the tenant lost its planted problems: {expected:?}"
+    );
+
+    let mut ids_by_format = Vec::new();
+    for format in OnPremFormat::ALL {
+        let report = audit(dir, format);
+        let name = format.file_name();
+        assert_eq!(
+            report.inputs.rejected_count, 0,
+            "{name}: {:?}",
+            report.inputs.rejected_records
+        );
+        // Every rule ran: a rule that was not evaluated would pass the comparison vacuously.
+        for rule in &report.rules {
+            assert!(
+                matches!(
+                    rule.outcome,
+                    RuleOutcome::Passed | RuleOutcome::Failed { .. }
+                ),
+                "{name}: {} was {:?}",
+                rule.rule,
+                rule.outcome
+            );
+        }
+        let found = multiset(report.findings.iter().map(|f| {
+            (
+                f.rule.clone(),
+                f.cloud_object_id.clone(),
+                f.onprem_object_guid.clone(),
+            )
+        }));
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|(k, n)| found.get(*k) != Some(n))
+            .collect();
+        let extra: Vec<_> = found
+            .iter()
+            .filter(|(k, n)| expected.get(*k) != Some(n))
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{name}: planted but not found (or count differs): {missing:#?}\nfound but not planted: {extra:#?}"
+        );
+        ids_by_format.push(
+            report
+                .findings
+                .iter()
+                .map(|f| f.id.clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(ids_by_format[0], ids_by_format[1], "LDIF and CSV differ");
+    assert_eq!(ids_by_format[0], ids_by_format[2], "LDIF and JSON differ");
+}
+
+/// Every rule of the catalogue has at least one planted finding, except the tenant-level rule
+/// that the chosen health leaves quiet.
+fn assert_every_rule_is_planted(tenant: &SimTenant, quiet: &str) {
+    let planted: BTreeSet<&str> = tenant
+        .ground_truth
+        .iter()
+        .map(|p| p.rule.as_str())
+        .collect();
+    let catalogue: BTreeSet<String> = entra_audit::rules::embedded()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == Kind::Rule)
+        .map(|r| r.name)
+        .collect();
+    let missing: Vec<&String> = catalogue
+        .iter()
+        .filter(|r| !planted.contains(r.as_str()) && r.as_str() != quiet)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules with nothing planted: {missing:?}"
+    );
+    assert!(!planted.contains(quiet), "{quiet} should be quiet");
+    assert!(
+        planted.iter().all(|r| catalogue.contains(*r)),
+        "planted a rule the catalogue lacks: {planted:?}"
+    );
+}
+
+#[test]
+fn audit_of_a_generated_tenant_finds_exactly_its_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = GeneratorOptions {
+        seed: 11,
+        users: 120,
+        contacts: 15,
+        groups: 20,
+        tenant_health: Some(TenantHealth::PasswordHashSyncStale),
+        quarantined_jobs: 2,
+        // One job in each failing shape.
+        failing_jobs: 3,
+        ..GeneratorOptions::default()
+    };
+    let tenant = write_tenant(&options, dir.path());
+    assert_every_rule_is_planted(&tenant, "directory-sync-stale");
+    assert_audit_finds_exactly_the_ground_truth(dir.path(), &tenant);
+}
+
+#[test]
+fn a_stale_directory_sync_is_found_and_the_rest_still_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = GeneratorOptions {
+        seed: 12,
+        tenant_health: Some(TenantHealth::DirectorySyncStale),
+        ..GeneratorOptions::default()
+    };
+    let tenant = write_tenant(&options, dir.path());
+    // With directory sync stale, password-hash-sync-stale does not judge (it needs fresh sync).
+    assert_every_rule_is_planted(&tenant, "password-hash-sync-stale");
+    assert_audit_finds_exactly_the_ground_truth(dir.path(), &tenant);
+}
+
+/// Every file under `dir`, relative path -> bytes.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_same_seed_writes_the_same_files_and_another_seed_other_files() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let options = GeneratorOptions {
+        seed: 5,
+        ..GeneratorOptions::default()
+    };
+    write_tenant(&options, a.path());
+    write_tenant(&options, b.path());
+    write_tenant(
+        &GeneratorOptions {
+            seed: 6,
+            ..options.clone()
+        },
+        c.path(),
+    );
+    // Streaming the export while generating writes the very same files.
+    let d = tempfile::tempdir().unwrap();
+    let mut writer = OnPremWriter::create(&d.path().join("onprem"), &OnPremFormat::ALL).unwrap();
+    let streamed = generate_streaming(&options, &mut |record| writer.write(&record));
+    writer.finish().unwrap();
+    assert!(streamed.onprem.is_empty());
+    write_snapshot(&streamed, &d.path().join("cloud"), options.collected_at).unwrap();
+    write_ground_truth(&streamed, &d.path().join("expected.json")).unwrap();
+    let (fa, fb, fc) = (files(a.path()), files(b.path()), files(c.path()));
+    assert_eq!(fa, files(d.path()), "streamed generation wrote other files");
+    assert_eq!(fa.len(), 13, "{:?}", fa.keys().collect::<Vec<_>>());
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &fa {
+        assert!(
+            fb[path] == *bytes,
+            "{} differs for the same seed",
+            path.display()
+        );
+        // The tenant's domains are fixed; everything else depends on the seed.
+        if !path.ends_with("domains.json") {
+            assert!(
+                fc[path] != *bytes,
+                "{} is the same for another seed",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_snapshot_reader_accepts_every_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = GeneratorOptions::default();
+    let tenant = write_tenant(&options, dir.path());
+    let cloud = dir.path().join("cloud");
+
+    // The reader accepts every collection, with the manifest's counts.
+    let snap = snapshot::load(&cloud).unwrap();
+    for collection in Collection::ALL {
+        assert!(
+            matches!(
+                snap.state(collection),
+                CollectionState::Loaded { rejected: 0, .. }
+            ),
+            "{collection}: {:?}",
+            snap.state(collection)
+        );
+    }
+    assert_eq!(snap.users.len(), tenant.users.len());
+    assert_eq!(snap.contacts.len(), tenant.contacts.len());
+    assert_eq!(snap.groups.len(), tenant.groups.len());
+    assert_eq!(snap.sync_jobs.len(), tenant.sync_jobs.len());
+    assert_eq!(snap.tenant_id().as_deref(), Some(tenant.tenant_id.as_str()));
+    assert_eq!(
+        snap.manifest.as_ref().and_then(|m| m.collected_at),
+        Some(options.collected_at)
+    );
+    let org = &snap.organization[0];
+    assert!(
+        matches!(org.on_premises_last_password_sync_date_time, Some(Some(_))),
+        "organization is the beta resource"
+    );
+    assert!(snap.sync_jobs.iter().all(|j| {
+        j.service_principal_id.is_some()
+            && j.service_principal_display_name.is_some()
+            && j.setting("DomainFQDN") == j.service_principal_display_name.as_deref()
+    }));
+    assert!(
+        snap.directory_roles
+            .iter()
+            .all(|r| !r.members.is_empty() && r.members.iter().all(|m| m.odata_type.is_some()))
+    );
+    assert_eq!(
+        snap.directory_synchronization[0]
+            .features
+            .block_soft_match_enabled,
+        Some(false)
+    );
+}
+
+/// `(file, JSON pointer into its first object, Graph property names that must be there)`.
+const GRAPH_PROPERTIES: &[(&str, &str, &[&str])] = &[
+    (
+        "users.jsonl",
+        "",
+        &[
+            "id",
+            "userPrincipalName",
+            "proxyAddresses",
+            "mail",
+            "onPremisesImmutableId",
+            "onPremisesSyncEnabled",
+            "onPremisesLastSyncDateTime",
+            "onPremisesProvisioningErrors",
+            "onPremisesDomainName",
+            "onPremisesSecurityIdentifier",
+            "onPremisesDistinguishedName",
+            "accountEnabled",
+            "userType",
+        ],
+    ),
+    (
+        "contacts.jsonl",
+        "",
+        &[
+            "id",
+            "proxyAddresses",
+            "mail",
+            "onPremisesSyncEnabled",
+            "onPremisesProvisioningErrors",
+        ],
+    ),
+    (
+        "groups.jsonl",
+        "",
+        &[
+            "id",
+            "proxyAddresses",
+            "mailEnabled",
+            "securityEnabled",
+            "onPremisesSyncEnabled",
+            "onPremisesProvisioningErrors",
+            "onPremisesSecurityIdentifier",
+        ],
+    ),
+    (
+        "organization.json",
+        "",
+        &[
+            "id",
+            "onPremisesSyncEnabled",
+            "onPremisesLastSyncDateTime",
+            "onPremisesLastPasswordSyncDateTime",
+            "verifiedDomains",
+        ],
+    ),
+    (
+        "domains.json",
+        "",
+        &["id", "isVerified", "isDefault", "isInitial"],
+    ),
+    (
+        "synchronizationJobs.json",
+        "",
+        &[
+            "id",
+            "templateId",
+            "schedule",
+            "status",
+            "synchronizationJobSettings",
+            "servicePrincipalId",
+            "servicePrincipalDisplayName",
+        ],
+    ),
+    (
+        "synchronizationJobs.json",
+        "/status",
+        &[
+            "code",
+            "countSuccessiveCompleteFailures",
+            "lastExecution",
+            "lastSuccessfulExecution",
+            "quarantine",
+            "steadyStateLastAchievedTime",
+        ],
+    ),
+    (
+        "directoryRoles.json",
+        "",
+        &["id", "displayName", "roleTemplateId", "members"],
+    ),
+    ("directoryRoles.json", "/members/0", &["@odata.type", "id"]),
+    ("onPremisesSynchronization.json", "", &["id", "features"]),
+];
+
+#[test]
+fn the_snapshot_spells_graphs_property_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tenant(&GeneratorOptions::default(), dir.path());
+    for (file, pointer, names) in GRAPH_PROPERTIES {
+        let text = std::fs::read_to_string(dir.path().join("cloud").join(file)).unwrap();
+        // The first object: the first line of a .jsonl, the first of "value" in a .json.
+        let first: serde_json::Value = if Path::new(file).extension().is_some_and(|e| e == "jsonl")
+        {
+            serde_json::from_str(text.lines().next().unwrap()).unwrap()
+        } else {
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["value"][0].clone()
+        };
+        let object = first.pointer(pointer).unwrap();
+        for name in *names {
+            assert!(
+                object.get(*name).is_some(),
+                "{file}{pointer} lacks {name}: {object}"
+            );
+        }
+    }
+}
