@@ -32,6 +32,72 @@ pub enum Command {
     Tables,
     /// Print a PowerShell script that exports users, contacts and groups the way `--onprem` reads them.
     OnpremScript,
+    /// Serve a simulated hybrid tenant on loopback that behaves like Microsoft Graph and the
+    /// Entra token endpoint, and write its on-prem export and ground truth.
+    ///
+    /// For tests, the demo and benchmarks, and for trying other Graph tooling (the Graph SDKs, the
+    /// CLI for Microsoft 365) against a tenant with known problems.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Healthy synced on-prem users (each with its cloud twin); planted problems come on top.
+    #[arg(long, default_value_t = 200)]
+    pub users: usize,
+    /// Healthy synced mail contacts.
+    #[arg(long, default_value_t = 20)]
+    pub contacts: usize,
+    /// Healthy synced groups.
+    #[arg(long, default_value_t = 20)]
+    pub groups: usize,
+    /// Cloud-only users that match nothing on-prem.
+    #[arg(long, default_value_t = 10)]
+    pub cloud_only: usize,
+    /// Seed of the generator: the same seed gives the same tenant.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Planted problems as a fraction of the on-prem objects (at least one of each kind).
+    #[arg(long, default_value_t = 0.01)]
+    pub problem_rate: f64,
+    /// Tenant-level sync state: healthy, dirsync-stale or phs-stale (default: phs-stale for
+    /// small tenants, healthy above 10,000 users).
+    #[arg(long, value_parser = ["healthy", "dirsync-stale", "phs-stale"])]
+    pub tenant_health: Option<String>,
+    /// Address to listen on (loopback only; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Directory for the on-prem export (ad.ldif, ad.csv, ad.json) and the ground truth
+    /// (expected.json).
+    #[arg(long, value_name = "DIR", default_value = "entra-audit-simulated")]
+    pub write_onprem: PathBuf,
+    /// Also write the cloud side as a snapshot directory (the `check --cloud` layout).
+    #[arg(long, value_name = "DIR")]
+    pub write_snapshot: Option<PathBuf>,
+    /// Response latency: `graph` (about 1-2 s per 999-user page, as Graph shows), `0`, or
+    /// `BASE+PER_OBJECT` in milliseconds (e.g. `300+1`).
+    #[arg(long, default_value = "graph")]
+    pub latency: String,
+    /// Throttling: on (size class from the tenant), off, S, M, L, or resource units per 10 s.
+    #[arg(long, default_value = "on")]
+    pub throttle: String,
+    /// Injected faults, e.g. seed=7,503=0.02,reset=0.01,truncate=0.01,malformed=0.01,
+    /// expire-token-after=500,forbid=groups.
+    #[arg(long, default_value = "")]
+    pub faults: String,
+    /// Tenant id the simulator answers for (default: generated from the seed).
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// Client id it accepts (default: made up and printed).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Client secret it accepts. This is the simulator's own made-up credential (default: made
+    /// up and printed), never a real one.
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// PEM certificate: client assertions signed with its key are accepted.
+    #[arg(long, value_name = "PEM")]
+    pub certificate: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use entra_audit::cli::{CheckArgs, Cli, Command, FailOn, RulesCommand};
-use entra_audit::{audit, onprem, report, rules, tables};
+use anyhow::Context as _;
+use entra_audit::cli::{CheckArgs, Cli, Command, FailOn, RulesCommand, SimulateArgs};
+use entra_audit::simulate::generator::TenantHealth;
+use entra_audit::{audit, onprem, report, rules, simulate, tables};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,6 +50,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", onprem::export_script());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Simulate(args) => {
+            simulate::command::run(&simulate_options(&args)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -77,6 +83,44 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn simulate_options(args: &SimulateArgs) -> anyhow::Result<simulate::command::SimulateOptions> {
+    Ok(simulate::command::SimulateOptions {
+        users: args.users,
+        contacts: args.contacts,
+        groups: args.groups,
+        cloud_only: args.cloud_only,
+        seed: args.seed,
+        problem_rate: args.problem_rate,
+        tenant_health: args.tenant_health.as_deref().map(|h| match h {
+            "dirsync-stale" => TenantHealth::DirectorySyncStale,
+            "phs-stale" => TenantHealth::PasswordHashSyncStale,
+            _ => TenantHealth::Healthy,
+        }),
+        listen: args.listen,
+        write_onprem: args.write_onprem.clone(),
+        write_snapshot: args.write_snapshot.clone(),
+        latency: args
+            .latency
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("--latency")?,
+        throttle: args
+            .throttle
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("--throttle")?,
+        faults: args
+            .faults
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("--faults")?,
+        tenant_id: args.tenant_id.clone(),
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        certificate: args.certificate.clone(),
     })
 }
 
