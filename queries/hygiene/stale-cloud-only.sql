@@ -67,7 +67,9 @@ SELECT
         END || '.' AS message,
     CASE
         WHEN src.source_guid IS NOT NULL THEN 'Bring ' || o.distinguished_name || ' back into sync scope so it joins its cloud object again, or delete the cloud object if the identity is retired.'
-        WHEN b.blocked_guid IS NOT NULL THEN 'Delete cloud ' || c.object_type || ' ' || c.id || ' or hard-match it to ' || o.distinguished_name || ' (set onPremisesImmutableId to ' || o.source_anchor || ').'
+        -- Hard match (onPremisesImmutableId) exists for users only.
+        WHEN b.blocked_guid IS NOT NULL AND c.object_type = 'user' THEN 'Delete cloud user ' || c.id || ' or hard-match it to ' || o.distinguished_name || ' (set onPremisesImmutableId to ' || o.source_anchor || ').'
+        WHEN b.blocked_guid IS NOT NULL THEN 'Delete cloud ' || c.object_type || ' ' || c.id || ' (or remove the conflicting address from it) so that ' || o.distinguished_name || ' can sync.'
         ELSE 'Delete cloud ' || c.object_type || ' ' || c.id || ' if the identity is retired, or re-join it to its on-prem object by setting onPremisesImmutableId.'
     END AS remediation,
     c.immutable_id AS cloud_immutable_id,

@@ -40,7 +40,7 @@ SELECT
             WHEN j.last_success_time IS NULL THEN 'has run but never succeeded'
             ELSE 'has not succeeded since ' || STRFTIME(j.last_success_time, '%Y-%m-%dT%H:%M:%SZ')
         END
-        || COALESCE('; last error: ' || j.last_execution_error_code || COALESCE(' ' || j.last_execution_error_message, ''), '')
+        || COALESCE('; last error: ' || j.last_execution_error_code || COALESCE(' ' || RTRIM(j.last_execution_error_message, '.'), ''), '')
         || '.' AS message,
     'Read the provisioning logs of job ' || j.job_id || ' and the last error'
         || COALESCE(' (' || j.last_execution_error_code || ')', '')

@@ -50,7 +50,7 @@ SELECT
         || COALESCE(' since ' || STRFTIME(j.quarantine_since, '%Y-%m-%dT%H:%M:%SZ'), '')
         || COALESCE(', re-evaluated ' || CAST(j.quarantine_series_count AS VARCHAR) || ' times', '')
         || COALESCE(', next attempt ' || STRFTIME(j.quarantine_next_attempt, '%Y-%m-%dT%H:%M:%SZ'), '')
-        || COALESCE(': ' || j.quarantine_error_code || COALESCE(' ' || j.quarantine_error_message, ''), '') || '.' AS message,
+        || COALESCE(': ' || j.quarantine_error_code || COALESCE(' ' || RTRIM(j.quarantine_error_message, '.'), ''), '') || '.' AS message,
     CASE
         WHEN j.quarantine_reason IN ('EncounteredBaseEscrowThreshold', 'EncounteredTotalEscrowThreshold', 'EncounteredEscrowProportionThreshold')
             THEN 'Too many objects failed: fix the object errors in the provisioning logs, then restart job ' || j.job_id || ' with resetScope "Watermark, Escrows, QuarantineState".'
