@@ -36,12 +36,22 @@ hard-match it instead.
 - Duplicate attribute resiliency: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-syncservice-duplicate-attribute-resiliency
 - proxyAddresses uniqueness: https://learn.microsoft.com/graph/api/resources/user
 */
-WITH onprem_pairs AS (
+-- Each object holds an address once (the address table is distinct per object), so a value held
+-- twice is held by two objects. Keeping only those before the self-join spares joining millions
+-- of addresses with themselves.
+WITH repeated AS (
+    SELECT kind, address FROM onprem_addresses GROUP BY kind, address HAVING COUNT(*) > 1
+),
+onprem_repeated AS (
+    SELECT a.* FROM onprem_addresses a
+    SEMI JOIN repeated r ON a.kind = r.kind AND a.address = r.address
+),
+onprem_pairs AS (
     SELECT
         a.object_id AS guid_a, b.object_id AS guid_b, a.kind, a.address,
         a.origin AS origin_a, b.origin AS origin_b, a.raw AS raw_a, b.raw AS raw_b
-    FROM onprem_addresses a
-    JOIN onprem_addresses b ON a.kind = b.kind AND a.address = b.address
+    FROM onprem_repeated a
+    JOIN onprem_repeated b ON a.kind = b.kind AND a.address = b.address
     WHERE a.object_id < b.object_id
 ),
 -- Cloud objects keep their own values only when no on-prem object in the snapshot is their twin.
