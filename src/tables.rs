@@ -290,6 +290,19 @@ pub const TABLES: &[&TableSpec] = &[
     &SYNC_FEATURES,
 ];
 
+/// The tables that come from the cloud snapshot.
+const CLOUD_TABLES: [&TableSpec; 9] = [
+    &CLOUD_OBJECTS,
+    &CLOUD_ADDRESSES,
+    &PROVISIONING_ERRORS,
+    &DOMAINS,
+    &ORGANIZATION,
+    &PASSWORD_SYNC,
+    &SYNC_JOBS,
+    &ROLE_MEMBERS,
+    &SYNC_FEATURES,
+];
+
 pub fn spec(name: &str) -> Option<&'static TableSpec> {
     TABLES.iter().copied().find(|t| t.name == name)
 }
@@ -352,7 +365,7 @@ pub fn build(
         || match cloud {
             Some(cloud) => build_cloud(cloud),
             None => Ok(unavailable(
-                &TABLES[3..],
+                &CLOUD_TABLES,
                 "no cloud snapshot given (--cloud DIR)",
             )),
         },
@@ -1317,6 +1330,16 @@ mod tests {
             Some("contoso.local")
         );
         assert_eq!(dn_domain("CN=x,OU=y"), None);
+    }
+
+    #[test]
+    fn every_table_has_exactly_one_source() {
+        for spec in TABLES {
+            let sources = usize::from(spec.name == PARAMS.name)
+                + usize::from([ONPREM_OBJECTS.name, ONPREM_ADDRESSES.name].contains(&spec.name))
+                + usize::from(CLOUD_TABLES.iter().any(|c| c.name == spec.name));
+            assert_eq!(sources, 1, "{}", spec.name);
+        }
     }
 
     #[test]
