@@ -3,12 +3,14 @@
 //! (`entra-audit simulate`).
 //!
 //! `model` is the tenant's state (typed records that serialise to Graph JSON); `server` serves
-//! it, with `token`, `resources`, `odata`, `throttle`, `faults`, `select` and `response` as its
-//! parts. Start one with [`SimServer::start`] (tests: port 0, a handle for stats and state) or
-//! [`serve`] / [`serve_with_shutdown`] (the CLI). This module must not share request or parsing
+//! it, with `token`, `resources`, `delta` (delta queries and the change log), `odata`,
+//! `throttle`, `faults`, `select` and `response` as its parts. Start one with
+//! [`SimServer::start`] (tests: port 0, a handle for stats and state) or [`serve`] /
+//! [`serve_with_shutdown`] (the CLI). This module must not share request or parsing
 //! code with the project's Graph client: a bug shared by both sides would pass every test.
 
 pub mod command;
+mod delta;
 pub mod export;
 pub mod faults;
 pub mod generator;
@@ -23,7 +25,10 @@ pub mod token;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_batch_delta;
 
+pub use delta::{DeltaKind, DeltaObject, Removal};
 pub use faults::{FaultKind, FaultOptions, FaultRule};
 pub use server::{
     Latency, PathStats, RecordedWrite, ServerOptions, SimHandle, SimServer, Stats, serve,

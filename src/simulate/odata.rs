@@ -32,7 +32,10 @@ pub(crate) struct Query {
     pub count: bool,
     pub expand: Option<String>,
     pub skiptoken: Option<String>,
-    /// Every decoded pair except `$skiptoken`, in order: a nextLink repeats them.
+    /// `$deltatoken` of a delta query (<https://learn.microsoft.com/graph/delta-query-overview>).
+    pub deltatoken: Option<String>,
+    /// Every decoded pair except `$skiptoken` and `$deltatoken`, in order: a nextLink repeats
+    /// them.
     pub pairs: Vec<(String, String)>,
 }
 
@@ -160,6 +163,10 @@ pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphE
                 q.skiptoken = Some(value);
                 continue;
             }
+            "deltatoken" => {
+                q.deltatoken = Some(value);
+                continue;
+            }
             // "$skip isn't supported" on directory collections (user-list, group-list docs).
             "skip" => {
                 return Err(GraphError::bad_request(
@@ -193,6 +200,7 @@ fn is_system_option(name: &str) -> bool {
             | "count"
             | "expand"
             | "skiptoken"
+            | "deltatoken"
             | "skip"
             | "orderby"
             | "search"
@@ -1066,12 +1074,28 @@ fn mac(key: &[u8; 32], payload: &[u8]) -> String {
 
 /// An opaque token: base64url(JSON) and a keyed hash, so a client can only replay it verbatim.
 pub(crate) fn encode_skiptoken(key: &[u8; 32], token: &PageToken) -> String {
+    sign_token(key, token)
+}
+
+/// Any serialisable state as an opaque, signed token (skiptokens, delta tokens).
+pub(crate) fn sign_token<T: Serialize>(key: &[u8; 32], token: &T) -> String {
     let payload = serde_json::to_vec(token).unwrap_or_default();
     format!(
         "{}~{}",
         URL_SAFE_NO_PAD.encode(&payload),
         mac(key, &payload)
     )
+}
+
+/// The state in a token made by `sign_token`, or None when it was not made with `key` (forged,
+/// tampered with, truncated, or of another type).
+pub(crate) fn verify_token<T: serde::de::DeserializeOwned>(key: &[u8; 32], raw: &str) -> Option<T> {
+    let (body, tag) = raw.split_once('~')?;
+    let payload = URL_SAFE_NO_PAD.decode(body).ok()?;
+    if mac(key, &payload) != tag {
+        return None;
+    }
+    serde_json::from_slice(&payload).ok()
 }
 
 /// Decodes and authenticates a skiptoken, and checks it belongs to this query.
@@ -1083,12 +1107,7 @@ pub(crate) fn decode_skiptoken(
     // Observed Graph answer to a skiptoken it cannot use (message "Invalid Skip Token"):
     // https://github.com/microsoftgraph/microsoft-graph-docs/issues/8612
     let invalid = || GraphError::bad_request("Request_BadRequest", "Invalid Skip Token");
-    let (body, tag) = raw.split_once('~').ok_or_else(invalid)?;
-    let payload = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
-    if mac(key, &payload) != tag {
-        return Err(invalid());
-    }
-    let token: PageToken = serde_json::from_slice(&payload).map_err(|_| invalid())?;
+    let token: PageToken = verify_token(key, raw).ok_or_else(invalid)?;
     if token.q != expected_fingerprint {
         return Err(invalid());
     }

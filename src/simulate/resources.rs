@@ -2,7 +2,8 @@
 //! what each kind of object allows (properties, default property set, `$filter` table, paging),
 //! collection pages with `@odata.nextLink`/`@odata.count`, single entities, `$count`, directory
 //! roles and their members, and the Cloud Sync job actions (start, pause, restart) with the
-//! state changes the synchronization API documents (graph-api.md §4.4).
+//! state changes the synchronization API documents (graph-api.md §4.4). Delta queries
+//! (`/users/delta`, `/contacts/delta`, `/groups/delta`) are routed here and served by `delta`.
 //!
 //! Pages are written record by record into one buffer, never as a whole-collection JSON value.
 //! This module answers with bodies or `GraphError`s; authentication, throttling, faults,
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::delta::delta;
 use super::model::{
     DirectoryRole, DirectorySynchronization, Domain, Group, OrgContact, Organization,
     ServicePrincipal, SimTenant, SyncJob, User,
@@ -38,7 +40,7 @@ pub(super) enum Kind {
 }
 
 pub(super) struct KindInfo {
-    entity_set: &'static str,
+    pub(super) entity_set: &'static str,
     type_name: &'static str,
     resource: &'static str,
     properties: Vec<String>,
@@ -209,7 +211,7 @@ pub(super) struct GraphOk {
 }
 
 impl GraphOk {
-    fn json(body: Vec<u8>, objects: usize) -> Self {
+    pub(super) fn json(body: Vec<u8>, objects: usize) -> Self {
         Self {
             status: StatusCode::OK,
             body,
@@ -244,7 +246,7 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn context_url(&self, fragment: &str) -> String {
+    pub(super) fn context_url(&self, fragment: &str) -> String {
         format!("{}/{}/$metadata#{fragment}", self.s.base_url, self.version)
     }
 
@@ -280,16 +282,19 @@ pub(super) fn resource(
     let info = |k| ctx.s.meta.get(k, ctx.beta);
     match l.as_slice() {
         [] => Err(GraphError::unknown_segment("")),
-        ["$batch"] => Err(GraphError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotImplemented",
-            "The simulated tenant does not implement $batch yet.",
-        )),
-        [_, "delta"] => Err(GraphError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotImplemented",
-            "The simulated tenant does not implement delta queries yet.",
-        )),
+        // Delta queries (https://learn.microsoft.com/graph/delta-query-overview); the change
+        // log is locked after the tenant, as the SimHandle hooks do.
+        [set @ ("users" | "contacts" | "groups"), "delta"] => {
+            if !get {
+                return Err(GraphError::method_not_allowed());
+            }
+            let log = ctx.s.change_log();
+            match *set {
+                "users" => delta::<User>(ctx, info(Kind::User), &tenant, &log),
+                "contacts" => delta::<OrgContact>(ctx, info(Kind::Contact), &tenant, &log),
+                _ => delta::<Group>(ctx, info(Kind::Group), &tenant, &log),
+            }
+        }
         // POST .../synchronization/jobs/{jobId}/{start|pause|restart}
         ["serviceprincipals", _, "synchronization", "jobs", _, action] => {
             if *method != Method::POST {
@@ -438,7 +443,7 @@ pub(super) fn resource(
 
 /// The property names a request sees: its `$select` (checked against the type) or the
 /// resource's default set.
-fn resolve_select(
+pub(super) fn resolve_select(
     kind: &KindInfo,
     select: Option<&Vec<String>>,
 ) -> Result<Vec<String>, GraphError> {
@@ -515,7 +520,10 @@ fn matches_filter<T: Serialize>(filter: Option<&odata::Filter>, item: &T) -> boo
     filter.is_none_or(|f| f.matches(&|p: &str| property_value(item, p)))
 }
 
-fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), GraphError> {
+pub(super) fn write_json<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), GraphError> {
     serde_json::to_writer(&mut *out, value).map_err(|e| {
         GraphError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -25,6 +25,8 @@ pub(crate) struct GraphError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
+    /// A `Location` header to send with the error (410 of a delta query: where to restart).
+    pub location: Option<String>,
 }
 
 impl GraphError {
@@ -33,6 +35,7 @@ impl GraphError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            location: None,
         }
     }
 

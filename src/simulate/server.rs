@@ -9,10 +9,13 @@
 //! 500,000 users stay within the memory budget). The order of checks on a Graph request is:
 //! bearer token, injected transport faults, throttling, then the resource; latency, body faults
 //! and gzip are applied to the answer. Behaviour follows the Graph docs cited at each step and
-//! graph-api.md. This module must not share request or parsing code with the project's Graph
-//! client, and it does not implement `$batch` or delta queries (501 until they are added).
+//! graph-api.md. JSON batching (`POST /$batch`) lives here too: each item goes through the same
+//! throttling and resource code as a direct request (<https://learn.microsoft.com/graph/json-batching>).
+//! Delta queries are in `delta`, fed by the change log the `SimHandle` hooks (`change`, `add`,
+//! `remove`) keep. This module must not share request or parsing code with the project's Graph
+//! client.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::str::FromStr;
@@ -28,21 +31,22 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use rand::Rng as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::delta::{ChangeLog, DeltaObject, Removal, What, changed_properties};
 use super::faults::{ConnInfo, FaultKind, FaultOptions, Faults, SimListener};
-use super::model::SimTenant;
+use super::model::{SimTenant, User};
 use super::odata::{self, percent_decode};
 use super::resources::{Ctx, GraphOk, Meta, resource};
 use super::response::{
     GRAPH_JSON, GraphError, RequestIds, accepts_gzip, error_body, gzip, throttled_body,
 };
 use super::throttle::{Decision, RequestShape, Throttle, ThrottleOptions, format_retry_after};
-use super::token::{ClientApp, DeviceCodeOptions, TokenProblem, TokenReply, TokenService};
+use super::token::{Caller, ClientApp, DeviceCodeOptions, TokenProblem, TokenReply, TokenService};
 
 /// Graph's default page size for directory collections (graph-api.md §2.2).
 const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -171,7 +175,8 @@ pub struct PathStats {
 /// What the simulator has seen (also at `GET /_simulator/stats`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
-    /// Requests to `/v1.0` and `/beta`.
+    /// Requests to `/v1.0` and `/beta` (a `$batch` counts once; its items are counted in
+    /// `paths` under their own paths).
     pub graph_requests: u64,
     /// Requests to the token and device-code endpoints.
     pub token_requests: u64,
@@ -227,6 +232,8 @@ pub(super) struct Shared {
     ordinal: AtomicU64,
     stats: Mutex<Stats>,
     writes: Mutex<Vec<RecordedWrite>>,
+    /// Changes for delta queries; always locked after `tenant`.
+    changes: Mutex<ChangeLog>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -244,6 +251,11 @@ impl Shared {
         self.tenant
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The change log (lock it while holding the tenant lock, never the other way round).
+    pub(super) fn change_log(&self) -> std::sync::MutexGuard<'_, ChangeLog> {
+        lock(&self.changes)
     }
 
     pub(super) fn count_fault(&self, name: &str) {
@@ -310,8 +322,73 @@ impl SimHandle {
 
     /// Changes the tenant (between collection rounds, to plant or fix a problem...). Requests
     /// wait while `f` runs. A paging client keeps its positions: deleting records shifts them.
+    /// Delta queries do not see these changes; use `change`, `add` and `remove` for that.
     pub fn update_tenant<R>(&self, f: impl FnOnce(&mut SimTenant) -> R) -> R {
         f(&mut self.shared.write_tenant())
+    }
+
+    /// Changes one user, contact or group (by id, case-insensitive) and records it for delta
+    /// queries with the properties that changed. Returns false when there is no such object.
+    pub fn change<T: DeltaObject>(&self, id: &str, f: impl FnOnce(&mut T)) -> bool {
+        let mut tenant = self.shared.write_tenant();
+        let Some(obj) = T::collection_mut(&mut tenant)
+            .iter_mut()
+            .find(|o| o.object_id().eq_ignore_ascii_case(id))
+        else {
+            return false;
+        };
+        let before = serde_json::to_value(&*obj).unwrap_or(Value::Null);
+        f(obj);
+        let after = serde_json::to_value(&*obj).unwrap_or(Value::Null);
+        let props = changed_properties(&before, &after);
+        if !props.is_empty() {
+            let id = obj.object_id().to_owned();
+            self.shared
+                .change_log()
+                .record(T::KIND, id, What::Changed(props));
+        }
+        true
+    }
+
+    /// Adds a user, contact or group (at the end of its collection) and records it for delta.
+    pub fn add<T: DeltaObject>(&self, obj: T) {
+        let mut tenant = self.shared.write_tenant();
+        let id = obj.object_id().to_owned();
+        T::collection_mut(&mut tenant).push(obj);
+        self.shared.change_log().record(T::KIND, id, What::Added);
+    }
+
+    /// Deletes a user, contact or group and records how for delta (`@removed` reason).
+    /// Returns false when there is no such object.
+    pub fn remove<T: DeltaObject>(&self, id: &str, how: Removal) -> bool {
+        let mut tenant = self.shared.write_tenant();
+        let items = T::collection_mut(&mut tenant);
+        let Some(pos) = items
+            .iter()
+            .position(|o| o.object_id().eq_ignore_ascii_case(id))
+        else {
+            return false;
+        };
+        let obj = items.remove(pos);
+        self.shared
+            .change_log()
+            .record(T::KIND, obj.object_id().to_owned(), What::Removed(how));
+        true
+    }
+
+    /// `change` for a user.
+    pub fn change_user(&self, id: &str, f: impl FnOnce(&mut User)) -> bool {
+        self.change::<User>(id, f)
+    }
+
+    /// `add` for a user.
+    pub fn add_user(&self, user: User) {
+        self.add(user);
+    }
+
+    /// Soft-deletes a user (to deleted items: delta reports `"reason": "changed"`).
+    pub fn delete_user(&self, id: &str) -> bool {
+        self.remove::<User>(id, Removal::SoftDeleted)
     }
 }
 
@@ -456,6 +533,7 @@ fn prepare(
         ordinal: AtomicU64::new(0),
         stats: Mutex::new(Stats::default()),
         writes: Mutex::new(Vec::new()),
+        changes: Mutex::new(ChangeLog::default()),
     });
     let router = Router::new().fallback(dispatch).with_state(shared.clone());
     Ok((SimHandle { shared }, router))
@@ -543,6 +621,13 @@ fn graph_error_response(err: &GraphError, ids: &RequestIds) -> Response {
     let mut r = (err.status, error_body(err, ids)).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_JSON));
+    if let Some(v) = err
+        .location
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
     r
 }
 
@@ -650,7 +735,8 @@ async fn graph(
 ) -> Response {
     let method = &parts.method;
     let path = parts.uri.path();
-    let write = !matches!(*method, Method::GET | Method::HEAD);
+    // A `$batch` is recorded item by item, not as one write.
+    let write = !is_batch_path(path) && !matches!(*method, Method::GET | Method::HEAD);
     let ordinal = s.ordinal.fetch_add(1, Ordering::Relaxed);
     {
         let mut stats = lock(&s.stats);
@@ -763,6 +849,27 @@ async fn graph_inner(
         _ => {}
     }
 
+    if is_batch_path(path) {
+        return batch(s, &caller, parts, body, ids, fault).await;
+    }
+    serve_resource(s, &caller, parts, body, ids, write, fault).await
+}
+
+/// Throttling, the resource, latency and the answer's headers: what a direct request and a
+/// `$batch` item share.
+#[allow(clippy::too_many_lines)]
+async fn serve_resource(
+    s: &Arc<Shared>,
+    caller: &Caller,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    ids: &RequestIds,
+    write: bool,
+    fault: Option<FaultKind>,
+) -> Response {
+    let path = parts.uri.path();
+    let headers = &parts.headers;
+
     // 3. Query options (needed for the request's cost).
     let beta = path.len() > 1 && path[1..].to_ascii_lowercase().starts_with("beta");
     let query = odata::parse_query(parts.uri.query(), beta);
@@ -848,7 +955,7 @@ async fn graph_inner(
                 s.count_fault("forbidden");
                 Err(GraphError::forbidden())
             } else {
-                resource(&ctx, &caller, &parts.method, &segs, body)
+                resource(&ctx, caller, &parts.method, &segs, body)
             }
         }
     };
@@ -871,6 +978,347 @@ async fn graph_inner(
         h.insert("x-ms-throttle-limit-percentage", v);
     }
     response
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON batching (https://learn.microsoft.com/graph/json-batching, graph-api.md §3.3)
+
+/// "JSON batch requests are currently limited to 20 individual requests."
+const MAX_BATCH: usize = 20;
+
+/// `/v1.0/$batch` or `/beta/$batch`.
+fn is_batch_path(path: &str) -> bool {
+    let mut segs = path.trim_start_matches('/').split('/');
+    let _version = segs.next();
+    matches!((segs.next(), segs.next()), (Some(b), None) if b.eq_ignore_ascii_case("$batch"))
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchRequest {
+    requests: Vec<BatchItem>,
+}
+
+/// One request of a batch: "id (required, unique, not case-sensitive), method, url (relative),
+/// headers (required when the body is specified), body, dependsOn" (json-batching).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchItem {
+    id: String,
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+}
+
+fn batch_error(message: impl Into<String>) -> GraphError {
+    // The wording is the simulator's; the docs only say "If the batch request itself is
+    // malformed, the status code is 400" (json-batching).
+    GraphError::bad_request("BadRequest", message)
+}
+
+/// The order to run the items in: request order, except that an item waits for the items it
+/// depends on. Unknown dependencies and cycles make the batch malformed.
+fn batch_order(items: &[BatchItem]) -> Result<Vec<usize>, GraphError> {
+    let index: HashMap<String, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.to_ascii_lowercase(), i))
+        .collect();
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(items.len());
+    for it in items {
+        let mut d = Vec::new();
+        for dep in &it.depends_on {
+            let j = index.get(&dep.to_ascii_lowercase()).ok_or_else(|| {
+                batch_error(format!(
+                    "Request '{}' depends on '{dep}', which is not in the batch.",
+                    it.id
+                ))
+            })?;
+            d.push(*j);
+        }
+        deps.push(d);
+    }
+    let mut placed = vec![false; items.len()];
+    let mut order = Vec::with_capacity(items.len());
+    while order.len() < items.len() {
+        let next = (0..items.len())
+            .find(|&i| !placed[i] && deps[i].iter().all(|&j| placed[j]))
+            .ok_or_else(|| batch_error("The dependsOn relations of the batch form a cycle."))?;
+        placed[next] = true;
+        order.push(next);
+    }
+    Ok(order)
+}
+
+/// Encodes what `Uri` refuses in an item's relative URL (spaces in `$filter`, quotes...).
+fn encode_item_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Response headers as Graph spells them in batch answers (sample json-batch.response.json).
+fn batch_header_name(name: &str) -> String {
+    match name {
+        "content-type" => "Content-Type".to_owned(),
+        "cache-control" => "Cache-Control".to_owned(),
+        "odata-version" => "OData-Version".to_owned(),
+        "retry-after" => "Retry-After".to_owned(),
+        "location" => "Location".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// An item's answer as `{id, status, headers, body}`.
+async fn batch_entry(id: &str, response: Response) -> Value {
+    let status = response.status().as_u16();
+    let mut headers = serde_json::Map::new();
+    for (name, value) in response.headers() {
+        if matches!(
+            name.as_str(),
+            "content-length" | "request-id" | "client-request-id" | "vary" | "content-encoding"
+        ) {
+            continue;
+        }
+        if let Ok(v) = value.to_str() {
+            headers.insert(
+                batch_header_name(name.as_str()),
+                Value::String(v.to_owned()),
+            );
+        }
+    }
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let mut entry = json!({"id": id, "status": status, "headers": headers});
+    if !bytes.is_empty() {
+        entry["body"] = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    entry
+}
+
+/// An item refused before it reaches the resource (bad method, URL or headers).
+fn item_error(err: &GraphError, ids: &RequestIds) -> Response {
+    graph_error_response(err, ids)
+}
+
+/// Builds the request an item stands for: the batch's version and token, the item's method,
+/// URL, headers and body.
+fn item_request(
+    outer: &axum::http::request::Parts,
+    version: &str,
+    item: &BatchItem,
+) -> Result<(axum::http::request::Parts, Bytes), GraphError> {
+    let method = Method::from_bytes(item.method.trim().to_ascii_uppercase().as_bytes())
+        .ok()
+        .filter(|m| {
+            [
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ]
+            .contains(m)
+        })
+        .ok_or_else(|| {
+            GraphError::bad_request(
+                "BadRequest",
+                format!("Invalid method '{}' in a batch request.", item.method),
+            )
+        })?;
+    let relative = item.url.trim().trim_start_matches('/');
+    if relative.contains("://") {
+        return Err(GraphError::bad_request(
+            "BadRequest",
+            "The url of a batch request must be relative (e.g. '/users').",
+        ));
+    }
+    let target = relative.split(['?', '/']).next().unwrap_or("");
+    if target.eq_ignore_ascii_case("$batch") {
+        return Err(GraphError::bad_request(
+            "BadRequest",
+            "A batch request cannot contain another batch.",
+        ));
+    }
+    let uri: axum::http::Uri = format!("/{version}/{}", encode_item_url(relative))
+        .parse()
+        .map_err(|_| {
+            GraphError::bad_request("BadRequest", format!("Invalid url '{}'.", item.url))
+        })?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in &item.headers {
+        let name = header::HeaderName::from_bytes(name.as_bytes());
+        let value = HeaderValue::from_str(value);
+        match (name, value) {
+            // The item's body is plain JSON: compression belongs to the batch as a whole.
+            (Ok(n), _) if n == header::ACCEPT_ENCODING => {}
+            (Ok(n), Ok(v)) => {
+                headers.insert(n, v);
+            }
+            _ => {
+                return Err(GraphError::bad_request(
+                    "BadRequest",
+                    "Invalid header in a batch request.",
+                ));
+            }
+        }
+    }
+    // "headers … required when the body is specified" (json-batching).
+    let body = match &item.body {
+        None => Bytes::new(),
+        Some(_) if !headers.contains_key(header::CONTENT_TYPE) => {
+            return Err(GraphError::bad_request(
+                "BadRequest",
+                "A Content-Type header is required when a batch request has a body.",
+            ));
+        }
+        Some(Value::String(text)) => Bytes::from(text.clone()),
+        Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+    };
+    if let Some(auth) = outer.headers.get(header::AUTHORIZATION) {
+        headers.insert(header::AUTHORIZATION, auth.clone());
+    }
+    let (mut parts, ()) = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(())
+        .map_err(|e| GraphError::bad_request("BadRequest", e.to_string()))?
+        .into_parts();
+    parts.headers = headers;
+    Ok((parts, body))
+}
+
+/// A batch's items and the order to run them in, or 400 when the batch is malformed: not
+/// JSON of the documented shape, over 20 requests, duplicate ids, unknown or cyclic
+/// dependencies.
+fn parse_batch(body: &[u8]) -> Result<(Vec<BatchItem>, Vec<usize>), GraphError> {
+    let request: BatchRequest = serde_json::from_slice(body)
+        .map_err(|e| batch_error(format!("Invalid batch payload format: {e}.")))?;
+    let items = request.requests;
+    if items.len() > MAX_BATCH {
+        return Err(batch_error(format!(
+            "A batch can hold at most {MAX_BATCH} requests; this one has {}.",
+            items.len()
+        )));
+    }
+    let mut seen = HashSet::new();
+    for it in &items {
+        // Ids are "Not case-sensitive" (json-batching).
+        if !seen.insert(it.id.to_ascii_lowercase()) {
+            return Err(batch_error(format!(
+                "The batch holds more than one request with id '{}'.",
+                it.id
+            )));
+        }
+    }
+    let order = batch_order(&items)?;
+    Ok((items, order))
+}
+
+/// `POST /$batch`: runs the items one by one (in request order, dependencies first) through
+/// throttling and the resources, and answers 200 with every item's answer. "Requests in a batch
+/// are evaluated individually against the applicable throttling limits"; "If an individual
+/// request fails, any request that depends on that request fails with status code 424"
+/// (json-batching, throttling).
+async fn batch(
+    s: &Arc<Shared>,
+    caller: &Caller,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    ids: &RequestIds,
+    fault: Option<FaultKind>,
+) -> Response {
+    if parts.method != Method::POST {
+        return graph_error_response(&GraphError::method_not_allowed(), ids);
+    }
+    let (items, order) = match parse_batch(body) {
+        Ok(parsed) => parsed,
+        Err(e) => return graph_error_response(&e, ids),
+    };
+    let version = parts
+        .uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("v1.0")
+        .to_owned();
+    let mut failed = vec![false; items.len()];
+    let mut answers: Vec<Value> = vec![Value::Null; items.len()];
+    let index: HashMap<String, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.to_ascii_lowercase(), i))
+        .collect();
+    for i in order {
+        let item = &items[i];
+        let failed_dep = item.depends_on.iter().find(|d| {
+            index
+                .get(&d.to_ascii_lowercase())
+                .is_some_and(|&j| failed[j])
+        });
+        let response = if let Some(dep) = failed_dep {
+            // The error code is the simulator's (the docs give only the status).
+            item_error(
+                &GraphError::new(
+                    StatusCode::FAILED_DEPENDENCY,
+                    "FailedDependency",
+                    format!(
+                        "Request '{}' depends on request '{dep}', which failed.",
+                        item.id
+                    ),
+                ),
+                ids,
+            )
+        } else {
+            match item_request(parts, &version, item) {
+                Err(e) => item_error(&e, ids),
+                Ok((item_parts, item_body)) => {
+                    let path = item_parts.uri.path().to_owned();
+                    lock(&s.stats).path_entry(&path).requests += 1;
+                    let write = item_parts.method != Method::GET;
+                    let r =
+                        serve_resource(s, caller, &item_parts, &item_body, ids, write, None).await;
+                    if write {
+                        lock(&s.writes).push(RecordedWrite {
+                            method: item_parts.method.to_string(),
+                            path: item_parts
+                                .uri
+                                .path_and_query()
+                                .map_or(path, ToString::to_string),
+                            body: String::from_utf8_lossy(&item_body).into_owned(),
+                            status: r.status().as_u16(),
+                        });
+                    }
+                    r
+                }
+            }
+        };
+        failed[i] = response.status().is_client_error() || response.status().is_server_error();
+        answers[i] = batch_entry(&item.id, response).await;
+    }
+    // "Individual responses might appear in a different order than the requests"; request
+    // order is one of the allowed orders.
+    let body = serde_json::to_vec(&json!({ "responses": answers })).unwrap_or_default();
+    let ok = GraphOk {
+        status: StatusCode::OK,
+        body,
+        content_type: GRAPH_JSON,
+        objects: 0,
+    };
+    finish_ok(s, ok, fault, &parts.headers)
 }
 
 /// Headers, body faults and gzip for a successful answer.

@@ -23,19 +23,19 @@ use super::server::{ServerOptions, SimServer};
 use super::throttle::ThrottleOptions;
 use super::token::ClientApp;
 
-const TENANT: &str = "0785ef7c-1111-4a2b-9c3d-5e6f7a8b9c0d";
+pub(super) const TENANT: &str = "0785ef7c-1111-4a2b-9c3d-5e6f7a8b9c0d";
 const DOMAIN: &str = "contoso.onmicrosoft.com";
-const CLIENT: &str = "9a3d526c-2222-4b5c-8d9e-0f1a2b3c4d5e";
+pub(super) const CLIENT: &str = "9a3d526c-2222-4b5c-8d9e-0f1a2b3c4d5e";
 const SECRET: &str = "sim-secret~value";
 const CLOUD_SYNC_APP: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
-const CLOUD_SYNC_SP: &str = "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb";
-const QUARANTINED_JOB: &str = "AD2AADProvisioning.fd1c9b9e8077402c8bc03a7186c8f976";
+pub(super) const CLOUD_SYNC_SP: &str = "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb";
+pub(super) const QUARANTINED_JOB: &str = "AD2AADProvisioning.fd1c9b9e8077402c8bc03a7186c8f976";
 const CERT: &str = include_str!("../../fixtures/simulator/test-only-client.cert.pem");
 const KEY: &str = include_str!("../../fixtures/simulator/test-only-client.key.pem");
 const OTHER_KEY: &str = include_str!("../../fixtures/simulator/test-only-other.key.pem");
 const THUMBPRINT: &str = "AAJcoMwnAPjN_8d71ADwRUAb_2QO_Bu4qW7D25A634I";
 
-fn sample(name: &str) -> Value {
+pub(super) fn sample(name: &str) -> Value {
     let path = format!(
         "{}/fixtures/graph-samples/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -44,7 +44,7 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn guid(n: usize) -> String {
+pub(super) fn guid(n: usize) -> String {
     format!("{n:08x}-0000-4000-8000-{n:012x}")
 }
 
@@ -84,7 +84,7 @@ fn job(id: &str, code: &str, quarantine: Option<Quarantine>) -> SyncJob {
 }
 
 /// A small hand-made tenant (the generator is not part of these tests).
-fn tenant(users: usize) -> SimTenant {
+pub(super) fn tenant(users: usize) -> SimTenant {
     let conflict = ProvisioningError {
         category: "PropertyConflict".into(),
         occurred_date_time: "2026-10-01T10:00:00Z".into(),
@@ -228,7 +228,7 @@ fn tenant(users: usize) -> SimTenant {
     }
 }
 
-fn options() -> ServerOptions {
+pub(super) fn options() -> ServerOptions {
     let mut o = ServerOptions::for_tests(CLIENT, SECRET);
     o.apps = vec![ClientApp::with_secret(CLIENT, SECRET).with_certificate(CERT)];
     o
@@ -238,7 +238,7 @@ async fn start(users: usize, options: ServerOptions) -> SimServer {
     SimServer::start(tenant(users), options).await.unwrap()
 }
 
-fn http() -> reqwest::Client {
+pub(super) fn http() -> reqwest::Client {
     // Bounded waits: a hung server fails the test instead of hanging it.
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -256,7 +256,7 @@ async fn post_form(url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     (status, r.json().await.unwrap())
 }
 
-async fn app_token(base: &str) -> String {
+pub(super) async fn app_token(base: &str) -> String {
     let scope = "https://graph.microsoft.com/.default";
     let (status, body) = post_form(
         &token_url(base),
@@ -281,7 +281,7 @@ async fn get(base: &str, token: &str, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn get_json(base: &str, token: &str, path: &str) -> (StatusCode, Value) {
+pub(super) async fn get_json(base: &str, token: &str, path: &str) -> (StatusCode, Value) {
     let r = get(base, token, path).await;
     let status = r.status();
     (status, r.json().await.unwrap())
@@ -302,7 +302,13 @@ fn json_type(v: &Value) -> &'static str {
 /// JSON type (a `null` in the sample says nothing about the type), nested objects and first
 /// array elements alike. With `exact`, `ours` may hold no other property than the sample's and
 /// `allowed_extra`.
-fn assert_shape(sample: &Value, ours: &Value, allowed_extra: &[&str], exact: bool, at: &str) {
+pub(super) fn assert_shape(
+    sample: &Value,
+    ours: &Value,
+    allowed_extra: &[&str],
+    exact: bool,
+    at: &str,
+) {
     match (sample, ours) {
         (Value::Null, _) | (_, Value::Null) => {}
         (Value::Object(s), Value::Object(o)) => {
