@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use entra_audit::audit::{CheckOptions, check};
+
+mod common;
 use entra_audit::findings::{Finding, RuleOutcome};
 use serde_json::Value;
 
@@ -41,16 +43,7 @@ fn materialise(case: &Value, dir: &Path) -> CheckOptions {
         .unwrap();
         onprem.push(path);
     }
-    CheckOptions {
-        cloud: Some(cloud),
-        onprem,
-        rules_dir: None,
-        as_of: None,
-        directory_sync_max_age: chrono::Duration::hours(3),
-        password_sync_max_age: chrono::Duration::hours(24),
-        cloud_sync_max_age: chrono::Duration::hours(24),
-        only: None,
-    }
+    common::options(&cloud, onprem)
 }
 
 /// Display name of every object in the case, by the id a finding would use for it.

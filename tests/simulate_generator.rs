@@ -6,9 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use entra_audit::audit::{CheckOptions, check};
-use entra_audit::findings::RuleOutcome;
-use entra_audit::report::AuditReport;
 use entra_audit::rules::Kind;
 use entra_audit::simulate::export::{
     OnPremFormat, OnPremWriter, write_ground_truth, write_onprem, write_snapshot,
@@ -19,7 +16,7 @@ use entra_audit::simulate::generator::{
 use entra_audit::simulate::model::SimTenant;
 use entra_audit::snapshot::{self, Collection, CollectionState};
 
-type Key = (String, Option<String>, Option<String>);
+mod common;
 
 /// Generates a tenant and writes everything `entra-audit simulate --write-onprem` would.
 fn write_tenant(options: &GeneratorOptions, dir: &Path) -> SimTenant {
@@ -30,53 +27,23 @@ fn write_tenant(options: &GeneratorOptions, dir: &Path) -> SimTenant {
     tenant
 }
 
-fn audit(dir: &Path, format: OnPremFormat) -> AuditReport {
-    check(&CheckOptions {
-        cloud: Some(dir.join("cloud")),
-        onprem: vec![dir.join("onprem").join(format.file_name())],
-        rules_dir: None,
-        // The as-of is the manifest's collected_at, as for a collected snapshot.
-        as_of: None,
-        directory_sync_max_age: chrono::Duration::hours(3),
-        password_sync_max_age: chrono::Duration::hours(24),
-        cloud_sync_max_age: chrono::Duration::hours(24),
-        only: None,
-    })
-    .unwrap_or_else(|e| panic!("{}: {e:#}", format.file_name()))
-}
-
-/// (rule, cloud id, on-prem guid) with how often each occurs: an object with two provisioning
-/// errors is two findings with the same pair.
-fn multiset(keys: impl IntoIterator<Item = Key>) -> BTreeMap<Key, usize> {
-    let mut counts = BTreeMap::new();
-    for key in keys {
-        *counts.entry(key).or_default() += 1;
-    }
-    counts
-}
-
-/// expected.json as written, read back as a plain reader would.
-fn expected(dir: &Path) -> BTreeMap<Key, usize> {
+/// Every planted problem says why it was planted.
+fn assert_notes(dir: &Path) {
     let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
-    multiset(rows.iter().map(|r| {
+    for r in &rows {
         assert!(
             r["note"].as_str().is_some_and(|n| !n.is_empty()),
             "every planted problem says why: {r}"
         );
-        (
-            text(&r["rule"]).unwrap(),
-            text(&r["cloud_object_id"]),
-            text(&r["onprem_object_guid"]),
-        )
-    }))
+    }
 }
 
 /// Audits the written tenant with each on-prem format and compares with the ground truth.
 fn assert_audit_finds_exactly_the_ground_truth(dir: &Path, tenant: &SimTenant) {
-    let expected = expected(dir);
-    let truth = multiset(tenant.ground_truth.iter().map(|p| {
+    assert_notes(dir);
+    let expected = common::ground_truth(&dir.join("expected.json"));
+    let truth = common::multiset(tenant.ground_truth.iter().map(|p| {
         (
             p.rule.clone(),
             p.cloud_object_id.clone(),
@@ -92,54 +59,16 @@ fn assert_audit_finds_exactly_the_ground_truth(dir: &Path, tenant: &SimTenant) {
         "the tenant lost its planted problems: {expected:?}"
     );
 
-    let mut ids_by_format = Vec::new();
-    for format in OnPremFormat::ALL {
-        let report = audit(dir, format);
-        let name = format.file_name();
-        assert_eq!(
-            report.inputs.rejected_count, 0,
-            "{name}: {:?}",
-            report.inputs.rejected_records
-        );
-        // Every rule ran: a rule that was not evaluated would pass the comparison vacuously.
-        for rule in &report.rules {
-            assert!(
-                matches!(
-                    rule.outcome,
-                    RuleOutcome::Passed | RuleOutcome::Failed { .. }
-                ),
-                "{name}: {} was {:?}",
-                rule.rule,
-                rule.outcome
+    let ids_by_format: Vec<Vec<String>> = OnPremFormat::ALL
+        .iter()
+        .map(|format| {
+            let report = common::audit(
+                &dir.join("cloud"),
+                &dir.join("onprem").join(format.file_name()),
             );
-        }
-        let found = multiset(report.findings.iter().map(|f| {
-            (
-                f.rule.clone(),
-                f.cloud_object_id.clone(),
-                f.onprem_object_guid.clone(),
-            )
-        }));
-        let missing: Vec<_> = expected
-            .iter()
-            .filter(|(k, n)| found.get(*k) != Some(n))
-            .collect();
-        let extra: Vec<_> = found
-            .iter()
-            .filter(|(k, n)| expected.get(*k) != Some(n))
-            .collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "{name}: planted but not found (or count differs): {missing:#?}\nfound but not planted: {extra:#?}"
-        );
-        ids_by_format.push(
-            report
-                .findings
-                .iter()
-                .map(|f| f.id.clone())
-                .collect::<Vec<_>>(),
-        );
-    }
+            common::assert_exactly(format.file_name(), &report, &expected)
+        })
+        .collect();
     assert_eq!(ids_by_format[0], ids_by_format[1], "LDIF and CSV differ");
     assert_eq!(ids_by_format[0], ids_by_format[2], "LDIF and JSON differ");
 }
