@@ -10,8 +10,10 @@
 //! `audit` wires the arrows together for `check`; `cli` only declares the command line.
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod findings;
+pub mod graph;
 pub mod onprem;
 pub mod report;
 pub mod rules;

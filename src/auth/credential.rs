@@ -1,0 +1,268 @@
+//! Credentials a run signs in with: a client secret (from `AZURE_CLIENT_SECRET` or a file, never
+//! a command-line value), a certificate whose private key signs a client assertion (PEM holding
+//! the PKCS#8 or PKCS#1 RSA key and the X.509 certificate; PS256 with `x5t#S256`, per
+//! <https://learn.microsoft.com/entra/identity-platform/certificate-credentials>), or the
+//! delegated device code flow. PFX files are not read: convert them with
+//! `openssl pkcs12 -in app.pfx -nodes -out app.pem`. Nothing here prints a secret: `Secret` and
+//! the credential types redact themselves in `Debug` and `Display`.
+
+use std::fmt;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::Rng as _;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use super::AuthError;
+
+/// The environment variable a client secret is read from (azure-identity's name).
+pub const CLIENT_SECRET_ENV: &str = "AZURE_CLIENT_SECRET";
+
+/// How long a client assertion is valid (the docs: "5-10 minutes after `nbf` at most").
+const ASSERTION_LIFETIME_SECS: i64 = 600;
+
+/// A secret value (client secret, client assertion, refresh token). `Debug` and `Display`
+/// print `<redacted>`; [`Secret::expose`] is the only way to the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The client secret: the content of `path` (trimmed) when given (`--client-secret-file`),
+/// otherwise `AZURE_CLIENT_SECRET`. Empty values are refused.
+pub fn client_secret_from_env_or_file(path: Option<&Path>) -> Result<Secret, AuthError> {
+    client_secret_from(path, std::env::var(CLIENT_SECRET_ENV).ok())
+}
+
+fn client_secret_from(path: Option<&Path>, env: Option<String>) -> Result<Secret, AuthError> {
+    let (value, source) = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                AuthError(format!(
+                    "cannot read the client secret file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (text, format!("the client secret file {}", path.display()))
+        }
+        None => (
+            env.ok_or_else(|| {
+                AuthError(format!(
+                    "no client secret: set {CLIENT_SECRET_ENV} or pass --client-secret-file"
+                ))
+            })?,
+            CLIENT_SECRET_ENV.to_owned(),
+        ),
+    };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(AuthError(format!("{source} is empty")));
+    }
+    Ok(Secret::new(trimmed))
+}
+
+/// A certificate credential: the RSA private key that signs client assertions and the
+/// SHA-256 thumbprint of the certificate registered on the application.
+pub struct CertificateCredential {
+    key: EncodingKey,
+    thumbprint_s256: String,
+}
+
+impl fmt::Debug for CertificateCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateCredential")
+            .field("key", &"<redacted>")
+            .field("x5t#S256", &self.thumbprint_s256)
+            .finish()
+    }
+}
+
+/// The claims of a client assertion.
+#[derive(Serialize)]
+struct AssertionClaims<'a> {
+    aud: &'a str,
+    iss: &'a str,
+    sub: &'a str,
+    jti: String,
+    nbf: i64,
+    iat: i64,
+    exp: i64,
+}
+
+/// One `-----BEGIN {label}-----` block of a PEM text, markers included, and its label.
+fn pem_blocks(pem: &str) -> Vec<(&str, &str)> {
+    const BEGIN: &str = "-----BEGIN ";
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let Some(label_end) = after.find("-----") else {
+            break;
+        };
+        let label = &after[..label_end];
+        let end_marker = format!("-----END {label}-----");
+        let Some(end) = rest[start..].find(&end_marker) else {
+            break;
+        };
+        let stop = start + end + end_marker.len();
+        blocks.push((label, &rest[start..stop]));
+        rest = &rest[stop..];
+    }
+    blocks
+}
+
+impl CertificateCredential {
+    /// Reads a PEM text holding an unencrypted RSA private key (`PRIVATE KEY` or
+    /// `RSA PRIVATE KEY`) and the certificate (the first `CERTIFICATE` block is the one
+    /// registered on the application).
+    pub fn from_pem(pem: &str) -> Result<Self, AuthError> {
+        let blocks = pem_blocks(pem);
+        if blocks.iter().any(|(l, _)| *l == "ENCRYPTED PRIVATE KEY") {
+            return Err(AuthError(
+                "the certificate PEM holds an encrypted private key; decrypt it first (openssl pkcs8 -in key.pem -nocrypt)".into(),
+            ));
+        }
+        let (_, key_block) = blocks
+            .iter()
+            .find(|(l, _)| matches!(*l, "PRIVATE KEY" | "RSA PRIVATE KEY"))
+            .ok_or_else(|| {
+                AuthError("the certificate PEM has no PRIVATE KEY block (PFX files must be converted: openssl pkcs12 -nodes)".into())
+            })?;
+        let (_, cert_block) = blocks
+            .iter()
+            .find(|(l, _)| *l == "CERTIFICATE")
+            .ok_or_else(|| AuthError("the certificate PEM has no CERTIFICATE block".into()))?;
+        let key = EncodingKey::from_rsa_pem(key_block.as_bytes())
+            .map_err(|e| AuthError(format!("the private key is not a usable RSA key: {e}")))?;
+        let body: String = cert_block
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .flat_map(str::chars)
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = STANDARD
+            .decode(body)
+            .map_err(|e| AuthError(format!("the CERTIFICATE block is not valid base64: {e}")))?;
+        Ok(Self {
+            key,
+            thumbprint_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(&der)),
+        })
+    }
+
+    /// As [`CertificateCredential::from_pem`], from a file (`--certificate`).
+    pub fn from_pem_file(path: &Path) -> Result<Self, AuthError> {
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            AuthError(format!(
+                "cannot read the certificate {}: {e}",
+                path.display()
+            ))
+        })?;
+        Self::from_pem(&pem)
+            .map_err(|e| AuthError(format!("certificate {}: {}", path.display(), e.0)))
+    }
+
+    /// base64url(SHA-256(certificate DER)): the `x5t#S256` header.
+    pub fn thumbprint_s256(&self) -> &str {
+        &self.thumbprint_s256
+    }
+
+    /// A signed client assertion for `audience` (the token endpoint) and `client_id`: PS256,
+    /// `typ` JWT, `x5t#S256`; `iss` = `sub` = client id, random GUID `jti`, `nbf` = `iat` =
+    /// now, `exp` = now + 10 minutes.
+    pub fn client_assertion(&self, audience: &str, client_id: &str) -> Result<Secret, AuthError> {
+        let mut header = Header::new(Algorithm::PS256);
+        header.typ = Some("JWT".to_owned());
+        header.x5t_s256 = Some(self.thumbprint_s256.clone());
+        let now = chrono::Utc::now().timestamp();
+        let claims = AssertionClaims {
+            aud: audience,
+            iss: client_id,
+            sub: client_id,
+            jti: random_guid(),
+            nbf: now,
+            iat: now,
+            exp: now + ASSERTION_LIFETIME_SECS,
+        };
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map(Secret::new)
+            .map_err(|e| AuthError(format!("cannot sign the client assertion: {e}")))
+    }
+}
+
+/// A random (version 4) GUID.
+fn random_guid() -> String {
+    let mut b = [0u8; 16];
+    rand::rng().fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = b.iter().fold(String::with_capacity(32), |mut h, x| {
+        let _ = write!(h, "{x:02x}");
+        h
+    });
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// Receives the device code prompt (`message`: which page to open, which code to enter).
+pub type DeviceCodePrompt = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How the client proves who it is.
+#[derive(Clone)]
+pub enum Credential {
+    /// Client credentials with a secret (application token).
+    ClientSecret(Secret),
+    /// Client credentials with a certificate client assertion (application token).
+    Certificate(Arc<CertificateCredential>),
+    /// Device code sign-in of a user (delegated token); the prompt goes to the callback.
+    DeviceCode(DeviceCodePrompt),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::ClientSecret(s) => f.debug_tuple("ClientSecret").field(s).finish(),
+            Credential::Certificate(c) => f.debug_tuple("Certificate").field(c).finish(),
+            Credential::DeviceCode(_) => f.write_str("DeviceCode"),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) fn secret_for_tests(
+    path: Option<&Path>,
+    env: Option<String>,
+) -> Result<Secret, AuthError> {
+    client_secret_from(path, env)
+}

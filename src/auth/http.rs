@@ -1,0 +1,64 @@
+//! The HTTP client the `oauth2` crate sends token requests through: a newtype over the
+//! project's `reqwest` 0.13 client implementing `oauth2::AsyncHttpClient` (oauth2 5's own
+//! `reqwest` feature is tied to reqwest 0.12; rust-deps.md §3). Token requests carry secrets in
+//! their bodies, so the client built here follows no redirects.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
+
+use super::AuthError;
+
+/// A reqwest 0.13 client usable by `oauth2` request builders.
+#[derive(Debug, Clone)]
+pub struct OAuthHttp(reqwest::Client);
+
+impl OAuthHttp {
+    /// A dedicated client: no redirects (a redirected POST would resend the secret), 30 s
+    /// request and 10 s connect timeouts.
+    pub fn new() -> Result<Self, AuthError> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map(Self)
+            .map_err(|e| {
+                AuthError(format!(
+                    "cannot build the HTTP client for token requests: {e}"
+                ))
+            })
+    }
+
+    /// Wraps an existing client (shared connection pool). It should not follow redirects.
+    pub fn from_client(client: reqwest::Client) -> Self {
+        Self(client)
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for OAuthHttp {
+    type Error = reqwest::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let request = self
+                .0
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .build()?;
+            let response = self.0.execute(request).await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?.to_vec();
+            let mut out = HttpResponse::new(body);
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! Token acquisition for Microsoft Graph: client secret, certificate (client assertion) and
+//! device code, in every national cloud. It owns credentials and tokens; it must not know Graph
+//! resources, and no secret it holds may reach a log, an error message or an output.
+
+pub mod cache;
+pub mod client;
+pub mod cloud;
+pub mod credential;
+mod device_code;
+pub mod http;
+#[cfg(test)]
+mod tests;
+
+pub use cache::CachedTokenSource;
+pub use client::TokenClient;
+pub use cloud::{Cloud, Endpoints};
+pub use credential::{
+    CertificateCredential, Credential, DeviceCodePrompt, Secret, client_secret_from_env_or_file,
+};
+pub use http::OAuthHttp;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+/// A bearer token for Graph. `Debug` never prints the token itself.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub secret: String,
+    pub expires_at: Instant,
+    /// Application (client credentials) or delegated (device code): some Graph resources answer
+    /// only one of them (e.g. `/directory/onPremisesSynchronization` is delegated only).
+    pub delegated: bool,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("delegated", &self.delegated)
+            .finish()
+    }
+}
+
+/// Why no token could be had; messages name the tenant, client and endpoint, never a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthError(pub String);
+
+/// Where the Graph client gets tokens: a cached token, refreshed before it expires, and
+/// renewed once when Graph answers 401 mid-run.
+pub trait TokenSource: Send + Sync {
+    /// A token valid for at least a minute more.
+    fn token(&self) -> Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + '_>>;
+    /// Graph rejected `rejected` (401): forget it, so the next `token()` gets a new one.
+    fn invalidate(&self, rejected: &AccessToken);
+}
