@@ -74,12 +74,28 @@ struct Pace {
 
 impl Pace {
     async fn ready(&self) {
-        self.limiter.until_ready().await;
-        if lock(&self.slow_until).is_some_and(|t| t > Instant::now()) {
-            // Two cells per request: half the pace, for every task sharing the client.
+        loop {
+            self.wait_pause().await;
             self.limiter.until_ready().await;
+            if lock(&self.slow_until).is_some_and(|t| t > Instant::now()) {
+                // Two cells per request: half the pace, for every task sharing the client.
+                self.limiter.until_ready().await;
+            }
+            // A pause set while this request waited in the limiter still holds it, and the
+            // requests it held go through the limiter again afterwards: released together they
+            // would reach Graph as one burst, before the first of them learnt whether the
+            // throttling is over (Graph counts those as retries before `Retry-After`).
+            if !self.is_paused() {
+                break;
+            }
         }
-        // After the limiter: a pause set while this request waited there still holds it.
+    }
+
+    fn is_paused(&self) -> bool {
+        lock(&self.paused_until).is_some_and(|t| t > Instant::now())
+    }
+
+    async fn wait_pause(&self) {
         loop {
             let until = *lock(&self.paused_until);
             match until {
