@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod collect;
 pub mod findings;
 pub mod graph;
 pub mod onprem;
