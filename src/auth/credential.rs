@@ -2,9 +2,13 @@
 //! a command-line value), a certificate whose private key signs a client assertion (PEM holding
 //! the PKCS#8 or PKCS#1 RSA key and the X.509 certificate; PS256 with `x5t#S256`, per
 //! <https://learn.microsoft.com/entra/identity-platform/certificate-credentials>), or the
-//! delegated device code flow. PFX files are not read: convert them with
-//! `openssl pkcs12 -in app.pfx -nodes -out app.pem`. Nothing here prints a secret: `Secret` and
-//! the credential types redact themselves in `Debug` and `Display`.
+//! delegated device code flow. `--certificate` also takes a PFX / PKCS#12 file (told apart from
+//! PEM by its content, not its name; modern AES-256 and legacy RC2/3DES encryption, as Windows and
+//! OpenSSL export them) whose password comes from `AZURE_CLIENT_CERTIFICATE_PASSWORD` only, as
+//! azure-identity names it: never a flag, where it would show in the process list. PFX reading is
+//! the default cargo feature `pfx`; without it PFX files are refused with the conversion command.
+//! Nothing here prints a secret: `Secret` and the credential types redact themselves in `Debug`
+//! and `Display`, and no error repeats the password.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -22,6 +26,9 @@ use super::AuthError;
 
 /// The environment variable a client secret is read from (azure-identity's name).
 pub const CLIENT_SECRET_ENV: &str = "AZURE_CLIENT_SECRET";
+
+/// The environment variable a PFX password is read from (azure-identity's name).
+pub const CERTIFICATE_PASSWORD_ENV: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
 
 /// How long a client assertion is valid (the docs: "5-10 minutes after `nbf` at most").
 const ASSERTION_LIFETIME_SECS: i64 = 600;
@@ -175,7 +182,7 @@ impl CertificateCredential {
         })
     }
 
-    /// As [`CertificateCredential::from_pem`], from a file (`--certificate`).
+    /// As [`CertificateCredential::from_pem`], from a file.
     pub fn from_pem_file(path: &Path) -> Result<Self, AuthError> {
         let pem = std::fs::read_to_string(path).map_err(|e| {
             AuthError(format!(
@@ -185,6 +192,92 @@ impl CertificateCredential {
         })?;
         Self::from_pem(&pem)
             .map_err(|e| AuthError(format!("certificate {}: {}", path.display(), e.0)))
+    }
+
+    /// The `--certificate` file: PEM (key and certificate) or PFX, told apart by content; a
+    /// PFX password comes from `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
+    pub fn from_file(path: &Path) -> Result<Self, AuthError> {
+        let password = std::env::var(CERTIFICATE_PASSWORD_ENV)
+            .ok()
+            .map(Secret::new);
+        Self::from_file_with_password(path, password.as_ref())
+    }
+
+    /// As [`CertificateCredential::from_file`], with the PFX password given (`None`: no
+    /// password; PEM files ignore it).
+    pub fn from_file_with_password(
+        path: &Path,
+        password: Option<&Secret>,
+    ) -> Result<Self, AuthError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            AuthError(format!(
+                "cannot read the certificate {}: {e}",
+                path.display()
+            ))
+        })?;
+        let in_file = |e: AuthError| AuthError(format!("certificate {}: {}", path.display(), e.0));
+        match CertificateFormat::detect(&bytes) {
+            CertificateFormat::Pem(text) => Self::from_pem(text).map_err(in_file),
+            CertificateFormat::Pfx(der) => Self::from_pfx(&der, password).map_err(in_file),
+            CertificateFormat::Unknown => Err(in_file(AuthError(
+                "is neither PEM nor PFX: expected -----BEGIN ...----- blocks (key and certificate) or a PFX/PKCS#12 file (DER or base64)".into(),
+            ))),
+        }
+    }
+
+    /// Reads a PFX / PKCS#12 file: its first private key with the certificate that belongs to it
+    /// (<https://learn.microsoft.com/entra/identity-platform/certificate-credentials> registers
+    /// that certificate on the application).
+    #[cfg(feature = "pfx")]
+    pub fn from_pfx(der: &[u8], password: Option<&Secret>) -> Result<Self, AuthError> {
+        use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+        /// rsaEncryption (RFC 8017 A.1): PS256 needs an RSA key.
+        const RSA_OID: &str = "1.2.840.113549.1.1.1";
+        let pwd = password.map_or("", Secret::expose);
+        // Relaxed: a key whose certificate is not linked by localKeyId is still found (and then
+        // refused below with that reason, instead of "no private key").
+        let store = KeyStore::from_pkcs12(der, pwd, Pkcs12ImportPolicy::Relaxed).map_err(|e| {
+            // Only the error's kind is shown: no variant carries the password.
+            match e {
+                p12_keystore::error::Error::MacError(_) if password.is_none() => AuthError(format!(
+                    "the PFX is password-protected: set {CERTIFICATE_PASSWORD_ENV}"
+                )),
+                p12_keystore::error::Error::MacError(_) => AuthError(format!(
+                    "wrong PFX password (from {CERTIFICATE_PASSWORD_ENV}): the file's integrity check failed"
+                )),
+                other => AuthError(format!("not a readable PFX/PKCS#12 file: {other}")),
+            }
+        })?;
+        let (_, chain) = store.private_key_chain().ok_or_else(|| {
+            AuthError(
+                "the PFX has no private key: export it with the private key (Export-PfxCertificate, or openssl pkcs12 -export -inkey KEY)".into(),
+            )
+        })?;
+        let oid = chain.key().oid().to_string();
+        if oid != RSA_OID {
+            return Err(AuthError(format!(
+                "the PFX's private key is not RSA (algorithm {oid}): client assertions are signed with PS256, which needs an RSA key"
+            )));
+        }
+        let cert = chain
+            .certs()
+            .first()
+            .ok_or_else(|| AuthError("the PFX has no certificate for its private key".into()))?;
+        let pem = pem_encode("PRIVATE KEY", chain.key().as_der());
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes())
+            .map_err(|e| AuthError(format!("the private key is not a usable RSA key: {e}")))?;
+        Ok(Self {
+            key,
+            thumbprint_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(cert.as_der())),
+        })
+    }
+
+    /// Built without the `pfx` feature: PFX files are refused with the conversion command.
+    #[cfg(not(feature = "pfx"))]
+    pub fn from_pfx(_der: &[u8], _password: Option<&Secret>) -> Result<Self, AuthError> {
+        Err(AuthError(
+            "is a PFX/PKCS#12 file, and this build reads PEM only (built without the `pfx` feature): convert it with openssl pkcs12 -in app.pfx -nodes -out app.pem".into(),
+        ))
     }
 
     /// base64url(SHA-256(certificate DER)): the `x5t#S256` header.
@@ -213,6 +306,50 @@ impl CertificateCredential {
             .map(Secret::new)
             .map_err(|e| AuthError(format!("cannot sign the client assertion: {e}")))
     }
+}
+
+/// What a `--certificate` file holds, judged by its content.
+enum CertificateFormat<'a> {
+    Pem(&'a str),
+    /// DER bytes (decoded when the file held them as base64 text, as some exports do).
+    Pfx(Vec<u8>),
+    Unknown,
+}
+
+impl<'a> CertificateFormat<'a> {
+    fn detect(bytes: &'a [u8]) -> Self {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            if text.contains("-----BEGIN ") {
+                return CertificateFormat::Pem(text);
+            }
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            if let Ok(der) = STANDARD.decode(compact.as_bytes())
+                && der.first() == Some(&0x30)
+            {
+                return CertificateFormat::Pfx(der);
+            }
+        }
+        // A PFX is a DER SEQUENCE (RFC 7292 PFX ::= SEQUENCE).
+        if bytes.first() == Some(&0x30) {
+            CertificateFormat::Pfx(bytes.to_vec())
+        } else {
+            CertificateFormat::Unknown
+        }
+    }
+}
+
+/// DER bytes as a PEM block with 64-column base64 lines (RFC 7468).
+#[cfg(feature = "pfx")]
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut pem = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    let _ = writeln!(pem, "-----END {label}-----");
+    pem
 }
 
 /// A random (version 4) GUID.

@@ -205,6 +205,96 @@ fn certificate_pem_problems_are_explained() {
     assert!(enc.contains("encrypted"), "{enc}");
 }
 
+/// The TEST-ONLY PFX fixtures (fixtures/simulator/README.md): the client key and certificate in
+/// OpenSSL 3's default (AES-256-CBC, PBKDF2, SHA-256 MAC) and `-legacy` (RC2-40 / 3DES, SHA-1
+/// MAC) encryption, a certificate without its key, and an EC key.
+#[cfg(feature = "pfx")]
+mod pfx {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    const PASSWORD: &str = "test-only-pfx-password";
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/simulator")
+            .join(name)
+    }
+
+    fn read(name: &str, password: Option<&str>) -> Result<CertificateCredential, AuthError> {
+        let password = password.map(Secret::new);
+        CertificateCredential::from_file_with_password(&fixture(name), password.as_ref())
+    }
+
+    #[tokio::test]
+    async fn modern_and_legacy_pfx_sign_assertions_the_simulator_accepts() {
+        let server = start(options()).await;
+        for name in ["test-only-client.pfx", "test-only-client.legacy.pfx"] {
+            let cert = read(name, Some(PASSWORD)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(cert.thumbprint_s256(), THUMBPRINT, "{name}");
+            let token = client(&server, Credential::Certificate(Arc::new(cert)))
+                .acquire()
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!token.delegated);
+            assert_eq!(graph_status(&server, &token).await, 200, "{name}");
+        }
+    }
+
+    #[test]
+    fn pem_and_base64_pfx_are_told_apart_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        // A PEM file named .pfx is still PEM.
+        let pem = dir.path().join("client.pfx");
+        std::fs::write(&pem, format!("{KEY}\n{CERT}")).unwrap();
+        let cert = CertificateCredential::from_file_with_password(&pem, None).unwrap();
+        assert_eq!(cert.thumbprint_s256(), THUMBPRINT);
+        // A PFX held as base64 text (as Key Vault exports it) is a PFX.
+        let der = std::fs::read(fixture("test-only-client.pfx")).unwrap();
+        let b64 = dir.path().join("client.txt");
+        std::fs::write(&b64, base64::engine::general_purpose::STANDARD.encode(der)).unwrap();
+        let password = Secret::new(PASSWORD);
+        let cert = CertificateCredential::from_file_with_password(&b64, Some(&password)).unwrap();
+        assert_eq!(cert.thumbprint_s256(), THUMBPRINT);
+        let junk = dir.path().join("junk.bin");
+        std::fs::write(&junk, b"\x01\x02 not a certificate").unwrap();
+        let err = CertificateCredential::from_file_with_password(&junk, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("junk.bin") && err.contains("neither PEM nor PFX"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pfx_problems_name_the_file_and_the_cause_but_never_the_password() {
+        let wrong = "Wr0ng-but-s3cret-password";
+        let cases = [
+            ("test-only-client.pfx", Some(wrong), "wrong PFX password"),
+            (
+                "test-only-client.legacy.pfx",
+                Some(wrong),
+                "wrong PFX password",
+            ),
+            (
+                "test-only-client.pfx",
+                None,
+                "set AZURE_CLIENT_CERTIFICATE_PASSWORD",
+            ),
+            ("test-only-cert-only.pfx", Some(PASSWORD), "no private key"),
+            ("test-only-ec.pfx", Some(PASSWORD), "not RSA"),
+        ];
+        for (name, password, expected) in cases {
+            let err = read(name, password).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+            assert!(err.contains(expected), "{name}: {err}");
+            assert!(!err.contains(wrong) && !err.contains(PASSWORD), "{err}");
+        }
+    }
+}
+
 /// Approves (or declines) the first device code that shows up, from another task, once the
 /// client has polled twice: the first poll has then certainly been told
 /// `authorization_pending`.
