@@ -17,9 +17,13 @@ A failing job is one step from quarantine, and until then changes do not flow: t
 "Active", so nobody looks.
 
 ## Remediation
-Read the last execution's error and the provisioning logs for the job; common causes are an agent
-that is down or cannot reach a domain controller, expired credentials of the gMSA, and scoping
-filter errors. Fix the cause; the job retries on its own schedule (every 2 minutes by default).
+Read the last execution's error and the provisioning logs for the job: `entra-audit cloud-sync
+status` shows it with what the documented error code means. Common causes are an agent that is down
+or cannot reach a domain controller, expired credentials of the gMSA or the sync service account,
+and scoping filter errors. Fix the cause; the job retries on its own schedule (every 2 minutes by
+default). To re-evaluate every object at once afterwards instead of retrying the old failures:
+`entra-audit cloud-sync restart --job JOB --service-principal SP --scope Watermark,Escrows` (it prints
+the request; add `--yes` to send it).
 
 ## References
 - synchronizationStatus: https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus
@@ -42,9 +46,10 @@ SELECT
         END
         || COALESCE('; last error: ' || j.last_execution_error_code || COALESCE(' ' || RTRIM(j.last_execution_error_message, '.'), ''), '')
         || '.' AS message,
-    'Read the provisioning logs of job ' || j.job_id || ' and the last error'
-        || COALESCE(' (' || j.last_execution_error_code || ')', '')
-        || '; check that a provisioning agent is running and can reach a domain controller, then let the job retry.' AS remediation,
+    'Read the last error' || COALESCE(' (' || j.last_execution_error_code || ')', '')
+        || ' and what it means with `entra-audit cloud-sync status`; check that a provisioning agent is running and can reach a domain controller, fix the cause and let the job retry. To re-evaluate every object at once afterwards: `entra-audit cloud-sync restart --job ' || j.job_id
+        || COALESCE(' --service-principal ' || j.service_principal_id, '')
+        || ' --scope Watermark,Escrows` (it prints the request; add --yes to send it).' AS remediation,
     j.job_id,
     j.successive_failures,
     j.last_execution_state,

@@ -17,21 +17,25 @@ nothing else syncs for that configuration: new accounts, changes, disables and d
 Quarantine does not clear itself while its cause remains.
 
 ## Remediation
-Fix the cause first, then lift the quarantine:
+Fix the cause first, then lift the quarantine. `entra-audit cloud-sync status` shows every job with
+what its reason means and the command for it; each command below prints the exact request and
+sends it only with `--yes`.
 - `EncounteredBaseEscrowThreshold`, `EncounteredTotalEscrowThreshold`,
   `EncounteredEscrowProportionThreshold`: too many objects failed. Fix the object errors (provisioning
-  logs), then restart with scope `Watermark, Escrows, QuarantineState`.
+  logs), then `entra-audit cloud-sync restart --job JOB --service-principal SP --scope
+  Watermark,Escrows,QuarantineState`.
 - `TooManyDeletes`: a run would delete more objects than the accidental-deletion threshold allows.
-  Review what would be deleted before anything else; only if the deletes are intended, restart with
-  scope `ForceDeletes`. If they are not, fix the scoping or OU change that caused them first.
+  Review the pending deletions (StagedDelete entries in the provisioning logs) and the threshold
+  before anything else. Only if the deletions are intended: `entra-audit cloud-sync restart --job JOB
+  --service-principal SP --scope ForceDeletes --allow-force-deletes`. If they are not, fix the
+  scoping or OU change that caused them, then restart with `--scope Watermark,Escrows,QuarantineState`.
 - `EncounteredQuarantineException`, `IngestionInterrupted`, `Unknown`: read the error code (for
   example `HybridIdentityServiceNoActiveAgents`: no provisioning agent is running), fix it, then
-  start the job.
-- `QuarantinedOnDemand`: someone quarantined it on purpose; start it when ready.
+  `entra-audit cloud-sync start --job JOB --service-principal SP` (start clears the quarantine).
+- `QuarantinedOnDemand`: Microsoft quarantined it on purpose; read the error, then start it when ready.
 
-Start: `POST /servicePrincipals/{id}/synchronization/jobs/{jobId}/start`. Restart:
-`POST .../restart` with `{"criteria":{"resetScope":"Watermark, Escrows, QuarantineState"}}`. Never
-use `Full` (it includes ConnectorDataStore, which the docs say not to use).
+Never use the `Full` scope for this: it includes ConnectorDataStore, which the docs say not to use
+(`entra-audit` refuses it without `--i-understand-full-resync`).
 
 ## References
 - synchronizationQuarantine: https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine
@@ -53,12 +57,12 @@ SELECT
         || COALESCE(': ' || j.quarantine_error_code || COALESCE(' ' || RTRIM(j.quarantine_error_message, '.'), ''), '') || '.' AS message,
     CASE
         WHEN j.quarantine_reason IN ('EncounteredBaseEscrowThreshold', 'EncounteredTotalEscrowThreshold', 'EncounteredEscrowProportionThreshold')
-            THEN 'Too many objects failed: fix the object errors in the provisioning logs, then restart job ' || j.job_id || ' with resetScope "Watermark, Escrows, QuarantineState".'
+            THEN 'Too many objects failed: fix the object errors in the provisioning logs, then clear the quarantine with `entra-audit cloud-sync restart --job ' || j.job_id || COALESCE(' --service-principal ' || j.service_principal_id, '') || ' --scope Watermark,Escrows,QuarantineState` (it prints the request; add --yes to send it).'
         WHEN j.quarantine_reason = 'TooManyDeletes'
-            THEN 'A run would exceed the accidental-deletion threshold: review the pending deletions first. Only if they are intended, restart job ' || j.job_id || ' with resetScope "ForceDeletes"; otherwise fix the scoping change that caused them.'
+            THEN 'A run would exceed the accidental-deletion threshold: review the pending deletions (StagedDelete entries in the provisioning logs) and the threshold first. Only if they are intended: `entra-audit cloud-sync restart --job ' || j.job_id || COALESCE(' --service-principal ' || j.service_principal_id, '') || ' --scope ForceDeletes --allow-force-deletes`; otherwise fix the scoping change that caused them, then `entra-audit cloud-sync restart --job ' || j.job_id || COALESCE(' --service-principal ' || j.service_principal_id, '') || ' --scope Watermark,Escrows,QuarantineState` (each prints the request; add --yes to send it).'
         WHEN j.quarantine_reason = 'QuarantinedOnDemand'
-            THEN 'The job was quarantined on demand: start job ' || j.job_id || ' (POST .../start) when it should run again.'
-        ELSE 'Fix the cause named by the error' || COALESCE(' (' || j.quarantine_error_code || ')', '') || ', then start job ' || j.job_id || ' (POST .../start).'
+            THEN 'The job was quarantined on demand: read the error, then start it when it should run again: `entra-audit cloud-sync start --job ' || j.job_id || COALESCE(' --service-principal ' || j.service_principal_id, '') || '` (it prints the request; add --yes to send it).'
+        ELSE 'Fix the cause named by the error' || COALESCE(' (' || j.quarantine_error_code || ')', '') || ', then start the job, which clears the quarantine: `entra-audit cloud-sync start --job ' || j.job_id || COALESCE(' --service-principal ' || j.service_principal_id, '') || '` (it prints the request; add --yes to send it).'
     END AS remediation,
     j.job_id,
     j.quarantine_reason,

@@ -1,0 +1,200 @@
+//! Finding the Cloud Sync configurations and their jobs: the service principals instantiated
+//! from the Cloud Sync application template (the union of the `appId`, `applicationTemplateId` and
+//! `servicePrincipalNames` filters, graph-api.md §4.5: which one matches a given tenant is not
+//! documented, the union is safe), then each one's `GET …/synchronization/jobs`. `collect` and the
+//! `cloud-sync` commands share this one path. It reads; it must not write or interpret a job.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::collect::CLOUD_SYNC_APP_ID;
+use crate::graph::{CallStats, GraphClient, GraphError};
+use crate::snapshot::SyncJob;
+
+/// A Cloud Sync configuration's service principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: String,
+    /// "The displayName is the AD domain URL, if used in the portal (for example, contoso.com),
+    /// but it may be named something else" (CS-GRAPH, graph-api.md §4.5).
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PrincipalWire {
+    id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// The three discovery filters (graph-api.md §4.5), URL-ready.
+pub fn principal_queries() -> [String; 3] {
+    [
+        format!("appId eq '{CLOUD_SYNC_APP_ID}'"),
+        format!("applicationTemplateId eq '{CLOUD_SYNC_APP_ID}'"),
+        format!("servicePrincipalNames/any(p:p eq '{CLOUD_SYNC_APP_ID}')"),
+    ]
+    .map(|filter| {
+        format!(
+            "/v1.0/servicePrincipals?$filter={}&$select=id,displayName",
+            filter.replace(' ', "%20")
+        )
+    })
+}
+
+/// The Cloud Sync service principals, deduplicated by id and ordered by it.
+pub async fn principals(
+    client: &GraphClient,
+    stats: &mut CallStats,
+) -> Result<Vec<Principal>, GraphError> {
+    let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for url in principal_queries() {
+        for raw in page_all(client, &url, stats).await? {
+            let sp: PrincipalWire =
+                serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
+                    method: "GET".to_owned(),
+                    url: client.url(&url),
+                    source,
+                })?;
+            found.entry(sp.id).or_insert(sp.display_name);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(id, display_name)| Principal { id, display_name })
+        .collect())
+}
+
+/// `GET /v1.0/servicePrincipals/{id}/synchronization/jobs`, each job as Graph sent it plus
+/// `servicePrincipalId` and `servicePrincipalDisplayName` (the job resource does not name its
+/// parent, and every action on a job needs it).
+pub async fn raw_jobs(
+    client: &GraphClient,
+    principal: &Principal,
+    stats: &mut CallStats,
+) -> Result<Vec<Map<String, Value>>, GraphError> {
+    let url = jobs_path(&principal.id);
+    let mut jobs = Vec::new();
+    for raw in page_all(client, &url, stats).await? {
+        let mut job: Map<String, Value> =
+            serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
+                method: "GET".to_owned(),
+                url: client.url(&url),
+                source,
+            })?;
+        job.insert("servicePrincipalId".to_owned(), json!(principal.id));
+        job.insert(
+            "servicePrincipalDisplayName".to_owned(),
+            json!(principal.display_name),
+        );
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
+
+/// Every Cloud Sync job of the tenant, parsed (lenient where the docs' own samples are).
+pub async fn jobs(client: &GraphClient, stats: &mut CallStats) -> Result<Vec<SyncJob>, GraphError> {
+    let mut out = Vec::new();
+    for principal in principals(client, stats).await? {
+        out.extend(jobs_of(client, &principal, stats).await?);
+    }
+    Ok(out)
+}
+
+/// One service principal's jobs, parsed.
+pub async fn jobs_of(
+    client: &GraphClient,
+    principal: &Principal,
+    stats: &mut CallStats,
+) -> Result<Vec<SyncJob>, GraphError> {
+    let url = jobs_path(&principal.id);
+    raw_jobs(client, principal, stats)
+        .await?
+        .into_iter()
+        .map(|job| parse_job(client, &url, Value::Object(job)))
+        .collect()
+}
+
+/// `GET …/synchronization/jobs/{jobId}` of a job already found, parsed, its parent kept.
+pub async fn job(
+    client: &GraphClient,
+    principal: &Principal,
+    job_id: &str,
+    stats: &mut CallStats,
+) -> Result<SyncJob, GraphError> {
+    let url = job_path(&principal.id, job_id);
+    let mut value = client
+        .get_json(&url, &reqwest::header::HeaderMap::new(), stats)
+        .await?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("servicePrincipalId".to_owned(), json!(principal.id));
+        object.insert(
+            "servicePrincipalDisplayName".to_owned(),
+            json!(principal.display_name),
+        );
+    }
+    parse_job(client, &url, value)
+}
+
+fn parse_job(client: &GraphClient, url: &str, value: Value) -> Result<SyncJob, GraphError> {
+    serde_json::from_value(value).map_err(|source| GraphError::Decode {
+        method: "GET".to_owned(),
+        url: client.url(url),
+        source,
+    })
+}
+
+/// `/v1.0/servicePrincipals/{id}/synchronization/jobs`.
+pub fn jobs_path(principal_id: &str) -> String {
+    format!(
+        "/v1.0/servicePrincipals/{}/synchronization/jobs",
+        segment(principal_id)
+    )
+}
+
+/// `/v1.0/servicePrincipals/{id}/synchronization/jobs/{jobId}`.
+pub fn job_path(principal_id: &str, job_id: &str) -> String {
+    format!("{}/{}", jobs_path(principal_id), segment(job_id))
+}
+
+/// Ids are GUIDs and `Template.hex`; anything else a user typed is percent-encoded so it
+/// cannot add a path segment or a query.
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+async fn page_all(
+    client: &GraphClient,
+    url: &str,
+    stats: &mut CallStats,
+) -> Result<Vec<Box<serde_json::value::RawValue>>, GraphError> {
+    let mut pager = client.get_pages(url);
+    let mut objects = Vec::new();
+    let mut result = Ok(());
+    while let Some(page) = pager.next().await {
+        match page {
+            Ok(page) => objects.extend(page.value),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let s = pager.stats();
+    stats.requests += s.requests;
+    stats.retries += s.retries;
+    stats.throttled += s.throttled;
+    result.map(|()| objects)
+}
