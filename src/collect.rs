@@ -10,18 +10,29 @@
 //! renamed once its collection is complete, so a failed collection never leaves a file that looks
 //! complete; a failed or forbidden collection is recorded as such and never aborts the others.
 //! It must not interpret the objects (that is the tables' and rules' job).
+//!
+//! Large tenants: users are split into disjoint partitions by the first character of the UPN,
+//! paged a few at a time and streamed into the same file, and the partitions' `@odata.count`s
+//! must add up to `/users/$count`, else the partitions are discarded and users are read in one
+//! sequential pass (the manifest's `strategy` says which, and why). `--errors-only` reads only
+//! the users, contacts and groups that carry provisioning errors (server-side filter, or a scan
+//! of the synced objects where Graph refuses it) and marks them `"scope": "provisioning-errors"`
+//! so that no rule takes them for the whole directory.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt as _;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 
-use crate::graph::{CallStats, GraphClient, GraphError};
-use crate::snapshot::Collection;
+use crate::graph::{CallStats, GraphClient, GraphError, Page, Pager};
+use crate::snapshot::{Collection, PROVISIONING_ERRORS_SCOPE};
 
 /// The `manifest.json` schema this module writes.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
@@ -47,6 +58,23 @@ const ORGANIZATION_SELECT: &str = "id,displayName,onPremisesSyncEnabled,\
 onPremisesLastSyncDateTime,onPremisesLastPasswordSyncDateTime,verifiedDomains";
 const DOMAIN_SELECT: &str = "id,isVerified,isDefault,isInitial,authenticationType";
 
+/// The characters a UPN may start with, one partition each. The user resource documents the
+/// UPN's characters: "Only the following characters are allowed A - Z, a - z, 0 - 9,
+/// ' . - _ ! # ^ ~" (<https://learn.microsoft.com/graph/api/resources/user>, userPrincipalName).
+/// Graph's `startswith` is case-insensitive, so 'a' covers 'A' (and partitions stay disjoint);
+/// a UPN outside this set would make the partitions' counts fall short of `/users/$count`,
+/// which sends the collection to one sequential pass.
+pub const UPN_FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
+
+/// The server-side provisioning-error filter (graph-api.md §1.4: `eq` inside `any` on
+/// `category` is supported without advanced query parameters; `PropertyConflict` is the only
+/// documented category).
+const PROVISIONING_ERROR_FILTER: &str =
+    "onPremisesProvisioningErrors/any(o:o/category eq 'PropertyConflict')";
+/// The fallback scan when Graph refuses that filter (graph-api.md §8.3): every synced object,
+/// keeping those with a non-empty `onPremisesProvisioningErrors`.
+const SYNCED_FILTER: &str = "onPremisesSyncEnabled eq true";
+
 /// What `collect` is asked to do.
 #[derive(Debug, Clone)]
 pub struct CollectOptions {
@@ -55,6 +83,20 @@ pub struct CollectOptions {
     /// Collections not to read: recorded as `skipped` (so the rules needing them are not
     /// evaluated, with that reason).
     pub skip: BTreeSet<Collection>,
+    /// Told the objects of every page received (for progress bars; it must not block).
+    pub progress: Option<Progress>,
+    /// Read only the users, contacts and groups with provisioning errors (a quick scheduled
+    /// check); the snapshot then marks them `"scope": "provisioning-errors"`.
+    pub errors_only: bool,
+    /// Users are partitioned when `/users/$count` says more than this; a smaller tenant is one
+    /// sequential pass (the partitions' extra first pages would cost more than they save).
+    pub partition_threshold: u64,
+    /// Partitions paged at once. Each is one request in flight; Graph's budget for a large
+    /// tenant is 8,000 resource units per 10 s and a `$select`ed users page costs 1
+    /// (graph-api.md §3.1), so 8 pages in flight (about 6 requests/s at Graph's 1-2 s a page)
+    /// stay far below it next to the other collections; all go through the client's shared
+    /// rate limiter and `Retry-After` gate anyway.
+    pub partition_concurrency: usize,
 }
 
 impl Default for CollectOptions {
@@ -62,7 +104,21 @@ impl Default for CollectOptions {
         CollectOptions {
             top: 999,
             skip: BTreeSet::new(),
+            progress: None,
+            errors_only: false,
+            partition_threshold: 20_000,
+            partition_concurrency: 8,
         }
+    }
+}
+
+/// A callback told, page by page, how many objects of a collection arrived.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(Collection, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
     }
 }
 
@@ -98,6 +154,11 @@ pub struct CollectionOutcome {
     /// Graph's `error.code` of the refusal, when there was one.
     pub code: Option<String>,
     pub stats: CallStats,
+    /// How the collection was read, when there was a choice: `partitioned(44)`,
+    /// `sequential (why)`, or the errors-only filter or scan.
+    pub strategy: Option<String>,
+    /// `provisioning-errors` when only objects with provisioning errors were collected.
+    pub scope: Option<&'static str>,
 }
 
 /// What `collect` did.
@@ -168,14 +229,29 @@ pub async fn collect(
         out,
         collection,
         skip: options.skip.contains(&collection),
+        progress: options.progress.as_ref(),
+    };
+
+    let directory = |collection: Collection, entity: &'static str, select: &'static str| {
+        let task = run(collection);
+        // Boxed: three such state machines inline would make `collect`'s future needlessly
+        // large for every caller's stack.
+        Box::pin(async move {
+            if options.errors_only {
+                task.errors_only(entity, select, top).await
+            } else if collection == Collection::Users {
+                task.users(top, options).await
+            } else {
+                task.paged(format!("/v1.0/{entity}?$select={select}&$top={top}"))
+                    .await
+            }
+        })
     };
 
     let (users, contacts, groups, organization, domains, jobs, roles, dir_sync) = futures::join!(
-        run(Collection::Users).paged(format!("/v1.0/users?$select={USER_SELECT}&$top={top}")),
-        run(Collection::Contacts).paged(format!(
-            "/v1.0/contacts?$select={CONTACT_SELECT}&$top={top}"
-        )),
-        run(Collection::Groups).paged(format!("/v1.0/groups?$select={GROUP_SELECT}&$top={top}")),
+        directory(Collection::Users, "users", USER_SELECT),
+        directory(Collection::Contacts, "contacts", CONTACT_SELECT),
+        directory(Collection::Groups, "groups", GROUP_SELECT),
         run(Collection::Organization)
             .small(format!("/beta/organization?$select={ORGANIZATION_SELECT}")),
         run(Collection::Domains).small(format!("/v1.0/domains?$select={DOMAIN_SELECT}")),
@@ -206,7 +282,13 @@ pub async fn collect(
     write_manifest(&report).await?;
     for (collection, outcome) in &report.collections {
         if outcome.status == CollectionStatus::Complete {
-            tracing::info!(%collection, objects = outcome.objects, "collected");
+            tracing::info!(
+                %collection,
+                objects = outcome.objects,
+                strategy = outcome.strategy.as_deref().unwrap_or("sequential"),
+                scope = outcome.scope.unwrap_or("all"),
+                "collected"
+            );
         } else {
             tracing::warn!(
                 %collection,
@@ -243,6 +325,7 @@ struct Task<'a> {
     out: &'a Path,
     collection: Collection,
     skip: bool,
+    progress: Option<&'a Progress>,
 }
 
 impl Task<'_> {
@@ -277,6 +360,8 @@ impl Task<'_> {
                 error: None,
                 code: None,
                 stats,
+                strategy: None,
+                scope: None,
             },
             Err(failure) => {
                 let _ = tokio::fs::remove_file(&temp).await;
@@ -291,6 +376,8 @@ impl Task<'_> {
                         code: e.code().map(str::to_owned),
                         error: Some(e.to_string()),
                         stats,
+                        strategy: None,
+                        scope: None,
                     },
                     Failure::Io(e) => CollectionOutcome {
                         status: CollectionStatus::Failed,
@@ -298,6 +385,8 @@ impl Task<'_> {
                         error: Some(format!("{e:#}")),
                         code: None,
                         stats,
+                        strategy: None,
+                        scope: None,
                     },
                 };
                 if let Err(e) = self.remove_finals().await {
@@ -337,6 +426,8 @@ impl Task<'_> {
             error: Some(error),
             code: None,
             stats: CallStats::default(),
+            strategy: None,
+            scope: None,
         }
     }
 
@@ -345,28 +436,245 @@ impl Task<'_> {
         if self.skip {
             return self.skipped().await;
         }
+        let mut stats = CallStats::default();
+        self.streamed(&mut stats, async |task, w, stats| {
+            task.page_into(&url, w, &|_| true, stats).await?;
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Streams into `NAME.jsonl` with `fill` (which may start the file over), then puts it in
+    /// place. `fill` returns the strategy to record.
+    async fn streamed(
+        &self,
+        stats: &mut CallStats,
+        fill: impl AsyncFnOnce(
+            &Self,
+            &mut JsonlWriter,
+            &mut CallStats,
+        ) -> Result<Option<String>, Failure>,
+    ) -> CollectionOutcome {
         let temp = self.temp_path("jsonl");
-        let mut pager = self.client.get_pages(&url);
-        let mut written = 0;
-        let result = async {
-            let file = tokio::fs::File::create(&temp)
-                .await
-                .with_context(|| format!("creating {}", temp.display()))?;
-            let mut w = tokio::io::BufWriter::with_capacity(1 << 20, file);
-            while let Some(page) = pager.next().await {
-                for raw in page?.value {
-                    write_line(&mut w, &raw)
-                        .await
-                        .with_context(|| format!("writing {}", temp.display()))?;
-                    written += 1;
+        let mut w = match JsonlWriter::create(&temp).await {
+            Ok(w) => w,
+            Err(e) => return self.finish("jsonl", Err(e.into()), 0, *stats).await,
+        };
+        let result = fill(self, &mut w, stats).await;
+        let written = w.written;
+        let (result, strategy) = match result {
+            Ok(strategy) => (w.close().await.map_err(Failure::Io), strategy),
+            Err(e) => (Err(e), None),
+        };
+        let mut outcome = self.finish("jsonl", result, written, *stats).await;
+        outcome.strategy = strategy;
+        outcome
+    }
+
+    /// Tells the progress callback about a page.
+    fn progress(&self, objects: usize) {
+        if let Some(progress) = self.progress {
+            (progress.0)(self.collection, objects);
+        }
+    }
+
+    /// Pages `url` into `w`, keeping the objects `keep` accepts.
+    async fn page_into(
+        &self,
+        url: &str,
+        w: &mut JsonlWriter,
+        keep: &(dyn Fn(&RawValue) -> bool + Sync),
+        stats: &mut CallStats,
+    ) -> Result<(), Failure> {
+        let mut pager = self.client.get_pages(url);
+        let mut result = Ok(());
+        while let Some(page) = pager.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    result = Err(Failure::Graph(e));
+                    break;
+                }
+            };
+            self.progress(page.value.len());
+            for raw in page.value.iter().filter(|r| keep(r)) {
+                if let Err(e) = w.write(raw).await {
+                    result = Err(Failure::Io(e));
+                    break;
                 }
             }
-            close(w, &temp).await?;
-            Ok::<usize, Failure>(written)
+            if result.is_err() {
+                break;
+            }
         }
-        .await;
-        let stats = pager.stats();
-        self.finish("jsonl", result, written, stats).await
+        *stats = add(*stats, pager.stats());
+        result
+    }
+
+    /// Users: partitioned by the UPN's first character when the tenant is large and
+    /// `/users/$count` answers, else (or when the partitions do not add up) one pass.
+    async fn users(self, top: u32, options: &CollectOptions) -> CollectionOutcome {
+        if self.skip {
+            return self.skipped().await;
+        }
+        let sequential_url = format!("/v1.0/users?$select={USER_SELECT}&$top={top}");
+        let mut stats = CallStats::default();
+        self.streamed(&mut stats, async |task, w, stats| {
+            let reason = match count_users(task.client, stats).await {
+                Err(why) => why,
+                Ok(total) if total <= options.partition_threshold => format!(
+                    "{total} users, partitioned above {}",
+                    options.partition_threshold
+                ),
+                Ok(total) => match task
+                    .partitioned_users(w, top, total, options, stats)
+                    .await?
+                {
+                    Ok(parts) => return Ok(Some(format!("partitioned({parts})"))),
+                    Err(why) => {
+                        tracing::warn!(
+                            reason = %why,
+                            "user partitions discarded; reading users in one sequential pass"
+                        );
+                        w.restart().await?;
+                        why
+                    }
+                },
+            };
+            task.page_into(&sequential_url, w, &|_| true, stats).await?;
+            Ok(Some(format!("sequential ({reason})")))
+        })
+        .await
+    }
+
+    /// Pages every UPN partition (`partition_concurrency` at a time) into `w`. `Ok(Ok(n))`: the
+    /// `n` partitions are complete and add up to `total`; `Ok(Err(why))`: they do not (or
+    /// Graph refused a partition's query) and must be discarded; `Err`: the collection failed.
+    async fn partitioned_users(
+        &self,
+        w: &mut JsonlWriter,
+        top: u32,
+        total: u64,
+        options: &CollectOptions,
+        stats: &mut CallStats,
+    ) -> Result<Result<usize, String>, Failure> {
+        let parts: Vec<char> = UPN_FIRST_CHARACTERS.chars().collect();
+        let streams = parts.iter().enumerate().map(|(i, c)| {
+            // A quote inside an OData string literal is doubled.
+            let literal = if *c == '\'' {
+                "''".to_owned()
+            } else {
+                c.to_string()
+            };
+            let filter = format!("startswith(userPrincipalName,'{literal}')");
+            let url = format!(
+                "/v1.0/users?$filter={}&$select={USER_SELECT}&$top={top}&$count=true",
+                encode_query_value(&filter)
+            );
+            let (name, value) = eventual();
+            Box::pin(part_events(
+                i,
+                self.client.get_pages(&url).header(name, value),
+            ))
+        });
+        // Pages are written as they arrive, so at most one page per partition in flight is
+        // held: memory does not grow with the tenant.
+        let mut events =
+            futures::stream::iter(streams).flatten_unordered(options.partition_concurrency.max(1));
+        let mut counts: Vec<Option<u64>> = vec![None; parts.len()];
+        let mut paged = vec![0u64; parts.len()];
+        while let Some(event) = events.next().await {
+            match event {
+                PartEvent::Page(i, page) => {
+                    if page.count.is_some() {
+                        counts[i] = page.count;
+                    }
+                    paged[i] += page.value.len() as u64;
+                    self.progress(page.value.len());
+                    for raw in &page.value {
+                        w.write(raw).await?;
+                    }
+                }
+                PartEvent::Done(s) => *stats = add(*stats, s),
+                PartEvent::Failed(i, e, s) => {
+                    *stats = add(*stats, s);
+                    if is_query_refusal(&e) {
+                        return Ok(Err(format!(
+                            "partition '{}' refused: {}",
+                            parts[i],
+                            refusal_summary(&e)
+                        )));
+                    }
+                    return Err(Failure::Graph(e));
+                }
+            }
+        }
+        if let Some(i) = counts.iter().position(Option::is_none) {
+            return Ok(Err(format!(
+                "partition '{}' came without @odata.count",
+                parts[i]
+            )));
+        }
+        // Coverage first (the partitions hold every user), then each partition paged whole.
+        let sum: u64 = counts.iter().flatten().sum();
+        if sum != total {
+            return Ok(Err(format!(
+                "the partitions add up to {sum} users but /users/$count says {total}"
+            )));
+        }
+        for (i, c) in parts.iter().enumerate() {
+            let count = counts[i].unwrap_or_default();
+            if count != paged[i] {
+                return Ok(Err(format!(
+                    "partition '{c}' counted {count} users but paged {}",
+                    paged[i]
+                )));
+            }
+        }
+        Ok(Ok(parts.len()))
+    }
+
+    /// Users, contacts or groups with provisioning errors only: the server-side filter, or,
+    /// when Graph refuses it, a scan of the synced objects keeping those with errors.
+    async fn errors_only(self, entity: &str, select: &str, top: u32) -> CollectionOutcome {
+        if self.skip {
+            return self.skipped().await;
+        }
+        let url = |filter: &str| {
+            format!(
+                "/v1.0/{entity}?$filter={}&$select={select}&$top={top}",
+                encode_query_value(filter)
+            )
+        };
+        let mut stats = CallStats::default();
+        let mut outcome = self
+            .streamed(&mut stats, async |task, w, stats| {
+                let filtered = task
+                    .page_into(&url(PROVISIONING_ERROR_FILTER), w, &|_| true, stats)
+                    .await;
+                let refusal = match filtered {
+                    Ok(()) => return Ok(Some(format!("filter {PROVISIONING_ERROR_FILTER}"))),
+                    // Refused up front (nothing written yet): the documented fallback.
+                    Err(Failure::Graph(e)) if w.written == 0 && is_query_refusal(&e) => {
+                        refusal_summary(&e)
+                    }
+                    Err(e) => return Err(e),
+                };
+                tracing::warn!(
+                    collection = %task.collection,
+                    refusal = %refusal,
+                    "the provisioning-error filter was refused; scanning the synced objects"
+                );
+                w.restart().await?;
+                task.page_into(&url(SYNCED_FILTER), w, &has_provisioning_errors, stats)
+                    .await?;
+                Ok(Some(format!(
+                    "scan {SYNCED_FILTER} (the filter {PROVISIONING_ERROR_FILTER} was refused: {refusal})"
+                )))
+            })
+            .await;
+        outcome.scope = Some(PROVISIONING_ERRORS_SCOPE);
+        outcome
     }
 
     /// A small collection: all pages held, then written as `{"value":[...]}`. Also returns the
@@ -401,30 +709,15 @@ impl Task<'_> {
         let mut stats = CallStats::default();
         let mut count = 0;
         let result = async {
-            let mut principals: BTreeMap<String, Option<String>> = BTreeMap::new();
-            for filter in [
-                format!("appId eq '{CLOUD_SYNC_APP_ID}'"),
-                format!("applicationTemplateId eq '{CLOUD_SYNC_APP_ID}'"),
-                format!("servicePrincipalNames/any(p:p eq '{CLOUD_SYNC_APP_ID}')"),
-            ] {
-                let url = format!(
-                    "/v1.0/servicePrincipals?$filter={}&$select=id,displayName",
-                    filter.replace(' ', "%20")
-                );
-                for raw in page_all(self.client, &url, &mut stats).await? {
-                    let sp: Principal = serde_json::from_str(raw.get())
-                        .with_context(|| format!("a service principal from {url}"))?;
-                    principals.entry(sp.id).or_insert(sp.display_name);
-                }
-            }
+            // One discovery path for `collect` and `cloud-sync` (graph-api.md §4.5).
             let mut jobs = Vec::new();
-            for (id, name) in &principals {
-                let url = format!("/v1.0/servicePrincipals/{id}/synchronization/jobs");
-                for raw in page_all(self.client, &url, &mut stats).await? {
-                    let mut job: Map<String, Value> = serde_json::from_str(raw.get())
-                        .with_context(|| format!("a synchronization job from {url}"))?;
-                    job.insert("servicePrincipalId".to_owned(), json!(id));
-                    job.insert("servicePrincipalDisplayName".to_owned(), json!(name));
+            for principal in
+                crate::cloudsync::discovery::principals(self.client, &mut stats).await?
+            {
+                for job in
+                    crate::cloudsync::discovery::raw_jobs(self.client, &principal, &mut stats)
+                        .await?
+                {
                     jobs.push(
                         serde_json::value::to_raw_value(&job)
                             .context("serialising a synchronization job")?,
@@ -468,14 +761,6 @@ struct IdOnly {
     id: String,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Principal {
-    id: String,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
 /// Every page's objects of `url`, counted into `stats`.
 async fn page_all(
     client: &GraphClient,
@@ -496,6 +781,142 @@ async fn page_all(
     }
     *stats = add(*stats, pager.stats());
     result.map(|()| objects)
+}
+
+/// `ConsistencyLevel: eventual`: what `$count` needs (graph-api.md §1.4, §2.1), re-sent on
+/// every page by the pager.
+fn eventual() -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static("consistencylevel"),
+        HeaderValue::from_static("eventual"),
+    )
+}
+
+/// `GET /v1.0/users/$count` (text/plain). `Err` says why the count is not to be had; a refusal
+/// (e.g. the documented 400 "$count is not currently supported.") is not a failure of the
+/// collection, only the end of partitioning.
+async fn count_users(client: &GraphClient, stats: &mut CallStats) -> Result<u64, String> {
+    let (name, value) = eventual();
+    let mut headers = HeaderMap::new();
+    headers.insert(name, value);
+    let url = client.url("/v1.0/users/$count");
+    client
+        .send(Method::GET, &url, &headers, None, stats, parse_count)
+        .await
+        .map_err(|e| format!("/users/$count unavailable: {}", refusal_summary(&e)))
+}
+
+/// The body of a `/$count` request: a number in plain text. Some `OData` services put a UTF-8
+/// byte-order mark before it, and clients are told to expect one
+/// (<https://github.com/oasis-tcs/odata-specs/issues/325>).
+fn parse_count(body: &[u8]) -> Result<u64, serde_json::Error> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    serde_json::from_slice(body.trim_ascii())
+}
+
+/// One partition's progress, as the merged stream reports it.
+enum PartEvent {
+    Page(usize, Page),
+    Done(CallStats),
+    Failed(usize, GraphError, CallStats),
+}
+
+/// A pager's pages as events of partition `part`, ending with `Done` or `Failed`.
+fn part_events(part: usize, pager: Pager) -> impl futures::Stream<Item = PartEvent> {
+    futures::stream::unfold(Some(pager), move |state| async move {
+        let mut pager = state?;
+        match pager.next().await {
+            Some(Ok(page)) => Some((PartEvent::Page(part, page), Some(pager))),
+            Some(Err(e)) => {
+                let stats = pager.stats();
+                Some((PartEvent::Failed(part, e, stats), None))
+            }
+            None => Some((PartEvent::Done(pager.stats()), None)),
+        }
+    })
+}
+
+/// Whether Graph refused the query itself (400, or 501 for a query feature it does not
+/// implement) rather than failing to answer it: the fallbacks apply only then.
+fn is_query_refusal(e: &GraphError) -> bool {
+    matches!(e.status(), Some(400 | 501))
+}
+
+/// A refusal's status and code, short enough for a manifest line (the full error is logged).
+fn refusal_summary(e: &GraphError) -> String {
+    match (e.status(), e.code()) {
+        (Some(status), Some(code)) => format!("HTTP {status} {code}"),
+        (Some(status), None) => format!("HTTP {status}"),
+        _ => e.to_string(),
+    }
+}
+
+/// An object whose `onPremisesProvisioningErrors` is a non-empty list.
+fn has_provisioning_errors(raw: &RawValue) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        #[serde(rename = "onPremisesProvisioningErrors", default)]
+        errors: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    serde_json::from_str::<Errors>(raw.get())
+        .ok()
+        .and_then(|e| e.errors)
+        .is_some_and(|e| !e.is_empty())
+}
+
+/// Percent-encodes a query value (an `OData` `$filter`): everything but RFC 3986 unreserved
+/// characters and the `OData` punctuation that is safe in a query; `#` and `^` must not appear
+/// raw in a URL, and a space is `%20`.
+fn encode_query_value(value: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len() + 16);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~'()/:,$@!*".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// `NAME.jsonl` being written: one object a line, through a 1 MiB buffer, counted.
+struct JsonlWriter {
+    path: PathBuf,
+    w: tokio::io::BufWriter<tokio::fs::File>,
+    written: usize,
+}
+
+impl JsonlWriter {
+    async fn create(path: &Path) -> anyhow::Result<Self> {
+        let file = tokio::fs::File::create(path)
+            .await
+            .with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            w: tokio::io::BufWriter::with_capacity(1 << 20, file),
+            written: 0,
+        })
+    }
+
+    async fn write(&mut self, raw: &RawValue) -> anyhow::Result<()> {
+        write_line(&mut self.w, raw)
+            .await
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Starts the file over (a discarded partitioned pass, a refused filter).
+    async fn restart(&mut self) -> anyhow::Result<()> {
+        *self = Self::create(&self.path).await?;
+        Ok(())
+    }
+
+    async fn close(self) -> anyhow::Result<usize> {
+        close(self.w, &self.path).await?;
+        Ok(self.written)
+    }
 }
 
 /// One object on one line: Graph may pretty-print, and whitespace between tokens is the only
@@ -540,9 +961,8 @@ async fn write_manifest(report: &CollectReport) -> anyhow::Result<()> {
         .collections
         .iter()
         .map(|(collection, o)| {
-            (
-                collection.file_stem().to_owned(),
-                json!({
+            (collection.file_stem().to_owned(), {
+                let mut entry = json!({
                     "status": o.status.as_str(),
                     "objects": o.objects,
                     "error": o.error,
@@ -550,8 +970,17 @@ async fn write_manifest(report: &CollectReport) -> anyhow::Result<()> {
                     "requests": o.stats.requests,
                     "retries": o.stats.retries,
                     "throttled": o.stats.throttled,
-                }),
-            )
+                });
+                // Only when there was a choice or a narrower scope: absent means one
+                // sequential pass over every object.
+                if let Some(strategy) = &o.strategy {
+                    entry["strategy"] = json!(strategy);
+                }
+                if let Some(scope) = o.scope {
+                    entry["scope"] = json!(scope);
+                }
+                entry
+            })
         })
         .collect();
     let manifest = json!({

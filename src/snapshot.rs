@@ -15,6 +15,11 @@
 //! - Sync timestamps may be empty strings, and "never" is `0001-01-01T00:00:00Z` (§4.2, §4.3).
 //! - Users return the sync properties only with `$select` (§1.3), so a users file without them is
 //!   an export that cannot be audited, and is refused with the reason.
+//!
+//! A collection the manifest marks `"scope": "provisioning-errors"` (`collect --errors-only`)
+//! holds only the objects with provisioning errors: it loads, and [`CloudSnapshot::scope`] says
+//! so, for the tables to mark what is built from it as partial. A scope this version does not
+//! know makes the collection unusable rather than be taken for the whole directory.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +32,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 use crate::onprem::RejectedRecord;
+
+/// The manifest `scope` of a users, contacts or groups collection holding only the objects with
+/// provisioning errors.
+pub const PROVISIONING_ERRORS_SCOPE: &str = "provisioning-errors";
 
 /// The collections of a snapshot, named as their files are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -166,6 +175,9 @@ pub struct ManifestCollection {
     pub objects: Option<usize>,
     #[serde(default)]
     pub error: Option<String>,
+    /// Which objects were collected when not all: `provisioning-errors`. Absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A user, contact or group as Graph returns it (the properties the audit reads).
@@ -396,6 +408,18 @@ impl CloudSnapshot {
             .expect("every collection has a state after load")
     }
 
+    /// The manifest's scope of a loaded collection (`Some("provisioning-errors")`), `None` when it
+    /// holds every object.
+    pub fn scope(&self, collection: Collection) -> Option<&str> {
+        if !self.state(collection).is_loaded() {
+            return None;
+        }
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.collections.get(collection.file_stem()))
+            .and_then(|e| e.scope.as_deref())
+    }
+
     /// The tenant id: from the manifest, else the organization object.
     pub fn tenant_id(&self) -> Option<String> {
         self.manifest
@@ -533,6 +557,15 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
         };
         return Ok(CollectionState::Missing { reason });
     };
+    if let Some(scope) = manifest_entry.as_ref().and_then(|e| e.scope.as_deref())
+        && scope != PROVISIONING_ERRORS_SCOPE
+    {
+        return Ok(CollectionState::Failed {
+            reason: format!(
+                "manifest.json says the collection holds only the objects of scope '{scope}', which this version does not know"
+            ),
+        });
+    }
     if let Some(entry) = &manifest_entry
         && entry.status != "complete"
     {
@@ -875,6 +908,31 @@ mod tests {
             matches!(snap.state(Collection::Groups), CollectionState::Failed { reason } if reason.contains("403"))
         );
         assert_eq!(snap.tenant_id().as_deref(), Some("t1"));
+    }
+
+    #[test]
+    fn a_scoped_collection_loads_and_says_its_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), "groups.json", r#"{"value":[]}"#);
+        write(
+            dir.path(),
+            "manifest.json",
+            r#"{"collections":{
+                "users":{"status":"complete","objects":1,"scope":"provisioning-errors"},
+                "groups":{"status":"complete","objects":0,"scope":"future-scope"}}}"#,
+        );
+        let snap = load(dir.path()).unwrap();
+        assert!(snap.state(Collection::Users).is_loaded());
+        assert_eq!(
+            snap.scope(Collection::Users),
+            Some(PROVISIONING_ERRORS_SCOPE)
+        );
+        assert!(
+            matches!(snap.state(Collection::Groups), CollectionState::Failed { reason } if reason.contains("future-scope"))
+        );
+        assert_eq!(snap.scope(Collection::Groups), None);
+        assert_eq!(snap.scope(Collection::Contacts), None);
     }
 
     #[test]

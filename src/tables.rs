@@ -20,7 +20,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::onprem::{self, OnPremObject};
-use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject};
+use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject, PROVISIONING_ERRORS_SCOPE};
 
 /// Column types used by the tables (a deliberately small set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,7 +321,23 @@ pub struct Params {
 pub struct Tables {
     pub frames: BTreeMap<&'static str, DataFrame>,
     pub unavailable: BTreeMap<&'static str, String>,
+    /// Tables built from part of what they declare (an errors-only snapshot): the rules engine
+    /// runs a rule on them only when it reports on the rows of the table they are complete for.
+    pub partial: BTreeMap<&'static str, Partial>,
 }
+
+/// Why a table holds only part of what it declares, and which table's objects it does hold
+/// all of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partial {
+    pub reason: String,
+    /// Every object that has a row in this table is in the partial table.
+    pub complete_for: &'static str,
+}
+
+/// Why the directory tables are partial in a `collect --errors-only` snapshot.
+pub const ERRORS_ONLY_REASON: &str =
+    "errors-only run: only objects with provisioning errors were collected";
 
 impl Tables {
     fn put(&mut self, spec: &'static TableSpec, frame: Result<DataFrame, String>) {
@@ -341,6 +357,7 @@ impl Tables {
         Tables {
             frames: TABLES.iter().map(|t| (t.name, t.empty())).collect(),
             unavailable: BTreeMap::new(),
+            partial: BTreeMap::new(),
         }
     }
 }
@@ -373,6 +390,7 @@ pub fn build(
     for part in [onprem_tables?, cloud_tables?] {
         tables.frames.extend(part.frames);
         tables.unavailable.extend(part.unavailable);
+        tables.partial.extend(part.partial);
     }
     Ok(tables)
 }
@@ -439,6 +457,22 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
         Ok(()) => {
             for (spec, frame) in directory_frames(cloud)? {
                 tables.put(spec, Ok(frame));
+            }
+            // An errors-only snapshot holds every object with a provisioning error and no
+            // other: the errors table is whole, the object and address tables are not.
+            if directory
+                .iter()
+                .any(|c| cloud.scope(*c) == Some(PROVISIONING_ERRORS_SCOPE))
+            {
+                for spec in [&CLOUD_OBJECTS, &CLOUD_ADDRESSES] {
+                    tables.partial.insert(
+                        spec.name,
+                        Partial {
+                            reason: ERRORS_ONLY_REASON.to_owned(),
+                            complete_for: PROVISIONING_ERRORS.name,
+                        },
+                    );
+                }
             }
         }
         Err(reason) => {

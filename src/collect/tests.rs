@@ -402,3 +402,356 @@ async fn a_skipped_collection_is_not_requested_and_reads_back_missing() {
         CollectionState::Missing { reason } if reason.contains("skipped")
     ));
 }
+
+/// A change to the simulator's options.
+type Configure = fn(&mut ServerOptions);
+
+/// A generated tenant with `users` healthy synced users (and the default planted cases).
+async fn setup_users(users: usize, configure: impl FnOnce(&mut ServerOptions)) -> Setup {
+    let tenant = generate(&GeneratorOptions {
+        users,
+        collected_at: Utc::now(),
+        ..GeneratorOptions::default()
+    });
+    let mut options = ServerOptions::for_tests(CLIENT, SECRET);
+    configure(&mut options);
+    let server = SimServer::start(tenant.clone(), options).await.unwrap();
+    let token = token(&server, &tenant.tenant_id, true).await;
+    let client_options = GraphClientOptions {
+        requests_per_second: 1_000,
+        burst: 100,
+        timeout: Duration::from_secs(20),
+        ..GraphClientOptions::default()
+    };
+    let client = GraphClient::new(
+        server.base_url(),
+        Arc::new(FixedToken(token)),
+        &client_options,
+    )
+    .unwrap();
+    Setup {
+        server,
+        tenant,
+        client,
+    }
+}
+
+/// Partitioning on for the small test tenants, several pages per partition.
+fn partitioned_options() -> CollectOptions {
+    CollectOptions {
+        top: 7,
+        partition_threshold: 50,
+        partition_concurrency: 4,
+        ..CollectOptions::default()
+    }
+}
+
+/// The ids in `users.jsonl`, each once (a duplicate fails).
+fn collected_ids(dir: &Path, collection: Collection) -> std::collections::BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(dir.join(format!("{}.jsonl", collection.file_stem()))).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        assert!(ids.insert(id.clone()), "{id} collected twice");
+    }
+    ids
+}
+
+fn strategy_of(manifest: &Value, collection: Collection) -> String {
+    manifest["collections"][collection.file_stem()]["strategy"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_tenant_is_paged_in_upn_partitions_and_every_user_is_collected() {
+    let s = setup_users(300, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = collect(&s.client, dir.path(), &partitioned_options())
+        .await
+        .unwrap();
+    assert!(report.incomplete().is_empty(), "{report:#?}");
+    let parts = UPN_FIRST_CHARACTERS.chars().count();
+    let m = manifest(dir.path());
+    assert_eq!(
+        strategy_of(&m, Collection::Users),
+        format!("partitioned({parts})")
+    );
+    let expected: std::collections::BTreeSet<String> =
+        s.tenant.users.iter().map(|u| u.id.clone()).collect();
+    assert!(expected.len() > 300);
+    assert_eq!(collected_ids(dir.path(), Collection::Users), expected);
+    assert_eq!(
+        report.collections[&Collection::Users].objects,
+        expected.len()
+    );
+    // One /users/$count, then every partition's pages (each at least one request).
+    let users = &report.collections[&Collection::Users];
+    assert!(users.stats.requests > parts as u64, "{:?}", users.stats);
+    assert_eq!(
+        m["collections"]["users"]["requests"].as_u64(),
+        Some(users.stats.requests)
+    );
+    // The other collections are not partitioned and say nothing about it.
+    assert!(m["collections"]["contacts"].get("strategy").is_none());
+    assert!(m["collections"]["users"].get("scope").is_none());
+    let snapshot = snapshot::load(dir.path()).unwrap();
+    assert!(snapshot.state(Collection::Users).is_loaded());
+    assert_eq!(snapshot.users.len(), expected.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_that_disagree_or_are_refused_fall_back_to_one_sequential_pass() {
+    let cases: [(&str, Configure); 2] = [
+        ("add up to", |o| o.faults.count_offset = 1),
+        (
+            "/users/$count unavailable: HTTP 400 Request_BadRequest",
+            |o| {
+                o.faults.refuse_count = true;
+            },
+        ),
+    ];
+    for (reason, configure) in cases {
+        let s = setup_users(120, configure).await;
+        let dir = tempfile::tempdir().unwrap();
+        let report = collect(&s.client, dir.path(), &partitioned_options())
+            .await
+            .unwrap();
+        assert!(report.incomplete().is_empty(), "{reason}: {report:#?}");
+        let strategy = strategy_of(&manifest(dir.path()), Collection::Users);
+        assert!(
+            strategy.starts_with("sequential (") && strategy.contains(reason),
+            "{strategy}"
+        );
+        let expected: std::collections::BTreeSet<String> =
+            s.tenant.users.iter().map(|u| u.id.clone()).collect();
+        assert_eq!(
+            collected_ids(dir.path(), Collection::Users),
+            expected,
+            "{reason}"
+        );
+        assert_eq!(
+            report.collections[&Collection::Users].objects,
+            expected.len()
+        );
+        assert!(
+            snapshot::load(dir.path())
+                .unwrap()
+                .state(Collection::Users)
+                .is_loaded()
+        );
+    }
+    // Below the threshold: one pass, and the manifest says why.
+    let s = setup_users(20, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = CollectOptions {
+        partition_threshold: 10_000,
+        ..partitioned_options()
+    };
+    collect(&s.client, dir.path(), &options).await.unwrap();
+    let strategy = strategy_of(&manifest(dir.path()), Collection::Users);
+    assert_eq!(
+        strategy,
+        format!(
+            "sequential ({} users, partitioned above 10000)",
+            s.tenant.users.len()
+        )
+    );
+}
+
+#[test]
+fn a_count_body_may_carry_a_byte_order_mark() {
+    assert_eq!(parse_count(b"12345").unwrap(), 12_345);
+    assert_eq!(parse_count(b"\xEF\xBB\xBF42\r\n").unwrap(), 42);
+    assert!(parse_count(b"{\"error\":1}").is_err());
+    assert_eq!(
+        encode_query_value("startswith(userPrincipalName,'#')"),
+        "startswith(userPrincipalName,'%23')"
+    );
+    assert_eq!(encode_query_value("a eq 'b^'"), "a%20eq%20'b%5E'");
+}
+
+/// The ids of the tenant's users, contacts and groups that carry a provisioning error.
+fn ids_with_errors(t: &SimTenant) -> BTreeMap<Collection, std::collections::BTreeSet<String>> {
+    let users = t
+        .users
+        .iter()
+        .filter(|o| !o.on_premises_provisioning_errors.is_empty())
+        .map(|o| o.id.clone());
+    let contacts = t
+        .contacts
+        .iter()
+        .filter(|o| !o.on_premises_provisioning_errors.is_empty())
+        .map(|o| o.id.clone());
+    let groups = t
+        .groups
+        .iter()
+        .filter(|o| !o.on_premises_provisioning_errors.is_empty())
+        .map(|o| o.id.clone());
+    [
+        (Collection::Users, users.collect()),
+        (Collection::Contacts, contacts.collect()),
+        (Collection::Groups, groups.collect()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_only_collects_the_objects_with_errors_and_audits_only_what_they_allow() {
+    let cases: [(&str, Configure); 2] = [
+        ("filter onPremisesProvisioningErrors/any", |_| {}),
+        ("scan onPremisesSyncEnabled eq true", |o| {
+            o.faults.refuse_filters = vec!["onPremisesProvisioningErrors".into()];
+        }),
+    ];
+    for (path, configure) in cases {
+        let s = setup_users(60, configure).await;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("cloud");
+        let options = CollectOptions {
+            errors_only: true,
+            ..partitioned_options()
+        };
+        let report = collect(&s.client, &out, &options).await.unwrap();
+        assert!(report.incomplete().is_empty(), "{path}: {report:#?}");
+        let m = manifest(&out);
+        let expected = ids_with_errors(&s.tenant);
+        assert!(
+            expected.values().any(|ids| !ids.is_empty()),
+            "errors planted"
+        );
+        for (collection, ids) in &expected {
+            assert_eq!(
+                &collected_ids(&out, *collection),
+                ids,
+                "{path}: {collection}"
+            );
+            let entry = &m["collections"][collection.file_stem()];
+            assert_eq!(entry["scope"], "provisioning-errors", "{collection}");
+            assert!(
+                strategy_of(&m, *collection).starts_with(path),
+                "{}",
+                strategy_of(&m, *collection)
+            );
+        }
+        assert!(m["collections"]["organization"].get("scope").is_none());
+
+        let onprem = dir.path().join("onprem");
+        crate::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
+        assert_errors_only_audit(&s.tenant, &out, &onprem, path);
+    }
+}
+
+/// `check` on an errors-only snapshot: exactly the planted provisioning errors, tenant-level and
+/// on-prem rules evaluated, every rule that needs the whole directory not evaluated with the
+/// reason.
+fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str) {
+    let audit = check(&check_options(out, onprem)).unwrap();
+    // The provisioning-error findings are those of a full collection.
+    let found = multiset(
+        audit
+            .findings
+            .iter()
+            .filter(|f| f.rule == "provisioning-error")
+            .map(|f| {
+                (
+                    f.rule.clone(),
+                    f.cloud_object_id.clone(),
+                    f.onprem_object_guid.clone(),
+                )
+            }),
+    );
+    let planted = multiset(
+        s.ground_truth
+            .iter()
+            .filter(|p| p.rule == "provisioning-error")
+            .map(|p| {
+                (
+                    p.rule.clone(),
+                    p.cloud_object_id.clone(),
+                    p.onprem_object_guid.clone(),
+                )
+            }),
+    );
+    assert!(!planted.is_empty());
+    assert_eq!(found, planted, "{path}");
+    let outcome = |rule: &str| {
+        audit
+            .rules
+            .iter()
+            .find(|r| r.rule == rule)
+            .unwrap_or_else(|| panic!("{rule} ran"))
+    };
+    assert!(
+        !matches!(
+            outcome("provisioning-error").outcome,
+            crate::findings::RuleOutcome::NotEvaluated { .. }
+        ),
+        "{:?}",
+        outcome("provisioning-error")
+    );
+    assert!(
+        outcome("provisioning-error")
+            .caveats
+            .iter()
+            .any(|c| c.contains(crate::tables::ERRORS_ONLY_REASON)),
+        "{:?}",
+        outcome("provisioning-error").caveats
+    );
+    // Tenant-level and on-prem-only rules still run; every rule that needs the whole
+    // directory says why it did not.
+    for rule in [
+        "cloud-sync-quarantine",
+        "directory-sync-stale",
+        "duplicate-source-anchor",
+    ] {
+        assert!(
+            !matches!(
+                outcome(rule).outcome,
+                crate::findings::RuleOutcome::NotEvaluated { .. }
+            ),
+            "{rule}: {:?}",
+            outcome(rule)
+        );
+    }
+    let not_evaluated: BTreeMap<&str, &str> = audit
+        .inputs
+        .rules_not_evaluated
+        .iter()
+        .map(|n| (n.rule.as_str(), n.reason.as_str()))
+        .collect();
+    for rule in [
+        "stale-cloud-only",
+        "orphaned-synced-object",
+        "object-type-mismatch",
+        "soft-match-takeover",
+        "invalid-soft-match",
+        "duplicate-attribute",
+    ] {
+        let reason = not_evaluated
+            .get(rule)
+            .unwrap_or_else(|| panic!("{rule} must not be evaluated: {not_evaluated:?}"));
+        assert!(
+            reason
+                .contains("errors-only run: only objects with provisioning errors were collected"),
+            "{rule}: {reason}"
+        );
+    }
+    assert!(
+        audit.findings.iter().all(|f| matches!(
+            f.rule.as_str(),
+            "provisioning-error"
+                | "cloud-sync-quarantine"
+                | "cloud-sync-job-failing"
+                | "directory-sync-stale"
+                | "password-hash-sync-stale"
+                | "duplicate-source-anchor"
+                | "upn-suffix-unverified"
+        )),
+        "{path}"
+    );
+}

@@ -3,6 +3,11 @@
 //! into [`Finding`]s, and records an outcome for every rule (passed, failed, not evaluated with
 //! the reason, errored).
 //!
+//! Partial tables (built from an errors-only snapshot, see [`tables::Partial`]) are complete
+//! only for the objects of another table: a rule runs on them only when it requires that table
+//! (it reports on its rows), with a caveat; any other rule reading them is not evaluated, since
+//! it would take a part for the whole. Views built from partial tables are partial too.
+//!
 //! The output contract: every rule returns [`FINDING_COLUMNS`] (any may be null except `message`
 //! and `remediation`); extra columns become evidence. The engine must not know what any rule
 //! means: it only checks inputs are available and outputs are well-formed.
@@ -59,6 +64,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
 
     let mut output = RunOutput::default();
     build_views(&mut ctx, rules, &mut unavailable, &mut output);
+    let partial = partial_inputs(rules, tables, &unavailable);
 
     for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
         if only.is_some_and(|only| !only.contains(&rule.name)) {
@@ -73,7 +79,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                     .map(|why| format!("{t} unavailable: {why}"))
             })
             .collect();
-        let caveats: Vec<String> = rule
+        let mut caveats: Vec<String> = rule
             .optional
             .iter()
             .filter_map(|t| {
@@ -82,6 +88,24 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                     .map(|why| format!("ran without {t} ({why})"))
             })
             .collect();
+        let mut missing = missing;
+        for t in rule.requires.iter().chain(&rule.optional) {
+            let Some(p) = partial.get(t) else { continue };
+            let scoped_rule = rule.requires.iter().any(|r| r == p.complete_for)
+                && !partial.contains_key(p.complete_for)
+                && !unavailable.contains_key(p.complete_for);
+            if scoped_rule {
+                caveats.push(format!(
+                    "{t} holds only the objects in {} ({}): what the rule looks up beyond them is not in this snapshot",
+                    p.complete_for, p.reason
+                ));
+            } else {
+                missing.push(format!(
+                    "{t} holds only part of the directory: {}",
+                    p.reason
+                ));
+            }
+        }
         let outcome = if missing.is_empty() {
             match run_rule(&mut ctx, rule) {
                 Ok(findings) => {
@@ -116,6 +140,39 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         });
     }
     output
+}
+
+/// The partial tables and the views built on them (a view reading a partial input is partial
+/// the same way), by name.
+fn partial_inputs(
+    rules: &[Rule],
+    tables: &Tables,
+    unavailable: &BTreeMap<String, String>,
+) -> BTreeMap<String, tables::Partial> {
+    let mut partial: BTreeMap<String, tables::Partial> = tables
+        .partial
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    loop {
+        let before = partial.len();
+        for view in rules.iter().filter(|r| r.kind == Kind::View) {
+            if partial.contains_key(&view.name) || unavailable.contains_key(&view.name) {
+                continue;
+            }
+            let input = view
+                .requires
+                .iter()
+                .chain(&view.optional)
+                .find_map(|t| partial.get(t).cloned());
+            if let Some(p) = input {
+                partial.insert(view.name.clone(), p);
+            }
+        }
+        if partial.len() == before {
+            return partial;
+        }
+    }
 }
 
 /// Materialises the views whose inputs are available, in dependency order (views may build on
@@ -398,6 +455,74 @@ mod tests {
         assert!(
             matches!(&out.results[0].outcome, RuleOutcome::NotEvaluated { reason } if reason.contains("forbidden"))
         );
+    }
+
+    #[test]
+    fn partial_tables_run_only_the_rules_scoped_to_them() {
+        let mut tables = Tables::empty();
+        tables.partial.insert(
+            "cloud_objects",
+            tables::Partial {
+                reason: tables::ERRORS_ONLY_REASON.to_owned(),
+                complete_for: "provisioning_errors",
+            },
+        );
+        let view = Rule {
+            name: "v".into(),
+            kind: Kind::View,
+            ..rule("SELECT id FROM cloud_objects", &["cloud_objects"])
+        };
+        let scoped = Rule {
+            name: "scoped".into(),
+            ..rule(
+                "SELECT * FROM provisioning_errors",
+                &["provisioning_errors", "cloud_objects"],
+            )
+        };
+        let whole = Rule {
+            name: "whole".into(),
+            ..rule("SELECT * FROM cloud_objects", &["cloud_objects"])
+        };
+        let via_view = Rule {
+            name: "via-view".into(),
+            ..rule("SELECT * FROM v", &["v"])
+        };
+        let unrelated = Rule {
+            name: "unrelated".into(),
+            ..rule("SELECT * FROM domains", &["domains"])
+        };
+        let sql = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                   NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
+                   'r' AS remediation FROM ";
+        let with_contract = |mut r: Rule| {
+            let table = r.sql.rsplit(' ').next().unwrap().to_owned();
+            r.sql = format!("{sql}{table} WHERE 1 = 0");
+            r
+        };
+        let rules = vec![
+            view,
+            with_contract(scoped),
+            with_contract(whole),
+            with_contract(via_view),
+            with_contract(unrelated),
+        ];
+        let out = run(&rules, &tables, None);
+        let result = |name: &str| out.results.iter().find(|r| r.rule == name).unwrap();
+        assert_eq!(result("scoped").outcome, RuleOutcome::Passed);
+        assert!(
+            result("scoped").caveats[0].contains("only the objects in provisioning_errors"),
+            "{:?}",
+            result("scoped").caveats
+        );
+        for name in ["whole", "via-view"] {
+            assert!(
+                matches!(&result(name).outcome, RuleOutcome::NotEvaluated { reason } if reason.contains(tables::ERRORS_ONLY_REASON)),
+                "{name}: {:?}",
+                result(name).outcome
+            );
+        }
+        assert_eq!(result("unrelated").outcome, RuleOutcome::Passed);
+        assert!(result("unrelated").caveats.is_empty());
     }
 
     #[test]

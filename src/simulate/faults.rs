@@ -126,6 +126,17 @@ pub struct FaultOptions {
     pub forbidden: Vec<String>,
     /// `Retry-After` sent with an injected 503.
     pub retry_after_503: Duration,
+    /// Added to every count the tenant reports (`/users/$count` and `@odata.count`): an
+    /// eventually consistent index that disagrees with what paging returns.
+    pub count_offset: i64,
+    /// `$count` (the `/$count` segment and `$count=true`) refused with the documented 400
+    /// "$count is not currently supported." whatever the headers, as in tenants without
+    /// advanced query support.
+    pub refuse_count: bool,
+    /// Properties (or collections, e.g. `onPremisesProvisioningErrors`) whose `$filter` clauses
+    /// are refused with 400 `Request_UnsupportedQuery`, as older services refused the
+    /// provisioning-error filter (graph-api.md §1.4), case-insensitive.
+    pub refuse_filters: Vec<String>,
 }
 
 impl Default for FaultOptions {
@@ -136,12 +147,15 @@ impl Default for FaultOptions {
             expire_token_after: None,
             forbidden: Vec::new(),
             retry_after_503: Duration::from_secs(1),
+            count_offset: 0,
+            refuse_count: false,
+            refuse_filters: Vec::new(),
         }
     }
 }
 
 /// `--faults` syntax: comma-separated `key=value`, e.g.
-/// `seed=7,503=0.02,504=0.01,reset=0.01,truncate=0.01,malformed=0.01,short=0.1,expire-token-after=500,forbid=groups+contacts,retry-after=2`.
+/// `seed=7,503=0.02,504=0.01,reset=0.01,truncate=0.01,malformed=0.01,short=0.1,expire-token-after=500,forbid=groups+contacts,retry-after=2,count-offset=3,refuse-count=true,refuse-filter=onPremisesProvisioningErrors`.
 impl FromStr for FaultOptions {
     type Err = String;
 
@@ -171,6 +185,21 @@ impl FromStr for FaultOptions {
                 }
                 "forbid" => o
                     .forbidden
+                    .extend(value.split('+').map(|c| c.trim().to_owned())),
+                "count-offset" => {
+                    o.count_offset = value
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("count-offset '{value}' is not an integer"))?;
+                }
+                "refuse-count" => {
+                    o.refuse_count = value
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("refuse-count '{value}' is not true or false"))?;
+                }
+                "refuse-filter" => o
+                    .refuse_filters
                     .extend(value.split('+').map(|c| c.trim().to_owned())),
                 "retry-after" => {
                     o.retry_after_503 = Duration::try_from_secs_f64(number(value)?)
@@ -249,6 +278,14 @@ impl Faults {
             }
         }
         None
+    }
+
+    /// Whether `$filter` clauses on `property` are refused.
+    pub fn refuses_filter_on(&self, property: &str) -> bool {
+        self.options
+            .refuse_filters
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(property))
     }
 
     pub fn is_forbidden(&self, collection: &str) -> bool {
@@ -385,6 +422,16 @@ mod tests {
         assert_eq!(o.expire_token_after, Some(20));
         assert_eq!(o.forbidden, ["groups", "contacts"]);
         assert_eq!(o.retry_after_503, Duration::from_millis(2500));
+        assert_eq!(o.count_offset, 0);
+        let o: FaultOptions =
+            "count-offset=-2,refuse-count=true,refuse-filter=onPremisesProvisioningErrors+mail"
+                .parse()
+                .unwrap();
+        assert_eq!(o.count_offset, -2);
+        assert!(o.refuse_count);
+        assert!(Faults::new(o.clone()).refuses_filter_on("onpremisesprovisioningerrors"));
+        assert_eq!(o.refuse_filters.len(), 2);
+        assert!("refuse-count=yes".parse::<FaultOptions>().is_err());
         assert!("503=2".parse::<FaultOptions>().is_err());
         assert!("boom=0.1".parse::<FaultOptions>().is_err());
         assert!("503".parse::<FaultOptions>().is_err());

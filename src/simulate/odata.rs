@@ -937,6 +937,24 @@ impl Filter {
         })
     }
 
+    /// The properties and collections the filter reads, as written.
+    pub(crate) fn properties(&self) -> Vec<&str> {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let mut out = a.properties();
+                out.extend(b.properties());
+                out
+            }
+            Filter::Not(a) => a.properties(),
+            Filter::Compare { prop, .. } | Filter::In { prop, .. } | Filter::Func { prop, .. } => {
+                vec![prop.as_str()]
+            }
+            Filter::Any { collection, .. } | Filter::Count { collection, .. } => {
+                vec![collection.as_str()]
+            }
+        }
+    }
+
     /// Evaluates the filter; `get` returns a property's JSON value. String comparisons are
     /// case-insensitive, as directory queries are.
     pub(crate) fn matches(&self, get: &dyn Fn(&str) -> Value) -> bool {

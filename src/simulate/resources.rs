@@ -508,12 +508,50 @@ fn resolve_filter(
         properties: &kind.properties,
         table,
     };
-    Ok(Some(odata::parse_filter(text)?.resolve(&target, advanced)?))
+    let filter = odata::parse_filter(text)?.resolve(&target, advanced)?;
+    // The `refuse-filter` fault: the wording Graph uses for a clause it cannot serve
+    // (graph-api.md §1.4, "Unsupported or invalid query filter clause specified for property
+    // ... of resource 'User'.").
+    if let Some(refused) = filter
+        .properties()
+        .into_iter()
+        .find(|p| ctx.s.faults().refuses_filter_on(p))
+    {
+        ctx.s.count_fault("refused-filter");
+        return Err(GraphError::unsupported_query(format!(
+            "Unsupported or invalid query filter clause specified for property '{refused}' of resource '{}'.",
+            kind.resource
+        )));
+    }
+    Ok(Some(filter))
 }
 
 fn count_requires_eventual() -> GraphError {
     // graph-samples/advanced-query-count-missing.error.json
     GraphError::bad_request("Request_BadRequest", "$count is not currently supported.")
+}
+
+/// Refuses `$count` when the `refuse-count` fault is set (the documented 400 whatever the
+/// headers), else when `ConsistencyLevel: eventual` is missing (AQ).
+fn check_count_allowed(ctx: &Ctx<'_>) -> Result<(), GraphError> {
+    if ctx.s.faults().options().refuse_count {
+        ctx.s.count_fault("refused-count");
+        return Err(count_requires_eventual());
+    }
+    if !ctx.eventual() {
+        return Err(count_requires_eventual());
+    }
+    Ok(())
+}
+
+/// A count as the tenant reports it: exact, unless the `count-offset` fault skews it.
+fn reported_count(ctx: &Ctx<'_>, n: usize) -> i64 {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let offset = ctx.s.faults().options().count_offset;
+    if offset != 0 {
+        ctx.s.count_fault("miscount");
+    }
+    n.saturating_add(offset).max(0)
 }
 
 fn matches_filter<T: Serialize>(filter: Option<&odata::Filter>, item: &T) -> bool {
@@ -547,8 +585,8 @@ fn list<T: Serialize>(
         return Err(unsupported_expand(kind));
     }
     // "$count is not currently supported" without ConsistencyLevel (AQ).
-    if q.count && !ctx.eventual() {
-        return Err(count_requires_eventual());
+    if q.count {
+        check_count_allowed(ctx)?;
     }
     let advanced = q.count && ctx.eventual();
     let filter = resolve_filter(ctx, kind, advanced)?;
@@ -604,10 +642,11 @@ fn list<T: Serialize>(
     });
     // "@odata.count ... will be present only in the first page" (PAGING).
     let total = (q.count && first_page).then(|| {
-        items
+        let n = items
             .iter()
             .filter(|it| matches_filter(filter.as_ref(), *it))
-            .count()
+            .count();
+        reported_count(ctx, n)
     });
 
     let fragment =
@@ -676,14 +715,13 @@ fn one<T: Serialize>(
 
 /// `GET /users/$count` (needs `ConsistencyLevel: eventual`; AQ): a plain-text number.
 fn count<T: Serialize>(ctx: &Ctx<'_>, kind: &KindInfo, items: &[T]) -> GraphResult {
-    if !ctx.eventual() {
-        return Err(count_requires_eventual());
-    }
+    check_count_allowed(ctx)?;
     let filter = resolve_filter(ctx, kind, true)?;
     let n = items
         .iter()
         .filter(|it| matches_filter(filter.as_ref(), *it))
         .count();
+    let n = reported_count(ctx, n);
     Ok(GraphOk {
         status: StatusCode::OK,
         body: n.to_string().into_bytes(),

@@ -258,6 +258,12 @@ impl Shared {
         lock(&self.changes)
     }
 
+    /// The fault settings (the resource handlers apply the query-level ones: refused `$count`
+    /// and filters, miscounts).
+    pub(super) fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     pub(super) fn count_fault(&self, name: &str) {
         *lock(&self.stats).faults.entry(name.to_owned()).or_default() += 1;
     }

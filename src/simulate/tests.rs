@@ -1092,6 +1092,146 @@ async fn count_needs_consistency_level() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
+/// GET with `ConsistencyLevel: eventual`: status and body text.
+async fn get_eventual(base: &str, token: &str, path: &str) -> (StatusCode, String) {
+    let r = http()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// What partitioned paging relies on: `startswith(userPrincipalName,'c')` is case-insensitive,
+/// takes `''` for a quote and percent-encoded specials, counts with `$count=true` (first page)
+/// and on `/users/$count?$filter=`, and the first characters partition the users exactly.
+#[tokio::test]
+async fn startswith_partitions_count_every_user_once() {
+    let mut t = tenant(30);
+    t.users[3].user_principal_name = "'quoted@contoso.com".into();
+    t.users[4].user_principal_name = "#hash@contoso.com".into();
+    t.users[5].user_principal_name = "Zed@contoso.com".into();
+    t.users[6].user_principal_name = "~tilde@contoso.com".into();
+    let server = SimServer::start(t, options()).await.unwrap();
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, total) = get_eventual(base, &token, "/v1.0/users/$count").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(total, "30");
+
+    let mut sum = 0;
+    for c in "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~".chars() {
+        let literal = if c == '\'' {
+            "''".to_owned()
+        } else {
+            c.to_string()
+        };
+        let filter = crate::simulate::odata::percent_encode(&format!(
+            "startswith(userPrincipalName,'{literal}')"
+        ));
+        let (status, body) = get_eventual(
+            base,
+            &token,
+            &format!(
+                "/v1.0/users?$filter={filter}&$count=true&$select=id,userPrincipalName&$top=999"
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{c}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        let n = body["@odata.count"].as_u64().unwrap();
+        let upns: Vec<&str> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userPrincipalName"].as_str().unwrap())
+            .collect();
+        assert_eq!(upns.len() as u64, n, "{c}");
+        assert!(
+            upns.iter()
+                .all(|u| u.to_lowercase().starts_with(c.to_ascii_lowercase())),
+            "{c}: {upns:?}"
+        );
+        let (status, text) = get_eventual(
+            base,
+            &token,
+            &format!("/v1.0/users/$count?$filter={filter}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{c}: {text}");
+        assert_eq!(text, n.to_string(), "{c}");
+        match c {
+            'z' | '\'' | '#' | '~' => assert_eq!(n, 1, "{c}"),
+            'u' => assert_eq!(n, 26),
+            _ => {}
+        }
+        sum += n;
+    }
+    assert_eq!(sum, 30, "the first characters partition the users");
+}
+
+/// The query-level faults: skewed counts, `$count` refused even with the header, and a refused
+/// provisioning-error filter while the plain sync filter still works.
+#[tokio::test]
+async fn count_and_filter_faults_are_observable() {
+    let mut o = options();
+    o.faults = FaultOptions {
+        count_offset: 2,
+        refuse_filters: vec!["onPremisesProvisioningErrors".into()],
+        ..FaultOptions::default()
+    };
+    let server = start(40, o).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (_, total) = get_eventual(base, &token, "/v1.0/users/$count").await;
+    assert_eq!(total, "42");
+    let (_, body) = get_eventual(base, &token, "/v1.0/users?$count=true&$select=id").await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["@odata.count"], 42);
+    assert_eq!(body["value"].as_array().unwrap().len(), 40);
+
+    let (status, body) = get_json(
+        base,
+        &token,
+        "/v1.0/users?$filter=onPremisesProvisioningErrors/any(o:o/category eq 'PropertyConflict')&$select=id",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'onPremisesProvisioningErrors' of resource 'User'"),
+        "{body}"
+    );
+    let (status, _) = get_json(
+        base,
+        &token,
+        "/v1.0/users?$filter=onPremisesSyncEnabled eq true&$select=id",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut o = options();
+    o.faults.refuse_count = true;
+    let server = start(5, o).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    for path in ["/v1.0/users/$count", "/v1.0/users?$count=true"] {
+        let (status, body) = get_eventual(base, &token, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            body.contains("$count is not currently supported."),
+            "{body}"
+        );
+    }
+    let faults = server.handle().stats().faults;
+    assert_eq!(faults.get("refused-count"), Some(&2), "{faults:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Throttling
 
