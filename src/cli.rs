@@ -1,11 +1,19 @@
 //! The command line: clap definitions only. The doc comments here are the `--help` text; the
 //! logic behind each command lives in its module (`audit`, `rules`, `onprem`, `report`).
+// Doc comments here are printed by `--help` as they are: Markdown backticks and angle brackets
+// would show up literally, and flags are naturally many booleans.
+#![allow(
+    clippy::doc_markdown,
+    clippy::doc_link_with_quotes,
+    clippy::struct_excessive_bools
+)]
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::Cloud;
 use crate::findings::Severity;
 
 /// Audits hybrid identity: predicts what Entra Connect / Cloud Sync will do with every on-prem
@@ -15,14 +23,38 @@ use crate::findings::Severity;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log format on stderr: text for people, json (one object per line) for schedulers.
+    /// The level comes from ENTRA_AUDIT_LOG (e.g. info, debug; default warn).
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Audit a cloud snapshot against an on-prem AD export and write the findings.
+    /// Audit the tenant (live from Graph, or a snapshot with --cloud) against an on-prem AD
+    /// export and write the findings.
     ///
-    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error.
+    /// Without --cloud, signs in (see the Sign-in options), collects the tenant into OUT/cloud
+    /// and audits that snapshot: `check --cloud OUT/cloud` repeats the audit offline.
+    ///
+    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error (and
+    /// when a collection failed, unless --allow-partial).
     Check(CheckArgs),
+    /// Collect the tenant from Microsoft Graph into a snapshot directory (what `check --cloud`
+    /// reads) with a manifest.json saying what was collected, how, and what failed.
+    ///
+    /// Exit code: 0 when every collection is complete (or forbidden/skipped, which the manifest
+    /// records), 2 when one failed (unless --allow-partial) or on error.
+    Collect(CollectArgs),
+    /// Check the sign-in and the permissions: which collections the token can read, which
+    /// rules a missing permission disables, and the least-privilege permissions to grant.
+    ///
+    /// Exit code: 0 when everything is readable, 1 when something is not, 2 when sign-in fails.
+    Doctor(DoctorArgs),
+    /// Run the whole job on a built-in simulated tenant: start it on loopback, collect from it
+    /// over HTTP with the real client, audit against its on-prem export and write the report.
+    /// No credentials, no network.
+    Demo(DemoArgs),
     /// List the audit rules, or explain one.
     Rules {
         #[command(subcommand)]
@@ -38,6 +70,12 @@ pub enum Command {
     /// For tests, the demo and benchmarks, and for trying other Graph tooling (the Graph SDKs, the
     /// CLI for Microsoft 365) against a tenant with known problems.
     Simulate(SimulateArgs),
+    /// Show Cloud Sync configurations and jobs, and clear a quarantine, restart, start or pause a
+    /// job, safely: without --yes the exact request is printed and nothing is sent.
+    ///
+    /// Exit code: 0 done (or nothing to do), 1 a job is quarantined or failing (status) or did
+    /// not reach the expected state in time (actions), 2 on error.
+    CloudSync(CloudSyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +136,70 @@ pub struct SimulateArgs {
     /// PEM certificate: client assertions signed with its key are accepted.
     #[arg(long, value_name = "PEM")]
     pub certificate: Option<PathBuf>,
+}
+
+/// How a live command signs in to Microsoft Graph. A client secret is read from
+/// `AZURE_CLIENT_SECRET` or `--client-secret-file`, never from a flag value (argv is visible to
+/// every user of the machine).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Sign-in")]
+pub struct AuthArgs {
+    /// Tenant id or a verified domain name.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Application (client) id of the app registration.
+    #[arg(long, env = "AZURE_CLIENT_ID", value_name = "GUID")]
+    pub client_id: Option<String>,
+    /// File holding the client secret (default: the AZURE_CLIENT_SECRET environment variable).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Sign in with a certificate: PEM file with the private key and the certificate, or PFX
+    /// (password in AZURE_CLIENT_CERTIFICATE_PASSWORD).
+    #[arg(long, env = "AZURE_CLIENT_CERTIFICATE_PATH", value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// Sign a user in with the device code flow (delegated: reads
+    /// /directory/onPremisesSynchronization, which application tokens cannot).
+    #[arg(long)]
+    pub device_code: bool,
+    /// National cloud: global, usgov, usgov-dod or china. (Named --national-cloud because
+    /// `check --cloud DIR` is the snapshot directory.)
+    #[arg(
+        long,
+        value_name = "CLOUD",
+        default_value = "global",
+        value_parser = parse_cloud
+    )]
+    pub national_cloud: Cloud,
+    /// Login host override, e.g. https://login.microsoftonline.com (plain http only on loopback).
+    #[arg(long, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// Graph host override, e.g. https://graph.microsoft.com (plain http only on loopback).
+    #[arg(long, value_name = "URL")]
+    pub graph_endpoint: Option<String>,
+    /// Steady Graph request rate of this run, all collections together.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub requests_per_second: u32,
+}
+
+impl AuthArgs {
+    pub fn connect_options(&self) -> crate::connect::ConnectOptions {
+        crate::connect::ConnectOptions {
+            tenant: self.tenant.clone(),
+            client_id: self.client_id.clone(),
+            client_secret_file: self.client_secret_file.clone(),
+            client_secret: None,
+            certificate: self.certificate.clone(),
+            device_code: self.device_code,
+            cloud: self.national_cloud,
+            authority_host: self.authority_host.clone(),
+            graph_endpoint: self.graph_endpoint.clone(),
+            requests_per_second: self.requests_per_second,
+        }
+    }
+}
+
+fn parse_cloud(s: &str) -> Result<Cloud, String> {
+    s.parse().map_err(|e: crate::auth::AuthError| e.0)
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +264,102 @@ pub struct CheckArgs {
     /// Print the summary only; write no files.
     #[arg(long)]
     pub no_files: bool,
+
+    /// The previous run's findings.json: marks each finding new or unchanged and lists the
+    /// baseline's findings that are gone as resolved.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled audits")]
+    pub baseline: Option<PathBuf>,
+
+    /// TOML file of accepted findings (`[[suppress]]` with rule, object, reason, expires): they
+    /// are written as muted and left out of the counts and --fail-on until they expire.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled audits")]
+    pub suppressions: Option<PathBuf>,
+
+    /// Exit 1 only for NEW findings (not in --baseline) at or above --fail-on.
+    #[arg(long, requires = "baseline", help_heading = "Scheduled audits")]
+    pub fail_on_new: bool,
+
+    /// Start every CSV file with a UTF-8 byte order mark, so that Excel reads non-ASCII names
+    /// correctly.
+    #[arg(long)]
+    pub csv_bom: bool,
+
+    /// Audit several tenants in one run: a TOML file naming each tenant, its credentials
+    /// (an environment variable or file holding the secret, or a certificate), its rate limit
+    /// and its on-prem exports. Each gets OUT/<name>/; OUT/index.html lists them all.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cloud", "onprem", "snapshot_dir", "baseline", "suppressions"])]
+    pub config: Option<PathBuf>,
+
+    /// Live run: where the collected snapshot goes (default OUT/cloud).
+    #[arg(long, value_name = "DIR", conflicts_with = "cloud")]
+    pub snapshot_dir: Option<PathBuf>,
+
+    /// Live run: audit even when a collection failed; the rules that need it are reported as
+    /// not evaluated.
+    #[arg(long)]
+    pub allow_partial: bool,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Snapshot directory to write (created when needed; files of an earlier run are replaced).
+    #[arg(long, value_name = "DIR", default_value = "entra-audit-snapshot")]
+    pub out: PathBuf,
+
+    /// Do not collect this collection (repeatable): users, contacts, groups, organization,
+    /// domains, synchronizationJobs, directoryRoles, onPremisesSynchronization.
+    #[arg(long, value_name = "COLLECTION", value_parser = parse_collection)]
+    pub skip: Vec<crate::snapshot::Collection>,
+
+    /// Exit 0 even when a collection failed (the manifest still marks it failed).
+    #[arg(long)]
+    pub allow_partial: bool,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for everything the demo writes: the simulated on-prem export (onprem/), the
+    /// collected snapshot (cloud/) and the report.
+    #[arg(long, value_name = "DIR", default_value = "entra-audit-demo")]
+    pub out: PathBuf,
+    /// Healthy synced users of the simulated tenant (planted problems come on top).
+    #[arg(long, default_value_t = 2_000)]
+    pub users: usize,
+    /// Seed of the simulated tenant.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Response latency of the simulated Graph: `graph` (as Graph shows), `0`, or
+    /// `BASE+PER_OBJECT` in milliseconds.
+    #[arg(long, default_value = "graph")]
+    pub latency: String,
+}
+
+fn parse_collection(s: &str) -> Result<crate::snapshot::Collection, String> {
+    crate::snapshot::Collection::ALL
+        .into_iter()
+        .find(|c| c.file_stem().eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            let names: Vec<&str> = crate::snapshot::Collection::ALL
+                .iter()
+                .map(|c| c.file_stem())
+                .collect();
+            format!(
+                "unknown collection '{s}': expected one of {}",
+                names.join(", ")
+            )
+        })
 }
 
 /// The severity threshold for a non-zero exit, or none.
@@ -209,6 +407,107 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
                 "'{s}' is not a time: use RFC 3339 (2026-11-01T08:00:00Z) or a date (2026-11-01)"
             )
         })
+}
+
+/// `entra-audit cloud-sync`: one subcommand per operation.
+#[derive(Debug, Args)]
+pub struct CloudSyncArgs {
+    #[command(subcommand)]
+    pub command: CloudSyncCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CloudSyncCommand {
+    /// Every Cloud Sync configuration (by domain) and each of its jobs: status, quarantine, last
+    /// runs, failures, escrows, steady state; for a quarantined or failing job what it means and
+    /// the command that clears it.
+    ///
+    /// Exit code: 0 no job quarantined or failing, 1 one is, 2 on error.
+    Status(CloudSyncStatusArgs),
+    /// Restart a job, resetting what --scope names (by default the watermark, the escrows and
+    /// the quarantine: what clears a quarantine once its cause is fixed).
+    Restart(CloudSyncRestartArgs),
+    /// Start a paused or quarantined job (this clears its quarantine). Do not use it on a job
+    /// that is running.
+    Start(CloudSyncActionArgs),
+    /// Pause a job; all its progress, including the job's state, is kept.
+    Pause(CloudSyncActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CloudSyncStatusArgs {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// An active job without a successful run for this long is failing (e.g. 90m, 3h, 2d).
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = parse_age)]
+    pub max_age: chrono::Duration,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CloudSyncActionArgs {
+    /// The job: its id (AD2AADProvisioning.…) or its configuration's domain name (contoso.com).
+    #[arg(long, value_name = "JOB")]
+    pub job: String,
+    /// The configuration's service principal (id or display name), when JOB alone is ambiguous.
+    #[arg(long, value_name = "SP")]
+    pub service_principal: Option<String>,
+    /// Send the request. Without it the request is printed and, on a terminal, sent only once
+    /// confirmed at the prompt; when stdin is not a terminal nothing is sent.
+    #[arg(long)]
+    pub yes: bool,
+    /// How long to wait for the job's status to change after the request (e.g. 90s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_wait)]
+    pub timeout: std::time::Duration,
+    /// How often to read the job while waiting.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_wait)]
+    pub poll_interval: std::time::Duration,
+    /// JSON-lines file every request sent is appended to.
+    #[arg(long, value_name = "FILE", default_value = "entra-audit-actions.jsonl")]
+    pub action_log: PathBuf,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CloudSyncRestartArgs {
+    /// What to reset, comma-separated: Watermark, Escrows, QuarantineState; Full and
+    /// ConnectorDataStore need --i-understand-full-resync, ForceDeletes --allow-force-deletes;
+    /// None is refused (use `start`).
+    #[arg(long, value_name = "SCOPE", default_value = crate::cloudsync::actions::DEFAULT_SCOPE,
+          value_parser = parse_reset_scope)]
+    pub scope: crate::cloudsync::actions::ResetScope,
+    /// Allow Full or ConnectorDataStore: a full resynchronization that the docs say not to use.
+    #[arg(long)]
+    pub i_understand_full_resync: bool,
+    /// Allow ForceDeletes: the deletions held back by the accidental-deletion threshold go
+    /// through.
+    #[arg(long)]
+    pub allow_force_deletes: bool,
+    #[command(flatten)]
+    pub action: CloudSyncActionArgs,
+}
+
+fn parse_reset_scope(s: &str) -> Result<crate::cloudsync::actions::ResetScope, String> {
+    s.parse()
+}
+
+/// `500ms`, `30s`, `2m` (a bare number is seconds).
+pub fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration: write e.g. 500ms, 30s or 2m"))?;
+    match unit.trim() {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "" | "s" => Ok(std::time::Duration::from_secs(n)),
+        "m" | "min" => Ok(std::time::Duration::from_secs(n.saturating_mul(60))),
+        other => Err(format!("'{s}': unknown unit '{other}' (use ms, s or m)")),
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,22 @@
 
 pub mod audit;
 pub mod auth;
+pub mod baseline;
+pub mod cleanup;
 pub mod cli;
+pub mod cloudsync;
 pub mod collect;
+pub mod demo;
+pub mod doctor;
+pub mod connect;
 pub mod findings;
 pub mod graph;
+pub mod live;
 pub mod onprem;
+pub mod publish;
 pub mod report;
 pub mod rules;
 pub mod simulate;
 pub mod snapshot;
 pub mod tables;
+pub mod tenants;

@@ -8,19 +8,28 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use anyhow::Context as _;
-use entra_audit::cli::{CheckArgs, Cli, Command, FailOn, RulesCommand, SimulateArgs};
+use entra_audit::cli::{
+    AuthArgs, CheckArgs, Cli, CollectArgs, Command, DemoArgs, RulesCommand, SimulateArgs,
+};
+use entra_audit::collect::{self, CollectOptions};
 use entra_audit::simulate::generator::TenantHealth;
-use entra_audit::{audit, onprem, report, rules, simulate, tables};
+use entra_audit::{
+    audit, baseline, connect, demo, doctor, live, onprem, publish, report, rules, simulate, tables,
+    tenants,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ENTRA_AUDIT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ENTRA_AUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -33,6 +42,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(&args),
+        Command::Collect(args) => collect(&args),
+        Command::Doctor(args) => Ok(ExitCode::from(doctor::run(&args.auth.connect_options())?)),
+        Command::Demo(args) => demo(&args),
         Command::Rules { command } => {
             let rules = rules::embedded()?;
             match command.unwrap_or(RulesCommand::List) {
@@ -54,36 +66,163 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             simulate::command::run(&simulate_options(&args)?)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::CloudSync(args) => cloud_sync(&args),
     }
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let options = audit::CheckOptions {
-        cloud: args.cloud.clone(),
-        onprem: args.onprem.clone(),
+    let publish_options = |out| publish::PublishOptions {
+        out,
+        no_files: args.no_files,
+        csv_bom: args.csv_bom,
+        fail_on: args.fail_on,
+        fail_on_new: args.fail_on_new,
+    };
+    if let Some(config) = &args.config {
+        return check_tenants(args, config);
+    }
+    // Read the scheduled-run inputs first: a typo in them must not cost a collection.
+    let schedule =
+        baseline::ScheduleInputs::load(args.baseline.as_deref(), args.suppressions.as_deref())?;
+    let cloud = if let Some(dir) = &args.cloud {
+        Some(dir.clone())
+    } else if args.auth.tenant.is_some() || args.auth.device_code {
+        let dir = args
+            .snapshot_dir
+            .clone()
+            .unwrap_or_else(|| args.out.join("cloud"));
+        let (report, summary) = collect_live(&args.auth, &dir, CollectOptions::default())?;
+        eprint!("{summary}");
+        if !report.failed().is_empty() && !args.allow_partial {
+            anyhow::bail!(
+                "the collection is incomplete (see above and {}); not auditing a partial \
+                 tenant. Rerun, or pass --allow-partial to audit what was collected",
+                report.manifest_path().display()
+            );
+        }
+        Some(dir)
+    } else {
+        if !args.onprem.is_empty() {
+            eprintln!(
+                "note: no --cloud and no tenant to sign in to (--tenant or AZURE_TENANT_ID): \
+                 auditing the on-prem export alone; the rules that need the cloud side are not evaluated"
+            );
+        }
+        None
+    };
+    let audit = audit::check(&check_options(args, cloud, args.onprem.clone()))?;
+    let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
+    print!("{}", published.terminal);
+    eprintln!("{}", published.verdict.summary);
+    Ok(ExitCode::from(published.verdict.code))
+}
+
+fn check_options(
+    args: &CheckArgs,
+    cloud: Option<std::path::PathBuf>,
+    onprem: Vec<std::path::PathBuf>,
+) -> audit::CheckOptions {
+    audit::CheckOptions {
+        cloud,
+        onprem,
         rules_dir: args.rules_dir.clone(),
         as_of: args.as_of,
         directory_sync_max_age: args.directory_sync_max_age,
         password_sync_max_age: args.password_sync_max_age,
         cloud_sync_max_age: args.cloud_sync_max_age,
         only: (!args.rules.is_empty()).then(|| args.rules.iter().cloned().collect::<BTreeSet<_>>()),
+    }
+}
+
+/// `check --config tenants.toml`: every tenant into OUT/<name>/, an index, the worst exit code.
+fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let entries = tenants::load(config)?;
+    let template = check_options(args, None, Vec::new());
+    let finish = |entry: &tenants::TenantEntry, audit, folder: &std::path::Path| {
+        let schedule = baseline::ScheduleInputs::load(
+            entry.baseline.as_deref(),
+            entry.suppressions.as_deref(),
+        )?;
+        let published = publish::publish(
+            audit,
+            schedule,
+            &publish::PublishOptions {
+                out: folder,
+                no_files: false,
+                csv_bom: args.csv_bom,
+                fail_on: args.fail_on,
+                fail_on_new: args.fail_on_new && entry.baseline.is_some(),
+            },
+        )?;
+        Ok((published.verdict.code, published.verdict.summary))
     };
-    let audit = audit::check(&options)?;
-    let written = if args.no_files {
-        Vec::new()
-    } else {
-        report::write_all(&audit, &args.out)?
-    };
-    print!("{}", report::terminal_summary(&audit, &written));
-    let failing = match args.fail_on {
-        FailOn::AtOrAbove(severity) => audit.count_at_or_above(severity) > 0,
-        FailOn::Never => false,
-    };
-    Ok(if failing {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    let outcomes = tenants::run_all(&entries, &args.out, &template, args.allow_partial, &finish)?;
+    for o in &outcomes {
+        println!("{:<20} exit {}  {}", o.name, o.code, o.summary);
+    }
+    println!("index: {}", args.out.join("index.html").display());
+    let worst = outcomes.iter().map(|o| o.code).max().unwrap_or(0);
+    Ok(ExitCode::from(worst))
+}
+
+/// Signs in and collects into `dir`; returns the report and its printed summary.
+fn collect_live(
+    auth: &AuthArgs,
+    dir: &std::path::Path,
+    options: CollectOptions,
+) -> anyhow::Result<(collect::CollectReport, String)> {
+    let session = connect::connect(&auth.connect_options())?;
+    live::runtime()?.block_on(async {
+        session.sign_in().await?;
+        let started = std::time::Instant::now();
+        let report =
+            live::collect_with_progress(&session.graph, dir, options, live::show_progress())
+                .await?;
+        let summary = live::collect_summary(&report, started.elapsed());
+        Ok((report, summary))
     })
+}
+
+fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
+    let options = CollectOptions {
+        skip: args.skip.iter().copied().collect(),
+        ..CollectOptions::default()
+    };
+    let (report, summary) = collect_live(&args.auth, &args.out, options)?;
+    print!("{summary}");
+    Ok(if report.failed().is_empty() || args.allow_partial {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let latency = args
+        .latency
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("--latency")?;
+    eprintln!(
+        "entra-audit demo: simulating a hybrid tenant ({} users, seed {}) on loopback; no network, no credentials",
+        args.users, args.seed
+    );
+    let run = demo::run(&demo::DemoOptions {
+        out: args.out.clone(),
+        users: args.users,
+        seed: args.seed,
+        latency,
+        progress: live::show_progress(),
+    })?;
+    print!("{}", run.collect_summary);
+    let written = report::write_all(&run.audit, &run.report_dir)?;
+    print!("{}", report::terminal_summary(&run.audit, &written));
+    print!(
+        "{}",
+        demo::planted_vs_found(&run.planted, &run.audit.findings)
+    );
+    print!("{}", demo::where_things_are(&run, &written));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn simulate_options(args: &SimulateArgs) -> anyhow::Result<simulate::command::SimulateOptions> {
@@ -177,4 +316,13 @@ fn tables_doc() -> String {
         out.push('\n');
     }
     out
+}
+
+/// `cloud-sync`: 0 done, 1 a job needs attention (quarantined, failing, or not in the expected
+/// state after an action), 2 on error (from `main`).
+fn cloud_sync(args: &entra_audit::cli::CloudSyncArgs) -> anyhow::Result<ExitCode> {
+    Ok(match entra_audit::cloudsync::run(args)? {
+        entra_audit::cloudsync::Outcome::Done => ExitCode::SUCCESS,
+        entra_audit::cloudsync::Outcome::NeedsAttention => ExitCode::from(1),
+    })
 }

@@ -35,6 +35,19 @@ const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Clock skew tolerated on `nbf`/`exp` of client assertions (Entra's validation allows a few
 /// minutes; UNVERIFIED exact value, 5 minutes is the identity-model default).
 const ASSERTION_SKEW_SECS: i64 = 300;
+/// The permissions the simulated app registration was granted (a read-only audit plus Cloud
+/// Sync actions); `--faults forbid=...` takes access away at the Graph side.
+const SIMULATED_PERMISSIONS: [&str; 9] = [
+    "User.Read.All",
+    "OrgContact.Read.All",
+    "GroupMember.Read.All",
+    "Organization.Read.All",
+    "Domain.Read.All",
+    "Application.Read.All",
+    "Synchronization.ReadWrite.All",
+    "RoleManagement.Read.Directory",
+    "OnPremDirectorySynchronization.Read.All",
+];
 /// OIDC scopes that ask for sign-in artefacts rather than Graph permissions.
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
@@ -384,6 +397,38 @@ impl TokenService {
         }
     }
 
+    /// An access token shaped like Entra's for Graph: a JWT whose claims say the tenant, the
+    /// app, the token type (`idtyp`) and its permissions (`roles` for app-only, `scp` for
+    /// delegated), with a random signature part. Clients must treat access tokens as opaque
+    /// (<https://learn.microsoft.com/entra/identity-platform/access-tokens>); diagnostic tools
+    /// such as `doctor` read the claims, so the simulator carries them. Validity is decided by
+    /// lookup, as before.
+    fn access_token_jwt(&self, app_id: &str, delegated: bool) -> String {
+        let now = now_unix();
+        // OnPremDirectorySynchronization.Read.All exists only as a delegated permission.
+        let permissions: Vec<&str> = SIMULATED_PERMISSIONS
+            .into_iter()
+            .filter(|p| delegated || !p.starts_with("OnPremDirectorySynchronization"))
+            .collect();
+        let mut claims = json!({
+            "aud": GRAPH_APP_ID,
+            "tid": self.tenant_id,
+            "appid": app_id,
+            "idtyp": if delegated { "user" } else { "app" },
+            "iat": now,
+            "nbf": now,
+            "exp": now + i64::try_from(self.lifetime.as_secs()).unwrap_or(3600),
+        });
+        if delegated {
+            claims["scp"] = json!(permissions.join(" "));
+        } else {
+            claims["roles"] = json!(permissions);
+        }
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS256"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        format!("{header}.{payload}.{}", random_token(48))
+    }
+
     /// User codes waiting for a decision (for the demo page and tests).
     pub fn pending_user_codes(&self) -> Vec<String> {
         let now = Instant::now();
@@ -395,7 +440,7 @@ impl TokenService {
     }
 
     fn issue(&self, app_id: &str, delegated: bool) -> (String, u64) {
-        let token = random_token(48);
+        let token = self.access_token_jwt(app_id, delegated);
         // Prune expired tokens now and then so a long run does not accumulate them.
         let mut tokens = lock(&self.tokens);
         if tokens.len() > 10_000 {

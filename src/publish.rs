@@ -1,0 +1,67 @@
+//! After an audit, everything a run hands over: the schedule applied (baseline statuses,
+//! suppressions), the files written (findings, report.html, cleanup exports, the optional UTF-8
+//! BOM), the terminal summary and the verdict (exit code and one-line summary). `check` and each
+//! tenant of `check --config` go through this one function, so a tenant of a multi-tenant run
+//! gets exactly what a single run gets. It must not audit or collect, and it prints nothing: the
+//! caller decides where the text goes.
+
+use std::path::Path;
+
+use crate::baseline::{ScheduleInputs, Verdict};
+use crate::cli::FailOn;
+use crate::report::AuditReport;
+use crate::{cleanup, report};
+
+/// How the outputs are written and judged.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishOptions<'a> {
+    pub out: &'a Path,
+    /// Summary only, no files.
+    pub no_files: bool,
+    pub csv_bom: bool,
+    pub fail_on: FailOn,
+    pub fail_on_new: bool,
+}
+
+/// What a run shows once its files are written.
+#[derive(Debug)]
+pub struct Published {
+    /// The terminal summary (findings by rule, files written, cleanup and schedule lines).
+    pub terminal: String,
+    pub verdict: Verdict,
+}
+
+/// Applies the schedule, writes the files and decides the verdict.
+pub fn publish(
+    mut audit: AuditReport,
+    schedule: ScheduleInputs,
+    options: &PublishOptions<'_>,
+) -> anyhow::Result<Published> {
+    let schedule = schedule.apply(&audit)?;
+    let out = options.out;
+    let (written, cleanup_files) = if options.no_files {
+        (Vec::new(), Vec::new())
+    } else {
+        let written = report::write_all(&audit, out)?;
+        schedule.annotate_findings_json(&audit, out)?;
+        // report.html shows statuses and muted findings as the annotated findings.json has them.
+        report::html::refresh_after_schedule(&audit, out)?;
+        let cleanup_files = cleanup::write_all(&audit.findings, &schedule.muted_ids(), out)?;
+        if options.csv_bom {
+            cleanup::add_utf8_bom(&written)?;
+            cleanup::add_utf8_bom(&cleanup_files)?;
+        }
+        (written, cleanup_files)
+    };
+    let verdict = schedule.verdict(&audit.findings, options.fail_on, options.fail_on_new);
+    // Muted findings are in the files; the terminal counts leave them out.
+    audit
+        .findings
+        .retain(|f| !schedule.muted.contains_key(&f.id));
+    let mut terminal = report::terminal_summary(&audit, &written);
+    if !options.no_files {
+        terminal.push_str(&cleanup::terminal_line(&cleanup_files, out));
+    }
+    terminal.push_str(&schedule.terminal_lines());
+    Ok(Published { terminal, verdict })
+}

@@ -1,0 +1,515 @@
+//! The live commands as a user runs them: the `entra-audit` binary signs in to the simulated
+//! tenant (served in this test process on loopback) with a client secret from the environment,
+//! and `collect`, `check` (live), `doctor` and `demo` are judged by their exit codes, their
+//! output and the files they write. The client secret must never appear in any of them.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use chrono::Utc;
+use entra_audit::simulate::generator::{GeneratorOptions, generate};
+use entra_audit::simulate::model::SimTenant;
+use entra_audit::simulate::{FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer};
+use serde_json::Value;
+
+const CLIENT: &str = "11111111-2222-4333-8444-555555555555";
+/// The simulator's made-up secret, long and distinctive so that any leak is found.
+const SECRET: &str = "sim-secret-Zq8vK3pLw9XcT2mN7bRj4hYd6fGs1aEu";
+
+struct Sim {
+    server: SimServer,
+    tenant: SimTenant,
+}
+
+async fn start(configure: impl FnOnce(&mut ServerOptions)) -> Sim {
+    let tenant = generate(&GeneratorOptions {
+        collected_at: Utc::now(),
+        ..GeneratorOptions::default()
+    });
+    let mut options = ServerOptions::for_tests(CLIENT, SECRET);
+    configure(&mut options);
+    let server = SimServer::start(tenant.clone(), options).await.unwrap();
+    Sim { server, tenant }
+}
+
+/// The binary, pointed at the simulator, with the secret in the environment only.
+fn cli(sim: &Sim) -> Command {
+    let base = sim.server.base_url();
+    let mut cmd = Command::cargo_bin("entra-audit").unwrap();
+    cmd.env("AZURE_TENANT_ID", &sim.tenant.tenant_id)
+        .env("AZURE_CLIENT_ID", CLIENT)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_AUTHORITY_HOST", base)
+        .env("ENTRA_AUDIT_LOG", "trace")
+        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+        // No environment variable names the Graph endpoint: it is a flag of the subcommand,
+        // which `run` appends.
+        .env("TEST_GRAPH_ENDPOINT", base);
+    cmd
+}
+
+/// Runs a command off the async runtime (the simulator keeps serving meanwhile).
+async fn run(mut cmd: Command, mut args: Vec<String>) -> Output {
+    let endpoint = cmd
+        .get_envs()
+        .find(|(k, _)| *k == "TEST_GRAPH_ENDPOINT")
+        .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()));
+    if let Some(endpoint) = endpoint {
+        args.extend(["--graph-endpoint".to_owned(), endpoint]);
+    }
+    tokio::task::spawn_blocking(move || {
+        cmd.args(&args)
+            .timeout(Duration::from_mins(2))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Everything a command printed.
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The end of what a command printed (trace logs are long), for assertion messages.
+fn tail(output: &Output) -> String {
+    let all = text(output);
+    let start = all.len().saturating_sub(4_000);
+    let start = (start..all.len()).find(|i| all.is_char_boundary(*i)).unwrap_or(0);
+    format!(
+        "status {:?}\n...{}",
+        output.status.code(),
+        &all[start..]
+    )
+}
+
+/// Fails when the secret is in the output or in any file below `dir`.
+fn assert_no_secret(output: &Output, dir: &Path) {
+    assert!(
+        !text(output).contains(SECRET),
+        "secret in output:\n{}",
+        text(output)
+    );
+    for file in walk(dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(SECRET),
+            "secret in {}",
+            file.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The findings of a findings.json as (rule, cloud id, on-prem guid) with counts.
+fn findings(path: &Path) -> BTreeMap<common::Key, usize> {
+    let report = read_json(path);
+    let s = |v: &Value| v.as_str().map(str::to_owned);
+    common::multiset(report["findings"].as_array().unwrap().iter().map(|f| {
+        (
+            s(&f["rule"]).unwrap(),
+            s(&f["cloud_object_id"]),
+            s(&f["onprem_object_guid"]),
+        )
+    }))
+}
+
+fn write_onprem(sim: &Sim, dir: &Path) -> PathBuf {
+    entra_audit::simulate::export::write_onprem(&sim.tenant, dir).unwrap();
+    entra_audit::simulate::export::write_ground_truth(&sim.tenant, &dir.join("expected.json"))
+        .unwrap();
+    dir.join("ad.ldif")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_check_finds_what_check_finds_on_the_snapshot_collect_wrote() {
+    let sim = start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let onprem = write_onprem(&sim, &dir.path().join("onprem"));
+    let live_out = dir.path().join("live");
+    let output = run(
+        cli(&sim),
+        args(&[
+            "--log-format",
+            "json",
+            "check",
+            "--onprem",
+            onprem.to_str().unwrap(),
+            "--out",
+            live_out.to_str().unwrap(),
+            "--fail-on",
+            "never",
+        ]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    // JSON logs on stderr: every log line is one JSON object.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let log_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!log_lines.is_empty(), "{}", tail(&output));
+    for line in log_lines {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert_no_secret(&output, dir.path());
+
+    // The live run kept its snapshot; a separate collect + offline check gives the same.
+    let snapshot = dir.path().join("snapshot");
+    let output = run(
+        cli(&sim),
+        args(&["collect", "--out", snapshot.to_str().unwrap()]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    assert!(text(&output).contains("users"), "{}", tail(&output));
+    let manifest = read_json(&snapshot.join("manifest.json"));
+    for (name, c) in manifest["collections"].as_object().unwrap() {
+        let expected = if name == "onPremisesSynchronization" {
+            "forbidden" // app-only token: delegated-only resource (graph-api.md §5.2)
+        } else {
+            "complete"
+        };
+        assert_eq!(c["status"], expected, "{name}: {c}");
+    }
+    assert_eq!(
+        manifest["collections"]["users"]["objects"],
+        sim.tenant.users.len()
+    );
+    let offline_out = dir.path().join("offline");
+    let output = Command::cargo_bin("entra-audit")
+        .unwrap()
+        .args(["check", "--cloud"])
+        .arg(&snapshot)
+        .arg("--onprem")
+        .arg(&onprem)
+        .arg("--out")
+        .arg(&offline_out)
+        .args(["--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    let live = findings(&live_out.join("findings.json"));
+    assert!(!live.is_empty());
+    assert_eq!(live, findings(&offline_out.join("findings.json")));
+    assert_eq!(
+        live,
+        common::ground_truth(&dir.path().join("onprem/expected.json"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_that_keeps_failing_stops_check_unless_partial_is_allowed() {
+    let sim = start(|o| {
+        o.faults = FaultOptions {
+            rules: vec![FaultRule::new(FaultKind::MalformedJson, 1.0).on_path("/v1.0/groups")],
+            ..FaultOptions::default()
+        };
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let onprem = write_onprem(&sim, &dir.path().join("onprem"));
+    let out = dir.path().join("out");
+    let base = args(&[
+        "check",
+        "--onprem",
+        onprem.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--fail-on",
+        "never",
+    ]);
+    let output = run(cli(&sim), base.clone()).await;
+    assert_eq!(output.status.code(), Some(2), "{}", tail(&output));
+    let all = text(&output);
+    assert!(
+        all.contains("groups") && all.contains("--allow-partial"),
+        "{all}"
+    );
+    assert!(!out.join("findings.json").exists());
+    let manifest = read_json(&out.join("cloud/manifest.json"));
+    assert_eq!(manifest["collections"]["groups"]["status"], "failed");
+    assert_no_secret(&output, dir.path());
+
+    let mut partial = base;
+    partial.push("--allow-partial".into());
+    let output = run(cli(&sim), partial).await;
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    let report = read_json(&out.join("findings.json"));
+    let not_evaluated = report.to_string();
+    assert!(not_evaluated.contains("not_evaluated") || not_evaluated.contains("not evaluated"));
+    assert!(not_evaluated.contains("groups"), "{not_evaluated}");
+    assert_no_secret(&output, dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_token_expiry_end_complete_and_the_secret_never_shows() {
+    let sim = start(|o| {
+        o.faults = "seed=3,503=0.05,reset=0.03,truncate=0.03,malformed=0.03,expire-token-after=15,retry-after=0.05"
+            .parse()
+            .unwrap();
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snapshot");
+    let output = run(
+        cli(&sim),
+        args(&["collect", "--out", out.to_str().unwrap()]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(
+        manifest["collections"]["users"]["objects"],
+        sim.tenant.users.len()
+    );
+    assert!(
+        manifest["collections"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|c| c["retries"].as_u64() > Some(0)),
+        "faults were injected: {manifest}"
+    );
+    assert!(
+        sim.server.handle().stats().unauthorized > 0,
+        "the token expired mid-run"
+    );
+    assert_no_secret(&output, dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_a_sign_in_error_that_does_not_echo_it() {
+    let sim = start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = "wrong-secret-Hq2Lp8Vn5Xc";
+    let mut cmd = cli(&sim);
+    cmd.env("AZURE_CLIENT_SECRET", wrong);
+    let output = run(
+        cmd,
+        args(&["collect", "--out", dir.path().to_str().unwrap()]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", tail(&output));
+    let all = text(&output);
+    assert!(all.contains("AADSTS7000215"), "{all}");
+    assert!(
+        all.contains(&sim.tenant.tenant_id),
+        "names the tenant: {all}"
+    );
+    assert!(!all.contains(wrong), "{all}");
+    // A secret file works the same way, and its content never shows either.
+    let secret_file = dir.path().join("secret.txt");
+    std::fs::write(&secret_file, format!("{wrong}\n")).unwrap();
+    let mut cmd = cli(&sim);
+    cmd.env_remove("AZURE_CLIENT_SECRET");
+    let output = run(
+        cmd,
+        args(&[
+            "doctor",
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+        ]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", tail(&output));
+    assert!(!text(&output).contains(wrong));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_the_forbidden_collection_the_rules_it_disables_and_the_permission() {
+    let sim = start(|o| o.faults = "forbid=servicePrincipals".parse().unwrap()).await;
+    let output = run(cli(&sim), args(&["doctor"])).await;
+    assert_eq!(output.status.code(), Some(1), "{}", tail(&output));
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("token: application; roles: "), "{out}");
+    assert!(out.contains("User.Read.All"), "{out}");
+    let jobs = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("synchronizationJobs"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        jobs.contains("FORBIDDEN") && jobs.contains("Synchronization.Read.All"),
+        "{jobs}"
+    );
+    let users = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("users "))
+        .unwrap();
+    assert!(users.contains(" ok "), "{users}");
+    assert!(out.contains("cloud-sync-quarantine"), "{out}");
+    assert!(out.contains("onPremisesSynchronization"), "{out}");
+    assert!(!text(&output).contains(SECRET));
+
+    let healthy = start(|_| {}).await;
+    let output = run(cli(&healthy), args(&["doctor"])).await;
+    // App-only tokens cannot read /directory/onPremisesSynchronization: still not all readable.
+    assert_eq!(output.status.code(), Some(1), "{}", tail(&output));
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(!out.contains("cloud-sync-quarantine"), "{out}");
+}
+
+#[test]
+fn the_demo_runs_offline_and_finds_what_was_planted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let output = Command::cargo_bin("entra-audit")
+        .unwrap()
+        .args(["demo", "--users", "300", "--latency", "0", "--out"])
+        .arg(&out)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .timeout(Duration::from_mins(2))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("at least as many as planted for every rule"),
+        "{stdout}"
+    );
+    let expected = common::ground_truth(&out.join("onprem/expected.json"));
+    assert_eq!(findings(&out.join("report/findings.json")), expected);
+    assert!(out.join("cloud/manifest.json").exists());
+}
+
+#[test]
+fn live_flags_are_checked_before_anything_is_sent() {
+    let output = Command::cargo_bin("entra-audit")
+        .unwrap()
+        .args([
+            "collect",
+            "--graph-endpoint",
+            "http://graph.example.com",
+            "--tenant",
+            "t",
+            "--client-id",
+            "c",
+        ])
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", tail(&output));
+    assert!(
+        text(&output).contains("plain http is accepted only for loopback"),
+        "{}",
+        text(&output)
+    );
+    let output = Command::cargo_bin("entra-audit")
+        .unwrap()
+        .args(["collect", "--tenant", "t"])
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("--client-id"), "{}", tail(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_tenants_run_in_one_go_each_with_its_own_folder_and_an_index() {
+    let contoso = start(|_| {}).await;
+    let fabrikam = start(|o| o.faults = "forbid=servicePrincipals".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let contoso_ldif = write_onprem(&contoso, &dir.path().join("contoso-onprem"));
+    write_onprem(&fabrikam, &dir.path().join("fabrikam-onprem"));
+    let entry = |name: &str, sim: &Sim, secret_env: &str, onprem: &str| {
+        format!(
+            "[[tenant]]\nname = \"{name}\"\ntenant = \"{}\"\nclient_secret_env = \"{secret_env}\"\n\
+             authority_host = \"{base}\"\ngraph_endpoint = \"{base}\"\nonprem = [\"{onprem}\"]\n\n",
+            sim.tenant.tenant_id,
+            base = sim.server.base_url()
+        )
+    };
+    let config = format!(
+        "[defaults]\nclient_id = \"{CLIENT}\"\nrequests_per_second = 200\n\n{}{}{}",
+        entry("contoso", &contoso, "CONTOSO_SECRET", "contoso-onprem/ad.ldif"),
+        entry("fabrikam", &fabrikam, "FABRIKAM_SECRET", "fabrikam-onprem/ad.ldif"),
+        entry("wrong-secret", &contoso, "WRONG_SECRET", "contoso-onprem/ad.ldif"),
+    );
+    let config_path = dir.path().join("tenants.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = Command::cargo_bin("entra-audit").unwrap();
+    cmd.env("CONTOSO_SECRET", SECRET)
+        .env("FABRIKAM_SECRET", SECRET)
+        .env("WRONG_SECRET", "not-the-secret-Pw7")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_TENANT_ID");
+    let output = run(
+        cmd,
+        args(&[
+            "check",
+            "--config",
+            config_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--fail-on",
+            "never",
+        ]),
+    )
+    .await;
+    // One tenant could not sign in: the run says so with exit 2, the others are complete.
+    assert_eq!(output.status.code(), Some(2), "{}", tail(&output));
+    assert_no_secret(&output, dir.path());
+    let index = read_json(&out.join("index.json"));
+    let by_name = |name: &str| {
+        index
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {index}"))
+            .clone()
+    };
+    assert_eq!(by_name("contoso")["exit_code"], 0);
+    assert_eq!(by_name("fabrikam")["exit_code"], 0);
+    assert_eq!(
+        by_name("fabrikam")["incomplete_collections"][0],
+        "synchronizationJobs (forbidden)"
+    );
+    let wrong = by_name("wrong-secret");
+    assert_eq!(wrong["exit_code"], 2);
+    assert!(wrong["summary"].as_str().unwrap().contains("AADSTS7000215"), "{wrong}");
+    assert_eq!(
+        findings(&out.join("contoso/findings.json")),
+        common::ground_truth(&contoso_ldif.with_file_name("expected.json"))
+    );
+    assert!(out.join("fabrikam/report.html").exists());
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("href=\"contoso/report.html\""), "{html}");
+    // Error texts may quote an endpoint URL; nothing is loaded or linked from outside.
+    assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("url("));
+}
