@@ -299,6 +299,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub allow_partial: bool,
 
+    /// Live run: collect only the objects with provisioning errors (see `collect --errors-only`):
+    /// a fast scheduled check of sync errors and sync health on a large tenant.
+    #[arg(long, conflicts_with = "cloud")]
+    pub errors_only: bool,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -317,6 +322,12 @@ pub struct CollectArgs {
     /// Exit 0 even when a collection failed (the manifest still marks it failed).
     #[arg(long)]
     pub allow_partial: bool,
+
+    /// A quick sweep: collect only the users, contacts and groups that have provisioning errors
+    /// (server-side filter, with a scan when Graph refuses it) plus the tenant-level state.
+    /// Only the provisioning-error and sync-health rules can be evaluated on such a snapshot.
+    #[arg(long)]
+    pub errors_only: bool,
 
     #[command(flatten)]
     pub auth: AuthArgs,

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -153,9 +153,9 @@ pub fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> Str
 }
 
 /// Where the demo put things, for the closing lines.
-pub fn where_things_are(run: &DemoRun, written: &[PathBuf]) -> String {
+pub fn where_things_are(run: &DemoRun) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "on-prem export: {}", run.onprem_file.display());
+    let _ = writeln!(out, "\non-prem export: {}", run.onprem_file.display());
     let _ = writeln!(
         out,
         "cloud snapshot: {}   (re-audit offline: entra-audit check --cloud {} --onprem {})",
@@ -163,9 +163,10 @@ pub fn where_things_are(run: &DemoRun, written: &[PathBuf]) -> String {
         run.snapshot_dir.display(),
         run.onprem_file.display()
     );
-    if let Some(first) = written.first() {
-        let dir = first.parent().unwrap_or(Path::new("."));
-        let _ = writeln!(out, "report:         {}", dir.display());
-    }
+    let _ = writeln!(
+        out,
+        "report:         {}   (open it in a browser)",
+        run.report_dir.join("report.html").display()
+    );
     out
 }

@@ -9,13 +9,12 @@ use clap::Parser as _;
 
 use anyhow::Context as _;
 use entra_audit::cli::{
-    AuthArgs, CheckArgs, Cli, CollectArgs, Command, DemoArgs, RulesCommand, SimulateArgs,
+    AuthArgs, CheckArgs, Cli, CollectArgs, Command, DemoArgs, FailOn, RulesCommand, SimulateArgs,
 };
 use entra_audit::collect::{self, CollectOptions};
 use entra_audit::simulate::generator::TenantHealth;
 use entra_audit::{
-    audit, baseline, connect, demo, doctor, live, onprem, publish, report, rules, simulate, tables,
-    tenants,
+    audit, baseline, connect, demo, doctor, live, onprem, publish, rules, simulate, tables, tenants,
 };
 
 fn main() -> ExitCode {
@@ -91,7 +90,11 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .snapshot_dir
             .clone()
             .unwrap_or_else(|| args.out.join("cloud"));
-        let (report, summary) = collect_live(&args.auth, &dir, CollectOptions::default())?;
+        let options = CollectOptions {
+            errors_only: args.errors_only,
+            ..CollectOptions::default()
+        };
+        let (report, summary) = collect_live(&args.auth, &dir, options)?;
         eprint!("{summary}");
         if !report.failed().is_empty() && !args.allow_partial {
             anyhow::bail!(
@@ -186,6 +189,7 @@ fn collect_live(
 fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let options = CollectOptions {
         skip: args.skip.iter().copied().collect(),
+        errors_only: args.errors_only,
         ..CollectOptions::default()
     };
     let (report, summary) = collect_live(&args.auth, &args.out, options)?;
@@ -215,13 +219,24 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         progress: live::show_progress(),
     })?;
     print!("{}", run.collect_summary);
-    let written = report::write_all(&run.audit, &run.report_dir)?;
-    print!("{}", report::terminal_summary(&run.audit, &written));
     print!(
         "{}",
         demo::planted_vs_found(&run.planted, &run.audit.findings)
     );
-    print!("{}", demo::where_things_are(&run, &written));
+    let places = demo::where_things_are(&run);
+    let published = publish::publish(
+        run.audit,
+        baseline::ScheduleInputs::load(None, None)?,
+        &publish::PublishOptions {
+            out: &run.report_dir,
+            no_files: false,
+            csv_bom: false,
+            fail_on: FailOn::Never,
+            fail_on_new: false,
+        },
+    )?;
+    print!("{}", published.terminal);
+    print!("{places}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -90,12 +90,10 @@ fn text(output: &Output) -> String {
 fn tail(output: &Output) -> String {
     let all = text(output);
     let start = all.len().saturating_sub(4_000);
-    let start = (start..all.len()).find(|i| all.is_char_boundary(*i)).unwrap_or(0);
-    format!(
-        "status {:?}\n...{}",
-        output.status.code(),
-        &all[start..]
-    )
+    let start = (start..all.len())
+        .find(|i| all.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("status {:?}\n...{}", output.status.code(), &all[start..])
 }
 
 /// Fails when the secret is in the output or in any file below `dir`.
@@ -455,9 +453,24 @@ async fn several_tenants_run_in_one_go_each_with_its_own_folder_and_an_index() {
     };
     let config = format!(
         "[defaults]\nclient_id = \"{CLIENT}\"\nrequests_per_second = 200\n\n{}{}{}",
-        entry("contoso", &contoso, "CONTOSO_SECRET", "contoso-onprem/ad.ldif"),
-        entry("fabrikam", &fabrikam, "FABRIKAM_SECRET", "fabrikam-onprem/ad.ldif"),
-        entry("wrong-secret", &contoso, "WRONG_SECRET", "contoso-onprem/ad.ldif"),
+        entry(
+            "contoso",
+            &contoso,
+            "CONTOSO_SECRET",
+            "contoso-onprem/ad.ldif"
+        ),
+        entry(
+            "fabrikam",
+            &fabrikam,
+            "FABRIKAM_SECRET",
+            "fabrikam-onprem/ad.ldif"
+        ),
+        entry(
+            "wrong-secret",
+            &contoso,
+            "WRONG_SECRET",
+            "contoso-onprem/ad.ldif"
+        ),
     );
     let config_path = dir.path().join("tenants.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -502,7 +515,10 @@ async fn several_tenants_run_in_one_go_each_with_its_own_folder_and_an_index() {
     );
     let wrong = by_name("wrong-secret");
     assert_eq!(wrong["exit_code"], 2);
-    assert!(wrong["summary"].as_str().unwrap().contains("AADSTS7000215"), "{wrong}");
+    assert!(
+        wrong["summary"].as_str().unwrap().contains("AADSTS7000215"),
+        "{wrong}"
+    );
     assert_eq!(
         findings(&out.join("contoso/findings.json")),
         common::ground_truth(&contoso_ldif.with_file_name("expected.json"))
@@ -512,4 +528,55 @@ async fn several_tenants_run_in_one_go_each_with_its_own_folder_and_an_index() {
     assert!(html.contains("href=\"contoso/report.html\""), "{html}");
     // Error texts may quote an endpoint URL; nothing is loaded or linked from outside.
     assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("url("));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_errors_only_check_reports_the_provisioning_errors_and_says_what_it_skipped() {
+    let sim = start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let onprem = write_onprem(&sim, &dir.path().join("onprem"));
+    let out = dir.path().join("out");
+    let output = run(
+        cli(&sim),
+        args(&[
+            "check",
+            "--errors-only",
+            "--onprem",
+            onprem.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--fail-on",
+            "never",
+        ]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    let manifest = read_json(&out.join("cloud/manifest.json"));
+    let with_errors = sim
+        .tenant
+        .users
+        .iter()
+        .filter(|u| !u.on_premises_provisioning_errors.is_empty())
+        .count();
+    assert!(with_errors > 0);
+    assert_eq!(manifest["collections"]["users"]["objects"], with_errors);
+    assert_eq!(
+        manifest["collections"]["users"]["scope"],
+        "provisioning-errors"
+    );
+    let report = read_json(&out.join("findings.json"));
+    let planted = common::ground_truth(&dir.path().join("onprem/expected.json"))
+        .into_iter()
+        .filter(|((rule, _, _), _)| rule == "provisioning-error")
+        .collect::<BTreeMap<_, _>>();
+    let found = findings(&out.join("findings.json"))
+        .into_iter()
+        .filter(|((rule, _, _), _)| rule == "provisioning-error")
+        .collect::<BTreeMap<_, _>>();
+    assert_eq!(found, planted);
+    assert!(
+        report.to_string().contains("errors-only run"),
+        "the skipped rules say why"
+    );
+    assert_no_secret(&output, dir.path());
 }
