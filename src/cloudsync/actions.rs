@@ -375,14 +375,11 @@ pub async fn send(
             &headers,
             request.body.as_ref(),
             &mut stats,
-            |body| Ok(body.iter().all(u8::is_ascii_whitespace)),
+            |_, delivered| Ok(delivered.clone()),
         )
         .await;
     let (http_status, request_id, error) = match &result {
-        // The client hands back the body of a success, not its status line: start, pause and
-        // restart answer "204 No Content" (SYNC-start/-pause/-restart), so an empty body is
-        // taken as that and anything else as 200.
-        Ok(empty) => (Some(if *empty { 204 } else { 200 }), None, None),
+        Ok(delivered) => (Some(delivered.status), delivered.request_id.clone(), None),
         Err(e) => (
             e.status(),
             e.detail().and_then(|d| d.request_id.clone()),

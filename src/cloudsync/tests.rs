@@ -323,6 +323,12 @@ async fn start_clears_a_quarantine_and_the_log_records_what_was_sent() {
     assert_eq!(e.body, None);
     assert_eq!(e.status, Some(204));
     assert_eq!(e.client_request_id, sent.client_request_id);
+    // Graph's own request-id of the successful call is logged (what support asks for).
+    assert!(
+        e.request_id.as_deref().is_some_and(|id| id.len() == 36),
+        "{:?}",
+        e.request_id
+    );
     assert_eq!((e.attempts, e.error.as_deref()), (1, None));
     assert!(
         chrono::DateTime::parse_from_rfc3339(&e.time).is_ok(),

@@ -63,6 +63,14 @@ pub struct CallStats {
     pub throttled: u64,
 }
 
+/// What Graph said about a successful answer besides its body: the status line and its
+/// `request-id` header (what Microsoft support asks for; logged by the Cloud Sync actions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub status: u16,
+    pub request_id: Option<String>,
+}
+
 /// The pace every request keeps: the rate limiter, the pause gate and the slow-down.
 struct Pace {
     limiter: DefaultDirectRateLimiter,
@@ -210,7 +218,7 @@ impl GraphClient {
         stats: &mut CallStats,
     ) -> Result<Value, GraphError> {
         let url = self.url(url);
-        self.send(Method::GET, &url, headers, None, stats, |b| {
+        self.send(Method::GET, &url, headers, None, stats, |b, _| {
             serde_json::from_slice(b)
         })
         .await
@@ -225,7 +233,7 @@ impl GraphClient {
         stats: &mut CallStats,
     ) -> Result<Value, GraphError> {
         let url = self.url(url);
-        self.send(Method::POST, &url, headers, Some(body), stats, |b| {
+        self.send(Method::POST, &url, headers, Some(body), stats, |b, _| {
             if b.iter().all(u8::is_ascii_whitespace) {
                 Ok(Value::Null)
             } else {
@@ -235,8 +243,9 @@ impl GraphClient {
         .await
     }
 
-    /// Sends one request with its retries; `decode` turns a success body into `T` (a decode
-    /// failure counts as a retryable failure for idempotent methods: a malformed page).
+    /// Sends one request with its retries; `decode` turns a success body (and its status and
+    /// request-id) into `T` (a decode failure counts as a retryable failure for idempotent
+    /// methods: a malformed page).
     pub(crate) async fn send<T>(
         &self,
         method: Method,
@@ -244,7 +253,7 @@ impl GraphClient {
         headers: &HeaderMap,
         body: Option<&Value>,
         stats: &mut CallStats,
-        decode: impl Fn(&[u8]) -> Result<T, serde_json::Error>,
+        decode: impl Fn(&[u8], &Delivered) -> Result<T, serde_json::Error>,
     ) -> Result<T, GraphError> {
         let inner = &*self.inner;
         let idempotent = method.is_idempotent();
@@ -277,7 +286,16 @@ impl GraphClient {
                     inner.pace.observe(&response_headers);
                     match response.bytes().await {
                         Err(e) => (Failure::Transport, transport(e)),
-                        Ok(bytes) if http_status.is_success() => match decode(&bytes) {
+                        Ok(bytes) if http_status.is_success() => match decode(
+                            &bytes,
+                            &Delivered {
+                                status: http_status.as_u16(),
+                                request_id: response_headers
+                                    .get("request-id")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned),
+                            },
+                        ) {
                             Ok(value) => return Ok(value),
                             Err(e) => (
                                 Failure::Decode,

@@ -9,7 +9,7 @@ pub mod error;
 pub mod pager;
 pub mod retry;
 
-pub use client::{CallStats, GraphClient, GraphClientOptions};
+pub use client::{CallStats, Delivered, GraphClient, GraphClientOptions};
 pub use error::{ErrorDetail, GraphError};
 pub use pager::{Page, Pager};
 pub use retry::{Attempts, Decision, Failure, RetryPolicy, parse_retry_after};

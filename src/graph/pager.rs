@@ -68,7 +68,7 @@ impl Pager {
                 &self.headers,
                 None,
                 &mut self.stats,
-                |b| serde_json::from_slice::<Page>(b),
+                |b, _| serde_json::from_slice::<Page>(b),
             )
             .await;
         if let Ok(page) = &result {
