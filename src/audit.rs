@@ -4,6 +4,8 @@
 //! It owns the order of the steps and the decisions that span inputs (the as-of time, objects
 //! exported twice); it must not contain rule logic, parse files itself, or render output.
 
+mod summary;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -29,6 +31,22 @@ pub struct CheckOptions {
     pub cloud_sync_max_age: chrono::Duration,
     /// Run only these rules (all when `None`).
     pub only: Option<BTreeSet<String>>,
+}
+
+impl Default for CheckOptions {
+    /// The command line's defaults (`check --help`).
+    fn default() -> Self {
+        Self {
+            cloud: None,
+            onprem: Vec::new(),
+            rules_dir: None,
+            as_of: None,
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+            only: None,
+        }
+    }
 }
 
 /// Runs the audit and returns its report (nothing is written here).
@@ -75,6 +93,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     // Freeing millions of small allocations takes about a second at a million objects: let it
     // happen on another thread while the rules run.
     std::thread::spawn(move || drop((onprem, cloud)));
+    let tenant_summary = summary::tenant_summary(&tables, &rules, &params)
+        .context("computing the tenant summary")?;
     let output = engine::run(&rules, &tables, options.only.as_ref());
     tracing::info!(elapsed = ?started.elapsed(), "rules run");
 
@@ -107,6 +127,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         inputs,
         rules: output.results,
         findings,
+        tenant_summary,
+        rule_docs: rules
+            .iter()
+            .filter(|r| r.kind == rules::Kind::Rule)
+            .map(|r| (r.name.clone(), r.docs.clone()))
+            .collect(),
     })
 }
 

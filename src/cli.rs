@@ -34,8 +34,10 @@ pub enum Command {
     /// Audit the tenant (live from Graph, or a snapshot with --cloud) against an on-prem AD
     /// export and write the findings.
     ///
-    /// Without --cloud, signs in (see the Sign-in options), collects the tenant into OUT/cloud
-    /// and audits that snapshot: `check --cloud OUT/cloud` repeats the audit offline.
+    /// Without --cloud but with a tenant (--tenant or AZURE_TENANT_ID), signs in (see the
+    /// Sign-in options), collects the tenant into OUT/cloud and audits that snapshot:
+    /// `check --cloud OUT/cloud` repeats the audit offline. With neither, audits the on-prem
+    /// export alone.
     ///
     /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error (and
     /// when a collection failed, unless --allow-partial).
@@ -227,7 +229,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub onprem: Vec<PathBuf>,
 
-    /// Directory to write findings.json, findings.csv and rules/<rule>.csv into.
+    /// Directory to write report.html, findings.json, findings.csv, rules/<rule>.csv and
+    /// cleanup/<action>.csv into.
     #[arg(long, value_name = "DIR", default_value = "entra-audit-report")]
     pub out: PathBuf,
 

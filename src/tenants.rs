@@ -506,23 +506,9 @@ fn write_index(outcomes: &[TenantOutcome], out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A self-contained page (no external loads) with one row per tenant.
 fn index_html(outcomes: &[TenantOutcome]) -> String {
+    use crate::report::html::escape;
     use std::fmt::Write as _;
     let mut rows = String::new();
     for o in outcomes {

@@ -19,12 +19,7 @@ pub fn options(cloud: &Path, onprem: Vec<PathBuf>) -> CheckOptions {
     CheckOptions {
         cloud: Some(cloud.to_owned()),
         onprem,
-        rules_dir: None,
-        as_of: None,
-        directory_sync_max_age: chrono::Duration::hours(3),
-        password_sync_max_age: chrono::Duration::hours(24),
-        cloud_sync_max_age: chrono::Duration::hours(24),
-        only: None,
+        ..CheckOptions::default()
     }
 }
 

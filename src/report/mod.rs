@@ -1,8 +1,11 @@
-//! Renders an audit: the terminal summary, `findings.json`, `findings.csv` and one CSV per rule
-//! (`rules/<name>.csv`, with the rule's evidence columns). Every output shows rules that were not
-//! evaluated as such, with the reason, and counts the input records that were rejected.
+//! Renders an audit: the terminal summary, `findings.json`, `findings.csv`, one CSV per rule
+//! (`rules/<name>.csv`, with the rule's evidence columns) and `report.html` (in [`html`]). Every
+//! output shows rules that were not evaluated as such, with the reason, and counts the input
+//! records that were rejected.
 //!
 //! This module computes no findings and judges nothing: it lays out what the engine produced.
+
+pub mod html;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -30,6 +33,85 @@ pub struct AuditReport {
     pub inputs: Inputs,
     pub rules: Vec<RuleResult>,
     pub findings: Vec<Finding>,
+    /// What the tenant looks like (objects by sync state, sync freshness, Cloud Sync jobs).
+    /// Added after schema version 1 shipped: additive, so the version stays 1.
+    pub tenant_summary: TenantSummary,
+    /// Each rule's Markdown docs (its header), by rule name, for report.html. Not in
+    /// findings.json: the rule catalogue has them, and they would repeat in every run.
+    #[serde(skip)]
+    pub rule_docs: BTreeMap<String, String>,
+}
+
+/// The tenant at a glance, computed by `audit` from the tables (counts and times, no verdicts).
+/// `None` means "not known" (the input was not given or its collection failed), never zero.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantSummary {
+    /// organization.displayName.
+    pub tenant_name: Option<String>,
+    /// Objects by type (`user`, `contact`, `group`).
+    pub objects: BTreeMap<String, ObjectCounts>,
+    pub directory_sync: SyncFreshness,
+    pub password_hash_sync: SyncFreshness,
+    /// Cloud Sync jobs; `None` when the synchronization jobs were not collected.
+    pub cloud_sync_jobs: Option<Vec<SyncJobSummary>>,
+    /// The --cloud-sync-max-age threshold, in hours.
+    pub cloud_sync_max_age_hours: f64,
+    /// Why a part of this summary is unknown: the table and the reason it is unavailable.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unavailable: BTreeMap<String, String>,
+}
+
+/// One object type's objects by sync state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectCounts {
+    /// Cloud objects synced from on-prem (onPremisesSyncEnabled true).
+    pub synced: Option<usize>,
+    /// Cloud objects synced once, now cloud-managed (onPremisesSyncEnabled false).
+    pub formerly_synced: Option<usize>,
+    /// Cloud objects never synced (onPremisesSyncEnabled null).
+    pub cloud_only: Option<usize>,
+    /// On-prem objects in the exports.
+    pub onprem: Option<usize>,
+    /// On-prem objects with no cloud twin yet (the `onprem_links` view): sync will soft-match or
+    /// create them.
+    pub onprem_only: Option<usize>,
+}
+
+/// When a sync last ran, against the threshold the rules use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncFreshness {
+    /// Whether the source of this figure was available (see `TenantSummary::unavailable`).
+    pub known: bool,
+    /// organization.onPremisesSyncEnabled (directory sync only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// RFC 3339; `None` with `known` means it never ran.
+    pub last: Option<String>,
+    /// Hours between `last` and the audit's as-of time.
+    pub age_hours: Option<f64>,
+    /// The --*-max-age threshold, in hours.
+    pub max_age_hours: f64,
+}
+
+/// One Cloud Sync job as its status reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncJobSummary {
+    pub configuration: Option<String>,
+    pub job_id: String,
+    pub template_id: Option<String>,
+    pub domain: Option<String>,
+    pub schedule_state: Option<String>,
+    pub status_code: Option<String>,
+    pub last_execution_state: Option<String>,
+    pub last_execution_ended: Option<String>,
+    pub last_success_time: Option<String>,
+    /// Hours between `last_success_time` and the audit's as-of time.
+    pub last_success_age_hours: Option<f64>,
+    pub successive_failures: Option<i64>,
+    pub quarantine_reason: Option<String>,
+    pub quarantine_since: Option<String>,
+    /// The quarantine's error, else the last execution's.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -80,7 +162,8 @@ impl AuditReport {
     }
 }
 
-/// Writes findings.json, findings.csv and rules/<name>.csv into `out`; returns the files written.
+/// Writes findings.json, findings.csv, report.html and rules/<name>.csv into `out`; returns the
+/// files written.
 pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out.join("rules"))
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
@@ -99,6 +182,10 @@ pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf
     let csv_path = out.join("findings.csv");
     write_findings_csv(&csv_path, &report.findings, &[])?;
     written.push(csv_path);
+
+    let html_path = out.join("report.html");
+    html::write(report, &html_path)?;
+    written.push(html_path);
 
     // Stale per-rule files from an earlier run would contradict this one.
     if let Ok(entries) = std::fs::read_dir(out.join("rules")) {
@@ -222,14 +309,21 @@ pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
     rule_lines(&mut out, &rules, report);
     input_lines(&mut out, &report.inputs);
     if !written.is_empty() {
+        // Per-rule CSVs are many: count them instead of listing them.
+        let per_rule = |p: &&PathBuf| {
+            p.parent()
+                .and_then(Path::file_name)
+                .is_some_and(|d| d == "rules")
+        };
         let shown: Vec<String> = written
             .iter()
-            .take(2)
+            .filter(|p| !per_rule(p))
             .map(|p| p.display().to_string())
             .collect();
         let _ = writeln!(out, "wrote {}", shown.join(", "));
-        if written.len() > 2 {
-            let _ = writeln!(out, "      and {} per-rule CSV file(s)", written.len() - 2);
+        let rules = written.iter().filter(per_rule).count();
+        if rules > 0 {
+            let _ = writeln!(out, "      and {rules} per-rule CSV file(s)");
         }
     }
     out
