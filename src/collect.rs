@@ -11,10 +11,12 @@
 //! complete; a failed or forbidden collection is recorded as such and never aborts the others.
 //! It must not interpret the objects (that is the tables' and rules' job).
 //!
-//! Large tenants: users are split into disjoint partitions by the first character of the UPN,
-//! paged a few at a time and streamed into the same file, and the partitions' `@odata.count`s
-//! must add up to `/users/$count`, else the partitions are discarded and users are read in one
-//! sequential pass (the manifest's `strategy` says which, and why). `--errors-only` reads only
+//! Large tenants: users, contacts and groups are split into disjoint partitions by the first
+//! character of the UPN or the display name (a partition too large to page alone by its first
+//! two characters), paged several at a time and streamed into the same file; the partitions'
+//! `@odata.count`s must add up to `/{users,contacts,groups}/$count` and each must page exactly
+//! its count, else the partitions are discarded and the collection is read in one sequential
+//! pass (the manifest's `strategy` says which, and why). `--errors-only` reads only
 //! the users, contacts and groups that carry provisioning errors (server-side filter, or a scan
 //! of the synced objects where Graph refuses it) and marks them `"scope": "provisioning-errors"`
 //! so that no rule takes them for the whole directory.
@@ -66,6 +68,83 @@ const DOMAIN_SELECT: &str = "id,isVerified,isDefault,isInitial,authenticationTyp
 /// which sends the collection to one sequential pass.
 pub const UPN_FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
 
+/// What extends a UPN prefix when its partition is split: any UPN character, or the `@` that
+/// ends the local part (`j@contoso.com` starts with `j@`).
+const UPN_NEXT_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~@";
+
+/// The characters a contact's or group's `displayName` is partitioned by. A display name may
+/// start with any character (`Łukasz`, `(Archive)`, `山田`), so these letters and digits cover
+/// the usual names and one more partition, `not(startswith(displayName,'a') or ...)`, reads the
+/// rest; a tenant where Graph refuses that query and names start elsewhere falls back to one
+/// sequential pass (the counts do not add up).
+pub const DISPLAY_NAME_FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// What usually follows a display name's first character: letters, digits, a space and the
+/// punctuation of names like `A. Smith`, `O'Brien`, `R&D`, `IT-Ops`. A name going on with
+/// anything else keeps its first character's partition whole (see [`PartitionPlan::split`]).
+const DISPLAY_NAME_NEXT_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789 .-_'&,()";
+
+/// How a large directory collection is split into disjoint `startswith` partitions.
+///
+/// `startswith` on these properties works without advanced query parameters, and `$count` (the
+/// `/$count` segment and `$count=true`) with `ConsistencyLevel: eventual`, on all three
+/// resources (graph-api.md §1.4; the FILTER table's "User", "Group" and "Organizational contact
+/// properties", <https://learn.microsoft.com/graph/aad-advanced-queries>; `/contacts/$count`
+/// and `startswith(displayName,'A')` with `$count=true` are examples 2 and 3 of
+/// <https://learn.microsoft.com/graph/api/orgcontact-list>, `/groups/$count` and
+/// `startswith(displayName, 'a')` examples 3 and 4 of
+/// <https://learn.microsoft.com/graph/api/group-list>).
+#[derive(Debug, Clone, Copy)]
+struct PartitionPlan {
+    /// The entity set: `users`, `contacts`, `groups`.
+    entity: &'static str,
+    property: &'static str,
+    select: &'static str,
+    /// One partition per character.
+    alphabet: &'static str,
+    /// What extends a prefix whose partition is too large to page alone (the long pole of the
+    /// collection); `None`: never split. The children replace their parent only when their
+    /// counts add up to its count (no object starts with the prefix and then something outside
+    /// this set), else the parent is paged whole.
+    split: Option<&'static str>,
+    /// Whether objects whose property starts outside the alphabet are read through one more
+    /// partition, `not(startswith(p,'a') or ...)`. Documented with advanced query parameters:
+    /// "Use of `$filter` with `not` and `startsWith` operators", `~/users?$filter=NOT
+    /// startsWith(displayName, 'Conf')&$count=true`, and `startsWith(...) OR startsWith(...)`
+    /// (<https://learn.microsoft.com/graph/aad-advanced-queries>, "Query scenarios that require
+    /// advanced query capabilities"); such a filter is limited by the URL's 2,048 characters
+    /// (<https://developer.microsoft.com/graph/known-issues/?search=13635>), which 36 clauses
+    /// stay under.
+    remainder: bool,
+}
+
+const USER_PARTITIONS: PartitionPlan = PartitionPlan {
+    entity: "users",
+    property: "userPrincipalName",
+    select: USER_SELECT,
+    alphabet: UPN_FIRST_CHARACTERS,
+    split: Some(UPN_NEXT_CHARACTERS),
+    remainder: false,
+};
+
+const CONTACT_PARTITIONS: PartitionPlan = PartitionPlan {
+    entity: "contacts",
+    property: "displayName",
+    select: CONTACT_SELECT,
+    alphabet: DISPLAY_NAME_FIRST_CHARACTERS,
+    split: Some(DISPLAY_NAME_NEXT_CHARACTERS),
+    remainder: true,
+};
+
+const GROUP_PARTITIONS: PartitionPlan = PartitionPlan {
+    entity: "groups",
+    property: "displayName",
+    select: GROUP_SELECT,
+    alphabet: DISPLAY_NAME_FIRST_CHARACTERS,
+    split: Some(DISPLAY_NAME_NEXT_CHARACTERS),
+    remainder: true,
+};
+
 /// The server-side provisioning-error filter (graph-api.md §1.4: `eq` inside `any` on
 /// `category` is supported without advanced query parameters; `PropertyConflict` is the only
 /// documented category).
@@ -88,15 +167,28 @@ pub struct CollectOptions {
     /// Read only the users, contacts and groups with provisioning errors (a quick scheduled
     /// check); the snapshot then marks them `"scope": "provisioning-errors"`.
     pub errors_only: bool,
-    /// Users are partitioned when `/users/$count` says more than this; a smaller tenant is one
-    /// sequential pass (the partitions' extra first pages would cost more than they save).
+    /// Users, contacts and groups are partitioned when their `/$count` says more than this; a
+    /// smaller collection is one sequential pass (the partitions' extra requests would cost more
+    /// than they save).
     pub partition_threshold: u64,
-    /// Partitions paged at once. Each is one request in flight; Graph's budget for a large
-    /// tenant is 8,000 resource units per 10 s and a `$select`ed users page costs 1
-    /// (graph-api.md §3.1), so 8 pages in flight (about 6 requests/s at Graph's 1-2 s a page)
-    /// stay far below it next to the other collections; all go through the client's shared
-    /// rate limiter and `Retry-After` gate anyway.
+    /// Partition pages in flight per collection. Each is one request; Graph's budget for a large
+    /// tenant is 8,000 resource units per 10 s and a `$select`ed page of users, contacts or
+    /// groups costs 1 (graph-api.md §3.1), so 16 pages in flight for each of the three (about
+    /// 12 requests/s each at Graph's 1-2 s a page) stay far below it; all go through the
+    /// client's shared rate limiter and `Retry-After` gate anyway.
     pub partition_concurrency: usize,
+    /// A partition counted above this many objects is split by its prefix's next character
+    /// (where [`PartitionPlan::split`] allows): paged alone it would be the long pole, one page
+    /// after another, long after the others finished (at Graph's 1.3 s a page of 999, 30,000
+    /// users take 39 s, about what 500,000 take in 16 partitions at once). Lower, and the
+    /// extra counting requests (one per next character) cost more than the split saves.
+    pub partition_split_above: u64,
+    /// Partitions smaller than this are paged together, up to this many objects and
+    /// [`MAX_PREFIXES_PER_PARTITION`] prefixes in one `startswith(...) or startswith(...)`
+    /// filter: a small partition costs a request chain of its own (and, where Graph scans
+    /// rather than seeks, several nearly empty pages), so 200 of them would be paid for in
+    /// latency, not in objects. 0: every partition alone.
+    pub partition_pack_to: u64,
 }
 
 impl Default for CollectOptions {
@@ -107,7 +199,9 @@ impl Default for CollectOptions {
             progress: None,
             errors_only: false,
             partition_threshold: 20_000,
-            partition_concurrency: 8,
+            partition_concurrency: 16,
+            partition_split_above: 30_000,
+            partition_pack_to: 10_000,
         }
     }
 }
@@ -232,26 +326,23 @@ pub async fn collect(
         progress: options.progress.as_ref(),
     };
 
-    let directory = |collection: Collection, entity: &'static str, select: &'static str| {
+    let directory = |collection: Collection, plan: PartitionPlan| {
         let task = run(collection);
         // Boxed: three such state machines inline would make `collect`'s future needlessly
         // large for every caller's stack.
         Box::pin(async move {
             if options.errors_only {
-                task.errors_only(entity, select, top).await
-            } else if collection == Collection::Users {
-                task.users(top, options).await
+                task.errors_only(plan.entity, plan.select, top).await
             } else {
-                task.paged(format!("/v1.0/{entity}?$select={select}&$top={top}"))
-                    .await
+                task.directory(plan, top, options).await
             }
         })
     };
 
     let (users, contacts, groups, organization, domains, jobs, roles, dir_sync) = futures::join!(
-        directory(Collection::Users, "users", USER_SELECT),
-        directory(Collection::Contacts, "contacts", CONTACT_SELECT),
-        directory(Collection::Groups, "groups", GROUP_SELECT),
+        directory(Collection::Users, USER_PARTITIONS),
+        directory(Collection::Contacts, CONTACT_PARTITIONS),
+        directory(Collection::Groups, GROUP_PARTITIONS),
         run(Collection::Organization)
             .small(format!("/beta/organization?$select={ORGANIZATION_SELECT}")),
         run(Collection::Domains).small(format!("/v1.0/domains?$select={DOMAIN_SELECT}")),
@@ -431,19 +522,6 @@ impl Task<'_> {
         }
     }
 
-    /// A large collection: every page streamed to `NAME.jsonl`, one object per line.
-    async fn paged(self, url: String) -> CollectionOutcome {
-        if self.skip {
-            return self.skipped().await;
-        }
-        let mut stats = CallStats::default();
-        self.streamed(&mut stats, async |task, w, stats| {
-            task.page_into(&url, w, &|_| true, stats).await?;
-            Ok(None)
-        })
-        .await
-    }
-
     /// Streams into `NAME.jsonl` with `fill` (which may start the file over), then puts it in
     /// place. `fill` returns the strategy to record.
     async fn streamed(
@@ -511,30 +589,38 @@ impl Task<'_> {
         result
     }
 
-    /// Users: partitioned by the UPN's first character when the tenant is large and
-    /// `/users/$count` answers, else (or when the partitions do not add up) one pass.
-    async fn users(self, top: u32, options: &CollectOptions) -> CollectionOutcome {
+    /// Users, contacts or groups: partitioned by the first character of `plan.property` when
+    /// the collection is large and its `/$count` answers, else (or when the partitions do not
+    /// add up, or Graph refuses a partition's query) one sequential pass.
+    async fn directory(
+        self,
+        plan: PartitionPlan,
+        top: u32,
+        options: &CollectOptions,
+    ) -> CollectionOutcome {
         if self.skip {
             return self.skipped().await;
         }
-        let sequential_url = format!("/v1.0/users?$select={USER_SELECT}&$top={top}");
+        let entity = plan.entity;
+        let sequential_url = format!("/v1.0/{entity}?$select={}&$top={top}", plan.select);
         let mut stats = CallStats::default();
         self.streamed(&mut stats, async |task, w, stats| {
-            let reason = match count_users(task.client, stats).await {
+            let reason = match count_all(task.client, entity, stats).await {
                 Err(why) => why,
                 Ok(total) if total <= options.partition_threshold => format!(
-                    "{total} users, partitioned above {}",
+                    "{total} {entity}, partitioned above {}",
                     options.partition_threshold
                 ),
                 Ok(total) => match task
-                    .partitioned_users(w, top, total, options, stats)
+                    .partitioned(plan, w, top, total, options, stats)
                     .await?
                 {
                     Ok(parts) => return Ok(Some(format!("partitioned({parts})"))),
                     Err(why) => {
                         tracing::warn!(
+                            collection = %task.collection,
                             reason = %why,
-                            "user partitions discarded; reading users in one sequential pass"
+                            "partitions discarded; reading the collection in one sequential pass"
                         );
                         w.restart().await?;
                         why
@@ -547,29 +633,221 @@ impl Task<'_> {
         .await
     }
 
-    /// Pages every UPN partition (`partition_concurrency` at a time) into `w`. `Ok(Ok(n))`: the
-    /// `n` partitions are complete and add up to `total`; `Ok(Err(why))`: they do not (or
-    /// Graph refused a partition's query) and must be discarded; `Err`: the collection failed.
-    async fn partitioned_users(
+    /// Counts every partition of `plan` (one `$top=1` request each, `partition_concurrency`
+    /// at a time), splits those above `partition_split_above` where the plan allows, then pages
+    /// the non-empty ones, largest first, into `w`. `Ok(Ok(n))`: the `n` partitions paged are
+    /// complete and add up to `total`; `Ok(Err(why))`: they do not (or Graph refused a
+    /// partition's query) and must be discarded; `Err`: the collection failed.
+    async fn partitioned(
         &self,
+        plan: PartitionPlan,
         w: &mut JsonlWriter,
         top: u32,
         total: u64,
         options: &CollectOptions,
         stats: &mut CallStats,
     ) -> Result<Result<usize, String>, Failure> {
-        let parts: Vec<char> = UPN_FIRST_CHARACTERS.chars().collect();
-        let streams = parts.iter().enumerate().map(|(i, c)| {
-            // A quote inside an OData string literal is doubled.
-            let literal = if *c == '\'' {
-                "''".to_owned()
+        let entity = plan.entity;
+        let concurrency = options.partition_concurrency.max(1);
+        let mut parts: Vec<Part> = plan
+            .alphabet
+            .chars()
+            .map(|c| Part::Prefix(c.to_string()))
+            .collect();
+        if plan.remainder {
+            parts.push(Part::Remainder);
+        }
+        let counted = match self.count_parts(plan, &parts, concurrency, stats).await? {
+            Ok(counts) => counts,
+            Err(why) => return Ok(Err(why)),
+        };
+        let mut plan_parts: Vec<(Part, u64)> = Vec::with_capacity(parts.len());
+        for (part, count) in parts.into_iter().zip(counted) {
+            if let Some(n) = count {
+                plan_parts.push((part, n));
             } else {
-                c.to_string()
+                // Only the remainder may go uncounted (refused): needed only when the letters
+                // and digits fall short, which the sum below then says.
+                tracing::info!(
+                    collection = %self.collection,
+                    "the remainder partition was refused; partitions cover the alphabet only"
+                );
+            }
+        }
+        let sum: u64 = plan_parts.iter().map(|(_, n)| n).sum();
+        if sum != total {
+            return Ok(Err(format!(
+                "the partitions add up to {sum} {entity} but /{entity}/$count says {total}"
+            )));
+        }
+        if let Some(next) = plan.split {
+            plan_parts = match self
+                .split_large(plan, plan_parts, next, concurrency, options, stats)
+                .await?
+            {
+                Ok(parts) => parts,
+                Err(why) => return Ok(Err(why)),
             };
-            let filter = format!("startswith(userPrincipalName,'{literal}')");
+        }
+        // Empty partitions need no paging, small ones are paged together, and the largest
+        // start first, so that the long poles are not left for the end.
+        plan_parts.retain(|(_, n)| *n > 0);
+        let mut plan_parts = pack(plan_parts, options.partition_pack_to);
+        plan_parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        tracing::debug!(
+            collection = %self.collection,
+            partitions = plan_parts.len(),
+            largest = plan_parts.first().map_or(0, |p| p.1),
+            "partitions counted; paging them"
+        );
+        self.page_parts(plan, w, top, &plan_parts, concurrency, stats)
+            .await
+    }
+
+    /// Replaces each partition counted above `partition_split_above` by its children (the
+    /// prefix extended by each of `next`), when the children's counts add up to the parent's;
+    /// otherwise the parent stays whole (slower, still complete). The children of every large
+    /// partition are counted together, `concurrency` at a time.
+    async fn split_large(
+        &self,
+        plan: PartitionPlan,
+        parts: Vec<(Part, u64)>,
+        next: &str,
+        concurrency: usize,
+        options: &CollectOptions,
+        stats: &mut CallStats,
+    ) -> Result<Result<Vec<(Part, u64)>, String>, Failure> {
+        let children = |part: &Part| -> Vec<Part> {
+            match part {
+                Part::Prefix(prefix) => next
+                    .chars()
+                    .map(|c| Part::Prefix(format!("{prefix}{c}")))
+                    .collect(),
+                Part::Prefixes(_) | Part::Remainder => Vec::new(),
+            }
+        };
+        let large = |part: &Part, count: u64| {
+            count > options.partition_split_above && matches!(part, Part::Prefix(_))
+        };
+        let all_children: Vec<Part> = parts
+            .iter()
+            .filter(|(part, count)| large(part, *count))
+            .flat_map(|(part, _)| children(part))
+            .collect();
+        if all_children.is_empty() {
+            return Ok(Ok(parts));
+        }
+        let counts = match self
+            .count_parts(plan, &all_children, concurrency, stats)
+            .await?
+        {
+            Ok(counts) => counts,
+            Err(why) => return Ok(Err(why)),
+        };
+        let mut counted = all_children.into_iter().zip(counts);
+        let mut out = Vec::with_capacity(parts.len());
+        for (part, count) in parts {
+            if !large(&part, count) {
+                out.push((part, count));
+                continue;
+            }
+            let mine: Vec<(Part, Option<u64>)> =
+                counted.by_ref().take(next.chars().count()).collect();
+            let sum: u64 = mine.iter().filter_map(|(_, n)| *n).sum();
+            if sum == count && mine.iter().all(|(_, n)| n.is_some()) {
+                out.extend(mine.into_iter().map(|(p, n)| (p, n.unwrap_or_default())));
+            } else {
+                tracing::info!(
+                    collection = %self.collection,
+                    partition = %part,
+                    count,
+                    children = sum,
+                    "the children of a large partition do not add up; paging it whole"
+                );
+                out.push((part, count));
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    /// `@odata.count` of each partition, from a `$top=1` page (`ConsistencyLevel: eventual`,
+    /// `$count=true`: examples 3 of orgcontact-list and 4 of group-list). `None` for a refused
+    /// remainder; `Ok(Err(why))` when a prefix's query is refused or comes without a count.
+    async fn count_parts(
+        &self,
+        plan: PartitionPlan,
+        parts: &[Part],
+        concurrency: usize,
+        stats: &mut CallStats,
+    ) -> Result<Result<Vec<Option<u64>>, String>, Failure> {
+        let probes = parts.iter().map(|part| {
             let url = format!(
-                "/v1.0/users?$filter={}&$select={USER_SELECT}&$top={top}&$count=true",
-                encode_query_value(&filter)
+                "/v1.0/{}?$filter={}&$select=id&$top=1&$count=true",
+                plan.entity,
+                encode_query_value(&part.filter(plan))
+            );
+            let (name, value) = eventual();
+            let mut pager = self.client.get_pages(&url).header(name, value);
+            async move {
+                let page = pager.next().await;
+                (page, pager.stats())
+            }
+        });
+        let answers: Vec<_> = futures::stream::iter(probes)
+            .buffered(concurrency)
+            .collect()
+            .await;
+        let mut counts = Vec::with_capacity(parts.len());
+        let mut refusal = None;
+        for (part, (page, s)) in parts.iter().zip(answers) {
+            *stats = add(*stats, s);
+            match page {
+                Some(Ok(page)) => match page.count {
+                    Some(n) => counts.push(Some(n)),
+                    None => {
+                        refusal.get_or_insert_with(|| {
+                            format!("partition {part} came without @odata.count")
+                        });
+                    }
+                },
+                Some(Err(e)) if is_query_refusal(&e) => {
+                    if *part == Part::Remainder {
+                        counts.push(None);
+                    } else {
+                        refusal.get_or_insert_with(|| {
+                            format!("partition {part} refused: {}", refusal_summary(&e))
+                        });
+                    }
+                }
+                Some(Err(e)) => return Err(Failure::Graph(e)),
+                None => {
+                    refusal.get_or_insert_with(|| format!("partition {part} returned no page"));
+                }
+            }
+        }
+        Ok(match refusal {
+            Some(why) => Err(why),
+            None => Ok(counts),
+        })
+    }
+
+    /// Pages `parts` (`concurrency` at a time) into `w` and checks each paged exactly what its
+    /// first page's `@odata.count` said, and that those counts match the ones counted before.
+    async fn page_parts(
+        &self,
+        plan: PartitionPlan,
+        w: &mut JsonlWriter,
+        top: u32,
+        parts: &[(Part, u64)],
+        concurrency: usize,
+        stats: &mut CallStats,
+    ) -> Result<Result<usize, String>, Failure> {
+        let entity = plan.entity;
+        let streams = parts.iter().enumerate().map(|(i, (part, _))| {
+            let url = format!(
+                "/v1.0/{entity}?$filter={}&$select={}&$top={top}&$count=true",
+                encode_query_value(&part.filter(plan)),
+                plan.select
             );
             let (name, value) = eventual();
             Box::pin(part_events(
@@ -579,10 +857,10 @@ impl Task<'_> {
         });
         // Pages are written as they arrive, so at most one page per partition in flight is
         // held: memory does not grow with the tenant.
-        let mut events =
-            futures::stream::iter(streams).flatten_unordered(options.partition_concurrency.max(1));
+        let mut events = futures::stream::iter(streams).flatten_unordered(concurrency);
         let mut counts: Vec<Option<u64>> = vec![None; parts.len()];
         let mut paged = vec![0u64; parts.len()];
+        let mut failure = None;
         while let Some(event) = events.next().await {
             match event {
                 PartEvent::Page(i, page) => {
@@ -598,35 +876,32 @@ impl Task<'_> {
                 PartEvent::Done(s) => *stats = add(*stats, s),
                 PartEvent::Failed(i, e, s) => {
                     *stats = add(*stats, s);
-                    if is_query_refusal(&e) {
-                        return Ok(Err(format!(
-                            "partition '{}' refused: {}",
-                            parts[i],
-                            refusal_summary(&e)
-                        )));
-                    }
-                    return Err(Failure::Graph(e));
+                    failure = Some((i, e));
+                    break;
                 }
             }
         }
-        if let Some(i) = counts.iter().position(Option::is_none) {
-            return Ok(Err(format!(
-                "partition '{}' came without @odata.count",
-                parts[i]
-            )));
-        }
-        // Coverage first (the partitions hold every user), then each partition paged whole.
-        let sum: u64 = counts.iter().flatten().sum();
-        if sum != total {
-            return Ok(Err(format!(
-                "the partitions add up to {sum} users but /users/$count says {total}"
-            )));
-        }
-        for (i, c) in parts.iter().enumerate() {
-            let count = counts[i].unwrap_or_default();
-            if count != paged[i] {
+        tracing::debug!(collection = %self.collection, "partitions paged");
+        // The partitions still in flight are dropped here; their requests so far are not
+        // counted (the pagers go with them).
+        drop(events);
+        if let Some((i, e)) = failure {
+            if is_query_refusal(&e) {
                 return Ok(Err(format!(
-                    "partition '{c}' counted {count} users but paged {}",
+                    "partition {} refused: {}",
+                    parts[i].0,
+                    refusal_summary(&e)
+                )));
+            }
+            return Err(Failure::Graph(e));
+        }
+        for (i, (part, counted)) in parts.iter().enumerate() {
+            let Some(count) = counts[i] else {
+                return Ok(Err(format!("partition {part} came without @odata.count")));
+            };
+            if count != *counted || count != paged[i] {
+                return Ok(Err(format!(
+                    "partition {part} counted {counted} {entity}, then {count}, but paged {}",
                     paged[i]
                 )));
             }
@@ -792,18 +1067,113 @@ fn eventual() -> (HeaderName, HeaderValue) {
     )
 }
 
-/// `GET /v1.0/users/$count` (text/plain). `Err` says why the count is not to be had; a refusal
-/// (e.g. the documented 400 "$count is not currently supported.") is not a failure of the
-/// collection, only the end of partitioning.
-async fn count_users(client: &GraphClient, stats: &mut CallStats) -> Result<u64, String> {
+/// `GET /v1.0/{entity}/$count` (text/plain). `Err` says why the count is not to be had; a
+/// refusal (e.g. the documented 400 "$count is not currently supported.") is not a failure of
+/// the collection, only the end of partitioning.
+async fn count_all(
+    client: &GraphClient,
+    entity: &str,
+    stats: &mut CallStats,
+) -> Result<u64, String> {
     let (name, value) = eventual();
     let mut headers = HeaderMap::new();
     headers.insert(name, value);
-    let url = client.url("/v1.0/users/$count");
+    let url = client.url(&format!("/v1.0/{entity}/$count"));
     client
-        .send(Method::GET, &url, &headers, None, stats, parse_count)
+        .send(Method::GET, &url, &headers, None, stats, |body, _| {
+            parse_count(body)
+        })
         .await
-        .map_err(|e| format!("/users/$count unavailable: {}", refusal_summary(&e)))
+        .map_err(|e| format!("/{entity}/$count unavailable: {}", refusal_summary(&e)))
+}
+
+/// One partition of a collection: a prefix of the property, or everything outside the
+/// plan's alphabet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Prefix(String),
+    /// Several small prefixes paged together.
+    Prefixes(Vec<String>),
+    Remainder,
+}
+
+/// The most `startswith` clauses joined by `or` in one partition's filter. Graph limits the
+/// `in` operator to 15 expressions by default (and a filter to a URL of 2,048 characters with
+/// advanced query parameters, <https://developer.microsoft.com/graph/known-issues/?search=13635>);
+/// an `or` chain is held to the same 15, which keeps the URL short too.
+pub const MAX_PREFIXES_PER_PARTITION: usize = 15;
+
+/// Packs the partitions smaller than `target` objects into shared partitions of at most
+/// `target` objects and [`MAX_PREFIXES_PER_PARTITION`] prefixes (first fit, largest first);
+/// larger ones and the remainder stay alone. Disjoint prefixes make disjoint unions, and each
+/// packed partition's count is the sum of its members'.
+fn pack(parts: Vec<(Part, u64)>, target: u64) -> Vec<(Part, u64)> {
+    let (mut small, mut out): (Vec<_>, Vec<_>) = parts
+        .into_iter()
+        .partition(|(part, n)| *n < target && matches!(part, Part::Prefix(_)));
+    small.sort_by_key(|p| std::cmp::Reverse(p.1));
+    let mut bins: Vec<(Vec<String>, u64)> = Vec::new();
+    for (part, n) in small {
+        let Part::Prefix(prefix) = part else {
+            continue;
+        };
+        match bins
+            .iter_mut()
+            .find(|(b, total)| total + n <= target && b.len() < MAX_PREFIXES_PER_PARTITION)
+        {
+            Some((b, total)) => {
+                b.push(prefix);
+                *total += n;
+            }
+            None => bins.push((vec![prefix], n)),
+        }
+    }
+    out.extend(bins.into_iter().map(|(mut b, n)| {
+        if b.len() == 1 {
+            (Part::Prefix(b.remove(0)), n)
+        } else {
+            (Part::Prefixes(b), n)
+        }
+    }));
+    out
+}
+
+impl Part {
+    /// The partition's `$filter`.
+    fn filter(&self, plan: PartitionPlan) -> String {
+        let p = plan.property;
+        match self {
+            Part::Prefix(prefix) => format!("startswith({p},'{}')", odata_literal(prefix)),
+            Part::Prefixes(prefixes) => prefixes
+                .iter()
+                .map(|prefix| format!("startswith({p},'{}')", odata_literal(prefix)))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            Part::Remainder => {
+                let clauses: Vec<String> = plan
+                    .alphabet
+                    .chars()
+                    .map(|c| format!("startswith({p},'{}')", odata_literal(&c.to_string())))
+                    .collect();
+                format!("not({})", clauses.join(" or "))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Prefix(prefix) => write!(f, "'{prefix}'"),
+            Part::Prefixes(prefixes) => write!(f, "'{}'", prefixes.join("' or '")),
+            Part::Remainder => f.write_str("(the rest)"),
+        }
+    }
+}
+
+/// A quote inside an `OData` string literal is doubled.
+fn odata_literal(text: &str) -> String {
+    text.replace('\'', "''")
 }
 
 /// The body of a `/$count` request: a number in plain text. Some `OData` services put a UTF-8

@@ -408,11 +408,24 @@ type Configure = fn(&mut ServerOptions);
 
 /// A generated tenant with `users` healthy synced users (and the default planted cases).
 async fn setup_users(users: usize, configure: impl FnOnce(&mut ServerOptions)) -> Setup {
-    let tenant = generate(&GeneratorOptions {
+    setup_tenant(users, |_| {}, configure).await
+}
+
+/// As [`setup_users`], with `users` (and as many contacts and groups) and the tenant edited
+/// before it is served.
+async fn setup_tenant(
+    users: usize,
+    edit: impl FnOnce(&mut SimTenant),
+    configure: impl FnOnce(&mut ServerOptions),
+) -> Setup {
+    let mut tenant = generate(&GeneratorOptions {
         users,
+        contacts: users,
+        groups: users,
         collected_at: Utc::now(),
         ..GeneratorOptions::default()
     });
+    edit(&mut tenant);
     let mut options = ServerOptions::for_tests(CLIENT, SECRET);
     configure(&mut options);
     let server = SimServer::start(tenant.clone(), options).await.unwrap();
@@ -442,6 +455,8 @@ fn partitioned_options() -> CollectOptions {
         top: 7,
         partition_threshold: 50,
         partition_concurrency: 4,
+        // Each partition alone, so that a test can count them.
+        partition_pack_to: 0,
         ..CollectOptions::default()
     }
 }
@@ -466,83 +481,369 @@ fn strategy_of(manifest: &Value, collection: Collection) -> String {
         .to_owned()
 }
 
+/// The ids of users, contacts and groups in the tenant.
+fn tenant_ids(t: &SimTenant) -> BTreeMap<Collection, std::collections::BTreeSet<String>> {
+    [
+        (
+            Collection::Users,
+            t.users.iter().map(|o| o.id.clone()).collect(),
+        ),
+        (
+            Collection::Contacts,
+            t.contacts.iter().map(|o| o.id.clone()).collect(),
+        ),
+        (
+            Collection::Groups,
+            t.groups.iter().map(|o| o.id.clone()).collect(),
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The partitions that hold objects: first characters of `values` in `alphabet`
+/// (case-insensitively), and one more when some value starts elsewhere (or is missing) and
+/// the plan reads the rest.
+fn non_empty_partitions<'a>(
+    values: impl Iterator<Item = Option<&'a str>>,
+    alphabet: &str,
+    remainder: bool,
+) -> usize {
+    let mut firsts = std::collections::BTreeSet::new();
+    let mut elsewhere = false;
+    for v in values {
+        match v
+            .and_then(|v| v.chars().next())
+            .map(|c| c.to_ascii_lowercase())
+        {
+            Some(c) if alphabet.contains(c) => {
+                firsts.insert(c);
+            }
+            _ => elsewhere = true,
+        }
+    }
+    firsts.len() + usize::from(remainder && elsewhere)
+}
+
+/// Every user, contact and group is collected exactly once, each collection through its
+/// partitions: UPN first characters for users, displayName letters and digits for contacts
+/// and groups, plus the rest (a contact named `Łukasz`, a group named `(archive)`, a contact
+/// without a name) through `not(startswith(...) or ...)`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_tenant_is_paged_in_upn_partitions_and_every_user_is_collected() {
+async fn a_large_tenant_is_paged_in_partitions_and_every_object_is_collected() {
+    let s = setup_tenant(
+        200,
+        |t| {
+            t.contacts[0].display_name = Some("Łukasz Nowak".to_owned());
+            t.contacts[1].display_name = None;
+            t.groups[0].display_name = Some("(archive) Sales".to_owned());
+        },
+        |_| {},
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = CollectOptions {
+        partition_threshold: 10,
+        ..partitioned_options()
+    };
+    let report = collect(&s.client, dir.path(), &options).await.unwrap();
+    assert!(report.incomplete().is_empty(), "{report:#?}");
+    let t = &s.tenant;
+    let m = manifest(dir.path());
+    let expected_parts = [
+        (
+            Collection::Users,
+            non_empty_partitions(
+                t.users.iter().map(|u| Some(u.user_principal_name.as_str())),
+                UPN_FIRST_CHARACTERS,
+                false,
+            ),
+        ),
+        (
+            Collection::Contacts,
+            non_empty_partitions(
+                t.contacts.iter().map(|c| c.display_name.as_deref()),
+                DISPLAY_NAME_FIRST_CHARACTERS,
+                true,
+            ),
+        ),
+        (
+            Collection::Groups,
+            non_empty_partitions(
+                t.groups.iter().map(|g| g.display_name.as_deref()),
+                DISPLAY_NAME_FIRST_CHARACTERS,
+                true,
+            ),
+        ),
+    ];
+    let expected = tenant_ids(t);
+    for (collection, parts) in expected_parts {
+        assert!(parts > 1, "{collection}");
+        assert_eq!(
+            strategy_of(&m, collection),
+            format!("partitioned({parts})"),
+            "{collection}"
+        );
+        let ids = &expected[&collection];
+        assert!(ids.len() > 200, "{collection}");
+        assert_eq!(&collected_ids(dir.path(), collection), ids, "{collection}");
+        let outcome = &report.collections[&collection];
+        assert_eq!(outcome.objects, ids.len(), "{collection}");
+        // The total, one count per partition (the alphabet, plus the rest), then the pages.
+        assert!(
+            outcome.stats.requests > parts as u64 + 1,
+            "{:?}",
+            outcome.stats
+        );
+        assert_eq!(
+            m["collections"][collection.file_stem()]["requests"].as_u64(),
+            Some(outcome.stats.requests)
+        );
+        assert!(
+            m["collections"][collection.file_stem()]
+                .get("scope")
+                .is_none()
+        );
+    }
+    // The rest was asked for, with the advanced query parameters it needs.
+    let paths = s.server.handle().stats().paths;
+    assert!(paths["/v1.0/contacts"].requests > 0 && paths["/v1.0/groups"].requests > 0);
+    let snapshot = snapshot::load(dir.path()).unwrap();
+    assert_eq!(snapshot.users.len(), expected[&Collection::Users].len());
+    assert_eq!(
+        snapshot.contacts.len(),
+        expected[&Collection::Contacts].len()
+    );
+    assert_eq!(snapshot.groups.len(), expected[&Collection::Groups].len());
+}
+
+/// A UPN partition above `partition_split_above` is paged as its two-character children
+/// (`ja`, `jo`, `j.`, `j@`...), so no single partition is the long pole, and still every user
+/// comes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_upn_partition_is_split_by_its_next_character() {
     let s = setup_users(300, |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let report = collect(&s.client, dir.path(), &partitioned_options())
-        .await
-        .unwrap();
-    assert!(report.incomplete().is_empty(), "{report:#?}");
-    let parts = UPN_FIRST_CHARACTERS.chars().count();
+    let options = CollectOptions {
+        partition_split_above: 20,
+        skip: [Collection::Contacts, Collection::Groups]
+            .into_iter()
+            .collect(),
+        ..partitioned_options()
+    };
+    let report = collect(&s.client, dir.path(), &options).await.unwrap();
+    assert_eq!(
+        report.incomplete(),
+        vec![Collection::Contacts, Collection::Groups]
+    );
+    let t = &s.tenant;
+    let one_char = non_empty_partitions(
+        t.users.iter().map(|u| Some(u.user_principal_name.as_str())),
+        UPN_FIRST_CHARACTERS,
+        false,
+    );
+    let mut by_first: BTreeMap<char, usize> = BTreeMap::new();
+    let mut two_chars = std::collections::BTreeSet::new();
+    for u in &t.users {
+        let lower = u.user_principal_name.to_ascii_lowercase();
+        let mut chars = lower.chars();
+        let first = chars.next().unwrap();
+        *by_first.entry(first).or_default() += 1;
+        two_chars.insert((first, chars.next().unwrap()));
+    }
+    // Large first characters count as their two-character children, the others as one.
+    let expected_parts: usize = by_first
+        .iter()
+        .map(|(first, n)| {
+            if *n > 20 {
+                two_chars.iter().filter(|(f, _)| f == first).count()
+            } else {
+                1
+            }
+        })
+        .sum();
+    assert!(expected_parts > one_char, "{expected_parts} vs {one_char}");
     let m = manifest(dir.path());
     assert_eq!(
         strategy_of(&m, Collection::Users),
-        format!("partitioned({parts})")
+        format!("partitioned({expected_parts})")
     );
-    let expected: std::collections::BTreeSet<String> =
-        s.tenant.users.iter().map(|u| u.id.clone()).collect();
-    assert!(expected.len() > 300);
-    assert_eq!(collected_ids(dir.path(), Collection::Users), expected);
     assert_eq!(
-        report.collections[&Collection::Users].objects,
-        expected.len()
+        collected_ids(dir.path(), Collection::Users),
+        tenant_ids(t)[&Collection::Users]
     );
-    // One /users/$count, then every partition's pages (each at least one request).
-    let users = &report.collections[&Collection::Users];
-    assert!(users.stats.requests > parts as u64, "{:?}", users.stats);
+}
+
+/// Small partitions are paged together (`startswith(..,'q') or startswith(..,'x') ...`):
+/// fewer request chains, still every object once, and the packed counts verified like any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_partitions_are_paged_together() {
+    let s = setup_users(200, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = CollectOptions {
+        partition_threshold: 10,
+        partition_pack_to: 60,
+        ..partitioned_options()
+    };
+    let report = collect(&s.client, dir.path(), &options).await.unwrap();
+    assert!(report.incomplete().is_empty(), "{report:#?}");
+    let t = &s.tenant;
+    let m = manifest(dir.path());
+    let alone = [
+        (
+            Collection::Users,
+            non_empty_partitions(
+                t.users.iter().map(|u| Some(u.user_principal_name.as_str())),
+                UPN_FIRST_CHARACTERS,
+                false,
+            ),
+        ),
+        (
+            Collection::Contacts,
+            non_empty_partitions(
+                t.contacts.iter().map(|c| c.display_name.as_deref()),
+                DISPLAY_NAME_FIRST_CHARACTERS,
+                true,
+            ),
+        ),
+    ];
+    let expected = tenant_ids(t);
+    for (collection, alone) in alone {
+        let strategy = strategy_of(&m, collection);
+        let packed: usize = strategy
+            .strip_prefix("partitioned(")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{collection}: {strategy}"))
+            .parse()
+            .unwrap();
+        assert!(packed < alone, "{collection}: {packed} of {alone}");
+        // No packed partition holds more than the target unless one prefix alone does.
+        assert!(
+            packed * 60 >= expected[&collection].len() / 2,
+            "{collection}"
+        );
+        assert_eq!(
+            collected_ids(dir.path(), collection),
+            expected[&collection],
+            "{collection}"
+        );
+    }
+}
+
+#[test]
+fn packing_keeps_partitions_disjoint_and_within_the_target() {
+    let prefix = |p: &str, n: u64| (Part::Prefix(p.to_owned()), n);
+    let mut parts: Vec<(Part, u64)> = "abcdefghijklmnopqrstuvwxyz"
+        .chars()
+        .map(|c| prefix(&c.to_string(), 3))
+        .collect();
+    parts.push(prefix("0", 500));
+    parts.push((Part::Remainder, 2));
+    let packed = pack(parts, 20);
+    let total: u64 = packed.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 26 * 3 + 500 + 2);
+    let mut seen = Vec::new();
+    for (part, n) in &packed {
+        match part {
+            Part::Prefixes(p) => {
+                assert!(
+                    p.len() <= MAX_PREFIXES_PER_PARTITION && *n <= 20,
+                    "{part}: {n}"
+                );
+                assert_eq!(*n, 3 * p.len() as u64);
+                seen.extend(p.iter().cloned());
+            }
+            Part::Prefix(p) => seen.push(p.clone()),
+            Part::Remainder => assert_eq!(*n, 2),
+        }
+    }
+    seen.sort();
+    let mut want: Vec<String> = "abcdefghijklmnopqrstuvwxyz0"
+        .chars()
+        .map(String::from)
+        .collect();
+    want.sort();
+    assert_eq!(seen, want, "every prefix once");
+    // 26 prefixes of 3 in bins of at most 20: 6 a bin, 5 bins; plus '0' and the rest alone.
+    assert_eq!(packed.len(), 7);
     assert_eq!(
-        m["collections"]["users"]["requests"].as_u64(),
-        Some(users.stats.requests)
+        Part::Prefixes(vec!["q".into(), "x".into()]).filter(CONTACT_PARTITIONS),
+        "startswith(displayName,'q') or startswith(displayName,'x')"
     );
-    // The other collections are not partitioned and say nothing about it.
-    assert!(m["collections"]["contacts"].get("strategy").is_none());
-    assert!(m["collections"]["users"].get("scope").is_none());
-    let snapshot = snapshot::load(dir.path()).unwrap();
-    assert!(snapshot.state(Collection::Users).is_loaded());
-    assert_eq!(snapshot.users.len(), expected.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_that_disagree_or_are_refused_fall_back_to_one_sequential_pass() {
-    let cases: [(&str, Configure); 2] = [
-        ("add up to", |o| o.faults.count_offset = 1),
+    // (the collection whose counts are faulty, or every one; the reason its strategy gives,
+    // `{entity}` standing for its entity set; the fault)
+    let cases: [(Option<Collection>, &str, Configure); 4] = [
+        (None, "the partitions add up to", |o| {
+            o.faults.count_offset = 1;
+        }),
         (
-            "/users/$count unavailable: HTTP 400 Request_BadRequest",
+            Some(Collection::Contacts),
+            "the partitions add up to",
+            |o| {
+                o.faults.count_offset = 1;
+                o.faults.count_faults_on = vec!["contacts".into()];
+            },
+        ),
+        (
+            Some(Collection::Groups),
+            "/{entity}/$count unavailable: HTTP 400 Request_BadRequest",
+            |o| {
+                o.faults.refuse_count = true;
+                o.faults.count_faults_on = vec!["groups".into()];
+            },
+        ),
+        (
+            None,
+            "/{entity}/$count unavailable: HTTP 400 Request_BadRequest",
             |o| {
                 o.faults.refuse_count = true;
             },
         ),
     ];
-    for (reason, configure) in cases {
+    for (faulty, reason, configure) in cases {
         let s = setup_users(120, configure).await;
         let dir = tempfile::tempdir().unwrap();
         let report = collect(&s.client, dir.path(), &partitioned_options())
             .await
             .unwrap();
         assert!(report.incomplete().is_empty(), "{reason}: {report:#?}");
-        let strategy = strategy_of(&manifest(dir.path()), Collection::Users);
-        assert!(
-            strategy.starts_with("sequential (") && strategy.contains(reason),
-            "{strategy}"
-        );
-        let expected: std::collections::BTreeSet<String> =
-            s.tenant.users.iter().map(|u| u.id.clone()).collect();
-        assert_eq!(
-            collected_ids(dir.path(), Collection::Users),
-            expected,
-            "{reason}"
-        );
-        assert_eq!(
-            report.collections[&Collection::Users].objects,
-            expected.len()
-        );
-        assert!(
-            snapshot::load(dir.path())
-                .unwrap()
-                .state(Collection::Users)
-                .is_loaded()
-        );
+        let m = manifest(dir.path());
+        let expected = tenant_ids(&s.tenant);
+        for collection in [Collection::Users, Collection::Contacts, Collection::Groups] {
+            let strategy = strategy_of(&m, collection);
+            if faulty.is_none_or(|f| f == collection) {
+                let reason = reason.replace("{entity}", collection.file_stem());
+                assert!(
+                    strategy.starts_with("sequential (") && strategy.contains(&reason),
+                    "{collection}: {strategy}"
+                );
+            } else {
+                // A fault on one collection's counts leaves the others partitioned.
+                assert!(
+                    strategy.starts_with("partitioned("),
+                    "{collection}: {strategy}"
+                );
+            }
+            assert_eq!(
+                collected_ids(dir.path(), collection),
+                expected[&collection],
+                "{reason}: {collection}"
+            );
+            assert_eq!(
+                report.collections[&collection].objects,
+                expected[&collection].len()
+            );
+            assert!(
+                snapshot::load(dir.path())
+                    .unwrap()
+                    .state(collection)
+                    .is_loaded()
+            );
+        }
     }
     // Below the threshold: one pass, and the manifest says why.
     let s = setup_users(20, |_| {}).await;
@@ -552,12 +853,19 @@ async fn counts_that_disagree_or_are_refused_fall_back_to_one_sequential_pass() 
         ..partitioned_options()
     };
     collect(&s.client, dir.path(), &options).await.unwrap();
-    let strategy = strategy_of(&manifest(dir.path()), Collection::Users);
+    let m = manifest(dir.path());
     assert_eq!(
-        strategy,
+        strategy_of(&m, Collection::Users),
         format!(
             "sequential ({} users, partitioned above 10000)",
             s.tenant.users.len()
+        )
+    );
+    assert_eq!(
+        strategy_of(&m, Collection::Contacts),
+        format!(
+            "sequential ({} contacts, partitioned above 10000)",
+            s.tenant.contacts.len()
         )
     );
 }
@@ -741,6 +1049,11 @@ fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str
             "{rule}: {reason}"
         );
     }
+    assert_only_errors_only_rules(&audit, path);
+}
+
+/// An errors-only audit reports only what its rules can see.
+fn assert_only_errors_only_rules(audit: &crate::report::AuditReport, path: &str) {
     assert!(
         audit.findings.iter().all(|f| matches!(
             f.rule.as_str(),

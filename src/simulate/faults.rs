@@ -133,6 +133,10 @@ pub struct FaultOptions {
     /// "$count is not currently supported." whatever the headers, as in tenants without
     /// advanced query support.
     pub refuse_count: bool,
+    /// The collections (`users`, `contacts`, `groups`, ...) `count_offset` and `refuse_count`
+    /// apply to, case-insensitive; empty: every collection. One collection's index can lag
+    /// while the others' agree, and a client must fall back for that collection alone.
+    pub count_faults_on: Vec<String>,
     /// Properties (or collections, e.g. `onPremisesProvisioningErrors`) whose `$filter` clauses
     /// are refused with 400 `Request_UnsupportedQuery`, as older services refused the
     /// provisioning-error filter (graph-api.md §1.4), case-insensitive.
@@ -149,13 +153,14 @@ impl Default for FaultOptions {
             retry_after_503: Duration::from_secs(1),
             count_offset: 0,
             refuse_count: false,
+            count_faults_on: Vec::new(),
             refuse_filters: Vec::new(),
         }
     }
 }
 
 /// `--faults` syntax: comma-separated `key=value`, e.g.
-/// `seed=7,503=0.02,504=0.01,reset=0.01,truncate=0.01,malformed=0.01,short=0.1,expire-token-after=500,forbid=groups+contacts,retry-after=2,count-offset=3,refuse-count=true,refuse-filter=onPremisesProvisioningErrors`.
+/// `seed=7,503=0.02,504=0.01,reset=0.01,truncate=0.01,malformed=0.01,short=0.1,expire-token-after=500,forbid=groups+contacts,retry-after=2,count-offset=3,refuse-count=true,count-faults-on=contacts+groups,refuse-filter=onPremisesProvisioningErrors`.
 impl FromStr for FaultOptions {
     type Err = String;
 
@@ -198,6 +203,9 @@ impl FromStr for FaultOptions {
                         .parse()
                         .map_err(|_| format!("refuse-count '{value}' is not true or false"))?;
                 }
+                "count-faults-on" => o
+                    .count_faults_on
+                    .extend(value.split('+').map(|c| c.trim().to_owned())),
                 "refuse-filter" => o
                     .refuse_filters
                     .extend(value.split('+').map(|c| c.trim().to_owned())),
@@ -286,6 +294,12 @@ impl Faults {
             .refuse_filters
             .iter()
             .any(|p| p.eq_ignore_ascii_case(property))
+    }
+
+    /// Whether `count_offset` and `refuse_count` apply to `collection` (an entity set).
+    pub fn count_faults_apply_to(&self, collection: &str) -> bool {
+        let on = &self.options.count_faults_on;
+        on.is_empty() || on.iter().any(|c| c.eq_ignore_ascii_case(collection))
     }
 
     pub fn is_forbidden(&self, collection: &str) -> bool {
@@ -431,6 +445,16 @@ mod tests {
         assert!(o.refuse_count);
         assert!(Faults::new(o.clone()).refuses_filter_on("onpremisesprovisioningerrors"));
         assert_eq!(o.refuse_filters.len(), 2);
+        // Unscoped, the count faults apply to every collection; scoped, to those named only.
+        assert!(Faults::new(o.clone()).count_faults_apply_to("users"));
+        let o: FaultOptions = "count-offset=1,count-faults-on=Contacts+groups"
+            .parse()
+            .unwrap();
+        assert_eq!(o.count_faults_on, ["Contacts", "groups"]);
+        let faults = Faults::new(o);
+        assert!(faults.count_faults_apply_to("contacts"));
+        assert!(faults.count_faults_apply_to("groups"));
+        assert!(!faults.count_faults_apply_to("users"));
         assert!("refuse-count=yes".parse::<FaultOptions>().is_err());
         assert!("503=2".parse::<FaultOptions>().is_err());
         assert!("boom=0.1".parse::<FaultOptions>().is_err());

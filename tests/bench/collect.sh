@@ -11,7 +11,10 @@
 # Knobs: BENCH_DIR (default /tmp/entra-audit-collect-bench), BENCH_USERS, BENCH_CONTACTS,
 # BENCH_GROUPS, BENCH_LATENCY (default graph), BENCH_THROTTLE (default on), SKIP_SDK=1,
 # ENTRA_AUDIT_BIN (default ${CARGO_TARGET_DIR:-target}/release/entra-audit), PYTHON.
-# Needs: /usr/bin/time (Debian package `time`); for the SDK: pip install msgraph-sdk.
+# Needs: /usr/bin/time (Debian package `time`), curl; for the SDK: pip install msgraph-sdk.
+# The SDK pages one page at a time and spends about 4 s of Python CPU on each page of 999 users,
+# so at 500,000 users it runs for most of an hour: SKIP_SDK=1 there, and measure it with
+# BENCH_USERS=100000 (the ratio printed is then the like-for-like one at that size).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,19 +63,38 @@ echo "== entra-audit collect"
   --out "$BENCH_DIR/snapshot" | tee "$BENCH_DIR/collect.log"
 WALL=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$BENCH_DIR/collect.time")
 RSS_KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/collect.time")
-"$PYTHON" - "$BENCH_DIR/snapshot/manifest.json" "$EXP_USERS" "$EXP_CONTACTS" "$EXP_GROUPS" <<'PY' | tee "$BENCH_DIR/collect.summary"
+# What the server saw during the collection (429s, retries that came before Retry-After),
+# read before the SDK adds its own requests.
+curl -fsS "$BASE/_simulator/stats" > "$BENCH_DIR/simulator-stats.json" || echo '{}' > "$BENCH_DIR/simulator-stats.json"
+"$PYTHON" - "$BENCH_DIR/snapshot/manifest.json" "$BENCH_DIR/simulator-stats.json" "$EXP_USERS" "$EXP_CONTACTS" "$EXP_GROUPS" "$WALL" "$RSS_KB" <<'PY' | tee "$BENCH_DIR/collect.summary"
 import json, sys
 m = json.load(open(sys.argv[1]))["collections"]
-expected = dict(users=int(sys.argv[2]), contacts=int(sys.argv[3]), groups=int(sys.argv[4]))
+server = json.load(open(sys.argv[2]))
+expected = dict(users=int(sys.argv[3]), contacts=int(sys.argv[4]), groups=int(sys.argv[5]))
+wall = sum(float(p) * 60 ** i for i, p in enumerate(reversed(sys.argv[6].split(":"))))
 ok = all(m[k]["status"] == "complete" and m[k]["objects"] == v for k, v in expected.items())
 req = sum(c["requests"] for c in m.values()); thr = sum(c["throttled"] for c in m.values())
-print(f"counts equal the generator's: {'yes' if ok else 'NO'}; requests {req}; 429s {thr}; users strategy {m['users'].get('strategy', '-')}")
+for k, v in expected.items():
+    c = m[k]
+    print(f"  {k:<9} {c['status']:<9} {c['objects']:>8} of {v:>8}  requests {c['requests']:>5}  429s {c['throttled']:>3}  strategy {c.get('strategy', '-')}")
+print(f"counts equal the generator's: {'yes' if ok else 'NO'}; requests {req}; retries {sum(c['retries'] for c in m.values())}; 429s {thr}"
+      f" (server: {server.get('throttled', '?')} 429s, {server.get('early_retries', '?')} early retries, {server.get('resource_units', '?')} resource units)")
+print(f"entra-audit collect: wall {wall:.1f} s, peak RSS {int(sys.argv[7]) // 1024} MiB")
+json.dump({"wall_seconds": wall, "peak_rss_mib": int(sys.argv[7]) // 1024, "requests": req, "throttled": thr, "complete": ok},
+          open(sys.argv[1].rsplit("/", 2)[0] + "/collect.json", "w"))
 sys.exit(0 if ok else 1)
 PY
-echo "entra-audit collect: wall $WALL, peak RSS $((RSS_KB / 1024)) MiB"
 
 if [ "${SKIP_SDK:-0}" != 1 ]; then
   echo "== msgraph-sdk (Python) PageIterator over the same users (after Graph's 10 s throttling window)"
   sleep 10
   "$PYTHON" "$HERE/msgraph_sdk_users.py" "$BASE" "$TENANT" "$CLIENT" | tee "$BENCH_DIR/sdk.json"
+  "$PYTHON" - "$BENCH_DIR/collect.json" "$BENCH_DIR/sdk.json" "$EXP_USERS" <<'PY'
+import json, sys
+collect = json.load(open(sys.argv[1])); sdk = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+users = int(sys.argv[3])
+print(f"msgraph-sdk: {sdk['users']} of {users} users in {sdk['seconds']} s ({sdk['peak_rss_mib']} MiB);"
+      f" entra-audit collect (users, contacts and groups) is {sdk['seconds'] / collect['wall_seconds']:.1f}x faster")
+sys.exit(0 if sdk["users"] == users else 1)
+PY
 fi
