@@ -663,26 +663,26 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
     } else {
         let envelope = parse_envelope(path, text)?;
         let base = text.as_ptr() as usize;
+        // Each record's line, for messages: one pass over the text, since the records come in
+        // text order (counting from the start for every record was quadratic: 13 s for 12,000
+        // users in one 12 MB file).
+        let mut line = 1;
+        let mut counted_to = 0;
         let raws = envelope
             .0
             .into_iter()
             .map(|raw| {
-                let offset = raw.get().as_ptr() as usize - base;
-                (offset, raw.get())
+                let offset = (raw.get().as_ptr() as usize - base).min(text.len());
+                line += newlines(&text.as_bytes()[counted_to.min(offset)..offset]);
+                counted_to = counted_to.max(offset);
+                (line, raw.get())
             })
             .collect();
         (raws, envelope.1)
     };
     let results: Vec<Result<T, RejectedRecord>> = raws
         .par_iter()
-        .map(|&(position, raw)| {
-            let line = if is_jsonl {
-                position
-            } else {
-                line_of_offset(text, position)
-            };
-            parse_record::<T>(path, line, raw)
-        })
+        .map(|&(line, raw)| parse_record::<T>(path, line, raw))
         .collect();
     let mut parsed = Parsed {
         objects: Vec::with_capacity(results.len()),
@@ -766,14 +766,9 @@ struct IdOnly {
     id: String,
 }
 
-// Only called for records that failed to parse: a dependency for faster counting is not worth it.
-#[allow(clippy::naive_bytecount)]
-fn line_of_offset(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+#[allow(clippy::naive_bytecount)] // a dependency for faster counting is not worth it
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Graph writes "" for unset times in some resources, and `0001-01-01T00:00:00Z` for "never".
@@ -942,18 +937,23 @@ mod tests {
             dir.path(),
             "users.json",
             &format!(
-                "{{\"value\":[\n{USER},\n{{\"id\":\"u2\",\"proxyAddresses\":\"not-a-list\"}}\n]}}"
+                "{{\"value\":[\n{USER},\n{{\"id\":\"u2\",\"proxyAddresses\":\"not-a-list\"}},\n\n{{\"id\":\"u3\",\"proxyAddresses\":7}}\n]}}"
             ),
         );
         let snap = load(dir.path()).unwrap();
         assert_eq!(snap.users.len(), 1);
-        assert_eq!(snap.rejected.len(), 1);
+        assert_eq!(snap.rejected.len(), 2);
         assert_eq!(snap.rejected[0].record, "u2");
-        // USER spans lines 2-4, so the second record starts on line 5.
+        // USER spans lines 2-4, so the second record starts on line 5, the third (after a
+        // blank line) on line 7: lines are counted once, from record to record.
         assert_eq!(snap.rejected[0].line, 5);
+        assert_eq!(
+            (snap.rejected[1].record.as_str(), snap.rejected[1].line),
+            ("u3", 7)
+        );
         assert!(matches!(
             snap.state(Collection::Users),
-            CollectionState::Loaded { rejected: 1, .. }
+            CollectionState::Loaded { rejected: 2, .. }
         ));
     }
 
