@@ -287,19 +287,14 @@ impl CollectReport {
     pub fn total_stats(&self) -> CallStats {
         self.collections
             .values()
-            .fold(CallStats::default(), |acc, o| add(acc, o.stats))
+            .fold(CallStats::default(), |mut acc, o| {
+                acc.add(o.stats);
+                acc
+            })
     }
 
     pub fn manifest_path(&self) -> PathBuf {
         self.dir.join("manifest.json")
-    }
-}
-
-fn add(a: CallStats, b: CallStats) -> CallStats {
-    CallStats {
-        requests: a.requests + b.requests,
-        retries: a.retries + b.retries,
-        throttled: a.throttled + b.throttled,
     }
 }
 
@@ -585,7 +580,7 @@ impl Task<'_> {
                 break;
             }
         }
-        *stats = add(*stats, pager.stats());
+        stats.add(pager.stats());
         result
     }
 
@@ -800,7 +795,7 @@ impl Task<'_> {
         let mut counts = Vec::with_capacity(parts.len());
         let mut refusal = None;
         for (part, (page, s)) in parts.iter().zip(answers) {
-            *stats = add(*stats, s);
+            stats.add(s);
             match page {
                 Some(Ok(page)) => match page.count {
                     Some(n) => counts.push(Some(n)),
@@ -873,9 +868,9 @@ impl Task<'_> {
                         w.write(raw).await?;
                     }
                 }
-                PartEvent::Done(s) => *stats = add(*stats, s),
+                PartEvent::Done(s) => stats.add(s),
                 PartEvent::Failed(i, e, s) => {
-                    *stats = add(*stats, s);
+                    stats.add(s);
                     failure = Some((i, e));
                     break;
                 }
@@ -959,7 +954,7 @@ impl Task<'_> {
             return (self.skipped().await, None);
         }
         let mut stats = CallStats::default();
-        let result = page_all(self.client, &url, &mut stats).await;
+        let result = self.client.get_all(&url, &mut stats).await;
         let first_id = result
             .as_ref()
             .ok()
@@ -1034,28 +1029,6 @@ impl Task<'_> {
 #[derive(serde::Deserialize)]
 struct IdOnly {
     id: String,
-}
-
-/// Every page's objects of `url`, counted into `stats`.
-async fn page_all(
-    client: &GraphClient,
-    url: &str,
-    stats: &mut CallStats,
-) -> Result<Vec<Box<RawValue>>, GraphError> {
-    let mut pager = client.get_pages(url);
-    let mut objects = Vec::new();
-    let mut result = Ok(());
-    while let Some(page) = pager.next().await {
-        match page {
-            Ok(page) => objects.extend(page.value),
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    *stats = add(*stats, pager.stats());
-    result.map(|()| objects)
 }
 
 /// `ConsistencyLevel: eventual`: what `$count` needs (graph-api.md §1.4, §2.1), re-sent on

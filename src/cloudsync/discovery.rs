@@ -53,7 +53,7 @@ pub async fn principals(
 ) -> Result<Vec<Principal>, GraphError> {
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
     for url in principal_queries() {
-        for raw in page_all(client, &url, stats).await? {
+        for raw in client.get_all(&url, stats).await? {
             let sp: PrincipalWire =
                 serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
                     method: "GET".to_owned(),
@@ -79,7 +79,7 @@ pub async fn raw_jobs(
 ) -> Result<Vec<Map<String, Value>>, GraphError> {
     let url = jobs_path(&principal.id);
     let mut jobs = Vec::new();
-    for raw in page_all(client, &url, stats).await? {
+    for raw in client.get_all(&url, stats).await? {
         let mut job: Map<String, Value> =
             serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
                 method: "GET".to_owned(),
@@ -173,28 +173,4 @@ fn segment(s: &str) -> String {
         }
     }
     out
-}
-
-async fn page_all(
-    client: &GraphClient,
-    url: &str,
-    stats: &mut CallStats,
-) -> Result<Vec<Box<serde_json::value::RawValue>>, GraphError> {
-    let mut pager = client.get_pages(url);
-    let mut objects = Vec::new();
-    let mut result = Ok(());
-    while let Some(page) = pager.next().await {
-        match page {
-            Ok(page) => objects.extend(page.value),
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    let s = pager.stats();
-    stats.requests += s.requests;
-    stats.retries += s.retries;
-    stats.throttled += s.throttled;
-    result.map(|()| objects)
 }

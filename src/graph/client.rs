@@ -63,6 +63,15 @@ pub struct CallStats {
     pub throttled: u64,
 }
 
+impl CallStats {
+    /// Adds another call's counters to these.
+    pub fn add(&mut self, other: CallStats) {
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.throttled += other.throttled;
+    }
+}
+
 /// What Graph said about a successful answer besides its body: the status line and its
 /// `request-id` header (what Microsoft support asks for; logged by the Cloud Sync actions).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,6 +47,29 @@ impl GraphClient {
             stats: CallStats::default(),
         }
     }
+
+    /// Every object of every page of `url` (for small collections), its requests, retries and
+    /// 429s added to `stats` whether it succeeds or not.
+    pub async fn get_all(
+        &self,
+        url: &str,
+        stats: &mut CallStats,
+    ) -> Result<Vec<Box<RawValue>>, GraphError> {
+        let mut pager = self.get_pages(url);
+        let mut objects = Vec::new();
+        let mut result = Ok(());
+        while let Some(page) = pager.next().await {
+            match page {
+                Ok(page) => objects.extend(page.value),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        stats.add(pager.stats());
+        result.map(|()| objects)
+    }
 }
 
 impl Pager {
