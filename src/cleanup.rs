@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::findings::{Finding, Severity};
+use crate::graph::path_segment;
 use crate::report::csv_safe;
 
 /// What the admin has to do; one CSV file per action. The order of the variants is the order to
@@ -616,20 +617,6 @@ fn is_guid(s: &str) -> bool {
                 c.is_ascii_hexdigit()
             }
         })
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, so an id can never change the
-/// path or add a query (Graph ids are GUIDs: they pass unchanged).
-fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 /// Characters PowerShell treats as a single quote (the PowerShell language specification, §2.3.5.2.2

@@ -466,18 +466,23 @@ mod tests {
         assert!(token_claims("opaque-token-value").is_none());
     }
 
-    #[test]
-    fn a_forbidden_collection_disables_exactly_the_rules_that_need_it() {
+    /// An application token that can read everything but `forbidden`.
+    fn diagnosis_with_forbidden(forbidden: Collection) -> Diagnosis {
         let rules = rules::embedded().unwrap();
         let mut access: BTreeMap<Collection, Access> = Collection::ALL
             .iter()
             .map(|c| (*c, Access::Readable))
             .collect();
         access.insert(
-            Collection::SynchronizationJobs,
+            forbidden,
             Access::Forbidden("Authorization_RequestDenied".into()),
         );
-        let d = judge(access, None, "application", &rules);
+        judge(access, None, "application", &rules)
+    }
+
+    #[test]
+    fn a_forbidden_collection_disables_exactly_the_rules_that_need_it() {
+        let d = diagnosis_with_forbidden(Collection::SynchronizationJobs);
         let disabled: Vec<&str> = d.disabled_rules.keys().map(String::as_str).collect();
         assert_eq!(
             disabled,
@@ -499,16 +504,7 @@ mod tests {
 
     #[test]
     fn forbidden_users_disable_the_matching_rules_but_not_tenant_health() {
-        let rules = rules::embedded().unwrap();
-        let mut access: BTreeMap<Collection, Access> = Collection::ALL
-            .iter()
-            .map(|c| (*c, Access::Readable))
-            .collect();
-        access.insert(
-            Collection::Users,
-            Access::Forbidden("Authorization_RequestDenied".into()),
-        );
-        let d = judge(access, None, "application", &rules);
+        let d = diagnosis_with_forbidden(Collection::Users);
         assert!(d.disabled_rules.contains_key("invalid-soft-match"));
         assert!(d.disabled_rules.contains_key("duplicate-attribute"));
         assert!(!d.disabled_rules.contains_key("directory-sync-stale"));

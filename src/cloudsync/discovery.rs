@@ -5,12 +5,12 @@
 //! `cloud-sync` commands share this one path. It reads; it must not write or interpret a job.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::collect::CLOUD_SYNC_APP_ID;
+use crate::graph::path_segment;
 use crate::graph::{CallStats, GraphClient, GraphError};
 use crate::snapshot::SyncJob;
 
@@ -152,25 +152,11 @@ fn parse_job(client: &GraphClient, url: &str, value: Value) -> Result<SyncJob, G
 pub fn jobs_path(principal_id: &str) -> String {
     format!(
         "/v1.0/servicePrincipals/{}/synchronization/jobs",
-        segment(principal_id)
+        path_segment(principal_id)
     )
 }
 
 /// `/v1.0/servicePrincipals/{id}/synchronization/jobs/{jobId}`.
 pub fn job_path(principal_id: &str, job_id: &str) -> String {
-    format!("{}/{}", jobs_path(principal_id), segment(job_id))
-}
-
-/// Ids are GUIDs and `Template.hex`; anything else a user typed is percent-encoded so it
-/// cannot add a path segment or a query.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    format!("{}/{}", jobs_path(principal_id), path_segment(job_id))
 }
