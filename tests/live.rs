@@ -147,6 +147,17 @@ fn findings(path: &Path) -> BTreeMap<common::Key, usize> {
     }))
 }
 
+/// `check --onprem ONPREM --out OUT --fail-on never`, then `extra`: a live check.
+fn check_args(onprem: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut all = args(&["check", "--onprem"]);
+    all.push(onprem.to_str().unwrap().to_owned());
+    all.push("--out".to_owned());
+    all.push(out.to_str().unwrap().to_owned());
+    all.extend(args(&["--fail-on", "never"]));
+    all.extend(args(extra));
+    all
+}
+
 fn write_onprem(sim: &Sim, dir: &Path) -> PathBuf {
     entra_audit::simulate::export::write_onprem(&sim.tenant, dir).unwrap();
     entra_audit::simulate::export::write_ground_truth(&sim.tenant, &dir.join("expected.json"))
@@ -162,17 +173,7 @@ async fn live_check_finds_what_check_finds_on_the_snapshot_collect_wrote() {
     let live_out = dir.path().join("live");
     let output = run(
         cli(&sim),
-        args(&[
-            "--log-format",
-            "json",
-            "check",
-            "--onprem",
-            onprem.to_str().unwrap(),
-            "--out",
-            live_out.to_str().unwrap(),
-            "--fail-on",
-            "never",
-        ]),
+        check_args(&onprem, &live_out, &["--log-format", "json"]),
     )
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
@@ -241,15 +242,7 @@ async fn a_collection_that_keeps_failing_stops_check_unless_partial_is_allowed()
     let dir = tempfile::tempdir().unwrap();
     let onprem = write_onprem(&sim, &dir.path().join("onprem"));
     let out = dir.path().join("out");
-    let base = args(&[
-        "check",
-        "--onprem",
-        onprem.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--fail-on",
-        "never",
-    ]);
+    let base = check_args(&onprem, &out, &[]);
     let output = run(cli(&sim), base.clone()).await;
     assert_eq!(output.status.code(), Some(2), "{}", tail(&output));
     let all = text(&output);
@@ -536,20 +529,7 @@ async fn an_errors_only_check_reports_the_provisioning_errors_and_says_what_it_s
     let dir = tempfile::tempdir().unwrap();
     let onprem = write_onprem(&sim, &dir.path().join("onprem"));
     let out = dir.path().join("out");
-    let output = run(
-        cli(&sim),
-        args(&[
-            "check",
-            "--errors-only",
-            "--onprem",
-            onprem.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--fail-on",
-            "never",
-        ]),
-    )
-    .await;
+    let output = run(cli(&sim), check_args(&onprem, &out, &["--errors-only"])).await;
     assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
     let manifest = read_json(&out.join("cloud/manifest.json"));
     let with_errors = sim
