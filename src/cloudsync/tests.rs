@@ -3,9 +3,6 @@
 //! action log, a 403's message, a 429 on POST waited out and a 503 on POST not retried, and how
 //! `--job` is resolved.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -14,9 +11,9 @@ use super::actions::{self, Action, Consent, ResetScope, Target, Waited};
 use super::discovery::{self, Principal};
 use super::log::{self, ActionLog};
 use super::{ResolveError, resolve};
-use crate::auth::{AccessToken, AuthError, TokenSource};
-use crate::graph::{CallStats, GraphClient, GraphClientOptions, RetryPolicy};
+use crate::graph::{CallStats, GraphClient, GraphClientOptions};
 use crate::simulate::generator::{GeneratorOptions, generate};
+use crate::simulate::test_client;
 use crate::simulate::{
     FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer, ThrottleOptions,
 };
@@ -25,16 +22,6 @@ use crate::snapshot::SyncJob;
 const CLIENT: &str = "5d1e6a47-3333-4b5c-8d9e-0f1a2b3c4d5e";
 const SECRET: &str = "sim-secret~cloudsync";
 const TENANT_LABEL: &str = "contoso.example";
-
-struct FixedToken(AccessToken);
-
-impl TokenSource for FixedToken {
-    fn token(&self) -> Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + '_>> {
-        Box::pin(async move { Ok(self.0.clone()) })
-    }
-
-    fn invalidate(&self, _rejected: &AccessToken) {}
-}
 
 struct Setup {
     server: SimServer,
@@ -52,44 +39,8 @@ impl Setup {
         let mut options = ServerOptions::for_tests(CLIENT, SECRET);
         configure(&mut options);
         let server = SimServer::start(tenant, options).await.unwrap();
-        let body: Value = reqwest::Client::new()
-            .post(format!(
-                "{}/{tenant_id}/oauth2/v2.0/token",
-                server.base_url()
-            ))
-            .form(&[
-                ("client_id", CLIENT),
-                ("client_secret", SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-                ("grant_type", "client_credentials"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = AccessToken {
-            secret: body["access_token"].as_str().unwrap().to_owned(),
-            expires_at: Instant::now() + Duration::from_mins(50),
-            delegated: false,
-        };
-        let client = GraphClient::new(
-            server.base_url(),
-            Arc::new(FixedToken(token)),
-            &GraphClientOptions {
-                requests_per_second: 1_000,
-                burst: 100,
-                retry: RetryPolicy {
-                    base: Duration::from_millis(10),
-                    cap: Duration::from_millis(100),
-                    ..RetryPolicy::default()
-                },
-                timeout: Duration::from_secs(20),
-                ..GraphClientOptions::default()
-            },
-        )
-        .unwrap();
+        let token = test_client::token(&server, &tenant_id, (CLIENT, SECRET), false).await;
+        let client = test_client::client(&server, token, 1_000, 100);
         Setup {
             server,
             client,
@@ -525,34 +476,8 @@ async fn a_503_on_post_is_not_retried() {
     )
     .await
     .unwrap();
-    let body: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            faulty.base_url(),
-            tenant.tenant_id
-        ))
-        .form(&[
-            ("client_id", CLIENT),
-            ("client_secret", SECRET),
-            ("scope", "https://graph.microsoft.com/.default"),
-            ("grant_type", "client_credentials"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client = GraphClient::new(
-        faulty.base_url(),
-        Arc::new(FixedToken(AccessToken {
-            secret: body["access_token"].as_str().unwrap().to_owned(),
-            expires_at: Instant::now() + Duration::from_mins(50),
-            delegated: false,
-        })),
-        &GraphClientOptions::default(),
-    )
-    .unwrap();
+    let token = test_client::token(&faulty, &tenant.tenant_id, (CLIENT, SECRET), false).await;
+    let client = test_client::client_with(&faulty, token, &GraphClientOptions::default());
     let mut log = ActionLog::open(&s.log_path()).unwrap();
     let err = actions::send(
         &client,

@@ -3,94 +3,22 @@
 //! forbidden collection is marked and leaves the others complete; throttling is waited out.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::*;
 use crate::audit::{CheckOptions, check};
-use crate::auth::{AccessToken, AuthError, TokenSource};
-use crate::graph::{GraphClientOptions, RetryPolicy};
+use crate::graph::GraphClientOptions;
 use crate::simulate::generator::{GeneratorOptions, generate};
 use crate::simulate::model::SimTenant;
+use crate::simulate::test_client;
 use crate::simulate::{ServerOptions, SimServer, ThrottleOptions};
 use crate::snapshot::{self, CollectionState};
 
 const CLIENT: &str = "9a3d526c-2222-4b5c-8d9e-0f1a2b3c4d5e";
 const SECRET: &str = "sim-secret~value";
-const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// One token fetched from the simulator up front (the tests run well within its hour).
-struct FixedToken(AccessToken);
-
-impl TokenSource for FixedToken {
-    fn token(&self) -> Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + '_>> {
-        Box::pin(async move { Ok(self.0.clone()) })
-    }
-
-    fn invalidate(&self, _rejected: &AccessToken) {}
-}
-
-/// A client-credentials (app-only) token, or a device-code (delegated) one approved through the
-/// simulator's handle.
-async fn token(server: &SimServer, tenant_id: &str, delegated: bool) -> AccessToken {
-    let http = reqwest::Client::new();
-    let base = server.base_url();
-    let scope = "https://graph.microsoft.com/.default";
-    let form: Vec<(&str, String)> = if delegated {
-        let code: Value = http
-            .post(format!("{base}/{tenant_id}/oauth2/v2.0/devicecode"))
-            .form(&[("client_id", CLIENT), ("scope", scope)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(
-            server
-                .handle()
-                .approve_device_code(code["user_code"].as_str().unwrap()),
-            "{code}"
-        );
-        vec![
-            ("client_id", CLIENT.to_owned()),
-            ("grant_type", DEVICE_CODE_GRANT.to_owned()),
-            (
-                "device_code",
-                code["device_code"].as_str().unwrap().to_owned(),
-            ),
-        ]
-    } else {
-        vec![
-            ("client_id", CLIENT.to_owned()),
-            ("client_secret", SECRET.to_owned()),
-            ("scope", scope.to_owned()),
-            ("grant_type", "client_credentials".to_owned()),
-        ]
-    };
-    let body: Value = http
-        .post(format!("{base}/{tenant_id}/oauth2/v2.0/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    AccessToken {
-        secret: body["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{body}"))
-            .to_owned(),
-        expires_at: Instant::now() + Duration::from_mins(50),
-        delegated,
-    }
-}
 
 struct Setup {
     server: SimServer,
@@ -117,24 +45,8 @@ async fn setup_paced(
     let mut options = ServerOptions::for_tests(CLIENT, SECRET);
     configure(&mut options);
     let server = SimServer::start(tenant.clone(), options).await.unwrap();
-    let token = token(&server, &tenant.tenant_id, delegated).await;
-    let client_options = GraphClientOptions {
-        requests_per_second: rps,
-        burst,
-        retry: RetryPolicy {
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(100),
-            ..RetryPolicy::default()
-        },
-        timeout: Duration::from_secs(20),
-        ..GraphClientOptions::default()
-    };
-    let client = GraphClient::new(
-        server.base_url(),
-        Arc::new(FixedToken(token)),
-        &client_options,
-    )
-    .unwrap();
+    let token = test_client::token(&server, &tenant.tenant_id, (CLIENT, SECRET), delegated).await;
+    let client = test_client::client(&server, token, rps, burst);
     Setup {
         server,
         tenant,
@@ -429,19 +341,17 @@ async fn setup_tenant(
     let mut options = ServerOptions::for_tests(CLIENT, SECRET);
     configure(&mut options);
     let server = SimServer::start(tenant.clone(), options).await.unwrap();
-    let token = token(&server, &tenant.tenant_id, true).await;
-    let client_options = GraphClientOptions {
-        requests_per_second: 1_000,
-        burst: 100,
-        timeout: Duration::from_secs(20),
-        ..GraphClientOptions::default()
-    };
-    let client = GraphClient::new(
-        server.base_url(),
-        Arc::new(FixedToken(token)),
-        &client_options,
-    )
-    .unwrap();
+    let token = test_client::token(&server, &tenant.tenant_id, (CLIENT, SECRET), true).await;
+    let client = test_client::client_with(
+        &server,
+        token,
+        &GraphClientOptions {
+            requests_per_second: 1_000,
+            burst: 100,
+            timeout: Duration::from_secs(20),
+            ..GraphClientOptions::default()
+        },
+    );
     Setup {
         server,
         tenant,
