@@ -182,11 +182,10 @@ fn hostile_tenant(dir: &Path) -> (PathBuf, PathBuf) {
     (cloud, onprem)
 }
 
-#[test]
-fn commands_keep_hostile_values_literal_and_cells_cannot_run_formulas() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cloud, onprem) = hostile_tenant(dir.path());
-    let out = dir.path().join("out");
+/// Writes the hostile tenant into `dir`, audits it into `dir/out` and returns that folder.
+fn audit_hostile_tenant(dir: &Path) -> PathBuf {
+    let (cloud, onprem) = hostile_tenant(dir);
+    let out = dir.join("out");
     entra_audit()
         .args(["check", "--fail-on", "never", "--cloud"])
         .arg(&cloud)
@@ -196,6 +195,13 @@ fn commands_keep_hostile_values_literal_and_cells_cannot_run_formulas() {
         .arg(&out)
         .assert()
         .code(0);
+    out
+}
+
+#[test]
+fn commands_keep_hostile_values_literal_and_cells_cannot_run_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = audit_hostile_tenant(dir.path());
 
     // Proxy addresses: removed from the second user, which holds them as a secondary.
     let rows = read_csv(&out.join("cleanup/remove-onprem-proxy-address.csv"));
@@ -381,17 +387,7 @@ fn the_fixture_tenant_gets_one_file_per_action_and_a_readme() {
 #[test]
 fn without_csv_bom_no_file_has_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (cloud, onprem) = hostile_tenant(dir.path());
-    let out = dir.path().join("out");
-    entra_audit()
-        .args(["check", "--fail-on", "never", "--cloud"])
-        .arg(&cloud)
-        .arg("--onprem")
-        .arg(&onprem)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(0);
+    let out = audit_hostile_tenant(dir.path());
     for path in [
         out.join("findings.csv"),
         out.join("cleanup/fix-upn-suffix.csv"),
