@@ -17,9 +17,9 @@ use crate::auth::AccessToken;
 use crate::collect::CLOUD_SYNC_APP_ID;
 use crate::connect::{ConnectOptions, Session, connect};
 use crate::graph::{CallStats, GraphError};
+use crate::live;
 use crate::rules::{self, Kind, Rule};
 use crate::snapshot::Collection;
-use crate::live;
 
 /// What a collection needs and feeds.
 pub struct Requirement {
