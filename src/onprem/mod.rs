@@ -88,8 +88,9 @@ pub struct OnPremObject {
     pub display_name: Option<String>,
     /// Users only: from `Enabled` or bit 0x2 (ACCOUNTDISABLE) of userAccountControl.
     pub enabled: Option<bool>,
-    /// isCriticalSystemObject is TRUE (AD's built-in accounts and groups).
-    pub critical_system_object: bool,
+    /// isCriticalSystemObject, when present (AD sets it TRUE on built-in accounts and groups;
+    /// Entra Connect excludes an object on its mere presence).
+    pub critical_system_object: Option<bool>,
     /// msExchRecipientTypeDetails, when the forest has Exchange attributes and it is set.
     pub recipient_type_details: Option<i64>,
     /// groupType (groups): bit 0x80000000 marks a security group, else a distribution group.
@@ -766,7 +767,7 @@ impl Draft {
             proxy_addresses: self.proxy_addresses.map(|(v, _)| v).unwrap_or_default(),
             display_name: self.display_name.map(|(v, _)| v),
             enabled,
-            critical_system_object: self.critical_system_object.is_some_and(|(v, _)| v),
+            critical_system_object: self.critical_system_object.map(|(v, _)| v),
             recipient_type_details: self.recipient_type_details.map(|(v, _)| v),
             group_type: self.group_type.map(|(v, _)| v),
             admin_description: self.admin_description.map(|(v, _)| v),
@@ -855,6 +856,20 @@ fn classify(classes: &[String]) -> Classified<'_> {
 // ---------------------------------------------------------------------------------------------
 // Normalisation helpers
 // ---------------------------------------------------------------------------------------------
+
+/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
+pub fn dn_domain(dn: &str) -> Option<String> {
+    let parts: Vec<String> = dn
+        .split(',')
+        .filter_map(|rdn| {
+            let (attr, value) = rdn.trim().split_once('=')?;
+            attr.trim()
+                .eq_ignore_ascii_case("dc")
+                .then(|| value.trim().to_lowercase())
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("."))
+}
 
 /// GUID text (lower-case 8-4-4-4-12) from bytes in `Guid.ToByteArray()` order: the first three
 /// groups are little-endian in the bytes, so they are reversed for display.

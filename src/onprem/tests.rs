@@ -214,7 +214,7 @@ fn the_same_objects_from_ldif_csv_and_json_are_identical() {
     assert_eq!(sales.group_type, Some(-2_147_483_646));
     assert_eq!(
         (alice.group_type, alice.critical_system_object),
-        (None, false)
+        (None, None)
     );
     assert_eq!(
         crate::onprem::guid_to_string(&alice.object_guid),
@@ -362,7 +362,7 @@ fn scoping_attributes_are_read_in_every_format() {
         let [object] = out.objects.as_slice() else {
             panic!("{name}: one object expected: {out:?}")
         };
-        assert!(object.critical_system_object, "{name}");
+        assert_eq!(object.critical_system_object, Some(true), "{name}");
         assert_eq!(object.recipient_type_details, Some(8_388_608), "{name}");
         assert_eq!(
             object.admin_description.as_deref(),
