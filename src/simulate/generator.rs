@@ -900,9 +900,11 @@ mod tests {
         assert_eq!(
             rules,
             [
+                "cloud-sync-job-escrows",
                 "cloud-sync-job-failing",
                 "cloud-sync-job-failing",
                 "cloud-sync-job-failing",
+                "cloud-sync-job-not-running",
                 "cloud-sync-quarantine",
                 "cloud-sync-quarantine",
             ]
@@ -912,9 +914,9 @@ mod tests {
             .iter()
             .filter(|sp| sp.app_id == CLOUD_SYNC_APP_ID)
             .collect();
-        // fabrikam (two jobs), the paused one, 2 quarantined, 3 failing
-        assert_eq!(cloud_sync.len(), 7);
-        assert_eq!(t.sync_jobs.len(), 8);
+        // fabrikam (two jobs), the paused one, the escrowing one, 2 quarantined, 3 failing
+        assert_eq!(cloud_sync.len(), 8);
+        assert_eq!(t.sync_jobs.len(), 9);
         for sp in cloud_sync {
             assert!(
                 sp.service_principal_names
