@@ -94,6 +94,19 @@ pub(super) fn plant(g: &mut Gen, rng: &mut Rng) -> Planted {
     });
     cloud.push(CloudObject::User(Box::new(guest)));
 
+    replication_conflict(g, rng, &mut onprem, &mut cloud);
+    written_back_group(g, rng, &mut onprem, &mut cloud);
+    Planted { onprem, cloud }
+}
+
+/// A user and its replication-conflict copy (same addresses, `\0ACNF:` in its RDN): the copy
+/// never syncs, so the addresses are not duplicates.
+fn replication_conflict(
+    g: &mut Gen,
+    rng: &mut Rng,
+    onprem: &mut Vec<OnPremRecord>,
+    cloud: &mut Vec<CloudObject>,
+) {
     // A user and its replication-conflict copy (same addresses, `\0ACNF:` in its RDN): the copy
     // never syncs, so the addresses are not duplicates.
     let (user, _) = g.onprem_user(
@@ -119,7 +132,15 @@ pub(super) fn plant(g: &mut Gen, rng: &mut Rng) -> Planted {
     onprem.push(user);
     onprem.push(conflict);
     cloud.push(CloudObject::User(Box::new(twin)));
+}
 
+/// A Microsoft 365 group written back to AD by group writeback, with its cloud original.
+fn written_back_group(
+    g: &mut Gen,
+    rng: &mut Rng,
+    onprem: &mut Vec<OnPremRecord>,
+    cloud: &mut Vec<CloudObject>,
+) {
     // A Microsoft 365 group written back to AD by group writeback (adminDescription Group_<id>)
     // with its cloud original's address: filtered on the way in, it never soft-matches.
     let original = g.cloud_group(rng);
@@ -139,8 +160,6 @@ pub(super) fn plant(g: &mut Gen, rng: &mut Rng) -> Planted {
         ..OnPremRecord::default()
     });
     cloud.push(CloudObject::Group(Box::new(original)));
-
-    Planted { onprem, cloud }
 }
 
 /// A built-in or service account in `CN=Users`.
