@@ -24,6 +24,7 @@ pub mod graph;
 pub mod live;
 pub mod onprem;
 pub mod publish;
+pub mod replace;
 pub mod report;
 pub mod rules;
 pub mod simulate;

@@ -9,8 +9,19 @@ use std::path::Path;
 
 use crate::baseline::{ScheduleInputs, Verdict};
 use crate::cli::FailOn;
+use crate::replace::Staging;
 use crate::report::AuditReport;
 use crate::{cleanup, report};
+
+/// The entries of the output folder a run writes (and replaces whole); anything else in the folder
+/// (a live run's `cloud/` snapshot, a user's files) is left alone.
+pub const OWNED_ENTRIES: [&str; 5] = [
+    "findings.json",
+    "findings.csv",
+    "report.html",
+    "rules",
+    "cleanup",
+];
 
 /// How the outputs are written and judged.
 #[derive(Debug, Clone, Copy)]
@@ -42,15 +53,25 @@ pub fn publish(
     let (written, cleanup_files) = if options.no_files {
         (Vec::new(), Vec::new())
     } else {
-        let written = report::write_all(&audit, out)?;
-        schedule.annotate_findings_json(&audit, out)?;
+        // Everything is written into a staging folder and swapped in at the end: an interrupted
+        // run leaves the previous run's files, never a mix (see `replace`).
+        let staging = Staging::begin(out)?;
+        let dir = staging.path();
+        let written = report::write_all(&audit, dir)?;
+        schedule.annotate_findings_json(&audit, dir)?;
         // report.html shows statuses and muted findings as the annotated findings.json has them.
-        report::html::refresh_after_schedule(&audit, out)?;
-        let cleanup_files = cleanup::write_all(&audit.findings, &schedule.muted_ids(), out)?;
+        report::html::refresh_after_schedule(&audit, dir)?;
+        let cleanup_files = cleanup::write_all(&audit.findings, &schedule.muted_ids(), dir)?;
         if options.csv_bom {
             cleanup::add_utf8_bom(&written)?;
             cleanup::add_utf8_bom(&cleanup_files)?;
         }
+        let written: Vec<_> = written.iter().map(|p| staging.final_path(p)).collect();
+        let cleanup_files: Vec<_> = cleanup_files
+            .iter()
+            .map(|p| staging.final_path(p))
+            .collect();
+        staging.commit(&OWNED_ENTRIES, "findings.json")?;
         (written, cleanup_files)
     };
     let verdict = schedule.verdict(&audit.findings, options.fail_on, options.fail_on_new);

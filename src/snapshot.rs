@@ -450,11 +450,26 @@ pub enum SnapshotError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// Present in a snapshot folder while `collect` writes it (removed once `manifest.json` is in
+/// place): a folder holding it is an interrupted collection, possibly a mix of two runs.
+pub const COLLECTING_MARKER: &str = ".entra-audit-collecting";
+
 /// Reads every collection of the snapshot in `dir`.
 pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
     if !dir.is_dir() {
         return Err(SnapshotError::NotADirectory {
             path: dir.to_owned(),
+        });
+    }
+    let marker = dir.join(COLLECTING_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Err(SnapshotError::Invalid {
+            path: dir.to_owned(),
+            message: format!(
+                "the collection that wrote this folder did not finish ({COLLECTING_MARKER} is \
+                 still there, and manifest.json is not): its files may mix two runs. Collect \
+                 again (`entra-audit collect --out DIR`)"
+            ),
         });
     }
     let manifest = read_manifest(dir)?;
@@ -881,6 +896,16 @@ mod tests {
         assert!(
             matches!(snap.state(Collection::Users), CollectionState::Failed { reason } if reason.contains("one page only"))
         );
+    }
+
+    #[test]
+    fn an_interrupted_collection_is_refused_not_read_as_a_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), COLLECTING_MARKER, "pid 1\n");
+        let error = load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("did not finish"), "{error}");
+        assert!(error.contains(&dir.path().display().to_string()), "{error}");
     }
 
     #[test]

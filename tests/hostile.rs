@@ -1,0 +1,166 @@
+//! Hostile input, interrupted runs and untrusted rule packs, as an attacker or an unlucky admin
+//! would meet them: outputs replaced whole, planted links not followed, extreme flags refused by
+//! clap, rule packs that reach for files refused, and the corpus of `fixtures/hostile/` run with
+//! each file's exact expected outcome.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn entra_audit() -> Command {
+    Command::cargo_bin("entra-audit").unwrap()
+}
+
+/// A small snapshot and on-prem export: one high finding (a contact holds a user's address).
+fn tiny_tenant(dir: &Path) -> (PathBuf, PathBuf) {
+    let cloud = dir.join("cloud");
+    std::fs::create_dir_all(&cloud).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(cloud.join(name), text).unwrap();
+    write("users.json", r#"{"value":[]}"#);
+    write(
+        "contacts.json",
+        r#"{"value":[{"id":"c-1","displayName":"Ann (old contact)","mail":"ann@contoso.com","proxyAddresses":["SMTP:ann@contoso.com"],"onPremisesSyncEnabled":null,"onPremisesProvisioningErrors":[]}]}"#,
+    );
+    write("groups.json", r#"{"value":[]}"#);
+    write(
+        "organization.json",
+        r#"{"value":[{"id":"tenant-1","onPremisesSyncEnabled":true,"onPremisesLastSyncDateTime":"2026-11-01T11:30:00Z","verifiedDomains":[]}]}"#,
+    );
+    write(
+        "domains.json",
+        r#"{"value":[{"id":"contoso.com","isVerified":true}]}"#,
+    );
+    write(
+        "manifest.json",
+        r#"{"schema_version":1,"tenant_id":"tenant-1","collected_at":"2026-11-01T12:00:00Z","collections":{}}"#,
+    );
+    let onprem = dir.join("ad.json");
+    std::fs::write(
+        &onprem,
+        r#"[
+  {"ObjectGUID":"52af62f4-db3d-46d0-907b-593424a726d3","DistinguishedName":"CN=Ann,OU=Staff,DC=contoso,DC=local","ObjectClass":"user",
+   "UserPrincipalName":"ann@contoso.com","proxyAddresses":["SMTP:ann@contoso.com"],"Enabled":true,"DisplayName":"Ann"},
+  {"ObjectGUID":"7d3c1f0e-0d57-4a59-9c41-3a2a3f7b8e11","DistinguishedName":"CN=Bob,OU=Staff,DC=contoso,DC=local","ObjectClass":"user",
+   "UserPrincipalName":"bob@contoso.local","proxyAddresses":["SMTP:bob@contoso.com"],"Enabled":true,"DisplayName":"Bob"}
+]"#,
+    )
+    .unwrap();
+    (cloud, onprem)
+}
+
+fn check(dir: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let (cloud, onprem) = tiny_tenant(dir);
+    entra_audit()
+        .arg("check")
+        .arg("--cloud")
+        .arg(cloud)
+        .arg("--onprem")
+        .arg(onprem)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+#[cfg(unix)]
+#[test]
+fn links_planted_in_the_output_folder_are_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    std::fs::create_dir_all(&out).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let victim_dir = dir.path().join("victim-dir");
+    std::fs::create_dir_all(&victim_dir).unwrap();
+    std::fs::write(victim_dir.join("keep.csv"), "precious").unwrap();
+    for name in ["findings.json", "findings.csv", "report.html"] {
+        std::os::unix::fs::symlink(&victim, out.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(&victim_dir, out.join("rules")).unwrap();
+    std::os::unix::fs::symlink(&victim_dir, out.join("cleanup")).unwrap();
+    check(dir.path(), &out, &["--csv-bom"]).code(1);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(victim_dir.join("keep.csv")).unwrap(),
+        "precious"
+    );
+    assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 1);
+    for name in [
+        "findings.json",
+        "findings.csv",
+        "report.html",
+        "rules",
+        "cleanup",
+    ] {
+        assert!(!out.join(name).is_symlink(), "{name} is still a link");
+        assert!(out.join(name).exists(), "{name} was not written");
+    }
+}
+
+#[test]
+fn a_rerun_replaces_the_whole_run_and_marks_it_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    check(dir.path(), &out, &[]).code(1);
+    assert!(out.join("run-complete.json").exists());
+    // Files of the earlier run that this run does not write go; files it does not own stay.
+    std::fs::write(out.join("rules/stale-rule.csv"), "old").unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    check(dir.path(), &out, &["--rule", "upn-suffix-unverified"]).code(0);
+    assert!(!out.join("rules/stale-rule.csv").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "staging left behind: {names:?}");
+}
+
+/// The README's cron script moves `latest` only after a completed run (exit 0 or 1): a killed run
+/// (130, 143) or an error (2) leaves the baseline where it was.
+#[cfg(unix)]
+#[test]
+fn the_documented_cron_script_moves_the_baseline_only_after_a_completed_run() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("```sh\n#!/bin/sh").expect("the cron script") + "```sh\n".len();
+    let script = &readme[start..start + readme[start..].find("```").unwrap()];
+    for code in [0, 1, 2, 101, 130, 143] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let fake = bin.join("entra-audit");
+        std::fs::write(&fake, format!("#!/bin/sh\nexit {code}\n")).unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(state.join("before")).unwrap();
+        std::os::unix::fs::symlink(state.join("before"), state.join("latest")).unwrap();
+        let script = script
+            .replace(". /etc/entra-audit.env", ":")
+            .replace("/var/lib/entra-audit", &state.display().to_string())
+            .replace("/var/log/entra-audit.log", "/dev/null");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code));
+        let latest = std::fs::read_link(state.join("latest")).unwrap();
+        let moved = latest != state.join("before");
+        assert_eq!(
+            moved,
+            code <= 1,
+            "exit {code}: latest -> {}",
+            latest.display()
+        );
+    }
+}
