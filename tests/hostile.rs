@@ -164,3 +164,105 @@ fn the_documented_cron_script_moves_the_baseline_only_after_a_completed_run() {
         );
     }
 }
+
+/// Every duration flag at its extremes: a clap error (exit 2, naming the flag and the value) or
+/// a normal run, never a panic (exit 101).
+#[test]
+fn every_duration_flag_at_its_extremes_is_an_error_or_a_run_never_a_panic() {
+    let too_big = [
+        "100000000d",
+        "3651d",
+        "18446744073709551615m",
+        "99999999999999999999999",
+        "-1h",
+        "1e9h",
+        "",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, onprem) = tiny_tenant(dir.path());
+    let out = dir.path().join("out");
+    let check_flags = [
+        "--directory-sync-max-age",
+        "--password-sync-max-age",
+        "--cloud-sync-max-age",
+    ];
+    for flag in check_flags {
+        for value in too_big {
+            let o = entra_audit()
+                .args(["check", "--no-files", "--cloud"])
+                .arg(&cloud)
+                .arg("--onprem")
+                .arg(&onprem)
+                .arg(format!("{flag}={value}"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{flag}={value}: {err}");
+            assert!(
+                err.contains("invalid value") && err.contains(flag),
+                "{flag}={value}: {err}"
+            );
+        }
+        for value in ["3650d", "0", "0m", "1m"] {
+            let o = entra_audit()
+                .args(["check", "--cloud"])
+                .arg(&cloud)
+                .arg("--onprem")
+                .arg(&onprem)
+                .arg("--out")
+                .arg(&out)
+                .args(["--fail-on", "never", "--as-of", "9999-12-31T23:59:59Z"])
+                .arg(format!("{flag}={value}"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(0), "{flag}={value}: {err}");
+        }
+    }
+    for as_of in ["0001-01-01", "+262143-12-31", "1900-01-01"] {
+        let o = entra_audit()
+            .args(["check", "--no-files", "--cloud"])
+            .arg(&cloud)
+            .args(["--directory-sync-max-age", "3650d", "--as-of", as_of])
+            .output()
+            .unwrap();
+        assert_ne!(o.status.code(), Some(101), "--as-of {as_of}");
+    }
+    // cloud-sync: the bounds are checked by clap before any sign-in is attempted.
+    let waits: &[&str] = &["1441m", "86400001ms", "1h"];
+    let cloud_sync: [(&[&str], &str, &[&str]); 3] = [
+        (&["cloud-sync", "status"], "--max-age", &["3651d"]),
+        (&["cloud-sync", "start", "--job", "j"], "--timeout", waits),
+        (
+            &["cloud-sync", "pause", "--job", "j"],
+            "--poll-interval",
+            waits,
+        ),
+    ];
+    for (args, flag, beyond) in cloud_sync {
+        for value in too_big.iter().chain(beyond) {
+            let o = entra_audit()
+                .args(args)
+                .arg(format!("{flag}={value}"))
+                .env_remove("AZURE_TENANT_ID")
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{flag}={value}: {err}");
+            assert!(
+                err.contains("invalid value") && err.contains(flag),
+                "{flag}={value}: {err}"
+            );
+        }
+    }
+    for value in ["99999999999999999999+1", "1e400+0", "-5"] {
+        for command in [["demo", "--out"], ["simulate", "--write-onprem"]] {
+            let o = entra_audit()
+                .args([command[0], "--latency", value, command[1]])
+                .arg(dir.path().join("demo"))
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(2), "{command:?} --latency {value}");
+        }
+    }
+}
