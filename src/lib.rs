@@ -23,6 +23,7 @@ pub mod findings;
 pub mod graph;
 pub mod live;
 pub mod onprem;
+pub mod preview;
 pub mod publish;
 pub mod replace;
 pub mod report;
