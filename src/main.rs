@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -12,6 +13,7 @@ use entra_audit::cli::{
     AuthArgs, CheckArgs, Cli, CollectArgs, Command, DemoArgs, FailOn, RulesCommand, SimulateArgs,
 };
 use entra_audit::collect::{self, CollectOptions};
+use entra_audit::preview::terminal_safe;
 use entra_audit::simulate::generator::TenantHealth;
 use entra_audit::{
     audit, baseline, connect, demo, doctor, live, onprem, publish, rules, simulate, tables, tenants,
@@ -19,11 +21,15 @@ use entra_audit::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Colours only for a person at a terminal: escape sequences in a log file are noise, and
+    // a log viewer may act on them.
+    let ansi = std::io::stderr().is_terminal();
     let filter = tracing_subscriber::EnvFilter::try_from_env("ENTRA_AUDIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if cli.log_format == "json" {
         logs.json().flatten_event(true).init();
     } else {
@@ -32,7 +38,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // An error quotes inputs (a DN, a file's line): never raw control characters.
+            eprintln!("error: {}", terminal_safe(&format!("{error:#}")));
             ExitCode::from(2)
         }
     }
@@ -48,7 +55,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rules = rules::embedded()?;
             match command.unwrap_or(RulesCommand::List) {
                 RulesCommand::List => print!("{}", rules_list(&rules)),
-                RulesCommand::Explain { name } => print!("{}", explain(&rules, &name)?),
+                RulesCommand::Explain { name } => {
+                    print!("{}", terminal_safe(&explain(&rules, &name)?));
+                }
                 RulesCommand::Catalogue => print!("{}", rules::catalogue_markdown(&rules)),
             }
             Ok(ExitCode::SUCCESS)
@@ -95,7 +104,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             ..CollectOptions::default()
         };
         let (report, summary) = collect_live(&args.auth, &dir, options)?;
-        eprint!("{summary}");
+        eprint!("{}", terminal_safe(&summary));
         if !report.failed().is_empty() && !args.allow_partial {
             anyhow::bail!(
                 "the collection is incomplete (see above and {}); not auditing a partial \
@@ -115,8 +124,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let audit = audit::check(&check_options(args, cloud, args.onprem.clone()))?;
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
-    print!("{}", published.terminal);
-    eprintln!("{}", published.verdict.summary);
+    // Directory data (DNs, names, values) is in the summary: escaped control characters only.
+    print!("{}", terminal_safe(&published.terminal));
+    eprintln!("{}", terminal_safe(&published.verdict.summary));
     Ok(ExitCode::from(published.verdict.code))
 }
 
@@ -161,7 +171,10 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<E
     };
     let outcomes = tenants::run_all(&entries, &args.out, &template, args.allow_partial, &finish)?;
     for o in &outcomes {
-        println!("{:<20} exit {}  {}", o.name, o.code, o.summary);
+        println!(
+            "{}",
+            terminal_safe(&format!("{:<20} exit {}  {}", o.name, o.code, o.summary))
+        );
     }
     println!("index: {}", args.out.join("index.html").display());
     let worst = outcomes.iter().map(|o| o.code).max().unwrap_or(0);
@@ -193,7 +206,7 @@ fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         ..CollectOptions::default()
     };
     let (report, summary) = collect_live(&args.auth, &args.out, options)?;
-    print!("{summary}");
+    print!("{}", terminal_safe(&summary));
     Ok(if report.failed().is_empty() || args.allow_partial {
         ExitCode::SUCCESS
     } else {
@@ -235,7 +248,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             fail_on_new: false,
         },
     )?;
-    print!("{}", published.terminal);
+    print!("{}", terminal_safe(&published.terminal));
     print!("{places}");
     Ok(ExitCode::SUCCESS)
 }

@@ -266,3 +266,56 @@ fn every_duration_flag_at_its_extremes_is_an_error_or_a_run_never_a_panic() {
         }
     }
 }
+
+/// A DN that sets the window title, clears the screen and prints a fake verdict reaches the
+/// terminal with its control characters escaped; logs to a non-terminal carry no colours.
+#[test]
+fn terminal_escape_sequences_from_directory_data_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, _) = tiny_tenant(dir.path());
+    let evil = "CN=\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[Hentra-audit: 0 findings, exit 0\r,DC=x";
+    let onprem = dir.path().join("evil.json");
+    let records = serde_json::json!([
+        {"ObjectGUID": "not-a-guid", "DistinguishedName": evil, "ObjectClass": "user",
+         "UserPrincipalName": "e@contoso.com", "DisplayName": evil},
+        {"ObjectGUID": "52af62f4-db3d-46d0-907b-593424a726d3", "DistinguishedName": evil,
+         "ObjectClass": "user", "UserPrincipalName": "evil@fabrikam.example", "DisplayName": evil}
+    ]);
+    std::fs::write(&onprem, records.to_string()).unwrap();
+    let o = entra_audit()
+        .arg("check")
+        .arg("--cloud")
+        .arg(&cloud)
+        .arg("--onprem")
+        .arg(&onprem)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env("ENTRA_AUDIT_LOG", "info")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(stdout.contains("\\u{1b}]0;pwned"), "{stdout}");
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\r'),
+            "{name} holds a control character: {text:?}"
+        );
+    }
+    // The same for an error that quotes the input.
+    let broken = dir.path().join("broken.ldif");
+    std::fs::write(&broken, format!("dn: {evil}\nobjectGUID:: !!!\n\n")).unwrap();
+    let o = entra_audit()
+        .args(["check", "--no-files", "--onprem"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let all = [o.stdout, o.stderr].concat();
+    assert!(
+        !all.contains(&0x1b) && !all.contains(&0x07),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
+}
