@@ -16,7 +16,8 @@ use entra_audit::collect::{self, CollectOptions};
 use entra_audit::preview::terminal_safe;
 use entra_audit::simulate::generator::TenantHealth;
 use entra_audit::{
-    audit, baseline, connect, demo, doctor, live, onprem, publish, rules, simulate, tables, tenants,
+    audit, baseline, connect, demo, doctor, inputs, live, onprem, publish, rules, simulate, tables,
+    tenants,
 };
 
 fn main() -> ExitCode {
@@ -89,6 +90,37 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(config) = &args.config {
         return check_tenants(args, config);
     }
+    // Every input path first: a typo must not cost a sign-in and a collection.
+    let mut given: Vec<inputs::Input> = args
+        .onprem
+        .iter()
+        .map(|p| inputs::Input::file("--onprem", p))
+        .collect();
+    given.extend(
+        args.cloud
+            .iter()
+            .map(|p| inputs::Input::directory("--cloud", p)),
+    );
+    given.extend(
+        args.baseline
+            .iter()
+            .map(|p| inputs::Input::file("--baseline", p)),
+    );
+    given.extend(
+        args.suppressions
+            .iter()
+            .map(|p| inputs::Input::file("--suppressions", p)),
+    );
+    given.extend(
+        args.rules_dir
+            .iter()
+            .map(|p| inputs::Input::directory("--rules-dir", p)),
+    );
+    inputs::check_readable(&given)?;
+    if let Some(dir) = &args.rules_dir {
+        // A refused rule pack is known before anything is collected.
+        rules::with_custom(dir)?;
+    }
     // Read the scheduled-run inputs first: a typo in them must not cost a collection.
     let schedule =
         baseline::ScheduleInputs::load(args.baseline.as_deref(), args.suppressions.as_deref())?;
@@ -150,6 +182,46 @@ fn check_options(
 /// `check --config tenants.toml`: every tenant into OUT/<name>/, an index, the worst exit code.
 fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let entries = tenants::load(config)?;
+    let mut given: Vec<inputs::Input> = Vec::new();
+    for e in &entries {
+        let source = |what: &str| format!("tenant {}: {what}", e.name);
+        given.extend(
+            e.onprem
+                .iter()
+                .map(|p| inputs::Input::file(source("onprem"), p)),
+        );
+        given.extend(
+            e.baseline
+                .iter()
+                .map(|p| inputs::Input::file(source("baseline"), p)),
+        );
+        given.extend(
+            e.suppressions
+                .iter()
+                .map(|p| inputs::Input::file(source("suppressions"), p)),
+        );
+        given.extend(
+            e.connect
+                .certificate
+                .iter()
+                .map(|p| inputs::Input::file(source("certificate"), p)),
+        );
+        given.extend(
+            e.connect
+                .client_secret_file
+                .iter()
+                .map(|p| inputs::Input::file(source("client_secret_file"), p)),
+        );
+    }
+    given.extend(
+        args.rules_dir
+            .iter()
+            .map(|p| inputs::Input::directory("--rules-dir", p)),
+    );
+    inputs::check_readable(&given)?;
+    if let Some(dir) = &args.rules_dir {
+        rules::with_custom(dir)?;
+    }
     let template = check_options(args, None, Vec::new());
     let finish = |entry: &tenants::TenantEntry, audit, folder: &std::path::Path| {
         let schedule = baseline::ScheduleInputs::load(

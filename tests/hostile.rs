@@ -319,3 +319,62 @@ fn terminal_escape_sequences_from_directory_data_are_escaped() {
         String::from_utf8_lossy(&all)
     );
 }
+
+/// A typo in an input path is found before signing in, in `check` and in `check --config`: the
+/// error names the flag (or tenant), the path and the OS error once.
+#[test]
+fn a_mistyped_input_is_refused_before_signing_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("ad.jsn");
+    // Nothing listens on port 9: had a sign-in been tried, the error would say so.
+    let o = entra_audit()
+        .args([
+            "check",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "x",
+        ])
+        .args([
+            "--authority-host",
+            "http://127.0.0.1:9",
+            "--graph-endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .arg("--onprem")
+        .arg(&missing)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env("AZURE_CLIENT_SECRET", "not-a-secret")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--onprem") && err.contains("ad.jsn"), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    assert!(!dir.path().join("out").exists(), "nothing was written");
+
+    let config = dir.path().join("tenants.toml");
+    std::fs::write(
+        &config,
+        "[[tenant]]\nname = \"contoso\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"x\"\n\
+         client_secret_env = \"CONTOSO_SECRET\"\nonprem = [\"exports/contoso.ldfi\"]\n\
+         authority_host = \"http://127.0.0.1:9\"\ngraph_endpoint = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let o = entra_audit()
+        .args(["check", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path().join("audits"))
+        .env("CONTOSO_SECRET", "not-a-secret")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("tenant contoso: onprem") && err.contains("contoso.ldfi"),
+        "{err}"
+    );
+    assert!(!dir.path().join("audits").exists(), "nothing was collected");
+}
