@@ -39,8 +39,10 @@ pub enum Command {
     /// `check --cloud OUT/cloud` repeats the audit offline. With neither, audits the on-prem
     /// export alone.
     ///
-    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error (and
-    /// when a collection failed, unless --allow-partial).
+    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error, and
+    /// (unless --allow-partial) when a collection failed, a given input was unusable (a snapshot
+    /// collection failed or incomplete, an export whose every record was rejected) or a rule
+    /// named with --rule could not be evaluated.
     Check(CheckArgs),
     /// Collect the tenant from Microsoft Graph into a snapshot directory (what `check --cloud`
     /// reads) with a manifest.json saying what was collected, how, and what failed.
@@ -297,8 +299,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "cloud")]
     pub snapshot_dir: Option<PathBuf>,
 
-    /// Live run: audit even when a collection failed; the rules that need it are reported as
-    /// not evaluated.
+    /// Audit even when a collection failed or a given input is unusable, and exit 0 or 1 as
+    /// the findings say; the rules that need it are reported as not evaluated.
     #[arg(long)]
     pub allow_partial: bool,
 

@@ -86,6 +86,8 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         csv_bom: args.csv_bom,
         fail_on: args.fail_on,
         fail_on_new: args.fail_on_new,
+        allow_partial: args.allow_partial,
+        rules_named: !args.rules.is_empty(),
     };
     if let Some(config) = &args.config {
         return check_tenants(args, config);
@@ -237,6 +239,8 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<E
                 csv_bom: args.csv_bom,
                 fail_on: args.fail_on,
                 fail_on_new: args.fail_on_new && entry.baseline.is_some(),
+                allow_partial: args.allow_partial,
+                rules_named: !args.rules.is_empty(),
             },
         )?;
         Ok((published.verdict.code, published.verdict.summary))
@@ -318,6 +322,8 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             csv_bom: false,
             fail_on: FailOn::Never,
             fail_on_new: false,
+            allow_partial: true,
+            rules_named: false,
         },
     )?;
     print!("{}", terminal_safe(&published.terminal));

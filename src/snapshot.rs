@@ -563,14 +563,28 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
         .and_then(|m| m.collections.get(collection.file_stem()))
         .cloned();
     let Some(path) = collection_file(&snapshot.dir, collection) else {
-        let reason = match &manifest_entry {
-            Some(entry) if entry.status != "complete" => manifest_reason(entry),
-            _ => format!(
-                "not in the snapshot (no {0}.json or {0}.jsonl)",
-                collection.file_stem()
-            ),
-        };
-        return Ok(CollectionState::Missing { reason });
+        let absent = format!(
+            "not in the snapshot (no {0}.json or {0}.jsonl)",
+            collection.file_stem()
+        );
+        return Ok(match &manifest_entry {
+            // Not read on purpose (`--skip`) or not readable with the permissions granted: the
+            // rules that need it are not evaluated, and the run is still a complete one.
+            Some(entry) if matches!(entry.status.as_str(), "forbidden" | "skipped") => {
+                CollectionState::Missing {
+                    reason: manifest_reason(entry),
+                }
+            }
+            // The collection was tried and failed, or its file is gone although the manifest
+            // says it was complete: a given input that cannot be used.
+            Some(entry) if entry.status != "complete" => CollectionState::Failed {
+                reason: manifest_reason(entry),
+            },
+            Some(_) => CollectionState::Failed {
+                reason: format!("{absent}, although manifest.json says it is complete"),
+            },
+            None => CollectionState::Missing { reason: absent },
+        });
     };
     if let Some(scope) = manifest_entry.as_ref().and_then(|e| e.scope.as_deref())
         && scope != PROVISIONING_ERRORS_SCOPE

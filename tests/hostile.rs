@@ -378,3 +378,84 @@ fn a_mistyped_input_is_refused_before_signing_in() {
     );
     assert!(!dir.path().join("audits").exists(), "nothing was collected");
 }
+
+/// A given input that cannot be used, or a `--rule` that cannot run, makes the run exit 2 unless
+/// `--allow-partial`; the scheduler's line says how many rules were not evaluated.
+#[test]
+fn an_unusable_given_input_or_an_unrunnable_named_rule_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, onprem) = tiny_tenant(dir.path());
+    // The manifest says two users; the file holds none.
+    std::fs::write(
+        cloud.join("manifest.json"),
+        r#"{"schema_version":1,"tenant_id":"tenant-1","collected_at":"2026-11-01T12:00:00Z","collections":{"users":{"status":"complete","objects":2}}}"#,
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let o = entra_audit()
+            .arg("check")
+            .arg("--cloud")
+            .arg(&cloud)
+            .arg("--onprem")
+            .arg(&onprem)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(["--fail-on", "never"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("cloud collection users is unusable"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--allow-partial"), "{stdout}");
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("rules not evaluated, exit 2"),
+        "the scheduler's line: {last}"
+    );
+    let (code, _, stderr) = run(&["--allow-partial"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("not evaluated, exit 0")
+    );
+
+    // A rule named with --rule that cannot run (no cloud side given at all).
+    let o = entra_audit()
+        .args([
+            "check",
+            "--no-files",
+            "--rule",
+            "duplicate-attribute",
+            "--onprem",
+        ])
+        .arg(&onprem)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("--rule duplicate-attribute could not run"),
+        "{stdout}"
+    );
+    // Without --rule, rules whose input was not given are simply not evaluated (exit 0).
+    let o = entra_audit()
+        .args(["check", "--no-files", "--fail-on", "never", "--onprem"])
+        .arg(&onprem)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rules not evaluated, exit 0"));
+}
