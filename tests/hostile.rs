@@ -459,3 +459,52 @@ fn an_unusable_given_input_or_an_unrunnable_named_rule_exits_2() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stderr).contains("rules not evaluated, exit 0"));
 }
+
+/// One huge invalid value is quoted as a preview (its start, an ellipsis and its length), in the
+/// terminal, in findings.json and in report.html, in every on-prem format.
+#[test]
+fn a_huge_bad_value_is_previewed_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = "x".repeat(5 * 1024 * 1024);
+    let inputs = [
+        (
+            "big.json",
+            serde_json::json!([
+                {"ObjectGUID": big, "DistinguishedName": "CN=a,DC=x", "ObjectClass": "user"},
+                {"ObjectGUID": "52af62f4-db3d-46d0-907b-593424a726d3", "DistinguishedName": "CN=b,DC=x", "ObjectClass": big}
+            ])
+            .to_string(),
+        ),
+        (
+            "big.csv",
+            format!("DistinguishedName,ObjectGUID,ObjectClass\nCN=a,{big},user\n"),
+        ),
+        (
+            "big.ldif",
+            format!("dn: CN=a,DC=x\nobjectClass: user\nobjectGUID: 52af62f4-db3d-46d0-907b-593424a726d3\nuserAccountControl: {big}\n\n"),
+        ),
+    ];
+    for (name, text) in inputs {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(format!("out-{name}"));
+        let o = entra_audit()
+            .args(["check", "--allow-partial", "--onprem"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            stdout.len() < 20_000,
+            "{name}: {} bytes on the terminal",
+            stdout.len()
+        );
+        assert!(stdout.contains("… (5242"), "{name}: {stdout}");
+        for file in ["findings.json", "report.html"] {
+            let size = std::fs::metadata(out.join(file)).unwrap().len();
+            assert!(size < 1_000_000, "{name}: {file} is {size} bytes");
+        }
+    }
+}
