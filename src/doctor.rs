@@ -428,7 +428,10 @@ pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
         session.credential_kind,
         session.endpoints.graph()
     );
-    print!("{}", render(&line, &diagnosis));
+    print!(
+        "{}",
+        crate::preview::terminal_safe(&render(&line, &diagnosis))
+    );
     Ok(u8::from(!diagnosis.all_readable()))
 }
 

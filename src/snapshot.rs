@@ -529,11 +529,26 @@ pub enum SnapshotError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// Present in a snapshot folder while `collect` writes it (removed once `manifest.json` is in
+/// place): a folder holding it is an interrupted collection, possibly a mix of two runs.
+pub const COLLECTING_MARKER: &str = ".entra-audit-collecting";
+
 /// Reads every collection of the snapshot in `dir`.
 pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
     if !dir.is_dir() {
         return Err(SnapshotError::NotADirectory {
             path: dir.to_owned(),
+        });
+    }
+    let marker = dir.join(COLLECTING_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Err(SnapshotError::Invalid {
+            path: dir.to_owned(),
+            message: format!(
+                "the collection that wrote this folder did not finish ({COLLECTING_MARKER} is \
+                 still there, and manifest.json is not): its files may mix two runs. Collect \
+                 again (`entra-audit collect --out DIR`)"
+            ),
         });
     }
     let manifest = read_manifest(dir)?;
@@ -627,14 +642,28 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
         .and_then(|m| m.collections.get(collection.file_stem()))
         .cloned();
     let Some(path) = collection_file(&snapshot.dir, collection) else {
-        let reason = match &manifest_entry {
-            Some(entry) if entry.status != "complete" => manifest_reason(entry),
-            _ => format!(
-                "not in the snapshot (no {0}.json or {0}.jsonl)",
-                collection.file_stem()
-            ),
-        };
-        return Ok(CollectionState::Missing { reason });
+        let absent = format!(
+            "not in the snapshot (no {0}.json or {0}.jsonl)",
+            collection.file_stem()
+        );
+        return Ok(match &manifest_entry {
+            // Not read on purpose (`--skip`) or not readable with the permissions granted: the
+            // rules that need it are not evaluated, and the run is still a complete one.
+            Some(entry) if matches!(entry.status.as_str(), "forbidden" | "skipped") => {
+                CollectionState::Missing {
+                    reason: manifest_reason(entry),
+                }
+            }
+            // The collection was tried and failed, or its file is gone although the manifest
+            // says it was complete: a given input that cannot be used.
+            Some(entry) if entry.status != "complete" => CollectionState::Failed {
+                reason: manifest_reason(entry),
+            },
+            Some(_) => CollectionState::Failed {
+                reason: format!("{absent}, although manifest.json says it is complete"),
+            },
+            None => CollectionState::Missing { reason: absent },
+        });
     };
     if let Some(scope) = manifest_entry.as_ref().and_then(|e| e.scope.as_deref())
         && scope != PROVISIONING_ERRORS_SCOPE
@@ -960,6 +989,16 @@ mod tests {
         assert!(
             matches!(snap.state(Collection::Users), CollectionState::Failed { reason } if reason.contains("one page only"))
         );
+    }
+
+    #[test]
+    fn an_interrupted_collection_is_refused_not_read_as_a_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), COLLECTING_MARKER, "pid 1\n");
+        let error = load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("did not finish"), "{error}");
+        assert!(error.contains(&dir.path().display().to_string()), "{error}");
     }
 
     #[test]

@@ -458,7 +458,7 @@ fn input_lines(out: &mut String, inputs: &Inputs) {
             let record = if r.record.is_empty() {
                 String::new()
             } else {
-                format!("{}: ", r.record)
+                format!("{}: ", crate::preview::preview(&r.record))
             };
             let _ = writeln!(
                 out,
