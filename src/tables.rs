@@ -324,6 +324,9 @@ pub struct Tables {
     /// Tables built from part of what they declare (an errors-only snapshot): the rules engine
     /// runs a rule on them only when it reports on the rows of the table they are complete for.
     pub partial: BTreeMap<&'static str, Partial>,
+    /// The on-prem object classes the exports hold at least one object of; `None` when not
+    /// known (no export, or tables made up for tests), so no rule is held back for it.
+    pub onprem_classes: Option<std::collections::BTreeSet<onprem::ObjectClass>>,
 }
 
 /// Why a table holds only part of what it declares, and which table's objects it does hold
@@ -358,6 +361,7 @@ impl Tables {
             frames: TABLES.iter().map(|t| (t.name, t.empty())).collect(),
             unavailable: BTreeMap::new(),
             partial: BTreeMap::new(),
+            onprem_classes: None,
         }
     }
 }
@@ -373,6 +377,12 @@ pub fn build(
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
+            // An export with nothing usable in it is no evidence that nothing is wrong.
+            Some([]) => Ok(unavailable(
+                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
+                "the on-prem exports hold no usable user, contact or group (see the rejected and \
+                 skipped records of each file under inputs)",
+            )),
             Some(objects) => build_onprem(objects),
             None => Ok(unavailable(
                 &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
@@ -391,6 +401,7 @@ pub fn build(
         tables.frames.extend(part.frames);
         tables.unavailable.extend(part.unavailable);
         tables.partial.extend(part.partial);
+        tables.onprem_classes = tables.onprem_classes.or(part.onprem_classes);
     }
     Ok(tables)
 }
@@ -424,7 +435,10 @@ fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
             address_frame(&ONPREM_ADDRESSES, &derived, &types)
         },
     );
-    let mut tables = Tables::default();
+    let mut tables = Tables {
+        onprem_classes: Some(objects.iter().map(|o| o.class).collect()),
+        ..Tables::default()
+    };
     tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
     tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
     Ok(tables)
@@ -1329,6 +1343,26 @@ mod tests {
             cols.dedup();
             assert_eq!(cols.len(), t.columns.len(), "{}", t.name);
         }
+    }
+
+    #[test]
+    fn an_export_with_no_usable_object_makes_the_onprem_tables_unavailable() {
+        let params = Params {
+            as_of: chrono::Utc::now(),
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+        };
+        let tables = build(&params, Some(&[]), None).unwrap();
+        for name in ["onprem_objects", "onprem_addresses"] {
+            assert!(!tables.frames.contains_key(name), "{name}");
+            assert!(
+                tables.unavailable[name].contains("no usable user, contact or group"),
+                "{name}: {}",
+                tables.unavailable[name]
+            );
+        }
+        assert_eq!(tables.onprem_classes, None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// The AD object classes sync cares about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectClass {
     User,
@@ -38,6 +38,13 @@ impl ObjectClass {
             ObjectClass::Contact => "contact",
             ObjectClass::Group => "group",
         }
+    }
+
+    /// The class named `name` (`user`, `contact`, `group`; as [`ObjectClass::as_str`] spells it).
+    pub fn from_name(name: &str) -> Option<ObjectClass> {
+        [ObjectClass::User, ObjectClass::Contact, ObjectClass::Group]
+            .into_iter()
+            .find(|c| c.as_str() == name)
     }
 }
 
