@@ -234,6 +234,7 @@ fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<O
                 .clone()
                 .into_iter()
                 .collect::<BTreeMap<_, _>>(),
+            warnings: outcome.warnings,
         });
         inputs.rejected_records.extend(rejected);
     }

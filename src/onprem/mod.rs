@@ -124,6 +124,9 @@ pub struct ImportOutcome {
     pub rejected: Vec<RejectedRecord>,
     /// Records of other classes (computers, OUs, ...) that were skipped on purpose, by class.
     pub skipped_classes: std::collections::BTreeMap<String, usize>,
+    /// Doubts about the file as a whole that do not stop the import (e.g. an LDIF export that
+    /// is probably truncated); every output shows them.
+    pub warnings: Vec<String>,
 }
 
 /// A file that cannot be imported at all.
