@@ -14,7 +14,8 @@ use entra_audit::cli::{
 use entra_audit::collect::{self, CollectOptions};
 use entra_audit::simulate::generator::TenantHealth;
 use entra_audit::{
-    audit, baseline, connect, demo, doctor, live, onprem, publish, rules, simulate, tables, tenants,
+    audit, baseline, connect, demo, doctor, ldap, live, onprem, publish, rules, simulate, tables,
+    tenants,
 };
 
 fn main() -> ExitCode {
@@ -66,6 +67,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CloudSync(args) => cloud_sync(&args),
+        Command::CollectAd(args) => {
+            let summary =
+                ldap::collect(&args.ldap.collect_options(&args.server, args.out.clone())?)?;
+            eprint!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -83,6 +90,16 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     // Read the scheduled-run inputs first: a typo in them must not cost a collection.
     let schedule =
         baseline::ScheduleInputs::load(args.baseline.as_deref(), args.suppressions.as_deref())?;
+    // Active Directory first: a wrong password should not cost a tenant collection.
+    let mut onprem = args.onprem.clone();
+    if let Some(server) = &args.ad_server {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        let out = args.out.join("ad.json");
+        let summary = ldap::collect(&args.ldap.collect_options(server, out.clone())?)?;
+        eprint!("{summary}");
+        onprem.push(out);
+    }
     let cloud = if let Some(dir) = &args.cloud {
         Some(dir.clone())
     } else if args.auth.tenant.is_some() || args.auth.device_code {
@@ -105,7 +122,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         Some(dir)
     } else {
-        if !args.onprem.is_empty() {
+        if !onprem.is_empty() {
             eprintln!(
                 "note: no --cloud and no tenant to sign in to (--tenant or AZURE_TENANT_ID): \
                  auditing the on-prem export alone; the rules that need the cloud side are not evaluated"
@@ -113,7 +130,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None
     };
-    let audit = audit::check(&check_options(args, cloud, args.onprem.clone()))?;
+    let audit = audit::check(&check_options(args, cloud, onprem))?;
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     print!("{}", published.terminal);
     eprintln!("{}", published.verdict.summary);

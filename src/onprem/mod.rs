@@ -395,6 +395,38 @@ const NAMES: &[(&str, Field)] = &[
     ("userAccountControl", Field::UserAccountControl),
 ];
 
+/// Every attribute and property name the importer reads (with aliases), in [`NAMES`] order:
+/// what `collect-ad` asks the directory for, so an attribute added to the importer is collected
+/// too. Names that are not LDAP attributes (`SID`, `Enabled`) are ignored by the server, as RFC
+/// 4511 §4.5.1.8 requires.
+pub fn attribute_names() -> impl Iterator<Item = &'static str> {
+    NAMES.iter().map(|(name, _)| *name)
+}
+
+/// The importer field an attribute feeds, for writers that must keep a value's shape (binary
+/// attributes as the text the importer reads).
+pub fn attribute_kind(name: &str) -> AttributeKind {
+    match field_for(name) {
+        Some((_, Field::ObjectGuid)) => AttributeKind::Guid,
+        Some((_, Field::Sid)) => AttributeKind::Sid,
+        Some((_, Field::ConsistencyGuid)) => AttributeKind::Bytes,
+        _ => AttributeKind::Text,
+    }
+}
+
+/// How a writer must render an attribute's value for the importer to read it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeKind {
+    /// 16 bytes written as GUID text (8-4-4-4-12, from `Guid.ToByteArray()` order).
+    Guid,
+    /// A binary SID written as `S-1-...` text.
+    Sid,
+    /// Bytes written as base64.
+    Bytes,
+    /// Text as stored (binary values that are not UTF-8 are written as base64).
+    Text,
+}
+
 /// The canonical spelling and field for an attribute or property name, if the importer reads it.
 pub(crate) fn field_for(name: &str) -> Option<(&'static str, Field)> {
     NAMES
