@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::onprem::{self, OnPremObject};
+use crate::onprem::{self, OnPremObject, dn_domain};
 use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject, PROVISIONING_ERRORS_SCOPE};
+use crate::sync_model::UpnSource;
 
 /// Column types used by the tables (a deliberately small set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +109,9 @@ pub const ONPREM_OBJECTS: TableSpec = TableSpec {
         "distinguished_name": Str = "distinguishedName",
         "domain": Str = "DNS domain from the DC= parts of the DN, lower case",
         "user_principal_name": Str = "userPrincipalName as exported",
-        "upn_lower": Str = "userPrincipalName, lower case",
-        "upn_suffix": Str = "the part after the last @ of the UPN, lower case",
+        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)",
+        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)",
+        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case",
         "sam_account_name": Str = "sAMAccountName",
         "mail": Str = "mail as exported",
         "mail_nickname": Str = "mailNickname",
@@ -324,8 +326,9 @@ pub struct Tables {
     /// Tables built from part of what they declare (an errors-only snapshot): the rules engine
     /// runs a rule on them only when it reports on the rows of the table they are complete for.
     pub partial: BTreeMap<&'static str, Partial>,
-    /// The on-prem object classes the exports hold at least one object of; `None` when not
-    /// known (no export, or tables made up for tests), so no rule is held back for it.
+    /// The on-prem object classes the exports hold at least one usable object of (before
+    /// scoping); `None` when not known (no export, or tables made up for tests), so no rule is
+    /// held back for it. Set by [`Tables::set_imported_onprem_classes`].
     pub onprem_classes: Option<std::collections::BTreeSet<onprem::ObjectClass>>,
 }
 
@@ -355,6 +358,27 @@ impl Tables {
         }
     }
 
+    /// Records what the on-prem exports held before scoping. When they held no usable user,
+    /// contact or group at all, the on-prem tables are unavailable: an export with nothing usable
+    /// in it is no evidence that nothing is wrong, so the rules that need it are "not evaluated".
+    pub fn set_imported_onprem_classes(
+        &mut self,
+        classes: std::collections::BTreeSet<onprem::ObjectClass>,
+    ) {
+        if classes.is_empty() {
+            for spec in [&ONPREM_OBJECTS, &ONPREM_ADDRESSES] {
+                self.frames.remove(spec.name);
+                self.unavailable.insert(
+                    spec.name,
+                    "the on-prem exports hold no usable user, contact or group (see the rejected \
+                     and skipped records of each file under inputs)"
+                        .to_owned(),
+                );
+            }
+        }
+        self.onprem_classes = Some(classes);
+    }
+
     /// Every declared table, empty: what the rule tests run against.
     pub fn empty() -> Tables {
         Tables {
@@ -370,6 +394,7 @@ impl Tables {
 pub fn build(
     params: &Params,
     onprem: Option<&[OnPremObject]>,
+    upn_source: UpnSource,
     cloud: Option<&CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -377,13 +402,7 @@ pub fn build(
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
-            // An export with nothing usable in it is no evidence that nothing is wrong.
-            Some([]) => Ok(unavailable(
-                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
-                "the on-prem exports hold no usable user, contact or group (see the rejected and \
-                 skipped records of each file under inputs)",
-            )),
-            Some(objects) => build_onprem(objects),
+            Some(objects) => build_onprem(objects, upn_source),
             None => Ok(unavailable(
                 &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
                 "no on-prem export given (--onprem FILE)",
@@ -401,7 +420,6 @@ pub fn build(
         tables.frames.extend(part.frames);
         tables.unavailable.extend(part.unavailable);
         tables.partial.extend(part.partial);
-        tables.onprem_classes = tables.onprem_classes.or(part.onprem_classes);
     }
     Ok(tables)
 }
@@ -414,31 +432,24 @@ fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
     tables
 }
 
-fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
+fn build_onprem(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<Tables> {
     let started = std::time::Instant::now();
     let derived: Vec<Derived> = objects
         .par_iter()
         .map(|o| Derived {
             id: onprem::guid_to_string(&o.object_guid),
-            addresses: addresses(
-                o.user_principal_name.as_deref(),
-                o.mail.as_deref(),
-                &o.proxy_addresses,
-            ),
+            addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
         })
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
     let (objects_frame, addresses_frame) = rayon::join(
-        || onprem_objects_frame(objects, &derived),
+        || onprem_objects_frame(objects, &derived, upn_source),
         || {
             let types: Vec<&'static str> = objects.iter().map(|o| o.class.as_str()).collect();
             address_frame(&ONPREM_ADDRESSES, &derived, &types)
         },
     );
-    let mut tables = Tables {
-        onprem_classes: Some(objects.iter().map(|o| o.class).collect()),
-        ..Tables::default()
-    };
+    let mut tables = Tables::default();
     tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
     tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
     Ok(tables)
@@ -712,20 +723,6 @@ fn upn_suffix(upn: Option<&str>) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
-/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
-pub fn dn_domain(dn: &str) -> Option<String> {
-    let parts: Vec<String> = dn
-        .split(',')
-        .filter_map(|rdn| {
-            let (attr, value) = rdn.trim().split_once('=')?;
-            attr.trim()
-                .eq_ignore_ascii_case("dc")
-                .then(|| value.trim().to_lowercase())
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("."))
-}
-
 /// One UPN or SMTP address of an object, as the address tables hold it.
 /// Borrowed from the object it belongs to (a million objects hold several million addresses:
 /// copying each would double the memory of the table build); `value` is only allocated when
@@ -816,6 +813,7 @@ fn primary_smtp(addresses: &[Address<'_>]) -> Option<String> {
 fn onprem_objects_frame(
     objects: &[OnPremObject],
     derived: &[Derived<'_>],
+    upn_source: UpnSource,
 ) -> PolarsResult<DataFrame> {
     let primaries: Vec<Option<String>> =
         derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
@@ -846,17 +844,14 @@ fn onprem_objects_frame(
         "user_principal_name",
         objects.iter().map(|o| o.user_principal_name.as_ref()),
     );
+    f.str("cloud_upn", objects.iter().map(|o| upn_source.value(o)));
     f.str(
         "upn_lower",
-        objects
-            .iter()
-            .map(|o| lower(o.user_principal_name.as_deref())),
+        objects.iter().map(|o| lower(upn_source.value(o))),
     );
     f.str(
         "upn_suffix",
-        objects
-            .iter()
-            .map(|o| upn_suffix(o.user_principal_name.as_deref())),
+        objects.iter().map(|o| upn_suffix(upn_source.value(o))),
     );
     f.str(
         "sam_account_name",
@@ -1353,7 +1348,8 @@ mod tests {
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
         };
-        let tables = build(&params, Some(&[]), None).unwrap();
+        let mut tables = build(&params, Some(&[]), UpnSource::UserPrincipalName, None).unwrap();
+        tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
         for name in ["onprem_objects", "onprem_addresses"] {
             assert!(!tables.frames.contains_key(name), "{name}");
             assert!(
@@ -1362,7 +1358,10 @@ mod tests {
                 tables.unavailable[name]
             );
         }
-        assert_eq!(tables.onprem_classes, None);
+        assert_eq!(
+            tables.onprem_classes,
+            Some(std::collections::BTreeSet::new())
+        );
     }
 
     #[test]

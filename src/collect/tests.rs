@@ -74,6 +74,7 @@ fn check_options(cloud: &Path, onprem: &Path) -> CheckOptions {
         password_sync_max_age: chrono::Duration::hours(24),
         cloud_sync_max_age: chrono::Duration::hours(24),
         only: None,
+        sync: crate::sync_model::SyncConfig::default(),
     }
 }
 

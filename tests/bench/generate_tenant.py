@@ -843,9 +843,9 @@ def case_ism_formerly_synced(t: Tenant, rng, case):
     u = _new_user_and(t, rng, upn_style="mail")
     c = t.twin_user(rng, u, onPremisesImmutableId=None, onPremisesSyncEnabled=False,
                     onPremisesLastSyncDateTime=iso(t.past(rng, 200, 900)))
-    t.expect(case, "invalid-soft-match", c, u, "same UPN and SMTP; the cloud user was synced before "
-             "(onPremisesSyncEnabled false), immutableId cleared")
-    t.expect(case, "stale-cloud-only", c, u, "formerly synced user that blocks the on-prem user")
+    # Soft match needs only an empty immutableId (tshoot-connect-sync-errors): taken over again.
+    t.expect(case, "soft-match-takeover", c, u, "same UPN and SMTP; the cloud user was synced before "
+             "(onPremisesSyncEnabled false) and its immutableId was cleared, so soft match takes it over")
     return [u], [("user", c)]
 
 
