@@ -62,8 +62,15 @@ impl Dc {
         std::fs::read_to_string(self.var("PASSWORD_FILE")).unwrap()
     }
 
-    /// `ldapsearch` with `extra` options, into `file`; the password through `-y FILE`.
+    /// `ldapsearch` of users, contacts and groups with `extra` options, into `file`.
     fn ldapsearch(&self, file: &str, extra: &[&str]) -> PathBuf {
+        let path = self.path(file);
+        std::fs::write(&path, self.search(FILTER, extra)).unwrap();
+        path
+    }
+
+    /// `ldapsearch` output for `filter` (every attribute); the password through `-y FILE`.
+    fn search(&self, filter: &str, extra: &[&str]) -> Vec<u8> {
         let mut args = vec![
             "-o",
             "ldif-wrap=no",
@@ -78,12 +85,10 @@ impl Dc {
             self.var("BASE"),
         ];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&[FILTER, "*"]);
+        args.extend_from_slice(&[filter, "*"]);
         let output = self.in_namespace(Path::new("ldapsearch"), &args, &[]);
         assert!(output.status.success(), "ldapsearch {extra:?}: {output:?}");
-        let path = self.path(file);
-        std::fs::write(&path, output.stdout).unwrap();
-        path
+        output.stdout
     }
 
     /// `entra-audit collect-ad` against this DC.
@@ -193,6 +198,7 @@ fn against_a_real_domain_controller() {
     let Some(dc) = start() else { return };
     let reference = every_export_dialect_and_collect_ad_audit_identically(&dc);
     the_planted_company_is_read_as_it_is(&reference);
+    built_ins_and_the_connector_account_are_never_in_scope(&dc, &reference);
     bad_credentials_unreachable_servers_and_untrusted_cas_fail_clearly(&dc);
 }
 
@@ -300,29 +306,93 @@ fn the_planted_company_is_read_as_it_is(report: &Value) {
         "the DC and two workstations are skipped as computers"
     );
     let findings = report["findings"].as_array().unwrap();
-    let duplicate: Vec<(&str, &str)> = findings
+    // Which of the two is reported and which is "the other" follows their objectGUIDs, which
+    // each provisioning draws anew.
+    let duplicate: Vec<[&str; 2]> = findings
         .iter()
         .filter(|f| f["rule"] == "duplicate-source-anchor")
         .map(|f| {
-            (
+            let mut pair = [
                 f["onprem_distinguished_name"].as_str().unwrap(),
                 f["evidence"]["other_onprem_distinguished_name"]
                     .as_str()
                     .unwrap(),
-            )
+            ];
+            pair.sort_unstable();
+            pair
         })
         .collect();
     assert_eq!(
         duplicate,
-        [(
+        [[
             r"CN=Jones\, Carol,OU=Staff,DC=corp,DC=contoso,DC=com",
             r"CN=Smith\, Bob,OU=Staff,DC=corp,DC=contoso,DC=com"
-        )]
+        ]]
     );
     assert_eq!(
         findings[0]["value"], "3q2+796tvu/erb7v3q2+7w==",
         "the ADMT value as the anchor"
     );
+}
+
+/// AD's built-in objects (the server marks them isCriticalSystemObject: Administrator, Guest,
+/// krbtgt, the built-in groups) and the MSOL_ connector account are scoped out, with the reason,
+/// and no finding names them; the mail-less contact is out too. The server's own answer is the
+/// ground truth for which objects are critical.
+fn built_ins_and_the_connector_account_are_never_in_scope(dc: &Dc, report: &Value) {
+    let critical_ldif = dc.search(
+        "(&(isCriticalSystemObject=TRUE)(|(objectClass=user)(objectClass=group))(!(objectClass=computer)))",
+        &["-LLL"],
+    );
+    let mut critical: Vec<String> = String::from_utf8(critical_ldif)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("dn: "))
+        .map(str::to_owned)
+        .collect();
+    critical.sort();
+    assert!(
+        critical.len() > 30
+            && critical.contains(&"CN=Administrator,CN=Users,DC=corp,DC=contoso,DC=com".to_owned())
+            && critical.contains(&"CN=krbtgt,CN=Users,DC=corp,DC=contoso,DC=com".to_owned()),
+        "{critical:?}"
+    );
+    let scope = &report["inputs"]["scope"];
+    let out_of_scope = |reason: &str| -> Vec<String> {
+        let mut dns: Vec<String> = scope["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["reason"] == reason)
+            .map(|o| o["distinguished_name"].as_str().unwrap().to_owned())
+            .collect();
+        dns.sort();
+        dns
+    };
+    assert_eq!(out_of_scope("critical-system-object"), critical);
+    assert_eq!(
+        out_of_scope("connector-account"),
+        ["CN=MSOL_0123456789ab,CN=Users,DC=corp,DC=contoso,DC=com"]
+    );
+    assert_eq!(
+        out_of_scope("contact-not-mail-enabled"),
+        ["CN=Vendor Without Mail,OU=Contacts,DC=corp,DC=contoso,DC=com"]
+    );
+    let scoped_out: Vec<&str> = scope["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["distinguished_name"].as_str().unwrap())
+        .collect();
+    for finding in report["findings"].as_array().unwrap() {
+        let text = finding.to_string();
+        for dn in &scoped_out {
+            assert!(
+                !text.contains(&dn.replace('\\', "\\\\")),
+                "an out-of-scope object in a finding: {dn}: {text}"
+            );
+        }
+    }
 }
 
 fn bad_credentials_unreachable_servers_and_untrusted_cas_fail_clearly(dc: &Dc) {
