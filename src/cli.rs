@@ -476,6 +476,15 @@ pub struct CollectArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    /// Also check Active Directory over LDAP: connect, bind, read the rootDSE and one page, and
+    /// list the attributes the audit reads that none of those objects carry. Without a tenant
+    /// (--tenant or AZURE_TENANT_ID) only this is checked.
+    #[arg(long, value_name = "URL", help_heading = "Active Directory over LDAP")]
+    pub ad_server: Option<String>,
+
+    #[command(flatten)]
+    pub ldap: LdapArgs,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }

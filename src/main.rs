@@ -43,7 +43,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Collect(args) => collect(&args),
-        Command::Doctor(args) => Ok(ExitCode::from(doctor::run(&args.auth.connect_options())?)),
+        Command::Doctor(args) => doctor(&args),
         Command::Demo(args) => demo(&args),
         Command::Rules { command } => {
             let rules = rules::embedded()?;
@@ -74,6 +74,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `doctor`: the LDAP side when --ad-server is given, the Graph side when there is a tenant to
+/// sign in to (or nothing else was asked); the worse exit code wins.
+fn doctor(args: &entra_audit::cli::DoctorArgs) -> anyhow::Result<ExitCode> {
+    let mut code = 0;
+    if let Some(server) = &args.ad_server {
+        let out = std::path::PathBuf::new();
+        let probe = ldap::probe(&args.ldap.collect_options(server, out)?)?;
+        print!("{probe}");
+        code = u8::from(!probe.missing.is_empty());
+        if args.auth.tenant.is_none() && !args.auth.device_code {
+            return Ok(ExitCode::from(code));
+        }
+    }
+    Ok(ExitCode::from(
+        code.max(doctor::run(&args.auth.connect_options())?),
+    ))
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {

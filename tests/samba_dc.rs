@@ -200,6 +200,54 @@ fn against_a_real_domain_controller() {
     the_planted_company_is_read_as_it_is(&reference);
     built_ins_and_the_connector_account_are_never_in_scope(&dc, &reference);
     bad_credentials_unreachable_servers_and_untrusted_cas_fail_clearly(&dc);
+    doctor_checks_the_ldap_side(&dc);
+}
+
+/// `doctor --ad-server` without a tenant: connects, binds, reads the rootDSE and a page, and
+/// names what Samba's schema lacks (Exchange's attributes), exiting 1 for it.
+fn doctor_checks_the_ldap_side(dc: &Dc) {
+    let run = dc.in_namespace(
+        &entra_audit(),
+        &[
+            "doctor",
+            "--ad-server",
+            "ldaps://127.0.0.1",
+            "--bind",
+            dc.var("BIND_DN"),
+            "--ca-file",
+            dc.var("CA_FILE"),
+        ],
+        &[("ENTRA_AUDIT_LDAP_PASSWORD", &dc.password())],
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("connected and bound as Administrator@corp.contoso.com")
+            && stdout.contains("base DN: DC=corp,DC=contoso,DC=com")
+            && stdout.contains("55 users, contacts and groups on the first page"),
+        "{stdout}"
+    );
+    let missing = stdout
+        .lines()
+        .find_map(|l| l.split_once("/PrepareSchema): ").map(|(_, names)| names))
+        .unwrap_or_default();
+    assert!(missing.contains("mailNickname"), "{stdout}");
+    for present in [
+        "objectGUID",
+        "proxyAddresses",
+        "mS-DS-ConsistencyGuid",
+        "userAccountControl",
+    ] {
+        assert!(
+            !missing.split(", ").any(|m| m == present),
+            "{present}: {stdout}"
+        );
+    }
 }
 
 fn every_export_dialect_and_collect_ad_audit_identically(dc: &Dc) -> Value {

@@ -264,6 +264,18 @@ fn explain(error: &LdapError, server: &Server, what: &str) -> anyhow::Error {
 
 async fn collect_async(options: &CollectAdOptions) -> anyhow::Result<CollectAdSummary> {
     let started = Instant::now();
+    let (server, mut ldap) = open(options).await?;
+    let base = match &options.base {
+        Some(base) => base.clone(),
+        None => default_naming_context(&mut ldap, &server).await?,
+    };
+    let summary = search_to_file(&mut ldap, &server, &base, options, started).await;
+    let _ = ldap.unbind().await;
+    summary
+}
+
+/// Connects (TLS as the URL and --start-tls say) and binds.
+async fn open(options: &CollectAdOptions) -> anyhow::Result<(Server, Ldap)> {
     let server = parse_server(options)?;
     let settings = tls_settings(options)?;
     let (connection, mut ldap) = LdapConnAsync::with_settings(settings, &server.url)
@@ -301,14 +313,112 @@ async fn collect_async(options: &CollectAdOptions) -> anyhow::Result<CollectAdSu
         (None, Some(_)) => bail!("a bind password was given but no --bind account"),
         (None, None) => {}
     }
+    Ok((server, ldap))
+}
 
-    let base = match &options.base {
-        Some(base) => base.clone(),
-        None => default_naming_context(&mut ldap, &server).await?,
-    };
-    let summary = search_to_file(&mut ldap, &server, &base, options, started).await;
-    let _ = ldap.unbind().await;
-    summary
+/// What `doctor --ad-server` found: the connection works, and which attributes the importer
+/// reads are carried by none of the objects on the first page.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub server: String,
+    pub bound_as: Option<String>,
+    pub base: String,
+    /// Users, contacts and groups on the first page (at most [`PAGE_SIZE`]).
+    pub sampled: usize,
+    /// Attributes (with their aliases) that none of the sampled objects carry.
+    pub missing: Vec<String>,
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Active Directory over LDAP: {}", self.server)?;
+        writeln!(
+            f,
+            "  connected and bound as {}",
+            self.bound_as.as_deref().unwrap_or("anonymous")
+        )?;
+        writeln!(f, "  base DN: {}", self.base)?;
+        writeln!(
+            f,
+            "  one paged search: {} users, contacts and groups on the first page",
+            self.sampled
+        )?;
+        if self.missing.is_empty() {
+            writeln!(f, "  every attribute the audit reads is present on them")
+        } else {
+            writeln!(
+                f,
+                "  not on any of them (rules that read these see no value; Exchange attributes \
+                 exist only after Exchange's /PrepareSchema): {}",
+                self.missing.join(", ")
+            )
+        }
+    }
+}
+
+/// The AD module's computed properties that are never LDAP attributes (`Enabled` is read from
+/// userAccountControl's ACCOUNTDISABLE bit over LDAP).
+const NOT_LDAP_ATTRIBUTES: [&str; 1] = ["Enabled"];
+
+/// `doctor --ad-server`: connect, bind, read the rootDSE and one page, and say what is missing.
+pub fn probe(options: &CollectAdOptions) -> anyhow::Result<Probe> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the LDAP runtime")?;
+    runtime.block_on(async {
+        let (server, mut ldap) = open(options).await?;
+        let base = match &options.base {
+            Some(base) => base.clone(),
+            None => default_naming_context(&mut ldap, &server).await?,
+        };
+        let attributes: Vec<&'static str> = onprem::attribute_names().collect();
+        let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut sampled = 0;
+        let page = read_page(
+            &mut ldap,
+            &server,
+            &base,
+            &attributes,
+            Vec::new(),
+            |entry| {
+                sampled += 1;
+                seen.extend(entry.attrs.keys().map(|k| k.to_ascii_lowercase()));
+                seen.extend(entry.bin_attrs.keys().map(|k| k.to_ascii_lowercase()));
+                Ok(())
+            },
+        )
+        .await?;
+        let _ = ldap.unbind().await;
+        if page.result.rc != 0 && page.result.rc != 4 {
+            bail!(
+                "the search below {base} at {} ended with result {} ({})",
+                server.url,
+                page.result.rc,
+                page.result.text.trim_end_matches('\0').trim()
+            );
+        }
+        let missing = onprem::attribute_groups()
+            .into_iter()
+            .filter(|names| !names.iter().all(|n| NOT_LDAP_ATTRIBUTES.contains(n)))
+            .filter(|names| {
+                // The DN comes with every entry, whether or not it is also an attribute.
+                !names.iter().any(|n| {
+                    n.eq_ignore_ascii_case("distinguishedName")
+                        || seen.contains(&n.to_ascii_lowercase())
+                })
+            })
+            .map(|names| names[0].to_owned())
+            .collect();
+        Ok(Probe {
+            server: server.url,
+            bound_as: options.bind.clone(),
+            base,
+            sampled,
+            missing,
+        })
+    })
 }
 
 /// The domain's DN, from the rootDSE (readable without binding, on AD and Samba).

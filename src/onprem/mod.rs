@@ -421,6 +421,19 @@ pub fn attribute_names() -> impl Iterator<Item = &'static str> {
     NAMES.iter().map(|(name, _)| *name)
 }
 
+/// The importer's attribute names grouped by what they feed (an attribute and its aliases, such
+/// as `objectSid` and `SID`), in [`NAMES`] order: a group is covered when any one name is there.
+pub fn attribute_groups() -> Vec<Vec<&'static str>> {
+    let mut groups: Vec<(Field, Vec<&'static str>)> = Vec::new();
+    for &(name, field) in NAMES {
+        match groups.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((field, vec![name])),
+        }
+    }
+    groups.into_iter().map(|(_, names)| names).collect()
+}
+
 /// The importer field an attribute feeds, for writers that must keep a value's shape (binary
 /// attributes as the text the importer reads).
 pub fn attribute_kind(name: &str) -> AttributeKind {
