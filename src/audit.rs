@@ -92,6 +92,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     };
     // The sync model decides which objects sync at all and with which anchor: only those reach
     // the tables, so no rule can report an object the engine never looks at.
+    // What the exports held before scoping: an export with nothing usable, or with no object of
+    // a class a rule reports on, must not let that rule pass (scoped-out objects are different:
+    // the engine will not sync them, so there is nothing to report).
+    let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem
+        .as_ref()
+        .map(|objects| objects.iter().map(|o| o.class).collect());
     let (onprem, upn_source) = match onprem {
         Some(objects) => {
             let model = sync_model::build(&options.sync, &objects, cloud.as_ref());
@@ -103,8 +109,11 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         }
         None => (None, UpnSource::UserPrincipalName),
     };
-    let tables = tables::build(&params, onprem.as_deref(), upn_source, cloud.as_ref())
+    let mut tables = tables::build(&params, onprem.as_deref(), upn_source, cloud.as_ref())
         .context("building the audit tables")?;
+    if let Some(classes) = imported_classes {
+        tables.set_imported_onprem_classes(classes);
+    }
     tracing::info!(elapsed = ?started.elapsed(), "tables built");
     // The tables hold everything the rules read; the parsed inputs would only double the peak.
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
@@ -252,6 +261,7 @@ fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<O
                 .clone()
                 .into_iter()
                 .collect::<BTreeMap<_, _>>(),
+            warnings: outcome.warnings,
         });
         inputs.rejected_records.extend(rejected);
     }

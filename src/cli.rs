@@ -43,7 +43,7 @@ pub enum Command {
     /// (unless --allow-partial) when a collection failed, a given input was unusable (a snapshot
     /// collection failed or incomplete, an export whose every record was rejected) or a rule
     /// named with --rule could not be evaluated.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Collect the tenant from Microsoft Graph into a snapshot directory (what `check --cloud`
     /// reads) with a manifest.json saying what was collected, how, and what failed.
     ///
@@ -80,6 +80,77 @@ pub enum Command {
     /// Exit code: 0 done (or nothing to do), 1 a job is quarantined or failing (status) or did
     /// not reach the expected state in time (actions), 2 on error.
     CloudSync(CloudSyncArgs),
+    /// Read users, contacts and groups from Active Directory over LDAP (LDAPS or StartTLS, paged)
+    /// into the JSON file `check --onprem` reads (the same as `onprem-script`'s).
+    ///
+    /// The bind password comes from ENTRA_AUDIT_LDAP_PASSWORD or --bind-password-file, never
+    /// from the command line. A search that does not complete writes nothing.
+    ///
+    /// Exit code: 0 when every object was read, 2 on error.
+    CollectAd(CollectAdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectAdArgs {
+    /// The domain controller: ldaps://dc1.corp.contoso.com (or ldap://... with --start-tls;
+    /// plain ldap:// with a password only on loopback).
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// The JSON file to write (replaced only when the whole directory was read).
+    #[arg(long, value_name = "FILE", default_value = "entra-audit-ad.json")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub ldap: LdapArgs,
+}
+
+/// How to reach and read Active Directory over LDAP (`collect-ad`, `check --ad-server`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Active Directory over LDAP")]
+pub struct LdapArgs {
+    /// The DN to read below (default: the domain, from the rootDSE's defaultNamingContext).
+    #[arg(long, value_name = "DN")]
+    pub base: Option<String>,
+
+    /// The account to bind as: svc-audit@corp.contoso.com or its DN (any domain user can read
+    /// what is collected). Without it the bind is anonymous, which AD refuses for searches.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub bind: Option<String>,
+
+    /// A file whose first line is the bind password (else ENTRA_AUDIT_LDAP_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub bind_password_file: Option<PathBuf>,
+
+    /// Upgrade an ldap:// connection with StartTLS before binding.
+    #[arg(long)]
+    pub start_tls: bool,
+
+    /// PEM file of the CA(s) that issued the domain controller's certificate (default: the
+    /// system's trusted CAs).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl LdapArgs {
+    /// The collection options for `server`, writing `out`; reads the password (file or env).
+    pub fn collect_options(
+        &self,
+        server: &str,
+        out: PathBuf,
+    ) -> anyhow::Result<crate::ldap::CollectAdOptions> {
+        use std::io::IsTerminal as _;
+        Ok(crate::ldap::CollectAdOptions {
+            server: server.to_owned(),
+            base: self.base.clone(),
+            bind: self.bind.clone(),
+            password: crate::ldap::Password::load(self.bind_password_file.as_deref())?,
+            start_tls: self.start_tls,
+            ca_file: self.ca_file.clone(),
+            out,
+            progress: std::io::stderr().is_terminal(),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -292,7 +363,7 @@ pub struct CheckArgs {
     /// Audit several tenants in one run: a TOML file naming each tenant, its credentials
     /// (an environment variable or file holding the secret, or a certificate), its rate limit
     /// and its on-prem exports. Each gets OUT/<name>/; OUT/index.html lists them all.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["cloud", "onprem", "snapshot_dir", "baseline", "suppressions"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cloud", "onprem", "snapshot_dir", "baseline", "suppressions", "ad_server"])]
     pub config: Option<PathBuf>,
 
     /// Live run: where the collected snapshot goes (default OUT/cloud).
@@ -308,6 +379,14 @@ pub struct CheckArgs {
     /// a fast scheduled check of sync errors and sync health on a large tenant.
     #[arg(long, conflicts_with = "cloud")]
     pub errors_only: bool,
+
+    /// Read Active Directory live from this domain controller (see `collect-ad`) into
+    /// OUT/ad.json and audit it, with any --onprem exports.
+    #[arg(long, value_name = "URL", help_heading = "Active Directory over LDAP")]
+    pub ad_server: Option<String>,
+
+    #[command(flatten)]
+    pub ldap: LdapArgs,
 
     #[command(flatten)]
     pub sync: SyncArgs,
@@ -399,6 +478,15 @@ pub struct CollectArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    /// Also check Active Directory over LDAP: connect, bind, read the rootDSE and one page, and
+    /// list the attributes the audit reads that none of those objects carry. Without a tenant
+    /// (--tenant or AZURE_TENANT_ID) only this is checked.
+    #[arg(long, value_name = "URL", help_heading = "Active Directory over LDAP")]
+    pub ad_server: Option<String>,
+
+    #[command(flatten)]
+    pub ldap: LdapArgs,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }

@@ -22,6 +22,7 @@ pub mod doctor;
 pub mod findings;
 pub mod graph;
 pub mod inputs;
+pub mod ldap;
 pub mod live;
 pub mod onprem;
 pub mod preview;

@@ -16,8 +16,8 @@ use entra_audit::collect::{self, CollectOptions};
 use entra_audit::preview::terminal_safe;
 use entra_audit::simulate::generator::TenantHealth;
 use entra_audit::{
-    audit, baseline, connect, demo, doctor, inputs, live, onprem, publish, rules, simulate, tables,
-    tenants,
+    audit, baseline, connect, demo, doctor, inputs, ldap, live, onprem, publish, rules, simulate,
+    tables, tenants,
 };
 
 fn main() -> ExitCode {
@@ -50,7 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Collect(args) => collect(&args),
-        Command::Doctor(args) => Ok(ExitCode::from(doctor::run(&args.auth.connect_options())?)),
+        Command::Doctor(args) => doctor(&args),
         Command::Demo(args) => demo(&args),
         Command::Rules { command } => {
             let rules = rules::embedded()?;
@@ -76,7 +76,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CloudSync(args) => cloud_sync(&args),
+        Command::CollectAd(args) => {
+            let summary =
+                ldap::collect(&args.ldap.collect_options(&args.server, args.out.clone())?)?;
+            eprint!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `doctor`: the LDAP side when --ad-server is given, the Graph side when there is a tenant to
+/// sign in to (or nothing else was asked); the worse exit code wins.
+fn doctor(args: &entra_audit::cli::DoctorArgs) -> anyhow::Result<ExitCode> {
+    let mut code = 0;
+    if let Some(server) = &args.ad_server {
+        let out = std::path::PathBuf::new();
+        let probe = ldap::probe(&args.ldap.collect_options(server, out)?)?;
+        print!("{probe}");
+        code = u8::from(!probe.missing.is_empty());
+        if args.auth.tenant.is_none() && !args.auth.device_code {
+            return Ok(ExitCode::from(code));
+        }
+    }
+    Ok(ExitCode::from(
+        code.max(doctor::run(&args.auth.connect_options())?),
+    ))
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -134,6 +158,16 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     // Read the scheduled-run inputs first: a typo in them must not cost a collection.
     let schedule =
         baseline::ScheduleInputs::load(args.baseline.as_deref(), args.suppressions.as_deref())?;
+    // Active Directory first: a wrong password should not cost a tenant collection.
+    let mut onprem = args.onprem.clone();
+    if let Some(server) = &args.ad_server {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        let out = args.out.join("ad.json");
+        let summary = ldap::collect(&args.ldap.collect_options(server, out.clone())?)?;
+        eprint!("{summary}");
+        onprem.push(out);
+    }
     let cloud = if let Some(dir) = &args.cloud {
         Some(dir.clone())
     } else if args.auth.tenant.is_some() || args.auth.device_code {
@@ -156,7 +190,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         Some(dir)
     } else {
-        if !args.onprem.is_empty() {
+        if !onprem.is_empty() {
             eprintln!(
                 "note: no --cloud and no tenant to sign in to (--tenant or AZURE_TENANT_ID): \
                  auditing the on-prem export alone; the rules that need the cloud side are not evaluated"
@@ -164,7 +198,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None
     };
-    let audit = audit::check(&check_options(args, cloud, args.onprem.clone())?)?;
+    let audit = audit::check(&check_options(args, cloud, onprem)?)?;
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     // Directory data (DNs, names, values) is in the summary: escaped control characters only.
     print!("{}", terminal_safe(&published.terminal));

@@ -328,6 +328,10 @@ pub struct Tables {
     /// Tables built from part of what they declare (an errors-only snapshot): the rules engine
     /// runs a rule on them only when it reports on the rows of the table they are complete for.
     pub partial: BTreeMap<&'static str, Partial>,
+    /// The on-prem object classes the exports hold at least one usable object of (before
+    /// scoping); `None` when not known (no export, or tables made up for tests), so no rule is
+    /// held back for it. Set by [`Tables::set_imported_onprem_classes`].
+    pub onprem_classes: Option<std::collections::BTreeSet<onprem::ObjectClass>>,
 }
 
 /// Why a table holds only part of what it declares, and which table's objects it does hold
@@ -356,12 +360,34 @@ impl Tables {
         }
     }
 
+    /// Records what the on-prem exports held before scoping. When they held no usable user,
+    /// contact or group at all, the on-prem tables are unavailable: an export with nothing usable
+    /// in it is no evidence that nothing is wrong, so the rules that need it are "not evaluated".
+    pub fn set_imported_onprem_classes(
+        &mut self,
+        classes: std::collections::BTreeSet<onprem::ObjectClass>,
+    ) {
+        if classes.is_empty() {
+            for spec in [&ONPREM_OBJECTS, &ONPREM_ADDRESSES] {
+                self.frames.remove(spec.name);
+                self.unavailable.insert(
+                    spec.name,
+                    "the on-prem exports hold no usable user, contact or group (see the rejected \
+                     and skipped records of each file under inputs)"
+                        .to_owned(),
+                );
+            }
+        }
+        self.onprem_classes = Some(classes);
+    }
+
     /// Every declared table, empty: what the rule tests run against.
     pub fn empty() -> Tables {
         Tables {
             frames: TABLES.iter().map(|t| (t.name, t.empty())).collect(),
             unavailable: BTreeMap::new(),
             partial: BTreeMap::new(),
+            onprem_classes: None,
         }
     }
 }
@@ -1320,6 +1346,30 @@ mod tests {
             cols.dedup();
             assert_eq!(cols.len(), t.columns.len(), "{}", t.name);
         }
+    }
+
+    #[test]
+    fn an_export_with_no_usable_object_makes_the_onprem_tables_unavailable() {
+        let params = Params {
+            as_of: chrono::Utc::now(),
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+        };
+        let mut tables = build(&params, Some(&[]), UpnSource::UserPrincipalName, None).unwrap();
+        tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
+        for name in ["onprem_objects", "onprem_addresses"] {
+            assert!(!tables.frames.contains_key(name), "{name}");
+            assert!(
+                tables.unavailable[name].contains("no usable user, contact or group"),
+                "{name}: {}",
+                tables.unavailable[name]
+            );
+        }
+        assert_eq!(
+            tables.onprem_classes,
+            Some(std::collections::BTreeSet::new())
+        );
     }
 
     #[test]

@@ -4,6 +4,14 @@
 //! are folded onto continuation lines that start with one space; `#` comments, `version: 1` and
 //! `changetype: add` may appear; lines end in CRLF.
 //!
+//! It also reads the other dialects an AD export comes in (see [`Aside`]): `ldapsearch` without
+//! `-LLL` (comments, `version:`, `ref:` search-reference blocks, `search:`/`result:` trailers),
+//! paged `ldapsearch` (`pagedresults:` lines and comments between pages) and `ldbsearch` (`#
+//! Referral` blocks, objectGUID and objectSid as text). A trailer whose `result:` is not `0
+//! Success` stops the import: the search ended early and the file is incomplete. An export of
+//! exactly as many entries as AD commonly cuts a search at, with no sign of paging and no trailer,
+//! is imported with a "probably truncated" warning.
+//!
 //! It owns LDIF syntax only: it hands each attribute to `Draft`, which owns what the values mean.
 //! It must stay fast (the whole file is in memory and lines are borrowed slices; only folded lines
 //! and the values the importer keeps are copied) and must not accept a structurally broken file:
@@ -50,21 +58,24 @@ pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError
             Some(start)
         })
         .collect();
-    let parts: Vec<Result<ImportOutcome, ImportError>> = chunks
+    let parts: Vec<Result<(ImportOutcome, Dialect), ImportError>> = chunks
         .par_iter()
         .zip(offsets.par_iter())
         .enumerate()
         .map(|(i, (chunk, offset))| read_chunk(chunk, path, *offset, i > 0))
         .collect();
     let mut out = ImportOutcome::default();
+    let mut dialect = Dialect::default();
     for part in parts {
-        let part = part?;
+        let (part, seen) = part?;
+        dialect.merge(seen);
         out.objects.extend(part.objects);
         out.rejected.extend(part.rejected);
         for (class, n) in part.skipped_classes {
             *out.skipped_classes.entry(class).or_default() += n;
         }
     }
+    out.warnings.extend(dialect.truncation_warning());
     Ok(out)
 }
 
@@ -101,12 +112,15 @@ fn read_chunk(
     path: &Path,
     first_line: usize,
     after_first_chunk: bool,
-) -> Result<ImportOutcome, ImportError> {
+) -> Result<(ImportOutcome, Dialect), ImportError> {
     let mut out = ImportOutcome::default();
+    let mut dialect = Dialect::default();
     let mut lines = LogicalLines::new(text);
     lines.number = first_line;
     // (line of the `dn:`, the record so far, whether its lines are being ignored)
     let mut current: Option<(usize, Draft, bool)> = None;
+    // A block that is not an entry (a search reference or result), read until its blank line.
+    let mut aside: Option<Aside> = None;
     let mut seen_record = after_first_chunk;
     loop {
         let next = lines.next().map_err(|line| {
@@ -120,10 +134,20 @@ fn read_chunk(
             if let Some((start, draft, _)) = current.take() {
                 draft.finish(path, start, &mut out);
             }
+            aside = None;
+            continue;
+        }
+        if let Some(kind) = aside {
+            dialect.read_aside(kind, number, &line, path)?;
             continue;
         }
         let Some((_, draft, ignoring)) = &mut current else {
-            if let Some(value) = strip_name(&line, "dn") {
+            if let Some(kind) = Aside::starting(&line) {
+                dialect.read_aside(kind, number, &line, path)?;
+                aside = Some(kind);
+                seen_record = true;
+            } else if let Some(value) = strip_name(&line, "dn") {
+                dialect.entries += 1;
                 let mut draft = Draft::default();
                 match text_value(value) {
                     Ok(dn) => draft.set_text(Field::Dn, "dn", dn.into_owned()),
@@ -169,7 +193,130 @@ fn read_chunk(
     if let Some((start, draft, _)) = current {
         draft.finish(path, start, &mut out);
     }
-    Ok(out)
+    dialect.paged |= lines.saw_paging_comment;
+    Ok((out, dialect))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialects: what `ldapsearch` and `ldbsearch` write around the entries
+// ---------------------------------------------------------------------------------------------
+
+/// A block without `dn:` that search tools write between or after the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aside {
+    /// `ref: ldap://...`: a search continuation reference (`ldapsearch` without `-LLL`) or a
+    /// referral (`ldbsearch`'s `# Referral` blocks). A subtree search of a domain always returns
+    /// them for the `Configuration`, `DomainDnsZones` and `ForestDnsZones` partitions, on Windows AD as
+    /// on Samba; they name other partitions, which hold no users, contacts or groups of this
+    /// domain, so they are passed over.
+    Reference,
+    /// `search: N` / `result: CODE TEXT` / `text:` / `matchedDN:` / `control:` / `pagedresults:`:
+    /// how one search (or one page of a paged search) ended (RFC 4511 `LDAPResult`, as
+    /// `ldapsearch` prints it).
+    Result,
+}
+
+impl Aside {
+    /// The block a line outside an entry starts, if it starts one.
+    fn starting(line: &str) -> Option<Aside> {
+        let (name, _) = split_line(line)?;
+        if name.eq_ignore_ascii_case("ref") {
+            Some(Aside::Reference)
+        } else if name.eq_ignore_ascii_case("search") || name.eq_ignore_ascii_case("result") {
+            Some(Aside::Result)
+        } else {
+            None
+        }
+    }
+}
+
+/// The paged results control (RFC 2696), as `ldapsearch -E pr=...` prints it on `control:` lines.
+const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
+
+/// Entry counts AD searches are commonly cut at: 1,000 is the default `MaxPageSize` (a search
+/// without the paged results control gets at most that many entries, and `ldapsearch -LLL`
+/// writes nothing that shows it); 1,500 and 5,000 are other server and tool limits admins meet
+/// (`MaxValRange`, ADWS / `Get-ADObject` limits).
+/// <https://learn.microsoft.com/troubleshoot/windows-server/active-directory/view-set-ldap-policy-using-ntdsutil>
+const COMMON_SEARCH_LIMITS: [usize; 3] = [1_000, 1_500, 5_000];
+
+/// What a file showed of the tool and search that wrote it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Dialect {
+    /// `dn:` records, whatever their class.
+    entries: usize,
+    /// A paged results control or `pagedresults` line or comment: the search was paged.
+    paged: bool,
+    /// A `result: 0 Success` trailer: the server said the search completed.
+    completed: bool,
+}
+
+impl Dialect {
+    fn merge(&mut self, other: Dialect) {
+        self.entries += other.entries;
+        self.paged |= other.paged;
+        self.completed |= other.completed;
+    }
+
+    /// One line of a non-entry block. A `result:` other than 0 is an error: the search stopped
+    /// (a size or time limit, a referral, a dropped connection) and what follows is missing.
+    fn read_aside(
+        &mut self,
+        kind: Aside,
+        number: usize,
+        line: &str,
+        path: &Path,
+    ) -> Result<(), ImportError> {
+        if kind == Aside::Reference {
+            return Ok(());
+        }
+        let Some((name, value)) = split_line(line) else {
+            return Err(ImportError::unusable(
+                path,
+                format!(
+                    "line {number}: expected `attribute: value` in a search result block, found `{}`",
+                    preview(line)
+                ),
+            ));
+        };
+        let value = text_value(value).unwrap_or_default();
+        if name.eq_ignore_ascii_case("result") {
+            let code = value
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse::<u32>().ok());
+            if code != Some(0) {
+                return Err(ImportError::unusable(
+                    path,
+                    format!(
+                        "line {number}: the search that wrote this export ended with `result: {value}`, not \
+                         `0 Success`: the export is incomplete. Export again with paging \
+                         (`ldapsearch -E pr=1000/noprompt ...`, see the README) or with `entra-audit collect-ad`"
+                    ),
+                ));
+            }
+            self.completed = true;
+        } else if name.eq_ignore_ascii_case("pagedresults")
+            || (name.eq_ignore_ascii_case("control") && value.starts_with(PAGED_RESULTS_OID))
+        {
+            self.paged = true;
+        }
+        Ok(())
+    }
+
+    /// "Probably truncated" when the entry count is a common search limit and nothing in the
+    /// file shows the search was paged or ended successfully.
+    fn truncation_warning(&self) -> Option<String> {
+        (COMMON_SEARCH_LIMITS.contains(&self.entries) && !self.paged && !self.completed).then(|| {
+            format!(
+                "probably truncated: exactly {} entries and no sign of paging or of the search's result; \
+                 AD stops a search without the paged results control at its MaxPageSize (1,000 by \
+                 default) and `ldapsearch -LLL` writes nothing that shows it. Export again with paging \
+                 (`ldapsearch -E pr=1000/noprompt ...`; `ldifde` pages by itself) or with `entra-audit collect-ad`",
+                self.entries
+            )
+        })
+    }
 }
 
 enum Control {
@@ -362,6 +509,8 @@ fn bytes_value(value: Value<'_>) -> Result<Cow<'_, [u8]>, String> {
 struct LogicalLines<'a> {
     physical: std::iter::Peekable<std::str::Split<'a, char>>,
     number: usize,
+    /// A `# pagedresults: ...` comment (`ldapsearch -LLL -E pr=...` between pages) was passed.
+    saw_paging_comment: bool,
 }
 
 impl<'a> LogicalLines<'a> {
@@ -369,6 +518,7 @@ impl<'a> LogicalLines<'a> {
         LogicalLines {
             physical: text.split('\n').peekable(),
             number: 0,
+            saw_paging_comment: false,
         }
     }
 
@@ -393,6 +543,9 @@ impl<'a> LogicalLines<'a> {
             };
             let number = self.number;
             if line.starts_with('#') {
+                self.saw_paging_comment |= line
+                    .trim_start_matches(['#', ' '])
+                    .starts_with("pagedresults:");
                 while self.continues() {
                     self.take();
                 }
@@ -466,7 +619,7 @@ proxyAddresses: smtp:alice@contoso.onmicrosoft.com
         assert!(text.len() > PARALLEL_ABOVE);
         let path = Path::new("big.ldif");
         let parallel = read(&text, path).unwrap();
-        let sequential = read_chunk(&text, path, 0, false).unwrap();
+        let sequential = read_chunk(&text, path, 0, false).unwrap().0;
         assert_eq!(parallel.objects, sequential.objects);
         assert_eq!(parallel.rejected, sequential.rejected);
         assert_eq!(parallel.objects.len(), 39_999);
@@ -741,6 +894,219 @@ objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
         );
         assert!(read_err("\n\n continued\n").contains("line 3: a continuation line"));
         assert!(read_err("version: 2\n").contains("line 1: LDIF version `2`"));
+    }
+
+    /// Two entries as `ldapsearch` without `-LLL` writes them (header comments, `version:`,
+    /// `ref:` blocks, a `search:`/`result:` trailer), shapes copied from Samba 4.17's answers.
+    const PLAIN_LDAPSEARCH: &str = "\
+# extended LDIF
+#
+# LDAPv3
+# base <DC=corp,DC=contoso,DC=com> with scope subtree
+# filter: (objectClass=*)
+# requesting: *
+#
+
+# Alice Smith, Staff, corp.contoso.com
+dn: CN=Alice Smith,OU=Staff,DC=corp,DC=contoso,DC=com
+objectClass: user
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+userPrincipalName: alice@contoso.com
+
+# search reference
+ref: ldap://corp.contoso.com/CN=Configuration,DC=corp,DC=contoso,DC=com
+
+# search reference
+ref: ldap://corp.contoso.com/DC=DomainDnsZones,DC=corp,DC=contoso,DC=com
+
+# Sales, Groups, corp.contoso.com
+dn: CN=Sales,OU=Groups,DC=corp,DC=contoso,DC=com
+objectClass: group
+objectGUID:: AAECAwQFBgcICQoLDA0ODw==
+
+# search result
+search: 2
+result: 0 Success
+
+# numResponses: 5
+# numEntries: 2
+# numReferences: 2
+";
+
+    /// The objects without their line numbers (which differ between dialects).
+    fn unplaced(out: &ImportOutcome) -> Vec<crate::onprem::OnPremObject> {
+        out.objects
+            .iter()
+            .cloned()
+            .map(|mut o| {
+                o.origin.line = 0;
+                o
+            })
+            .collect()
+    }
+
+    fn names(out: &ImportOutcome) -> Vec<&str> {
+        out.objects
+            .iter()
+            .map(|o| o.distinguished_name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn ldapsearch_without_lll_reads_like_lll() {
+        let out = read_str(PLAIN_LDAPSEARCH);
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert_eq!(
+            names(&out),
+            [
+                "CN=Alice Smith,OU=Staff,DC=corp,DC=contoso,DC=com",
+                "CN=Sales,OU=Groups,DC=corp,DC=contoso,DC=com"
+            ]
+        );
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        // With `version: 1` (`ldapsearch -L`) too.
+        let with_version = format!("version: 1\n\n{PLAIN_LDAPSEARCH}");
+        assert_eq!(unplaced(&read_str(&with_version)), unplaced(&out));
+    }
+
+    #[test]
+    fn paged_ldapsearch_pages_and_controls_are_passed_over() {
+        // Between pages ldapsearch -E pr=... writes the page's result, the control, a
+        // `pagedresults:` line and the header again; -LLL writes `# pagedresults:` comments.
+        let page_end = "\
+# search result
+search: 2
+result: 0 Success
+control: 1.2.840.113556.1.4.319 false MAcCAToEAjEA
+pagedresults: estimate=58 cookie=MQA=
+# extended LDIF
+#
+# with pagedResults control: size=1
+#
+
+";
+        let paged = PLAIN_LDAPSEARCH.replacen(
+            "# search reference\n",
+            &format!("{page_end}# search reference\n"),
+            1,
+        );
+        let out = read_str(&paged);
+        assert_eq!(unplaced(&out), unplaced(&read_str(PLAIN_LDAPSEARCH)));
+        let lll_paged = "\
+dn: CN=A,DC=x
+objectClass: user
+objectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==
+
+# refldap://corp.contoso.com/CN=Configuration,DC=corp,DC=contoso,DC=com
+
+# pagedresults: estimate=58 cookie=MQA=
+
+dn: CN=B,DC=x
+objectClass: group
+objectGUID:: AAECAwQFBgcICQoLDA0ODw==
+";
+        assert_eq!(names(&read_str(lll_paged)), ["CN=A,DC=x", "CN=B,DC=x"]);
+    }
+
+    #[test]
+    fn ldbsearch_text_guids_sids_and_referrals() {
+        let text = "\
+# record 1
+dn: CN=Allowed RODC Password Replication Group,CN=Users,DC=corp,DC=contoso,DC=com
+objectClass: top
+objectClass: group
+objectGUID: 52af62f4-db3d-46d0-907b-593424a726d3
+objectSid: S-1-5-21-1543422772-1272007319-1045505601-571
+distinguishedName: CN=Allowed RODC Password Replication Group,CN=Users,DC=corp
+ ,DC=contoso,DC=com
+
+# Referral
+ref: ldap:///CN=Configuration,DC=corp,DC=contoso,DC=com
+
+# returned 2 records
+# 1 entries
+# 1 referrals
+";
+        let out = read_str(text);
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        let [group] = out.objects.as_slice() else {
+            panic!("one object: {out:?}")
+        };
+        assert_eq!(
+            group.source_anchor, "9GKvUj3b0EaQe1k0JKcm0w==",
+            "the same anchor as the base64 form"
+        );
+        assert_eq!(
+            group.object_sid.as_deref(),
+            Some("S-1-5-21-1543422772-1272007319-1045505601-571")
+        );
+    }
+
+    #[test]
+    fn a_result_other_than_success_is_an_error_naming_the_line() {
+        let cut = PLAIN_LDAPSEARCH.replace("result: 0 Success", "result: 4 Size limit exceeded");
+        let error = read_err(&cut);
+        assert!(
+            error.contains("test.ldif: line 28: the search that wrote this export ended with `result: 4 Size limit exceeded`"),
+            "{error}"
+        );
+        assert!(error.contains("incomplete"), "{error}");
+        // A result without a `search:` line, and an unparsable one, too.
+        assert!(read_err("result: 10 Referral\n").contains("line 1:"));
+        assert!(read_err("search: 2\nresult: Success\n").contains("line 2:"));
+    }
+
+    /// `n` minimal entries, `extra` inserted after the first.
+    fn entries(n: u32, extra: &str) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for i in 0..n {
+            let guid = BASE64.encode(u128::from(i).to_le_bytes());
+            let _ = write!(
+                text,
+                "dn: CN=U{i},DC=x\nobjectClass: user\nobjectGUID:: {guid}\n\n"
+            );
+            if i == 0 {
+                text.push_str(extra);
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn exactly_a_common_search_limit_without_paging_is_probably_truncated() {
+        for limit in [1_000, 1_500, 5_000] {
+            let out = read_str(&entries(limit, ""));
+            assert_eq!(out.objects.len(), limit as usize);
+            let [warning] = out.warnings.as_slice() else {
+                panic!("one warning for {limit}: {:?}", out.warnings)
+            };
+            assert!(
+                warning.starts_with(&format!("probably truncated: exactly {limit} entries")),
+                "{warning}"
+            );
+        }
+        // Computers and OUs count as entries: the limit cuts the search, not the classes.
+        let mixed = entries(999, "dn: CN=PC,DC=x\nobjectClass: computer\n\n");
+        assert_eq!(read_str(&mixed).warnings.len(), 1);
+        // One more or one fewer, a paging comment, a paged control, a successful trailer: no doubt.
+        assert!(read_str(&entries(999, "")).warnings.is_empty());
+        assert!(read_str(&entries(1_001, "")).warnings.is_empty());
+        assert!(
+            read_str(&entries(1_000, "# pagedresults: cookie=\n\n"))
+                .warnings
+                .is_empty()
+        );
+        assert!(
+            read_str(&entries(1_000, "search: 2\nresult: 0 Success\ncontrol: 1.2.840.113556.1.4.319 false MAUCAQAEAA==\n\n"))
+                .warnings
+                .is_empty()
+        );
+        assert!(
+            read_str(&entries(1_000, "search: 2\nresult: 0 Success\n\n"))
+                .warnings
+                .is_empty()
+        );
     }
 
     #[test]

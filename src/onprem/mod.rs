@@ -23,7 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// The AD object classes sync cares about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectClass {
     User,
@@ -38,6 +38,13 @@ impl ObjectClass {
             ObjectClass::Contact => "contact",
             ObjectClass::Group => "group",
         }
+    }
+
+    /// The class named `name` (`user`, `contact`, `group`; as [`ObjectClass::as_str`] spells it).
+    pub fn from_name(name: &str) -> Option<ObjectClass> {
+        [ObjectClass::User, ObjectClass::Contact, ObjectClass::Group]
+            .into_iter()
+            .find(|c| c.as_str() == name)
     }
 }
 
@@ -126,6 +133,9 @@ pub struct ImportOutcome {
     pub rejected: Vec<RejectedRecord>,
     /// Records of other classes (computers, OUs, ...) that were skipped on purpose, by class.
     pub skipped_classes: std::collections::BTreeMap<String, usize>,
+    /// Doubts about the file as a whole that do not stop the import (e.g. an LDIF export that
+    /// is probably truncated); every output shows them.
+    pub warnings: Vec<String>,
 }
 
 /// A file that cannot be imported at all.
@@ -402,6 +412,51 @@ const NAMES: &[(&str, Field)] = &[
     ("groupType", Field::GroupType),
     ("adminDescription", Field::AdminDescription),
 ];
+
+/// Every attribute and property name the importer reads (with aliases), in [`NAMES`] order:
+/// what `collect-ad` asks the directory for, so an attribute added to the importer is collected
+/// too. Names that are not LDAP attributes (`SID`, `Enabled`) are ignored by the server, as RFC
+/// 4511 §4.5.1.8 requires.
+pub fn attribute_names() -> impl Iterator<Item = &'static str> {
+    NAMES.iter().map(|(name, _)| *name)
+}
+
+/// The importer's attribute names grouped by what they feed (an attribute and its aliases, such
+/// as `objectSid` and `SID`), in [`NAMES`] order: a group is covered when any one name is there.
+pub fn attribute_groups() -> Vec<Vec<&'static str>> {
+    let mut groups: Vec<(Field, Vec<&'static str>)> = Vec::new();
+    for &(name, field) in NAMES {
+        match groups.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((field, vec![name])),
+        }
+    }
+    groups.into_iter().map(|(_, names)| names).collect()
+}
+
+/// The importer field an attribute feeds, for writers that must keep a value's shape (binary
+/// attributes as the text the importer reads).
+pub fn attribute_kind(name: &str) -> AttributeKind {
+    match field_for(name) {
+        Some((_, Field::ObjectGuid)) => AttributeKind::Guid,
+        Some((_, Field::Sid)) => AttributeKind::Sid,
+        Some((_, Field::ConsistencyGuid)) => AttributeKind::Bytes,
+        _ => AttributeKind::Text,
+    }
+}
+
+/// How a writer must render an attribute's value for the importer to read it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeKind {
+    /// 16 bytes written as GUID text (8-4-4-4-12, from `Guid.ToByteArray()` order).
+    Guid,
+    /// A binary SID written as `S-1-...` text.
+    Sid,
+    /// Bytes written as base64.
+    Bytes,
+    /// Text as stored (binary values that are not UTF-8 are written as base64).
+    Text,
+}
 
 /// The canonical spelling and field for an attribute or property name, if the importer reads it.
 pub(crate) fn field_for(name: &str) -> Option<(&'static str, Field)> {

@@ -40,7 +40,7 @@ pub const VERDICT_RULE: [(&str, &str); 4] = [
     ),
     (
         "Incomplete",
-        "no critical or high finding, but a rule was not evaluated or errored, or a cloud collection failed: the audit cannot vouch for what it did not check.",
+        "no critical or high finding, but a rule was not evaluated or errored, a cloud collection failed, or an on-prem export is probably truncated: the audit cannot vouch for what it did not check.",
     ),
     (
         "Ready with warnings",
@@ -88,6 +88,13 @@ pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
         .filter(|r| !r.caveats.is_empty())
         .count();
     let rejected = report.inputs.rejected_count;
+    let doubtful_exports: Vec<String> = report
+        .inputs
+        .onprem
+        .iter()
+        .filter(|f| !f.warnings.is_empty())
+        .map(|f| f.path.display().to_string())
+        .collect();
 
     let mut reasons = Vec::new();
     let severe = plural_list(&[(critical, "critical"), (high, "high")]);
@@ -109,6 +116,12 @@ pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
             failed_collections.join(", ")
         ));
     }
+    if !doubtful_exports.is_empty() {
+        reasons.push(format!(
+            "on-prem export(s) probably incomplete: {}",
+            doubtful_exports.join(", ")
+        ));
+    }
     let warnings = plural_list(&[(medium, "medium"), (low, "low")]);
     if !warnings.is_empty() {
         reasons.push(format!("{warnings} finding(s)"));
@@ -122,7 +135,11 @@ pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
 
     let (level, index) = if critical + high > 0 {
         ("not-ready", 0)
-    } else if !not_evaluated.is_empty() || !errored.is_empty() || !failed_collections.is_empty() {
+    } else if !not_evaluated.is_empty()
+        || !errored.is_empty()
+        || !failed_collections.is_empty()
+        || !doubtful_exports.is_empty()
+    {
         ("incomplete", 1)
     } else if medium + low > 0 || rejected > 0 || caveated > 0 {
         ("warnings", 2)
@@ -364,6 +381,7 @@ struct FileRow {
     objects: String,
     rejected: usize,
     skipped: String,
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -939,6 +957,7 @@ fn file_rows(report: &AuditReport) -> Vec<FileRow> {
                 .map(|(class, n)| format!("{} {class}", thousands(*n)))
                 .collect::<Vec<_>>()
                 .join(", "),
+            warnings: f.warnings.clone(),
         })
         .collect()
 }

@@ -141,6 +141,9 @@ pub struct OnPremFile {
     pub rejected: usize,
     /// Records of other classes (computers, OUs...) skipped on purpose.
     pub skipped: BTreeMap<String, usize>,
+    /// Doubts about the file as a whole (e.g. "probably truncated"); shown in every output.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -411,6 +414,11 @@ fn input_lines(out: &mut String, inputs: &Inputs) {
             by_type.join(", "),
             inputs.onprem.len()
         );
+        for file in &inputs.onprem {
+            for warning in &file.warnings {
+                let _ = writeln!(out, "warning: {}: {warning}", file.path.display());
+            }
+        }
     }
     if let Some(scope) = &inputs.scope
         && scope.out_of_scope > 0

@@ -74,7 +74,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         if only.is_some_and(|only| !only.contains(&rule.name)) {
             continue;
         }
-        let missing: Vec<String> = rule
+        let mut missing: Vec<String> = rule
             .requires
             .iter()
             .filter_map(|t| {
@@ -82,6 +82,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                     .get(t)
                     .map(|why| format!("{t} unavailable: {why}"))
             })
+            .chain(missing_onprem_classes(rule, tables))
             .collect();
         let mut caveats: Vec<String> = rule
             .optional
@@ -92,7 +93,6 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                     .map(|why| format!("ran without {t} ({why})"))
             })
             .collect();
-        let mut missing = missing;
         for t in rule.requires.iter().chain(&rule.optional) {
             let Some(p) = partial.get(t) else { continue };
             let scoped_rule = rule.requires.iter().any(|r| r == p.complete_for)
@@ -157,6 +157,20 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         });
     }
     output
+}
+
+/// Why `rule` cannot be evaluated for want of on-prem objects of the classes it reports on: the
+/// exports hold none of them (an export of users only says nothing about contacts).
+fn missing_onprem_classes(rule: &Rule, tables: &Tables) -> Option<String> {
+    let present = tables.onprem_classes.as_ref()?;
+    if rule.onprem_classes.is_empty() || rule.onprem_classes.iter().any(|c| present.contains(c)) {
+        return None;
+    }
+    let wanted: Vec<&str> = rule.onprem_classes.iter().map(|c| c.as_str()).collect();
+    Some(format!(
+        "the on-prem exports hold no {} object (the classes this rule reports on)",
+        wanted.join(" or ")
+    ))
 }
 
 /// The partial tables and the views built on them (a view reading a partial input is partial
@@ -473,6 +487,7 @@ mod tests {
             category: "test".into(),
             requires: requires.iter().map(|s| (*s).to_owned()).collect(),
             optional: vec![],
+            onprem_classes: vec![],
             kind: Kind::Rule,
             outcome: Some(PredictedOutcome::CloudLeftover),
             not_evaluated_when: None,
@@ -562,6 +577,34 @@ mod tests {
         assert!(
             matches!(&out.results[0].outcome, RuleOutcome::NotEvaluated { reason } if reason.contains("forbidden"))
         );
+    }
+
+    #[test]
+    fn a_class_the_exports_lack_means_not_evaluated_never_passed() {
+        use crate::onprem::ObjectClass;
+        let sql = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                   NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
+                   'r' AS remediation FROM onprem_objects WHERE 1 = 0";
+        let contacts_rule = Rule {
+            onprem_classes: vec![ObjectClass::Contact],
+            ..rule(sql, &["onprem_objects"])
+        };
+        let mut tables = Tables::empty();
+        tables.onprem_classes = Some([ObjectClass::User, ObjectClass::Group].into());
+        let out = run(std::slice::from_ref(&contacts_rule), &tables, None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::NotEvaluated { reason }
+                if reason == "the on-prem exports hold no contact object (the classes this rule reports on)"),
+            "{:?}",
+            out.results[0].outcome
+        );
+        tables.onprem_classes = Some([ObjectClass::Contact].into());
+        let out = run(std::slice::from_ref(&contacts_rule), &tables, None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Passed);
+        // A rule that names no class runs whatever the exports hold.
+        tables.onprem_classes = Some([ObjectClass::User].into());
+        let out = run(&[rule(sql, &["onprem_objects"])], &tables, None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Passed);
     }
 
     #[test]

@@ -42,6 +42,8 @@ struct FrontMatter {
     requires: Vec<String>,
     #[serde(default)]
     optional: Vec<String>,
+    #[serde(default)]
+    onprem_classes: Vec<String>,
     #[serde(default = "default_kind")]
     kind: Kind,
     /// The predicted outcome of every finding; a `predicted_outcome` column overrides it per row.
@@ -68,6 +70,10 @@ pub struct Rule {
     pub requires: Vec<String>,
     /// Tables used when available; without them the rule runs on an empty table and says so.
     pub optional: Vec<String>,
+    /// The on-prem object classes the rule reports on (front matter `onprem_classes`, empty =
+    /// any). When the exports hold none of them the rule is "not evaluated": a class that was not
+    /// exported must not pass for a clean one.
+    pub onprem_classes: Vec<crate::onprem::ObjectClass>,
     pub kind: Kind,
     /// What Entra ID will do with a flagged object (front matter `outcome`); a
     /// `predicted_outcome` output column overrides it per row.
@@ -159,6 +165,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
     if sql.is_empty() {
         return Err(fail("no SQL after the header".to_owned()));
     }
+    let onprem_classes = meta
+        .onprem_classes
+        .iter()
+        .map(|name| {
+            crate::onprem::ObjectClass::from_name(name).ok_or_else(|| {
+                fail(format!(
+                    "front matter: onprem_classes: '{name}' is not user, contact or group"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let outcome = meta
         .outcome
         .as_deref()
@@ -172,6 +189,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
         category: meta.category,
         requires: meta.requires,
         optional: meta.optional,
+        onprem_classes,
         kind: meta.kind,
         outcome,
         not_evaluated_when: meta.not_evaluated_when,

@@ -1,0 +1,172 @@
+//! AD exports as `ldapsearch` and `ldbsearch` write them, through the binary: a probably truncated
+//! export is reported in every output, an export that ended with an error is refused naming the
+//! file and line, and an export with no usable object leaves the on-prem rules "not evaluated".
+//! (The dialects themselves are unit-tested in src/onprem/ldif.rs and, against a real domain
+//! controller, in `tests/samba_dc.rs`.)
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn entra_audit() -> Command {
+    Command::cargo_bin("entra-audit").unwrap()
+}
+
+/// `n` users as `ldapsearch -LLL` writes them: nothing in the file says whether the search was
+/// cut at a size limit.
+fn lll_export(n: u32) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let guid = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(u128::from(i + 1).to_le_bytes())
+        };
+        let _ = write!(
+            text,
+            "dn: CN=User {i},OU=Staff,DC=corp,DC=contoso,DC=com\nobjectClass: top\nobjectClass: user\n\
+             objectGUID:: {guid}\nuserPrincipalName: user{i}@contoso.com\nproxyAddresses: SMTP:user{i}@contoso.com\n\n"
+        );
+    }
+    text
+}
+
+fn findings(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn exactly_1000_entries_without_paging_is_probably_truncated_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("ad.ldif");
+    std::fs::write(&export, lll_export(1_000)).unwrap();
+    let out = dir.path().join("out");
+    let run = entra_audit()
+        .arg("check")
+        .arg("--onprem")
+        .arg(&export)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("warning: ")
+            && stdout.contains("ad.ldif: probably truncated: exactly 1000 entries"),
+        "terminal: {stdout}"
+    );
+    let report = findings(&out);
+    let warnings = &report["inputs"]["onprem"][0]["warnings"];
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("probably truncated: exactly 1000 entries"),
+        "findings.json: {warnings}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("probably truncated: exactly 1000 entries"),
+        "report.html"
+    );
+    assert!(
+        html.contains("on-prem export(s) probably incomplete"),
+        "report.html verdict"
+    );
+
+    // The same export with the paging comment `ldapsearch -LLL -E pr=1000/noprompt` writes
+    // between pages is not in doubt.
+    let paged = lll_export(1_000).replacen("\n\n", "\n\n# pagedresults: cookie=\n\n", 1);
+    std::fs::write(&export, paged).unwrap();
+    let out = dir.path().join("out-paged");
+    entra_audit()
+        .arg("check")
+        .arg("--onprem")
+        .arg(&export)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        findings(&out)["inputs"]["onprem"][0]
+            .get("warnings")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_search_that_ended_with_an_error_is_refused_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("cut.ldif");
+    let text = format!(
+        "# extended LDIF\n#\n\n{}# search result\nsearch: 2\nresult: 4 Size limit exceeded\n\n# numEntries: 3\n",
+        lll_export(3)
+    );
+    std::fs::write(&export, text).unwrap();
+    let out = dir.path().join("out");
+    let run = entra_audit()
+        .arg("check")
+        .arg("--onprem")
+        .arg(&export)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("cut.ldif: line 27: the search that wrote this export ended with `result: 4 Size limit exceeded`"),
+        "{stderr}"
+    );
+    assert!(
+        !out.join("findings.json").exists(),
+        "no output that looks complete"
+    );
+}
+
+#[test]
+fn an_export_with_no_usable_object_leaves_the_onprem_rules_not_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("computers.ldif");
+    // Only a computer and an OU: nothing sync reads.
+    std::fs::write(
+        &export,
+        "dn: CN=PC1,DC=x\nobjectClass: user\nobjectClass: computer\nobjectGUID:: 9GKvUj3b0EaQe1k0JKcm0w==\n\n\
+         dn: OU=Staff,DC=x\nobjectClass: organizationalUnit\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    entra_audit()
+        .arg("check")
+        .arg("--onprem")
+        .arg(&export)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let report = findings(&out);
+    let rule = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "duplicate-source-anchor")
+        .expect("duplicate-source-anchor is reported");
+    assert_eq!(rule["outcome"], "not_evaluated", "{rule}");
+    assert!(
+        rule["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no usable user, contact or group"),
+        "{rule}"
+    );
+    assert!(
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] != "passed"),
+        "no rule passed on an export with nothing in it: {}",
+        report["rules"]
+    );
+}
