@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
@@ -136,6 +137,29 @@ pub const ONPREM_ADDRESSES: TableSpec = TableSpec {
     name: "onprem_addresses",
     doc: "One row per distinct UPN or SMTP address an on-prem object holds.",
     columns: ADDRESS_COLUMNS,
+};
+
+pub const ONPREM_VALUES: TableSpec = TableSpec {
+    name: "onprem_values",
+    doc: "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.",
+    columns: columns![
+        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)",
+        "object_type": Str = "user, contact or group",
+        "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress",
+        "value": Str = "the value exactly as exported",
+        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message",
+        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)",
+        "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)",
+        "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`",
+        "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)",
+        "address": Str = "the value without its prefix (the whole value for attributes that have none)",
+        "at_count": Int = "how many `@` the address holds",
+        "local_part": Str = "the address before its last `@` (null without `@`)",
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)",
+        "local_length": Int = "length of local_part in UTF-16 code units",
+        "domain_length": Int = "length of domain in UTF-16 code units",
+        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed",
+    ],
 };
 
 pub const CLOUD_OBJECTS: TableSpec = TableSpec {
@@ -279,6 +303,7 @@ pub const TABLES: &[&TableSpec] = &[
     &PARAMS,
     &ONPREM_OBJECTS,
     &ONPREM_ADDRESSES,
+    &ONPREM_VALUES,
     &CLOUD_OBJECTS,
     &CLOUD_ADDRESSES,
     &PROVISIONING_ERRORS,
@@ -375,7 +400,7 @@ pub fn build(
         || match onprem {
             Some(objects) => build_onprem(objects),
             None => Ok(unavailable(
-                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
+                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
                 "no on-prem export given (--onprem FILE)",
             )),
         },
@@ -417,16 +442,23 @@ fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
         })
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
-    let (objects_frame, addresses_frame) = rayon::join(
+    let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
         || onprem_objects_frame(objects, &derived),
         || {
-            let types: Vec<&'static str> = objects.iter().map(|o| o.class.as_str()).collect();
-            address_frame(&ONPREM_ADDRESSES, &derived, &types)
+            rayon::join(
+                || {
+                    let types: Vec<&'static str> =
+                        objects.iter().map(|o| o.class.as_str()).collect();
+                    address_frame(&ONPREM_ADDRESSES, &derived, &types)
+                },
+                || onprem_values_frame(objects, &derived),
+            )
         },
     );
     let mut tables = Tables::default();
     tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
     tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
+    tables.put(&ONPREM_VALUES, Ok(values_frame?));
     Ok(tables)
 }
 
@@ -885,6 +917,183 @@ fn onprem_objects_frame(
             .iter()
             .map(|o| Some(i64::try_from(o.origin.line).unwrap_or(i64::MAX))),
     );
+    f.finish()
+}
+
+/// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
+struct ValueFacts<'a> {
+    object: usize,
+    attribute: &'static str,
+    value: &'a str,
+    value_count: usize,
+    prefix: Option<&'a str>,
+    is_smtp: bool,
+    address: &'a str,
+}
+
+/// Length as Entra counts it. Microsoft documents limits in "characters" without saying how a
+/// character is counted; .NET strings (Entra Connect, the Graph service) count UTF-16 code
+/// units, so that is what is used (UNVERIFIED: it differs from code points only outside the BMP).
+fn utf16_len(s: &str) -> i64 {
+    i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX)
+}
+
+/// Whether a character would be invisible or ambiguous in a message: controls, format
+/// characters (zero-width space and joiners, soft hyphen, byte-order mark, bidi marks) and any
+/// whitespace other than the plain space.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// The value with hidden characters (and leading or trailing spaces) written as `\u{XXXX}`.
+pub fn escape_value(value: &str) -> String {
+    let leading = value.len() - value.trim_start_matches(' ').len();
+    let trailing_start = value.trim_end_matches(' ').len().max(leading);
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.char_indices() {
+        if is_hidden(c) || (c == ' ' && (i < leading || i >= trailing_start)) {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The distinct characters of `address` that are not ASCII letters or digits, escaped.
+fn symbols(address: &str) -> Option<String> {
+    let mut seen: Vec<char> = Vec::new();
+    for c in address.chars() {
+        if !c.is_ascii_alphanumeric() && !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        seen.iter()
+            .map(|&c| {
+                if c == ' ' || is_hidden(c) {
+                    format!("\\u{{{:04x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// Splits an address type prefix (`SMTP:`, `X500:`) from its address.
+fn split_prefix(value: &str) -> (Option<&str>, &str) {
+    match value.split_once(':') {
+        Some((prefix, address)) => (Some(prefix), address),
+        None => (None, value),
+    }
+}
+
+fn value_facts(objects: &[OnPremObject]) -> Vec<ValueFacts<'_>> {
+    let mut rows = Vec::new();
+    for (index, o) in objects.iter().enumerate() {
+        let singles = [
+            ("userPrincipalName", o.user_principal_name.as_ref(), true),
+            ("mail", o.mail.as_ref(), true),
+            ("mailNickname", o.mail_nickname.as_ref(), false),
+            ("displayName", o.display_name.as_ref(), false),
+            ("givenName", o.given_name.as_ref(), false),
+            ("sn", o.surname.as_ref(), false),
+            ("sAMAccountName", o.sam_account_name.as_ref(), false),
+        ];
+        for (attribute, value, is_smtp) in singles {
+            if let Some(value) = value {
+                rows.push(ValueFacts {
+                    object: index,
+                    attribute,
+                    value,
+                    value_count: 1,
+                    prefix: None,
+                    is_smtp,
+                    address: value,
+                });
+            }
+        }
+        let prefixed = o
+            .target_address
+            .iter()
+            .map(|v| ("targetAddress", v, 1))
+            .chain(
+                o.proxy_addresses
+                    .iter()
+                    .map(|v| ("proxyAddresses", v, o.proxy_addresses.len())),
+            );
+        for (attribute, value, value_count) in prefixed {
+            let (prefix, address) = split_prefix(value);
+            rows.push(ValueFacts {
+                object: index,
+                attribute,
+                value,
+                value_count,
+                prefix,
+                is_smtp: prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp")),
+                address,
+            });
+        }
+    }
+    rows
+}
+
+fn onprem_values_frame(
+    objects: &[OnPremObject],
+    derived: &[Derived<'_>],
+) -> PolarsResult<DataFrame> {
+    let rows = value_facts(objects);
+    let parts: Vec<Option<(&str, &str)>> =
+        rows.iter().map(|r| r.address.rsplit_once('@')).collect();
+    let mut f = FrameBuilder::new(&ONPREM_VALUES, rows.len());
+    f.str(
+        "object_guid",
+        rows.iter().map(|r| Some(&derived[r.object].id)),
+    );
+    f.str(
+        "object_type",
+        rows.iter().map(|r| Some(objects[r.object].class.as_str())),
+    );
+    f.str("attribute", rows.iter().map(|r| Some(r.attribute)));
+    f.str("value", rows.iter().map(|r| Some(r.value)));
+    f.str("shown", rows.iter().map(|r| Some(escape_value(r.value))));
+    f.int("length", rows.iter().map(|r| Some(utf16_len(r.value))));
+    f.int(
+        "value_count",
+        rows.iter()
+            .map(|r| Some(i64::try_from(r.value_count).unwrap_or(i64::MAX))),
+    );
+    f.str("prefix", rows.iter().map(|r| r.prefix));
+    f.bool("is_smtp", rows.iter().map(|r| Some(r.is_smtp)));
+    f.str("address", rows.iter().map(|r| Some(r.address)));
+    f.int(
+        "at_count",
+        rows.iter()
+            .map(|r| Some(i64::try_from(r.address.matches('@').count()).unwrap_or(i64::MAX))),
+    );
+    f.str(
+        "local_part",
+        parts.iter().map(|p| p.map(|(local, _)| local)),
+    );
+    f.str(
+        "domain",
+        parts
+            .iter()
+            .map(|p| p.map(|(_, domain)| domain.to_lowercase())),
+    );
+    f.int(
+        "local_length",
+        parts.iter().map(|p| p.map(|(local, _)| utf16_len(local))),
+    );
+    f.int(
+        "domain_length",
+        parts.iter().map(|p| p.map(|(_, domain)| utf16_len(domain))),
+    );
+    f.str("symbols", rows.iter().map(|r| symbols(r.address)));
     f.finish()
 }
 
@@ -1358,6 +1567,20 @@ mod tests {
     }
 
     #[test]
+    fn values_are_escaped_so_invisible_characters_show() {
+        assert_eq!(escape_value("ann@contoso.com"), "ann@contoso.com");
+        assert_eq!(escape_value("o'brien @x"), "o'brien @x");
+        assert_eq!(escape_value(" ann@x.com "), "\\u{0020}ann@x.com\\u{0020}");
+        assert_eq!(escape_value("eve\u{200b}@x"), "eve\\u{200b}@x");
+        assert_eq!(escape_value("a\tb\u{a0}c"), "a\\u{0009}b\\u{00a0}c");
+        assert_eq!(escape_value("   "), "\\u{0020}\\u{0020}\\u{0020}");
+        assert_eq!(escape_value("jürgen"), "jürgen");
+        assert_eq!(symbols("a.b@c.d"), Some(". @".to_owned()));
+        assert_eq!(symbols("ab"), None);
+        assert_eq!(utf16_len("a\u{1f600}"), 3);
+    }
+
+    #[test]
     fn dn_domain_reads_dc_parts() {
         assert_eq!(
             dn_domain("CN=Smith\\, John,OU=Staff,DC=Contoso,DC=local").as_deref(),
@@ -1370,7 +1593,14 @@ mod tests {
     fn every_table_has_exactly_one_source() {
         for spec in TABLES {
             let sources = usize::from(spec.name == PARAMS.name)
-                + usize::from([ONPREM_OBJECTS.name, ONPREM_ADDRESSES.name].contains(&spec.name))
+                + usize::from(
+                    [
+                        ONPREM_OBJECTS.name,
+                        ONPREM_ADDRESSES.name,
+                        ONPREM_VALUES.name,
+                    ]
+                    .contains(&spec.name),
+                )
                 + usize::from(CLOUD_TABLES.iter().any(|c| c.name == spec.name));
             assert_eq!(sources, 1, "{}", spec.name);
         }

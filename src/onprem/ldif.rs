@@ -221,7 +221,10 @@ fn apply(
         | Field::Sam
         | Field::Mail
         | Field::MailNickname
-        | Field::DisplayName => {
+        | Field::DisplayName
+        | Field::GivenName
+        | Field::Surname
+        | Field::TargetAddress => {
             draft.set_text(field, name, text_value(value)?.into_owned());
         }
         Field::ObjectClass | Field::ProxyAddresses => {

@@ -86,6 +86,11 @@ pub struct OnPremObject {
     /// As exported, prefixes and case preserved (`SMTP:` upper case = primary).
     pub proxy_addresses: Vec<String>,
     pub display_name: Option<String>,
+    /// givenName and sn (the AD module calls them `GivenName` and `Surname`).
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    /// targetAddress: the forwarding address of a mail user or contact (`SMTP:user@other.org`).
+    pub target_address: Option<String>,
     /// Users only: from `Enabled` or bit 0x2 (ACCOUNTDISABLE) of userAccountControl.
     pub enabled: Option<bool>,
     pub origin: RecordOrigin,
@@ -350,13 +355,16 @@ pub(crate) enum Field {
     MailNickname,
     ProxyAddresses,
     DisplayName,
+    GivenName,
+    Surname,
+    TargetAddress,
     Enabled,
     UserAccountControl,
 }
 
 impl Field {
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -381,6 +389,10 @@ const NAMES: &[(&str, Field)] = &[
     ("mailNickname", Field::MailNickname),
     ("proxyAddresses", Field::ProxyAddresses),
     ("displayName", Field::DisplayName),
+    ("givenName", Field::GivenName),
+    ("sn", Field::Surname),
+    ("Surname", Field::Surname),
+    ("targetAddress", Field::TargetAddress),
     ("Enabled", Field::Enabled),
     ("userAccountControl", Field::UserAccountControl),
 ];
@@ -414,12 +426,15 @@ pub(crate) struct Draft {
     mail: Slot<String>,
     mail_nickname: Slot<String>,
     display_name: Slot<String>,
+    given_name: Slot<String>,
+    surname: Slot<String>,
+    target_address: Slot<String>,
     enabled: Slot<bool>,
     user_account_control: Slot<u32>,
     classes: Slot<Vec<String>>,
     proxy_addresses: Slot<Vec<String>>,
     /// Fields that appeared, valid or not, so "missing" is not reported on top of "invalid".
-    present: u16,
+    present: u32,
     problems: Vec<String>,
     /// Set when the whole record is unusable whatever its class (e.g. an LDIF change record).
     fatal: Option<String>,
@@ -436,7 +451,7 @@ impl Draft {
     }
 
     /// A single-valued text attribute (DN, UPN, sAMAccountName, mail, mailNickname, displayName,
-    /// SID text). An empty value means "not set": AD cannot store an empty string, and
+    /// givenName, sn, targetAddress, SID text). An empty value means "not set": AD cannot store an empty string, and
     /// `Export-Csv` writes an unset attribute as an empty cell.
     pub(crate) fn set_text(&mut self, field: Field, name: &'static str, value: String) {
         if value.is_empty() {
@@ -451,6 +466,9 @@ impl Draft {
             Field::Mail => &mut self.mail,
             Field::MailNickname => &mut self.mail_nickname,
             Field::DisplayName => &mut self.display_name,
+            Field::GivenName => &mut self.given_name,
+            Field::Surname => &mut self.surname,
+            Field::TargetAddress => &mut self.target_address,
             Field::ObjectGuid
             | Field::ConsistencyGuid
             | Field::ObjectClass
@@ -563,7 +581,15 @@ impl Draft {
             return;
         }
         match field {
-            Field::Dn | Field::Upn | Field::Sam | Field::Mail | Field::MailNickname | Field::DisplayName => {
+            Field::Dn
+            | Field::Upn
+            | Field::Sam
+            | Field::Mail
+            | Field::MailNickname
+            | Field::DisplayName
+            | Field::GivenName
+            | Field::Surname
+            | Field::TargetAddress => {
                 self.set_text(field, name, text.to_owned());
             }
             Field::Sid => match sid_from_text(text) {
@@ -691,6 +717,9 @@ impl Draft {
             mail_nickname: self.mail_nickname.map(|(v, _)| v),
             proxy_addresses: self.proxy_addresses.map(|(v, _)| v).unwrap_or_default(),
             display_name: self.display_name.map(|(v, _)| v),
+            given_name: self.given_name.map(|(v, _)| v),
+            surname: self.surname.map(|(v, _)| v),
+            target_address: self.target_address.map(|(v, _)| v),
             enabled,
             origin: RecordOrigin {
                 file: file.to_path_buf(),

@@ -15,7 +15,8 @@ PowerShell 7.
 
 Every user, contact and group under -SearchBase is written with the attributes sync keys on:
 objectGUID, mS-DS-ConsistencyGuid, objectSid, distinguishedName, objectClass, userPrincipalName,
-sAMAccountName, mail, mailNickname, proxyAddresses, displayName and userAccountControl.
+sAMAccountName, mail, mailNickname, proxyAddresses, displayName, givenName, sn, targetAddress
+and userAccountControl.
 Computers (which are also of class user in AD) are left out.
 
 .PARAMETER Path
@@ -50,7 +51,7 @@ $filter = '(|(&(objectClass=user)(!(objectClass=computer)))(objectClass=contact)
 $properties = @(
     'objectSid', 'mS-DS-ConsistencyGuid',
     'userPrincipalName', 'sAMAccountName', 'mail', 'mailNickname', 'proxyAddresses',
-    'displayName', 'userAccountControl'
+    'displayName', 'givenName', 'sn', 'targetAddress', 'userAccountControl'
 )
 $query = @{ LDAPFilter = $filter; Properties = $properties; ResultPageSize = 1000 }
 if ($SearchBase) { $query.SearchBase = $SearchBase }
@@ -125,6 +126,11 @@ try {
             # are kept exactly: the SMTP:/smtp: case marks the primary address.
             proxyAddresses        = [string[]] @($object.proxyAddresses | Where-Object { $null -ne $_ })
             displayName           = Get-Single $object 'displayName'
+            # Validated on export like displayName (length limits); targetAddress is the
+            # forwarding address of mail users and contacts.
+            givenName             = Get-Single $object 'givenName'
+            sn                    = Get-Single $object 'sn'
+            targetAddress         = Get-Single $object 'targetAddress'
             # The importer derives Enabled from bit 0x2 (ACCOUNTDISABLE); contacts and groups
             # have no userAccountControl.
             userAccountControl    = Get-Single $object 'userAccountControl'

@@ -298,6 +298,9 @@ fn export_script_writes_what_the_json_reader_reads() {
             "mailNickname",
             "proxyAddresses",
             "displayName",
+            "givenName",
+            "sn",
+            "targetAddress",
             "userAccountControl"
         ]
     );
