@@ -574,6 +574,7 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     ldif_text(w, s, "objectCategory", &category)?;
     ldif_opt(w, s, "mail", o.mail.as_deref())?;
     ldif_opt(w, s, "mailNickname", o.mail_nickname.as_deref())?;
+    ldif_opt(w, s, "targetAddress", o.target_address.as_deref())?;
     for proxy in &o.proxy_addresses {
         ldif_text(w, s, "proxyAddresses", proxy)?;
     }
@@ -584,7 +585,7 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     Ok(())
 }
 
-const CSV_COLUMNS: [&str; 15] = [
+const CSV_COLUMNS: [&str; 18] = [
     "DistinguishedName",
     "Name",
     "ObjectClass",
@@ -596,6 +597,9 @@ const CSV_COLUMNS: [&str; 15] = [
     "mailNickname",
     "proxyAddresses",
     "displayName",
+    "givenName",
+    "sn",
+    "targetAddress",
     "department",
     "title",
     "userAccountControl",
@@ -636,7 +640,7 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
     let uac = o.user_account_control.map(|v| v.to_string());
     let cguid = o.consistency_guid.map(|c| BASE64.encode(c));
     let cn = rdn_value(&o.distinguished_name);
-    let row: [Option<&str>; 15] = [
+    let row: [Option<&str>; 18] = [
         Some(&o.distinguished_name),
         Some(&cn),
         Some(&o.object_class),
@@ -648,6 +652,9 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
         o.mail_nickname.as_deref(),
         Some(&proxies),
         o.display_name.as_deref(),
+        o.given_name.as_deref(),
+        o.surname.as_deref(),
+        o.target_address.as_deref(),
         o.department.as_deref(),
         o.title.as_deref(),
         uac.as_deref(),
@@ -687,6 +694,11 @@ struct PsObject<'a> {
     proxy_addresses: &'a [String],
     #[serde(rename = "displayName")]
     display_name: Option<&'a str>,
+    #[serde(rename = "givenName")]
+    given_name: Option<&'a str>,
+    sn: Option<&'a str>,
+    #[serde(rename = "targetAddress")]
+    target_address: Option<&'a str>,
     #[serde(rename = "userAccountControl")]
     user_account_control: Option<u32>,
 }
@@ -708,6 +720,9 @@ fn json_record<W: Write>(w: &mut W, o: &OnPremRecord, first: bool) -> anyhow::Re
         mail_nickname: o.mail_nickname.as_deref(),
         proxy_addresses: &o.proxy_addresses,
         display_name: o.display_name.as_deref(),
+        given_name: o.given_name.as_deref(),
+        sn: o.surname.as_deref(),
+        target_address: o.target_address.as_deref(),
         user_account_control: o.user_account_control,
     };
     serde_json::to_writer(w, &record)?;

@@ -319,6 +319,8 @@ pub struct OnPremRecord {
     pub proxy_addresses: Vec<String>,
     pub display_name: Option<String>,
     pub user_account_control: Option<u32>,
+    /// targetAddress (mail users and contacts that forward elsewhere).
+    pub target_address: Option<String>,
     // The rest is what an export shows besides the sync attributes (LDIF writes them all, CSV
     // some). The vocabulary fields are `Cow` so that half a million records share the generator's
     // static names instead of holding a copy each.

@@ -101,6 +101,7 @@ impl Gen {
             proxy_addresses: proxies,
             display_name: Some(format!("{} {}", p.first(), p.last())),
             user_account_control: Some(uac),
+            target_address: None,
             given_name: Some(Cow::Borrowed(p.first())),
             surname: Some(Cow::Borrowed(p.last())),
             title: Some(Cow::Borrowed(p.title())),
