@@ -113,7 +113,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None
     };
-    let audit = audit::check(&check_options(args, cloud, args.onprem.clone()))?;
+    let audit = audit::check(&check_options(args, cloud, args.onprem.clone())?)?;
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     print!("{}", published.terminal);
     eprintln!("{}", published.verdict.summary);
@@ -124,8 +124,8 @@ fn check_options(
     args: &CheckArgs,
     cloud: Option<std::path::PathBuf>,
     onprem: Vec<std::path::PathBuf>,
-) -> audit::CheckOptions {
-    audit::CheckOptions {
+) -> anyhow::Result<audit::CheckOptions> {
+    Ok(audit::CheckOptions {
         cloud,
         onprem,
         rules_dir: args.rules_dir.clone(),
@@ -134,13 +134,14 @@ fn check_options(
         password_sync_max_age: args.password_sync_max_age,
         cloud_sync_max_age: args.cloud_sync_max_age,
         only: (!args.rules.is_empty()).then(|| args.rules.iter().cloned().collect::<BTreeSet<_>>()),
-    }
+        sync: args.sync.config()?,
+    })
 }
 
 /// `check --config tenants.toml`: every tenant into OUT/<name>/, an index, the worst exit code.
 fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let entries = tenants::load(config)?;
-    let template = check_options(args, None, Vec::new());
+    let template = check_options(args, None, Vec::new())?;
     let finish = |entry: &tenants::TenantEntry, audit, folder: &std::path::Path| {
         let schedule = baseline::ScheduleInputs::load(
             entry.baseline.as_deref(),

@@ -20,8 +20,9 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::onprem::{self, OnPremObject};
+use crate::onprem::{self, OnPremObject, dn_domain};
 use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject, PROVISIONING_ERRORS_SCOPE};
+use crate::sync_model::UpnSource;
 
 /// Column types used by the tables (a deliberately small set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +110,9 @@ pub const ONPREM_OBJECTS: TableSpec = TableSpec {
         "distinguished_name": Str = "distinguishedName",
         "domain": Str = "DNS domain from the DC= parts of the DN, lower case",
         "user_principal_name": Str = "userPrincipalName as exported",
-        "upn_lower": Str = "userPrincipalName, lower case",
-        "upn_suffix": Str = "the part after the last @ of the UPN, lower case",
+        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)",
+        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)",
+        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case",
         "sam_account_name": Str = "sAMAccountName",
         "mail": Str = "mail as exported",
         "mail_nickname": Str = "mailNickname",
@@ -151,6 +153,7 @@ pub const ONPREM_VALUES: TableSpec = TableSpec {
         "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)",
         "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)",
         "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`",
+        "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)",
         "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)",
         "address": Str = "the value without its prefix (the whole value for attributes that have none)",
         "at_count": Int = "how many `@` the address holds",
@@ -391,6 +394,7 @@ impl Tables {
 pub fn build(
     params: &Params,
     onprem: Option<&[OnPremObject]>,
+    upn_source: UpnSource,
     cloud: Option<&CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -398,7 +402,7 @@ pub fn build(
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
-            Some(objects) => build_onprem(objects),
+            Some(objects) => build_onprem(objects, upn_source),
             None => Ok(unavailable(
                 &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
                 "no on-prem export given (--onprem FILE)",
@@ -428,22 +432,18 @@ fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
     tables
 }
 
-fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
+fn build_onprem(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<Tables> {
     let started = std::time::Instant::now();
     let derived: Vec<Derived> = objects
         .par_iter()
         .map(|o| Derived {
             id: onprem::guid_to_string(&o.object_guid),
-            addresses: addresses(
-                o.user_principal_name.as_deref(),
-                o.mail.as_deref(),
-                &o.proxy_addresses,
-            ),
+            addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
         })
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
     let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
-        || onprem_objects_frame(objects, &derived),
+        || onprem_objects_frame(objects, &derived, upn_source),
         || {
             rayon::join(
                 || {
@@ -451,7 +451,7 @@ fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
                         objects.iter().map(|o| o.class.as_str()).collect();
                     address_frame(&ONPREM_ADDRESSES, &derived, &types)
                 },
-                || onprem_values_frame(objects, &derived),
+                || onprem_values_frame(objects, &derived, upn_source),
             )
         },
     );
@@ -730,20 +730,6 @@ fn upn_suffix(upn: Option<&str>) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
-/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
-pub fn dn_domain(dn: &str) -> Option<String> {
-    let parts: Vec<String> = dn
-        .split(',')
-        .filter_map(|rdn| {
-            let (attr, value) = rdn.trim().split_once('=')?;
-            attr.trim()
-                .eq_ignore_ascii_case("dc")
-                .then(|| value.trim().to_lowercase())
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("."))
-}
-
 /// One UPN or SMTP address of an object, as the address tables hold it.
 /// Borrowed from the object it belongs to (a million objects hold several million addresses:
 /// copying each would double the memory of the table build); `value` is only allocated when
@@ -834,6 +820,7 @@ fn primary_smtp(addresses: &[Address<'_>]) -> Option<String> {
 fn onprem_objects_frame(
     objects: &[OnPremObject],
     derived: &[Derived<'_>],
+    upn_source: UpnSource,
 ) -> PolarsResult<DataFrame> {
     let primaries: Vec<Option<String>> =
         derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
@@ -864,17 +851,14 @@ fn onprem_objects_frame(
         "user_principal_name",
         objects.iter().map(|o| o.user_principal_name.as_ref()),
     );
+    f.str("cloud_upn", objects.iter().map(|o| upn_source.value(o)));
     f.str(
         "upn_lower",
-        objects
-            .iter()
-            .map(|o| lower(o.user_principal_name.as_deref())),
+        objects.iter().map(|o| lower(upn_source.value(o))),
     );
     f.str(
         "upn_suffix",
-        objects
-            .iter()
-            .map(|o| upn_suffix(o.user_principal_name.as_deref())),
+        objects.iter().map(|o| upn_suffix(upn_source.value(o))),
     );
     f.str(
         "sam_account_name",
@@ -1045,6 +1029,7 @@ fn value_facts(objects: &[OnPremObject]) -> Vec<ValueFacts<'_>> {
 fn onprem_values_frame(
     objects: &[OnPremObject],
     derived: &[Derived<'_>],
+    upn_source: UpnSource,
 ) -> PolarsResult<DataFrame> {
     let rows = value_facts(objects);
     let parts: Vec<Option<(&str, &str)>> =
@@ -1068,6 +1053,11 @@ fn onprem_values_frame(
             .map(|r| Some(i64::try_from(r.value_count).unwrap_or(i64::MAX))),
     );
     f.str("prefix", rows.iter().map(|r| r.prefix));
+    f.bool(
+        "becomes_cloud_upn",
+        rows.iter()
+            .map(|r| Some(r.attribute == upn_source.attribute())),
+    );
     f.bool("is_smtp", rows.iter().map(|r| Some(r.is_smtp)));
     f.str("address", rows.iter().map(|r| Some(r.address)));
     f.int(

@@ -25,6 +25,8 @@ Multilingual Plane, and such characters are invalid anyway).
 The suffix after the `@` is not judged here and never against a list of top-level domains: a
 suffix that is not a verified domain of the tenant is `upn-suffix-unverified` (sync substitutes
 the UPN). A UPN that is absent is not a validation error (sync builds one from sAMAccountName).
+With alternate login ID (the sync model's UPN source is mail), the rules are applied to the
+attribute that becomes the cloud UPN, as the UPN-population page says they apply to it.
 
 ## Why is this bad?
 The two Microsoft pages disagree on what happens, and the finding states both:
@@ -47,7 +49,7 @@ keeping it unique. Check the new name against the rules above first.
 */
 WITH judged AS (
     SELECT
-        v.object_guid, v.attribute, v.value, v.shown,
+        v.object_guid, v.attribute, v.becomes_cloud_upn, v.value, v.shown,
         CONCAT_WS('; ',
             CASE WHEN v.length > 113 THEN 'longer than 113 characters (' || CAST(v.length AS VARCHAR) || ')' END,
             CASE WHEN v.at_count = 0 THEN 'no @' END,
@@ -65,20 +67,21 @@ WITH judged AS (
             CASE WHEN v.value LIKE '%.' OR REGEXP_LIKE(v.value, '[[:space:]]$') THEN 'a period or whitespace at the end' END
         ) AS broken
     FROM onprem_values v
-    WHERE v.attribute = 'userPrincipalName'
+    WHERE v.becomes_cloud_upn
 ),
 initial AS (
-    SELECT name AS initial_domain, 'userPrincipalName' AS attribute FROM domains WHERE is_initial
+    SELECT name AS initial_domain, TRUE AS becomes_cloud_upn FROM domains WHERE is_initial
 )
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
     o.object_guid AS onprem_object_guid,
     o.distinguished_name AS onprem_distinguished_name,
-    'userPrincipalName' AS attribute,
+    j.attribute,
     j.shown AS value,
-    'On-prem ' || o.object_type || ' ' || o.distinguished_name || ' has userPrincipalName "' || j.shown
-        || '", which breaks the documented UPN rules: ' || j.broken
+    'On-prem ' || o.object_type || ' ' || o.distinguished_name || ' has ' || j.attribute || ' "' || j.shown
+        || '"' || CASE WHEN j.attribute <> 'userPrincipalName' THEN ' (the attribute sync writes to the cloud UPN)' ELSE '' END
+        || ', which breaks the documented UPN rules: ' || j.broken
         || '. Entra Connect reports IdentityDataValidationFailed for such a UPN and does not export the object; '
         || 'the UPN-population page says Entra ID instead calculates a new UPN '
         || COALESCE(
@@ -93,5 +96,5 @@ SELECT
     COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1)) || '@' || i.initial_domain AS recalculated_upn
 FROM judged j
 JOIN onprem_objects o ON j.object_guid = o.object_guid
-LEFT JOIN initial i ON j.attribute = i.attribute
+LEFT JOIN initial i ON j.becomes_cloud_upn = i.becomes_cloud_upn
 WHERE j.broken <> '' AND o.object_type = 'user'

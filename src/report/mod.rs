@@ -123,6 +123,12 @@ pub struct Inputs {
     pub rejected_count: usize,
     pub rejected_records: Vec<RejectedRecord>,
     pub rules_not_evaluated: Vec<NotEvaluated>,
+    /// The sync engine's configuration the prediction assumed, each part with its source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_model: Option<crate::sync_model::SyncModel>,
+    /// Exported objects the engine never syncs, counted by reason and listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::sync_model::ScopeReport>,
 }
 
 #[derive(Debug, Serialize)]

@@ -552,7 +552,13 @@ mod tests {
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
         };
-        let built = tables::build(&params, None, None).unwrap();
+        let built = tables::build(
+            &params,
+            None,
+            crate::sync_model::UpnSource::UserPrincipalName,
+            None,
+        )
+        .unwrap();
         tables
             .frames
             .insert("params", built.frames["params"].clone());
