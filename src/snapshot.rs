@@ -380,6 +380,8 @@ pub struct DirectorySynchronization {
 pub struct SyncFeatures {
     pub block_soft_match_enabled: Option<bool>,
     pub block_cloud_object_takeover_through_hard_match_enabled: Option<bool>,
+    /// The 2026 hardening's bypass: lets the sync client re-map onPremisesObjectIdentifier.
+    pub allow_on_prem_update_of_on_premises_object_identifier_enabled: Option<bool>,
     pub soft_match_on_upn_enabled: Option<bool>,
     pub password_sync_enabled: Option<bool>,
 }

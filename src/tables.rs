@@ -296,6 +296,7 @@ pub const SYNC_FEATURES: TableSpec = TableSpec {
         "tenant_id": Str = "tenant id",
         "block_soft_match": Bool = "blockSoftMatchEnabled",
         "block_hard_match_takeover": Bool = "blockCloudObjectTakeoverThroughHardMatchEnabled",
+        "allow_onprem_object_identifier_update": Bool = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled (the 2026 hard-match hardening's bypass)",
         "soft_match_on_upn": Bool = "softMatchOnUpnEnabled",
         "password_sync_enabled": Bool = "passwordSyncEnabled",
     ],
@@ -1499,6 +1500,13 @@ fn sync_features_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
         d.iter().map(|d| {
             d.features
                 .block_cloud_object_takeover_through_hard_match_enabled
+        }),
+    );
+    f.bool(
+        "allow_onprem_object_identifier_update",
+        d.iter().map(|d| {
+            d.features
+                .allow_on_prem_update_of_on_premises_object_identifier_enabled
         }),
     );
     f.bool(

@@ -27,7 +27,7 @@ use crate::simulate::model::{Group, OnPremRecord, OrgContact, User};
 type Case = fn(&mut Gen, &mut Rng) -> Planted;
 
 /// Every case kind, in the order they are planted.
-pub(crate) const CASES: [(&str, Case); 51] = [
+pub(crate) const CASES: [(&str, Case); 52] = [
     ("pe_no_holder_user", pe_no_holder_user),
     ("pe_no_holder_group", pe_no_holder_group),
     ("pe_no_holder_contact", pe_no_holder_contact),
@@ -68,6 +68,7 @@ pub(crate) const CASES: [(&str, Case); 51] = [
     ("stale_last_sync_only", stale_last_sync_only),
     ("stale_group_source_exists", stale_group_source_exists),
     ("ok_pending_hard_match", ok_pending_hard_match),
+    ("ihm_pending_admin", ihm_pending_admin),
     ("upn_corp_local", upn_corp_local),
     ("upn_unverified_domain", upn_unverified_domain),
     ("upn_subdomain", upn_subdomain),
@@ -91,6 +92,7 @@ const SMT: &str = "soft-match-takeover";
 const DSA: &str = "duplicate-source-anchor";
 const UPN: &str = "upn-suffix-unverified";
 const UPN_INVALID: &str = "upn-invalid";
+const IHM: &str = "invalid-hard-match";
 const PROXY_INVALID: &str = "proxy-address-invalid";
 const PROXY_NOT_UNIQUE: &str = "proxy-address-not-unique";
 const MAIL_INVALID: &str = "mail-invalid";
@@ -996,6 +998,22 @@ fn ok_pending_hard_match(g: &mut Gen, rng: &mut Rng) -> Planted {
     let u = new_user(g, rng, Some(UpnStyle::Mail));
     let mut c = g.twin_user(rng, &u);
     never_synced(&mut c);
+    planted(vec![u], vec![user(c)])
+}
+
+/// A pending hard match onto a cloud-only user who holds a Microsoft Entra role: refused since
+/// the June 2026 protection (MC1262584), whatever the tenant's flags.
+fn ihm_pending_admin(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let u = new_user(g, rng, Some(UpnStyle::Mail));
+    let mut c = g.twin_user(rng, &u);
+    never_synced(&mut c);
+    g.add_role(Role::UserAdministrator, &c.id, USER_TYPE);
+    g.expect(
+        IHM,
+        Some(&c.id),
+        Some(&u),
+        "hard match onto a cloud-only User Administrator",
+    );
     planted(vec![u], vec![user(c)])
 }
 

@@ -106,7 +106,10 @@ pub(super) fn directory_synchronization(tenant_id: &str) -> DirectorySynchroniza
             "groupWriteBackEnabled": false,
             "blockSoftMatchEnabled": false,
             "blockCloudObjectTakeoverThroughHardMatchEnabled": false,
-            "bypassDirSyncOverridesEnabled": false
+            "bypassDirSyncOverridesEnabled": false,
+            // The 20th flag (onPremisesDirectorySynchronizationFeature in Graph's metadata): the
+            // 2026 hard-match hardening's bypass, off by default.
+            "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": false
         }),
     }
 }
