@@ -57,10 +57,17 @@ pub enum Collection {
     /// `GET /directory/onPremisesSynchronization`: delegated Global Administrator only (§5.2).
     #[serde(rename = "onPremisesSynchronization")]
     OnPremisesSynchronization,
+    /// Active Microsoft Entra role assignments, complete: `/roleManagement/directory/roleAssignments`
+    /// (paged), with role-assignable groups expanded to their transitive members.
+    #[serde(rename = "roleAssignments")]
+    RoleAssignments,
+    /// Eligible (PIM) role assignments: `/roleManagement/directory/roleEligibilitySchedules`.
+    #[serde(rename = "roleEligibilities")]
+    RoleEligibilities,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 8] = [
+    pub const ALL: [Collection; 10] = [
         Collection::Users,
         Collection::Contacts,
         Collection::Groups,
@@ -69,6 +76,8 @@ impl Collection {
         Collection::SynchronizationJobs,
         Collection::DirectoryRoles,
         Collection::OnPremisesSynchronization,
+        Collection::RoleAssignments,
+        Collection::RoleEligibilities,
     ];
 
     pub fn file_stem(self) -> &'static str {
@@ -81,6 +90,8 @@ impl Collection {
             Collection::SynchronizationJobs => "synchronizationJobs",
             Collection::DirectoryRoles => "directoryRoles",
             Collection::OnPremisesSynchronization => "onPremisesSynchronization",
+            Collection::RoleAssignments => "roleAssignments",
+            Collection::RoleEligibilities => "roleEligibilities",
         }
     }
 
@@ -111,6 +122,9 @@ impl Collection {
             Collection::SynchronizationJobs => &["status", "servicePrincipalId"],
             Collection::DirectoryRoles => &["members"],
             Collection::OnPremisesSynchronization => &["features"],
+            Collection::RoleAssignments | Collection::RoleEligibilities => {
+                &["roleDefinitionId", "memberId"]
+            }
         }
     }
 }
@@ -359,6 +373,28 @@ pub struct DirectoryRole {
     pub members: Vec<RoleMember>,
 }
 
+/// One holder of one Microsoft Entra role, as `collect` writes `roleAssignments.json` and
+/// `roleEligibilities.json`: a unifiedRoleAssignment (or unifiedRoleEligibilitySchedule) from
+/// `/roleManagement/directory`, with the role's name from its roleDefinition, and one record per
+/// transitive member when the principal is a role-assignable group (`principalId` then names the
+/// group, `memberId` the member). Not a Graph response shape: the collector flattens three.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleHolder {
+    /// The assignment's (or eligibility schedule's) id.
+    pub id: String,
+    pub role_definition_id: String,
+    pub role_display_name: Option<String>,
+    pub role_template_id: Option<String>,
+    pub principal_id: String,
+    /// `user`, `group` or `servicePrincipal` (from the principal's `@odata.type`).
+    pub principal_type: Option<String>,
+    pub member_id: String,
+    pub member_type: Option<String>,
+    /// `/` for the whole directory, else an administrative unit or object.
+    pub directory_scope_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RoleMember {
@@ -400,6 +436,8 @@ pub struct CloudSnapshot {
     pub sync_jobs: Vec<SyncJob>,
     pub directory_roles: Vec<DirectoryRole>,
     pub directory_synchronization: Vec<DirectorySynchronization>,
+    pub role_assignments: Vec<RoleHolder>,
+    pub role_eligibilities: Vec<RoleHolder>,
     pub rejected: Vec<RejectedRecord>,
 }
 
@@ -483,6 +521,12 @@ pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
             Collection::OnPremisesSynchronization => load_into(&mut snapshot, collection, |s| {
                 &mut s.directory_synchronization
             })?,
+            Collection::RoleAssignments => {
+                load_into(&mut snapshot, collection, |s| &mut s.role_assignments)?
+            }
+            Collection::RoleEligibilities => {
+                load_into(&mut snapshot, collection, |s| &mut s.role_eligibilities)?
+            }
         };
         snapshot.states.insert(collection, state);
     }
@@ -536,7 +580,8 @@ has_id!(
     Domain,
     SyncJob,
     DirectoryRole,
-    DirectorySynchronization
+    DirectorySynchronization,
+    RoleHolder
 );
 
 fn load_into<T: DeserializeOwned + HasId + Send>(

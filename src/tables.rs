@@ -279,13 +279,15 @@ pub const SYNC_JOBS: TableSpec = TableSpec {
 
 pub const ROLE_MEMBERS: TableSpec = TableSpec {
     name: "role_members",
-    doc: "Members of activated directory roles.",
+    doc: "Holders of Microsoft Entra roles: from roleAssignments (complete, paged; role-assignable groups expanded to their transitive members) and roleEligibilities (eligible PIM assignments) when collected, else from directoryRoles?$expand=members, which Graph caps at 20 members per role (then the table is unavailable as soon as a role shows 20).",
     columns: columns![
-        "role_id": Str = "directoryRole id",
-        "role_name": Str = "displayName",
-        "role_template_id": Str = "roleTemplateId",
-        "member_id": Str = "member object id",
+        "role_id": Str = "roleDefinitionId (directoryRole id for the directoryRoles source)",
+        "role_name": Str = "displayName of the role",
+        "role_template_id": Str = "roleTemplateId (the roleDefinition id of a built-in role)",
+        "member_id": Str = "member object id (a group's transitive members each have a row)",
         "member_type": Str = "user, group or servicePrincipal",
+        "assignment": Str = "active or eligible",
+        "via_group_id": Str = "the role-assignable group that holds the role when the member holds it through that group, else null",
     ],
 };
 
@@ -558,10 +560,11 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
     };
     tables.put(&SYNC_JOBS, jobs);
 
-    let roles = match needs(&[Collection::DirectoryRoles]) {
-        Ok(()) => Ok(role_members_frame(cloud)?),
-        Err(reason) => Err(reason),
-    };
+    let roles = role_members(
+        cloud,
+        needs(&[Collection::RoleAssignments]),
+        needs(&[Collection::DirectoryRoles]),
+    )?;
     tables.put(&ROLE_MEMBERS, roles);
 
     let features = match needs(&[Collection::OnPremisesSynchronization]) {
@@ -1459,6 +1462,82 @@ fn sync_jobs_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
     f.finish()
 }
 
+/// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role
+/// reaches Graph's `$expand` cap (then the members may be cut short and the table is refused).
+fn role_members(
+    cloud: &CloudSnapshot,
+    complete: Result<(), String>,
+    old: Result<(), String>,
+) -> PolarsResult<Result<DataFrame, String>> {
+    Ok(match (complete, old) {
+        (Ok(()), _) => Ok(role_holders_frame(cloud)?),
+        (Err(complete), Ok(())) => match capped_role(cloud) {
+            None => Ok(role_members_frame(cloud)?),
+            Some(role) => Err(format!(
+                "{complete}; directoryRoles cannot stand in: $expand=members returns at most {EXPAND_CAP} members \
+                 with no next link, and role '{role}' shows {EXPAND_CAP}, so admins may be missing \
+                 (https://learn.microsoft.com/graph/known-issues); collect again to read /roleManagement/directory/roleAssignments"
+            )),
+        },
+        (Err(complete), Err(old)) => Err(format!("{complete}; {old}")),
+    })
+}
+
+/// How many members `$expand` returns on directory objects, with no next link (Graph known
+/// issues: "$expand ... returns a maximum of 20 objects").
+pub const EXPAND_CAP: usize = 20;
+
+/// A directoryRole whose expanded members reach the cap: the list may be cut short.
+fn capped_role(cloud: &CloudSnapshot) -> Option<String> {
+    cloud
+        .directory_roles
+        .iter()
+        .find(|r| r.members.len() >= EXPAND_CAP)
+        .map(|r| r.display_name.clone().unwrap_or_else(|| r.id.clone()))
+}
+
+/// `role_members` from the complete sources: active assignments and, when collected, eligible ones.
+fn role_holders_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let eligible: &[crate::snapshot::RoleHolder] =
+        if cloud.state(Collection::RoleEligibilities).is_loaded() {
+            &cloud.role_eligibilities
+        } else {
+            &[]
+        };
+    let rows: Vec<(&crate::snapshot::RoleHolder, &'static str)> = cloud
+        .role_assignments
+        .iter()
+        .map(|h| (h, "active"))
+        .chain(eligible.iter().map(|h| (h, "eligible")))
+        .collect();
+    let mut f = FrameBuilder::new(&ROLE_MEMBERS, rows.len());
+    f.str(
+        "role_id",
+        rows.iter().map(|(h, _)| Some(&h.role_definition_id)),
+    );
+    f.str(
+        "role_name",
+        rows.iter().map(|(h, _)| h.role_display_name.as_ref()),
+    );
+    f.str(
+        "role_template_id",
+        rows.iter()
+            .map(|(h, _)| h.role_template_id.as_ref().or(Some(&h.role_definition_id))),
+    );
+    f.str("member_id", rows.iter().map(|(h, _)| Some(&h.member_id)));
+    f.str(
+        "member_type",
+        rows.iter().map(|(h, _)| h.member_type.as_ref()),
+    );
+    f.str("assignment", rows.iter().map(|(_, a)| Some(*a)));
+    f.str(
+        "via_group_id",
+        rows.iter()
+            .map(|(h, _)| (h.principal_id != h.member_id).then_some(h.principal_id.as_str())),
+    );
+    f.finish()
+}
+
 fn role_members_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
     let rows: Vec<_> = cloud
         .directory_roles
@@ -1484,6 +1563,8 @@ fn role_members_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
                 .map(|t| t.trim_start_matches("#microsoft.graph.").to_owned())
         }),
     );
+    f.str("assignment", rows.iter().map(|_| Some("active")));
+    f.str("via_group_id", rows.iter().map(|_| None::<&str>));
     f.finish()
 }
 

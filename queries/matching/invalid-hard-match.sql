@@ -65,7 +65,11 @@ WITH candidates AS (
     WHERE o.object_type = 'user' AND c.object_type = 'user' AND c.sync_state <> 'synced'
 ),
 roles AS (
-    SELECT member_id, MIN(role_name) AS role_name, COUNT(*) AS role_count
+    SELECT
+        member_id,
+        MIN(role_name || CASE WHEN assignment = 'eligible' THEN ' (eligible)' ELSE '' END
+            || CASE WHEN via_group_id IS NOT NULL THEN ' (through group ' || via_group_id || ')' ELSE '' END) AS role_name,
+        COUNT(*) AS role_count
     FROM role_members
     GROUP BY member_id
 ),

@@ -194,7 +194,7 @@ pub fn write_snapshot(
     collected_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let counts: [(&str, usize); 8] = [
+    let counts: [(&str, usize); 10] = [
         ("users", write_jsonl(dir, "users", &tenant.users)?),
         ("contacts", write_jsonl(dir, "contacts", &tenant.contacts)?),
         ("groups", write_jsonl(dir, "groups", &tenant.groups)?),
@@ -225,6 +225,14 @@ pub fn write_snapshot(
                 "onPremisesSynchronization",
                 std::slice::from_ref(&tenant.directory_synchronization),
             )?,
+        ),
+        (
+            "roleAssignments",
+            write_collection(dir, "roleAssignments", &role_holders(tenant, false))?,
+        ),
+        (
+            "roleEligibilities",
+            write_collection(dir, "roleEligibilities", &role_holders(tenant, true))?,
         ),
     ];
     let collections: serde_json::Map<String, serde_json::Value> = counts
@@ -380,6 +388,44 @@ struct RoleMember<'a> {
     display_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_principal_name: Option<&'a str>,
+}
+
+/// Role holders as `collect` writes them (roleAssignments.json / roleEligibilities.json): one
+/// record per principal and role, plus one per transitive member of a role-assignable group.
+fn role_holders(tenant: &SimTenant, eligible: bool) -> Vec<crate::snapshot::RoleHolder> {
+    let kind = |t: &str| t.trim_start_matches("#microsoft.graph.").to_owned();
+    let mut out = Vec::new();
+    for role in &tenant.directory_roles {
+        let holders = if eligible {
+            &role.eligible
+        } else {
+            &role.members
+        };
+        for (principal, t) in holders {
+            let holder = |member: &str, member_type: &str| crate::snapshot::RoleHolder {
+                id: format!(
+                    "{}-{}-{principal}",
+                    if eligible { "es" } else { "ra" },
+                    role.role_template_id
+                ),
+                role_definition_id: role.role_template_id.clone(),
+                role_display_name: Some(role.display_name.clone()),
+                role_template_id: Some(role.role_template_id.clone()),
+                principal_id: principal.clone(),
+                principal_type: Some(kind(t)),
+                member_id: member.to_owned(),
+                member_type: Some(kind(member_type)),
+                directory_scope_id: Some("/".to_owned()),
+            };
+            out.push(holder(principal, t));
+            if let Some(group) = tenant.groups.iter().find(|g| &g.id == principal) {
+                for (member, member_type) in &group.members {
+                    out.push(holder(member, member_type));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn role_records(tenant: &SimTenant) -> Vec<RoleRecord<'_>> {

@@ -101,6 +101,10 @@ pub struct OrgContact {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
+    /// Members with their `@odata.type`, served as `/groups/{id}/transitiveMembers` (a
+    /// role-assignable group cannot hold groups, so its members are its transitive members).
+    #[serde(skip)]
+    pub members: Vec<(String, String)>,
     pub id: String,
     pub display_name: Option<String>,
     pub description: Option<String>,
@@ -184,6 +188,9 @@ pub struct DirectoryRole {
     /// Member object ids with their `@odata.type` (`#microsoft.graph.user`, ...).
     #[serde(skip)]
     pub members: Vec<(String, String)>,
+    /// Principals eligible for the role (PIM), served as roleEligibilitySchedules.
+    #[serde(skip)]
+    pub eligible: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -353,6 +353,14 @@ pub(super) fn resource(
         ["directoryroles"] => directory_roles(ctx, &tenant, None),
         ["directoryroles", _] => directory_roles(ctx, &tenant, Some(&segs[1])),
         ["directoryroles", _, "members"] => role_members(ctx, &tenant, &segs[1]),
+        ["rolemanagement", "directory", "roledefinitions"] => role_definitions(ctx, &tenant),
+        ["rolemanagement", "directory", "roleassignments"] => {
+            role_assignments(ctx, &tenant, RoleList::Active)
+        }
+        ["rolemanagement", "directory", "roleeligibilityschedules"] => {
+            role_assignments(ctx, &tenant, RoleList::Eligible)
+        }
+        ["groups", _, "transitivemembers"] => transitive_members(ctx, &tenant, &segs[1]),
         ["directory", "onpremisessynchronization", rest @ ..] => {
             // "Application: Not supported." (onpremisesdirectorysynchronization-get): app-only
             // tokens are refused whatever they hold.
@@ -860,9 +868,12 @@ fn directory_roles(ctx: &Ctx<'_>, tenant: &SimTenant, id: Option<&str>) -> Graph
     let render = |role: &DirectoryRole| -> Value {
         let mut v = serde_json::to_value(Selected::new(role, &names)).unwrap_or(Value::Null);
         if expand {
+            // Graph returns at most 20 expanded directory objects and no next link
+            // (https://learn.microsoft.com/graph/known-issues, "$expand ... 20 objects").
             let members: Vec<Value> = role
                 .members
                 .iter()
+                .take(EXPAND_LIMIT)
                 .map(|(mid, t)| render_member(ctx, tenant, mid, t))
                 .collect();
             v["members"] = Value::Array(members);
@@ -904,6 +915,173 @@ fn directory_roles(ctx: &Ctx<'_>, tenant: &SimTenant, id: Option<&str>) -> Graph
     }
     let n = roles.len();
     body.insert("value".to_owned(), Value::Array(roles));
+    Ok(GraphOk::json(
+        serde_json::to_vec(&Value::Object(body)).unwrap_or_default(),
+        n,
+    ))
+}
+
+/// How many objects Graph expands on a directory object's relationship (known issues page).
+const EXPAND_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Copy)]
+enum RoleList {
+    Active,
+    Eligible,
+}
+
+/// `GET /roleManagement/directory/roleDefinitions`: the built-in roles the tenant's
+/// directoryRoles activate (a built-in role's definition id is its template id).
+fn role_definitions(ctx: &Ctx<'_>, tenant: &SimTenant) -> GraphResult {
+    if ctx.q.filter.is_some() || ctx.q.expand.is_some() {
+        return Err(GraphError::unsupported_query(
+            "The simulated tenant implements only $select on roleDefinitions.",
+        ));
+    }
+    let defs: Vec<Value> = tenant
+        .directory_roles
+        .iter()
+        .map(|r| {
+            select_value(
+                json!({
+                    "id": r.role_template_id,
+                    "displayName": r.display_name,
+                    "description": r.description,
+                    "templateId": r.role_template_id,
+                    "isBuiltIn": true,
+                    "isEnabled": true,
+                }),
+                ctx.q.select.as_ref(),
+            )
+        })
+        .collect();
+    let n = defs.len();
+    let body = json!({
+        "@odata.context": ctx.context_url("roleManagement/directory/roleDefinitions"),
+        "value": defs,
+    });
+    Ok(GraphOk::json(
+        serde_json::to_vec(&body).unwrap_or_default(),
+        n,
+    ))
+}
+
+/// `GET /roleManagement/directory/roleAssignments` and `.../roleEligibilitySchedules`: one
+/// entry per principal and role, paged with `$top` and `$skiptoken` (the collection is not
+/// capped like `$expand`), with `$expand=principal` (optionally `($select=id)`).
+fn role_assignments(ctx: &Ctx<'_>, tenant: &SimTenant, list: RoleList) -> GraphResult {
+    let q = ctx.q;
+    if q.filter.is_some() || q.select.is_some() {
+        return Err(GraphError::unsupported_query(
+            "The simulated tenant implements only $expand=principal, $top and paging on role assignments.",
+        ));
+    }
+    let expand = match q.expand.as_deref().map(str::trim) {
+        None => false,
+        Some(e)
+            if e.eq_ignore_ascii_case("principal")
+                || e.to_ascii_lowercase().starts_with("principal(") =>
+        {
+            true
+        }
+        Some(other) => {
+            return Err(GraphError::bad_request(
+                "BadRequest",
+                format!(
+                    "Could not find a property named '{other}' on type 'microsoft.graph.unifiedRoleAssignment'."
+                ),
+            ));
+        }
+    };
+    let (entity, prefix) = match list {
+        RoleList::Active => ("roleAssignments", "ra"),
+        RoleList::Eligible => ("roleEligibilitySchedules", "es"),
+    };
+    let items: Vec<Value> = tenant
+        .directory_roles
+        .iter()
+        .flat_map(|r| {
+            let holders = match list {
+                RoleList::Active => &r.members,
+                RoleList::Eligible => &r.eligible,
+            };
+            holders.iter().map(move |(principal, t)| (r, principal, t))
+        })
+        .map(|(r, principal, t)| {
+            let mut v = json!({
+                "id": format!("{prefix}-{}-{principal}", r.role_template_id),
+                "principalId": principal,
+                "roleDefinitionId": r.role_template_id,
+                "directoryScopeId": "/",
+            });
+            if expand {
+                v["principal"] = json!({"@odata.type": t, "id": principal});
+            }
+            v
+        })
+        .collect();
+    page_of_values(ctx, &items, &format!("roleManagement/directory/{entity}"))
+}
+
+/// `GET /groups/{id}/transitiveMembers` (`$select=id` only), paged.
+fn transitive_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResult {
+    let group = tenant
+        .groups
+        .iter()
+        .find(|g| g.id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| GraphError::not_found(id))?;
+    if ctx.q.filter.is_some() || ctx.q.expand.is_some() {
+        return Err(GraphError::unsupported_query(
+            "The simulated tenant implements only $select and paging on transitiveMembers.",
+        ));
+    }
+    let items: Vec<Value> = group
+        .members
+        .iter()
+        .map(|(mid, t)| json!({"@odata.type": t, "id": mid}))
+        .collect();
+    page_of_values(ctx, &items, "directoryObjects")
+}
+
+/// One page of already-rendered values, `$top` (else the default page size) at a time, with a
+/// signed `$skiptoken` next link.
+fn page_of_values(ctx: &Ctx<'_>, items: &[Value], context: &str) -> GraphResult {
+    let q = ctx.q;
+    let fingerprint = odata::fingerprint(ctx.path, q);
+    let start = match &q.skiptoken {
+        Some(t) => odata::decode_skiptoken(&ctx.s.skiptoken_key, t, &fingerprint)?.pos,
+        None => 0,
+    }
+    .min(items.len());
+    let size = (q.top.unwrap_or(ctx.s.default_page_size) as usize).max(1);
+    let end = start.saturating_add(size).min(items.len());
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".to_owned(),
+        Value::String(ctx.context_url(context)),
+    );
+    if end < items.len() {
+        let token = odata::encode_skiptoken(
+            &ctx.s.skiptoken_key,
+            &PageToken {
+                q: fingerprint,
+                pos: end,
+            },
+        );
+        let mut link = format!("{}{}?", ctx.s.base_url, ctx.path);
+        for (k, v) in &q.pairs {
+            link.push_str(&percent_encode(k));
+            link.push('=');
+            link.push_str(&percent_encode(v));
+            link.push('&');
+        }
+        link.push_str("$skiptoken=");
+        link.push_str(&token);
+        body.insert("@odata.nextLink".to_owned(), Value::String(link));
+    }
+    let page = items[start..end].to_vec();
+    let n = page.len();
+    body.insert("value".to_owned(), Value::Array(page));
     Ok(GraphOk::json(
         serde_json::to_vec(&Value::Object(body)).unwrap_or_default(),
         n,

@@ -171,6 +171,7 @@ pub(super) fn tenant(users: usize) -> SimTenant {
                 (guid(1), "#microsoft.graph.user".into()),
                 (guid(6000), "#microsoft.graph.group".into()),
             ],
+            eligible: Vec::new(),
         }],
         service_principals: vec![
             ServicePrincipal {

@@ -27,7 +27,7 @@ use crate::simulate::model::{Group, OnPremRecord, OrgContact, User};
 type Case = fn(&mut Gen, &mut Rng) -> Planted;
 
 /// Every case kind, in the order they are planted.
-pub(crate) const CASES: [(&str, Case); 52] = [
+pub(crate) const CASES: [(&str, Case); 53] = [
     ("pe_no_holder_user", pe_no_holder_user),
     ("pe_no_holder_group", pe_no_holder_group),
     ("pe_no_holder_contact", pe_no_holder_contact),
@@ -69,6 +69,7 @@ pub(crate) const CASES: [(&str, Case); 52] = [
     ("stale_group_source_exists", stale_group_source_exists),
     ("ok_pending_hard_match", ok_pending_hard_match),
     ("ihm_pending_admin", ihm_pending_admin),
+    ("ihm_pending_eligible_admin", ihm_pending_eligible_admin),
     ("upn_corp_local", upn_corp_local),
     ("upn_unverified_domain", upn_unverified_domain),
     ("upn_subdomain", upn_subdomain),
@@ -1013,6 +1014,22 @@ fn ihm_pending_admin(g: &mut Gen, rng: &mut Rng) -> Planted {
         Some(&c.id),
         Some(&u),
         "hard match onto a cloud-only User Administrator",
+    );
+    planted(vec![u], vec![user(c)])
+}
+
+/// The same, for a cloud-only user who is only *eligible* (PIM) for a role: counted as holding
+/// it, the cautious reading of MC1262584 (UNVERIFIED; see invalid-hard-match's docs).
+fn ihm_pending_eligible_admin(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let u = new_user(g, rng, Some(UpnStyle::Mail));
+    let mut c = g.twin_user(rng, &u);
+    never_synced(&mut c);
+    g.add_eligible_role(Role::HybridIdentityAdministrator, &c.id, USER_TYPE);
+    g.expect(
+        IHM,
+        Some(&c.id),
+        Some(&u),
+        "hard match onto a cloud-only user eligible for Hybrid Identity Administrator",
     );
     planted(vec![u], vec![user(c)])
 }

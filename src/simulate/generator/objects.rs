@@ -288,6 +288,7 @@ impl Gen {
         let kind = GroupKind::of(g);
         let created = g.when_created.unwrap_or(self.collected_at) + TimeDelta::hours(1);
         Group {
+            members: Vec::new(),
             id: Self::cloud_id(rng),
             display_name: g.display_name.clone(),
             description: None,
