@@ -4,6 +4,7 @@ name     = "orphaned-synced-object"
 title    = "Synced cloud object whose on-prem source is gone"
 severity = "medium"
 category = "hygiene"
+outcome  = "SourceMissing"
 requires = ["cloud_objects", "onprem_objects", "onprem_links"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "stale-cloud-only"
 title    = "Cloud object left over from an on-prem identity"
 severity = "medium"
 category = "hygiene"
+outcome  = "CloudLeftover"
 requires = ["cloud_objects"]
 optional = ["soft_match_candidates", "onprem_links", "onprem_objects"]
 +++

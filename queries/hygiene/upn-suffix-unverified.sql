@@ -4,6 +4,7 @@ name     = "upn-suffix-unverified"
 title    = "On-prem UPN suffix that is not a verified domain of the tenant"
 severity = "medium"
 category = "hygiene"
+outcome  = "UpnReplacedWithInitialDomain"
 requires = ["onprem_objects", "domains"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "invalid-hard-match"
 title    = "On-prem user whose hard match onto a cloud-managed user Entra ID will refuse (InvalidHardMatch)"
 severity = "high"
 category = "matching"
+outcome  = "InvalidHardMatch"
 requires = ["onprem_objects", "cloud_objects"]
 optional = ["sync_features", "role_members"]
 +++

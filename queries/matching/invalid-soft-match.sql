@@ -4,6 +4,7 @@ name     = "invalid-soft-match"
 title    = "On-prem object would soft-match a cloud object that soft match refuses (InvalidSoftMatch)"
 severity = "high"
 category = "matching"
+outcome  = "InvalidSoftMatch"
 requires = ["soft_match_candidates", "onprem_objects"]
 optional = ["role_members", "sync_features"]
 +++

@@ -4,6 +4,7 @@ name     = "cloud-sync-job-failing"
 title    = "Cloud Sync job failing or without a successful run"
 severity = "high"
 category = "sync-health"
+outcome  = "JobFailing"
 requires = ["sync_jobs", "params"]
 +++
 ## What it does

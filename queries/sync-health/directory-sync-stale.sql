@@ -4,6 +4,7 @@ name     = "directory-sync-stale"
 title    = "Directory sync is enabled but has not run recently"
 severity = "high"
 category = "sync-health"
+outcome  = "SyncStopped"
 requires = ["organization", "params"]
 +++
 ## What it does

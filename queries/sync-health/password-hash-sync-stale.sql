@@ -4,6 +4,7 @@ name     = "password-hash-sync-stale"
 title    = "Password hash sync stopped while directory sync still runs"
 severity = "high"
 category = "sync-health"
+outcome  = "PasswordSyncStopped"
 requires = ["password_sync", "organization", "params"]
 optional = ["sync_features"]
 +++

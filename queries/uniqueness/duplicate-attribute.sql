@@ -4,6 +4,7 @@ name     = "duplicate-attribute"
 title    = "A UPN, proxy address or mail value two objects would hold after sync (AttributeValueMustBeUnique)"
 severity = "high"
 category = "uniqueness"
+outcome  = "AttributeValueMustBeUnique"
 requires = ["onprem_objects", "onprem_addresses", "cloud_addresses", "cloud_objects", "onprem_links", "soft_match_candidates"]
 +++
 ## What it does

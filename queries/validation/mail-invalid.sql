@@ -4,6 +4,7 @@ name     = "mail-invalid"
 title    = "mail that is not a well-formed SMTP address"
 severity = "medium"
 category = "validation"
+outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "mail-nickname-invalid"
 title    = "mailNickname (alias) over 64 characters, starting with a period, or with characters an alias cannot hold"
 severity = "medium"
 category = "validation"
+outcome  = "ValueRewritten"
 requires = ["onprem_values", "onprem_objects"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "name-too-long"
 title    = "displayName over 256, givenName or sn over 64 characters"
 severity = "medium"
 category = "validation"
+outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "proxy-address-invalid"
 title    = "proxyAddresses value that breaks the documented limits or SMTP syntax"
 severity = "high"
 category = "validation"
+outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "proxy-address-not-unique"
 title    = "A non-SMTP proxy address (X500, SIP, ...) two on-prem objects hold"
 severity = "medium"
 category = "validation"
+outcome  = "AttributeValueMustBeUnique"
 requires = ["onprem_values", "onprem_objects"]
 +++
 ## What it does

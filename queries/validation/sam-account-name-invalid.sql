@@ -4,6 +4,7 @@ name     = "sam-account-name-invalid"
 title    = "User sAMAccountName over 20 characters or with characters it cannot hold (the account is still created)"
 severity = "low"
 category = "validation"
+outcome  = "AccountStillCreated"
 requires = ["onprem_values", "onprem_objects"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "target-address-invalid"
 title    = "targetAddress that breaks the documented limits or SMTP syntax"
 severity = "medium"
 category = "validation"
+outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "upn-invalid"
 title    = "userPrincipalName that breaks Entra ID's documented UPN rules (IdentityDataValidationFailed)"
 severity = "high"
 category = "validation"
+outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects"]
 optional = ["domains"]
 +++

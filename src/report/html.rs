@@ -270,6 +270,10 @@ struct Page<'a> {
     examples_per_rule: usize,
     unavailable: Vec<(String, String)>,
     onprem_files: Vec<FileRow>,
+    /// The sync model the prediction assumed, one line per part.
+    sync_model: Vec<String>,
+    /// Exported objects the engine never syncs: (reason, what it means, count).
+    out_of_scope: Vec<(&'static str, &'static str, usize)>,
     collections: Vec<CollectionRow>,
     rejected: Vec<RejectedRow>,
     rejected_more: usize,
@@ -379,6 +383,7 @@ struct ExampleRow {
     value: String,
     message: String,
     remediation: String,
+    outcome: &'static str,
 }
 
 /// The baseline comparison and the muted findings of a scheduled run, laid out.
@@ -588,6 +593,19 @@ impl<'a> Page<'a> {
             examples_per_rule: EXAMPLES_PER_RULE,
             unavailable,
             onprem_files: file_rows(report),
+            sync_model: report
+                .inputs
+                .sync_model
+                .as_ref()
+                .map(crate::sync_model::SyncModel::summary_lines)
+                .unwrap_or_default(),
+            out_of_scope: report
+                .inputs
+                .scope
+                .iter()
+                .flat_map(|s| s.by_reason.iter())
+                .map(|(reason, count)| (reason.as_str(), reason.doc(), *count))
+                .collect(),
             collections: collection_rows(report),
             rejected: rejected_rows(report),
             rejected_more: report
@@ -735,6 +753,7 @@ fn rule_section(
                 value: f.value.clone().unwrap_or_default(),
                 message: f.message.clone(),
                 remediation: f.remediation.clone(),
+                outcome: f.predicted_outcome.map_or("", |o| o.as_str()),
             })
             .collect(),
         more: findings.len().saturating_sub(EXAMPLES_PER_RULE),

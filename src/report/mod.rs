@@ -223,7 +223,9 @@ pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf
     Ok(written)
 }
 
-const CSV_COLUMNS: [&str; 11] = [
+/// `predicted_outcome` came after the first release: it is last, so positional readers of the
+/// earlier columns keep working.
+const CSV_COLUMNS: [&str; 12] = [
     "id",
     "rule",
     "severity",
@@ -235,6 +237,7 @@ const CSV_COLUMNS: [&str; 11] = [
     "value",
     "message",
     "remediation",
+    "predicted_outcome",
 ];
 
 /// One row per finding. `evidence_columns` become columns of their own (per-rule files); without
@@ -266,6 +269,9 @@ fn write_findings_csv(
             f.value.clone().unwrap_or_default(),
             f.message.clone(),
             f.remediation.clone(),
+            f.predicted_outcome
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
         ];
         if evidence_columns.is_empty() {
             row.push(
@@ -403,6 +409,26 @@ fn input_lines(out: &mut String, inputs: &Inputs) {
             by_type.join(", "),
             inputs.onprem.len()
         );
+    }
+    if let Some(scope) = &inputs.scope
+        && scope.out_of_scope > 0
+    {
+        let reasons: Vec<String> = scope
+            .by_reason
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "never synced (out of the engine's scope, in no finding): {} ({}; listed in findings.json under inputs.scope)",
+            scope.out_of_scope,
+            reasons.join(", ")
+        );
+    }
+    if let Some(model) = &inputs.sync_model {
+        for line in model.summary_lines() {
+            let _ = writeln!(out, "sync model: {line}");
+        }
     }
     if let Some(cloud) = &inputs.cloud {
         let loaded: Vec<String> = cloud

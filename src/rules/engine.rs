@@ -9,7 +9,8 @@
 //! it would take a part for the whole. Views built from partial tables are partial too.
 //!
 //! The output contract: every rule returns [`FINDING_COLUMNS`] (any may be null except `message`
-//! and `remediation`); extra columns become evidence. The engine must not know what any rule
+//! and `remediation`); an optional [`OUTCOME_COLUMN`] overrides the rule's declared outcome per
+//! row; extra columns become evidence. The engine must not know what any rule
 //! means: it only checks inputs are available and outputs are well-formed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,7 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 
 use super::{Kind, Rule};
-use crate::findings::{Finding, RuleOutcome, RuleResult, finding_id};
+use crate::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
 use crate::tables::{self, Tables};
 
 /// The columns every rule returns, in this order of importance.
@@ -32,6 +33,9 @@ pub const FINDING_COLUMNS: [&str; 8] = [
     "message",
     "remediation",
 ];
+
+/// The optional column that states a row's outcome when it differs from the rule's `outcome`.
+pub const OUTCOME_COLUMN: &str = "predicted_outcome";
 
 /// Everything one run produced.
 #[derive(Debug, Default)]
@@ -345,15 +349,23 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
                 row + 1
             )
         })?;
+        let predicted_outcome = match get(row, OUTCOME_COLUMN) {
+            Some(text) => Some(
+                text.parse::<PredictedOutcome>()
+                    .map_err(|e| format!("{}: row {}: {e}", rule.source.display(), row + 1))?,
+            ),
+            None => rule.outcome,
+        };
         let evidence = columns
             .iter()
-            .filter(|(n, _)| !FINDING_COLUMNS.contains(&n.as_str()))
+            .filter(|(n, _)| !FINDING_COLUMNS.contains(&n.as_str()) && n != OUTCOME_COLUMN)
             .filter_map(|(n, values)| values[row].clone().map(|v| (n.clone(), v)))
             .collect();
         findings.push(Finding {
             id,
             rule: rule.name.clone(),
             severity: rule.severity,
+            predicted_outcome,
             cloud_object_id,
             cloud_object_type: get(row, "cloud_object_type"),
             onprem_object_guid,
@@ -438,10 +450,51 @@ mod tests {
             requires: requires.iter().map(|s| (*s).to_owned()).collect(),
             optional: vec![],
             kind: Kind::Rule,
+            outcome: Some(PredictedOutcome::CloudLeftover),
             docs: String::new(),
             sql: sql.into(),
             source: "t.sql".into(),
         }
+    }
+
+    #[test]
+    fn a_row_may_state_its_own_outcome_and_an_unknown_one_is_an_error() {
+        let base = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                    NULL AS onprem_distinguished_name, NULL AS attribute, v AS value, 'm' AS message, 'r' AS remediation";
+        let sql = format!(
+            "{base}, CASE WHEN v = 'a' THEN 'ExistingAdminRoleConflict' END AS predicted_outcome \
+             FROM (SELECT 'a' AS v UNION ALL SELECT 'b' AS v) t"
+        );
+        let out = run(&[rule(&sql, &[])], &Tables::empty(), None);
+        let mut outcomes: Vec<_> = out
+            .findings
+            .iter()
+            .map(|f| (f.value.clone().unwrap(), f.predicted_outcome))
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [
+                (
+                    "a".to_owned(),
+                    Some(PredictedOutcome::ExistingAdminRoleConflict)
+                ),
+                ("b".to_owned(), Some(PredictedOutcome::CloudLeftover)),
+            ]
+        );
+        assert!(
+            out.findings
+                .iter()
+                .all(|f| !f.evidence.contains_key("predicted_outcome")),
+            "the outcome column is not evidence"
+        );
+        let bad = format!("{base}, 'Deleted' AS predicted_outcome FROM (SELECT 'a' AS v) t");
+        let out = run(&[rule(&bad, &[])], &Tables::empty(), None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::Errored { error } if error.contains("unknown predicted outcome 'Deleted'")),
+            "{:?}",
+            out.results[0].outcome
+        );
     }
 
     #[test]
