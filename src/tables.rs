@@ -120,6 +120,11 @@ pub const ONPREM_OBJECTS: TableSpec = TableSpec {
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix",
         "mail_enabled": Bool = "has mail or an SMTP proxy address",
         "enabled": Bool = "users: account enabled",
+        "proxy_address_count": Int = "how many proxyAddresses values the object holds",
+        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)",
+        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)",
+        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)",
+        "member_count": Int = "groups: direct member values (null: none, or the export did not say)",
         "source_file": Str = "export file the object came from",
         "source_line": Int = "line of the record in that file",
     ],
@@ -880,6 +885,26 @@ fn onprem_objects_frame(
     f.str("primary_smtp", primaries.iter().map(Option::as_ref));
     f.bool("mail_enabled", primaries.iter().map(|p| Some(p.is_some())));
     f.bool("enabled", objects.iter().map(|o| o.enabled));
+    let int = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    f.int(
+        "proxy_address_count",
+        objects
+            .iter()
+            .map(|o| Some(i64::try_from(o.proxy_addresses.len()).unwrap_or(i64::MAX))),
+    );
+    f.int(
+        "certificate_count",
+        objects.iter().map(|o| int(o.sizes.certificates)),
+    );
+    f.int(
+        "smime_certificate_count",
+        objects.iter().map(|o| int(o.sizes.smime_certificates)),
+    );
+    f.int(
+        "thumbnail_photo_bytes",
+        objects.iter().map(|o| int(o.sizes.thumbnail_photo_bytes)),
+    );
+    f.int("member_count", objects.iter().map(|o| int(o.sizes.members)));
     f.str(
         "source_file",
         // A handful of files for a million objects: render each path once.

@@ -102,7 +102,51 @@ pub struct OnPremObject {
     pub group_type: Option<i64>,
     /// adminDescription (group writeback marks written-back groups with `Group_...`).
     pub admin_description: Option<String>,
+    /// How big the object's LargeObject-prone attributes are: value counts and sizes, never
+    /// the values (LDIF carries the values and they are counted; JSON and CSV carry counts).
+    pub sizes: Sizes,
     pub origin: RecordOrigin,
+}
+
+/// Value counts and sizes of the attributes Entra ID limits (the values themselves are not
+/// kept). `None`: none, or the export did not say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    /// userCertificate values.
+    pub certificates: Option<u64>,
+    /// userSMIMECertificate values.
+    pub smime_certificates: Option<u64>,
+    /// thumbnailPhoto size in bytes.
+    pub thumbnail_photo_bytes: Option<u64>,
+    /// member values (direct members of a group).
+    pub members: Option<u64>,
+}
+
+/// Which size a field measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Measure {
+    Certificates,
+    SmimeCertificates,
+    ThumbnailPhotoBytes,
+    Members,
+}
+
+impl Measure {
+    const ALL: [Measure; 4] = [
+        Measure::Certificates,
+        Measure::SmimeCertificates,
+        Measure::ThumbnailPhotoBytes,
+        Measure::Members,
+    ];
+
+    fn slot(self, sizes: &mut Sizes) -> &mut Option<u64> {
+        match self {
+            Measure::Certificates => &mut sizes.certificates,
+            Measure::SmimeCertificates => &mut sizes.smime_certificates,
+            Measure::ThumbnailPhotoBytes => &mut sizes.thumbnail_photo_bytes,
+            Measure::Members => &mut sizes.members,
+        }
+    }
 }
 
 /// A record that could not be used, and why.
@@ -373,9 +417,34 @@ pub(crate) enum Field {
     RecipientTypeDetails,
     GroupType,
     AdminDescription,
+    /// The values themselves (LDIF): counted (thumbnailPhoto: its bytes), not kept.
+    UserCertificate,
+    SmimeCertificate,
+    ThumbnailPhoto,
+    Member,
+    /// What the export script writes instead of the values (JSON, CSV).
+    UserCertificateCount,
+    SmimeCertificateCount,
+    ThumbnailPhotoBytes,
+    MemberCount,
 }
 
 impl Field {
+    /// The size a field measures, and whether it carries values (else a number).
+    pub(crate) fn measure(self) -> Option<(Measure, bool)> {
+        match self {
+            Field::UserCertificate => Some((Measure::Certificates, true)),
+            Field::SmimeCertificate => Some((Measure::SmimeCertificates, true)),
+            Field::ThumbnailPhoto => Some((Measure::ThumbnailPhotoBytes, true)),
+            Field::Member => Some((Measure::Members, true)),
+            Field::UserCertificateCount => Some((Measure::Certificates, false)),
+            Field::SmimeCertificateCount => Some((Measure::SmimeCertificates, false)),
+            Field::ThumbnailPhotoBytes => Some((Measure::ThumbnailPhotoBytes, false)),
+            Field::MemberCount => Some((Measure::Members, false)),
+            _ => None,
+        }
+    }
+
     fn bit(self) -> u32 {
         1 << (self as u32)
     }
@@ -413,6 +482,16 @@ const NAMES: &[(&str, Field)] = &[
     ("msExchRecipientTypeDetails", Field::RecipientTypeDetails),
     ("groupType", Field::GroupType),
     ("adminDescription", Field::AdminDescription),
+    // LargeObject inputs (tshoot-connect-largeobjecterror-usercertificate; group limits in
+    // concept-azure-ad-connect-sync-default-configuration): values in LDIF, counts elsewhere.
+    ("userCertificate", Field::UserCertificate),
+    ("userSMIMECertificate", Field::SmimeCertificate),
+    ("thumbnailPhoto", Field::ThumbnailPhoto),
+    ("member", Field::Member),
+    ("userCertificateCount", Field::UserCertificateCount),
+    ("userSMIMECertificateCount", Field::SmimeCertificateCount),
+    ("thumbnailPhotoBytes", Field::ThumbnailPhotoBytes),
+    ("memberCount", Field::MemberCount),
 ];
 
 /// The canonical spelling and field for an attribute or property name, if the importer reads it.
@@ -455,6 +534,9 @@ pub(crate) struct Draft {
     admin_description: Slot<String>,
     classes: Slot<Vec<String>>,
     proxy_addresses: Slot<Vec<String>>,
+    /// Sizes counted from values (LDIF lines, JSON arrays) and as declared (count columns).
+    counted: Sizes,
+    declared: Sizes,
     /// Fields that appeared, valid or not, so "missing" is not reported on top of "invalid".
     present: u32,
     problems: Vec<String>,
@@ -463,6 +545,54 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
+    /// `n` more values (or bytes, for thumbnailPhoto) of a measured attribute.
+    pub(crate) fn add_measured(&mut self, field: Field, n: u64) {
+        self.present |= field.bit();
+        if let Some((measure, _)) = field.measure() {
+            let slot = measure.slot(&mut self.counted);
+            *slot = Some(slot.unwrap_or(0).saturating_add(n));
+        }
+    }
+
+    /// A declared count or size (`userCertificateCount`, `thumbnailPhotoBytes`, ...).
+    pub(crate) fn set_measured(&mut self, field: Field, name: &'static str, n: u64) {
+        self.present |= field.bit();
+        let Some((measure, _)) = field.measure() else {
+            self.problems
+                .push(format!("internal error: {name} was read as a count"));
+            return;
+        };
+        let slot = measure.slot(&mut self.declared);
+        match slot {
+            Some(earlier) if *earlier != n => self.problems.push(format!(
+                "{name} appears more than once with different values ({earlier}, {n})"
+            )),
+            _ => *slot = Some(n),
+        }
+    }
+
+    /// A count or size given as text (a CSV cell, a JSON string), or, for the value forms, the
+    /// values as text: `;`-joined values are counted, a thumbnailPhoto's base64 is measured.
+    fn apply_measured(&mut self, field: Field, name: &'static str, text: &str) {
+        match field.measure() {
+            Some((_, false)) => match text.trim().parse::<u64>() {
+                Ok(n) => self.set_measured(field, name, n),
+                Err(_) => self.problem(field, format!("{name} `{text}` is not a count")),
+            },
+            Some((Measure::ThumbnailPhotoBytes, true)) => match BASE64.decode(text.trim()) {
+                Ok(bytes) => self.add_measured(field, bytes.len() as u64),
+                Err(_) => self.problem(
+                    field,
+                    format!("{name} is not base64; export thumbnailPhotoBytes (its size) instead"),
+                ),
+            },
+            Some((_, true)) => self.add_measured(field, text.split(';').count() as u64),
+            None => self.problems.push(format!(
+                "internal error: {name} is not a measured attribute"
+            )),
+        }
+    }
+
     pub(crate) fn problem(&mut self, field: Field, reason: String) {
         self.present |= field.bit();
         self.problems.push(reason);
@@ -500,7 +630,15 @@ impl Draft {
             | Field::UserAccountControl
             | Field::CriticalSystemObject
             | Field::RecipientTypeDetails
-            | Field::GroupType => {
+            | Field::GroupType
+            | Field::UserCertificate
+            | Field::SmimeCertificate
+            | Field::ThumbnailPhoto
+            | Field::Member
+            | Field::UserCertificateCount
+            | Field::SmimeCertificateCount
+            | Field::ThumbnailPhotoBytes
+            | Field::MemberCount => {
                 // A reader bug, not bad data; still never a silent drop.
                 self.problems
                     .push(format!("internal error: {name} was read as text"));
@@ -667,6 +805,14 @@ impl Draft {
                 Ok(value) => self.set_integer(field, name, value),
                 Err(_) => self.problem(field, format!("{name} `{text}` is not a number")),
             },
+            Field::UserCertificate
+            | Field::SmimeCertificate
+            | Field::ThumbnailPhoto
+            | Field::Member
+            | Field::UserCertificateCount
+            | Field::SmimeCertificateCount
+            | Field::ThumbnailPhotoBytes
+            | Field::MemberCount => self.apply_measured(field, name, text),
             Field::Sid => match sid_from_text(text) {
                 Some(sid) => self.set_text(field, name, sid),
                 None => self.problem(field, format!("{name} `{text}` is not a SID (S-1-5-21-...) or base64 of one")),
@@ -769,6 +915,15 @@ impl Draft {
             Some(bytes) => (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid),
             None => (BASE64.encode(object_guid), AnchorAttribute::ObjectGuid),
         };
+        // A declared count (the export script's) wins over values counted in the same record.
+        let mut sizes = Sizes::default();
+        for measure in Measure::ALL {
+            let declared = *measure.slot(&mut self.declared);
+            // Zero and absent read the same (LDIF has no line for an empty attribute).
+            *measure.slot(&mut sizes) = declared
+                .or(*measure.slot(&mut self.counted))
+                .filter(|&n| n > 0);
+        }
         // `Enabled` (the AD module's reading of the bit) wins when both are exported; they agree
         // unless the export was edited.
         let enabled = match class {
@@ -800,6 +955,7 @@ impl Draft {
             recipient_type_details: self.recipient_type_details.map(|(v, _)| v),
             group_type: self.group_type.map(|(v, _)| v),
             admin_description: self.admin_description.map(|(v, _)| v),
+            sizes,
             origin: RecordOrigin {
                 file: file.to_path_buf(),
                 line,

@@ -18,7 +18,8 @@ objectGUID, mS-DS-ConsistencyGuid, objectSid, distinguishedName, objectClass, us
 sAMAccountName, mail, mailNickname, proxyAddresses, displayName, givenName, sn, targetAddress
 and userAccountControl, plus what Entra Connect's default scoping reads (isCriticalSystemObject,
 msExchRecipientTypeDetails, groupType, adminDescription), so that built-in and system objects are
-recognised as never synced.
+recognised as never synced, and the value counts and sizes Entra ID limits (userCertificate,
+userSMIMECertificate, thumbnailPhoto, member: counts and bytes, not the values).
 Computers (which are also of class user in AD) are left out.
 
 .PARAMETER Path
@@ -54,7 +55,8 @@ $properties = @(
     'objectSid', 'mS-DS-ConsistencyGuid',
     'userPrincipalName', 'sAMAccountName', 'mail', 'mailNickname', 'proxyAddresses',
     'displayName', 'givenName', 'sn', 'targetAddress', 'userAccountControl',
-    'isCriticalSystemObject', 'groupType', 'adminDescription'
+    'isCriticalSystemObject', 'groupType', 'adminDescription',
+    'userCertificate', 'userSMIMECertificate', 'thumbnailPhoto', 'member'
 )
 # msExchRecipientTypeDetails exists only where Exchange extended the schema; asking
 # Get-ADObject for an attribute the schema lacks fails the whole query.
@@ -155,6 +157,12 @@ try {
             msExchRecipientTypeDetails = Get-Single $object 'msExchRecipientTypeDetails'
             groupType             = Get-Single $object 'groupType'
             adminDescription      = Get-Single $object 'adminDescription'
+            # LargeObject inputs: how many certificates and members, how big the photo; the
+            # values themselves are not written (certificates are large, members are many).
+            userCertificateCount  = @($object.userCertificate | Where-Object { $null -ne $_ }).Count
+            userSMIMECertificateCount = @($object.userSMIMECertificate | Where-Object { $null -ne $_ }).Count
+            thumbnailPhotoBytes   = $(if ($null -ne $object.thumbnailPhoto) { ([byte[]] (Get-Single $object 'thumbnailPhoto')).Length } else { $null })
+            memberCount           = $(if (@($object.ObjectClass) -contains 'group') { @($object.member | Where-Object { $null -ne $_ }).Count } else { $null })
         }
         $json = ConvertTo-Json -InputObject $record -Depth 4 -Compress
         if ($count -gt 0) { $writer.WriteLine(',') }

@@ -621,6 +621,15 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     ldif_opt(w, s, "mail", o.mail.as_deref())?;
     ldif_opt(w, s, "mailNickname", o.mail_nickname.as_deref())?;
     ldif_opt(w, s, "targetAddress", o.target_address.as_deref())?;
+    for n in 0..o.certificate_count {
+        // A stand-in DER prefix per value: the importer counts values, it never parses them.
+        ldif_binary(
+            w,
+            s,
+            "userCertificate",
+            &[0x30, 0x82, 0x01, n.to_le_bytes()[0]],
+        )?;
+    }
     for proxy in &o.proxy_addresses {
         ldif_text(w, s, "proxyAddresses", proxy)?;
     }
@@ -631,7 +640,7 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     Ok(())
 }
 
-const CSV_COLUMNS: [&str; 18] = [
+const CSV_COLUMNS: [&str; 19] = [
     "DistinguishedName",
     "Name",
     "ObjectClass",
@@ -646,6 +655,7 @@ const CSV_COLUMNS: [&str; 18] = [
     "givenName",
     "sn",
     "targetAddress",
+    "userCertificateCount",
     "department",
     "title",
     "userAccountControl",
@@ -686,7 +696,8 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
     let uac = o.user_account_control.map(|v| v.to_string());
     let cguid = o.consistency_guid.map(|c| BASE64.encode(c));
     let cn = rdn_value(&o.distinguished_name);
-    let row: [Option<&str>; 18] = [
+    let certificates = (o.certificate_count > 0).then(|| o.certificate_count.to_string());
+    let row: [Option<&str>; 19] = [
         Some(&o.distinguished_name),
         Some(&cn),
         Some(&o.object_class),
@@ -701,6 +712,7 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
         o.given_name.as_deref(),
         o.surname.as_deref(),
         o.target_address.as_deref(),
+        certificates.as_deref(),
         o.department.as_deref(),
         o.title.as_deref(),
         uac.as_deref(),
@@ -745,6 +757,8 @@ struct PsObject<'a> {
     sn: Option<&'a str>,
     #[serde(rename = "targetAddress")]
     target_address: Option<&'a str>,
+    #[serde(rename = "userCertificateCount")]
+    user_certificate_count: u32,
     #[serde(rename = "userAccountControl")]
     user_account_control: Option<u32>,
 }
@@ -769,6 +783,7 @@ fn json_record<W: Write>(w: &mut W, o: &OnPremRecord, first: bool) -> anyhow::Re
         given_name: o.given_name.as_deref(),
         sn: o.surname.as_deref(),
         target_address: o.target_address.as_deref(),
+        user_certificate_count: o.certificate_count,
         user_account_control: o.user_account_control,
     };
     serde_json::to_writer(w, &record)?;

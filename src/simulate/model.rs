@@ -328,6 +328,9 @@ pub struct OnPremRecord {
     pub user_account_control: Option<u32>,
     /// targetAddress (mail users and contacts that forward elsewhere).
     pub target_address: Option<String>,
+    /// How many userCertificate values the object holds (LDIF writes that many values, CSV
+    /// and JSON the count, as the export script does).
+    pub certificate_count: u32,
     // The rest is what an export shows besides the sync attributes (LDIF writes them all, CSV
     // some). The vocabulary fields are `Cow` so that half a million records share the generator's
     // static names instead of holding a copy each.

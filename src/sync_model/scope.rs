@@ -320,6 +320,7 @@ mod tests {
             recipient_type_details: None,
             group_type: None,
             admin_description: None,
+            sizes: crate::onprem::Sizes::default(),
             origin: RecordOrigin {
                 file: "ad.ldif".into(),
                 line: 1,

@@ -24,6 +24,7 @@ fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
         recipient_type_details: None,
         group_type: None,
         admin_description: None,
+        sizes: crate::onprem::Sizes::default(),
         origin: RecordOrigin {
             file: "ad.ldif".into(),
             line: 1,

@@ -27,7 +27,7 @@ use crate::simulate::model::{Group, OnPremRecord, OrgContact, User};
 type Case = fn(&mut Gen, &mut Rng) -> Planted;
 
 /// Every case kind, in the order they are planted.
-pub(crate) const CASES: [(&str, Case); 53] = [
+pub(crate) const CASES: [(&str, Case); 54] = [
     ("pe_no_holder_user", pe_no_holder_user),
     ("pe_no_holder_group", pe_no_holder_group),
     ("pe_no_holder_contact", pe_no_holder_contact),
@@ -81,6 +81,7 @@ pub(crate) const CASES: [(&str, Case); 53] = [
     ("val_given_name_long", val_given_name_long),
     ("val_sam_long", val_sam_long),
     ("val_target_address_space", val_target_address_space),
+    ("lo_certificates", lo_certificates),
 ];
 
 const PE: &str = "provisioning-error";
@@ -101,6 +102,7 @@ const ALIAS_INVALID: &str = "mail-nickname-invalid";
 const NAME_TOO_LONG: &str = "name-too-long";
 const SAM_INVALID: &str = "sam-account-name-invalid";
 const TARGET_INVALID: &str = "target-address-invalid";
+const LARGE_OBJECT: &str = "large-object";
 
 fn user(u: User) -> CloudObject {
     CloudObject::User(Box::new(u))
@@ -1211,4 +1213,12 @@ fn val_target_address_space(g: &mut Gen, rng: &mut Rng) -> Planted {
     k.target_address = Some(format!("SMTP:{local} fwd@{domain}"));
     g.expect(TARGET_INVALID, None, Some(&k), "a space in targetAddress");
     planted(vec![k], vec![])
+}
+
+/// A user with 16 certificates (one over the limit): modern Entra Connect drops them.
+fn lo_certificates(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, None);
+    u.certificate_count = 16;
+    g.expect(LARGE_OBJECT, None, Some(&u), "16 userCertificate values");
+    planted(vec![u], vec![])
 }

@@ -102,6 +102,7 @@ impl Gen {
             display_name: Some(format!("{} {}", p.first(), p.last())),
             user_account_control: Some(uac),
             target_address: None,
+            certificate_count: 0,
             given_name: Some(Cow::Borrowed(p.first())),
             surname: Some(Cow::Borrowed(p.last())),
             title: Some(Cow::Borrowed(p.title())),
