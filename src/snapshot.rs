@@ -254,7 +254,9 @@ pub struct Organization {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VerifiedDomain {
-    pub name: String,
+    /// Nullable in Graph's metadata (verifiedDomain.name): a nameless entry is skipped, never
+    /// the reason to reject the organization.
+    pub name: Option<String>,
     pub is_default: Option<bool>,
     pub is_initial: Option<bool>,
 }
@@ -290,7 +292,7 @@ impl SyncJob {
         self.synchronization_job_settings
             .iter()
             .find(|kv| kv.name.eq_ignore_ascii_case(name))
-            .map(|kv| kv.value.as_str())
+            .and_then(|kv| kv.value.as_deref())
     }
 }
 
@@ -305,7 +307,8 @@ pub struct SyncSchedule {
 #[serde(rename_all = "camelCase", default)]
 pub struct KeyValue {
     pub name: String,
-    pub value: String,
+    /// Nullable in Graph's metadata (keyValuePair.value): one null must not reject the job.
+    pub value: Option<String>,
 }
 
 /// `synchronizationStatus` (§4.2).
@@ -1035,5 +1038,23 @@ mod tests {
         assert_eq!(status.code.as_deref(), Some("Active"));
         // "0001-01-01T00:00:00Z" means never.
         assert_eq!(status.last_successful_execution.unwrap().time_began, None);
+    }
+
+    /// Properties Graph's metadata declares nullable are read as optional: one null setting
+    /// value or verified-domain name must not reject the whole job or organization.
+    #[test]
+    fn nullable_properties_do_not_reject_the_object() {
+        let job: SyncJob = serde_json::from_str(
+            r#"{"id":"j","synchronizationJobSettings":[{"name":"Other","value":null},{"name":"DomainFQDN","value":"contoso.com"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(job.setting("Other"), None);
+        assert_eq!(job.setting("DomainFQDN"), Some("contoso.com"));
+        let org: Organization = serde_json::from_str(
+            r#"{"id":"t","verifiedDomains":[{"name":null,"isDefault":false},{"name":"contoso.com","isDefault":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(org.verified_domains.len(), 2);
+        assert_eq!(org.verified_domains[1].name.as_deref(), Some("contoso.com"));
     }
 }

@@ -1333,9 +1333,13 @@ fn verified_domains_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
         .organization
         .iter()
         .flat_map(|o| &o.verified_domains)
+        .filter(|d| d.name.as_deref().is_some_and(|n| !n.is_empty()))
         .collect();
     let mut f = FrameBuilder::new(&DOMAINS, d.len());
-    f.str("name", d.iter().map(|d| Some(d.name.to_lowercase())));
+    f.str(
+        "name",
+        d.iter().map(|d| d.name.as_deref().map(str::to_lowercase)),
+    );
     f.bool("is_verified", d.iter().map(|_| Some(true)));
     f.bool("is_default", d.iter().map(|d| d.is_default));
     f.bool("is_initial", d.iter().map(|d| d.is_initial));
