@@ -58,6 +58,11 @@ securityEnabled";
 /// Beta: `onPremisesLastPasswordSyncDateTime` is not in v1.0 (§5.1).
 const ORGANIZATION_SELECT: &str = "id,displayName,onPremisesSyncEnabled,\
 onPremisesLastSyncDateTime,onPremisesLastPasswordSyncDateTime,verifiedDomains";
+/// The v1.0 fallback: onPremisesLastPasswordSyncDateTime exists only in the global cloud's beta
+/// schema (absent from the national clouds' beta metadata), and Graph answers a `$select` of an
+/// unknown property with 400, so the organization is read without it there.
+const ORGANIZATION_SELECT_V1: &str =
+    "id,displayName,onPremisesSyncEnabled,onPremisesLastSyncDateTime,verifiedDomains";
 const DOMAIN_SELECT: &str = "id,isVerified,isDefault,isInitial,authenticationType";
 
 /// The characters a UPN may start with, one partition each. The user resource documents the
@@ -338,8 +343,7 @@ pub async fn collect(
         directory(Collection::Users, USER_PARTITIONS),
         directory(Collection::Contacts, CONTACT_PARTITIONS),
         directory(Collection::Groups, GROUP_PARTITIONS),
-        run(Collection::Organization)
-            .small(format!("/beta/organization?$select={ORGANIZATION_SELECT}")),
+        run(Collection::Organization).organization(),
         run(Collection::Domains).small(format!("/v1.0/domains?$select={DOMAIN_SELECT}")),
         run(Collection::SynchronizationJobs).sync_jobs(),
         run(Collection::DirectoryRoles).small("/v1.0/directoryRoles?$expand=members".to_owned()),
@@ -957,6 +961,37 @@ impl Task<'_> {
 
     /// A small collection: all pages held, then written as `{"value":[...]}`. Also returns the
     /// first object's `id` (the tenant id, for the organization).
+    /// The organization from `/beta` (for onPremisesLastPasswordSyncDateTime); when beta answers
+    /// 400 (a national cloud whose beta schema lacks the property), from v1.0 without it: the
+    /// organization collection stays complete and password-sync freshness is "not evaluated".
+    async fn organization(self) -> (CollectionOutcome, Option<String>) {
+        if self.skip {
+            return (self.skipped().await, None);
+        }
+        let mut stats = CallStats::default();
+        let beta = format!("/beta/organization?$select={ORGANIZATION_SELECT}");
+        let mut result = self.client.get_all(&beta, &mut stats).await;
+        if matches!(&result, Err(e) if e.status() == Some(400)) {
+            tracing::warn!(
+                "beta organization refused the $select (a national cloud without onPremisesLastPasswordSyncDateTime); reading v1.0 without it"
+            );
+            let v1 = format!("/v1.0/organization?$select={ORGANIZATION_SELECT_V1}");
+            result = self.client.get_all(&v1, &mut stats).await;
+        }
+        let first_id = result
+            .as_ref()
+            .ok()
+            .and_then(|objects| objects.first())
+            .and_then(|raw| serde_json::from_str::<IdOnly>(raw.get()).ok())
+            .map(|o| o.id);
+        let count = result.as_ref().map_or(0, Vec::len);
+        let result = match result {
+            Ok(objects) => self.write_value(&objects).await.map(|()| objects.len()),
+            Err(e) => Err(Failure::Graph(e)),
+        };
+        (self.finish("json", result, count, stats).await, first_id)
+    }
+
     async fn small(self, url: String) -> (CollectionOutcome, Option<String>) {
         if self.skip {
             return (self.skipped().await, None);

@@ -549,7 +549,7 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
             {
                 Ok(password_sync_frame(cloud)?)
             } else {
-                Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property, collect organization from /beta".to_owned())
+                Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property of the global cloud (national clouds' beta schemas lack it, and collect then reads v1.0 without it), so password hash sync freshness is not evaluated".to_owned())
             };
             tables.put(&PASSWORD_SYNC, password_sync);
         }

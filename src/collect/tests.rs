@@ -1117,3 +1117,44 @@ async fn role_holders_are_read_completely_where_expand_stops_at_twenty() {
         tables.unavailable["role_members"]
     );
 }
+
+/// In a national cloud the beta organization lacks onPremisesLastPasswordSyncDateTime and Graph
+/// answers its `$select` with 400: collect falls back to v1.0 without it, the organization stays
+/// complete, and password-sync freshness is not evaluated (said, not guessed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_national_cloud_keeps_the_organization_and_leaves_password_sync_unevaluated() {
+    let s = setup(true, |o| o.national_cloud = true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cloud");
+    let report = collect(&s.client, &out, &CollectOptions::default())
+        .await
+        .unwrap();
+    assert!(report.incomplete().is_empty(), "{report:#?}");
+    let snapshot = snapshot::load(&out).unwrap();
+    assert!(snapshot.state(Collection::Organization).is_loaded());
+    assert_eq!(snapshot.organization.len(), 1);
+    assert!(
+        snapshot.organization[0]
+            .on_premises_last_password_sync_date_time
+            .is_none()
+    );
+    let tables = cloud_tables(&snapshot);
+    assert!(tables.frames.contains_key("organization"));
+    assert!(
+        tables.unavailable["password_sync"].contains("not evaluated"),
+        "{:?}",
+        tables.unavailable["password_sync"]
+    );
+    // The global cloud still reads it from beta.
+    let s = setup(true, |_| {}).await;
+    let out = dir.path().join("global");
+    collect(&s.client, &out, &CollectOptions::default())
+        .await
+        .unwrap();
+    let snapshot = snapshot::load(&out).unwrap();
+    assert!(
+        snapshot.organization[0]
+            .on_premises_last_password_sync_date_time
+            .is_some()
+    );
+}

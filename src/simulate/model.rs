@@ -201,9 +201,14 @@ pub struct ServicePrincipal {
     pub app_display_name: Option<String>,
     pub application_template_id: Option<String>,
     pub display_name: String,
+    /// Beta only (Graph's v1.0 servicePrincipal has no publisherName).
     pub publisher_name: Option<String>,
     pub service_principal_names: Vec<String>,
     pub tags: Vec<String>,
+}
+
+impl ServicePrincipal {
+    pub const BETA_ONLY_PROPERTIES: [&'static str; 1] = ["publisherName"];
 }
 
 /// A synchronization job and its mutable status (start / pause / restart change it).

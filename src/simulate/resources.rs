@@ -54,12 +54,16 @@ pub(super) struct Meta {
     kinds: Vec<(Kind, KindInfo)>,
     /// v1.0's organization: the beta resource minus its beta-only properties.
     organization_v1: KindInfo,
+    /// v1.0's servicePrincipal: without publisherName, which only the beta schema declares.
+    service_principal_v1: KindInfo,
+    /// A national cloud: its beta organization is the v1.0 one (no password-sync time).
+    national_cloud: bool,
 }
 
 impl Meta {
     // One entry per resource kind: a table, not logic.
     #[allow(clippy::too_many_lines)]
-    pub(super) fn new() -> Self {
+    pub(super) fn new(national_cloud: bool) -> Self {
         let info = |entity_set, type_name, resource, properties: Vec<String>, filters, pageable| {
             KindInfo {
                 entity_set,
@@ -86,6 +90,10 @@ impl Meta {
             .iter()
             .filter(|p| !Organization::BETA_ONLY_PROPERTIES.contains(&p.as_str()))
             .cloned()
+            .collect();
+        let sp_v1: Vec<String> = property_names::<ServicePrincipal>()
+            .into_iter()
+            .filter(|p| !ServicePrincipal::BETA_ONLY_PROPERTIES.contains(&p.as_str()))
             .collect();
         Self {
             kinds: vec![
@@ -187,12 +195,24 @@ impl Meta {
                 None,
                 false,
             ),
+            service_principal_v1: info(
+                "servicePrincipals",
+                "servicePrincipal",
+                "ServicePrincipal",
+                sp_v1,
+                Some(odata::SERVICE_PRINCIPAL_FILTERS),
+                true,
+            ),
+            national_cloud,
         }
     }
 
     fn get(&self, kind: Kind, beta: bool) -> &KindInfo {
-        if kind == Kind::Organization && !beta {
+        if kind == Kind::Organization && (!beta || self.national_cloud) {
             return &self.organization_v1;
+        }
+        if kind == Kind::ServicePrincipal && !beta {
+            return &self.service_principal_v1;
         }
         self.kinds
             .iter()

@@ -1779,3 +1779,36 @@ async fn latency_is_applied_per_page() {
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
+
+/// publisherName is declared only in Graph's beta servicePrincipal: v1.0 refuses its `$select`
+/// and leaves it out of the default answer.
+#[tokio::test]
+async fn publisher_name_is_beta_only() {
+    let server = start(5, options()).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, _) = get_json(
+        base,
+        &token,
+        "/v1.0/servicePrincipals?$select=id,publisherName",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = get_json(
+        base,
+        &token,
+        "/beta/servicePrincipals?$select=id,publisherName",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = get_json(base, &token, "/v1.0/servicePrincipals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|sp| sp.get("publisherName").is_none()),
+        "{body}"
+    );
+}
