@@ -21,6 +21,7 @@ pub mod demo;
 pub mod doctor;
 pub mod findings;
 pub mod graph;
+mod graph_metadata;
 pub mod live;
 pub mod onprem;
 pub mod publish;

@@ -1158,3 +1158,33 @@ async fn a_national_cloud_keeps_the_organization_and_leaves_password_sync_uneval
             .is_some()
     );
 }
+
+/// Every `$select` the product sends names properties Graph's published metadata declares for
+/// that version: an unknown `$select` is a 400 on a real tenant.
+#[test]
+fn select_lists_are_declared_in_graphs_metadata() {
+    use crate::graph_metadata::undeclared;
+    let checks = [
+        ("user", "v1.0", USER_SELECT),
+        ("orgContact", "v1.0", CONTACT_SELECT),
+        ("group", "v1.0", GROUP_SELECT),
+        ("organization", "beta", ORGANIZATION_SELECT),
+        ("organization", "v1.0", ORGANIZATION_SELECT_V1),
+        ("domain", "v1.0", DOMAIN_SELECT),
+        ("servicePrincipal", "v1.0", "id,displayName"),
+    ];
+    let failures: Vec<String> = checks
+        .iter()
+        .flat_map(|(t, v, select)| {
+            undeclared(t, v, select)
+                .into_iter()
+                .map(move |p| format!("{v} {t}.{p}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "not in Graph's metadata: {failures:?}");
+    // The beta-only property is what makes the national-cloud fallback necessary.
+    assert_eq!(
+        undeclared("organization", "v1.0", ORGANIZATION_SELECT),
+        ["onPremisesLastPasswordSyncDateTime"]
+    );
+}

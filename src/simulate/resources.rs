@@ -44,6 +44,9 @@ pub(super) struct KindInfo {
     type_name: &'static str,
     resource: &'static str,
     properties: Vec<String>,
+    /// What Graph's v1.0 metadata declares for the type: a `$select` of one of these that the
+    /// simulator does not model is accepted (and not returned) instead of refused.
+    graph_declared: std::collections::BTreeSet<String>,
     /// Returned without `$select` (None: every property).
     defaults: Option<Vec<String>>,
     filters: Option<FilterTable>,
@@ -70,6 +73,7 @@ impl Meta {
                 type_name,
                 resource,
                 properties,
+                graph_declared: crate::graph_metadata::declared(type_name, "v1.0"),
                 defaults: None,
                 filters,
                 pageable,
@@ -486,19 +490,29 @@ pub(super) fn resolve_select(
         if name == "*" {
             return Ok(kind.properties.clone());
         }
-        let canonical = kind
+        let modelled = kind
             .properties
             .iter()
-            .find(|p| p.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                GraphError::bad_request(
-                    "BadRequest",
-                    format!(
-                        "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
-                        kind.type_name
-                    ),
-                )
-            })?;
+            .find(|p| p.eq_ignore_ascii_case(name));
+        // A real property the simulator does not model is accepted and left out, as a tenant
+        // without a value would; only a property Graph does not declare is a 400.
+        if modelled.is_none()
+            && kind
+                .graph_declared
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        let canonical = modelled.ok_or_else(|| {
+            GraphError::bad_request(
+                "BadRequest",
+                format!(
+                    "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
+                    kind.type_name
+                ),
+            )
+        })?;
         if !out.contains(canonical) {
             out.push(canonical.clone());
         }
@@ -1320,6 +1334,41 @@ fn apply_job_action(job: &mut SyncJob, action: &str, scope: Option<&[&str]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every property the simulator serves (and accepts in `$select`) is one Graph's published
+    /// metadata declares for that type and version: the simulator must not invent properties a
+    /// real tenant would refuse with 400.
+    #[test]
+    fn served_properties_are_declared_in_graphs_metadata() {
+        let types = [
+            (Kind::User, "user"),
+            (Kind::Contact, "orgContact"),
+            (Kind::Group, "group"),
+            (Kind::ServicePrincipal, "servicePrincipal"),
+            (Kind::DirectoryRole, "directoryRole"),
+            (Kind::Domain, "domain"),
+            (Kind::Organization, "organization"),
+            (Kind::SyncJob, "synchronizationJob"),
+            (Kind::DirSync, "onPremisesDirectorySynchronization"),
+        ];
+        let mut failures = Vec::new();
+        for national_cloud in [false, true] {
+            let meta = Meta::new(national_cloud);
+            for (kind, type_name) in types {
+                for (beta, version) in [(false, "v1.0"), (true, "beta")] {
+                    let declared = crate::graph_metadata::declared(type_name, version);
+                    for p in &meta.get(kind, beta).properties {
+                        if !declared.contains(p) {
+                            failures.push(format!("{version} {type_name}.{p}"));
+                        }
+                    }
+                }
+            }
+        }
+        failures.sort();
+        failures.dedup();
+        assert!(failures.is_empty(), "not in Graph's metadata: {failures:?}");
+    }
 
     #[test]
     fn reset_scope_parsing() {

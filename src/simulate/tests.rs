@@ -1812,3 +1812,18 @@ async fn publisher_name_is_beta_only() {
         "{body}"
     );
 }
+
+/// A `$select` of a real Graph property the simulator does not model (user.jobTitle is modelled,
+/// user.employeeHireDate is not) is accepted as Graph accepts it; a property Graph does not
+/// declare is still the 400 a tenant answers.
+#[tokio::test]
+async fn select_of_a_real_unmodelled_property_is_not_an_error() {
+    let server = start(3, options()).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, body) = get_json(base, &token, "/v1.0/users?$select=id,employeeHireDate").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["value"][0]["id"].is_string(), "{body}");
+    let (status, body) = get_json(base, &token, "/v1.0/users?$select=id,noSuchProperty").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
