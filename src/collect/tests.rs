@@ -979,6 +979,8 @@ fn assert_only_errors_only_rules(audit: &crate::report::AuditReport, path: &str)
                 "provisioning-error"
                     | "cloud-sync-quarantine"
                     | "cloud-sync-job-failing"
+                    | "cloud-sync-job-escrows"
+                    | "cloud-sync-job-not-running"
                     | "directory-sync-stale"
                     | "password-hash-sync-stale"
                     | "duplicate-source-anchor"

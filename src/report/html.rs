@@ -835,22 +835,16 @@ fn freshness_rows(report: &AuditReport) -> Vec<FreshnessRow> {
     ]
 }
 
-fn job_state(j: &super::SyncJobSummary, max_age_hours: f64) -> &'static str {
-    let is =
-        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want));
-    if is(&j.status_code, "Quarantine") {
-        "quarantine"
-    } else if is(&j.last_execution_state, "Failed") || j.successive_failures.unwrap_or(0) > 0 {
-        "failing"
-    } else if is(&j.schedule_state, "Paused")
-        || is(&j.schedule_state, "Disabled")
-        || is(&j.status_code, "Paused")
-    {
-        "paused"
-    } else if j.last_success_age_hours.is_none_or(|a| a > max_age_hours) {
-        "stale"
-    } else {
-        "ok"
+/// The report's label for a job's health, which `sync_jobs.health` judged (the same judgement
+/// as the rules and `cloud-sync status`).
+fn job_state(j: &super::SyncJobSummary) -> &'static str {
+    match j.health.as_deref() {
+        Some("quarantined") => "quarantine",
+        Some("failing") => "failing",
+        Some("escrowed") => "escrowed",
+        Some("paused" | "notRun" | "notConfigured") => "paused",
+        Some("healthy") => "ok",
+        _ => "stale",
     }
 }
 
@@ -864,7 +858,7 @@ fn job_rows(report: &AuditReport) -> Option<Vec<JobRow>> {
                 configuration: j.configuration.clone().unwrap_or_else(|| j.job_id.clone()),
                 template: opt(&j.template_id),
                 domain: opt(&j.domain),
-                state: job_state(j, s.cloud_sync_max_age_hours),
+                state: job_state(j),
                 status: opt(&j.status_code),
                 schedule: opt(&j.schedule_state),
                 last_run: match (&j.last_execution_state, &j.last_execution_ended) {
@@ -1030,8 +1024,8 @@ fn freshness_chart(report: &AuditReport) -> Chart {
             format!("Cloud Sync {name} ({template})"),
             j.last_success_age_hours,
             s.cloud_sync_max_age_hours,
-            match job_state(j, s.cloud_sync_max_age_hours) {
-                "ok" => "ok",
+            match job_state(j) {
+                "ok" | "escrowed" => "ok",
                 "paused" => "unknown",
                 _ => "stale",
             },

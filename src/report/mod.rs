@@ -112,6 +112,8 @@ pub struct SyncJobSummary {
     pub quarantine_since: Option<String>,
     /// The quarantine's error, else the last execution's.
     pub error: Option<String>,
+    /// The job's health (`sync_jobs.health`, judged once for the rules and the report).
+    pub health: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -110,8 +110,21 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                 ));
             }
         }
+        // A rule may name a view that, when it has rows, says the data cannot support the rule
+        // (an export that is probably partial): the rule is then not evaluated, with that reason.
+        if missing.is_empty()
+            && let Some(guard) = &rule.not_evaluated_when
+        {
+            match guard_reason(&mut ctx.clone(), guard) {
+                Ok(Some(reason)) => missing.push(reason),
+                Ok(None) => {}
+                Err(error) => missing.push(format!("{guard} unavailable: {error}")),
+            }
+        }
         let outcome = if missing.is_empty() {
-            match run_rule(&mut ctx, rule) {
+            // A fresh copy per rule: a query that fails part-way leaves polars' context with
+            // stale table aliases, and the next rule would then fail for no fault of its own.
+            match run_rule(&mut ctx.clone(), rule) {
                 Ok(findings) => {
                     let n = findings.len();
                     output.findings.extend(findings);
@@ -251,7 +264,8 @@ fn materialise(
                 continue;
             }
             let started = std::time::Instant::now();
-            match ctx.execute(&view.sql).and_then(LazyFrame::collect) {
+            // On a copy, as for rules: a failed view must not leave stale aliases behind.
+            match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
                     tracing::debug!(view = %view.name, rows = frame.height(), elapsed = ?started.elapsed(), "view built");
                     ctx.register(&view.name, frame.clone().lazy());
@@ -288,6 +302,16 @@ fn run_rule(ctx: &mut SQLContext, rule: &Rule) -> Result<Vec<Finding>, String> {
         .map_err(|e| format!("{}: {e}", rule.source.display()))?;
     tracing::debug!(rule = %rule.name, rows = frame.height(), elapsed = ?started.elapsed(), "rule ran");
     findings_from_frame(rule, &frame)
+}
+
+/// The first `reason` of a guard view, if it has a row.
+fn guard_reason(ctx: &mut SQLContext, view: &str) -> Result<Option<String>, String> {
+    let frame = ctx
+        .execute(&format!("SELECT reason FROM {view} LIMIT 1"))
+        .and_then(LazyFrame::collect)
+        .map_err(|e| e.to_string())?;
+    let column = frame.column("reason").map_err(|e| e.to_string())?;
+    Ok(column_as_strings(column)?.into_iter().next().flatten())
 }
 
 /// Turns a rule's result rows into findings, enforcing the output contract.
@@ -451,10 +475,40 @@ mod tests {
             optional: vec![],
             kind: Kind::Rule,
             outcome: Some(PredictedOutcome::CloudLeftover),
+            not_evaluated_when: None,
             docs: String::new(),
             sql: sql.into(),
             source: "t.sql".into(),
         }
+    }
+
+    #[test]
+    fn a_failing_rule_does_not_break_the_next_one() {
+        // Found when a rule with an ambiguous column ran before upn-suffix-unverified.
+        let failing = rule(
+            "WITH domains AS (SELECT address AS name FROM cloud_addresses) \
+             SELECT object_id FROM onprem_addresses a JOIN domains c ON a.address = c.name \
+             JOIN cloud_addresses d ON a.address = d.address",
+            &["onprem_addresses", "cloud_addresses"],
+        );
+        let fine = rule(
+            "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, o.object_guid AS onprem_object_guid, \
+             o.distinguished_name AS onprem_distinguished_name, NULL AS attribute, o.user_principal_name AS value, \
+             'm' AS message, 'r' AS remediation FROM onprem_objects o \
+             WHERE o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)",
+            &["onprem_objects", "domains"],
+        );
+        let out = run(&[failing, fine], &Tables::empty(), None);
+        assert!(matches!(
+            out.results[0].outcome,
+            RuleOutcome::Errored { .. }
+        ));
+        assert_eq!(
+            out.results[1].outcome,
+            RuleOutcome::Passed,
+            "{:?}",
+            out.results[1]
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ struct FrontMatter {
     /// The predicted outcome of every finding; a `predicted_outcome` column overrides it per row.
     #[serde(default)]
     outcome: Option<String>,
+    /// A view whose rows (a `reason` column) make the rule "not evaluated".
+    #[serde(default)]
+    not_evaluated_when: Option<String>,
 }
 
 fn default_kind() -> Kind {
@@ -68,6 +71,9 @@ pub struct Rule {
     /// What Entra ID will do with a flagged object (front matter `outcome`); a
     /// `predicted_outcome` output column overrides it per row.
     pub outcome: Option<PredictedOutcome>,
+    /// A view that, when it has rows, says why the data cannot support this rule (front matter
+    /// `not_evaluated_when`); the rule is then "not evaluated" with the first row's `reason`.
+    pub not_evaluated_when: Option<String>,
     /// The Markdown body of the header.
     pub docs: String,
     pub sql: String,
@@ -167,6 +173,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
         optional: meta.optional,
         kind: meta.kind,
         outcome,
+        not_evaluated_when: meta.not_evaluated_when,
         docs,
         sql: sql.trim_end_matches(';').trim().to_owned(),
         source: path.to_owned(),
@@ -376,6 +383,20 @@ mod tests {
                         rule.name
                     );
                 }
+            }
+            if let Some(guard) = &rule.not_evaluated_when {
+                assert!(
+                    rules
+                        .iter()
+                        .any(|v| v.kind == Kind::View && &v.name == guard),
+                    "{}: not_evaluated_when names unknown view '{guard}'",
+                    rule.name
+                );
+                assert!(
+                    rule.requires.contains(guard),
+                    "{}: requires must list its guard view '{guard}'",
+                    rule.name
+                );
             }
             for table in rule.requires.iter().chain(&rule.optional) {
                 assert!(
