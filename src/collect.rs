@@ -58,6 +58,11 @@ securityEnabled";
 /// Beta: `onPremisesLastPasswordSyncDateTime` is not in v1.0 (§5.1).
 const ORGANIZATION_SELECT: &str = "id,displayName,onPremisesSyncEnabled,\
 onPremisesLastSyncDateTime,onPremisesLastPasswordSyncDateTime,verifiedDomains";
+/// The v1.0 fallback: onPremisesLastPasswordSyncDateTime exists only in the global cloud's beta
+/// schema (absent from the national clouds' beta metadata), and Graph answers a `$select` of an
+/// unknown property with 400, so the organization is read without it there.
+const ORGANIZATION_SELECT_V1: &str =
+    "id,displayName,onPremisesSyncEnabled,onPremisesLastSyncDateTime,verifiedDomains";
 const DOMAIN_SELECT: &str = "id,isVerified,isDefault,isInitial,authenticationType";
 
 /// The characters a UPN may start with, one partition each. The user resource documents the
@@ -343,17 +348,22 @@ pub async fn collect(
         })
     };
 
-    let (users, contacts, groups, organization, domains, jobs, roles, dir_sync) = futures::join!(
+    let (users, contacts, groups, organization, domains, jobs, roles, dir_sync, (active, eligible)) = futures::join!(
         directory(Collection::Users, USER_PARTITIONS),
         directory(Collection::Contacts, CONTACT_PARTITIONS),
         directory(Collection::Groups, GROUP_PARTITIONS),
-        run(Collection::Organization)
-            .small(format!("/beta/organization?$select={ORGANIZATION_SELECT}")),
+        run(Collection::Organization).organization(),
         run(Collection::Domains).small(format!("/v1.0/domains?$select={DOMAIN_SELECT}")),
         run(Collection::SynchronizationJobs).sync_jobs(),
         run(Collection::DirectoryRoles).small("/v1.0/directoryRoles?$expand=members".to_owned()),
         run(Collection::OnPremisesSynchronization)
             .small("/v1.0/directory/onPremisesSynchronization".to_owned()),
+        async {
+            futures::join!(
+                run(Collection::RoleAssignments).role_holders(RoleSource::Active),
+                run(Collection::RoleEligibilities).role_holders(RoleSource::Eligible),
+            )
+        },
     );
     let (organization, tenant_id) = organization;
     let collections: BTreeMap<Collection, CollectionOutcome> = [
@@ -365,6 +375,8 @@ pub async fn collect(
         (Collection::SynchronizationJobs, jobs),
         (Collection::DirectoryRoles, roles.0),
         (Collection::OnPremisesSynchronization, dir_sync.0),
+        (Collection::RoleAssignments, active),
+        (Collection::RoleEligibilities, eligible),
     ]
     .into_iter()
     .collect();
@@ -959,6 +971,37 @@ impl Task<'_> {
 
     /// A small collection: all pages held, then written as `{"value":[...]}`. Also returns the
     /// first object's `id` (the tenant id, for the organization).
+    /// The organization from `/beta` (for onPremisesLastPasswordSyncDateTime); when beta answers
+    /// 400 (a national cloud whose beta schema lacks the property), from v1.0 without it: the
+    /// organization collection stays complete and password-sync freshness is "not evaluated".
+    async fn organization(self) -> (CollectionOutcome, Option<String>) {
+        if self.skip {
+            return (self.skipped().await, None);
+        }
+        let mut stats = CallStats::default();
+        let beta = format!("/beta/organization?$select={ORGANIZATION_SELECT}");
+        let mut result = self.client.get_all(&beta, &mut stats).await;
+        if matches!(&result, Err(e) if e.status() == Some(400)) {
+            tracing::warn!(
+                "beta organization refused the $select (a national cloud without onPremisesLastPasswordSyncDateTime); reading v1.0 without it"
+            );
+            let v1 = format!("/v1.0/organization?$select={ORGANIZATION_SELECT_V1}");
+            result = self.client.get_all(&v1, &mut stats).await;
+        }
+        let first_id = result
+            .as_ref()
+            .ok()
+            .and_then(|objects| objects.first())
+            .and_then(|raw| serde_json::from_str::<IdOnly>(raw.get()).ok())
+            .map(|o| o.id);
+        let count = result.as_ref().map_or(0, Vec::len);
+        let result = match result {
+            Ok(objects) => self.write_value(&objects).await.map(|()| objects.len()),
+            Err(e) => Err(Failure::Graph(e)),
+        };
+        (self.finish("json", result, count, stats).await, first_id)
+    }
+
     async fn small(self, url: String) -> (CollectionOutcome, Option<String>) {
         if self.skip {
             return (self.skipped().await, None);
@@ -1012,6 +1055,87 @@ impl Task<'_> {
         self.finish("json", result, count, stats).await
     }
 
+    /// Everyone who holds (or is eligible for) a Microsoft Entra role, completely: the paged
+    /// unifiedRoleAssignment (or unifiedRoleEligibilitySchedule) list with each principal's type,
+    /// the role names from the role definitions, and the transitive members of role-assignable
+    /// groups. `directoryRoles?$expand=members` is not used for this: Graph returns at most 20
+    /// expanded members with no next link (<https://learn.microsoft.com/graph/known-issues>).
+    async fn role_holders(self, source: RoleSource) -> CollectionOutcome {
+        if self.skip {
+            return self.skipped().await;
+        }
+        let mut stats = CallStats::default();
+        let mut count = 0;
+        let result = async {
+            let definitions = self
+                .client
+                .get_all(
+                    "/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,templateId",
+                    &mut stats,
+                )
+                .await?;
+            let names: BTreeMap<String, RoleDefinition> = definitions
+                .iter()
+                .filter_map(|raw| serde_json::from_str::<RoleDefinition>(raw.get()).ok())
+                .map(|d| (d.id.clone(), d))
+                .collect();
+            let url = format!(
+                "/v1.0/roleManagement/directory/{}?$expand=principal($select=id)",
+                source.entity_set()
+            );
+            let mut holders = Vec::new();
+            let mut group_members: BTreeMap<String, Vec<DirectoryObjectRef>> = BTreeMap::new();
+            for raw in self.client.get_all(&url, &mut stats).await? {
+                let a: Assignment = serde_json::from_str(raw.get())
+                    .with_context(|| format!("reading a {}", source.entity_set()))?;
+                let principal_type = a.principal.as_ref().and_then(DirectoryObjectRef::kind);
+                let definition = names.get(&a.role_definition_id);
+                let holder = |member_id: &str, member_type: Option<&str>| crate::snapshot::RoleHolder {
+                    id: a.id.clone(),
+                    role_definition_id: a.role_definition_id.clone(),
+                    role_display_name: definition.and_then(|d| d.display_name.clone()),
+                    role_template_id: definition.and_then(|d| d.template_id.clone()),
+                    principal_id: a.principal_id.clone(),
+                    principal_type: principal_type.map(str::to_owned),
+                    member_id: member_id.to_owned(),
+                    member_type: member_type.map(str::to_owned),
+                    directory_scope_id: a.directory_scope_id.clone(),
+                };
+                holders.push(holder(&a.principal_id, principal_type));
+                if principal_type == Some("group") {
+                    if !group_members.contains_key(&a.principal_id) {
+                        let members = self
+                            .client
+                            .get_all(
+                                &format!(
+                                    "/v1.0/groups/{}/transitiveMembers?$select=id",
+                                    a.principal_id
+                                ),
+                                &mut stats,
+                            )
+                            .await?
+                            .iter()
+                            .filter_map(|raw| serde_json::from_str(raw.get()).ok())
+                            .collect();
+                        group_members.insert(a.principal_id.clone(), members);
+                    }
+                    for m in &group_members[&a.principal_id] {
+                        holders.push(holder(&m.id, m.kind()));
+                    }
+                }
+            }
+            let records = holders
+                .iter()
+                .map(|h| serde_json::value::to_raw_value(h).context("serialising a role holder"))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            count = records.len();
+            self.write_value(&records).await?;
+            Ok::<usize, Failure>(records.len())
+        }
+        .await;
+        self.finish("json", result, count, stats).await
+    }
+
     async fn write_value(&self, objects: &[Box<RawValue>]) -> Result<(), Failure> {
         let temp = self.temp_path("json");
         let mut text = String::with_capacity(objects.iter().map(|o| o.get().len() + 2).sum());
@@ -1037,6 +1161,60 @@ impl Task<'_> {
 #[derive(serde::Deserialize)]
 struct IdOnly {
     id: String,
+}
+
+/// Which role holders a collection reads.
+#[derive(Debug, Clone, Copy)]
+enum RoleSource {
+    /// Active assignments (RoleManagement.Read.Directory).
+    Active,
+    /// Eligible PIM assignments (RoleEligibilitySchedule.Read.Directory).
+    Eligible,
+}
+
+impl RoleSource {
+    fn entity_set(self) -> &'static str {
+        match self {
+            RoleSource::Active => "roleAssignments",
+            RoleSource::Eligible => "roleEligibilitySchedules",
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleDefinition {
+    id: String,
+    display_name: Option<String>,
+    template_id: Option<String>,
+}
+
+/// A unifiedRoleAssignment or unifiedRoleEligibilitySchedule (the properties read).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Assignment {
+    id: String,
+    principal_id: String,
+    role_definition_id: String,
+    directory_scope_id: Option<String>,
+    principal: Option<DirectoryObjectRef>,
+}
+
+/// A directory object as `$expand` or `$select=id` returns it: an id and its `@odata.type`.
+#[derive(serde::Deserialize)]
+struct DirectoryObjectRef {
+    id: String,
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+}
+
+impl DirectoryObjectRef {
+    /// `user`, `group`, `servicePrincipal`, ... from `#microsoft.graph.user`.
+    fn kind(&self) -> Option<&str> {
+        self.odata_type
+            .as_deref()
+            .map(|t| t.trim_start_matches("#microsoft.graph."))
+    }
 }
 
 /// `ConsistencyLevel: eventual`: what `$count` needs (graph-api.md §1.4, §2.1), re-sent on

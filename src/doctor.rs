@@ -89,7 +89,21 @@ pub const REQUIREMENTS: &[Requirement] = &[
         collection: Collection::DirectoryRoles,
         application: &["RoleManagement.Read.Directory"],
         delegated: &["RoleManagement.Read.Directory"],
-        note: "",
+        note: "the old source: Graph expands at most 20 members per role, so role_members uses roleAssignments when it was read",
+        tables: &["role_members"],
+    },
+    Requirement {
+        collection: Collection::RoleAssignments,
+        application: &["RoleManagement.Read.Directory", "GroupMember.Read.All"],
+        delegated: &["RoleManagement.Read.Directory", "GroupMember.Read.All"],
+        note: "GroupMember.Read.All reads the transitive members of role-assignable groups; delegated use also needs Directory Readers, Global Reader or Privileged Role Administrator",
+        tables: &["role_members"],
+    },
+    Requirement {
+        collection: Collection::RoleEligibilities,
+        application: &["RoleEligibilitySchedule.Read.Directory"],
+        delegated: &["RoleEligibilitySchedule.Read.Directory"],
+        note: "eligible (PIM) assignments, for the 2026 hard-match protection; RoleManagement.Read.Directory also grants it; tenants without Entra ID P2 have none",
         tables: &["role_members"],
     },
     Requirement {
@@ -161,6 +175,12 @@ fn probe_url(collection: Collection) -> String {
             format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{CLOUD_SYNC_APP_ID}'&$select=id")
         }
         Collection::DirectoryRoles => "/v1.0/directoryRoles?$expand=members".into(),
+        Collection::RoleAssignments => {
+            "/v1.0/roleManagement/directory/roleAssignments?$top=1".into()
+        }
+        Collection::RoleEligibilities => {
+            "/v1.0/roleManagement/directory/roleEligibilitySchedules?$top=1".into()
+        }
         Collection::OnPremisesSynchronization => "/v1.0/directory/onPremisesSynchronization".into(),
     }
 }
@@ -447,7 +467,10 @@ mod tests {
             .flat_map(|r| r.tables.iter().copied())
             .collect();
         for table in tables::TABLES {
-            let cloud = !matches!(table.name, "params" | "onprem_objects" | "onprem_addresses");
+            let cloud = !matches!(
+                table.name,
+                "params" | "onprem_objects" | "onprem_addresses" | "onprem_values"
+            );
             assert_eq!(fed.contains(table.name), cloud, "{}", table.name);
         }
         for name in &fed {

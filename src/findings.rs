@@ -77,6 +77,8 @@ pub enum PredictedOutcome {
     DuplicateSourceAnchor,
     UpnReplacedWithInitialDomain,
     IdentityDataValidationFailed,
+    ValueRewritten,
+    AccountStillCreated,
     LargeObject,
     NotSynced,
     SourceMissing,
@@ -91,7 +93,7 @@ pub enum PredictedOutcome {
 }
 
 impl PredictedOutcome {
-    pub const ALL: [PredictedOutcome; 20] = [
+    pub const ALL: [PredictedOutcome; 22] = [
         PredictedOutcome::SoftMatchTakeover,
         PredictedOutcome::InvalidSoftMatch,
         PredictedOutcome::ExistingAdminRoleConflict,
@@ -101,6 +103,8 @@ impl PredictedOutcome {
         PredictedOutcome::DuplicateSourceAnchor,
         PredictedOutcome::UpnReplacedWithInitialDomain,
         PredictedOutcome::IdentityDataValidationFailed,
+        PredictedOutcome::ValueRewritten,
+        PredictedOutcome::AccountStillCreated,
         PredictedOutcome::LargeObject,
         PredictedOutcome::NotSynced,
         PredictedOutcome::SourceMissing,
@@ -125,6 +129,8 @@ impl PredictedOutcome {
             PredictedOutcome::DuplicateSourceAnchor => "DuplicateSourceAnchor",
             PredictedOutcome::UpnReplacedWithInitialDomain => "UpnReplacedWithInitialDomain",
             PredictedOutcome::IdentityDataValidationFailed => "IdentityDataValidationFailed",
+            PredictedOutcome::ValueRewritten => "ValueRewritten",
+            PredictedOutcome::AccountStillCreated => "AccountStillCreated",
             PredictedOutcome::LargeObject => "LargeObject",
             PredictedOutcome::NotSynced => "NotSynced",
             PredictedOutcome::SourceMissing => "SourceMissing",
@@ -158,7 +164,7 @@ impl PredictedOutcome {
                 "the value is already held by another object: duplicate attribute resiliency quarantines it (a UPN is replaced by a placeholder on the initial domain, a proxy address is dropped) and records a provisioning error"
             }
             PredictedOutcome::InvalidHardMatch => {
-                "export fails: the source anchor equals the immutableId of a cloud object that is not synced, and the tenant blocks takeover through hard match"
+                "export fails: the source anchor equals the immutableId of a cloud object that is not synced, and the tenant blocks takeover through hard match or (since June 2026) the cloud user holds a Microsoft Entra role"
             }
             PredictedOutcome::DuplicateSourceAnchor => {
                 "two on-prem objects carry one source anchor: only one of them can own the cloud object, the other fails"
@@ -168,6 +174,12 @@ impl PredictedOutcome {
             }
             PredictedOutcome::IdentityDataValidationFailed => {
                 "export fails: a value breaks Entra ID's rules for the attribute (characters, format, length)"
+            }
+            PredictedOutcome::ValueRewritten => {
+                "no export error: the service replaces what it cannot hold (an invalid character in mailNickname becomes `_`), so the value in Entra ID differs from on-prem"
+            }
+            PredictedOutcome::AccountStillCreated => {
+                "no export error: the value is invalid but Microsoft documents that the account is still created (sAMAccountName with a valid UPN)"
             }
             PredictedOutcome::LargeObject => {
                 "export fails or a value is dropped: an attribute exceeds a size or count limit"

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod doctor;
 pub mod findings;
 pub mod graph;
+mod graph_metadata;
 pub mod inputs;
 pub mod ldap;
 pub mod live;

@@ -57,10 +57,17 @@ pub enum Collection {
     /// `GET /directory/onPremisesSynchronization`: delegated Global Administrator only (§5.2).
     #[serde(rename = "onPremisesSynchronization")]
     OnPremisesSynchronization,
+    /// Active Microsoft Entra role assignments, complete: `/roleManagement/directory/roleAssignments`
+    /// (paged), with role-assignable groups expanded to their transitive members.
+    #[serde(rename = "roleAssignments")]
+    RoleAssignments,
+    /// Eligible (PIM) role assignments: `/roleManagement/directory/roleEligibilitySchedules`.
+    #[serde(rename = "roleEligibilities")]
+    RoleEligibilities,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 8] = [
+    pub const ALL: [Collection; 10] = [
         Collection::Users,
         Collection::Contacts,
         Collection::Groups,
@@ -69,6 +76,8 @@ impl Collection {
         Collection::SynchronizationJobs,
         Collection::DirectoryRoles,
         Collection::OnPremisesSynchronization,
+        Collection::RoleAssignments,
+        Collection::RoleEligibilities,
     ];
 
     pub fn file_stem(self) -> &'static str {
@@ -81,6 +90,8 @@ impl Collection {
             Collection::SynchronizationJobs => "synchronizationJobs",
             Collection::DirectoryRoles => "directoryRoles",
             Collection::OnPremisesSynchronization => "onPremisesSynchronization",
+            Collection::RoleAssignments => "roleAssignments",
+            Collection::RoleEligibilities => "roleEligibilities",
         }
     }
 
@@ -111,6 +122,9 @@ impl Collection {
             Collection::SynchronizationJobs => &["status", "servicePrincipalId"],
             Collection::DirectoryRoles => &["members"],
             Collection::OnPremisesSynchronization => &["features"],
+            Collection::RoleAssignments | Collection::RoleEligibilities => {
+                &["roleDefinitionId", "memberId"]
+            }
         }
     }
 }
@@ -240,7 +254,9 @@ pub struct Organization {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VerifiedDomain {
-    pub name: String,
+    /// Nullable in Graph's metadata (verifiedDomain.name): a nameless entry is skipped, never
+    /// the reason to reject the organization.
+    pub name: Option<String>,
     pub is_default: Option<bool>,
     pub is_initial: Option<bool>,
 }
@@ -276,7 +292,7 @@ impl SyncJob {
         self.synchronization_job_settings
             .iter()
             .find(|kv| kv.name.eq_ignore_ascii_case(name))
-            .map(|kv| kv.value.as_str())
+            .and_then(|kv| kv.value.as_deref())
     }
 }
 
@@ -370,7 +386,8 @@ pub struct SyncSchedule {
 #[serde(rename_all = "camelCase", default)]
 pub struct KeyValue {
     pub name: String,
-    pub value: String,
+    /// Nullable in Graph's metadata (keyValuePair.value): one null must not reject the job.
+    pub value: Option<String>,
 }
 
 /// `synchronizationStatus` (§4.2).
@@ -438,6 +455,28 @@ pub struct DirectoryRole {
     pub members: Vec<RoleMember>,
 }
 
+/// One holder of one Microsoft Entra role, as `collect` writes `roleAssignments.json` and
+/// `roleEligibilities.json`: a unifiedRoleAssignment (or unifiedRoleEligibilitySchedule) from
+/// `/roleManagement/directory`, with the role's name from its roleDefinition, and one record per
+/// transitive member when the principal is a role-assignable group (`principalId` then names the
+/// group, `memberId` the member). Not a Graph response shape: the collector flattens three.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleHolder {
+    /// The assignment's (or eligibility schedule's) id.
+    pub id: String,
+    pub role_definition_id: String,
+    pub role_display_name: Option<String>,
+    pub role_template_id: Option<String>,
+    pub principal_id: String,
+    /// `user`, `group` or `servicePrincipal` (from the principal's `@odata.type`).
+    pub principal_type: Option<String>,
+    pub member_id: String,
+    pub member_type: Option<String>,
+    /// `/` for the whole directory, else an administrative unit or object.
+    pub directory_scope_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RoleMember {
@@ -459,6 +498,8 @@ pub struct DirectorySynchronization {
 pub struct SyncFeatures {
     pub block_soft_match_enabled: Option<bool>,
     pub block_cloud_object_takeover_through_hard_match_enabled: Option<bool>,
+    /// The 2026 hardening's bypass: lets the sync client re-map onPremisesObjectIdentifier.
+    pub allow_on_prem_update_of_on_premises_object_identifier_enabled: Option<bool>,
     pub soft_match_on_upn_enabled: Option<bool>,
     pub password_sync_enabled: Option<bool>,
 }
@@ -477,6 +518,8 @@ pub struct CloudSnapshot {
     pub sync_jobs: Vec<SyncJob>,
     pub directory_roles: Vec<DirectoryRole>,
     pub directory_synchronization: Vec<DirectorySynchronization>,
+    pub role_assignments: Vec<RoleHolder>,
+    pub role_eligibilities: Vec<RoleHolder>,
     pub rejected: Vec<RejectedRecord>,
 }
 
@@ -575,6 +618,12 @@ pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
             Collection::OnPremisesSynchronization => load_into(&mut snapshot, collection, |s| {
                 &mut s.directory_synchronization
             })?,
+            Collection::RoleAssignments => {
+                load_into(&mut snapshot, collection, |s| &mut s.role_assignments)?
+            }
+            Collection::RoleEligibilities => {
+                load_into(&mut snapshot, collection, |s| &mut s.role_eligibilities)?
+            }
         };
         snapshot.states.insert(collection, state);
     }
@@ -628,7 +677,8 @@ has_id!(
     Domain,
     SyncJob,
     DirectoryRole,
-    DirectorySynchronization
+    DirectorySynchronization,
+    RoleHolder
 );
 
 fn load_into<T: DeserializeOwned + HasId + Send>(
@@ -1106,5 +1156,23 @@ mod tests {
         assert_eq!(status.code.as_deref(), Some("Active"));
         // "0001-01-01T00:00:00Z" means never.
         assert_eq!(status.last_successful_execution.unwrap().time_began, None);
+    }
+
+    /// Properties Graph's metadata declares nullable are read as optional: one null setting
+    /// value or verified-domain name must not reject the whole job or organization.
+    #[test]
+    fn nullable_properties_do_not_reject_the_object() {
+        let job: SyncJob = serde_json::from_str(
+            r#"{"id":"j","synchronizationJobSettings":[{"name":"Other","value":null},{"name":"DomainFQDN","value":"contoso.com"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(job.setting("Other"), None);
+        assert_eq!(job.setting("DomainFQDN"), Some("contoso.com"));
+        let org: Organization = serde_json::from_str(
+            r#"{"id":"t","verifiedDomains":[{"name":null,"isDefault":false},{"name":"contoso.com","isDefault":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(org.verified_domains.len(), 2);
+        assert_eq!(org.verified_domains[1].name.as_deref(), Some("contoso.com"));
     }
 }

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
@@ -119,6 +120,11 @@ pub const ONPREM_OBJECTS: TableSpec = TableSpec {
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix",
         "mail_enabled": Bool = "has mail or an SMTP proxy address",
         "enabled": Bool = "users: account enabled",
+        "proxy_address_count": Int = "how many proxyAddresses values the object holds",
+        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)",
+        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)",
+        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)",
+        "member_count": Int = "groups: direct member values (null: none, or the export did not say)",
         "source_file": Str = "export file the object came from",
         "source_line": Int = "line of the record in that file",
     ],
@@ -138,6 +144,30 @@ pub const ONPREM_ADDRESSES: TableSpec = TableSpec {
     name: "onprem_addresses",
     doc: "One row per distinct UPN or SMTP address an on-prem object holds.",
     columns: ADDRESS_COLUMNS,
+};
+
+pub const ONPREM_VALUES: TableSpec = TableSpec {
+    name: "onprem_values",
+    doc: "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.",
+    columns: columns![
+        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)",
+        "object_type": Str = "user, contact or group",
+        "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress",
+        "value": Str = "the value exactly as exported",
+        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message",
+        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)",
+        "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)",
+        "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`",
+        "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)",
+        "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)",
+        "address": Str = "the value without its prefix (the whole value for attributes that have none)",
+        "at_count": Int = "how many `@` the address holds",
+        "local_part": Str = "the address before its last `@` (null without `@`)",
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)",
+        "local_length": Int = "length of local_part in UTF-16 code units",
+        "domain_length": Int = "length of domain in UTF-16 code units",
+        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed",
+    ],
 };
 
 pub const CLOUD_OBJECTS: TableSpec = TableSpec {
@@ -256,13 +286,15 @@ pub const SYNC_JOBS: TableSpec = TableSpec {
 
 pub const ROLE_MEMBERS: TableSpec = TableSpec {
     name: "role_members",
-    doc: "Members of activated directory roles.",
+    doc: "Holders of Microsoft Entra roles: from roleAssignments (complete, paged; role-assignable groups expanded to their transitive members) and roleEligibilities (eligible PIM assignments) when collected, else from directoryRoles?$expand=members, which Graph caps at 20 members per role (then the table is unavailable as soon as a role shows 20).",
     columns: columns![
-        "role_id": Str = "directoryRole id",
-        "role_name": Str = "displayName",
-        "role_template_id": Str = "roleTemplateId",
-        "member_id": Str = "member object id",
+        "role_id": Str = "roleDefinitionId (directoryRole id for the directoryRoles source)",
+        "role_name": Str = "displayName of the role",
+        "role_template_id": Str = "roleTemplateId (the roleDefinition id of a built-in role)",
+        "member_id": Str = "member object id (a group's transitive members each have a row)",
         "member_type": Str = "user, group or servicePrincipal",
+        "assignment": Str = "active or eligible",
+        "via_group_id": Str = "the role-assignable group that holds the role when the member holds it through that group, else null",
     ],
 };
 
@@ -273,6 +305,7 @@ pub const SYNC_FEATURES: TableSpec = TableSpec {
         "tenant_id": Str = "tenant id",
         "block_soft_match": Bool = "blockSoftMatchEnabled",
         "block_hard_match_takeover": Bool = "blockCloudObjectTakeoverThroughHardMatchEnabled",
+        "allow_onprem_object_identifier_update": Bool = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled (the 2026 hard-match hardening's bypass)",
         "soft_match_on_upn": Bool = "softMatchOnUpnEnabled",
         "password_sync_enabled": Bool = "passwordSyncEnabled",
     ],
@@ -283,6 +316,7 @@ pub const TABLES: &[&TableSpec] = &[
     &PARAMS,
     &ONPREM_OBJECTS,
     &ONPREM_ADDRESSES,
+    &ONPREM_VALUES,
     &CLOUD_OBJECTS,
     &CLOUD_ADDRESSES,
     &PROVISIONING_ERRORS,
@@ -406,7 +440,7 @@ pub fn build(
         || match onprem {
             Some(objects) => build_onprem(objects, upn_source),
             None => Ok(unavailable(
-                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
+                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
                 "no on-prem export given (--onprem FILE)",
             )),
         },
@@ -444,16 +478,23 @@ fn build_onprem(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult
         })
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
-    let (objects_frame, addresses_frame) = rayon::join(
+    let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
         || onprem_objects_frame(objects, &derived, upn_source),
         || {
-            let types: Vec<&'static str> = objects.iter().map(|o| o.class.as_str()).collect();
-            address_frame(&ONPREM_ADDRESSES, &derived, &types)
+            rayon::join(
+                || {
+                    let types: Vec<&'static str> =
+                        objects.iter().map(|o| o.class.as_str()).collect();
+                    address_frame(&ONPREM_ADDRESSES, &derived, &types)
+                },
+                || onprem_values_frame(objects, &derived, upn_source),
+            )
         },
     );
     let mut tables = Tables::default();
     tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
     tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
+    tables.put(&ONPREM_VALUES, Ok(values_frame?));
     Ok(tables)
 }
 
@@ -536,7 +577,7 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
             {
                 Ok(password_sync_frame(cloud)?)
             } else {
-                Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property, collect organization from /beta".to_owned())
+                Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property of the global cloud (national clouds' beta schemas lack it, and collect then reads v1.0 without it), so password hash sync freshness is not evaluated".to_owned())
             };
             tables.put(&PASSWORD_SYNC, password_sync);
         }
@@ -552,10 +593,11 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     };
     tables.put(&SYNC_JOBS, jobs);
 
-    let roles = match needs(&[Collection::DirectoryRoles]) {
-        Ok(()) => Ok(role_members_frame(cloud)?),
-        Err(reason) => Err(reason),
-    };
+    let roles = role_members(
+        cloud,
+        needs(&[Collection::RoleAssignments]),
+        needs(&[Collection::DirectoryRoles]),
+    )?;
     tables.put(&ROLE_MEMBERS, roles);
 
     let features = match needs(&[Collection::OnPremisesSynchronization]) {
@@ -871,6 +913,26 @@ fn onprem_objects_frame(
     f.str("primary_smtp", primaries.iter().map(Option::as_ref));
     f.bool("mail_enabled", primaries.iter().map(|p| Some(p.is_some())));
     f.bool("enabled", objects.iter().map(|o| o.enabled));
+    let int = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    f.int(
+        "proxy_address_count",
+        objects
+            .iter()
+            .map(|o| Some(i64::try_from(o.proxy_addresses.len()).unwrap_or(i64::MAX))),
+    );
+    f.int(
+        "certificate_count",
+        objects.iter().map(|o| int(o.sizes.certificates)),
+    );
+    f.int(
+        "smime_certificate_count",
+        objects.iter().map(|o| int(o.sizes.smime_certificates)),
+    );
+    f.int(
+        "thumbnail_photo_bytes",
+        objects.iter().map(|o| int(o.sizes.thumbnail_photo_bytes)),
+    );
+    f.int("member_count", objects.iter().map(|o| int(o.sizes.members)));
     f.str(
         "source_file",
         // A handful of files for a million objects: render each path once.
@@ -896,6 +958,189 @@ fn onprem_objects_frame(
             .iter()
             .map(|o| Some(i64::try_from(o.origin.line).unwrap_or(i64::MAX))),
     );
+    f.finish()
+}
+
+/// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
+struct ValueFacts<'a> {
+    object: usize,
+    attribute: &'static str,
+    value: &'a str,
+    value_count: usize,
+    prefix: Option<&'a str>,
+    is_smtp: bool,
+    address: &'a str,
+}
+
+/// Length as Entra counts it. Microsoft documents limits in "characters" without saying how a
+/// character is counted; .NET strings (Entra Connect, the Graph service) count UTF-16 code
+/// units, so that is what is used (UNVERIFIED: it differs from code points only outside the BMP).
+fn utf16_len(s: &str) -> i64 {
+    i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX)
+}
+
+/// Whether a character would be invisible or ambiguous in a message: controls, format
+/// characters (zero-width space and joiners, soft hyphen, byte-order mark, bidi marks) and any
+/// whitespace other than the plain space.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// The value with hidden characters (and leading or trailing spaces) written as `\u{XXXX}`.
+pub fn escape_value(value: &str) -> String {
+    let leading = value.len() - value.trim_start_matches(' ').len();
+    let trailing_start = value.trim_end_matches(' ').len().max(leading);
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.char_indices() {
+        if is_hidden(c) || (c == ' ' && (i < leading || i >= trailing_start)) {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The distinct characters of `address` that are not ASCII letters or digits, escaped.
+fn symbols(address: &str) -> Option<String> {
+    let mut seen: Vec<char> = Vec::new();
+    for c in address.chars() {
+        if !c.is_ascii_alphanumeric() && !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        seen.iter()
+            .map(|&c| {
+                if c == ' ' || is_hidden(c) {
+                    format!("\\u{{{:04x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// Splits an address type prefix (`SMTP:`, `X500:`) from its address.
+fn split_prefix(value: &str) -> (Option<&str>, &str) {
+    match value.split_once(':') {
+        Some((prefix, address)) => (Some(prefix), address),
+        None => (None, value),
+    }
+}
+
+fn value_facts(objects: &[OnPremObject]) -> Vec<ValueFacts<'_>> {
+    let mut rows = Vec::new();
+    for (index, o) in objects.iter().enumerate() {
+        let singles = [
+            ("userPrincipalName", o.user_principal_name.as_ref(), true),
+            ("mail", o.mail.as_ref(), true),
+            ("mailNickname", o.mail_nickname.as_ref(), false),
+            ("displayName", o.display_name.as_ref(), false),
+            ("givenName", o.given_name.as_ref(), false),
+            ("sn", o.surname.as_ref(), false),
+            ("sAMAccountName", o.sam_account_name.as_ref(), false),
+        ];
+        for (attribute, value, is_smtp) in singles {
+            if let Some(value) = value {
+                rows.push(ValueFacts {
+                    object: index,
+                    attribute,
+                    value,
+                    value_count: 1,
+                    prefix: None,
+                    is_smtp,
+                    address: value,
+                });
+            }
+        }
+        let prefixed = o
+            .target_address
+            .iter()
+            .map(|v| ("targetAddress", v, 1))
+            .chain(
+                o.proxy_addresses
+                    .iter()
+                    .map(|v| ("proxyAddresses", v, o.proxy_addresses.len())),
+            );
+        for (attribute, value, value_count) in prefixed {
+            let (prefix, address) = split_prefix(value);
+            rows.push(ValueFacts {
+                object: index,
+                attribute,
+                value,
+                value_count,
+                prefix,
+                is_smtp: prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp")),
+                address,
+            });
+        }
+    }
+    rows
+}
+
+fn onprem_values_frame(
+    objects: &[OnPremObject],
+    derived: &[Derived<'_>],
+    upn_source: UpnSource,
+) -> PolarsResult<DataFrame> {
+    let rows = value_facts(objects);
+    let parts: Vec<Option<(&str, &str)>> =
+        rows.iter().map(|r| r.address.rsplit_once('@')).collect();
+    let mut f = FrameBuilder::new(&ONPREM_VALUES, rows.len());
+    f.str(
+        "object_guid",
+        rows.iter().map(|r| Some(&derived[r.object].id)),
+    );
+    f.str(
+        "object_type",
+        rows.iter().map(|r| Some(objects[r.object].class.as_str())),
+    );
+    f.str("attribute", rows.iter().map(|r| Some(r.attribute)));
+    f.str("value", rows.iter().map(|r| Some(r.value)));
+    f.str("shown", rows.iter().map(|r| Some(escape_value(r.value))));
+    f.int("length", rows.iter().map(|r| Some(utf16_len(r.value))));
+    f.int(
+        "value_count",
+        rows.iter()
+            .map(|r| Some(i64::try_from(r.value_count).unwrap_or(i64::MAX))),
+    );
+    f.str("prefix", rows.iter().map(|r| r.prefix));
+    f.bool(
+        "becomes_cloud_upn",
+        rows.iter()
+            .map(|r| Some(r.attribute == upn_source.attribute())),
+    );
+    f.bool("is_smtp", rows.iter().map(|r| Some(r.is_smtp)));
+    f.str("address", rows.iter().map(|r| Some(r.address)));
+    f.int(
+        "at_count",
+        rows.iter()
+            .map(|r| Some(i64::try_from(r.address.matches('@').count()).unwrap_or(i64::MAX))),
+    );
+    f.str(
+        "local_part",
+        parts.iter().map(|p| p.map(|(local, _)| local)),
+    );
+    f.str(
+        "domain",
+        parts
+            .iter()
+            .map(|p| p.map(|(_, domain)| domain.to_lowercase())),
+    );
+    f.int(
+        "local_length",
+        parts.iter().map(|p| p.map(|(local, _)| utf16_len(local))),
+    );
+    f.int(
+        "domain_length",
+        parts.iter().map(|p| p.map(|(_, domain)| utf16_len(domain))),
+    );
+    f.str("symbols", rows.iter().map(|r| symbols(r.address)));
     f.finish()
 }
 
@@ -1116,9 +1361,13 @@ fn verified_domains_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
         .organization
         .iter()
         .flat_map(|o| &o.verified_domains)
+        .filter(|d| d.name.as_deref().is_some_and(|n| !n.is_empty()))
         .collect();
     let mut f = FrameBuilder::new(&DOMAINS, d.len());
-    f.str("name", d.iter().map(|d| Some(d.name.to_lowercase())));
+    f.str(
+        "name",
+        d.iter().map(|d| d.name.as_deref().map(str::to_lowercase)),
+    );
     f.bool("is_verified", d.iter().map(|_| Some(true)));
     f.bool("is_default", d.iter().map(|d| d.is_default));
     f.bool("is_initial", d.iter().map(|d| d.is_initial));
@@ -1276,6 +1525,82 @@ fn sync_jobs_frame(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<DataF
     f.finish()
 }
 
+/// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role
+/// reaches Graph's `$expand` cap (then the members may be cut short and the table is refused).
+fn role_members(
+    cloud: &CloudSnapshot,
+    complete: Result<(), String>,
+    old: Result<(), String>,
+) -> PolarsResult<Result<DataFrame, String>> {
+    Ok(match (complete, old) {
+        (Ok(()), _) => Ok(role_holders_frame(cloud)?),
+        (Err(complete), Ok(())) => match capped_role(cloud) {
+            None => Ok(role_members_frame(cloud)?),
+            Some(role) => Err(format!(
+                "{complete}; directoryRoles cannot stand in: $expand=members returns at most {EXPAND_CAP} members \
+                 with no next link, and role '{role}' shows {EXPAND_CAP}, so admins may be missing \
+                 (https://learn.microsoft.com/graph/known-issues); collect again to read /roleManagement/directory/roleAssignments"
+            )),
+        },
+        (Err(complete), Err(old)) => Err(format!("{complete}; {old}")),
+    })
+}
+
+/// How many members `$expand` returns on directory objects, with no next link (Graph known
+/// issues: "$expand ... returns a maximum of 20 objects").
+pub const EXPAND_CAP: usize = 20;
+
+/// A directoryRole whose expanded members reach the cap: the list may be cut short.
+fn capped_role(cloud: &CloudSnapshot) -> Option<String> {
+    cloud
+        .directory_roles
+        .iter()
+        .find(|r| r.members.len() >= EXPAND_CAP)
+        .map(|r| r.display_name.clone().unwrap_or_else(|| r.id.clone()))
+}
+
+/// `role_members` from the complete sources: active assignments and, when collected, eligible ones.
+fn role_holders_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+    let eligible: &[crate::snapshot::RoleHolder] =
+        if cloud.state(Collection::RoleEligibilities).is_loaded() {
+            &cloud.role_eligibilities
+        } else {
+            &[]
+        };
+    let rows: Vec<(&crate::snapshot::RoleHolder, &'static str)> = cloud
+        .role_assignments
+        .iter()
+        .map(|h| (h, "active"))
+        .chain(eligible.iter().map(|h| (h, "eligible")))
+        .collect();
+    let mut f = FrameBuilder::new(&ROLE_MEMBERS, rows.len());
+    f.str(
+        "role_id",
+        rows.iter().map(|(h, _)| Some(&h.role_definition_id)),
+    );
+    f.str(
+        "role_name",
+        rows.iter().map(|(h, _)| h.role_display_name.as_ref()),
+    );
+    f.str(
+        "role_template_id",
+        rows.iter()
+            .map(|(h, _)| h.role_template_id.as_ref().or(Some(&h.role_definition_id))),
+    );
+    f.str("member_id", rows.iter().map(|(h, _)| Some(&h.member_id)));
+    f.str(
+        "member_type",
+        rows.iter().map(|(h, _)| h.member_type.as_ref()),
+    );
+    f.str("assignment", rows.iter().map(|(_, a)| Some(*a)));
+    f.str(
+        "via_group_id",
+        rows.iter()
+            .map(|(h, _)| (h.principal_id != h.member_id).then_some(h.principal_id.as_str())),
+    );
+    f.finish()
+}
+
 fn role_members_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
     let rows: Vec<_> = cloud
         .directory_roles
@@ -1301,6 +1626,8 @@ fn role_members_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
                 .map(|t| t.trim_start_matches("#microsoft.graph.").to_owned())
         }),
     );
+    f.str("assignment", rows.iter().map(|_| Some("active")));
+    f.str("via_group_id", rows.iter().map(|_| None::<&str>));
     f.finish()
 }
 
@@ -1317,6 +1644,13 @@ fn sync_features_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
         d.iter().map(|d| {
             d.features
                 .block_cloud_object_takeover_through_hard_match_enabled
+        }),
+    );
+    f.bool(
+        "allow_onprem_object_identifier_update",
+        d.iter().map(|d| {
+            d.features
+                .allow_on_prem_update_of_on_premises_object_identifier_enabled
         }),
     );
     f.bool(
@@ -1399,6 +1733,20 @@ mod tests {
     }
 
     #[test]
+    fn values_are_escaped_so_invisible_characters_show() {
+        assert_eq!(escape_value("ann@contoso.com"), "ann@contoso.com");
+        assert_eq!(escape_value("o'brien @x"), "o'brien @x");
+        assert_eq!(escape_value(" ann@x.com "), "\\u{0020}ann@x.com\\u{0020}");
+        assert_eq!(escape_value("eve\u{200b}@x"), "eve\\u{200b}@x");
+        assert_eq!(escape_value("a\tb\u{a0}c"), "a\\u{0009}b\\u{00a0}c");
+        assert_eq!(escape_value("   "), "\\u{0020}\\u{0020}\\u{0020}");
+        assert_eq!(escape_value("jürgen"), "jürgen");
+        assert_eq!(symbols("a.b@c.d"), Some(". @".to_owned()));
+        assert_eq!(symbols("ab"), None);
+        assert_eq!(utf16_len("a\u{1f600}"), 3);
+    }
+
+    #[test]
     fn dn_domain_reads_dc_parts() {
         assert_eq!(
             dn_domain("CN=Smith\\, John,OU=Staff,DC=Contoso,DC=local").as_deref(),
@@ -1411,7 +1759,14 @@ mod tests {
     fn every_table_has_exactly_one_source() {
         for spec in TABLES {
             let sources = usize::from(spec.name == PARAMS.name)
-                + usize::from([ONPREM_OBJECTS.name, ONPREM_ADDRESSES.name].contains(&spec.name))
+                + usize::from(
+                    [
+                        ONPREM_OBJECTS.name,
+                        ONPREM_ADDRESSES.name,
+                        ONPREM_VALUES.name,
+                    ]
+                    .contains(&spec.name),
+                )
                 + usize::from(CLOUD_TABLES.iter().any(|c| c.name == spec.name));
             assert_eq!(sources, 1, "{}", spec.name);
         }

@@ -28,6 +28,19 @@ in Active Directory Domains and Trusts, then change their UPN, for example
 - UPN and verified domains: https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname
 - Non-routable domains: https://learn.microsoft.com/microsoft-365/enterprise/prepare-a-non-routable-domain-for-directory-synchronization
 */
+WITH initial AS (
+    SELECT name AS initial_domain, 'user' AS object_type FROM domains WHERE is_initial
+),
+-- The UPN sync substitutes (plan-connect-userprincipalname): MailNickName, whose precedence is
+-- the on-prem mailNickname, then the primary SMTP address's part before the @, then the UPN's.
+substituted AS (
+    SELECT
+        o.object_guid,
+        COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1))
+            || '@' || i.initial_domain AS substituted_upn
+    FROM onprem_objects o
+    JOIN initial i ON o.object_type = i.object_type
+)
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
@@ -42,13 +55,16 @@ SELECT
                 OR o.upn_suffix LIKE '%.intranet' OR o.upn_suffix LIKE '%.home' OR o.upn_suffix LIKE '%.private'
             THEN ' is not internet-routable and can never be verified'
             ELSE ' is not a verified domain of the tenant'
-        END || ': sync will give the user an onmicrosoft.com UPN instead.' AS message,
+        END || ': sync will give the user '
+        || COALESCE('the UPN ' || s.substituted_upn, 'an onmicrosoft.com UPN') || ' instead.' AS message,
     -- The command names the user by objectGUID (hex and dashes only, so the quoted form is what
     -- cleanup's ps_quote writes): a DN holding a quote cannot break or extend the command.
     'Verify ' || o.upn_suffix || ' in the tenant if you own it, or change the UPN to a verified domain (Set-ADUser -Identity '''
         || o.object_guid || ''' -UserPrincipalName <name>@<verified domain>).' AS remediation,
-    o.upn_suffix
+    o.upn_suffix,
+    s.substituted_upn
 FROM onprem_objects o
+LEFT JOIN substituted s ON o.object_guid = s.object_guid
 WHERE o.object_type = 'user'
   AND o.upn_suffix IS NOT NULL
   AND o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)

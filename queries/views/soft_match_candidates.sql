@@ -74,9 +74,12 @@ match_keys AS (
 linked AS (
     SELECT DISTINCT cloud_object_id FROM onprem_links
 ),
+-- Active holders only (directly or through a role-assignable group): whether an eligible (PIM)
+-- assignment blocks a soft match is not documented.
 admins AS (
     SELECT member_id, STRING_AGG(role_name, ', ') AS roles
     FROM role_members
+    WHERE assignment = 'active'
     GROUP BY member_id
 ),
 candidates AS (

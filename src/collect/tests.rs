@@ -980,21 +980,230 @@ fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str
     assert_only_errors_only_rules(&audit, path);
 }
 
-/// An errors-only audit reports only what its rules can see.
+/// An errors-only audit reports only what its rules can see (the validation rules read the
+/// on-prem export alone, so an errors-only snapshot does not limit them).
 fn assert_only_errors_only_rules(audit: &crate::report::AuditReport, path: &str) {
+    let validation: Vec<String> = crate::rules::embedded()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.category == "validation")
+        .map(|r| r.name)
+        .collect();
     assert!(
-        audit.findings.iter().all(|f| matches!(
-            f.rule.as_str(),
-            "provisioning-error"
-                | "cloud-sync-quarantine"
-                | "cloud-sync-job-failing"
-                | "cloud-sync-job-escrows"
-                | "cloud-sync-job-not-running"
-                | "directory-sync-stale"
-                | "password-hash-sync-stale"
-                | "duplicate-source-anchor"
-                | "upn-suffix-unverified"
-        )),
+        audit.findings.iter().all(|f| validation.contains(&f.rule)
+            || matches!(
+                f.rule.as_str(),
+                "provisioning-error"
+                    | "cloud-sync-quarantine"
+                    | "cloud-sync-job-failing"
+                    | "cloud-sync-job-escrows"
+                    | "cloud-sync-job-not-running"
+                    | "directory-sync-stale"
+                    | "password-hash-sync-stale"
+                    | "duplicate-source-anchor"
+                    | "upn-suffix-unverified"
+            )),
         "{path}"
+    );
+}
+
+fn cloud_tables(snapshot: &crate::snapshot::CloudSnapshot) -> crate::tables::Tables {
+    let params = crate::tables::Params {
+        as_of: Utc::now(),
+        directory_sync_max_age: chrono::Duration::hours(3),
+        password_sync_max_age: chrono::Duration::hours(24),
+        cloud_sync_max_age: chrono::Duration::hours(24),
+    };
+    crate::tables::build(
+        &params,
+        None,
+        crate::sync_model::UpnSource::UserPrincipalName,
+        Some(snapshot),
+    )
+    .unwrap()
+}
+
+/// `role_members` as (member, active|eligible, through group), or `None` when unavailable.
+fn role_holders_in(
+    snapshot: &crate::snapshot::CloudSnapshot,
+) -> Option<Vec<(String, String, Option<String>)>> {
+    let tables = cloud_tables(snapshot);
+    let frame = tables.frames.get("role_members")?;
+    let ids = frame.column("member_id").unwrap().str().unwrap().clone();
+    let kinds = frame.column("assignment").unwrap().str().unwrap().clone();
+    let via = frame.column("via_group_id").unwrap().str().unwrap().clone();
+    Some(
+        (0..frame.height())
+            .map(|i| {
+                (
+                    ids.get(i).unwrap().to_owned(),
+                    kinds.get(i).unwrap().to_owned(),
+                    via.get(i).map(str::to_owned),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Graph expands at most 20 members of a directory role; the old collection
+/// (`directoryRoles?$expand=members`) silently lost every admin beyond that, while the role
+/// assignments (paged), the eligibility schedules and the transitive members of a
+/// role-assignable group give every holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_holders_are_read_completely_where_expand_stops_at_twenty() {
+    let mut tenant = generate(&GeneratorOptions {
+        collected_at: Utc::now(),
+        ..GeneratorOptions::default()
+    });
+    let user_type = "#microsoft.graph.user".to_owned();
+    let users: Vec<String> = tenant.users.iter().map(|u| u.id.clone()).collect();
+    assert!(users.len() > 40, "the generated tenant is too small");
+    let group_id = tenant.groups[0].id.clone();
+    tenant.groups[0].members = users[30..33]
+        .iter()
+        .map(|id| (id.clone(), user_type.clone()))
+        .collect();
+    let role = &mut tenant.directory_roles[0];
+    let role_name = role.display_name.clone();
+    role.members = users[..25]
+        .iter()
+        .map(|id| (id.clone(), user_type.clone()))
+        .collect();
+    role.members
+        .push((group_id.clone(), "#microsoft.graph.group".to_owned()));
+    role.eligible = users[35..37]
+        .iter()
+        .map(|id| (id.clone(), user_type.clone()))
+        .collect();
+    let server = SimServer::start(tenant.clone(), ServerOptions::for_tests(CLIENT, SECRET))
+        .await
+        .unwrap();
+    let token = test_client::token(&server, &tenant.tenant_id, (CLIENT, SECRET), true).await;
+    let client = test_client::client(&server, token, 1_000, 100);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cloud");
+    // A small page size: the assignments come back over several pages.
+    let options = CollectOptions {
+        top: 7,
+        ..CollectOptions::default()
+    };
+    let report = collect(&client, &out, &options).await.unwrap();
+    assert!(report.incomplete().is_empty(), "{report:#?}");
+
+    let snapshot = snapshot::load(&out).unwrap();
+    let expanded = snapshot
+        .directory_roles
+        .iter()
+        .find(|r| r.display_name.as_deref() == Some(role_name.as_str()))
+        .unwrap();
+    assert_eq!(expanded.members.len(), 20, "Graph's $expand cap");
+
+    let complete = role_holders_in(&snapshot).expect("role_members from roleAssignments");
+    for id in &users[..25] {
+        assert!(
+            complete.contains(&(id.clone(), "active".to_owned(), None)),
+            "active admin {id} missing"
+        );
+    }
+    for id in &users[30..33] {
+        assert!(
+            complete.contains(&(id.clone(), "active".to_owned(), Some(group_id.clone()))),
+            "group member {id} missing"
+        );
+    }
+    for id in &users[35..37] {
+        assert!(
+            complete.contains(&(id.clone(), "eligible".to_owned(), None)),
+            "eligible admin {id} missing"
+        );
+    }
+    // The old way alone: 20 of the role's 26 principals, so the table is refused, not trusted.
+    let mut old = snapshot::load(&out).unwrap();
+    old.states.insert(
+        Collection::RoleAssignments,
+        CollectionState::Missing {
+            reason: "not collected".to_owned(),
+        },
+    );
+    assert!(
+        role_holders_in(&old).is_none(),
+        "a capped directoryRoles must not stand in"
+    );
+    let tables = cloud_tables(&old);
+    assert!(
+        tables.unavailable["role_members"].contains("at most 20"),
+        "{:?}",
+        tables.unavailable["role_members"]
+    );
+}
+
+/// In a national cloud the beta organization lacks onPremisesLastPasswordSyncDateTime and Graph
+/// answers its `$select` with 400: collect falls back to v1.0 without it, the organization stays
+/// complete, and password-sync freshness is not evaluated (said, not guessed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_national_cloud_keeps_the_organization_and_leaves_password_sync_unevaluated() {
+    let s = setup(true, |o| o.national_cloud = true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cloud");
+    let report = collect(&s.client, &out, &CollectOptions::default())
+        .await
+        .unwrap();
+    assert!(report.incomplete().is_empty(), "{report:#?}");
+    let snapshot = snapshot::load(&out).unwrap();
+    assert!(snapshot.state(Collection::Organization).is_loaded());
+    assert_eq!(snapshot.organization.len(), 1);
+    assert!(
+        snapshot.organization[0]
+            .on_premises_last_password_sync_date_time
+            .is_none()
+    );
+    let tables = cloud_tables(&snapshot);
+    assert!(tables.frames.contains_key("organization"));
+    assert!(
+        tables.unavailable["password_sync"].contains("not evaluated"),
+        "{:?}",
+        tables.unavailable["password_sync"]
+    );
+    // The global cloud still reads it from beta.
+    let s = setup(true, |_| {}).await;
+    let out = dir.path().join("global");
+    collect(&s.client, &out, &CollectOptions::default())
+        .await
+        .unwrap();
+    let snapshot = snapshot::load(&out).unwrap();
+    assert!(
+        snapshot.organization[0]
+            .on_premises_last_password_sync_date_time
+            .is_some()
+    );
+}
+
+/// Every `$select` the product sends names properties Graph's published metadata declares for
+/// that version: an unknown `$select` is a 400 on a real tenant.
+#[test]
+fn select_lists_are_declared_in_graphs_metadata() {
+    use crate::graph_metadata::undeclared;
+    let checks = [
+        ("user", "v1.0", USER_SELECT),
+        ("orgContact", "v1.0", CONTACT_SELECT),
+        ("group", "v1.0", GROUP_SELECT),
+        ("organization", "beta", ORGANIZATION_SELECT),
+        ("organization", "v1.0", ORGANIZATION_SELECT_V1),
+        ("domain", "v1.0", DOMAIN_SELECT),
+        ("servicePrincipal", "v1.0", "id,displayName"),
+    ];
+    let failures: Vec<String> = checks
+        .iter()
+        .flat_map(|(t, v, select)| {
+            undeclared(t, v, select)
+                .into_iter()
+                .map(move |p| format!("{v} {t}.{p}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "not in Graph's metadata: {failures:?}");
+    // The beta-only property is what makes the national-cloud fallback necessary.
+    assert_eq!(
+        undeclared("organization", "v1.0", ORGANIZATION_SELECT),
+        ["onPremisesLastPasswordSyncDateTime"]
     );
 }

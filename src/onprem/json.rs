@@ -104,6 +104,12 @@ fn apply(draft: &mut Draft, field: Field, name: &'static str, value: Value) {
                 None => draft.problem(field, format!("{name} {number} is not an integer")),
             }
         }
+        Value::Number(number) if matches!(field.measure(), Some((_, false))) => {
+            match number.as_u64() {
+                Some(n) => draft.set_measured(field, name, n),
+                None => draft.problem(field, format!("{name} {number} is not a count")),
+            }
+        }
         Value::Bool(_) | Value::Number(_) => {
             draft.problem(field, format!("{name} is `{value}`, expected text"));
         }
@@ -128,6 +134,19 @@ fn apply(draft: &mut Draft, field: Field, name: &'static str, value: Value) {
 }
 
 fn apply_array(draft: &mut Draft, field: Field, name: &'static str, items: Vec<Value>) {
+    if let Some((measure, true)) = field.measure() {
+        // ConvertTo-Json writes a byte[] as an array of numbers: thumbnailPhoto is one such
+        // array (its length is the size); certificates and members are arrays of values.
+        let n = if measure == super::Measure::ThumbnailPhotoBytes
+            && items.iter().all(Value::is_number)
+        {
+            items.len()
+        } else {
+            items.iter().filter(|v| !v.is_null()).count()
+        };
+        draft.add_measured(field, n as u64);
+        return;
+    }
     match field {
         Field::ObjectGuid | Field::ConsistencyGuid | Field::Sid => {
             // ConvertTo-Json writes a byte[] as an array of numbers.

@@ -371,6 +371,9 @@ fn apply(
         | Field::Mail
         | Field::MailNickname
         | Field::DisplayName
+        | Field::GivenName
+        | Field::Surname
+        | Field::TargetAddress
         | Field::AdminDescription => {
             draft.set_text(field, name, text_value(value)?.into_owned());
         }
@@ -388,6 +391,24 @@ fn apply(
                 .parse::<i64>()
                 .map_err(|_| format!("`{text}` is not a number"))?;
             draft.set_integer(field, name, number);
+        }
+        Field::UserCertificate | Field::SmimeCertificate | Field::Member => {
+            // One line per value; only the count is kept (the values are not needed).
+            draft.add_measured(field, 1);
+        }
+        Field::ThumbnailPhoto => {
+            draft.add_measured(field, bytes_value(value)?.len() as u64);
+        }
+        Field::UserCertificateCount
+        | Field::SmimeCertificateCount
+        | Field::ThumbnailPhotoBytes
+        | Field::MemberCount => {
+            let text = text_value(value)?;
+            let n = text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{text}` is not a count"))?;
+            draft.set_measured(field, name, n);
         }
         Field::ObjectClass | Field::ProxyAddresses => {
             // One line per value: no splitting, the value is kept exactly as exported.

@@ -93,6 +93,11 @@ pub struct OnPremObject {
     /// As exported, prefixes and case preserved (`SMTP:` upper case = primary).
     pub proxy_addresses: Vec<String>,
     pub display_name: Option<String>,
+    /// givenName and sn (the AD module calls them `GivenName` and `Surname`).
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    /// targetAddress: the forwarding address of a mail user or contact (`SMTP:user@other.org`).
+    pub target_address: Option<String>,
     /// Users only: from `Enabled` or bit 0x2 (ACCOUNTDISABLE) of userAccountControl.
     pub enabled: Option<bool>,
     /// isCriticalSystemObject, when present (AD sets it TRUE on built-in accounts and groups;
@@ -104,7 +109,51 @@ pub struct OnPremObject {
     pub group_type: Option<i64>,
     /// adminDescription (group writeback marks written-back groups with `Group_...`).
     pub admin_description: Option<String>,
+    /// How big the object's LargeObject-prone attributes are: value counts and sizes, never
+    /// the values (LDIF carries the values and they are counted; JSON and CSV carry counts).
+    pub sizes: Sizes,
     pub origin: RecordOrigin,
+}
+
+/// Value counts and sizes of the attributes Entra ID limits (the values themselves are not
+/// kept). `None`: none, or the export did not say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    /// userCertificate values.
+    pub certificates: Option<u64>,
+    /// userSMIMECertificate values.
+    pub smime_certificates: Option<u64>,
+    /// thumbnailPhoto size in bytes.
+    pub thumbnail_photo_bytes: Option<u64>,
+    /// member values (direct members of a group).
+    pub members: Option<u64>,
+}
+
+/// Which size a field measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Measure {
+    Certificates,
+    SmimeCertificates,
+    ThumbnailPhotoBytes,
+    Members,
+}
+
+impl Measure {
+    const ALL: [Measure; 4] = [
+        Measure::Certificates,
+        Measure::SmimeCertificates,
+        Measure::ThumbnailPhotoBytes,
+        Measure::Members,
+    ];
+
+    fn slot(self, sizes: &mut Sizes) -> &mut Option<u64> {
+        match self {
+            Measure::Certificates => &mut sizes.certificates,
+            Measure::SmimeCertificates => &mut sizes.smime_certificates,
+            Measure::ThumbnailPhotoBytes => &mut sizes.thumbnail_photo_bytes,
+            Measure::Members => &mut sizes.members,
+        }
+    }
 }
 
 /// A record that could not be used, and why.
@@ -369,15 +418,43 @@ pub(crate) enum Field {
     MailNickname,
     ProxyAddresses,
     DisplayName,
+    GivenName,
+    Surname,
+    TargetAddress,
     Enabled,
     UserAccountControl,
     CriticalSystemObject,
     RecipientTypeDetails,
     GroupType,
     AdminDescription,
+    /// The values themselves (LDIF): counted (thumbnailPhoto: its bytes), not kept.
+    UserCertificate,
+    SmimeCertificate,
+    ThumbnailPhoto,
+    Member,
+    /// What the export script writes instead of the values (JSON, CSV).
+    UserCertificateCount,
+    SmimeCertificateCount,
+    ThumbnailPhotoBytes,
+    MemberCount,
 }
 
 impl Field {
+    /// The size a field measures, and whether it carries values (else a number).
+    pub(crate) fn measure(self) -> Option<(Measure, bool)> {
+        match self {
+            Field::UserCertificate => Some((Measure::Certificates, true)),
+            Field::SmimeCertificate => Some((Measure::SmimeCertificates, true)),
+            Field::ThumbnailPhoto => Some((Measure::ThumbnailPhotoBytes, true)),
+            Field::Member => Some((Measure::Members, true)),
+            Field::UserCertificateCount => Some((Measure::Certificates, false)),
+            Field::SmimeCertificateCount => Some((Measure::SmimeCertificates, false)),
+            Field::ThumbnailPhotoBytes => Some((Measure::ThumbnailPhotoBytes, false)),
+            Field::MemberCount => Some((Measure::Members, false)),
+            _ => None,
+        }
+    }
+
     fn bit(self) -> u32 {
         1 << (self as u32)
     }
@@ -404,6 +481,10 @@ const NAMES: &[(&str, Field)] = &[
     ("mailNickname", Field::MailNickname),
     ("proxyAddresses", Field::ProxyAddresses),
     ("displayName", Field::DisplayName),
+    ("givenName", Field::GivenName),
+    ("sn", Field::Surname),
+    ("Surname", Field::Surname),
+    ("targetAddress", Field::TargetAddress),
     ("Enabled", Field::Enabled),
     ("userAccountControl", Field::UserAccountControl),
     // What Entra Connect's out-of-box scoping reads (concept-azure-ad-connect-sync-default-configuration).
@@ -411,6 +492,16 @@ const NAMES: &[(&str, Field)] = &[
     ("msExchRecipientTypeDetails", Field::RecipientTypeDetails),
     ("groupType", Field::GroupType),
     ("adminDescription", Field::AdminDescription),
+    // LargeObject inputs (tshoot-connect-largeobjecterror-usercertificate; group limits in
+    // concept-azure-ad-connect-sync-default-configuration): values in LDIF, counts elsewhere.
+    ("userCertificate", Field::UserCertificate),
+    ("userSMIMECertificate", Field::SmimeCertificate),
+    ("thumbnailPhoto", Field::ThumbnailPhoto),
+    ("member", Field::Member),
+    ("userCertificateCount", Field::UserCertificateCount),
+    ("userSMIMECertificateCount", Field::SmimeCertificateCount),
+    ("thumbnailPhotoBytes", Field::ThumbnailPhotoBytes),
+    ("memberCount", Field::MemberCount),
 ];
 
 /// Every attribute and property name the importer reads (with aliases), in [`NAMES`] order:
@@ -487,6 +578,9 @@ pub(crate) struct Draft {
     mail: Slot<String>,
     mail_nickname: Slot<String>,
     display_name: Slot<String>,
+    given_name: Slot<String>,
+    surname: Slot<String>,
+    target_address: Slot<String>,
     enabled: Slot<bool>,
     user_account_control: Slot<u32>,
     critical_system_object: Slot<bool>,
@@ -495,6 +589,9 @@ pub(crate) struct Draft {
     admin_description: Slot<String>,
     classes: Slot<Vec<String>>,
     proxy_addresses: Slot<Vec<String>>,
+    /// Sizes counted from values (LDIF lines, JSON arrays) and as declared (count columns).
+    counted: Sizes,
+    declared: Sizes,
     /// Fields that appeared, valid or not, so "missing" is not reported on top of "invalid".
     present: u32,
     problems: Vec<String>,
@@ -503,6 +600,54 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
+    /// `n` more values (or bytes, for thumbnailPhoto) of a measured attribute.
+    pub(crate) fn add_measured(&mut self, field: Field, n: u64) {
+        self.present |= field.bit();
+        if let Some((measure, _)) = field.measure() {
+            let slot = measure.slot(&mut self.counted);
+            *slot = Some(slot.unwrap_or(0).saturating_add(n));
+        }
+    }
+
+    /// A declared count or size (`userCertificateCount`, `thumbnailPhotoBytes`, ...).
+    pub(crate) fn set_measured(&mut self, field: Field, name: &'static str, n: u64) {
+        self.present |= field.bit();
+        let Some((measure, _)) = field.measure() else {
+            self.problems
+                .push(format!("internal error: {name} was read as a count"));
+            return;
+        };
+        let slot = measure.slot(&mut self.declared);
+        match slot {
+            Some(earlier) if *earlier != n => self.problems.push(format!(
+                "{name} appears more than once with different values ({earlier}, {n})"
+            )),
+            _ => *slot = Some(n),
+        }
+    }
+
+    /// A count or size given as text (a CSV cell, a JSON string), or, for the value forms, the
+    /// values as text: `;`-joined values are counted, a thumbnailPhoto's base64 is measured.
+    fn apply_measured(&mut self, field: Field, name: &'static str, text: &str) {
+        match field.measure() {
+            Some((_, false)) => match text.trim().parse::<u64>() {
+                Ok(n) => self.set_measured(field, name, n),
+                Err(_) => self.problem(field, format!("{name} `{text}` is not a count")),
+            },
+            Some((Measure::ThumbnailPhotoBytes, true)) => match BASE64.decode(text.trim()) {
+                Ok(bytes) => self.add_measured(field, bytes.len() as u64),
+                Err(_) => self.problem(
+                    field,
+                    format!("{name} is not base64; export thumbnailPhotoBytes (its size) instead"),
+                ),
+            },
+            Some((_, true)) => self.add_measured(field, text.split(';').count() as u64),
+            None => self.problems.push(format!(
+                "internal error: {name} is not a measured attribute"
+            )),
+        }
+    }
+
     pub(crate) fn problem(&mut self, field: Field, reason: String) {
         self.present |= field.bit();
         self.problems.push(reason);
@@ -513,7 +658,7 @@ impl Draft {
     }
 
     /// A single-valued text attribute (DN, UPN, sAMAccountName, mail, mailNickname, displayName,
-    /// SID text). An empty value means "not set": AD cannot store an empty string, and
+    /// givenName, sn, targetAddress, SID text). An empty value means "not set": AD cannot store an empty string, and
     /// `Export-Csv` writes an unset attribute as an empty cell.
     pub(crate) fn set_text(&mut self, field: Field, name: &'static str, value: String) {
         if value.is_empty() {
@@ -528,6 +673,9 @@ impl Draft {
             Field::Mail => &mut self.mail,
             Field::MailNickname => &mut self.mail_nickname,
             Field::DisplayName => &mut self.display_name,
+            Field::GivenName => &mut self.given_name,
+            Field::Surname => &mut self.surname,
+            Field::TargetAddress => &mut self.target_address,
             Field::AdminDescription => &mut self.admin_description,
             Field::ObjectGuid
             | Field::ConsistencyGuid
@@ -537,7 +685,15 @@ impl Draft {
             | Field::UserAccountControl
             | Field::CriticalSystemObject
             | Field::RecipientTypeDetails
-            | Field::GroupType => {
+            | Field::GroupType
+            | Field::UserCertificate
+            | Field::SmimeCertificate
+            | Field::ThumbnailPhoto
+            | Field::Member
+            | Field::UserCertificateCount
+            | Field::SmimeCertificateCount
+            | Field::ThumbnailPhotoBytes
+            | Field::MemberCount => {
                 // A reader bug, not bad data; still never a silent drop.
                 self.problems
                     .push(format!("internal error: {name} was read as text"));
@@ -684,7 +840,15 @@ impl Draft {
             return;
         }
         match field {
-            Field::Dn | Field::Upn | Field::Sam | Field::Mail | Field::MailNickname | Field::DisplayName
+            Field::Dn
+            | Field::Upn
+            | Field::Sam
+            | Field::Mail
+            | Field::MailNickname
+            | Field::DisplayName
+            | Field::GivenName
+            | Field::Surname
+            | Field::TargetAddress
             | Field::AdminDescription => {
                 self.set_text(field, name, text.to_owned());
             }
@@ -696,6 +860,14 @@ impl Draft {
                 Ok(value) => self.set_integer(field, name, value),
                 Err(_) => self.problem(field, format!("{name} `{text}` is not a number")),
             },
+            Field::UserCertificate
+            | Field::SmimeCertificate
+            | Field::ThumbnailPhoto
+            | Field::Member
+            | Field::UserCertificateCount
+            | Field::SmimeCertificateCount
+            | Field::ThumbnailPhotoBytes
+            | Field::MemberCount => self.apply_measured(field, name, text),
             Field::Sid => match sid_from_text(text) {
                 Some(sid) => self.set_text(field, name, sid),
                 None => self.problem(field, format!("{name} `{}` is not a SID (S-1-5-21-...) or base64 of one", crate::preview::preview(text))),
@@ -801,6 +973,15 @@ impl Draft {
             Some(bytes) => (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid),
             None => (BASE64.encode(object_guid), AnchorAttribute::ObjectGuid),
         };
+        // A declared count (the export script's) wins over values counted in the same record.
+        let mut sizes = Sizes::default();
+        for measure in Measure::ALL {
+            let declared = *measure.slot(&mut self.declared);
+            // Zero and absent read the same (LDIF has no line for an empty attribute).
+            *measure.slot(&mut sizes) = declared
+                .or(*measure.slot(&mut self.counted))
+                .filter(|&n| n > 0);
+        }
         // `Enabled` (the AD module's reading of the bit) wins when both are exported; they agree
         // unless the export was edited.
         let enabled = match class {
@@ -824,11 +1005,15 @@ impl Draft {
             mail_nickname: self.mail_nickname.map(|(v, _)| v),
             proxy_addresses: self.proxy_addresses.map(|(v, _)| v).unwrap_or_default(),
             display_name: self.display_name.map(|(v, _)| v),
+            given_name: self.given_name.map(|(v, _)| v),
+            surname: self.surname.map(|(v, _)| v),
+            target_address: self.target_address.map(|(v, _)| v),
             enabled,
             critical_system_object: self.critical_system_object.map(|(v, _)| v),
             recipient_type_details: self.recipient_type_details.map(|(v, _)| v),
             group_type: self.group_type.map(|(v, _)| v),
             admin_description: self.admin_description.map(|(v, _)| v),
+            sizes,
             origin: RecordOrigin {
                 file: file.to_path_buf(),
                 line,

@@ -15,9 +15,11 @@ PowerShell 7.
 
 Every user, contact and group under -SearchBase is written with the attributes sync keys on:
 objectGUID, mS-DS-ConsistencyGuid, objectSid, distinguishedName, objectClass, userPrincipalName,
-sAMAccountName, mail, mailNickname, proxyAddresses, displayName and userAccountControl, plus what
-Entra Connect's default scoping reads (isCriticalSystemObject, msExchRecipientTypeDetails, groupType,
-adminDescription), so that built-in and system objects are recognised as never synced.
+sAMAccountName, mail, mailNickname, proxyAddresses, displayName, givenName, sn, targetAddress
+and userAccountControl, plus what Entra Connect's default scoping reads (isCriticalSystemObject,
+msExchRecipientTypeDetails, groupType, adminDescription), so that built-in and system objects are
+recognised as never synced, and the value counts and sizes Entra ID limits (userCertificate,
+userSMIMECertificate, thumbnailPhoto, member: counts and bytes, not the values).
 Computers (which are also of class user in AD) are left out.
 
 .PARAMETER Path
@@ -52,8 +54,9 @@ $filter = '(|(&(objectClass=user)(!(objectClass=computer)))(objectClass=contact)
 $properties = @(
     'objectSid', 'mS-DS-ConsistencyGuid',
     'userPrincipalName', 'sAMAccountName', 'mail', 'mailNickname', 'proxyAddresses',
-    'displayName', 'userAccountControl',
-    'isCriticalSystemObject', 'groupType', 'adminDescription'
+    'displayName', 'givenName', 'sn', 'targetAddress', 'userAccountControl',
+    'isCriticalSystemObject', 'groupType', 'adminDescription',
+    'userCertificate', 'userSMIMECertificate', 'thumbnailPhoto', 'member'
 )
 # msExchRecipientTypeDetails exists only where Exchange extended the schema; asking
 # Get-ADObject for an attribute the schema lacks fails the whole query.
@@ -139,6 +142,11 @@ try {
             # are kept exactly: the SMTP:/smtp: case marks the primary address.
             proxyAddresses        = [string[]] @($object.proxyAddresses | Where-Object { $null -ne $_ })
             displayName           = Get-Single $object 'displayName'
+            # Validated on export like displayName (length limits); targetAddress is the
+            # forwarding address of mail users and contacts.
+            givenName             = Get-Single $object 'givenName'
+            sn                    = Get-Single $object 'sn'
+            targetAddress         = Get-Single $object 'targetAddress'
             # The importer derives Enabled from bit 0x2 (ACCOUNTDISABLE); contacts and groups
             # have no userAccountControl.
             userAccountControl    = Get-Single $object 'userAccountControl'
@@ -149,6 +157,12 @@ try {
             msExchRecipientTypeDetails = Get-Single $object 'msExchRecipientTypeDetails'
             groupType             = Get-Single $object 'groupType'
             adminDescription      = Get-Single $object 'adminDescription'
+            # LargeObject inputs: how many certificates and members, how big the photo; the
+            # values themselves are not written (certificates are large, members are many).
+            userCertificateCount  = @($object.userCertificate | Where-Object { $null -ne $_ }).Count
+            userSMIMECertificateCount = @($object.userSMIMECertificate | Where-Object { $null -ne $_ }).Count
+            thumbnailPhotoBytes   = $(if ($null -ne $object.thumbnailPhoto) { ([byte[]] (Get-Single $object 'thumbnailPhoto')).Length } else { $null })
+            memberCount           = $(if (@($object.ObjectClass) -contains 'group') { @($object.member | Where-Object { $null -ne $_ }).Count } else { $null })
         }
         $json = ConvertTo-Json -InputObject $record -Depth 4 -Compress
         if ($count -gt 0) { $writer.WriteLine(',') }

@@ -304,11 +304,18 @@ fn export_script_writes_what_the_json_reader_reads() {
             "mailNickname",
             "proxyAddresses",
             "displayName",
+            "givenName",
+            "sn",
+            "targetAddress",
             "userAccountControl",
             "isCriticalSystemObject",
             "msExchRecipientTypeDetails",
             "groupType",
-            "adminDescription"
+            "adminDescription",
+            "userCertificateCount",
+            "userSMIMECertificateCount",
+            "thumbnailPhotoBytes",
+            "memberCount"
         ]
     );
     // Every key is one the importer reads.
@@ -376,6 +383,48 @@ fn scoping_attributes_are_read_in_every_format() {
     assert_eq!(out.rejected.len(), 1, "{out:?}");
     assert!(
         out.rejected[0].reason.contains("groupType"),
+        "{:?}",
+        out.rejected
+    );
+}
+
+/// LDIF carries the values of the LargeObject-prone attributes and they are counted (the
+/// photo measured); JSON and CSV carry the counts the export script writes. Neither keeps the
+/// values.
+#[test]
+fn sizes_are_counted_from_ldif_values_and_read_from_declared_counts() {
+    let mut ldif = String::from(
+        "dn: CN=ann,OU=Staff,DC=contoso,DC=com\nobjectClass: user\n\
+         objectGUID:: eWaefCV03kCUS+B/wfkK5w==\nuserPrincipalName: ann@contoso.com\n",
+    );
+    for _ in 0..16 {
+        ldif.push_str("userCertificate;binary:: MIIBAA==\n");
+    }
+    ldif.push_str("thumbnailPhoto:: AAECAwQFBgc=\n");
+    ldif.push_str(
+        "\ndn: CN=g,OU=Groups,DC=contoso,DC=com\nobjectClass: group\n\
+         objectGUID:: Uq9i9Nvb0EaQe1k0JKcm0w==\nmember: CN=a,DC=contoso,DC=com\nmember: CN=b,DC=contoso,DC=com\n",
+    );
+    let (_, out) = import_bytes(ldif.into_bytes(), Path::new("s.ldif")).unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.objects[0].sizes.certificates, Some(16));
+    assert_eq!(out.objects[0].sizes.thumbnail_photo_bytes, Some(8));
+    assert_eq!(out.objects[0].sizes.members, None);
+    assert_eq!(out.objects[1].sizes.members, Some(2));
+
+    let json = r#"[{"ObjectClass":["user"],"ObjectGUID":"7c9e6679-7425-40de-944b-e07fc1f90ae7","DistinguishedName":"CN=ann,DC=contoso,DC=com","userCertificateCount":15,"userSMIMECertificateCount":"17","thumbnailPhotoBytes":null}]"#;
+    let (_, out) = import_bytes(json.as_bytes().to_vec(), Path::new("s.json")).unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.objects[0].sizes.certificates, Some(15));
+    assert_eq!(out.objects[0].sizes.smime_certificates, Some(17));
+    assert_eq!(out.objects[0].sizes.thumbnail_photo_bytes, None);
+
+    let bad = r#"[{"ObjectClass":["user"],"ObjectGUID":"7c9e6679-7425-40de-944b-e07fc1f90ae7","DistinguishedName":"CN=ann,DC=contoso,DC=com","memberCount":"many"}]"#;
+    let (_, out) = import_bytes(bad.as_bytes().to_vec(), Path::new("b.json")).unwrap();
+    assert!(
+        out.rejected[0]
+            .reason
+            .contains("memberCount `many` is not a count"),
         "{:?}",
         out.rejected
     );

@@ -194,7 +194,7 @@ pub fn write_snapshot(
     collected_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let counts: [(&str, usize); 8] = [
+    let counts: [(&str, usize); 10] = [
         ("users", write_jsonl(dir, "users", &tenant.users)?),
         ("contacts", write_jsonl(dir, "contacts", &tenant.contacts)?),
         ("groups", write_jsonl(dir, "groups", &tenant.groups)?),
@@ -225,6 +225,14 @@ pub fn write_snapshot(
                 "onPremisesSynchronization",
                 std::slice::from_ref(&tenant.directory_synchronization),
             )?,
+        ),
+        (
+            "roleAssignments",
+            write_collection(dir, "roleAssignments", &role_holders(tenant, false))?,
+        ),
+        (
+            "roleEligibilities",
+            write_collection(dir, "roleEligibilities", &role_holders(tenant, true))?,
         ),
     ];
     let collections: serde_json::Map<String, serde_json::Value> = counts
@@ -380,6 +388,44 @@ struct RoleMember<'a> {
     display_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_principal_name: Option<&'a str>,
+}
+
+/// Role holders as `collect` writes them (roleAssignments.json / roleEligibilities.json): one
+/// record per principal and role, plus one per transitive member of a role-assignable group.
+fn role_holders(tenant: &SimTenant, eligible: bool) -> Vec<crate::snapshot::RoleHolder> {
+    let kind = |t: &str| t.trim_start_matches("#microsoft.graph.").to_owned();
+    let mut out = Vec::new();
+    for role in &tenant.directory_roles {
+        let holders = if eligible {
+            &role.eligible
+        } else {
+            &role.members
+        };
+        for (principal, t) in holders {
+            let holder = |member: &str, member_type: &str| crate::snapshot::RoleHolder {
+                id: format!(
+                    "{}-{}-{principal}",
+                    if eligible { "es" } else { "ra" },
+                    role.role_template_id
+                ),
+                role_definition_id: role.role_template_id.clone(),
+                role_display_name: Some(role.display_name.clone()),
+                role_template_id: Some(role.role_template_id.clone()),
+                principal_id: principal.clone(),
+                principal_type: Some(kind(t)),
+                member_id: member.to_owned(),
+                member_type: Some(kind(member_type)),
+                directory_scope_id: Some("/".to_owned()),
+            };
+            out.push(holder(principal, t));
+            if let Some(group) = tenant.groups.iter().find(|g| &g.id == principal) {
+                for (member, member_type) in &group.members {
+                    out.push(holder(member, member_type));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn role_records(tenant: &SimTenant) -> Vec<RoleRecord<'_>> {
@@ -578,6 +624,16 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     ldif_text(w, s, "objectCategory", &category)?;
     ldif_opt(w, s, "mail", o.mail.as_deref())?;
     ldif_opt(w, s, "mailNickname", o.mail_nickname.as_deref())?;
+    ldif_opt(w, s, "targetAddress", o.target_address.as_deref())?;
+    for n in 0..o.certificate_count {
+        // A stand-in DER prefix per value: the importer counts values, it never parses them.
+        ldif_binary(
+            w,
+            s,
+            "userCertificate",
+            &[0x30, 0x82, 0x01, n.to_le_bytes()[0]],
+        )?;
+    }
     for proxy in &o.proxy_addresses {
         ldif_text(w, s, "proxyAddresses", proxy)?;
     }
@@ -588,7 +644,7 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     Ok(())
 }
 
-const CSV_COLUMNS: [&str; 18] = [
+const CSV_COLUMNS: [&str; 22] = [
     "DistinguishedName",
     "Name",
     "ObjectClass",
@@ -600,6 +656,10 @@ const CSV_COLUMNS: [&str; 18] = [
     "mailNickname",
     "proxyAddresses",
     "displayName",
+    "givenName",
+    "sn",
+    "targetAddress",
+    "userCertificateCount",
     "department",
     "title",
     "userAccountControl",
@@ -643,8 +703,9 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
     let uac = o.user_account_control.map(|v| v.to_string());
     let cguid = o.consistency_guid.map(|c| BASE64.encode(c));
     let cn = rdn_value(&o.distinguished_name);
+    let certificates = (o.certificate_count > 0).then(|| o.certificate_count.to_string());
     let group_type = o.group_type.map(|t| t.to_string());
-    let row: [Option<&str>; 18] = [
+    let row: [Option<&str>; 22] = [
         Some(&o.distinguished_name),
         Some(&cn),
         Some(&o.object_class),
@@ -656,6 +717,10 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
         o.mail_nickname.as_deref(),
         Some(&proxies),
         o.display_name.as_deref(),
+        o.given_name.as_deref(),
+        o.surname.as_deref(),
+        o.target_address.as_deref(),
+        certificates.as_deref(),
         o.department.as_deref(),
         o.title.as_deref(),
         uac.as_deref(),
@@ -699,6 +764,13 @@ struct PsObject<'a> {
     proxy_addresses: &'a [String],
     #[serde(rename = "displayName")]
     display_name: Option<&'a str>,
+    #[serde(rename = "givenName")]
+    given_name: Option<&'a str>,
+    sn: Option<&'a str>,
+    #[serde(rename = "targetAddress")]
+    target_address: Option<&'a str>,
+    #[serde(rename = "userCertificateCount")]
+    user_certificate_count: u32,
     #[serde(rename = "userAccountControl")]
     user_account_control: Option<u32>,
     #[serde(rename = "isCriticalSystemObject")]
@@ -728,6 +800,10 @@ fn json_record<W: Write>(w: &mut W, o: &OnPremRecord, first: bool) -> anyhow::Re
         mail_nickname: o.mail_nickname.as_deref(),
         proxy_addresses: &o.proxy_addresses,
         display_name: o.display_name.as_deref(),
+        given_name: o.given_name.as_deref(),
+        sn: o.surname.as_deref(),
+        target_address: o.target_address.as_deref(),
+        user_certificate_count: o.certificate_count,
         user_account_control: o.user_account_control,
         critical_system_object: o.critical_system_object.then_some(true),
         recipient_type_details: None,

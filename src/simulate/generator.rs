@@ -451,6 +451,8 @@ pub(crate) struct Gen {
     cn_used: HashSet<(i8, u8, u8)>,
     /// Members `(id, @odata.type)` by role, indexed like [`ROLES`].
     pub(crate) roles: [Vec<(String, String)>; ROLES.len()],
+    /// Eligible (PIM) holders per role, served as roleEligibilitySchedules.
+    pub(crate) eligible_roles: [Vec<(String, String)>; ROLES.len()],
     pub(crate) org_last_sync: DateTime<Utc>,
     pub(crate) org_last_password_sync: DateTime<Utc>,
     pub(crate) ground_truth: Vec<PlantedProblem>,
@@ -499,6 +501,7 @@ impl Gen {
             other_rid: 1104,
             cn_used: HashSet::new(),
             roles: Default::default(),
+            eligible_roles: Default::default(),
             org_last_sync,
             org_last_password_sync,
             ground_truth: Vec::new(),
@@ -687,6 +690,10 @@ impl Gen {
 
     pub(crate) fn add_role(&mut self, role: Role, id: &str, odata_type: &str) {
         self.roles[role as usize].push((id.to_owned(), odata_type.to_owned()));
+    }
+
+    pub(crate) fn add_eligible_role(&mut self, role: Role, id: &str, odata_type: &str) {
+        self.eligible_roles[role as usize].push((id.to_owned(), odata_type.to_owned()));
     }
 
     pub(crate) fn error(&self, rng: &mut Rng, property: &str, value: String) -> ProvisioningError {

@@ -101,6 +101,10 @@ pub struct OrgContact {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
+    /// Members with their `@odata.type`, served as `/groups/{id}/transitiveMembers` (a
+    /// role-assignable group cannot hold groups, so its members are its transitive members).
+    #[serde(skip)]
+    pub members: Vec<(String, String)>,
     pub id: String,
     pub display_name: Option<String>,
     pub description: Option<String>,
@@ -184,6 +188,9 @@ pub struct DirectoryRole {
     /// Member object ids with their `@odata.type` (`#microsoft.graph.user`, ...).
     #[serde(skip)]
     pub members: Vec<(String, String)>,
+    /// Principals eligible for the role (PIM), served as roleEligibilitySchedules.
+    #[serde(skip)]
+    pub eligible: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -194,9 +201,14 @@ pub struct ServicePrincipal {
     pub app_display_name: Option<String>,
     pub application_template_id: Option<String>,
     pub display_name: String,
+    /// Beta only (Graph's v1.0 servicePrincipal has no publisherName).
     pub publisher_name: Option<String>,
     pub service_principal_names: Vec<String>,
     pub tags: Vec<String>,
+}
+
+impl ServicePrincipal {
+    pub const BETA_ONLY_PROPERTIES: [&'static str; 1] = ["publisherName"];
 }
 
 /// A synchronization job and its mutable status (start / pause / restart change it).
@@ -319,6 +331,11 @@ pub struct OnPremRecord {
     pub proxy_addresses: Vec<String>,
     pub display_name: Option<String>,
     pub user_account_control: Option<u32>,
+    /// targetAddress (mail users and contacts that forward elsewhere).
+    pub target_address: Option<String>,
+    /// How many userCertificate values the object holds (LDIF writes that many values, CSV
+    /// and JSON the count, as the export script does).
+    pub certificate_count: u32,
     // The rest is what an export shows besides the sync attributes (LDIF writes them all, CSV
     // some). The vocabulary fields are `Cow` so that half a million records share the generator's
     // static names instead of holding a copy each.

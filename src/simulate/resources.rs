@@ -44,6 +44,9 @@ pub(super) struct KindInfo {
     type_name: &'static str,
     resource: &'static str,
     properties: Vec<String>,
+    /// What Graph's v1.0 metadata declares for the type: a `$select` of one of these that the
+    /// simulator does not model is accepted (and not returned) instead of refused.
+    graph_declared: std::collections::BTreeSet<String>,
     /// Returned without `$select` (None: every property).
     defaults: Option<Vec<String>>,
     filters: Option<FilterTable>,
@@ -54,18 +57,23 @@ pub(super) struct Meta {
     kinds: Vec<(Kind, KindInfo)>,
     /// v1.0's organization: the beta resource minus its beta-only properties.
     organization_v1: KindInfo,
+    /// v1.0's servicePrincipal: without publisherName, which only the beta schema declares.
+    service_principal_v1: KindInfo,
+    /// A national cloud: its beta organization is the v1.0 one (no password-sync time).
+    national_cloud: bool,
 }
 
 impl Meta {
     // One entry per resource kind: a table, not logic.
     #[allow(clippy::too_many_lines)]
-    pub(super) fn new() -> Self {
+    pub(super) fn new(national_cloud: bool) -> Self {
         let info = |entity_set, type_name, resource, properties: Vec<String>, filters, pageable| {
             KindInfo {
                 entity_set,
                 type_name,
                 resource,
                 properties,
+                graph_declared: crate::graph_metadata::declared(type_name, "v1.0"),
                 defaults: None,
                 filters,
                 pageable,
@@ -86,6 +94,10 @@ impl Meta {
             .iter()
             .filter(|p| !Organization::BETA_ONLY_PROPERTIES.contains(&p.as_str()))
             .cloned()
+            .collect();
+        let sp_v1: Vec<String> = property_names::<ServicePrincipal>()
+            .into_iter()
+            .filter(|p| !ServicePrincipal::BETA_ONLY_PROPERTIES.contains(&p.as_str()))
             .collect();
         Self {
             kinds: vec![
@@ -187,12 +199,24 @@ impl Meta {
                 None,
                 false,
             ),
+            service_principal_v1: info(
+                "servicePrincipals",
+                "servicePrincipal",
+                "ServicePrincipal",
+                sp_v1,
+                Some(odata::SERVICE_PRINCIPAL_FILTERS),
+                true,
+            ),
+            national_cloud,
         }
     }
 
     fn get(&self, kind: Kind, beta: bool) -> &KindInfo {
-        if kind == Kind::Organization && !beta {
+        if kind == Kind::Organization && (!beta || self.national_cloud) {
             return &self.organization_v1;
+        }
+        if kind == Kind::ServicePrincipal && !beta {
+            return &self.service_principal_v1;
         }
         self.kinds
             .iter()
@@ -353,6 +377,14 @@ pub(super) fn resource(
         ["directoryroles"] => directory_roles(ctx, &tenant, None),
         ["directoryroles", _] => directory_roles(ctx, &tenant, Some(&segs[1])),
         ["directoryroles", _, "members"] => role_members(ctx, &tenant, &segs[1]),
+        ["rolemanagement", "directory", "roledefinitions"] => role_definitions(ctx, &tenant),
+        ["rolemanagement", "directory", "roleassignments"] => {
+            role_assignments(ctx, &tenant, RoleList::Active)
+        }
+        ["rolemanagement", "directory", "roleeligibilityschedules"] => {
+            role_assignments(ctx, &tenant, RoleList::Eligible)
+        }
+        ["groups", _, "transitivemembers"] => transitive_members(ctx, &tenant, &segs[1]),
         ["directory", "onpremisessynchronization", rest @ ..] => {
             // "Application: Not supported." (onpremisesdirectorysynchronization-get): app-only
             // tokens are refused whatever they hold.
@@ -458,19 +490,29 @@ pub(super) fn resolve_select(
         if name == "*" {
             return Ok(kind.properties.clone());
         }
-        let canonical = kind
+        let modelled = kind
             .properties
             .iter()
-            .find(|p| p.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                GraphError::bad_request(
-                    "BadRequest",
-                    format!(
-                        "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
-                        kind.type_name
-                    ),
-                )
-            })?;
+            .find(|p| p.eq_ignore_ascii_case(name));
+        // A real property the simulator does not model is accepted and left out, as a tenant
+        // without a value would; only a property Graph does not declare is a 400.
+        if modelled.is_none()
+            && kind
+                .graph_declared
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        let canonical = modelled.ok_or_else(|| {
+            GraphError::bad_request(
+                "BadRequest",
+                format!(
+                    "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
+                    kind.type_name
+                ),
+            )
+        })?;
         if !out.contains(canonical) {
             out.push(canonical.clone());
         }
@@ -532,13 +574,20 @@ fn count_requires_eventual() -> GraphError {
 }
 
 /// Refuses `$count` when the `refuse-count` fault is set for this collection (the documented
-/// 400 whatever the headers), else when `ConsistencyLevel: eventual` is missing (AQ).
-fn check_count_allowed(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), GraphError> {
+/// 400 whatever the headers).
+fn check_count_fault(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), GraphError> {
     let faults = ctx.s.faults();
     if faults.options().refuse_count && faults.count_faults_apply_to(kind.entity_set) {
         ctx.s.count_fault("refused-count");
         return Err(count_requires_eventual());
     }
+    Ok(())
+}
+
+/// The `/$count` segment: refused by the fault, else without `ConsistencyLevel: eventual` (AQ;
+/// graph-samples/advanced-query-count-missing.error.json).
+fn check_count_allowed(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), GraphError> {
+    check_count_fault(ctx, kind)?;
     if !ctx.eventual() {
         return Err(count_requires_eventual());
     }
@@ -640,9 +689,16 @@ fn list<T: Serialize + QuickText>(
     if q.expand.is_some() {
         return Err(unsupported_expand(kind));
     }
-    // "$count is not currently supported" without ConsistencyLevel (AQ).
+    // `$count=true` without `ConsistencyLevel: eventual` is not an error: Graph ignores it and
+    // returns no @odata.count (only the `/$count` segment answers 400 without the header).
     if q.count {
-        check_count_allowed(ctx, kind)?;
+        check_count_fault(ctx, kind)?;
+        // A later page of a counted query without the header: what Graph answers is not
+        // documented (UNVERIFIED); the simulator keeps refusing it, so a pager that forgets to
+        // re-send the header is caught.
+        if q.skiptoken.is_some() && !ctx.eventual() {
+            return Err(count_requires_eventual());
+        }
     }
     let advanced = q.count && ctx.eventual();
     let filter = resolve_filter(ctx, kind, advanced)?;
@@ -697,7 +753,7 @@ fn list<T: Serialize + QuickText>(
         link
     });
     // "@odata.count ... will be present only in the first page" (PAGING).
-    let total = (q.count && first_page).then(|| {
+    let total = (advanced && first_page).then(|| {
         let n = items
             .iter()
             .filter(|it| matches_filter(filter.as_ref(), *it))
@@ -851,18 +907,20 @@ fn directory_roles(ctx: &Ctx<'_>, tenant: &SimTenant, id: Option<&str>) -> Graph
             ));
         }
     };
-    if ctx.q.count && !ctx.eventual() {
-        return Err(count_requires_eventual());
-    }
-    let filter = resolve_filter(ctx, kind, ctx.q.count && ctx.eventual())?;
+    // `$count=true` without `ConsistencyLevel: eventual` is ignored, as in `list`.
+    let counted = ctx.q.count && ctx.eventual();
+    let filter = resolve_filter(ctx, kind, counted)?;
     let selected = resolve_select(kind, ctx.q.select.as_ref())?;
     let names: Vec<&str> = selected.iter().map(String::as_str).collect();
     let render = |role: &DirectoryRole| -> Value {
         let mut v = serde_json::to_value(Selected::new(role, &names)).unwrap_or(Value::Null);
         if expand {
+            // Graph returns at most 20 expanded directory objects and no next link
+            // (https://learn.microsoft.com/graph/known-issues, "$expand ... 20 objects").
             let members: Vec<Value> = role
                 .members
                 .iter()
+                .take(EXPAND_LIMIT)
                 .map(|(mid, t)| render_member(ctx, tenant, mid, t))
                 .collect();
             v["members"] = Value::Array(members);
@@ -899,11 +957,178 @@ fn directory_roles(ctx: &Ctx<'_>, tenant: &SimTenant, id: Option<&str>) -> Graph
         "@odata.context".to_owned(),
         Value::String(ctx.context_url(&format!("directoryRoles{suffix}"))),
     );
-    if ctx.q.count {
+    if counted {
         body.insert("@odata.count".to_owned(), json!(roles.len()));
     }
     let n = roles.len();
     body.insert("value".to_owned(), Value::Array(roles));
+    Ok(GraphOk::json(
+        serde_json::to_vec(&Value::Object(body)).unwrap_or_default(),
+        n,
+    ))
+}
+
+/// How many objects Graph expands on a directory object's relationship (known issues page).
+const EXPAND_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Copy)]
+enum RoleList {
+    Active,
+    Eligible,
+}
+
+/// `GET /roleManagement/directory/roleDefinitions`: the built-in roles the tenant's
+/// directoryRoles activate (a built-in role's definition id is its template id).
+fn role_definitions(ctx: &Ctx<'_>, tenant: &SimTenant) -> GraphResult {
+    if ctx.q.filter.is_some() || ctx.q.expand.is_some() {
+        return Err(GraphError::unsupported_query(
+            "The simulated tenant implements only $select on roleDefinitions.",
+        ));
+    }
+    let defs: Vec<Value> = tenant
+        .directory_roles
+        .iter()
+        .map(|r| {
+            select_value(
+                json!({
+                    "id": r.role_template_id,
+                    "displayName": r.display_name,
+                    "description": r.description,
+                    "templateId": r.role_template_id,
+                    "isBuiltIn": true,
+                    "isEnabled": true,
+                }),
+                ctx.q.select.as_ref(),
+            )
+        })
+        .collect();
+    let n = defs.len();
+    let body = json!({
+        "@odata.context": ctx.context_url("roleManagement/directory/roleDefinitions"),
+        "value": defs,
+    });
+    Ok(GraphOk::json(
+        serde_json::to_vec(&body).unwrap_or_default(),
+        n,
+    ))
+}
+
+/// `GET /roleManagement/directory/roleAssignments` and `.../roleEligibilitySchedules`: one
+/// entry per principal and role, paged with `$top` and `$skiptoken` (the collection is not
+/// capped like `$expand`), with `$expand=principal` (optionally `($select=id)`).
+fn role_assignments(ctx: &Ctx<'_>, tenant: &SimTenant, list: RoleList) -> GraphResult {
+    let q = ctx.q;
+    if q.filter.is_some() || q.select.is_some() {
+        return Err(GraphError::unsupported_query(
+            "The simulated tenant implements only $expand=principal, $top and paging on role assignments.",
+        ));
+    }
+    let expand = match q.expand.as_deref().map(str::trim) {
+        None => false,
+        Some(e)
+            if e.eq_ignore_ascii_case("principal")
+                || e.to_ascii_lowercase().starts_with("principal(") =>
+        {
+            true
+        }
+        Some(other) => {
+            return Err(GraphError::bad_request(
+                "BadRequest",
+                format!(
+                    "Could not find a property named '{other}' on type 'microsoft.graph.unifiedRoleAssignment'."
+                ),
+            ));
+        }
+    };
+    let (entity, prefix) = match list {
+        RoleList::Active => ("roleAssignments", "ra"),
+        RoleList::Eligible => ("roleEligibilitySchedules", "es"),
+    };
+    let items: Vec<Value> = tenant
+        .directory_roles
+        .iter()
+        .flat_map(|r| {
+            let holders = match list {
+                RoleList::Active => &r.members,
+                RoleList::Eligible => &r.eligible,
+            };
+            holders.iter().map(move |(principal, t)| (r, principal, t))
+        })
+        .map(|(r, principal, t)| {
+            let mut v = json!({
+                "id": format!("{prefix}-{}-{principal}", r.role_template_id),
+                "principalId": principal,
+                "roleDefinitionId": r.role_template_id,
+                "directoryScopeId": "/",
+            });
+            if expand {
+                v["principal"] = json!({"@odata.type": t, "id": principal});
+            }
+            v
+        })
+        .collect();
+    page_of_values(ctx, &items, &format!("roleManagement/directory/{entity}"))
+}
+
+/// `GET /groups/{id}/transitiveMembers` (`$select=id` only), paged.
+fn transitive_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResult {
+    let group = tenant
+        .groups
+        .iter()
+        .find(|g| g.id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| GraphError::not_found(id))?;
+    if ctx.q.filter.is_some() || ctx.q.expand.is_some() {
+        return Err(GraphError::unsupported_query(
+            "The simulated tenant implements only $select and paging on transitiveMembers.",
+        ));
+    }
+    let items: Vec<Value> = group
+        .members
+        .iter()
+        .map(|(mid, t)| json!({"@odata.type": t, "id": mid}))
+        .collect();
+    page_of_values(ctx, &items, "directoryObjects")
+}
+
+/// One page of already-rendered values, `$top` (else the default page size) at a time, with a
+/// signed `$skiptoken` next link.
+fn page_of_values(ctx: &Ctx<'_>, items: &[Value], context: &str) -> GraphResult {
+    let q = ctx.q;
+    let fingerprint = odata::fingerprint(ctx.path, q);
+    let start = match &q.skiptoken {
+        Some(t) => odata::decode_skiptoken(&ctx.s.skiptoken_key, t, &fingerprint)?.pos,
+        None => 0,
+    }
+    .min(items.len());
+    let size = (q.top.unwrap_or(ctx.s.default_page_size) as usize).max(1);
+    let end = start.saturating_add(size).min(items.len());
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".to_owned(),
+        Value::String(ctx.context_url(context)),
+    );
+    if end < items.len() {
+        let token = odata::encode_skiptoken(
+            &ctx.s.skiptoken_key,
+            &PageToken {
+                q: fingerprint,
+                pos: end,
+            },
+        );
+        let mut link = format!("{}{}?", ctx.s.base_url, ctx.path);
+        for (k, v) in &q.pairs {
+            link.push_str(&percent_encode(k));
+            link.push('=');
+            link.push_str(&percent_encode(v));
+            link.push('&');
+        }
+        link.push_str("$skiptoken=");
+        link.push_str(&token);
+        body.insert("@odata.nextLink".to_owned(), Value::String(link));
+    }
+    let page = items[start..end].to_vec();
+    let n = page.len();
+    body.insert("value".to_owned(), Value::Array(page));
     Ok(GraphOk::json(
         serde_json::to_vec(&Value::Object(body)).unwrap_or_default(),
         n,
@@ -1109,6 +1334,41 @@ fn apply_job_action(job: &mut SyncJob, action: &str, scope: Option<&[&str]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every property the simulator serves (and accepts in `$select`) is one Graph's published
+    /// metadata declares for that type and version: the simulator must not invent properties a
+    /// real tenant would refuse with 400.
+    #[test]
+    fn served_properties_are_declared_in_graphs_metadata() {
+        let types = [
+            (Kind::User, "user"),
+            (Kind::Contact, "orgContact"),
+            (Kind::Group, "group"),
+            (Kind::ServicePrincipal, "servicePrincipal"),
+            (Kind::DirectoryRole, "directoryRole"),
+            (Kind::Domain, "domain"),
+            (Kind::Organization, "organization"),
+            (Kind::SyncJob, "synchronizationJob"),
+            (Kind::DirSync, "onPremisesDirectorySynchronization"),
+        ];
+        let mut failures = Vec::new();
+        for national_cloud in [false, true] {
+            let meta = Meta::new(national_cloud);
+            for (kind, type_name) in types {
+                for (beta, version) in [(false, "v1.0"), (true, "beta")] {
+                    let declared = crate::graph_metadata::declared(type_name, version);
+                    for p in &meta.get(kind, beta).properties {
+                        if !declared.contains(p) {
+                            failures.push(format!("{version} {type_name}.{p}"));
+                        }
+                    }
+                }
+            }
+        }
+        failures.sort();
+        failures.dedup();
+        assert!(failures.is_empty(), "not in Graph's metadata: {failures:?}");
+    }
 
     #[test]
     fn reset_scope_parsing() {

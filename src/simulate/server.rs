@@ -144,6 +144,10 @@ pub struct ServerOptions {
     /// nothing) with a nextLink, as Graph may ("A page of results may contain zero or more
     /// results", <https://learn.microsoft.com/graph/paging>).
     pub max_scan_per_page: usize,
+    /// Serve a national cloud's schema: its beta `organization` lacks
+    /// onPremisesLastPasswordSyncDateTime (absent from the US Government and China beta metadata),
+    /// so a `$select` of it is a 400 there as in v1.0.
+    pub national_cloud: bool,
 }
 
 impl ServerOptions {
@@ -160,6 +164,7 @@ impl ServerOptions {
             extra_graph_resources: Vec::new(),
             default_page_size: DEFAULT_PAGE_SIZE,
             max_scan_per_page: 100_000,
+            national_cloud: false,
         }
     }
 
@@ -538,7 +543,7 @@ fn prepare(
         throttle: Throttle::new(options.throttle, tenant.users.len()),
         tenant_id: tenant.tenant_id.clone(),
         tenant: RwLock::new(tenant),
-        meta: Meta::new(),
+        meta: Meta::new(options.national_cloud),
         tokens,
         faults: Faults::new(options.faults),
         latency: options.latency,

@@ -171,6 +171,7 @@ pub(super) fn tenant(users: usize) -> SimTenant {
                 (guid(1), "#microsoft.graph.user".into()),
                 (guid(6000), "#microsoft.graph.group".into()),
             ],
+            eligible: Vec::new(),
         }],
         service_principals: vec![
             ServicePrincipal {
@@ -1038,16 +1039,21 @@ async fn filters_follow_the_supported_subset() {
     assert_eq!(count_of(&body), 4);
 }
 
-/// `$count=true` needs `ConsistencyLevel: eventual` (else the docs' 400), puts `@odata.count` on
-/// the first page only, and the header must be re-sent on every page; `/users/$count` is a
-/// plain number.
+/// `$count=true` without `ConsistencyLevel: eventual` is silently ignored (200, no
+/// `@odata.count`; AQ); with it, `@odata.count` is on the first page only, and the header must
+/// be re-sent on every page; `/users/$count` is a plain number and without the header the docs'
+/// 400.
 #[tokio::test]
 async fn count_needs_consistency_level() {
     let server = start(150, options()).await;
     let base = server.base_url();
     let token = app_token(base).await;
 
-    let (status, body) = get_json(base, &token, "/v1.0/users?$count=true").await;
+    let (status, body) = get_json(base, &token, "/v1.0/users?$count=true&$select=id").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.get("@odata.count").is_none(), "{body}");
+    assert!(!body["value"].as_array().unwrap().is_empty());
+    let (status, body) = get_json(base, &token, "/v1.0/users/$count").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let reference = sample("advanced-query-count-missing.error.json");
     assert_shape(&reference, &body, &[], true, "count error");
@@ -1774,4 +1780,52 @@ async fn latency_is_applied_per_page() {
     let elapsed = t.elapsed();
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+/// publisherName is declared only in Graph's beta servicePrincipal: v1.0 refuses its `$select`
+/// and leaves it out of the default answer.
+#[tokio::test]
+async fn publisher_name_is_beta_only() {
+    let server = start(5, options()).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, _) = get_json(
+        base,
+        &token,
+        "/v1.0/servicePrincipals?$select=id,publisherName",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = get_json(
+        base,
+        &token,
+        "/beta/servicePrincipals?$select=id,publisherName",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = get_json(base, &token, "/v1.0/servicePrincipals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|sp| sp.get("publisherName").is_none()),
+        "{body}"
+    );
+}
+
+/// A `$select` of a real Graph property the simulator does not model (user.jobTitle is modelled,
+/// user.employeeHireDate is not) is accepted as Graph accepts it; a property Graph does not
+/// declare is still the 400 a tenant answers.
+#[tokio::test]
+async fn select_of_a_real_unmodelled_property_is_not_an_error() {
+    let server = start(3, options()).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, body) = get_json(base, &token, "/v1.0/users?$select=id,employeeHireDate").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["value"][0]["id"].is_string(), "{body}");
+    let (status, body) = get_json(base, &token, "/v1.0/users?$select=id,noSuchProperty").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

@@ -27,7 +27,7 @@ use crate::simulate::model::{Group, OnPremRecord, OrgContact, User};
 type Case = fn(&mut Gen, &mut Rng) -> Planted;
 
 /// Every case kind, in the order they are planted.
-pub(crate) const CASES: [(&str, Case); 43] = [
+pub(crate) const CASES: [(&str, Case); 54] = [
     ("pe_no_holder_user", pe_no_holder_user),
     ("pe_no_holder_group", pe_no_holder_group),
     ("pe_no_holder_contact", pe_no_holder_contact),
@@ -68,9 +68,20 @@ pub(crate) const CASES: [(&str, Case); 43] = [
     ("stale_last_sync_only", stale_last_sync_only),
     ("stale_group_source_exists", stale_group_source_exists),
     ("ok_pending_hard_match", ok_pending_hard_match),
+    ("ihm_pending_admin", ihm_pending_admin),
+    ("ihm_pending_eligible_admin", ihm_pending_eligible_admin),
     ("upn_corp_local", upn_corp_local),
     ("upn_unverified_domain", upn_unverified_domain),
     ("upn_subdomain", upn_subdomain),
+    ("val_upn_period_before_at", val_upn_period_before_at),
+    ("val_proxy_space", val_proxy_space),
+    ("val_x500_shared", val_x500_shared),
+    ("val_mail_space", val_mail_space),
+    ("val_alias_leading_period", val_alias_leading_period),
+    ("val_given_name_long", val_given_name_long),
+    ("val_sam_long", val_sam_long),
+    ("val_target_address_space", val_target_address_space),
+    ("lo_certificates", lo_certificates),
 ];
 
 const PE: &str = "provisioning-error";
@@ -82,6 +93,16 @@ const OTM: &str = "object-type-mismatch";
 const SMT: &str = "soft-match-takeover";
 const DSA: &str = "duplicate-source-anchor";
 const UPN: &str = "upn-suffix-unverified";
+const UPN_INVALID: &str = "upn-invalid";
+const IHM: &str = "invalid-hard-match";
+const PROXY_INVALID: &str = "proxy-address-invalid";
+const PROXY_NOT_UNIQUE: &str = "proxy-address-not-unique";
+const MAIL_INVALID: &str = "mail-invalid";
+const ALIAS_INVALID: &str = "mail-nickname-invalid";
+const NAME_TOO_LONG: &str = "name-too-long";
+const SAM_INVALID: &str = "sam-account-name-invalid";
+const TARGET_INVALID: &str = "target-address-invalid";
+const LARGE_OBJECT: &str = "large-object";
 
 fn user(u: User) -> CloudObject {
     CloudObject::User(Box::new(u))
@@ -981,6 +1002,38 @@ fn ok_pending_hard_match(g: &mut Gen, rng: &mut Rng) -> Planted {
     planted(vec![u], vec![user(c)])
 }
 
+/// A pending hard match onto a cloud-only user who holds a Microsoft Entra role: refused since
+/// the June 2026 protection (MC1262584), whatever the tenant's flags.
+fn ihm_pending_admin(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let u = new_user(g, rng, Some(UpnStyle::Mail));
+    let mut c = g.twin_user(rng, &u);
+    never_synced(&mut c);
+    g.add_role(Role::UserAdministrator, &c.id, USER_TYPE);
+    g.expect(
+        IHM,
+        Some(&c.id),
+        Some(&u),
+        "hard match onto a cloud-only User Administrator",
+    );
+    planted(vec![u], vec![user(c)])
+}
+
+/// The same, for a cloud-only user who is only *eligible* (PIM) for a role: counted as holding
+/// it, the cautious reading of MC1262584 (UNVERIFIED; see invalid-hard-match's docs).
+fn ihm_pending_eligible_admin(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let u = new_user(g, rng, Some(UpnStyle::Mail));
+    let mut c = g.twin_user(rng, &u);
+    never_synced(&mut c);
+    g.add_eligible_role(Role::HybridIdentityAdministrator, &c.id, USER_TYPE);
+    g.expect(
+        IHM,
+        Some(&c.id),
+        Some(&u),
+        "hard match onto a cloud-only user eligible for Hybrid Identity Administrator",
+    );
+    planted(vec![u], vec![user(c)])
+}
+
 // -- UPN suffix ------------------------------------------------------------------------------
 
 fn upn_corp_local(g: &mut Gen, rng: &mut Rng) -> Planted {
@@ -1040,4 +1093,130 @@ fn upn_subdomain(g: &mut Gen, rng: &mut Rng) -> Planted {
         UNADDED_SUBDOMAIN,
         "eu.contoso.com is a subdomain of a verified domain but was never added to the tenant",
     )
+}
+
+// -- data validation (queries/validation) ------------------------------------------------------
+// New users (no cloud twin) whose one value breaks a documented export rule; everything else
+// about them is healthy, so the validation rule is the only finding.
+
+fn val_upn_period_before_at(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, Some(UpnStyle::Mail));
+    let upn = u.user_principal_name.take().unwrap_or_default();
+    let (local, domain) = upn.split_once('@').unwrap_or((&upn, AD_DOMAIN));
+    u.user_principal_name = Some(format!("{local}.@{domain}"));
+    g.expect(
+        UPN_INVALID,
+        None,
+        Some(&u),
+        "a period directly before the @ of the UPN",
+    );
+    planted(vec![u], vec![])
+}
+
+fn val_proxy_space(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, None);
+    let first = primary(&u);
+    let (local, domain) = first.split_once('@').unwrap_or((&first, AD_DOMAIN));
+    u.proxy_addresses
+        .push(format!("smtp:{local} alias@{domain}"));
+    g.expect(
+        PROXY_INVALID,
+        None,
+        Some(&u),
+        "a space in a secondary SMTP address",
+    );
+    planted(vec![u], vec![])
+}
+
+fn val_x500_shared(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut a = new_user(g, rng, None);
+    let mut b = new_user(g, rng, None);
+    // An X500 address left on a new mailbox after a migration, still held by the old one; the
+    // spaces and parentheses are Exchange's own and not a finding.
+    let shared = format!(
+        "X500:/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn={:032x}-migrated",
+        rng.u128()
+    );
+    a.proxy_addresses.push(shared.clone());
+    b.proxy_addresses.push(shared);
+    g.expect(
+        PROXY_NOT_UNIQUE,
+        None,
+        Some(smaller(&a, &b)),
+        "two users hold one X500 address",
+    );
+    planted(vec![a, b], vec![])
+}
+
+fn val_mail_space(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user_with(
+        g,
+        rng,
+        UserSpec {
+            mailbox: false,
+            upn_style: Some(UpnStyle::Sam),
+            ..UserSpec::default()
+        },
+    );
+    let sam = u.sam_account_name.clone().unwrap_or_default();
+    u.mail = Some(format!("{sam} @{AD_DOMAIN}"));
+    g.expect(MAIL_INVALID, None, Some(&u), "a space before the @ of mail");
+    planted(vec![u], vec![])
+}
+
+fn val_alias_leading_period(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, None);
+    let alias = u.mail_nickname.take().unwrap_or_default();
+    u.mail_nickname = Some(format!(".{alias}"));
+    g.expect(
+        ALIAS_INVALID,
+        None,
+        Some(&u),
+        "mailNickname begins with a period",
+    );
+    planted(vec![u], vec![])
+}
+
+fn val_given_name_long(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, None);
+    let first = u.given_name.clone().unwrap_or_default();
+    let long: String = first
+        .chars()
+        .chain(std::iter::repeat('a'))
+        .take(65)
+        .collect();
+    u.given_name = Some(long.into());
+    g.expect(NAME_TOO_LONG, None, Some(&u), "givenName of 65 characters");
+    planted(vec![u], vec![])
+}
+
+fn val_sam_long(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, Some(UpnStyle::Mail));
+    let sam = u.sam_account_name.take().unwrap_or_default();
+    let long: String = sam.chars().chain(std::iter::repeat('x')).take(21).collect();
+    u.sam_account_name = Some(long);
+    g.expect(
+        SAM_INVALID,
+        None,
+        Some(&u),
+        "sAMAccountName of 21 characters (the user is still created)",
+    );
+    planted(vec![u], vec![])
+}
+
+fn val_target_address_space(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let (mut k, _) = g.onprem_contact(rng);
+    let mail = k.mail.clone().unwrap_or_default();
+    let (local, domain) = mail.split_once('@').unwrap_or((&mail, AD_DOMAIN));
+    k.target_address = Some(format!("SMTP:{local} fwd@{domain}"));
+    g.expect(TARGET_INVALID, None, Some(&k), "a space in targetAddress");
+    planted(vec![k], vec![])
+}
+
+/// A user with 16 certificates (one over the limit): modern Entra Connect drops them.
+fn lo_certificates(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let mut u = new_user(g, rng, None);
+    u.certificate_count = 16;
+    g.expect(LARGE_OBJECT, None, Some(&u), "16 userCertificate values");
+    planted(vec![u], vec![])
 }

@@ -101,6 +101,8 @@ impl Gen {
             proxy_addresses: proxies,
             display_name: Some(format!("{} {}", p.first(), p.last())),
             user_account_control: Some(uac),
+            target_address: None,
+            certificate_count: 0,
             given_name: Some(Cow::Borrowed(p.first())),
             surname: Some(Cow::Borrowed(p.last())),
             title: Some(Cow::Borrowed(p.title())),
@@ -289,6 +291,7 @@ impl Gen {
         let kind = GroupKind::of(g);
         let created = g.when_created.unwrap_or(self.collected_at) + TimeDelta::hours(1);
         Group {
+            members: Vec::new(),
             id: Self::cloud_id(rng),
             display_name: g.display_name.clone(),
             description: None,

@@ -106,7 +106,10 @@ pub(super) fn directory_synchronization(tenant_id: &str) -> DirectorySynchroniza
             "groupWriteBackEnabled": false,
             "blockSoftMatchEnabled": false,
             "blockCloudObjectTakeoverThroughHardMatchEnabled": false,
-            "bypassDirSyncOverridesEnabled": false
+            "bypassDirSyncOverridesEnabled": false,
+            // The 20th flag (onPremisesDirectorySynchronizationFeature in Graph's metadata): the
+            // 2026 hard-match hardening's bypass, off by default.
+            "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": false
         }),
     }
 }
@@ -115,15 +118,20 @@ pub(super) fn directory_synchronization(tenant_id: &str) -> DirectorySynchroniza
 pub(super) fn directory_roles(g: &Gen, rng: &mut Rng) -> Vec<DirectoryRole> {
     ROLES
         .iter()
-        .zip(&g.roles)
-        .filter(|(_, members)| !members.is_empty())
-        .map(|((name, template, description), members)| DirectoryRole {
-            id: guid_text(rng.uuid4()),
-            display_name: (*name).to_owned(),
-            description: (*description).to_owned(),
-            role_template_id: (*template).to_owned(),
-            members: members.clone(),
-        })
+        .zip(g.roles.iter().zip(&g.eligible_roles))
+        // A role is activated (a directoryRole exists) once it was assigned; an eligible-only
+        // role is kept too, so its eligibility schedules are served.
+        .filter(|(_, (members, eligible))| !members.is_empty() || !eligible.is_empty())
+        .map(
+            |((name, template, description), (members, eligible))| DirectoryRole {
+                id: guid_text(rng.uuid4()),
+                display_name: (*name).to_owned(),
+                description: (*description).to_owned(),
+                role_template_id: (*template).to_owned(),
+                members: members.clone(),
+                eligible: eligible.clone(),
+            },
+        )
         .collect()
 }
 

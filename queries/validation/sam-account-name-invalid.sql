@@ -1,0 +1,61 @@
+/*
++++
+name     = "sam-account-name-invalid"
+title    = "User sAMAccountName over 20 characters or with characters it cannot hold (the account is still created)"
+severity = "low"
+category = "validation"
+outcome  = "AccountStillCreated"
+requires = ["onprem_values", "onprem_objects"]
++++
+## What it does
+Checks the sAMAccountName of on-prem users: at most 20 characters, and none of
+`[ ] \ " | , / : < > + = ; ? * '` or control characters (the directory-preparation page's list).
+Groups and contacts are not checked (their limit is not the users' 20).
+
+## Why is this bad?
+Less than IdFix makes of it: Microsoft's directory-preparation page says "If a user has an
+invalid sAMAccountName attribute but has a valid userPrincipalName attribute, the user account
+is created in Microsoft 365", so for a user with a UPN the finding predicts no export error
+(`AccountStillCreated`) and is low severity; onPremisesSamAccountName and anything keyed on it
+(sign-in with the down-level name, scripts) carry the odd value. A user without a UPN gets one
+built from sAMAccountName (`<sAMAccountName>@<domain>`), so an invalid character then lands in
+the UPN: the finding predicts IdentityDataValidationFailed there (UNVERIFIED).
+
+## Remediation
+Rename the account on-prem (`Set-ADUser <user> -SamAccountName <name>`) where the value matters;
+for users with a valid UPN this is hygiene, not a sync blocker.
+
+## References
+- Attribute preparation (sAMAccountName): https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
+*/
+WITH judged AS (
+    SELECT
+        v.object_guid, v.value, v.shown,
+        CONCAT_WS('; ',
+            CASE WHEN v.length > 20 THEN 'longer than 20 characters (' || CAST(v.length AS VARCHAR) || ')' END,
+            CASE WHEN REGEXP_LIKE(v.value, '[\[\]\\"|,/:<>+=;?*''[:cntrl:]]')
+                THEN 'a character it cannot hold (characters other than letters and digits in it: ' || v.symbols || ')' END
+        ) AS broken
+    FROM onprem_values v
+    WHERE v.attribute = 'sAMAccountName' AND v.object_type = 'user'
+)
+SELECT
+    CAST(NULL AS VARCHAR) AS cloud_object_id,
+    CAST(NULL AS VARCHAR) AS cloud_object_type,
+    o.object_guid AS onprem_object_guid,
+    o.distinguished_name AS onprem_distinguished_name,
+    'sAMAccountName' AS attribute,
+    j.shown AS value,
+    'On-prem user ' || o.distinguished_name || ' has sAMAccountName "' || j.shown || '": ' || j.broken
+        || CASE WHEN o.user_principal_name IS NULL
+            THEN '. The user has no userPrincipalName, so sync builds one from sAMAccountName and the value reaches the UPN.'
+            ELSE '. Microsoft documents that a user with a valid userPrincipalName is still created; the odd value stays in onPremisesSamAccountName.'
+        END AS message,
+    'Rename the account on-prem if the name matters (Set-ADUser -Identity ''' || o.object_guid
+        || ''' -SamAccountName <name of at most 20 allowed characters>).' AS remediation,
+    CASE WHEN o.user_principal_name IS NULL THEN 'IdentityDataValidationFailed' ELSE 'AccountStillCreated' END AS predicted_outcome,
+    j.broken AS rule_broken,
+    'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
+FROM judged j
+JOIN onprem_objects o ON j.object_guid = o.object_guid
+WHERE j.broken <> ''

@@ -1,0 +1,101 @@
+/*
++++
+name     = "upn-invalid"
+title    = "userPrincipalName that breaks Entra ID's documented UPN rules (IdentityDataValidationFailed)"
+severity = "high"
+category = "validation"
+outcome  = "IdentityDataValidationFailed"
+requires = ["onprem_values", "onprem_objects"]
+optional = ["domains"]
++++
+## What it does
+Checks every on-prem userPrincipalName against the rules Microsoft documents, with "at most"
+boundaries (a value exactly at a limit passes):
+
+- at most 113 characters in all, at most 64 before the `@` and at most 48 after it;
+- exactly one `@`, and not as the first character;
+- before the `@` only `A-Z a-z 0-9 ' . - _ ! # ^ ~` (the apostrophe is allowed: IdFix rejects it
+  by mistake, microsoft/idfix#46; `$` and the backtick are not allowed, which IdFix misses);
+- no period directly before the `@`, no two periods in a row, and no period or whitespace at
+  the end.
+
+Lengths are counted in UTF-16 code units, as .NET counts them; Microsoft says "characters" and
+does not say how it counts, so this is UNVERIFIED (it only matters outside the Basic
+Multilingual Plane, and such characters are invalid anyway).
+
+The suffix after the `@` is not judged here and never against a list of top-level domains: a
+suffix that is not a verified domain of the tenant is `upn-suffix-unverified` (sync substitutes
+the UPN). A UPN that is absent is not a validation error (sync builds one from sAMAccountName).
+With alternate login ID (the sync model's UPN source is mail), the rules are applied to the
+attribute that becomes the cloud UPN, as the UPN-population page says they apply to it.
+
+## Why is this bad?
+The two Microsoft pages disagree on what happens, and the finding states both:
+- Entra Connect's sync-error page lists IdentityDataValidationFailed: the object is not exported
+  while the UPN "has invalid or unsupported characters" or "doesn't follow the required format";
+- the UPN-population page says an invalid UPN is replaced: Entra ID "calculates a new UPN"
+  `<mailNickname>@<initial domain>` (the finding shows the UPN it would calculate, from the
+  on-prem mailNickname, else the primary SMTP address's or the UPN's part before the `@`).
+Either way the person cannot sign in with the name they know.
+
+## Remediation
+Fix the UPN on-prem: `Set-ADUser <user> -UserPrincipalName <valid name>@<verified domain>`,
+keeping it unique. Check the new name against the rules above first.
+
+## References
+- Username policies (characters, 113/64/48): https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy#username-policies
+- Attribute preparation (format, no period before the @): https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
+- IdentityDataValidationFailed: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#data-mismatch-errors
+- UPN recalculated on invalid characters: https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname
+*/
+WITH judged AS (
+    SELECT
+        v.object_guid, v.attribute, v.becomes_cloud_upn, v.value, v.shown,
+        CONCAT_WS('; ',
+            CASE WHEN v.length > 113 THEN 'longer than 113 characters (' || CAST(v.length AS VARCHAR) || ')' END,
+            CASE WHEN v.at_count = 0 THEN 'no @' END,
+            CASE WHEN v.at_count > 1 THEN 'more than one @' END,
+            CASE WHEN v.at_count >= 1 AND v.local_length = 0 THEN '@ is the first character' END,
+            CASE WHEN v.local_length > 64
+                THEN 'more than 64 characters before the @ (' || CAST(v.local_length AS VARCHAR) || ')' END,
+            CASE WHEN v.at_count = 1 AND v.domain_length > 48
+                THEN 'more than 48 characters after the @ (' || CAST(v.domain_length AS VARCHAR) || ')' END,
+            CASE WHEN REGEXP_LIKE(COALESCE(v.local_part, v.address), '[^A-Za-z0-9''._!#^~@-]')
+                THEN 'characters outside A-Z a-z 0-9 '' . - _ ! # ^ ~ before the @ (characters other than letters and digits in the UPN: '
+                    || v.symbols || ')' END,
+            CASE WHEN v.local_part LIKE '%.' THEN 'a period directly before the @' END,
+            CASE WHEN v.address LIKE '%..%' THEN 'two periods in a row' END,
+            CASE WHEN v.value LIKE '%.' OR REGEXP_LIKE(v.value, '[[:space:]]$') THEN 'a period or whitespace at the end' END
+        ) AS broken
+    FROM onprem_values v
+    WHERE v.becomes_cloud_upn
+),
+initial AS (
+    SELECT name AS initial_domain, TRUE AS becomes_cloud_upn FROM domains WHERE is_initial
+)
+SELECT
+    CAST(NULL AS VARCHAR) AS cloud_object_id,
+    CAST(NULL AS VARCHAR) AS cloud_object_type,
+    o.object_guid AS onprem_object_guid,
+    o.distinguished_name AS onprem_distinguished_name,
+    j.attribute,
+    j.shown AS value,
+    'On-prem ' || o.object_type || ' ' || o.distinguished_name || ' has ' || j.attribute || ' "' || j.shown
+        || '"' || CASE WHEN j.attribute <> 'userPrincipalName' THEN ' (the attribute sync writes to the cloud UPN)' ELSE '' END
+        || ', which breaks the documented UPN rules: ' || j.broken
+        || '. Entra Connect reports IdentityDataValidationFailed for such a UPN and does not export the object; '
+        || 'the UPN-population page says Entra ID instead calculates a new UPN '
+        || COALESCE(
+            COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1)) || '@' || i.initial_domain,
+            '<mailNickname>@<initial domain> (the initial domain is not in the snapshot)')
+        || ' (the two Microsoft pages disagree).' AS message,
+    'Give ' || o.distinguished_name || ' a UPN that follows the rules (Set-ADUser -Identity ''' || o.object_guid
+        || ''' -UserPrincipalName <name>@<verified domain>): at most 64 characters of A-Z a-z 0-9 '' . - _ ! # ^ ~ before one @, no period before the @ or at the end, at most 113 in all.' AS remediation,
+    'IdentityDataValidationFailed' AS predicted_outcome,
+    j.broken AS rule_broken,
+    'https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy#username-policies' AS document,
+    COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1)) || '@' || i.initial_domain AS recalculated_upn
+FROM judged j
+JOIN onprem_objects o ON j.object_guid = o.object_guid
+LEFT JOIN initial i ON j.becomes_cloud_upn = i.becomes_cloud_upn
+WHERE j.broken <> '' AND o.object_type = 'user'
