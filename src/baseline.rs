@@ -378,10 +378,29 @@ impl Default for Schedule {
     }
 }
 
+/// How complete the run was: rules that could not be evaluated, and given inputs that could not
+/// be used (which make the run exit 2 unless `--allow-partial`).
+#[derive(Debug, Clone, Default)]
+pub struct Completeness {
+    pub rules_not_evaluated: usize,
+    /// Why each unusable given input (or `--rule` that could not run) is unusable.
+    pub unusable: Vec<String>,
+    pub allow_partial: bool,
+}
+
+impl Completeness {
+    /// Whether the run must exit 2.
+    pub fn fails(&self) -> bool {
+        !self.unusable.is_empty() && !self.allow_partial
+    }
+}
+
 /// The exit decision and the line that says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// 0: nothing at or above --fail-on (new ones only, with --fail-on-new); 1: something is.
+    /// 0: nothing at or above --fail-on (new ones only, with --fail-on-new); 1: something is;
+    /// 2: a given input was unusable or a rule named with --rule could not run (without
+    /// --allow-partial).
     pub code: u8,
     /// `entra-audit: tenant T, 61 findings (3 new, 2 resolved, 1 muted), worst high, exit 1`
     pub summary: String,
@@ -533,7 +552,13 @@ impl Schedule {
 
     /// The exit decision: 1 when an unmuted finding (a new one, with `fail_on_new`) is at or
     /// above `fail_on`, else 0; and the one-line summary for logs.
-    pub fn verdict(&self, findings: &[Finding], fail_on: FailOn, fail_on_new: bool) -> Verdict {
+    pub fn verdict(
+        &self,
+        findings: &[Finding],
+        fail_on: FailOn,
+        fail_on_new: bool,
+        completeness: &Completeness,
+    ) -> Verdict {
         let active: Vec<&Finding> = findings
             .iter()
             .filter(|f| !self.muted.contains_key(&f.id))
@@ -545,7 +570,11 @@ impl Schedule {
                     && (!fail_on_new || self.status.get(&f.id) == Some(&Status::New))
             }),
         };
-        let code = u8::from(failing);
+        let code = if completeness.fails() {
+            2
+        } else {
+            u8::from(failing)
+        };
         let mut details = Vec::new();
         if self.baseline.is_some() {
             let new = active
@@ -563,8 +592,13 @@ impl Schedule {
             .map(|f| f.severity)
             .max()
             .map_or("none", Severity::as_str);
+        let not_evaluated = match completeness.rules_not_evaluated {
+            0 => String::new(),
+            1 => ", 1 rule not evaluated".to_owned(),
+            n => format!(", {n} rules not evaluated"),
+        };
         let summary = format!(
-            "entra-audit: tenant {}, {} finding{}{}, worst {worst}, exit {code}",
+            "entra-audit: tenant {}, {} finding{}{}, worst {worst}{not_evaluated}, exit {code}",
             self.tenant_id.as_deref().unwrap_or("(unknown)"),
             active.len(),
             if active.len() == 1 { "" } else { "s" },

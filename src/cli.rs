@@ -39,8 +39,10 @@ pub enum Command {
     /// `check --cloud OUT/cloud` repeats the audit offline. With neither, audits the on-prem
     /// export alone.
     ///
-    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error (and
-    /// when a collection failed, unless --allow-partial).
+    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on error, and
+    /// (unless --allow-partial) when a collection failed, a given input was unusable (a snapshot
+    /// collection failed or incomplete, an export whose every record was rejected) or a rule
+    /// named with --rule could not be evaluated.
     Check(Box<CheckArgs>),
     /// Collect the tenant from Microsoft Graph into a snapshot directory (what `check --cloud`
     /// reads) with a manifest.json saying what was collected, how, and what failed.
@@ -368,8 +370,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "cloud")]
     pub snapshot_dir: Option<PathBuf>,
 
-    /// Live run: audit even when a collection failed; the rules that need it are reported as
-    /// not evaluated.
+    /// Audit even when a collection failed or a given input is unusable, and exit 0 or 1 as
+    /// the findings say; the rules that need it are reported as not evaluated.
     #[arg(long)]
     pub allow_partial: bool,
 
@@ -538,36 +540,96 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
     }
 }
 
-/// `90m`, `3h`, `2d` (a bare number is hours).
-pub fn parse_age(s: &str) -> Result<chrono::Duration, String> {
+/// The longest `--*-max-age`: ten years. Longer is a typo, and an unbounded one would overflow
+/// the time arithmetic.
+pub const MAX_AGE: std::time::Duration = std::time::Duration::from_hours(24 * 3650);
+/// The longest `--timeout` / `--poll-interval`: a day.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_hours(24);
+
+/// The one duration parser behind every duration flag: a whole number and a unit from `units`
+/// (`default_unit` when bare), at most `max`; never a panic, whatever the number (checked
+/// arithmetic, then the bound).
+fn parse_duration(
+    s: &str,
+    units: &[(&str, u64)],
+    default_unit: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, String> {
     let s = s.trim();
-    let (number, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => s.split_at(i),
-        None => (s, "h"),
+    let names = units.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ");
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let unit = match unit.trim() {
+        "" => default_unit,
+        other => other,
     };
-    let n: i64 = number.parse().map_err(|_| {
-        format!("'{s}' is not an age: write a whole number and a unit, like 90m, 3h or 2d")
+    let Some(&(_, millis_per_unit)) = units.iter().find(|(u, _)| *u == unit) else {
+        return Err(format!("'{s}': unknown unit '{unit}' (use {names})"));
+    };
+    let n: u64 = number.parse().map_err(|e: std::num::ParseIntError| {
+        if number.is_empty() {
+            format!("'{s}' is not a duration: write a whole number and a unit ({names})")
+        } else {
+            format!("'{s}': {e}")
+        }
     })?;
-    match unit.trim() {
-        "m" | "min" => Ok(chrono::Duration::minutes(n)),
-        "h" => Ok(chrono::Duration::hours(n)),
-        "d" => Ok(chrono::Duration::days(n)),
-        other => Err(format!("'{s}': unknown unit '{other}' (use m, h or d)")),
+    let too_long = || format!("'{s}' is too long: at most {}", describe(max, units));
+    let millis = n.checked_mul(millis_per_unit).ok_or_else(too_long)?;
+    let duration = std::time::Duration::from_millis(millis);
+    if duration > max {
+        return Err(too_long());
     }
+    Ok(duration)
+}
+
+/// `max` in the largest of `units` that divides it (`3650d`, `1440m`).
+fn describe(max: std::time::Duration, units: &[(&str, u64)]) -> String {
+    let millis = max.as_millis();
+    let mut units = units.to_vec();
+    units.sort_by_key(|(_, per)| std::cmp::Reverse(*per));
+    units
+        .iter()
+        .find(|(_, per)| millis.is_multiple_of(u128::from(*per)))
+        .map_or_else(
+            || format!("{millis}ms"),
+            |(u, per)| format!("{}{u}", millis / u128::from(*per)),
+        )
+}
+
+const AGE_UNITS: [(&str, u64); 4] = [
+    ("m", 60_000),
+    ("min", 60_000),
+    ("h", 3_600_000),
+    ("d", 86_400_000),
+];
+const WAIT_UNITS: [(&str, u64); 4] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("min", 60_000)];
+
+/// `90m`, `3h`, `2d` (a bare number is hours), at most [`MAX_AGE`].
+pub fn parse_age(s: &str) -> Result<chrono::Duration, String> {
+    let d = parse_duration(s, &AGE_UNITS, "h", MAX_AGE)?;
+    chrono::Duration::from_std(d).map_err(|e| format!("'{s}': {e}"))
 }
 
 /// RFC 3339 (`2026-11-01T08:00:00Z`) or a date (`2026-11-01`, midnight UTC).
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+    let time = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&Utc)
+    } else {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .ok_or_else(|| {
+                format!(
+                    "'{s}' is not a time: use RFC 3339 (2026-11-01T08:00:00Z) or a date (2026-11-01)"
+                )
+            })?
+    };
+    // The cutoffs are as-of minus an age: keep both far from the calendar's ends.
+    if !(1900..=9999).contains(&chrono::Datelike::year(&time)) {
+        return Err(format!("'{s}': the year must be between 1900 and 9999"));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-        .map_err(|_| {
-            format!(
-                "'{s}' is not a time: use RFC 3339 (2026-11-01T08:00:00Z) or a date (2026-11-01)"
-            )
-        })
+    Ok(time)
 }
 
 /// `entra-audit cloud-sync`: one subcommand per operation.
@@ -655,20 +717,9 @@ fn parse_reset_scope(s: &str) -> Result<crate::cloudsync::actions::ResetScope, S
     s.parse()
 }
 
-/// `500ms`, `30s`, `2m` (a bare number is seconds).
+/// `500ms`, `30s`, `2m` (a bare number is seconds), at most [`MAX_WAIT`].
 pub fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration: write e.g. 500ms, 30s or 2m"))?;
-    match unit.trim() {
-        "ms" => Ok(std::time::Duration::from_millis(n)),
-        "" | "s" => Ok(std::time::Duration::from_secs(n)),
-        "m" | "min" => Ok(std::time::Duration::from_secs(n.saturating_mul(60))),
-        other => Err(format!("'{s}': unknown unit '{other}' (use ms, s or m)")),
-    }
+    parse_duration(s, &WAIT_UNITS, "s", MAX_WAIT)
 }
 
 #[cfg(test)]
@@ -688,6 +739,34 @@ mod tests {
         assert_eq!(parse_age("2d"), Ok(chrono::Duration::days(2)));
         assert!(parse_age("3 weeks").unwrap_err().contains("unknown unit"));
         assert!(parse_age("h").is_err());
+        assert_eq!(parse_age("3650d"), Ok(chrono::Duration::days(3650)));
+        for extreme in [
+            "3651d",
+            "100000000d",
+            "18446744073709551615m",
+            "99999999999999999999999h",
+            "-1h",
+        ] {
+            let error = parse_age(extreme).unwrap_err();
+            assert!(error.contains(extreme), "{error}");
+        }
+        assert!(
+            parse_age("100000000d")
+                .unwrap_err()
+                .contains("at most 3650d")
+        );
+        assert_eq!(
+            parse_wait("24h").unwrap_err(),
+            "'24h': unknown unit 'h' (use ms, s, m, min)"
+        );
+        assert_eq!(parse_wait("1440m"), Ok(std::time::Duration::from_hours(24)));
+        assert!(
+            parse_wait("18446744073709551615m")
+                .unwrap_err()
+                .contains("at most 1440m")
+        );
+        assert!(parse_time("0001-01-01").is_err());
+        assert!(parse_time("+262143-12-31").is_err());
         assert_eq!(
             parse_time("2026-11-01").unwrap().to_rfc3339(),
             "2026-11-01T00:00:00+00:00"

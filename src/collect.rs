@@ -309,8 +309,17 @@ pub async fn collect(
     tokio::fs::create_dir_all(out)
         .await
         .with_context(|| format!("creating {}", out.display()))?;
-    // A manifest of an earlier run must not vouch for the files this run replaces.
+    // A manifest of an earlier run must not vouch for the files this run replaces, and until
+    // this run's manifest is in place the folder says it is being written: a killed run leaves
+    // a folder `check --cloud` refuses instead of a silent mix of two runs' collections.
     remove_if_exists(&out.join("manifest.json")).await?;
+    let marker = out.join(crate::snapshot::COLLECTING_MARKER);
+    remove_if_exists(&marker).await?;
+    create_new(&marker)
+        .await?
+        .write_all(format!("pid {}\n", std::process::id()).as_bytes())
+        .await
+        .with_context(|| format!("writing {}", marker.display()))?;
     let collected_at = Utc::now();
     let top = options.top.clamp(1, 999);
     let run = |collection: Collection| Task {
@@ -366,6 +375,7 @@ pub async fn collect(
         collections,
     };
     write_manifest(&report).await?;
+    remove_if_exists(&marker).await?;
     for (collection, outcome) in &report.collections {
         if outcome.status == CollectionStatus::Complete {
             tracing::info!(
@@ -1013,9 +1023,7 @@ impl Task<'_> {
             text.push_str(raw.get());
         }
         text.push_str("\n]}\n");
-        let mut file = tokio::fs::File::create(&temp)
-            .await
-            .with_context(|| format!("creating {}", temp.display()))?;
+        let mut file = create_new(&temp).await?;
         file.write_all(text.as_bytes())
             .await
             .with_context(|| format!("writing {}", temp.display()))?;
@@ -1232,9 +1240,7 @@ struct JsonlWriter {
 
 impl JsonlWriter {
     async fn create(path: &Path) -> anyhow::Result<Self> {
-        let file = tokio::fs::File::create(path)
-            .await
-            .with_context(|| format!("creating {}", path.display()))?;
+        let file = create_new(path).await?;
         Ok(Self {
             path: path.to_owned(),
             w: tokio::io::BufWriter::with_capacity(1 << 20, file),
@@ -1290,6 +1296,19 @@ async fn close(mut w: tokio::io::BufWriter<tokio::fs::File>, path: &Path) -> any
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Creates a temporary file afresh: whatever is at `path` (a file of a killed run, a planted
+/// link) is removed first, and `create_new` refuses to open anything that reappears there, so a
+/// write never goes through a link.
+async fn create_new(path: &Path) -> anyhow::Result<tokio::fs::File> {
+    remove_if_exists(path).await?;
+    tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .with_context(|| format!("creating {}", path.display()))
+}
+
 async fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
     match tokio::fs::remove_file(path).await {
         Ok(()) => Ok(()),
@@ -1337,9 +1356,7 @@ async fn write_manifest(report: &CollectReport) -> anyhow::Result<()> {
     let temp = report.dir.join(".manifest.json.partial");
     let mut text = serde_json::to_string_pretty(&manifest)?;
     text.push('\n');
-    let mut file = tokio::fs::File::create(&temp)
-        .await
-        .with_context(|| format!("creating {}", temp.display()))?;
+    let mut file = create_new(&temp).await?;
     file.write_all(text.as_bytes())
         .await
         .with_context(|| format!("writing {}", temp.display()))?;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -12,19 +13,24 @@ use entra_audit::cli::{
     AuthArgs, CheckArgs, Cli, CollectArgs, Command, DemoArgs, FailOn, RulesCommand, SimulateArgs,
 };
 use entra_audit::collect::{self, CollectOptions};
+use entra_audit::preview::terminal_safe;
 use entra_audit::simulate::generator::TenantHealth;
 use entra_audit::{
-    audit, baseline, connect, demo, doctor, ldap, live, onprem, publish, rules, simulate, tables,
-    tenants,
+    audit, baseline, connect, demo, doctor, inputs, ldap, live, onprem, publish, rules, simulate,
+    tables, tenants,
 };
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Colours only for a person at a terminal: escape sequences in a log file are noise, and
+    // a log viewer may act on them.
+    let ansi = std::io::stderr().is_terminal();
     let filter = tracing_subscriber::EnvFilter::try_from_env("ENTRA_AUDIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if cli.log_format == "json" {
         logs.json().flatten_event(true).init();
     } else {
@@ -33,7 +39,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // An error quotes inputs (a DN, a file's line): never raw control characters.
+            eprintln!("error: {}", terminal_safe(&format!("{error:#}")));
             ExitCode::from(2)
         }
     }
@@ -49,7 +56,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rules = rules::embedded()?;
             match command.unwrap_or(RulesCommand::List) {
                 RulesCommand::List => print!("{}", rules_list(&rules)),
-                RulesCommand::Explain { name } => print!("{}", explain(&rules, &name)?),
+                RulesCommand::Explain { name } => {
+                    print!("{}", terminal_safe(&explain(&rules, &name)?));
+                }
                 RulesCommand::Catalogue => print!("{}", rules::catalogue_markdown(&rules)),
             }
             Ok(ExitCode::SUCCESS)
@@ -101,10 +110,51 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         csv_bom: args.csv_bom,
         fail_on: args.fail_on,
         fail_on_new: args.fail_on_new,
+        allow_partial: args.allow_partial,
+        rules_named: !args.rules.is_empty(),
     };
     if let Some(config) = &args.config {
         return check_tenants(args, config);
     }
+    // Every input path first: a typo must not cost a sign-in and a collection.
+    let mut given: Vec<inputs::Input> = args
+        .onprem
+        .iter()
+        .map(|p| inputs::Input::file("--onprem", p))
+        .collect();
+    given.extend(
+        args.cloud
+            .iter()
+            .map(|p| inputs::Input::directory("--cloud", p)),
+    );
+    given.extend(
+        args.baseline
+            .iter()
+            .map(|p| inputs::Input::file("--baseline", p)),
+    );
+    given.extend(
+        args.suppressions
+            .iter()
+            .map(|p| inputs::Input::file("--suppressions", p)),
+    );
+    given.extend(
+        args.rules_dir
+            .iter()
+            .map(|p| inputs::Input::directory("--rules-dir", p)),
+    );
+    given.extend(
+        args.sync
+            .sync_config
+            .iter()
+            .map(|p| inputs::Input::file("--sync-config", p)),
+    );
+    inputs::check_readable(&given)?;
+    if let Some(dir) = &args.rules_dir {
+        // A refused rule pack is known before anything is collected.
+        rules::with_custom(dir)?;
+    }
+    // A sync config that does not parse is known before anything is collected, too.
+    args.sync.config()?;
     // Read the scheduled-run inputs first: a typo in them must not cost a collection.
     let schedule =
         baseline::ScheduleInputs::load(args.baseline.as_deref(), args.suppressions.as_deref())?;
@@ -130,7 +180,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             ..CollectOptions::default()
         };
         let (report, summary) = collect_live(&args.auth, &dir, options)?;
-        eprint!("{summary}");
+        eprint!("{}", terminal_safe(&summary));
         if !report.failed().is_empty() && !args.allow_partial {
             anyhow::bail!(
                 "the collection is incomplete (see above and {}); not auditing a partial \
@@ -150,8 +200,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let audit = audit::check(&check_options(args, cloud, onprem)?)?;
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
-    print!("{}", published.terminal);
-    eprintln!("{}", published.verdict.summary);
+    // Directory data (DNs, names, values) is in the summary: escaped control characters only.
+    print!("{}", terminal_safe(&published.terminal));
+    eprintln!("{}", terminal_safe(&published.verdict.summary));
     Ok(ExitCode::from(published.verdict.code))
 }
 
@@ -176,6 +227,46 @@ fn check_options(
 /// `check --config tenants.toml`: every tenant into OUT/<name>/, an index, the worst exit code.
 fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let entries = tenants::load(config)?;
+    let mut given: Vec<inputs::Input> = Vec::new();
+    for e in &entries {
+        let source = |what: &str| format!("tenant {}: {what}", e.name);
+        given.extend(
+            e.onprem
+                .iter()
+                .map(|p| inputs::Input::file(source("onprem"), p)),
+        );
+        given.extend(
+            e.baseline
+                .iter()
+                .map(|p| inputs::Input::file(source("baseline"), p)),
+        );
+        given.extend(
+            e.suppressions
+                .iter()
+                .map(|p| inputs::Input::file(source("suppressions"), p)),
+        );
+        given.extend(
+            e.connect
+                .certificate
+                .iter()
+                .map(|p| inputs::Input::file(source("certificate"), p)),
+        );
+        given.extend(
+            e.connect
+                .client_secret_file
+                .iter()
+                .map(|p| inputs::Input::file(source("client_secret_file"), p)),
+        );
+    }
+    given.extend(
+        args.rules_dir
+            .iter()
+            .map(|p| inputs::Input::directory("--rules-dir", p)),
+    );
+    inputs::check_readable(&given)?;
+    if let Some(dir) = &args.rules_dir {
+        rules::with_custom(dir)?;
+    }
     let template = check_options(args, None, Vec::new())?;
     let finish = |entry: &tenants::TenantEntry, audit, folder: &std::path::Path| {
         let schedule = baseline::ScheduleInputs::load(
@@ -191,13 +282,18 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<E
                 csv_bom: args.csv_bom,
                 fail_on: args.fail_on,
                 fail_on_new: args.fail_on_new && entry.baseline.is_some(),
+                allow_partial: args.allow_partial,
+                rules_named: !args.rules.is_empty(),
             },
         )?;
         Ok((published.verdict.code, published.verdict.summary))
     };
     let outcomes = tenants::run_all(&entries, &args.out, &template, args.allow_partial, &finish)?;
     for o in &outcomes {
-        println!("{:<20} exit {}  {}", o.name, o.code, o.summary);
+        println!(
+            "{}",
+            terminal_safe(&format!("{:<20} exit {}  {}", o.name, o.code, o.summary))
+        );
     }
     println!("index: {}", args.out.join("index.html").display());
     let worst = outcomes.iter().map(|o| o.code).max().unwrap_or(0);
@@ -229,7 +325,7 @@ fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         ..CollectOptions::default()
     };
     let (report, summary) = collect_live(&args.auth, &args.out, options)?;
-    print!("{summary}");
+    print!("{}", terminal_safe(&summary));
     Ok(if report.failed().is_empty() || args.allow_partial {
         ExitCode::SUCCESS
     } else {
@@ -269,9 +365,11 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             csv_bom: false,
             fail_on: FailOn::Never,
             fail_on_new: false,
+            allow_partial: true,
+            rules_named: false,
         },
     )?;
-    print!("{}", published.terminal);
+    print!("{}", terminal_safe(&published.terminal));
     print!("{places}");
     Ok(ExitCode::SUCCESS)
 }

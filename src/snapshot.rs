@@ -280,6 +280,85 @@ impl SyncJob {
     }
 }
 
+/// How a Cloud Sync job is doing, judged once here for the rules (the `sync_jobs.health` column),
+/// `cloud-sync status` and the report. The status codes and the meaning of
+/// `lastSuccessfulExecution` ("the last run without errors") follow
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus>.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobHealth {
+    Healthy,
+    /// It runs, but some objects fail and wait in escrow: not a failing job.
+    Escrowed,
+    Paused,
+    /// It has not completed its first run.
+    NotRun,
+    NotConfigured,
+    Quarantined,
+    Failing,
+}
+
+impl JobHealth {
+    /// The spelling in the `sync_jobs.health` column and in `cloud-sync status --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobHealth::Healthy => "healthy",
+            JobHealth::Escrowed => "escrowed",
+            JobHealth::Paused => "paused",
+            JobHealth::NotRun => "notRun",
+            JobHealth::NotConfigured => "notConfigured",
+            JobHealth::Quarantined => "quarantined",
+            JobHealth::Failing => "failing",
+        }
+    }
+
+    /// Whether the job needs someone (exit code 1 of `cloud-sync status`).
+    pub fn needs_attention(self) -> bool {
+        matches!(self, JobHealth::Quarantined | JobHealth::Failing)
+    }
+}
+
+impl SyncJob {
+    /// Judges the job as of `now`; `max_age` is how long an active job may go without a run
+    /// that succeeded (or, for a job with escrowed objects, without any completed run).
+    pub fn health(&self, now: DateTime<Utc>, max_age: chrono::Duration) -> JobHealth {
+        let status = self.status.clone().unwrap_or_default();
+        match status.code.as_deref().unwrap_or("unknown") {
+            "Quarantine" => return JobHealth::Quarantined,
+            "Paused" => return JobHealth::Paused,
+            "NotRun" => return JobHealth::NotRun,
+            "NotConfigured" => return JobHealth::NotConfigured,
+            _ => {}
+        }
+        if status.quarantine.is_some() {
+            return JobHealth::Quarantined;
+        }
+        let last = status.last_execution.clone().unwrap_or_default();
+        let cutoff = now - max_age;
+        if status.count_successive_complete_failures.unwrap_or(0) > 0
+            || last.state.as_deref() == Some("Failed")
+        {
+            return JobHealth::Failing;
+        }
+        // lastSuccessfulExecution is the last run *without errors*: a job that keeps running
+        // with escrowed objects leaves it behind without failing.
+        if last.count_escrowed.unwrap_or(0) > 0 && last.time_ended.is_some_and(|t| t >= cutoff) {
+            return JobHealth::Escrowed;
+        }
+        let last_success = status
+            .last_successful_execution
+            .as_ref()
+            .and_then(|e| e.time_ended);
+        if (last_success.is_none() && last.time_ended.is_some())
+            || last_success.is_some_and(|t| t < cutoff)
+        {
+            JobHealth::Failing
+        } else {
+            JobHealth::Healthy
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SyncSchedule {
@@ -450,11 +529,26 @@ pub enum SnapshotError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// Present in a snapshot folder while `collect` writes it (removed once `manifest.json` is in
+/// place): a folder holding it is an interrupted collection, possibly a mix of two runs.
+pub const COLLECTING_MARKER: &str = ".entra-audit-collecting";
+
 /// Reads every collection of the snapshot in `dir`.
 pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
     if !dir.is_dir() {
         return Err(SnapshotError::NotADirectory {
             path: dir.to_owned(),
+        });
+    }
+    let marker = dir.join(COLLECTING_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Err(SnapshotError::Invalid {
+            path: dir.to_owned(),
+            message: format!(
+                "the collection that wrote this folder did not finish ({COLLECTING_MARKER} is \
+                 still there, and manifest.json is not): its files may mix two runs. Collect \
+                 again (`entra-audit collect --out DIR`)"
+            ),
         });
     }
     let manifest = read_manifest(dir)?;
@@ -548,14 +642,28 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
         .and_then(|m| m.collections.get(collection.file_stem()))
         .cloned();
     let Some(path) = collection_file(&snapshot.dir, collection) else {
-        let reason = match &manifest_entry {
-            Some(entry) if entry.status != "complete" => manifest_reason(entry),
-            _ => format!(
-                "not in the snapshot (no {0}.json or {0}.jsonl)",
-                collection.file_stem()
-            ),
-        };
-        return Ok(CollectionState::Missing { reason });
+        let absent = format!(
+            "not in the snapshot (no {0}.json or {0}.jsonl)",
+            collection.file_stem()
+        );
+        return Ok(match &manifest_entry {
+            // Not read on purpose (`--skip`) or not readable with the permissions granted: the
+            // rules that need it are not evaluated, and the run is still a complete one.
+            Some(entry) if matches!(entry.status.as_str(), "forbidden" | "skipped") => {
+                CollectionState::Missing {
+                    reason: manifest_reason(entry),
+                }
+            }
+            // The collection was tried and failed, or its file is gone although the manifest
+            // says it was complete: a given input that cannot be used.
+            Some(entry) if entry.status != "complete" => CollectionState::Failed {
+                reason: manifest_reason(entry),
+            },
+            Some(_) => CollectionState::Failed {
+                reason: format!("{absent}, although manifest.json says it is complete"),
+            },
+            None => CollectionState::Missing { reason: absent },
+        });
     };
     if let Some(scope) = manifest_entry.as_ref().and_then(|e| e.scope.as_deref())
         && scope != PROVISIONING_ERRORS_SCOPE
@@ -881,6 +989,16 @@ mod tests {
         assert!(
             matches!(snap.state(Collection::Users), CollectionState::Failed { reason } if reason.contains("one page only"))
         );
+    }
+
+    #[test]
+    fn an_interrupted_collection_is_refused_not_read_as_a_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), COLLECTING_MARKER, "pid 1\n");
+        let error = load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("did not finish"), "{error}");
+        assert!(error.contains(&dir.path().display().to_string()), "{error}");
     }
 
     #[test]

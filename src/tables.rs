@@ -249,6 +249,8 @@ pub const SYNC_JOBS: TableSpec = TableSpec {
         "last_execution_error_message": Str = "lastExecution.error.message",
         "last_success_time": Time = "lastSuccessfulExecution.timeEnded",
         "troubleshooting_url": Str = "troubleshootingUrl",
+        "escrowed_count": Int = "lastExecution.countEscrowed: objects that failed in the last run and wait in escrow",
+        "health": Str = "the job's health as of the audit time, judged once for the rules, `cloud-sync status` and the report: healthy, escrowed, paused, notRun, notConfigured, quarantined or failing",
     ],
 };
 
@@ -409,7 +411,7 @@ pub fn build(
             )),
         },
         || match cloud {
-            Some(cloud) => build_cloud(cloud),
+            Some(cloud) => build_cloud(cloud, params),
             None => Ok(unavailable(
                 &CLOUD_TABLES,
                 "no cloud snapshot given (--cloud DIR)",
@@ -463,7 +465,7 @@ struct Derived<'a> {
 }
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
-fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
+fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
         let reasons: Vec<String> = collections
@@ -545,7 +547,7 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
     }
 
     let jobs = match needs(&[Collection::SynchronizationJobs]) {
-        Ok(()) => Ok(sync_jobs_frame(cloud)?),
+        Ok(()) => Ok(sync_jobs_frame(cloud, params)?),
         Err(reason) => Err(reason),
     };
     tables.put(&SYNC_JOBS, jobs);
@@ -1155,7 +1157,7 @@ fn password_sync_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
 
 // One statement per declared column: splitting it would scatter the table across functions.
 #[allow(clippy::too_many_lines)]
-fn sync_jobs_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+fn sync_jobs_frame(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<DataFrame> {
     let jobs = &cloud.sync_jobs;
     let status = |j: &crate::snapshot::SyncJob| j.status.clone().unwrap_or_default();
     let statuses: Vec<_> = jobs.iter().map(status).collect();
@@ -1264,6 +1266,12 @@ fn sync_jobs_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
         statuses
             .iter()
             .map(|s| s.troubleshooting_url.as_ref().filter(|u| !u.is_empty())),
+    );
+    f.int("escrowed_count", last.iter().map(|e| e.count_escrowed));
+    f.str(
+        "health",
+        jobs.iter()
+            .map(|j| Some(j.health(params.as_of, params.cloud_sync_max_age).as_str())),
     );
     f.finish()
 }

@@ -523,11 +523,13 @@ fn write_index(outcomes: &[TenantOutcome], out: &Path) -> anyhow::Result<()> {
         })
         .collect();
     let path = out.join("index.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&json)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
+    // Replaced whole (temporary file + rename), like every output.
+    crate::replace::write_file(
+        &path,
+        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
+    )?;
     let path = out.join("index.html");
-    std::fs::write(&path, index_html(outcomes))
-        .with_context(|| format!("writing {}", path.display()))?;
+    crate::replace::write_file(&path, index_html(outcomes).as_bytes())?;
     Ok(())
 }
 

@@ -186,6 +186,7 @@ fn assert_self_contained(html: &str) {
             assert!(!css.contains("url("), "CSS loads a url()");
         }
     }
+    assert_csp_allows_only_this_pages_style_and_script(&tags);
     let scripts: Vec<&Tag> = tags.iter().filter(|t| t.name == "script").collect();
     assert_eq!(
         scripts.len(),
@@ -213,6 +214,47 @@ fn assert_self_contained(html: &str) {
     ] {
         assert!(!code.contains(api), "the script uses {api}");
     }
+}
+
+/// The Content-Security-Policy: nothing loads, and only the page's own `<style>` and `<script>`
+/// apply, by the SHA-256 of their exact text; no `'unsafe-inline'` (an injected script would run).
+fn assert_csp_allows_only_this_pages_style_and_script(tags: &[Tag]) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let csp = tags
+        .iter()
+        .find(|t| {
+            t.name == "meta"
+                && t.attrs.iter().any(|(k, v)| {
+                    k == "http-equiv" && v.eq_ignore_ascii_case("Content-Security-Policy")
+                })
+        })
+        .and_then(|t| t.attrs.iter().find(|(k, _)| k == "content"))
+        .map(|(_, v)| v.clone())
+        .expect("a Content-Security-Policy meta tag");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let directive = |name: &str| -> Vec<String> {
+        csp.split(';')
+            .map(str::trim)
+            .find(|d| d.split_whitespace().next() == Some(name))
+            .map(|d| d.split_whitespace().skip(1).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(directive("default-src"), ["'none'"], "{csp}");
+    let hash = |text: &str| {
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
+        )
+    };
+    let inline = |name: &str| -> Vec<String> {
+        tags.iter()
+            .filter(|t| t.name == name && t.attrs.is_empty())
+            .map(|t| hash(t.raw.as_deref().unwrap_or_default()))
+            .collect()
+    };
+    assert_eq!(directive("script-src"), inline("script"), "{csp}");
+    assert_eq!(directive("style-src"), inline("style"), "{csp}");
 }
 
 /// The JSON blob, parsed.
@@ -280,7 +322,7 @@ fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
     assert!(users["onprem_only"].as_u64().unwrap() <= users["onprem"].as_u64().unwrap());
     assert_eq!(
         summary["cloud_sync_jobs"].as_array().unwrap().len(),
-        7,
+        8,
         "every synchronization job"
     );
     for text in [

@@ -43,8 +43,10 @@ SELECT
             THEN ' is not internet-routable and can never be verified'
             ELSE ' is not a verified domain of the tenant'
         END || ': sync will give the user an onmicrosoft.com UPN instead.' AS message,
-    'Verify ' || o.upn_suffix || ' in the tenant if you own it, or change the UPN to a verified domain (Set-ADUser '''
-        || o.distinguished_name || ''' -UserPrincipalName <name>@<verified domain>).' AS remediation,
+    -- The command names the user by objectGUID (hex and dashes only, so the quoted form is what
+    -- cleanup's ps_quote writes): a DN holding a quote cannot break or extend the command.
+    'Verify ' || o.upn_suffix || ' in the tenant if you own it, or change the UPN to a verified domain (Set-ADUser -Identity '''
+        || o.object_guid || ''' -UserPrincipalName <name>@<verified domain>).' AS remediation,
     o.upn_suffix
 FROM onprem_objects o
 WHERE o.object_type = 'user'

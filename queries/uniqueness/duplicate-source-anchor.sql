@@ -37,8 +37,9 @@ SELECT
     'On-prem ' || b.object_type || ' ' || b.distinguished_name || ' has the same source anchor ' || b.source_anchor
         || ' (from ' || b.anchor_attribute || ') as on-prem ' || a.object_type || ' ' || a.distinguished_name
         || ' (from ' || a.anchor_attribute || '): both would hard-match one cloud object.' AS message,
-    'Keep the anchor on the object whose cloud twin carries it; on the other, clear mS-DS-ConsistencyGuid (Set-ADObject '''
-        || b.distinguished_name || ''' -Clear ''mS-DS-ConsistencyGuid'') or take it out of sync scope.' AS remediation,
+    -- Named by objectGUID (hex and dashes only), never by DN: see upn-suffix-unverified.
+    'Keep the anchor on the object whose cloud twin carries it; on the other, clear mS-DS-ConsistencyGuid (Set-ADObject -Identity '''
+        || b.object_guid || ''' -Clear ''mS-DS-ConsistencyGuid'') or take it out of sync scope.' AS remediation,
     a.object_guid AS other_onprem_object_guid,
     a.distinguished_name AS other_onprem_distinguished_name
 FROM onprem_objects a

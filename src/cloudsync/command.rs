@@ -79,7 +79,10 @@ fn status_command(args: &CloudSyncStatusArgs) -> anyhow::Result<Outcome> {
             serde_json::to_string_pretty(&report).context("serialising the status")?
         );
     } else {
-        print!("{}", status::render(&report));
+        print!(
+            "{}",
+            crate::preview::terminal_safe(&status::render(&report))
+        );
     }
     Ok(if report.needs_attention() {
         Outcome::NeedsAttention

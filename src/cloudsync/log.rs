@@ -45,6 +45,9 @@ pub struct Entry {
 pub struct ActionLog {
     path: PathBuf,
     file: File,
+    /// The file ends inside a line (a run killed mid-write, or an edit): the next entry starts
+    /// on a line of its own instead of being glued to that fragment.
+    torn: bool,
 }
 
 impl ActionLog {
@@ -62,6 +65,7 @@ impl ActionLog {
             })?;
         Ok(ActionLog {
             path: path.to_owned(),
+            torn: ends_inside_a_line(path),
             file,
         })
     }
@@ -74,11 +78,26 @@ impl ActionLog {
     pub fn append(&mut self, entry: &Entry) -> anyhow::Result<()> {
         let mut line = serde_json::to_string(entry).context("serialising an action log entry")?;
         line.push('\n');
+        if self.torn {
+            line.insert(0, '\n');
+        }
         self.file
             .write_all(line.as_bytes())
             .and_then(|()| self.file.sync_data())
-            .with_context(|| format!("writing the action log {}", self.path.display()))
+            .with_context(|| format!("writing the action log {}", self.path.display()))?;
+        self.torn = false;
+        Ok(())
     }
+}
+
+/// Whether a non-empty file's last byte is not a line break.
+fn ends_inside_a_line(path: &Path) -> bool {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1)).is_ok() && file.read_exact(&mut last).is_ok() && last[0] != b'\n'
 }
 
 /// Reads every entry of an action log (for tests and tooling).
@@ -94,4 +113,58 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(action: &str) -> Entry {
+        Entry {
+            time: "2026-11-01T00:00:00Z".into(),
+            tenant: "t".into(),
+            service_principal_id: "sp".into(),
+            job: "j".into(),
+            action: action.into(),
+            method: "POST".into(),
+            url: "/x".into(),
+            body: None,
+            status: Some(204),
+            request_id: None,
+            client_request_id: "c".into(),
+            attempts: 1,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn an_entry_after_a_torn_line_starts_a_line_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("actions.jsonl");
+        let mut log = ActionLog::open(&path).unwrap();
+        log.append(&entry("start")).unwrap();
+        drop(log);
+        // A run killed in the middle of its write.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"time\":\"2026-11");
+        std::fs::write(&path, &text).unwrap();
+        let mut log = ActionLog::open(&path).unwrap();
+        log.append(&entry("pause")).unwrap();
+        log.append(&entry("restart")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(
+            lines[1], "{\"time\":\"2026-11",
+            "the fragment stays as it was"
+        );
+        for (line, action) in [
+            (lines[0], "start"),
+            (lines[2], "pause"),
+            (lines[3], "restart"),
+        ] {
+            let e: Entry = serde_json::from_str(line).unwrap();
+            assert_eq!(e.action, action);
+        }
+    }
 }

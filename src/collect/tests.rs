@@ -93,6 +93,18 @@ async fn a_collected_tenant_reads_back_complete_and_audits_to_the_ground_truth()
     let s = setup(true, |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cloud");
+    // Links planted where the temporary files go are replaced, never written through.
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    #[cfg(unix)]
+    for name in [
+        ".users.jsonl.partial",
+        ".domains.json.partial",
+        ".manifest.json.partial",
+    ] {
+        std::os::unix::fs::symlink(&victim, out.join(name)).unwrap();
+    }
     let report = collect(&s.client, &out, &CollectOptions::default())
         .await
         .unwrap();
@@ -101,12 +113,17 @@ async fn a_collected_tenant_reads_back_complete_and_audits_to_the_ground_truth()
         report.tenant_id.as_deref(),
         Some(s.tenant.tenant_id.as_str())
     );
-    // No temporary file is left behind.
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    // No temporary file, and no "being written" marker, is left behind.
     let names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".partial")), "{names:?}");
+    assert!(
+        !names.contains(&snapshot::COLLECTING_MARKER.to_owned()),
+        "{names:?}"
+    );
     assert!(names.contains(&"users.jsonl".to_owned()), "{names:?}");
 
     let snapshot = snapshot::load(&out).unwrap();
@@ -971,6 +988,8 @@ fn assert_only_errors_only_rules(audit: &crate::report::AuditReport, path: &str)
             "provisioning-error"
                 | "cloud-sync-quarantine"
                 | "cloud-sync-job-failing"
+                | "cloud-sync-job-escrows"
+                | "cloud-sync-job-not-running"
                 | "directory-sync-stale"
                 | "password-hash-sync-stale"
                 | "duplicate-source-anchor"

@@ -94,7 +94,7 @@ fn open<'a>(body: &'a str, path: &Path) -> Result<Opened<'a>, ImportError> {
         first_header.get_or_insert_with(|| header.iter().collect::<Vec<_>>().join(","));
     }
     let header = first_header.unwrap_or_default();
-    let shown: String = header.chars().take(120).collect();
+    let shown = crate::preview::preview(&header);
     Err(unrecognised_format(
         path,
         &format!(

@@ -24,6 +24,8 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use crate::preview::preview;
+
 use super::{
     Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, field_for, guid_from_str, is_sid_text,
     sid_to_string,
@@ -423,13 +425,13 @@ fn apply(
         Field::UserAccountControl => {
             let text = text_value(value)?;
             let uac = super::parse_user_account_control(&text)
-                .ok_or_else(|| format!("`{text}` is not a 32-bit number"))?;
+                .ok_or_else(|| format!("`{}` is not a 32-bit number", preview(&text)))?;
             draft.set_user_account_control(name, uac);
         }
         Field::Enabled => {
             let text = text_value(value)?;
-            let enabled =
-                super::parse_bool(&text).ok_or_else(|| format!("`{text}` is not True or False"))?;
+            let enabled = super::parse_bool(&text)
+                .ok_or_else(|| format!("`{}` is not True or False", preview(&text)))?;
             draft.set_enabled(name, enabled);
         }
     }
@@ -497,14 +499,6 @@ fn bytes_value(value: Value<'_>) -> Result<Cow<'_, [u8]>, String> {
         Value::Url => Err(format!(
             "URL references (`:<`) are not supported; export with `ldifde -f FILE` or {SCRIPT_HINT}"
         )),
-    }
-}
-
-/// At most 60 characters of a line, for messages.
-fn preview(line: &str) -> Cow<'_, str> {
-    match line.char_indices().nth(60) {
-        Some((end, _)) => Cow::Owned(format!("{}...", &line[..end])),
-        None => Cow::Borrowed(line),
     }
 }
 

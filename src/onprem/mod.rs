@@ -698,20 +698,20 @@ impl Draft {
             },
             Field::Sid => match sid_from_text(text) {
                 Some(sid) => self.set_text(field, name, sid),
-                None => self.problem(field, format!("{name} `{text}` is not a SID (S-1-5-21-...) or base64 of one")),
+                None => self.problem(field, format!("{name} `{}` is not a SID (S-1-5-21-...) or base64 of one", crate::preview::preview(text))),
             },
             Field::ObjectGuid => match guid_from_str(text).or_else(|| base64_guid(text)) {
                 Some(guid) => self.set_object_guid(name, guid),
                 None => self.problem(
                     field,
-                    format!("{name} `{text}` is not a GUID (8-4-4-4-12 hex digits) or base64 of 16 bytes"),
+                    format!("{name} `{}` is not a GUID (8-4-4-4-12 hex digits) or base64 of 16 bytes", crate::preview::preview(text)),
                 ),
             },
             Field::ConsistencyGuid => match bytes_from_text(text) {
                 Some(bytes) => self.set_consistency_guid(name, bytes),
                 None => self.problem(
                     field,
-                    format!("{name} `{text}` is not a GUID, base64 (`[Convert]::ToBase64String`) or hex bytes"),
+                    format!("{name} `{}` is not a GUID, base64 (`[Convert]::ToBase64String`) or hex bytes", crate::preview::preview(text)),
                 ),
             },
             Field::ObjectClass | Field::ProxyAddresses => {
@@ -719,7 +719,7 @@ impl Draft {
                 if values.iter().any(String::is_empty) {
                     self.problem(
                         field,
-                        format!("{name} `{text}` has an empty value between `;` separators; AD cannot hold an empty value"),
+                        format!("{name} `{}` has an empty value between `;` separators; AD cannot hold an empty value", crate::preview::preview(text)),
                     );
                 } else {
                     self.set_values(field, name, values);
@@ -727,11 +727,11 @@ impl Draft {
             }
             Field::Enabled => match parse_bool(text) {
                 Some(enabled) => self.set_enabled(name, enabled),
-                None => self.problem(field, format!("{name} `{text}` is not True or False")),
+                None => self.problem(field, format!("{name} `{}` is not True or False", crate::preview::preview(text))),
             },
             Field::UserAccountControl => match parse_user_account_control(text) {
                 Some(value) => self.set_user_account_control(name, value),
-                None => self.problem(field, format!("{name} `{text}` is not a 32-bit number")),
+                None => self.problem(field, format!("{name} `{}` is not a 32-bit number", crate::preview::preview(text))),
             },
         }
     }
@@ -757,7 +757,10 @@ impl Draft {
         let class = match classify(&classes) {
             Classified::Sync(class) => Some(class),
             Classified::Skip(name) => {
-                *out.skipped_classes.entry(name.to_owned()).or_default() += 1;
+                // Counted by name, previewed: a class name is directory data of any length.
+                *out.skipped_classes
+                    .entry(crate::preview::preview(name))
+                    .or_default() += 1;
                 return;
             }
             Classified::Missing => {
@@ -867,14 +870,14 @@ fn put<T: PartialEq>(
             if *earlier_name == name {
                 problems.push(format!(
                     "{name} appears more than once but is single-valued (`{}`, `{}`)",
-                    show(earlier),
-                    show(&value)
+                    crate::preview::preview(&show(earlier)),
+                    crate::preview::preview(&show(&value))
                 ));
             } else if *earlier != value {
                 problems.push(format!(
                     "{earlier_name} `{}` and {name} `{}` disagree",
-                    show(earlier),
-                    show(&value)
+                    crate::preview::preview(&show(earlier)),
+                    crate::preview::preview(&show(&value))
                 ));
             }
         }

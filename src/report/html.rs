@@ -171,10 +171,30 @@ fn plural_list(parts: &[(usize, &str)]) -> String {
         .join(", ")
 }
 
+/// The page's Content-Security-Policy: nothing may load (`default-src 'none'`), and only the one
+/// `<style>` and the one `<script>` of this file may apply or run, each allowed by the SHA-256
+/// of its exact text (CSP Level 3 hash sources:
+/// <https://www.w3.org/TR/CSP3/#grammardef-hash-source>,
+/// <https://developer.mozilla.org/docs/Web/HTTP/Reference/Headers/Content-Security-Policy/script-src>).
+/// A script injected into the page, even past the escaping, has another hash and does not run;
+/// no `'unsafe-inline'`, no style attributes, no images, no forms, no `<base>`.
+pub fn content_security_policy() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = |text: &str| {
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
+    };
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; base-uri 'none'; form-action 'none'",
+        hash(STYLE),
+        hash(SCRIPT)
+    )
+}
+
 /// Writes `report.html`.
 pub fn write(report: &AuditReport, path: &Path) -> anyhow::Result<()> {
     let html = render(report)?;
-    std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))
+    crate::replace::write_file(path, html.as_bytes())
 }
 
 /// Re-renders `OUT/report.html` from `OUT/findings.json` once a scheduled run (`--baseline`,
@@ -191,7 +211,7 @@ pub fn refresh_after_schedule(report: &AuditReport, out: &Path) -> anyhow::Resul
     };
     let html = render_with(report, Some(&annotations))?;
     let path = out.join("report.html");
-    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::replace::write_file(&path, html.as_bytes())?;
     Ok(true)
 }
 
@@ -274,6 +294,9 @@ struct Page<'a> {
     report: &'a AuditReport,
     style: Value,
     script: Value,
+    /// The page's Content-Security-Policy, see [`content_security_policy`] (built from constants:
+    /// quotes, letters and base64, nothing to escape).
+    csp: Value,
     findings_json: Value,
     as_of: String,
     collected_at: Option<String>,
@@ -589,6 +612,7 @@ impl<'a> Page<'a> {
             report,
             style: Value::from_safe_string(STYLE.to_owned()),
             script: Value::from_safe_string(SCRIPT.to_owned()),
+            csp: Value::from_safe_string(content_security_policy()),
             findings_json: Value::from_safe_string(json_for_script(&findings_json)),
             as_of: human_time(&report.as_of),
             collected_at: report
@@ -853,22 +877,16 @@ fn freshness_rows(report: &AuditReport) -> Vec<FreshnessRow> {
     ]
 }
 
-fn job_state(j: &super::SyncJobSummary, max_age_hours: f64) -> &'static str {
-    let is =
-        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want));
-    if is(&j.status_code, "Quarantine") {
-        "quarantine"
-    } else if is(&j.last_execution_state, "Failed") || j.successive_failures.unwrap_or(0) > 0 {
-        "failing"
-    } else if is(&j.schedule_state, "Paused")
-        || is(&j.schedule_state, "Disabled")
-        || is(&j.status_code, "Paused")
-    {
-        "paused"
-    } else if j.last_success_age_hours.is_none_or(|a| a > max_age_hours) {
-        "stale"
-    } else {
-        "ok"
+/// The report's label for a job's health, which `sync_jobs.health` judged (the same judgement
+/// as the rules and `cloud-sync status`).
+fn job_state(j: &super::SyncJobSummary) -> &'static str {
+    match j.health.as_deref() {
+        Some("quarantined") => "quarantine",
+        Some("failing") => "failing",
+        Some("escrowed") => "escrowed",
+        Some("paused" | "notRun" | "notConfigured") => "paused",
+        Some("healthy") => "ok",
+        _ => "stale",
     }
 }
 
@@ -882,7 +900,7 @@ fn job_rows(report: &AuditReport) -> Option<Vec<JobRow>> {
                 configuration: j.configuration.clone().unwrap_or_else(|| j.job_id.clone()),
                 template: opt(&j.template_id),
                 domain: opt(&j.domain),
-                state: job_state(j, s.cloud_sync_max_age_hours),
+                state: job_state(j),
                 status: opt(&j.status_code),
                 schedule: opt(&j.schedule_state),
                 last_run: match (&j.last_execution_state, &j.last_execution_ended) {
@@ -1049,8 +1067,8 @@ fn freshness_chart(report: &AuditReport) -> Chart {
             format!("Cloud Sync {name} ({template})"),
             j.last_success_age_hours,
             s.cloud_sync_max_age_hours,
-            match job_state(j, s.cloud_sync_max_age_hours) {
-                "ok" => "ok",
+            match job_state(j) {
+                "ok" | "escrowed" => "ok",
                 "paused" => "unknown",
                 _ => "stale",
             },

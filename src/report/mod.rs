@@ -112,6 +112,8 @@ pub struct SyncJobSummary {
     pub quarantine_since: Option<String>,
     /// The quarantine's error, else the last execution's.
     pub error: Option<String>,
+    /// The job's health (`sync_jobs.health`, judged once for the rules and the report).
+    pub health: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -464,7 +466,7 @@ fn input_lines(out: &mut String, inputs: &Inputs) {
             let record = if r.record.is_empty() {
                 String::new()
             } else {
-                format!("{}: ", r.record)
+                format!("{}: ", crate::preview::preview(&r.record))
             };
             let _ = writeln!(
                 out,

@@ -8,6 +8,7 @@
 //! This module must not hard-code rule logic that SQL can express.
 
 pub mod engine;
+pub mod guard;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -228,6 +229,7 @@ pub fn embedded() -> Result<Vec<Rule>, RuleError> {
 /// The embedded rules plus every `*.sql` below `dir` (custom rules and views).
 pub fn with_custom(dir: &Path) -> Result<Vec<Rule>, RuleError> {
     let mut rules = embedded()?;
+    let built_in = rules.len();
     let mut files = Vec::new();
     find_sql(dir, &mut files).map_err(|e| RuleError {
         path: dir.to_owned(),
@@ -247,7 +249,30 @@ pub fn with_custom(dir: &Path) -> Result<Vec<Rule>, RuleError> {
         })?;
         rules.push(parse(&file, &text)?);
     }
-    check_names(rules)
+    let rules = check_names(rules)?;
+    // Untrusted SQL is checked before anything runs: only the registered tables and views.
+    let relations = relation_names(&rules);
+    for rule in &rules[built_in..] {
+        guard::check(&rule.sql, &relations).map_err(|message| RuleError {
+            path: rule.source.clone(),
+            message: format!("refused: {message}"),
+        })?;
+    }
+    Ok(rules)
+}
+
+/// What rule SQL may read: the tables and every view's name.
+pub fn relation_names(rules: &[Rule]) -> BTreeSet<String> {
+    crate::tables::TABLES
+        .iter()
+        .map(|t| t.name.to_owned())
+        .chain(
+            rules
+                .iter()
+                .filter(|r| r.kind == Kind::View)
+                .map(|r| r.name.clone()),
+        )
+        .collect()
 }
 
 fn find_sql(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -385,6 +410,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_embedded_rule_passes_the_guard_custom_rules_get() {
+        let rules = embedded().unwrap();
+        let relations = relation_names(&rules);
+        for rule in &rules {
+            assert_eq!(
+                guard::check(&rule.sql, &relations),
+                Ok(()),
+                "{}",
+                rule.source.display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_custom_rule_reading_a_file_is_refused_before_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = "/*\n+++\nname = \"peek\"\ntitle = \"t\"\nseverity = \"low\"\ncategory = \"hygiene\"\n+++\n## What it does\nx\n*/\n";
+        std::fs::write(
+            dir.path().join("peek.sql"),
+            format!("{header}SELECT 'x' AS message, 'y' AS remediation, column_1 AS value FROM read_csv('/etc/passwd')"),
+        )
+        .unwrap();
+        let error = with_custom(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("peek.sql"), "{error}");
+        assert!(error.contains("table function 'read_csv'"), "{error}");
     }
 
     #[test]

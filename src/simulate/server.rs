@@ -85,6 +85,9 @@ impl Latency {
     }
 }
 
+/// The longest `--latency` part (base or per object) accepted.
+const MAX_LATENCY: Duration = Duration::from_mins(1);
+
 /// `--latency` values: `0`/`off`, `graph` (the default), or `BASE_MS+PER_OBJECT_MS` such as
 /// `300+1` or `50+0.2`.
 impl FromStr for Latency {
@@ -102,7 +105,14 @@ impl FromStr for Latency {
             let f: f64 = v
                 .parse()
                 .map_err(|_| format!("latency '{s}': '{v}' is not a number of milliseconds"))?;
-            Duration::try_from_secs_f64(f / 1000.0).map_err(|e| format!("latency '{s}': {e}"))
+            let d = Duration::try_from_secs_f64(f / 1000.0)
+                .map_err(|e| format!("latency '{s}': {e}"))?;
+            // Longer is a typo (and a demo that never answers); it also keeps `per_object` times
+            // a page of objects far from overflowing.
+            if d > MAX_LATENCY {
+                return Err(format!("latency '{s}': at most 60000 ms"));
+            }
+            Ok(d)
         };
         let (base, per) = s.split_once('+').unwrap_or((s, "0"));
         Ok(Latency {
@@ -1391,6 +1401,11 @@ mod unit_tests {
         assert_eq!(l.per_object, Duration::from_micros(500));
         assert_eq!(l.for_objects(4), Duration::from_millis(52));
         assert!("fast".parse::<Latency>().is_err());
+        // A latency that would never answer is a typo, refused.
+        for extreme in ["99999999999999999999+1", "60001", "0+60001", "1e400", "-5"] {
+            assert!(extreme.parse::<Latency>().is_err(), "{extreme}");
+        }
+        assert!("60000+60000".parse::<Latency>().is_ok());
         let d = Latency::graph_like().for_objects(999);
         assert!(
             d >= Duration::from_secs(1) && d <= Duration::from_secs(2),

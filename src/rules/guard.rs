@@ -1,0 +1,181 @@
+//! Rule SQL from `--rules-dir` is untrusted (rule packs are shared between people): before a
+//! custom rule or view runs, its SQL is parsed with the parser polars-sql itself uses (same
+//! crate, version and dialect) and refused unless it is one query that reads only the registered
+//! tables, the views and its own `WITH` names. Polars SQL's table functions (`read_csv`,
+//! `read_parquet`, `read_ipc`, `read_json`, ...) would otherwise put any file the user can read
+//! into findings, CSVs and report.html; statements such as `CREATE TABLE`, `DROP`, `SHOW` or
+//! `EXPLAIN` are refused too.
+//!
+//! It owns only that check; it must not rewrite the SQL (the engine runs it as written).
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Query, Statement, TableFactor, Visit, Visitor};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::{Parser, ParserOptions};
+
+/// Parses `sql` as polars-sql does and checks it reads only `allowed` relations (plus the names
+/// its own `WITH` clauses define). The error says what the SQL tried.
+pub fn check(sql: &str, allowed: &BTreeSet<String>) -> Result<(), String> {
+    // polars-sql's `SQLContext::execute`: GenericDialect with trailing commas.
+    let statements = Parser::new(&GenericDialect)
+        .with_options(ParserOptions {
+            trailing_commas: true,
+            ..ParserOptions::default()
+        })
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| format!("the SQL does not parse: {e}"))?;
+    let [statement] = statements.as_slice() else {
+        return Err(format!(
+            "a rule is one SELECT; this file holds {} statements",
+            statements.len()
+        ));
+    };
+    if !matches!(statement, Statement::Query(_)) {
+        let kind = statement.to_string();
+        let kind: String = kind
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(format!(
+            "a rule is one SELECT; this file runs a {} statement",
+            crate::preview::quoted(&kind)
+        ));
+    }
+    let mut ctes = CteNames::default();
+    let _ = statement.visit(&mut ctes);
+    let mut guard = Guard {
+        allowed,
+        ctes: &ctes.0,
+    };
+    match statement.visit(&mut guard) {
+        ControlFlow::Break(error) => Err(error),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// Every name a `WITH` clause of the statement defines.
+#[derive(Default)]
+struct CteNames(BTreeSet<String>);
+
+impl Visitor for CteNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            self.0
+                .extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+struct Guard<'a> {
+    allowed: &'a BTreeSet<String>,
+    ctes: &'a BTreeSet<String>,
+}
+
+impl Visitor for Guard<'_> {
+    type Break = String;
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        match factor {
+            TableFactor::Table { name, args, .. } => {
+                let shown = crate::preview::quoted(&name.to_string());
+                if args.is_some() {
+                    return ControlFlow::Break(format!(
+                        "the SQL calls the table function {shown}: a rule may read only the \
+                         audit's tables and views (see `entra-audit tables`), never files"
+                    ));
+                }
+                let single = match name.0.as_slice() {
+                    [part] => part.as_ident().map(|i| i.value.as_str()),
+                    _ => None,
+                };
+                match single {
+                    Some(n) if self.allowed.contains(n) || self.ctes.contains(n) => {
+                        ControlFlow::Continue(())
+                    }
+                    _ => ControlFlow::Break(format!(
+                        "the SQL reads {shown}, which is not one of the audit's tables or \
+                         views (see `entra-audit tables`)"
+                    )),
+                }
+            }
+            TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => {
+                ControlFlow::Continue(())
+            }
+            other => {
+                let text = other.to_string();
+                ControlFlow::Break(format!(
+                    "the SQL reads from {}: a rule may read only the audit's tables and views \
+                     (see `entra-audit tables`)",
+                    crate::preview::quoted(&text)
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> BTreeSet<String> {
+        ["onprem_objects", "cloud_users", "matches"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn registered_tables_views_and_ctes_pass() {
+        for sql in [
+            "SELECT * FROM onprem_objects",
+            "SELECT o.x FROM onprem_objects o JOIN cloud_users c ON o.a = c.b, matches",
+            "WITH m AS (SELECT * FROM matches) SELECT * FROM m WHERE x IN (SELECT y FROM cloud_users)",
+            "SELECT a, b, FROM (SELECT * FROM onprem_objects) t",
+        ] {
+            assert_eq!(check(sql, &allowed()), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn table_functions_other_tables_and_statements_are_refused_saying_what_was_tried() {
+        for (sql, says) in [
+            (
+                "SELECT * FROM read_csv('/etc/passwd')",
+                "table function 'read_csv'",
+            ),
+            (
+                "SELECT * FROM onprem_objects WHERE x IN (SELECT * FROM read_parquet('/x.parquet'))",
+                "table function 'read_parquet'",
+            ),
+            (
+                "WITH a AS (SELECT * FROM read_json('/root/.azure/x.json')) SELECT * FROM a",
+                "table function 'read_json'",
+            ),
+            ("SELECT * FROM read_ipc('/x')", "read_ipc"),
+            ("SELECT * FROM secrets", "reads 'secrets'"),
+            (
+                "SELECT * FROM other.onprem_objects",
+                "reads 'other.onprem_objects'",
+            ),
+            (
+                "CREATE TABLE t AS SELECT * FROM read_csv('/etc/passwd')",
+                "runs a 'CREATE TABLE'",
+            ),
+            ("DROP TABLE onprem_objects", "runs a 'DROP TABLE'"),
+            ("SHOW TABLES", "runs a 'SHOW TABLES'"),
+            ("SELECT 1; SELECT 2", "2 statements"),
+            ("SELEC 1", "does not parse"),
+            ("SELECT * FROM UNNEST([1, 2])", "reads from"),
+        ] {
+            let error = check(sql, &allowed()).unwrap_err();
+            assert!(error.contains(says), "{sql}: {error}");
+        }
+    }
+}
