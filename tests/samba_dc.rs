@@ -336,6 +336,38 @@ fn every_export_dialect_and_collect_ad_audit_identically(dc: &Dc) -> Value {
         comparable(&reference),
         "collect-ad's output audits like ldapsearch -LLL"
     );
+    // `check --ad-server` collects into OUT/ad.json and audits it in one go.
+    let out = dc.path("out-check-ad-server");
+    let run = dc.in_namespace(
+        &entra_audit(),
+        &[
+            "check",
+            "--ad-server",
+            "ldaps://127.0.0.1",
+            "--bind",
+            dc.var("BIND_DN"),
+            "--ca-file",
+            dc.var("CA_FILE"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("ENTRA_AUDIT_LDAP_PASSWORD", &password)],
+    );
+    assert!(
+        run.status.code().is_some_and(|c| c <= 1),
+        "check --ad-server: {run:?}"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(
+        comparable(&report),
+        comparable(&reference),
+        "check --ad-server"
+    );
+    assert_eq!(
+        report["inputs"]["onprem"][0]["path"],
+        out.join("ad.json").to_str().unwrap()
+    );
     reference
 }
 
