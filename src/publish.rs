@@ -112,7 +112,7 @@ pub fn publish(
 
 /// What could not be evaluated, and which given inputs were unusable: a cloud collection that
 /// failed, came in part or lacks the properties the rules read; an on-prem export of which every
-/// record was rejected; a rule named with `--rule` that was not evaluated or errored. An input
+/// record was rejected, or that is probably truncated; a rule named with `--rule` that was not evaluated or errored. An input
 /// that was not given (no `--cloud`) is not unusable: its rules are simply not evaluated.
 fn completeness(audit: &AuditReport, options: &PublishOptions<'_>) -> Completeness {
     let mut unusable = Vec::new();
@@ -130,6 +130,10 @@ fn completeness(audit: &AuditReport, options: &PublishOptions<'_>) -> Completene
                 file.path.display(),
                 file.rejected
             ));
+        }
+        // A probably truncated export is a partial one until the admin says otherwise.
+        for warning in &file.warnings {
+            unusable.push(format!("{}: {warning}", file.path.display()));
         }
     }
     let mut rules_not_evaluated = 0;

@@ -51,6 +51,11 @@ fn exactly_1000_entries_without_paging_is_probably_truncated_in_every_output() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "a probably partial export is not taken as whole: {stdout}"
+    );
     assert!(
         stdout.contains("warning: ")
             && stdout.contains("ad.ldif: probably truncated: exactly 1000 entries"),
@@ -75,12 +80,24 @@ fn exactly_1000_entries_without_paging_is_probably_truncated_in_every_output() {
         "report.html verdict"
     );
 
+    // Unless the admin knows better.
+    let run = entra_audit()
+        .arg("check")
+        .arg("--allow-partial")
+        .arg("--onprem")
+        .arg(&export)
+        .arg("--out")
+        .arg(dir.path().join("out-allowed"))
+        .output()
+        .unwrap();
+    assert_ne!(run.status.code(), Some(2), "{run:?}");
+
     // The same export with the paging comment `ldapsearch -LLL -E pr=1000/noprompt` writes
     // between pages is not in doubt.
     let paged = lll_export(1_000).replacen("\n\n", "\n\n# pagedresults: cookie=\n\n", 1);
     std::fs::write(&export, paged).unwrap();
     let out = dir.path().join("out-paged");
-    entra_audit()
+    let run = entra_audit()
         .arg("check")
         .arg("--onprem")
         .arg(&export)
@@ -88,6 +105,7 @@ fn exactly_1000_entries_without_paging_is_probably_truncated_in_every_output() {
         .arg(&out)
         .output()
         .unwrap();
+    assert_ne!(run.status.code(), Some(2), "{run:?}");
     assert!(
         findings(&out)["inputs"]["onprem"][0]
             .get("warnings")

@@ -197,6 +197,7 @@ fn comparable(report: &Value) -> Value {
 fn against_a_real_domain_controller() {
     let Some(dc) = start() else { return };
     let reference = every_export_dialect_and_collect_ad_audit_identically(&dc);
+    check_with_ad_server_audits_like_the_exports(&dc, &reference);
     the_planted_company_is_read_as_it_is(&reference);
     built_ins_and_the_connector_account_are_never_in_scope(&dc, &reference);
     bad_credentials_unreachable_servers_and_untrusted_cas_fail_clearly(&dc);
@@ -337,6 +338,41 @@ fn every_export_dialect_and_collect_ad_audit_identically(dc: &Dc) -> Value {
         "collect-ad's output audits like ldapsearch -LLL"
     );
     reference
+}
+
+/// `check --ad-server` collects into OUT/ad.json and audits it in one go.
+fn check_with_ad_server_audits_like_the_exports(dc: &Dc, reference: &Value) {
+    let out = dc.path("out-check-ad-server");
+    let run = dc.in_namespace(
+        &entra_audit(),
+        &[
+            "check",
+            "--ad-server",
+            "ldaps://127.0.0.1",
+            "--bind",
+            dc.var("BIND_DN"),
+            "--ca-file",
+            dc.var("CA_FILE"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("ENTRA_AUDIT_LDAP_PASSWORD", &dc.password())],
+    );
+    assert!(
+        run.status.code().is_some_and(|c| c <= 1),
+        "check --ad-server: {run:?}"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(
+        comparable(&report),
+        comparable(reference),
+        "check --ad-server"
+    );
+    assert_eq!(
+        report["inputs"]["onprem"][0]["path"],
+        out.join("ad.json").to_str().unwrap()
+    );
 }
 
 /// Ground truth from company.ldif.in: the planted duplicate anchor is found (Carol's copy of

@@ -256,6 +256,8 @@ fn explain(error: &LdapError, server: &Server, what: &str) -> anyhow::Error {
         "; the certificate does not name this host: use the name in the DC's certificate in --server"
     } else if matches!(error, LdapError::Timeout { .. }) {
         "; the server did not answer in time"
+    } else if text.contains("channel closed") || text.contains("connection") {
+        "; the connection to the server was lost (the server stopped or closed it)"
     } else {
         ""
     };
@@ -269,7 +271,9 @@ async fn collect_async(options: &CollectAdOptions) -> anyhow::Result<CollectAdSu
         Some(base) => base.clone(),
         None => default_naming_context(&mut ldap, &server).await?,
     };
-    let summary = search_to_file(&mut ldap, &server, &base, options, started).await;
+    let summary = search_to_file(&mut ldap, &server, &base, options, started)
+        .await
+        .map_err(|e| anyhow!("{e:#}; nothing was written to {}", options.out.display()));
     let _ = ldap.unbind().await;
     summary
 }

@@ -57,7 +57,7 @@ for i in range(n):
           f"proxyAddresses: SMTP:bulk{i:06d}@contoso.com\nproxyAddresses: smtp:bulk{i:06d}@corp.contoso.com\n"
           f"displayName: Bulk User {i:06d}\nuserAccountControl: 514\n")
 PY
-  # ldbadd straight into sam.ldb is far faster than LDAP adds; samba must not hold it meanwhile
-  # only for transactions, which ldb locks for.
+  # Straight into sam.ldb (ldb locks it against the running samba): one process, no LDAP round
+  # trips. Slow all the same: 20,000 users took 26 minutes on a shared 2-core machine.
   ldbadd -H "$SAM_LDB" "$dir/bulk.ldif" >>"$dir/log/populate.log"
 fi
