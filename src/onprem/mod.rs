@@ -149,6 +149,15 @@ pub fn export_script() -> &'static str {
     include_str!("script.ps1")
 }
 
+/// AD cannot store a NUL in a string attribute, and what follows it would vanish in many tools:
+/// such a value is a corrupted or crafted export.
+fn nul_problem(name: &str, value: &str) -> String {
+    format!(
+        "{name} `{}` holds a NUL character (U+0000), which no AD string value can hold",
+        crate::preview::preview(value)
+    )
+}
+
 /// Reads an AD snapshot file; the format is detected from the content, never the extension.
 pub fn import(path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
     // The whole file goes into memory: the LDIF reader then works on borrowed slices, which is
@@ -299,9 +308,15 @@ pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
 /// then insists on an `ObjectGUID` and a `DistinguishedName` column, and says what is accepted).
 /// `None` when there is no significant line.
 pub fn detect_format(text: &str) -> Option<Format> {
+    let mut in_comment = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if trimmed.is_empty() || line.starts_with('#') {
+        // An LDIF comment may be folded: its continuation lines start with one space.
+        if in_comment && line.starts_with(' ') {
+            continue;
+        }
+        in_comment = line.starts_with('#');
+        if trimmed.is_empty() || in_comment {
             continue;
         }
         if starts_with_ignore_case(line, "dn:") || starts_with_ignore_case(line, "version:") {
@@ -442,6 +457,10 @@ impl Draft {
         if value.is_empty() {
             return;
         }
+        if value.contains('\0') {
+            self.problem(field, nul_problem(name, &value));
+            return;
+        }
         self.present |= field.bit();
         let slot = match field {
             Field::Dn => &mut self.dn,
@@ -539,6 +558,11 @@ impl Draft {
     /// All values of a multi-valued attribute at once (a CSV cell, a JSON property).
     pub(crate) fn set_values(&mut self, field: Field, name: &'static str, values: Vec<String>) {
         if values.is_empty() {
+            return;
+        }
+        if let Some(value) = values.iter().find(|v| v.contains('\0')) {
+            let problem = nul_problem(name, value);
+            self.problem(field, problem);
             return;
         }
         self.present |= field.bit();
