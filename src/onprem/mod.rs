@@ -158,6 +158,22 @@ fn nul_problem(name: &str, value: &str) -> String {
     )
 }
 
+/// The longest value accepted for any attribute read here. AD's own limits are far lower
+/// (userPrincipalName and a proxyAddresses value are a little over 1,000 characters, a CN 64);
+/// the bound leaves room for long DNs of deeply nested OUs and stops a corrupted or crafted value
+/// of megabytes from flowing into every finding, message and report.
+pub const MAX_VALUE_CHARS: usize = 16 * 1024;
+
+fn too_long(name: &str, value: &str) -> Option<String> {
+    (value.len() > MAX_VALUE_CHARS && value.chars().count() > MAX_VALUE_CHARS).then(|| {
+        format!(
+            "{name} `{}` is longer than any value AD holds (at most {MAX_VALUE_CHARS} characters \
+             are read): a corrupted or crafted export",
+            crate::preview::preview(value)
+        )
+    })
+}
+
 /// Reads an AD snapshot file; the format is detected from the content, never the extension.
 pub fn import(path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
     // The whole file goes into memory: the LDIF reader then works on borrowed slices, which is
@@ -461,6 +477,10 @@ impl Draft {
             self.problem(field, nul_problem(name, &value));
             return;
         }
+        if let Some(problem) = too_long(name, &value) {
+            self.problem(field, problem);
+            return;
+        }
         self.present |= field.bit();
         let slot = match field {
             Field::Dn => &mut self.dn,
@@ -562,6 +582,10 @@ impl Draft {
         }
         if let Some(value) = values.iter().find(|v| v.contains('\0')) {
             let problem = nul_problem(name, value);
+            self.problem(field, problem);
+            return;
+        }
+        if let Some(problem) = values.iter().find_map(|v| too_long(name, v)) {
             self.problem(field, problem);
             return;
         }
