@@ -17,6 +17,7 @@ use crate::onprem::{self, OnPremObject, RejectedRecord};
 use crate::report::{AuditReport, CloudInput, Inputs, NotEvaluated, OnPremFile, SCHEMA_VERSION};
 use crate::rules::{self, engine};
 use crate::snapshot;
+use crate::sync_model::{self, SyncConfig, UpnSource};
 use crate::tables::{self, Params};
 
 /// What `check` was asked to do.
@@ -31,6 +32,9 @@ pub struct CheckOptions {
     pub cloud_sync_max_age: chrono::Duration,
     /// Run only these rules (all when `None`).
     pub only: Option<BTreeSet<String>>,
+    /// The sync engine's configuration as flags and `--sync-config` give it; `auto` parts are
+    /// inferred from the data.
+    pub sync: SyncConfig,
 }
 
 impl Default for CheckOptions {
@@ -45,6 +49,7 @@ impl Default for CheckOptions {
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
             only: None,
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -85,7 +90,20 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         password_sync_max_age: options.password_sync_max_age,
         cloud_sync_max_age: options.cloud_sync_max_age,
     };
-    let tables = tables::build(&params, onprem.as_deref(), cloud.as_ref())
+    // The sync model decides which objects sync at all and with which anchor: only those reach
+    // the tables, so no rule can report an object the engine never looks at.
+    let (onprem, upn_source) = match onprem {
+        Some(objects) => {
+            let model = sync_model::build(&options.sync, &objects, cloud.as_ref());
+            let (kept, scope) = sync_model::apply(&model, objects);
+            let upn_source = model.upn_source.value;
+            inputs.sync_model = Some(model);
+            inputs.scope = Some(scope);
+            (Some(kept), upn_source)
+        }
+        None => (None, UpnSource::UserPrincipalName),
+    };
+    let tables = tables::build(&params, onprem.as_deref(), upn_source, cloud.as_ref())
         .context("building the audit tables")?;
     tracing::info!(elapsed = ?started.elapsed(), "tables built");
     // The tables hold everything the rules read; the parsed inputs would only double the peak.

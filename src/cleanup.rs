@@ -250,7 +250,7 @@ pub fn plan<S: std::hash::BuildHasher>(
             _ => None,
         };
         if let Some(row) = row {
-            if is_delete(row.action) && !deleted.insert(cloud_id(f)) {
+            if is_delete(row.action) && (keep_cloud_object(f) || !deleted.insert(cloud_id(f))) {
                 continue;
             }
             rows.push(row);
@@ -262,6 +262,19 @@ pub fn plan<S: std::hash::BuildHasher>(
             || !deleted.contains(r.cloud_object_id.as_str())
     });
     rows
+}
+
+/// A cloud object no cleanup file may delete, whatever the finding: one that holds a directory
+/// role (deleting it can lock the tenant out, and soft match refuses it anyway: the documented fix
+/// for an Existing Admin Role Conflict removes the roles, not the user), or a cloud user of a
+/// federated domain (it carries an immutableId by design, so "leftover" is a guess). The finding
+/// stays in findings.csv with a remediation that says so.
+fn keep_cloud_object(f: &Finding) -> bool {
+    let has = |key: &str| f.evidence.get(key).is_some_and(|v| !v.is_empty());
+    has("cloud_admin_roles")
+        || f.evidence
+            .get("cloud_domain_federated")
+            .is_some_and(|v| v == "true")
 }
 
 fn is_delete(action: Action) -> bool {
@@ -848,6 +861,43 @@ pub fn terminal_line(files: &[PathBuf], out: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leftover(id: &str, evidence: &[(&str, &str)]) -> Finding {
+        Finding {
+            id: format!("stale-cloud-only:{id}"),
+            rule: "stale-cloud-only".into(),
+            severity: Severity::Medium,
+            predicted_outcome: None,
+            cloud_object_id: Some(id.into()),
+            cloud_object_type: Some("user".into()),
+            onprem_object_guid: None,
+            onprem_distinguished_name: None,
+            attribute: Some("onPremisesSyncEnabled".into()),
+            value: Some("false".into()),
+            message: "m".into(),
+            remediation: "r".into(),
+            evidence: evidence
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn no_delete_row_for_a_role_holder_or_a_federated_cloud_user() {
+        let findings = [
+            leftover("c1", &[]),
+            leftover("c2", &[("cloud_admin_roles", "Global Administrator")]),
+            leftover("c3", &[("cloud_domain_federated", "true")]),
+        ];
+        let rows = plan(&findings, &HashSet::new());
+        let deleted: Vec<&str> = rows
+            .iter()
+            .filter(|r| is_delete(r.action))
+            .map(|r| r.cloud_object_id.as_str())
+            .collect();
+        assert_eq!(deleted, ["c1"]);
+    }
 
     #[test]
     fn plain_values_are_single_quoted() {

@@ -310,7 +310,66 @@ pub struct CheckArgs {
     pub errors_only: bool,
 
     #[command(flatten)]
+    pub sync: SyncArgs,
+
+    #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// How the tenant's sync engine is configured. Every part defaults to `auto`: inferred from the
+/// tenant's own data where it can be, else the documented default; findings.json
+/// (`inputs.sync_model`) and the summary say which.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Sync model")]
+pub struct SyncArgs {
+    /// The engine: auto, connect (Entra Connect Sync) or cloud-sync. Auto takes Cloud Sync for the
+    /// domains a Cloud Sync provisioning job names, Entra Connect for the others.
+    #[arg(long, value_name = "ENGINE")]
+    pub sync_engine: Option<crate::sync_model::EngineSetting>,
+
+    /// Entra Connect's source anchor: auto, mS-DS-ConsistencyGuid or objectGUID (any case).
+    /// ConsistencyGuid mode anchors users on mS-DS-ConsistencyGuid and other objects on
+    /// objectGUID. Cloud Sync always uses mS-DS-ConsistencyGuid when set, else objectGUID.
+    #[arg(long, value_name = "ATTRIBUTE")]
+    pub source_anchor: Option<crate::sync_model::AnchorSetting>,
+
+    /// The on-prem attribute that becomes the cloud userPrincipalName: auto, userPrincipalName or
+    /// mail (alternate login ID).
+    #[arg(long, value_name = "ATTRIBUTE")]
+    pub upn_source: Option<crate::sync_model::UpnSetting>,
+
+    /// Only objects at or below this OU sync (repeatable), as the engine's OU filtering is set.
+    #[arg(long, value_name = "DN")]
+    pub scope_ou: Vec<String>,
+
+    /// Objects at or below this OU do not sync (repeatable).
+    #[arg(long, value_name = "DN")]
+    pub exclude_ou: Vec<String>,
+
+    /// A TOML file with the same keys (sync-engine, source-anchor, upn-source, scope-ou,
+    /// exclude-ou); flags win over it part by part.
+    #[arg(long, value_name = "FILE")]
+    pub sync_config: Option<PathBuf>,
+}
+
+impl SyncArgs {
+    /// The settings as the audit takes them (reads `--sync-config`).
+    pub fn config(&self) -> anyhow::Result<crate::sync_model::SyncConfig> {
+        let file = match &self.sync_config {
+            Some(path) => crate::sync_model::SyncSettings::load(path)?,
+            None => crate::sync_model::SyncSettings::default(),
+        };
+        Ok(crate::sync_model::SyncConfig {
+            flags: crate::sync_model::SyncSettings {
+                sync_engine: self.sync_engine,
+                source_anchor: self.source_anchor,
+                upn_source: self.upn_source,
+                scope_ou: self.scope_ou.clone(),
+                exclude_ou: self.exclude_ou.clone(),
+            },
+            file,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

@@ -489,7 +489,12 @@ mod tests {
         let disabled: Vec<&str> = d.disabled_rules.keys().map(String::as_str).collect();
         assert_eq!(
             disabled,
-            ["cloud-sync-job-failing", "cloud-sync-quarantine"]
+            [
+                "cloud-sync-job-escrows",
+                "cloud-sync-job-failing",
+                "cloud-sync-job-not-running",
+                "cloud-sync-quarantine"
+            ]
         );
         assert!(!d.all_readable());
         let text = render("signed in", &d);

@@ -62,6 +62,180 @@ impl FromStr for Severity {
     }
 }
 
+/// What Entra ID will do (or did) with the object, as Microsoft documents it: a closed
+/// vocabulary, so a scheduled job can act on it. Names follow the error names of
+/// <https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors> where
+/// there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PredictedOutcome {
+    SoftMatchTakeover,
+    InvalidSoftMatch,
+    ExistingAdminRoleConflict,
+    ObjectTypeMismatch,
+    AttributeValueMustBeUnique,
+    InvalidHardMatch,
+    DuplicateSourceAnchor,
+    UpnReplacedWithInitialDomain,
+    IdentityDataValidationFailed,
+    LargeObject,
+    NotSynced,
+    SourceMissing,
+    CloudLeftover,
+    SyncStopped,
+    PasswordSyncStopped,
+    JobQuarantined,
+    JobFailing,
+    JobEscrowed,
+    JobPaused,
+    JobNotRun,
+}
+
+impl PredictedOutcome {
+    pub const ALL: [PredictedOutcome; 20] = [
+        PredictedOutcome::SoftMatchTakeover,
+        PredictedOutcome::InvalidSoftMatch,
+        PredictedOutcome::ExistingAdminRoleConflict,
+        PredictedOutcome::ObjectTypeMismatch,
+        PredictedOutcome::AttributeValueMustBeUnique,
+        PredictedOutcome::InvalidHardMatch,
+        PredictedOutcome::DuplicateSourceAnchor,
+        PredictedOutcome::UpnReplacedWithInitialDomain,
+        PredictedOutcome::IdentityDataValidationFailed,
+        PredictedOutcome::LargeObject,
+        PredictedOutcome::NotSynced,
+        PredictedOutcome::SourceMissing,
+        PredictedOutcome::CloudLeftover,
+        PredictedOutcome::SyncStopped,
+        PredictedOutcome::PasswordSyncStopped,
+        PredictedOutcome::JobQuarantined,
+        PredictedOutcome::JobFailing,
+        PredictedOutcome::JobEscrowed,
+        PredictedOutcome::JobPaused,
+        PredictedOutcome::JobNotRun,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PredictedOutcome::SoftMatchTakeover => "SoftMatchTakeover",
+            PredictedOutcome::InvalidSoftMatch => "InvalidSoftMatch",
+            PredictedOutcome::ExistingAdminRoleConflict => "ExistingAdminRoleConflict",
+            PredictedOutcome::ObjectTypeMismatch => "ObjectTypeMismatch",
+            PredictedOutcome::AttributeValueMustBeUnique => "AttributeValueMustBeUnique",
+            PredictedOutcome::InvalidHardMatch => "InvalidHardMatch",
+            PredictedOutcome::DuplicateSourceAnchor => "DuplicateSourceAnchor",
+            PredictedOutcome::UpnReplacedWithInitialDomain => "UpnReplacedWithInitialDomain",
+            PredictedOutcome::IdentityDataValidationFailed => "IdentityDataValidationFailed",
+            PredictedOutcome::LargeObject => "LargeObject",
+            PredictedOutcome::NotSynced => "NotSynced",
+            PredictedOutcome::SourceMissing => "SourceMissing",
+            PredictedOutcome::CloudLeftover => "CloudLeftover",
+            PredictedOutcome::SyncStopped => "SyncStopped",
+            PredictedOutcome::PasswordSyncStopped => "PasswordSyncStopped",
+            PredictedOutcome::JobQuarantined => "JobQuarantined",
+            PredictedOutcome::JobFailing => "JobFailing",
+            PredictedOutcome::JobEscrowed => "JobEscrowed",
+            PredictedOutcome::JobPaused => "JobPaused",
+            PredictedOutcome::JobNotRun => "JobNotRun",
+        }
+    }
+
+    /// What happens, in one sentence (the README's vocabulary table is generated from this).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            PredictedOutcome::SoftMatchTakeover => {
+                "sync joins the on-prem object to the existing cloud object by UPN or primary SMTP address and takes it over: every cloud attribute with an on-prem value is overwritten"
+            }
+            PredictedOutcome::InvalidSoftMatch => {
+                "export fails: the object's UPN or primary SMTP address matches a cloud object that soft match may not join (it has an immutableId, or the tenant blocks the match)"
+            }
+            PredictedOutcome::ExistingAdminRoleConflict => {
+                "export fails: the matching cloud user holds an admin role, and soft match never joins such a user"
+            }
+            PredictedOutcome::ObjectTypeMismatch => {
+                "export fails: the matching cloud object is of another type (a contact or group where a user comes, ...)"
+            }
+            PredictedOutcome::AttributeValueMustBeUnique => {
+                "the value is already held by another object: duplicate attribute resiliency quarantines it (a UPN is replaced by a placeholder on the initial domain, a proxy address is dropped) and records a provisioning error"
+            }
+            PredictedOutcome::InvalidHardMatch => {
+                "export fails: the source anchor equals the immutableId of a cloud object that is not synced, and the tenant blocks takeover through hard match"
+            }
+            PredictedOutcome::DuplicateSourceAnchor => {
+                "two on-prem objects carry one source anchor: only one of them can own the cloud object, the other fails"
+            }
+            PredictedOutcome::UpnReplacedWithInitialDomain => {
+                "the UPN suffix is not a verified domain: sync writes the UPN on the tenant's initial (onmicrosoft.com) domain instead"
+            }
+            PredictedOutcome::IdentityDataValidationFailed => {
+                "export fails: a value breaks Entra ID's rules for the attribute (characters, format, length)"
+            }
+            PredictedOutcome::LargeObject => {
+                "export fails or a value is dropped: an attribute exceeds a size or count limit"
+            }
+            PredictedOutcome::NotSynced => {
+                "the object is not synchronized (no longer in the engine's scope)"
+            }
+            PredictedOutcome::SourceMissing => {
+                "the cloud object is synced, but its on-prem source is not in the export: deleted on-prem (the next sync deletes it) or left out of the export"
+            }
+            PredictedOutcome::CloudLeftover => {
+                "nothing: the cloud object stays, no longer managed from on-prem, and may block an on-prem object"
+            }
+            PredictedOutcome::SyncStopped => {
+                "directory sync has stopped: no change on-prem reaches Entra ID"
+            }
+            PredictedOutcome::PasswordSyncStopped => {
+                "password hash sync has stopped: password changes on-prem do not reach Entra ID"
+            }
+            PredictedOutcome::JobQuarantined => {
+                "the Cloud Sync job is in quarantine: it syncs nothing until the cause is fixed"
+            }
+            PredictedOutcome::JobFailing => {
+                "the Cloud Sync job runs but fails: changes do not reach Entra ID"
+            }
+            PredictedOutcome::JobEscrowed => {
+                "the Cloud Sync job runs, but some objects fail and wait in escrow"
+            }
+            PredictedOutcome::JobPaused => {
+                "the Cloud Sync job is paused: it syncs nothing until started"
+            }
+            PredictedOutcome::JobNotRun => "the Cloud Sync job has not completed its first run",
+        }
+    }
+}
+
+impl fmt::Display for PredictedOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PredictedOutcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PredictedOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown predicted outcome '{s}': expected one of {}",
+                    PredictedOutcome::ALL
+                        .map(PredictedOutcome::as_str)
+                        .join(", ")
+                )
+            })
+    }
+}
+
+/// The README's table of the outcome vocabulary.
+pub fn outcome_vocabulary_markdown() -> String {
+    let mut out = String::from("| predicted_outcome | what happens |\n|---|---|\n");
+    for outcome in PredictedOutcome::ALL {
+        let _ = writeln!(out, "| `{outcome}` | {} |", outcome.meaning());
+    }
+    out
+}
+
 /// One problem with one object (or one pair of objects), naming both sides where there are two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -69,6 +243,9 @@ pub struct Finding {
     pub id: String,
     pub rule: String,
     pub severity: Severity,
+    /// What Entra ID will do with the object; every built-in rule states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_outcome: Option<PredictedOutcome>,
     pub cloud_object_id: Option<String>,
     pub cloud_object_type: Option<String>,
     /// Lower-case 8-4-4-4-12.

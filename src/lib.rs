@@ -31,5 +31,6 @@ pub mod report;
 pub mod rules;
 pub mod simulate;
 pub mod snapshot;
+pub mod sync_model;
 pub mod tables;
 pub mod tenants;

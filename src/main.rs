@@ -118,11 +118,19 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|p| inputs::Input::directory("--rules-dir", p)),
     );
+    given.extend(
+        args.sync
+            .sync_config
+            .iter()
+            .map(|p| inputs::Input::file("--sync-config", p)),
+    );
     inputs::check_readable(&given)?;
     if let Some(dir) = &args.rules_dir {
         // A refused rule pack is known before anything is collected.
         rules::with_custom(dir)?;
     }
+    // A sync config that does not parse is known before anything is collected, too.
+    args.sync.config()?;
     // Read the scheduled-run inputs first: a typo in them must not cost a collection.
     let schedule =
         baseline::ScheduleInputs::load(args.baseline.as_deref(), args.suppressions.as_deref())?;
@@ -156,7 +164,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None
     };
-    let audit = audit::check(&check_options(args, cloud, args.onprem.clone()))?;
+    let audit = audit::check(&check_options(args, cloud, args.onprem.clone())?)?;
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     // Directory data (DNs, names, values) is in the summary: escaped control characters only.
     print!("{}", terminal_safe(&published.terminal));
@@ -168,8 +176,8 @@ fn check_options(
     args: &CheckArgs,
     cloud: Option<std::path::PathBuf>,
     onprem: Vec<std::path::PathBuf>,
-) -> audit::CheckOptions {
-    audit::CheckOptions {
+) -> anyhow::Result<audit::CheckOptions> {
+    Ok(audit::CheckOptions {
         cloud,
         onprem,
         rules_dir: args.rules_dir.clone(),
@@ -178,7 +186,8 @@ fn check_options(
         password_sync_max_age: args.password_sync_max_age,
         cloud_sync_max_age: args.cloud_sync_max_age,
         only: (!args.rules.is_empty()).then(|| args.rules.iter().cloned().collect::<BTreeSet<_>>()),
-    }
+        sync: args.sync.config()?,
+    })
 }
 
 /// `check --config tenants.toml`: every tenant into OUT/<name>/, an index, the worst exit code.
@@ -224,7 +233,7 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<E
     if let Some(dir) = &args.rules_dir {
         rules::with_custom(dir)?;
     }
-    let template = check_options(args, None, Vec::new());
+    let template = check_options(args, None, Vec::new())?;
     let finish = |entry: &tenants::TenantEntry, audit, folder: &std::path::Path| {
         let schedule = baseline::ScheduleInputs::load(
             entry.baseline.as_deref(),

@@ -280,6 +280,85 @@ impl SyncJob {
     }
 }
 
+/// How a Cloud Sync job is doing, judged once here for the rules (the `sync_jobs.health` column),
+/// `cloud-sync status` and the report. The status codes and the meaning of
+/// `lastSuccessfulExecution` ("the last run without errors") follow
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus>.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobHealth {
+    Healthy,
+    /// It runs, but some objects fail and wait in escrow: not a failing job.
+    Escrowed,
+    Paused,
+    /// It has not completed its first run.
+    NotRun,
+    NotConfigured,
+    Quarantined,
+    Failing,
+}
+
+impl JobHealth {
+    /// The spelling in the `sync_jobs.health` column and in `cloud-sync status --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobHealth::Healthy => "healthy",
+            JobHealth::Escrowed => "escrowed",
+            JobHealth::Paused => "paused",
+            JobHealth::NotRun => "notRun",
+            JobHealth::NotConfigured => "notConfigured",
+            JobHealth::Quarantined => "quarantined",
+            JobHealth::Failing => "failing",
+        }
+    }
+
+    /// Whether the job needs someone (exit code 1 of `cloud-sync status`).
+    pub fn needs_attention(self) -> bool {
+        matches!(self, JobHealth::Quarantined | JobHealth::Failing)
+    }
+}
+
+impl SyncJob {
+    /// Judges the job as of `now`; `max_age` is how long an active job may go without a run
+    /// that succeeded (or, for a job with escrowed objects, without any completed run).
+    pub fn health(&self, now: DateTime<Utc>, max_age: chrono::Duration) -> JobHealth {
+        let status = self.status.clone().unwrap_or_default();
+        match status.code.as_deref().unwrap_or("unknown") {
+            "Quarantine" => return JobHealth::Quarantined,
+            "Paused" => return JobHealth::Paused,
+            "NotRun" => return JobHealth::NotRun,
+            "NotConfigured" => return JobHealth::NotConfigured,
+            _ => {}
+        }
+        if status.quarantine.is_some() {
+            return JobHealth::Quarantined;
+        }
+        let last = status.last_execution.clone().unwrap_or_default();
+        let cutoff = now - max_age;
+        if status.count_successive_complete_failures.unwrap_or(0) > 0
+            || last.state.as_deref() == Some("Failed")
+        {
+            return JobHealth::Failing;
+        }
+        // lastSuccessfulExecution is the last run *without errors*: a job that keeps running
+        // with escrowed objects leaves it behind without failing.
+        if last.count_escrowed.unwrap_or(0) > 0 && last.time_ended.is_some_and(|t| t >= cutoff) {
+            return JobHealth::Escrowed;
+        }
+        let last_success = status
+            .last_successful_execution
+            .as_ref()
+            .and_then(|e| e.time_ended);
+        if (last_success.is_none() && last.time_ended.is_some())
+            || last_success.is_some_and(|t| t < cutoff)
+        {
+            JobHealth::Failing
+        } else {
+            JobHealth::Healthy
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SyncSchedule {

@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::onprem::{self, OnPremObject};
+use crate::onprem::{self, OnPremObject, dn_domain};
 use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject, PROVISIONING_ERRORS_SCOPE};
+use crate::sync_model::UpnSource;
 
 /// Column types used by the tables (a deliberately small set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +109,9 @@ pub const ONPREM_OBJECTS: TableSpec = TableSpec {
         "distinguished_name": Str = "distinguishedName",
         "domain": Str = "DNS domain from the DC= parts of the DN, lower case",
         "user_principal_name": Str = "userPrincipalName as exported",
-        "upn_lower": Str = "userPrincipalName, lower case",
-        "upn_suffix": Str = "the part after the last @ of the UPN, lower case",
+        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)",
+        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)",
+        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case",
         "sam_account_name": Str = "sAMAccountName",
         "mail": Str = "mail as exported",
         "mail_nickname": Str = "mailNickname",
@@ -247,6 +249,8 @@ pub const SYNC_JOBS: TableSpec = TableSpec {
         "last_execution_error_message": Str = "lastExecution.error.message",
         "last_success_time": Time = "lastSuccessfulExecution.timeEnded",
         "troubleshooting_url": Str = "troubleshootingUrl",
+        "escrowed_count": Int = "lastExecution.countEscrowed: objects that failed in the last run and wait in escrow",
+        "health": Str = "the job's health as of the audit time, judged once for the rules, `cloud-sync status` and the report: healthy, escrowed, paused, notRun, notConfigured, quarantined or failing",
     ],
 };
 
@@ -366,6 +370,7 @@ impl Tables {
 pub fn build(
     params: &Params,
     onprem: Option<&[OnPremObject]>,
+    upn_source: UpnSource,
     cloud: Option<&CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -373,14 +378,14 @@ pub fn build(
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
-            Some(objects) => build_onprem(objects),
+            Some(objects) => build_onprem(objects, upn_source),
             None => Ok(unavailable(
                 &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES],
                 "no on-prem export given (--onprem FILE)",
             )),
         },
         || match cloud {
-            Some(cloud) => build_cloud(cloud),
+            Some(cloud) => build_cloud(cloud, params),
             None => Ok(unavailable(
                 &CLOUD_TABLES,
                 "no cloud snapshot given (--cloud DIR)",
@@ -403,22 +408,18 @@ fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
     tables
 }
 
-fn build_onprem(objects: &[OnPremObject]) -> PolarsResult<Tables> {
+fn build_onprem(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<Tables> {
     let started = std::time::Instant::now();
     let derived: Vec<Derived> = objects
         .par_iter()
         .map(|o| Derived {
             id: onprem::guid_to_string(&o.object_guid),
-            addresses: addresses(
-                o.user_principal_name.as_deref(),
-                o.mail.as_deref(),
-                &o.proxy_addresses,
-            ),
+            addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
         })
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
     let (objects_frame, addresses_frame) = rayon::join(
-        || onprem_objects_frame(objects, &derived),
+        || onprem_objects_frame(objects, &derived, upn_source),
         || {
             let types: Vec<&'static str> = objects.iter().map(|o| o.class.as_str()).collect();
             address_frame(&ONPREM_ADDRESSES, &derived, &types)
@@ -438,7 +439,7 @@ struct Derived<'a> {
 }
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
-fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
+fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
         let reasons: Vec<String> = collections
@@ -520,7 +521,7 @@ fn build_cloud(cloud: &CloudSnapshot) -> PolarsResult<Tables> {
     }
 
     let jobs = match needs(&[Collection::SynchronizationJobs]) {
-        Ok(()) => Ok(sync_jobs_frame(cloud)?),
+        Ok(()) => Ok(sync_jobs_frame(cloud, params)?),
         Err(reason) => Err(reason),
     };
     tables.put(&SYNC_JOBS, jobs);
@@ -698,20 +699,6 @@ fn upn_suffix(upn: Option<&str>) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
-/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
-pub fn dn_domain(dn: &str) -> Option<String> {
-    let parts: Vec<String> = dn
-        .split(',')
-        .filter_map(|rdn| {
-            let (attr, value) = rdn.trim().split_once('=')?;
-            attr.trim()
-                .eq_ignore_ascii_case("dc")
-                .then(|| value.trim().to_lowercase())
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("."))
-}
-
 /// One UPN or SMTP address of an object, as the address tables hold it.
 /// Borrowed from the object it belongs to (a million objects hold several million addresses:
 /// copying each would double the memory of the table build); `value` is only allocated when
@@ -802,6 +789,7 @@ fn primary_smtp(addresses: &[Address<'_>]) -> Option<String> {
 fn onprem_objects_frame(
     objects: &[OnPremObject],
     derived: &[Derived<'_>],
+    upn_source: UpnSource,
 ) -> PolarsResult<DataFrame> {
     let primaries: Vec<Option<String>> =
         derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
@@ -832,17 +820,14 @@ fn onprem_objects_frame(
         "user_principal_name",
         objects.iter().map(|o| o.user_principal_name.as_ref()),
     );
+    f.str("cloud_upn", objects.iter().map(|o| upn_source.value(o)));
     f.str(
         "upn_lower",
-        objects
-            .iter()
-            .map(|o| lower(o.user_principal_name.as_deref())),
+        objects.iter().map(|o| lower(upn_source.value(o))),
     );
     f.str(
         "upn_suffix",
-        objects
-            .iter()
-            .map(|o| upn_suffix(o.user_principal_name.as_deref())),
+        objects.iter().map(|o| upn_suffix(upn_source.value(o))),
     );
     f.str(
         "sam_account_name",
@@ -1146,7 +1131,7 @@ fn password_sync_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
 
 // One statement per declared column: splitting it would scatter the table across functions.
 #[allow(clippy::too_many_lines)]
-fn sync_jobs_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+fn sync_jobs_frame(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<DataFrame> {
     let jobs = &cloud.sync_jobs;
     let status = |j: &crate::snapshot::SyncJob| j.status.clone().unwrap_or_default();
     let statuses: Vec<_> = jobs.iter().map(status).collect();
@@ -1255,6 +1240,12 @@ fn sync_jobs_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
         statuses
             .iter()
             .map(|s| s.troubleshooting_url.as_ref().filter(|u| !u.is_empty())),
+    );
+    f.int("escrowed_count", last.iter().map(|e| e.count_escrowed));
+    f.str(
+        "health",
+        jobs.iter()
+            .map(|j| Some(j.health(params.as_of, params.cloud_sync_max_age).as_str())),
     );
     f.finish()
 }

@@ -42,6 +42,8 @@ pub struct TenantEntry {
     pub onprem: Vec<PathBuf>,
     pub baseline: Option<PathBuf>,
     pub suppressions: Option<PathBuf>,
+    /// The tenant's sync engine configuration (`[tenant.sync]`, same keys as `--sync-config`).
+    pub sync: Option<crate::sync_model::SyncSettings>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -62,6 +64,7 @@ struct Settings {
     onprem: Vec<PathBuf>,
     baseline: Option<PathBuf>,
     suppressions: Option<PathBuf>,
+    sync: Option<crate::sync_model::SyncSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,7 +212,32 @@ fn resolve(
         onprem: s.onprem.iter().map(resolve_path).collect(),
         baseline: s.baseline.as_ref().map(resolve_path),
         suppressions: s.suppressions.as_ref().map(resolve_path),
+        sync: s.sync.clone(),
     })
+}
+
+impl TenantEntry {
+    /// The `check` options for this tenant: the command line's, with this tenant's snapshot,
+    /// exports and sync configuration.
+    fn check_options(
+        &self,
+        template: &crate::audit::CheckOptions,
+        snapshot: PathBuf,
+    ) -> crate::audit::CheckOptions {
+        crate::audit::CheckOptions {
+            cloud: Some(snapshot),
+            onprem: self.onprem.clone(),
+            // A tenant's own [sync] replaces --sync-config; flags still win part by part.
+            sync: crate::sync_model::SyncConfig {
+                flags: template.sync.flags.clone(),
+                file: self
+                    .sync
+                    .clone()
+                    .unwrap_or_else(|| template.sync.file.clone()),
+            },
+            ..template.clone()
+        }
+    }
 }
 
 /// `own`, or the default when the tenant may inherit it.
@@ -252,6 +280,7 @@ fn merge(d: &Settings, t: Settings) -> Settings {
         },
         baseline: t.baseline.or_else(|| d.baseline.clone()),
         suppressions: t.suppressions.or_else(|| d.suppressions.clone()),
+        sync: t.sync.or_else(|| d.sync.clone()),
     }
 }
 
@@ -447,11 +476,7 @@ pub fn run_all(
             ));
             continue;
         }
-        let options = crate::audit::CheckOptions {
-            cloud: Some(dir),
-            onprem: entry.onprem.clone(),
-            ..template.clone()
-        };
+        let options = entry.check_options(template, dir);
         let audited = crate::audit::check(&options).and_then(|audit| {
             let counts = crate::findings::Severity::ALL
                 .into_iter()

@@ -116,7 +116,7 @@ async fn status_lists_every_job_and_exits_1_on_a_quarantine() {
         "{text}"
     );
     assert!(
-        text.contains("5 job(s): 1 quarantined, 1 failing, 1 paused"),
+        text.contains("6 job(s): 1 quarantined, 1 failing, 1 paused"),
         "{text}"
     );
 
@@ -125,7 +125,7 @@ async fn status_lists_every_job_and_exits_1_on_a_quarantine() {
     let json: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (json["jobs"].as_u64(), json["quarantined"].as_u64()),
-        (Some(5), Some(1))
+        (Some(6), Some(1))
     );
     let jobs: Vec<&Value> = json["configurations"]
         .as_array()

@@ -8,16 +8,37 @@ const END: &str = "<!-- rules:end -->";
 
 #[test]
 fn readme_catalogue_is_current() {
+    let rules = entra_audit::rules::embedded().unwrap();
+    check_section(
+        START,
+        END,
+        &entra_audit::rules::catalogue_markdown(&rules),
+        "rule catalogue",
+    );
+}
+
+#[test]
+fn readme_outcome_vocabulary_is_current() {
+    check_section(
+        "<!-- outcomes:start -->\n",
+        "<!-- outcomes:end -->",
+        &entra_audit::findings::outcome_vocabulary_markdown(),
+        "predicted outcome vocabulary",
+    );
+}
+
+/// Compares the README between two markers with `expected`; rewrites it with `UPDATE_README=1`.
+fn check_section(start_marker: &str, end_marker: &str, expected: &str, what: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let start = readme
-        .find(START)
-        .expect("README has the rules:start marker")
-        + START.len();
-    let end = readme.find(END).expect("README has the rules:end marker");
-    let rules = entra_audit::rules::embedded().unwrap();
-    let expected = entra_audit::rules::catalogue_markdown(&rules);
-    if readme[start..end] == expected {
+        .find(start_marker)
+        .unwrap_or_else(|| panic!("README has the {start_marker:?} marker"))
+        + start_marker.len();
+    let end = readme
+        .find(end_marker)
+        .unwrap_or_else(|| panic!("README has the {end_marker:?} marker"));
+    if readme[start..end] == *expected {
         return;
     }
     if std::env::var_os("UPDATE_README").is_some() {
@@ -25,5 +46,5 @@ fn readme_catalogue_is_current() {
         std::fs::write(&path, updated).unwrap();
         return;
     }
-    panic!("the README's rule catalogue is stale: run `UPDATE_README=1 cargo test --test readme`");
+    panic!("the README's {what} is stale: run `UPDATE_README=1 cargo test --test readme`");
 }

@@ -322,7 +322,7 @@ fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
     assert!(users["onprem_only"].as_u64().unwrap() <= users["onprem"].as_u64().unwrap());
     assert_eq!(
         summary["cloud_sync_jobs"].as_array().unwrap().len(),
-        7,
+        8,
         "every synchronization job"
     );
     for text in [

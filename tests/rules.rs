@@ -43,7 +43,12 @@ fn materialise(case: &Value, dir: &Path) -> CheckOptions {
         .unwrap();
         onprem.push(path);
     }
-    common::options(&cloud, onprem)
+    let mut options = common::options(&cloud, onprem);
+    // `"sync": {"upn-source": "mail"}`: the case's sync configuration, as a --sync-config file.
+    if let Some(sync) = case.get("sync") {
+        options.sync.file = serde_json::from_value(sync.clone()).expect("a valid sync config");
+    }
+    options
 }
 
 /// Display name of every object in the case, by the id a finding would use for it.
@@ -87,6 +92,43 @@ fn involved(finding: &Finding) -> Vec<String> {
     ids
 }
 
+/// `"outcomes": {"flag: x": "ExistingAdminRoleConflict"}` in a case: the outcome every finding of
+/// the rule that names x must predict.
+fn check_outcomes(
+    rule: &str,
+    case_name: &str,
+    case: &Value,
+    report: &entra_audit::report::AuditReport,
+    names: &BTreeMap<String, String>,
+    failures: &mut Vec<String>,
+) {
+    let Some(outcomes) = case.get("outcomes").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, want) in outcomes {
+        let want = want.as_str().unwrap();
+        let got: BTreeSet<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .filter(|f| {
+                involved(f)
+                    .iter()
+                    .any(|id| names.get(id).is_some_and(|n| n == name))
+            })
+            .map(|f| {
+                f.predicted_outcome
+                    .map_or_else(String::new, |o| o.to_string())
+            })
+            .collect();
+        if got.is_empty() || got.iter().any(|g| g != want) {
+            failures.push(format!(
+                "{rule}/{case_name}: '{name}' should predict {want}, predicts {got:?}"
+            ));
+        }
+    }
+}
+
 #[test]
 fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
     let rules = entra_audit::rules::embedded().unwrap();
@@ -113,6 +155,17 @@ fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
             let report = check(&materialise(case, tmp.path()))
                 .unwrap_or_else(|e| panic!("{rule}/{case_name}: {e:#}"));
             let result = report.rules.iter().find(|r| r.rule == rule).unwrap();
+            // `"not_evaluated": "text"`: the case's data cannot support the rule, and it must say so.
+            if let Some(want) = case.get("not_evaluated").and_then(Value::as_str) {
+                let said = matches!(&result.outcome, RuleOutcome::NotEvaluated { reason } if reason.contains(want));
+                if !said || report.findings.iter().any(|f| f.rule == rule) {
+                    failures.push(format!(
+                        "{rule}/{case_name}: should be not evaluated ({want}), is {:?}",
+                        result.outcome
+                    ));
+                }
+                continue;
+            }
             if matches!(
                 result.outcome,
                 RuleOutcome::NotEvaluated { .. } | RuleOutcome::Errored { .. }
@@ -141,6 +194,7 @@ fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
                     ));
                 }
             }
+            check_outcomes(&rule, case_name, case, &report, &names, &mut failures);
             if flags == 0 && report.findings.iter().any(|f| f.rule == rule) {
                 failures.push(format!(
                     "{rule}/{case_name}: findings in a case with no flag: objects"

@@ -370,3 +370,102 @@ fn the_snapshot_spells_graphs_property_names() {
         }
     }
 }
+
+/// AD's built-in objects and the sync engine's accounts are set aside by the out-of-box scoping,
+/// each for its documented reason, in every export format, and no finding names any of them (nor
+/// the Global Administrator whose UPN the built-in Administrator carries).
+#[test]
+fn built_in_objects_and_connector_accounts_are_out_of_scope_and_in_no_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = GeneratorOptions {
+        seed: 5,
+        users: 60,
+        contacts: 8,
+        groups: 10,
+        ..GeneratorOptions::default()
+    };
+    let tenant = write_tenant(&options, dir.path());
+    // The Global Administrator whose UPN the built-in Administrator carries.
+    let administrator_upn = tenant
+        .onprem
+        .iter()
+        .find(|o| {
+            o.distinguished_name
+                .starts_with("CN=Administrator,CN=Users,")
+        })
+        .and_then(|o| o.user_principal_name.clone())
+        .expect("the built-in Administrator has a UPN");
+    let global_admin = tenant
+        .users
+        .iter()
+        .find(|u| u.user_principal_name == administrator_upn)
+        .map(|u| u.id.clone())
+        .expect("a cloud user has the Administrator's UPN");
+    assert!(
+        tenant
+            .directory_roles
+            .iter()
+            .any(|r| r.display_name == "Global Administrator"
+                && r.members.iter().any(|(id, _)| *id == global_admin)),
+        "that cloud user is a Global Administrator"
+    );
+    for format in OnPremFormat::ALL {
+        let report = common::audit(
+            &dir.path().join("cloud"),
+            &dir.path().join("onprem").join(format.file_name()),
+        );
+        let scope = report
+            .inputs
+            .scope
+            .as_ref()
+            .expect("an on-prem export gives a scope");
+        let reason = |dn: &str| {
+            scope
+                .objects
+                .iter()
+                .find(|o| o.distinguished_name.starts_with(dn))
+                .map(|o| o.reason.as_str())
+        };
+        let name = format.file_name();
+        for (dn, expected) in [
+            ("CN=Administrator,CN=Users,", "critical-system-object"),
+            ("CN=Guest,CN=Users,", "critical-system-object"),
+            ("CN=krbtgt,CN=Users,", "critical-system-object"),
+            ("CN=Domain Admins,CN=Users,", "critical-system-object"),
+            ("CN=Administrators,CN=Builtin,", "critical-system-object"),
+            ("CN=MSOL_", "connector-account"),
+            ("CN=AAD_", "connector-account"),
+            ("CN=SUPPORT_388945a0,", "exchange-system-account"),
+            ("CN=Group_", "written-back-group"),
+        ] {
+            assert_eq!(reason(dn), Some(expected), "{name}: {dn}");
+        }
+        let by_reason = |r: &str| {
+            scope
+                .objects
+                .iter()
+                .filter(|o| o.reason.as_str() == r)
+                .count()
+        };
+        assert_eq!(by_reason("replication-conflict"), 1, "{name}");
+        assert_eq!(by_reason("contact-not-mail-enabled"), 1, "{name}");
+        let excluded: BTreeSet<&str> = scope
+            .objects
+            .iter()
+            .map(|o| o.object_guid.as_str())
+            .collect();
+        for f in &report.findings {
+            assert!(
+                f.onprem_object_guid
+                    .as_deref()
+                    .is_none_or(|g| !excluded.contains(g)),
+                "{name}: an out-of-scope object is in a finding: {f:?}"
+            );
+            assert_ne!(
+                f.cloud_object_id.as_deref(),
+                Some(global_admin.as_str()),
+                "{name}: the Global Administrator is in a finding: {f:?}"
+            );
+        }
+    }
+}

@@ -4,7 +4,10 @@ name     = "orphaned-synced-object"
 title    = "Synced cloud object whose on-prem source is gone"
 severity = "medium"
 category = "hygiene"
-requires = ["cloud_objects", "onprem_objects", "onprem_links"]
+outcome  = "SourceMissing"
+requires = ["cloud_objects", "onprem_objects", "onprem_links", "partial_export"]
+not_evaluated_when = "partial_export"
+optional = ["role_members"]
 +++
 ## What it does
 Finds cloud users and groups that Entra ID says are synced (`onPremisesSyncEnabled` true) but that
@@ -13,6 +16,11 @@ no on-prem object of the snapshot is joined to (users: no source anchor equals t
 their domain and their type (`onPremisesDomainName` is a domain some exported object of the same
 type lives in: an export of users only says nothing about groups). Contacts are not judged: Graph
 exposes no anchor or domain for them.
+
+When a large share of the synced objects of the exported domains look orphaned, the export is
+probably partial, not the directory emptied: the rule is then not evaluated, with that reason
+(`partial_export`), so that no one deletes cloud objects because an export stopped at 1,000
+entries.
 
 ## Why is this bad?
 Sync should have deleted or updated these objects when their source went away. When it did not,
@@ -33,6 +41,9 @@ source anchor.
 */
 WITH exported_scopes AS (
     SELECT DISTINCT domain || '|' || object_type AS scope FROM onprem_objects WHERE domain IS NOT NULL
+),
+admins AS (
+    SELECT member_id, STRING_AGG(role_name, ', ') AS roles FROM role_members GROUP BY member_id
 )
 SELECT
     c.id AS cloud_object_id,
@@ -43,12 +54,19 @@ SELECT
     CASE c.object_type WHEN 'user' THEN c.immutable_id ELSE c.onprem_security_identifier END AS value,
     'Cloud ' || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') is synced from '
         || c.onprem_domain_name || COALESCE(' (' || c.onprem_distinguished_name || ')', '')
-        || ', but no object exported from that domain is its source.' AS message,
-    'Check whether the source still exists in ' || c.onprem_domain_name
-        || '. If it was deleted, remove the cloud object; if it moved, re-anchor it; if the export left it out, export the whole domain.' AS remediation,
+        || ', but no object exported from that domain is its source'
+        || COALESCE('; it holds the directory role(s) ' || adm.roles, '') || '.' AS message,
+    CASE
+        WHEN adm.roles IS NOT NULL THEN 'Do not delete it: it holds the directory role(s) ' || adm.roles
+            || '. Check whether the source still exists in ' || c.onprem_domain_name || ' and move the roles before anything else.'
+        ELSE 'Check whether the source still exists in ' || c.onprem_domain_name
+            || '. If it was deleted, remove the cloud object; if it moved, re-anchor it; if the export left it out, export the whole domain.'
+    END AS remediation,
     c.onprem_domain_name,
-    c.last_sync_time AS cloud_last_sync_time
+    c.last_sync_time AS cloud_last_sync_time,
+    adm.roles AS cloud_admin_roles
 FROM cloud_objects c
+LEFT JOIN admins adm ON c.id = adm.member_id
 ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
 WHERE c.sync_state = 'synced'
   AND c.object_type IN ('user', 'group')

@@ -4,8 +4,9 @@ name     = "stale-cloud-only"
 title    = "Cloud object left over from an on-prem identity"
 severity = "medium"
 category = "hygiene"
+outcome  = "CloudLeftover"
 requires = ["cloud_objects"]
-optional = ["soft_match_candidates", "onprem_links", "onprem_objects"]
+optional = ["soft_match_candidates", "onprem_links", "onprem_objects", "domains", "organization", "role_members"]
 +++
 ## What it does
 Finds cloud objects that are not synced today (`onPremisesSyncEnabled` false or null) but are
@@ -16,8 +17,17 @@ leftovers of an on-prem identity:
 - they block an on-prem object of the snapshot from syncing (soft match would refuse them, or they
   are of another type).
 
-A cloud-only object whose immutableId equals the source anchor of an exported on-prem object is a
-pending hard match (the usual fix for a takeover), not a leftover, and is not reported.
+Not leftovers, and not reported:
+- a cloud-only object whose immutableId equals the source anchor of an exported on-prem object: a
+  pending hard match (the usual fix for a takeover);
+- an object the next sync takes over by soft match (`soft-match-takeover`): the takeover
+  overwrites it with the on-prem values;
+- a cloud-only user of a **federated** domain whose immutableId no exported object carries: such
+  users must carry an immutableId to sign in (the user resource doc), so it is no sign of a past
+  sync;
+- when the tenant's directory sync is switched off (`organization.onPremisesSyncEnabled` false),
+  every formerly synced object is cloud-managed by decision, not a leftover (`directory-sync-stale`
+  reports the switch); only those that block an on-prem object are reported.
 
 With an on-prem export, the finding names the on-prem object that is the leftover's source or that
 it blocks.
@@ -33,9 +43,14 @@ If the on-prem identity is still in use, join the leftover to it (set `onPremise
 the on-prem source anchor) or delete the leftover and let sync create the object afresh. If the
 identity is gone, delete the leftover (users can be restored for 30 days).
 
+Never delete a leftover that holds a directory role: remove its roles first and let the on-prem
+user join it (Existing Admin Role Conflict), or the tenant loses an administrator.
+
 ## References
 - onPremisesSyncEnabled tri-state: https://learn.microsoft.com/graph/api/resources/group
-- https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors
+- onPremisesImmutableId required for federated cloud users: https://learn.microsoft.com/graph/api/resources/user
+- Soft-match takeover overwrites the cloud object: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant
+- Existing Admin Role Conflict: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#existing-admin-role-conflict
 */
 -- MIN, not FIRST: when a leftover blocks or mirrors two on-prem objects, the finding must name
 -- the same one on every run (its id depends on it).
@@ -45,10 +60,24 @@ WITH blocking AS (
     WHERE verdict IN ('refused', 'type_mismatch')
     GROUP BY cloud_object_id
 ),
+taken_over AS (
+    SELECT DISTINCT cloud_object_id FROM soft_match_candidates WHERE verdict = 'takeover'
+),
 source AS (
     SELECT cloud_object_id, MIN(object_guid) AS source_guid
     FROM onprem_links
     GROUP BY cloud_object_id
+),
+federated AS (
+    SELECT name FROM domains WHERE lower(authentication_type) = 'federated'
+),
+-- One row: true when the tenant's directory sync has been switched off.
+tenant AS (
+    SELECT COALESCE(MAX(CASE WHEN sync_enabled = FALSE THEN 1 ELSE 0 END), 0) = 1 AS sync_switched_off
+    FROM organization
+),
+admins AS (
+    SELECT member_id, STRING_AGG(role_name, ', ') AS roles FROM role_members GROUP BY member_id
 )
 SELECT
     c.id AS cloud_object_id,
@@ -64,22 +93,43 @@ SELECT
             WHEN b.blocked_guid IS NOT NULL THEN 'it blocks on-prem ' || o.object_type || ' ' || o.distinguished_name || ' from syncing'
             WHEN c.immutable_id IS NOT NULL THEN 'it carries onPremisesImmutableId ' || c.immutable_id
             ELSE 'it was synced before'
-        END || '.' AS message,
+        END || COALESCE('; it holds the directory role(s) ' || adm.roles, '') || '.' AS message,
     CASE
+        -- An administrator is never deleted on our advice: soft match refuses role holders, and
+        -- the documented fix removes the roles instead (Existing Admin Role Conflict).
+        WHEN adm.roles IS NOT NULL AND b.blocked_guid IS NOT NULL THEN 'Do not delete it: it holds the directory role(s) ' || adm.roles
+            || '. If it is the same person as ' || o.distinguished_name || ', remove the roles, let sync join the two (hard-delete the quarantined duplicate if a sync already failed), then restore the roles; otherwise change the conflicting value of one of them.'
+        WHEN adm.roles IS NOT NULL THEN 'Do not delete it without review: it holds the directory role(s) ' || adm.roles
+            || '. Decide whether the administrator still needs the account, and move the roles before removing it.'
         WHEN src.source_guid IS NOT NULL THEN 'Bring ' || o.distinguished_name || ' back into sync scope so it joins its cloud object again, or delete the cloud object if the identity is retired.'
         -- Hard match (onPremisesImmutableId) exists for users only.
         WHEN b.blocked_guid IS NOT NULL AND c.object_type = 'user' THEN 'Delete cloud user ' || c.id || ' or hard-match it to ' || o.distinguished_name || ' (set onPremisesImmutableId to ' || o.source_anchor || ').'
         WHEN b.blocked_guid IS NOT NULL THEN 'Delete cloud ' || c.object_type || ' ' || c.id || ' (or remove the conflicting address from it) so that ' || o.distinguished_name || ' can sync.'
         ELSE 'Delete cloud ' || c.object_type || ' ' || c.id || ' if the identity is retired, or re-join it to its on-prem object by setting onPremisesImmutableId.'
     END AS remediation,
+    CASE WHEN src.source_guid IS NOT NULL THEN 'NotSynced' ELSE 'CloudLeftover' END AS predicted_outcome,
     c.immutable_id AS cloud_immutable_id,
-    c.last_sync_time AS cloud_last_sync_time
+    c.last_sync_time AS cloud_last_sync_time,
+    adm.roles AS cloud_admin_roles,
+    CASE WHEN fd.name IS NOT NULL THEN 'true' END AS cloud_domain_federated
 FROM cloud_objects c
+CROSS JOIN tenant t
 LEFT JOIN blocking b ON c.id = b.cloud_object_id
 LEFT JOIN source src ON c.id = src.cloud_object_id
+LEFT JOIN admins adm ON c.id = adm.member_id
+LEFT JOIN taken_over tk ON c.id = tk.cloud_object_id
+LEFT JOIN federated fd ON c.upn_suffix = fd.name
 LEFT JOIN onprem_objects o ON COALESCE(src.source_guid, b.blocked_guid) = o.object_guid
 WHERE c.sync_state <> 'synced'
   -- A cloud-only object whose immutableId an on-prem object carries is a pending hard match, not a leftover.
   AND NOT (c.sync_state = 'cloud_only' AND src.source_guid IS NOT NULL)
+  -- The next sync takes it over and overwrites it.
+  AND tk.cloud_object_id IS NULL
+  -- Federated cloud-only users carry an immutableId by design.
+  AND NOT (c.sync_state = 'cloud_only' AND c.object_type = 'user' AND c.last_sync_time IS NULL
+           AND src.source_guid IS NULL AND b.blocked_guid IS NULL
+           AND fd.name IS NOT NULL)
+  -- Sync switched off for the whole tenant: formerly synced objects are cloud-managed by decision.
+  AND NOT (t.sync_switched_off AND c.sync_state = 'formerly_synced' AND b.blocked_guid IS NULL)
   AND (c.immutable_id IS NOT NULL OR c.last_sync_time IS NOT NULL OR c.sync_state = 'formerly_synced'
        OR b.blocked_guid IS NOT NULL)

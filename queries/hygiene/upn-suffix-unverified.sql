@@ -4,11 +4,14 @@ name     = "upn-suffix-unverified"
 title    = "On-prem UPN suffix that is not a verified domain of the tenant"
 severity = "medium"
 category = "hygiene"
+outcome  = "UpnReplacedWithInitialDomain"
 requires = ["onprem_objects", "domains"]
 +++
 ## What it does
-Finds on-prem users whose userPrincipalName suffix (the part after `@`) is not a verified domain
-of the tenant, including non-routable suffixes such as `.local` that can never be verified.
+Finds on-prem users whose cloud UPN suffix (the part after `@`) is not a verified domain of the
+tenant, including non-routable suffixes such as `.local` that can never be verified. The cloud UPN
+is the sync model's UPN source: userPrincipalName, or the attribute an alternate login ID maps
+(then the on-prem UPN's own suffix does not matter).
 
 ## Why is this bad?
 Entra ID accepts only verified domains in a UPN. Sync replaces an unverified suffix with the
@@ -31,8 +34,8 @@ SELECT
     o.object_guid AS onprem_object_guid,
     o.distinguished_name AS onprem_distinguished_name,
     'userPrincipalName' AS attribute,
-    o.user_principal_name AS value,
-    'On-prem user ' || o.distinguished_name || ' has UPN ' || o.user_principal_name || ', but ' || o.upn_suffix
+    o.cloud_upn AS value,
+    'On-prem user ' || o.distinguished_name || ' would get the cloud UPN ' || o.cloud_upn || ', but ' || o.upn_suffix
         || CASE
             WHEN o.upn_suffix NOT LIKE '%.%' OR o.upn_suffix LIKE '%.local' OR o.upn_suffix LIKE '%.lan'
                 OR o.upn_suffix LIKE '%.internal' OR o.upn_suffix LIKE '%.corp' OR o.upn_suffix LIKE '%.localdomain'

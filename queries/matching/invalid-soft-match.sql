@@ -4,6 +4,7 @@ name     = "invalid-soft-match"
 title    = "On-prem object would soft-match a cloud object that soft match refuses (InvalidSoftMatch)"
 severity = "high"
 category = "matching"
+outcome  = "InvalidSoftMatch"
 requires = ["soft_match_candidates", "onprem_objects"]
 optional = ["role_members", "sync_features"]
 +++
@@ -11,13 +12,19 @@ optional = ["role_members", "sync_features"]
 Finds on-prem objects with no hard match whose userPrincipalName or primary SMTP address equals
 that of a cloud object of the same type which soft match will refuse to join:
 
-- the cloud object already carries an `onPremisesImmutableId` (another source anchor);
-- it is synced from another source, or was synced before (`onPremisesSyncEnabled` false, or a
-  past `onPremisesLastSyncDateTime`);
-- the cloud user holds a directory role ("Microsoft Entra ID won't match on-premises users with
-  cloud users that have an admin role");
-- the tenant blocks soft match (`blockSoftMatchEnabled`), or UPN soft match is off
-  (`softMatchOnUpnEnabled` false) and the match is on the UPN.
+- the cloud user already carries an `onPremisesImmutableId` (another source anchor). The
+  documented condition is only this: a formerly synced user whose immutableId was cleared is
+  taken over (`soft-match-takeover`), not refused;
+- it is synced from another source; a group or contact was synced before (Graph shows no anchor
+  for them, so the past sync is taken to have left one);
+- the cloud user holds a directory role: the outcome is **Existing Admin Role Conflict**
+  (`predicted_outcome` `ExistingAdminRoleConflict`), never a reason to delete the cloud user;
+- the tenant blocks soft match (`blockSoftMatchEnabled`).
+
+`softMatchOnUpnEnabled` false turns off only the UPN key: the primary SMTP key still matches, and
+a UPN equal to a cloud object's is then a duplicate value (`duplicate-attribute`), not an
+InvalidSoftMatch. Only the candidate soft match actually tries is judged (see
+`soft_match_candidates`: one join per on-prem object).
 
 Admin roles and the tenant switches are read from `directoryRoles` and
 `/directory/onPremisesSynchronization`; when those were not collected, the rule says so in its
@@ -34,7 +41,9 @@ Decide whether the two objects are the same identity.
 - Same identity, cloud object carries another immutableId or was synced before: set the cloud
   object's `onPremisesImmutableId` to the on-prem object's source anchor (hard match), for
   example `Update-MgUser -UserId <id> -OnPremisesImmutableId <anchor>` on a cloud-managed user.
-- Same identity, cloud user holds a role: remove the role, let sync join the two, re-assign it.
+- Same identity, cloud user holds a role (Existing Admin Role Conflict), as documented: remove the
+  cloud user from all admin roles, hard-delete the quarantined object sync created if a sync
+  already failed, let the next sync soft-match the two, then restore the roles.
 - Tenant blocks soft match: hard-match by setting the immutableId, rather than lifting the block.
 - Different identities: change the UPN or primary SMTP address of one of them before syncing.
 
@@ -60,17 +69,20 @@ SELECT
             WHEN 'synced_elsewhere' THEN 'the cloud object is synced from another on-prem object'
             WHEN 'formerly_synced' THEN 'the cloud object was synced from on-prem before'
             WHEN 'admin_role' THEN 'the cloud user holds the directory role(s) ' || s.cloud_admin_roles
-            WHEN 'tenant_blocks_soft_match' THEN 'the tenant blocks soft match (blockSoftMatchEnabled)'
-            ELSE 'the tenant has UPN soft match turned off (softMatchOnUpnEnabled false)'
-        END || '. Sync will fail with InvalidSoftMatch.' AS message,
+            ELSE 'the tenant blocks soft match (blockSoftMatchEnabled)'
+        END || CASE s.refusal_code
+            WHEN 'admin_role' THEN '. Sync will fail with an Existing Admin Role Conflict.'
+            ELSE '. Sync will fail with InvalidSoftMatch.'
+        END AS message,
     CASE s.refusal_code
-        WHEN 'admin_role' THEN 'If they are the same person, remove the role(s) ' || s.cloud_admin_roles
-            || ' from the cloud user, let sync join the two, then re-assign the role(s); otherwise change the '
+        WHEN 'admin_role' THEN 'Do not delete the cloud user. If they are the same person: remove the role(s) ' || s.cloud_admin_roles
+            || ' from cloud user ' || s.cloud_object_id || ', hard-delete the quarantined object sync created if a sync already failed, let the next sync soft-match the two, then restore the role(s). Otherwise change the '
             || s.attribute || ' of one of them.'
         WHEN 'synced_elsewhere' THEN 'Change the ' || s.attribute || ' of one of the two objects: the cloud object belongs to another on-prem object.'
         ELSE 'If they are the same identity, hard-match them: set onPremisesImmutableId of cloud object ' || s.cloud_object_id
             || ' to ' || o.source_anchor || '. Otherwise change the ' || s.attribute || ' of one of them.'
     END AS remediation,
+    CASE s.refusal_code WHEN 'admin_role' THEN 'ExistingAdminRoleConflict' ELSE 'InvalidSoftMatch' END AS predicted_outcome,
     s.refusal_code,
     o.source_anchor AS onprem_source_anchor,
     s.cloud_immutable_id,

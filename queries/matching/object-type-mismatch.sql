@@ -4,6 +4,7 @@ name     = "object-type-mismatch"
 title    = "On-prem object would soft-match a cloud object of another type (ObjectTypeMismatch)"
 severity = "high"
 category = "matching"
+outcome  = "ObjectTypeMismatch"
 requires = ["soft_match_candidates", "onprem_objects"]
 +++
 ## What it does

@@ -4,6 +4,7 @@ name     = "soft-match-takeover"
 title    = "Cloud-only object that sync will take over by soft match"
 severity = "info"
 category = "matching"
+outcome  = "SoftMatchTakeover"
 requires = ["soft_match_candidates", "onprem_objects"]
 optional = ["role_members", "sync_features"]
 +++

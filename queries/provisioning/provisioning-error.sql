@@ -4,6 +4,7 @@ name     = "provisioning-error"
 title    = "Entra ID recorded a provisioning error (duplicate value quarantined)"
 severity = "high"
 category = "provisioning"
+outcome  = "AttributeValueMustBeUnique"
 requires = ["provisioning_errors", "cloud_objects", "cloud_addresses"]
 optional = ["onprem_objects", "onprem_addresses", "onprem_links"]
 +++

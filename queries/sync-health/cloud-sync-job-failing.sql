@@ -4,13 +4,19 @@ name     = "cloud-sync-job-failing"
 title    = "Cloud Sync job failing or without a successful run"
 severity = "high"
 category = "sync-health"
-requires = ["sync_jobs", "params"]
+outcome  = "JobFailing"
+requires = ["sync_jobs"]
 +++
 ## What it does
 Reports active Cloud Sync jobs (status code `Active`, not quarantined) that keep failing
 (`countSuccessiveCompleteFailures` above zero, or the last execution `Failed`), or whose last
 successful execution is older than `--cloud-sync-max-age` (default 24 hours) before the as-of
 time, or that have never succeeded although they have run.
+
+`lastSuccessfulExecution` is the last run *without errors*: a job whose recent runs complete with
+escrowed objects leaves it behind without failing. Such a job is not reported here but by
+`cloud-sync-job-escrows`, with the count. The judgement is the `sync_jobs.health` column, made once
+for this rule, `entra-audit cloud-sync status` and the report.
 
 ## Why is this bad?
 A failing job is one step from quarantine, and until then changes do not flow: the portal shows
@@ -56,9 +62,4 @@ SELECT
     j.last_success_time,
     j.last_execution_ended
 FROM sync_jobs j
-CROSS JOIN params p
-WHERE j.status_code = 'Active'
-  AND (COALESCE(j.successive_failures, 0) > 0
-       OR j.last_execution_state = 'Failed'
-       OR (j.last_success_time IS NULL AND j.last_execution_ended IS NOT NULL)
-       OR j.last_success_time < p.cloud_sync_cutoff)
+WHERE j.health = 'failing'

@@ -4,6 +4,7 @@ name     = "cloud-sync-quarantine"
 title    = "Cloud Sync job in quarantine"
 severity = "critical"
 category = "sync-health"
+outcome  = "JobQuarantined"
 requires = ["sync_jobs"]
 +++
 ## What it does

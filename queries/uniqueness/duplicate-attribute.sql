@@ -4,6 +4,7 @@ name     = "duplicate-attribute"
 title    = "A UPN, proxy address or mail value two objects would hold after sync (AttributeValueMustBeUnique)"
 severity = "high"
 category = "uniqueness"
+outcome  = "AttributeValueMustBeUnique"
 requires = ["onprem_objects", "onprem_addresses", "cloud_addresses", "cloud_objects", "onprem_links", "soft_match_candidates"]
 +++
 ## What it does
@@ -15,7 +16,13 @@ every `smtp:` proxy address share one namespace) that two objects would hold onc
 - an on-prem object holds a value that a cloud object not joined to it holds, where no match
   will join the two: a cloud object that is not the twin of any on-prem object in the snapshot.
   Cloud objects joined to an on-prem object are judged by their on-prem values (those are what
-  they will hold after sync), and soft-match candidates are left to the matching rules.
+  they will hold after sync). So is a cloud object the next sync takes over by soft match: the
+  takeover overwrites every cloud attribute that has an on-prem value, so its old UPN goes, and
+  its old addresses go when the on-prem object has SMTP addresses of its own. The candidate soft
+  match joins, refuses or finds of another type is left to the matching rules; every other
+  candidate of the same on-prem object (one object joins one cloud object) collides, and a
+  would-be takeover on a cloud object's secondary address only is reported here with the
+  uncertainty said (the docs are ambiguous on whether secondary addresses soft-match).
 
 Comparisons are case-insensitive, as in Entra ID. Each pair is one finding.
 
@@ -54,21 +61,39 @@ onprem_pairs AS (
     JOIN onprem_repeated b ON a.kind = b.kind AND a.address = b.address
     WHERE a.object_id < b.object_id
 ),
--- Cloud objects keep their own values only when no on-prem object in the snapshot is their twin.
+-- A takeover overwrites the UPN, and the addresses when the on-prem object has SMTP addresses.
+taken_over AS (
+    SELECT s.cloud_object_id, MAX(CASE WHEN o.primary_smtp IS NOT NULL THEN 1 ELSE 0 END) = 1 AS smtp_overwritten
+    FROM soft_match_candidates s
+    JOIN onprem_objects o ON s.object_guid = o.object_guid
+    WHERE s.verdict = 'takeover'
+    GROUP BY s.cloud_object_id
+),
+-- Cloud objects keep their own values only when no on-prem object in the snapshot is their twin
+-- and no takeover overwrites them.
 cloud_holders AS (
     SELECT a.object_id, a.object_type, a.kind, a.address, a.origin, a.raw
     FROM cloud_addresses a
+    LEFT JOIN taken_over t ON a.object_id = t.cloud_object_id
     ANTI JOIN onprem_links l ON a.object_id = l.cloud_object_id
+    WHERE t.cloud_object_id IS NULL OR (a.kind = 'smtp' AND NOT t.smtp_overwritten)
 ),
 cloud_pairs AS (
     SELECT o.object_id AS guid, c.object_id AS cloud_id, o.kind, o.address, o.origin, o.raw AS raw_onprem, c.raw AS raw_cloud
     FROM onprem_addresses o
     JOIN cloud_holders c ON o.kind = c.kind AND o.address = c.address
 ),
+-- Pairs the matching rules report (the one candidate soft match tries) are theirs; the others
+-- collide. A secondary-address candidate is kept with its verdict, to say why.
+judged_elsewhere AS (
+    SELECT object_guid, cloud_object_id FROM soft_match_candidates
+    WHERE verdict IN ('takeover', 'refused', 'type_mismatch', 'linked_elsewhere')
+),
 cloud_pairs_unmatched AS (
-    SELECT p.*
+    SELECT p.*, s.verdict AS candidate_verdict
     FROM cloud_pairs p
-    ANTI JOIN soft_match_candidates s ON p.guid = s.object_guid AND p.cloud_id = s.cloud_object_id
+    LEFT JOIN soft_match_candidates s ON p.guid = s.object_guid AND p.cloud_id = s.cloud_object_id
+    ANTI JOIN judged_elsewhere j ON p.guid = j.object_guid AND p.cloud_id = j.cloud_object_id
 )
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
@@ -99,7 +124,11 @@ SELECT
     'On-prem ' || o.object_type || ' ' || o.distinguished_name || ' holds ' || p.raw_onprem || ', which '
         || CASE c.sync_state WHEN 'cloud_only' THEN 'cloud-only ' WHEN 'formerly_synced' THEN 'formerly synced ' ELSE 'synced ' END
         || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') already holds as '
-        || p.raw_cloud || '; no match joins the two, so Entra ID will refuse the value.' AS message,
+        || p.raw_cloud || CASE p.candidate_verdict
+            WHEN 'other_candidate' THEN '; the on-prem object joins another cloud object (one object joins one), so Entra ID will refuse the value here.'
+            WHEN 'secondary_address' THEN '; it is only a secondary address of the cloud object, and whether soft match joins on one is ambiguous in the docs: if it does not, Entra ID will refuse the value.'
+            ELSE '; no match joins the two, so Entra ID will refuse the value.'
+        END AS message,
     'Remove ' || p.address || ' from one of the two: from ' || p.origin || ' of on-prem ' || o.distinguished_name
         || ', or from cloud ' || c.object_type || ' ' || c.id || '.' AS remediation,
     CAST(NULL AS VARCHAR) AS other_onprem_object_guid,

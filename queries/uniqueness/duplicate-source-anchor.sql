@@ -4,6 +4,7 @@ name     = "duplicate-source-anchor"
 title    = "Two on-prem objects with the same source anchor"
 severity = "critical"
 category = "uniqueness"
+outcome  = "DuplicateSourceAnchor"
 requires = ["onprem_objects"]
 +++
 ## What it does

@@ -196,6 +196,7 @@ fn sync_jobs(jobs: &DataFrame, as_of: DateTime<Utc>) -> PolarsResult<Vec<SyncJob
     let quarantine_since = time("quarantine_since")?;
     let quarantine_error = text("quarantine_error_message")?;
     let last_error = text("last_execution_error_message")?;
+    let health = text("health")?;
     Ok((0..jobs.height())
         .map(|i| SyncJobSummary {
             configuration: configuration[i].clone(),
@@ -214,6 +215,7 @@ fn sync_jobs(jobs: &DataFrame, as_of: DateTime<Utc>) -> PolarsResult<Vec<SyncJob
             error: quarantine_error[i]
                 .clone()
                 .or_else(|| last_error[i].clone()),
+            health: health[i].clone(),
         })
         .collect())
 }

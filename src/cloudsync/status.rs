@@ -1,5 +1,6 @@
 //! `cloud-sync status`: every Cloud Sync configuration (by domain) and its jobs, judged
-//! (healthy, paused, not run yet, quarantined, failing) with the playbook's advice for the last two,
+//! (healthy, escrowed objects, paused, not run yet, quarantined, failing) with the playbook's advice
+//! for the last two,
 //! as terminal text or as JSON (`--json`; field names are stable). "Failing" is what the
 //! `cloud-sync-job-failing` rule flags: an active job with successive complete failures, a failed
 //! last run, runs but no success ever, or no success within `--max-age`. It reads a list of jobs;
@@ -15,52 +16,13 @@ use super::actions::{quarantine_reason, status_code};
 use super::playbook::{self, Advice};
 use crate::snapshot::{SyncJob, TaskExecution};
 
-/// How a job is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Health {
-    Healthy,
-    Paused,
-    NotRun,
-    NotConfigured,
-    Quarantined,
-    Failing,
-}
+/// How a job is doing: judged once, in [`SyncJob::health`], for the rules, this command and the
+/// report alike.
+pub use crate::snapshot::JobHealth as Health;
 
-impl Health {
-    /// Whether the job needs someone (exit code 1 of `status`).
-    pub fn needs_attention(self) -> bool {
-        matches!(self, Health::Quarantined | Health::Failing)
-    }
-}
-
-/// Judges a job as of `now`; `max_age` is how long an active job may go without a success.
+/// Judges a job as of `now` (see [`SyncJob::health`]).
 pub fn health(job: &SyncJob, now: DateTime<Utc>, max_age: chrono::Duration) -> Health {
-    let status = job.status.clone().unwrap_or_default();
-    match status_code(job) {
-        "Quarantine" => return Health::Quarantined,
-        "Paused" => return Health::Paused,
-        "NotRun" => return Health::NotRun,
-        "NotConfigured" => return Health::NotConfigured,
-        _ => {}
-    }
-    if status.quarantine.is_some() {
-        return Health::Quarantined;
-    }
-    let last = status.last_execution.clone().unwrap_or_default();
-    let last_success = status
-        .last_successful_execution
-        .as_ref()
-        .and_then(|e| e.time_ended);
-    let failing = status.count_successive_complete_failures.unwrap_or(0) > 0
-        || last.state.as_deref() == Some("Failed")
-        || (last_success.is_none() && last.time_ended.is_some())
-        || last_success.is_some_and(|t| t < now - max_age);
-    if failing {
-        Health::Failing
-    } else {
-        Health::Healthy
-    }
+    job.health(now, max_age)
 }
 
 /// The configuration's domain: the job's `DomainFQDN` setting (CS-ATTR, graph-api.md §4.5),
@@ -330,6 +292,7 @@ fn render_job(out: &mut String, j: &JobView) {
         Health::NotConfigured => "not configured",
         Health::Quarantined => "QUARANTINED",
         Health::Failing => "FAILING",
+        Health::Escrowed => "escrowed objects",
     };
     let _ = writeln!(
         out,

@@ -108,9 +108,9 @@ const FAILING: &str = "wingtiptoys.local";
 async fn jobs_are_found_and_named_by_id_or_domain() {
     let s = Setup::new(|_| {}).await;
     let jobs = s.jobs().await;
-    // fabrikam (provisioning and password hash), litware (paused), tailspin (quarantined),
-    // wingtip (failing).
-    assert_eq!(jobs.len(), 5, "{jobs:#?}");
+    // fabrikam (provisioning and password hash), litware (paused), northwind traders
+    // (escrowed objects), tailspin (quarantined), wingtip (failing).
+    assert_eq!(jobs.len(), 6, "{jobs:#?}");
     assert!(jobs.iter().all(|j| j.service_principal_id.is_some()));
 
     let q = resolve(&jobs, QUARANTINED, None).unwrap();
@@ -136,7 +136,7 @@ async fn jobs_are_found_and_named_by_id_or_domain() {
     assert!(text.contains("Pass the job id as --job"), "{text}");
 
     let err = resolve(&jobs, "northwind.local", None).unwrap_err();
-    assert!(matches!(err, ResolveError::NotFound { ref available, .. } if available.len() == 5));
+    assert!(matches!(err, ResolveError::NotFound { ref available, .. } if available.len() == 6));
     assert!(err.to_string().contains(QUARANTINED), "{err}");
     // A service principal that has no such job narrows the search to nothing.
     let err = resolve(&jobs, QUARANTINED, Some("not-a-principal")).unwrap_err();

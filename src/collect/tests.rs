@@ -74,6 +74,7 @@ fn check_options(cloud: &Path, onprem: &Path) -> CheckOptions {
         password_sync_max_age: chrono::Duration::hours(24),
         cloud_sync_max_age: chrono::Duration::hours(24),
         only: None,
+        sync: crate::sync_model::SyncConfig::default(),
     }
 }
 
@@ -987,6 +988,8 @@ fn assert_only_errors_only_rules(audit: &crate::report::AuditReport, path: &str)
             "provisioning-error"
                 | "cloud-sync-quarantine"
                 | "cloud-sync-job-failing"
+                | "cloud-sync-job-escrows"
+                | "cloud-sync-job-not-running"
                 | "directory-sync-stale"
                 | "password-hash-sync-stale"
                 | "duplicate-source-anchor"

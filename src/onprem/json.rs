@@ -19,8 +19,7 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{
-    Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, count_newlines, field_for,
-    sid_to_string, uac_from_i64,
+    Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, count_newlines, field_for, sid_to_string,
 };
 
 pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
@@ -91,10 +90,18 @@ fn apply(draft: &mut Draft, field: Field, name: &'static str, value: Value) {
         Value::Null => {}
         Value::String(text) => draft.apply_text(field, name, &text),
         Value::Bool(enabled) if field == Field::Enabled => draft.set_enabled(name, enabled),
-        Value::Number(number) if field == Field::UserAccountControl => {
-            match number.as_i64().and_then(uac_from_i64) {
-                Some(uac) => draft.set_user_account_control(name, uac),
-                None => draft.problem(field, format!("{name} {number} is not a 32-bit number")),
+        Value::Bool(value) if field == Field::CriticalSystemObject => {
+            draft.set_flag(field, name, value);
+        }
+        Value::Number(number)
+            if matches!(
+                field,
+                Field::UserAccountControl | Field::RecipientTypeDetails | Field::GroupType
+            ) =>
+        {
+            match number.as_i64() {
+                Some(value) => draft.set_integer(field, name, value),
+                None => draft.problem(field, format!("{name} {number} is not an integer")),
             }
         }
         Value::Bool(_) | Value::Number(_) => {

@@ -263,8 +263,24 @@ fn apply(
         | Field::Sam
         | Field::Mail
         | Field::MailNickname
-        | Field::DisplayName => {
+        | Field::DisplayName
+        | Field::AdminDescription => {
             draft.set_text(field, name, text_value(value)?.into_owned());
+        }
+        Field::CriticalSystemObject => {
+            // LDAP Boolean syntax is `TRUE`/`FALSE` (RFC 4517 3.3.3).
+            let text = text_value(value)?;
+            let flag =
+                super::parse_bool(&text).ok_or_else(|| format!("`{text}` is not TRUE or FALSE"))?;
+            draft.set_flag(field, name, flag);
+        }
+        Field::RecipientTypeDetails | Field::GroupType => {
+            let text = text_value(value)?;
+            let number = text
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| format!("`{text}` is not a number"))?;
+            draft.set_integer(field, name, number);
         }
         Field::ObjectClass | Field::ProxyAddresses => {
             // One line per value: no splitting, the value is kept exactly as exported.

@@ -88,6 +88,15 @@ pub struct OnPremObject {
     pub display_name: Option<String>,
     /// Users only: from `Enabled` or bit 0x2 (ACCOUNTDISABLE) of userAccountControl.
     pub enabled: Option<bool>,
+    /// isCriticalSystemObject, when present (AD sets it TRUE on built-in accounts and groups;
+    /// Entra Connect excludes an object on its mere presence).
+    pub critical_system_object: Option<bool>,
+    /// msExchRecipientTypeDetails, when the forest has Exchange attributes and it is set.
+    pub recipient_type_details: Option<i64>,
+    /// groupType (groups): bit 0x80000000 marks a security group, else a distribution group.
+    pub group_type: Option<i64>,
+    /// adminDescription (group writeback marks written-back groups with `Group_...`).
+    pub admin_description: Option<String>,
     pub origin: RecordOrigin,
 }
 
@@ -383,11 +392,15 @@ pub(crate) enum Field {
     DisplayName,
     Enabled,
     UserAccountControl,
+    CriticalSystemObject,
+    RecipientTypeDetails,
+    GroupType,
+    AdminDescription,
 }
 
 impl Field {
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -414,6 +427,11 @@ const NAMES: &[(&str, Field)] = &[
     ("displayName", Field::DisplayName),
     ("Enabled", Field::Enabled),
     ("userAccountControl", Field::UserAccountControl),
+    // What Entra Connect's out-of-box scoping reads (concept-azure-ad-connect-sync-default-configuration).
+    ("isCriticalSystemObject", Field::CriticalSystemObject),
+    ("msExchRecipientTypeDetails", Field::RecipientTypeDetails),
+    ("groupType", Field::GroupType),
+    ("adminDescription", Field::AdminDescription),
 ];
 
 /// The canonical spelling and field for an attribute or property name, if the importer reads it.
@@ -447,10 +465,14 @@ pub(crate) struct Draft {
     display_name: Slot<String>,
     enabled: Slot<bool>,
     user_account_control: Slot<u32>,
+    critical_system_object: Slot<bool>,
+    recipient_type_details: Slot<i64>,
+    group_type: Slot<i64>,
+    admin_description: Slot<String>,
     classes: Slot<Vec<String>>,
     proxy_addresses: Slot<Vec<String>>,
     /// Fields that appeared, valid or not, so "missing" is not reported on top of "invalid".
-    present: u16,
+    present: u32,
     problems: Vec<String>,
     /// Set when the whole record is unusable whatever its class (e.g. an LDIF change record).
     fatal: Option<String>,
@@ -490,12 +512,16 @@ impl Draft {
             Field::Mail => &mut self.mail,
             Field::MailNickname => &mut self.mail_nickname,
             Field::DisplayName => &mut self.display_name,
+            Field::AdminDescription => &mut self.admin_description,
             Field::ObjectGuid
             | Field::ConsistencyGuid
             | Field::ObjectClass
             | Field::ProxyAddresses
             | Field::Enabled
-            | Field::UserAccountControl => {
+            | Field::UserAccountControl
+            | Field::CriticalSystemObject
+            | Field::RecipientTypeDetails
+            | Field::GroupType => {
                 // A reader bug, not bad data; still never a silent drop.
                 self.problems
                     .push(format!("internal error: {name} was read as text"));
@@ -551,6 +577,46 @@ impl Draft {
             &mut self.problems,
             u32::to_string,
         );
+    }
+
+    /// A boolean attribute other than `Enabled` (isCriticalSystemObject: LDAP writes `TRUE`).
+    pub(crate) fn set_flag(&mut self, field: Field, name: &'static str, value: bool) {
+        self.present |= field.bit();
+        let slot = match field {
+            Field::Enabled => &mut self.enabled,
+            Field::CriticalSystemObject => &mut self.critical_system_object,
+            _ => {
+                self.problems
+                    .push(format!("internal error: {name} was read as a boolean"));
+                return;
+            }
+        };
+        put(slot, value, name, &mut self.problems, bool::to_string);
+    }
+
+    /// An integer attribute (msExchRecipientTypeDetails is a 64-bit Large Integer; groupType a
+    /// signed 32-bit flag set that tools print signed or unsigned).
+    pub(crate) fn set_integer(&mut self, field: Field, name: &'static str, value: i64) {
+        self.present |= field.bit();
+        let slot = match field {
+            Field::RecipientTypeDetails => &mut self.recipient_type_details,
+            Field::GroupType => &mut self.group_type,
+            Field::UserAccountControl => {
+                match uac_from_i64(value) {
+                    Some(uac) => self.set_user_account_control(name, uac),
+                    None => self
+                        .problems
+                        .push(format!("{name} {value} is not a 32-bit number")),
+                }
+                return;
+            }
+            _ => {
+                self.problems
+                    .push(format!("internal error: {name} was read as an integer"));
+                return;
+            }
+        };
+        put(slot, value, name, &mut self.problems, i64::to_string);
     }
 
     /// The slot of a multi-valued field; for any other field (a reader bug, not bad data) an
@@ -611,9 +677,18 @@ impl Draft {
             return;
         }
         match field {
-            Field::Dn | Field::Upn | Field::Sam | Field::Mail | Field::MailNickname | Field::DisplayName => {
+            Field::Dn | Field::Upn | Field::Sam | Field::Mail | Field::MailNickname | Field::DisplayName
+            | Field::AdminDescription => {
                 self.set_text(field, name, text.to_owned());
             }
+            Field::CriticalSystemObject => match parse_bool(text) {
+                Some(value) => self.set_flag(field, name, value),
+                None => self.problem(field, format!("{name} `{text}` is not True or False")),
+            },
+            Field::RecipientTypeDetails | Field::GroupType => match text.trim().parse::<i64>() {
+                Ok(value) => self.set_integer(field, name, value),
+                Err(_) => self.problem(field, format!("{name} `{text}` is not a number")),
+            },
             Field::Sid => match sid_from_text(text) {
                 Some(sid) => self.set_text(field, name, sid),
                 None => self.problem(field, format!("{name} `{}` is not a SID (S-1-5-21-...) or base64 of one", crate::preview::preview(text))),
@@ -743,6 +818,10 @@ impl Draft {
             proxy_addresses: self.proxy_addresses.map(|(v, _)| v).unwrap_or_default(),
             display_name: self.display_name.map(|(v, _)| v),
             enabled,
+            critical_system_object: self.critical_system_object.map(|(v, _)| v),
+            recipient_type_details: self.recipient_type_details.map(|(v, _)| v),
+            group_type: self.group_type.map(|(v, _)| v),
+            admin_description: self.admin_description.map(|(v, _)| v),
             origin: RecordOrigin {
                 file: file.to_path_buf(),
                 line,
@@ -828,6 +907,20 @@ fn classify(classes: &[String]) -> Classified<'_> {
 // ---------------------------------------------------------------------------------------------
 // Normalisation helpers
 // ---------------------------------------------------------------------------------------------
+
+/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
+pub fn dn_domain(dn: &str) -> Option<String> {
+    let parts: Vec<String> = dn
+        .split(',')
+        .filter_map(|rdn| {
+            let (attr, value) = rdn.trim().split_once('=')?;
+            attr.trim()
+                .eq_ignore_ascii_case("dc")
+                .then(|| value.trim().to_lowercase())
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("."))
+}
 
 /// GUID text (lower-case 8-4-4-4-12) from bytes in `Guid.ToByteArray()` order: the first three
 /// groups are little-endian in the bytes, so they are reversed for display.

@@ -15,7 +15,9 @@ PowerShell 7.
 
 Every user, contact and group under -SearchBase is written with the attributes sync keys on:
 objectGUID, mS-DS-ConsistencyGuid, objectSid, distinguishedName, objectClass, userPrincipalName,
-sAMAccountName, mail, mailNickname, proxyAddresses, displayName and userAccountControl.
+sAMAccountName, mail, mailNickname, proxyAddresses, displayName and userAccountControl, plus what
+Entra Connect's default scoping reads (isCriticalSystemObject, msExchRecipientTypeDetails, groupType,
+adminDescription), so that built-in and system objects are recognised as never synced.
 Computers (which are also of class user in AD) are left out.
 
 .PARAMETER Path
@@ -50,8 +52,20 @@ $filter = '(|(&(objectClass=user)(!(objectClass=computer)))(objectClass=contact)
 $properties = @(
     'objectSid', 'mS-DS-ConsistencyGuid',
     'userPrincipalName', 'sAMAccountName', 'mail', 'mailNickname', 'proxyAddresses',
-    'displayName', 'userAccountControl'
+    'displayName', 'userAccountControl',
+    'isCriticalSystemObject', 'groupType', 'adminDescription'
 )
+# msExchRecipientTypeDetails exists only where Exchange extended the schema; asking
+# Get-ADObject for an attribute the schema lacks fails the whole query.
+$rootDseQuery = @{}
+if ($Server) { $rootDseQuery.Server = $Server }
+$schemaQuery = @{
+    SearchBase = (Get-ADRootDSE @rootDseQuery).schemaNamingContext
+    LDAPFilter = '(lDAPDisplayName=msExchRecipientTypeDetails)'
+}
+if ($Server) { $schemaQuery.Server = $Server }
+$hasExchangeSchema = $null -ne (Get-ADObject @schemaQuery)
+if ($hasExchangeSchema) { $properties += 'msExchRecipientTypeDetails' }
 $query = @{ LDAPFilter = $filter; Properties = $properties; ResultPageSize = 1000 }
 if ($SearchBase) { $query.SearchBase = $SearchBase }
 if ($Server) { $query.Server = $Server }
@@ -128,6 +142,13 @@ try {
             # The importer derives Enabled from bit 0x2 (ACCOUNTDISABLE); contacts and groups
             # have no userAccountControl.
             userAccountControl    = Get-Single $object 'userAccountControl'
+            # Entra Connect's out-of-box rules never sync critical system objects (Administrator,
+            # krbtgt, built-in groups), Exchange system mailboxes by recipient type, or groups
+            # written back from the cloud (adminDescription Group_...).
+            isCriticalSystemObject = Get-Single $object 'isCriticalSystemObject'
+            msExchRecipientTypeDetails = Get-Single $object 'msExchRecipientTypeDetails'
+            groupType             = Get-Single $object 'groupType'
+            adminDescription      = Get-Single $object 'adminDescription'
         }
         $json = ConvertTo-Json -InputObject $record -Depth 4 -Compress
         if ($count -gt 0) { $writer.WriteLine(',') }

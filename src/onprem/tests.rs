@@ -210,6 +210,12 @@ fn the_same_objects_from_ldif_csv_and_json_are_identical() {
     );
     assert_eq!(alice.source_anchor, "TmssDT+KIUucXX5vipsMHQ==");
     assert_eq!(alice.anchor_attribute, AnchorAttribute::ConsistencyGuid);
+    // groupType is read signed (0x80000002: a global security group) in every format.
+    assert_eq!(sales.group_type, Some(-2_147_483_646));
+    assert_eq!(
+        (alice.group_type, alice.critical_system_object),
+        (None, None)
+    );
     assert_eq!(
         crate::onprem::guid_to_string(&alice.object_guid),
         "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -298,7 +304,11 @@ fn export_script_writes_what_the_json_reader_reads() {
             "mailNickname",
             "proxyAddresses",
             "displayName",
-            "userAccountControl"
+            "userAccountControl",
+            "isCriticalSystemObject",
+            "msExchRecipientTypeDetails",
+            "groupType",
+            "adminDescription"
         ]
     );
     // Every key is one the importer reads.
@@ -333,4 +343,40 @@ fn export_script_writes_what_the_json_reader_reads() {
     ] {
         assert!(script.contains(needed), "script lacks {needed}");
     }
+}
+
+#[test]
+fn scoping_attributes_are_read_in_every_format() {
+    let ldif = "dn: CN=Administrator,CN=Users,DC=corp,DC=example\nobjectClass: user\n\
+        objectGUID: 0a1b2c3d-0000-4000-8000-000000000001\nisCriticalSystemObject: TRUE\n\
+        msExchRecipientTypeDetails: 8388608\nadminDescription: User_x\n";
+    let json = r#"[{"ObjectClass":["user"],"ObjectGUID":"0a1b2c3d-0000-4000-8000-000000000001",
+        "DistinguishedName":"CN=Administrator,CN=Users,DC=corp,DC=example","isCriticalSystemObject":true,
+        "msExchRecipientTypeDetails":8388608,"adminDescription":"User_x"}]"#;
+    let csv = "\"DistinguishedName\",\"ObjectClass\",\"ObjectGUID\",\"isCriticalSystemObject\",\"msExchRecipientTypeDetails\",\"adminDescription\"\r\n\
+        \"CN=Administrator,CN=Users,DC=corp,DC=example\",\"user\",\"0a1b2c3d-0000-4000-8000-000000000001\",\"True\",\"8388608\",\"User_x\"\r\n";
+    for (name, text) in [("a.ldif", ldif), ("a.json", json), ("a.csv", csv)] {
+        let (_, out) =
+            import_bytes(text.as_bytes().to_vec(), std::path::Path::new(name)).expect(name);
+        assert!(out.rejected.is_empty(), "{name}: {:?}", out.rejected);
+        let [object] = out.objects.as_slice() else {
+            panic!("{name}: one object expected: {out:?}")
+        };
+        assert_eq!(object.critical_system_object, Some(true), "{name}");
+        assert_eq!(object.recipient_type_details, Some(8_388_608), "{name}");
+        assert_eq!(
+            object.admin_description.as_deref(),
+            Some("User_x"),
+            "{name}"
+        );
+    }
+    let bad = "dn: CN=x,DC=corp,DC=example\nobjectClass: group\nobjectGUID: 0a1b2c3d-0000-4000-8000-000000000002\ngroupType: lots\n";
+    let (_, out) =
+        import_bytes(bad.as_bytes().to_vec(), std::path::Path::new("b.ldif")).expect("b");
+    assert_eq!(out.rejected.len(), 1, "{out:?}");
+    assert!(
+        out.rejected[0].reason.contains("groupType"),
+        "{:?}",
+        out.rejected
+    );
 }

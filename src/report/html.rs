@@ -293,6 +293,10 @@ struct Page<'a> {
     examples_per_rule: usize,
     unavailable: Vec<(String, String)>,
     onprem_files: Vec<FileRow>,
+    /// The sync model the prediction assumed, one line per part.
+    sync_model: Vec<String>,
+    /// Exported objects the engine never syncs: (reason, what it means, count).
+    out_of_scope: Vec<(&'static str, &'static str, usize)>,
     collections: Vec<CollectionRow>,
     rejected: Vec<RejectedRow>,
     rejected_more: usize,
@@ -402,6 +406,7 @@ struct ExampleRow {
     value: String,
     message: String,
     remediation: String,
+    outcome: &'static str,
 }
 
 /// The baseline comparison and the muted findings of a scheduled run, laid out.
@@ -612,6 +617,19 @@ impl<'a> Page<'a> {
             examples_per_rule: EXAMPLES_PER_RULE,
             unavailable,
             onprem_files: file_rows(report),
+            sync_model: report
+                .inputs
+                .sync_model
+                .as_ref()
+                .map(crate::sync_model::SyncModel::summary_lines)
+                .unwrap_or_default(),
+            out_of_scope: report
+                .inputs
+                .scope
+                .iter()
+                .flat_map(|s| s.by_reason.iter())
+                .map(|(reason, count)| (reason.as_str(), reason.doc(), *count))
+                .collect(),
             collections: collection_rows(report),
             rejected: rejected_rows(report),
             rejected_more: report
@@ -759,6 +777,7 @@ fn rule_section(
                 value: f.value.clone().unwrap_or_default(),
                 message: f.message.clone(),
                 remediation: f.remediation.clone(),
+                outcome: f.predicted_outcome.map_or("", |o| o.as_str()),
             })
             .collect(),
         more: findings.len().saturating_sub(EXAMPLES_PER_RULE),
@@ -840,22 +859,16 @@ fn freshness_rows(report: &AuditReport) -> Vec<FreshnessRow> {
     ]
 }
 
-fn job_state(j: &super::SyncJobSummary, max_age_hours: f64) -> &'static str {
-    let is =
-        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want));
-    if is(&j.status_code, "Quarantine") {
-        "quarantine"
-    } else if is(&j.last_execution_state, "Failed") || j.successive_failures.unwrap_or(0) > 0 {
-        "failing"
-    } else if is(&j.schedule_state, "Paused")
-        || is(&j.schedule_state, "Disabled")
-        || is(&j.status_code, "Paused")
-    {
-        "paused"
-    } else if j.last_success_age_hours.is_none_or(|a| a > max_age_hours) {
-        "stale"
-    } else {
-        "ok"
+/// The report's label for a job's health, which `sync_jobs.health` judged (the same judgement
+/// as the rules and `cloud-sync status`).
+fn job_state(j: &super::SyncJobSummary) -> &'static str {
+    match j.health.as_deref() {
+        Some("quarantined") => "quarantine",
+        Some("failing") => "failing",
+        Some("escrowed") => "escrowed",
+        Some("paused" | "notRun" | "notConfigured") => "paused",
+        Some("healthy") => "ok",
+        _ => "stale",
     }
 }
 
@@ -869,7 +882,7 @@ fn job_rows(report: &AuditReport) -> Option<Vec<JobRow>> {
                 configuration: j.configuration.clone().unwrap_or_else(|| j.job_id.clone()),
                 template: opt(&j.template_id),
                 domain: opt(&j.domain),
-                state: job_state(j, s.cloud_sync_max_age_hours),
+                state: job_state(j),
                 status: opt(&j.status_code),
                 schedule: opt(&j.schedule_state),
                 last_run: match (&j.last_execution_state, &j.last_execution_ended) {
@@ -1035,8 +1048,8 @@ fn freshness_chart(report: &AuditReport) -> Chart {
             format!("Cloud Sync {name} ({template})"),
             j.last_success_age_hours,
             s.cloud_sync_max_age_hours,
-            match job_state(j, s.cloud_sync_max_age_hours) {
-                "ok" => "ok",
+            match job_state(j) {
+                "ok" | "escrowed" => "ok",
                 "paused" => "unknown",
                 _ => "stale",
             },

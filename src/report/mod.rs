@@ -112,6 +112,8 @@ pub struct SyncJobSummary {
     pub quarantine_since: Option<String>,
     /// The quarantine's error, else the last execution's.
     pub error: Option<String>,
+    /// The job's health (`sync_jobs.health`, judged once for the rules and the report).
+    pub health: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -123,6 +125,12 @@ pub struct Inputs {
     pub rejected_count: usize,
     pub rejected_records: Vec<RejectedRecord>,
     pub rules_not_evaluated: Vec<NotEvaluated>,
+    /// The sync engine's configuration the prediction assumed, each part with its source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_model: Option<crate::sync_model::SyncModel>,
+    /// Exported objects the engine never syncs, counted by reason and listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::sync_model::ScopeReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -217,7 +225,9 @@ pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf
     Ok(written)
 }
 
-const CSV_COLUMNS: [&str; 11] = [
+/// `predicted_outcome` came after the first release: it is last, so positional readers of the
+/// earlier columns keep working.
+const CSV_COLUMNS: [&str; 12] = [
     "id",
     "rule",
     "severity",
@@ -229,6 +239,7 @@ const CSV_COLUMNS: [&str; 11] = [
     "value",
     "message",
     "remediation",
+    "predicted_outcome",
 ];
 
 /// One row per finding. `evidence_columns` become columns of their own (per-rule files); without
@@ -260,6 +271,9 @@ fn write_findings_csv(
             f.value.clone().unwrap_or_default(),
             f.message.clone(),
             f.remediation.clone(),
+            f.predicted_outcome
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
         ];
         if evidence_columns.is_empty() {
             row.push(
@@ -397,6 +411,26 @@ fn input_lines(out: &mut String, inputs: &Inputs) {
             by_type.join(", "),
             inputs.onprem.len()
         );
+    }
+    if let Some(scope) = &inputs.scope
+        && scope.out_of_scope > 0
+    {
+        let reasons: Vec<String> = scope
+            .by_reason
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "never synced (out of the engine's scope, in no finding): {} ({}; listed in findings.json under inputs.scope)",
+            scope.out_of_scope,
+            reasons.join(", ")
+        );
+    }
+    if let Some(model) = &inputs.sync_model {
+        for line in model.summary_lines() {
+            let _ = writeln!(out, "sync model: {line}");
+        }
     }
     if let Some(cloud) = &inputs.cloud {
         let loaded: Vec<String> = cloud

@@ -19,6 +19,7 @@
   var columns = [
     { key: "severity", label: "Severity", sort: function (f) { return SEV[f.severity] || 0; } },
     { key: "rule", label: "Rule" },
+    { key: "predicted_outcome", label: "Predicted outcome" },
     { key: "cloud", label: "Cloud object", sort: function (f) { return f.cloud_object_id || ""; } },
     { key: "onprem", label: "On-prem object", sort: function (f) { return f.onprem_distinguished_name || f.onprem_object_guid || ""; } },
     { key: "attribute", label: "Attribute = value", sort: function (f) { return (f.attribute || "") + "\u0000" + (f.value || ""); } },
@@ -35,7 +36,7 @@
     var f = all[i];
     var ev = f.evidence ? Object.keys(f.evidence).map(function (k) { return k + "=" + f.evidence[k]; }).join(" ") : "";
     f.__hay = [f.id, f.rule, f.severity, f.cloud_object_id, f.cloud_object_type, f.onprem_object_guid,
-      f.onprem_distinguished_name, f.attribute, f.value, f.message, f.remediation, ev,
+      f.onprem_distinguished_name, f.attribute, f.value, f.message, f.remediation, f.predicted_outcome, ev,
       statusKey ? f[statusKey] : ""].join("\u0001").toLowerCase();
     f.__order = i;
   }

@@ -9,7 +9,8 @@
 //! it would take a part for the whole. Views built from partial tables are partial too.
 //!
 //! The output contract: every rule returns [`FINDING_COLUMNS`] (any may be null except `message`
-//! and `remediation`); extra columns become evidence. The engine must not know what any rule
+//! and `remediation`); an optional [`OUTCOME_COLUMN`] overrides the rule's declared outcome per
+//! row; extra columns become evidence. The engine must not know what any rule
 //! means: it only checks inputs are available and outputs are well-formed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,7 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 
 use super::{Kind, Rule};
-use crate::findings::{Finding, RuleOutcome, RuleResult, finding_id};
+use crate::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
 use crate::tables::{self, Tables};
 
 /// The columns every rule returns, in this order of importance.
@@ -32,6 +33,9 @@ pub const FINDING_COLUMNS: [&str; 8] = [
     "message",
     "remediation",
 ];
+
+/// The optional column that states a row's outcome when it differs from the rule's `outcome`.
+pub const OUTCOME_COLUMN: &str = "predicted_outcome";
 
 /// Everything one run produced.
 #[derive(Debug, Default)]
@@ -106,8 +110,21 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
                 ));
             }
         }
+        // A rule may name a view that, when it has rows, says the data cannot support the rule
+        // (an export that is probably partial): the rule is then not evaluated, with that reason.
+        if missing.is_empty()
+            && let Some(guard) = &rule.not_evaluated_when
+        {
+            match guard_reason(&mut ctx.clone(), guard) {
+                Ok(Some(reason)) => missing.push(reason),
+                Ok(None) => {}
+                Err(error) => missing.push(format!("{guard} unavailable: {error}")),
+            }
+        }
         let outcome = if missing.is_empty() {
-            match run_rule(&mut ctx, rule) {
+            // A fresh copy per rule: a query that fails part-way leaves polars' context with
+            // stale table aliases, and the next rule would then fail for no fault of its own.
+            match run_rule(&mut ctx.clone(), rule) {
                 Ok(findings) => {
                     let n = findings.len();
                     output.findings.extend(findings);
@@ -247,7 +264,8 @@ fn materialise(
                 continue;
             }
             let started = std::time::Instant::now();
-            match ctx.execute(&view.sql).and_then(LazyFrame::collect) {
+            // On a copy, as for rules: a failed view must not leave stale aliases behind.
+            match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
                     tracing::debug!(view = %view.name, rows = frame.height(), elapsed = ?started.elapsed(), "view built");
                     ctx.register(&view.name, frame.clone().lazy());
@@ -284,6 +302,16 @@ fn run_rule(ctx: &mut SQLContext, rule: &Rule) -> Result<Vec<Finding>, String> {
         .map_err(|e| format!("{}: {e}", rule.source.display()))?;
     tracing::debug!(rule = %rule.name, rows = frame.height(), elapsed = ?started.elapsed(), "rule ran");
     findings_from_frame(rule, &frame)
+}
+
+/// The first `reason` of a guard view, if it has a row.
+fn guard_reason(ctx: &mut SQLContext, view: &str) -> Result<Option<String>, String> {
+    let frame = ctx
+        .execute(&format!("SELECT reason FROM {view} LIMIT 1"))
+        .and_then(LazyFrame::collect)
+        .map_err(|e| e.to_string())?;
+    let column = frame.column("reason").map_err(|e| e.to_string())?;
+    Ok(column_as_strings(column)?.into_iter().next().flatten())
 }
 
 /// Turns a rule's result rows into findings, enforcing the output contract.
@@ -345,15 +373,23 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
                 row + 1
             )
         })?;
+        let predicted_outcome = match get(row, OUTCOME_COLUMN) {
+            Some(text) => Some(
+                text.parse::<PredictedOutcome>()
+                    .map_err(|e| format!("{}: row {}: {e}", rule.source.display(), row + 1))?,
+            ),
+            None => rule.outcome,
+        };
         let evidence = columns
             .iter()
-            .filter(|(n, _)| !FINDING_COLUMNS.contains(&n.as_str()))
+            .filter(|(n, _)| !FINDING_COLUMNS.contains(&n.as_str()) && n != OUTCOME_COLUMN)
             .filter_map(|(n, values)| values[row].clone().map(|v| (n.clone(), v)))
             .collect();
         findings.push(Finding {
             id,
             rule: rule.name.clone(),
             severity: rule.severity,
+            predicted_outcome,
             cloud_object_id,
             cloud_object_type: get(row, "cloud_object_type"),
             onprem_object_guid,
@@ -438,10 +474,81 @@ mod tests {
             requires: requires.iter().map(|s| (*s).to_owned()).collect(),
             optional: vec![],
             kind: Kind::Rule,
+            outcome: Some(PredictedOutcome::CloudLeftover),
+            not_evaluated_when: None,
             docs: String::new(),
             sql: sql.into(),
             source: "t.sql".into(),
         }
+    }
+
+    #[test]
+    fn a_failing_rule_does_not_break_the_next_one() {
+        // Found when a rule with an ambiguous column ran before upn-suffix-unverified.
+        let failing = rule(
+            "WITH domains AS (SELECT address AS name FROM cloud_addresses) \
+             SELECT object_id FROM onprem_addresses a JOIN domains c ON a.address = c.name \
+             JOIN cloud_addresses d ON a.address = d.address",
+            &["onprem_addresses", "cloud_addresses"],
+        );
+        let fine = rule(
+            "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, o.object_guid AS onprem_object_guid, \
+             o.distinguished_name AS onprem_distinguished_name, NULL AS attribute, o.user_principal_name AS value, \
+             'm' AS message, 'r' AS remediation FROM onprem_objects o \
+             WHERE o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)",
+            &["onprem_objects", "domains"],
+        );
+        let out = run(&[failing, fine], &Tables::empty(), None);
+        assert!(matches!(
+            out.results[0].outcome,
+            RuleOutcome::Errored { .. }
+        ));
+        assert_eq!(
+            out.results[1].outcome,
+            RuleOutcome::Passed,
+            "{:?}",
+            out.results[1]
+        );
+    }
+
+    #[test]
+    fn a_row_may_state_its_own_outcome_and_an_unknown_one_is_an_error() {
+        let base = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                    NULL AS onprem_distinguished_name, NULL AS attribute, v AS value, 'm' AS message, 'r' AS remediation";
+        let sql = format!(
+            "{base}, CASE WHEN v = 'a' THEN 'ExistingAdminRoleConflict' END AS predicted_outcome \
+             FROM (SELECT 'a' AS v UNION ALL SELECT 'b' AS v) t"
+        );
+        let out = run(&[rule(&sql, &[])], &Tables::empty(), None);
+        let mut outcomes: Vec<_> = out
+            .findings
+            .iter()
+            .map(|f| (f.value.clone().unwrap(), f.predicted_outcome))
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [
+                (
+                    "a".to_owned(),
+                    Some(PredictedOutcome::ExistingAdminRoleConflict)
+                ),
+                ("b".to_owned(), Some(PredictedOutcome::CloudLeftover)),
+            ]
+        );
+        assert!(
+            out.findings
+                .iter()
+                .all(|f| !f.evidence.contains_key("predicted_outcome")),
+            "the outcome column is not evidence"
+        );
+        let bad = format!("{base}, 'Deleted' AS predicted_outcome FROM (SELECT 'a' AS v) t");
+        let out = run(&[rule(&bad, &[])], &Tables::empty(), None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::Errored { error } if error.contains("unknown predicted outcome 'Deleted'")),
+            "{:?}",
+            out.results[0].outcome
+        );
     }
 
     #[test]
@@ -552,7 +659,13 @@ mod tests {
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
         };
-        let built = tables::build(&params, None, None).unwrap();
+        let built = tables::build(
+            &params,
+            None,
+            crate::sync_model::UpnSource::UserPrincipalName,
+            None,
+        )
+        .unwrap();
         tables
             .frames
             .insert("params", built.frames["params"].clone());

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::findings::Severity;
+use crate::findings::{PredictedOutcome, Severity};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_queries.rs"));
@@ -44,6 +44,12 @@ struct FrontMatter {
     optional: Vec<String>,
     #[serde(default = "default_kind")]
     kind: Kind,
+    /// The predicted outcome of every finding; a `predicted_outcome` column overrides it per row.
+    #[serde(default)]
+    outcome: Option<String>,
+    /// A view whose rows (a `reason` column) make the rule "not evaluated".
+    #[serde(default)]
+    not_evaluated_when: Option<String>,
 }
 
 fn default_kind() -> Kind {
@@ -63,6 +69,12 @@ pub struct Rule {
     /// Tables used when available; without them the rule runs on an empty table and says so.
     pub optional: Vec<String>,
     pub kind: Kind,
+    /// What Entra ID will do with a flagged object (front matter `outcome`); a
+    /// `predicted_outcome` output column overrides it per row.
+    pub outcome: Option<PredictedOutcome>,
+    /// A view that, when it has rows, says why the data cannot support this rule (front matter
+    /// `not_evaluated_when`); the rule is then "not evaluated" with the first row's `reason`.
+    pub not_evaluated_when: Option<String>,
     /// The Markdown body of the header.
     pub docs: String,
     pub sql: String,
@@ -147,6 +159,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
     if sql.is_empty() {
         return Err(fail("no SQL after the header".to_owned()));
     }
+    let outcome = meta
+        .outcome
+        .as_deref()
+        .map(str::parse::<PredictedOutcome>)
+        .transpose()
+        .map_err(|e| fail(format!("front matter: outcome: {e}")))?;
     Ok(Rule {
         name: meta.name,
         title: meta.title,
@@ -155,6 +173,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
         requires: meta.requires,
         optional: meta.optional,
         kind: meta.kind,
+        outcome,
+        not_evaluated_when: meta.not_evaluated_when,
         docs,
         sql: sql.trim_end_matches(';').trim().to_owned(),
         source: path.to_owned(),
@@ -267,15 +287,21 @@ fn check_names(rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
 
 /// The README's rule catalogue, generated from the rules' front matter and docs.
 pub fn catalogue_markdown(rules: &[Rule]) -> String {
-    let mut out =
-        String::from("| rule | severity | category | what it finds |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| rule | severity | category | predicts | what it finds |\n|---|---|---|---|---|\n",
+    );
     let mut listed: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::Rule).collect();
     listed.sort_by(|a, b| (&a.category, &a.name).cmp(&(&b.category, &b.name)));
     for rule in &listed {
         let _ = writeln!(
             out,
-            "| [`{}`](#{}) | {} | {} | {} |",
-            rule.name, rule.name, rule.severity, rule.category, rule.title
+            "| [`{}`](#{}) | {} | {} | {} | {} |",
+            rule.name,
+            rule.name,
+            rule.severity,
+            rule.category,
+            rule.outcome.map_or("", PredictedOutcome::as_str),
+            rule.title
         );
     }
     for rule in &listed {
@@ -348,6 +374,24 @@ mod tests {
         );
         let bad_sev = SAMPLE.replace("\"high\"", "\"urgent\"");
         assert!(parse(Path::new("x.sql"), &bad_sev).is_err());
+        let bad_outcome = SAMPLE.replace("severity", "outcome = \"Deleted\"\nseverity");
+        let err = parse(Path::new("x.sql"), &bad_outcome)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown predicted outcome 'Deleted'"), "{err}");
+    }
+
+    #[test]
+    fn every_embedded_rule_predicts_an_outcome() {
+        for rule in embedded().unwrap() {
+            if rule.kind == Kind::Rule {
+                assert!(
+                    rule.outcome.is_some(),
+                    "{}: front matter needs outcome = one of the predicted outcomes",
+                    rule.name
+                );
+            }
+        }
     }
 
     #[test]
@@ -392,6 +436,20 @@ mod tests {
                         rule.name
                     );
                 }
+            }
+            if let Some(guard) = &rule.not_evaluated_when {
+                assert!(
+                    rules
+                        .iter()
+                        .any(|v| v.kind == Kind::View && &v.name == guard),
+                    "{}: not_evaluated_when names unknown view '{guard}'",
+                    rule.name
+                );
+                assert!(
+                    rule.requires.contains(guard),
+                    "{}: requires must list its guard view '{guard}'",
+                    rule.name
+                );
             }
             for table in rule.requires.iter().chain(&rule.optional) {
                 assert!(

@@ -562,6 +562,10 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     if let Some(group_type) = o.group_type {
         ldif_text(w, s, "groupType", &group_type.to_string())?;
     }
+    if o.critical_system_object {
+        w.write_all(b"isCriticalSystemObject: TRUE\r\n")?;
+    }
+    ldif_opt(w, s, "adminDescription", o.admin_description.as_deref())?;
     if let Some(sid) = o.object_sid.as_deref().filter(|sid| !sid.is_empty()) {
         ldif_binary(w, s, "objectSid", &sid_bytes(sid))?;
     }
@@ -584,7 +588,7 @@ fn ldif_record<W: Write>(w: &mut W, s: &mut String, o: &OnPremRecord) -> anyhow:
     Ok(())
 }
 
-const CSV_COLUMNS: [&str; 15] = [
+const CSV_COLUMNS: [&str; 18] = [
     "DistinguishedName",
     "Name",
     "ObjectClass",
@@ -600,6 +604,9 @@ const CSV_COLUMNS: [&str; 15] = [
     "title",
     "userAccountControl",
     "mS-DS-ConsistencyGuid",
+    "groupType",
+    "isCriticalSystemObject",
+    "adminDescription",
 ];
 
 /// One `Export-Csv` field: always quoted, quotes doubled; an unset value is `""`.
@@ -636,7 +643,8 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
     let uac = o.user_account_control.map(|v| v.to_string());
     let cguid = o.consistency_guid.map(|c| BASE64.encode(c));
     let cn = rdn_value(&o.distinguished_name);
-    let row: [Option<&str>; 15] = [
+    let group_type = o.group_type.map(|t| t.to_string());
+    let row: [Option<&str>; 18] = [
         Some(&o.distinguished_name),
         Some(&cn),
         Some(&o.object_class),
@@ -652,6 +660,10 @@ fn csv_record<W: Write>(w: &mut W, o: &OnPremRecord) -> anyhow::Result<()> {
         o.title.as_deref(),
         uac.as_deref(),
         cguid.as_deref(),
+        group_type.as_deref(),
+        // Export-Csv writes an unset attribute as an empty cell, a set boolean as True.
+        o.critical_system_object.then_some("True"),
+        o.admin_description.as_deref(),
     ];
     for (i, value) in row.iter().enumerate() {
         if i > 0 {
@@ -689,6 +701,14 @@ struct PsObject<'a> {
     display_name: Option<&'a str>,
     #[serde(rename = "userAccountControl")]
     user_account_control: Option<u32>,
+    #[serde(rename = "isCriticalSystemObject")]
+    critical_system_object: Option<bool>,
+    #[serde(rename = "msExchRecipientTypeDetails")]
+    recipient_type_details: Option<i64>,
+    #[serde(rename = "groupType")]
+    group_type: Option<i32>,
+    #[serde(rename = "adminDescription")]
+    admin_description: Option<&'a str>,
 }
 
 /// One compressed object per line, the lines joined by `,` (inside the `[`...`]` the writer adds).
@@ -709,6 +729,10 @@ fn json_record<W: Write>(w: &mut W, o: &OnPremRecord, first: bool) -> anyhow::Re
         proxy_addresses: &o.proxy_addresses,
         display_name: o.display_name.as_deref(),
         user_account_control: o.user_account_control,
+        critical_system_object: o.critical_system_object.then_some(true),
+        recipient_type_details: None,
+        group_type: o.group_type,
+        admin_description: o.admin_description.as_deref(),
     };
     serde_json::to_writer(w, &record)?;
     Ok(())

@@ -14,6 +14,7 @@
 //! the same primary SMTP address, every bulk UPN suffix is verified, and every address embeds a
 //! serial number, so no two objects share one by accident.
 
+mod builtins;
 mod cases;
 mod objects;
 mod rng;
@@ -168,6 +169,11 @@ pub fn generate_streaming(
             planted_cloud.extend(planted.cloud);
         }
     }
+    // AD's built-in objects and the connector accounts: once per tenant, from their own stream,
+    // and in no finding (the engine never syncs them).
+    let builtins = builtins::plant(&mut g, &mut Rng::stream(seed, "builtins"));
+    planted_onprem.extend(builtins.onprem);
+    planted_cloud.extend(builtins.cloud);
     // A real export mixes everything; so does the generated one (deterministically).
     plant.shuffle(&mut planted_onprem);
     plant.shuffle(&mut planted_cloud);
@@ -615,7 +621,7 @@ impl Gen {
         self.serial
     }
 
-    fn next_sid(&mut self) -> String {
+    pub(crate) fn next_sid(&mut self) -> String {
         self.rid += 1;
         format!("{}-{}", self.domain_sid, self.rid)
     }
@@ -887,22 +893,30 @@ mod tests {
             ..GeneratorOptions::default()
         };
         let t = generate(&options);
-        // bulk + sync account + cloud-only + other forest (users / 100, at least 2)
-        assert_eq!(t.users.len(), 300 + 1 + 7 + 3);
+        // bulk + sync account + cloud-only + other forest (users / 100, at least 2) + the
+        // built-ins' cloud side (Global Administrator, guest, the conflict's healthy twin)
+        assert_eq!(t.users.len(), 300 + 1 + 7 + 3 + 3);
         assert_eq!(t.contacts.len(), 20);
-        assert_eq!(t.groups.len(), 30 + 3);
+        // + the written-back group's cloud original
+        assert_eq!(t.groups.len(), 30 + 3 + 1);
         let classes = |c: &str| t.onprem.iter().filter(|o| o.object_class == c).count();
-        assert_eq!(classes("user"), 300);
-        assert_eq!(classes("contact"), 20);
-        assert_eq!(classes("group"), 30);
-        assert_eq!(classes("computer"), 3);
+        // + Administrator, Guest, krbtgt, MSOL_, AAD_, SUPPORT_, a user and its CNF copy
+        assert_eq!(classes("user"), 300 + 8);
+        // + the mail-only contact
+        assert_eq!(classes("contact"), 20 + 1);
+        // + three built-in groups and a written-back group
+        assert_eq!(classes("group"), 30 + 4);
+        // + the domain controller
+        assert_eq!(classes("computer"), 3 + 1);
         let rules: Vec<&str> = t.ground_truth.iter().map(|p| p.rule.as_str()).collect();
         assert_eq!(
             rules,
             [
+                "cloud-sync-job-escrows",
                 "cloud-sync-job-failing",
                 "cloud-sync-job-failing",
                 "cloud-sync-job-failing",
+                "cloud-sync-job-not-running",
                 "cloud-sync-quarantine",
                 "cloud-sync-quarantine",
             ]
@@ -912,9 +926,9 @@ mod tests {
             .iter()
             .filter(|sp| sp.app_id == CLOUD_SYNC_APP_ID)
             .collect();
-        // fabrikam (two jobs), the paused one, 2 quarantined, 3 failing
-        assert_eq!(cloud_sync.len(), 7);
-        assert_eq!(t.sync_jobs.len(), 8);
+        // fabrikam (two jobs), the paused one, the escrowing one, 2 quarantined, 3 failing
+        assert_eq!(cloud_sync.len(), 8);
+        assert_eq!(t.sync_jobs.len(), 9);
         for sp in cloud_sync {
             assert!(
                 sp.service_principal_names

@@ -334,6 +334,10 @@ pub struct OnPremRecord {
     pub group_type: Option<i32>,
     /// dNSHostName (computers).
     pub dns_host_name: Option<String>,
+    /// isCriticalSystemObject TRUE (AD's built-in accounts and groups).
+    pub critical_system_object: bool,
+    /// adminDescription (`Group_...` on groups written back from the cloud).
+    pub admin_description: Option<String>,
 }
 
 /// A problem the generator planted: what `check` must find, and nothing else.

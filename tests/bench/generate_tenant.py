@@ -843,9 +843,9 @@ def case_ism_formerly_synced(t: Tenant, rng, case):
     u = _new_user_and(t, rng, upn_style="mail")
     c = t.twin_user(rng, u, onPremisesImmutableId=None, onPremisesSyncEnabled=False,
                     onPremisesLastSyncDateTime=iso(t.past(rng, 200, 900)))
-    t.expect(case, "invalid-soft-match", c, u, "same UPN and SMTP; the cloud user was synced before "
-             "(onPremisesSyncEnabled false), immutableId cleared")
-    t.expect(case, "stale-cloud-only", c, u, "formerly synced user that blocks the on-prem user")
+    # Soft match needs only an empty immutableId (tshoot-connect-sync-errors): taken over again.
+    t.expect(case, "soft-match-takeover", c, u, "same UPN and SMTP; the cloud user was synced before "
+             "(onPremisesSyncEnabled false) and its immutableId was cleared, so soft match takes it over")
     return [u], [("user", c)]
 
 
@@ -1225,7 +1225,14 @@ def sync_job(t: Tenant, rng: random.Random, forest: str, template: str, state: s
         "troubleshootingUrl": "",
     }
     if state == "failing-stale":
-        # Every run ends with object-level errors: no complete failure, but no clean run for days.
+        # No run for days (the agent is down): the last run, and the last clean one, are days old.
+        last_run = now - timedelta(days=rng.randint(3, 9))
+        status.update(lastExecution=execution(last_run - timedelta(seconds=90), last_run, "Succeeded"),
+                      lastSuccessfulExecution=execution(last_run - timedelta(seconds=90), last_run, "Succeeded"),
+                      steadyStateLastAchievedTime=iso(last_run))
+    elif state == "escrowing":
+        # Every run ends with escrowed objects: no clean run for days, yet the job is not failing
+        # (lastSuccessfulExecution is the last run without errors).
         last_ok = now - timedelta(days=rng.randint(3, 9))
         st = ok_end - timedelta(seconds=95)
         status.update(lastExecution=execution(st, ok_end, "EntryLevelErrors", escrowed=rng.randint(5, 40)),
@@ -1235,7 +1242,8 @@ def sync_job(t: Tenant, rng: random.Random, forest: str, template: str, state: s
         st = ok_end - timedelta(seconds=95)
         never = {**execution(st, ok_end, "Succeeded"), "timeBegan": "0001-01-01T00:00:00Z",
                  "timeEnded": "0001-01-01T00:00:00Z", "activityIdentifier": None}
-        status.update(lastExecution=execution(st, ok_end, "EntryLevelErrors", escrowed=rng.randint(5, 40)),
+        # Its escrows were pruned: no object waits, and no run has ever been clean.
+        status.update(lastExecution=execution(st, ok_end, "EntryLevelErrors", escrowed=0), escrowsPruned=True,
                       lastSuccessfulExecution=never, lastSuccessfulExecutionWithExports=None,
                       steadyStateFirstAchievedTime="0001-01-01T00:00:00Z",
                       steadyStateLastAchievedTime="0001-01-01T00:00:00Z")
@@ -1292,8 +1300,19 @@ def sync_jobs(t: Tenant, rng: random.Random) -> list:
         return sp
 
     configuration(OTHER_FOREST, [("AD2AADProvisioning", "ok"), ("AD2AADPasswordHash", "ok")])
-    # Paused by an administrator: not failing (status Paused, not Active) and not quarantined.
-    configuration("litwareinc.local", [("AD2AADProvisioning", "paused")])
+    # Paused by an administrator: not failing (status Paused, not Active), not quarantined, but
+    # syncing nothing: cloud-sync-job-not-running.
+    sp = configuration("litwareinc.local", [("AD2AADProvisioning", "paused")])
+    t.expected.append({"rule": "cloud-sync-job-not-running", "cloud_object_id": sp, "onprem_object_guid": None})
+    sp_escrow = configuration("northwindtraders.local", [("AD2AADProvisioning", "escrowing")])
+    t.expected.append({"rule": "cloud-sync-job-escrows", "cloud_object_id": sp_escrow, "onprem_object_guid": None})
+    t.cases.append({"case": "cloud_sync_escrows", "cloud": [sp_escrow], "onprem": [], "expected": [
+        {"rule": "cloud-sync-job-escrows", "cloud_object_id": sp_escrow, "onprem_object_guid": None,
+         "why": "the job runs, but every run for days ends with escrowed objects: lastSuccessfulExecution is days old, "
+                "yet the job is not failing"}]})
+    t.cases.append({"case": "cloud_sync_paused", "cloud": [sp], "onprem": [], "expected": [
+        {"rule": "cloud-sync-job-not-running", "cloud_object_id": sp, "onprem_object_guid": None,
+         "why": "the Cloud Sync job for litwareinc.local is paused (status.code Paused): it syncs nothing until started"}]})
     for i in range(t.args.quarantined_jobs):
         forest = QUARANTINE_FOREST if i == 0 else f"{QUARANTINE_FOREST.split('.')[0]}{i + 1}.local"
         sp = configuration(forest, [("AD2AADProvisioning", "quarantine")])
@@ -1302,7 +1321,7 @@ def sync_jobs(t: Tenant, rng: random.Random) -> list:
             {"rule": "cloud-sync-quarantine", "cloud_object_id": sp, "onprem_object_guid": None,
              "why": f"Cloud Sync job for {forest} has status.code Quarantine"}]})
     failing = [("failing", "countSuccessiveCompleteFailures > 0 and the last run Failed"),
-               ("failing-stale", "the last clean run is days old (every run since had entry-level errors)"),
+               ("failing-stale", "no run for days (the agent is down): the last successful run is days old"),
                ("failing-never", "it has run but never succeeded (lastSuccessfulExecution 0001-01-01)")]
     for i in range(t.args.failing_jobs):
         forest = FAILING_FOREST if i == 0 else f"{FAILING_FOREST.split('.')[0]}{i + 1}.local"

@@ -109,6 +109,8 @@ impl Gen {
             when_created: Some(created),
             group_type: None,
             dns_host_name: None,
+            critical_system_object: false,
+            admin_description: None,
         };
         (record, p)
     }

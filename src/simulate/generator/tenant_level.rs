@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::rng::Rng;
 use super::vocab::{
-    CLOUD_SYNC_APP_ID, CLOUD_SYNC_APP_NAME, CLOUD_SYNC_PUBLISHER, CLOUD_SYNC_SPN, FAILING_FOREST,
-    INITIAL_DOMAIN, OTHER_FOREST, PAUSED_FOREST, QUARANTINE_FOREST, ROLES, ROUTING_DOMAIN,
-    TENANT_NAME, UNVERIFIED_DOMAIN, VERIFIED_DOMAINS,
+    CLOUD_SYNC_APP_ID, CLOUD_SYNC_APP_NAME, CLOUD_SYNC_PUBLISHER, CLOUD_SYNC_SPN, ESCROW_FOREST,
+    FAILING_FOREST, INITIAL_DOMAIN, OTHER_FOREST, PAUSED_FOREST, QUARANTINE_FOREST, ROLES,
+    ROUTING_DOMAIN, TENANT_NAME, UNVERIFIED_DOMAIN, VERIFIED_DOMAINS,
 };
 use super::{Gen, guid_text, iso};
 use crate::simulate::model::{
@@ -136,10 +136,14 @@ enum JobState {
     Quarantine,
     /// `countSuccessiveCompleteFailures` > 0 and the last run Failed.
     Failing,
-    /// Every run since a few days ends with entry-level errors: no clean run for days.
+    /// No run for days (the agent is down): the last run, and the last clean one, are days old.
     FailingStale,
-    /// It has run but never succeeded (`lastSuccessfulExecution` at 0001-01-01).
+    /// It has run but never succeeded (`lastSuccessfulExecution` at 0001-01-01; its escrows were
+    /// pruned).
     FailingNever,
+    /// It runs, but every run since a few days ends with escrowed objects: the last run without
+    /// errors is days old, yet the job is not failing.
+    Escrowing,
 }
 
 /// The Cloud Sync configurations (one service principal each) and their jobs; records the
@@ -168,11 +172,34 @@ pub(super) fn cloud_sync(g: &mut Gen, rng: &mut Rng) -> (Vec<ServicePrincipal>, 
             ("AD2AADPasswordHash", JobState::Ok),
         ],
     );
-    configure(
+    let paused = configure(
         g,
         rng,
         PAUSED_FOREST,
         &[("AD2AADProvisioning", JobState::Paused)],
+    );
+    let escrowing = configure(
+        g,
+        rng,
+        ESCROW_FOREST,
+        &[("AD2AADProvisioning", JobState::Escrowing)],
+    );
+    g.expect(
+        "cloud-sync-job-escrows",
+        Some(&escrowing),
+        None,
+        &format!(
+            "cloud_sync_escrows: the Cloud Sync job for {ESCROW_FOREST} runs, but every run for days ends with escrowed objects: \
+             lastSuccessfulExecution (the last run without errors) is days old, yet the job is not failing"
+        ),
+    );
+    g.expect(
+        "cloud-sync-job-not-running",
+        Some(&paused),
+        None,
+        &format!(
+            "cloud_sync_paused: the Cloud Sync job for {PAUSED_FOREST} is paused (status.code Paused): it syncs nothing until started"
+        ),
     );
     for i in 0..g.quarantined_jobs {
         let forest = numbered_forest(QUARANTINE_FOREST, i);
@@ -198,7 +225,7 @@ pub(super) fn cloud_sync(g: &mut Gen, rng: &mut Rng) -> (Vec<ServicePrincipal>, 
         ),
         (
             JobState::FailingStale,
-            "the last clean run is days old (every run since had entry-level errors)",
+            "no run for days (the agent is down): the last successful run is days old",
         ),
         (
             JobState::FailingNever,
@@ -310,6 +337,14 @@ fn sync_job(g: &Gen, rng: &mut Rng, forest: &str, template: &str, state: JobStat
     match state {
         JobState::Ok => {}
         JobState::FailingStale => {
+            let last_run = now - TimeDelta::days(rng.int_in(3, 9));
+            let began = last_run - TimeDelta::seconds(90);
+            status.last_execution = Some(execution(rng, began, last_run, "Succeeded", None, 0));
+            status.last_successful_execution =
+                Some(execution(rng, began, last_run, "Succeeded", None, 0));
+            status.steady_state_last_achieved_time = iso(last_run);
+        }
+        JobState::Escrowing => {
             let last_ok = now - TimeDelta::days(rng.int_in(3, 9));
             let escrowed = rng.int_in(5, 40);
             status.last_execution = Some(execution(
@@ -331,14 +366,14 @@ fn sync_job(g: &Gen, rng: &mut Rng, forest: &str, template: &str, state: JobStat
             status.steady_state_last_achieved_time = iso(last_ok);
         }
         JobState::FailingNever => {
-            let escrowed = rng.int_in(5, 40);
+            status.escrows_pruned = true;
             status.last_execution = Some(execution(
                 rng,
                 run_start,
                 ok_end,
                 "EntryLevelErrors",
                 None,
-                escrowed,
+                0,
             ));
             let mut never = execution(rng, run_start, ok_end, "Succeeded", None, 0);
             never.activity_identifier = None;

@@ -28,6 +28,8 @@ pub(crate) const OTHER_NETBIOS: &str = "FABRIKAM";
 pub(crate) const OTHER_UPN_DOMAIN: &str = "fabrikam.com";
 /// A Cloud Sync configuration an administrator paused (not failing, not quarantined).
 pub(crate) const PAUSED_FOREST: &str = "litwareinc.local";
+/// Synced by a Cloud Sync job that runs with escrowed objects (not failing).
+pub(crate) const ESCROW_FOREST: &str = "northwindtraders.local";
 pub(crate) const QUARANTINE_FOREST: &str = "tailspintoys";
 pub(crate) const FAILING_FOREST: &str = "wingtiptoys";
 
