@@ -1,5 +1,5 @@
-//! The TOML configs: the first byte picks the tenants file (`check --config`) or the suppressions
-//! file (`--suppressions`); the rest is the file.
+//! The TOML configs: the first byte picks the tenants file (`check --config`), the suppressions
+//! file (`--suppressions`) or the sync settings (`--sync-config`); the rest is the file.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,9 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("config.toml");
     std::fs::write(&path, text).expect("writable");
-    if which % 2 == 0 {
-        let _ = entra_audit::tenants::load(&path);
-    } else {
-        let _ = entra_audit::baseline::load_suppressions(&path);
+    match which % 3 {
+        0 => drop(entra_audit::tenants::load(&path)),
+        1 => drop(entra_audit::baseline::load_suppressions(&path)),
+        _ => drop(entra_audit::sync_model::SyncSettings::load(&path)),
     }
 });
