@@ -225,6 +225,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<OnPremObject>> {
     let mut objects: Vec<OnPremObject> = Vec::new();
     let mut seen: HashMap<[u8; 16], (PathBuf, usize)> = HashMap::new();
+    // One DN, two objectGUIDs: the export is inconsistent (taken while an object was deleted
+    // and re-created?); keeping both would make them duplicates of each other in every rule.
+    let mut seen_dn: HashMap<String, (PathBuf, usize, [u8; 16])> = HashMap::new();
     for path in paths {
         let (format, outcome) = onprem::import(path)?;
         let mut kept = 0;
@@ -242,7 +245,31 @@ fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<O
                         line
                     ),
                 });
+            } else if let Some((file, line, guid)) =
+                seen_dn.get(&object.distinguished_name.to_lowercase())
+            {
+                rejected.push(RejectedRecord {
+                    file: object.origin.file.clone(),
+                    line: object.origin.line,
+                    record: crate::preview::preview(&object.distinguished_name),
+                    reason: format!(
+                        "its DN was already imported from {}:{} with another objectGUID ({} here, \
+                         {} there): one of the two records is stale; export again",
+                        file.display(),
+                        line,
+                        onprem::guid_to_string(&object.object_guid),
+                        onprem::guid_to_string(guid),
+                    ),
+                });
             } else {
+                seen_dn.insert(
+                    object.distinguished_name.to_lowercase(),
+                    (
+                        object.origin.file.clone(),
+                        object.origin.line,
+                        object.object_guid,
+                    ),
+                );
                 seen.insert(
                     object.object_guid,
                     (object.origin.file.clone(), object.origin.line),

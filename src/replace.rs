@@ -249,6 +249,22 @@ mod tests {
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        // pid 4294967295 cannot be running; this process's own folder is left alone.
+        let dead = out.join(format!("{STAGING_PREFIX}4294967295-1"));
+        let mine = out.join(format!("{STAGING_PREFIX}{}-1", std::process::id()));
+        std::fs::create_dir_all(dead.join("rules")).unwrap();
+        std::fs::create_dir_all(&mine).unwrap();
+        let staging = Staging::begin(&out).unwrap();
+        assert!(!dead.exists(), "the killed run's staging folder stays");
+        assert!(mine.exists());
+        drop(staging);
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_planted_link_is_replaced_not_followed() {

@@ -664,12 +664,16 @@ fn read_text(path: &Path) -> Result<String, SnapshotError> {
     })
 }
 
+/// What identifies one record of a collection: an id listed twice with different data is a
+/// conflict, not two objects.
 trait HasId {
-    fn id(&self) -> &str;
+    fn id(&self) -> std::borrow::Cow<'_, str>;
 }
 
 macro_rules! has_id {
-    ($($t:ty),*) => {$(impl HasId for $t { fn id(&self) -> &str { &self.id } })*};
+    ($($t:ty),*) => {$(impl HasId for $t {
+        fn id(&self) -> std::borrow::Cow<'_, str> { std::borrow::Cow::Borrowed(&self.id) }
+    })*};
 }
 has_id!(
     DirectoryObject,
@@ -677,9 +681,16 @@ has_id!(
     Domain,
     SyncJob,
     DirectoryRole,
-    DirectorySynchronization,
-    RoleHolder
+    DirectorySynchronization
 );
+
+/// A role-assignable group's assignment gives one record per member, all with the assignment's
+/// id: the record is the assignment and the member together.
+impl HasId for RoleHolder {
+    fn id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(format!("{}/{}", self.id, self.member_id))
+    }
+}
 
 fn load_into<T: DeserializeOwned + HasId + Send>(
     snapshot: &mut CloudSnapshot,
@@ -847,9 +858,32 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
         rejected: Vec::new(),
         next_link,
     };
-    for result in results {
+    // An id listed twice with different data (a snapshot stitched from two runs, an edited
+    // file): the first is kept and the other rejected, never both kept silently.
+    let mut first_seen: std::collections::HashMap<String, (usize, &str)> =
+        std::collections::HashMap::new();
+    for (result, &(line, raw)) in results.into_iter().zip(&raws) {
         match result {
-            Ok(object) => parsed.objects.push(object),
+            Ok(object) => {
+                let id = object.id().into_owned();
+                if let Some(&(first_line, first_raw)) = first_seen.get(&id) {
+                    if first_raw != raw {
+                        parsed.rejected.push(RejectedRecord {
+                            file: path.to_owned(),
+                            line,
+                            record: crate::preview::preview(&id),
+                            reason: format!(
+                                "id {} is listed again with different data (first on line \
+                                 {first_line}, which is kept)",
+                                crate::preview::quoted(&id)
+                            ),
+                        });
+                    }
+                    continue;
+                }
+                first_seen.insert(id, (line, raw));
+                parsed.objects.push(object);
+            }
             Err(rejected) => parsed.rejected.push(rejected),
         }
     }
@@ -1096,6 +1130,31 @@ mod tests {
         );
         assert_eq!(snap.scope(Collection::Groups), None);
         assert_eq!(snap.scope(Collection::Contacts), None);
+    }
+
+    #[test]
+    fn an_id_listed_twice_with_different_data_is_rejected_not_kept_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = format!("{{\"extra\":1,{}", &USER.trim_start()[1..]);
+        write(
+            dir.path(),
+            "users.json",
+            &format!("{{\"value\":[\n{USER},\n{USER},\n{other}\n]}}"),
+        );
+        let snap = load(dir.path()).unwrap();
+        assert_eq!(
+            snap.users.len(),
+            1,
+            "an identical repeat is the same object"
+        );
+        assert_eq!(snap.rejected.len(), 1, "{:?}", snap.rejected);
+        assert!(
+            snap.rejected[0]
+                .reason
+                .contains("listed again with different data (first on line 2"),
+            "{:?}",
+            snap.rejected[0]
+        );
     }
 
     #[test]

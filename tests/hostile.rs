@@ -471,7 +471,9 @@ fn a_huge_bad_value_is_previewed_not_echoed() {
             "big.json",
             serde_json::json!([
                 {"ObjectGUID": big, "DistinguishedName": "CN=a,DC=x", "ObjectClass": "user"},
-                {"ObjectGUID": "52af62f4-db3d-46d0-907b-593424a726d3", "DistinguishedName": "CN=b,DC=x", "ObjectClass": big}
+                {"ObjectGUID": "52af62f4-db3d-46d0-907b-593424a726d3", "DistinguishedName": "CN=b,DC=x", "ObjectClass": big},
+                {"ObjectGUID": "7d3c1f0e-0d57-4a59-9c41-3a2a3f7b8e11", "DistinguishedName": "CN=c,DC=x", "ObjectClass": "user",
+                 "UserPrincipalName": format!("{big}@contoso.com"), "DisplayName": big}
             ])
             .to_string(),
         ),
@@ -502,6 +504,13 @@ fn a_huge_bad_value_is_previewed_not_echoed() {
             stdout.len()
         );
         assert!(stdout.contains("… (5242"), "{name}: {stdout}");
+        if name == "big.json" {
+            // A value no AD attribute can hold is refused, not carried into every finding.
+            assert!(
+                stdout.contains("is longer than any value AD holds"),
+                "{stdout}"
+            );
+        }
         for file in ["findings.json", "report.html"] {
             let size = std::fs::metadata(out.join(file)).unwrap().len();
             assert!(size < 1_000_000, "{name}: {file} is {size} bytes");

@@ -40,6 +40,14 @@ const PARALLEL_ABOVE: usize = 8 << 20;
 /// that of one sequential pass.
 pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
     use rayon::prelude::*;
+    if text.contains('\r') && !text.contains('\n') {
+        return Err(ImportError::unusable(
+            path,
+            "its lines end with a carriage return only (CR, classic Mac OS): LDIF lines end with \
+             LF or CR LF; convert the file (e.g. `tr '\\r' '\\n'`) and import it again"
+                .to_owned(),
+        ));
+    }
     let chunks = if text.len() > PARALLEL_ABOVE {
         split_at_records(text, rayon::current_num_threads().max(1) * 4)
     } else {
@@ -76,7 +84,39 @@ pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError
         }
     }
     out.warnings.extend(dialect.truncation_warning());
+    reject_cut_off_last_record(text, path, &mut out);
     Ok(out)
+}
+
+/// ldifde ends every line, the last one too, with a line break: a file that ends inside a value
+/// line may have been cut off (a full disk, an interrupted copy), and its last record, which
+/// looks complete, may hold half a value. That record is rejected, saying why.
+fn reject_cut_off_last_record(text: &str, path: &Path, out: &mut ImportOutcome) {
+    let last_line = text.rsplit('\n').next().unwrap_or("");
+    if text.ends_with('\n') || last_line.trim().is_empty() || last_line.starts_with('#') {
+        return;
+    }
+    // The last record starts after the last blank line.
+    let lines: Vec<&str> = text.split('\n').collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.trim_end_matches('\r').is_empty())
+        .map_or(1, |blank| blank + 2);
+    if let Some(object) = out.objects.last()
+        && object.origin.line >= start
+    {
+        let object = out.objects.pop().expect("checked above");
+        out.rejected.push(super::RejectedRecord {
+            file: path.to_owned(),
+            line: object.origin.line,
+            record: preview(&object.distinguished_name),
+            reason: format!(
+                "the file ends on line {} without a line break, inside this record: the export \
+                 may have been cut off, so its last value may be incomplete",
+                lines.len()
+            ),
+        });
+    }
 }
 
 /// Cuts `text` into about `pieces` chunks, each starting at the beginning of a blank line.

@@ -217,6 +217,31 @@ pub fn export_script() -> &'static str {
     include_str!("script.ps1")
 }
 
+/// AD cannot store a NUL in a string attribute, and what follows it would vanish in many tools:
+/// such a value is a corrupted or crafted export.
+fn nul_problem(name: &str, value: &str) -> String {
+    format!(
+        "{name} `{}` holds a NUL character (U+0000), which no AD string value can hold",
+        crate::preview::preview(value)
+    )
+}
+
+/// The longest value accepted for any attribute read here. AD's own limits are far lower
+/// (userPrincipalName and a proxyAddresses value are a little over 1,000 characters, a CN 64);
+/// the bound leaves room for long DNs of deeply nested OUs and stops a corrupted or crafted value
+/// of megabytes from flowing into every finding, message and report.
+pub const MAX_VALUE_CHARS: usize = 16 * 1024;
+
+fn too_long(name: &str, value: &str) -> Option<String> {
+    (value.len() > MAX_VALUE_CHARS && value.chars().count() > MAX_VALUE_CHARS).then(|| {
+        format!(
+            "{name} `{}` is longer than any value AD holds (at most {MAX_VALUE_CHARS} characters \
+             are read): a corrupted or crafted export",
+            crate::preview::preview(value)
+        )
+    })
+}
+
 /// Reads an AD snapshot file; the format is detected from the content, never the extension.
 pub fn import(path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
     // The whole file goes into memory: the LDIF reader then works on borrowed slices, which is
@@ -367,9 +392,15 @@ pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
 /// then insists on an `ObjectGUID` and a `DistinguishedName` column, and says what is accepted).
 /// `None` when there is no significant line.
 pub fn detect_format(text: &str) -> Option<Format> {
+    let mut in_comment = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if trimmed.is_empty() || line.starts_with('#') {
+        // An LDIF comment may be folded: its continuation lines start with one space.
+        if in_comment && line.starts_with(' ') {
+            continue;
+        }
+        in_comment = line.starts_with('#');
+        if trimmed.is_empty() || in_comment {
             continue;
         }
         if starts_with_ignore_case(line, "dn:") || starts_with_ignore_case(line, "version:") {
@@ -664,6 +695,14 @@ impl Draft {
         if value.is_empty() {
             return;
         }
+        if value.contains('\0') {
+            self.problem(field, nul_problem(name, &value));
+            return;
+        }
+        if let Some(problem) = too_long(name, &value) {
+            self.problem(field, problem);
+            return;
+        }
         self.present |= field.bit();
         let slot = match field {
             Field::Dn => &mut self.dn,
@@ -818,6 +857,15 @@ impl Draft {
         if values.is_empty() {
             return;
         }
+        if let Some(value) = values.iter().find(|v| v.contains('\0')) {
+            let problem = nul_problem(name, value);
+            self.problem(field, problem);
+            return;
+        }
+        if let Some(problem) = values.iter().find_map(|v| too_long(name, v)) {
+            self.problem(field, problem);
+            return;
+        }
         self.present |= field.bit();
         let Some(slot) = self.multi_slot(field, name) else {
             return;
@@ -968,20 +1016,12 @@ impl Draft {
                     return;
                 }
             };
+        let sizes = self.sizes();
         let consistency_guid = self.consistency_guid.map(|(bytes, _)| bytes);
         let (source_anchor, anchor_attribute) = match &consistency_guid {
             Some(bytes) => (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid),
             None => (BASE64.encode(object_guid), AnchorAttribute::ObjectGuid),
         };
-        // A declared count (the export script's) wins over values counted in the same record.
-        let mut sizes = Sizes::default();
-        for measure in Measure::ALL {
-            let declared = *measure.slot(&mut self.declared);
-            // Zero and absent read the same (LDIF has no line for an empty attribute).
-            *measure.slot(&mut sizes) = declared
-                .or(*measure.slot(&mut self.counted))
-                .filter(|&n| n > 0);
-        }
         // `Enabled` (the AD module's reading of the bit) wins when both are exported; they agree
         // unless the export was edited.
         let enabled = match class {
@@ -1019,6 +1059,20 @@ impl Draft {
                 line,
             },
         });
+    }
+
+    /// Value counts and sizes: a declared count (the export script's) wins over values counted
+    /// in the same record; zero and absent read the same (LDIF has no line for an empty
+    /// attribute).
+    fn sizes(&mut self) -> Sizes {
+        let mut sizes = Sizes::default();
+        for measure in Measure::ALL {
+            let declared = *measure.slot(&mut self.declared);
+            *measure.slot(&mut sizes) = declared
+                .or(*measure.slot(&mut self.counted))
+                .filter(|&n| n > 0);
+        }
+        sizes
     }
 
     /// The best identifier for messages: DN, else objectGUID, else sAMAccountName or UPN.

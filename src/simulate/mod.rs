@@ -38,3 +38,17 @@ pub use server::{
 };
 pub use throttle::{SizeClass, ThrottleOptions};
 pub use token::{ClientApp, DeviceCodeOptions};
+
+/// Whether `text` parses as a `$filter` expression: the fuzz targets' entry into the simulator's
+/// OData parser (`fuzz/fuzz_targets/odata_filter.rs`), which is otherwise private.
+#[doc(hidden)]
+pub fn filter_parses(text: &str) -> bool {
+    odata::parse_filter(text).is_ok()
+}
+
+/// Whether `raw` parses as a request's query string (`$filter`, `$select`, `$top`, ...), for the
+/// fuzz targets.
+#[doc(hidden)]
+pub fn query_parses(raw: &str) -> bool {
+    odata::parse_query(Some(raw), false).is_ok()
+}
