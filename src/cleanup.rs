@@ -464,8 +464,11 @@ fn hard_match_anchor(f: &Finding) -> Option<&str> {
     // A synced cloud user belongs to another on-prem object until sync lets go of it: setting
     // its immutableId is refused (its source of authority is on-prem); orphaned-synced-object
     // covers it when that source is gone.
+    // With blockCloudObjectTakeoverThroughHardMatchEnabled the hard match itself fails
+    // (InvalidHardMatch): no row that would only produce that error.
     if f.cloud_object_type.as_deref() != Some("user")
         || f.evidence.get("cloud_sync_state").map(String::as_str) == Some("synced")
+        || f.evidence.get("hard_match_blocked").map(String::as_str) == Some("true")
     {
         return None;
     }
@@ -881,6 +884,31 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn no_hard_match_row_when_the_tenant_blocks_hard_match_takeover() {
+        let takeover = |id: &str, evidence: &[(&str, &str)]| Finding {
+            rule: "soft-match-takeover".into(),
+            ..leftover(id, evidence)
+        };
+        let findings = [
+            takeover("c1", &[("onprem_source_anchor", "YW5jaG9y")]),
+            takeover(
+                "c2",
+                &[
+                    ("onprem_source_anchor", "YW5jaG9y"),
+                    ("hard_match_blocked", "true"),
+                ],
+            ),
+        ];
+        let rows = plan(&findings, &HashSet::new());
+        let matched: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.action == Action::HardMatchSetImmutableId)
+            .map(|r| r.cloud_object_id.as_str())
+            .collect();
+        assert_eq!(matched, ["c1"]);
     }
 
     #[test]

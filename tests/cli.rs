@@ -305,3 +305,92 @@ fn onprem_script_and_tables_describe_the_inputs() {
         predicates::str::contains("onprem_objects").and(predicates::str::contains("source_anchor")),
     );
 }
+
+/// On the fixture tenant the sync model's anchor and UPN source are inferred from the tenant's
+/// own data, with the evidence; a flag overrides the anchor, and a sync config file the UPN
+/// source, each saying so; a typo in the file is an error naming it.
+#[test]
+fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
+    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| -> Value {
+        let out = dir.path().join(out);
+        entra_audit()
+            .arg("check")
+            .arg("--cloud")
+            .arg(tenant.join("cloud"))
+            .arg("--onprem")
+            .arg(tenant.join("onprem/ad.ldif"))
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .code(1);
+        serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap()).unwrap()
+    };
+    let inferred = run("inferred", &[]);
+    let model = &inferred["inputs"]["sync_model"];
+    assert_eq!(model["source_anchor"]["value"], "mS-DS-ConsistencyGuid");
+    assert_eq!(model["source_anchor"]["source"], "inferred", "{model}");
+    assert!(
+        model["source_anchor"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("linked to synced cloud users"),
+        "{model}"
+    );
+    assert_eq!(model["upn_source"]["value"], "userPrincipalName");
+    assert_eq!(model["upn_source"]["source"], "inferred", "{model}");
+    assert_eq!(model["engine"]["source"], "inferred", "{model}");
+    assert!(
+        model["cloud_sync_domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "fabrikam.local"),
+        "{model}"
+    );
+
+    let config = dir.path().join("sync.toml");
+    std::fs::write(&config, "upn-source = \"mail\"\n").unwrap();
+    let overridden = run(
+        "overridden",
+        &[
+            "--source-anchor",
+            "OBJECTGUID",
+            "--sync-config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let model = &overridden["inputs"]["sync_model"];
+    assert_eq!(model["source_anchor"]["value"], "objectGUID");
+    assert_eq!(model["source_anchor"]["source"], "flag");
+    assert_eq!(model["upn_source"]["value"], "mail");
+    assert_eq!(model["upn_source"]["source"], "file");
+
+    std::fs::write(&config, "upn-sorce = \"mail\"\n").unwrap();
+    entra_audit()
+        .arg("check")
+        .arg("--cloud")
+        .arg(tenant.join("cloud"))
+        .arg("--onprem")
+        .arg(tenant.join("onprem/ad.ldif"))
+        .arg("--no-files")
+        .arg("--sync-config")
+        .arg(&config)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("sync.toml").and(predicate::str::contains("upn-sorce")));
+    entra_audit()
+        .args([
+            "check",
+            "--no-files",
+            "--source-anchor",
+            "employeeID",
+            "--onprem",
+        ])
+        .arg(tenant.join("onprem/ad.ldif"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not supported"));
+}

@@ -53,6 +53,12 @@ Decide whether the two objects are the same identity.
 - Existing admin role conflict: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#existing-admin-role-conflict
 - Tenant switches: https://learn.microsoft.com/graph/api/resources/onpremisesdirectorysynchronizationfeature
 */
+-- The tenant blocks takeover through hard match: setting the immutableId is then no fix
+-- (InvalidHardMatch), and the cleanup files offer no hard-match row (evidence hard_match_blocked).
+WITH hard_match AS (
+    SELECT COALESCE(MAX(CASE WHEN block_hard_match_takeover THEN 1 ELSE 0 END), 0) = 1 AS blocked
+    FROM sync_features
+)
 SELECT
     s.cloud_object_id,
     s.cloud_object_type,
@@ -79,6 +85,8 @@ SELECT
             || ' from cloud user ' || s.cloud_object_id || ', hard-delete the quarantined object sync created if a sync already failed, let the next sync soft-match the two, then restore the role(s). Otherwise change the '
             || s.attribute || ' of one of them.'
         WHEN 'synced_elsewhere' THEN 'Change the ' || s.attribute || ' of one of the two objects: the cloud object belongs to another on-prem object.'
+        WHEN hm.blocked THEN 'The tenant blocks cloud-object takeover through hard match, so setting the immutableId would fail with InvalidHardMatch: if they are the same identity, clear onPremisesImmutableId of cloud object '
+            || s.cloud_object_id || ' or delete it after moving what it owns; otherwise change the ' || s.attribute || ' of one of them.'
         ELSE 'If they are the same identity, hard-match them: set onPremisesImmutableId of cloud object ' || s.cloud_object_id
             || ' to ' || o.source_anchor || '. Otherwise change the ' || s.attribute || ' of one of them.'
     END AS remediation,
@@ -87,7 +95,9 @@ SELECT
     o.source_anchor AS onprem_source_anchor,
     s.cloud_immutable_id,
     s.cloud_sync_state,
-    s.cloud_admin_roles
+    s.cloud_admin_roles,
+    CASE WHEN hm.blocked THEN 'true' END AS hard_match_blocked
 FROM soft_match_candidates s
 JOIN onprem_objects o ON s.object_guid = o.object_guid
+CROSS JOIN hard_match hm
 WHERE s.verdict = 'refused'

@@ -27,6 +27,12 @@ object's `onPremisesImmutableId` to the on-prem source anchor given here.
 ## References
 - https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant
 */
+-- The tenant blocks takeover through hard match: setting the immutableId is then no fix
+-- (InvalidHardMatch), and the cleanup files offer no hard-match row (evidence hard_match_blocked).
+WITH hard_match AS (
+    SELECT COALESCE(MAX(CASE WHEN block_hard_match_takeover THEN 1 ELSE 0 END), 0) = 1 AS blocked
+    FROM sync_features
+)
 SELECT
     s.cloud_object_id,
     s.cloud_object_type,
@@ -40,7 +46,9 @@ SELECT
     'Confirm that both are the same identity. If not, change the ' || s.attribute
         || ' of one of them before the next sync. To make the join explicit, set onPremisesImmutableId to '
         || o.source_anchor || '.' AS remediation,
-    o.source_anchor AS onprem_source_anchor
+    o.source_anchor AS onprem_source_anchor,
+    CASE WHEN hm.blocked THEN 'true' END AS hard_match_blocked
 FROM soft_match_candidates s
 JOIN onprem_objects o ON s.object_guid = o.object_guid
+CROSS JOIN hard_match hm
 WHERE s.verdict = 'takeover'
