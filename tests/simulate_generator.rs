@@ -448,6 +448,12 @@ fn built_in_objects_and_connector_accounts_are_out_of_scope_and_in_no_finding() 
                 .count()
         };
         assert_eq!(by_reason("replication-conflict"), 1, "{name}");
+        // The same list as a CSV an admin can filter, one row per object.
+        let out = dir.path().join(format!("report-{name}"));
+        entra_audit::report::write_all(&report, &out).unwrap();
+        let csv = std::fs::read_to_string(out.join("out-of-scope.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + scope.objects.len(), "{name}");
+        assert!(csv.contains(",connector-account,"), "{name}: {csv}");
         assert_eq!(by_reason("contact-not-mail-enabled"), 1, "{name}");
         let excluded: BTreeSet<&str> = scope
             .objects

@@ -198,6 +198,12 @@ pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf
     html::write(report, &html_path)?;
     written.push(html_path);
 
+    if let Some(scope) = &report.inputs.scope {
+        let path = out.join("out-of-scope.csv");
+        write_out_of_scope_csv(&path, scope)?;
+        written.push(path);
+    }
+
     // Stale per-rule files from an earlier run would contradict this one.
     if let Ok(entries) = std::fs::read_dir(out.join("rules")) {
         for entry in entries.flatten() {
@@ -244,6 +250,37 @@ const CSV_COLUMNS: [&str; 12] = [
     "remediation",
     "predicted_outcome",
 ];
+
+/// The exported objects the engine never syncs, one row each with the reason and what the
+/// reason means, so that an admin can check the scope the audit assumed in a spreadsheet.
+fn write_out_of_scope_csv(
+    path: &Path,
+    scope: &crate::sync_model::ScopeReport,
+) -> anyhow::Result<()> {
+    let mut writer =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writer.write_record([
+        "onprem_object_guid",
+        "object_type",
+        "onprem_distinguished_name",
+        "reason",
+        "rule",
+    ])?;
+    for o in &scope.objects {
+        let row = [
+            o.object_guid.as_str(),
+            o.object_type,
+            o.distinguished_name.as_str(),
+            o.reason.as_str(),
+            o.reason.doc(),
+        ];
+        writer.write_record(row.iter().map(|cell| csv_safe(cell).into_owned()))?;
+    }
+    writer
+        .flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
 
 /// One row per finding. `evidence_columns` become columns of their own (per-rule files); without
 /// them the evidence is one `key=value; ...` column (the combined file, where rules differ).
