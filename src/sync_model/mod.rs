@@ -654,4 +654,4 @@ fn infer_upn_source(links: Option<&Links>) -> Part<UpnSource> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -295,37 +295,9 @@ pub fn apply(objects: Vec<OnPremObject>, ous: &OuFilter) -> (Vec<OnPremObject>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onprem::{AnchorAttribute, RecordOrigin};
 
     fn object(class: ObjectClass, dn: &str) -> OnPremObject {
-        OnPremObject {
-            class,
-            object_guid: [7; 16],
-            consistency_guid: None,
-            source_anchor: String::new(),
-            anchor_attribute: AnchorAttribute::ObjectGuid,
-            object_sid: None,
-            distinguished_name: dn.to_owned(),
-            user_principal_name: None,
-            sam_account_name: Some("someone".into()),
-            mail: None,
-            mail_nickname: None,
-            proxy_addresses: Vec::new(),
-            display_name: None,
-            given_name: None,
-            surname: None,
-            target_address: None,
-            enabled: Some(true),
-            critical_system_object: None,
-            recipient_type_details: None,
-            group_type: None,
-            admin_description: None,
-            sizes: crate::onprem::Sizes::default(),
-            origin: RecordOrigin {
-                file: "ad.ldif".into(),
-                line: 1,
-            },
-        }
+        crate::sync_model::tests::sample(class, [7; 16], dn)
     }
 
     fn user(dn: &str) -> OnPremObject {

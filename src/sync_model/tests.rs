@@ -1,18 +1,19 @@
 use super::*;
 use crate::onprem::RecordOrigin;
 
-fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
+/// An on-prem object with only what the sync model and scope tests set; the scope tests use it too.
+pub(super) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnPremObject {
     OnPremObject {
-        class: ObjectClass::User,
-        object_guid: [n; 16],
-        consistency_guid: cg.map(|b| b.to_vec()),
+        class,
+        object_guid,
+        consistency_guid: None,
         source_anchor: String::new(),
         anchor_attribute: AnchorAttribute::ObjectGuid,
-        object_sid: Some(format!("S-1-5-21-1-2-3-{n}")),
-        distinguished_name: format!("CN=u{n},OU=Staff,DC=corp,DC=example"),
-        user_principal_name: Some(format!("u{n}@corp.example")),
-        sam_account_name: Some(format!("u{n}")),
-        mail: Some(format!("first.last{n}@example.com")),
+        object_sid: None,
+        distinguished_name: dn.to_owned(),
+        user_principal_name: None,
+        sam_account_name: Some("someone".into()),
+        mail: None,
         mail_nickname: None,
         proxy_addresses: Vec::new(),
         display_name: None,
@@ -29,6 +30,21 @@ fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
             file: "ad.ldif".into(),
             line: 1,
         },
+    }
+}
+
+fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
+    OnPremObject {
+        consistency_guid: cg.map(|b| b.to_vec()),
+        object_sid: Some(format!("S-1-5-21-1-2-3-{n}")),
+        user_principal_name: Some(format!("u{n}@corp.example")),
+        sam_account_name: Some(format!("u{n}")),
+        mail: Some(format!("first.last{n}@example.com")),
+        ..sample(
+            ObjectClass::User,
+            [n; 16],
+            &format!("CN=u{n},OU=Staff,DC=corp,DC=example"),
+        )
     }
 }
 
