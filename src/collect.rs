@@ -1037,10 +1037,35 @@ impl Task<'_> {
             for principal in
                 crate::cloudsync::discovery::principals(self.client, &mut stats).await?
             {
-                for job in
+                for mut job in
                     crate::cloudsync::discovery::raw_jobs(self.client, &principal, &mut stats)
                         .await?
                 {
+                    // A provisioning job's scope lives in its schema: the OUs it syncs, added to
+                    // the job record as `includedContainers` (the audit's sync model applies
+                    // them). A schema that cannot be read is said, never taken as "whole domain".
+                    let provisioning = job
+                        .get("templateId")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"));
+                    let job_id = job.get("id").and_then(Value::as_str).map(str::to_owned);
+                    if let (true, Some(job_id)) = (provisioning, job_id) {
+                        match crate::cloudsync::discovery::included_containers(
+                            self.client,
+                            &principal.id,
+                            &job_id,
+                            &mut stats,
+                        )
+                        .await
+                        {
+                            Ok(containers) => {
+                                job.insert("includedContainers".to_owned(), json!(containers));
+                            }
+                            Err(e) => {
+                                job.insert("scopeUnavailable".to_owned(), json!(e.to_string()));
+                            }
+                        }
+                    }
                     jobs.push(
                         serde_json::value::to_raw_value(&job)
                             .context("serialising a synchronization job")?,

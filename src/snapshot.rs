@@ -285,6 +285,11 @@ pub struct SyncJob {
     pub status: Option<SyncStatus>,
     #[serde(deserialize_with = "null_as_default")]
     pub synchronization_job_settings: Vec<KeyValue>,
+    /// Provisioning jobs: the OUs the job's schema scopes it to (the collector adds them from
+    /// `.../jobs/{id}/schema`; empty: the whole domain; absent: not collected).
+    pub included_containers: Option<Vec<String>>,
+    /// Why the collector could not read the job's schema, when it could not.
+    pub scope_unavailable: Option<String>,
 }
 
 impl SyncJob {

@@ -96,6 +96,43 @@ pub async fn raw_jobs(
     Ok(jobs)
 }
 
+/// The OUs a provisioning job's schema scopes it to: the union of its synchronization rules'
+/// `containerFilter.includedContainers`, empty when the job syncs its whole domain. The container
+/// filter is a beta property
+/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule?view=graph-rest-beta>),
+/// so the schema is read from `/beta`.
+pub async fn included_containers(
+    client: &GraphClient,
+    principal_id: &str,
+    job_id: &str,
+    stats: &mut CallStats,
+) -> Result<Vec<String>, GraphError> {
+    let url = format!(
+        "/beta/servicePrincipals/{}/synchronization/jobs/{}/schema",
+        path_segment(principal_id),
+        path_segment(job_id)
+    );
+    let schema = client
+        .get_json(&url, &reqwest::header::HeaderMap::new(), stats)
+        .await?;
+    let mut containers: Vec<String> = schema["synchronizationRules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| {
+            rule["containerFilter"]["includedContainers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    containers.sort();
+    containers.dedup();
+    Ok(containers)
+}
+
 /// Every Cloud Sync job of the tenant, parsed (lenient where the docs' own samples are).
 pub async fn jobs(client: &GraphClient, stats: &mut CallStats) -> Result<Vec<SyncJob>, GraphError> {
     let mut out = Vec::new();

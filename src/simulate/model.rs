@@ -223,6 +223,10 @@ pub struct SyncJob {
     /// The parent service principal (not part of the Graph resource).
     #[serde(skip)]
     pub service_principal_id: String,
+    /// The OUs the job's schema scopes it to (`synchronizationRule.containerFilter`, served at
+    /// `.../jobs/{id}/schema`, not part of the job resource); empty: the whole domain.
+    #[serde(skip)]
+    pub included_containers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

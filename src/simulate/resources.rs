@@ -319,6 +319,29 @@ pub(super) fn resource(
                 _ => delta::<Group>(ctx, info(Kind::Group), &tenant, &log),
             }
         }
+        // GET .../synchronization/jobs/{jobId}/schema: the job's synchronization rules with their
+        // container filter (a beta property: https://learn.microsoft.com/graph/api/resources/synchronization-containerfilter?view=graph-rest-beta).
+        [
+            "serviceprincipals",
+            _,
+            "synchronization",
+            "jobs",
+            _,
+            "schema",
+        ] if get => {
+            let (sp, job_id) = (&segs[1], &segs[4]);
+            let job = tenant
+                .sync_jobs
+                .iter()
+                .find(|j| {
+                    j.service_principal_id.eq_ignore_ascii_case(sp)
+                        && j.id.eq_ignore_ascii_case(job_id)
+                })
+                .ok_or_else(|| GraphError::not_found(job_id))?;
+            let body =
+                serde_json::to_vec(&job_schema(ctx, sp, job)).expect("a JSON value serialises");
+            Ok(GraphOk::json(body, 1))
+        }
         // POST .../synchronization/jobs/{jobId}/{start|pause|restart}
         ["serviceprincipals", _, "synchronization", "jobs", _, action] => {
             if *method != Method::POST {
@@ -1068,6 +1091,39 @@ fn role_assignments(ctx: &Ctx<'_>, tenant: &SimTenant, list: RoleList) -> GraphR
         })
         .collect();
     page_of_values(ctx, &items, &format!("roleManagement/directory/{entity}"))
+}
+
+/// A job's synchronizationSchema, reduced to what the audit reads: one rule per object type,
+/// carrying the job's container filter (beta only: v1.0 has no `containerFilter`).
+fn job_schema(ctx: &Ctx<'_>, sp: &str, job: &SyncJob) -> Value {
+    let container_filter = if ctx.beta && !job.included_containers.is_empty() {
+        json!({"includedContainers": job.included_containers})
+    } else {
+        Value::Null
+    };
+    let rule = |id: &str, name: &str| {
+        json!({
+            "id": id,
+            "name": name,
+            "editable": true,
+            "priority": 1,
+            "sourceDirectoryName": "Active Directory",
+            "targetDirectoryName": "Azure Active Directory",
+            "containerFilter": container_filter,
+            "groupFilter": null,
+            "objectMappings": [],
+        })
+    };
+    json!({
+        "@odata.context": ctx.context_url(&format!(
+            "servicePrincipals('{sp}')/synchronization/jobs('{}')/schema/$entity",
+            job.id
+        )),
+        "id": job.id,
+        "version": "Date:2026-10-01~ID:1",
+        "synchronizationRules": [rule("AD2AADProvisioning", "USER")],
+        "directories": [],
+    })
 }
 
 /// `GET /groups/{id}/transitiveMembers` (`$select=id` only), paged.

@@ -19,7 +19,7 @@
 
 pub mod scope;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -213,6 +213,14 @@ pub struct SyncModel {
     pub engine: Part<Engine>,
     /// Domains a Cloud Sync configuration syncs (Cloud Sync's anchor rule applies there).
     pub cloud_sync_domains: BTreeSet<String>,
+    /// Cloud Sync domains whose provisioning job includes only some OUs (the job schema's
+    /// container filter, read from Graph): only objects below them sync.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloud_sync_scope: BTreeMap<String, Vec<String>>,
+    /// Cloud Sync domains whose job schema could not be read: their scope is taken as the whole
+    /// domain, and this says so.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloud_sync_scope_unknown: BTreeMap<String, String>,
     pub source_anchor: Part<AnchorMode>,
     pub upn_source: Part<UpnSource>,
     pub scope_ous: Part<Vec<String>>,
@@ -290,6 +298,17 @@ impl SyncModel {
                     .join(", ")
             ));
         }
+        for (domain, ous) in &self.cloud_sync_scope {
+            lines.push(format!(
+                "cloud sync scope of {domain}: {} (from the job's schema in Graph)",
+                ous.join("; ")
+            ));
+        }
+        for (domain, why) in &self.cloud_sync_scope_unknown {
+            lines.push(format!(
+                "cloud sync scope of {domain}: unknown, taken as the whole domain ({why})"
+            ));
+        }
         let anchor = match self.source_anchor.value {
             AnchorMode::ConsistencyGuid => "mS-DS-ConsistencyGuid (users), objectGUID (others)",
             AnchorMode::ObjectGuid => "objectGUID",
@@ -353,6 +372,8 @@ pub fn build(
     let links = cloud.map(|c| Links::new(onprem, c));
 
     let cloud_sync_domains: BTreeSet<String> = cloud.map(cloud_sync_domains).unwrap_or_default();
+    let (cloud_sync_scope, cloud_sync_scope_unknown) =
+        cloud.map(cloud_sync_scopes).unwrap_or_default();
     let engine = match configured(
         config.flags.sync_engine,
         config.file.sync_engine,
@@ -425,6 +446,8 @@ pub fn build(
     SyncModel {
         engine,
         cloud_sync_domains,
+        cloud_sync_scope,
+        cloud_sync_scope_unknown,
         source_anchor,
         upn_source,
         scope_ous,
@@ -446,6 +469,7 @@ pub fn apply(model: &SyncModel, objects: Vec<OnPremObject>) -> (Vec<OnPremObject
     let ous = OuFilter {
         include: model.scope_ous.value.clone(),
         exclude: model.exclude_ous.value.clone(),
+        cloud_sync: model.cloud_sync_scope.clone(),
     };
     let (mut kept, report) = scope::apply(objects, &ous);
     for object in &mut kept {
@@ -472,6 +496,41 @@ fn cloud_sync_domains(cloud: &CloudSnapshot) -> BTreeSet<String> {
         .map(|d| d.trim().to_lowercase())
         .filter(|d| !d.is_empty())
         .collect()
+}
+
+/// Per Cloud Sync domain, the OUs its provisioning job's schema includes (when it includes only
+/// some), and the domains whose schema could not be read, with why.
+fn cloud_sync_scopes(
+    cloud: &CloudSnapshot,
+) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, String>) {
+    let mut scoped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unknown = BTreeMap::new();
+    for job in cloud.sync_jobs.iter().filter(|j| {
+        j.template_id
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"))
+    }) {
+        let Some(domain) = job
+            .setting("DomainFQDN")
+            .or(job.service_principal_display_name.as_deref())
+            .map(|d| d.trim().to_lowercase())
+        else {
+            continue;
+        };
+        match (&job.included_containers, &job.scope_unavailable) {
+            (Some(containers), _) if !containers.is_empty() => {
+                scoped
+                    .entry(domain)
+                    .or_default()
+                    .extend(containers.iter().cloned());
+            }
+            (None, Some(why)) => {
+                unknown.insert(domain, why.clone());
+            }
+            _ => {}
+        }
+    }
+    (scoped, unknown)
 }
 
 /// On-prem users paired with the synced cloud user that carries their objectSid or DN: the

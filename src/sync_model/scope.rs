@@ -41,6 +41,8 @@ pub enum OutOfScope {
     WrittenBackGroup,
     /// Not below any `--scope-ou`.
     OutsideScopeOus,
+    /// In a Cloud Sync domain, not below any OU its provisioning job's schema includes.
+    OutsideCloudSyncScope,
     /// Below an `--exclude-ou`.
     ExcludedOu,
 }
@@ -60,6 +62,7 @@ impl OutOfScope {
             OutOfScope::LegacyDirSyncGroup => "legacy-dirsync-group",
             OutOfScope::WrittenBackGroup => "written-back-group",
             OutOfScope::OutsideScopeOus => "outside-scope-ous",
+            OutOfScope::OutsideCloudSyncScope => "outside-cloud-sync-scope",
             OutOfScope::ExcludedOu => "excluded-ou",
         }
     }
@@ -103,6 +106,9 @@ impl OutOfScope {
             OutOfScope::OutsideScopeOus => {
                 "not below any configured scope OU (--scope-ou or scope_ous)"
             }
+            OutOfScope::OutsideCloudSyncScope => {
+                "in a Cloud Sync domain but not below an OU its provisioning job includes (the job schema's containerFilter, read from Graph)"
+            }
             OutOfScope::ExcludedOu => "below an excluded OU (--exclude-ou or exclude_ous)",
         }
     }
@@ -113,6 +119,8 @@ impl OutOfScope {
 pub struct OuFilter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    /// Cloud Sync domains (lower case) whose provisioning job includes only these OUs.
+    pub cloud_sync: BTreeMap<String, Vec<String>>,
 }
 
 /// Decides whether `object` is synchronized; `None` means in scope.
@@ -126,6 +134,12 @@ pub fn out_of_scope(object: &OnPremObject, ous: &OuFilter) -> Option<OutOfScope>
     }
     if !ous.include.is_empty() && !ous.include.iter().any(|ou| is_below(&dn, ou)) {
         return Some(OutOfScope::OutsideScopeOus);
+    }
+    if let Some(containers) = crate::onprem::dn_domain(&object.distinguished_name)
+        .and_then(|domain| ous.cloud_sync.get(&domain))
+        && !containers.iter().any(|ou| is_below(&dn, ou))
+    {
+        return Some(OutOfScope::OutsideCloudSyncScope);
     }
     None
 }
@@ -307,6 +321,7 @@ mod tests {
     const NONE: OuFilter = OuFilter {
         include: Vec::new(),
         exclude: Vec::new(),
+        cloud_sync: BTreeMap::new(),
     };
 
     #[test]
@@ -418,6 +433,7 @@ mod tests {
         let ous = OuFilter {
             include: vec!["OU=Staff,DC=corp,DC=example".into()],
             exclude: vec!["ou=Leavers,OU=Staff,DC=corp,DC=example".into()],
+            cloud_sync: BTreeMap::new(),
         };
         assert_eq!(
             out_of_scope(&user("CN=a,OU=Staff,DC=Corp,DC=example"), &ous),
@@ -431,6 +447,31 @@ mod tests {
             out_of_scope(&user("CN=c,OU=OtherStaff,DC=corp,DC=example"), &ous),
             Some(OutOfScope::OutsideScopeOus),
             "a suffix match must end at an RDN boundary"
+        );
+    }
+
+    #[test]
+    fn a_cloud_sync_domain_syncs_only_the_ous_its_job_includes() {
+        let ous = OuFilter {
+            cloud_sync: [(
+                "cloud.example".to_owned(),
+                vec!["OU=Synced,DC=cloud,DC=example".to_owned()],
+            )]
+            .into(),
+            ..OuFilter::default()
+        };
+        assert_eq!(
+            out_of_scope(&user("CN=a,OU=Synced,DC=cloud,DC=example"), &ous),
+            None
+        );
+        assert_eq!(
+            out_of_scope(&user("CN=b,OU=Other,DC=cloud,DC=example"), &ous),
+            Some(OutOfScope::OutsideCloudSyncScope)
+        );
+        assert_eq!(
+            out_of_scope(&user("CN=c,OU=Other,DC=corp,DC=example"), &ous),
+            None,
+            "another domain is not the job's"
         );
     }
 

@@ -12,8 +12,8 @@ use serde_json::json;
 use super::rng::Rng;
 use super::vocab::{
     CLOUD_SYNC_APP_ID, CLOUD_SYNC_APP_NAME, CLOUD_SYNC_PUBLISHER, CLOUD_SYNC_SPN, ESCROW_FOREST,
-    FAILING_FOREST, INITIAL_DOMAIN, OTHER_FOREST, PAUSED_FOREST, QUARANTINE_FOREST, ROLES,
-    ROUTING_DOMAIN, TENANT_NAME, UNVERIFIED_DOMAIN, VERIFIED_DOMAINS,
+    FAILING_FOREST, INITIAL_DOMAIN, OTHER_DC, OTHER_FOREST, PAUSED_FOREST, QUARANTINE_FOREST,
+    ROLES, ROUTING_DOMAIN, TENANT_NAME, UNVERIFIED_DOMAIN, VERIFIED_DOMAINS,
 };
 use super::{Gen, guid_text, iso};
 use crate::simulate::model::{
@@ -510,5 +510,15 @@ fn sync_job(g: &Gen, rng: &mut Rng, forest: &str, template: &str, state: JobStat
         status,
         synchronization_job_settings,
         service_principal_id: String::new(),
+        // The other forest's provisioning job is scoped to two OUs (the portal's "selected
+        // organizational units"); the others sync their whole domain.
+        included_containers: if forest == OTHER_FOREST && template == "AD2AADProvisioning" {
+            ["OU=Staff", "OU=Sales"]
+                .iter()
+                .map(|ou| format!("{ou},{OTHER_DC}"))
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
