@@ -78,6 +78,40 @@ fn check_options(cloud: &Path, onprem: &Path) -> CheckOptions {
     }
 }
 
+/// Each provisioning job carries the OUs its schema includes (read from /beta): the
+/// fabrikam.local job two, the others none (their whole domain); no schema was unreadable; and
+/// the sync model takes them up.
+fn assert_cloud_sync_scopes(snapshot: &snapshot::CloudSnapshot) {
+    for job in &snapshot.sync_jobs {
+        let provisioning = job.template_id.as_deref() == Some("AD2AADProvisioning");
+        assert_eq!(job.included_containers.is_some(), provisioning, "{job:?}");
+        assert_eq!(job.scope_unavailable, None, "{job:?}");
+    }
+    let scoped: Vec<&Vec<String>> = snapshot
+        .sync_jobs
+        .iter()
+        .filter_map(|j| j.included_containers.as_ref())
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        scoped,
+        [&vec![
+            "OU=Sales,DC=fabrikam,DC=local".to_owned(),
+            "OU=Staff,DC=fabrikam,DC=local".to_owned()
+        ]]
+    );
+    let model = crate::sync_model::build(
+        &crate::sync_model::SyncConfig::default(),
+        &[],
+        Some(snapshot),
+    );
+    assert_eq!(
+        model.cloud_sync_scope.get("fabrikam.local").map(Vec::len),
+        Some(2),
+        "{model:?}"
+    );
+}
+
 type Key = (String, Option<String>, Option<String>);
 
 fn multiset(keys: impl IntoIterator<Item = Key>) -> BTreeMap<Key, usize> {
@@ -150,36 +184,7 @@ async fn a_collected_tenant_reads_back_complete_and_audits_to_the_ground_truth()
             .all(|j| j.service_principal_id.is_some()
                 && j.service_principal_display_name.is_some())
     );
-    // Each provisioning job carries the OUs its schema includes (read from /beta): the
-    // fabrikam.local job two, the others none (their whole domain); no schema was unreadable.
-    for job in &snapshot.sync_jobs {
-        let provisioning = job.template_id.as_deref() == Some("AD2AADProvisioning");
-        assert_eq!(job.included_containers.is_some(), provisioning, "{job:?}");
-        assert_eq!(job.scope_unavailable, None, "{job:?}");
-    }
-    let scoped: Vec<&Vec<String>> = snapshot
-        .sync_jobs
-        .iter()
-        .filter_map(|j| j.included_containers.as_ref())
-        .filter(|c| !c.is_empty())
-        .collect();
-    assert_eq!(
-        scoped,
-        [&vec![
-            "OU=Sales,DC=fabrikam,DC=local".to_owned(),
-            "OU=Staff,DC=fabrikam,DC=local".to_owned()
-        ]]
-    );
-    let model = crate::sync_model::build(
-        &crate::sync_model::SyncConfig::default(),
-        &[],
-        Some(&snapshot),
-    );
-    assert_eq!(
-        model.cloud_sync_scope.get("fabrikam.local").map(Vec::len),
-        Some(2),
-        "{model:?}"
-    );
+    assert_cloud_sync_scopes(&snapshot);
     assert_eq!(snapshot.directory_synchronization.len(), 1);
     assert!(
         snapshot
