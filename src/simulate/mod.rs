@@ -52,3 +52,19 @@ pub fn filter_parses(text: &str) -> bool {
 pub fn query_parses(raw: &str) -> bool {
     odata::parse_query(Some(raw), false).is_ok()
 }
+
+#[cfg(test)]
+mod fuzz_regressions {
+    /// Found by the `odata_filter` fuzz target: deep nesting overflowed the parser's stack.
+    #[test]
+    fn a_deeply_nested_filter_is_refused_not_a_stack_overflow() {
+        let parens = format!("{}a eq 'b'{}", "(".repeat(100_000), ")".repeat(100_000));
+        let nots = format!("{}a eq 'b'", "not ".repeat(100_000));
+        let any = "p/any(x:".repeat(50_000);
+        for text in [parens, nots, any] {
+            assert!(!super::filter_parses(&text));
+            let _ = super::query_parses(&format!("$filter={text}"));
+        }
+        assert!(super::filter_parses("((a eq 'b') and not (c eq 'd'))"));
+    }
+}

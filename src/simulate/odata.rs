@@ -742,6 +742,10 @@ impl Parser {
 }
 
 /// Parses a `$filter` expression.
+/// Parentheses and `not`s a `$filter` may nest (the simulator's own bound; real filters nest a
+/// few levels).
+const MAX_FILTER_NESTING: usize = 64;
+
 pub(crate) fn parse_filter(text: &str) -> Result<Filter, GraphError> {
     let mut p = Parser {
         toks: tokenize(text)?,
@@ -749,6 +753,25 @@ pub(crate) fn parse_filter(text: &str) -> Result<Filter, GraphError> {
     };
     if p.toks.is_empty() {
         return Err(syntax("the expression is empty"));
+    }
+    // The parser recurses once per parenthesis and per `not`: bound both, or a crafted filter
+    // overflows the stack (found by fuzz/fuzz_targets/odata_filter.rs: SIGSEGV).
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut nots = 0usize;
+    for tok in &p.toks {
+        match tok {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth = depth.saturating_sub(1),
+            Tok::Ident(word) if word.eq_ignore_ascii_case("not") => nots += 1,
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    if deepest + nots > MAX_FILTER_NESTING {
+        return Err(syntax(format!(
+            "the expression nests deeper than {MAX_FILTER_NESTING} levels"
+        )));
     }
     let f = p.or_expr()?;
     if p.pos < p.toks.len() {
