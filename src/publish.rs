@@ -19,9 +19,10 @@ use crate::{cleanup, report};
 
 /// The entries of the output folder a run writes (and replaces whole); anything else in the folder
 /// (a live run's `cloud/` snapshot, a user's files) is left alone.
-pub const OWNED_ENTRIES: [&str; 5] = [
+pub const OWNED_ENTRIES: [&str; 6] = [
     "findings.json",
     "findings.csv",
+    "out-of-scope.csv",
     "report.html",
     "rules",
     "cleanup",
