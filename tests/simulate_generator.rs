@@ -468,20 +468,20 @@ fn built_in_objects_and_connector_accounts_are_out_of_scope_and_in_no_finding() 
             );
         }
     }
-    // The same list as a CSV an admin can filter, one row per object, from the binary (the
-    // report is rendered on the main thread's stack, as a user runs it).
-    let out = dir.path().join("report");
+    assert_out_of_scope_csv(dir.path());
+}
+
+/// The out-of-scope objects as a CSV an admin can filter, one row per object, written by the
+/// binary (the report is rendered on the main thread's stack, as a user runs it).
+fn assert_out_of_scope_csv(dir: &Path) {
+    let out = dir.join("report");
     assert_cmd::Command::cargo_bin("entra-audit")
         .unwrap()
         .arg("check")
         .arg("--cloud")
-        .arg(dir.path().join("cloud"))
+        .arg(dir.join("cloud"))
         .arg("--onprem")
-        .arg(
-            dir.path()
-                .join("onprem")
-                .join(OnPremFormat::ALL[0].file_name()),
-        )
+        .arg(dir.join("onprem").join(OnPremFormat::ALL[0].file_name()))
         .arg("--out")
         .arg(&out)
         .arg("--fail-on")
@@ -490,10 +490,8 @@ fn built_in_objects_and_connector_accounts_are_out_of_scope_and_in_no_finding() 
         .code(0);
     let csv = std::fs::read_to_string(out.join("out-of-scope.csv")).unwrap();
     let excluded = common::audit(
-        &dir.path().join("cloud"),
-        &dir.path()
-            .join("onprem")
-            .join(OnPremFormat::ALL[0].file_name()),
+        &dir.join("cloud"),
+        &dir.join("onprem").join(OnPremFormat::ALL[0].file_name()),
     )
     .inputs
     .scope
