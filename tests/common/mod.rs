@@ -105,3 +105,41 @@ pub fn assert_exactly(
     );
     report.findings.iter().map(|f| f.id.clone()).collect()
 }
+
+/// A tiny tenant: one on-prem user whose primary address a cloud contact holds (high, and the
+/// contact is a leftover: medium), one whose UPN suffix is not verified (medium).
+pub fn tiny_tenant(dir: &Path) -> (PathBuf, PathBuf) {
+    let cloud = dir.join("cloud");
+    std::fs::create_dir_all(&cloud).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(cloud.join(name), text).unwrap();
+    write("users.json", r#"{"value":[]}"#);
+    write(
+        "contacts.json",
+        r#"{"value":[{"id":"c-1","displayName":"Ann (old contact)","mail":"ann@contoso.com","proxyAddresses":["SMTP:ann@contoso.com"],"onPremisesSyncEnabled":null,"onPremisesProvisioningErrors":[]}]}"#,
+    );
+    write("groups.json", r#"{"value":[]}"#);
+    write(
+        "organization.json",
+        r#"{"value":[{"id":"tenant-1","onPremisesSyncEnabled":true,"onPremisesLastSyncDateTime":"2026-11-01T11:30:00Z","verifiedDomains":[]}]}"#,
+    );
+    write(
+        "domains.json",
+        r#"{"value":[{"id":"contoso.com","isVerified":true}]}"#,
+    );
+    write(
+        "manifest.json",
+        r#"{"schema_version":1,"tenant_id":"tenant-1","collected_at":"2026-11-01T12:00:00Z","collections":{}}"#,
+    );
+    let onprem = dir.join("ad.json");
+    std::fs::write(
+        &onprem,
+        r#"[
+  {"ObjectGUID":"52af62f4-db3d-46d0-907b-593424a726d3","DistinguishedName":"CN=Ann,OU=Staff,DC=contoso,DC=local","ObjectClass":"user",
+   "UserPrincipalName":"ann@contoso.com","proxyAddresses":["SMTP:ann@contoso.com"],"Enabled":true,"DisplayName":"Ann"},
+  {"ObjectGUID":"7d3c1f0e-0d57-4a59-9c41-3a2a3f7b8e11","DistinguishedName":"CN=Bob,OU=Staff,DC=contoso,DC=local","ObjectClass":"user",
+   "UserPrincipalName":"bob@contoso.local","proxyAddresses":["SMTP:bob@contoso.com"],"Enabled":true,"DisplayName":"Bob"}
+]"#,
+    )
+    .unwrap();
+    (cloud, onprem)
+}
