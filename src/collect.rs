@@ -969,8 +969,6 @@ impl Task<'_> {
         outcome
     }
 
-    /// A small collection: all pages held, then written as `{"value":[...]}`. Also returns the
-    /// first object's `id` (the tenant id, for the organization).
     /// The organization from `/beta` (for onPremisesLastPasswordSyncDateTime); when beta answers
     /// 400 (a national cloud whose beta schema lacks the property), from v1.0 without it: the
     /// organization collection stays complete and password-sync freshness is "not evaluated".
@@ -988,26 +986,27 @@ impl Task<'_> {
             let v1 = format!("/v1.0/organization?$select={ORGANIZATION_SELECT_V1}");
             result = self.client.get_all(&v1, &mut stats).await;
         }
-        let first_id = result
-            .as_ref()
-            .ok()
-            .and_then(|objects| objects.first())
-            .and_then(|raw| serde_json::from_str::<IdOnly>(raw.get()).ok())
-            .map(|o| o.id);
-        let count = result.as_ref().map_or(0, Vec::len);
-        let result = match result {
-            Ok(objects) => self.write_value(&objects).await.map(|()| objects.len()),
-            Err(e) => Err(Failure::Graph(e)),
-        };
-        (self.finish("json", result, count, stats).await, first_id)
+        self.write_held(result, stats).await
     }
 
+    /// A small collection: all pages held, then written as `{"value":[...]}`. Also returns the
+    /// first object's `id` (the tenant id, for the organization).
     async fn small(self, url: String) -> (CollectionOutcome, Option<String>) {
         if self.skip {
             return (self.skipped().await, None);
         }
         let mut stats = CallStats::default();
         let result = self.client.get_all(&url, &mut stats).await;
+        self.write_held(result, stats).await
+    }
+
+    /// Writes a collection whose pages were all held, and returns its outcome and the first
+    /// object's `id`.
+    async fn write_held(
+        self,
+        result: Result<Vec<Box<RawValue>>, GraphError>,
+        stats: CallStats,
+    ) -> (CollectionOutcome, Option<String>) {
         let first_id = result
             .as_ref()
             .ok()
