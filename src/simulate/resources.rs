@@ -756,25 +756,7 @@ fn list<T: Serialize + QuickText>(
         i += 1;
         scanned += 1;
     }
-    let next = (i < items.len()).then(|| {
-        let token = odata::encode_skiptoken(
-            &ctx.s.skiptoken_key,
-            &PageToken {
-                q: fingerprint.clone(),
-                pos: i,
-            },
-        );
-        let mut link = format!("{}{}?", ctx.s.base_url, ctx.path);
-        for (k, v) in &q.pairs {
-            link.push_str(&percent_encode(k));
-            link.push('=');
-            link.push_str(&percent_encode(v));
-            link.push('&');
-        }
-        link.push_str("$skiptoken=");
-        link.push_str(&token);
-        link
-    });
+    let next = (i < items.len()).then(|| next_link(ctx, fingerprint.clone(), i));
     // "@odata.count ... will be present only in the first page" (PAGING).
     let total = (advanced && first_page).then(|| {
         let n = items
@@ -1126,6 +1108,27 @@ fn job_schema(ctx: &Ctx<'_>, sp: &str, job: &SyncJob) -> Value {
     })
 }
 
+/// The next page's link: the request's own path and query with a signed `$skiptoken` for `pos`.
+fn next_link(ctx: &Ctx<'_>, fingerprint: String, pos: usize) -> String {
+    let token = odata::encode_skiptoken(
+        &ctx.s.skiptoken_key,
+        &PageToken {
+            q: fingerprint,
+            pos,
+        },
+    );
+    let mut link = format!("{}{}?", ctx.s.base_url, ctx.path);
+    for (k, v) in &ctx.q.pairs {
+        link.push_str(&percent_encode(k));
+        link.push('=');
+        link.push_str(&percent_encode(v));
+        link.push('&');
+    }
+    link.push_str("$skiptoken=");
+    link.push_str(&token);
+    link
+}
+
 /// `GET /groups/{id}/transitiveMembers` (`$select=id` only), paged.
 fn transitive_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResult {
     let group = tenant
@@ -1164,23 +1167,10 @@ fn page_of_values(ctx: &Ctx<'_>, items: &[Value], context: &str) -> GraphResult 
         Value::String(ctx.context_url(context)),
     );
     if end < items.len() {
-        let token = odata::encode_skiptoken(
-            &ctx.s.skiptoken_key,
-            &PageToken {
-                q: fingerprint,
-                pos: end,
-            },
+        body.insert(
+            "@odata.nextLink".to_owned(),
+            Value::String(next_link(ctx, fingerprint, end)),
         );
-        let mut link = format!("{}{}?", ctx.s.base_url, ctx.path);
-        for (k, v) in &q.pairs {
-            link.push_str(&percent_encode(k));
-            link.push('=');
-            link.push_str(&percent_encode(v));
-            link.push('&');
-        }
-        link.push_str("$skiptoken=");
-        link.push_str(&token);
-        body.insert("@odata.nextLink".to_owned(), Value::String(link));
     }
     let page = items[start..end].to_vec();
     let n = page.len();
