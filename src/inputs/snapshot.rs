@@ -33,6 +33,9 @@ use serde_json::value::RawValue;
 
 use crate::inputs::onprem::RejectedRecord;
 
+pub mod catalogue;
+pub use catalogue::{CATALOGUE, CollectionSpec};
+
 /// The manifest `scope` of a users, contacts or groups collection holding only the objects with
 /// provisioning errors.
 pub const PROVISIONING_ERRORS_SCOPE: &str = "provisioning-errors";
@@ -95,37 +98,15 @@ impl Collection {
         }
     }
 
+    /// How Graph serves this collection and what the audit uses it for.
+    pub fn spec(self) -> &'static CollectionSpec {
+        // `CATALOGUE` is in `ALL`'s order, which is the declaration order (a test holds both).
+        &CATALOGUE[self as usize]
+    }
+
     /// Properties that a usable export of this collection must contain (when it has objects).
-    /// Graph leaves them out unless `$select`ed, and a snapshot without them would audit wrong.
     fn required_properties(self) -> &'static [&'static str] {
-        match self {
-            Collection::Users => &[
-                "userPrincipalName",
-                "proxyAddresses",
-                "onPremisesImmutableId",
-                "onPremisesSyncEnabled",
-                "onPremisesProvisioningErrors",
-            ],
-            Collection::Contacts => &[
-                "proxyAddresses",
-                "onPremisesSyncEnabled",
-                "onPremisesProvisioningErrors",
-            ],
-            Collection::Groups => &[
-                "proxyAddresses",
-                "mailEnabled",
-                "onPremisesSyncEnabled",
-                "onPremisesProvisioningErrors",
-            ],
-            Collection::Organization => &["onPremisesSyncEnabled", "onPremisesLastSyncDateTime"],
-            Collection::Domains => &["isVerified"],
-            Collection::SynchronizationJobs => &["status", "servicePrincipalId"],
-            Collection::DirectoryRoles => &["members"],
-            Collection::OnPremisesSynchronization => &["features"],
-            Collection::RoleAssignments | Collection::RoleEligibilities => {
-                &["roleDefinitionId", "memberId"]
-            }
-        }
+        self.spec().required
     }
 }
 
@@ -166,32 +147,100 @@ impl CollectionState {
     }
 }
 
-/// `manifest.json`: written by `collect`; optional for hand-made snapshots.
+/// How one collection ended, as `manifest.json` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectionStatus {
+    Complete,
+    Failed,
+    /// Graph answered 403: the token lacks the permission (or the resource refuses app-only).
+    Forbidden,
+    Skipped,
+    /// A status this version does not know (a hand-made or newer manifest): not usable.
+    #[serde(other)]
+    Unknown,
+}
+
+impl CollectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionStatus::Complete => "complete",
+            CollectionStatus::Failed => "failed",
+            CollectionStatus::Forbidden => "forbidden",
+            CollectionStatus::Skipped => "skipped",
+            CollectionStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// `manifest.json`: written by `collect` (from this type), read by [`load`]; optional for
+/// hand-made snapshots, whose manifests may leave out everything but `status`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
     #[serde(default)]
     pub schema_version: Option<u32>,
     #[serde(default)]
     pub tenant_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_time")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_time",
+        serialize_with = "millis_time"
+    )]
     pub collected_at: Option<DateTime<Utc>>,
+    /// `entra-audit/VERSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// By file stem (`users`, `synchronizationJobs`, ...).
     #[serde(default)]
     pub collections: BTreeMap<String, ManifestCollection>,
 }
 
-/// One collection's record in the manifest. Unknown fields (request counts, ...) are kept by
-/// the writer and ignored here.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// One collection's record in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ManifestCollection {
-    /// `complete`, `failed`, `forbidden`, `skipped` (anything but `complete` makes it unusable).
-    pub status: String,
+    /// Anything but `complete` makes the collection unusable.
+    pub status: CollectionStatus,
+    /// Objects written (complete), or received before the failure.
     #[serde(default)]
     pub objects: Option<usize>,
+    /// Why it is not complete.
     #[serde(default)]
     pub error: Option<String>,
+    /// Graph's `error.code` of the refusal, when there was one.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// HTTP requests sent, retries included.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    #[serde(default)]
+    pub retries: Option<u64>,
+    /// 429 answers.
+    #[serde(default)]
+    pub throttled: Option<u64>,
+    /// How the collection was read, when there was a choice: `partitioned(44)`,
+    /// `sequential (why)`, or the errors-only filter or scan. Absent: one sequential pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
     /// Which objects were collected when not all: `provisioning-errors`. Absent: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wall seconds the collection took, and of them the partition planning (count and sample).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_seconds: Option<f64>,
+}
+
+/// The `manifest.json` schema `collect` writes.
+pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
+
+/// `collected_at` as `collect` writes it: RFC 3339 in UTC with milliseconds.
+#[allow(clippy::ref_option)] // serde's `serialize_with` hands the field by reference
+fn millis_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        None => s.serialize_none(),
+    }
 }
 
 /// A user, contact or group as Graph returns it (the properties the audit reads).
@@ -715,14 +764,19 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
         return Ok(match &manifest_entry {
             // Not read on purpose (`--skip`) or not readable with the permissions granted: the
             // rules that need it are not evaluated, and the run is still a complete one.
-            Some(entry) if matches!(entry.status.as_str(), "forbidden" | "skipped") => {
+            Some(entry)
+                if matches!(
+                    entry.status,
+                    CollectionStatus::Forbidden | CollectionStatus::Skipped
+                ) =>
+            {
                 CollectionState::Missing {
                     reason: manifest_reason(entry),
                 }
             }
             // The collection was tried and failed, or its file is gone although the manifest
             // says it was complete: a given input that cannot be used.
-            Some(entry) if entry.status != "complete" => CollectionState::Failed {
+            Some(entry) if entry.status != CollectionStatus::Complete => CollectionState::Failed {
                 reason: manifest_reason(entry),
             },
             Some(_) => CollectionState::Failed {
@@ -741,7 +795,7 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
         });
     }
     if let Some(entry) = &manifest_entry
-        && entry.status != "complete"
+        && entry.status != CollectionStatus::Complete
     {
         // Pages written before the failure are on disk, but a partial collection would make
         // rules report "passed" for objects that were never read.
@@ -802,8 +856,11 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
 
 fn manifest_reason(entry: &ManifestCollection) -> String {
     match &entry.error {
-        Some(error) => format!("collection {} per manifest.json: {error}", entry.status),
-        None => format!("collection {} per manifest.json", entry.status),
+        Some(error) => format!(
+            "collection {} per manifest.json: {error}",
+            entry.status.as_str()
+        ),
+        None => format!("collection {} per manifest.json", entry.status.as_str()),
     }
 }
 

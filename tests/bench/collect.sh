@@ -8,8 +8,13 @@
 #   tests/bench/collect.sh                                  # the full benchmark
 #   BENCH_USERS=20000 BENCH_CONTACTS=2000 BENCH_GROUPS=1000 tests/bench/collect.sh   # a quick one
 #
+# Each collection ends with one line for scripts:
+#   collect-bench run=1 wall_s=24.31 peak_rss_mib=41 objects=672853 requests=812 throttled=0 server_429s=0 complete=yes
+# (throttled: the 429s entra-audit counted; server_429s: the ones the simulator sent during the run).
+#
 # Knobs: BENCH_DIR (default /tmp/entra-audit-collect-bench), BENCH_USERS, BENCH_CONTACTS,
-# BENCH_GROUPS, BENCH_LATENCY (default graph), BENCH_THROTTLE (default on), SKIP_SDK=1,
+# BENCH_GROUPS, BENCH_LATENCY (default graph), BENCH_THROTTLE (default on), BENCH_RUNS (collections
+# against the same server, 10 s apart; default 1), SKIP_SDK=1,
 # ENTRA_AUDIT_BIN (default ${CARGO_TARGET_DIR:-target}/release/entra-audit), PYTHON.
 # Needs: /usr/bin/time (Debian package `time`), curl; for the SDK: pip install msgraph-sdk.
 # The SDK pages one page at a time and spends about 4 s of Python CPU on each page of 999 users,
@@ -26,6 +31,7 @@ BENCH_CONTACTS=${BENCH_CONTACTS:-100000}
 BENCH_GROUPS=${BENCH_GROUPS:-50000}
 BENCH_LATENCY=${BENCH_LATENCY:-graph}
 BENCH_THROTTLE=${BENCH_THROTTLE:-on}
+BENCH_RUNS=${BENCH_RUNS:-1}
 ENTRA_AUDIT_BIN=${ENTRA_AUDIT_BIN:-${CARGO_TARGET_DIR:-target}/release/entra-audit}
 case "$ENTRA_AUDIT_BIN" in /*) ;; *) ENTRA_AUDIT_BIN="$ROOT/$ENTRA_AUDIT_BIN" ;; esac
 die() { echo "collect.sh: $*" >&2; exit 2; }
@@ -57,33 +63,53 @@ BASE=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$BENCH_DIR/simulate.log")
 read -r EXP_USERS EXP_CONTACTS EXP_GROUPS < <(sed -n 's/^entra-audit simulate: \([0-9]*\) users, \([0-9]*\) contacts, \([0-9]*\) groups.*/\1 \2 \3/p' "$BENCH_DIR/simulate.log")
 echo "   serving at $BASE: $EXP_USERS users, $EXP_CONTACTS contacts, $EXP_GROUPS groups in the cloud"
 
-echo "== entra-audit collect"
-/usr/bin/time -v -o "$BENCH_DIR/collect.time" env ENTRA_AUDIT_NO_PROGRESS=1 "$ENTRA_AUDIT_BIN" collect \
-  --tenant "$TENANT" --client-id "$CLIENT" --authority-host "$BASE" --graph-endpoint "$BASE" \
-  --out "$BENCH_DIR/snapshot" | tee "$BENCH_DIR/collect.log"
-WALL=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$BENCH_DIR/collect.time")
-RSS_KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/collect.time")
-# What the server saw during the collection (429s, retries that came before Retry-After),
-# read before the SDK adds its own requests.
-curl -fsS "$BASE/_simulator/stats" > "$BENCH_DIR/simulator-stats.json" || echo '{}' > "$BENCH_DIR/simulator-stats.json"
-"$PYTHON" - "$BENCH_DIR/snapshot/manifest.json" "$BENCH_DIR/simulator-stats.json" "$EXP_USERS" "$EXP_CONTACTS" "$EXP_GROUPS" "$WALL" "$RSS_KB" <<'PY' | tee "$BENCH_DIR/collect.summary"
+run_collect() {  # $1: run number
+  local run=$1 snap="$BENCH_DIR/snapshot"
+  echo "== entra-audit collect (run $run of $BENCH_RUNS)"
+  curl -fsS "$BASE/_simulator/stats" > "$BENCH_DIR/simulator-stats.before.json" || echo '{}' > "$BENCH_DIR/simulator-stats.before.json"
+  rm -rf "$snap"
+  /usr/bin/time -v -o "$BENCH_DIR/collect.time" env ENTRA_AUDIT_NO_PROGRESS=1 ENTRA_AUDIT_LOG="${ENTRA_AUDIT_LOG:-entra_audit=info}" \
+    "$ENTRA_AUDIT_BIN" collect \
+    --tenant "$TENANT" --client-id "$CLIENT" --authority-host "$BASE" --graph-endpoint "$BASE" \
+    --out "$snap" 2> "$BENCH_DIR/collect.$run.log" | tee "$BENCH_DIR/collect.$run.out"
+  WALL=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$BENCH_DIR/collect.time")
+  RSS_KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/collect.time")
+  # What the server saw during this collection (429s, retries that came before Retry-After),
+  # read before anything else adds requests.
+  curl -fsS "$BASE/_simulator/stats" > "$BENCH_DIR/simulator-stats.json" || echo '{}' > "$BENCH_DIR/simulator-stats.json"
+  "$PYTHON" - "$snap/manifest.json" "$BENCH_DIR/simulator-stats.before.json" "$BENCH_DIR/simulator-stats.json" \
+    "$EXP_USERS" "$EXP_CONTACTS" "$EXP_GROUPS" "$WALL" "$RSS_KB" "$run" <<'PY' | tee -a "$BENCH_DIR/collect.summary"
 import json, sys
 m = json.load(open(sys.argv[1]))["collections"]
-server = json.load(open(sys.argv[2]))
-expected = dict(users=int(sys.argv[3]), contacts=int(sys.argv[4]), groups=int(sys.argv[5]))
-wall = sum(float(p) * 60 ** i for i, p in enumerate(reversed(sys.argv[6].split(":"))))
+before = json.load(open(sys.argv[2])); server = json.load(open(sys.argv[3]))
+delta = lambda k: (server.get(k, 0) - before.get(k, 0)) if k in server else "?"
+expected = dict(users=int(sys.argv[4]), contacts=int(sys.argv[5]), groups=int(sys.argv[6]))
+wall = sum(float(p) * 60 ** i for i, p in enumerate(reversed(sys.argv[7].split(":"))))
+rss_mib = int(sys.argv[8]) // 1024
 ok = all(m[k]["status"] == "complete" and m[k]["objects"] == v for k, v in expected.items())
 req = sum(c["requests"] for c in m.values()); thr = sum(c["throttled"] for c in m.values())
+objects = sum(m[k]["objects"] for k in expected)
 for k, v in expected.items():
     c = m[k]
-    print(f"  {k:<9} {c['status']:<9} {c['objects']:>8} of {v:>8}  requests {c['requests']:>5}  429s {c['throttled']:>3}  strategy {c.get('strategy', '-')}")
+    print(f"  {k:<9} {c['status']:<9} {c['objects']:>8} of {v:>8}  requests {c['requests']:>5}  429s {c['throttled']:>3}"
+          f"  {c.get('seconds', '-')} s  strategy {c.get('strategy', '-')}")
 print(f"counts equal the generator's: {'yes' if ok else 'NO'}; requests {req}; retries {sum(c['retries'] for c in m.values())}; 429s {thr}"
-      f" (server: {server.get('throttled', '?')} 429s, {server.get('early_retries', '?')} early retries, {server.get('resource_units', '?')} resource units)")
-print(f"entra-audit collect: wall {wall:.1f} s, peak RSS {int(sys.argv[7]) // 1024} MiB")
-json.dump({"wall_seconds": wall, "peak_rss_mib": int(sys.argv[7]) // 1024, "requests": req, "throttled": thr, "complete": ok},
+      f" (server: {delta('throttled')} 429s, {delta('early_retries')} early retries, {delta('resource_units')} resource units)")
+print(f"entra-audit collect: wall {wall:.1f} s, peak RSS {rss_mib} MiB")
+# The one line a script reads (a regression is one diff away).
+print(f"collect-bench run={sys.argv[9]} wall_s={wall:.2f} peak_rss_mib={rss_mib} objects={objects} requests={req}"
+      f" throttled={thr} server_429s={delta('throttled')} complete={'yes' if ok else 'no'}")
+json.dump({"wall_seconds": wall, "peak_rss_mib": rss_mib, "objects": objects, "requests": req, "throttled": thr, "complete": ok},
           open(sys.argv[1].rsplit("/", 2)[0] + "/collect.json", "w"))
 sys.exit(0 if ok else 1)
 PY
+}
+
+for run in $(seq 1 "$BENCH_RUNS"); do
+  # Each run starts with Graph's 10 s resource-unit window refilled.
+  [ "$run" = 1 ] || sleep 10
+  run_collect "$run"
+done
 
 if [ "${SKIP_SDK:-0}" != 1 ]; then
   echo "== msgraph-sdk (Python) PageIterator over the same users (after Graph's 10 s throttling window)"

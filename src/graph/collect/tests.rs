@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::directory::parse_count;
 use super::*;
 use crate::audit::{CheckOptions, check};
+use crate::inputs::snapshot::catalogue::{
+    CATALOGUE, DISPLAY_NAME_FIRST_CHARACTERS, Reading, UPN_FIRST_CHARACTERS,
+};
 use crate::graph::GraphClientOptions;
 use crate::graph::test_support as test_client;
 use crate::inputs::snapshot::{self, CollectionState};
@@ -580,9 +584,9 @@ async fn a_large_tenant_is_paged_in_partitions_and_every_object_is_collected() {
     assert_eq!(snapshot.groups.len(), expected[&Collection::Groups].len());
 }
 
-/// A UPN partition above `partition_split_above` is paged as its two-character children
-/// (`ja`, `jo`, `j.`, `j@`...), so no single partition is the long pole, and still every user
-/// comes once.
+/// A UPN partition above `partition_split_above` is split by its next characters (`jo`, then
+/// `joh`..., and the rest of `j`), so no single partition is the long pole, and still every
+/// user comes once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_upn_partition_is_split_by_its_next_character() {
     let s = setup_users(300, |_| {}).await;
@@ -605,26 +609,24 @@ async fn a_large_upn_partition_is_split_by_its_next_character() {
         UPN_FIRST_CHARACTERS,
         false,
     );
-    let mut by_first: BTreeMap<char, usize> = BTreeMap::new();
-    let mut two_chars = std::collections::BTreeSet::new();
-    for u in &t.users {
-        let lower = u.user_principal_name.to_ascii_lowercase();
-        let mut chars = lower.chars();
-        let first = chars.next().unwrap();
-        *by_first.entry(first).or_default() += 1;
-        two_chars.insert((first, chars.next().unwrap()));
-    }
-    // Large first characters count as their two-character children, the others as one.
-    let expected_parts: usize = by_first
+    // The sample is the whole collection here, so the plan is exact: large first characters
+    // are split (their largest children split off, again while still large) until no
+    // partition holds more than 20 users.
+    let upns: Vec<Option<String>> = t
+        .users
         .iter()
-        .map(|(first, n)| {
-            if *n > 20 {
-                two_chars.iter().filter(|(f, _)| f == first).count()
-            } else {
-                1
-            }
-        })
-        .sum();
+        .map(|u| Some(u.user_principal_name.clone()))
+        .collect();
+    let Reading::Partitioned(by) = Collection::Users.spec().reading else {
+        panic!("users are partitioned");
+    };
+    let sizes = partition::Sizes {
+        split_above: 20,
+        pack_to: 0,
+    };
+    let parts = partition::plan(by, &upns, upns.len() as u64, sizes);
+    assert!(parts.iter().all(|p| p.estimate <= 20), "{parts:?}");
+    let expected_parts = parts.len();
     assert!(expected_parts > one_char, "{expected_parts} vs {one_char}");
     let m = manifest(dir.path());
     assert_eq!(
@@ -691,48 +693,6 @@ async fn small_partitions_are_paged_together() {
             "{collection}"
         );
     }
-}
-
-#[test]
-fn packing_keeps_partitions_disjoint_and_within_the_target() {
-    let prefix = |p: &str, n: u64| (Part::Prefix(p.to_owned()), n);
-    let mut parts: Vec<(Part, u64)> = "abcdefghijklmnopqrstuvwxyz"
-        .chars()
-        .map(|c| prefix(&c.to_string(), 3))
-        .collect();
-    parts.push(prefix("0", 500));
-    parts.push((Part::Remainder, 2));
-    let packed = pack(parts, 20);
-    let total: u64 = packed.iter().map(|(_, n)| n).sum();
-    assert_eq!(total, 26 * 3 + 500 + 2);
-    let mut seen = Vec::new();
-    for (part, n) in &packed {
-        match part {
-            Part::Prefixes(p) => {
-                assert!(
-                    p.len() <= MAX_PREFIXES_PER_PARTITION && *n <= 20,
-                    "{part}: {n}"
-                );
-                assert_eq!(*n, 3 * p.len() as u64);
-                seen.extend(p.iter().cloned());
-            }
-            Part::Prefix(p) => seen.push(p.clone()),
-            Part::Remainder => assert_eq!(*n, 2),
-        }
-    }
-    seen.sort();
-    let mut want: Vec<String> = "abcdefghijklmnopqrstuvwxyz0"
-        .chars()
-        .map(String::from)
-        .collect();
-    want.sort();
-    assert_eq!(seen, want, "every prefix once");
-    // 26 prefixes of 3 in bins of at most 20: 6 a bin, 5 bins; plus '0' and the rest alone.
-    assert_eq!(packed.len(), 7);
-    assert_eq!(
-        Part::Prefixes(vec!["q".into(), "x".into()]).filter(CONTACT_PARTITIONS),
-        "startswith(displayName,'q') or startswith(displayName,'x')"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1213,20 +1173,32 @@ async fn a_national_cloud_keeps_the_organization_and_leaves_password_sync_uneval
     );
 }
 
+/// The Graph entity type of a collection with a `$select`.
+fn entity_type(collection: Collection) -> &'static str {
+    match collection {
+        Collection::Users => "user",
+        Collection::Contacts => "orgContact",
+        Collection::Groups => "group",
+        Collection::Organization => "organization",
+        Collection::Domains => "domain",
+        other => panic!("{other} has no $select"),
+    }
+}
+
 /// Every `$select` the product sends names properties Graph's published metadata declares for
 /// that version: an unknown `$select` is a 400 on a real tenant.
 #[test]
 fn select_lists_are_declared_in_graphs_metadata() {
     use crate::graph_metadata::undeclared;
-    let checks = [
-        ("user", "v1.0", USER_SELECT),
-        ("orgContact", "v1.0", CONTACT_SELECT),
-        ("group", "v1.0", GROUP_SELECT),
-        ("organization", "beta", ORGANIZATION_SELECT),
-        ("organization", "v1.0", ORGANIZATION_SELECT_V1),
-        ("domain", "v1.0", DOMAIN_SELECT),
-        ("servicePrincipal", "v1.0", "id,displayName"),
-    ];
+    let mut checks: Vec<(&str, &str, &str)> = Vec::new();
+    for spec in CATALOGUE.iter().filter(|s| !s.select.is_empty()) {
+        let t = entity_type(spec.collection);
+        checks.push((t, spec.version.as_str(), spec.select));
+        if let Some((version, select)) = spec.fallback {
+            checks.push((t, version.as_str(), select));
+        }
+    }
+    checks.push(("servicePrincipal", "v1.0", "id,displayName"));
     let failures: Vec<String> = checks
         .iter()
         .flat_map(|(t, v, select)| {
@@ -1237,8 +1209,88 @@ fn select_lists_are_declared_in_graphs_metadata() {
         .collect();
     assert!(failures.is_empty(), "not in Graph's metadata: {failures:?}");
     // The beta-only property is what makes the national-cloud fallback necessary.
+    let organization = Collection::Organization.spec();
     assert_eq!(
-        undeclared("organization", "v1.0", ORGANIZATION_SELECT),
+        undeclared("organization", "v1.0", organization.select),
         ["onPremisesLastPasswordSyncDateTime"]
     );
+}
+
+/// Every property the snapshot reader reads from a collection (the fields of the record it
+/// parses, as serde names them) that Graph's metadata declares for that collection's type is in
+/// the collection's `$select`: Graph leaves unselected properties out, so a property read but
+/// not selected would silently read as absent on every object. (A field the type does not have,
+/// such as a contact's `userPrincipalName`, is absent in Graph whatever is selected.)
+#[test]
+fn every_property_the_snapshot_reads_is_selected() {
+    use crate::graph_metadata::undeclared;
+    use crate::inputs::snapshot::{DirectoryObject, Domain, Organization};
+    let read: [(Collection, &[&str]); 5] = [
+        (Collection::Users, field_names::<DirectoryObject>()),
+        (Collection::Contacts, field_names::<DirectoryObject>()),
+        (Collection::Groups, field_names::<DirectoryObject>()),
+        (Collection::Organization, field_names::<Organization>()),
+        (Collection::Domains, field_names::<Domain>()),
+    ];
+    for (collection, fields) in read {
+        assert!(fields.len() > 4, "{collection}: {fields:?}");
+        let spec = collection.spec();
+        let t = entity_type(collection);
+        let version = spec.version.as_str();
+        let absent_in_graph = undeclared(t, version, &fields.join(","));
+        let selected: Vec<&str> = spec.select.split(',').collect();
+        let missing: Vec<&&str> = fields
+            .iter()
+            .filter(|f| !absent_in_graph.iter().any(|a| a == *f) && !selected.contains(f))
+            .collect();
+        assert!(missing.is_empty(), "{collection} reads but does not $select {missing:?}");
+        // The properties a usable file must carry are read and selected.
+        for p in spec.required {
+            assert!(selected.contains(p) && fields.contains(p), "{collection}: {p}");
+        }
+        assert!(matches!(spec.reading, Reading::Partitioned(_) | Reading::Whole));
+    }
+    // The catalogue is in `Collection::ALL`'s order, which `Collection::spec` relies on.
+    for (spec, collection) in CATALOGUE.iter().zip(Collection::ALL) {
+        assert_eq!(spec.collection, collection);
+        assert!(!spec.tables.is_empty(), "{collection}");
+        assert!(
+            !spec.application.is_empty() || !spec.delegated.is_empty(),
+            "{collection}"
+        );
+    }
+}
+
+/// The property names a `Deserialize` struct reads (its fields as serde names them): a
+/// deserializer that only asks for the struct's field list.
+fn field_names<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("field names only"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("field names only"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }

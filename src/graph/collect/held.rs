@@ -1,0 +1,295 @@
+//! The collections held in memory and written whole as `{"value":[...]}`: the organization
+//! (beta, or v1.0 where a national cloud's beta lacks a property), the small lists read as they
+//! are (domains, directory roles, the directory synchronization settings), the Cloud Sync jobs
+//! with their scope, and the complete role holders. Each is small: a tenant has a handful of
+//! domains and jobs and at most thousands of role assignments.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::jsonl::create_new;
+use super::{CollectionOutcome, Failure, Task};
+use crate::graph::{CallStats, GraphError};
+use crate::inputs::snapshot::Collection;
+
+impl Task<'_> {
+    /// The organization from `/beta` (for onPremisesLastPasswordSyncDateTime); when beta answers
+    /// 400 (a national cloud whose beta schema lacks the property), from v1.0 without it: the
+    /// organization collection stays complete and password-sync freshness is "not evaluated".
+    pub(super) async fn organization(self) -> (CollectionOutcome, Option<String>) {
+        if self.skip {
+            return (self.skipped().await, None);
+        }
+        let mut stats = CallStats::default();
+        let spec = Collection::Organization.spec();
+        let mut result = self.client.get_all(&spec.url(), &mut stats).await;
+        if let Some(fallback) = spec.fallback_url()
+            && matches!(&result, Err(e) if e.status() == Some(400))
+        {
+            tracing::warn!(
+                "beta organization refused the $select (a national cloud without onPremisesLastPasswordSyncDateTime); reading v1.0 without it"
+            );
+            result = self.client.get_all(&fallback, &mut stats).await;
+        }
+        self.write_held(result, stats).await
+    }
+
+    /// A small collection: all pages of its catalogue URL held, then written as
+    /// `{"value":[...]}`. Also returns the first object's `id`.
+    pub(super) async fn small(self) -> (CollectionOutcome, Option<String>) {
+        if self.skip {
+            return (self.skipped().await, None);
+        }
+        let mut stats = CallStats::default();
+        let result = self
+            .client
+            .get_all(&self.collection.spec().url(), &mut stats)
+            .await;
+        self.write_held(result, stats).await
+    }
+
+    /// Writes a collection whose pages were all held, and returns its outcome and the first
+    /// object's `id`.
+    async fn write_held(
+        self,
+        result: Result<Vec<Box<RawValue>>, GraphError>,
+        stats: CallStats,
+    ) -> (CollectionOutcome, Option<String>) {
+        let first_id = result
+            .as_ref()
+            .ok()
+            .and_then(|objects| objects.first())
+            .and_then(|raw| serde_json::from_str::<IdOnly>(raw.get()).ok())
+            .map(|o| o.id);
+        let count = result.as_ref().map_or(0, Vec::len);
+        let result = match result {
+            Ok(objects) => self.write_value(&objects).await.map(|()| objects.len()),
+            Err(e) => Err(Failure::Graph(e)),
+        };
+        (self.finish("json", result, count, stats).await, first_id)
+    }
+
+    /// Cloud Sync jobs: the union of the three discovery queries (deduplicated by service
+    /// principal id), then each one's jobs with `servicePrincipalId` and
+    /// `servicePrincipalDisplayName` added (the job resource does not name its parent).
+    pub(super) async fn sync_jobs(self) -> CollectionOutcome {
+        if self.skip {
+            return self.skipped().await;
+        }
+        let mut stats = CallStats::default();
+        let mut count = 0;
+        let result = async {
+            // One discovery path for `collect` and `cloud-sync` (graph-api.md §4.5).
+            let mut jobs = Vec::new();
+            for principal in
+                crate::graph::cloud_sync_discovery::principals(self.client, &mut stats).await?
+            {
+                for mut job in crate::graph::cloud_sync_discovery::raw_jobs(
+                    self.client,
+                    &principal,
+                    &mut stats,
+                )
+                .await?
+                {
+                    // A provisioning job's scope lives in its schema: the OUs it syncs, added to
+                    // the job record as `includedContainers` (the audit's sync model applies
+                    // them). A schema that cannot be read is said, never taken as "whole domain".
+                    let provisioning = job
+                        .get("templateId")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"));
+                    let job_id = job.get("id").and_then(Value::as_str).map(str::to_owned);
+                    if let (true, Some(job_id)) = (provisioning, job_id) {
+                        match crate::graph::cloud_sync_discovery::included_containers(
+                            self.client,
+                            &principal.id,
+                            &job_id,
+                            &mut stats,
+                        )
+                        .await
+                        {
+                            Ok(containers) => {
+                                job.insert("includedContainers".to_owned(), json!(containers));
+                            }
+                            Err(e) => {
+                                job.insert("scopeUnavailable".to_owned(), json!(e.to_string()));
+                            }
+                        }
+                    }
+                    jobs.push(
+                        serde_json::value::to_raw_value(&job)
+                            .context("serialising a synchronization job")?,
+                    );
+                }
+            }
+            count = jobs.len();
+            self.write_value(&jobs).await?;
+            Ok::<usize, Failure>(jobs.len())
+        }
+        .await;
+        self.finish("json", result, count, stats).await
+    }
+
+    /// Everyone who holds (or is eligible for) a Microsoft Entra role, completely: the paged
+    /// unifiedRoleAssignment (or unifiedRoleEligibilitySchedule) list with each principal's type,
+    /// the role names from the role definitions, and the transitive members of role-assignable
+    /// groups. `directoryRoles?$expand=members` is not used for this: Graph returns at most 20
+    /// expanded members with no next link (<https://learn.microsoft.com/graph/known-issues>).
+    pub(super) async fn role_holders(self, source: RoleSource) -> CollectionOutcome {
+        if self.skip {
+            return self.skipped().await;
+        }
+        let mut stats = CallStats::default();
+        let mut count = 0;
+        let result = async {
+            let definitions = self
+                .client
+                .get_all(
+                    "/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,templateId",
+                    &mut stats,
+                )
+                .await?;
+            let names: BTreeMap<String, RoleDefinition> = definitions
+                .iter()
+                .filter_map(|raw| serde_json::from_str::<RoleDefinition>(raw.get()).ok())
+                .map(|d| (d.id.clone(), d))
+                .collect();
+            let url = self.collection.spec().url();
+            let mut holders = Vec::new();
+            let mut group_members: BTreeMap<String, Vec<DirectoryObjectRef>> = BTreeMap::new();
+            for raw in self.client.get_all(&url, &mut stats).await? {
+                let a: Assignment = serde_json::from_str(raw.get())
+                    .with_context(|| format!("reading a {}", source.entity_set()))?;
+                let principal_type = a.principal.as_ref().and_then(DirectoryObjectRef::kind);
+                let definition = names.get(&a.role_definition_id);
+                let holder = |member_id: &str, member_type: Option<&str>| crate::inputs::snapshot::RoleHolder {
+                    id: a.id.clone(),
+                    role_definition_id: a.role_definition_id.clone(),
+                    role_display_name: definition.and_then(|d| d.display_name.clone()),
+                    role_template_id: definition.and_then(|d| d.template_id.clone()),
+                    principal_id: a.principal_id.clone(),
+                    principal_type: principal_type.map(str::to_owned),
+                    member_id: member_id.to_owned(),
+                    member_type: member_type.map(str::to_owned),
+                    directory_scope_id: a.directory_scope_id.clone(),
+                };
+                holders.push(holder(&a.principal_id, principal_type));
+                if principal_type == Some("group") {
+                    if !group_members.contains_key(&a.principal_id) {
+                        let members = self
+                            .client
+                            .get_all(
+                                &format!(
+                                    "/v1.0/groups/{}/transitiveMembers?$select=id",
+                                    a.principal_id
+                                ),
+                                &mut stats,
+                            )
+                            .await?
+                            .iter()
+                            .filter_map(|raw| serde_json::from_str(raw.get()).ok())
+                            .collect();
+                        group_members.insert(a.principal_id.clone(), members);
+                    }
+                    for m in &group_members[&a.principal_id] {
+                        holders.push(holder(&m.id, m.kind()));
+                    }
+                }
+            }
+            let records = holders
+                .iter()
+                .map(|h| serde_json::value::to_raw_value(h).context("serialising a role holder"))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            count = records.len();
+            self.write_value(&records).await?;
+            Ok::<usize, Failure>(records.len())
+        }
+        .await;
+        self.finish("json", result, count, stats).await
+    }
+
+    async fn write_value(&self, objects: &[Box<RawValue>]) -> Result<(), Failure> {
+        let temp = self.temp_path("json");
+        let mut text = String::with_capacity(objects.iter().map(|o| o.get().len() + 2).sum());
+        text.push_str("{\"value\":[\n");
+        for (i, raw) in objects.iter().enumerate() {
+            if i > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(raw.get());
+        }
+        text.push_str("\n]}\n");
+        let mut file = create_new(&temp).await?;
+        file.write_all(text.as_bytes())
+            .await
+            .with_context(|| format!("writing {}", temp.display()))?;
+        file.sync_all()
+            .await
+            .with_context(|| format!("writing {}", temp.display()))?;
+        Ok(())
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+/// Which role holders a collection reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RoleSource {
+    /// Active assignments (RoleManagement.Read.Directory).
+    Active,
+    /// Eligible PIM assignments (RoleEligibilitySchedule.Read.Directory).
+    Eligible,
+}
+
+impl RoleSource {
+    fn entity_set(self) -> &'static str {
+        match self {
+            RoleSource::Active => "roleAssignments",
+            RoleSource::Eligible => "roleEligibilitySchedules",
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleDefinition {
+    id: String,
+    display_name: Option<String>,
+    template_id: Option<String>,
+}
+
+/// A unifiedRoleAssignment or unifiedRoleEligibilitySchedule (the properties read).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Assignment {
+    id: String,
+    principal_id: String,
+    role_definition_id: String,
+    directory_scope_id: Option<String>,
+    principal: Option<DirectoryObjectRef>,
+}
+
+/// A directory object as `$expand` or `$select=id` returns it: an id and its `@odata.type`.
+#[derive(serde::Deserialize)]
+struct DirectoryObjectRef {
+    id: String,
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+}
+
+impl DirectoryObjectRef {
+    /// `user`, `group`, `servicePrincipal`, ... from `#microsoft.graph.user`.
+    fn kind(&self) -> Option<&str> {
+        self.odata_type
+            .as_deref()
+            .map(|t| t.trim_start_matches("#microsoft.graph."))
+    }
+}
+
