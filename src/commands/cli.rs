@@ -50,6 +50,7 @@ pub enum Command {
     ///
     /// Exit code: 0 when every collection is complete (or forbidden/skipped, which the manifest
     /// records), 2 when one failed (unless --allow-partial) or on error.
+    #[command(after_long_help = collections_help())]
     Collect(CollectArgs),
     /// Check the sign-in and the permissions: which collections the token can read, which
     /// rules a missing permission disables, and the least-privilege permissions to grant.
@@ -458,8 +459,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DIR", default_value = "entra-audit-snapshot")]
     pub out: PathBuf,
 
-    /// Do not collect this collection (repeatable): users, contacts, groups, organization,
-    /// domains, synchronizationJobs, directoryRoles, onPremisesSynchronization.
+    /// Do not collect this collection (repeatable): one of the names listed under
+    /// "Collections" (--help).
     #[arg(long, value_name = "COLLECTION", value_parser = parse_collection)]
     pub skip: Vec<crate::inputs::snapshot::Collection>,
 
@@ -508,6 +509,40 @@ pub struct DemoArgs {
     /// `BASE+PER_OBJECT` in milliseconds.
     #[arg(long, default_value = "graph")]
     pub latency: String,
+}
+
+/// `collect --help`'s list of collections, from the snapshot's catalogue: the name `--skip`
+/// takes, where Graph serves it, how it is read, and the least-privilege permissions.
+fn collections_help() -> String {
+    use crate::inputs::snapshot::catalogue::Reading;
+    use std::fmt::Write as _;
+    let threshold = crate::graph::collect::CollectOptions::default().partition_threshold;
+    let mut out =
+        String::from("Collections (file name in the snapshot, and the name --skip takes):\n");
+    for spec in &crate::inputs::snapshot::CATALOGUE {
+        let reading = match spec.reading {
+            Reading::Partitioned(p) => format!(
+                "paged; above {threshold} objects in partitions by {}",
+                p.property
+            ),
+            Reading::Whole => "read whole".to_owned(),
+            Reading::Assembled(how) => how.to_owned(),
+        };
+        let permissions = if spec.application.is_empty() {
+            format!("delegated {}", spec.delegated.join(" + "))
+        } else {
+            spec.application.join(" + ")
+        };
+        let path = spec.path.split('?').next().unwrap_or(spec.path);
+        let _ = writeln!(
+            out,
+            "  {:<27} GET /{}{path}\n  {:<27} {reading}; needs {permissions}",
+            spec.collection.file_stem(),
+            spec.version.as_str(),
+            ""
+        );
+    }
+    out
 }
 
 fn parse_collection(s: &str) -> Result<crate::inputs::snapshot::Collection, String> {

@@ -2,8 +2,9 @@
 //! `scp` claim, when the token is a JWT: it is read for diagnosis only, never trusted; Graph
 //! decides), then probes each collection with one small request, and says which collections
 //! the token cannot read, which rules that disables, and the least-privilege permissions to
-//! grant for a read-only audit and for Cloud Sync actions. It owns the collection → permission
-//! → rule mapping; it must not collect (that is `collect`) or change anything in the tenant.
+//! grant for a read-only audit and for Cloud Sync actions. It owns the collection → rule
+//! mapping (the permissions and tables of each collection are the snapshot's catalogue); it
+//! must not collect (that is `collect`) or change anything in the tenant.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -19,101 +20,11 @@ use crate::commands::sign_in::{ConnectOptions, Session, connect};
 use crate::graph::auth::AccessToken;
 use crate::graph::cloud_sync_discovery::CLOUD_SYNC_APP_ID;
 use crate::graph::{CallStats, GraphError};
-use crate::inputs::snapshot::Collection;
+use crate::inputs::snapshot::{CATALOGUE, Collection, CollectionSpec};
 
-/// What a collection needs and feeds.
-pub struct Requirement {
-    pub collection: Collection,
-    /// Least-privilege application permissions (all needed).
-    pub application: &'static [&'static str],
-    /// Least-privilege delegated permissions (all needed), or empty when application tokens
-    /// suffice and delegated use is not the point.
-    pub delegated: &'static [&'static str],
-    /// A note on roles or token type.
-    pub note: &'static str,
-    /// The tables built from it (`entra-audit tables`).
-    pub tables: &'static [&'static str],
-}
-
-/// Permissions per collection. Sources: graph-api.md §4.2 (synchronization: "Application
-/// `Synchronization.Read.All`"; Cloud Sync also needs the Hybrid Identity Administrator role for
-/// delegated use), §5.2 (onPremisesSynchronization: delegated only, Global Administrator), §8.7
-/// (the read-only set; the orgContact, organization, domain and group names are the documented
-/// least-privileged permissions of those list APIs, e.g.
-/// <https://learn.microsoft.com/graph/api/orgcontact-list>,
-/// <https://learn.microsoft.com/graph/api/group-list>).
-pub const REQUIREMENTS: &[Requirement] = &[
-    Requirement {
-        collection: Collection::Users,
-        application: &["User.Read.All"],
-        delegated: &["User.Read.All"],
-        note: "",
-        tables: &["cloud_objects", "cloud_addresses", "provisioning_errors"],
-    },
-    Requirement {
-        collection: Collection::Contacts,
-        application: &["OrgContact.Read.All"],
-        delegated: &["OrgContact.Read.All"],
-        note: "",
-        tables: &["cloud_objects", "cloud_addresses", "provisioning_errors"],
-    },
-    Requirement {
-        collection: Collection::Groups,
-        application: &["GroupMember.Read.All"],
-        delegated: &["GroupMember.Read.All"],
-        note: "Group.Read.All also works",
-        tables: &["cloud_objects", "cloud_addresses", "provisioning_errors"],
-    },
-    Requirement {
-        collection: Collection::Organization,
-        application: &["Organization.Read.All"],
-        delegated: &["Organization.Read.All"],
-        note: "read from /beta for onPremisesLastPasswordSyncDateTime",
-        tables: &["organization", "password_sync", "domains"],
-    },
-    Requirement {
-        collection: Collection::Domains,
-        application: &["Domain.Read.All"],
-        delegated: &["Domain.Read.All"],
-        note: "",
-        tables: &["domains"],
-    },
-    Requirement {
-        collection: Collection::SynchronizationJobs,
-        application: &["Application.Read.All", "Synchronization.Read.All"],
-        delegated: &["Application.Read.All", "Synchronization.Read.All"],
-        note: "delegated use also needs the Hybrid Identity Administrator role",
-        tables: &["sync_jobs"],
-    },
-    Requirement {
-        collection: Collection::DirectoryRoles,
-        application: &["RoleManagement.Read.Directory"],
-        delegated: &["RoleManagement.Read.Directory"],
-        note: "the old source: Graph expands at most 20 members per role, so role_members uses roleAssignments when it was read",
-        tables: &["role_members"],
-    },
-    Requirement {
-        collection: Collection::RoleAssignments,
-        application: &["RoleManagement.Read.Directory", "GroupMember.Read.All"],
-        delegated: &["RoleManagement.Read.Directory", "GroupMember.Read.All"],
-        note: "GroupMember.Read.All reads the transitive members of role-assignable groups; delegated use also needs Directory Readers, Global Reader or Privileged Role Administrator",
-        tables: &["role_members"],
-    },
-    Requirement {
-        collection: Collection::RoleEligibilities,
-        application: &["RoleEligibilitySchedule.Read.Directory"],
-        delegated: &["RoleEligibilitySchedule.Read.Directory"],
-        note: "eligible (PIM) assignments, for the 2026 hard-match protection; RoleManagement.Read.Directory also grants it; tenants without Entra ID P2 have none",
-        tables: &["role_members"],
-    },
-    Requirement {
-        collection: Collection::OnPremisesSynchronization,
-        application: &[],
-        delegated: &["OnPremDirectorySynchronization.Read.All"],
-        note: "delegated only (--device-code), and only for a Global Administrator",
-        tables: &["sync_features"],
-    },
-];
+/// What each collection needs and feeds: the least-privilege permissions and the tables, from
+/// the snapshot's catalogue (one description per Graph collection, also what `collect` reads).
+pub const REQUIREMENTS: &[CollectionSpec] = &CATALOGUE;
 
 /// Permissions the Cloud Sync actions (`cloud-sync start|pause|restart`) need on top.
 pub const CLOUD_SYNC_ACTIONS: &str = "application: Synchronization.ReadWrite.All; delegated: \

@@ -311,7 +311,8 @@ async fn sample(
 }
 
 fn property_of(raw: &RawValue, property: &str) -> Option<String> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw.get()).ok()?;
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(raw.get()).ok()?;
     object.get(property)?.as_str().map(str::to_owned)
 }
 

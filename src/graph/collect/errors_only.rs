@@ -5,7 +5,9 @@
 
 use serde_json::value::RawValue;
 
-use super::{CollectionOutcome, Failure, Task, encode_query_value, is_query_refusal, refusal_summary};
+use super::{
+    CollectionOutcome, Failure, Task, encode_query_value, is_query_refusal, refusal_summary,
+};
 use crate::graph::CallStats;
 use crate::inputs::snapshot::PROVISIONING_ERRORS_SCOPE;
 
@@ -19,10 +21,14 @@ const PROVISIONING_ERROR_FILTER: &str =
 const SYNCED_FILTER: &str = "onPremisesSyncEnabled eq true";
 
 impl Task<'_> {
-
     /// Users, contacts or groups with provisioning errors only: the server-side filter, or,
     /// when Graph refuses it, a scan of the synced objects keeping those with errors.
-    pub(super) async fn errors_only(self, entity: &str, select: &str, top: u32) -> CollectionOutcome {
+    pub(super) async fn errors_only(
+        self,
+        entity: &str,
+        select: &str,
+        top: u32,
+    ) -> CollectionOutcome {
         if self.skip {
             return self.skipped().await;
         }
@@ -76,4 +82,3 @@ fn has_provisioning_errors(raw: &RawValue) -> bool {
         .and_then(|e| e.errors)
         .is_some_and(|e| !e.is_empty())
 }
-

@@ -292,4 +292,3 @@ impl DirectoryObjectRef {
             .map(|t| t.trim_start_matches("#microsoft.graph."))
     }
 }
-

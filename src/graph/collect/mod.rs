@@ -38,14 +38,11 @@ use tokio::sync::Semaphore;
 use crate::graph::{CallStats, GraphClient, GraphError};
 pub use crate::inputs::snapshot::CollectionStatus;
 use crate::inputs::snapshot::{Collection, MANIFEST_SCHEMA_VERSION as SCHEMA_VERSION};
-use jsonl::{JsonlWriter, create_new, remove_if_exists};
 use held::RoleSource;
+use jsonl::{JsonlWriter, create_new, remove_if_exists};
 
 /// The `manifest.json` schema this module writes.
 pub const MANIFEST_SCHEMA_VERSION: u32 = SCHEMA_VERSION;
-
-/// The Cloud Sync application (and application template) id (graph-api.md §4.5).
-pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
 
 /// What `collect` is asked to do.
 #[derive(Debug, Clone)]
@@ -77,7 +74,7 @@ pub struct CollectOptions {
     /// 50 requests/s busy, and no more.
     pub partition_concurrency: usize,
     /// The most objects one partition is planned to hold: a larger prefix is split by its next
-    /// character (again and again, up to eight). Paged alone, a partition is a chain of pages one
+    /// character (again and again, up to sixteen characters). Paged alone, a partition is a chain of pages one
     /// after another (at Graph's 1.3 s a page of 999, 12,000 objects take 16 s), so this bounds
     /// the long pole; a smaller collection gets smaller partitions (about 64 of them, but never
     /// under one full page), so a 20,000-user tenant is paged in chains of one or two pages.
@@ -235,7 +232,8 @@ pub async fn collect(
             }
         }))
     };
-    let small = |collection: Collection| timed(started, async move { run(collection).small().await.0 });
+    let small =
+        |collection: Collection| timed(started, async move { run(collection).small().await.0 });
 
     let (users, contacts, groups, organization, domains, jobs, roles, dir_sync, (active, eligible)) = futures::join!(
         directory(Collection::Users),
@@ -252,8 +250,14 @@ pub async fn collect(
         small(Collection::OnPremisesSynchronization),
         async {
             futures::join!(
-                timed(started, run(Collection::RoleAssignments).role_holders(RoleSource::Active)),
-                timed(started, run(Collection::RoleEligibilities).role_holders(RoleSource::Eligible)),
+                timed(
+                    started,
+                    run(Collection::RoleAssignments).role_holders(RoleSource::Active)
+                ),
+                timed(
+                    started,
+                    run(Collection::RoleEligibilities).role_holders(RoleSource::Eligible)
+                ),
             )
         },
     );

@@ -17,9 +17,10 @@ use std::collections::BTreeMap;
 use crate::inputs::snapshot::catalogue::Partitioning;
 
 /// The longest prefix a split makes. A prefix goes on being split while the sample says it
-/// holds more than the target; past eight characters that is one very common name (or a
-/// numbered series such as `user0`), which stays one partition.
-pub(crate) const MAX_PREFIX_CHARS: usize = 8;
+/// holds more than the target (`j`, `jo`, `john`, `john.`, `john.s`...); past sixteen
+/// characters that is one value repeated with a counter (`svc-printer-0001`...), which stays
+/// one partition.
+pub(crate) const MAX_PREFIX_CHARS: usize = 16;
 
 /// The most clauses joined by `or` in one partition's filter. Graph limits the `in` operator to
 /// 15 expressions by default; an `or` chain is held to the same 15.
@@ -64,7 +65,12 @@ pub(crate) struct Sizes {
 /// the `sample`d values (`None`: missing). When the sample is the whole collection, partitions
 /// it shows empty are left out; otherwise they are kept (packed together), because the sample
 /// not seeing a prefix does not make it empty.
-pub(crate) fn plan(plan: Partitioning, sample: &[Option<String>], total: u64, sizes: Sizes) -> Vec<Part> {
+pub(crate) fn plan(
+    plan: Partitioning,
+    sample: &[Option<String>],
+    total: u64,
+    sizes: Sizes,
+) -> Vec<Part> {
     let complete = sample.len() as u64 == total;
     let values: Vec<String> = sample
         .iter()
@@ -206,7 +212,11 @@ fn pack(plan: Partitioning, items: Vec<(Clause, u64)>, pack_to: u64) -> Vec<Part
     for p in &mut parts {
         p.clauses.sort();
     }
-    parts.sort_by(|a, b| b.estimate.cmp(&a.estimate).then_with(|| a.clauses.cmp(&b.clauses)));
+    parts.sort_by(|a, b| {
+        b.estimate
+            .cmp(&a.estimate)
+            .then_with(|| a.clauses.cmp(&b.clauses))
+    });
     parts
 }
 
@@ -232,7 +242,10 @@ impl Clause {
         let p = plan.property;
         let starts = |prefix: &str| format!("startswith({p},'{}')", odata_literal(prefix));
         let any = |prefixes: &mut dyn Iterator<Item = String>| {
-            prefixes.map(|x| starts(&x)).collect::<Vec<_>>().join(" or ")
+            prefixes
+                .map(|x| starts(&x))
+                .collect::<Vec<_>>()
+                .join(" or ")
         };
         match self {
             Clause::Prefix(prefix) => starts(prefix),
@@ -286,4 +299,156 @@ fn filter_chars(plan: Partitioning, clauses: &[Clause]) -> usize {
 /// A quote inside an `OData` string literal is doubled.
 pub(crate) fn odata_literal(text: &str) -> String {
     text.replace('\'', "''")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::snapshot::Collection;
+    use crate::inputs::snapshot::catalogue::Reading;
+
+    fn by(collection: Collection) -> Partitioning {
+        match collection.spec().reading {
+            Reading::Partitioned(p) => p,
+            _ => panic!("{collection} is partitioned"),
+        }
+    }
+
+    /// What Graph's case-insensitive `startswith` makes of a clause.
+    fn holds(plan: Partitioning, clause: &Clause, value: Option<&str>) -> bool {
+        let v = value.map(str::to_ascii_lowercase);
+        let starts = |p: &str| v.as_deref().is_some_and(|v| v.starts_with(p));
+        match clause {
+            Clause::Prefix(p) => starts(p),
+            Clause::Rest { prefix, except } => starts(prefix) && !except.iter().any(|e| starts(e)),
+            Clause::Remainder => !plan.alphabet.chars().any(|c| starts(&c.to_string())),
+        }
+    }
+
+    /// A skewed tenant: a few first names hold most users, as in a real directory.
+    fn upns(n: usize) -> Vec<Option<String>> {
+        let names = [
+            "john", "johanna", "jonas", "josef", "mary", "maria", "michael", "anna",
+        ];
+        let last = [
+            "smith", "jones", "brown", "taylor", "wilson", "evans", "white",
+        ];
+        (0..n)
+            .map(|i| {
+                let name = if i % 3 == 0 {
+                    names[i % 2]
+                } else {
+                    names[i % names.len()]
+                };
+                Some(format!(
+                    "{name}.{}{i}@contoso.com",
+                    last[(i / 8) % last.len()]
+                ))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_plan_from_a_sample_covers_every_object_exactly_once() {
+        let plan = by(Collection::Users);
+        let all = upns(30_000);
+        // The first page as the sample, as `collect` takes it.
+        let sample = &all[..999];
+        let sizes = Sizes {
+            split_above: 2_000,
+            pack_to: 2_000,
+        };
+        let parts = super::plan(plan, sample, all.len() as u64, sizes);
+        let mut held = vec![0usize; parts.len()];
+        for v in &all {
+            let mut owners = parts
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.clauses.iter().any(|c| holds(plan, c, v.as_deref())));
+            let (i, _) = owners
+                .next()
+                .unwrap_or_else(|| panic!("{v:?} in no partition"));
+            assert!(owners.next().is_none(), "{v:?} in two partitions");
+            held[i] += 1;
+        }
+        for (part, n) in parts.iter().zip(&held) {
+            assert!(part.clauses.len() <= MAX_CLAUSES_PER_PARTITION, "{part}");
+            assert!(
+                super::super::encode_query_value(&part.filter(plan)).len() <= MAX_FILTER_CHARS,
+                "{part}"
+            );
+            // The sample's estimates are rough, but no partition is many times the target.
+            assert!(*n <= 3 * 2_000, "{part}: {n}");
+        }
+        // The largest names were split far below the first character.
+        assert!(
+            parts.iter().flat_map(|p| &p.clauses).any(
+                |c| matches!(c, Clause::Prefix(p) | Clause::Rest { prefix: p, .. } if p.len() >= 4)
+            ),
+            "{parts:?}"
+        );
+    }
+
+    #[test]
+    fn a_complete_sample_plans_exactly_and_leaves_out_the_empty() {
+        let plan = by(Collection::Contacts);
+        let mut names: Vec<Option<String>> = (0..600)
+            .map(|i| {
+                Some(format!(
+                    "{} Contact {i}",
+                    ["Alex", "Alma", "Bo", "Zoe"][i % 4]
+                ))
+            })
+            .collect();
+        names.push(None);
+        names.push(Some("Łukasz".to_owned()));
+        let sizes = Sizes {
+            split_above: 100,
+            pack_to: 0,
+        };
+        let parts = super::plan(plan, &names, names.len() as u64, sizes);
+        let total: u64 = parts.iter().map(|p| p.estimate).sum();
+        assert_eq!(total, names.len() as u64);
+        for part in &parts {
+            let n = names
+                .iter()
+                .filter(|v| part.clauses.iter().any(|c| holds(plan, c, v.as_deref())))
+                .count() as u64;
+            assert_eq!(n, part.estimate, "{part}");
+            assert!(
+                n > 0 && (n <= 100 || part.clauses.len() == 1),
+                "{part}: {n}"
+            );
+        }
+        // The names outside the alphabet (and the missing one) are the remainder.
+        assert!(parts.iter().any(|p| p.is_remainder() && p.estimate == 2));
+    }
+
+    #[test]
+    fn filters_are_startswith_clauses_joined_by_or() {
+        let plan = by(Collection::Groups);
+        let part = Part {
+            clauses: vec![
+                Clause::Prefix("q".into()),
+                Clause::Rest {
+                    prefix: "o'".into(),
+                    except: vec!["o'b".into()],
+                },
+            ],
+            estimate: 1,
+        };
+        assert_eq!(
+            part.filter(plan),
+            "startswith(displayName,'q') or (startswith(displayName,'o''') and \
+             not(startswith(displayName,'o''b')))"
+        );
+        let rest = Part {
+            clauses: vec![Clause::Remainder],
+            estimate: 1,
+        };
+        assert!(
+            rest.filter(plan)
+                .starts_with("not(startswith(displayName,'a') or startswith(displayName,'b') or ")
+        );
+    }
 }

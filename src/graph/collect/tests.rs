@@ -11,11 +11,11 @@ use serde_json::Value;
 use super::directory::parse_count;
 use super::*;
 use crate::audit::{CheckOptions, check};
+use crate::graph::GraphClientOptions;
+use crate::graph::test_support as test_client;
 use crate::inputs::snapshot::catalogue::{
     CATALOGUE, DISPLAY_NAME_FIRST_CHARACTERS, Reading, UPN_FIRST_CHARACTERS,
 };
-use crate::graph::GraphClientOptions;
-use crate::graph::test_support as test_client;
 use crate::inputs::snapshot::{self, CollectionState};
 use crate::simulate::generator::{GeneratorOptions, generate};
 use crate::simulate::model::SimTenant;
@@ -1243,12 +1243,21 @@ fn every_property_the_snapshot_reads_is_selected() {
             .iter()
             .filter(|f| !absent_in_graph.iter().any(|a| a == *f) && !selected.contains(f))
             .collect();
-        assert!(missing.is_empty(), "{collection} reads but does not $select {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "{collection} reads but does not $select {missing:?}"
+        );
         // The properties a usable file must carry are read and selected.
         for p in spec.required {
-            assert!(selected.contains(p) && fields.contains(p), "{collection}: {p}");
+            assert!(
+                selected.contains(p) && fields.contains(p),
+                "{collection}: {p}"
+            );
         }
-        assert!(matches!(spec.reading, Reading::Partitioned(_) | Reading::Whole));
+        assert!(matches!(
+            spec.reading,
+            Reading::Partitioned(_) | Reading::Whole
+        ));
     }
     // The catalogue is in `Collection::ALL`'s order, which `Collection::spec` relies on.
     for (spec, collection) in CATALOGUE.iter().zip(Collection::ALL) {
