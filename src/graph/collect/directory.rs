@@ -10,6 +10,7 @@
 use std::time::Instant;
 
 use futures::StreamExt as _;
+use futures::future::Either;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
@@ -68,15 +69,34 @@ impl Task<'_> {
         let mut planned = None;
         let mut outcome = self
             .streamed(&mut stats, async |task, w, stats| {
-                let (total, sample) = futures::join!(
-                    count_all(task.client, entity, in_flight),
-                    sample(task.client, entity, plan, in_flight),
-                );
-                stats.add(total.1);
+                // The count and the sample side by side; a collection the count says is small
+                // (or has no count) is read at once, without waiting for the sample.
+                let sampling = sample(task.client, entity, plan, in_flight);
+                futures::pin_mut!(sampling);
+                let mut sampled = None;
+                let counted = {
+                    let counting = count_all(task.client, entity, in_flight);
+                    futures::pin_mut!(counting);
+                    match futures::future::select(counting, sampling.as_mut()).await {
+                        Either::Left((counted, _)) => counted,
+                        Either::Right((sample, counting)) => {
+                            sampled = Some(sample);
+                            counting.await
+                        }
+                    }
+                };
+                stats.add(counted.1);
+                let large = matches!(counted.0, Ok(n) if n > options.partition_threshold);
+                let sample = match (large, sampled) {
+                    // Not needed: dropped, and its request with it if it is still out.
+                    (false, _) => (Ok(Vec::new()), CallStats::default()),
+                    (true, Some(sample)) => sample,
+                    (true, None) => sampling.await,
+                };
                 stats.add(sample.1);
-                let reason = match (total.0, sample.0) {
+                let reason = match (counted.0, sample.0) {
                     (Err(why), _) => why,
-                    (Ok(total), _) if total <= options.partition_threshold => format!(
+                    (Ok(total), _) if !large => format!(
                         "{total} {entity}, partitioned above {}",
                         options.partition_threshold
                     ),

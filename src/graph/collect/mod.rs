@@ -58,8 +58,8 @@ pub struct CollectOptions {
     /// check); the snapshot then marks them `"scope": "provisioning-errors"`.
     pub errors_only: bool,
     /// Users, contacts and groups are partitioned when their `/$count` says more than this; a
-    /// smaller collection is one sequential pass (the partitions' extra requests would cost more
-    /// than they save).
+    /// smaller collection is one sequential pass. Two full pages by default: a third page is
+    /// what the sample (one page's time) and partitions of a page or two each start to win back.
     pub partition_threshold: u64,
     /// Requests in flight for the users, contacts and groups together (a partition holds its
     /// place from its first page to its last). What binds is the client's pace
@@ -93,7 +93,7 @@ impl Default for CollectOptions {
             skip: BTreeSet::new(),
             progress: None,
             errors_only: false,
-            partition_threshold: 20_000,
+            partition_threshold: 2 * 999,
             partition_concurrency: 64,
             partition_split_above: 12_000,
             partition_pack_to: 10_000,
