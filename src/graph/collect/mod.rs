@@ -235,32 +235,39 @@ pub async fn collect(
     let small =
         |collection: Collection| timed(started, async move { run(collection).small().await.0 });
 
-    let (users, contacts, groups, organization, domains, jobs, roles, dir_sync, (active, eligible)) = futures::join!(
-        directory(Collection::Users),
-        directory(Collection::Contacts),
-        directory(Collection::Groups),
-        async {
-            let (mut outcome, tenant_id) = run(Collection::Organization).organization().await;
-            outcome.timings.elapsed = started.elapsed();
-            (outcome, tenant_id)
-        },
-        small(Collection::Domains),
-        timed(started, run(Collection::SynchronizationJobs).sync_jobs()),
-        small(Collection::DirectoryRoles),
-        small(Collection::OnPremisesSynchronization),
-        async {
+    // Boxed: the collections' state machines together would make `collect`'s future large for
+    // every caller's stack.
+    let (users, contacts, groups, organization, domains, jobs, roles, dir_sync, (active, eligible)) =
+        Box::pin(async {
             futures::join!(
-                timed(
-                    started,
-                    run(Collection::RoleAssignments).role_holders(RoleSource::Active)
-                ),
-                timed(
-                    started,
-                    run(Collection::RoleEligibilities).role_holders(RoleSource::Eligible)
-                ),
+                directory(Collection::Users),
+                directory(Collection::Contacts),
+                directory(Collection::Groups),
+                async {
+                    let (mut outcome, tenant_id) =
+                        run(Collection::Organization).organization().await;
+                    outcome.timings.elapsed = started.elapsed();
+                    (outcome, tenant_id)
+                },
+                small(Collection::Domains),
+                timed(started, run(Collection::SynchronizationJobs).sync_jobs()),
+                small(Collection::DirectoryRoles),
+                small(Collection::OnPremisesSynchronization),
+                async {
+                    futures::join!(
+                        timed(
+                            started,
+                            run(Collection::RoleAssignments).role_holders(RoleSource::Active)
+                        ),
+                        timed(
+                            started,
+                            run(Collection::RoleEligibilities).role_holders(RoleSource::Eligible)
+                        ),
+                    )
+                },
             )
-        },
-    );
+        })
+        .await;
     let (organization, tenant_id) = organization;
     let collections: BTreeMap<Collection, CollectionOutcome> = [
         (Collection::Users, users),
@@ -285,10 +292,19 @@ pub async fn collect(
     let collected = started.elapsed();
     manifest::write(&report).await?;
     remove_if_exists(&marker).await?;
-    // Where the time went, per collection, at info (`ENTRA_AUDIT_LOG=info`).
+    log_timings(
+        &report,
+        collected,
+        started.elapsed().saturating_sub(collected),
+    );
+    Ok(report)
+}
+
+/// Where the time went, per collection, and how each ended, at info (`ENTRA_AUDIT_LOG=info`).
+fn log_timings(report: &CollectReport, collected: Duration, manifest: Duration) {
     tracing::info!(
         collect_ms = collected.as_millis(),
-        manifest_ms = (started.elapsed() - collected).as_millis(),
+        manifest_ms = manifest.as_millis(),
         "collection finished"
     );
     for (collection, outcome) in &report.collections {
@@ -312,7 +328,6 @@ pub async fn collect(
             );
         }
     }
-    Ok(report)
 }
 
 /// `outcome` with the time from `started` to its end.
