@@ -38,12 +38,12 @@ struct Query<'a> {
 /// (a page of users costs 1 resource unit with `$select`, as any page; throttling-limits).
 const SAMPLE_SIZE: u32 = 999;
 
-/// A partition's pages arrive at a time; the planner aims at this many partitions per
-/// collection at most (fewer when they would be smaller than two full pages).
-const TARGET_PARTITIONS: u64 = 32;
+/// The planner aims at about this many partitions per collection (as many as the requests in
+/// flight), fewer when they would be smaller than [`SMALLEST_SPLIT`].
+const TARGET_PARTITIONS: u64 = 64;
 
-/// Two full pages: a partition smaller than this saves no time over a neighbour's.
-const SMALLEST_SPLIT: u64 = 2 * 999;
+/// One full page: a partition smaller than this is no shorter a chain than one of a page.
+const SMALLEST_SPLIT: u64 = 999;
 
 impl Task<'_> {
     /// Users, contacts or groups, partitioned by `plan.property` when the collection is large.
@@ -260,7 +260,7 @@ impl Task<'_> {
 
 /// The split and pack sizes for a collection of `total` objects: the options' ceilings, made
 /// smaller for a collection that would otherwise be paged in a handful of long chains (a
-/// 20,000-user tenant is 32 partitions of two pages, not two of ten).
+/// 20,000-user tenant is about twenty partitions of a page, not two of ten pages).
 fn sizes(total: u64, options: &CollectOptions) -> Sizes {
     let aim = (total / TARGET_PARTITIONS).max(SMALLEST_SPLIT);
     let split_above = options.partition_split_above.min(aim);
