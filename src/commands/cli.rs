@@ -284,7 +284,8 @@ impl AuthArgs {
 }
 
 fn parse_cloud(s: &str) -> Result<Cloud, String> {
-    s.parse().map_err(|e: crate::graph::auth::AuthError| e.0)
+    s.parse()
+        .map_err(|e: crate::graph::auth::AuthError| e.message().to_owned())
 }
 
 #[derive(Debug, Subcommand)]

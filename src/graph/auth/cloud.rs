@@ -77,7 +77,7 @@ impl FromStr for Cloud {
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                AuthError(format!(
+                AuthError::configuration(format!(
                     "unknown cloud '{s}': expected one of global, usgov, usgov-dod, china"
                 ))
             })
@@ -157,7 +157,7 @@ impl Endpoints {
 /// URL (or `http` on a loopback host) with no credentials, query or fragment.
 pub fn validate_endpoint(what: &str, raw: &str) -> Result<String, AuthError> {
     let raw = raw.trim();
-    let bad = |why: &str| AuthError(format!("{what} '{raw}': {why}"));
+    let bad = |why: &str| AuthError::configuration(format!("{what} '{raw}': {why}"));
     let url = Url::parse(raw).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;
     let host = url.host_str().ok_or_else(|| bad("the URL has no host"))?;
     match url.scheme() {

@@ -31,8 +31,9 @@ impl TokenClient {
         prompt: &DeviceCodePrompt,
     ) -> Result<BasicTokenResponse, AuthError> {
         let url = self.endpoints().device_code_url(self.tenant());
-        let device_url = DeviceAuthorizationUrl::new(url.clone())
-            .map_err(|e| AuthError(format!("device code endpoint {url} is not a URL: {e}")))?;
+        let device_url = DeviceAuthorizationUrl::new(url.clone()).map_err(|e| {
+            AuthError::configuration(format!("device code endpoint {url} is not a URL: {e}"))
+        })?;
         let client = base.clone().set_device_authorization_url(device_url);
         let [graph, offline] = self.delegated_scopes();
         let details: EntraDeviceAuthorization = client

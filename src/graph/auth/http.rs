@@ -26,7 +26,7 @@ impl OAuthHttp {
             .build()
             .map(Self)
             .map_err(|e| {
-                AuthError(format!(
+                AuthError::configuration(format!(
                     "cannot build the HTTP client for token requests: {e}"
                 ))
             })
