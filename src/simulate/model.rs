@@ -65,7 +65,8 @@ pub struct User {
 }
 
 impl User {
-    /// What `GET /users` returns without `$select` (graph-api.md §1.3, USERLIST).
+    /// What `GET /users` returns without `$select`
+    /// (<https://learn.microsoft.com/graph/api/user-list>).
     pub const DEFAULT_PROPERTIES: [&'static str; 11] = [
         "businessPhones",
         "displayName",

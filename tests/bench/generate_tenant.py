@@ -70,7 +70,8 @@ OTHER_DC = "DC=fabrikam,DC=local"
 OTHER_NETBIOS = "FABRIKAM"
 QUARANTINE_FOREST = "tailspintoys.local"
 FAILING_FOREST = "wingtiptoys.local"
-# Cloud Sync application template (graph-api.md 4.5); its service principals are named after the domain.
+# Cloud Sync application template; its service principals are named after the domain
+# (https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph).
 CLOUD_SYNC_APP_ID = "1a4721b3-e57f-4451-ae87-ef078703ec94"
 
 SITES = [  # (site, OU name, UPN/mail domain)
