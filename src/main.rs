@@ -387,6 +387,33 @@ fn simulate_options(args: &SimulateArgs) -> anyhow::Result<simulate::command::Si
             "phs-stale" => TenantHealth::PasswordHashSyncStale,
             _ => TenantHealth::Healthy,
         }),
+        quarantined_jobs: args.quarantined_jobs,
+        failing_jobs: args.failing_jobs,
+        min_per_case: args.min_per_case,
+        collected_at: args
+            .collected_at
+            .as_deref()
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .with_context(|| format!("--collected-at {t}: not an RFC 3339 time"))
+            })
+            .transpose()?,
+        formats: args
+            .formats
+            .iter()
+            .map(|f| match f.as_str() {
+                "ldif" => simulate::export::OnPremFormat::Ldif,
+                "csv" => simulate::export::OnPremFormat::Csv,
+                _ => simulate::export::OnPremFormat::Json,
+            })
+            .collect(),
+        snapshot_format: if args.snapshot_format == "json" {
+            simulate::export::SnapshotFormat::Json
+        } else {
+            simulate::export::SnapshotFormat::Jsonl
+        },
+        out: args.out.clone(),
         listen: args.listen,
         write_onprem: args.write_onprem.clone(),
         write_snapshot: args.write_snapshot.clone(),
