@@ -1,6 +1,5 @@
 //! The generated tenant's fixed shape and vocabulary: its domains and forests, sites, names, role
-//! templates and the Cloud Sync application. The same values as `tests/bench/generate_tenant.py`,
-//! so the two generators describe one tenant.
+//! templates and the Cloud Sync application.
 //!
 //! Data only: no randomness and no object construction here.
 
