@@ -255,7 +255,11 @@ fn out_writes_the_tenant_as_files_and_exits() {
         .iter()
         .map(|c| c["expected"].as_array().unwrap().len())
         .sum();
-    assert_eq!(in_cases, expected.len(), "every planted problem is in a case");
+    assert_eq!(
+        in_cases,
+        expected.len(),
+        "every planted problem is in a case"
+    );
     let quarantined = expected
         .iter()
         .filter(|p| p["rule"] == "cloud-sync-quarantine")

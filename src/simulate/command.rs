@@ -187,15 +187,19 @@ fn generation_command(options: &SimulateOptions, collected_at: DateTime<Utc>) ->
         options.failing_jobs,
         collected_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
+    let mut extra: Vec<String> = Vec::new();
     if let Some(health) = options.tenant_health {
-        command.push_str(match health {
-            TenantHealth::Healthy => " --tenant-health healthy",
-            TenantHealth::DirectorySyncStale => " --tenant-health dirsync-stale",
-            TenantHealth::PasswordHashSyncStale => " --tenant-health phs-stale",
-        });
+        extra.push(
+            match health {
+                TenantHealth::Healthy => "--tenant-health healthy",
+                TenantHealth::DirectorySyncStale => "--tenant-health dirsync-stale",
+                TenantHealth::PasswordHashSyncStale => "--tenant-health phs-stale",
+            }
+            .to_owned(),
+        );
     }
     if let Some(tenant_id) = &options.tenant_id {
-        command.push_str(&format!(" --tenant-id {tenant_id}"));
+        extra.push(format!("--tenant-id {tenant_id}"));
     }
     let formats: Vec<&str> = options
         .formats
@@ -206,12 +210,16 @@ fn generation_command(options: &SimulateOptions, collected_at: DateTime<Utc>) ->
             OnPremFormat::Json => "json",
         })
         .collect();
-    command.push_str(&format!(" --formats {}", formats.join(",")));
+    extra.push(format!("--formats {}", formats.join(",")));
     if options.snapshot_format == SnapshotFormat::Json {
-        command.push_str(" --snapshot-format json");
+        extra.push("--snapshot-format json".to_owned());
     }
     if let Some(out) = &options.out {
-        command.push_str(&format!(" --out {}", out.display()));
+        extra.push(format!("--out {}", out.display()));
+    }
+    for part in extra {
+        command.push(' ');
+        command.push_str(&part);
     }
     command
 }

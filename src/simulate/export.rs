@@ -192,7 +192,7 @@ pub fn write_planted(tenant: &SimTenant, command: &str, path: &Path) -> anyhow::
         why: &'a str,
     }
     #[derive(Serialize)]
-    struct Case<'a> {
+    struct CaseRecord<'a> {
         case: &'a str,
         onprem: Vec<String>,
         cloud: &'a [String],
@@ -207,7 +207,7 @@ pub fn write_planted(tenant: &SimTenant, command: &str, path: &Path) -> anyhow::
             if i > 0 {
                 out.w.write_all(b",\n")?;
             }
-            let record = Case {
+            let record = CaseRecord {
                 case: &case.case,
                 onprem: case.onprem.iter().map(guid_text).collect(),
                 cloud: &case.cloud,

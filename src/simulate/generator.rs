@@ -157,47 +157,7 @@ pub fn generate_streaming(
     let mut g = Gen::new(options, &mut meta, &mut tenant_rng, health);
     g.plant_tenant_health(health);
 
-    // Planted cases first, from their own stream, held until they are mixed into the bulk.
-    let mut plant = Rng::stream(seed, "plant");
-    // The tenant-level problems planted so far form a case of their own.
-    let mut planted_cases = vec![PlantedCase {
-        case: "tenant-health".to_owned(),
-        expected: g.ground_truth.clone(),
-        ..PlantedCase::default()
-    }];
-    let mut planted_onprem: Vec<OnPremRecord> = Vec::new();
-    let mut planted_cloud: Vec<CloudObject> = Vec::new();
-    for _ in 0..options.cases_per_kind() {
-        for (name, case) in cases::CASES {
-            let before = g.ground_truth.len();
-            let planted = case(&mut g, &mut plant);
-            planted_cases.push(PlantedCase {
-                case: (*name).to_owned(),
-                onprem: planted.onprem.iter().map(|o| o.object_guid).collect(),
-                cloud: planted.cloud.iter().map(|c| c.id().to_owned()).collect(),
-                expected: g.ground_truth[before..].to_vec(),
-            });
-            for problem in &mut g.ground_truth[before..] {
-                problem.note = format!("{name}: {}", problem.note);
-            }
-            planted_onprem.extend(planted.onprem);
-            planted_cloud.extend(planted.cloud);
-        }
-    }
-    // AD's built-in objects and the connector accounts: once per tenant, from their own stream,
-    // and in no finding (the engine never syncs them).
-    let builtins = builtins::plant(&mut g, &mut Rng::stream(seed, "builtins"));
-    planted_cases.push(PlantedCase {
-        case: "builtins".to_owned(),
-        onprem: builtins.onprem.iter().map(|o| o.object_guid).collect(),
-        cloud: builtins.cloud.iter().map(|c| c.id().to_owned()).collect(),
-        expected: Vec::new(),
-    });
-    planted_onprem.extend(builtins.onprem);
-    planted_cloud.extend(builtins.cloud);
-    // A real export mixes everything; so does the generated one (deterministically).
-    plant.shuffle(&mut planted_onprem);
-    plant.shuffle(&mut planted_cloud);
+    let (planted_onprem, planted_cloud, mut planted_cases) = plant_cases(&mut g, options);
 
     let mut bulk = Rng::stream(seed, "bulk");
     g.reserve(options, &planted_cloud);
@@ -277,6 +237,58 @@ pub fn generate_streaming(
     tenant.ground_truth.sort();
     tenant.planted_cases = planted_cases;
     tenant
+}
+
+/// The planted cases (from their own stream, held until they are mixed into the bulk) and AD's
+/// built-in objects, shuffled as a real export mixes them; with every case as it ran, the
+/// tenant-level problems planted before it first.
+fn plant_cases(
+    g: &mut Gen,
+    options: &GeneratorOptions,
+) -> (Vec<OnPremRecord>, Vec<CloudObject>, Vec<PlantedCase>) {
+    let seed = options.seed;
+    // Planted cases first, from their own stream, held until they are mixed into the bulk.
+    let mut plant = Rng::stream(seed, "plant");
+    // The tenant-level problems planted so far form a case of their own.
+    let mut planted_cases = vec![PlantedCase {
+        case: "tenant-health".to_owned(),
+        expected: g.ground_truth.clone(),
+        ..PlantedCase::default()
+    }];
+    let mut planted_onprem: Vec<OnPremRecord> = Vec::new();
+    let mut planted_cloud: Vec<CloudObject> = Vec::new();
+    for _ in 0..options.cases_per_kind() {
+        for (name, case) in cases::CASES {
+            let before = g.ground_truth.len();
+            let planted = case(g, &mut plant);
+            planted_cases.push(PlantedCase {
+                case: (*name).to_owned(),
+                onprem: planted.onprem.iter().map(|o| o.object_guid).collect(),
+                cloud: planted.cloud.iter().map(|c| c.id().to_owned()).collect(),
+                expected: g.ground_truth[before..].to_vec(),
+            });
+            for problem in &mut g.ground_truth[before..] {
+                problem.note = format!("{name}: {}", problem.note);
+            }
+            planted_onprem.extend(planted.onprem);
+            planted_cloud.extend(planted.cloud);
+        }
+    }
+    // AD's built-in objects and the connector accounts: once per tenant, from their own stream,
+    // and in no finding (the engine never syncs them).
+    let builtins = builtins::plant(g, &mut Rng::stream(seed, "builtins"));
+    planted_cases.push(PlantedCase {
+        case: "builtins".to_owned(),
+        onprem: builtins.onprem.iter().map(|o| o.object_guid).collect(),
+        cloud: builtins.cloud.iter().map(|c| c.id().to_owned()).collect(),
+        expected: Vec::new(),
+    });
+    planted_onprem.extend(builtins.onprem);
+    planted_cloud.extend(builtins.cloud);
+    // A real export mixes everything; so does the generated one (deterministically).
+    plant.shuffle(&mut planted_onprem);
+    plant.shuffle(&mut planted_cloud);
+    (planted_onprem, planted_cloud, planted_cases)
 }
 
 /// The OUs of the exported domain (the importer must skip them).
