@@ -1,5 +1,7 @@
 //! National clouds and endpoints: which login (authority) host and which Graph host a run talks
-//! to (graph-api.md §7.4), with the `--authority-host` / `--graph-endpoint` overrides. An endpoint
+//! to (<https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud>,
+//! <https://learn.microsoft.com/graph/deployments>), with the `--authority-host` /
+//! `--graph-endpoint` overrides. An endpoint
 //! must be `https://`; plain `http://` is accepted only for loopback hosts (127.0.0.0/8, `::1`,
 //! `localhost`) so that the simulator can be used and no token or secret crosses a network in
 //! clear text.
@@ -45,7 +47,9 @@ impl Cloud {
             Cloud::Global => "https://login.microsoftonline.com",
             Cloud::UsGov | Cloud::UsGovDod => "https://login.microsoftonline.us",
             // Graph's deployments page lists login.chinacloudapi.cn; the Entra docs name
-            // https://login.partner.microsoftonline.cn (graph-api.md §7.4). Override with
+            // https://login.partner.microsoftonline.cn
+            // (https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud,
+            // https://learn.microsoft.com/graph/deployments). Override with
             // `--authority-host` if a tenant needs the other one.
             Cloud::China => "https://login.chinacloudapi.cn",
         }
