@@ -270,8 +270,10 @@ fn sizes(total: u64, options: &CollectOptions) -> Sizes {
     }
 }
 
-/// `ConsistencyLevel: eventual`: what `$count` needs (graph-api.md §1.4, §2.1), re-sent on
-/// every page by the pager.
+/// `ConsistencyLevel: eventual`: what `$count` needs
+/// (<https://learn.microsoft.com/graph/aad-advanced-queries>), re-sent on every page by the pager
+/// (headers "are not included by default in subsequent page requests",
+/// <https://learn.microsoft.com/graph/paging>).
 pub(super) fn eventual() -> (HeaderName, HeaderValue) {
     (
         HeaderName::from_static("consistencylevel"),

@@ -11,12 +11,14 @@ use super::{
 use crate::graph::CallStats;
 use crate::inputs::snapshot::PROVISIONING_ERRORS_SCOPE;
 
-/// The server-side provisioning-error filter (graph-api.md §1.4: `eq` inside `any` on
-/// `category` is supported without advanced query parameters; `PropertyConflict` is the only
-/// documented category).
+/// The server-side provisioning-error filter
+/// (<https://learn.microsoft.com/graph/aad-advanced-queries>: `eq` inside `any` on `category` is
+/// supported without advanced query parameters; `PropertyConflict` is the only documented
+/// category).
 const PROVISIONING_ERROR_FILTER: &str =
     "onPremisesProvisioningErrors/any(o:o/category eq 'PropertyConflict')";
-/// The fallback scan when Graph refuses that filter (graph-api.md §8.3): every synced object,
+/// The fallback scan when Graph refuses that filter (older revisions of the filter table listed it
+/// as unsupported; our choice, not a documented procedure): every synced object,
 /// keeping those with a non-empty `onPremisesProvisioningErrors`.
 const SYNCED_FILTER: &str = "onPremisesSyncEnabled eq true";
 

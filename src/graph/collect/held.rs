@@ -83,7 +83,7 @@ impl Task<'_> {
         let mut stats = CallStats::default();
         let mut count = 0;
         let result = async {
-            // One discovery path for `collect` and `cloud-sync` (graph-api.md §4.5).
+            // One discovery path for `collect` and `cloud-sync` (`graph::cloud_sync_discovery`).
             let mut jobs = Vec::new();
             for principal in
                 crate::graph::cloud_sync_discovery::principals(self.client, &mut stats).await?

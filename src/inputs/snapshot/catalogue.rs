@@ -102,15 +102,18 @@ onPremisesImmutableId,onPremisesSyncEnabled,onPremisesLastSyncDateTime,\
 onPremisesDistinguishedName,onPremisesSamAccountName,onPremisesDomainName,\
 onPremisesSecurityIdentifier,onPremisesUserPrincipalName,onPremisesProvisioningErrors,\
 createdDateTime,accountEnabled,userType";
-/// orgContact has no UPN, immutable id, on-prem names or `createdDateTime` in v1.0.
+/// orgContact has no UPN, immutable id, on-prem names or `createdDateTime` in v1.0
+/// (<https://learn.microsoft.com/graph/api/resources/orgcontact>).
 const CONTACT_SELECT: &str = "id,displayName,mail,mailNickname,proxyAddresses,\
 onPremisesSyncEnabled,onPremisesLastSyncDateTime,onPremisesProvisioningErrors";
-/// group has no `onPremisesDistinguishedName` in v1.0.
+/// group has no `onPremisesDistinguishedName` in v1.0
+/// (<https://learn.microsoft.com/graph/api/resources/group>).
 const GROUP_SELECT: &str = "id,displayName,mail,mailNickname,proxyAddresses,\
 onPremisesSyncEnabled,onPremisesLastSyncDateTime,onPremisesSamAccountName,onPremisesDomainName,\
 onPremisesSecurityIdentifier,onPremisesProvisioningErrors,createdDateTime,mailEnabled,\
 securityEnabled";
-/// Beta: `onPremisesLastPasswordSyncDateTime` is not in v1.0.
+/// Beta: `onPremisesLastPasswordSyncDateTime` is not in v1.0
+/// (<https://learn.microsoft.com/graph/api/resources/organization?view=graph-rest-beta>).
 const ORGANIZATION_SELECT: &str = "id,displayName,onPremisesSyncEnabled,\
 onPremisesLastSyncDateTime,onPremisesLastPasswordSyncDateTime,verifiedDomains";
 /// The v1.0 fallback: onPremisesLastPasswordSyncDateTime exists only in the global cloud's beta
@@ -160,7 +163,9 @@ const BY_DISPLAY_NAME: Partitioning = Partitioning {
 const DIRECTORY_TABLES: &[&str] = &["cloud_objects", "cloud_addresses", "provisioning_errors"];
 
 /// Every collection, in [`Collection::ALL`]'s order. Permissions: the documented
-/// least-privileged permissions of each list API (e.g.
+/// least-privileged permissions of each API (synchronization: "Application
+/// `Synchronization.Read.All`", and the Hybrid Identity Administrator role for delegated use;
+/// onPremisesSynchronization: delegated only, Global Administrator), e.g.
 /// <https://learn.microsoft.com/graph/api/user-list>,
 /// <https://learn.microsoft.com/graph/api/orgcontact-list>,
 /// <https://learn.microsoft.com/graph/api/group-list>,
@@ -169,7 +174,12 @@ const DIRECTORY_TABLES: &[&str] = &["cloud_objects", "cloud_addresses", "provisi
 /// <https://learn.microsoft.com/graph/api/synchronization-synchronization-list-jobs>,
 /// <https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments>,
 /// <https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityschedules>,
-/// <https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>).
+/// <https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>.
+/// `startswith` on `userPrincipalName` and `displayName`, and `$count` with `ConsistencyLevel:
+/// eventual`, work on all three directory resources (the "User", "Group" and "Organizational
+/// contact properties" tables of <https://learn.microsoft.com/graph/aad-advanced-queries>;
+/// examples 2 and 3 of <https://learn.microsoft.com/graph/api/orgcontact-list>, 3 and 4 of
+/// <https://learn.microsoft.com/graph/api/group-list>).
 pub const CATALOGUE: [CollectionSpec; 10] = [
     CollectionSpec {
         collection: Collection::Users,
