@@ -301,6 +301,9 @@ pub struct SyncJob {
     pub included_containers: Option<Vec<String>>,
     /// Why the collector could not read the job's schema, when it could not.
     pub scope_unavailable: Option<String>,
+    /// Scoping in the job's schema the audit does not evaluate (a group filter, attribute
+    /// scoping filters), in a few words each; absent when there is none.
+    pub scope_not_evaluated: Option<Vec<String>>,
 }
 
 impl SyncJob {
