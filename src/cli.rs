@@ -19,7 +19,7 @@ use crate::findings::Severity;
 /// Audits hybrid identity: predicts what Entra Connect / Cloud Sync will do with every on-prem
 /// Active Directory object, and what is wrong, naming both sides and the fix.
 #[derive(Debug, Parser)]
-#[command(name = "entra-audit", version, max_term_width = 100)]
+#[command(name = "entra-audit", version = crate::VERSION, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -1551,7 +1551,7 @@ async fn write_manifest(report: &CollectReport) -> anyhow::Result<()> {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "tenant_id": report.tenant_id,
         "collected_at": report.collected_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "tool": concat!("entra-audit/", env!("CARGO_PKG_VERSION")),
+        "tool": format!("entra-audit/{}", crate::VERSION),
         "collections": collections,
     });
     let path = report.manifest_path();

@@ -84,7 +84,7 @@ impl Staging {
         }
         move_in(&self.dir.join(last), &self.target.join(last))?;
         let marker = serde_json::json!({
-            "tool": format!("entra-audit {}", env!("CARGO_PKG_VERSION")),
+            "tool": format!("entra-audit {}", crate::VERSION),
             "completed_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "record": last,
         });
