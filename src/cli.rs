@@ -286,7 +286,7 @@ pub enum RulesCommand {
         /// The rule's name, as `entra-audit rules` lists it.
         name: String,
     },
-    /// Print the rule catalogue as Markdown (the README's catalogue is this output).
+    /// Print the rule catalogue as Markdown (docs/rules.md's catalogue is this output).
     Catalogue,
 }
 
