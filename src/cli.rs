@@ -53,7 +53,9 @@ pub enum Command {
     /// Check the sign-in and the permissions: which collections the token can read, which
     /// rules a missing permission disables, and the least-privilege permissions to grant.
     ///
-    /// Exit code: 0 when everything is readable, 1 when something is not, 2 when sign-in fails.
+    /// Exit code: 0 when everything this sign-in can read is readable (an application sign-in
+    /// never reads onPremisesSynchronization), 1 when a permission is missing, 2 when sign-in
+    /// fails.
     Doctor(DoctorArgs),
     /// Run the whole job on a built-in simulated tenant: start it on loopback, collect from it
     /// over HTTP with the real client, audit against its on-prem export and write the report.

@@ -397,6 +397,15 @@ pub async fn collect(
                 scope = outcome.scope.unwrap_or("all"),
                 "collected"
             );
+        } else if outcome.status == CollectionStatus::Forbidden && collection.delegated_only() {
+            // Expected for every application token: not a warning (the summary says it once).
+            tracing::info!(
+                %collection,
+                status = outcome.status.as_str(),
+                error = outcome.error.as_deref().unwrap_or(""),
+                "not read: {}",
+                Collection::DELEGATED_ONLY_NOTE
+            );
         } else {
             tracing::warn!(
                 %collection,
