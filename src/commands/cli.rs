@@ -91,6 +91,35 @@ pub enum Command {
     ///
     /// Exit code: 0 when every object was read, 2 on error.
     CollectAd(CollectAdArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    ///
+    /// PowerShell: entra-audit completions powershell | Out-String | Invoke-Expression (add
+    /// that line to $PROFILE to keep it).
+    ///
+    /// bash: source <(entra-audit completions bash), or save the output as
+    /// ~/.local/share/bash-completion/completions/entra-audit.
+    ///
+    /// zsh: save it as _entra-audit in a folder of $fpath. fish: save it as
+    /// ~/.config/fish/completions/entra-audit.fish.
+    Completions(CompletionsArgs),
+    /// Write the manual pages: entra-audit(1) and one per command (entra-audit-check(1), ...), to
+    /// stdout one after the other, or as files into --out DIR (e.g. /usr/local/share/man/man1).
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one file per page (entra-audit.1, entra-audit-check.1, ...) into this folder,
+    /// which must exist, instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
