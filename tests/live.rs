@@ -177,6 +177,14 @@ async fn live_check_finds_what_check_finds_on_the_snapshot_collect_wrote() {
     )
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(&format!(
+            "next: open {} in a browser",
+            live_out.join("report.html").display()
+        )),
+        "{}",
+        tail(&output)
+    );
     // JSON logs on stderr: every log line is one JSON object.
     let stderr = String::from_utf8_lossy(&output.stderr);
     let log_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with('{')).collect();
@@ -195,6 +203,21 @@ async fn live_check_finds_what_check_finds_on_the_snapshot_collect_wrote() {
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", tail(&output));
     assert!(text(&output).contains("users"), "{}", tail(&output));
+    // What a 403 means, not its URL; and what to do with the snapshot.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("readable only with a delegated Global Administrator sign-in (--device-code); the rules that use it run without it"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("HTTP 403"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("next: entra-audit check --cloud "),
+        "{stdout}"
+    );
     let manifest = read_json(&snapshot.join("manifest.json"));
     for (name, c) in manifest["collections"].as_object().unwrap() {
         let expected = if name == "onPremisesSynchronization" {

@@ -106,7 +106,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoRun> {
         anyhow::ensure!(
             report.failed().is_empty(),
             "collecting from the simulated tenant failed:\n{}",
-            progress::collect_summary(&report, started.elapsed())
+            progress::collect_summary(&report, started.elapsed(), progress::Then::Audit)
         );
         Ok::<String, anyhow::Error>(collect_headline(&report, started.elapsed()))
     })?;
@@ -214,6 +214,10 @@ pub fn where_things_are(run: &DemoRun) -> String {
         "report:         {}   (open it in a browser)",
         run.report_dir.join("report.html").display()
     );
+    let _ = writeln!(
+        out,
+        "next: on your own tenant, `entra-audit doctor` checks the sign-in and permissions (docs/auditing.md)"
+    );
     out
 }
 
@@ -236,7 +240,7 @@ pub fn execute(args: &crate::commands::cli::DemoArgs) -> anyhow::Result<u8> {
         progress: crate::commands::progress::show_progress(),
     })?;
     print!("{}", run.collect_summary);
-    print!("{}", planted_vs_found(&run.planted, &run.audit.findings));
+    println!("{}", planted_vs_found(&run.planted, &run.audit.findings));
     let places = where_things_are(&run);
     let published = crate::outputs::publish::publish(
         run.audit,
