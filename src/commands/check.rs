@@ -118,14 +118,20 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     // Directory data (DNs, names, values) is in the summary: escaped control characters only.
     print!("{}", terminal_safe(&published.terminal));
-    if !args.no_files {
-        println!(
-            "next: open {} in a browser: the verdict, each rule's findings and their fix",
-            terminal_safe(&args.out.join("report.html").display().to_string())
-        );
-    }
+    print!("{}", next_step(args));
     eprintln!("{}", terminal_safe(&published.verdict.summary));
     Ok(published.verdict.code)
+}
+
+/// The summary's last line: where to read the result (nothing when no files were written).
+fn next_step(args: &CheckArgs) -> String {
+    if args.no_files {
+        return String::new();
+    }
+    format!(
+        "next: open {} in a browser: the verdict, each rule's findings and their fix\n",
+        terminal_safe(&args.out.join("report.html").display().to_string())
+    )
 }
 
 fn check_options(

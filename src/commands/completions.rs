@@ -1,5 +1,5 @@
 //! `entra-audit completions SHELL` and `entra-audit man`: shell completion scripts and manual
-//! pages, generated from the clap definitions themselves (clap_complete, clap_mangen), so they
+//! pages, generated from the clap definitions themselves (`clap_complete`, `clap_mangen`), so they
 //! name exactly the commands and flags the binary accepts. It owns how the pages are named and
 //! written; it must not describe a command in words of its own (that is `cli.rs`'s doc text).
 

@@ -1178,7 +1178,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Renders a rule's Markdown docs with a CommonMark parser (pulldown-cmark,
+/// Renders a rule's Markdown docs with a `CommonMark` parser (pulldown-cmark,
 /// <https://spec.commonmark.org/>), treating the text as untrusted: a rule file from --rules-dir
 /// is anyone's. So:
 /// - raw HTML (blocks and inline tags) is shown as text, escaped, never passed through;
@@ -1222,7 +1222,7 @@ pub fn markdown_to_html(md: &str) -> String {
                 attrs: Vec::new(),
             })),
             Event::End(TagEnd::Heading(_)) => {
-                events.push(Event::End(TagEnd::Heading(HeadingLevel::H4)))
+                events.push(Event::End(TagEnd::Heading(HeadingLevel::H4)));
             }
             Event::Text(text) if links.is_empty() => link_bare_urls(text, &mut events),
             other => events.push(other),
