@@ -3,7 +3,7 @@
 //! and `collect`, `check` (live), `doctor` and `demo` are judged by their exit codes, their
 //! output and the files they write. The client secret must never appear in any of them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

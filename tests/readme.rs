@@ -48,7 +48,9 @@ fn check_section(file: &str, start_marker: &str, end_marker: &str, expected: &st
         std::fs::write(&path, updated).unwrap();
         return;
     }
-    panic!("the {what} in {file} is stale: run `UPDATE_README=1 cargo test --test readme`");
+    panic!(
+        "the {what} in {file} is stale: run `UPDATE_README=1 cargo test --test integration readme`"
+    );
 }
 
 fn root() -> PathBuf {

@@ -2,7 +2,7 @@
 //! parsing the generated markup, not by grepping a template), every hostile directory value
 //! escaped in the markup and intact in the embedded JSON, and the demo tenant's summary shown.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 
 fn tenant() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant")

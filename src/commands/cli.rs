@@ -26,8 +26,17 @@ pub struct Cli {
     pub command: Command,
     /// Log format on stderr: text for people, json (one object per line) for schedulers.
     /// The level comes from ENTRA_AUDIT_LOG (e.g. info, debug; default warn).
-    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
-    pub log_format: String,
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line, for schedulers and log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

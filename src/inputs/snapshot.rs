@@ -351,17 +351,24 @@ impl JobHealth {
     }
 }
 
+impl SyncStatus {
+    /// The status code, typed; `None` when Graph sent none.
+    pub fn code(&self) -> Option<JobStatusCode> {
+        self.code.as_deref().map(JobStatusCode::parse)
+    }
+}
+
 impl SyncJob {
     /// Judges the job as of `now`; `max_age` is how long an active job may go without a run
     /// that succeeded (or, for a job with escrowed objects, without any completed run).
     pub fn health(&self, now: DateTime<Utc>, max_age: chrono::Duration) -> JobHealth {
         let status = self.status.clone().unwrap_or_default();
-        match status.code.as_deref().unwrap_or("unknown") {
-            "Quarantine" => return JobHealth::Quarantined,
-            "Paused" => return JobHealth::Paused,
-            "NotRun" => return JobHealth::NotRun,
-            "NotConfigured" => return JobHealth::NotConfigured,
-            _ => {}
+        match status.code() {
+            Some(JobStatusCode::Quarantine) => return JobHealth::Quarantined,
+            Some(JobStatusCode::Paused) => return JobHealth::Paused,
+            Some(JobStatusCode::NotRun) => return JobHealth::NotRun,
+            Some(JobStatusCode::NotConfigured) => return JobHealth::NotConfigured,
+            Some(JobStatusCode::Active | JobStatusCode::Other(_)) | None => {}
         }
         if status.quarantine.is_some() {
             return JobHealth::Quarantined;
@@ -405,6 +412,33 @@ pub struct KeyValue {
     pub name: String,
     /// Nullable in Graph's metadata (keyValuePair.value): one null must not reject the job.
     pub value: Option<String>,
+}
+
+/// `synchronizationStatus.code`: `NotConfigured`, `NotRun`, `Active`, `Paused` or `Quarantine`
+/// (<https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationstatus>).
+/// A value Graph adds later is kept as `Other`, never an error: one unknown code must not lose a
+/// job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatusCode {
+    NotConfigured,
+    NotRun,
+    Active,
+    Paused,
+    Quarantine,
+    Other(String),
+}
+
+impl JobStatusCode {
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "NotConfigured" => Self::NotConfigured,
+            "NotRun" => Self::NotRun,
+            "Active" => Self::Active,
+            "Paused" => Self::Paused,
+            "Quarantine" => Self::Quarantine,
+            other => Self::Other(other.to_owned()),
+        }
+    }
 }
 
 /// `synchronizationStatus` (§4.2).

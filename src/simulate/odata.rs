@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::response::GraphError;
+use super::response::ErrorResponse;
 
 /// The largest `$top` Graph accepts on directory collections (graph-api.md §2.2).
 pub(crate) const MAX_TOP: u32 = 999;
@@ -91,9 +91,9 @@ pub(crate) fn percent_encode(s: &str) -> String {
 
 /// Parses the query string. On `/beta` the `$` prefix is optional, on `/v1.0` it is required
 /// for the options this simulator serves (<https://learn.microsoft.com/graph/query-parameters>).
-pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphError> {
+pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, ErrorResponse> {
     let pairs = parse_urlencoded(raw.unwrap_or(""))
-        .map_err(|e| GraphError::bad_request("BadRequest", e))?;
+        .map_err(|e| ErrorResponse::bad_request("BadRequest", e))?;
     let mut q = Query::default();
     let mut seen: Vec<String> = Vec::new();
     for (key, value) in pairs {
@@ -109,7 +109,7 @@ pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphE
             }
         };
         if seen.contains(&name) {
-            return Err(GraphError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "BadRequest",
                 format!(
                     "Query option '${name}' was specified more than once, but it must be specified at most once."
@@ -129,7 +129,7 @@ pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphE
             "filter" => q.filter = Some(value.clone()),
             "top" => {
                 let top: i64 = value.trim().parse().map_err(|_| {
-                    GraphError::bad_request(
+                    ErrorResponse::bad_request(
                         "BadRequest",
                         format!("Invalid value '{value}' for $top query option found."),
                     )
@@ -137,7 +137,7 @@ pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphE
                 // Wording as Graph reports it for /users?$top=1000 (UNVERIFIED: from client
                 // logs, not a doc page); the limit itself is documented (graph-api.md §2.2).
                 if !(1..=i64::from(MAX_TOP)).contains(&top) {
-                    return Err(GraphError::bad_request(
+                    return Err(ErrorResponse::bad_request(
                         "Request_BadRequest",
                         format!(
                             "Invalid page size specified: '{top}'. Must be between 1 and {MAX_TOP} inclusive."
@@ -151,7 +151,7 @@ pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphE
                     "true" => true,
                     "false" => false,
                     _ => {
-                        return Err(GraphError::bad_request(
+                        return Err(ErrorResponse::bad_request(
                             "BadRequest",
                             format!("Invalid value '{value}' for $count query option found."),
                         ));
@@ -169,18 +169,18 @@ pub(crate) fn parse_query(raw: Option<&str>, beta: bool) -> Result<Query, GraphE
             }
             // "$skip isn't supported" on directory collections (user-list, group-list docs).
             "skip" => {
-                return Err(GraphError::bad_request(
+                return Err(ErrorResponse::bad_request(
                     "Request_BadRequest",
                     "'$skip' is not supported by the service.",
                 ));
             }
             "orderby" | "search" | "format" | "apply" | "compute" => {
-                return Err(GraphError::unsupported_query(format!(
+                return Err(ErrorResponse::unsupported_query(format!(
                     "The simulated tenant does not implement the '${name}' query option."
                 )));
             }
             _ => {
-                return Err(GraphError::bad_request(
+                return Err(ErrorResponse::bad_request(
                     "BadRequest",
                     format!("The query parameter '{key}' is not supported."),
                 ));
@@ -435,11 +435,11 @@ enum Tok {
     Slash,
 }
 
-fn syntax(msg: impl std::fmt::Display) -> GraphError {
-    GraphError::bad_request("BadRequest", format!("Invalid filter clause: {msg}"))
+fn syntax(msg: impl std::fmt::Display) -> ErrorResponse {
+    ErrorResponse::bad_request("BadRequest", format!("Invalid filter clause: {msg}"))
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, GraphError> {
+fn tokenize(s: &str) -> Result<Vec<Tok>, ErrorResponse> {
     let chars: Vec<char> = s.chars().collect();
     let mut toks = Vec::new();
     let mut i = 0;
@@ -530,7 +530,7 @@ impl Parser {
         t
     }
 
-    fn expect(&mut self, want: &Tok) -> Result<(), GraphError> {
+    fn expect(&mut self, want: &Tok) -> Result<(), ErrorResponse> {
         match self.next() {
             Some(t) if &t == want => Ok(()),
             other => Err(syntax(format!("expected {want:?}, found {other:?}"))),
@@ -541,14 +541,14 @@ impl Parser {
         matches!(self.peek(), Some(Tok::Ident(w)) if w.eq_ignore_ascii_case(word))
     }
 
-    fn ident(&mut self) -> Result<String, GraphError> {
+    fn ident(&mut self) -> Result<String, ErrorResponse> {
         match self.next() {
             Some(Tok::Ident(w)) => Ok(w),
             other => Err(syntax(format!("expected a property name, found {other:?}"))),
         }
     }
 
-    fn or_expr(&mut self) -> Result<Filter, GraphError> {
+    fn or_expr(&mut self) -> Result<Filter, ErrorResponse> {
         let mut left = self.and_expr()?;
         while self.keyword("or") {
             self.pos += 1;
@@ -558,7 +558,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn and_expr(&mut self) -> Result<Filter, GraphError> {
+    fn and_expr(&mut self) -> Result<Filter, ErrorResponse> {
         let mut left = self.unary()?;
         while self.keyword("and") {
             self.pos += 1;
@@ -568,7 +568,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn unary(&mut self) -> Result<Filter, GraphError> {
+    fn unary(&mut self) -> Result<Filter, ErrorResponse> {
         if self.keyword("not") {
             self.pos += 1;
             return Ok(Filter::Not(Box::new(self.unary()?)));
@@ -600,7 +600,7 @@ impl Parser {
         Some(func)
     }
 
-    fn func_args(&mut self) -> Result<(String, String), GraphError> {
+    fn func_args(&mut self) -> Result<(String, String), ErrorResponse> {
         self.expect(&Tok::LParen)?;
         let prop = self.path()?;
         self.expect(&Tok::Comma)?;
@@ -617,7 +617,7 @@ impl Parser {
     }
 
     /// `a` or `a/b` (a complex member).
-    fn path(&mut self) -> Result<String, GraphError> {
+    fn path(&mut self) -> Result<String, ErrorResponse> {
         let mut path = self.ident()?;
         while self.peek() == Some(&Tok::Slash) {
             self.pos += 1;
@@ -627,7 +627,7 @@ impl Parser {
         Ok(path)
     }
 
-    fn literal(&mut self) -> Result<Lit, GraphError> {
+    fn literal(&mut self) -> Result<Lit, ErrorResponse> {
         match self.next() {
             Some(Tok::Str(s)) => Ok(Lit::Str(s)),
             Some(Tok::Raw(r)) => Ok(Lit::Raw(r)),
@@ -638,7 +638,7 @@ impl Parser {
         }
     }
 
-    fn literal_list(&mut self) -> Result<Vec<Lit>, GraphError> {
+    fn literal_list(&mut self) -> Result<Vec<Lit>, ErrorResponse> {
         self.expect(&Tok::LParen)?;
         let mut values = vec![self.literal()?];
         while self.peek() == Some(&Tok::Comma) {
@@ -649,7 +649,7 @@ impl Parser {
         Ok(values)
     }
 
-    fn op(&mut self) -> Result<Op, GraphError> {
+    fn op(&mut self) -> Result<Op, ErrorResponse> {
         match self.next() {
             Some(Tok::Ident(w)) => {
                 Op::parse(&w).ok_or_else(|| syntax(format!("unknown operator '{w}'")))
@@ -658,7 +658,7 @@ impl Parser {
         }
     }
 
-    fn comparison(&mut self) -> Result<Filter, GraphError> {
+    fn comparison(&mut self) -> Result<Filter, ErrorResponse> {
         let first = self.ident()?;
         let mut segments = vec![first];
         while self.peek() == Some(&Tok::Slash) {
@@ -666,7 +666,7 @@ impl Parser {
             let seg = self.ident()?;
             if seg.eq_ignore_ascii_case("any") || seg.eq_ignore_ascii_case("all") {
                 if seg.eq_ignore_ascii_case("all") {
-                    return Err(GraphError::unsupported_query(
+                    return Err(ErrorResponse::unsupported_query(
                         "The 'all' lambda operator is not supported on directory objects.",
                     ));
                 }
@@ -696,11 +696,11 @@ impl Parser {
 
     /// `coll/any(x: x eq 'v')`, `coll/any(x: x/member eq 'v')`, `coll/any(x: startswith(x,'v'))`,
     /// `coll/any(x: x in ('a','b'))`.
-    fn lambda(&mut self, collection: String) -> Result<Filter, GraphError> {
+    fn lambda(&mut self, collection: String) -> Result<Filter, ErrorResponse> {
         self.expect(&Tok::LParen)?;
         let var = self.ident()?;
         self.expect(&Tok::Colon)?;
-        let member_of = |path: &str| -> Result<Option<String>, GraphError> {
+        let member_of = |path: &str| -> Result<Option<String>, ErrorResponse> {
             if path.eq_ignore_ascii_case(&var) {
                 return Ok(None);
             }
@@ -728,7 +728,7 @@ impl Parser {
             }
         };
         if self.keyword("and") || self.keyword("or") {
-            return Err(GraphError::unsupported_query(
+            return Err(ErrorResponse::unsupported_query(
                 "Combining conditions inside a lambda is not supported.",
             ));
         }
@@ -746,7 +746,7 @@ impl Parser {
 /// few levels).
 const MAX_FILTER_NESTING: usize = 64;
 
-pub(crate) fn parse_filter(text: &str) -> Result<Filter, GraphError> {
+pub(crate) fn parse_filter(text: &str) -> Result<Filter, ErrorResponse> {
     let mut p = Parser {
         toks: tokenize(text)?,
         pos: 0,
@@ -790,13 +790,13 @@ pub(crate) struct FilterTarget<'a> {
 }
 
 impl FilterTarget<'_> {
-    fn canonical(&self, name: &str) -> Result<String, GraphError> {
+    fn canonical(&self, name: &str) -> Result<String, ErrorResponse> {
         self.properties
             .iter()
             .find(|p| p.eq_ignore_ascii_case(name))
             .cloned()
             .ok_or_else(|| {
-                GraphError::bad_request(
+                ErrorResponse::bad_request(
                     "BadRequest",
                     format!(
                         "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
@@ -813,15 +813,15 @@ impl FilterTarget<'_> {
             .map(|(_, c)| *c)
     }
 
-    fn unsupported(&self, prop: &str) -> GraphError {
+    fn unsupported(&self, prop: &str) -> ErrorResponse {
         // The wording Graph uses (graph-api.md §1.4, LEARN Q&A 577870).
-        GraphError::unsupported_query(format!(
+        ErrorResponse::unsupported_query(format!(
             "Unsupported or invalid query filter clause specified for property '{prop}' of resource '{}'.",
             self.resource
         ))
     }
 
-    fn require(&self, level: Level, advanced: bool, prop: &str) -> Result<(), GraphError> {
+    fn require(&self, level: Level, advanced: bool, prop: &str) -> Result<(), ErrorResponse> {
         match level {
             Level::Default => Ok(()),
             Level::Advanced if advanced => Ok(()),
@@ -836,7 +836,7 @@ impl FilterTarget<'_> {
         value: &Lit,
         advanced: bool,
         prop: &str,
-    ) -> Result<(), GraphError> {
+    ) -> Result<(), ErrorResponse> {
         let level = match (op, value) {
             (Op::Eq | Op::Ne, Lit::Null) => caps.eq_null,
             (Op::Eq | Op::Ne, _) => caps.eq,
@@ -861,7 +861,7 @@ impl Filter {
         self,
         t: &FilterTarget<'_>,
         advanced: bool,
-    ) -> Result<Filter, GraphError> {
+    ) -> Result<Filter, ErrorResponse> {
         Ok(match self {
             Filter::And(a, b) => Filter::And(
                 Box::new(a.resolve(t, advanced)?),
@@ -873,7 +873,7 @@ impl Filter {
             ),
             Filter::Not(inner) => {
                 if !advanced {
-                    return Err(GraphError::unsupported_query(
+                    return Err(ErrorResponse::unsupported_query(
                         "The 'not' operator is supported only with advanced query parameters.",
                     ));
                 }
@@ -1196,10 +1196,10 @@ pub(crate) fn decode_skiptoken(
     key: &[u8; 32],
     raw: &str,
     expected_fingerprint: &str,
-) -> Result<PageToken, GraphError> {
+) -> Result<PageToken, ErrorResponse> {
     // Observed Graph answer to a skiptoken it cannot use (message "Invalid Skip Token"):
     // https://github.com/microsoftgraph/microsoft-graph-docs/issues/8612
-    let invalid = || GraphError::bad_request("Request_BadRequest", "Invalid Skip Token");
+    let invalid = || ErrorResponse::bad_request("Request_BadRequest", "Invalid Skip Token");
     let token: PageToken = verify_token(key, raw).ok_or_else(invalid)?;
     if token.q != expected_fingerprint {
         return Err(invalid());

@@ -19,9 +19,10 @@ use serde_json::json;
 /// The content type Graph sends with JSON payloads.
 pub(crate) const GRAPH_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
-/// A Graph error: status, `error.code` and `error.message`.
+/// The error response the simulated Graph sends: status, `error.code` and `error.message`
+/// (named apart from the client's `crate::graph::GraphError`, which reads such responses).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct GraphError {
+pub(crate) struct ErrorResponse {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
@@ -29,7 +30,7 @@ pub(crate) struct GraphError {
     pub location: Option<String>,
 }
 
-impl GraphError {
+impl ErrorResponse {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -150,7 +151,7 @@ fn inner_error_date() -> String {
 }
 
 /// The JSON body of a Graph error.
-pub(crate) fn error_body(err: &GraphError, ids: &RequestIds) -> Vec<u8> {
+pub(crate) fn error_body(err: &ErrorResponse, ids: &RequestIds) -> Vec<u8> {
     let body = json!({
         "error": {
             "code": err.code,

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::log::{ActionLog, Entry};
 use crate::graph::cloud_sync_discovery::{self as discovery, Principal};
 use crate::graph::{CallStats, GraphClient, GraphError};
-use crate::inputs::snapshot::SyncJob;
+use crate::inputs::snapshot::{JobStatusCode, SyncJob, SyncStatus};
 
 /// Members of `synchronizationJobRestartScope` (SYNC-restartcriteria, graph-api.md §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -261,12 +261,14 @@ impl Action {
     /// quarantine, or of a job not quarantined) leaves the job running: neither `Paused` nor
     /// `Quarantine`; pause leaves it `Paused`.
     pub fn reached(&self, job: &SyncJob) -> bool {
-        let code = status_code(job);
+        let code = job.status.as_ref().and_then(SyncStatus::code);
         match self {
-            Action::Pause => code == "Paused",
+            Action::Pause => code == Some(JobStatusCode::Paused),
             Action::Start | Action::Restart(_) => {
-                !matches!(code, "Paused" | "Quarantine")
-                    && job.status.as_ref().is_none_or(|s| s.quarantine.is_none())
+                !matches!(
+                    code,
+                    Some(JobStatusCode::Paused | JobStatusCode::Quarantine)
+                ) && job.status.as_ref().is_none_or(|s| s.quarantine.is_none())
             }
         }
     }

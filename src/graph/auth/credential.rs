@@ -386,6 +386,35 @@ pub enum Credential {
     DeviceCode(DeviceCodePrompt),
 }
 
+/// Which kind of credential signs in: said in sign-in errors and `doctor`, and it decides what
+/// a token can do (a device code gives a delegated token; the others an application token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    ClientSecret,
+    Certificate,
+    DeviceCode,
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CredentialKind::ClientSecret => "client secret",
+            CredentialKind::Certificate => "certificate",
+            CredentialKind::DeviceCode => "device code",
+        })
+    }
+}
+
+impl Credential {
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credential::ClientSecret(_) => CredentialKind::ClientSecret,
+            Credential::Certificate(_) => CredentialKind::Certificate,
+            Credential::DeviceCode(_) => CredentialKind::DeviceCode,
+        }
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

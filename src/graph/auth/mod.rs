@@ -15,7 +15,8 @@ pub use cache::CachedTokenSource;
 pub use client::TokenClient;
 pub use cloud::{Cloud, Endpoints};
 pub use credential::{
-    CertificateCredential, Credential, DeviceCodePrompt, Secret, client_secret_from_env_or_file,
+    CertificateCredential, Credential, CredentialKind, DeviceCodePrompt, Secret,
+    client_secret_from_env_or_file,
 };
 pub use http::OAuthHttp;
 
