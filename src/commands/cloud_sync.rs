@@ -105,7 +105,8 @@ fn nothing_to_do(action: &Action, job: &crate::inputs::snapshot::SyncJob) -> Opt
     match action {
         // "Use the start job only when the job is currently paused or in quarantine" and "Don't
         // create scripts to call the start job continuously while it's running because that can
-        // cause the service to stop running" (SYNC-start).
+        // cause the service to stop running"
+        // (https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start).
         Action::Start if !paused && !quarantined => Some(format!(
             "job {} is {code}: start is only for a paused or quarantined job (the docs warn that \
              starting a running job can stop the service)",

@@ -2,7 +2,7 @@
 //! and the change log they read. A first round pages through the whole collection with
 //! `@odata.nextLink`s and ends with an `@odata.deltaLink`; calling that link later returns only
 //! the objects changed since, and removed objects as `{"id", "@removed": {"reason"}}`
-//! (<https://learn.microsoft.com/graph/delta-query-overview>, graph-api.md §2.3).
+//! (<https://learn.microsoft.com/graph/delta-query-overview>).
 //!
 //! The change log holds one entry per change made through the `SimHandle` hooks (`change`,
 //! `add`, `remove`), never a copy of the tenant, and keeps at most `MAX_CHANGES` entries: a token
@@ -27,7 +27,8 @@ use super::select::Selected;
 
 /// Entries the change log keeps; older ones are dropped and tokens that need them get 410.
 const MAX_CHANGES: usize = 250_000;
-/// "For directory objects, the limit is seven days" (delta-query-overview, graph-api.md §2.3).
+/// "For directory objects, the limit is seven days"
+/// (<https://learn.microsoft.com/graph/delta-query-overview>).
 const TOKEN_LIFETIME_SECS: i64 = 7 * 24 * 3600;
 
 /// The collections that support delta queries here.
@@ -158,7 +159,7 @@ impl ChangeLog {
     /// `None` = the object as it is now, `Some(removal)` = its last removal. With an explicit
     /// `$select`, a change to none of its properties is skipped ("If a change occurs to a
     /// property that is not selected, the resource for which that property changed does not
-    /// appear in the delta response", graph-api.md §2.3).
+    /// appear in the delta response", <https://learn.microsoft.com/graph/delta-query-overview>).
     fn since(
         &self,
         kind: DeltaKind,

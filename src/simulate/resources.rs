@@ -2,7 +2,9 @@
 //! what each kind of object allows (properties, default property set, `$filter` table, paging),
 //! collection pages with `@odata.nextLink`/`@odata.count`, single entities, `$count`, directory
 //! roles and their members, and the Cloud Sync job actions (start, pause, restart) with the
-//! state changes the synchronization API documents (graph-api.md §4.4). Delta queries
+//! state changes the synchronization API documents
+//! (<https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start>, `-pause`,
+//! `-restart`). Delta queries
 //! (`/users/delta`, `/contacts/delta`, `/groups/delta`) are routed here and served by `delta`.
 //!
 //! Pages are written record by record into one buffer, never as a whole-collection JSON value.
@@ -87,7 +89,8 @@ impl Meta {
             Some(odata::USER_FILTERS),
             true,
         );
-        // Without $select only the default property set comes back (graph-api.md §1.3).
+        // Without $select only the default property set comes back
+        // (https://learn.microsoft.com/graph/api/user-list).
         user.defaults = Some(User::DEFAULT_PROPERTIES.map(str::to_owned).to_vec());
         let org_props = property_names::<Organization>();
         let org_v1: Vec<String> = org_props
@@ -575,8 +578,8 @@ fn resolve_filter(
     };
     let filter = odata::parse_filter(text)?.resolve(&target, advanced)?;
     // The `refuse-filter` fault: the wording Graph uses for a clause it cannot serve
-    // (graph-api.md §1.4, "Unsupported or invalid query filter clause specified for property
-    // ... of resource 'User'.").
+    // ("Unsupported or invalid query filter clause specified for property ... of resource
+    // 'User'.", https://learn.microsoft.com/answers/questions/577870).
     if let Some(refused) = filter
         .properties()
         .into_iter()
@@ -592,7 +595,7 @@ fn resolve_filter(
 }
 
 fn count_requires_eventual() -> ErrorResponse {
-    // graph-samples/advanced-query-count-missing.error.json
+    // fixtures/graph-samples/advanced-query-count-missing.error.json
     ErrorResponse::bad_request("Request_BadRequest", "$count is not currently supported.")
 }
 
@@ -608,7 +611,7 @@ fn check_count_fault(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), ErrorResponse
 }
 
 /// The `/$count` segment: refused by the fault, else without `ConsistencyLevel: eventual` (AQ;
-/// graph-samples/advanced-query-count-missing.error.json).
+/// fixtures/graph-samples/advanced-query-count-missing.error.json).
 fn check_count_allowed(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), ErrorResponse> {
     check_count_fault(ctx, kind)?;
     if !ctx.eventual() {
@@ -1209,7 +1212,8 @@ fn role_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResult {
     ))
 }
 
-/// The members of `synchronizationJobRestartScope` (graph-api.md §4.4, CSDL flags).
+/// The members of `synchronizationJobRestartScope` (flags in Graph's CSDL;
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationjobrestartcriteria>).
 const RESET_SCOPES: [&str; 7] = [
     "None",
     "ConnectorDataStore",
@@ -1260,7 +1264,8 @@ fn payload_error() -> ErrorResponse {
     )
 }
 
-/// `POST .../jobs/{jobId}/start|pause|restart` (graph-api.md §4.4): 204 and the job's new state.
+/// `POST .../jobs/{jobId}/start|pause|restart`: 204 and the job's new state
+/// (<https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start>).
 fn job_action(ctx: &Ctx<'_>, sp: &str, job_id: &str, action: &str, body: &Bytes) -> GraphResult {
     if !matches!(action, "start" | "pause" | "restart") {
         return Err(ErrorResponse::unknown_segment(action));

@@ -4,9 +4,9 @@
 //!
 //! Error bodies follow <https://learn.microsoft.com/graph/errors>: `{"error":{"code","message",
 //! "innerError":{"date","request-id","client-request-id"}}}` (sample
-//! `graph-samples/advanced-query-count-missing.error.json`); the 429 body is the one in
-//! `graph-samples/throttling-429.response-body.json`. This module must not decide *when* an error
-//! happens; the `OData`, token, throttle and fault modules do.
+//! `fixtures/graph-samples/advanced-query-count-missing.error.json`); the 429 body is the one in
+//! `fixtures/graph-samples/throttling-429.response-body.json`. This module must not decide
+//! *when* an error happens; the `OData`, token, throttle and fault modules do.
 
 use std::io::Write as _;
 
@@ -166,7 +166,8 @@ pub(crate) fn error_body(err: &ErrorResponse, ids: &RequestIds) -> Vec<u8> {
     body.to_string().into_bytes()
 }
 
-/// The 429 body of the throttling doc's sample (graph-samples/throttling-429.response-body.json,
+/// The 429 body of the throttling doc's sample
+/// (fixtures/graph-samples/throttling-429.response-body.json,
 /// <https://learn.microsoft.com/graph/throttling>): its `innerError` differs from other errors.
 pub(crate) fn throttled_body(ids: &RequestIds) -> Vec<u8> {
     json!({

@@ -8,8 +8,8 @@
 //! The store is the typed `SimTenant` behind a lock (pages are serialised record by record, so
 //! 500,000 users stay within the memory budget). The order of checks on a Graph request is:
 //! bearer token, injected transport faults, throttling, then the resource; latency, body faults
-//! and gzip are applied to the answer. Behaviour follows the Graph docs cited at each step and
-//! graph-api.md. JSON batching (`POST /$batch`) lives here too: each item goes through the same
+//! and gzip are applied to the answer. Behaviour follows the Graph docs cited at each step.
+//! JSON batching (`POST /$batch`) lives here too: each item goes through the same
 //! throttling and resource code as a direct request (<https://learn.microsoft.com/graph/json-batching>).
 //! Delta queries are in `delta`, fed by the change log the `SimHandle` hooks (`change`, `add`,
 //! `remove`) keep. This module must not share request or parsing code with the project's Graph
@@ -48,7 +48,9 @@ use super::response::{
 use super::throttle::{Decision, RequestShape, Throttle, ThrottleOptions, format_retry_after};
 use super::token::{Caller, ClientApp, DeviceCodeOptions, TokenProblem, TokenReply, TokenService};
 
-/// Graph's default page size for directory collections (graph-api.md §2.2).
+/// Graph's default page size for directory collections
+/// (<https://learn.microsoft.com/graph/api/user-list>: "The default and maximum page sizes are 100
+/// and 999").
 const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Largest request body accepted (job actions are tiny; this bounds a hostile client).
 const MAX_BODY: usize = 1 << 20;
@@ -72,7 +74,7 @@ impl Latency {
     };
 
     /// What Graph shows in practice: about 1.3 s for a 999-user page with `$select`
-    /// (300 ms + 1 ms per object; graph-api.md and the issue put it at 1–2 s).
+    /// (300 ms + 1 ms per object; client logs and the issue put it at 1–2 s: no doc states it).
     pub fn graph_like() -> Self {
         Self {
             base: Duration::from_millis(300),
@@ -1002,7 +1004,7 @@ async fn serve_resource(
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON batching (https://learn.microsoft.com/graph/json-batching, graph-api.md §3.3)
+// JSON batching (https://learn.microsoft.com/graph/json-batching)
 
 /// "JSON batch requests are currently limited to 20 individual requests."
 const MAX_BATCH: usize = 20;
