@@ -145,7 +145,7 @@ impl PredictedOutcome {
         }
     }
 
-    /// What happens, in one sentence (the README's vocabulary table is generated from this).
+    /// What happens, in one sentence (docs/outputs.md's vocabulary table is generated from this).
     pub fn meaning(self) -> &'static str {
         match self {
             PredictedOutcome::SoftMatchTakeover => {
@@ -239,7 +239,7 @@ impl FromStr for PredictedOutcome {
     }
 }
 
-/// The README's table of the outcome vocabulary.
+/// The table of the outcome vocabulary in docs/outputs.md.
 pub fn outcome_vocabulary_markdown() -> String {
     let mut out = String::from("| predicted_outcome | what happens |\n|---|---|\n");
     for outcome in PredictedOutcome::ALL {

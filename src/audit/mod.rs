@@ -156,7 +156,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     });
     Ok(AuditReport {
         schema_version: SCHEMA_VERSION,
-        tool: format!("entra-audit {}", env!("CARGO_PKG_VERSION")),
+        tool: format!("entra-audit {}", crate::VERSION),
         as_of: rfc3339(as_of),
         tenant_id,
         inputs,

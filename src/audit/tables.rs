@@ -602,11 +602,16 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     )?;
     tables.put(&ROLE_MEMBERS, roles);
 
+    // Forbidden is what every application sign-in gets here: say so plainly, without the 403's
+    // URL and request id (manifest.json keeps them).
     let features = match needs(&[Collection::OnPremisesSynchronization]) {
         Ok(()) => Ok(sync_features_frame(cloud)?),
-        Err(reason) => Err(format!(
-            "{reason} (readable only with a delegated Global Administrator token)"
+        Err(_) if cloud.forbidden(Collection::OnPremisesSynchronization) => Err(format!(
+            "{}, the tenant's soft/hard-match switches, is {}",
+            Collection::OnPremisesSynchronization,
+            Collection::DELEGATED_ONLY_NOTE
         )),
+        Err(reason) => Err(format!("{reason}; {}", Collection::DELEGATED_ONLY_NOTE)),
     };
     tables.put(&SYNC_FEATURES, features);
     Ok(tables)

@@ -89,6 +89,18 @@ impl Collection {
         Collection::RoleEligibilities,
     ];
 
+    /// Readable only with a delegated sign-in of a Global Administrator: Graph refuses it to
+    /// every application token by design (graph-api.md §5.2,
+    /// <https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>), so its
+    /// 403 is expected, not a permission to grant.
+    pub fn delegated_only(self) -> bool {
+        matches!(self, Collection::OnPremisesSynchronization)
+    }
+
+    /// What [`Collection::delegated_only`] means for a reader, said once in each summary.
+    pub const DELEGATED_ONLY_NOTE: &'static str =
+        "readable only with a delegated Global Administrator sign-in";
+
     pub fn file_stem(self) -> &'static str {
         match self {
             Collection::Users => "users",
@@ -587,6 +599,14 @@ impl CloudSnapshot {
         self.states
             .get(&collection)
             .expect("every collection has a state after load")
+    }
+
+    /// Whether `collect` recorded the collection as forbidden (Graph answered 403).
+    pub fn forbidden(&self, collection: Collection) -> bool {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.collections.get(collection.file_stem()))
+            .is_some_and(|entry| entry.status == "forbidden")
     }
 
     /// The manifest's scope of a loaded collection (`Some("provisioning-errors")`), `None` when it

@@ -303,7 +303,8 @@ fn check_names(rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
     Ok(rules)
 }
 
-/// The README's rule catalogue, generated from the rules' front matter and docs.
+/// The rule catalogue of docs/rules.md, generated from the rules' front matter and docs (its
+/// links are relative to docs/).
 pub fn catalogue_markdown(rules: &[Rule]) -> String {
     let mut out = String::from(
         "| rule | severity | category | predicts | what it finds |\n|---|---|---|---|---|\n",
@@ -325,7 +326,7 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
     for rule in &listed {
         let _ = writeln!(
             out,
-            "\n### {}\n\n*{}* · severity **{}** · category {} · needs {} · [`{}`]({})\n\n{}",
+            "\n### {}\n\n*{}* · severity **{}** · category {} · needs {} · [`{}`](../{})\n\n{}",
             rule.name,
             rule.title,
             rule.severity,
@@ -339,7 +340,7 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
     out
 }
 
-/// Rule docs use `##` sections; in the README catalogue they sit under a `###` rule heading, as `####`.
+/// Rule docs use `##` sections; in the docs/rules.md catalogue they sit under a `###` rule heading, as `####`.
 fn demote_headings(docs: &str) -> String {
     docs.lines()
         .map(|l| {

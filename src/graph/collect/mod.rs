@@ -401,6 +401,15 @@ pub async fn collect(
                 scope = outcome.scope.unwrap_or("all"),
                 "collected"
             );
+        } else if outcome.status == CollectionStatus::Forbidden && collection.delegated_only() {
+            // Expected for every application token: not a warning (the summary says it once).
+            tracing::info!(
+                %collection,
+                status = outcome.status.as_str(),
+                error = outcome.error.as_deref().unwrap_or(""),
+                "not read: {}",
+                Collection::DELEGATED_ONLY_NOTE
+            );
         } else {
             tracing::warn!(
                 %collection,
@@ -1571,7 +1580,7 @@ async fn write_manifest(report: &CollectReport) -> anyhow::Result<()> {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "tenant_id": report.tenant_id,
         "collected_at": report.collected_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "tool": concat!("entra-audit/", env!("CARGO_PKG_VERSION")),
+        "tool": format!("entra-audit/{}", crate::VERSION),
         "collections": collections,
     });
     let path = report.manifest_path();
