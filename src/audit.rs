@@ -160,6 +160,11 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
             .filter(|r| r.kind == rules::Kind::Rule)
             .map(|r| (r.name.clone(), r.docs.clone()))
             .collect(),
+        rule_cleanup: rules
+            .iter()
+            .filter(|r| r.kind == rules::Kind::Rule)
+            .map(|r| (r.name.clone(), r.cleanup.clone()))
+            .collect(),
     })
 }
 

@@ -248,6 +248,81 @@ pub fn outcome_vocabulary_markdown() -> String {
     out
 }
 
+/// What the admin has to do about a finding, as its rule declares it (front matter
+/// `cleanup = [...]`, spelled as below); each action is one cleanup file, `cleanup/<name>.csv`.
+/// The order of the variants is the order to apply them in (the cleanup README says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CleanupAction {
+    ClearOnpremConsistencyGuid,
+    RemoveOnpremProxyAddress,
+    ClearOnpremMail,
+    ChangeOnpremUpn,
+    FixUpnSuffix,
+    ResolveObjectTypeMismatch,
+    HardMatchSetImmutableId,
+    ClearImmutableId,
+    DeleteStaleCloudUser,
+    DeleteStaleCloudGroup,
+    DeleteStaleCloudContact,
+    DeleteOrphanedSyncedObject,
+}
+
+impl CleanupAction {
+    pub const ALL: [CleanupAction; 12] = [
+        CleanupAction::ClearOnpremConsistencyGuid,
+        CleanupAction::RemoveOnpremProxyAddress,
+        CleanupAction::ClearOnpremMail,
+        CleanupAction::ChangeOnpremUpn,
+        CleanupAction::FixUpnSuffix,
+        CleanupAction::ResolveObjectTypeMismatch,
+        CleanupAction::HardMatchSetImmutableId,
+        CleanupAction::ClearImmutableId,
+        CleanupAction::DeleteStaleCloudUser,
+        CleanupAction::DeleteStaleCloudGroup,
+        CleanupAction::DeleteStaleCloudContact,
+        CleanupAction::DeleteOrphanedSyncedObject,
+    ];
+
+    /// The spelling in a rule's front matter, and the cleanup file's name without `.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CleanupAction::ClearOnpremConsistencyGuid => "clear-onprem-consistency-guid",
+            CleanupAction::RemoveOnpremProxyAddress => "remove-onprem-proxy-address",
+            CleanupAction::ClearOnpremMail => "clear-onprem-mail",
+            CleanupAction::ChangeOnpremUpn => "change-onprem-upn",
+            CleanupAction::FixUpnSuffix => "fix-upn-suffix",
+            CleanupAction::ResolveObjectTypeMismatch => "resolve-object-type-mismatch",
+            CleanupAction::HardMatchSetImmutableId => "hard-match-set-immutable-id",
+            CleanupAction::ClearImmutableId => "clear-immutable-id",
+            CleanupAction::DeleteStaleCloudUser => "delete-stale-cloud-user",
+            CleanupAction::DeleteStaleCloudGroup => "delete-stale-cloud-group",
+            CleanupAction::DeleteStaleCloudContact => "delete-stale-cloud-contact",
+            CleanupAction::DeleteOrphanedSyncedObject => "delete-orphaned-synced-object",
+        }
+    }
+}
+
+impl fmt::Display for CleanupAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a rule declares about cleaning up its findings (front matter `cleanup` and
+/// `cloud_object_blocks_onprem`): the cleanup files dispatch on this, never on rule names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleCleanup {
+    /// The actions that may fix a finding, tried in this order; the first that applies to the
+    /// finding (its attribute, object type, evidence) gives its row. Empty: no single command
+    /// fixes it safely, and the finding stays in findings.csv for a person to decide.
+    pub actions: Vec<CleanupAction>,
+    /// Each finding names a cloud object that stops the on-prem object it names from syncing
+    /// (a refused soft match, a type mismatch): a leftover finding naming the same pair is the
+    /// blocker, to be deleted, not the on-prem object's own cloud twin.
+    pub cloud_object_blocks_onprem: bool,
+}
+
 /// One problem with one object (or one pair of objects), naming both sides where there are two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -353,6 +428,15 @@ mod tests {
         let a = finding_id("r", Some("ab"), Some("c"), None, None);
         let b = finding_id("r", Some("a"), Some("bc"), None, None);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn cleanup_actions_are_spelled_in_front_matter_as_their_file_names() {
+        for action in CleanupAction::ALL {
+            let parsed: CleanupAction =
+                serde_json::from_value(serde_json::json!(action.name())).unwrap();
+            assert_eq!(parsed, action);
+        }
     }
 
     #[test]

@@ -72,7 +72,12 @@ pub fn publish(
         schedule.annotate_findings_json(&audit, dir)?;
         // report.html shows statuses and muted findings as the annotated findings.json has them.
         report::html::refresh_after_schedule(&audit, dir)?;
-        let cleanup_files = cleanup::write_all(&audit.findings, &schedule.muted_ids(), dir)?;
+        let cleanup_files = cleanup::write_all(
+            &audit.findings,
+            &audit.rule_cleanup,
+            &schedule.muted_ids(),
+            dir,
+        )?;
         if options.csv_bom {
             cleanup::add_utf8_bom(&written)?;
             cleanup::add_utf8_bom(&cleanup_files)?;

@@ -155,6 +155,7 @@ fn hostile_names_dns_and_addresses_never_escape_the_quotes_of_a_command() {
                 .unwrap_or_else(|e| panic!("{}/{case_name}: {e:#}", path.display()));
             let rows = entra_audit::cleanup::plan(
                 &report.findings,
+                &report.rule_cleanup,
                 &std::collections::HashSet::<&str>::new(),
             );
             let texts = report

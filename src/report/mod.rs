@@ -40,6 +40,10 @@ pub struct AuditReport {
     /// findings.json: the rule catalogue has them, and they would repeat in every run.
     #[serde(skip)]
     pub rule_docs: BTreeMap<String, String>,
+    /// What each rule declares about cleaning up its findings, by rule name, for the cleanup
+    /// files. Not in findings.json.
+    #[serde(skip)]
+    pub rule_cleanup: BTreeMap<String, crate::findings::RuleCleanup>,
 }
 
 /// The tenant at a glance, computed by `audit` from the tables (counts and times, no verdicts).
