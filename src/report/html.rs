@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::{AuditReport, SyncFreshness};
 use crate::findings::{Finding, RuleOutcome, RuleResult, Severity};
-use crate::snapshot::CollectionState;
+use crate::snapshot::{CollectionState, JobHealth};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 const STYLE: &str = include_str!("report.css");
@@ -880,13 +880,13 @@ fn freshness_rows(report: &AuditReport) -> Vec<FreshnessRow> {
 /// The report's label for a job's health, which `sync_jobs.health` judged (the same judgement
 /// as the rules and `cloud-sync status`).
 fn job_state(j: &super::SyncJobSummary) -> &'static str {
-    match j.health.as_deref() {
-        Some("quarantined") => "quarantine",
-        Some("failing") => "failing",
-        Some("escrowed") => "escrowed",
-        Some("paused" | "notRun" | "notConfigured") => "paused",
-        Some("healthy") => "ok",
-        _ => "stale",
+    match j.health {
+        Some(JobHealth::Quarantined) => "quarantine",
+        Some(JobHealth::Failing) => "failing",
+        Some(JobHealth::Escrowed) => "escrowed",
+        Some(JobHealth::Paused | JobHealth::NotRun | JobHealth::NotConfigured) => "paused",
+        Some(JobHealth::Healthy) => "ok",
+        None => "stale",
     }
 }
 

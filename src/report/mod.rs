@@ -116,8 +116,9 @@ pub struct SyncJobSummary {
     pub quarantine_since: Option<String>,
     /// The quarantine's error, else the last execution's.
     pub error: Option<String>,
-    /// The job's health (`sync_jobs.health`, judged once for the rules and the report).
-    pub health: Option<String>,
+    /// The job's health (`sync_jobs.health`, judged once, by `SyncJob::health`, for the rules,
+    /// `cloud-sync status` and the report).
+    pub health: Option<crate::snapshot::JobHealth>,
 }
 
 #[derive(Debug, Default, Serialize)]
