@@ -155,6 +155,10 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         rules: output.results,
         findings,
         tenant_summary,
+        baseline: None,
+        resolved: None,
+        not_rechecked: None,
+        suppressions: None,
         rule_docs: rules
             .iter()
             .filter(|r| r.kind == rules::Kind::Rule)

@@ -900,6 +900,9 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            status: None,
+            muted: None,
+            suppression: None,
         }
     }
 

@@ -345,6 +345,87 @@ pub struct Finding {
     /// Extra columns the rule returned (the other holder of a value, timestamps, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub evidence: BTreeMap<String, String>,
+    /// With `--baseline`: whether the baseline had it (set by the schedule before anything is
+    /// written; findings.json's additive `status` key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<BaselineStatus>,
+    /// With `--suppressions`: whether a suppression mutes it (findings.json's `muted` key, on
+    /// every finding of such a run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    /// The suppression that mutes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<AppliedSuppression>,
+}
+
+impl Finding {
+    /// Whether a suppression mutes it (left out of counts, the exit decision, readiness and
+    /// the cleanup files; still in findings.json).
+    pub fn is_muted(&self) -> bool {
+        self.muted == Some(true)
+    }
+}
+
+/// Whether a finding was in the baseline of a scheduled audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineStatus {
+    New,
+    Unchanged,
+}
+
+impl BaselineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineStatus::New => "new",
+            BaselineStatus::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The suppression that mutes a finding, as findings.json shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedSuppression {
+    pub reason: String,
+    /// YYYY-MM-DD: the first day it no longer applies.
+    pub expires: String,
+    pub object: String,
+    /// `FILE:LINE` of the suppression.
+    pub source: String,
+}
+
+/// A finding of the baseline that this run no longer has, kept as the baseline file wrote it
+/// (an older findings.json may carry keys this version does not know; they are passed on).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct BaselineFinding(pub serde_json::Value);
+
+impl BaselineFinding {
+    /// A text field of the record (`id`, `rule`, `message`, ...), empty when absent.
+    pub fn text(&self, key: &str) -> &str {
+        self.0.get(key).and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+}
+
+/// With `--baseline`: which file the run was compared to and what came of it (findings.json's
+/// top-level `baseline`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BaselineComparison {
+    pub path: std::path::PathBuf,
+    /// The baseline's own `as_of`.
+    pub as_of: Option<String>,
+    pub new: usize,
+    pub unchanged: usize,
+    pub resolved: usize,
+}
+
+/// With `--suppressions`: the file, how many findings it muted and what did not apply
+/// (findings.json's top-level `suppressions`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuppressionsApplied {
+    pub path: std::path::PathBuf,
+    pub muted: usize,
+    pub warnings: Vec<String>,
 }
 
 /// The id of a finding: the same problem gets the same id on every run, whatever the row order,

@@ -202,8 +202,8 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     // Directory data (DNs, names, values) is in the summary: escaped control characters only.
     print!("{}", terminal_safe(&published.terminal));
-    eprintln!("{}", terminal_safe(&published.verdict.summary));
-    Ok(ExitCode::from(published.verdict.code))
+    eprintln!("{}", terminal_safe(&published.exit.summary));
+    Ok(ExitCode::from(published.exit.code))
 }
 
 fn check_options(
@@ -286,7 +286,7 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<E
                 rules_named: !args.rules.is_empty(),
             },
         )?;
-        Ok((published.verdict.code, published.verdict.summary))
+        Ok((published.exit.code, published.exit.summary))
     };
     let outcomes = tenants::run_all(&entries, &args.out, &template, args.allow_partial, &finish)?;
     for o in &outcomes {

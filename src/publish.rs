@@ -1,6 +1,6 @@
 //! After an audit, everything a run hands over: the schedule applied (baseline statuses,
 //! suppressions), the files written (findings, report.html, cleanup exports, the optional UTF-8
-//! BOM), the terminal summary and the verdict (exit code and one-line summary). `check` and each
+//! BOM), the terminal summary and the exit decision (exit code and one-line summary). `check` and each
 //! tenant of `check --config` go through this one function, so a tenant of a multi-tenant run
 //! gets exactly what a single run gets. It must not audit or collect, and it prints nothing: the
 //! caller decides where the text goes.
@@ -9,7 +9,7 @@ use std::path::Path;
 
 use std::fmt::Write as _;
 
-use crate::baseline::{Completeness, ScheduleInputs, Verdict};
+use crate::baseline::{Completeness, ExitDecision, ScheduleInputs};
 use crate::cli::FailOn;
 use crate::findings::RuleOutcome;
 use crate::replace::Staging;
@@ -50,16 +50,19 @@ pub struct PublishOptions<'a> {
 pub struct Published {
     /// The terminal summary (findings by rule, files written, cleanup and schedule lines).
     pub terminal: String,
-    pub verdict: Verdict,
+    pub exit: ExitDecision,
 }
 
-/// Applies the schedule, writes the files and decides the verdict.
+/// Applies the schedule to the report, writes the files and decides the exit code.
 pub fn publish(
     mut audit: AuditReport,
     schedule: ScheduleInputs,
     options: &PublishOptions<'_>,
 ) -> anyhow::Result<Published> {
     let schedule = schedule.apply(&audit)?;
+    // The schedule goes onto the typed report before anything is written: findings.json and
+    // report.html are each written once, from the same model.
+    schedule.annotate(&mut audit);
     let out = options.out;
     let (written, cleanup_files) = if options.no_files {
         (Vec::new(), Vec::new())
@@ -69,9 +72,6 @@ pub fn publish(
         let staging = Staging::begin(out)?;
         let dir = staging.path();
         let written = report::write_all(&audit, dir)?;
-        schedule.annotate_findings_json(&audit, dir)?;
-        // report.html shows statuses and muted findings as the annotated findings.json has them.
-        report::html::refresh_after_schedule(&audit, dir)?;
         let cleanup_files = cleanup::write_all(
             &audit.findings,
             &audit.rule_cleanup,
@@ -91,16 +91,14 @@ pub fn publish(
         (written, cleanup_files)
     };
     let completeness = completeness(&audit, options);
-    let verdict = schedule.verdict(
+    let exit = schedule.exit_decision(
         &audit.findings,
         options.fail_on,
         options.fail_on_new,
         &completeness,
     );
     // Muted findings are in the files; the terminal counts leave them out.
-    audit
-        .findings
-        .retain(|f| !schedule.muted.contains_key(&f.id));
+    audit.findings.retain(|f| !f.is_muted());
     let mut terminal = report::terminal_summary(&audit, &written);
     if !options.no_files {
         terminal.push_str(&cleanup::terminal_line(&cleanup_files, out));
@@ -113,7 +111,7 @@ pub fn publish(
             completeness.unusable.join("\n  ")
         );
     }
-    Ok(Published { terminal, verdict })
+    Ok(Published { terminal, exit })
 }
 
 /// What could not be evaluated, and which given inputs were unusable: a cloud collection that

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::findings::{Finding, RuleOutcome, RuleResult, Severity};
+use crate::findings::{
+    BaselineComparison, BaselineFinding, Finding, RuleOutcome, RuleResult, Severity,
+    SuppressionsApplied,
+};
 use crate::onprem::RejectedRecord;
 use crate::snapshot::CollectionState;
 
@@ -36,6 +39,19 @@ pub struct AuditReport {
     /// What the tenant looks like (objects by sync state, sync freshness, Cloud Sync jobs).
     /// Added after schema version 1 shipped: additive, so the version stays 1.
     pub tenant_summary: TenantSummary,
+    /// A scheduled run's additive keys, set by the schedule (`--baseline`, `--suppressions`)
+    /// before anything is written; absent otherwise. With a baseline: the comparison, the
+    /// baseline's findings gone in this run (of rules this run evaluated), and the count of
+    /// those of rules not evaluated now, by rule (neither resolved nor present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineComparison>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Vec<BaselineFinding>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_rechecked: Option<BTreeMap<String, usize>>,
+    /// With suppressions: the file, the muted count and the warnings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressions: Option<SuppressionsApplied>,
     /// Each rule's Markdown docs (its header), by rule name, for report.html. Not in
     /// findings.json: the rule catalogue has them, and they would repeat in every run.
     #[serde(skip)]

@@ -416,6 +416,9 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
             message,
             remediation,
             evidence,
+            status: None,
+            muted: None,
+            suppression: None,
         });
     }
     Ok(findings)
