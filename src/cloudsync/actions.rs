@@ -218,20 +218,21 @@ pub fn check_scope(scope: &ResetScope, consent: Consent) -> Result<Vec<String>, 
     Ok(consequences)
 }
 
-/// One of the job actions.
+/// What `cloud-sync start`, `pause` or `restart` asks a Cloud Sync job to do (the cleanup files' actions are
+/// `findings::CleanupAction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum JobAction {
     Start,
     Pause,
     Restart(ResetScope),
 }
 
-impl Action {
+impl JobAction {
     pub fn verb(&self) -> &'static str {
         match self {
-            Action::Start => "start",
-            Action::Pause => "pause",
-            Action::Restart(_) => "restart",
+            JobAction::Start => "start",
+            JobAction::Pause => "pause",
+            JobAction::Restart(_) => "restart",
         }
     }
 
@@ -239,8 +240,8 @@ impl Action {
     /// method", SYNC-start / SYNC-pause), the restart criteria for restart.
     pub fn body(&self) -> Option<Value> {
         match self {
-            Action::Start | Action::Pause => None,
-            Action::Restart(scope) => Some(json!({"criteria": {"resetScope": scope.value()}})),
+            JobAction::Start | JobAction::Pause => None,
+            JobAction::Restart(scope) => Some(json!({"criteria": {"resetScope": scope.value()}})),
         }
     }
 
@@ -263,8 +264,8 @@ impl Action {
     pub fn reached(&self, job: &SyncJob) -> bool {
         let code = status_code(job);
         match self {
-            Action::Pause => code == "Paused",
-            Action::Start | Action::Restart(_) => {
+            JobAction::Pause => code == "Paused",
+            JobAction::Start | JobAction::Restart(_) => {
                 !matches!(code, "Paused" | "Quarantine")
                     && job.status.as_ref().is_none_or(|s| s.quarantine.is_none())
             }
@@ -274,8 +275,8 @@ impl Action {
     /// What the action should leave the job in, for messages.
     pub fn expected_state(&self) -> &'static str {
         match self {
-            Action::Pause => "Paused",
-            Action::Start | Action::Restart(_) => "running (neither Paused nor in Quarantine)",
+            JobAction::Pause => "Paused",
+            JobAction::Start | JobAction::Restart(_) => "running (neither Paused nor in Quarantine)",
         }
     }
 }
@@ -355,7 +356,7 @@ pub async fn send(
     log: &mut ActionLog,
     tenant: &str,
     target: &Target,
-    action: &Action,
+    action: &JobAction,
     delegated: bool,
 ) -> Result<Sent, ActionError> {
     let request = action.request(client, &target.principal.id, &target.job.id);
@@ -423,7 +424,7 @@ pub async fn send(
 
 fn refusal_message(
     error: &GraphError,
-    action: &Action,
+    action: &JobAction,
     target: &Target,
     delegated: bool,
     client_request_id: &str,
@@ -492,7 +493,7 @@ pub enum Waited {
 pub async fn wait_for(
     client: &GraphClient,
     target: &Target,
-    action: &Action,
+    action: &JobAction,
     timeout: Duration,
     interval: Duration,
 ) -> Result<Waited, GraphError> {
