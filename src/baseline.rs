@@ -468,12 +468,7 @@ impl Schedule {
                 self.resolved.len()
             );
             for f in self.resolved.iter().take(10) {
-                let _ = writeln!(
-                    out,
-                    "  resolved: {} {}",
-                    f.text("id"),
-                    f.text("message")
-                );
+                let _ = writeln!(out, "  resolved: {} {}", f.text("id"), f.text("message"));
             }
             if self.resolved.len() > 10 {
                 let _ = writeln!(

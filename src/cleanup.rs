@@ -27,77 +27,77 @@ use crate::report::csv_safe;
 /// What the file of `action` holds and what to check before running it (README.txt).
 fn description(action: CleanupAction) -> &'static str {
     match action {
-            CleanupAction::ClearOnpremConsistencyGuid => {
-                "On-prem objects that carry another object's source anchor in mS-DS-ConsistencyGuid \
+        CleanupAction::ClearOnpremConsistencyGuid => {
+            "On-prem objects that carry another object's source anchor in mS-DS-ConsistencyGuid \
                  (duplicate-source-anchor). The command clears it on the object the finding names, \
                  so Entra Connect stamps the object's own objectGUID. First check which of the two \
                  objects (other_holder) owns the anchor: the one whose cloud twin has it as \
                  onPremisesImmutableId keeps it."
-            }
-            CleanupAction::RemoveOnpremProxyAddress => {
-                "SMTP addresses two objects would hold (duplicate-attribute). The command removes \
+        }
+        CleanupAction::RemoveOnpremProxyAddress => {
+            "SMTP addresses two objects would hold (duplicate-attribute). The command removes \
                  the address from the proxyAddresses of the on-prem object the finding names; \
                  other_holder is the object that keeps it. If that object should give the address \
                  up instead, run the command against the other holder."
-            }
-            CleanupAction::ClearOnpremMail => {
-                "A mail value two objects would hold (duplicate-attribute). The command clears \
+        }
+        CleanupAction::ClearOnpremMail => {
+            "A mail value two objects would hold (duplicate-attribute). The command clears \
                  mail on the on-prem object the finding names; other_holder keeps the value."
-            }
-            CleanupAction::ChangeOnpremUpn => {
-                "A userPrincipalName two objects would hold (duplicate-attribute). The new UPN is \
+        }
+        CleanupAction::ChangeOnpremUpn => {
+            "A userPrincipalName two objects would hold (duplicate-attribute). The new UPN is \
                  yours to choose: set $NewUpn first (the command refuses to run without it)."
-            }
-            CleanupAction::FixUpnSuffix => {
-                "On-prem users whose UPN suffix is not a verified domain (upn-suffix-unverified). \
+        }
+        CleanupAction::FixUpnSuffix => {
+            "On-prem users whose UPN suffix is not a verified domain (upn-suffix-unverified). \
                  Either verify the suffix in the tenant (then skip this file) or set $UpnSuffix to \
                  a verified domain and run the commands (they refuse to run without it)."
-            }
-            CleanupAction::ResolveObjectTypeMismatch => {
-                "An on-prem object would soft-match a cloud object of another type \
+        }
+        CleanupAction::ResolveObjectTypeMismatch => {
+            "An on-prem object would soft-match a cloud object of another type \
                  (object-type-mismatch) that no other file deletes. Nothing can be changed safely \
                  without a decision: the command shows the cloud object; then either remove the \
                  address from it (where it is managed: Exchange Online or its own forest) or \
                  change the on-prem object's address."
-            }
-            CleanupAction::HardMatchSetImmutableId => {
-                "Cloud users that the on-prem user of the same row should take over \
+        }
+        CleanupAction::HardMatchSetImmutableId => {
+            "Cloud users that the on-prem user of the same row should take over \
                  (invalid-soft-match refused because of another immutableId, a past sync or a \
                  tenant block; soft-match-takeover, to make the join explicit). The command sets \
                  the cloud user's onPremisesImmutableId to the on-prem source anchor. Run it only \
                  when both rows are the same person, on cloud-managed users, before the next sync."
-            }
-            CleanupAction::ClearImmutableId => {
-                "Cloud-only users that carry an onPremisesImmutableId no exported object has \
+        }
+        CleanupAction::ClearImmutableId => {
+            "Cloud-only users that carry an onPremisesImmutableId no exported object has \
                  (stale-cloud-only). Clearing it makes them plain cloud users again, so a future \
                  on-prem account can soft-match them. If the identity is retired, delete the user \
                  instead."
-            }
-            CleanupAction::DeleteStaleCloudUser => {
-                "Leftover cloud users of an on-prem identity (stale-cloud-only): formerly synced \
+        }
+        CleanupAction::DeleteStaleCloudUser => {
+            "Leftover cloud users of an on-prem identity (stale-cloud-only): formerly synced \
                  with no source, or blocking an on-prem object of another type. Deleted users can \
                  be restored for 30 days."
-            }
-            CleanupAction::DeleteStaleCloudGroup => {
-                "Leftover cloud groups (stale-cloud-only). Remove-MgGroup deletes security and \
+        }
+        CleanupAction::DeleteStaleCloudGroup => {
+            "Leftover cloud groups (stale-cloud-only). Remove-MgGroup deletes security and \
                  Microsoft 365 groups; a distribution group created in Exchange Online is removed \
                  there (Remove-DistributionGroup)."
-            }
-            CleanupAction::DeleteStaleCloudContact => {
-                "Leftover cloud contacts (stale-cloud-only). Contacts are read-only in Microsoft \
+        }
+        CleanupAction::DeleteStaleCloudContact => {
+            "Leftover cloud contacts (stale-cloud-only). Contacts are read-only in Microsoft \
                  Graph (https://learn.microsoft.com/graph/api/resources/orgcontact), so the \
                  command is Exchange Online PowerShell (Connect-ExchangeOnline first), finding the \
                  contact by its Entra object id (ExternalDirectoryObjectId)."
-            }
-            CleanupAction::DeleteOrphanedSyncedObject => {
-                "Synced cloud users and groups whose on-prem source is gone \
+        }
+        CleanupAction::DeleteOrphanedSyncedObject => {
+            "Synced cloud users and groups whose on-prem source is gone \
                  (orphaned-synced-object). First make sure the source really is gone (not just \
                  outside the export). A synced object cannot be deleted in the cloud, so the \
                  command first marks it cloud-managed (onPremisesSyncBehavior, \
                  https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior), then \
                  deletes it."
-            }
         }
+    }
 }
 
 /// One row of a cleanup file: one finding, one command.
@@ -242,8 +242,7 @@ fn build(action: CleanupAction, f: &Finding, context: &Context<'_>) -> Option<Ro
                 .onprem_object_guid
                 .as_deref()
                 .is_some_and(|g| context.blocking_pairs.contains(&(cloud, g)));
-            if context.hard_matched.contains(cloud) || (f.onprem_object_guid.is_some() && !blocks)
-            {
+            if context.hard_matched.contains(cloud) || (f.onprem_object_guid.is_some() && !blocks) {
                 None
             } else {
                 leftover(action, f)
@@ -267,9 +266,10 @@ pub fn evidence_read(action: CleanupAction) -> &'static [&'static str] {
         CleanupAction::ClearOnpremConsistencyGuid
         | CleanupAction::RemoveOnpremProxyAddress
         | CleanupAction::ClearOnpremMail
-        | CleanupAction::ChangeOnpremUpn => {
-            &["other_onprem_object_guid", "other_onprem_distinguished_name"]
-        }
+        | CleanupAction::ChangeOnpremUpn => &[
+            "other_onprem_object_guid",
+            "other_onprem_distinguished_name",
+        ],
         CleanupAction::FixUpnSuffix | CleanupAction::ResolveObjectTypeMismatch => &[],
         CleanupAction::HardMatchSetImmutableId => &["onprem_source_anchor", "hard_match_blocked"],
         CleanupAction::ClearImmutableId
@@ -493,7 +493,10 @@ fn hard_match_anchor(f: &Finding) -> Option<&str> {
         None => true,
         Some(code) => matches!(
             code,
-            "immutable_id" | "formerly_synced" | "tenant_blocks_soft_match" | "upn_soft_match_disabled"
+            "immutable_id"
+                | "formerly_synced"
+                | "tenant_blocks_soft_match"
+                | "upn_soft_match_disabled"
         ),
     };
     if fits {
@@ -963,7 +966,8 @@ mod tests {
             [CleanupAction::DeleteStaleCloudUser]
         );
         // An action the finding does not fit (a group action for a user) gives no row.
-        declared.get_mut("my-leftovers").unwrap().actions = vec![CleanupAction::DeleteStaleCloudGroup];
+        declared.get_mut("my-leftovers").unwrap().actions =
+            vec![CleanupAction::DeleteStaleCloudGroup];
         assert!(plan(std::slice::from_ref(&renamed), &declared, &HashSet::new()).is_empty());
     }
 

@@ -403,7 +403,10 @@ pub struct BaselineFinding(pub serde_json::Value);
 impl BaselineFinding {
     /// A text field of the record (`id`, `rule`, `message`, ...), empty when absent.
     pub fn text(&self, key: &str) -> &str {
-        self.0.get(key).and_then(serde_json::Value::as_str).unwrap_or_default()
+        self.0
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
     }
 }
 
@@ -518,6 +521,59 @@ mod tests {
                 serde_json::from_value(serde_json::json!(action.name())).unwrap();
             assert_eq!(parsed, action);
         }
+    }
+
+    /// findings.json's per-finding keys: a plain run has none of the schedule's; a scheduled
+    /// run appends `status`, `muted`, `suppression` after `evidence`, in that order, as the
+    /// file written before the typed model had them (and as older baselines hold them).
+    #[test]
+    fn schedule_keys_are_additive_and_in_their_old_order() {
+        let mut f = Finding {
+            id: "r:1".into(),
+            rule: "r".into(),
+            severity: Severity::Low,
+            predicted_outcome: None,
+            cloud_object_id: None,
+            cloud_object_type: None,
+            onprem_object_guid: None,
+            onprem_distinguished_name: None,
+            attribute: None,
+            value: None,
+            message: "m".into(),
+            remediation: "x".into(),
+            evidence: [("k".to_owned(), "v".to_owned())].into(),
+            status: None,
+            muted: None,
+            suppression: None,
+        };
+        let keys = |f: &Finding| -> Vec<String> {
+            let text = serde_json::to_string(f).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let object = value.as_object().unwrap();
+            let mut keys: Vec<(usize, String)> = object
+                .keys()
+                .map(|k| (text.find(&format!("\"{k}\":")).unwrap(), k.clone()))
+                .collect();
+            keys.sort();
+            keys.into_iter().map(|(_, k)| k).collect()
+        };
+        assert_eq!(keys(&f).last().map(String::as_str), Some("evidence"));
+        f.status = Some(BaselineStatus::New);
+        f.muted = Some(true);
+        f.suppression = Some(AppliedSuppression {
+            reason: "merger".into(),
+            expires: "2099-12-31".into(),
+            object: "*".into(),
+            source: "mute.toml:1".into(),
+        });
+        assert_eq!(
+            keys(&f)[keys(&f).len() - 4..],
+            ["evidence", "status", "muted", "suppression"]
+        );
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(text.contains(r#""status":"new","muted":true,"suppression":{"reason":"merger","expires":"2099-12-31","object":"*","source":"mute.toml:1"}"#), "{text}");
+        // And it reads back: a baseline written by a scheduled run is a findings.json too.
+        assert_eq!(serde_json::from_str::<Finding>(&text).unwrap(), f);
     }
 
     #[test]

@@ -276,7 +276,9 @@ impl JobAction {
     pub fn expected_state(&self) -> &'static str {
         match self {
             JobAction::Pause => "Paused",
-            JobAction::Start | JobAction::Restart(_) => "running (neither Paused nor in Quarantine)",
+            JobAction::Start | JobAction::Restart(_) => {
+                "running (neither Paused nor in Quarantine)"
+            }
         }
     }
 }

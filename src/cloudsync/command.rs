@@ -11,7 +11,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::actions::{self, JobAction, Consent, Target, Waited};
+use super::actions::{self, Consent, JobAction, Target, Waited};
 use super::discovery::{self, Principal};
 use super::log::ActionLog;
 use super::{describe, resolve, status};
@@ -109,7 +109,11 @@ fn nothing_to_do(action: &JobAction, job: &crate::snapshot::SyncJob) -> Option<S
     }
 }
 
-fn act(args: &CloudSyncActionArgs, action: &JobAction, consent: Consent) -> anyhow::Result<Outcome> {
+fn act(
+    args: &CloudSyncActionArgs,
+    action: &JobAction,
+    consent: Consent,
+) -> anyhow::Result<Outcome> {
     // Refuse a scope without its consent before signing in: nothing is read or sent.
     let consequences = match action {
         JobAction::Restart(scope) => {

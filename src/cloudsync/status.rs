@@ -399,7 +399,10 @@ mod tests {
             Health::Failing,
         ] {
             assert_eq!(Health::from_column(health.as_str()), Some(health));
-            assert_eq!(serde_json::json!(health), serde_json::json!(health.as_str()));
+            assert_eq!(
+                serde_json::json!(health),
+                serde_json::json!(health.as_str())
+            );
         }
         assert_eq!(Health::from_column("Failing"), None);
     }

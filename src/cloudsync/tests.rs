@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::actions::{self, JobAction, Consent, ResetScope, Target, Waited};
+use super::actions::{self, Consent, JobAction, ResetScope, Target, Waited};
 use super::discovery::{self, Principal};
 use super::log::{self, ActionLog};
 use super::{ResolveError, resolve};

@@ -754,7 +754,10 @@ mod tests {
             "{:?}",
             out.results[0].outcome
         );
-        assert!(out.findings.is_empty(), "an errored rule reports no findings");
+        assert!(
+            out.findings.is_empty(),
+            "an errored rule reports no findings"
+        );
     }
 
     #[test]

@@ -184,30 +184,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
     if sql.is_empty() {
         return Err(fail("no SQL after the header".to_owned()));
     }
-    if meta.kind == Kind::View
-        && (meta.evidence.is_some() || !meta.cleanup.is_empty() || meta.cloud_object_blocks_onprem)
-    {
-        return Err(fail(
-            "front matter: evidence, cleanup and cloud_object_blocks_onprem are for rules, not views"
-                .to_owned(),
-        ));
-    }
-    if let Some(evidence) = &meta.evidence {
-        let mut seen = BTreeSet::new();
-        for column in evidence {
-            if engine::FINDING_COLUMNS.contains(&column.as_str()) || column == engine::OUTCOME_COLUMN
-            {
-                return Err(fail(format!(
-                    "front matter: evidence: '{column}' is a finding column, not evidence"
-                )));
-            }
-            if !seen.insert(column) {
-                return Err(fail(format!(
-                    "front matter: evidence: '{column}' is listed twice"
-                )));
-            }
-        }
-    }
+    check_declarations(&meta).map_err(fail)?;
     let onprem_classes = meta
         .onprem_classes
         .iter()
@@ -245,6 +222,37 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
         sql: sql.trim_end_matches(';').trim().to_owned(),
         source: path.to_owned(),
     })
+}
+
+/// The front matter's `evidence` and `cleanup` declarations are for rules, and evidence names no
+/// finding column and no column twice.
+fn check_declarations(meta: &FrontMatter) -> Result<(), String> {
+    if meta.kind == Kind::View
+        && (meta.evidence.is_some() || !meta.cleanup.is_empty() || meta.cloud_object_blocks_onprem)
+    {
+        return Err(
+            "front matter: evidence, cleanup and cloud_object_blocks_onprem are for rules, not views"
+                .to_owned(),
+        );
+    }
+    if let Some(evidence) = &meta.evidence {
+        let mut seen = BTreeSet::new();
+        for column in evidence {
+            if engine::FINDING_COLUMNS.contains(&column.as_str())
+                || column == engine::OUTCOME_COLUMN
+            {
+                return Err(format!(
+                    "front matter: evidence: '{column}' is a finding column, not evidence"
+                ));
+            }
+            if !seen.insert(column) {
+                return Err(format!(
+                    "front matter: evidence: '{column}' is listed twice"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_kebab(s: &str) -> bool {
@@ -474,9 +482,12 @@ mod tests {
                 cloud_object_blocks_onprem: true,
             }
         );
-        let unknown = parse(Path::new("x.sql"), &with("cleanup = [\"delete-everything\"]"))
-            .unwrap_err()
-            .to_string();
+        let unknown = parse(
+            Path::new("x.sql"),
+            &with("cleanup = [\"delete-everything\"]"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             unknown.starts_with("x.sql: front matter: ") && unknown.contains("delete-everything"),
             "{unknown}"
@@ -484,7 +495,10 @@ mod tests {
         let finding_column = parse(Path::new("x.sql"), &with("evidence = [\"message\"]"))
             .unwrap_err()
             .to_string();
-        assert!(finding_column.contains("'message' is a finding column"), "{finding_column}");
+        assert!(
+            finding_column.contains("'message' is a finding column"),
+            "{finding_column}"
+        );
         let twice = parse(Path::new("x.sql"), &with("evidence = [\"a\", \"a\"]"))
             .unwrap_err()
             .to_string();
