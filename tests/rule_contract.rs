@@ -153,11 +153,7 @@ fn hostile_names_dns_and_addresses_never_escape_the_quotes_of_a_command() {
             let tmp = tempfile::tempdir().unwrap();
             let report = check(&materialise(&case, tmp.path()))
                 .unwrap_or_else(|e| panic!("{}/{case_name}: {e:#}", path.display()));
-            let rows = entra_audit::outputs::cleanup::plan(
-                &report.findings,
-                &report.rule_cleanup,
-                &std::collections::HashSet::<&str>::new(),
-            );
+            let rows = entra_audit::outputs::cleanup::plan(&report.findings, &report.rule_cleanup);
             let texts = report
                 .findings
                 .iter()

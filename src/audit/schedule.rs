@@ -393,11 +393,6 @@ pub struct ExitDecision {
 }
 
 impl Schedule {
-    /// The ids of muted findings (left out of counts, exit decision and cleanup files).
-    pub fn muted_ids(&self) -> HashSet<&str> {
-        self.muted.keys().map(String::as_str).collect()
-    }
-
     fn suppression_of(&self, id: &str) -> Option<&Suppression> {
         let index = *self.muted.get(id)?;
         self.suppressions.as_ref().map(|(_, s)| &s[index])
@@ -500,7 +495,8 @@ impl Schedule {
     }
 
     /// The exit decision: 1 when an unmuted finding (a new one, with `fail_on_new`) is at or
-    /// above `fail_on`, else 0; and the one-line summary for logs.
+    /// above `fail_on`, else 0; and the one-line summary for logs. Reads the findings as
+    /// [`Schedule::annotate`] left them (muted, status).
     pub fn exit_decision(
         &self,
         findings: &[Finding],
@@ -508,15 +504,11 @@ impl Schedule {
         fail_on_new: bool,
         completeness: &Completeness,
     ) -> ExitDecision {
-        let active: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| !self.muted.contains_key(&f.id))
-            .collect();
+        let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_muted()).collect();
         let failing = match fail_on {
             FailOn::Never => false,
             FailOn::AtOrAbove(threshold) => active.iter().any(|f| {
-                f.severity >= threshold
-                    && (!fail_on_new || self.status.get(&f.id) == Some(&BaselineStatus::New))
+                f.severity >= threshold && (!fail_on_new || f.status == Some(BaselineStatus::New))
             }),
         };
         let code = if completeness.fails() {
@@ -528,7 +520,7 @@ impl Schedule {
         if self.baseline.is_some() {
             let new = active
                 .iter()
-                .filter(|f| self.status.get(&f.id) == Some(&BaselineStatus::New))
+                .filter(|f| f.status == Some(BaselineStatus::New))
                 .count();
             details.push(format!("{new} new"));
             details.push(format!("{} resolved", self.resolved.len()));

@@ -141,21 +141,14 @@ const COLUMNS: [&str; 14] = [
 /// `cloud_object_blocks_onprem`), by rule name: [`plan`] dispatches on this, never on a rule's name.
 pub type Declarations = BTreeMap<String, RuleCleanup>;
 
-/// The cleanup rows of `findings`, leaving out the ids in `excluded` (muted findings). Each
+/// The cleanup rows of `findings`, leaving out the muted ones (a suppression accepts the risk). Each
 /// finding gets the row of the first action its rule declares that applies to it (none when the
 /// rule declares none). Rows come in the order of the findings; an object gets at most one
 /// destructive action.
-pub fn plan<S: std::hash::BuildHasher>(
-    findings: &[Finding],
-    declarations: &Declarations,
-    excluded: &HashSet<&str, S>,
-) -> Vec<Row> {
+pub fn plan(findings: &[Finding], declarations: &Declarations) -> Vec<Row> {
     let undeclared = RuleCleanup::default();
     let declared = |f: &Finding| declarations.get(&f.rule).unwrap_or(&undeclared);
-    let active: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| !excluded.contains(f.id.as_str()))
-        .collect();
+    let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_muted()).collect();
     // A cloud user that one finding says to hard-match must not be deleted or cleared because
     // another finding (a leftover) calls it one: the two would undo each other.
     let hard_matched: HashSet<&str> = active
@@ -723,10 +716,9 @@ pub fn ps_quote(s: &str) -> String {
 /// Writes `OUT/cleanup/<action>.csv` for each action that has rows, and `OUT/cleanup/README.txt`;
 /// returns the CSV files written. Files of an earlier run are removed first (they would
 /// contradict this one).
-pub fn write_all<S: std::hash::BuildHasher>(
+pub fn write_all(
     findings: &[Finding],
     declarations: &Declarations,
-    excluded: &HashSet<&str, S>,
     out: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let dir = out.join("cleanup");
@@ -740,7 +732,7 @@ pub fn write_all<S: std::hash::BuildHasher>(
         }
     }
     let mut by_action: BTreeMap<CleanupAction, Vec<Row>> = BTreeMap::new();
-    for r in plan(findings, declarations, excluded) {
+    for r in plan(findings, declarations) {
         by_action.entry(r.action).or_default().push(r);
     }
     let mut written = Vec::new();
@@ -950,7 +942,7 @@ mod tests {
         };
         let mut declared = declarations();
         assert!(
-            plan(std::slice::from_ref(&renamed), &declared, &HashSet::new()).is_empty(),
+            plan(std::slice::from_ref(&renamed), &declared).is_empty(),
             "a rule that declares no cleanup gets no row"
         );
         declared.insert(
@@ -960,7 +952,7 @@ mod tests {
                 cloud_object_blocks_onprem: false,
             },
         );
-        let rows = plan(std::slice::from_ref(&renamed), &declared, &HashSet::new());
+        let rows = plan(std::slice::from_ref(&renamed), &declared);
         assert_eq!(
             rows.iter().map(|r| r.action).collect::<Vec<_>>(),
             [CleanupAction::DeleteStaleCloudUser]
@@ -968,7 +960,16 @@ mod tests {
         // An action the finding does not fit (a group action for a user) gives no row.
         declared.get_mut("my-leftovers").unwrap().actions =
             vec![CleanupAction::DeleteStaleCloudGroup];
-        assert!(plan(std::slice::from_ref(&renamed), &declared, &HashSet::new()).is_empty());
+        assert!(plan(std::slice::from_ref(&renamed), &declared).is_empty());
+    }
+
+    #[test]
+    fn a_muted_finding_gets_no_row() {
+        let mut muted = leftover("c2", &[]);
+        muted.muted = Some(true);
+        let rows = plan(&[leftover("c1", &[]), muted], &declarations());
+        let ids: Vec<&str> = rows.iter().map(|r| r.cloud_object_id.as_str()).collect();
+        assert_eq!(ids, ["c1"]);
     }
 
     #[test]
@@ -987,7 +988,7 @@ mod tests {
                 ],
             ),
         ];
-        let rows = plan(&findings, &declarations(), &HashSet::new());
+        let rows = plan(&findings, &declarations());
         let matched: Vec<&str> = rows
             .iter()
             .filter(|r| r.action == CleanupAction::HardMatchSetImmutableId)
@@ -1003,7 +1004,7 @@ mod tests {
             leftover("c2", &[("cloud_admin_roles", "Global Administrator")]),
             leftover("c3", &[("cloud_domain_federated", "true")]),
         ];
-        let rows = plan(&findings, &declarations(), &HashSet::new());
+        let rows = plan(&findings, &declarations());
         let deleted: Vec<&str> = rows
             .iter()
             .filter(|r| is_delete(r.action))

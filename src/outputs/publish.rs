@@ -72,12 +72,7 @@ pub fn publish(
         let staging = Staging::begin(out)?;
         let dir = staging.path();
         let written = report::write_all(&audit, dir)?;
-        let cleanup_files = cleanup::write_all(
-            &audit.findings,
-            &audit.rule_cleanup,
-            &schedule.muted_ids(),
-            dir,
-        )?;
+        let cleanup_files = cleanup::write_all(&audit.findings, &audit.rule_cleanup, dir)?;
         if options.csv_bom {
             cleanup::add_utf8_bom(&written)?;
             cleanup::add_utf8_bom(&cleanup_files)?;
