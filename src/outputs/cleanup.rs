@@ -251,29 +251,69 @@ fn build(action: CleanupAction, f: &Finding, context: &Context<'_>) -> Option<Ro
     }
 }
 
-/// The evidence columns each action reads: a rule that declares the action must declare these
-/// in its `evidence` (a test checks every built-in rule), or the action would quietly act
-/// without the facts that make it safe (an admin role, a blocked hard match, the other holder).
-pub fn evidence_read(action: CleanupAction) -> &'static [&'static str] {
-    match action {
+/// The evidence columns the cleanup reads, named once here (the rules' `evidence` declares them).
+mod evidence {
+    pub const OTHER_ONPREM_OBJECT_GUID: &str = "other_onprem_object_guid";
+    pub const OTHER_ONPREM_DISTINGUISHED_NAME: &str = "other_onprem_distinguished_name";
+    pub const ONPREM_SOURCE_ANCHOR: &str = "onprem_source_anchor";
+    pub const HARD_MATCH_BLOCKED: &str = "hard_match_blocked";
+    pub const REFUSAL_CODE: &str = "refusal_code";
+    pub const CLOUD_SYNC_STATE: &str = "cloud_sync_state";
+    pub const CLOUD_IMMUTABLE_ID: &str = "cloud_immutable_id";
+    pub const CLOUD_ADMIN_ROLES: &str = "cloud_admin_roles";
+    pub const CLOUD_DOMAIN_FEDERATED: &str = "cloud_domain_federated";
+}
+
+/// The evidence columns an action reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EvidenceRead {
+    /// Every rule that declares the action must declare these in its `evidence`, or the action
+    /// would quietly act without the facts that make it safe (the other holder, a blocked hard
+    /// match, an admin role).
+    pub needs: &'static [&'static str],
+    /// Read when the finding has them (a refused soft match has a refusal, a takeover none):
+    /// at least one rule that declares the action must declare each, so a renamed column
+    /// cannot silently turn the check off.
+    pub when_present: &'static [&'static str],
+}
+
+/// What `action` reads of a finding's evidence (a test checks every built-in rule against it).
+pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
+    use evidence::{
+        CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_SYNC_STATE,
+        HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
+        OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
+    };
+    let (needs, when_present): (&'static [&'static str], &'static [&'static str]) = match action {
         CleanupAction::ClearOnpremConsistencyGuid
         | CleanupAction::RemoveOnpremProxyAddress
         | CleanupAction::ClearOnpremMail
-        | CleanupAction::ChangeOnpremUpn => &[
-            "other_onprem_object_guid",
-            "other_onprem_distinguished_name",
-        ],
-        CleanupAction::FixUpnSuffix | CleanupAction::ResolveObjectTypeMismatch => &[],
-        CleanupAction::HardMatchSetImmutableId => &["onprem_source_anchor", "hard_match_blocked"],
+        | CleanupAction::ChangeOnpremUpn => (
+            &[OTHER_ONPREM_OBJECT_GUID, OTHER_ONPREM_DISTINGUISHED_NAME],
+            &[],
+        ),
+        CleanupAction::FixUpnSuffix | CleanupAction::ResolveObjectTypeMismatch => (&[], &[]),
+        CleanupAction::HardMatchSetImmutableId => (
+            &[ONPREM_SOURCE_ANCHOR, HARD_MATCH_BLOCKED],
+            &[REFUSAL_CODE, CLOUD_SYNC_STATE],
+        ),
         CleanupAction::ClearImmutableId
         | CleanupAction::DeleteStaleCloudUser
         | CleanupAction::DeleteStaleCloudGroup
-        | CleanupAction::DeleteStaleCloudContact => &[
-            "cloud_immutable_id",
-            "cloud_admin_roles",
-            "cloud_domain_federated",
-        ],
-        CleanupAction::DeleteOrphanedSyncedObject => &["cloud_admin_roles"],
+        | CleanupAction::DeleteStaleCloudContact => (
+            &[
+                CLOUD_IMMUTABLE_ID,
+                CLOUD_ADMIN_ROLES,
+                CLOUD_DOMAIN_FEDERATED,
+            ],
+            &[],
+        ),
+        // A synced object's immutableId is its anchor: no federated-domain doubt to read.
+        CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES], &[]),
+    };
+    EvidenceRead {
+        needs,
+        when_present,
     }
 }
 
@@ -284,9 +324,9 @@ pub fn evidence_read(action: CleanupAction) -> &'static [&'static str] {
 /// stays in findings.csv with a remediation that says so.
 fn keep_cloud_object(f: &Finding) -> bool {
     let has = |key: &str| f.evidence.get(key).is_some_and(|v| !v.is_empty());
-    has("cloud_admin_roles")
+    has(evidence::CLOUD_ADMIN_ROLES)
         || f.evidence
-            .get("cloud_domain_federated")
+            .get(evidence::CLOUD_DOMAIN_FEDERATED)
             .is_some_and(|v| v == "true")
 }
 
@@ -372,7 +412,7 @@ fn remove_proxy_address(f: &Finding, value: &str) -> Option<Row> {
     r.other_holder = other_holder(f);
     let mut prefix = if named_primary { "SMTP" } else { "smtp" };
     if named_primary && other_secondary {
-        let other = f.evidence.get("other_onprem_object_guid")?;
+        let other = f.evidence.get(evidence::OTHER_ONPREM_OBJECT_GUID)?;
         r.other_holder = format!(
             "on-prem {}{}",
             r.onprem_object_guid,
@@ -384,7 +424,7 @@ fn remove_proxy_address(f: &Finding, value: &str) -> Option<Row> {
         r.onprem_object_guid.clone_from(other);
         r.onprem_distinguished_name = f
             .evidence
-            .get("other_onprem_distinguished_name")
+            .get(evidence::OTHER_ONPREM_DISTINGUISHED_NAME)
             .cloned()
             .unwrap_or_default();
         prefix = "smtp";
@@ -415,10 +455,10 @@ fn proxy_forms(message: &str, value: &str) -> Vec<bool> {
 }
 
 fn other_holder(f: &Finding) -> String {
-    if let Some(guid) = f.evidence.get("other_onprem_object_guid") {
+    if let Some(guid) = f.evidence.get(evidence::OTHER_ONPREM_OBJECT_GUID) {
         let dn = f
             .evidence
-            .get("other_onprem_distinguished_name")
+            .get(evidence::OTHER_ONPREM_DISTINGUISHED_NAME)
             .map(|dn| format!(" {dn}"))
             .unwrap_or_default();
         format!("on-prem {guid}{dn}")
@@ -475,14 +515,20 @@ fn hard_match_anchor(f: &Finding) -> Option<&str> {
     // With blockCloudObjectTakeoverThroughHardMatchEnabled the hard match itself fails
     // (InvalidHardMatch): no row that would only produce that error.
     if f.cloud_object_type.as_deref() != Some("user")
-        || f.evidence.get("cloud_sync_state").map(String::as_str) == Some("synced")
-        || f.evidence.get("hard_match_blocked").map(String::as_str) == Some("true")
+        || f.evidence
+            .get(evidence::CLOUD_SYNC_STATE)
+            .map(String::as_str)
+            == Some("synced")
+        || f.evidence
+            .get(evidence::HARD_MATCH_BLOCKED)
+            .map(String::as_str)
+            == Some("true")
     {
         return None;
     }
     // A takeover has no refusal; a refused soft match is a hard-match case only for the
     // refusals a hard match overcomes.
-    let fits = match f.evidence.get("refusal_code").map(String::as_str) {
+    let fits = match f.evidence.get(evidence::REFUSAL_CODE).map(String::as_str) {
         None => true,
         Some(code) => matches!(
             code,
@@ -493,7 +539,9 @@ fn hard_match_anchor(f: &Finding) -> Option<&str> {
         ),
     };
     if fits {
-        f.evidence.get("onprem_source_anchor").map(String::as_str)
+        f.evidence
+            .get(evidence::ONPREM_SOURCE_ANCHOR)
+            .map(String::as_str)
     } else {
         None
     }
@@ -537,7 +585,7 @@ fn stale_cloud_only(f: &Finding) -> Option<Row> {
         // working cloud account: clearing the anchor is the fix that loses nothing.
         "user"
             if f.value.as_deref() == Some("null")
-                && f.evidence.contains_key("cloud_immutable_id")
+                && f.evidence.contains_key(evidence::CLOUD_IMMUTABLE_ID)
                 && f.onprem_object_guid.is_none() =>
         {
             let mut r = row(
@@ -552,7 +600,7 @@ fn stale_cloud_only(f: &Finding) -> Option<Row> {
             "onPremisesImmutableId".clone_into(&mut r.attribute);
             r.value = f
                 .evidence
-                .get("cloud_immutable_id")
+                .get(evidence::CLOUD_IMMUTABLE_ID)
                 .cloned()
                 .unwrap_or_default();
             r
@@ -914,17 +962,28 @@ mod tests {
     #[test]
     fn every_declared_action_has_the_evidence_it_reads() {
         let mut declared_somewhere = std::collections::BTreeSet::new();
+        let mut optional_declared: std::collections::BTreeSet<(CleanupAction, String)> =
+            std::collections::BTreeSet::new();
         for rule in crate::audit::rules::embedded().unwrap() {
             let evidence = rule.evidence.clone().unwrap_or_default();
             for action in &rule.cleanup.actions {
                 declared_somewhere.insert(*action);
-                for column in evidence_read(*action) {
+                for column in evidence_read(*action).needs {
                     assert!(
                         evidence.iter().any(|e| e == column),
                         "{}: declares cleanup '{action}', which reads evidence '{column}' the rule does not declare",
                         rule.name
                     );
                 }
+                optional_declared.extend(evidence.iter().map(|e| (*action, e.clone())));
+            }
+        }
+        for action in CleanupAction::ALL {
+            for column in evidence_read(action).when_present {
+                assert!(
+                    optional_declared.contains(&(action, (*column).to_owned())),
+                    "cleanup '{action}' reads evidence '{column}' when present, but no rule that declares the action declares it"
+                );
             }
         }
         // Every cleanup file is reachable from some rule: an action no rule declares is dead.
