@@ -3,9 +3,10 @@
 //! (`--suppressions FILE`, each with a reason and an expiry date), the exit decision
 //! (`--fail-on`, `--fail-on-new`) and the one-line summary a scheduler's log keeps.
 //!
-//! It reads the two files, annotates `findings.json` with additive keys (`schema_version` 1 stays
-//! valid: no existing key changes) and decides the exit code. It must not run rules or change
-//! what a finding says: a muted finding is still written, only marked.
+//! It reads the two files, puts the comparison and the suppressions on the typed report before
+//! anything is written (findings.json's additive keys: `schema_version` 1 stays valid, no
+//! existing key changes) and decides the exit code. It writes no file, must not run rules and
+//! must not change what a finding says: a muted finding is still written, only marked.
 //!
 //! Findings are recognised across runs by their stable id (`findings::finding_id`: rule, both
 //! objects, attribute and value), so a finding is "unchanged" when the same problem is still

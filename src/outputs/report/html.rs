@@ -373,7 +373,7 @@ struct ScheduleView {
     warnings: Vec<String>,
 }
 
-/// A finding read back from findings.json (resolved ones exist only there).
+/// A resolved or muted finding, as the page lists it.
 #[derive(Serialize)]
 struct ListedFinding {
     rule: String,
