@@ -1296,7 +1296,8 @@ fn provisioning_errors_frame(all: &[(&DirectoryObject, &'static str)]) -> Polars
                 .map(move |e| (*o, *t, e))
         })
         .collect();
-    // Graph documents `ProxyAddress`; real responses also say `ProxyAddresses` (graph-api.md §1.1).
+    // Graph documents `ProxyAddress`; real responses also say `ProxyAddresses`
+    // (https://learn.microsoft.com/graph/api/resources/onpremisesprovisioningerror).
     let property = |p: Option<&str>| -> Option<String> {
         p.map(|p| match p.to_ascii_lowercase().as_str() {
             "proxyaddress" | "proxyaddresses" => "ProxyAddress".to_owned(),
