@@ -505,13 +505,13 @@ fn fifty_thousand_findings_travel_as_json_not_markup() {
 #[test]
 fn verdict_follows_its_rule() {
     use entra_audit::audit::findings::{Finding, RuleOutcome};
-    use entra_audit::outputs::report::html::verdict;
+    use entra_audit::outputs::report::html::readiness;
 
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
     let mut audit = entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
     let all: Vec<&Finding> = audit.findings.iter().collect();
-    let v = verdict(&audit, &all);
+    let v = readiness(&audit, &all);
     assert_eq!((v.level, v.label), ("not-ready", "Not ready"), "{v:?}");
     assert!(v.reasons[0].contains("1 high"), "{v:?}");
 
@@ -522,7 +522,7 @@ fn verdict_follows_its_rule() {
         .filter(|f| f.severity == Severity::Medium)
         .collect();
     assert!(!medium.is_empty());
-    let v = verdict(&audit, &medium);
+    let v = readiness(&audit, &medium);
     assert_eq!(v.level, "incomplete", "{v:?}");
     assert!(
         v.reasons
@@ -535,7 +535,7 @@ fn verdict_follows_its_rule() {
         .rules
         .retain(|r| !matches!(r.outcome, RuleOutcome::NotEvaluated { .. }));
     let medium_count = medium.len();
-    let v = verdict(&audit, &medium);
+    let v = readiness(&audit, &medium);
     assert_eq!(v.level, "warnings", "{v:?}");
     assert!(
         v.reasons
@@ -546,7 +546,7 @@ fn verdict_follows_its_rule() {
     for rule in &mut audit.rules {
         rule.caveats.clear();
     }
-    let v = verdict(&audit, &[]);
+    let v = readiness(&audit, &[]);
     assert_eq!((v.level, v.label), ("ready", "Ready"), "{v:?}");
     assert!(v.reasons.is_empty());
 }

@@ -163,10 +163,19 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         rules: output.results,
         findings,
         tenant_summary,
+        baseline: None,
+        resolved: None,
+        not_rechecked: None,
+        suppressions: None,
         rule_docs: rules
             .iter()
             .filter(|r| r.kind == rules::Kind::Rule)
             .map(|r| (r.name.clone(), r.docs.clone()))
+            .collect(),
+        rule_cleanup: rules
+            .iter()
+            .filter(|r| r.kind == rules::Kind::Rule)
+            .map(|r| (r.name.clone(), r.cleanup.clone()))
             .collect(),
     })
 }

@@ -215,7 +215,9 @@ fn sync_jobs(jobs: &DataFrame, as_of: DateTime<Utc>) -> PolarsResult<Vec<SyncJob
             error: quarantine_error[i]
                 .clone()
                 .or_else(|| last_error[i].clone()),
-            health: health[i].clone(),
+            health: health[i]
+                .as_deref()
+                .and_then(crate::inputs::snapshot::JobHealth::from_column),
         })
         .collect())
 }

@@ -119,8 +119,8 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
     // Directory data (DNs, names, values) is in the summary: escaped control characters only.
     print!("{}", terminal_safe(&published.terminal));
     print!("{}", next_step(args));
-    eprintln!("{}", terminal_safe(&published.verdict.summary));
-    Ok(published.verdict.code)
+    eprintln!("{}", terminal_safe(&published.exit.summary));
+    Ok(published.exit.code)
 }
 
 /// The summary's last line: where to read the result (nothing when no files were written).
@@ -214,7 +214,7 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<u
                 rules_named: !args.rules.is_empty(),
             },
         )?;
-        Ok((published.verdict.code, published.verdict.summary))
+        Ok((published.exit.code, published.exit.summary))
     };
     let outcomes = tenants::run_all(&entries, &args.out, &template, args.allow_partial, &finish)?;
     for o in &outcomes {

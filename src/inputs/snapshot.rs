@@ -359,6 +359,21 @@ impl JobHealth {
         }
     }
 
+    /// The health a `sync_jobs.health` value spells (see [`JobHealth::as_str`]).
+    pub fn from_column(text: &str) -> Option<JobHealth> {
+        [
+            JobHealth::Healthy,
+            JobHealth::Escrowed,
+            JobHealth::Paused,
+            JobHealth::NotRun,
+            JobHealth::NotConfigured,
+            JobHealth::Quarantined,
+            JobHealth::Failing,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == text)
+    }
+
     /// Whether the job needs someone (exit code 1 of `cloud-sync status`).
     pub fn needs_attention(self) -> bool {
         matches!(self, JobHealth::Quarantined | JobHealth::Failing)

@@ -10,7 +10,9 @@
 //!
 //! The output contract: every rule returns [`FINDING_COLUMNS`] (any may be null except `message`
 //! and `remediation`); an optional [`OUTCOME_COLUMN`] overrides the rule's declared outcome per
-//! row; extra columns become evidence. The engine must not know what any rule
+//! row; extra columns become evidence, and must be exactly the columns the rule declares in its
+//! front matter (`evidence`), so a renamed column fails the rule (and `cargo test`) instead of
+//! silently starving what reads it (the cleanup files). The engine must not know what any rule
 //! means: it only checks inputs are available and outputs are well-formed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -347,6 +349,7 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
             missing.join(", ")
         ));
     }
+    check_declared_evidence(rule, &names)?;
     let columns: Vec<(String, Vec<Option<String>>)> = names
         .iter()
         .map(|name| {
@@ -413,9 +416,54 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
             message,
             remediation,
             evidence,
+            status: None,
+            muted: None,
+            suppression: None,
         });
     }
     Ok(findings)
+}
+
+/// The query's evidence columns must be the ones its front matter declares (when it declares
+/// them): both ways, so neither a new column nor a renamed one goes unnoticed.
+fn check_declared_evidence(rule: &Rule, returned: &[String]) -> Result<(), String> {
+    let Some(declared) = &rule.evidence else {
+        return Ok(());
+    };
+    let returned: Vec<&str> = returned
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !FINDING_COLUMNS.contains(n) && *n != OUTCOME_COLUMN)
+        .collect();
+    let undeclared: Vec<&str> = returned
+        .iter()
+        .copied()
+        .filter(|n| !declared.iter().any(|d| d == n))
+        .collect();
+    let absent: Vec<&str> = declared
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !returned.contains(d))
+        .collect();
+    if undeclared.is_empty() && absent.is_empty() {
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    if !undeclared.is_empty() {
+        problems.push(format!(
+            "returned but not declared: {}",
+            undeclared.join(", ")
+        ));
+    }
+    if !absent.is_empty() {
+        problems.push(format!("declared but not returned: {}", absent.join(", ")));
+    }
+    Err(format!(
+        "{}: rule '{}': the query's evidence columns differ from its front matter `evidence` ({})",
+        rule.source.display(),
+        rule.name,
+        problems.join("; ")
+    ))
 }
 
 /// Renders a result column as text; times as RFC 3339 UTC, so evidence reads the same everywhere.
@@ -470,9 +518,15 @@ mod tests {
             "{:?}",
             output.views_unavailable
         );
-        for result in &output.results {
-            assert_eq!(result.outcome, RuleOutcome::Passed, "{}", result.rule);
-        }
+        // Every rule that does not pass, at once (an evidence column missing from the front
+        // matter's `evidence` shows up here, naming the rule and the column).
+        let broken: Vec<String> = output
+            .results
+            .iter()
+            .filter(|r| r.outcome != RuleOutcome::Passed)
+            .map(|r| format!("{}: {:?}", r.rule, r.outcome))
+            .collect();
+        assert!(broken.is_empty(), "{}", broken.join("\n"));
         assert_eq!(
             output.results.len(),
             rules.iter().filter(|r| r.kind == Kind::Rule).count()
@@ -491,6 +545,8 @@ mod tests {
             kind: Kind::Rule,
             outcome: Some(PredictedOutcome::CloudLeftover),
             not_evaluated_when: None,
+            evidence: None,
+            cleanup: crate::audit::findings::RuleCleanup::default(),
             docs: String::new(),
             sql: sql.into(),
             source: "t.sql".into(),
@@ -673,6 +729,35 @@ mod tests {
         }
         assert_eq!(result("unrelated").outcome, RuleOutcome::Passed);
         assert!(result("unrelated").caveats.is_empty());
+    }
+
+    #[test]
+    fn evidence_columns_must_match_the_declaration_both_ways() {
+        let base = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                    NULL AS onprem_distinguished_name, NULL AS attribute, 'v' AS value, 'm' AS message, \
+                    'r' AS remediation";
+        let declared = |sql: String, evidence: &[&str]| Rule {
+            name: "declared".into(),
+            evidence: Some(evidence.iter().map(|s| (*s).to_owned()).collect()),
+            ..rule(&sql, &[])
+        };
+        let matching = declared(format!("{base}, 'h' AS other_holder"), &["other_holder"]);
+        let out = run(&[matching], &Tables::empty(), None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Failed { findings: 1 });
+        assert_eq!(out.findings[0].evidence["other_holder"], "h");
+
+        let renamed = declared(format!("{base}, 'h' AS holder"), &["other_holder"]);
+        let out = run(&[renamed], &Tables::empty(), None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::Errored { error }
+                if error == "t.sql: rule 'declared': the query's evidence columns differ from its front matter `evidence` (returned but not declared: holder; declared but not returned: other_holder)"),
+            "{:?}",
+            out.results[0].outcome
+        );
+        assert!(
+            out.findings.is_empty(),
+            "an errored rule reports no findings"
+        );
     }
 
     #[test]

@@ -19,9 +19,9 @@ use anyhow::Context as _;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use crate::audit::findings::{Finding, RuleOutcome, RuleResult, Severity};
+use crate::audit::findings::{BaselineFinding, Finding, RuleOutcome, RuleResult, Severity};
 use crate::audit::result::{AuditReport, SyncFreshness, SyncJobSummary};
-use crate::inputs::snapshot::CollectionState;
+use crate::inputs::snapshot::{CollectionState, JobHealth};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 const STYLE: &str = include_str!("report.css");
@@ -33,8 +33,8 @@ const EXAMPLES_PER_RULE: usize = 10;
 /// Rejected input records listed in the page; findings.json lists them all.
 const REJECTED_SHOWN: usize = 50;
 
-/// The verdict's rule, shown verbatim in the page so the reader can check it.
-pub const VERDICT_RULE: [(&str, &str); 4] = [
+/// The readiness rule, shown verbatim in the page so the reader can check it.
+pub const READINESS_RULE: [(&str, &str); 4] = [
     (
         "Not ready",
         "at least one critical or high finding: sync would fail, merge the wrong objects or take over cloud accounts.",
@@ -53,18 +53,19 @@ pub const VERDICT_RULE: [(&str, &str); 4] = [
     ),
 ];
 
-/// The readiness verdict: a level (for the page's colour), its label and why.
+/// The page's readiness verdict: a level (for the page's colour), its label and why. (The exit
+/// code is another decision: `baseline::ExitDecision`, from --fail-on.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verdict {
+pub struct Readiness {
     /// `not-ready`, `incomplete`, `warnings` or `ready`.
     pub level: &'static str,
     pub label: &'static str,
     pub reasons: Vec<String>,
 }
 
-/// Applies [`VERDICT_RULE`] to an audit; `active` are its findings less the muted ones (an
+/// Applies [`READINESS_RULE`] to an audit; `active` are its findings less the muted ones (an
 /// accepted risk does not hold a migration back, as it does not fail `--fail-on`).
-pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
+pub fn readiness(report: &AuditReport, active: &[&Finding]) -> Readiness {
     let count = |s: Severity| active.iter().filter(|f| f.severity == s).count();
     let (critical, high, medium, low) = (
         count(Severity::Critical),
@@ -147,9 +148,9 @@ pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
     } else {
         ("ready", 3)
     };
-    Verdict {
+    Readiness {
         level,
-        label: VERDICT_RULE[index].0,
+        label: READINESS_RULE[index].0,
         reasons,
     }
 }
@@ -198,91 +199,16 @@ pub fn write(report: &AuditReport, path: &Path) -> anyhow::Result<()> {
     crate::outputs::replace::write_file(path, html.as_bytes())
 }
 
-/// Re-renders `OUT/report.html` from `OUT/findings.json` once a scheduled run (`--baseline`,
-/// `--suppressions`) has annotated it, so the page shows each finding's status, the resolved
-/// findings and the muted ones. Does nothing for a run without either. Returns whether it wrote.
-pub fn refresh_after_schedule(report: &AuditReport, out: &Path) -> anyhow::Result<bool> {
-    let json_path = out.join("findings.json");
-    let text = std::fs::read_to_string(&json_path)
-        .with_context(|| format!("cannot read {}", json_path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not JSON", json_path.display()))?;
-    let Some(annotations) = Annotations::from_findings_json(value) else {
-        return Ok(false);
-    };
-    let html = render_with(report, Some(&annotations))?;
-    let path = out.join("report.html");
-    crate::outputs::replace::write_file(&path, html.as_bytes())?;
-    Ok(true)
-}
-
-/// What a scheduled run added to findings.json, read back from the annotated file: its keys
-/// (per finding `status`, `muted`, `suppression`; at the top `baseline`, `resolved`,
-/// `not_rechecked`, `suppressions`) are the contract, so this page does not depend on how the
-/// comparison is computed.
-#[derive(Debug, Default)]
-pub struct Annotations {
-    /// The findings as findings.json has them, annotations included.
-    findings: Vec<serde_json::Value>,
-    baseline: Option<serde_json::Value>,
-    resolved: Vec<serde_json::Value>,
-    not_rechecked: Vec<(String, u64)>,
-    suppressions: Option<serde_json::Value>,
-}
-
-impl Annotations {
-    /// `None` when findings.json carries no scheduled-run keys.
-    pub fn from_findings_json(mut value: serde_json::Value) -> Option<Self> {
-        let mut take = |key: &str| value.get_mut(key).map(serde_json::Value::take);
-        let baseline = take("baseline").filter(|v| !v.is_null());
-        let suppressions = take("suppressions").filter(|v| !v.is_null());
-        if baseline.is_none() && suppressions.is_none() {
-            return None;
-        }
-        let array = |v: Option<serde_json::Value>| match v {
-            Some(serde_json::Value::Array(items)) => items,
-            _ => Vec::new(),
-        };
-        Some(Annotations {
-            findings: array(take("findings")),
-            resolved: array(take("resolved")),
-            not_rechecked: take("not_rechecked")
-                .and_then(|v| v.as_object().cloned())
-                .into_iter()
-                .flatten()
-                .map(|(rule, n)| (rule, n.as_u64().unwrap_or(0)))
-                .collect(),
-            baseline,
-            suppressions,
-        })
-    }
-
-    fn muted_ids(&self) -> HashSet<&str> {
-        self.findings
-            .iter()
-            .filter(|f| f["muted"] == serde_json::Value::Bool(true))
-            .filter_map(|f| f["id"].as_str())
-            .collect()
-    }
-}
-
-/// Renders the page.
+/// Renders the page, with a scheduled run's statuses, resolved and muted findings when the
+/// schedule put them on the report.
 pub fn render(report: &AuditReport) -> anyhow::Result<String> {
-    render_with(report, None)
-}
-
-/// Renders the page, with a scheduled run's annotations when there are some.
-pub fn render_with(
-    report: &AuditReport,
-    annotations: Option<&Annotations>,
-) -> anyhow::Result<String> {
     let mut env = Environment::new();
     // Whatever the template's name, everything is HTML-escaped unless marked safe in this file.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_template("report.html", TEMPLATE)
         .context("report.html template")?;
-    let page = Page::new(report, annotations)?;
+    let page = Page::new(report)?;
     env.get_template("report.html")
         .and_then(|t| t.render(Value::from(minijinja::value::Serde(&page))))
         .context("rendering report.html")
@@ -301,8 +227,8 @@ struct Page<'a> {
     findings_json: Value,
     as_of: String,
     collected_at: Option<String>,
-    verdict: Verdict,
-    verdict_rule: Vec<(&'static str, &'static str)>,
+    readiness: Readiness,
+    readiness_rule: Vec<(&'static str, &'static str)>,
     totals: Totals,
     objects: Vec<ObjectRow>,
     freshness: Vec<FreshnessRow>,
@@ -448,7 +374,7 @@ struct ScheduleView {
     warnings: Vec<String>,
 }
 
-/// A finding read back from findings.json (resolved ones exist only there).
+/// A resolved or muted finding, as the page lists it.
 #[derive(Serialize)]
 struct ListedFinding {
     rule: String,
@@ -467,49 +393,61 @@ struct ListedFinding {
 const LISTED: usize = 200;
 
 impl ScheduleView {
-    fn new(a: &Annotations) -> Self {
-        let text =
-            |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
-        let number = |v: &serde_json::Value, key: &str| v[key].as_u64().unwrap_or(0);
-        let listed = |f: &serde_json::Value, note: String| ListedFinding {
-            rule: text(f, "rule"),
-            severity: text(f, "severity"),
-            cloud: text(f, "cloud_object_id"),
-            cloud_type: text(f, "cloud_object_type"),
-            onprem_guid: text(f, "onprem_object_guid"),
-            onprem_dn: text(f, "onprem_distinguished_name"),
-            attribute: text(f, "attribute"),
-            value: text(f, "value"),
-            message: text(f, "message"),
+    /// `None` for a run without `--baseline` or `--suppressions`.
+    fn new(report: &AuditReport) -> Option<Self> {
+        if report.baseline.is_none() && report.suppressions.is_none() {
+            return None;
+        }
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let listed = |f: &Finding, note: String| ListedFinding {
+            rule: f.rule.clone(),
+            severity: f.severity.as_str().to_owned(),
+            cloud: text(&f.cloud_object_id),
+            cloud_type: text(&f.cloud_object_type),
+            onprem_guid: text(&f.onprem_object_guid),
+            onprem_dn: text(&f.onprem_distinguished_name),
+            attribute: text(&f.attribute),
+            value: text(&f.value),
+            message: f.message.clone(),
             note,
         };
-        let muted: Vec<&serde_json::Value> = a
-            .findings
-            .iter()
-            .filter(|f| f["muted"] == serde_json::Value::Bool(true))
-            .collect();
+        // Resolved findings are the baseline file's records, passed on as it wrote them.
+        let resolved_listed = |f: &BaselineFinding| ListedFinding {
+            rule: f.text("rule").to_owned(),
+            severity: f.text("severity").to_owned(),
+            cloud: f.text("cloud_object_id").to_owned(),
+            cloud_type: f.text("cloud_object_type").to_owned(),
+            onprem_guid: f.text("onprem_object_guid").to_owned(),
+            onprem_dn: f.text("onprem_distinguished_name").to_owned(),
+            attribute: f.text("attribute").to_owned(),
+            value: f.text("value").to_owned(),
+            message: f.text("message").to_owned(),
+            note: String::new(),
+        };
+        let muted: Vec<&Finding> = report.findings.iter().filter(|f| f.is_muted()).collect();
+        let resolved = report.resolved.as_deref().unwrap_or_default();
         let mut view = ScheduleView {
-            resolved: a
-                .resolved
+            resolved: resolved.iter().take(LISTED).map(resolved_listed).collect(),
+            resolved_more: resolved.len().saturating_sub(LISTED),
+            not_rechecked: report
+                .not_rechecked
                 .iter()
-                .take(LISTED)
-                .map(|f| listed(f, String::new()))
+                .flatten()
+                .map(|(rule, n)| (rule.clone(), *n as u64))
                 .collect(),
-            resolved_more: a.resolved.len().saturating_sub(LISTED),
-            not_rechecked: a.not_rechecked.clone(),
             muted: muted
                 .iter()
                 .take(LISTED)
                 .map(|f| {
-                    let s = &f["suppression"];
-                    let mut note = text(s, "reason");
-                    let expires = text(s, "expires");
-                    if !expires.is_empty() {
-                        let _ = write!(note, " (until {expires})");
-                    }
-                    let source = text(s, "source");
-                    if !source.is_empty() {
-                        let _ = write!(note, " · {source}");
+                    let mut note = String::new();
+                    if let Some(s) = &f.suppression {
+                        note.push_str(&s.reason);
+                        if !s.expires.is_empty() {
+                            let _ = write!(note, " (until {})", s.expires);
+                        }
+                        if !s.source.is_empty() {
+                            let _ = write!(note, " · {}", s.source);
+                        }
                     }
                     listed(f, note)
                 })
@@ -518,25 +456,20 @@ impl ScheduleView {
             muted_more: muted.len().saturating_sub(LISTED),
             ..ScheduleView::default()
         };
-        if let Some(b) = &a.baseline {
+        if let Some(b) = &report.baseline {
             view.has_baseline = true;
-            view.baseline_path = b["path"].as_str().map(str::to_owned).unwrap_or_default();
-            view.baseline_as_of = b["as_of"].as_str().map(human_time).unwrap_or_default();
-            view.new = number(b, "new");
-            view.unchanged = number(b, "unchanged");
-            view.resolved_count = number(b, "resolved");
+            view.baseline_path = b.path.display().to_string();
+            view.baseline_as_of = b.as_of.as_deref().map(human_time).unwrap_or_default();
+            view.new = b.new as u64;
+            view.unchanged = b.unchanged as u64;
+            view.resolved_count = b.resolved as u64;
         }
-        if let Some(s) = &a.suppressions {
+        if let Some(s) = &report.suppressions {
             view.has_suppressions = true;
-            view.suppressions_path = s["path"].as_str().map(str::to_owned).unwrap_or_default();
-            view.warnings = s["warnings"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|w| w.as_str().map(str::to_owned))
-                .collect();
+            view.suppressions_path = s.path.display().to_string();
+            view.warnings.clone_from(&s.warnings);
         }
-        view
+        Some(view)
     }
 }
 
@@ -563,20 +496,18 @@ struct ChartRow {
 }
 
 impl<'a> Page<'a> {
-    fn new(report: &'a AuditReport, annotations: Option<&Annotations>) -> anyhow::Result<Self> {
+    fn new(report: &'a AuditReport) -> anyhow::Result<Self> {
         let summary = &report.tenant_summary;
-        // With annotations, the table gets the findings as findings.json has them (status, muted).
-        let findings_json = match annotations {
-            Some(a) => serde_json::to_string(&a.findings),
-            None => serde_json::to_string(&report.findings),
-        }
-        .context("serialising the findings for report.html")?;
-        let muted = annotations.map(Annotations::muted_ids).unwrap_or_default();
-        let active: Vec<&Finding> = report
+        // The table gets the findings as findings.json has them (with a schedule: status, muted).
+        let findings_json = serde_json::to_string(&report.findings)
+            .context("serialising the findings for report.html")?;
+        let muted: HashSet<&str> = report
             .findings
             .iter()
-            .filter(|f| !muted.contains(f.id.as_str()))
+            .filter(|f| f.is_muted())
+            .map(|f| f.id.as_str())
             .collect();
+        let active: Vec<&Finding> = report.findings.iter().filter(|f| !f.is_muted()).collect();
         let mut unavailable: Vec<(String, String)> = summary
             .unavailable
             .iter()
@@ -622,8 +553,8 @@ impl<'a> Page<'a> {
                 .as_ref()
                 .and_then(|c| c.collected_at.as_deref())
                 .map(human_time),
-            verdict: verdict(report, &active),
-            verdict_rule: VERDICT_RULE.to_vec(),
+            readiness: readiness(report, &active),
+            readiness_rule: READINESS_RULE.to_vec(),
             totals,
             objects: object_rows(report),
             freshness: freshness_rows(report),
@@ -663,7 +594,7 @@ impl<'a> Page<'a> {
             passed_rules,
             findings_chart: findings_chart(&sorted_rules, &by_rule),
             muted_rules,
-            schedule: annotations.map(ScheduleView::new),
+            schedule: ScheduleView::new(report),
             freshness_chart: freshness_chart(report),
             rule_options: rule_options(&sorted_rules),
         })
@@ -881,13 +812,13 @@ fn freshness_rows(report: &AuditReport) -> Vec<FreshnessRow> {
 /// The report's label for a job's health, which `sync_jobs.health` judged (the same judgement
 /// as the rules and `cloud-sync status`).
 fn job_state(j: &SyncJobSummary) -> &'static str {
-    match j.health.as_deref() {
-        Some("quarantined") => "quarantine",
-        Some("failing") => "failing",
-        Some("escrowed") => "escrowed",
-        Some("paused" | "notRun" | "notConfigured") => "paused",
-        Some("healthy") => "ok",
-        _ => "stale",
+    match j.health {
+        Some(JobHealth::Quarantined) => "quarantine",
+        Some(JobHealth::Failing) => "failing",
+        Some(JobHealth::Escrowed) => "escrowed",
+        Some(JobHealth::Paused | JobHealth::NotRun | JobHealth::NotConfigured) => "paused",
+        Some(JobHealth::Healthy) => "ok",
+        None => "stale",
     }
 }
 
