@@ -5,6 +5,7 @@
 //! exported twice); it must not contain rule logic, parse files itself, or render output.
 
 mod summary;
+pub mod timings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -68,8 +69,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     }
 
     let mut inputs = Inputs::default();
-    let started = std::time::Instant::now();
-    let (onprem, cloud) = read_inputs(options, &mut inputs, started)?;
+    let clock = timings::Clock::start();
+    let (onprem, cloud) = read_inputs(options, &mut inputs, clock)?;
     if onprem.is_none() && cloud.is_none() {
         anyhow::bail!("nothing to audit: give --cloud DIR, --onprem FILE, or both");
     }
@@ -98,6 +99,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem
         .as_ref()
         .map(|objects| objects.iter().map(|o| o.class).collect());
+    let began = std::time::Instant::now();
     let (onprem, upn_source) = match onprem {
         Some(objects) => {
             let model = sync_model::build(&options.sync, &objects, cloud.as_ref());
@@ -109,21 +111,26 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         }
         None => (None, UpnSource::UserPrincipalName),
     };
+    clock.done("sync model and scope", began, onprem.as_ref().map(Vec::len));
+    let began = std::time::Instant::now();
     let mut tables = tables::build(&params, onprem.as_deref(), upn_source, cloud.as_ref())
         .context("building the audit tables")?;
     if let Some(classes) = imported_classes {
         tables.set_imported_onprem_classes(classes);
     }
-    tracing::info!(elapsed = ?started.elapsed(), "tables built");
+    clock.done("tables", began, None);
     // The tables hold everything the rules read; the parsed inputs would only double the peak.
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // Freeing millions of small allocations takes about a second at a million objects: let it
     // happen on another thread while the rules run.
     std::thread::spawn(move || drop((onprem, cloud)));
+    let began = std::time::Instant::now();
     let tenant_summary = summary::tenant_summary(&tables, &rules, &params)
         .context("computing the tenant summary")?;
-    let output = engine::run(&rules, &tables, options.only.as_ref());
-    tracing::info!(elapsed = ?started.elapsed(), "rules run");
+    clock.done("tenant summary", began, None);
+    let began = std::time::Instant::now();
+    let output = engine::run_timed(&rules, &tables, options.only.as_ref(), clock);
+    clock.done("rules", began, Some(output.findings.len()));
 
     inputs.rules_not_evaluated = output
         .results
@@ -168,21 +175,30 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
 fn read_inputs(
     options: &CheckOptions,
     inputs: &mut Inputs,
-    started: std::time::Instant,
+    clock: timings::Clock,
 ) -> anyhow::Result<(Option<Vec<OnPremObject>>, Option<snapshot::CloudSnapshot>)> {
     // The on-prem exports and the cloud snapshot are independent: read them at the same time.
     let (onprem, cloud) = std::thread::scope(|scope| {
         let cloud = scope.spawn(|| {
+            let began = std::time::Instant::now();
             let cloud = options.cloud.as_deref().map(snapshot::load).transpose();
-            tracing::info!(elapsed = ?started.elapsed(), "cloud snapshot loaded");
+            let objects = cloud.as_ref().ok().and_then(Option::as_ref).map(|c| {
+                c.users.len() + c.contacts.len() + c.groups.len()
+            });
+            clock.done("cloud snapshot read", began, objects);
             cloud
         });
+        let began = std::time::Instant::now();
         let onprem = if options.onprem.is_empty() {
             None
         } else {
             Some(import_onprem(&options.onprem, inputs))
         };
-        tracing::info!(elapsed = ?started.elapsed(), "on-prem import done");
+        let objects = onprem
+            .as_ref()
+            .and_then(|o| o.as_ref().ok())
+            .map(Vec::len);
+        clock.done("on-prem import", began, objects);
         let cloud = cloud.join().expect("the snapshot reader does not panic");
         (onprem.transpose(), cloud)
     });

@@ -59,6 +59,8 @@ pub fn publish(
     schedule: ScheduleInputs,
     options: &PublishOptions<'_>,
 ) -> anyhow::Result<Published> {
+    let clock = crate::audit::timings::Clock::start();
+    let began = std::time::Instant::now();
     let schedule = schedule.apply(&audit)?;
     let out = options.out;
     let (written, cleanup_files) = if options.no_files {
@@ -85,6 +87,7 @@ pub fn publish(
         staging.commit(&OWNED_ENTRIES, "findings.json")?;
         (written, cleanup_files)
     };
+    clock.done("outputs", began, Some(audit.findings.len()));
     let completeness = completeness(&audit, options);
     let verdict = schedule.verdict(
         &audit.findings,

@@ -1,5 +1,7 @@
 //! The tables the rules query: the ONE place where table names, columns and polars schemas are
 //! declared ([`TABLES`]), and the code that fills them from on-prem objects and a cloud snapshot.
+//! Each table is declared once with [`table!`]: a column's name, type, doc and the expression
+//! that computes it stand together, so a declaration and its builder cannot disagree.
 //!
 //! Schemas are explicit and never inferred from data: every builder is checked against its
 //! [`TableSpec`], so a rule sees the same columns and types whether a table holds a million rows
@@ -21,7 +23,10 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::onprem::{self, OnPremObject, dn_domain};
-use crate::snapshot::{CloudSnapshot, Collection, DirectoryObject, PROVISIONING_ERRORS_SCOPE};
+use crate::snapshot::{
+    CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
+    PROVISIONING_ERRORS_SCOPE, ProvisioningError, Quarantine, SyncJob, SyncStatus, TaskExecution,
+};
 use crate::sync_model::UpnSource;
 
 /// Column types used by the tables (a deliberately small set).
@@ -54,7 +59,7 @@ impl ColumnType {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ColumnSpec {
     pub name: &'static str,
     pub ty: ColumnType,
@@ -81,64 +86,234 @@ impl TableSpec {
     }
 }
 
-macro_rules! columns {
-    ($($name:literal : $ty:ident = $doc:literal),* $(,)?) => {
-        &[$(ColumnSpec { name: $name, ty: ColumnType::$ty, doc: $doc }),*]
+/// Declares a table ONCE: its name and doc, and for every column its name, type, doc and the
+/// expression that computes it from one row. It expands to the table's [`TableSpec`] constant
+/// (what rules, docs and the empty schemas read) and to the function that builds the frame from
+/// a slice of rows. A column's declared type picks the builder its values go through, and the
+/// columns are built in the order they are declared, so a table cannot be built with a column
+/// missing, misnamed, out of order or of another type: that does not compile.
+///
+/// ```text
+/// table! {
+///     pub const NAME = "sql_name", "doc";
+///     fn builder(&[RowType<'_>], extra: Arg) |row| {
+///         "column": Str = "doc" => expression giving Option<impl AsRef<str>>,
+///         "flag": Bool = "doc" => Option<bool>,   // Int: Option<i64>, Time: Option<DateTime<Utc>>
+///     }
+/// }
+/// ```
+///
+/// The `columns` form declares a column list shared by several tables (the address tables): its
+/// builder takes the table's spec, which must use that list.
+macro_rules! table {
+    (
+        $(#[$attr:meta])*
+        $vis:vis const $spec:ident = $name:literal, $doc:literal;
+        fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| {
+            $($col:literal : $ty:ident = $cdoc:literal => $value:expr),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis const $spec: TableSpec = TableSpec {
+            name: $name,
+            doc: $doc,
+            columns: &[$(ColumnSpec { name: $col, ty: ColumnType::$ty, doc: $cdoc }),*],
+        };
+
+        fn $build(rows: &[$rowty] $(, $arg: $argty)*) -> PolarsResult<DataFrame> {
+            let mut frame = FrameBuilder::new(&$spec, rows.len());
+            $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
+            frame.finish()
+        }
     };
+    (
+        $(#[$attr:meta])*
+        $vis:vis const $columns:ident: columns;
+        fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| {
+            $($col:literal : $ty:ident = $cdoc:literal => $value:expr),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis const $columns: &[ColumnSpec] =
+            &[$(ColumnSpec { name: $col, ty: ColumnType::$ty, doc: $cdoc }),*];
+
+        fn $build(
+            spec: &'static TableSpec,
+            rows: &[$rowty] $(, $arg: $argty)*
+        ) -> PolarsResult<DataFrame> {
+            assert!(
+                spec.columns == $columns,
+                "table {} is built with {}, which it does not declare",
+                spec.name,
+                stringify!($columns)
+            );
+            let mut frame = FrameBuilder::new(spec, rows.len());
+            $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
+            frame.finish()
+        }
+    };
+    (@fill $frame:ident, Str, $values:expr) => { $frame.str($values) };
+    (@fill $frame:ident, Bool, $values:expr) => { $frame.bool($values) };
+    (@fill $frame:ident, Int, $values:expr) => { $frame.int($values) };
+    (@fill $frame:ident, Time, $values:expr) => { $frame.time($values) };
 }
 
-pub const PARAMS: TableSpec = TableSpec {
-    name: "params",
-    doc: "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).",
-    columns: columns![
-        "as_of": Time = "--as-of, else the snapshot's collection time, else now",
-        "directory_sync_cutoff": Time = "as_of minus --directory-sync-max-age",
-        "password_sync_cutoff": Time = "as_of minus --password-sync-max-age",
-        "cloud_sync_cutoff": Time = "as_of minus --cloud-sync-max-age",
-    ],
-};
+/// Builds a frame column by column, in the order its [`TableSpec`] declares them (only
+/// [`table!`] drives it, so the order and types always agree).
+struct FrameBuilder {
+    spec: &'static TableSpec,
+    height: usize,
+    columns: Vec<Column>,
+    started: std::time::Instant,
+}
 
-pub const ONPREM_OBJECTS: TableSpec = TableSpec {
-    name: "onprem_objects",
-    doc: "Every AD user, contact and group from the --onprem exports.",
-    columns: columns![
-        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12",
-        "object_type": Str = "user, contact or group",
-        "source_anchor": Str = "base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what onPremisesImmutableId holds after sync",
-        "anchor_attribute": Str = "mS-DS-ConsistencyGuid or objectGUID",
-        "object_sid": Str = "objectSid as S-1-5-...",
-        "distinguished_name": Str = "distinguishedName",
-        "domain": Str = "DNS domain from the DC= parts of the DN, lower case",
-        "user_principal_name": Str = "userPrincipalName as exported",
-        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)",
-        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)",
-        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case",
-        "sam_account_name": Str = "sAMAccountName",
-        "mail": Str = "mail as exported",
-        "mail_nickname": Str = "mailNickname",
-        "display_name": Str = "displayName",
-        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix",
-        "mail_enabled": Bool = "has mail or an SMTP proxy address",
-        "enabled": Bool = "users: account enabled",
-        "proxy_address_count": Int = "how many proxyAddresses values the object holds",
-        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)",
-        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)",
-        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)",
-        "member_count": Int = "groups: direct member values (null: none, or the export did not say)",
-        "source_file": Str = "export file the object came from",
-        "source_line": Int = "line of the record in that file",
-    ],
-};
+impl FrameBuilder {
+    fn new(spec: &'static TableSpec, height: usize) -> Self {
+        FrameBuilder {
+            spec,
+            height,
+            columns: Vec::with_capacity(spec.columns.len()),
+            started: std::time::Instant::now(),
+        }
+    }
 
-const ADDRESS_COLUMNS: &[ColumnSpec] = columns![
-    "object_id": Str = "onprem: object_guid; cloud: id",
-    "object_type": Str = "user, contact or group",
-    "kind": Str = "upn or smtp (mail and SMTP proxy addresses share one namespace)",
-    "address": Str = "the value, lower case, without the smtp: prefix",
-    "is_primary": Bool = "upn: always; smtp: the SMTP: (upper case) proxy address, or mail when there is none",
-    "origin": Str = "userPrincipalName, proxyAddresses or mail",
-    "raw": Str = "the value as it stands in the source",
-];
+    /// The next declared column; `ty` is what [`table!`] chose from the same declaration.
+    fn next_spec(&self, ty: ColumnType) -> &'static ColumnSpec {
+        let spec = &self.spec.columns[self.columns.len()];
+        debug_assert_eq!(spec.ty, ty, "table {} column {}", self.spec.name, spec.name);
+        spec
+    }
+
+    fn str<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = Option<S>>) {
+        let spec = self.next_spec(ColumnType::Str);
+        // Straight into polars' buffer: each value is copied once and any temporary freed at once.
+        let mut builder = StringChunkedBuilder::new(spec.name.into(), self.height);
+        for value in values {
+            builder.append_option(value.as_ref().map(AsRef::as_ref));
+        }
+        self.columns.push(builder.finish().into_series().into_column());
+    }
+
+    fn bool(&mut self, values: impl IntoIterator<Item = Option<bool>>) {
+        let spec = self.next_spec(ColumnType::Bool);
+        let series: BooleanChunked = values.into_iter().collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn int(&mut self, values: impl IntoIterator<Item = Option<i64>>) {
+        let spec = self.next_spec(ColumnType::Int);
+        let series: Int64Chunked = values.into_iter().collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn time(&mut self, values: impl IntoIterator<Item = Option<DateTime<Utc>>>) {
+        let spec = self.next_spec(ColumnType::Time);
+        let series: Int64Chunked = values
+            .into_iter()
+            .map(|t| t.map(|t| t.timestamp_micros()))
+            .collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn finish(self) -> PolarsResult<DataFrame> {
+        tracing::debug!(table = self.spec.name, rows = self.height, elapsed = ?self.started.elapsed(), "table built");
+        DataFrame::new(self.height, self.columns)
+    }
+}
+
+/// A count as the tables hold it (saturating: no export holds 2^63 of anything).
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn count_u64(n: Option<u64>) -> Option<i64> {
+    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+table! {
+    pub const PARAMS = "params", "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).";
+    fn params_frame(&[Params]) |p| {
+        "as_of": Time = "--as-of, else the snapshot's collection time, else now" => Some(p.as_of),
+        "directory_sync_cutoff": Time = "as_of minus --directory-sync-max-age" => Some(p.as_of - p.directory_sync_max_age),
+        "password_sync_cutoff": Time = "as_of minus --password-sync-max-age" => Some(p.as_of - p.password_sync_max_age),
+        "cloud_sync_cutoff": Time = "as_of minus --cloud-sync-max-age" => Some(p.as_of - p.cloud_sync_max_age),
+    }
+}
+
+/// One row of `onprem_objects`: the object, what was derived from it once, and its file as text.
+struct OnPremRow<'a> {
+    object: &'a OnPremObject,
+    derived: &'a Derived<'a>,
+    /// A handful of files for a million objects: each path is rendered once and shared.
+    source_file: std::rc::Rc<str>,
+}
+
+table! {
+    pub const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
+    fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource) |r| {
+        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&r.derived.id),
+        "object_type": Str = "user, contact or group" => Some(r.object.class.as_str()),
+        "source_anchor": Str = "base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what onPremisesImmutableId holds after sync" => Some(&r.object.source_anchor),
+        "anchor_attribute": Str = "mS-DS-ConsistencyGuid or objectGUID" => Some(r.object.anchor_attribute.as_str()),
+        "object_sid": Str = "objectSid as S-1-5-..." => r.object.object_sid.as_ref(),
+        "distinguished_name": Str = "distinguishedName" => Some(&r.object.distinguished_name),
+        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&r.object.distinguished_name),
+        "user_principal_name": Str = "userPrincipalName as exported" => r.object.user_principal_name.as_ref(),
+        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)" => upn_source.value(r.object),
+        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)" => lower(upn_source.value(r.object)),
+        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case" => upn_suffix(upn_source.value(r.object)),
+        "sam_account_name": Str = "sAMAccountName" => r.object.sam_account_name.as_ref(),
+        "mail": Str = "mail as exported" => r.object.mail.as_ref(),
+        "mail_nickname": Str = "mailNickname" => r.object.mail_nickname.as_ref(),
+        "display_name": Str = "displayName" => r.object.display_name.as_ref(),
+        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
+        "mail_enabled": Bool = "has mail or an SMTP proxy address" => Some(primary_smtp(&r.derived.addresses).is_some()),
+        "enabled": Bool = "users: account enabled" => r.object.enabled,
+        "proxy_address_count": Int = "how many proxyAddresses values the object holds" => Some(count(r.object.proxy_addresses.len())),
+        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)" => count_u64(r.object.sizes.certificates),
+        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)" => count_u64(r.object.sizes.smime_certificates),
+        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)" => count_u64(r.object.sizes.thumbnail_photo_bytes),
+        "member_count": Int = "groups: direct member values (null: none, or the export did not say)" => count_u64(r.object.sizes.members),
+        "source_file": Str = "export file the object came from" => Some(&*r.source_file),
+        "source_line": Int = "line of the record in that file" => Some(count(r.object.origin.line)),
+    }
+}
+
+/// One row of an address table: an object's id and type and one of its addresses.
+struct AddressRow<'a> {
+    object_id: &'a str,
+    object_type: &'static str,
+    address: &'a Address<'a>,
+}
+
+table! {
+    const ADDRESS_COLUMNS: columns;
+    fn address_frame(&[AddressRow<'_>]) |r| {
+        "object_id": Str = "onprem: object_guid; cloud: id" => Some(r.object_id),
+        "object_type": Str = "user, contact or group" => Some(r.object_type),
+        "kind": Str = "upn or smtp (mail and SMTP proxy addresses share one namespace)" => Some(r.address.kind),
+        "address": Str = "the value, lower case, without the smtp: prefix" => Some(&*r.address.value),
+        "is_primary": Bool = "upn: always; smtp: the SMTP: (upper case) proxy address, or mail when there is none" => Some(r.address.is_primary),
+        "origin": Str = "userPrincipalName, proxyAddresses or mail" => Some(r.address.origin),
+        "raw": Str = "the value as it stands in the source" => Some(r.address.raw),
+    }
+}
 
 pub const ONPREM_ADDRESSES: TableSpec = TableSpec {
     name: "onprem_addresses",
@@ -146,59 +321,72 @@ pub const ONPREM_ADDRESSES: TableSpec = TableSpec {
     columns: ADDRESS_COLUMNS,
 };
 
-pub const ONPREM_VALUES: TableSpec = TableSpec {
-    name: "onprem_values",
-    doc: "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.",
-    columns: columns![
-        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)",
-        "object_type": Str = "user, contact or group",
-        "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress",
-        "value": Str = "the value exactly as exported",
-        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message",
-        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)",
-        "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)",
-        "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`",
-        "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)",
-        "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)",
-        "address": Str = "the value without its prefix (the whole value for attributes that have none)",
-        "at_count": Int = "how many `@` the address holds",
-        "local_part": Str = "the address before its last `@` (null without `@`)",
-        "domain": Str = "the address after its last `@`, lower case (null without `@`)",
-        "local_length": Int = "length of local_part in UTF-16 code units",
-        "domain_length": Int = "length of domain in UTF-16 code units",
-        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed",
-    ],
-};
+table! {
+    pub const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
+    fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource) |r| {
+        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(&derived[r.object].id),
+        "object_type": Str = "user, contact or group" => Some(objects[r.object].class.as_str()),
+        "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress" => Some(r.attribute),
+        "value": Str = "the value exactly as exported" => Some(r.value),
+        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
+        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
+        "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)" => Some(count(r.value_count)),
+        "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`" => r.prefix,
+        "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)" => Some(r.attribute == upn_source.attribute()),
+        "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)" => Some(r.is_smtp),
+        "address": Str = "the value without its prefix (the whole value for attributes that have none)" => Some(r.address),
+        "at_count": Int = "how many `@` the address holds" => Some(count(r.address.matches('@').count())),
+        "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts().map(|(local, _)| local),
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts().map(|(_, domain)| domain.to_lowercase()),
+        "local_length": Int = "length of local_part in UTF-16 code units" => r.parts().map(|(local, _)| utf16_len(local)),
+        "domain_length": Int = "length of domain in UTF-16 code units" => r.parts().map(|(_, domain)| utf16_len(domain)),
+        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
+    }
+}
 
-pub const CLOUD_OBJECTS: TableSpec = TableSpec {
-    name: "cloud_objects",
-    doc: "Every Entra user, contact (orgContact) and group of the snapshot.",
-    columns: columns![
-        "id": Str = "object id",
-        "object_type": Str = "user, contact or group",
-        "display_name": Str = "displayName",
-        "user_principal_name": Str = "userPrincipalName",
-        "upn_lower": Str = "userPrincipalName, lower case",
-        "upn_suffix": Str = "domain part of the UPN, lower case",
-        "mail": Str = "mail",
-        "mail_nickname": Str = "mailNickname",
-        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix",
-        "mail_enabled": Bool = "groups: mailEnabled; users and contacts: has mail or an SMTP address",
-        "security_enabled": Bool = "groups: securityEnabled",
-        "immutable_id": Str = "onPremisesImmutableId (users)",
-        "sync_enabled": Bool = "onPremisesSyncEnabled: true synced, false formerly synced, null never",
-        "sync_state": Str = "synced, formerly_synced or cloud_only (from sync_enabled)",
-        "last_sync_time": Time = "onPremisesLastSyncDateTime",
-        "onprem_distinguished_name": Str = "onPremisesDistinguishedName",
-        "onprem_sam_account_name": Str = "onPremisesSamAccountName",
-        "onprem_domain_name": Str = "onPremisesDomainName, lower case",
-        "onprem_security_identifier": Str = "onPremisesSecurityIdentifier",
-        "onprem_user_principal_name": Str = "onPremisesUserPrincipalName",
-        "created_time": Time = "createdDateTime",
-        "account_enabled": Bool = "accountEnabled (users)",
-        "user_type": Str = "Member or Guest (users)",
-    ],
-};
+/// One row of `cloud_objects`: the object, its type and what was derived from it once.
+struct CloudRow<'a> {
+    object: &'a DirectoryObject,
+    object_type: &'static str,
+    derived: &'a Derived<'a>,
+}
+
+table! {
+    pub const CLOUD_OBJECTS = "cloud_objects", "Every Entra user, contact (orgContact) and group of the snapshot.";
+    fn cloud_objects_frame(&[CloudRow<'_>]) |r| {
+        "id": Str = "object id" => Some(&r.object.id),
+        "object_type": Str = "user, contact or group" => Some(r.object_type),
+        "display_name": Str = "displayName" => r.object.display_name.as_ref(),
+        "user_principal_name": Str = "userPrincipalName" => r.object.user_principal_name.as_ref(),
+        "upn_lower": Str = "userPrincipalName, lower case" => lower(r.object.user_principal_name.as_deref()),
+        "upn_suffix": Str = "domain part of the UPN, lower case" => upn_suffix(r.object.user_principal_name.as_deref()),
+        "mail": Str = "mail" => r.object.mail.as_ref(),
+        "mail_nickname": Str = "mailNickname" => r.object.mail_nickname.as_ref(),
+        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
+        "mail_enabled": Bool = "groups: mailEnabled; users and contacts: has mail or an SMTP address" => Some(if r.object_type == "group" {
+            r.object.mail_enabled.unwrap_or(false)
+        } else {
+            primary_smtp(&r.derived.addresses).is_some()
+        }),
+        "security_enabled": Bool = "groups: securityEnabled" => r.object.security_enabled,
+        "immutable_id": Str = "onPremisesImmutableId (users)" => r.object.on_premises_immutable_id.as_ref().filter(|s| !s.is_empty()),
+        "sync_enabled": Bool = "onPremisesSyncEnabled: true synced, false formerly synced, null never" => r.object.on_premises_sync_enabled,
+        "sync_state": Str = "synced, formerly_synced or cloud_only (from sync_enabled)" => Some(match r.object.on_premises_sync_enabled {
+            Some(true) => "synced",
+            Some(false) => "formerly_synced",
+            None => "cloud_only",
+        }),
+        "last_sync_time": Time = "onPremisesLastSyncDateTime" => r.object.on_premises_last_sync_date_time,
+        "onprem_distinguished_name": Str = "onPremisesDistinguishedName" => r.object.on_premises_distinguished_name.as_ref(),
+        "onprem_sam_account_name": Str = "onPremisesSamAccountName" => r.object.on_premises_sam_account_name.as_ref(),
+        "onprem_domain_name": Str = "onPremisesDomainName, lower case" => lower(r.object.on_premises_domain_name.as_deref()),
+        "onprem_security_identifier": Str = "onPremisesSecurityIdentifier" => r.object.on_premises_security_identifier.as_ref(),
+        "onprem_user_principal_name": Str = "onPremisesUserPrincipalName" => r.object.on_premises_user_principal_name.as_ref(),
+        "created_time": Time = "createdDateTime" => r.object.created_date_time,
+        "account_enabled": Bool = "accountEnabled (users)" => r.object.account_enabled,
+        "user_type": Str = "Member or Guest (users)" => r.object.user_type.as_ref(),
+    }
+}
 
 pub const CLOUD_ADDRESSES: TableSpec = TableSpec {
     name: "cloud_addresses",
@@ -206,111 +394,138 @@ pub const CLOUD_ADDRESSES: TableSpec = TableSpec {
     columns: ADDRESS_COLUMNS,
 };
 
-pub const PROVISIONING_ERRORS: TableSpec = TableSpec {
-    name: "provisioning_errors",
-    doc: "Every onPremisesProvisioningErrors entry of users, contacts and groups.",
-    columns: columns![
-        "object_id": Str = "the cloud object carrying the error",
-        "object_type": Str = "user, contact or group",
-        "category": Str = "PropertyConflict (the only documented category)",
-        "property": Str = "UserPrincipalName or ProxyAddress (Graph also writes ProxyAddresses)",
-        "kind": Str = "upn or smtp, to join with the address tables; null for other properties",
-        "value": Str = "the conflicting value as Graph gives it (may carry SMTP:)",
-        "address": Str = "the value lower-cased without its smtp: prefix",
-        "occurred_time": Time = "occurredDateTime",
-    ],
-};
+/// One row of `provisioning_errors`: an error and the object carrying it.
+struct ErrorRow<'a> {
+    object: &'a DirectoryObject,
+    object_type: &'static str,
+    error: &'a ProvisioningError,
+}
 
-pub const DOMAINS: TableSpec = TableSpec {
-    name: "domains",
-    doc: "The tenant's domains (from domains, else from organization.verifiedDomains).",
-    columns: columns![
-        "name": Str = "domain name, lower case",
-        "is_verified": Bool = "isVerified",
-        "is_default": Bool = "isDefault",
-        "is_initial": Bool = "isInitial (the .onmicrosoft.com domain)",
-        "authentication_type": Str = "Managed or Federated",
-    ],
-};
+table! {
+    pub const PROVISIONING_ERRORS = "provisioning_errors", "Every onPremisesProvisioningErrors entry of users, contacts and groups.";
+    fn provisioning_errors_frame(&[ErrorRow<'_>]) |r| {
+        "object_id": Str = "the cloud object carrying the error" => Some(&r.object.id),
+        "object_type": Str = "user, contact or group" => Some(r.object_type),
+        "category": Str = "PropertyConflict (the only documented category)" => r.error.category.as_ref(),
+        "property": Str = "UserPrincipalName or ProxyAddress (Graph also writes ProxyAddresses)" => error_property(r.error.property_causing_error.as_deref()),
+        "kind": Str = "upn or smtp, to join with the address tables; null for other properties" => error_kind(r.error.property_causing_error.as_deref()),
+        "value": Str = "the conflicting value as Graph gives it (may carry SMTP:)" => r.error.value.as_ref(),
+        "address": Str = "the value lower-cased without its smtp: prefix" => error_address(r.error.value.as_deref()),
+        "occurred_time": Time = "occurredDateTime" => r.error.occurred_date_time,
+    }
+}
 
-pub const ORGANIZATION: TableSpec = TableSpec {
-    name: "organization",
-    doc: "The tenant's directory sync state (one row).",
-    columns: columns![
-        "tenant_id": Str = "organization id",
-        "display_name": Str = "displayName",
-        "sync_enabled": Bool = "onPremisesSyncEnabled",
-        "last_sync_time": Time = "onPremisesLastSyncDateTime",
-    ],
-};
+/// One row of `domains`, from the domains collection or from organization.verifiedDomains.
+struct DomainRow<'a> {
+    name: Option<String>,
+    is_verified: Option<bool>,
+    is_default: Option<bool>,
+    is_initial: Option<bool>,
+    authentication_type: Option<&'a str>,
+}
 
-pub const PASSWORD_SYNC: TableSpec = TableSpec {
-    name: "password_sync",
-    doc: "Password hash sync freshness from the beta organization resource; absent when the snapshot's organization lacks onPremisesLastPasswordSyncDateTime.",
-    columns: columns![
-        "tenant_id": Str = "organization id",
-        "last_password_sync_time": Time = "onPremisesLastPasswordSyncDateTime (null: never)",
-    ],
-};
+table! {
+    pub const DOMAINS = "domains", "The tenant's domains (from domains, else from organization.verifiedDomains).";
+    fn domains_frame(&[DomainRow<'_>]) |d| {
+        "name": Str = "domain name, lower case" => d.name.as_ref(),
+        "is_verified": Bool = "isVerified" => d.is_verified,
+        "is_default": Bool = "isDefault" => d.is_default,
+        "is_initial": Bool = "isInitial (the .onmicrosoft.com domain)" => d.is_initial,
+        "authentication_type": Str = "Managed or Federated" => d.authentication_type,
+    }
+}
 
-pub const SYNC_JOBS: TableSpec = TableSpec {
-    name: "sync_jobs",
-    doc: "Cloud Sync synchronization jobs with their status.",
-    columns: columns![
-        "service_principal_id": Str = "the configuration's service principal",
-        "configuration": Str = "the configuration's name (normally the AD domain)",
-        "job_id": Str = "job id (AD2AADProvisioning.<guid>, ...)",
-        "template_id": Str = "AD2AADProvisioning, AD2AADPasswordHash, ...",
-        "domain": Str = "DomainFQDN job setting",
-        "schedule_state": Str = "Active, Disabled or Paused",
-        "status_code": Str = "NotConfigured, NotRun, Active, Paused or Quarantine",
-        "quarantine_reason": Str = "quarantine.reason",
-        "quarantine_since": Time = "quarantine.seriesBegan",
-        "quarantine_current_began": Time = "quarantine.currentBegan",
-        "quarantine_next_attempt": Time = "quarantine.nextAttempt",
-        "quarantine_series_count": Int = "quarantine.seriesCount",
-        "quarantine_error_code": Str = "quarantine.error.code",
-        "quarantine_error_message": Str = "quarantine.error.message",
-        "successive_failures": Int = "countSuccessiveCompleteFailures",
-        "last_execution_state": Str = "lastExecution.state: Succeeded, Failed, EntryLevelErrors",
-        "last_execution_began": Time = "lastExecution.timeBegan",
-        "last_execution_ended": Time = "lastExecution.timeEnded",
-        "last_execution_error_code": Str = "lastExecution.error.code",
-        "last_execution_error_message": Str = "lastExecution.error.message",
-        "last_success_time": Time = "lastSuccessfulExecution.timeEnded",
-        "troubleshooting_url": Str = "troubleshootingUrl",
-        "escrowed_count": Int = "lastExecution.countEscrowed: objects that failed in the last run and wait in escrow",
-        "health": Str = "the job's health as of the audit time, judged once for the rules, `cloud-sync status` and the report: healthy, escrowed, paused, notRun, notConfigured, quarantined or failing",
-    ],
-};
+table! {
+    pub const ORGANIZATION = "organization", "The tenant's directory sync state (one row).";
+    fn organization_frame(&[Organization]) |o| {
+        "tenant_id": Str = "organization id" => Some(&o.id),
+        "display_name": Str = "displayName" => o.display_name.as_ref(),
+        "sync_enabled": Bool = "onPremisesSyncEnabled" => o.on_premises_sync_enabled,
+        "last_sync_time": Time = "onPremisesLastSyncDateTime" => o.on_premises_last_sync_date_time,
+    }
+}
 
-pub const ROLE_MEMBERS: TableSpec = TableSpec {
-    name: "role_members",
-    doc: "Holders of Microsoft Entra roles: from roleAssignments (complete, paged; role-assignable groups expanded to their transitive members) and roleEligibilities (eligible PIM assignments) when collected, else from directoryRoles?$expand=members, which Graph caps at 20 members per role (then the table is unavailable as soon as a role shows 20).",
-    columns: columns![
-        "role_id": Str = "roleDefinitionId (directoryRole id for the directoryRoles source)",
-        "role_name": Str = "displayName of the role",
-        "role_template_id": Str = "roleTemplateId (the roleDefinition id of a built-in role)",
-        "member_id": Str = "member object id (a group's transitive members each have a row)",
-        "member_type": Str = "user, group or servicePrincipal",
-        "assignment": Str = "active or eligible",
-        "via_group_id": Str = "the role-assignable group that holds the role when the member holds it through that group, else null",
-    ],
-};
+table! {
+    pub const PASSWORD_SYNC = "password_sync", "Password hash sync freshness from the beta organization resource; absent when the snapshot's organization lacks onPremisesLastPasswordSyncDateTime.";
+    fn password_sync_frame(&[&Organization]) |o| {
+        "tenant_id": Str = "organization id" => Some(&o.id),
+        "last_password_sync_time": Time = "onPremisesLastPasswordSyncDateTime (null: never)" => o.on_premises_last_password_sync_date_time.flatten(),
+    }
+}
 
-pub const SYNC_FEATURES: TableSpec = TableSpec {
-    name: "sync_features",
-    doc: "The tenant's matching switches (GET /directory/onPremisesSynchronization, delegated Global Administrator only).",
-    columns: columns![
-        "tenant_id": Str = "tenant id",
-        "block_soft_match": Bool = "blockSoftMatchEnabled",
-        "block_hard_match_takeover": Bool = "blockCloudObjectTakeoverThroughHardMatchEnabled",
-        "allow_onprem_object_identifier_update": Bool = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled (the 2026 hard-match hardening's bypass)",
-        "soft_match_on_upn": Bool = "softMatchOnUpnEnabled",
-        "password_sync_enabled": Bool = "passwordSyncEnabled",
-    ],
-};
+/// One row of `sync_jobs`: a job and the parts of its status the columns read.
+struct JobRow<'a> {
+    job: &'a SyncJob,
+    status: Option<&'a SyncStatus>,
+    quarantine: Option<&'a Quarantine>,
+    last: Option<&'a TaskExecution>,
+}
 
+table! {
+    pub const SYNC_JOBS = "sync_jobs", "Cloud Sync synchronization jobs with their status.";
+    fn sync_jobs_frame(&[JobRow<'_>], params: &Params) |r| {
+        "service_principal_id": Str = "the configuration's service principal" => r.job.service_principal_id.as_ref(),
+        "configuration": Str = "the configuration's name (normally the AD domain)" => r.job.service_principal_display_name.as_ref(),
+        "job_id": Str = "job id (AD2AADProvisioning.<guid>, ...)" => Some(&r.job.id),
+        "template_id": Str = "AD2AADProvisioning, AD2AADPasswordHash, ..." => r.job.template_id.as_ref(),
+        "domain": Str = "DomainFQDN job setting" => r.job.setting("DomainFQDN"),
+        "schedule_state": Str = "Active, Disabled or Paused" => r.job.schedule.as_ref().and_then(|s| s.state.as_ref()),
+        "status_code": Str = "NotConfigured, NotRun, Active, Paused or Quarantine" => r.status.and_then(|s| s.code.as_ref()),
+        "quarantine_reason": Str = "quarantine.reason" => r.quarantine.and_then(|q| q.reason.as_ref()),
+        "quarantine_since": Time = "quarantine.seriesBegan" => r.quarantine.and_then(|q| q.series_began),
+        "quarantine_current_began": Time = "quarantine.currentBegan" => r.quarantine.and_then(|q| q.current_began),
+        "quarantine_next_attempt": Time = "quarantine.nextAttempt" => r.quarantine.and_then(|q| q.next_attempt),
+        "quarantine_series_count": Int = "quarantine.seriesCount" => r.quarantine.and_then(|q| q.series_count),
+        "quarantine_error_code": Str = "quarantine.error.code" => r.quarantine.and_then(|q| q.error.as_ref()).and_then(|e| e.code.as_ref()),
+        "quarantine_error_message": Str = "quarantine.error.message" => r.quarantine.and_then(|q| q.error.as_ref()).and_then(|e| e.message.as_ref()),
+        "successive_failures": Int = "countSuccessiveCompleteFailures" => r.status.and_then(|s| s.count_successive_complete_failures),
+        "last_execution_state": Str = "lastExecution.state: Succeeded, Failed, EntryLevelErrors" => r.last.and_then(|e| e.state.as_ref()),
+        "last_execution_began": Time = "lastExecution.timeBegan" => r.last.and_then(|e| e.time_began),
+        "last_execution_ended": Time = "lastExecution.timeEnded" => r.last.and_then(|e| e.time_ended),
+        "last_execution_error_code": Str = "lastExecution.error.code" => r.last.and_then(|e| e.error.as_ref()).and_then(|e| e.code.as_ref()),
+        "last_execution_error_message": Str = "lastExecution.error.message" => r.last.and_then(|e| e.error.as_ref()).and_then(|e| e.message.as_ref()),
+        "last_success_time": Time = "lastSuccessfulExecution.timeEnded" => r.status.and_then(|s| s.last_successful_execution.as_ref()).and_then(|e| e.time_ended),
+        "troubleshooting_url": Str = "troubleshootingUrl" => r.status.and_then(|s| s.troubleshooting_url.as_ref()).filter(|u| !u.is_empty()),
+        "escrowed_count": Int = "lastExecution.countEscrowed: objects that failed in the last run and wait in escrow" => r.last.and_then(|e| e.count_escrowed),
+        "health": Str = "the job's health as of the audit time, judged once for the rules, `cloud-sync status` and the report: healthy, escrowed, paused, notRun, notConfigured, quarantined or failing" => Some(r.job.health(params.as_of, params.cloud_sync_max_age).as_str()),
+    }
+}
+
+/// One row of `role_members`, from roleAssignments/roleEligibilities or from directoryRoles.
+struct RoleRow<'a> {
+    role_id: &'a str,
+    role_name: Option<&'a str>,
+    role_template_id: Option<&'a str>,
+    member_id: &'a str,
+    member_type: Option<&'a str>,
+    assignment: &'static str,
+    via_group_id: Option<&'a str>,
+}
+
+table! {
+    pub const ROLE_MEMBERS = "role_members", "Holders of Microsoft Entra roles: from roleAssignments (complete, paged; role-assignable groups expanded to their transitive members) and roleEligibilities (eligible PIM assignments) when collected, else from directoryRoles?$expand=members, which Graph caps at 20 members per role (then the table is unavailable as soon as a role shows 20).";
+    fn role_members_frame(&[RoleRow<'_>]) |r| {
+        "role_id": Str = "roleDefinitionId (directoryRole id for the directoryRoles source)" => Some(r.role_id),
+        "role_name": Str = "displayName of the role" => r.role_name,
+        "role_template_id": Str = "roleTemplateId (the roleDefinition id of a built-in role)" => r.role_template_id,
+        "member_id": Str = "member object id (a group's transitive members each have a row)" => Some(r.member_id),
+        "member_type": Str = "user, group or servicePrincipal" => r.member_type,
+        "assignment": Str = "active or eligible" => Some(r.assignment),
+        "via_group_id": Str = "the role-assignable group that holds the role when the member holds it through that group, else null" => r.via_group_id,
+    }
+}
+
+table! {
+    pub const SYNC_FEATURES = "sync_features", "The tenant's matching switches (GET /directory/onPremisesSynchronization, delegated Global Administrator only).";
+    fn sync_features_frame(&[DirectorySynchronization]) |d| {
+        "tenant_id": Str = "tenant id" => Some(&d.id),
+        "block_soft_match": Bool = "blockSoftMatchEnabled" => d.features.block_soft_match_enabled,
+        "block_hard_match_takeover": Bool = "blockCloudObjectTakeoverThroughHardMatchEnabled" => d.features.block_cloud_object_takeover_through_hard_match_enabled,
+        "allow_onprem_object_identifier_update": Bool = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled (the 2026 hard-match hardening's bypass)" => d.features.allow_on_prem_update_of_on_premises_object_identifier_enabled,
+        "soft_match_on_upn": Bool = "softMatchOnUpnEnabled" => d.features.soft_match_on_upn_enabled,
+        "password_sync_enabled": Bool = "passwordSyncEnabled" => d.features.password_sync_enabled,
+    }
+}
 /// Every table a rule can name in `requires`.
 pub const TABLES: &[&TableSpec] = &[
     &PARAMS,
@@ -434,7 +649,7 @@ pub fn build(
     cloud: Option<&CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
-    tables.put(&PARAMS, Ok(params_frame(params)?));
+    tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
@@ -479,15 +694,37 @@ fn build_onprem(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult
         .collect();
     tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
     let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
-        || onprem_objects_frame(objects, &derived, upn_source),
+        || {
+            let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
+            let rows: Vec<OnPremRow<'_>> = objects
+                .iter()
+                .zip(&derived)
+                .map(|(object, derived)| {
+                    let file = object.origin.file.as_path();
+                    let source_file = match &last {
+                        Some((path, text)) if *path == file => std::rc::Rc::clone(text),
+                        _ => {
+                            let text: std::rc::Rc<str> = file.display().to_string().into();
+                            last = Some((file, std::rc::Rc::clone(&text)));
+                            text
+                        }
+                    };
+                    OnPremRow {
+                        object,
+                        derived,
+                        source_file,
+                    }
+                })
+                .collect();
+            onprem_objects_frame(&rows, upn_source)
+        },
         || {
             rayon::join(
                 || {
-                    let types: Vec<&'static str> =
-                        objects.iter().map(|o| o.class.as_str()).collect();
-                    address_frame(&ONPREM_ADDRESSES, &derived, &types)
+                    let types = objects.iter().map(|o| o.class.as_str());
+                    address_frame(&ONPREM_ADDRESSES, &address_rows(&derived, types))
                 },
-                || onprem_values_frame(objects, &derived, upn_source),
+                || onprem_values_frame(&value_facts(objects), objects, &derived, upn_source),
             )
         },
     );
@@ -554,14 +791,14 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
         needs(&[Collection::Domains]),
         needs(&[Collection::Organization]),
     ) {
-        (Ok(()), _) => Ok(domains_frame(cloud)?),
+        (Ok(()), _) => Ok(domains_frame(&domain_rows(cloud))?),
         (Err(_), Ok(()))
             if cloud
                 .organization
                 .iter()
                 .any(|o| !o.verified_domains.is_empty()) =>
         {
-            Ok(verified_domains_frame(cloud)?)
+            Ok(domains_frame(&verified_domain_rows(cloud))?)
         }
         (Err(reason), _) => Err(reason),
     };
@@ -569,13 +806,18 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
 
     match needs(&[Collection::Organization]) {
         Ok(()) => {
-            tables.put(&ORGANIZATION, Ok(organization_frame(cloud)?));
+            tables.put(&ORGANIZATION, Ok(organization_frame(&cloud.organization)?));
             let password_sync = if cloud
                 .organization
                 .iter()
                 .any(|o| o.on_premises_last_password_sync_date_time.is_some())
             {
-                Ok(password_sync_frame(cloud)?)
+                let rows: Vec<&Organization> = cloud
+                    .organization
+                    .iter()
+                    .filter(|o| o.on_premises_last_password_sync_date_time.is_some())
+                    .collect();
+                Ok(password_sync_frame(&rows)?)
             } else {
                 Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property of the global cloud (national clouds' beta schemas lack it, and collect then reads v1.0 without it), so password hash sync freshness is not evaluated".to_owned())
             };
@@ -588,7 +830,7 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     }
 
     let jobs = match needs(&[Collection::SynchronizationJobs]) {
-        Ok(()) => Ok(sync_jobs_frame(cloud, params)?),
+        Ok(()) => Ok(sync_jobs_frame(&job_rows(cloud), params)?),
         Err(reason) => Err(reason),
     };
     tables.put(&SYNC_JOBS, jobs);
@@ -601,7 +843,7 @@ fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     tables.put(&ROLE_MEMBERS, roles);
 
     let features = match needs(&[Collection::OnPremisesSynchronization]) {
-        Ok(()) => Ok(sync_features_frame(cloud)?),
+        Ok(()) => Ok(sync_features_frame(&cloud.directory_synchronization)?),
         Err(reason) => Err(format!(
             "{reason} (readable only with a delegated Global Administrator token)"
         )),
@@ -627,13 +869,41 @@ fn directory_frames(cloud: &CloudSnapshot) -> PolarsResult<[(&'static TableSpec,
             addresses: cloud_addresses_of(o),
         })
         .collect();
-    let types: Vec<&'static str> = all.iter().map(|(_, t)| *t).collect();
     let (objects_frame, (addresses_frame, errors_frame)) = rayon::join(
-        || cloud_objects_frame(&all, &derived),
+        || {
+            let rows: Vec<CloudRow<'_>> = all
+                .iter()
+                .zip(&derived)
+                .map(|((object, object_type), derived)| CloudRow {
+                    object,
+                    object_type,
+                    derived,
+                })
+                .collect();
+            cloud_objects_frame(&rows)
+        },
         || {
             rayon::join(
-                || address_frame(&CLOUD_ADDRESSES, &derived, &types),
-                || provisioning_errors_frame(&all),
+                || {
+                    let types = all.iter().map(|(_, t)| *t);
+                    address_frame(&CLOUD_ADDRESSES, &address_rows(&derived, types))
+                },
+                || {
+                    let rows: Vec<ErrorRow<'_>> = all
+                        .iter()
+                        .flat_map(|(object, object_type)| {
+                            object
+                                .on_premises_provisioning_errors
+                                .iter()
+                                .map(move |error| ErrorRow {
+                                    object,
+                                    object_type,
+                                    error,
+                                })
+                        })
+                        .collect();
+                    provisioning_errors_frame(&rows)
+                },
             )
         },
     );
@@ -644,117 +914,24 @@ fn directory_frames(cloud: &CloudSnapshot) -> PolarsResult<[(&'static TableSpec,
     ])
 }
 
-/// Builds a frame column by column, checking each against the table's declared spec.
-struct FrameBuilder {
-    spec: &'static TableSpec,
-    height: usize,
-    columns: Vec<Column>,
-    started: std::time::Instant,
+
+/// The rows of an address table: every address of every object, with the object's id and type.
+fn address_rows<'a>(
+    derived: &'a [Derived<'a>],
+    types: impl Iterator<Item = &'static str>,
+) -> Vec<AddressRow<'a>> {
+    derived
+        .iter()
+        .zip(types)
+        .flat_map(|(d, object_type)| {
+            d.addresses.iter().map(move |address| AddressRow {
+                object_id: &d.id,
+                object_type,
+                address,
+            })
+        })
+        .collect()
 }
-
-impl FrameBuilder {
-    fn new(spec: &'static TableSpec, height: usize) -> Self {
-        FrameBuilder {
-            spec,
-            height,
-            columns: Vec::with_capacity(spec.columns.len()),
-            started: std::time::Instant::now(),
-        }
-    }
-
-    fn next_spec(&self, name: &str, ty: ColumnType) -> &'static ColumnSpec {
-        let spec = &self.spec.columns[self.columns.len()];
-        assert!(
-            spec.name == name && spec.ty == ty,
-            "table {}: column {} is declared as {}:{:?}, built as {name}:{ty:?}",
-            self.spec.name,
-            self.columns.len(),
-            spec.name,
-            spec.ty
-        );
-        spec
-    }
-
-    fn str<S: AsRef<str>>(&mut self, name: &str, values: impl IntoIterator<Item = Option<S>>) {
-        let spec = self.next_spec(name, ColumnType::Str);
-        // Straight into polars' buffer: each value is copied once and any temporary freed at once.
-        let mut builder = StringChunkedBuilder::new(spec.name.into(), self.height);
-        for value in values {
-            builder.append_option(value.as_ref().map(AsRef::as_ref));
-        }
-        let series = builder.finish();
-        self.columns.push(
-            series
-                .with_name(spec.name.into())
-                .into_series()
-                .into_column(),
-        );
-    }
-
-    fn bool(&mut self, name: &str, values: impl IntoIterator<Item = Option<bool>>) {
-        let spec = self.next_spec(name, ColumnType::Bool);
-        let series: BooleanChunked = values.into_iter().collect();
-        self.columns.push(
-            series
-                .with_name(spec.name.into())
-                .into_series()
-                .into_column(),
-        );
-    }
-
-    fn int(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
-        let spec = self.next_spec(name, ColumnType::Int);
-        let series: Int64Chunked = values.into_iter().collect();
-        self.columns.push(
-            series
-                .with_name(spec.name.into())
-                .into_series()
-                .into_column(),
-        );
-    }
-
-    fn time(&mut self, name: &str, values: impl IntoIterator<Item = Option<DateTime<Utc>>>) {
-        let spec = self.next_spec(name, ColumnType::Time);
-        let series: Int64Chunked = values
-            .into_iter()
-            .map(|t| t.map(|t| t.timestamp_micros()))
-            .collect();
-        self.columns.push(
-            series
-                .with_name(spec.name.into())
-                .into_datetime(TimeUnit::Microseconds, None)
-                .into_series()
-                .into_column(),
-        );
-    }
-
-    fn finish(self) -> PolarsResult<DataFrame> {
-        tracing::debug!(table = self.spec.name, rows = self.height, elapsed = ?self.started.elapsed(), "table built");
-        assert_eq!(
-            self.columns.len(),
-            self.spec.columns.len(),
-            "table {}: not every declared column was built",
-            self.spec.name
-        );
-        DataFrame::new(self.height, self.columns)
-    }
-}
-
-fn params_frame(p: &Params) -> PolarsResult<DataFrame> {
-    let mut f = FrameBuilder::new(&PARAMS, 1);
-    f.time("as_of", [Some(p.as_of)]);
-    f.time(
-        "directory_sync_cutoff",
-        [Some(p.as_of - p.directory_sync_max_age)],
-    );
-    f.time(
-        "password_sync_cutoff",
-        [Some(p.as_of - p.password_sync_max_age)],
-    );
-    f.time("cloud_sync_cutoff", [Some(p.as_of - p.cloud_sync_max_age)]);
-    f.finish()
-}
-
 fn lower(s: Option<&str>) -> Option<String> {
     s.map(str::trim)
         .filter(|s| !s.is_empty())
@@ -847,118 +1024,12 @@ fn addresses<'a>(
     out
 }
 
-fn primary_smtp(addresses: &[Address<'_>]) -> Option<String> {
+/// The primary SMTP address of an object: the `SMTP:` proxy address, else mail.
+fn primary_smtp<'a>(addresses: &'a [Address<'_>]) -> Option<&'a str> {
     addresses
         .iter()
         .find(|a| a.kind == "smtp" && a.is_primary)
-        .map(|a| a.value.to_string())
-}
-
-fn onprem_objects_frame(
-    objects: &[OnPremObject],
-    derived: &[Derived<'_>],
-    upn_source: UpnSource,
-) -> PolarsResult<DataFrame> {
-    let primaries: Vec<Option<String>> =
-        derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
-    let mut f = FrameBuilder::new(&ONPREM_OBJECTS, objects.len());
-    f.str("object_guid", derived.iter().map(|d| Some(&d.id)));
-    f.str(
-        "object_type",
-        objects.iter().map(|o| Some(o.class.as_str())),
-    );
-    f.str(
-        "source_anchor",
-        objects.iter().map(|o| Some(&o.source_anchor)),
-    );
-    f.str(
-        "anchor_attribute",
-        objects.iter().map(|o| Some(o.anchor_attribute.as_str())),
-    );
-    f.str("object_sid", objects.iter().map(|o| o.object_sid.as_ref()));
-    f.str(
-        "distinguished_name",
-        objects.iter().map(|o| Some(&o.distinguished_name)),
-    );
-    f.str(
-        "domain",
-        objects.iter().map(|o| dn_domain(&o.distinguished_name)),
-    );
-    f.str(
-        "user_principal_name",
-        objects.iter().map(|o| o.user_principal_name.as_ref()),
-    );
-    f.str("cloud_upn", objects.iter().map(|o| upn_source.value(o)));
-    f.str(
-        "upn_lower",
-        objects.iter().map(|o| lower(upn_source.value(o))),
-    );
-    f.str(
-        "upn_suffix",
-        objects.iter().map(|o| upn_suffix(upn_source.value(o))),
-    );
-    f.str(
-        "sam_account_name",
-        objects.iter().map(|o| o.sam_account_name.as_ref()),
-    );
-    f.str("mail", objects.iter().map(|o| o.mail.as_ref()));
-    f.str(
-        "mail_nickname",
-        objects.iter().map(|o| o.mail_nickname.as_ref()),
-    );
-    f.str(
-        "display_name",
-        objects.iter().map(|o| o.display_name.as_ref()),
-    );
-    f.str("primary_smtp", primaries.iter().map(Option::as_ref));
-    f.bool("mail_enabled", primaries.iter().map(|p| Some(p.is_some())));
-    f.bool("enabled", objects.iter().map(|o| o.enabled));
-    let int = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    f.int(
-        "proxy_address_count",
-        objects
-            .iter()
-            .map(|o| Some(i64::try_from(o.proxy_addresses.len()).unwrap_or(i64::MAX))),
-    );
-    f.int(
-        "certificate_count",
-        objects.iter().map(|o| int(o.sizes.certificates)),
-    );
-    f.int(
-        "smime_certificate_count",
-        objects.iter().map(|o| int(o.sizes.smime_certificates)),
-    );
-    f.int(
-        "thumbnail_photo_bytes",
-        objects.iter().map(|o| int(o.sizes.thumbnail_photo_bytes)),
-    );
-    f.int("member_count", objects.iter().map(|o| int(o.sizes.members)));
-    f.str(
-        "source_file",
-        // A handful of files for a million objects: render each path once.
-        {
-            let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
-            let mut rendered = Vec::with_capacity(objects.len());
-            for o in objects {
-                if last
-                    .as_ref()
-                    .is_none_or(|(p, _)| *p != o.origin.file.as_path())
-                {
-                    let text: std::rc::Rc<str> = o.origin.file.display().to_string().into();
-                    last = Some((o.origin.file.as_path(), text));
-                }
-                rendered.push(last.as_ref().map(|(_, s)| std::rc::Rc::clone(s)));
-            }
-            rendered
-        },
-    );
-    f.int(
-        "source_line",
-        objects
-            .iter()
-            .map(|o| Some(i64::try_from(o.origin.line).unwrap_or(i64::MAX))),
-    );
-    f.finish()
+        .map(|a| &*a.value)
 }
 
 /// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
@@ -970,6 +1041,13 @@ struct ValueFacts<'a> {
     prefix: Option<&'a str>,
     is_smtp: bool,
     address: &'a str,
+}
+
+impl<'a> ValueFacts<'a> {
+    /// The address before and after its last `@`.
+    fn parts(&self) -> Option<(&'a str, &'a str)> {
+        self.address.rsplit_once('@')
+    }
 }
 
 /// Length as Entra counts it. Microsoft documents limits in "characters" without saying how a
@@ -1082,449 +1160,6 @@ fn value_facts(objects: &[OnPremObject]) -> Vec<ValueFacts<'_>> {
     }
     rows
 }
-
-fn onprem_values_frame(
-    objects: &[OnPremObject],
-    derived: &[Derived<'_>],
-    upn_source: UpnSource,
-) -> PolarsResult<DataFrame> {
-    let rows = value_facts(objects);
-    let parts: Vec<Option<(&str, &str)>> =
-        rows.iter().map(|r| r.address.rsplit_once('@')).collect();
-    let mut f = FrameBuilder::new(&ONPREM_VALUES, rows.len());
-    f.str(
-        "object_guid",
-        rows.iter().map(|r| Some(&derived[r.object].id)),
-    );
-    f.str(
-        "object_type",
-        rows.iter().map(|r| Some(objects[r.object].class.as_str())),
-    );
-    f.str("attribute", rows.iter().map(|r| Some(r.attribute)));
-    f.str("value", rows.iter().map(|r| Some(r.value)));
-    f.str("shown", rows.iter().map(|r| Some(escape_value(r.value))));
-    f.int("length", rows.iter().map(|r| Some(utf16_len(r.value))));
-    f.int(
-        "value_count",
-        rows.iter()
-            .map(|r| Some(i64::try_from(r.value_count).unwrap_or(i64::MAX))),
-    );
-    f.str("prefix", rows.iter().map(|r| r.prefix));
-    f.bool(
-        "becomes_cloud_upn",
-        rows.iter()
-            .map(|r| Some(r.attribute == upn_source.attribute())),
-    );
-    f.bool("is_smtp", rows.iter().map(|r| Some(r.is_smtp)));
-    f.str("address", rows.iter().map(|r| Some(r.address)));
-    f.int(
-        "at_count",
-        rows.iter()
-            .map(|r| Some(i64::try_from(r.address.matches('@').count()).unwrap_or(i64::MAX))),
-    );
-    f.str(
-        "local_part",
-        parts.iter().map(|p| p.map(|(local, _)| local)),
-    );
-    f.str(
-        "domain",
-        parts
-            .iter()
-            .map(|p| p.map(|(_, domain)| domain.to_lowercase())),
-    );
-    f.int(
-        "local_length",
-        parts.iter().map(|p| p.map(|(local, _)| utf16_len(local))),
-    );
-    f.int(
-        "domain_length",
-        parts.iter().map(|p| p.map(|(_, domain)| utf16_len(domain))),
-    );
-    f.str("symbols", rows.iter().map(|r| symbols(r.address)));
-    f.finish()
-}
-
-fn address_frame(
-    spec: &'static TableSpec,
-    derived: &[Derived<'_>],
-    types: &[&'static str],
-) -> PolarsResult<DataFrame> {
-    let rows: Vec<(&str, &'static str, &Address<'_>)> = derived
-        .iter()
-        .zip(types)
-        .flat_map(|(d, t)| d.addresses.iter().map(move |a| (d.id.as_str(), *t, a)))
-        .collect();
-    let mut f = FrameBuilder::new(spec, rows.len());
-    f.str("object_id", rows.iter().map(|(id, _, _)| Some(*id)));
-    f.str("object_type", rows.iter().map(|(_, t, _)| Some(*t)));
-    f.str("kind", rows.iter().map(|(_, _, a)| Some(a.kind)));
-    f.str("address", rows.iter().map(|(_, _, a)| Some(&*a.value)));
-    f.bool(
-        "is_primary",
-        rows.iter().map(|(_, _, a)| Some(a.is_primary)),
-    );
-    f.str("origin", rows.iter().map(|(_, _, a)| Some(a.origin)));
-    f.str("raw", rows.iter().map(|(_, _, a)| Some(a.raw)));
-    f.finish()
-}
-
-fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address<'_>> {
-    addresses(
-        o.user_principal_name.as_deref(),
-        o.mail.as_deref(),
-        &o.proxy_addresses,
-    )
-}
-
-// One statement per declared column: splitting it would scatter the table across functions.
-#[allow(clippy::too_many_lines)]
-fn cloud_objects_frame(
-    all: &[(&DirectoryObject, &'static str)],
-    derived: &[Derived<'_>],
-) -> PolarsResult<DataFrame> {
-    let primaries: Vec<Option<String>> =
-        derived.iter().map(|d| primary_smtp(&d.addresses)).collect();
-    let mut f = FrameBuilder::new(&CLOUD_OBJECTS, all.len());
-    f.str("id", all.iter().map(|(o, _)| Some(&o.id)));
-    f.str("object_type", all.iter().map(|(_, t)| Some(*t)));
-    f.str(
-        "display_name",
-        all.iter().map(|(o, _)| o.display_name.as_ref()),
-    );
-    f.str(
-        "user_principal_name",
-        all.iter().map(|(o, _)| o.user_principal_name.as_ref()),
-    );
-    f.str(
-        "upn_lower",
-        all.iter()
-            .map(|(o, _)| lower(o.user_principal_name.as_deref())),
-    );
-    f.str(
-        "upn_suffix",
-        all.iter()
-            .map(|(o, _)| upn_suffix(o.user_principal_name.as_deref())),
-    );
-    f.str("mail", all.iter().map(|(o, _)| o.mail.as_ref()));
-    f.str(
-        "mail_nickname",
-        all.iter().map(|(o, _)| o.mail_nickname.as_ref()),
-    );
-    f.str("primary_smtp", primaries.iter().map(Option::as_ref));
-    f.bool(
-        "mail_enabled",
-        all.iter().zip(&primaries).map(|((o, t), p)| {
-            Some(if *t == "group" {
-                o.mail_enabled.unwrap_or(false)
-            } else {
-                p.is_some()
-            })
-        }),
-    );
-    f.bool(
-        "security_enabled",
-        all.iter().map(|(o, _)| o.security_enabled),
-    );
-    f.str(
-        "immutable_id",
-        all.iter().map(|(o, _)| {
-            o.on_premises_immutable_id
-                .as_ref()
-                .filter(|s| !s.is_empty())
-        }),
-    );
-    f.bool(
-        "sync_enabled",
-        all.iter().map(|(o, _)| o.on_premises_sync_enabled),
-    );
-    f.str(
-        "sync_state",
-        all.iter().map(|(o, _)| {
-            Some(match o.on_premises_sync_enabled {
-                Some(true) => "synced",
-                Some(false) => "formerly_synced",
-                None => "cloud_only",
-            })
-        }),
-    );
-    f.time(
-        "last_sync_time",
-        all.iter().map(|(o, _)| o.on_premises_last_sync_date_time),
-    );
-    f.str(
-        "onprem_distinguished_name",
-        all.iter()
-            .map(|(o, _)| o.on_premises_distinguished_name.as_ref()),
-    );
-    f.str(
-        "onprem_sam_account_name",
-        all.iter()
-            .map(|(o, _)| o.on_premises_sam_account_name.as_ref()),
-    );
-    f.str(
-        "onprem_domain_name",
-        all.iter()
-            .map(|(o, _)| lower(o.on_premises_domain_name.as_deref())),
-    );
-    f.str(
-        "onprem_security_identifier",
-        all.iter()
-            .map(|(o, _)| o.on_premises_security_identifier.as_ref()),
-    );
-    f.str(
-        "onprem_user_principal_name",
-        all.iter()
-            .map(|(o, _)| o.on_premises_user_principal_name.as_ref()),
-    );
-    f.time("created_time", all.iter().map(|(o, _)| o.created_date_time));
-    f.bool(
-        "account_enabled",
-        all.iter().map(|(o, _)| o.account_enabled),
-    );
-    f.str("user_type", all.iter().map(|(o, _)| o.user_type.as_ref()));
-    f.finish()
-}
-
-fn provisioning_errors_frame(all: &[(&DirectoryObject, &'static str)]) -> PolarsResult<DataFrame> {
-    let rows: Vec<_> = all
-        .iter()
-        .flat_map(|(o, t)| {
-            o.on_premises_provisioning_errors
-                .iter()
-                .map(move |e| (*o, *t, e))
-        })
-        .collect();
-    // Graph documents `ProxyAddress`; real responses also say `ProxyAddresses` (graph-api.md §1.1).
-    let property = |p: Option<&str>| -> Option<String> {
-        p.map(|p| match p.to_ascii_lowercase().as_str() {
-            "proxyaddress" | "proxyaddresses" => "ProxyAddress".to_owned(),
-            "userprincipalname" => "UserPrincipalName".to_owned(),
-            _ => p.to_owned(),
-        })
-    };
-    let kind = |p: Option<&str>| match property(p).as_deref() {
-        Some("ProxyAddress") => Some("smtp"),
-        Some("UserPrincipalName") => Some("upn"),
-        _ => None,
-    };
-    let address = |v: Option<&str>| {
-        v.map(|v| {
-            let v = v.trim();
-            match v.split_once(':') {
-                Some((prefix, rest)) if prefix.eq_ignore_ascii_case("smtp") => rest.to_lowercase(),
-                _ => v.to_lowercase(),
-            }
-        })
-    };
-    let mut f = FrameBuilder::new(&PROVISIONING_ERRORS, rows.len());
-    f.str("object_id", rows.iter().map(|(o, _, _)| Some(&o.id)));
-    f.str("object_type", rows.iter().map(|(_, t, _)| Some(*t)));
-    f.str("category", rows.iter().map(|(_, _, e)| e.category.as_ref()));
-    f.str(
-        "property",
-        rows.iter()
-            .map(|(_, _, e)| property(e.property_causing_error.as_deref())),
-    );
-    f.str(
-        "kind",
-        rows.iter()
-            .map(|(_, _, e)| kind(e.property_causing_error.as_deref())),
-    );
-    f.str("value", rows.iter().map(|(_, _, e)| e.value.as_ref()));
-    f.str(
-        "address",
-        rows.iter().map(|(_, _, e)| address(e.value.as_deref())),
-    );
-    f.time(
-        "occurred_time",
-        rows.iter().map(|(_, _, e)| e.occurred_date_time),
-    );
-    f.finish()
-}
-
-fn domains_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
-    let d = &cloud.domains;
-    let mut f = FrameBuilder::new(&DOMAINS, d.len());
-    f.str("name", d.iter().map(|d| Some(d.id.to_lowercase())));
-    f.bool("is_verified", d.iter().map(|d| d.is_verified));
-    f.bool("is_default", d.iter().map(|d| d.is_default));
-    f.bool("is_initial", d.iter().map(|d| d.is_initial));
-    f.str(
-        "authentication_type",
-        d.iter().map(|d| d.authentication_type.as_ref()),
-    );
-    f.finish()
-}
-
-fn verified_domains_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
-    let d: Vec<_> = cloud
-        .organization
-        .iter()
-        .flat_map(|o| &o.verified_domains)
-        .filter(|d| d.name.as_deref().is_some_and(|n| !n.is_empty()))
-        .collect();
-    let mut f = FrameBuilder::new(&DOMAINS, d.len());
-    f.str(
-        "name",
-        d.iter().map(|d| d.name.as_deref().map(str::to_lowercase)),
-    );
-    f.bool("is_verified", d.iter().map(|_| Some(true)));
-    f.bool("is_default", d.iter().map(|d| d.is_default));
-    f.bool("is_initial", d.iter().map(|d| d.is_initial));
-    f.str("authentication_type", d.iter().map(|_| None::<&str>));
-    f.finish()
-}
-
-fn organization_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
-    let o = &cloud.organization;
-    let mut f = FrameBuilder::new(&ORGANIZATION, o.len());
-    f.str("tenant_id", o.iter().map(|o| Some(&o.id)));
-    f.str("display_name", o.iter().map(|o| o.display_name.as_ref()));
-    f.bool("sync_enabled", o.iter().map(|o| o.on_premises_sync_enabled));
-    f.time(
-        "last_sync_time",
-        o.iter().map(|o| o.on_premises_last_sync_date_time),
-    );
-    f.finish()
-}
-
-fn password_sync_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
-    let o: Vec<_> = cloud
-        .organization
-        .iter()
-        .filter(|o| o.on_premises_last_password_sync_date_time.is_some())
-        .collect();
-    let mut f = FrameBuilder::new(&PASSWORD_SYNC, o.len());
-    f.str("tenant_id", o.iter().map(|o| Some(&o.id)));
-    f.time(
-        "last_password_sync_time",
-        o.iter()
-            .map(|o| o.on_premises_last_password_sync_date_time.flatten()),
-    );
-    f.finish()
-}
-
-// One statement per declared column: splitting it would scatter the table across functions.
-#[allow(clippy::too_many_lines)]
-fn sync_jobs_frame(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<DataFrame> {
-    let jobs = &cloud.sync_jobs;
-    let status = |j: &crate::snapshot::SyncJob| j.status.clone().unwrap_or_default();
-    let statuses: Vec<_> = jobs.iter().map(status).collect();
-    let quarantine: Vec<_> = statuses.iter().map(|s| s.quarantine.clone()).collect();
-    let last: Vec<_> = statuses
-        .iter()
-        .map(|s| s.last_execution.clone().unwrap_or_default())
-        .collect();
-    let mut f = FrameBuilder::new(&SYNC_JOBS, jobs.len());
-    f.str(
-        "service_principal_id",
-        jobs.iter().map(|j| j.service_principal_id.as_ref()),
-    );
-    f.str(
-        "configuration",
-        jobs.iter()
-            .map(|j| j.service_principal_display_name.as_ref()),
-    );
-    f.str("job_id", jobs.iter().map(|j| Some(&j.id)));
-    f.str("template_id", jobs.iter().map(|j| j.template_id.as_ref()));
-    f.str("domain", jobs.iter().map(|j| j.setting("DomainFQDN")));
-    f.str(
-        "schedule_state",
-        jobs.iter()
-            .map(|j| j.schedule.as_ref().and_then(|s| s.state.as_ref())),
-    );
-    f.str("status_code", statuses.iter().map(|s| s.code.as_ref()));
-    f.str(
-        "quarantine_reason",
-        quarantine
-            .iter()
-            .map(|q| q.as_ref().and_then(|q| q.reason.as_ref())),
-    );
-    f.time(
-        "quarantine_since",
-        quarantine
-            .iter()
-            .map(|q| q.as_ref().and_then(|q| q.series_began)),
-    );
-    f.time(
-        "quarantine_current_began",
-        quarantine
-            .iter()
-            .map(|q| q.as_ref().and_then(|q| q.current_began)),
-    );
-    f.time(
-        "quarantine_next_attempt",
-        quarantine
-            .iter()
-            .map(|q| q.as_ref().and_then(|q| q.next_attempt)),
-    );
-    f.int(
-        "quarantine_series_count",
-        quarantine
-            .iter()
-            .map(|q| q.as_ref().and_then(|q| q.series_count)),
-    );
-    f.str(
-        "quarantine_error_code",
-        quarantine.iter().map(|q| {
-            q.as_ref()
-                .and_then(|q| q.error.as_ref())
-                .and_then(|e| e.code.as_ref())
-        }),
-    );
-    f.str(
-        "quarantine_error_message",
-        quarantine.iter().map(|q| {
-            q.as_ref()
-                .and_then(|q| q.error.as_ref())
-                .and_then(|e| e.message.as_ref())
-        }),
-    );
-    f.int(
-        "successive_failures",
-        statuses
-            .iter()
-            .map(|s| s.count_successive_complete_failures),
-    );
-    f.str(
-        "last_execution_state",
-        last.iter().map(|e| e.state.as_ref()),
-    );
-    f.time("last_execution_began", last.iter().map(|e| e.time_began));
-    f.time("last_execution_ended", last.iter().map(|e| e.time_ended));
-    f.str(
-        "last_execution_error_code",
-        last.iter()
-            .map(|e| e.error.as_ref().and_then(|e| e.code.as_ref())),
-    );
-    f.str(
-        "last_execution_error_message",
-        last.iter()
-            .map(|e| e.error.as_ref().and_then(|e| e.message.as_ref())),
-    );
-    f.time(
-        "last_success_time",
-        statuses.iter().map(|s| {
-            s.last_successful_execution
-                .as_ref()
-                .and_then(|e| e.time_ended)
-        }),
-    );
-    f.str(
-        "troubleshooting_url",
-        statuses
-            .iter()
-            .map(|s| s.troubleshooting_url.as_ref().filter(|u| !u.is_empty())),
-    );
-    f.int("escrowed_count", last.iter().map(|e| e.count_escrowed));
-    f.str(
-        "health",
-        jobs.iter()
-            .map(|j| Some(j.health(params.as_of, params.cloud_sync_max_age).as_str())),
-    );
-    f.finish()
-}
-
 /// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role
 /// reaches Graph's `$expand` cap (then the members may be cut short and the table is refused).
 fn role_members(
@@ -1533,9 +1168,9 @@ fn role_members(
     old: Result<(), String>,
 ) -> PolarsResult<Result<DataFrame, String>> {
     Ok(match (complete, old) {
-        (Ok(()), _) => Ok(role_holders_frame(cloud)?),
+        (Ok(()), _) => Ok(role_members_frame(&role_holder_rows(cloud))?),
         (Err(complete), Ok(())) => match capped_role(cloud) {
-            None => Ok(role_members_frame(cloud)?),
+            None => Ok(role_members_frame(&directory_role_rows(cloud))?),
             Some(role) => Err(format!(
                 "{complete}; directoryRoles cannot stand in: $expand=members returns at most {EXPAND_CAP} members \
                  with no next link, and role '{role}' shows {EXPAND_CAP}, so admins may be missing \
@@ -1560,109 +1195,140 @@ fn capped_role(cloud: &CloudSnapshot) -> Option<String> {
 }
 
 /// `role_members` from the complete sources: active assignments and, when collected, eligible ones.
-fn role_holders_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
+fn role_holder_rows(cloud: &CloudSnapshot) -> Vec<RoleRow<'_>> {
     let eligible: &[crate::snapshot::RoleHolder] =
         if cloud.state(Collection::RoleEligibilities).is_loaded() {
             &cloud.role_eligibilities
         } else {
             &[]
         };
-    let rows: Vec<(&crate::snapshot::RoleHolder, &'static str)> = cloud
+    cloud
         .role_assignments
         .iter()
         .map(|h| (h, "active"))
         .chain(eligible.iter().map(|h| (h, "eligible")))
-        .collect();
-    let mut f = FrameBuilder::new(&ROLE_MEMBERS, rows.len());
-    f.str(
-        "role_id",
-        rows.iter().map(|(h, _)| Some(&h.role_definition_id)),
-    );
-    f.str(
-        "role_name",
-        rows.iter().map(|(h, _)| h.role_display_name.as_ref()),
-    );
-    f.str(
-        "role_template_id",
-        rows.iter()
-            .map(|(h, _)| h.role_template_id.as_ref().or(Some(&h.role_definition_id))),
-    );
-    f.str("member_id", rows.iter().map(|(h, _)| Some(&h.member_id)));
-    f.str(
-        "member_type",
-        rows.iter().map(|(h, _)| h.member_type.as_ref()),
-    );
-    f.str("assignment", rows.iter().map(|(_, a)| Some(*a)));
-    f.str(
-        "via_group_id",
-        rows.iter()
-            .map(|(h, _)| (h.principal_id != h.member_id).then_some(h.principal_id.as_str())),
-    );
-    f.finish()
+        .map(|(h, assignment)| RoleRow {
+            role_id: &h.role_definition_id,
+            role_name: h.role_display_name.as_deref(),
+            role_template_id: h
+                .role_template_id
+                .as_deref()
+                .or(Some(&h.role_definition_id)),
+            member_id: &h.member_id,
+            member_type: h.member_type.as_deref(),
+            assignment,
+            via_group_id: (h.principal_id != h.member_id).then_some(h.principal_id.as_str()),
+        })
+        .collect()
 }
 
-fn role_members_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
-    let rows: Vec<_> = cloud
+/// `role_members` from directoryRoles?$expand=members (active holders, no groups expanded).
+fn directory_role_rows(cloud: &CloudSnapshot) -> Vec<RoleRow<'_>> {
+    cloud
         .directory_roles
         .iter()
         .flat_map(|r| r.members.iter().map(move |m| (r, m)))
-        .collect();
-    let mut f = FrameBuilder::new(&ROLE_MEMBERS, rows.len());
-    f.str("role_id", rows.iter().map(|(r, _)| Some(&r.id)));
-    f.str(
-        "role_name",
-        rows.iter().map(|(r, _)| r.display_name.as_ref()),
-    );
-    f.str(
-        "role_template_id",
-        rows.iter().map(|(r, _)| r.role_template_id.as_ref()),
-    );
-    f.str("member_id", rows.iter().map(|(_, m)| Some(&m.id)));
-    f.str(
-        "member_type",
-        rows.iter().map(|(_, m)| {
-            m.odata_type
+        .map(|(r, m)| RoleRow {
+            role_id: &r.id,
+            role_name: r.display_name.as_deref(),
+            role_template_id: r.role_template_id.as_deref(),
+            member_id: &m.id,
+            member_type: m
+                .odata_type
                 .as_deref()
-                .map(|t| t.trim_start_matches("#microsoft.graph.").to_owned())
-        }),
-    );
-    f.str("assignment", rows.iter().map(|_| Some("active")));
-    f.str("via_group_id", rows.iter().map(|_| None::<&str>));
-    f.finish()
+                .map(|t| t.trim_start_matches("#microsoft.graph.")),
+            assignment: "active",
+            via_group_id: None,
+        })
+        .collect()
 }
 
-fn sync_features_frame(cloud: &CloudSnapshot) -> PolarsResult<DataFrame> {
-    let d = &cloud.directory_synchronization;
-    let mut f = FrameBuilder::new(&SYNC_FEATURES, d.len());
-    f.str("tenant_id", d.iter().map(|d| Some(&d.id)));
-    f.bool(
-        "block_soft_match",
-        d.iter().map(|d| d.features.block_soft_match_enabled),
-    );
-    f.bool(
-        "block_hard_match_takeover",
-        d.iter().map(|d| {
-            d.features
-                .block_cloud_object_takeover_through_hard_match_enabled
-        }),
-    );
-    f.bool(
-        "allow_onprem_object_identifier_update",
-        d.iter().map(|d| {
-            d.features
-                .allow_on_prem_update_of_on_premises_object_identifier_enabled
-        }),
-    );
-    f.bool(
-        "soft_match_on_upn",
-        d.iter().map(|d| d.features.soft_match_on_upn_enabled),
-    );
-    f.bool(
-        "password_sync_enabled",
-        d.iter().map(|d| d.features.password_sync_enabled),
-    );
-    f.finish()
+fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address<'_>> {
+    addresses(
+        o.user_principal_name.as_deref(),
+        o.mail.as_deref(),
+        &o.proxy_addresses,
+    )
 }
+
+/// The domains collection as `domains` rows.
+fn domain_rows(cloud: &CloudSnapshot) -> Vec<DomainRow<'_>> {
+    cloud
+        .domains
+        .iter()
+        .map(|d| DomainRow {
+            name: Some(d.id.to_lowercase()),
+            is_verified: d.is_verified,
+            is_default: d.is_default,
+            is_initial: d.is_initial,
+            authentication_type: d.authentication_type.as_deref(),
+        })
+        .collect()
+}
+
+/// organization.verifiedDomains as `domains` rows (verified by definition; no authentication type).
+fn verified_domain_rows(cloud: &CloudSnapshot) -> Vec<DomainRow<'_>> {
+    cloud
+        .organization
+        .iter()
+        .flat_map(|o| &o.verified_domains)
+        .filter(|d| d.name.as_deref().is_some_and(|n| !n.is_empty()))
+        .map(|d| DomainRow {
+            name: d.name.as_deref().map(str::to_lowercase),
+            is_verified: Some(true),
+            is_default: d.is_default,
+            is_initial: d.is_initial,
+            authentication_type: None,
+        })
+        .collect()
+}
+
+fn job_rows(cloud: &CloudSnapshot) -> Vec<JobRow<'_>> {
+    cloud
+        .sync_jobs
+        .iter()
+        .map(|job| {
+            let status = job.status.as_ref();
+            JobRow {
+                job,
+                status,
+                quarantine: status.and_then(|s| s.quarantine.as_ref()),
+                last: status.and_then(|s| s.last_execution.as_ref()),
+            }
+        })
+        .collect()
+}
+
+/// The property of a provisioning error, spelled one way: Graph documents `ProxyAddress`; real
+/// responses also say `ProxyAddresses`.
+fn error_property(p: Option<&str>) -> Option<String> {
+    p.map(|p| match p.to_ascii_lowercase().as_str() {
+        "proxyaddress" | "proxyaddresses" => "ProxyAddress".to_owned(),
+        "userprincipalname" => "UserPrincipalName".to_owned(),
+        _ => p.to_owned(),
+    })
+}
+
+/// The address kind a provisioning error's property collides in.
+fn error_kind(p: Option<&str>) -> Option<&'static str> {
+    match error_property(p).as_deref() {
+        Some("ProxyAddress") => Some("smtp"),
+        Some("UserPrincipalName") => Some("upn"),
+        _ => None,
+    }
+}
+
+/// A provisioning error's value as the address tables hold it.
+fn error_address(v: Option<&str>) -> Option<String> {
+    v.map(|v| {
+        let v = v.trim();
+        match v.split_once(':') {
+            Some((prefix, rest)) if prefix.eq_ignore_ascii_case("smtp") => rest.to_lowercase(),
+            _ => v.to_lowercase(),
+        }
+    })
+}
+
 
 #[cfg(test)]
 mod tests {
