@@ -1,38 +1,27 @@
 //! entra-audit: audits hybrid identity (on-premises Active Directory synchronised to Microsoft
-//! Entra ID). Data flows one way, one module per arrow:
+//! Entra ID). Data flows one way, and the folders under `src/` are its layers:
 //!
 //! ```text
-//! snapshot (cloud JSON) ─┐
-//!                        ├─▶ tables ─▶ rules ─▶ findings ─▶ report
-//! onprem (AD export) ────┘
+//!            graph (sign-in, client, collect) ─▶ inputs::snapshot ─┐
+//! AD export / LDAP ─▶ inputs::onprem ─────────────────────────────┤
+//!                                                                  ▼
+//!        audit: sync_model ─▶ tables ─▶ rules ─▶ findings ─▶ schedule
+//!                                                                  ▼
+//!                 outputs: report, cleanup exports, publish (files, verdict)
+//!
+//! actions: Cloud Sync job operations (the only writes to a tenant)
+//! commands: one module per command, the clap types; main.rs dispatches
+//! simulate: the simulated tenant (imports nothing from the product)
 //! ```
 //!
-//! `audit` wires the arrows together for `check`; `cli` only declares the command line.
+//! `docs/ARCHITECTURE.md` is the map; `tests/architecture.rs` enforces which layer may use which.
 
+pub mod actions;
 pub mod audit;
-pub mod auth;
-pub mod baseline;
-pub mod cleanup;
-pub mod cli;
-pub mod cloudsync;
-pub mod collect;
-pub mod connect;
-pub mod demo;
-pub mod doctor;
-pub mod findings;
+pub mod commands;
 pub mod graph;
 mod graph_metadata;
 pub mod inputs;
-pub mod ldap;
-pub mod live;
-pub mod onprem;
+pub mod outputs;
 pub mod preview;
-pub mod publish;
-pub mod replace;
-pub mod report;
-pub mod rules;
 pub mod simulate;
-pub mod snapshot;
-pub mod sync_model;
-pub mod tables;
-pub mod tenants;

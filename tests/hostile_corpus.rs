@@ -66,7 +66,7 @@ struct Outcome {
 fn read(path: &Path, kind: &str) -> Outcome {
     let mut out = Outcome::default();
     match kind {
-        "onprem" => match entra_audit::onprem::import(path) {
+        "onprem" => match entra_audit::inputs::onprem::import(path) {
             Ok((_, o)) => {
                 out.objects = o.objects.len();
                 out.rejected = o.rejected.into_iter().map(|r| (r.line, r.reason)).collect();
@@ -92,7 +92,7 @@ fn read(path: &Path, kind: &str) -> Outcome {
                 Err(e) => out.error = Some(format!("{e:#}")),
             }
         }
-        "cloud" => match entra_audit::snapshot::load(path) {
+        "cloud" => match entra_audit::inputs::snapshot::load(path) {
             Ok(s) => {
                 out.objects = s.users.len() + s.contacts.len() + s.groups.len();
                 out.rejected = s.rejected.into_iter().map(|r| (r.line, r.reason)).collect();
@@ -100,7 +100,10 @@ fn read(path: &Path, kind: &str) -> Outcome {
                     .states
                     .iter()
                     .filter(|(_, st)| {
-                        matches!(st, entra_audit::snapshot::CollectionState::Failed { .. })
+                        matches!(
+                            st,
+                            entra_audit::inputs::snapshot::CollectionState::Failed { .. }
+                        )
                     })
                     .map(|(c, _)| c.file_stem().to_owned())
                     .collect();
@@ -108,22 +111,22 @@ fn read(path: &Path, kind: &str) -> Outcome {
             Err(e) => out.error = Some(e.to_string()),
         },
         "tenants" => {
-            if let Err(e) = entra_audit::tenants::load(path) {
+            if let Err(e) = entra_audit::commands::tenants::load(path) {
                 out.error = Some(format!("{e:#}"));
             }
         }
         "suppressions" => {
-            if let Err(e) = entra_audit::baseline::ScheduleInputs::load(None, Some(path)) {
+            if let Err(e) = entra_audit::audit::schedule::ScheduleInputs::load(None, Some(path)) {
                 out.error = Some(format!("{e:#}"));
             }
         }
         "baseline" => {
-            if let Err(e) = entra_audit::baseline::ScheduleInputs::load(Some(path), None) {
+            if let Err(e) = entra_audit::audit::schedule::ScheduleInputs::load(Some(path), None) {
                 out.error = Some(format!("{e:#}"));
             }
         }
         "rules" => {
-            if let Err(e) = entra_audit::rules::with_custom(path) {
+            if let Err(e) = entra_audit::audit::rules::with_custom(path) {
                 out.error = Some(e.to_string());
             }
         }

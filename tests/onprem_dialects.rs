@@ -1,7 +1,7 @@
 //! AD exports as `ldapsearch` and `ldbsearch` write them, through the binary: a probably truncated
 //! export is reported in every output, an export that ended with an error is refused naming the
 //! file and line, and an export with no usable object leaves the on-prem rules "not evaluated".
-//! (The dialects themselves are unit-tested in src/onprem/ldif.rs and, against a real domain
+//! (The dialects themselves are unit-tested in src/inputs/onprem/ldif.rs and, against a real domain
 //! controller, in `tests/samba_dc.rs`.)
 
 use std::fmt::Write as _;

@@ -8,11 +8,11 @@ const END: &str = "<!-- rules:end -->";
 
 #[test]
 fn readme_catalogue_is_current() {
-    let rules = entra_audit::rules::embedded().unwrap();
+    let rules = entra_audit::audit::rules::embedded().unwrap();
     check_section(
         START,
         END,
-        &entra_audit::rules::catalogue_markdown(&rules),
+        &entra_audit::audit::rules::catalogue_markdown(&rules),
         "rule catalogue",
     );
 }
@@ -22,7 +22,7 @@ fn readme_outcome_vocabulary_is_current() {
     check_section(
         "<!-- outcomes:start -->\n",
         "<!-- outcomes:end -->",
-        &entra_audit::findings::outcome_vocabulary_markdown(),
+        &entra_audit::audit::findings::outcome_vocabulary_markdown(),
         "predicted outcome vocabulary",
     );
 }

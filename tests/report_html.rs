@@ -7,8 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use entra_audit::findings::Severity;
-use entra_audit::report::{self, AuditReport};
+use entra_audit::audit::findings::Severity;
+use entra_audit::audit::result::AuditReport;
+use entra_audit::outputs::report;
 use serde_json::Value;
 
 /// Values an attacker can put in a directory (anyone may name a contact or a group): markup,
@@ -432,8 +433,8 @@ fn fifty_thousand_findings_travel_as_json_not_markup() {
 /// checked, then warnings; muted findings (left out of `active`) do not count.
 #[test]
 fn verdict_follows_its_rule() {
-    use entra_audit::findings::{Finding, RuleOutcome};
-    use entra_audit::report::html::verdict;
+    use entra_audit::audit::findings::{Finding, RuleOutcome};
+    use entra_audit::outputs::report::html::verdict;
 
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());

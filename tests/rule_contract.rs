@@ -153,7 +153,7 @@ fn hostile_names_dns_and_addresses_never_escape_the_quotes_of_a_command() {
             let tmp = tempfile::tempdir().unwrap();
             let report = check(&materialise(&case, tmp.path()))
                 .unwrap_or_else(|e| panic!("{}/{case_name}: {e:#}", path.display()));
-            let rows = entra_audit::cleanup::plan(
+            let rows = entra_audit::outputs::cleanup::plan(
                 &report.findings,
                 &std::collections::HashSet::<&str>::new(),
             );
@@ -211,7 +211,7 @@ fn the_quote_scanner_catches_a_pasted_dn() {
     assert!(outside.contains("PWNED"), "{outside}");
     let quoted = format!(
         "Set-ADUser -Identity {} -Clear mail",
-        entra_audit::cleanup::ps_quote(&format!("CN=x{NAME_PAYLOAD}"))
+        entra_audit::outputs::cleanup::ps_quote(&format!("CN=x{NAME_PAYLOAD}"))
     );
     let found = commands_in(&quoted);
     assert_eq!(found.len(), 1, "{found:?}");

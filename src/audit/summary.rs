@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
-use crate::report::{ObjectCounts, SyncFreshness, SyncJobSummary, TenantSummary};
-use crate::rules::{Kind, Rule};
-use crate::tables::{self, Params, Tables};
+use crate::audit::result::{ObjectCounts, SyncFreshness, SyncJobSummary, TenantSummary};
+use crate::audit::rules::{Kind, Rule};
+use crate::audit::tables::{self, Params, Tables};
 
 /// The tables the summary reads; their unavailability is repeated in the summary.
 const SOURCES: [&str; 5] = [

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::error::{ErrorDetail, GraphError};
 use super::retry::{Attempts, Decision, Failure, RetryPolicy, parse_retry_after};
-use crate::auth::TokenSource;
+use crate::graph::auth::TokenSource;
 
 /// Margin added to a `Retry-After` wait: Graph's fractional values are rounded to milliseconds.
 const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(10);

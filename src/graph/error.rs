@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-use crate::auth::AuthError;
+use crate::graph::auth::AuthError;
 
 /// What Graph said about a refused request
 /// (<https://learn.microsoft.com/graph/errors>: `{"error":{"code","message","innerError":{...}}}`).

@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::*;
-use crate::auth::{AccessToken, AuthError, TokenSource};
+use crate::graph::auth::{AccessToken, AuthError, TokenSource};
 use crate::simulate::generator::{GeneratorOptions, generate};
 use crate::simulate::{
     FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer, ThrottleOptions,

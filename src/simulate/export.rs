@@ -390,9 +390,27 @@ struct RoleMember<'a> {
     user_principal_name: Option<&'a str>,
 }
 
+/// One record of `roleAssignments.json` / `roleEligibilities.json`: the collector flattens three
+/// Graph responses into it, so it is not a Graph shape. Written here independently of the
+/// product's reader (the simulator imports nothing from the product); the demo and the snapshot
+/// tests read what this writes back through that reader.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleHolderRecord {
+    id: String,
+    role_definition_id: String,
+    role_display_name: Option<String>,
+    role_template_id: Option<String>,
+    principal_id: String,
+    principal_type: Option<String>,
+    member_id: String,
+    member_type: Option<String>,
+    directory_scope_id: Option<String>,
+}
+
 /// Role holders as `collect` writes them (roleAssignments.json / roleEligibilities.json): one
 /// record per principal and role, plus one per transitive member of a role-assignable group.
-fn role_holders(tenant: &SimTenant, eligible: bool) -> Vec<crate::snapshot::RoleHolder> {
+fn role_holders(tenant: &SimTenant, eligible: bool) -> Vec<RoleHolderRecord> {
     let kind = |t: &str| t.trim_start_matches("#microsoft.graph.").to_owned();
     let mut out = Vec::new();
     for role in &tenant.directory_roles {
@@ -402,7 +420,7 @@ fn role_holders(tenant: &SimTenant, eligible: bool) -> Vec<crate::snapshot::Role
             &role.members
         };
         for (principal, t) in holders {
-            let holder = |member: &str, member_type: &str| crate::snapshot::RoleHolder {
+            let holder = |member: &str, member_type: &str| RoleHolderRecord {
                 id: format!(
                     "{}-{}-{principal}",
                     if eligible { "es" } else { "ra" },

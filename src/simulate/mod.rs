@@ -24,8 +24,6 @@ pub mod throttle;
 pub mod token;
 
 #[cfg(test)]
-pub(crate) mod test_client;
-#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_batch_delta;

@@ -1,0 +1,742 @@
+//! Runs rules against the tables: registers every table in one polars `SQLContext`, materialises
+//! the views in dependency order, runs each rule, checks its output contract and turns its rows
+//! into [`Finding`]s, and records an outcome for every rule (passed, failed, not evaluated with
+//! the reason, errored).
+//!
+//! Partial tables (built from an errors-only snapshot, see [`tables::Partial`]) are complete
+//! only for the objects of another table: a rule runs on them only when it requires that table
+//! (it reports on its rows), with a caveat; any other rule reading them is not evaluated, since
+//! it would take a part for the whole. Views built from partial tables are partial too.
+//!
+//! The output contract: every rule returns [`FINDING_COLUMNS`] (any may be null except `message`
+//! and `remediation`); an optional [`OUTCOME_COLUMN`] overrides the rule's declared outcome per
+//! row; extra columns become evidence. The engine must not know what any rule
+//! means: it only checks inputs are available and outputs are well-formed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use super::{Kind, Rule};
+use crate::audit::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
+use crate::audit::tables::{self, Tables};
+use crate::audit::timings::Clock;
+
+/// The columns every rule returns, in this order of importance.
+pub const FINDING_COLUMNS: [&str; 8] = [
+    "cloud_object_id",
+    "cloud_object_type",
+    "onprem_object_guid",
+    "onprem_distinguished_name",
+    "attribute",
+    "value",
+    "message",
+    "remediation",
+];
+
+/// The optional column that states a row's outcome when it differs from the rule's `outcome`.
+pub const OUTCOME_COLUMN: &str = "predicted_outcome";
+
+/// Everything one run produced.
+#[derive(Debug, Default)]
+pub struct RunOutput {
+    pub results: Vec<RuleResult>,
+    pub findings: Vec<Finding>,
+    /// Why each view could not be built (rules needing it say so in their own outcome).
+    pub views_unavailable: BTreeMap<String, String>,
+}
+
+/// Runs `rules` (rules and views) against `tables`. `only`, when given, limits which rules run
+/// (views are still built as needed).
+pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> RunOutput {
+    run_timed(rules, tables, only, Clock::start())
+}
+
+/// [`run`], logging each view's and rule's time against `clock` (the audit's own).
+pub fn run_timed(
+    rules: &[Rule],
+    tables: &Tables,
+    only: Option<&BTreeSet<String>>,
+    clock: Clock,
+) -> RunOutput {
+    let mut ctx = SQLContext::new();
+    for spec in tables::TABLES {
+        // Unavailable tables are registered empty so optional inputs work; a rule that *requires*
+        // one is never run (checked below), so the empty stand-in cannot pass for real data.
+        let frame = tables
+            .frames
+            .get(spec.name)
+            .cloned()
+            .unwrap_or_else(|| spec.empty());
+        ctx.register(spec.name, frame.lazy());
+    }
+    let mut unavailable: BTreeMap<String, String> = tables
+        .unavailable
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+
+    let mut output = RunOutput::default();
+    build_views(&mut ctx, rules, &mut unavailable, &mut output, clock);
+    let partial = partial_inputs(rules, tables, &unavailable);
+
+    for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
+        if only.is_some_and(|only| !only.contains(&rule.name)) {
+            continue;
+        }
+        let mut missing: Vec<String> = rule
+            .requires
+            .iter()
+            .filter_map(|t| {
+                unavailable
+                    .get(t)
+                    .map(|why| format!("{t} unavailable: {why}"))
+            })
+            .chain(missing_onprem_classes(rule, tables))
+            .collect();
+        let mut caveats: Vec<String> = rule
+            .optional
+            .iter()
+            .filter_map(|t| {
+                unavailable
+                    .get(t)
+                    .map(|why| format!("ran without {t} ({why})"))
+            })
+            .collect();
+        for t in rule.requires.iter().chain(&rule.optional) {
+            let Some(p) = partial.get(t) else { continue };
+            let scoped_rule = rule.requires.iter().any(|r| r == p.complete_for)
+                && !partial.contains_key(p.complete_for)
+                && !unavailable.contains_key(p.complete_for);
+            if scoped_rule {
+                caveats.push(format!(
+                    "{t} holds only the objects in {} ({}): what the rule looks up beyond them is not in this snapshot",
+                    p.complete_for, p.reason
+                ));
+            } else {
+                missing.push(format!(
+                    "{t} holds only part of the directory: {}",
+                    p.reason
+                ));
+            }
+        }
+        // A rule may name a view that, when it has rows, says the data cannot support the rule
+        // (an export that is probably partial): the rule is then not evaluated, with that reason.
+        if missing.is_empty()
+            && let Some(guard) = &rule.not_evaluated_when
+        {
+            match guard_reason(&mut ctx.clone(), guard) {
+                Ok(Some(reason)) => missing.push(reason),
+                Ok(None) => {}
+                Err(error) => missing.push(format!("{guard} unavailable: {error}")),
+            }
+        }
+        let outcome = if missing.is_empty() {
+            // A fresh copy per rule: a query that fails part-way leaves polars' context with
+            // stale table aliases, and the next rule would then fail for no fault of its own.
+            match run_rule(&mut ctx.clone(), rule, clock) {
+                Ok(findings) => {
+                    let n = findings.len();
+                    output.findings.extend(findings);
+                    if n == 0 {
+                        RuleOutcome::Passed
+                    } else {
+                        RuleOutcome::Failed { findings: n }
+                    }
+                }
+                Err(error) => RuleOutcome::Errored { error },
+            }
+        } else {
+            RuleOutcome::NotEvaluated {
+                reason: missing.join("; "),
+            }
+        };
+        // A rule that did not run has no partial result to qualify.
+        let caveats = if matches!(outcome, RuleOutcome::NotEvaluated { .. }) {
+            Vec::new()
+        } else {
+            caveats
+        };
+        output.results.push(RuleResult {
+            rule: rule.name.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            category: rule.category.clone(),
+            outcome,
+            caveats,
+        });
+    }
+    output
+}
+
+/// Why `rule` cannot be evaluated for want of on-prem objects of the classes it reports on: the
+/// exports hold none of them (an export of users only says nothing about contacts).
+fn missing_onprem_classes(rule: &Rule, tables: &Tables) -> Option<String> {
+    let present = tables.onprem_classes.as_ref()?;
+    if rule.onprem_classes.is_empty() || rule.onprem_classes.iter().any(|c| present.contains(c)) {
+        return None;
+    }
+    let wanted: Vec<&str> = rule.onprem_classes.iter().map(|c| c.as_str()).collect();
+    Some(format!(
+        "the on-prem exports hold no {} object (the classes this rule reports on)",
+        wanted.join(" or ")
+    ))
+}
+
+/// The partial tables and the views built on them (a view reading a partial input is partial
+/// the same way), by name.
+fn partial_inputs(
+    rules: &[Rule],
+    tables: &Tables,
+    unavailable: &BTreeMap<String, String>,
+) -> BTreeMap<String, tables::Partial> {
+    let mut partial: BTreeMap<String, tables::Partial> = tables
+        .partial
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    loop {
+        let before = partial.len();
+        for view in rules.iter().filter(|r| r.kind == Kind::View) {
+            if partial.contains_key(&view.name) || unavailable.contains_key(&view.name) {
+                continue;
+            }
+            let input = view
+                .requires
+                .iter()
+                .chain(&view.optional)
+                .find_map(|t| partial.get(t).cloned());
+            if let Some(p) = input {
+                partial.insert(view.name.clone(), p);
+            }
+        }
+        if partial.len() == before {
+            return partial;
+        }
+    }
+}
+
+/// Materialises the views whose inputs are available, in dependency order (views may build on
+/// views). Every view is first registered empty, with the schema it has on empty tables, so a
+/// rule may list a view as `optional`; a view that cannot be built makes the rules that require
+/// it "not evaluated".
+fn build_views(
+    ctx: &mut SQLContext,
+    rules: &[Rule],
+    unavailable: &mut BTreeMap<String, String>,
+    output: &mut RunOutput,
+    clock: Clock,
+) {
+    let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
+
+    let mut empty_ctx = SQLContext::new();
+    for spec in tables::TABLES {
+        empty_ctx.register(spec.name, spec.empty().lazy());
+    }
+    let mut no_gaps = BTreeMap::new();
+    for (name, frame) in materialise(&mut empty_ctx, &views, &mut no_gaps, None) {
+        ctx.register(&name, frame.lazy());
+    }
+    // A view that fails even on empty tables gets no placeholder; the real pass below fails the
+    // same way and records why.
+    for (name, frame) in materialise(ctx, &views, unavailable, Some(clock)) {
+        ctx.register(&name, frame.lazy());
+    }
+    output.views_unavailable = views
+        .iter()
+        .filter_map(|v| {
+            unavailable
+                .get(&v.name)
+                .map(|why| (v.name.clone(), why.clone()))
+        })
+        .collect();
+}
+
+/// Runs each view whose requirements are met (registering its result as it goes, for views built
+/// on views) and returns the results; records why the others could not be built.
+fn materialise(
+    ctx: &mut SQLContext,
+    views: &[&Rule],
+    unavailable: &mut BTreeMap<String, String>,
+    clock: Option<Clock>,
+) -> Vec<(String, DataFrame)> {
+    let mut built: Vec<(String, DataFrame)> = Vec::new();
+    let mut pending: Vec<&Rule> = views.to_vec();
+    loop {
+        let mut progressed = false;
+        let mut waiting_views = Vec::new();
+        for view in pending {
+            let gaps: Vec<String> = view
+                .requires
+                .iter()
+                .filter_map(|t| {
+                    unavailable
+                        .get(t)
+                        .map(|why| format!("{t} unavailable: {why}"))
+                })
+                .collect();
+            if !gaps.is_empty() {
+                unavailable.insert(view.name.clone(), gaps.join("; "));
+                progressed = true;
+                continue;
+            }
+            let waits = view.requires.iter().chain(&view.optional).any(|t| {
+                views.iter().any(|v| &v.name == t)
+                    && !built.iter().any(|(name, _)| name == t)
+                    && !unavailable.contains_key(t)
+            });
+            if waits {
+                waiting_views.push(view);
+                continue;
+            }
+            let started = std::time::Instant::now();
+            // On a copy, as for rules: a failed view must not leave stale aliases behind.
+            match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
+                Ok(frame) => {
+                    if let Some(clock) = clock {
+                        clock.done(&format!("view {}", view.name), started, Some(frame.height()));
+                    }
+                    ctx.register(&view.name, frame.clone().lazy());
+                    built.push((view.name.clone(), frame));
+                }
+                Err(e) => {
+                    unavailable.insert(
+                        view.name.clone(),
+                        format!("view {} failed: {e}", view.source.display()),
+                    );
+                }
+            }
+            progressed = true;
+        }
+        pending = waiting_views;
+        if pending.is_empty() || !progressed {
+            break;
+        }
+    }
+    for view in pending {
+        unavailable.insert(
+            view.name.clone(),
+            "it depends on other views in a cycle".to_owned(),
+        );
+    }
+    built
+}
+
+fn run_rule(ctx: &mut SQLContext, rule: &Rule, clock: Clock) -> Result<Vec<Finding>, String> {
+    let started = std::time::Instant::now();
+    let frame = ctx
+        .execute(&rule.sql)
+        .and_then(LazyFrame::collect)
+        .map_err(|e| format!("{}: {e}", rule.source.display()))?;
+    let findings = findings_from_frame(rule, &frame);
+    clock.done(&format!("rule {}", rule.name), started, Some(frame.height()));
+    findings
+}
+
+/// The first `reason` of a guard view, if it has a row.
+fn guard_reason(ctx: &mut SQLContext, view: &str) -> Result<Option<String>, String> {
+    let frame = ctx
+        .execute(&format!("SELECT reason FROM {view} LIMIT 1"))
+        .and_then(LazyFrame::collect)
+        .map_err(|e| e.to_string())?;
+    let column = frame.column("reason").map_err(|e| e.to_string())?;
+    Ok(column_as_strings(column)?.into_iter().next().flatten())
+}
+
+/// Turns a rule's result rows into findings, enforcing the output contract.
+pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding>, String> {
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let missing: Vec<&str> = FINDING_COLUMNS
+        .iter()
+        .filter(|c| !names.iter().any(|n| n == *c))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{}: the query must return the finding columns; missing: {}",
+            rule.source.display(),
+            missing.join(", ")
+        ));
+    }
+    let columns: Vec<(String, Vec<Option<String>>)> = names
+        .iter()
+        .map(|name| {
+            let column = frame.column(name).map_err(|e| e.to_string())?;
+            Ok((name.clone(), column_as_strings(column)?))
+        })
+        .collect::<Result<_, String>>()?;
+    let get = |row: usize, name: &str| -> Option<String> {
+        columns
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, values)| values[row].clone())
+    };
+    let mut findings = Vec::with_capacity(frame.height());
+    let mut ids = BTreeSet::new();
+    for row in 0..frame.height() {
+        let cloud_object_id = get(row, "cloud_object_id");
+        let onprem_object_guid = get(row, "onprem_object_guid").map(|g| g.to_lowercase());
+        let attribute = get(row, "attribute");
+        let value = get(row, "value");
+        let id = finding_id(
+            &rule.name,
+            cloud_object_id.as_deref(),
+            onprem_object_guid.as_deref(),
+            attribute.as_deref(),
+            value.as_deref(),
+        );
+        // The same problem reported twice by one query (e.g. through two join paths) is one finding.
+        if !ids.insert(id.clone()) {
+            continue;
+        }
+        let message = get(row, "message")
+            .ok_or_else(|| format!("{}: row {} has no message", rule.source.display(), row + 1))?;
+        let remediation = get(row, "remediation").ok_or_else(|| {
+            format!(
+                "{}: row {} has no remediation",
+                rule.source.display(),
+                row + 1
+            )
+        })?;
+        let predicted_outcome = match get(row, OUTCOME_COLUMN) {
+            Some(text) => Some(
+                text.parse::<PredictedOutcome>()
+                    .map_err(|e| format!("{}: row {}: {e}", rule.source.display(), row + 1))?,
+            ),
+            None => rule.outcome,
+        };
+        let evidence = columns
+            .iter()
+            .filter(|(n, _)| !FINDING_COLUMNS.contains(&n.as_str()) && n != OUTCOME_COLUMN)
+            .filter_map(|(n, values)| values[row].clone().map(|v| (n.clone(), v)))
+            .collect();
+        findings.push(Finding {
+            id,
+            rule: rule.name.clone(),
+            severity: rule.severity,
+            predicted_outcome,
+            cloud_object_id,
+            cloud_object_type: get(row, "cloud_object_type"),
+            onprem_object_guid,
+            onprem_distinguished_name: get(row, "onprem_distinguished_name"),
+            attribute,
+            value,
+            message,
+            remediation,
+            evidence,
+        });
+    }
+    Ok(findings)
+}
+
+/// Renders a result column as text; times as RFC 3339 UTC, so evidence reads the same everywhere.
+fn column_as_strings(column: &Column) -> Result<Vec<Option<String>>, String> {
+    let series = column.as_materialized_series();
+    match series.dtype() {
+        DataType::Datetime(unit, _) => {
+            let unit = *unit;
+            let values = series.datetime().map_err(|e| e.to_string())?;
+            Ok(values
+                .physical()
+                .iter()
+                .map(|v| v.and_then(|v| format_time(v, unit)))
+                .collect())
+        }
+        DataType::Null => Ok(vec![None; series.len()]),
+        _ => {
+            let text = series.cast(&DataType::String).map_err(|e| e.to_string())?;
+            let text = text.str().map_err(|e| e.to_string())?;
+            Ok(text.iter().map(|v| v.map(str::to_owned)).collect())
+        }
+    }
+}
+
+fn format_time(value: i64, unit: TimeUnit) -> Option<String> {
+    let micros = match unit {
+        TimeUnit::Nanoseconds => value / 1000,
+        TimeUnit::Microseconds => value,
+        TimeUnit::Milliseconds => value.checked_mul(1000)?,
+    };
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::rules::embedded;
+
+    /// Every embedded rule and view runs against empty tables with the declared schemas: a typo in
+    /// a column or table name fails here, at `cargo test`, not in an admin's audit.
+    #[test]
+    fn every_rule_runs_on_empty_tables() {
+        let rules = embedded().unwrap();
+        assert!(
+            rules.iter().any(|r| r.kind == Kind::Rule),
+            "no rules embedded"
+        );
+        let output = run(&rules, &Tables::empty(), None);
+        assert!(
+            output.views_unavailable.is_empty(),
+            "{:?}",
+            output.views_unavailable
+        );
+        for result in &output.results {
+            assert_eq!(result.outcome, RuleOutcome::Passed, "{}", result.rule);
+        }
+        assert_eq!(
+            output.results.len(),
+            rules.iter().filter(|r| r.kind == Kind::Rule).count()
+        );
+    }
+
+    fn rule(sql: &str, requires: &[&str]) -> Rule {
+        Rule {
+            name: "t".into(),
+            title: "t".into(),
+            severity: crate::audit::findings::Severity::High,
+            category: "test".into(),
+            requires: requires.iter().map(|s| (*s).to_owned()).collect(),
+            optional: vec![],
+            onprem_classes: vec![],
+            kind: Kind::Rule,
+            outcome: Some(PredictedOutcome::CloudLeftover),
+            not_evaluated_when: None,
+            docs: String::new(),
+            sql: sql.into(),
+            source: "t.sql".into(),
+        }
+    }
+
+    #[test]
+    fn a_failing_rule_does_not_break_the_next_one() {
+        // Found when a rule with an ambiguous column ran before upn-suffix-unverified.
+        let failing = rule(
+            "WITH domains AS (SELECT address AS name FROM cloud_addresses) \
+             SELECT object_id FROM onprem_addresses a JOIN domains c ON a.address = c.name \
+             JOIN cloud_addresses d ON a.address = d.address",
+            &["onprem_addresses", "cloud_addresses"],
+        );
+        let fine = rule(
+            "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, o.object_guid AS onprem_object_guid, \
+             o.distinguished_name AS onprem_distinguished_name, NULL AS attribute, o.user_principal_name AS value, \
+             'm' AS message, 'r' AS remediation FROM onprem_objects o \
+             WHERE o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)",
+            &["onprem_objects", "domains"],
+        );
+        let out = run(&[failing, fine], &Tables::empty(), None);
+        assert!(matches!(
+            out.results[0].outcome,
+            RuleOutcome::Errored { .. }
+        ));
+        assert_eq!(
+            out.results[1].outcome,
+            RuleOutcome::Passed,
+            "{:?}",
+            out.results[1]
+        );
+    }
+
+    #[test]
+    fn a_row_may_state_its_own_outcome_and_an_unknown_one_is_an_error() {
+        let base = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                    NULL AS onprem_distinguished_name, NULL AS attribute, v AS value, 'm' AS message, 'r' AS remediation";
+        let sql = format!(
+            "{base}, CASE WHEN v = 'a' THEN 'ExistingAdminRoleConflict' END AS predicted_outcome \
+             FROM (SELECT 'a' AS v UNION ALL SELECT 'b' AS v) t"
+        );
+        let out = run(&[rule(&sql, &[])], &Tables::empty(), None);
+        let mut outcomes: Vec<_> = out
+            .findings
+            .iter()
+            .map(|f| (f.value.clone().unwrap(), f.predicted_outcome))
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [
+                (
+                    "a".to_owned(),
+                    Some(PredictedOutcome::ExistingAdminRoleConflict)
+                ),
+                ("b".to_owned(), Some(PredictedOutcome::CloudLeftover)),
+            ]
+        );
+        assert!(
+            out.findings
+                .iter()
+                .all(|f| !f.evidence.contains_key("predicted_outcome")),
+            "the outcome column is not evidence"
+        );
+        let bad = format!("{base}, 'Deleted' AS predicted_outcome FROM (SELECT 'a' AS v) t");
+        let out = run(&[rule(&bad, &[])], &Tables::empty(), None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::Errored { error } if error.contains("unknown predicted outcome 'Deleted'")),
+            "{:?}",
+            out.results[0].outcome
+        );
+    }
+
+    #[test]
+    fn missing_table_means_not_evaluated_never_passed() {
+        let mut tables = Tables::empty();
+        tables.frames.remove("domains");
+        tables
+            .unavailable
+            .insert("domains", "domains: forbidden".into());
+        let out = run(&[rule("SELECT 1 AS x", &["domains"])], &tables, None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::NotEvaluated { reason } if reason.contains("forbidden"))
+        );
+    }
+
+    #[test]
+    fn a_class_the_exports_lack_means_not_evaluated_never_passed() {
+        use crate::inputs::onprem::ObjectClass;
+        let sql = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                   NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
+                   'r' AS remediation FROM onprem_objects WHERE 1 = 0";
+        let contacts_rule = Rule {
+            onprem_classes: vec![ObjectClass::Contact],
+            ..rule(sql, &["onprem_objects"])
+        };
+        let mut tables = Tables::empty();
+        tables.onprem_classes = Some([ObjectClass::User, ObjectClass::Group].into());
+        let out = run(std::slice::from_ref(&contacts_rule), &tables, None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::NotEvaluated { reason }
+                if reason == "the on-prem exports hold no contact object (the classes this rule reports on)"),
+            "{:?}",
+            out.results[0].outcome
+        );
+        tables.onprem_classes = Some([ObjectClass::Contact].into());
+        let out = run(std::slice::from_ref(&contacts_rule), &tables, None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Passed);
+        // A rule that names no class runs whatever the exports hold.
+        tables.onprem_classes = Some([ObjectClass::User].into());
+        let out = run(&[rule(sql, &["onprem_objects"])], &tables, None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Passed);
+    }
+
+    #[test]
+    fn partial_tables_run_only_the_rules_scoped_to_them() {
+        let mut tables = Tables::empty();
+        tables.partial.insert(
+            "cloud_objects",
+            tables::Partial {
+                reason: tables::ERRORS_ONLY_REASON.to_owned(),
+                complete_for: "provisioning_errors",
+            },
+        );
+        let view = Rule {
+            name: "v".into(),
+            kind: Kind::View,
+            ..rule("SELECT id FROM cloud_objects", &["cloud_objects"])
+        };
+        let scoped = Rule {
+            name: "scoped".into(),
+            ..rule(
+                "SELECT * FROM provisioning_errors",
+                &["provisioning_errors", "cloud_objects"],
+            )
+        };
+        let whole = Rule {
+            name: "whole".into(),
+            ..rule("SELECT * FROM cloud_objects", &["cloud_objects"])
+        };
+        let via_view = Rule {
+            name: "via-view".into(),
+            ..rule("SELECT * FROM v", &["v"])
+        };
+        let unrelated = Rule {
+            name: "unrelated".into(),
+            ..rule("SELECT * FROM domains", &["domains"])
+        };
+        let sql = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                   NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
+                   'r' AS remediation FROM ";
+        let with_contract = |mut r: Rule| {
+            let table = r.sql.rsplit(' ').next().unwrap().to_owned();
+            r.sql = format!("{sql}{table} WHERE 1 = 0");
+            r
+        };
+        let rules = vec![
+            view,
+            with_contract(scoped),
+            with_contract(whole),
+            with_contract(via_view),
+            with_contract(unrelated),
+        ];
+        let out = run(&rules, &tables, None);
+        let result = |name: &str| out.results.iter().find(|r| r.rule == name).unwrap();
+        assert_eq!(result("scoped").outcome, RuleOutcome::Passed);
+        assert!(
+            result("scoped").caveats[0].contains("only the objects in provisioning_errors"),
+            "{:?}",
+            result("scoped").caveats
+        );
+        for name in ["whole", "via-view"] {
+            assert!(
+                matches!(&result(name).outcome, RuleOutcome::NotEvaluated { reason } if reason.contains(tables::ERRORS_ONLY_REASON)),
+                "{name}: {:?}",
+                result(name).outcome
+            );
+        }
+        assert_eq!(result("unrelated").outcome, RuleOutcome::Passed);
+        assert!(result("unrelated").caveats.is_empty());
+    }
+
+    #[test]
+    fn output_contract_is_enforced() {
+        let out = run(
+            &[rule("SELECT 'x' AS message", &[])],
+            &Tables::empty(),
+            None,
+        );
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::Errored { error } if error.contains("remediation"))
+        );
+    }
+
+    #[test]
+    fn rows_become_findings_with_evidence_and_stable_ids() {
+        let sql = "SELECT 'c1' AS cloud_object_id, 'user' AS cloud_object_type, 'ABC' AS onprem_object_guid, \
+                   NULL AS onprem_distinguished_name, 'mail' AS attribute, 'a@x.com' AS value, 'm' AS message, \
+                   'r' AS remediation, p.as_of AS seen FROM params p";
+        let mut tables = Tables::empty();
+        let as_of = chrono::DateTime::parse_from_rfc3339("2026-11-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let params = tables::Params {
+            as_of,
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+        };
+        let built = tables::build(
+            &params,
+            None,
+            crate::audit::sync_model::UpnSource::UserPrincipalName,
+            None,
+        )
+        .unwrap();
+        tables
+            .frames
+            .insert("params", built.frames["params"].clone());
+        let out = run(&[rule(sql, &[])], &tables, None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Failed { findings: 1 });
+        let f = &out.findings[0];
+        assert_eq!(f.onprem_object_guid.as_deref(), Some("abc"));
+        assert_eq!(f.evidence["seen"], "2026-11-01T10:00:00Z");
+        assert_eq!(f.onprem_distinguished_name, None);
+        assert_eq!(
+            f.id,
+            finding_id("t", Some("c1"), Some("abc"), Some("mail"), Some("A@X.com"))
+        );
+    }
+}

@@ -1,0 +1,716 @@
+//! The sync model: which engine syncs each domain, which attribute is the source anchor, which
+//! attribute becomes the cloud userPrincipalName, and which OUs are in scope. Each part carries
+//! where it came from (a flag, the `--sync-config` file, inferred from the tenant's own data with
+//! the evidence, or the documented default), so the report can show what the prediction assumed.
+//!
+//! Applying the model to the imported objects is the step between import and tables: objects
+//! that never sync are set aside with their reason ([`scope`]), and each remaining object gets
+//! the source anchor its engine will use. It must not read files (the command layer hands it
+//! the settings), judge matches (the rules do), or let an out-of-scope object reach the tables.
+//!
+//! Documented behaviour followed:
+//! - source anchor: <https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-design-concepts>
+//!   (`ConsistencyGuid` mode uses mS-DS-ConsistencyGuid for users and objectGUID for other types;
+//!   objectGUID mode was the default up to 1.1.486 and stays after a `DirSync` upgrade);
+//! - Cloud Sync: mS-DS-ConsistencyGuid when present, else objectGUID, not configurable
+//!   (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/plan-cloud-sync-topologies>);
+//! - alternate login ID (another attribute as the cloud UPN):
+//!   <https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname>.
+
+pub mod scope;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+use crate::inputs::onprem::{AnchorAttribute, ObjectClass, OnPremObject, dn_domain};
+use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
+
+pub use scope::{OuFilter, OutOfScope, ScopeReport};
+
+/// Which engine the admin says runs (`--sync-engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineSetting {
+    #[default]
+    Auto,
+    Connect,
+    CloudSync,
+}
+
+/// The source anchor attribute the admin says Entra Connect uses (`--source-anchor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum AnchorSetting {
+    #[default]
+    Auto,
+    ConsistencyGuid,
+    ObjectGuid,
+}
+
+/// The attribute that becomes the cloud UPN (`--upn-source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum UpnSetting {
+    #[default]
+    Auto,
+    UserPrincipalName,
+    Mail,
+}
+
+impl FromStr for EngineSetting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "connect" => Ok(Self::Connect),
+            "cloud-sync" => Ok(Self::CloudSync),
+            _ => Err(format!(
+                "unknown sync engine '{s}': expected auto, connect or cloud-sync"
+            )),
+        }
+    }
+}
+
+impl FromStr for AnchorSetting {
+    type Err = String;
+    /// Case-insensitive, as LDAP attribute names are.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "ms-ds-consistencyguid" | "msds-consistencyguid" => Ok(Self::ConsistencyGuid),
+            "objectguid" => Ok(Self::ObjectGuid),
+            _ => Err(format!(
+                "source anchor '{s}' is not supported: the AD import carries mS-DS-ConsistencyGuid and objectGUID; \
+                 a custom anchor attribute cannot be predicted yet (use auto, mS-DS-ConsistencyGuid or objectGUID)"
+            )),
+        }
+    }
+}
+
+impl FromStr for UpnSetting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "userprincipalname" => Ok(Self::UserPrincipalName),
+            "mail" => Ok(Self::Mail),
+            _ => Err(format!(
+                "UPN source '{s}' is not supported: the AD import carries userPrincipalName and mail \
+                 (use auto, userPrincipalName or mail)"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AnchorSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for UpnSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the admin configured, from flags or a file (`--sync-config`, or a tenant's `[sync]` in
+/// tenants.toml). `None` means "not said here".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SyncSettings {
+    pub sync_engine: Option<EngineSetting>,
+    pub source_anchor: Option<AnchorSetting>,
+    pub upn_source: Option<UpnSetting>,
+    #[serde(default)]
+    pub scope_ou: Vec<String>,
+    #[serde(default)]
+    pub exclude_ou: Vec<String>,
+}
+
+impl SyncSettings {
+    /// Reads a `--sync-config` TOML file (the same keys as the flags).
+    pub fn load(path: &std::path::Path) -> anyhow::Result<SyncSettings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read sync config {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("sync config {}: {e}", path.display()))
+    }
+}
+
+/// Where a part of the model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Flag,
+    File,
+    Inferred,
+    Default,
+}
+
+/// One part of the model: its value, its source, and the evidence behind an inference.
+#[derive(Debug, Clone, Serialize)]
+pub struct Part<T> {
+    pub value: T,
+    pub source: Source,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+/// The engine that syncs a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    Connect,
+    CloudSync,
+}
+
+/// Entra Connect's source anchor mode (Cloud Sync has no choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AnchorMode {
+    /// Users: mS-DS-ConsistencyGuid when set, else objectGUID; other types: objectGUID.
+    #[serde(rename = "mS-DS-ConsistencyGuid")]
+    ConsistencyGuid,
+    #[serde(rename = "objectGUID")]
+    ObjectGuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum UpnSource {
+    #[serde(rename = "userPrincipalName")]
+    UserPrincipalName,
+    #[serde(rename = "mail")]
+    Mail,
+}
+
+impl UpnSource {
+    /// The value of this attribute on `object`: what sync writes to the cloud UPN.
+    pub fn value(self, object: &OnPremObject) -> Option<&str> {
+        match self {
+            UpnSource::UserPrincipalName => object.user_principal_name.as_deref(),
+            UpnSource::Mail => object.mail.as_deref(),
+        }
+    }
+
+    pub fn attribute(self) -> &'static str {
+        match self {
+            UpnSource::UserPrincipalName => "userPrincipalName",
+            UpnSource::Mail => "mail",
+        }
+    }
+}
+
+/// The model the audit predicts with (findings.json `inputs.sync_model`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncModel {
+    /// The engine of domains no Cloud Sync configuration names.
+    pub engine: Part<Engine>,
+    /// Domains a Cloud Sync configuration syncs (Cloud Sync's anchor rule applies there).
+    pub cloud_sync_domains: BTreeSet<String>,
+    /// Cloud Sync domains whose provisioning job includes only some OUs (the job schema's
+    /// container filter, read from Graph): only objects below them sync.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloud_sync_scope: BTreeMap<String, Vec<String>>,
+    /// Cloud Sync domains whose job schema could not be read: their scope is taken as the whole
+    /// domain, and this says so.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloud_sync_scope_unknown: BTreeMap<String, String>,
+    pub source_anchor: Part<AnchorMode>,
+    pub upn_source: Part<UpnSource>,
+    pub scope_ous: Part<Vec<String>>,
+    pub exclude_ous: Part<Vec<String>>,
+}
+
+impl SyncModel {
+    fn engine_of(&self, object: &OnPremObject) -> Engine {
+        let in_cloud_sync = !self.cloud_sync_domains.is_empty()
+            && dn_domain(&object.distinguished_name)
+                .is_some_and(|d| self.cloud_sync_domains.contains(&d));
+        if in_cloud_sync {
+            Engine::CloudSync
+        } else {
+            self.engine.value
+        }
+    }
+
+    /// The anchor attribute the engine uses for this object.
+    pub fn anchor_attribute(&self, object: &OnPremObject) -> AnchorAttribute {
+        let consistency = if object.consistency_guid.is_some() {
+            AnchorAttribute::ConsistencyGuid
+        } else {
+            AnchorAttribute::ObjectGuid
+        };
+        match (self.engine_of(object), self.source_anchor.value) {
+            (Engine::CloudSync, _) => consistency,
+            (Engine::Connect, AnchorMode::ObjectGuid) => AnchorAttribute::ObjectGuid,
+            (Engine::Connect, AnchorMode::ConsistencyGuid) => match object.class {
+                ObjectClass::User => consistency,
+                ObjectClass::Contact | ObjectClass::Group => AnchorAttribute::ObjectGuid,
+            },
+        }
+    }
+
+    /// Sets each object's source anchor to what its engine will write to onPremisesImmutableId.
+    fn anchor(&self, object: &mut OnPremObject) {
+        let attribute = self.anchor_attribute(object);
+        object.source_anchor = match (attribute, &object.consistency_guid) {
+            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => BASE64.encode(bytes),
+            _ => BASE64.encode(object.object_guid),
+        };
+        object.anchor_attribute = match (attribute, &object.consistency_guid) {
+            (AnchorAttribute::ConsistencyGuid, Some(_)) => AnchorAttribute::ConsistencyGuid,
+            _ => AnchorAttribute::ObjectGuid,
+        };
+    }
+
+    /// One line per part, for the terminal summary.
+    pub fn summary_lines(&self) -> Vec<String> {
+        fn line<T: fmt::Debug>(name: &str, value: &str, part: &Part<T>) -> String {
+            let source = match part.source {
+                Source::Flag => "flag",
+                Source::File => "sync config",
+                Source::Inferred => "inferred",
+                Source::Default => "default",
+            };
+            match &part.evidence {
+                Some(evidence) => format!("{name}: {value} ({source}: {evidence})"),
+                None => format!("{name}: {value} ({source})"),
+            }
+        }
+        let engine = match self.engine.value {
+            Engine::Connect => "Entra Connect",
+            Engine::CloudSync => "Cloud Sync",
+        };
+        let mut lines = vec![line("sync engine", engine, &self.engine)];
+        if !self.cloud_sync_domains.is_empty() {
+            lines.push(format!(
+                "cloud sync domains: {}",
+                self.cloud_sync_domains
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for (domain, ous) in &self.cloud_sync_scope {
+            lines.push(format!(
+                "cloud sync scope of {domain}: {} (from the job's schema in Graph)",
+                ous.join("; ")
+            ));
+        }
+        for (domain, why) in &self.cloud_sync_scope_unknown {
+            lines.push(format!(
+                "cloud sync scope of {domain}: unknown, taken as the whole domain ({why})"
+            ));
+        }
+        let anchor = match self.source_anchor.value {
+            AnchorMode::ConsistencyGuid => "mS-DS-ConsistencyGuid (users), objectGUID (others)",
+            AnchorMode::ObjectGuid => "objectGUID",
+        };
+        lines.push(line("source anchor", anchor, &self.source_anchor));
+        lines.push(line(
+            "cloud UPN from",
+            self.upn_source.value.attribute(),
+            &self.upn_source,
+        ));
+        let ous = |v: &[String]| {
+            if v.is_empty() {
+                "(whole export)".to_owned()
+            } else {
+                v.join("; ")
+            }
+        };
+        lines.push(line(
+            "scope OUs",
+            &ous(&self.scope_ous.value),
+            &self.scope_ous,
+        ));
+        if !self.exclude_ous.value.is_empty() {
+            lines.push(line(
+                "excluded OUs",
+                &ous(&self.exclude_ous.value),
+                &self.exclude_ous,
+            ));
+        }
+        lines
+    }
+}
+
+/// Settings from the command line and from a file; the command line wins part by part.
+#[derive(Debug, Clone, Default)]
+pub struct SyncConfig {
+    pub flags: SyncSettings,
+    pub file: SyncSettings,
+}
+
+/// Picks a configured value: flag first, then file.
+fn configured<T: Copy + PartialEq>(
+    flag: Option<T>,
+    file: Option<T>,
+    auto: T,
+) -> Option<(T, Source)> {
+    match (flag, file) {
+        (Some(v), _) if v != auto => Some((v, Source::Flag)),
+        (_, Some(v)) if v != auto => Some((v, Source::File)),
+        _ => None,
+    }
+}
+
+/// Builds the model: configured parts as given, `auto` parts inferred from the tenant where the
+/// data is enough, else the documented default, saying which.
+pub fn build(
+    config: &SyncConfig,
+    onprem: &[OnPremObject],
+    cloud: Option<&CloudSnapshot>,
+) -> SyncModel {
+    let links = cloud.map(|c| Links::new(onprem, c));
+
+    let cloud_sync_domains: BTreeSet<String> = cloud.map(cloud_sync_domains).unwrap_or_default();
+    let (cloud_sync_scope, cloud_sync_scope_unknown) =
+        cloud.map(cloud_sync_scopes).unwrap_or_default();
+    let engine = match configured(
+        config.flags.sync_engine,
+        config.file.sync_engine,
+        EngineSetting::Auto,
+    ) {
+        Some((EngineSetting::CloudSync, source)) => part(Engine::CloudSync, source, None),
+        Some((_, source)) => part(Engine::Connect, source, None),
+        None => match cloud {
+            Some(c)
+                if c.state(crate::inputs::snapshot::Collection::SynchronizationJobs)
+                    .is_loaded() =>
+            {
+                let evidence = if cloud_sync_domains.is_empty() {
+                    "no Cloud Sync provisioning job in the tenant".to_owned()
+                } else {
+                    format!(
+                        "Cloud Sync provisioning jobs for {}; other domains are taken as Entra Connect",
+                        cloud_sync_domains
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                part(Engine::Connect, Source::Inferred, Some(evidence))
+            }
+            _ => part(
+                Engine::Connect,
+                Source::Default,
+                Some("Cloud Sync jobs were not collected".to_owned()),
+            ),
+        },
+    };
+
+    let source_anchor = match configured(
+        config.flags.source_anchor,
+        config.file.source_anchor,
+        AnchorSetting::Auto,
+    ) {
+        Some((AnchorSetting::ObjectGuid, source)) => part(AnchorMode::ObjectGuid, source, None),
+        Some((_, source)) => part(AnchorMode::ConsistencyGuid, source, None),
+        None => infer_anchor(links.as_ref()),
+    };
+
+    let upn_source = match configured(
+        config.flags.upn_source,
+        config.file.upn_source,
+        UpnSetting::Auto,
+    ) {
+        Some((UpnSetting::Mail, source)) => part(UpnSource::Mail, source, None),
+        Some((_, source)) => part(UpnSource::UserPrincipalName, source, None),
+        None => infer_upn_source(links.as_ref()),
+    };
+
+    let ous = |flag: &[String], file: &[String]| -> Part<Vec<String>> {
+        if !flag.is_empty() {
+            part(flag.to_vec(), Source::Flag, None)
+        } else if !file.is_empty() {
+            part(file.to_vec(), Source::File, None)
+        } else {
+            part(Vec::new(), Source::Default, None)
+        }
+    };
+    let mut scope_ous = ous(&config.flags.scope_ou, &config.file.scope_ou);
+    if scope_ous.source == Source::Default {
+        scope_ous.evidence = links.as_ref().and_then(Links::ou_evidence);
+    }
+    let exclude_ous = ous(&config.flags.exclude_ou, &config.file.exclude_ou);
+
+    SyncModel {
+        engine,
+        cloud_sync_domains,
+        cloud_sync_scope,
+        cloud_sync_scope_unknown,
+        source_anchor,
+        upn_source,
+        scope_ous,
+        exclude_ous,
+    }
+}
+
+fn part<T>(value: T, source: Source, evidence: Option<String>) -> Part<T> {
+    Part {
+        value,
+        source,
+        evidence,
+    }
+}
+
+/// Applies the model: the objects that sync, each with its engine's source anchor, and what was
+/// left out.
+pub fn apply(model: &SyncModel, objects: Vec<OnPremObject>) -> (Vec<OnPremObject>, ScopeReport) {
+    let ous = OuFilter {
+        include: model.scope_ous.value.clone(),
+        exclude: model.exclude_ous.value.clone(),
+        cloud_sync: model.cloud_sync_scope.clone(),
+    };
+    let (mut kept, report) = scope::apply(objects, &ous);
+    for object in &mut kept {
+        model.anchor(object);
+    }
+    (kept, report)
+}
+
+/// Domains named by Cloud Sync provisioning jobs (`AD2AADProvisioning`; the password hash job
+/// does not provision objects).
+fn cloud_sync_domains(cloud: &CloudSnapshot) -> BTreeSet<String> {
+    cloud
+        .sync_jobs
+        .iter()
+        .filter(|j| {
+            j.template_id
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"))
+        })
+        .filter_map(|j| {
+            j.setting("DomainFQDN")
+                .or(j.service_principal_display_name.as_deref())
+        })
+        .map(|d| d.trim().to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// Per Cloud Sync domain, the OUs its provisioning job's schema includes (when it includes only
+/// some), and the domains whose schema could not be read, with why.
+fn cloud_sync_scopes(
+    cloud: &CloudSnapshot,
+) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, String>) {
+    let mut scoped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unknown = BTreeMap::new();
+    for job in cloud.sync_jobs.iter().filter(|j| {
+        j.template_id
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"))
+    }) {
+        let Some(domain) = job
+            .setting("DomainFQDN")
+            .or(job.service_principal_display_name.as_deref())
+            .map(|d| d.trim().to_lowercase())
+        else {
+            continue;
+        };
+        match (&job.included_containers, &job.scope_unavailable) {
+            (Some(containers), _) if !containers.is_empty() => {
+                scoped
+                    .entry(domain)
+                    .or_default()
+                    .extend(containers.iter().cloned());
+            }
+            (None, Some(why)) => {
+                unknown.insert(domain, why.clone());
+            }
+            _ => {}
+        }
+    }
+    (scoped, unknown)
+}
+
+/// On-prem users paired with the synced cloud user that carries their objectSid or DN: the
+/// tenant's own record of which on-prem object each synced user came from, independent of the
+/// anchor (which is what is being inferred).
+struct Links<'a> {
+    pairs: Vec<(&'a OnPremObject, &'a DirectoryObject)>,
+    exported_users: Vec<&'a OnPremObject>,
+}
+
+impl<'a> Links<'a> {
+    fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
+        let mut by_sid: HashMap<String, &DirectoryObject> = HashMap::new();
+        let mut by_dn: HashMap<String, &DirectoryObject> = HashMap::new();
+        for user in cloud
+            .users
+            .iter()
+            .filter(|u| u.on_premises_sync_enabled == Some(true))
+        {
+            if let Some(sid) = &user.on_premises_security_identifier {
+                by_sid.insert(sid.to_ascii_uppercase(), user);
+            }
+            if let Some(dn) = &user.on_premises_distinguished_name {
+                by_dn.insert(dn.to_lowercase(), user);
+            }
+        }
+        let exported_users: Vec<&OnPremObject> = onprem
+            .iter()
+            .filter(|o| o.class == ObjectClass::User)
+            .collect();
+        let pairs = exported_users
+            .iter()
+            .filter_map(|o| {
+                let by_sid = o
+                    .object_sid
+                    .as_ref()
+                    .and_then(|sid| by_sid.get(&sid.to_ascii_uppercase()));
+                let by_dn = || by_dn.get(&o.distinguished_name.to_lowercase());
+                by_sid.or_else(by_dn).map(|c| (*o, *c))
+            })
+            .collect();
+        Links {
+            pairs,
+            exported_users,
+        }
+    }
+
+    /// Where the linked users sit, and how many exported users sit elsewhere: evidence an admin
+    /// can turn into `--scope-ou`. Not applied on its own: a new OU of new hires would look the
+    /// same, and leaving it out would hide every finding there.
+    fn ou_evidence(&self) -> Option<String> {
+        if self.pairs.is_empty() {
+            return None;
+        }
+        let parents: BTreeSet<String> = self
+            .pairs
+            .iter()
+            .map(|(o, _)| parent_container(&o.distinguished_name).to_lowercase())
+            .collect();
+        let outside = self
+            .exported_users
+            .iter()
+            .filter(|o| !parents.contains(&parent_container(&o.distinguished_name).to_lowercase()))
+            .count();
+        Some(format!(
+            "synced users sit in {} container(s); {} exported user(s) sit in other containers \
+             (not applied: give --scope-ou when the engine filters by OU)",
+            parents.len(),
+            outside
+        ))
+    }
+}
+
+/// The DN of the container holding `dn` (everything after the first unescaped comma).
+fn parent_container(dn: &str) -> &str {
+    let bytes = dn.as_bytes();
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' if !escaped => escaped = true,
+            b',' if !escaped => return &dn[i + 1..],
+            _ => escaped = false,
+        }
+    }
+    ""
+}
+
+/// objectGUID mode or `ConsistencyGuid` mode, from linked users whose two candidate anchors differ
+/// (a user whose mS-DS-ConsistencyGuid equals its objectGUID, or is unset, says nothing).
+fn infer_anchor(links: Option<&Links>) -> Part<AnchorMode> {
+    const DEFAULT: &str = "ConsistencyGuid mode is Entra Connect's default since 1.1.486";
+    let Some(links) = links else {
+        return part(
+            AnchorMode::ConsistencyGuid,
+            Source::Default,
+            Some(format!("no cloud snapshot to infer from; {DEFAULT}")),
+        );
+    };
+    let (mut guid, mut consistency, mut discriminating) = (0usize, 0usize, 0usize);
+    for (o, c) in &links.pairs {
+        let Some(immutable) = c.on_premises_immutable_id.as_deref() else {
+            continue;
+        };
+        let Some(cg) = &o.consistency_guid else {
+            continue;
+        };
+        if cg.as_slice() == o.object_guid.as_slice() {
+            continue;
+        }
+        discriminating += 1;
+        if immutable == BASE64.encode(o.object_guid) {
+            guid += 1;
+        } else if immutable == BASE64.encode(cg) {
+            consistency += 1;
+        }
+    }
+    let evidence = format!(
+        "{} exported user(s) linked to synced cloud users by objectSid or DN; of the {discriminating} \
+         whose mS-DS-ConsistencyGuid differs from objectGUID, {guid} carry the objectGUID and \
+         {consistency} the mS-DS-ConsistencyGuid as onPremisesImmutableId",
+        links.pairs.len()
+    );
+    if guid > consistency {
+        part(AnchorMode::ObjectGuid, Source::Inferred, Some(evidence))
+    } else if consistency > 0 {
+        part(
+            AnchorMode::ConsistencyGuid,
+            Source::Inferred,
+            Some(evidence),
+        )
+    } else {
+        part(
+            AnchorMode::ConsistencyGuid,
+            Source::Default,
+            Some(format!("{evidence}: too little evidence; {DEFAULT}")),
+        )
+    }
+}
+
+/// userPrincipalName, or mail as an alternate login ID, from linked users whose cloud UPN equals
+/// one of the two but not the other.
+fn infer_upn_source(links: Option<&Links>) -> Part<UpnSource> {
+    let Some(links) = links else {
+        return part(UpnSource::UserPrincipalName, Source::Default, None);
+    };
+    let (mut upn, mut mail) = (0usize, 0usize);
+    for (o, c) in &links.pairs {
+        let Some(cloud_upn) = c.user_principal_name.as_deref() else {
+            continue;
+        };
+        let same = |v: Option<&str>| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(cloud_upn));
+        match (
+            same(o.user_principal_name.as_deref()),
+            same(o.mail.as_deref()),
+        ) {
+            (true, false) => upn += 1,
+            (false, true) => mail += 1,
+            _ => {}
+        }
+    }
+    let evidence = format!(
+        "of {} linked user(s), {upn} have the cloud UPN of their userPrincipalName only and {mail} of their mail only",
+        links.pairs.len()
+    );
+    if mail > upn {
+        part(UpnSource::Mail, Source::Inferred, Some(evidence))
+    } else if upn > 0 {
+        part(
+            UpnSource::UserPrincipalName,
+            Source::Inferred,
+            Some(evidence),
+        )
+    } else {
+        part(
+            UpnSource::UserPrincipalName,
+            Source::Default,
+            Some(format!("{evidence}: too little evidence")),
+        )
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

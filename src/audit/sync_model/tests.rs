@@ -1,0 +1,200 @@
+use super::*;
+use crate::inputs::onprem::RecordOrigin;
+
+/// An on-prem object with only what the sync model and scope tests set; the scope tests use it too.
+pub(super) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnPremObject {
+    OnPremObject {
+        class,
+        object_guid,
+        consistency_guid: None,
+        source_anchor: String::new(),
+        anchor_attribute: AnchorAttribute::ObjectGuid,
+        object_sid: None,
+        distinguished_name: dn.to_owned(),
+        user_principal_name: None,
+        sam_account_name: Some("someone".into()),
+        mail: None,
+        mail_nickname: None,
+        proxy_addresses: Vec::new(),
+        display_name: None,
+        given_name: None,
+        surname: None,
+        target_address: None,
+        enabled: Some(true),
+        critical_system_object: None,
+        recipient_type_details: None,
+        group_type: None,
+        admin_description: None,
+        sizes: crate::inputs::onprem::Sizes::default(),
+        origin: RecordOrigin {
+            file: "ad.ldif".into(),
+            line: 1,
+        },
+    }
+}
+
+fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
+    OnPremObject {
+        consistency_guid: cg.map(|b| b.to_vec()),
+        object_sid: Some(format!("S-1-5-21-1-2-3-{n}")),
+        user_principal_name: Some(format!("u{n}@corp.example")),
+        sam_account_name: Some(format!("u{n}")),
+        mail: Some(format!("first.last{n}@example.com")),
+        ..sample(
+            ObjectClass::User,
+            [n; 16],
+            &format!("CN=u{n},OU=Staff,DC=corp,DC=example"),
+        )
+    }
+}
+
+fn cloud_twin(o: &OnPremObject, immutable: &[u8], upn: &str) -> DirectoryObject {
+    DirectoryObject {
+        id: format!("c-{}", o.object_guid[0]),
+        user_principal_name: Some(upn.to_owned()),
+        on_premises_immutable_id: Some(BASE64.encode(immutable)),
+        on_premises_sync_enabled: Some(true),
+        on_premises_security_identifier: o.object_sid.clone(),
+        ..DirectoryObject::default()
+    }
+}
+
+fn links(pairs: &[(OnPremObject, DirectoryObject)]) -> Links<'_> {
+    Links {
+        pairs: pairs.iter().map(|(o, c)| (o, c)).collect(),
+        exported_users: pairs.iter().map(|(o, _)| o).collect(),
+    }
+}
+
+#[test]
+fn an_objectguid_anchored_forest_is_recognised_by_users_whose_consistency_guid_differs() {
+    // Another application filled mS-DS-ConsistencyGuid; the tenant still carries objectGUIDs.
+    let pairs: Vec<_> = (1..=3)
+        .map(|n| {
+            let o = user(n, Some([n + 100; 16]));
+            let c = cloud_twin(&o, &o.object_guid, "x@corp.example");
+            (o, c)
+        })
+        .collect();
+    let anchor = infer_anchor(Some(&links(&pairs)));
+    assert_eq!(anchor.value, AnchorMode::ObjectGuid);
+    assert_eq!(anchor.source, Source::Inferred);
+    assert!(
+        anchor
+            .evidence
+            .as_deref()
+            .unwrap()
+            .contains("3 carry the objectGUID"),
+        "{anchor:?}"
+    );
+}
+
+#[test]
+fn users_whose_consistency_guid_equals_their_objectguid_prove_nothing() {
+    let pairs: Vec<_> = (1..=3)
+        .map(|n| {
+            let o = user(n, Some([n; 16]));
+            let c = cloud_twin(&o, &o.object_guid, "x@corp.example");
+            (o, c)
+        })
+        .collect();
+    let anchor = infer_anchor(Some(&links(&pairs)));
+    assert_eq!(
+        (anchor.value, anchor.source),
+        (AnchorMode::ConsistencyGuid, Source::Default)
+    );
+    assert!(anchor.evidence.unwrap().contains("too little evidence"));
+}
+
+#[test]
+fn mail_as_cloud_upn_is_inferred_as_alternate_login_id() {
+    let pairs: Vec<_> = (1..=2)
+        .map(|n| {
+            let o = user(n, None);
+            let c = cloud_twin(&o, &o.object_guid, &format!("First.Last{n}@example.com"));
+            (o, c)
+        })
+        .collect();
+    let upn = infer_upn_source(Some(&links(&pairs)));
+    assert_eq!((upn.value, upn.source), (UpnSource::Mail, Source::Inferred));
+}
+
+#[test]
+fn flags_win_over_the_file_and_over_inference() {
+    let config = SyncConfig {
+        flags: SyncSettings {
+            source_anchor: Some(AnchorSetting::ObjectGuid),
+            ..SyncSettings::default()
+        },
+        file: SyncSettings {
+            source_anchor: Some(AnchorSetting::ConsistencyGuid),
+            upn_source: Some(UpnSetting::Mail),
+            scope_ou: vec!["OU=Staff,DC=corp,DC=example".into()],
+            ..SyncSettings::default()
+        },
+    };
+    let model = build(&config, &[], None);
+    assert_eq!(
+        (model.source_anchor.value, model.source_anchor.source),
+        (AnchorMode::ObjectGuid, Source::Flag)
+    );
+    assert_eq!(
+        (model.upn_source.value, model.upn_source.source),
+        (UpnSource::Mail, Source::File)
+    );
+    assert_eq!(model.scope_ous.source, Source::File);
+}
+
+#[test]
+fn anchors_follow_the_engine_and_the_object_type() {
+    let cg = [9u8; 16];
+    let mut group = user(1, Some(cg));
+    group.class = ObjectClass::Group;
+    let person = user(2, Some(cg));
+    let mut model = build(&SyncConfig::default(), &[], None);
+    assert_eq!(
+        model.anchor_attribute(&person),
+        AnchorAttribute::ConsistencyGuid
+    );
+    assert_eq!(
+        model.anchor_attribute(&group),
+        AnchorAttribute::ObjectGuid,
+        "Entra Connect anchors non-user objects on objectGUID"
+    );
+    model.cloud_sync_domains.insert("corp.example".into());
+    assert_eq!(
+        model.anchor_attribute(&group),
+        AnchorAttribute::ConsistencyGuid,
+        "Cloud Sync: mS-DS-ConsistencyGuid when present, for every type"
+    );
+    model.cloud_sync_domains.clear();
+    model.source_anchor.value = AnchorMode::ObjectGuid;
+    let (kept, _) = apply(&model, vec![person]);
+    assert_eq!(kept[0].source_anchor, BASE64.encode([2u8; 16]));
+    assert_eq!(kept[0].anchor_attribute, AnchorAttribute::ObjectGuid);
+}
+
+#[test]
+fn settings_parse_case_insensitively_and_refuse_what_cannot_be_predicted() {
+    assert_eq!(
+        "MS-DS-CONSISTENCYGUID".parse::<AnchorSetting>(),
+        Ok(AnchorSetting::ConsistencyGuid)
+    );
+    assert_eq!(
+        "objectguid".parse::<AnchorSetting>(),
+        Ok(AnchorSetting::ObjectGuid)
+    );
+    assert!(
+        "employeeID"
+            .parse::<AnchorSetting>()
+            .unwrap_err()
+            .contains("not supported")
+    );
+    assert_eq!("Mail".parse::<UpnSetting>(), Ok(UpnSetting::Mail));
+    let file: SyncSettings = toml::from_str(
+        "sync-engine = \"cloud-sync\"\nsource-anchor = \"objectGUID\"\nscope-ou = [\"OU=A,DC=x\"]\n",
+    )
+    .expect("valid sync config");
+    assert_eq!(file.sync_engine, Some(EngineSetting::CloudSync));
+    assert!(toml::from_str::<SyncSettings>("sorce-anchor = \"x\"").is_err());
+}

@@ -1,0 +1,46 @@
+//! `entra-audit collect`: signs in and collects the tenant into a snapshot directory, with
+//! progress on a terminal and a per-collection summary after. `check` without `--cloud` uses the
+//! same [`collect_live`].
+
+use super::cli::{AuthArgs, CollectArgs};
+use super::{progress, sign_in};
+use crate::graph::collect::{CollectOptions, CollectReport};
+use crate::preview::terminal_safe;
+
+/// Signs in and collects into `dir`; returns the report and its printed summary.
+pub(crate) fn collect_live(
+    auth: &AuthArgs,
+    dir: &std::path::Path,
+    options: CollectOptions,
+) -> anyhow::Result<(CollectReport, String)> {
+    let session = sign_in::connect(&auth.connect_options())?;
+    progress::runtime()?.block_on(async {
+        session.sign_in().await?;
+        let started = std::time::Instant::now();
+        let report = progress::collect_with_progress(
+            &session.graph,
+            dir,
+            options,
+            progress::show_progress(),
+        )
+        .await?;
+        let summary = progress::collect_summary(&report, started.elapsed());
+        Ok((report, summary))
+    })
+}
+
+/// Runs `collect`: 0 when every collection completed (or `--allow-partial`), else 2.
+pub fn execute(args: &CollectArgs) -> anyhow::Result<u8> {
+    let options = CollectOptions {
+        skip: args.skip.iter().copied().collect(),
+        errors_only: args.errors_only,
+        ..CollectOptions::default()
+    };
+    let (report, summary) = collect_live(&args.auth, &args.out, options)?;
+    print!("{}", terminal_safe(&summary));
+    Ok(if report.failed().is_empty() || args.allow_partial {
+        0
+    } else {
+        2
+    })
+}

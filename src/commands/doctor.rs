@@ -1,0 +1,560 @@
+//! `entra-audit doctor`: signs in, reads which permissions the token carries (the `roles` or
+//! `scp` claim, when the token is a JWT: it is read for diagnosis only, never trusted; Graph
+//! decides), then probes each collection with one small request, and says which collections
+//! the token cannot read, which rules that disables, and the least-privilege permissions to
+//! grant for a read-only audit and for Cloud Sync actions. It owns the collection → permission
+//! → rule mapping; it must not collect (that is `collect`) or change anything in the tenant.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::audit::rules::{self, Kind, Rule};
+use crate::commands::progress;
+use crate::commands::sign_in::{ConnectOptions, Session, connect};
+use crate::graph::auth::AccessToken;
+use crate::graph::cloud_sync_discovery::CLOUD_SYNC_APP_ID;
+use crate::graph::{CallStats, GraphError};
+use crate::inputs::snapshot::Collection;
+
+/// What a collection needs and feeds.
+pub struct Requirement {
+    pub collection: Collection,
+    /// Least-privilege application permissions (all needed).
+    pub application: &'static [&'static str],
+    /// Least-privilege delegated permissions (all needed), or empty when application tokens
+    /// suffice and delegated use is not the point.
+    pub delegated: &'static [&'static str],
+    /// A note on roles or token type.
+    pub note: &'static str,
+    /// The tables built from it (`entra-audit tables`).
+    pub tables: &'static [&'static str],
+}
+
+/// Permissions per collection. Sources: graph-api.md §4.2 (synchronization: "Application
+/// `Synchronization.Read.All`"; Cloud Sync also needs the Hybrid Identity Administrator role for
+/// delegated use), §5.2 (onPremisesSynchronization: delegated only, Global Administrator), §8.7
+/// (the read-only set; the orgContact, organization, domain and group names are the documented
+/// least-privileged permissions of those list APIs, e.g.
+/// <https://learn.microsoft.com/graph/api/orgcontact-list>,
+/// <https://learn.microsoft.com/graph/api/group-list>).
+pub const REQUIREMENTS: &[Requirement] = &[
+    Requirement {
+        collection: Collection::Users,
+        application: &["User.Read.All"],
+        delegated: &["User.Read.All"],
+        note: "",
+        tables: &["cloud_objects", "cloud_addresses", "provisioning_errors"],
+    },
+    Requirement {
+        collection: Collection::Contacts,
+        application: &["OrgContact.Read.All"],
+        delegated: &["OrgContact.Read.All"],
+        note: "",
+        tables: &["cloud_objects", "cloud_addresses", "provisioning_errors"],
+    },
+    Requirement {
+        collection: Collection::Groups,
+        application: &["GroupMember.Read.All"],
+        delegated: &["GroupMember.Read.All"],
+        note: "Group.Read.All also works",
+        tables: &["cloud_objects", "cloud_addresses", "provisioning_errors"],
+    },
+    Requirement {
+        collection: Collection::Organization,
+        application: &["Organization.Read.All"],
+        delegated: &["Organization.Read.All"],
+        note: "read from /beta for onPremisesLastPasswordSyncDateTime",
+        tables: &["organization", "password_sync", "domains"],
+    },
+    Requirement {
+        collection: Collection::Domains,
+        application: &["Domain.Read.All"],
+        delegated: &["Domain.Read.All"],
+        note: "",
+        tables: &["domains"],
+    },
+    Requirement {
+        collection: Collection::SynchronizationJobs,
+        application: &["Application.Read.All", "Synchronization.Read.All"],
+        delegated: &["Application.Read.All", "Synchronization.Read.All"],
+        note: "delegated use also needs the Hybrid Identity Administrator role",
+        tables: &["sync_jobs"],
+    },
+    Requirement {
+        collection: Collection::DirectoryRoles,
+        application: &["RoleManagement.Read.Directory"],
+        delegated: &["RoleManagement.Read.Directory"],
+        note: "the old source: Graph expands at most 20 members per role, so role_members uses roleAssignments when it was read",
+        tables: &["role_members"],
+    },
+    Requirement {
+        collection: Collection::RoleAssignments,
+        application: &["RoleManagement.Read.Directory", "GroupMember.Read.All"],
+        delegated: &["RoleManagement.Read.Directory", "GroupMember.Read.All"],
+        note: "GroupMember.Read.All reads the transitive members of role-assignable groups; delegated use also needs Directory Readers, Global Reader or Privileged Role Administrator",
+        tables: &["role_members"],
+    },
+    Requirement {
+        collection: Collection::RoleEligibilities,
+        application: &["RoleEligibilitySchedule.Read.Directory"],
+        delegated: &["RoleEligibilitySchedule.Read.Directory"],
+        note: "eligible (PIM) assignments, for the 2026 hard-match protection; RoleManagement.Read.Directory also grants it; tenants without Entra ID P2 have none",
+        tables: &["role_members"],
+    },
+    Requirement {
+        collection: Collection::OnPremisesSynchronization,
+        application: &[],
+        delegated: &["OnPremDirectorySynchronization.Read.All"],
+        note: "delegated only (--device-code), and only for a Global Administrator",
+        tables: &["sync_features"],
+    },
+];
+
+/// Permissions the Cloud Sync actions (`cloud-sync start|pause|restart`) need on top.
+pub const CLOUD_SYNC_ACTIONS: &str = "application: Synchronization.ReadWrite.All; delegated: \
+Synchronization.ReadWrite.All with the Hybrid Identity Administrator role";
+
+/// What a probe of one collection found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Readable,
+    /// 403, with Graph's error code.
+    Forbidden(String),
+    /// Another failure (the message).
+    Failed(String),
+}
+
+/// The token's claims that say what it may do, when it is a JWT.
+#[derive(Debug, Default, Clone)]
+pub struct TokenClaims {
+    /// Application permissions (`roles`).
+    pub roles: BTreeSet<String>,
+    /// Delegated permissions (`scp`).
+    pub scopes: BTreeSet<String>,
+    pub tenant: Option<String>,
+}
+
+/// Reads `roles`, `scp` and `tid` from a JWT access token without checking its signature (only
+/// Graph validates tokens; this is a diagnosis). `None` for an opaque token.
+pub fn token_claims(token: &str) -> Option<TokenClaims> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let strings = |v: Option<&Value>| -> BTreeSet<String> {
+        match v {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+            _ => BTreeSet::new(),
+        }
+    };
+    Some(TokenClaims {
+        roles: strings(claims.get("roles")),
+        scopes: strings(claims.get("scp")),
+        tenant: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// The request that shows whether a collection is readable (the smallest one `collect` sends).
+fn probe_url(collection: Collection) -> String {
+    match collection {
+        Collection::Users => "/v1.0/users?$select=id&$top=1".into(),
+        Collection::Contacts => "/v1.0/contacts?$select=id&$top=1".into(),
+        Collection::Groups => "/v1.0/groups?$select=id&$top=1".into(),
+        Collection::Organization => "/beta/organization?$select=id".into(),
+        Collection::Domains => "/v1.0/domains?$select=id".into(),
+        Collection::SynchronizationJobs => {
+            format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{CLOUD_SYNC_APP_ID}'&$select=id")
+        }
+        Collection::DirectoryRoles => "/v1.0/directoryRoles?$expand=members".into(),
+        Collection::RoleAssignments => {
+            "/v1.0/roleManagement/directory/roleAssignments?$top=1".into()
+        }
+        Collection::RoleEligibilities => {
+            "/v1.0/roleManagement/directory/roleEligibilitySchedules?$top=1".into()
+        }
+        Collection::OnPremisesSynchronization => "/v1.0/directory/onPremisesSynchronization".into(),
+    }
+}
+
+async fn probe(session: &Session, collection: Collection) -> Access {
+    let mut stats = CallStats::default();
+    let first = session
+        .graph
+        .get_json(&probe_url(collection), &HeaderMap::new(), &mut stats)
+        .await;
+    let result = match (collection, first) {
+        // The service principal list answers to Application.Read.All; the jobs need
+        // Synchronization.Read.All: probe them on the first Cloud Sync principal found.
+        (Collection::SynchronizationJobs, Ok(found)) => {
+            match found
+                .get("value")
+                .and_then(Value::as_array)
+                .and_then(|v| v.first())
+                .and_then(|sp| sp.get("id"))
+                .and_then(Value::as_str)
+            {
+                Some(id) => session
+                    .graph
+                    .get_json(
+                        &format!("/v1.0/servicePrincipals/{id}/synchronization/jobs"),
+                        &HeaderMap::new(),
+                        &mut stats,
+                    )
+                    .await
+                    .map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        (_, result) => result.map(|_| ()),
+    };
+    match result {
+        Ok(()) => Access::Readable,
+        Err(e @ GraphError::Forbidden(_)) => {
+            Access::Forbidden(e.code().unwrap_or("Forbidden").to_owned())
+        }
+        Err(e) => Access::Failed(e.to_string()),
+    }
+}
+
+/// The tables a rule reads, its views resolved to the tables they read.
+fn tables_of(rule: &Rule, all: &[Rule], optional: bool) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let names = if optional {
+        &rule.optional
+    } else {
+        &rule.requires
+    };
+    for name in names {
+        match all.iter().find(|r| r.kind == Kind::View && &r.name == name) {
+            Some(view) => out.extend(tables_of(view, all, optional)),
+            None => {
+                out.insert(name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The doctor's findings, ready to print.
+#[derive(Debug)]
+pub struct Diagnosis {
+    pub token_kind: &'static str,
+    pub claims: Option<TokenClaims>,
+    pub access: BTreeMap<Collection, Access>,
+    /// Rules that cannot run, with the collections they lack.
+    pub disabled_rules: BTreeMap<String, BTreeSet<Collection>>,
+    /// Rules that run with less (an optional table is missing).
+    pub degraded_rules: BTreeMap<String, BTreeSet<Collection>>,
+}
+
+impl Diagnosis {
+    pub fn all_readable(&self) -> bool {
+        self.access.values().all(|a| *a == Access::Readable)
+    }
+}
+
+/// Which rules each unreadable collection disables (required) or degrades (optional).
+pub fn judge(
+    access: BTreeMap<Collection, Access>,
+    claims: Option<TokenClaims>,
+    token_kind: &'static str,
+    rules: &[Rule],
+) -> Diagnosis {
+    let unreadable_tables: BTreeMap<&str, BTreeSet<Collection>> = REQUIREMENTS
+        .iter()
+        .filter(|r| {
+            access
+                .get(&r.collection)
+                .is_some_and(|a| *a != Access::Readable)
+        })
+        .flat_map(|r| r.tables.iter().map(move |t| (*t, r.collection)))
+        .fold(BTreeMap::new(), |mut acc, (t, c)| {
+            acc.entry(t).or_insert_with(BTreeSet::new).insert(c);
+            acc
+        });
+    let lacking = |tables: &BTreeSet<String>| -> BTreeSet<Collection> {
+        tables
+            .iter()
+            .filter_map(|t| unreadable_tables.get(t.as_str()))
+            .flatten()
+            .copied()
+            .collect()
+    };
+    let mut disabled_rules = BTreeMap::new();
+    let mut degraded_rules = BTreeMap::new();
+    for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
+        let required = lacking(&tables_of(rule, rules, false));
+        if required.is_empty() {
+            let optional = lacking(&tables_of(rule, rules, true));
+            if !optional.is_empty() {
+                degraded_rules.insert(rule.name.clone(), optional);
+            }
+        } else {
+            disabled_rules.insert(rule.name.clone(), required);
+        }
+    }
+    Diagnosis {
+        token_kind,
+        claims,
+        access,
+        disabled_rules,
+        degraded_rules,
+    }
+}
+
+/// The printed diagnosis.
+pub fn render(session_line: &str, d: &Diagnosis) -> String {
+    let mut out = format!("{session_line}\n");
+    match &d.claims {
+        Some(c) if d.token_kind == "application" => {
+            let _ = writeln!(out, "token: application; roles: {}", join_or_none(&c.roles));
+        }
+        Some(c) => {
+            let _ = writeln!(out, "token: delegated; scopes: {}", join_or_none(&c.scopes));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "token: {} (opaque: its permissions are judged by the probes below)",
+                d.token_kind
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n  {:<26} {:<10} least privilege",
+        "collection", "access"
+    );
+    for req in REQUIREMENTS {
+        let access = d.access.get(&req.collection);
+        let (status, detail) = match access {
+            Some(Access::Readable) => ("ok", String::new()),
+            Some(Access::Forbidden(code)) => ("FORBIDDEN", format!("\n      Graph said: {code}")),
+            Some(Access::Failed(e)) => ("FAILED", format!("\n      {e}")),
+            None => ("-", String::new()),
+        };
+        let wanted = if d.token_kind == "application" {
+            req.application
+        } else {
+            req.delegated
+        };
+        let permission = if wanted.is_empty() {
+            "not available to application tokens".to_owned()
+        } else {
+            wanted.join(" + ")
+        };
+        let note = if req.note.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", req.note)
+        };
+        let _ = writeln!(
+            out,
+            "  {:<26} {:<10} {permission}{note}{detail}",
+            req.collection.file_stem(),
+            status
+        );
+    }
+    if d.disabled_rules.is_empty() && d.degraded_rules.is_empty() {
+        out.push_str("\nEvery rule can be evaluated.\n");
+    }
+    for (title, rules) in [
+        ("not evaluated", &d.disabled_rules),
+        ("evaluated with less", &d.degraded_rules),
+    ] {
+        if rules.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\nRules {title} with this token:");
+        for (rule, collections) in rules {
+            let names: Vec<&str> = collections.iter().map(|c| c.file_stem()).collect();
+            let _ = writeln!(out, "  {rule:<28} lacks {}", names.join(", "));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nLeast privilege for a read-only audit (application permissions, admin consent):\n  {}",
+        least_privilege(true).join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  plus, delegated only (--device-code as a Global Administrator): OnPremDirectorySynchronization.Read.All"
+    );
+    let _ = writeln!(out, "For Cloud Sync actions: {CLOUD_SYNC_ACTIONS}");
+    out
+}
+
+fn join_or_none(set: &BTreeSet<String>) -> String {
+    if set.is_empty() {
+        "(none)".to_owned()
+    } else {
+        set.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The union of the least-privilege permissions of every collection.
+pub fn least_privilege(application: bool) -> Vec<&'static str> {
+    let set: BTreeSet<&'static str> = REQUIREMENTS
+        .iter()
+        .flat_map(|r| {
+            if application {
+                r.application.iter()
+            } else {
+                r.delegated.iter()
+            }
+        })
+        .copied()
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Runs the doctor: exit code 0 when every collection is readable, 1 otherwise (sign-in
+/// failures are errors, exit 2).
+pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
+    let rules = rules::embedded()?;
+    let session = connect(options)?;
+    let (token, access) = progress::runtime()?.block_on(async {
+        let token: AccessToken = session.sign_in().await?;
+        let probes = Collection::ALL.map(|c| {
+            let session = &session;
+            async move { (c, probe(session, c).await) }
+        });
+        let access: BTreeMap<Collection, Access> = futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .collect();
+        Ok::<_, anyhow::Error>((token, access))
+    })?;
+    let token_kind = if token.delegated {
+        "delegated"
+    } else {
+        "application"
+    };
+    let claims = token_claims(&token.secret);
+    let diagnosis = judge(access, claims, token_kind, &rules);
+    let line = format!(
+        "signed in to tenant {} as {} with a {} ({})",
+        session.tenant,
+        session.client_id,
+        session.credential_kind,
+        session.endpoints.graph()
+    );
+    print!(
+        "{}",
+        crate::preview::terminal_safe(&render(&line, &diagnosis))
+    );
+    Ok(u8::from(!diagnosis.all_readable()))
+}
+
+/// `doctor`: the LDAP side when --ad-server is given, the Graph side when there is a tenant to
+/// sign in to (or nothing else was asked); the worse exit code wins.
+pub fn execute(args: &crate::commands::cli::DoctorArgs) -> anyhow::Result<u8> {
+    let mut code = 0;
+    if let Some(server) = &args.ad_server {
+        let out = std::path::PathBuf::new();
+        let probe = crate::inputs::ldap::probe(&args.ldap.collect_options(server, out)?)?;
+        print!("{probe}");
+        code = u8::from(!probe.missing.is_empty());
+        if args.auth.tenant.is_none() && !args.auth.device_code {
+            return Ok(code);
+        }
+    }
+    Ok(code.max(run(&args.auth.connect_options())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::tables;
+
+    #[test]
+    fn every_cloud_table_is_fed_by_a_known_collection() {
+        let fed: BTreeSet<&str> = REQUIREMENTS
+            .iter()
+            .flat_map(|r| r.tables.iter().copied())
+            .collect();
+        for table in tables::TABLES {
+            let cloud = !matches!(
+                table.name,
+                "params" | "onprem_objects" | "onprem_addresses" | "onprem_values"
+            );
+            assert_eq!(fed.contains(table.name), cloud, "{}", table.name);
+        }
+        for name in &fed {
+            assert!(tables::TABLES.iter().any(|t| t.name == *name), "{name}");
+        }
+    }
+
+    #[test]
+    fn claims_are_read_from_a_jwt_and_an_opaque_token_has_none() {
+        let payload = URL_SAFE_NO_PAD
+            .encode(br#"{"tid":"t1","roles":["User.Read.All","Domain.Read.All"],"idtyp":"app"}"#);
+        let claims = token_claims(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig")).unwrap();
+        assert_eq!(claims.tenant.as_deref(), Some("t1"));
+        assert!(claims.roles.contains("Domain.Read.All"));
+        let delegated =
+            URL_SAFE_NO_PAD.encode(br#"{"scp":"User.Read.All Synchronization.Read.All"}"#);
+        let claims = token_claims(&format!("h.{delegated}.s")).unwrap();
+        assert_eq!(claims.scopes.len(), 2);
+        assert!(token_claims("opaque-token-value").is_none());
+    }
+
+    /// An application token that can read everything but `forbidden`.
+    fn diagnosis_with_forbidden(forbidden: Collection) -> Diagnosis {
+        let rules = rules::embedded().unwrap();
+        let mut access: BTreeMap<Collection, Access> = Collection::ALL
+            .iter()
+            .map(|c| (*c, Access::Readable))
+            .collect();
+        access.insert(
+            forbidden,
+            Access::Forbidden("Authorization_RequestDenied".into()),
+        );
+        judge(access, None, "application", &rules)
+    }
+
+    #[test]
+    fn a_forbidden_collection_disables_exactly_the_rules_that_need_it() {
+        let d = diagnosis_with_forbidden(Collection::SynchronizationJobs);
+        let disabled: Vec<&str> = d.disabled_rules.keys().map(String::as_str).collect();
+        assert_eq!(
+            disabled,
+            [
+                "cloud-sync-job-escrows",
+                "cloud-sync-job-failing",
+                "cloud-sync-job-not-running",
+                "cloud-sync-quarantine"
+            ]
+        );
+        assert!(!d.all_readable());
+        let text = render("signed in", &d);
+        let jobs = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("synchronizationJobs"))
+            .unwrap();
+        assert!(jobs.contains("FORBIDDEN"), "{jobs}");
+        assert!(
+            text.contains("Graph said: Authorization_RequestDenied"),
+            "{text}"
+        );
+        assert!(text.contains("Synchronization.ReadWrite.All"));
+    }
+
+    #[test]
+    fn forbidden_users_disable_the_matching_rules_but_not_tenant_health() {
+        let d = diagnosis_with_forbidden(Collection::Users);
+        assert!(d.disabled_rules.contains_key("invalid-soft-match"));
+        assert!(d.disabled_rules.contains_key("duplicate-attribute"));
+        assert!(!d.disabled_rules.contains_key("directory-sync-stale"));
+        assert!(!d.disabled_rules.contains_key("password-hash-sync-stale"));
+    }
+}

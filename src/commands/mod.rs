@@ -1,0 +1,64 @@
+//! The command layer: one module per `entra-audit` command, the clap definitions ([`cli`]), and
+//! the glue every live command shares (signing in: [`sign_in`]; progress bars and the runtime:
+//! [`progress`]). A command turns its flags into the typed options of the layers below and
+//! calls them; it holds no audit, Graph or rendering logic of its own.
+//!
+//! It is the only layer that may use [`cli`]'s types; the architecture test
+//! (`tests/architecture.rs`) fails on any other module that does.
+
+pub mod check;
+pub mod cli;
+pub mod cloud_sync;
+pub mod collect;
+pub mod demo;
+pub mod doctor;
+pub mod progress;
+pub mod rules;
+pub mod sign_in;
+pub mod simulate;
+pub mod tenants;
+
+use cli::{Cli, Command};
+
+/// Sets up the log: `ENTRA_AUDIT_LOG` filters (default `warn`), stderr only, colours only for a
+/// person at a terminal (escape sequences in a log file are noise, and a log viewer may act on
+/// them), JSON lines with `--log-format json`.
+pub fn init_logging(cli: &Cli) {
+    use std::io::IsTerminal as _;
+    let ansi = std::io::stderr().is_terminal();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ENTRA_AUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    if cli.log_format == "json" {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
+}
+
+/// Runs one command; returns its exit code (0 clean, 1 findings or a job that needs attention;
+/// an error is 2, decided by `main`).
+pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Check(args) => check::execute(&args),
+        Command::Collect(args) => collect::execute(&args),
+        Command::Doctor(args) => doctor::execute(&args),
+        Command::Demo(args) => demo::execute(&args),
+        Command::Rules { command } => rules::execute(command),
+        Command::Tables => Ok(rules::tables()),
+        Command::OnpremScript => {
+            print!("{}", crate::inputs::onprem::export_script());
+            Ok(0)
+        }
+        Command::Simulate(args) => simulate::execute(&args),
+        Command::CloudSync(args) => cloud_sync::execute(&args),
+        Command::CollectAd(args) => {
+            let options = args.ldap.collect_options(&args.server, args.out.clone())?;
+            eprint!("{}", crate::inputs::ldap::collect(&options)?);
+            Ok(0)
+        }
+    }
+}

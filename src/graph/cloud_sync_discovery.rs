@@ -1,0 +1,201 @@
+//! Finding the Cloud Sync configurations and their jobs: the service principals instantiated
+//! from the Cloud Sync application template (the union of the `appId`, `applicationTemplateId` and
+//! `servicePrincipalNames` filters, graph-api.md §4.5: which one matches a given tenant is not
+//! documented, the union is safe), then each one's `GET …/synchronization/jobs`. `collect` and the
+//! `cloud-sync` commands share this one path. It reads; it must not write or interpret a job.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::graph::url::path_segment;
+use crate::graph::{CallStats, GraphClient, GraphError};
+use crate::inputs::snapshot::SyncJob;
+
+/// The Cloud Sync application (and application template) id (graph-api.md §4.5).
+pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
+
+/// A Cloud Sync configuration's service principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: String,
+    /// "The displayName is the AD domain URL, if used in the portal (for example, contoso.com),
+    /// but it may be named something else" (CS-GRAPH, graph-api.md §4.5).
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PrincipalWire {
+    id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// The three discovery filters (graph-api.md §4.5), URL-ready.
+pub fn principal_queries() -> [String; 3] {
+    [
+        format!("appId eq '{CLOUD_SYNC_APP_ID}'"),
+        format!("applicationTemplateId eq '{CLOUD_SYNC_APP_ID}'"),
+        format!("servicePrincipalNames/any(p:p eq '{CLOUD_SYNC_APP_ID}')"),
+    ]
+    .map(|filter| {
+        format!(
+            "/v1.0/servicePrincipals?$filter={}&$select=id,displayName",
+            filter.replace(' ', "%20")
+        )
+    })
+}
+
+/// The Cloud Sync service principals, deduplicated by id and ordered by it.
+pub async fn principals(
+    client: &GraphClient,
+    stats: &mut CallStats,
+) -> Result<Vec<Principal>, GraphError> {
+    let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for url in principal_queries() {
+        for raw in client.get_all(&url, stats).await? {
+            let sp: PrincipalWire =
+                serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
+                    method: "GET".to_owned(),
+                    url: client.url(&url),
+                    source,
+                })?;
+            found.entry(sp.id).or_insert(sp.display_name);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(id, display_name)| Principal { id, display_name })
+        .collect())
+}
+
+/// `GET /v1.0/servicePrincipals/{id}/synchronization/jobs`, each job as Graph sent it plus
+/// `servicePrincipalId` and `servicePrincipalDisplayName` (the job resource does not name its
+/// parent, and every action on a job needs it).
+pub async fn raw_jobs(
+    client: &GraphClient,
+    principal: &Principal,
+    stats: &mut CallStats,
+) -> Result<Vec<Map<String, Value>>, GraphError> {
+    let url = jobs_path(&principal.id);
+    let mut jobs = Vec::new();
+    for raw in client.get_all(&url, stats).await? {
+        let mut job: Map<String, Value> =
+            serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
+                method: "GET".to_owned(),
+                url: client.url(&url),
+                source,
+            })?;
+        job.insert("servicePrincipalId".to_owned(), json!(principal.id));
+        job.insert(
+            "servicePrincipalDisplayName".to_owned(),
+            json!(principal.display_name),
+        );
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
+
+/// The OUs a provisioning job's schema scopes it to: the union of its synchronization rules'
+/// `containerFilter.includedContainers`, empty when the job syncs its whole domain. The container
+/// filter is a beta property
+/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule?view=graph-rest-beta>),
+/// so the schema is read from `/beta`.
+pub async fn included_containers(
+    client: &GraphClient,
+    principal_id: &str,
+    job_id: &str,
+    stats: &mut CallStats,
+) -> Result<Vec<String>, GraphError> {
+    let url = format!(
+        "/beta/servicePrincipals/{}/synchronization/jobs/{}/schema",
+        path_segment(principal_id),
+        path_segment(job_id)
+    );
+    let schema = client
+        .get_json(&url, &reqwest::header::HeaderMap::new(), stats)
+        .await?;
+    let mut containers: Vec<String> = schema["synchronizationRules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| {
+            rule["containerFilter"]["includedContainers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    containers.sort();
+    containers.dedup();
+    Ok(containers)
+}
+
+/// Every Cloud Sync job of the tenant, parsed (lenient where the docs' own samples are).
+pub async fn jobs(client: &GraphClient, stats: &mut CallStats) -> Result<Vec<SyncJob>, GraphError> {
+    let mut out = Vec::new();
+    for principal in principals(client, stats).await? {
+        out.extend(jobs_of(client, &principal, stats).await?);
+    }
+    Ok(out)
+}
+
+/// One service principal's jobs, parsed.
+pub async fn jobs_of(
+    client: &GraphClient,
+    principal: &Principal,
+    stats: &mut CallStats,
+) -> Result<Vec<SyncJob>, GraphError> {
+    let url = jobs_path(&principal.id);
+    raw_jobs(client, principal, stats)
+        .await?
+        .into_iter()
+        .map(|job| parse_job(client, &url, Value::Object(job)))
+        .collect()
+}
+
+/// `GET …/synchronization/jobs/{jobId}` of a job already found, parsed, its parent kept.
+pub async fn job(
+    client: &GraphClient,
+    principal: &Principal,
+    job_id: &str,
+    stats: &mut CallStats,
+) -> Result<SyncJob, GraphError> {
+    let url = job_path(&principal.id, job_id);
+    let mut value = client
+        .get_json(&url, &reqwest::header::HeaderMap::new(), stats)
+        .await?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("servicePrincipalId".to_owned(), json!(principal.id));
+        object.insert(
+            "servicePrincipalDisplayName".to_owned(),
+            json!(principal.display_name),
+        );
+    }
+    parse_job(client, &url, value)
+}
+
+fn parse_job(client: &GraphClient, url: &str, value: Value) -> Result<SyncJob, GraphError> {
+    serde_json::from_value(value).map_err(|source| GraphError::Decode {
+        method: "GET".to_owned(),
+        url: client.url(url),
+        source,
+    })
+}
+
+/// `/v1.0/servicePrincipals/{id}/synchronization/jobs`.
+pub fn jobs_path(principal_id: &str) -> String {
+    format!(
+        "/v1.0/servicePrincipals/{}/synchronization/jobs",
+        path_segment(principal_id)
+    )
+}
+
+/// `/v1.0/servicePrincipals/{id}/synchronization/jobs/{jobId}`.
+pub fn job_path(principal_id: &str, job_id: &str) -> String {
+    format!("{}/{}", jobs_path(principal_id), path_segment(job_id))
+}

@@ -1,0 +1,13 @@
+//! The inputs layer: what an audit reads, turned into typed records. The on-premises side comes
+//! from an AD export file ([`onprem`]) or live over LDAP ([`ldap`], which writes the same JSON
+//! the export script writes); the cloud side from a snapshot directory ([`snapshot`]) that
+//! `collect` writes or an admin exports. [`paths`] checks every input path before anything slow
+//! starts.
+//!
+//! Nothing here knows rules, tables, findings or outputs; the audit layer reads these records,
+//! never the other way round.
+
+pub mod ldap;
+pub mod onprem;
+pub mod paths;
+pub mod snapshot;

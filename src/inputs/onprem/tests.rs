@@ -1,0 +1,431 @@
+//! Tests across the formats: normalisation helpers, decoding and detection, the same objects
+//! read from LDIF, CSV and JSON, and the export script kept in step with the JSON reader.
+//! Per-format details are tested next to each reader.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/onprem-samples")
+        .join(name)
+}
+
+#[test]
+fn guid_text_and_bytes_round_trip_in_to_byte_array_order() {
+    let bytes = guid_from_str("52af62f4-db3d-46d0-907b-593424a726d3").expect("a GUID");
+    assert_eq!(BASE64.encode(bytes), "9GKvUj3b0EaQe1k0JKcm0w==");
+    assert_eq!(
+        bytes[..4],
+        [0xf4, 0x62, 0xaf, 0x52],
+        "first group little-endian"
+    );
+    assert_eq!(
+        bytes[8..],
+        [0x90, 0x7b, 0x59, 0x34, 0x24, 0xa7, 0x26, 0xd3],
+        "last two groups as written"
+    );
+    assert_eq!(
+        guid_to_string(&bytes),
+        "52af62f4-db3d-46d0-907b-593424a726d3"
+    );
+    assert_eq!(
+        guid_from_str("{52AF62F4-DB3D-46D0-907B-593424A726D3}"),
+        Some(bytes)
+    );
+    for bad in [
+        "52af62f4db3d46d0907b593424a726d3",
+        "52af62f4-db3d-46d0-907b-593424a726d",
+        "52af62f4-db3d-46d0-907b-593424a726dg",
+        "{52af62f4-db3d-46d0-907b-593424a726d3",
+        "",
+    ] {
+        assert_eq!(guid_from_str(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn sid_bytes_to_text() {
+    let mut bytes = vec![1u8, 5, 0, 0, 0, 0, 0, 5];
+    for sub in [21u32, 1_004_336_348, 1_177_238_915, 682_003_330, 1105] {
+        bytes.extend_from_slice(&sub.to_le_bytes());
+    }
+    assert_eq!(
+        sid_to_string(&bytes).as_deref(),
+        Some("S-1-5-21-1004336348-1177238915-682003330-1105")
+    );
+    assert_eq!(
+        sid_to_string(&[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]).as_deref(),
+        Some("S-1-5-18")
+    );
+    assert_eq!(
+        sid_to_string(&[1, 0, 0x10, 0, 0, 0, 0, 0]).as_deref(),
+        Some("S-1-0x100000000000"),
+        "authority >= 2^32 in hex"
+    );
+    assert_eq!(sid_to_string(&bytes[..bytes.len() - 1]), None, "truncated");
+    assert_eq!(sid_to_string(&[2, 0, 0, 0, 0, 0, 0, 5]), None, "revision 2");
+    assert_eq!(sid_to_string(&[]), None);
+    assert!(is_sid_text("S-1-5-21-1-2-3-500"));
+    assert!(!is_sid_text("S-1-5-") && !is_sid_text("s-1-5") && !is_sid_text("S-1-x"));
+}
+
+#[test]
+fn user_account_control_accepts_signed_and_unsigned() {
+    assert_eq!(parse_user_account_control("512"), Some(512));
+    assert_eq!(parse_user_account_control("-2147483646"), Some(0x8000_0002));
+    assert_eq!(parse_user_account_control("4294967295"), Some(u32::MAX));
+    assert_eq!(parse_user_account_control("4294967296"), None);
+    assert_eq!(parse_user_account_control("0x200"), None);
+}
+
+#[test]
+fn detects_format_from_content() {
+    assert_eq!(
+        detect_format("# comment\n\nversion: 1\ndn: x\n"),
+        Some(Format::Ldif)
+    );
+    assert_eq!(detect_format("\r\nDN:: Q049eA==\r\n"), Some(Format::Ldif));
+    assert_eq!(detect_format("  \n  [\n]"), Some(Format::Json));
+    assert_eq!(detect_format("{\"a\":1}"), Some(Format::Json));
+    assert_eq!(
+        detect_format("#TYPE x\n\"ObjectGUID\",\"DistinguishedName\"\n"),
+        Some(Format::Csv)
+    );
+    assert_eq!(
+        detect_format("dnsHostName,ObjectGUID\n"),
+        Some(Format::Csv),
+        "`dn` must be followed by a colon"
+    );
+    assert_eq!(detect_format("# only a comment\n\n   \n"), None);
+}
+
+#[test]
+fn extension_does_not_matter() {
+    let ldif = std::fs::read(fixture("three-objects.ldif")).expect("fixture");
+    let (format, out) = import_bytes(ldif, Path::new("export.csv")).expect("LDIF named .csv");
+    assert_eq!(format, Format::Ldif);
+    assert_eq!(out.objects.len(), 3);
+}
+
+#[test]
+fn unreadable_files_are_errors_that_say_what_to_do() {
+    let empty = import_bytes(Vec::new(), Path::new("e.csv"))
+        .expect_err("empty")
+        .to_string();
+    assert!(
+        empty.contains("e.csv: the file is empty") && empty.contains("entra-audit onprem-script"),
+        "{empty}"
+    );
+
+    let ansi = b"ObjectGUID,DistinguishedName,ObjectClass\n52af62f4-db3d-46d0-907b-593424a726d3,CN=Zo\xeb,user\n".to_vec();
+    let err = import_bytes(ansi, Path::new("ansi.csv"))
+        .expect_err("not UTF-8")
+        .to_string();
+    assert!(
+        err.contains("ansi.csv: line 2: byte 83 is not valid UTF-8")
+            && err.contains("-Encoding UTF8"),
+        "{err}"
+    );
+
+    let mut odd = vec![0xFF, 0xFE, b'd', 0, b'n', 0, b':', 0];
+    odd.push(b' ');
+    let err = import_bytes(odd, Path::new("u.ldf"))
+        .expect_err("truncated UTF-16")
+        .to_string();
+    assert!(
+        err.contains("line 1: the file is UTF-16LE") && err.contains("byte 8 is not valid"),
+        "{err}"
+    );
+
+    let other = import_bytes(b"hello world\n".to_vec(), Path::new("x.txt"))
+        .expect_err("not an export")
+        .to_string();
+    assert!(
+        other.contains("not a recognised AD export")
+            && other.contains("ldifde")
+            && other.contains("Export-Csv"),
+        "{other}"
+    );
+
+    let missing = import(Path::new("/nonexistent/onprem.json"))
+        .expect_err("no file")
+        .to_string();
+    assert!(
+        missing.starts_with("cannot read /nonexistent/onprem.json"),
+        "{missing}"
+    );
+}
+
+/// What the fixtures hold, independent of format (origin aside).
+fn without_origin(objects: &[OnPremObject]) -> Vec<OnPremObject> {
+    objects
+        .iter()
+        .map(|o| OnPremObject {
+            origin: RecordOrigin {
+                file: PathBuf::new(),
+                line: 0,
+            },
+            ..o.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_objects_from_ldif_csv_and_json_are_identical() {
+    let (ldif_format, ldif) = import(&fixture("three-objects.ldif")).expect("LDIF fixture");
+    let (csv_format, csv) =
+        import(&fixture("three-objects.csv")).expect("CSV fixture (UTF-16LE, #TYPE)");
+    let (json_format, json) =
+        import(&fixture("three-objects.json")).expect("JSON fixture (script output)");
+    assert_eq!(
+        (ldif_format, csv_format, json_format),
+        (Format::Ldif, Format::Csv, Format::Json)
+    );
+
+    for out in [&ldif, &csv, &json] {
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert_eq!(out.skipped_classes.get("computer"), Some(&1));
+        assert_eq!(out.skipped_classes.get("organizationalUnit"), Some(&1));
+        assert_eq!(out.skipped_classes.len(), 2);
+    }
+    assert_eq!(
+        without_origin(&ldif.objects),
+        without_origin(&csv.objects),
+        "LDIF vs CSV"
+    );
+    assert_eq!(
+        without_origin(&ldif.objects),
+        without_origin(&json.objects),
+        "LDIF vs JSON"
+    );
+
+    let [alice, zoe, sales] = ldif.objects.as_slice() else {
+        panic!("three objects: {ldif:?}")
+    };
+    assert_eq!(
+        (alice.class, zoe.class, sales.class),
+        (ObjectClass::User, ObjectClass::Contact, ObjectClass::Group)
+    );
+    assert_eq!(alice.source_anchor, "TmssDT+KIUucXX5vipsMHQ==");
+    assert_eq!(alice.anchor_attribute, AnchorAttribute::ConsistencyGuid);
+    // groupType is read signed (0x80000002: a global security group) in every format.
+    assert_eq!(sales.group_type, Some(-2_147_483_646));
+    assert_eq!(
+        (alice.group_type, alice.critical_system_object),
+        (None, None)
+    );
+    assert_eq!(
+        crate::inputs::onprem::guid_to_string(&alice.object_guid),
+        "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+    );
+    assert_eq!(alice.enabled, Some(true));
+    assert_eq!(
+        alice.object_sid.as_deref(),
+        Some("S-1-5-21-1004336348-1177238915-682003330-1105")
+    );
+    assert_eq!(
+        alice.proxy_addresses[2],
+        "X500:/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=alice",
+        "folded LDIF line joined"
+    );
+    assert_eq!(
+        zoe.distinguished_name,
+        "CN=Zoë Çelik,OU=Contacts,DC=contoso,DC=com"
+    );
+    assert_eq!(zoe.source_anchor, "w6S14C8da0qMnQ4fKjtMXQ==");
+    assert_eq!((zoe.enabled, zoe.object_sid.as_ref()), (None, None));
+    assert_eq!(sales.source_anchor, "9GKvUj3b0EaQe1k0JKcm0w==");
+    assert_eq!(sales.anchor_attribute, AnchorAttribute::ObjectGuid);
+    assert!(
+        sales
+            .proxy_addresses
+            .iter()
+            .any(|p| p == "SMTP:sales@contoso.com")
+    );
+
+    // Origins point at each format's own lines.
+    assert_eq!(
+        [alice, zoe, sales].map(|o| o.origin.line),
+        [3, 29, 48],
+        "LDIF dn: lines"
+    );
+    assert_eq!(
+        csv.objects
+            .iter()
+            .map(|o| o.origin.line)
+            .collect::<Vec<_>>(),
+        [3, 4, 5],
+        "CSV rows after #TYPE and header"
+    );
+    assert_eq!(
+        json.objects
+            .iter()
+            .map(|o| o.origin.line)
+            .collect::<Vec<_>>(),
+        [2, 3, 4],
+        "one object per line"
+    );
+    assert_eq!(json.objects[0].origin.file, fixture("three-objects.json"));
+}
+
+/// The keys of the script's `[ordered] @{ ... }` record, in order.
+fn script_record_keys() -> Vec<String> {
+    let script = export_script();
+    let start = script
+        .find("$record = [ordered] @{")
+        .expect("the script builds $record");
+    let body = &script[start..];
+    let body = &body[..body.find("\n        }").expect("end of $record")];
+    body.lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, _)| key.trim().trim_matches('\'').to_owned())
+        .collect()
+}
+
+#[test]
+fn export_script_writes_what_the_json_reader_reads() {
+    let keys = script_record_keys();
+    assert_eq!(
+        keys,
+        [
+            "ObjectClass",
+            "ObjectGUID",
+            "DistinguishedName",
+            "mS-DS-ConsistencyGuid",
+            "objectSid",
+            "userPrincipalName",
+            "sAMAccountName",
+            "mail",
+            "mailNickname",
+            "proxyAddresses",
+            "displayName",
+            "givenName",
+            "sn",
+            "targetAddress",
+            "userAccountControl",
+            "isCriticalSystemObject",
+            "msExchRecipientTypeDetails",
+            "groupType",
+            "adminDescription",
+            "userCertificateCount",
+            "userSMIMECertificateCount",
+            "thumbnailPhotoBytes",
+            "memberCount"
+        ]
+    );
+    // Every key is one the importer reads.
+    for key in &keys {
+        assert!(field_for(key).is_some(), "the importer does not read {key}");
+    }
+    // The JSON fixture is shaped exactly like the script's output: same keys in the same order,
+    // one compressed object per line between `[` and `]`.
+    let text = std::fs::read_to_string(fixture("three-objects.json")).expect("fixture");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!((lines[0], lines[lines.len() - 1]), ("[", "]"));
+    for line in &lines[1..lines.len() - 1] {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line.trim_end_matches(',')).expect("one object per line");
+        // serde_json's Map is sorted, so compare as sets plus the count.
+        let mut fixture_keys: Vec<&String> = object.keys().collect();
+        let mut script_keys: Vec<&String> = keys.iter().collect();
+        fixture_keys.sort();
+        script_keys.sort();
+        assert_eq!(fixture_keys, script_keys);
+    }
+    let script = export_script();
+    for needed in [
+        "[Convert]::ToBase64String",
+        "ConvertTo-Json -InputObject $record -Depth 4",
+        "UTF8Encoding($false)",
+        "(!(objectClass=computer))",
+        "[string[]]",
+        "$SearchBase",
+        "$Server",
+        "$Path",
+    ] {
+        assert!(script.contains(needed), "script lacks {needed}");
+    }
+}
+
+#[test]
+fn scoping_attributes_are_read_in_every_format() {
+    let ldif = "dn: CN=Administrator,CN=Users,DC=corp,DC=example\nobjectClass: user\n\
+        objectGUID: 0a1b2c3d-0000-4000-8000-000000000001\nisCriticalSystemObject: TRUE\n\
+        msExchRecipientTypeDetails: 8388608\nadminDescription: User_x\n";
+    let json = r#"[{"ObjectClass":["user"],"ObjectGUID":"0a1b2c3d-0000-4000-8000-000000000001",
+        "DistinguishedName":"CN=Administrator,CN=Users,DC=corp,DC=example","isCriticalSystemObject":true,
+        "msExchRecipientTypeDetails":8388608,"adminDescription":"User_x"}]"#;
+    let csv = "\"DistinguishedName\",\"ObjectClass\",\"ObjectGUID\",\"isCriticalSystemObject\",\"msExchRecipientTypeDetails\",\"adminDescription\"\r\n\
+        \"CN=Administrator,CN=Users,DC=corp,DC=example\",\"user\",\"0a1b2c3d-0000-4000-8000-000000000001\",\"True\",\"8388608\",\"User_x\"\r\n";
+    for (name, text) in [("a.ldif", ldif), ("a.json", json), ("a.csv", csv)] {
+        let (_, out) =
+            import_bytes(text.as_bytes().to_vec(), std::path::Path::new(name)).expect(name);
+        assert!(out.rejected.is_empty(), "{name}: {:?}", out.rejected);
+        let [object] = out.objects.as_slice() else {
+            panic!("{name}: one object expected: {out:?}")
+        };
+        assert_eq!(object.critical_system_object, Some(true), "{name}");
+        assert_eq!(object.recipient_type_details, Some(8_388_608), "{name}");
+        assert_eq!(
+            object.admin_description.as_deref(),
+            Some("User_x"),
+            "{name}"
+        );
+    }
+    let bad = "dn: CN=x,DC=corp,DC=example\nobjectClass: group\nobjectGUID: 0a1b2c3d-0000-4000-8000-000000000002\ngroupType: lots\n";
+    let (_, out) =
+        import_bytes(bad.as_bytes().to_vec(), std::path::Path::new("b.ldif")).expect("b");
+    assert_eq!(out.rejected.len(), 1, "{out:?}");
+    assert!(
+        out.rejected[0].reason.contains("groupType"),
+        "{:?}",
+        out.rejected
+    );
+}
+
+/// LDIF carries the values of the LargeObject-prone attributes and they are counted (the
+/// photo measured); JSON and CSV carry the counts the export script writes. Neither keeps the
+/// values.
+#[test]
+fn sizes_are_counted_from_ldif_values_and_read_from_declared_counts() {
+    let mut ldif = String::from(
+        "dn: CN=ann,OU=Staff,DC=contoso,DC=com\nobjectClass: user\n\
+         objectGUID:: eWaefCV03kCUS+B/wfkK5w==\nuserPrincipalName: ann@contoso.com\n",
+    );
+    for _ in 0..16 {
+        ldif.push_str("userCertificate;binary:: MIIBAA==\n");
+    }
+    ldif.push_str("thumbnailPhoto:: AAECAwQFBgc=\n");
+    ldif.push_str(
+        "\ndn: CN=g,OU=Groups,DC=contoso,DC=com\nobjectClass: group\n\
+         objectGUID:: Uq9i9Nvb0EaQe1k0JKcm0w==\nmember: CN=a,DC=contoso,DC=com\nmember: CN=b,DC=contoso,DC=com\n",
+    );
+    let (_, out) = import_bytes(ldif.into_bytes(), Path::new("s.ldif")).unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.objects[0].sizes.certificates, Some(16));
+    assert_eq!(out.objects[0].sizes.thumbnail_photo_bytes, Some(8));
+    assert_eq!(out.objects[0].sizes.members, None);
+    assert_eq!(out.objects[1].sizes.members, Some(2));
+
+    let json = r#"[{"ObjectClass":["user"],"ObjectGUID":"7c9e6679-7425-40de-944b-e07fc1f90ae7","DistinguishedName":"CN=ann,DC=contoso,DC=com","userCertificateCount":15,"userSMIMECertificateCount":"17","thumbnailPhotoBytes":null}]"#;
+    let (_, out) = import_bytes(json.as_bytes().to_vec(), Path::new("s.json")).unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.objects[0].sizes.certificates, Some(15));
+    assert_eq!(out.objects[0].sizes.smime_certificates, Some(17));
+    assert_eq!(out.objects[0].sizes.thumbnail_photo_bytes, None);
+
+    let bad = r#"[{"ObjectClass":["user"],"ObjectGUID":"7c9e6679-7425-40de-944b-e07fc1f90ae7","DistinguishedName":"CN=ann,DC=contoso,DC=com","memberCount":"many"}]"#;
+    let (_, out) = import_bytes(bad.as_bytes().to_vec(), Path::new("b.json")).unwrap();
+    assert!(
+        out.rejected[0]
+            .reason
+            .contains("memberCount `many` is not a count"),
+        "{:?}",
+        out.rejected
+    );
+}

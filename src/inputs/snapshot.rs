@@ -1,0 +1,1243 @@
+//! The cloud snapshot directory (`--cloud DIR`): one file per Graph collection, exactly as Graph
+//! returns it, plus an optional `manifest.json`. This module owns that layout: the collection
+//! names, the Graph property names it reads, and the verdict on each collection (loaded, missing,
+//! failed) that decides which rules can be evaluated.
+//!
+//! The directory is the seam between collecting and auditing: `collect` writes it, Graph Explorer
+//! or PowerShell exports can stand in for it, and `check --cloud` reads it. This module must not
+//! interpret what the data means for sync (that is the rules' job) and must not turn a collection
+//! it could not read into an empty one: a missing, failed or incomplete collection is reported as
+//! such, never as "no objects".
+//!
+//! Graph facts followed here (see ../shared/reference/graph-api.md):
+//! - `onPremisesSyncEnabled` is tri-state: true = synced, false = formerly synced, null = never (§1.2).
+//! - `propertyCausingError` may be spelled `ProxyAddress` or `ProxyAddresses` (§1.1).
+//! - Sync timestamps may be empty strings, and "never" is `0001-01-01T00:00:00Z` (§4.2, §4.3).
+//! - Users return the sync properties only with `$select` (§1.3), so a users file without them is
+//!   an export that cannot be audited, and is refused with the reason.
+//!
+//! A collection the manifest marks `"scope": "provisioning-errors"` (`collect --errors-only`)
+//! holds only the objects with provisioning errors: it loads, and [`CloudSnapshot::scope`] says
+//! so, for the tables to mark what is built from it as partial. A scope this version does not
+//! know makes the collection unusable rather than be taken for the whole directory.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, Utc};
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+use crate::inputs::onprem::RejectedRecord;
+
+/// The manifest `scope` of a users, contacts or groups collection holding only the objects with
+/// provisioning errors.
+pub const PROVISIONING_ERRORS_SCOPE: &str = "provisioning-errors";
+
+/// The collections of a snapshot, named as their files are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Collection {
+    #[serde(rename = "users")]
+    Users,
+    #[serde(rename = "contacts")]
+    Contacts,
+    #[serde(rename = "groups")]
+    Groups,
+    #[serde(rename = "organization")]
+    Organization,
+    #[serde(rename = "domains")]
+    Domains,
+    #[serde(rename = "synchronizationJobs")]
+    SynchronizationJobs,
+    #[serde(rename = "directoryRoles")]
+    DirectoryRoles,
+    /// `GET /directory/onPremisesSynchronization`: delegated Global Administrator only (§5.2).
+    #[serde(rename = "onPremisesSynchronization")]
+    OnPremisesSynchronization,
+    /// Active Microsoft Entra role assignments, complete: `/roleManagement/directory/roleAssignments`
+    /// (paged), with role-assignable groups expanded to their transitive members.
+    #[serde(rename = "roleAssignments")]
+    RoleAssignments,
+    /// Eligible (PIM) role assignments: `/roleManagement/directory/roleEligibilitySchedules`.
+    #[serde(rename = "roleEligibilities")]
+    RoleEligibilities,
+}
+
+impl Collection {
+    pub const ALL: [Collection; 10] = [
+        Collection::Users,
+        Collection::Contacts,
+        Collection::Groups,
+        Collection::Organization,
+        Collection::Domains,
+        Collection::SynchronizationJobs,
+        Collection::DirectoryRoles,
+        Collection::OnPremisesSynchronization,
+        Collection::RoleAssignments,
+        Collection::RoleEligibilities,
+    ];
+
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Collection::Users => "users",
+            Collection::Contacts => "contacts",
+            Collection::Groups => "groups",
+            Collection::Organization => "organization",
+            Collection::Domains => "domains",
+            Collection::SynchronizationJobs => "synchronizationJobs",
+            Collection::DirectoryRoles => "directoryRoles",
+            Collection::OnPremisesSynchronization => "onPremisesSynchronization",
+            Collection::RoleAssignments => "roleAssignments",
+            Collection::RoleEligibilities => "roleEligibilities",
+        }
+    }
+
+    /// Properties that a usable export of this collection must contain (when it has objects).
+    /// Graph leaves them out unless `$select`ed, and a snapshot without them would audit wrong.
+    fn required_properties(self) -> &'static [&'static str] {
+        match self {
+            Collection::Users => &[
+                "userPrincipalName",
+                "proxyAddresses",
+                "onPremisesImmutableId",
+                "onPremisesSyncEnabled",
+                "onPremisesProvisioningErrors",
+            ],
+            Collection::Contacts => &[
+                "proxyAddresses",
+                "onPremisesSyncEnabled",
+                "onPremisesProvisioningErrors",
+            ],
+            Collection::Groups => &[
+                "proxyAddresses",
+                "mailEnabled",
+                "onPremisesSyncEnabled",
+                "onPremisesProvisioningErrors",
+            ],
+            Collection::Organization => &["onPremisesSyncEnabled", "onPremisesLastSyncDateTime"],
+            Collection::Domains => &["isVerified"],
+            Collection::SynchronizationJobs => &["status", "servicePrincipalId"],
+            Collection::DirectoryRoles => &["members"],
+            Collection::OnPremisesSynchronization => &["features"],
+            Collection::RoleAssignments | Collection::RoleEligibilities => {
+                &["roleDefinitionId", "memberId"]
+            }
+        }
+    }
+}
+
+impl fmt::Display for Collection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.file_stem())
+    }
+}
+
+/// What became of one collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CollectionState {
+    Loaded {
+        file: PathBuf,
+        objects: usize,
+        rejected: usize,
+    },
+    /// No file: not collected (the manifest may say why).
+    Missing { reason: String },
+    /// Collected but unusable: failed, forbidden, incomplete, or missing required properties.
+    Failed { reason: String },
+}
+
+impl CollectionState {
+    pub fn is_loaded(&self) -> bool {
+        matches!(self, CollectionState::Loaded { .. })
+    }
+
+    /// Why the collection cannot be used, or `None` when it can.
+    pub fn unavailable_reason(&self, collection: Collection) -> Option<String> {
+        match self {
+            CollectionState::Loaded { .. } => None,
+            CollectionState::Missing { reason } | CollectionState::Failed { reason } => {
+                Some(format!("{collection}: {reason}"))
+            }
+        }
+    }
+}
+
+/// `manifest.json`: written by `collect`; optional for hand-made snapshots.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    #[serde(default)]
+    pub schema_version: Option<u32>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub collected_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub collections: BTreeMap<String, ManifestCollection>,
+}
+
+/// One collection's record in the manifest. Unknown fields (request counts, ...) are kept by
+/// the writer and ignored here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ManifestCollection {
+    /// `complete`, `failed`, `forbidden`, `skipped` (anything but `complete` makes it unusable).
+    pub status: String,
+    #[serde(default)]
+    pub objects: Option<usize>,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Which objects were collected when not all: `provisioning-errors`. Absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// A user, contact or group as Graph returns it (the properties the audit reads).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectoryObject {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub user_principal_name: Option<String>,
+    pub mail: Option<String>,
+    pub mail_nickname: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub proxy_addresses: Vec<String>,
+    pub on_premises_immutable_id: Option<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub on_premises_last_sync_date_time: Option<DateTime<Utc>>,
+    pub on_premises_distinguished_name: Option<String>,
+    pub on_premises_sam_account_name: Option<String>,
+    pub on_premises_domain_name: Option<String>,
+    pub on_premises_security_identifier: Option<String>,
+    pub on_premises_user_principal_name: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub on_premises_provisioning_errors: Vec<ProvisioningError>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub created_date_time: Option<DateTime<Utc>>,
+    pub account_enabled: Option<bool>,
+    pub user_type: Option<String>,
+    pub mail_enabled: Option<bool>,
+    pub security_enabled: Option<bool>,
+}
+
+/// `onPremisesProvisioningError` (Graph resource; category is `PropertyConflict` today).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProvisioningError {
+    pub category: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub occurred_date_time: Option<DateTime<Utc>>,
+    pub property_causing_error: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Organization {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub on_premises_last_sync_date_time: Option<DateTime<Utc>>,
+    /// Beta only (§5.1). `None` inside `Some` = present and null: never synced a password.
+    #[allow(clippy::option_option)]
+    #[serde(deserialize_with = "present_lenient_time")]
+    pub on_premises_last_password_sync_date_time: Option<Option<DateTime<Utc>>>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub verified_domains: Vec<VerifiedDomain>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VerifiedDomain {
+    /// Nullable in Graph's metadata (verifiedDomain.name): a nameless entry is skipped, never
+    /// the reason to reject the organization.
+    pub name: Option<String>,
+    pub is_default: Option<bool>,
+    pub is_initial: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Domain {
+    pub id: String,
+    pub is_verified: Option<bool>,
+    pub is_default: Option<bool>,
+    pub is_initial: Option<bool>,
+    pub authentication_type: Option<String>,
+}
+
+/// A Cloud Sync `synchronizationJob` plus the `servicePrincipalId` the collector adds (the job
+/// resource does not carry its parent, and actions need it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncJob {
+    pub id: String,
+    pub template_id: Option<String>,
+    pub service_principal_id: Option<String>,
+    /// The configuration's name (normally the AD domain), when the collector adds it.
+    pub service_principal_display_name: Option<String>,
+    pub schedule: Option<SyncSchedule>,
+    pub status: Option<SyncStatus>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub synchronization_job_settings: Vec<KeyValue>,
+    /// Provisioning jobs: the OUs the job's schema scopes it to (the collector adds them from
+    /// `.../jobs/{id}/schema`; empty: the whole domain; absent: not collected).
+    pub included_containers: Option<Vec<String>>,
+    /// Why the collector could not read the job's schema, when it could not.
+    pub scope_unavailable: Option<String>,
+}
+
+impl SyncJob {
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.synchronization_job_settings
+            .iter()
+            .find(|kv| kv.name.eq_ignore_ascii_case(name))
+            .and_then(|kv| kv.value.as_deref())
+    }
+}
+
+/// How a Cloud Sync job is doing, judged once here for the rules (the `sync_jobs.health` column),
+/// `cloud-sync status` and the report. The status codes and the meaning of
+/// `lastSuccessfulExecution` ("the last run without errors") follow
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus>.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobHealth {
+    Healthy,
+    /// It runs, but some objects fail and wait in escrow: not a failing job.
+    Escrowed,
+    Paused,
+    /// It has not completed its first run.
+    NotRun,
+    NotConfigured,
+    Quarantined,
+    Failing,
+}
+
+impl JobHealth {
+    /// The spelling in the `sync_jobs.health` column and in `cloud-sync status --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobHealth::Healthy => "healthy",
+            JobHealth::Escrowed => "escrowed",
+            JobHealth::Paused => "paused",
+            JobHealth::NotRun => "notRun",
+            JobHealth::NotConfigured => "notConfigured",
+            JobHealth::Quarantined => "quarantined",
+            JobHealth::Failing => "failing",
+        }
+    }
+
+    /// Whether the job needs someone (exit code 1 of `cloud-sync status`).
+    pub fn needs_attention(self) -> bool {
+        matches!(self, JobHealth::Quarantined | JobHealth::Failing)
+    }
+}
+
+impl SyncJob {
+    /// Judges the job as of `now`; `max_age` is how long an active job may go without a run
+    /// that succeeded (or, for a job with escrowed objects, without any completed run).
+    pub fn health(&self, now: DateTime<Utc>, max_age: chrono::Duration) -> JobHealth {
+        let status = self.status.clone().unwrap_or_default();
+        match status.code.as_deref().unwrap_or("unknown") {
+            "Quarantine" => return JobHealth::Quarantined,
+            "Paused" => return JobHealth::Paused,
+            "NotRun" => return JobHealth::NotRun,
+            "NotConfigured" => return JobHealth::NotConfigured,
+            _ => {}
+        }
+        if status.quarantine.is_some() {
+            return JobHealth::Quarantined;
+        }
+        let last = status.last_execution.clone().unwrap_or_default();
+        let cutoff = now - max_age;
+        if status.count_successive_complete_failures.unwrap_or(0) > 0
+            || last.state.as_deref() == Some("Failed")
+        {
+            return JobHealth::Failing;
+        }
+        // lastSuccessfulExecution is the last run *without errors*: a job that keeps running
+        // with escrowed objects leaves it behind without failing.
+        if last.count_escrowed.unwrap_or(0) > 0 && last.time_ended.is_some_and(|t| t >= cutoff) {
+            return JobHealth::Escrowed;
+        }
+        let last_success = status
+            .last_successful_execution
+            .as_ref()
+            .and_then(|e| e.time_ended);
+        if (last_success.is_none() && last.time_ended.is_some())
+            || last_success.is_some_and(|t| t < cutoff)
+        {
+            JobHealth::Failing
+        } else {
+            JobHealth::Healthy
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncSchedule {
+    pub interval: Option<String>,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyValue {
+    pub name: String,
+    /// Nullable in Graph's metadata (keyValuePair.value): one null must not reject the job.
+    pub value: Option<String>,
+}
+
+/// `synchronizationStatus` (§4.2).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncStatus {
+    pub code: Option<String>,
+    pub count_successive_complete_failures: Option<i64>,
+    pub escrows_pruned: Option<bool>,
+    pub last_execution: Option<TaskExecution>,
+    pub last_successful_execution: Option<TaskExecution>,
+    pub last_successful_execution_with_exports: Option<TaskExecution>,
+    pub quarantine: Option<Quarantine>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub steady_state_last_achieved_time: Option<DateTime<Utc>>,
+    pub troubleshooting_url: Option<String>,
+}
+
+/// `synchronizationTaskExecution` (§4.2).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskExecution {
+    pub state: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub time_began: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub time_ended: Option<DateTime<Utc>>,
+    pub count_escrowed: Option<i64>,
+    pub error: Option<SyncError>,
+}
+
+/// `synchronizationQuarantine` (§4.3). The docs' own sample has empty strings for the times and
+/// the reason, so every field is lenient.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Quarantine {
+    #[serde(deserialize_with = "lenient_time")]
+    pub current_began: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub next_attempt: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "empty_as_none")]
+    pub reason: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub series_began: Option<DateTime<Utc>>,
+    pub series_count: Option<i64>,
+    pub error: Option<SyncError>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub tenant_actionable: Option<bool>,
+}
+
+/// A directory role with its members, as `GET /directoryRoles?$expand=members` returns it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectoryRole {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub role_template_id: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub members: Vec<RoleMember>,
+}
+
+/// One holder of one Microsoft Entra role, as `collect` writes `roleAssignments.json` and
+/// `roleEligibilities.json`: a unifiedRoleAssignment (or unifiedRoleEligibilitySchedule) from
+/// `/roleManagement/directory`, with the role's name from its roleDefinition, and one record per
+/// transitive member when the principal is a role-assignable group (`principalId` then names the
+/// group, `memberId` the member). Not a Graph response shape: the collector flattens three.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleHolder {
+    /// The assignment's (or eligibility schedule's) id.
+    pub id: String,
+    pub role_definition_id: String,
+    pub role_display_name: Option<String>,
+    pub role_template_id: Option<String>,
+    pub principal_id: String,
+    /// `user`, `group` or `servicePrincipal` (from the principal's `@odata.type`).
+    pub principal_type: Option<String>,
+    pub member_id: String,
+    pub member_type: Option<String>,
+    /// `/` for the whole directory, else an administrative unit or object.
+    pub directory_scope_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleMember {
+    pub id: String,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+}
+
+/// `onPremisesDirectorySynchronization` (§5.2): the tenant's matching switches.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectorySynchronization {
+    pub id: String,
+    pub features: SyncFeatures,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncFeatures {
+    pub block_soft_match_enabled: Option<bool>,
+    pub block_cloud_object_takeover_through_hard_match_enabled: Option<bool>,
+    /// The 2026 hardening's bypass: lets the sync client re-map onPremisesObjectIdentifier.
+    pub allow_on_prem_update_of_on_premises_object_identifier_enabled: Option<bool>,
+    pub soft_match_on_upn_enabled: Option<bool>,
+    pub password_sync_enabled: Option<bool>,
+}
+
+/// Everything read from a snapshot directory.
+#[derive(Debug, Default)]
+pub struct CloudSnapshot {
+    pub dir: PathBuf,
+    pub manifest: Option<Manifest>,
+    pub states: BTreeMap<Collection, CollectionState>,
+    pub users: Vec<DirectoryObject>,
+    pub contacts: Vec<DirectoryObject>,
+    pub groups: Vec<DirectoryObject>,
+    pub organization: Vec<Organization>,
+    pub domains: Vec<Domain>,
+    pub sync_jobs: Vec<SyncJob>,
+    pub directory_roles: Vec<DirectoryRole>,
+    pub directory_synchronization: Vec<DirectorySynchronization>,
+    pub role_assignments: Vec<RoleHolder>,
+    pub role_eligibilities: Vec<RoleHolder>,
+    pub rejected: Vec<RejectedRecord>,
+}
+
+impl CloudSnapshot {
+    pub fn state(&self, collection: Collection) -> &CollectionState {
+        self.states
+            .get(&collection)
+            .expect("every collection has a state after load")
+    }
+
+    /// The manifest's scope of a loaded collection (`Some("provisioning-errors")`), `None` when it
+    /// holds every object.
+    pub fn scope(&self, collection: Collection) -> Option<&str> {
+        if !self.state(collection).is_loaded() {
+            return None;
+        }
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.collections.get(collection.file_stem()))
+            .and_then(|e| e.scope.as_deref())
+    }
+
+    /// The tenant id: from the manifest, else the organization object.
+    pub fn tenant_id(&self) -> Option<String> {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.tenant_id.clone())
+            .or_else(|| {
+                self.organization
+                    .first()
+                    .map(|o| o.id.clone())
+                    .filter(|id| !id.is_empty())
+            })
+    }
+}
+
+/// A snapshot directory that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(
+        "cloud snapshot {path} is not a directory (expected one Graph JSON file per collection: users.json, contacts.json, ...)"
+    )]
+    NotADirectory { path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Present in a snapshot folder while `collect` writes it (removed once `manifest.json` is in
+/// place): a folder holding it is an interrupted collection, possibly a mix of two runs.
+pub const COLLECTING_MARKER: &str = ".entra-audit-collecting";
+
+/// Reads every collection of the snapshot in `dir`.
+pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
+    if !dir.is_dir() {
+        return Err(SnapshotError::NotADirectory {
+            path: dir.to_owned(),
+        });
+    }
+    let marker = dir.join(COLLECTING_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Err(SnapshotError::Invalid {
+            path: dir.to_owned(),
+            message: format!(
+                "the collection that wrote this folder did not finish ({COLLECTING_MARKER} is \
+                 still there, and manifest.json is not): its files may mix two runs. Collect \
+                 again (`entra-audit collect --out DIR`)"
+            ),
+        });
+    }
+    let manifest = read_manifest(dir)?;
+    let mut snapshot = CloudSnapshot {
+        dir: dir.to_owned(),
+        manifest,
+        ..CloudSnapshot::default()
+    };
+    for collection in Collection::ALL {
+        let state = match collection {
+            Collection::Users => load_into(&mut snapshot, collection, |s| &mut s.users)?,
+            Collection::Contacts => load_into(&mut snapshot, collection, |s| &mut s.contacts)?,
+            Collection::Groups => load_into(&mut snapshot, collection, |s| &mut s.groups)?,
+            Collection::Organization => {
+                load_into(&mut snapshot, collection, |s| &mut s.organization)?
+            }
+            Collection::Domains => load_into(&mut snapshot, collection, |s| &mut s.domains)?,
+            Collection::SynchronizationJobs => {
+                load_into(&mut snapshot, collection, |s| &mut s.sync_jobs)?
+            }
+            Collection::DirectoryRoles => {
+                load_into(&mut snapshot, collection, |s| &mut s.directory_roles)?
+            }
+            Collection::OnPremisesSynchronization => load_into(&mut snapshot, collection, |s| {
+                &mut s.directory_synchronization
+            })?,
+            Collection::RoleAssignments => {
+                load_into(&mut snapshot, collection, |s| &mut s.role_assignments)?
+            }
+            Collection::RoleEligibilities => {
+                load_into(&mut snapshot, collection, |s| &mut s.role_eligibilities)?
+            }
+        };
+        snapshot.states.insert(collection, state);
+    }
+    Ok(snapshot)
+}
+
+fn read_manifest(dir: &Path) -> Result<Option<Manifest>, SnapshotError> {
+    let path = dir.join("manifest.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read_text(&path)?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| SnapshotError::Invalid {
+            path,
+            message: format!("line {}: not a valid manifest: {e}", e.line()),
+        })
+}
+
+fn read_text(path: &Path) -> Result<String, SnapshotError> {
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    // Windows tools like to write a UTF-8 BOM; JSON parsers do not accept one. (Removed in
+    // place: a snapshot file can be a gigabyte, so it is never copied.)
+    let mut bytes = bytes;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| SnapshotError::Invalid {
+        path: path.to_owned(),
+        message: format!(
+            "not UTF-8 (invalid byte at offset {}); save the export as UTF-8",
+            e.utf8_error().valid_up_to()
+        ),
+    })
+}
+
+/// What identifies one record of a collection: an id listed twice with different data is a
+/// conflict, not two objects.
+trait HasId {
+    fn id(&self) -> std::borrow::Cow<'_, str>;
+}
+
+macro_rules! has_id {
+    ($($t:ty),*) => {$(impl HasId for $t {
+        fn id(&self) -> std::borrow::Cow<'_, str> { std::borrow::Cow::Borrowed(&self.id) }
+    })*};
+}
+has_id!(
+    DirectoryObject,
+    Organization,
+    Domain,
+    SyncJob,
+    DirectoryRole,
+    DirectorySynchronization
+);
+
+/// A role-assignable group's assignment gives one record per member, all with the assignment's
+/// id: the record is the assignment and the member together.
+impl HasId for RoleHolder {
+    fn id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(format!("{}/{}", self.id, self.member_id))
+    }
+}
+
+fn load_into<T: DeserializeOwned + HasId + Send>(
+    snapshot: &mut CloudSnapshot,
+    collection: Collection,
+    target: impl FnOnce(&mut CloudSnapshot) -> &mut Vec<T>,
+) -> Result<CollectionState, SnapshotError> {
+    let manifest_entry = snapshot
+        .manifest
+        .as_ref()
+        .and_then(|m| m.collections.get(collection.file_stem()))
+        .cloned();
+    let Some(path) = collection_file(&snapshot.dir, collection) else {
+        let absent = format!(
+            "not in the snapshot (no {0}.json or {0}.jsonl)",
+            collection.file_stem()
+        );
+        return Ok(match &manifest_entry {
+            // Not read on purpose (`--skip`) or not readable with the permissions granted: the
+            // rules that need it are not evaluated, and the run is still a complete one.
+            Some(entry) if matches!(entry.status.as_str(), "forbidden" | "skipped") => {
+                CollectionState::Missing {
+                    reason: manifest_reason(entry),
+                }
+            }
+            // The collection was tried and failed, or its file is gone although the manifest
+            // says it was complete: a given input that cannot be used.
+            Some(entry) if entry.status != "complete" => CollectionState::Failed {
+                reason: manifest_reason(entry),
+            },
+            Some(_) => CollectionState::Failed {
+                reason: format!("{absent}, although manifest.json says it is complete"),
+            },
+            None => CollectionState::Missing { reason: absent },
+        });
+    };
+    if let Some(scope) = manifest_entry.as_ref().and_then(|e| e.scope.as_deref())
+        && scope != PROVISIONING_ERRORS_SCOPE
+    {
+        return Ok(CollectionState::Failed {
+            reason: format!(
+                "manifest.json says the collection holds only the objects of scope '{scope}', which this version does not know"
+            ),
+        });
+    }
+    if let Some(entry) = &manifest_entry
+        && entry.status != "complete"
+    {
+        // Pages written before the failure are on disk, but a partial collection would make
+        // rules report "passed" for objects that were never read.
+        return Ok(CollectionState::Failed {
+            reason: manifest_reason(entry),
+        });
+    }
+    let text = read_text(&path)?;
+    let parsed = parse_collection::<T>(&path, &text)?;
+    let missing: Vec<&str> = if parsed.objects.is_empty() {
+        Vec::new()
+    } else {
+        collection
+            .required_properties()
+            .iter()
+            .filter(|p| !text.contains(&format!("\"{p}\"")))
+            .copied()
+            .collect()
+    };
+    if !missing.is_empty() {
+        return Ok(CollectionState::Failed {
+            reason: format!(
+                "{} has no {} property on any object: Graph returns it only when asked with $select (export with $select={})",
+                path.display(),
+                missing.join(", "),
+                collection.required_properties().join(",")
+            ),
+        });
+    }
+    if let Some(next) = parsed.next_link {
+        return Ok(CollectionState::Failed {
+            reason: format!(
+                "{} holds one page only: it has @odata.nextLink ({next}); follow the link until there is none and save every page",
+                path.display()
+            ),
+        });
+    }
+    if let Some(expected) = manifest_entry.as_ref().and_then(|e| e.objects)
+        && expected != parsed.objects.len() + parsed.rejected.len()
+    {
+        return Ok(CollectionState::Failed {
+            reason: format!(
+                "manifest.json says {expected} objects but {} holds {}",
+                path.display(),
+                parsed.objects.len() + parsed.rejected.len()
+            ),
+        });
+    }
+    let state = CollectionState::Loaded {
+        file: path,
+        objects: parsed.objects.len(),
+        rejected: parsed.rejected.len(),
+    };
+    snapshot.rejected.extend(parsed.rejected);
+    *target(snapshot) = parsed.objects;
+    Ok(state)
+}
+
+fn manifest_reason(entry: &ManifestCollection) -> String {
+    match &entry.error {
+        Some(error) => format!("collection {} per manifest.json: {error}", entry.status),
+        None => format!("collection {} per manifest.json", entry.status),
+    }
+}
+
+fn collection_file(dir: &Path, collection: Collection) -> Option<PathBuf> {
+    ["json", "jsonl"]
+        .iter()
+        .map(|ext| dir.join(format!("{}.{ext}", collection.file_stem())))
+        .find(|p| p.is_file())
+}
+
+struct Parsed<T> {
+    objects: Vec<T>,
+    rejected: Vec<RejectedRecord>,
+    next_link: Option<String>,
+}
+
+/// `{"value":[...]}` (a Graph collection response), a bare array, or one object per line.
+fn parse_collection<T: DeserializeOwned + HasId + Send>(
+    path: &Path,
+    text: &str,
+) -> Result<Parsed<T>, SnapshotError> {
+    let is_jsonl = path.extension().is_some_and(|e| e == "jsonl");
+    let (raws, next_link): (Vec<(usize, &str)>, Option<String>) = if is_jsonl {
+        let lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l))
+            .collect();
+        (lines, None)
+    } else {
+        let envelope = parse_envelope(path, text)?;
+        let base = text.as_ptr() as usize;
+        // Each record's line, for messages: one pass over the text, since the records come in
+        // text order (counting from the start for every record was quadratic: 13 s for 12,000
+        // users in one 12 MB file).
+        let mut line = 1;
+        let mut counted_to = 0;
+        let raws = envelope
+            .0
+            .into_iter()
+            .map(|raw| {
+                let offset = (raw.get().as_ptr() as usize - base).min(text.len());
+                line += newlines(&text.as_bytes()[counted_to.min(offset)..offset]);
+                counted_to = counted_to.max(offset);
+                (line, raw.get())
+            })
+            .collect();
+        (raws, envelope.1)
+    };
+    let results: Vec<Result<T, RejectedRecord>> = raws
+        .par_iter()
+        .map(|&(line, raw)| parse_record::<T>(path, line, raw))
+        .collect();
+    let mut parsed = Parsed {
+        objects: Vec::with_capacity(results.len()),
+        rejected: Vec::new(),
+        next_link,
+    };
+    // An id listed twice with different data (a snapshot stitched from two runs, an edited
+    // file): the first is kept and the other rejected, never both kept silently.
+    let mut first_seen: std::collections::HashMap<String, (usize, &str)> =
+        std::collections::HashMap::new();
+    for (result, &(line, raw)) in results.into_iter().zip(&raws) {
+        match result {
+            Ok(object) => {
+                let id = object.id().into_owned();
+                if let Some(&(first_line, first_raw)) = first_seen.get(&id) {
+                    if first_raw != raw {
+                        parsed.rejected.push(RejectedRecord {
+                            file: path.to_owned(),
+                            line,
+                            record: crate::preview::preview(&id),
+                            reason: format!(
+                                "id {} is listed again with different data (first on line \
+                                 {first_line}, which is kept)",
+                                crate::preview::quoted(&id)
+                            ),
+                        });
+                    }
+                    continue;
+                }
+                first_seen.insert(id, (line, raw));
+                parsed.objects.push(object);
+            }
+            Err(rejected) => parsed.rejected.push(rejected),
+        }
+    }
+    Ok(parsed)
+}
+
+type Envelope<'a> = (Vec<&'a RawValue>, Option<String>);
+
+fn parse_envelope<'a>(path: &Path, text: &'a str) -> Result<Envelope<'a>, SnapshotError> {
+    #[derive(Deserialize)]
+    struct GraphPage<'a> {
+        #[serde(borrow)]
+        value: Option<Vec<&'a RawValue>>,
+        #[serde(rename = "@odata.nextLink")]
+        next_link: Option<String>,
+    }
+    let invalid = |e: serde_json::Error| SnapshotError::Invalid {
+        path: path.to_owned(),
+        message: format!(
+            "line {} column {}: not valid JSON: {e}",
+            e.line(),
+            e.column()
+        ),
+    };
+    let first = text.trim_start().chars().next();
+    match first {
+        Some('[') => Ok((serde_json::from_str(text).map_err(invalid)?, None)),
+        Some('{') => {
+            let page: GraphPage<'a> = serde_json::from_str(text).map_err(invalid)?;
+            match page.value {
+                Some(value) => Ok((value, page.next_link)),
+                // A single object (e.g. GET /organization/{id}) stands for a one-item collection.
+                None => Ok((vec![serde_json::from_str(text).map_err(invalid)?], None)),
+            }
+        }
+        _ => Err(SnapshotError::Invalid {
+            path: path.to_owned(),
+            message: "expected a Graph collection response ({\"value\": [...]}), a JSON array, or one JSON object per line in a .jsonl file".to_owned(),
+        }),
+    }
+}
+
+fn parse_record<T: DeserializeOwned + HasId>(
+    path: &Path,
+    line: usize,
+    raw: &str,
+) -> Result<T, RejectedRecord> {
+    let reject = |record: String, reason: String| RejectedRecord {
+        file: path.to_owned(),
+        line,
+        record,
+        reason,
+    };
+    match serde_json::from_str::<T>(raw) {
+        Ok(object) if object.id().is_empty() => {
+            Err(reject(String::new(), "object has no id".to_owned()))
+        }
+        Ok(object) => Ok(object),
+        Err(e) => {
+            // Name the object when its id is readable, so the admin can look it up.
+            let id = serde_json::from_str::<IdOnly>(raw)
+                .map(|o| o.id)
+                .unwrap_or_default();
+            Err(reject(id, format!("not a valid Graph object: {e}")))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: String,
+}
+
+#[allow(clippy::naive_bytecount)] // a dependency for faster counting is not worth it
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Graph writes "" for unset times in some resources, and `0001-01-01T00:00:00Z` for "never".
+fn parse_graph_time(s: &str) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(s.trim())
+        .ok()?
+        .with_timezone(&Utc);
+    (t.year() > 1).then_some(t)
+}
+
+fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => match DateTime::parse_from_rfc3339(text) {
+            Ok(_) => Ok(parse_graph_time(text)),
+            Err(e) => Err(serde::de::Error::custom(format!(
+                "'{text}' is not an ISO 8601 time: {e}"
+            ))),
+        },
+    }
+}
+
+// "Absent" (v1.0 organization) and "null" (beta: never synced a password) mean different things here.
+#[allow(clippy::option_option)]
+fn present_lenient_time<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<DateTime<Utc>>>, D::Error> {
+    lenient_time(d).map(Some)
+}
+
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    Ok(s.filter(|s| !s.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    const USER: &str = r#"{"id":"u1","userPrincipalName":"a@contoso.com","proxyAddresses":["SMTP:a@contoso.com"],
+        "onPremisesImmutableId":null,"onPremisesSyncEnabled":null,"onPremisesProvisioningErrors":[],
+        "onPremisesLastSyncDateTime":""}"#;
+
+    #[test]
+    fn reads_graph_envelope_and_jsonl_and_marks_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(
+            dir.path(),
+            "contacts.jsonl",
+            "{\"id\":\"c1\",\"proxyAddresses\":null,\"onPremisesSyncEnabled\":false,\"onPremisesProvisioningErrors\":[{\"category\":\"PropertyConflict\",\"propertyCausingError\":\"ProxyAddresses\",\"value\":\"SMTP:x@y.com\",\"occurredDateTime\":\"2022-06-27T10:29:29.0922053Z\"}]}\n",
+        );
+        let snap = load(dir.path()).unwrap();
+        assert_eq!(snap.users.len(), 1);
+        assert_eq!(snap.users[0].on_premises_last_sync_date_time, None);
+        assert_eq!(snap.contacts[0].on_premises_sync_enabled, Some(false));
+        assert!(snap.contacts[0].proxy_addresses.is_empty());
+        let err = &snap.contacts[0].on_premises_provisioning_errors[0];
+        assert_eq!(
+            err.property_causing_error.as_deref(),
+            Some("ProxyAddresses")
+        );
+        assert!(err.occurred_date_time.is_some());
+        assert!(matches!(
+            snap.state(Collection::Groups),
+            CollectionState::Missing { .. }
+        ));
+        assert!(snap.state(Collection::Users).is_loaded());
+    }
+
+    #[test]
+    fn users_without_sync_properties_are_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        // The default property set of GET /users (graph-samples/users-list.response.json).
+        write(
+            dir.path(),
+            "users.json",
+            r#"{"value":[{"id":"u1","displayName":"A","userPrincipalName":"a@contoso.com","mail":null}]}"#,
+        );
+        let snap = load(dir.path()).unwrap();
+        let CollectionState::Failed { reason } = snap.state(Collection::Users) else {
+            panic!("expected failed, got {:?}", snap.state(Collection::Users));
+        };
+        assert!(reason.contains("onPremisesImmutableId"), "{reason}");
+        assert!(reason.contains("$select"), "{reason}");
+    }
+
+    #[test]
+    fn a_single_page_with_next_link_is_not_taken_for_the_whole_collection() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "users.json",
+            &format!(
+                "{{\"value\":[{USER}],\"@odata.nextLink\":\"https://graph.microsoft.com/v1.0/users?$skiptoken=X\"}}"
+            ),
+        );
+        let snap = load(dir.path()).unwrap();
+        assert!(
+            matches!(snap.state(Collection::Users), CollectionState::Failed { reason } if reason.contains("one page only"))
+        );
+    }
+
+    #[test]
+    fn an_interrupted_collection_is_refused_not_read_as_a_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), COLLECTING_MARKER, "pid 1\n");
+        let error = load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("did not finish"), "{error}");
+        assert!(error.contains(&dir.path().display().to_string()), "{error}");
+    }
+
+    #[test]
+    fn manifest_failure_and_count_mismatch_make_the_collection_unusable() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), "groups.json", r#"{"value":[]}"#);
+        write(
+            dir.path(),
+            "manifest.json",
+            r#"{"tenant_id":"t1","collected_at":"2026-11-01T00:00:00Z","collections":{
+                "users":{"status":"complete","objects":2},
+                "groups":{"status":"forbidden","error":"403 Authorization_RequestDenied"}}}"#,
+        );
+        let snap = load(dir.path()).unwrap();
+        assert!(
+            matches!(snap.state(Collection::Users), CollectionState::Failed { reason } if reason.contains("says 2 objects"))
+        );
+        assert!(
+            matches!(snap.state(Collection::Groups), CollectionState::Failed { reason } if reason.contains("403"))
+        );
+        assert_eq!(snap.tenant_id().as_deref(), Some("t1"));
+    }
+
+    #[test]
+    fn a_scoped_collection_loads_and_says_its_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "users.json", &format!("{{\"value\":[{USER}]}}"));
+        write(dir.path(), "groups.json", r#"{"value":[]}"#);
+        write(
+            dir.path(),
+            "manifest.json",
+            r#"{"collections":{
+                "users":{"status":"complete","objects":1,"scope":"provisioning-errors"},
+                "groups":{"status":"complete","objects":0,"scope":"future-scope"}}}"#,
+        );
+        let snap = load(dir.path()).unwrap();
+        assert!(snap.state(Collection::Users).is_loaded());
+        assert_eq!(
+            snap.scope(Collection::Users),
+            Some(PROVISIONING_ERRORS_SCOPE)
+        );
+        assert!(
+            matches!(snap.state(Collection::Groups), CollectionState::Failed { reason } if reason.contains("future-scope"))
+        );
+        assert_eq!(snap.scope(Collection::Groups), None);
+        assert_eq!(snap.scope(Collection::Contacts), None);
+    }
+
+    #[test]
+    fn an_id_listed_twice_with_different_data_is_rejected_not_kept_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = format!("{{\"extra\":1,{}", &USER.trim_start()[1..]);
+        write(
+            dir.path(),
+            "users.json",
+            &format!("{{\"value\":[\n{USER},\n{USER},\n{other}\n]}}"),
+        );
+        let snap = load(dir.path()).unwrap();
+        assert_eq!(
+            snap.users.len(),
+            1,
+            "an identical repeat is the same object"
+        );
+        assert_eq!(snap.rejected.len(), 1, "{:?}", snap.rejected);
+        assert!(
+            snap.rejected[0]
+                .reason
+                .contains("listed again with different data (first on line 2"),
+            "{:?}",
+            snap.rejected[0]
+        );
+    }
+
+    #[test]
+    fn bad_records_are_rejected_with_line_and_id_not_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "users.json",
+            &format!(
+                "{{\"value\":[\n{USER},\n{{\"id\":\"u2\",\"proxyAddresses\":\"not-a-list\"}},\n\n{{\"id\":\"u3\",\"proxyAddresses\":7}}\n]}}"
+            ),
+        );
+        let snap = load(dir.path()).unwrap();
+        assert_eq!(snap.users.len(), 1);
+        assert_eq!(snap.rejected.len(), 2);
+        assert_eq!(snap.rejected[0].record, "u2");
+        // USER spans lines 2-4, so the second record starts on line 5, the third (after a
+        // blank line) on line 7: lines are counted once, from record to record.
+        assert_eq!(snap.rejected[0].line, 5);
+        assert_eq!(
+            (snap.rejected[1].record.as_str(), snap.rejected[1].line),
+            ("u3", 7)
+        );
+        assert!(matches!(
+            snap.state(Collection::Users),
+            CollectionState::Loaded { rejected: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn broken_json_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "domains.json", "{\"value\":[\n{\"id\": }\n]}");
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("domains.json") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn quarantine_with_empty_strings_parses() {
+        let job: SyncJob = serde_json::from_str(
+            r#"{"id":"j","status":{"code":"Quarantine","quarantine":{"currentBegan":"","nextAttempt":"","reason":"","seriesBegan":"","seriesCount":0}}}"#,
+        )
+        .unwrap();
+        let q = job.status.unwrap().quarantine.unwrap();
+        assert_eq!(q.reason, None);
+        assert_eq!(q.current_began, None);
+    }
+
+    #[test]
+    fn reads_the_documented_cloud_sync_job_sample() {
+        let text =
+            include_str!("../../fixtures/graph-samples/cloudsync-AD2AADProvisioning-job.json");
+        let job: SyncJob = serde_json::from_str(text).unwrap();
+        assert_eq!(job.setting("DomainFQDN"), Some("contoso.com"));
+        let status = job.status.unwrap();
+        assert_eq!(status.code.as_deref(), Some("Active"));
+        // "0001-01-01T00:00:00Z" means never.
+        assert_eq!(status.last_successful_execution.unwrap().time_began, None);
+    }
+
+    /// Properties Graph's metadata declares nullable are read as optional: one null setting
+    /// value or verified-domain name must not reject the whole job or organization.
+    #[test]
+    fn nullable_properties_do_not_reject_the_object() {
+        let job: SyncJob = serde_json::from_str(
+            r#"{"id":"j","synchronizationJobSettings":[{"name":"Other","value":null},{"name":"DomainFQDN","value":"contoso.com"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(job.setting("Other"), None);
+        assert_eq!(job.setting("DomainFQDN"), Some("contoso.com"));
+        let org: Organization = serde_json::from_str(
+            r#"{"id":"t","verifiedDomains":[{"name":null,"isDefault":false},{"name":"contoso.com","isDefault":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(org.verified_domains.len(), 2);
+        assert_eq!(org.verified_domains[1].name.as_deref(), Some("contoso.com"));
+    }
+}
