@@ -190,9 +190,11 @@ fn read_inputs(
         let cloud = scope.spawn(|| {
             let began = std::time::Instant::now();
             let cloud = options.cloud.as_deref().map(snapshot::load).transpose();
-            let objects = cloud.as_ref().ok().and_then(Option::as_ref).map(|c| {
-                c.users.len() + c.contacts.len() + c.groups.len()
-            });
+            let objects = cloud
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .map(|c| c.users.len() + c.contacts.len() + c.groups.len());
             clock.done("cloud snapshot read", began, objects);
             cloud
         });
@@ -202,10 +204,7 @@ fn read_inputs(
         } else {
             Some(import_onprem(&options.onprem, inputs))
         };
-        let objects = onprem
-            .as_ref()
-            .and_then(|o| o.as_ref().ok())
-            .map(Vec::len);
+        let objects = onprem.as_ref().and_then(|o| o.as_ref().ok()).map(Vec::len);
         clock.done("on-prem import", began, objects);
         let cloud = cloud.join().expect("the snapshot reader does not panic");
         (onprem.transpose(), cloud)

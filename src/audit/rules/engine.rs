@@ -295,7 +295,11 @@ fn materialise(
             match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
                     if let Some(clock) = clock {
-                        clock.done(&format!("view {}", view.name), started, Some(frame.height()));
+                        clock.done(
+                            &format!("view {}", view.name),
+                            started,
+                            Some(frame.height()),
+                        );
                     }
                     ctx.register(&view.name, frame.clone().lazy());
                     built.push((view.name.clone(), frame));
@@ -330,7 +334,11 @@ fn run_rule(ctx: &mut SQLContext, rule: &Rule, clock: Clock) -> Result<Vec<Findi
         .and_then(LazyFrame::collect)
         .map_err(|e| format!("{}: {e}", rule.source.display()))?;
     let findings = findings_from_frame(rule, &frame);
-    clock.done(&format!("rule {}", rule.name), started, Some(frame.height()));
+    clock.done(
+        &format!("rule {}", rule.name),
+        started,
+        Some(frame.height()),
+    );
     findings
 }
 
