@@ -3,6 +3,7 @@
 //! (escaped values, UTF-16 lengths, the parts around the `@`). It reads imported objects; it
 //! must not judge them.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use polars::prelude::*;
@@ -72,7 +73,7 @@ table! {
         "address": Str = "the value without its prefix (the whole value for attributes that have none)" => Some(r.address),
         "at_count": Int = "how many `@` the address holds" => Some(count(r.address.matches('@').count())),
         "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts().map(|(local, _)| local),
-        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts().map(|(_, domain)| domain.to_lowercase()),
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts().map(|(_, domain)| lower_unless_lower(domain)),
         "local_length": Int = "length of local_part in UTF-16 code units" => r.parts().map(|(local, _)| utf16_len(local)),
         "domain_length": Int = "length of domain in UTF-16 code units" => r.parts().map(|(_, domain)| utf16_len(domain)),
         "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
@@ -168,7 +169,15 @@ fn is_hidden(c: char) -> bool {
 }
 
 /// The value with hidden characters (and leading or trailing spaces) written as `\u{XXXX}`.
-pub fn escape_value(value: &str) -> String {
+/// Borrowed when nothing needs escaping (nearly every value: a million objects hold millions).
+pub fn escape_value(value: &str) -> Cow<'_, str> {
+    let plain = !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && (value.is_ascii() && !value.bytes().any(|b| b.is_ascii_control())
+            || !value.chars().any(is_hidden));
+    if plain {
+        return Cow::Borrowed(value);
+    }
     let leading = value.len() - value.trim_start_matches(' ').len();
     let trailing_start = value.trim_end_matches(' ').len().max(leading);
     let mut out = String::with_capacity(value.len());
@@ -179,7 +188,16 @@ pub fn escape_value(value: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// `s` lower-cased, borrowed when it already is.
+fn lower_unless_lower(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// The distinct characters of `address` that are not ASCII letters or digits, escaped.
