@@ -104,6 +104,7 @@ for k in list(extra)[:5]: print("   unexpected:", *k, file=sys.stderr)
 EOF
 )
 echo "   ${CHECK_WALL} s wall, ${CHECK_RSS} MiB peak RSS; $VERDICT"
+"$PYTHON" "$HERE/phases.py" "$BENCH_DIR/check.log"   # time and peak RSS per phase, view and rule
 
 # --- (c) DuckDB ------------------------------------------------------------------------------
 DUCK_WALL="skipped"; DUCK_RSS="-"; DUCK_NOTE=""
