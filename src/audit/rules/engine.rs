@@ -45,6 +45,9 @@ pub struct RunOutput {
     pub findings: Vec<Finding>,
     /// Why each view could not be built (rules needing it say so in their own outcome).
     pub views_unavailable: BTreeMap<String, String>,
+    /// The views built on the audit's tables, by name: the tenant summary reuses them rather
+    /// than joining a million objects a second time.
+    pub views: BTreeMap<String, DataFrame>,
 }
 
 /// Runs `rules` (rules and views) against `tables`. `only`, when given, limits which rules run
@@ -241,7 +244,8 @@ fn build_views(
     // A view that fails even on empty tables gets no placeholder; the real pass below fails the
     // same way and records why.
     for (name, frame) in materialise(ctx, &views, unavailable, Some(clock)) {
-        ctx.register(&name, frame.lazy());
+        ctx.register(&name, frame.clone().lazy());
+        output.views.insert(name, frame);
     }
     output.views_unavailable = views
         .iter()
