@@ -72,7 +72,13 @@ pub fn tenant_summary(
         );
     }
 
-    count_objects(&mut ctx, tables, rules, views.get(LINKS_VIEW), &mut summary.objects)?;
+    count_objects(
+        &mut ctx,
+        tables,
+        rules,
+        views.get(LINKS_VIEW),
+        &mut summary.objects,
+    )?;
     summary.cloud_sync_max_age_hours = hours(params.cloud_sync_max_age);
     if let Some(jobs) = tables.frames.get(tables::SYNC_JOBS.name) {
         summary.cloud_sync_jobs = Some(sync_jobs(jobs, params.as_of)?);
