@@ -129,10 +129,6 @@ fn crate_paths(text: &str) -> Vec<(usize, String)> {
     found
 }
 
-/// End-to-end tests still inside `src/` (collect, then audit): they are being moved to `tests/`
-/// (issue 10, item 7); until then they are the only modules exempt. Do not add to this list.
-const E2E_TESTS_TO_MOVE: &[&str] = &["graph::collect::tests", "actions::cloud_sync::tests"];
-
 /// `…::tests`, `…::tests_batch_delta`, `graph::test_support`: compiled for tests only.
 fn is_test_module(module: &str) -> bool {
     let last = module.rsplit("::").next().unwrap_or(module);
@@ -154,9 +150,6 @@ fn broken_rule(from: &str, to: &str) -> Option<String> {
     }
     let layer = layer_of(from)?;
     let target = layer_of(to)?;
-    if E2E_TESTS_TO_MOVE.contains(&from) {
-        return None;
-    }
     if is_test_module(from) && target.name == "simulate" {
         // Unit tests may talk to the simulated tenant, the product's test double; end-to-end
         // tests that need other layers live in tests/.

@@ -338,19 +338,19 @@ fn the_fixture_tenant_gets_one_file_per_action_and_a_readme() {
     assert_rows_match_findings(&files, &by_id);
     // The on-prem duplicate where one user holds the address as a secondary: that user loses it.
     let proxies = &files["remove-onprem-proxy-address"];
-    let noah = proxies
+    let oliver = proxies
         .iter()
-        .find(|r| r["value"] == "noah.anderson40@contoso.co.uk")
+        .find(|r| r["value"] == "charles.lee40@contoso.com")
         .unwrap();
     assert_eq!(
-        noah["onprem_object_guid"],
-        "ef617df3-3663-4a2a-93f8-df1baa03e87f"
+        oliver["onprem_object_guid"],
+        "76ab2814-9b15-42b3-a834-205fc24e53df"
     );
     assert_eq!(
-        noah["powershell"],
-        "Set-ADObject -Identity 'ef617df3-3663-4a2a-93f8-df1baa03e87f' -Remove @{proxyAddresses='smtp:noah.anderson40@contoso.co.uk'}"
+        oliver["powershell"],
+        "Set-ADObject -Identity '76ab2814-9b15-42b3-a834-205fc24e53df' -Remove @{proxyAddresses='smtp:charles.lee40@contoso.com'}"
     );
-    assert!(noah["other_holder"].starts_with("on-prem abe9ff57-eb73-4f1f-9e7a-53d916f15b19"));
+    assert!(oliver["other_holder"].starts_with("on-prem 5ff2ce44-599b-4f92-8cb5-f824efe8c7c7"));
 
     let readme = std::fs::read_to_string(out.join("cleanup/README.txt")).unwrap();
     assert!(

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-mod common;
+use crate::common;
 use common::tiny_tenant;
 
 fn entra_audit() -> Command {

@@ -3,7 +3,7 @@
 //! and `collect`, `check` (live), `doctor` and `demo` are judged by their exit codes, their
 //! output and the files they write. The client secret must never appear in any of them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -198,7 +198,9 @@ async fn live_check_finds_what_check_finds_on_the_snapshot_collect_wrote() {
     let manifest = read_json(&snapshot.join("manifest.json"));
     for (name, c) in manifest["collections"].as_object().unwrap() {
         let expected = if name == "onPremisesSynchronization" {
-            "forbidden" // app-only token: delegated-only resource (graph-api.md §5.2)
+            // app-only token: delegated-only resource
+            // (https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get)
+            "forbidden"
         } else {
             "complete"
         };

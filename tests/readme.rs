@@ -46,5 +46,7 @@ fn check_section(start_marker: &str, end_marker: &str, expected: &str, what: &st
         std::fs::write(&path, updated).unwrap();
         return;
     }
-    panic!("the README's {what} is stale: run `UPDATE_README=1 cargo test --test readme`");
+    panic!(
+        "the README's {what} is stale: run `UPDATE_README=1 cargo test --test integration readme`"
+    );
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use entra_audit::audit::check;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 /// What a crafted CN or display name carries: closes a quote, ends the command, runs another,
 /// expands a subexpression, uses PowerShell's other single quotes and its escape character.

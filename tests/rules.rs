@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use entra_audit::audit::{CheckOptions, check};
 
-mod common;
+use crate::common;
 use entra_audit::audit::findings::{Finding, RuleOutcome};
 use serde_json::Value;
 

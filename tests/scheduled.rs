@@ -12,12 +12,12 @@ fn tenant() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant")
 }
 
-/// The planted duplicate that one fix removes: Noah Anderson's primary address, which Jennifer
-/// Dvořák also holds as a secondary (`da_secondary_primary` in planted.json).
-const FIXED_LINE: &str = "proxyAddresses: smtp:noah.anderson40@contoso.co.uk";
-const FIXED_GUID: &str = "abe9ff57-eb73-4f1f-9e7a-53d916f15b19";
+/// The planted duplicate that one fix removes: Charles Lee's primary address, which Oliver
+/// Walker also holds as a secondary (`da_secondary_primary` in planted.json).
+const FIXED_LINE: &str = "proxyAddresses: smtp:charles.lee40@contoso.com";
+const FIXED_GUID: &str = "5ff2ce44-599b-4f92-8cb5-f824efe8c7c7";
 
-/// A copy of the fixture's LDIF with Jennifer's copy of the address removed.
+/// A copy of the fixture's LDIF with Oliver's copy of the address removed.
 fn fixed_ldif(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(tenant().join("onprem/ad.ldif")).unwrap();
     assert_eq!(text.matches(FIXED_LINE).count(), 1, "the fixture changed");
@@ -58,7 +58,7 @@ fn stdout(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
-fn noah_finding(json: &Value) -> Option<&Value> {
+fn charles_finding(json: &Value) -> Option<&Value> {
     json["findings"]
         .as_array()
         .unwrap()
@@ -72,7 +72,7 @@ fn a_second_run_with_one_problem_fixed_shows_it_resolved() {
     let first = dir.path().join("first");
     check(&tenant().join("onprem/ad.ldif"), &first, &[]).code(1);
     let before = findings_json(&first);
-    let fixed_id = noah_finding(&before).unwrap()["id"]
+    let fixed_id = charles_finding(&before).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -88,7 +88,7 @@ fn a_second_run_with_one_problem_fixed_shows_it_resolved() {
     .code(1);
     let after = findings_json(&second);
     assert_eq!(after["schema_version"], 1);
-    assert!(noah_finding(&after).is_none());
+    assert!(charles_finding(&after).is_none());
     let findings = after["findings"].as_array().unwrap();
     assert_eq!(findings.len(), total - 1);
     assert!(
@@ -102,12 +102,15 @@ fn a_second_run_with_one_problem_fixed_shows_it_resolved() {
     assert_eq!(after["baseline"]["resolved"], 1);
 
     let out = stdout(&run);
-    assert!(out.contains("0 new, 61 unchanged, 1 resolved"), "{out}");
+    assert!(
+        out.contains(&format!("0 new, {} unchanged, 1 resolved", total - 1)),
+        "{out}"
+    );
     assert!(out.contains(&format!("resolved: {fixed_id}")), "{out}");
     let line = stderr(&run);
     assert!(
         line.contains(&format!(
-            "entra-audit: tenant fc757f8b-a9db-40ab-a4bc-0ffdaf1b9cd3, {} findings (0 new, 1 resolved), worst critical, exit 1",
+            "entra-audit: tenant a63dcc94-feb0-4cee-b63b-c2ab00cf8918, {} findings (0 new, 1 resolved), worst critical, exit 1",
             total - 1
         )),
         "{line}"
@@ -127,7 +130,7 @@ fn a_second_run_with_one_problem_fixed_shows_it_resolved() {
     )
     .code(1);
     let json = findings_json(&third);
-    assert_eq!(noah_finding(&json).unwrap()["status"], "new");
+    assert_eq!(charles_finding(&json).unwrap()["status"], "new");
     assert!(stderr(&run).contains("(1 new, 0 resolved), worst critical, exit 1"));
     // The new finding is high: a critical threshold lets it pass, though critical ones exist.
     check(
@@ -175,7 +178,7 @@ fn rules_not_evaluated_now_resolve_nothing() {
     assert_eq!(json["resolved"].as_array().unwrap().len(), 0);
     assert_eq!(json["not_rechecked"]["duplicate-attribute"], 9);
     assert!(
-        stdout(&run).contains("not re-checked: 58 baseline finding(s)"),
+        stdout(&run).contains("not re-checked: 69 baseline finding(s)"),
         "{}",
         stdout(&run)
     );
@@ -229,7 +232,7 @@ fn a_suppressed_finding_is_muted_until_its_expiry() {
             ],
         )
     };
-    // Before expiry: the 4 UPN findings (medium) and Noah's duplicate (high) are muted.
+    // Before expiry: the 4 UPN findings (medium) and Charles's duplicate (high) are muted.
     let before = dir.path().join("before");
     let muted_run = run("2026-11-09T23:00:00Z", &before, "high").code(1);
     let json = findings_json(&before);

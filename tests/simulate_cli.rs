@@ -204,3 +204,79 @@ fn refuses_a_non_loopback_address() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("loopback"));
 }
+
+/// `--out` writes the files and exits: only the asked formats, the snapshot as JSONL by default,
+/// the ground truth and planted.json, each planted problem in a case.
+#[test]
+fn out_writes_the_tenant_as_files_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tenant");
+    let output = Command::new(env!("CARGO_BIN_EXE_entra-audit"))
+        .args([
+            "simulate",
+            "--users",
+            "30",
+            "--seed",
+            "3",
+            "--formats",
+            "ldif,json",
+            "--quarantined-jobs",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("planted problems (seed 3)"));
+    let onprem: Vec<String> = std::fs::read_dir(out.join("onprem"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut onprem = onprem;
+    onprem.sort();
+    assert_eq!(onprem, ["ad.json", "ad.ldif"]);
+    assert!(out.join("cloud/users.jsonl").is_file());
+    assert!(!out.join("cloud/users.json").exists());
+
+    let expected: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("expected.json")).unwrap()).unwrap();
+    let planted: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("planted.json")).unwrap()).unwrap();
+    assert!(
+        planted["command"]
+            .as_str()
+            .unwrap()
+            .contains("--seed 3 --users 30 ")
+    );
+    let in_cases: usize = planted["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["expected"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        in_cases,
+        expected.len(),
+        "every planted problem is in a case"
+    );
+    let quarantined = expected
+        .iter()
+        .filter(|p| p["rule"] == "cloud-sync-quarantine")
+        .count();
+    assert_eq!(quarantined, 2);
+}
+
+#[test]
+fn a_bad_collected_at_is_an_error_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_entra-audit"))
+        .args(["simulate", "--collected-at", "yesterday", "--out"])
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--collected-at yesterday"), "{stderr}");
+    assert!(!dir.path().join("t").exists(), "nothing is written");
+}

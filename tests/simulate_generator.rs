@@ -16,7 +16,7 @@ use entra_audit::simulate::generator::{
 };
 use entra_audit::simulate::model::SimTenant;
 
-mod common;
+use crate::common;
 
 /// Generates a tenant and writes everything `entra-audit simulate --write-onprem` would.
 fn write_tenant(options: &GeneratorOptions, dir: &Path) -> SimTenant {

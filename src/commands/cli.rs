@@ -26,8 +26,17 @@ pub struct Cli {
     pub command: Command,
     /// Log format on stderr: text for people, json (one object per line) for schedulers.
     /// The level comes from ENTRA_AUDIT_LOG (e.g. info, debug; default warn).
-    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
-    pub log_format: String,
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line, for schedulers and log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +197,35 @@ pub struct SimulateArgs {
     /// Also write the cloud side as a snapshot directory (the `check --cloud` layout).
     #[arg(long, value_name = "DIR")]
     pub write_snapshot: Option<PathBuf>,
+    /// Write the whole tenant as files into DIR and exit instead of serving: DIR/onprem/ (the
+    /// export, see --formats), DIR/cloud/ (the snapshot, see --snapshot-format),
+    /// DIR/expected.json (the ground truth) and DIR/planted.json (each planting case: the objects
+    /// it made and why each expected finding follows). What tests/bench/run.sh and the fixture
+    /// tenant use.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["write_onprem", "write_snapshot"])]
+    pub out: Option<PathBuf>,
+    /// On-prem export formats to write, comma-separated: ldif, csv, json.
+    #[arg(long, value_delimiter = ',', default_value = "ldif,csv,json",
+          value_parser = ["ldif", "csv", "json"])]
+    pub formats: Vec<String>,
+    /// How the snapshot holds users, contacts and groups: jsonl (one object a line, as
+    /// `collect` writes) or json (a `{"value":[...]}` collection response).
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "json"])]
+    pub snapshot_format: String,
+    /// Cloud Sync configurations whose job is in quarantine.
+    #[arg(long, default_value_t = 1)]
+    pub quarantined_jobs: usize,
+    /// Cloud Sync configurations whose job is active but failing.
+    #[arg(long, default_value_t = 1)]
+    pub failing_jobs: usize,
+    /// At least this many planted cases of each kind (so every rule has findings in a small
+    /// tenant).
+    #[arg(long, default_value_t = 1)]
+    pub min_per_case: usize,
+    /// The snapshot time every generated time is relative to, RFC 3339 (default: now). Fix it
+    /// for files that must not change between runs.
+    #[arg(long, value_name = "TIME")]
+    pub collected_at: Option<String>,
     /// Response latency: `graph` (about 1-2 s per 999-user page, as Graph shows), `0`, or
     /// `BASE+PER_OBJECT` in milliseconds (e.g. `300+1`).
     #[arg(long, default_value = "graph")]
@@ -275,7 +313,8 @@ impl AuthArgs {
 }
 
 fn parse_cloud(s: &str) -> Result<Cloud, String> {
-    s.parse().map_err(|e: crate::graph::auth::AuthError| e.0)
+    s.parse()
+        .map_err(|e: crate::graph::auth::AuthError| e.message().to_owned())
 }
 
 #[derive(Debug, Subcommand)]

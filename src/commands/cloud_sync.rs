@@ -18,8 +18,10 @@ use crate::commands::cli::{
     CloudSyncActionArgs, CloudSyncArgs, CloudSyncCommand, CloudSyncStatusArgs,
 };
 use crate::commands::sign_in::{Session, connect};
+use crate::graph::auth::CredentialKind;
 use crate::graph::cloud_sync_discovery::{self as discovery, Principal};
 use crate::graph::{CallStats, GraphError};
+use crate::inputs::snapshot::{JobStatusCode, SyncStatus};
 
 /// How a `cloud-sync` command ended (errors are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +50,7 @@ pub fn run(args: &CloudSyncArgs) -> anyhow::Result<Outcome> {
 }
 
 fn delegated(session: &Session) -> bool {
-    session.credential_kind == "device code"
+    session.credential_kind == CredentialKind::DeviceCode
 }
 
 /// A failed read, with the permission a 403 lacks.
@@ -96,17 +98,21 @@ fn status_command(args: &CloudSyncStatusArgs) -> anyhow::Result<Outcome> {
 /// Why sending `action` to `job` would be pointless or against the docs, if it would.
 fn nothing_to_do(action: &Action, job: &crate::inputs::snapshot::SyncJob) -> Option<String> {
     let code = actions::status_code(job);
-    let quarantined = code == "Quarantine" || actions::quarantine_reason(job).is_some();
+    let typed = job.status.as_ref().and_then(SyncStatus::code);
+    let paused = typed == Some(JobStatusCode::Paused);
+    let quarantined =
+        typed == Some(JobStatusCode::Quarantine) || actions::quarantine_reason(job).is_some();
     match action {
         // "Use the start job only when the job is currently paused or in quarantine" and "Don't
         // create scripts to call the start job continuously while it's running because that can
-        // cause the service to stop running" (SYNC-start).
-        Action::Start if code != "Paused" && !quarantined => Some(format!(
+        // cause the service to stop running"
+        // (https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start).
+        Action::Start if !paused && !quarantined => Some(format!(
             "job {} is {code}: start is only for a paused or quarantined job (the docs warn that \
              starting a running job can stop the service)",
             job.id
         )),
-        Action::Pause if code == "Paused" => Some(format!("job {} is already Paused", job.id)),
+        Action::Pause if paused => Some(format!("job {} is already Paused", job.id)),
         _ => None,
     }
 }
@@ -156,7 +162,7 @@ async fn act_async(
         eprintln!("warning: {consequence}.");
     }
     if let Action::Restart(scope) = action
-        && code == "Quarantine"
+        && target.job.status.as_ref().and_then(SyncStatus::code) == Some(JobStatusCode::Quarantine)
         && !scope.lifts_quarantine(reason.as_deref())
     {
         eprintln!(

@@ -35,11 +35,14 @@ pub struct Requirement {
     pub tables: &'static [&'static str],
 }
 
-/// Permissions per collection. Sources: graph-api.md §4.2 (synchronization: "Application
-/// `Synchronization.Read.All`"; Cloud Sync also needs the Hybrid Identity Administrator role for
-/// delegated use), §5.2 (onPremisesSynchronization: delegated only, Global Administrator), §8.7
-/// (the read-only set; the orgContact, organization, domain and group names are the documented
-/// least-privileged permissions of those list APIs, e.g.
+/// Permissions per collection. Sources: the permission tables of
+/// <https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-list>
+/// (synchronization: "Application `Synchronization.Read.All`"; Cloud Sync also needs the Hybrid
+/// Identity Administrator role for delegated use),
+/// <https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>
+/// (onPremisesSynchronization: delegated only, Global Administrator),
+/// <https://learn.microsoft.com/graph/api/user-list> (users; the orgContact, organization, domain
+/// and group names are the documented least-privileged permissions of those list APIs, e.g.
 /// <https://learn.microsoft.com/graph/api/orgcontact-list>,
 /// <https://learn.microsoft.com/graph/api/group-list>).
 pub const REQUIREMENTS: &[Requirement] = &[

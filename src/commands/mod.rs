@@ -32,7 +32,7 @@ pub fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    if cli.log_format == "json" {
+    if cli.log_format == cli::LogFormat::Json {
         logs.json().flatten_event(true).init();
     } else {
         logs.init();

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::graph::auth::{
-    CachedTokenSource, CertificateCredential, Cloud, Credential, DeviceCodePrompt, Endpoints,
-    OAuthHttp, Secret, TokenClient, TokenSource as _, client_secret_from_env_or_file,
+    CachedTokenSource, CertificateCredential, Cloud, Credential, CredentialKind, DeviceCodePrompt,
+    Endpoints, OAuthHttp, Secret, TokenClient, TokenSource as _, client_secret_from_env_or_file,
 };
 use crate::graph::{GraphClient, GraphClientOptions};
 
@@ -45,8 +45,8 @@ pub struct Session {
     pub endpoints: Endpoints,
     pub tenant: String,
     pub client_id: String,
-    /// Which credential signed in (`client secret`, `certificate`, `device code`).
-    pub credential_kind: &'static str,
+    /// Which credential signed in.
+    pub credential_kind: CredentialKind,
 }
 
 impl std::fmt::Debug for Session {
@@ -80,7 +80,8 @@ pub fn connect(options: &ConnectOptions) -> anyhow::Result<Session> {
         options.authority_host.as_deref(),
         options.graph_endpoint.as_deref(),
     )?;
-    let (credential, credential_kind) = credential(options)?;
+    let credential = credential(options)?;
+    let credential_kind = credential.kind();
     let token_client = TokenClient::new(
         endpoints.clone(),
         &tenant,
@@ -123,21 +124,21 @@ impl Session {
     }
 }
 
-fn credential(options: &ConnectOptions) -> anyhow::Result<(Credential, &'static str)> {
+fn credential(options: &ConnectOptions) -> anyhow::Result<Credential> {
     if options.device_code && options.certificate.is_some() {
         anyhow::bail!("--device-code and --certificate exclude each other: choose one sign-in");
     }
     if let Some(path) = &options.certificate {
         let cert = CertificateCredential::from_file(path)?;
-        return Ok((Credential::Certificate(Arc::new(cert)), "certificate"));
+        return Ok(Credential::Certificate(Arc::new(cert)));
     }
     if options.device_code {
         // The prompt goes to stderr: stdout may be a pipe into a report or a scheduler's log.
         let prompt: DeviceCodePrompt = Arc::new(|message: &str| eprintln!("{message}"));
-        return Ok((Credential::DeviceCode(prompt), "device code"));
+        return Ok(Credential::DeviceCode(prompt));
     }
     if let Some(secret) = &options.client_secret {
-        return Ok((Credential::ClientSecret(secret.clone()), "client secret"));
+        return Ok(Credential::ClientSecret(secret.clone()));
     }
     let secret = client_secret_from_env_or_file(options.client_secret_file.as_deref()).map_err(
         |e| {
@@ -146,5 +147,5 @@ fn credential(options: &ConnectOptions) -> anyhow::Result<(Credential, &'static 
             )
         },
     )?;
-    Ok((Credential::ClientSecret(secret), "client secret"))
+    Ok(Credential::ClientSecret(secret))
 }

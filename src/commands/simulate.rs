@@ -4,9 +4,10 @@
 use anyhow::Context as _;
 
 use super::cli::SimulateArgs;
+use crate::simulate::export::{OnPremFormat, SnapshotFormat};
 use crate::simulate::generator::TenantHealth;
 
-/// Runs `simulate` until Ctrl-C.
+/// Runs `simulate` until Ctrl-C (with `--out`: writes the files and returns).
 pub fn execute(args: &SimulateArgs) -> anyhow::Result<u8> {
     crate::simulate::command::run(&options(args)?)?;
     Ok(0)
@@ -25,6 +26,33 @@ fn options(args: &SimulateArgs) -> anyhow::Result<crate::simulate::command::Simu
             "phs-stale" => TenantHealth::PasswordHashSyncStale,
             _ => TenantHealth::Healthy,
         }),
+        quarantined_jobs: args.quarantined_jobs,
+        failing_jobs: args.failing_jobs,
+        min_per_case: args.min_per_case,
+        collected_at: args
+            .collected_at
+            .as_deref()
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .with_context(|| format!("--collected-at {t}: not an RFC 3339 time"))
+            })
+            .transpose()?,
+        formats: args
+            .formats
+            .iter()
+            .map(|f| match f.as_str() {
+                "ldif" => OnPremFormat::Ldif,
+                "csv" => OnPremFormat::Csv,
+                _ => OnPremFormat::Json,
+            })
+            .collect(),
+        snapshot_format: if args.snapshot_format == "json" {
+            SnapshotFormat::Json
+        } else {
+            SnapshotFormat::Jsonl
+        },
+        out: args.out.clone(),
         listen: args.listen,
         write_onprem: args.write_onprem.clone(),
         write_snapshot: args.write_snapshot.clone(),

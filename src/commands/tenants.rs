@@ -191,7 +191,7 @@ fn resolve(
     let national_cloud: Cloud = match &s.national_cloud {
         Some(c) => c
             .parse()
-            .map_err(|e: crate::graph::auth::AuthError| anyhow::anyhow!("{}", what(&e.0)))?,
+            .map_err(|e: crate::graph::auth::AuthError| anyhow::anyhow!("{}", what(e.message())))?,
         None => Cloud::Global,
     };
     Ok(TenantEntry {

@@ -1,7 +1,9 @@
 //! Finding the Cloud Sync configurations and their jobs: the service principals instantiated
 //! from the Cloud Sync application template (the union of the `appId`, `applicationTemplateId` and
-//! `servicePrincipalNames` filters, graph-api.md §4.5: which one matches a given tenant is not
-//! documented, the union is safe), then each one's `GET …/synchronization/jobs`. `collect` and the
+//! `servicePrincipalNames` filters: which one matches a given tenant is not documented in
+//! <https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>
+//! or <https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/concept-attributes>, the union
+//! is safe), then each one's `GET …/synchronization/jobs`. `collect` and the
 //! `cloud-sync` commands share this one path. It reads; it must not write or interpret a job.
 
 use std::collections::BTreeMap;
@@ -13,7 +15,8 @@ use crate::graph::url::path_segment;
 use crate::graph::{CallStats, GraphClient, GraphError};
 use crate::inputs::snapshot::SyncJob;
 
-/// The Cloud Sync application (and application template) id (graph-api.md §4.5).
+/// The Cloud Sync application (and application template) id
+/// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>).
 pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
 
 /// A Cloud Sync configuration's service principal.
@@ -21,7 +24,8 @@ pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
 pub struct Principal {
     pub id: String,
     /// "The displayName is the AD domain URL, if used in the portal (for example, contoso.com),
-    /// but it may be named something else" (CS-GRAPH, graph-api.md §4.5).
+    /// but it may be named something else"
+    /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>).
     pub display_name: Option<String>,
 }
 
@@ -33,7 +37,8 @@ struct PrincipalWire {
     display_name: Option<String>,
 }
 
-/// The three discovery filters (graph-api.md §4.5), URL-ready.
+/// The three discovery filters, URL-ready (each a default-supported service principal filter of
+/// <https://learn.microsoft.com/graph/aad-advanced-queries>).
 pub fn principal_queries() -> [String; 3] {
     [
         format!("appId eq '{CLOUD_SYNC_APP_ID}'"),

@@ -11,8 +11,8 @@ pub mod collect;
 pub mod error;
 pub mod pager;
 pub mod retry;
-#[cfg(test)]
-pub(crate) mod test_support;
+#[doc(hidden)]
+pub mod test_support;
 pub mod url;
 
 pub use client::{CallStats, Delivered, GraphClient, GraphClientOptions};

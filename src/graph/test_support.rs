@@ -1,5 +1,5 @@
-//! Test support (compiled for tests only): a real [`GraphClient`] signed in to an in-process
-//! simulator, for the modules whose tests talk Graph (`graph`, `collect`, `actions::cloud_sync`). It owns the token
+//! Test support: a real [`GraphClient`] signed in to an in-process simulator, for the tests
+//! that talk Graph (the unit tests of `graph` and `actions::cloud_sync`, and `tests/collect.rs`). It owns the token
 //! fetch (client credentials, or a device code approved through the simulator's handle) and the
 //! fast test pace; it must not be used outside tests.
 

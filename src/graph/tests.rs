@@ -207,10 +207,20 @@ impl TokenSource for SimTokens {
                 .form(&form)
                 .send()
                 .await
-                .map_err(|e| AuthError(e.to_string()))?
+                .map_err(|e| {
+                    AuthError::new(
+                        crate::graph::auth::AuthErrorKind::Unreachable,
+                        e.to_string(),
+                    )
+                })?
                 .json()
                 .await
-                .map_err(|e| AuthError(e.to_string()))?;
+                .map_err(|e| {
+                    AuthError::new(
+                        crate::graph::auth::AuthErrorKind::Unreachable,
+                        e.to_string(),
+                    )
+                })?;
             let token = AccessToken {
                 secret: body["access_token"].as_str().unwrap().to_owned(),
                 expires_at: Instant::now() + Duration::from_mins(50),

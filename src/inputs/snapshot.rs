@@ -9,11 +9,19 @@
 //! it could not read into an empty one: a missing, failed or incomplete collection is reported as
 //! such, never as "no objects".
 //!
-//! Graph facts followed here (see ../shared/reference/graph-api.md):
-//! - `onPremisesSyncEnabled` is tri-state: true = synced, false = formerly synced, null = never (§1.2).
-//! - `propertyCausingError` may be spelled `ProxyAddress` or `ProxyAddresses` (§1.1).
-//! - Sync timestamps may be empty strings, and "never" is `0001-01-01T00:00:00Z` (§4.2, §4.3).
-//! - Users return the sync properties only with `$select` (§1.3), so a users file without them is
+//! Graph facts followed here:
+//! - `onPremisesSyncEnabled` is tri-state: true = synced, false = formerly synced, null = never
+//!   (<https://learn.microsoft.com/graph/api/resources/group>,
+//!   <https://learn.microsoft.com/graph/api/resources/user>).
+//! - `propertyCausingError` is documented as `ProxyAddress`
+//!   (<https://learn.microsoft.com/graph/api/resources/onpremisesprovisioningerror>); real
+//!   responses also say `ProxyAddresses`, so both are read.
+//! - Sync timestamps may be empty strings, and "never" is `0001-01-01T00:00:00Z`
+//!   (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus>,
+//!   and the empty strings of the sample in
+//!   <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine>).
+//! - Users return the sync properties only with `$select`
+//!   (<https://learn.microsoft.com/graph/api/user-list>), so a users file without them is
 //!   an export that cannot be audited, and is refused with the reason.
 //!
 //! A collection the manifest marks `"scope": "provisioning-errors"` (`collect --errors-only`)
@@ -54,7 +62,8 @@ pub enum Collection {
     SynchronizationJobs,
     #[serde(rename = "directoryRoles")]
     DirectoryRoles,
-    /// `GET /directory/onPremisesSynchronization`: delegated Global Administrator only (§5.2).
+    /// `GET /directory/onPremisesSynchronization`: delegated Global Administrator only
+    /// (<https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>).
     #[serde(rename = "onPremisesSynchronization")]
     OnPremisesSynchronization,
     /// Active Microsoft Entra role assignments, complete: `/roleManagement/directory/roleAssignments`
@@ -243,7 +252,9 @@ pub struct Organization {
     pub on_premises_sync_enabled: Option<bool>,
     #[serde(deserialize_with = "lenient_time")]
     pub on_premises_last_sync_date_time: Option<DateTime<Utc>>,
-    /// Beta only (§5.1). `None` inside `Some` = present and null: never synced a password.
+    /// Beta only, not in the v1.0 metadata
+    /// (<https://learn.microsoft.com/graph/api/resources/organization?view=graph-rest-beta>).
+    /// `None` inside `Some` = present and null: never synced a password.
     #[allow(clippy::option_option)]
     #[serde(deserialize_with = "present_lenient_time")]
     pub on_premises_last_password_sync_date_time: Option<Option<DateTime<Utc>>>,
@@ -339,17 +350,24 @@ impl JobHealth {
     }
 }
 
+impl SyncStatus {
+    /// The status code, typed; `None` when Graph sent none.
+    pub fn code(&self) -> Option<JobStatusCode> {
+        self.code.as_deref().map(JobStatusCode::parse)
+    }
+}
+
 impl SyncJob {
     /// Judges the job as of `now`; `max_age` is how long an active job may go without a run
     /// that succeeded (or, for a job with escrowed objects, without any completed run).
     pub fn health(&self, now: DateTime<Utc>, max_age: chrono::Duration) -> JobHealth {
         let status = self.status.clone().unwrap_or_default();
-        match status.code.as_deref().unwrap_or("unknown") {
-            "Quarantine" => return JobHealth::Quarantined,
-            "Paused" => return JobHealth::Paused,
-            "NotRun" => return JobHealth::NotRun,
-            "NotConfigured" => return JobHealth::NotConfigured,
-            _ => {}
+        match status.code() {
+            Some(JobStatusCode::Quarantine) => return JobHealth::Quarantined,
+            Some(JobStatusCode::Paused) => return JobHealth::Paused,
+            Some(JobStatusCode::NotRun) => return JobHealth::NotRun,
+            Some(JobStatusCode::NotConfigured) => return JobHealth::NotConfigured,
+            Some(JobStatusCode::Active | JobStatusCode::Other(_)) | None => {}
         }
         if status.quarantine.is_some() {
             return JobHealth::Quarantined;
@@ -395,7 +413,35 @@ pub struct KeyValue {
     pub value: Option<String>,
 }
 
-/// `synchronizationStatus` (§4.2).
+/// `synchronizationStatus.code`: `NotConfigured`, `NotRun`, `Active`, `Paused` or `Quarantine`
+/// (<https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationstatus>).
+/// A value Graph adds later is kept as `Other`, never an error: one unknown code must not lose a
+/// job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatusCode {
+    NotConfigured,
+    NotRun,
+    Active,
+    Paused,
+    Quarantine,
+    Other(String),
+}
+
+impl JobStatusCode {
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "NotConfigured" => Self::NotConfigured,
+            "NotRun" => Self::NotRun,
+            "Active" => Self::Active,
+            "Paused" => Self::Paused,
+            "Quarantine" => Self::Quarantine,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// `synchronizationStatus`
+/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus>).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SyncStatus {
@@ -411,7 +457,8 @@ pub struct SyncStatus {
     pub troubleshooting_url: Option<String>,
 }
 
-/// `synchronizationTaskExecution` (§4.2).
+/// `synchronizationTaskExecution`
+/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationtaskexecution>).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TaskExecution {
@@ -424,7 +471,9 @@ pub struct TaskExecution {
     pub error: Option<SyncError>,
 }
 
-/// `synchronizationQuarantine` (§4.3). The docs' own sample has empty strings for the times and
+/// `synchronizationQuarantine`
+/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine>).
+/// The docs' own sample has empty strings for the times and
 /// the reason, so every field is lenient.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -490,7 +539,9 @@ pub struct RoleMember {
     pub odata_type: Option<String>,
 }
 
-/// `onPremisesDirectorySynchronization` (§5.2): the tenant's matching switches.
+/// `onPremisesDirectorySynchronization`
+/// (<https://learn.microsoft.com/graph/api/resources/onpremisesdirectorysynchronizationfeature>):
+/// the tenant's matching switches.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DirectorySynchronization {
@@ -1050,7 +1101,7 @@ mod tests {
     #[test]
     fn users_without_sync_properties_are_refused_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
-        // The default property set of GET /users (graph-samples/users-list.response.json).
+        // The default property set of GET /users (fixtures/graph-samples/users-list.response.json).
         write(
             dir.path(),
             "users.json",

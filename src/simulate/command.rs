@@ -1,7 +1,9 @@
 //! `entra-audit simulate`: generates a tenant, writes its on-prem export, its ground truth and
 //! (on request) its Graph snapshot, then serves it on loopback until Ctrl-C and prints how to
 //! connect: the URL to use as authority host and Graph endpoint, the tenant, the client and the
-//! simulator's own secret.
+//! simulator's own secret. With `--out DIR` it writes every file (export, snapshot, ground truth,
+//! `planted.json`) under DIR and exits instead: that is how the fixture tenant and the benchmark
+//! data are made.
 //!
 //! It owns the order of those steps and what is printed; generating, writing and serving belong
 //! to `generator`, `export` and `server`. It binds loopback addresses only: the simulator is a
@@ -11,9 +13,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use super::export::{OnPremFormat, OnPremWriter, write_ground_truth, write_snapshot};
+use super::export::{
+    OnPremFormat, OnPremWriter, SnapshotFormat, write_ground_truth, write_planted,
+    write_snapshot_as,
+};
 use super::generator::{GeneratorOptions, TenantHealth, generate_streaming};
 use super::model::SimTenant;
 use super::{ClientApp, FaultOptions, Latency, ServerOptions, SimServer, ThrottleOptions};
@@ -28,6 +33,16 @@ pub struct SimulateOptions {
     pub seed: u64,
     pub problem_rate: f64,
     pub tenant_health: Option<TenantHealth>,
+    pub quarantined_jobs: usize,
+    pub failing_jobs: usize,
+    pub min_per_case: usize,
+    /// The snapshot time (`None`: now).
+    pub collected_at: Option<DateTime<Utc>>,
+    /// On-prem export formats to write.
+    pub formats: Vec<OnPremFormat>,
+    pub snapshot_format: SnapshotFormat,
+    /// Write everything under this directory and exit instead of serving.
+    pub out: Option<PathBuf>,
     pub listen: SocketAddr,
     pub write_onprem: PathBuf,
     pub write_snapshot: Option<PathBuf>,
@@ -41,7 +56,35 @@ pub struct SimulateOptions {
     pub certificate: Option<PathBuf>,
 }
 
-/// Generates, writes and serves; returns when Ctrl-C (or SIGTERM) arrives.
+/// Where the generated files go.
+struct Destinations {
+    onprem: PathBuf,
+    ground_truth: PathBuf,
+    snapshot: Option<PathBuf>,
+    planted: Option<PathBuf>,
+}
+
+impl Destinations {
+    fn of(options: &SimulateOptions) -> Destinations {
+        match &options.out {
+            Some(dir) => Destinations {
+                onprem: dir.join("onprem"),
+                ground_truth: dir.join("expected.json"),
+                snapshot: Some(dir.join("cloud")),
+                planted: Some(dir.join("planted.json")),
+            },
+            None => Destinations {
+                onprem: options.write_onprem.clone(),
+                ground_truth: options.write_onprem.join("expected.json"),
+                snapshot: options.write_snapshot.clone(),
+                planted: None,
+            },
+        }
+    }
+}
+
+/// With `--out`: generates and writes every file, prints what was written, and returns.
+/// Otherwise generates, writes and serves; returns when Ctrl-C (or SIGTERM) arrives.
 pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
     if !options.listen.ip().is_loopback() {
         bail!(
@@ -57,11 +100,33 @@ pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot read the certificate {}", p.display()))
         })
         .transpose()?;
+    let destinations = Destinations::of(options);
+    let (tenant, summary) = generate_and_write(options, &destinations)?;
+    if options.out.is_some() {
+        println!("entra-audit simulate: {summary}");
+        print_files(options, &destinations);
+        return Ok(());
+    }
+    serve(
+        options,
+        tenant,
+        &summary,
+        certificate.as_deref(),
+        &destinations,
+    )
+}
 
-    let collected_at = Utc::now();
+/// Generates the tenant, streaming its on-prem export to disk, and writes the ground truth and
+/// the snapshot (and `planted.json`) where `destinations` say. Returns the tenant (its cloud
+/// side) and a one-line summary.
+fn generate_and_write(
+    options: &SimulateOptions,
+    destinations: &Destinations,
+) -> anyhow::Result<(SimTenant, String)> {
+    let collected_at = options.collected_at.unwrap_or_else(Utc::now);
     // The on-prem side streams to disk as it is generated: a large tenant keeps only its cloud
     // side in memory (about half the peak at 500,000 users).
-    let mut writer = OnPremWriter::create(&options.write_onprem, &OnPremFormat::ALL)?;
+    let mut writer = OnPremWriter::create(&destinations.onprem, &options.formats)?;
     let mut onprem_objects = 0usize;
     let mut tenant = generate_streaming(
         &GeneratorOptions {
@@ -71,9 +136,11 @@ pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
             groups: options.groups,
             cloud_only: options.cloud_only,
             problem_rate: options.problem_rate,
+            min_per_case: options.min_per_case,
             tenant_health: options.tenant_health,
+            quarantined_jobs: options.quarantined_jobs,
+            failing_jobs: options.failing_jobs,
             collected_at,
-            ..GeneratorOptions::default()
         },
         &mut |record| {
             onprem_objects += 1;
@@ -84,10 +151,12 @@ pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
     if let Some(tenant_id) = &options.tenant_id {
         rename_tenant(&mut tenant, tenant_id);
     }
-    let ground_truth = options.write_onprem.join("expected.json");
-    write_ground_truth(&tenant, &ground_truth)?;
-    if let Some(dir) = &options.write_snapshot {
-        write_snapshot(&tenant, dir, collected_at)?;
+    write_ground_truth(&tenant, &destinations.ground_truth)?;
+    if let Some(dir) = &destinations.snapshot {
+        write_snapshot_as(&tenant, dir, collected_at, options.snapshot_format)?;
+    }
+    if let Some(path) = &destinations.planted {
+        write_planted(&tenant, &generation_command(options, collected_at), path)?;
     }
     let summary = format!(
         "{} users, {} contacts, {} groups in the cloud; {onprem_objects} on-prem records; {} planted problems (seed {})",
@@ -97,6 +166,98 @@ pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
         tenant.ground_truth.len(),
         options.seed
     );
+    Ok((tenant, summary))
+}
+
+/// The command line that generates the same files: only what decides the tenant (no secret, no
+/// serving option), for `planted.json`.
+fn generation_command(options: &SimulateOptions, collected_at: DateTime<Utc>) -> String {
+    let mut command = format!(
+        "entra-audit simulate --seed {} --users {} --contacts {} --groups {} --cloud-only {} \
+         --problem-rate {} --min-per-case {} --quarantined-jobs {} --failing-jobs {} \
+         --collected-at {}",
+        options.seed,
+        options.users,
+        options.contacts,
+        options.groups,
+        options.cloud_only,
+        options.problem_rate,
+        options.min_per_case,
+        options.quarantined_jobs,
+        options.failing_jobs,
+        collected_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let mut extra: Vec<String> = Vec::new();
+    if let Some(health) = options.tenant_health {
+        extra.push(
+            match health {
+                TenantHealth::Healthy => "--tenant-health healthy",
+                TenantHealth::DirectorySyncStale => "--tenant-health dirsync-stale",
+                TenantHealth::PasswordHashSyncStale => "--tenant-health phs-stale",
+            }
+            .to_owned(),
+        );
+    }
+    if let Some(tenant_id) = &options.tenant_id {
+        extra.push(format!("--tenant-id {tenant_id}"));
+    }
+    let formats: Vec<&str> = options
+        .formats
+        .iter()
+        .map(|f| match f {
+            OnPremFormat::Ldif => "ldif",
+            OnPremFormat::Csv => "csv",
+            OnPremFormat::Json => "json",
+        })
+        .collect();
+    extra.push(format!("--formats {}", formats.join(",")));
+    if options.snapshot_format == SnapshotFormat::Json {
+        extra.push("--snapshot-format json".to_owned());
+    }
+    if let Some(out) = &options.out {
+        extra.push(format!("--out {}", out.display()));
+    }
+    for part in extra {
+        command.push(' ');
+        command.push_str(&part);
+    }
+    command
+}
+
+/// What `--out` wrote.
+fn print_files(options: &SimulateOptions, destinations: &Destinations) {
+    let files: Vec<String> = options
+        .formats
+        .iter()
+        .map(|f| {
+            destinations
+                .onprem
+                .join(f.file_name())
+                .display()
+                .to_string()
+        })
+        .collect();
+    println!("  on-prem export:  {}", files.join(", "));
+    if let Some(dir) = &destinations.snapshot {
+        println!(
+            "  cloud snapshot:  {}   (entra-audit check --cloud)",
+            dir.display()
+        );
+    }
+    println!("  ground truth:    {}", destinations.ground_truth.display());
+    if let Some(path) = &destinations.planted {
+        println!("  planted cases:   {}", path.display());
+    }
+}
+
+/// Serves `tenant` until Ctrl-C (or SIGTERM).
+fn serve(
+    options: &SimulateOptions,
+    tenant: SimTenant,
+    summary: &str,
+    certificate: Option<&str>,
+    destinations: &Destinations,
+) -> anyhow::Result<()> {
     let tenant_id = tenant.tenant_id.clone();
     let client_id = options
         .client_id
@@ -107,7 +268,7 @@ pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("sim-{:032x}", rand::random::<u128>()));
     let mut app = ClientApp::with_secret(&client_id, &client_secret);
-    if let Some(pem) = &certificate {
+    if let Some(pem) = certificate {
         app = app.with_certificate(pem);
     }
     let mut server_options = ServerOptions::new(&client_id, &client_secret);
@@ -128,14 +289,14 @@ pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
         let base = server.base_url().to_owned();
         // Printed only once the server answers, so a script may connect as soon as it reads this.
         print_connection(&Connection {
-            summary: &summary,
+            summary,
             base: &base,
             tenant_id: &tenant_id,
             client_id: &client_id,
             client_secret: &client_secret,
             certificate: certificate.is_some(),
             options,
-            ground_truth: &ground_truth,
+            destinations,
         });
         std::io::Write::flush(&mut std::io::stdout()).ok();
         shutdown_signal().await;
@@ -152,7 +313,7 @@ struct Connection<'a> {
     client_secret: &'a str,
     certificate: bool,
     options: &'a SimulateOptions,
-    ground_truth: &'a std::path::Path,
+    destinations: &'a Destinations,
 }
 
 fn print_connection(c: &Connection<'_>) {
@@ -163,6 +324,7 @@ fn print_connection(c: &Connection<'_>) {
         client_id,
         client_secret,
         options,
+        destinations,
         ..
     } = c;
     println!("entra-audit simulate: {summary}");
@@ -179,17 +341,7 @@ fn print_connection(c: &Connection<'_>) {
             "  certificate:     client assertions signed with the certificate's key are accepted"
         );
     }
-    println!(
-        "  on-prem export:  {0}/ad.ldif, {0}/ad.csv, {0}/ad.json",
-        options.write_onprem.display()
-    );
-    println!("  ground truth:    {}", c.ground_truth.display());
-    if let Some(dir) = &options.write_snapshot {
-        println!(
-            "  cloud snapshot:  {}   (entra-audit check --cloud)",
-            dir.display()
-        );
-    }
+    print_files(options, destinations);
     println!("Ctrl-C stops it.");
 }
 
@@ -205,7 +357,11 @@ fn rename_tenant(tenant: &mut SimTenant, tenant_id: &str) {
             tenant_id.clone_into(id);
         }
     }
-    for problem in &mut tenant.ground_truth {
+    let planted = tenant
+        .planted_cases
+        .iter_mut()
+        .flat_map(|case| case.expected.iter_mut());
+    for problem in tenant.ground_truth.iter_mut().chain(planted) {
         if problem.cloud_object_id.as_deref() == Some(old.as_str()) {
             problem.cloud_object_id = Some(tenant_id.to_owned());
         }

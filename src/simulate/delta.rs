@@ -2,7 +2,7 @@
 //! and the change log they read. A first round pages through the whole collection with
 //! `@odata.nextLink`s and ends with an `@odata.deltaLink`; calling that link later returns only
 //! the objects changed since, and removed objects as `{"id", "@removed": {"reason"}}`
-//! (<https://learn.microsoft.com/graph/delta-query-overview>, graph-api.md §2.3).
+//! (<https://learn.microsoft.com/graph/delta-query-overview>).
 //!
 //! The change log holds one entry per change made through the `SimHandle` hooks (`change`,
 //! `add`, `remove`), never a copy of the tenant, and keeps at most `MAX_CHANGES` entries: a token
@@ -22,12 +22,13 @@ use serde_json::{Value, json};
 use super::model::{Group, OrgContact, SimTenant, User};
 use super::odata;
 use super::resources::{Ctx, GraphOk, GraphResult, KindInfo, resolve_select, write_json};
-use super::response::GraphError;
+use super::response::ErrorResponse;
 use super::select::Selected;
 
 /// Entries the change log keeps; older ones are dropped and tokens that need them get 410.
 const MAX_CHANGES: usize = 250_000;
-/// "For directory objects, the limit is seven days" (delta-query-overview, graph-api.md §2.3).
+/// "For directory objects, the limit is seven days"
+/// (<https://learn.microsoft.com/graph/delta-query-overview>).
 const TOKEN_LIFETIME_SECS: i64 = 7 * 24 * 3600;
 
 /// The collections that support delta queries here.
@@ -158,7 +159,7 @@ impl ChangeLog {
     /// `None` = the object as it is now, `Some(removal)` = its last removal. With an explicit
     /// `$select`, a change to none of its properties is skipped ("If a change occurs to a
     /// property that is not selected, the resource for which that property changed does not
-    /// appear in the delta response", graph-api.md §2.3).
+    /// appear in the delta response", <https://learn.microsoft.com/graph/delta-query-overview>).
     fn since(
         &self,
         kind: DeltaKind,
@@ -239,8 +240,8 @@ struct DeltaState {
 /// `410 (gone)` and a **Location** header containing a request URL with an empty `$deltaToken`
 /// … the application must restart with a full synchronization"; the code for an expired token is
 /// `syncStateNotFound` (<https://learn.microsoft.com/graph/delta-query-overview>).
-fn gone(ctx: &Ctx<'_>, why: &str) -> GraphError {
-    let mut e = GraphError::new(
+fn gone(ctx: &Ctx<'_>, why: &str) -> ErrorResponse {
+    let mut e = ErrorResponse::new(
         StatusCode::GONE,
         "syncStateNotFound",
         format!("{why} Restart with a full synchronization from the Location header."),
@@ -255,7 +256,7 @@ fn request_state(
     kind: &KindInfo,
     log: &ChangeLog,
     now: i64,
-) -> Result<(DeltaState, bool), GraphError> {
+) -> Result<(DeltaState, bool), ErrorResponse> {
     let q = ctx.q;
     let path = ctx.path.to_ascii_lowercase();
     let fresh = |select: Option<Vec<String>>| DeltaState {
@@ -267,7 +268,7 @@ fn request_state(
         at: 0,
         issued: now,
     };
-    let explicit_select = || -> Result<Option<Vec<String>>, GraphError> {
+    let explicit_select = || -> Result<Option<Vec<String>>, ErrorResponse> {
         q.select
             .as_ref()
             .map(|s| resolve_select(kind, Some(s)))
@@ -275,7 +276,7 @@ fn request_state(
     };
     let (raw, expected) = match (&q.skiptoken, &q.deltatoken) {
         (Some(_), Some(_)) => {
-            return Err(GraphError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "BadRequest",
                 "Specify either $skiptoken or $deltatoken, not both.",
             ));
@@ -320,7 +321,7 @@ fn request_state(
 
 /// "$expand is not supported. $top is not supported. $orderby is not supported." (UDELTA);
 /// `$filter=id eq '…'` scoping is not simulated.
-fn refuse_options(q: &odata::Query) -> Result<(), GraphError> {
+fn refuse_options(q: &odata::Query) -> Result<(), ErrorResponse> {
     for (given, name) in [
         (q.expand.is_some(), "$expand"),
         (q.top.is_some(), "$top"),
@@ -328,7 +329,7 @@ fn refuse_options(q: &odata::Query) -> Result<(), GraphError> {
         (q.count, "$count"),
     ] {
         if given {
-            return Err(GraphError::unsupported_query(format!(
+            return Err(ErrorResponse::unsupported_query(format!(
                 "The query option '{name}' is not supported with delta queries."
             )));
         }

@@ -3,9 +3,9 @@
 //! `entra-audit onprem-script` export writes it), the cloud snapshot in the `check --cloud DIR`
 //! layout (what `collect` writes), and the ground truth (`expected.json`).
 //!
-//! It owns these file shapes and writes them exactly as `tests/bench/generate_tenant.py` does. It
-//! streams every file through a `BufWriter` (never a whole file in memory), so a 500,000-user
-//! tenant writes in little extra memory. It must not decide what is in the tenant (that is the
+//! It also writes `planted.json` (each planting case: the objects it made and why each expected
+//! finding follows). It owns these file shapes. It streams every file through a `BufWriter`
+//! (never a whole file in memory), so a 500,000-user tenant writes in little extra memory. It must not decide what is in the tenant (that is the
 //! generator's job) and must not use the tool's readers or matching code: the written files are
 //! what the tool is tested against.
 
@@ -179,6 +179,58 @@ pub fn write_ground_truth(tenant: &SimTenant, path: &Path) -> anyhow::Result<()>
     out.finish()
 }
 
+/// Writes `planted.json`: `{"command": how the tenant was generated, "cases": [...]}` with, per
+/// planting case as it ran, the on-prem objectGUIDs and cloud ids it made and the findings they
+/// imply with why (`{"rule", "cloud_object_id", "onprem_object_guid", "why"}`), one case a line.
+/// For people reading the fixture; the audit is checked against `expected.json`.
+pub fn write_planted(tenant: &SimTenant, command: &str, path: &Path) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Expected<'a> {
+        rule: &'a str,
+        cloud_object_id: Option<&'a str>,
+        onprem_object_guid: Option<&'a str>,
+        why: &'a str,
+    }
+    #[derive(Serialize)]
+    struct CaseRecord<'a> {
+        case: &'a str,
+        onprem: Vec<String>,
+        cloud: &'a [String],
+        expected: Vec<Expected<'a>>,
+    }
+    let mut out = Out::create(path)?;
+    let result = (|| -> anyhow::Result<()> {
+        out.w.write_all(b"{\"command\": ")?;
+        serde_json::to_writer(&mut out.w, command)?;
+        out.w.write_all(b",\n\"cases\": [\n")?;
+        for (i, case) in tenant.planted_cases.iter().enumerate() {
+            if i > 0 {
+                out.w.write_all(b",\n")?;
+            }
+            let record = CaseRecord {
+                case: &case.case,
+                onprem: case.onprem.iter().map(guid_text).collect(),
+                cloud: &case.cloud,
+                expected: case
+                    .expected
+                    .iter()
+                    .map(|p| Expected {
+                        rule: &p.rule,
+                        cloud_object_id: p.cloud_object_id.as_deref(),
+                        onprem_object_guid: p.onprem_object_guid.as_deref(),
+                        why: &p.note,
+                    })
+                    .collect(),
+            };
+            serde_json::to_writer(&mut out.w, &record)?;
+        }
+        out.w.write_all(b"\n]}\n")?;
+        Ok(())
+    })();
+    result.with_context(|| format!("writing {}", path.display()))?;
+    out.finish()
+}
+
 /// Writes the tenant as a cloud snapshot directory (the layout `check --cloud DIR` reads and
 /// `collect` writes): users, contacts and groups as `.jsonl` (one Graph object per line), the
 /// other collections as Graph collection responses (`{"value":[...]}`), synchronization jobs with
@@ -193,11 +245,53 @@ pub fn write_snapshot(
     dir: &Path,
     collected_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    write_snapshot_as(tenant, dir, collected_at, SnapshotFormat::Jsonl)
+}
+
+/// How the snapshot holds users, contacts and groups (the reader takes both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotFormat {
+    /// `NAME.jsonl`, one Graph object per line (what `collect` writes).
+    Jsonl,
+    /// `NAME.json`, a Graph collection response `{"value":[...]}` with one object per line
+    /// (what a saved Graph Explorer response looks like; easier to read in a small fixture).
+    Json,
+}
+
+/// [`write_snapshot`] with users, contacts and groups in `format`.
+pub fn write_snapshot_as(
+    tenant: &SimTenant,
+    dir: &Path,
+    collected_at: DateTime<Utc>,
+    format: SnapshotFormat,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let objects = |name: &str,
+                   len: usize,
+                   write: &dyn Fn(&mut dyn Write) -> anyhow::Result<()>|
+     -> anyhow::Result<usize> {
+        write_objects(dir, name, format, write)?;
+        Ok(len)
+    };
     let counts: [(&str, usize); 10] = [
-        ("users", write_jsonl(dir, "users", &tenant.users)?),
-        ("contacts", write_jsonl(dir, "contacts", &tenant.contacts)?),
-        ("groups", write_jsonl(dir, "groups", &tenant.groups)?),
+        (
+            "users",
+            objects("users", tenant.users.len(), &|w| {
+                write_lines(w, &tenant.users, format)
+            })?,
+        ),
+        (
+            "contacts",
+            objects("contacts", tenant.contacts.len(), &|w| {
+                write_lines(w, &tenant.contacts, format)
+            })?,
+        ),
+        (
+            "groups",
+            objects("groups", tenant.groups.len(), &|w| {
+                write_lines(w, &tenant.groups, format)
+            })?,
+        ),
         (
             "organization",
             write_collection(
@@ -305,21 +399,47 @@ fn remove_other(dir: &Path, name: &str, keep: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One compact Graph object per line.
-fn write_jsonl<T: Serialize>(dir: &Path, name: &str, items: &[T]) -> anyhow::Result<usize> {
-    remove_other(dir, name, "jsonl")?;
-    let path = dir.join(format!("{name}.jsonl"));
+/// Writes `NAME.jsonl` or `NAME.json` (removing the other) through `write`.
+fn write_objects(
+    dir: &Path,
+    name: &str,
+    format: SnapshotFormat,
+    write: &dyn Fn(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let ext = match format {
+        SnapshotFormat::Jsonl => "jsonl",
+        SnapshotFormat::Json => "json",
+    };
+    remove_other(dir, name, ext)?;
+    let path = dir.join(format!("{name}.{ext}"));
     let mut out = Out::create(&path)?;
-    let result = (|| -> anyhow::Result<()> {
-        for item in items {
-            serde_json::to_writer(&mut out.w, item)?;
-            out.w.write_all(b"\n")?;
+    write(&mut out.w).with_context(|| format!("writing {}", path.display()))?;
+    out.finish()
+}
+
+/// One compact Graph object per line, streamed: as JSONL, or inside `{"value":[` ... `]}`.
+fn write_lines<T: Serialize>(
+    w: &mut dyn Write,
+    items: &[T],
+    format: SnapshotFormat,
+) -> anyhow::Result<()> {
+    let json = format == SnapshotFormat::Json;
+    if json {
+        w.write_all(b"{\"value\":[\n")?;
+    }
+    for (i, item) in items.iter().enumerate() {
+        if json && i > 0 {
+            w.write_all(b",\n")?;
         }
-        Ok(())
-    })();
-    result.with_context(|| format!("writing {}", path.display()))?;
-    out.finish()?;
-    Ok(items.len())
+        serde_json::to_writer(&mut *w, item)?;
+        if !json {
+            w.write_all(b"\n")?;
+        }
+    }
+    if json {
+        w.write_all(b"\n]}\n")?;
+    }
+    Ok(())
 }
 
 /// A Graph collection response, `{"value":[...]}`, indented for people to read.

@@ -139,7 +139,8 @@ pub struct FaultOptions {
     pub count_faults_on: Vec<String>,
     /// Properties (or collections, e.g. `onPremisesProvisioningErrors`) whose `$filter` clauses
     /// are refused with 400 `Request_UnsupportedQuery`, as older services refused the
-    /// provisioning-error filter (graph-api.md §1.4), case-insensitive.
+    /// provisioning-error filter (older revisions of
+    /// <https://learn.microsoft.com/graph/aad-advanced-queries>), case-insensitive.
     pub refuse_filters: Vec<String>,
 }
 

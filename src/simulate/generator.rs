@@ -3,8 +3,10 @@
 //! jobs, roles, organization, domains) with problems of every rule planted at configurable rates,
 //! and the ground truth of what the audit must find.
 //!
-//! It is a faithful port of the proven `tests/bench/generate_tenant.py`: the same tenant shape,
-//! the same planting cases and the same interactions between rules (`cases.rs`). Ground truth
+//! It is the project's only tenant generator: `entra-audit simulate` serves what it makes, and
+//! `simulate --out` writes the fixture tenant (`fixtures/tenant/`) and the benchmark data
+//! (`tests/bench/run.sh`). Each planting case and its interactions between rules are written
+//! once, in `cases.rs`. Ground truth
 //! comes from the planting logic alone; it must never be derived by running the tool, and this
 //! module must not use the tool's own parsing or matching code (a bug shared by both sides would
 //! pass every test). It writes no files (`super::export` does) and holds no HTTP logic.
@@ -33,7 +35,8 @@ use self::vocab::{
     LAST, ROLES, Role, SITES, TITLES,
 };
 use super::model::{
-    Group, OnPremRecord, OrgContact, PlantedProblem, ProvisioningError, SimTenant, User,
+    Group, OnPremRecord, OrgContact, PlantedCase, PlantedProblem, ProvisioningError, SimTenant,
+    User,
 };
 
 pub use self::vocab::CLOUD_SYNC_APP_ID;
@@ -67,7 +70,7 @@ pub struct GeneratorOptions {
     pub problem_rate: f64,
     /// At least this many of each case kind (so every rule has findings in a small tenant).
     pub min_per_case: usize,
-    /// `None`: password hash sync stale up to 10,000 users, healthy above (as the Python does).
+    /// `None`: password hash sync stale up to 10,000 users, healthy above.
     pub tenant_health: Option<TenantHealth>,
     /// Cloud Sync configurations whose job is in quarantine.
     pub quarantined_jobs: usize,
@@ -154,29 +157,7 @@ pub fn generate_streaming(
     let mut g = Gen::new(options, &mut meta, &mut tenant_rng, health);
     g.plant_tenant_health(health);
 
-    // Planted cases first, from their own stream, held until they are mixed into the bulk.
-    let mut plant = Rng::stream(seed, "plant");
-    let mut planted_onprem: Vec<OnPremRecord> = Vec::new();
-    let mut planted_cloud: Vec<CloudObject> = Vec::new();
-    for _ in 0..options.cases_per_kind() {
-        for (name, case) in cases::CASES {
-            let before = g.ground_truth.len();
-            let planted = case(&mut g, &mut plant);
-            for problem in &mut g.ground_truth[before..] {
-                problem.note = format!("{name}: {}", problem.note);
-            }
-            planted_onprem.extend(planted.onprem);
-            planted_cloud.extend(planted.cloud);
-        }
-    }
-    // AD's built-in objects and the connector accounts: once per tenant, from their own stream,
-    // and in no finding (the engine never syncs them).
-    let builtins = builtins::plant(&mut g, &mut Rng::stream(seed, "builtins"));
-    planted_onprem.extend(builtins.onprem);
-    planted_cloud.extend(builtins.cloud);
-    // A real export mixes everything; so does the generated one (deterministically).
-    plant.shuffle(&mut planted_onprem);
-    plant.shuffle(&mut planted_cloud);
+    let (planted_onprem, planted_cloud, mut planted_cases) = plant_cases(&mut g, options);
 
     let mut bulk = Rng::stream(seed, "bulk");
     g.reserve(options, &planted_cloud);
@@ -227,7 +208,14 @@ pub fn generate_streaming(
     }
     g.cloud_only_bulk(options, &mut bulk);
 
+    let before = g.ground_truth.len();
     let (service_principals, sync_jobs) = tenant_level::cloud_sync(&mut g, &mut tenant_rng);
+    planted_cases.push(PlantedCase {
+        case: "cloud-sync-jobs".to_owned(),
+        onprem: Vec::new(),
+        cloud: sync_jobs.iter().map(|j| j.id.clone()).collect(),
+        expected: g.ground_truth[before..].to_vec(),
+    });
     let directory_roles = tenant_level::directory_roles(&g, &mut tenant_rng);
     let mut tenant = SimTenant {
         tenant_id: g.tenant_id.clone(),
@@ -247,7 +235,60 @@ pub fn generate_streaming(
     tenant.groups = g.groups;
     tenant.ground_truth = g.ground_truth;
     tenant.ground_truth.sort();
+    tenant.planted_cases = planted_cases;
     tenant
+}
+
+/// The planted cases (from their own stream, held until they are mixed into the bulk) and AD's
+/// built-in objects, shuffled as a real export mixes them; with every case as it ran, the
+/// tenant-level problems planted before it first.
+fn plant_cases(
+    g: &mut Gen,
+    options: &GeneratorOptions,
+) -> (Vec<OnPremRecord>, Vec<CloudObject>, Vec<PlantedCase>) {
+    let seed = options.seed;
+    // Planted cases first, from their own stream, held until they are mixed into the bulk.
+    let mut plant = Rng::stream(seed, "plant");
+    // The tenant-level problems planted so far form a case of their own.
+    let mut planted_cases = vec![PlantedCase {
+        case: "tenant-health".to_owned(),
+        expected: g.ground_truth.clone(),
+        ..PlantedCase::default()
+    }];
+    let mut planted_onprem: Vec<OnPremRecord> = Vec::new();
+    let mut planted_cloud: Vec<CloudObject> = Vec::new();
+    for _ in 0..options.cases_per_kind() {
+        for (name, case) in cases::CASES {
+            let before = g.ground_truth.len();
+            let planted = case(g, &mut plant);
+            planted_cases.push(PlantedCase {
+                case: (*name).to_owned(),
+                onprem: planted.onprem.iter().map(|o| o.object_guid).collect(),
+                cloud: planted.cloud.iter().map(|c| c.id().to_owned()).collect(),
+                expected: g.ground_truth[before..].to_vec(),
+            });
+            for problem in &mut g.ground_truth[before..] {
+                problem.note = format!("{name}: {}", problem.note);
+            }
+            planted_onprem.extend(planted.onprem);
+            planted_cloud.extend(planted.cloud);
+        }
+    }
+    // AD's built-in objects and the connector accounts: once per tenant, from their own stream,
+    // and in no finding (the engine never syncs them).
+    let builtins = builtins::plant(g, &mut Rng::stream(seed, "builtins"));
+    planted_cases.push(PlantedCase {
+        case: "builtins".to_owned(),
+        onprem: builtins.onprem.iter().map(|o| o.object_guid).collect(),
+        cloud: builtins.cloud.iter().map(|c| c.id().to_owned()).collect(),
+        expected: Vec::new(),
+    });
+    planted_onprem.extend(builtins.onprem);
+    planted_cloud.extend(builtins.cloud);
+    // A real export mixes everything; so does the generated one (deterministically).
+    plant.shuffle(&mut planted_onprem);
+    plant.shuffle(&mut planted_cloud);
+    (planted_onprem, planted_cloud, planted_cases)
 }
 
 /// The OUs of the exported domain (the importer must skip them).
@@ -270,7 +311,7 @@ fn organizational_units() -> Vec<String> {
     dns
 }
 
-/// Spreads the planted objects evenly over the bulk stream, as the Python does.
+/// Spreads the planted objects evenly over the bulk stream, as a real export mixes them.
 struct Interleave {
     onprem: std::vec::IntoIter<OnPremRecord>,
     cloud: std::vec::IntoIter<CloudObject>,
@@ -318,6 +359,16 @@ pub(crate) enum CloudObject {
     User(Box<User>),
     Contact(Box<OrgContact>),
     Group(Box<Group>),
+}
+
+impl CloudObject {
+    fn id(&self) -> &str {
+        match self {
+            CloudObject::User(u) => &u.id,
+            CloudObject::Contact(k) => &k.id,
+            CloudObject::Group(group) => &group.id,
+        }
+    }
 }
 
 /// What one planting case made.

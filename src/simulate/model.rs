@@ -30,6 +30,9 @@ pub struct SimTenant {
     /// The matching on-prem export (written as LDIF, CSV and JSON by the generator).
     pub onprem: Vec<OnPremRecord>,
     pub ground_truth: Vec<PlantedProblem>,
+    /// Every planting case the generator ran, in order: what it made and what it implies (the
+    /// ground truth's rows again, grouped by the case that planted them).
+    pub planted_cases: Vec<PlantedCase>,
 }
 
 /// `GET /users` record. Properties Graph returns only with `$select` are here too; the server
@@ -65,7 +68,8 @@ pub struct User {
 }
 
 impl User {
-    /// What `GET /users` returns without `$select` (graph-api.md §1.3, USERLIST).
+    /// What `GET /users` returns without `$select`
+    /// (<https://learn.microsoft.com/graph/api/user-list>).
     pub const DEFAULT_PROPERTIES: [&'static str; 11] = [
         "businessPhones",
         "displayName",
@@ -359,6 +363,20 @@ pub struct OnPremRecord {
     pub critical_system_object: bool,
     /// adminDescription (`Group_...` on groups written back from the cloud).
     pub admin_description: Option<String>,
+}
+
+/// One planting case as it ran: its kind, the objects it made on each side and the findings
+/// they imply (for people reading `planted.json`; the audit is checked against the ground truth).
+#[derive(Debug, Clone, Default)]
+pub struct PlantedCase {
+    /// The case kind (`pe_no_holder_user`, `dirsync-stale`, ...).
+    pub case: String,
+    /// objectGUIDs of the on-prem objects it made, in `Guid.ToByteArray()` order.
+    pub onprem: Vec<[u8; 16]>,
+    /// Ids of the cloud objects it made.
+    pub cloud: Vec<String>,
+    /// The findings it implies (notes without the case prefix).
+    pub expected: Vec<PlantedProblem>,
 }
 
 /// A problem the generator planted: what `check` must find, and nothing else.

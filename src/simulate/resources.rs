@@ -2,11 +2,13 @@
 //! what each kind of object allows (properties, default property set, `$filter` table, paging),
 //! collection pages with `@odata.nextLink`/`@odata.count`, single entities, `$count`, directory
 //! roles and their members, and the Cloud Sync job actions (start, pause, restart) with the
-//! state changes the synchronization API documents (graph-api.md §4.4). Delta queries
+//! state changes the synchronization API documents
+//! (<https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start>, `-pause`,
+//! `-restart`). Delta queries
 //! (`/users/delta`, `/contacts/delta`, `/groups/delta`) are routed here and served by `delta`.
 //!
 //! Pages are written record by record into one buffer, never as a whole-collection JSON value.
-//! This module answers with bodies or `GraphError`s; authentication, throttling, faults,
+//! This module answers with bodies or `ErrorResponse`s; authentication, throttling, faults,
 //! latency and headers belong to `server`. It shares no code with the project's Graph client.
 
 use axum::body::Bytes;
@@ -20,7 +22,7 @@ use super::model::{
     ServicePrincipal, SimTenant, SyncJob, User,
 };
 use super::odata::{self, FilterTable, FilterTarget, PageToken, Query, Text, percent_encode};
-use super::response::{GRAPH_JSON, GraphError};
+use super::response::{ErrorResponse, GRAPH_JSON};
 use super::select::{Selected, property_names, property_value};
 use super::server::Shared;
 use super::token::Caller;
@@ -87,7 +89,8 @@ impl Meta {
             Some(odata::USER_FILTERS),
             true,
         );
-        // Without $select only the default property set comes back (graph-api.md §1.3).
+        // Without $select only the default property set comes back
+        // (https://learn.microsoft.com/graph/api/user-list).
         user.defaults = Some(User::DEFAULT_PROPERTIES.map(str::to_owned).to_vec());
         let org_props = property_names::<Organization>();
         let org_v1: Vec<String> = org_props
@@ -254,7 +257,7 @@ impl GraphOk {
     }
 }
 
-pub(super) type GraphResult = Result<GraphOk, GraphError>;
+pub(super) type GraphResult = Result<GraphOk, ErrorResponse>;
 
 /// Everything a Graph resource handler needs to know about the request.
 pub(super) struct Ctx<'a> {
@@ -282,8 +285,8 @@ impl Ctx<'_> {
     }
 }
 
-fn unsupported_expand(kind: &KindInfo) -> GraphError {
-    GraphError::unsupported_query(format!(
+fn unsupported_expand(kind: &KindInfo) -> ErrorResponse {
+    ErrorResponse::unsupported_query(format!(
         "The simulated tenant does not implement $expand on {}.",
         kind.entity_set
     ))
@@ -305,12 +308,12 @@ pub(super) fn resource(
     let tenant = ctx.s.read_tenant();
     let info = |k| ctx.s.meta.get(k, ctx.beta);
     match l.as_slice() {
-        [] => Err(GraphError::unknown_segment("")),
+        [] => Err(ErrorResponse::unknown_segment("")),
         // Delta queries (https://learn.microsoft.com/graph/delta-query-overview); the change
         // log is locked after the tenant, as the SimHandle hooks do.
         [set @ ("users" | "contacts" | "groups"), "delta"] => {
             if !get {
-                return Err(GraphError::method_not_allowed());
+                return Err(ErrorResponse::method_not_allowed());
             }
             let log = ctx.s.change_log();
             match *set {
@@ -337,7 +340,7 @@ pub(super) fn resource(
                     j.service_principal_id.eq_ignore_ascii_case(sp)
                         && j.id.eq_ignore_ascii_case(job_id)
                 })
-                .ok_or_else(|| GraphError::not_found(job_id))?;
+                .ok_or_else(|| ErrorResponse::not_found(job_id))?;
             let body =
                 serde_json::to_vec(&job_schema(ctx, sp, job)).expect("a JSON value serialises");
             Ok(GraphOk::json(body, 1))
@@ -345,12 +348,12 @@ pub(super) fn resource(
         // POST .../synchronization/jobs/{jobId}/{start|pause|restart}
         ["serviceprincipals", _, "synchronization", "jobs", _, action] => {
             if *method != Method::POST {
-                return Err(GraphError::method_not_allowed());
+                return Err(ErrorResponse::method_not_allowed());
             }
             drop(tenant);
             job_action(ctx, &segs[1], &segs[4], action, body)
         }
-        _ if !get => Err(GraphError::method_not_allowed()),
+        _ if !get => Err(ErrorResponse::method_not_allowed()),
         ["users"] => list(ctx, info(Kind::User), &tenant.users, None),
         ["users", "$count"] => count(ctx, info(Kind::User), &tenant.users),
         ["users", _] => {
@@ -412,7 +415,7 @@ pub(super) fn resource(
             // "Application: Not supported." (onpremisesdirectorysynchronization-get): app-only
             // tokens are refused whatever they hold.
             if !caller.delegated {
-                return Err(GraphError::forbidden());
+                return Err(ErrorResponse::forbidden());
             }
             let ds = std::slice::from_ref(&tenant.directory_synchronization);
             match rest {
@@ -432,7 +435,7 @@ pub(super) fn resource(
                         Some("directory/onPremisesSynchronization/$entity".to_owned()),
                     )
                 }
-                _ => Err(GraphError::unknown_segment(&segs[segs.len() - 1])),
+                _ => Err(ErrorResponse::unknown_segment(&segs[segs.len() - 1])),
             }
         }
         ["serviceprincipals"] => list(
@@ -460,7 +463,7 @@ pub(super) fn resource(
                 .iter()
                 .any(|p| p.id.eq_ignore_ascii_case(sp))
             {
-                return Err(GraphError::not_found(sp));
+                return Err(ErrorResponse::not_found(sp));
             }
             let jobs: Vec<SyncJob> = tenant
                 .sync_jobs
@@ -490,7 +493,7 @@ pub(super) fn resource(
                 )),
             )
         }
-        _ => Err(GraphError::unknown_segment(
+        _ => Err(ErrorResponse::unknown_segment(
             segs.last().map_or("", String::as_str),
         )),
     }
@@ -501,7 +504,7 @@ pub(super) fn resource(
 pub(super) fn resolve_select(
     kind: &KindInfo,
     select: Option<&Vec<String>>,
-) -> Result<Vec<String>, GraphError> {
+) -> Result<Vec<String>, ErrorResponse> {
     let Some(names) = select else {
         return Ok(kind
             .defaults
@@ -528,7 +531,7 @@ pub(super) fn resolve_select(
             continue;
         }
         let canonical = modelled.ok_or_else(|| {
-            GraphError::bad_request(
+            ErrorResponse::bad_request(
                 "BadRequest",
                 format!(
                     "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
@@ -557,12 +560,12 @@ fn resolve_filter(
     ctx: &Ctx<'_>,
     kind: &KindInfo,
     advanced: bool,
-) -> Result<Option<odata::Filter>, GraphError> {
+) -> Result<Option<odata::Filter>, ErrorResponse> {
     let Some(text) = &ctx.q.filter else {
         return Ok(None);
     };
     let Some(table) = kind.filters else {
-        return Err(GraphError::unsupported_query(format!(
+        return Err(ErrorResponse::unsupported_query(format!(
             "The {} collection does not support $filter.",
             kind.entity_set
         )));
@@ -575,15 +578,15 @@ fn resolve_filter(
     };
     let filter = odata::parse_filter(text)?.resolve(&target, advanced)?;
     // The `refuse-filter` fault: the wording Graph uses for a clause it cannot serve
-    // (graph-api.md §1.4, "Unsupported or invalid query filter clause specified for property
-    // ... of resource 'User'.").
+    // ("Unsupported or invalid query filter clause specified for property ... of resource
+    // 'User'.", https://learn.microsoft.com/answers/questions/577870).
     if let Some(refused) = filter
         .properties()
         .into_iter()
         .find(|p| ctx.s.faults().refuses_filter_on(p))
     {
         ctx.s.count_fault("refused-filter");
-        return Err(GraphError::unsupported_query(format!(
+        return Err(ErrorResponse::unsupported_query(format!(
             "Unsupported or invalid query filter clause specified for property '{refused}' of resource '{}'.",
             kind.resource
         )));
@@ -591,14 +594,14 @@ fn resolve_filter(
     Ok(Some(filter))
 }
 
-fn count_requires_eventual() -> GraphError {
-    // graph-samples/advanced-query-count-missing.error.json
-    GraphError::bad_request("Request_BadRequest", "$count is not currently supported.")
+fn count_requires_eventual() -> ErrorResponse {
+    // fixtures/graph-samples/advanced-query-count-missing.error.json
+    ErrorResponse::bad_request("Request_BadRequest", "$count is not currently supported.")
 }
 
 /// Refuses `$count` when the `refuse-count` fault is set for this collection (the documented
 /// 400 whatever the headers).
-fn check_count_fault(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), GraphError> {
+fn check_count_fault(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), ErrorResponse> {
     let faults = ctx.s.faults();
     if faults.options().refuse_count && faults.count_faults_apply_to(kind.entity_set) {
         ctx.s.count_fault("refused-count");
@@ -608,8 +611,8 @@ fn check_count_fault(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), GraphError> {
 }
 
 /// The `/$count` segment: refused by the fault, else without `ConsistencyLevel: eventual` (AQ;
-/// graph-samples/advanced-query-count-missing.error.json).
-fn check_count_allowed(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), GraphError> {
+/// fixtures/graph-samples/advanced-query-count-missing.error.json).
+fn check_count_allowed(ctx: &Ctx<'_>, kind: &KindInfo) -> Result<(), ErrorResponse> {
     check_count_fault(ctx, kind)?;
     if !ctx.eventual() {
         return Err(count_requires_eventual());
@@ -689,9 +692,9 @@ impl QuickText for Group {
 pub(super) fn write_json<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     value: &T,
-) -> Result<(), GraphError> {
+) -> Result<(), ErrorResponse> {
     serde_json::to_writer(&mut *out, value).map_err(|e| {
-        GraphError::new(
+        ErrorResponse::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "generalException",
             format!("serialising the response failed: {e}"),
@@ -798,7 +801,7 @@ fn one<T: Serialize>(
     key: &str,
     fragment: Option<String>,
 ) -> GraphResult {
-    let item = item.ok_or_else(|| GraphError::not_found(key))?;
+    let item = item.ok_or_else(|| ErrorResponse::not_found(key))?;
     if ctx.q.expand.is_some() {
         return Err(unsupported_expand(kind));
     }
@@ -812,7 +815,7 @@ fn one<T: Serialize>(
         )
     });
     let mut value = serde_json::to_value(Selected::new(item, &names)).map_err(|e| {
-        GraphError::new(
+        ErrorResponse::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "generalException",
             e.to_string(),
@@ -904,7 +907,7 @@ fn directory_roles(ctx: &Ctx<'_>, tenant: &SimTenant, id: Option<&str>) -> Graph
         None => false,
         Some(e) if e.eq_ignore_ascii_case("members") => true,
         Some(other) => {
-            return Err(GraphError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "BadRequest",
                 format!(
                     "Parsing OData Select and Expand failed: Could not find a property named '{other}' on type 'microsoft.graph.directoryRole'."
@@ -938,7 +941,7 @@ fn directory_roles(ctx: &Ctx<'_>, tenant: &SimTenant, id: Option<&str>) -> Graph
             .directory_roles
             .iter()
             .find(|r| r.id.eq_ignore_ascii_case(id) || r.role_template_id.eq_ignore_ascii_case(id))
-            .ok_or_else(|| GraphError::not_found(id))?;
+            .ok_or_else(|| ErrorResponse::not_found(id))?;
         let mut v = render(role);
         if let Value::Object(map) = &mut v {
             let mut out = serde_json::Map::new();
@@ -986,7 +989,7 @@ enum RoleList {
 /// directoryRoles activate (a built-in role's definition id is its template id).
 fn role_definitions(ctx: &Ctx<'_>, tenant: &SimTenant) -> GraphResult {
     if ctx.q.filter.is_some() || ctx.q.expand.is_some() {
-        return Err(GraphError::unsupported_query(
+        return Err(ErrorResponse::unsupported_query(
             "The simulated tenant implements only $select on roleDefinitions.",
         ));
     }
@@ -1024,7 +1027,7 @@ fn role_definitions(ctx: &Ctx<'_>, tenant: &SimTenant) -> GraphResult {
 fn role_assignments(ctx: &Ctx<'_>, tenant: &SimTenant, list: RoleList) -> GraphResult {
     let q = ctx.q;
     if q.filter.is_some() || q.select.is_some() {
-        return Err(GraphError::unsupported_query(
+        return Err(ErrorResponse::unsupported_query(
             "The simulated tenant implements only $expand=principal, $top and paging on role assignments.",
         ));
     }
@@ -1037,7 +1040,7 @@ fn role_assignments(ctx: &Ctx<'_>, tenant: &SimTenant, list: RoleList) -> GraphR
             true
         }
         Some(other) => {
-            return Err(GraphError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "BadRequest",
                 format!(
                     "Could not find a property named '{other}' on type 'microsoft.graph.unifiedRoleAssignment'."
@@ -1135,9 +1138,9 @@ fn transitive_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResul
         .groups
         .iter()
         .find(|g| g.id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| GraphError::not_found(id))?;
+        .ok_or_else(|| ErrorResponse::not_found(id))?;
     if ctx.q.filter.is_some() || ctx.q.expand.is_some() {
-        return Err(GraphError::unsupported_query(
+        return Err(ErrorResponse::unsupported_query(
             "The simulated tenant implements only $select and paging on transitiveMembers.",
         ));
     }
@@ -1187,9 +1190,9 @@ fn role_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResult {
         .directory_roles
         .iter()
         .find(|r| r.id.eq_ignore_ascii_case(id) || r.role_template_id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| GraphError::not_found(id))?;
+        .ok_or_else(|| ErrorResponse::not_found(id))?;
     if ctx.q.filter.is_some() {
-        return Err(GraphError::unsupported_query(
+        return Err(ErrorResponse::unsupported_query(
             "The simulated tenant does not implement $filter on role members.",
         ));
     }
@@ -1209,7 +1212,8 @@ fn role_members(ctx: &Ctx<'_>, tenant: &SimTenant, id: &str) -> GraphResult {
     ))
 }
 
-/// The members of `synchronizationJobRestartScope` (graph-api.md §4.4, CSDL flags).
+/// The members of `synchronizationJobRestartScope` (flags in Graph's CSDL;
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationjobrestartcriteria>).
 const RESET_SCOPES: [&str; 7] = [
     "None",
     "ConnectorDataStore",
@@ -1222,7 +1226,7 @@ const RESET_SCOPES: [&str; 7] = [
 
 /// Parses `criteria.resetScope`: comma-separated members, or empty (like the portal's
 /// "Restart provisioning": `QuarantineState, Watermark, Escrows`).
-fn parse_reset_scope(text: Option<&str>) -> Result<Vec<&'static str>, GraphError> {
+fn parse_reset_scope(text: Option<&str>) -> Result<Vec<&'static str>, ErrorResponse> {
     let text = text.unwrap_or("").trim();
     if text.is_empty() {
         return Ok(vec!["QuarantineState", "Watermark", "Escrows"]);
@@ -1233,7 +1237,7 @@ fn parse_reset_scope(text: Option<&str>) -> Result<Vec<&'static str>, GraphError
             .iter()
             .find(|m| m.eq_ignore_ascii_case(part))
             .ok_or_else(|| {
-                GraphError::bad_request(
+                ErrorResponse::bad_request(
                     "BadRequest",
                     format!("Requested value '{part}' was not found."),
                 )
@@ -1253,17 +1257,18 @@ fn parse_reset_scope(text: Option<&str>) -> Result<Vec<&'static str>, GraphError
     Ok(out)
 }
 
-fn payload_error() -> GraphError {
-    GraphError::bad_request(
+fn payload_error() -> ErrorResponse {
+    ErrorResponse::bad_request(
         "BadRequest",
         "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
     )
 }
 
-/// `POST .../jobs/{jobId}/start|pause|restart` (graph-api.md §4.4): 204 and the job's new state.
+/// `POST .../jobs/{jobId}/start|pause|restart`: 204 and the job's new state
+/// (<https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start>).
 fn job_action(ctx: &Ctx<'_>, sp: &str, job_id: &str, action: &str, body: &Bytes) -> GraphResult {
     if !matches!(action, "start" | "pause" | "restart") {
-        return Err(GraphError::unknown_segment(action));
+        return Err(ErrorResponse::unknown_segment(action));
     }
     // Validate the request before touching state.
     let scope = if action == "restart" {
@@ -1293,7 +1298,7 @@ fn job_action(ctx: &Ctx<'_>, sp: &str, job_id: &str, action: &str, body: &Bytes)
         .iter()
         .any(|p| p.id.eq_ignore_ascii_case(sp))
     {
-        return Err(GraphError::not_found(sp));
+        return Err(ErrorResponse::not_found(sp));
     }
     let job = tenant
         .sync_jobs
@@ -1301,7 +1306,7 @@ fn job_action(ctx: &Ctx<'_>, sp: &str, job_id: &str, action: &str, body: &Bytes)
         .find(|j| {
             j.service_principal_id.eq_ignore_ascii_case(sp) && j.id.eq_ignore_ascii_case(job_id)
         })
-        .ok_or_else(|| GraphError::not_found(job_id))?;
+        .ok_or_else(|| ErrorResponse::not_found(job_id))?;
     apply_job_action(job, action, scope.as_deref());
     Ok(GraphOk::no_content())
 }

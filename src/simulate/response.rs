@@ -4,9 +4,9 @@
 //!
 //! Error bodies follow <https://learn.microsoft.com/graph/errors>: `{"error":{"code","message",
 //! "innerError":{"date","request-id","client-request-id"}}}` (sample
-//! `graph-samples/advanced-query-count-missing.error.json`); the 429 body is the one in
-//! `graph-samples/throttling-429.response-body.json`. This module must not decide *when* an error
-//! happens; the `OData`, token, throttle and fault modules do.
+//! `fixtures/graph-samples/advanced-query-count-missing.error.json`); the 429 body is the one in
+//! `fixtures/graph-samples/throttling-429.response-body.json`. This module must not decide
+//! *when* an error happens; the `OData`, token, throttle and fault modules do.
 
 use std::io::Write as _;
 
@@ -19,9 +19,10 @@ use serde_json::json;
 /// The content type Graph sends with JSON payloads.
 pub(crate) const GRAPH_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
-/// A Graph error: status, `error.code` and `error.message`.
+/// The error response the simulated Graph sends: status, `error.code` and `error.message`
+/// (named apart from the client's `crate::graph::GraphError`, which reads such responses).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct GraphError {
+pub(crate) struct ErrorResponse {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
@@ -29,7 +30,7 @@ pub(crate) struct GraphError {
     pub location: Option<String>,
 }
 
-impl GraphError {
+impl ErrorResponse {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -150,7 +151,7 @@ fn inner_error_date() -> String {
 }
 
 /// The JSON body of a Graph error.
-pub(crate) fn error_body(err: &GraphError, ids: &RequestIds) -> Vec<u8> {
+pub(crate) fn error_body(err: &ErrorResponse, ids: &RequestIds) -> Vec<u8> {
     let body = json!({
         "error": {
             "code": err.code,
@@ -165,7 +166,8 @@ pub(crate) fn error_body(err: &GraphError, ids: &RequestIds) -> Vec<u8> {
     body.to_string().into_bytes()
 }
 
-/// The 429 body of the throttling doc's sample (graph-samples/throttling-429.response-body.json,
+/// The 429 body of the throttling doc's sample
+/// (fixtures/graph-samples/throttling-429.response-body.json,
 /// <https://learn.microsoft.com/graph/throttling>): its `innerError` differs from other errors.
 pub(crate) fn throttled_body(ids: &RequestIds) -> Vec<u8> {
     json!({

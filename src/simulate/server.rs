@@ -8,8 +8,8 @@
 //! The store is the typed `SimTenant` behind a lock (pages are serialised record by record, so
 //! 500,000 users stay within the memory budget). The order of checks on a Graph request is:
 //! bearer token, injected transport faults, throttling, then the resource; latency, body faults
-//! and gzip are applied to the answer. Behaviour follows the Graph docs cited at each step and
-//! graph-api.md. JSON batching (`POST /$batch`) lives here too: each item goes through the same
+//! and gzip are applied to the answer. Behaviour follows the Graph docs cited at each step.
+//! JSON batching (`POST /$batch`) lives here too: each item goes through the same
 //! throttling and resource code as a direct request (<https://learn.microsoft.com/graph/json-batching>).
 //! Delta queries are in `delta`, fed by the change log the `SimHandle` hooks (`change`, `add`,
 //! `remove`) keep. This module must not share request or parsing code with the project's Graph
@@ -43,12 +43,14 @@ use super::model::{SimTenant, User};
 use super::odata::{self, percent_decode};
 use super::resources::{Ctx, GraphOk, Meta, resource};
 use super::response::{
-    GRAPH_JSON, GraphError, RequestIds, accepts_gzip, error_body, gzip, throttled_body,
+    ErrorResponse, GRAPH_JSON, RequestIds, accepts_gzip, error_body, gzip, throttled_body,
 };
 use super::throttle::{Decision, RequestShape, Throttle, ThrottleOptions, format_retry_after};
 use super::token::{Caller, ClientApp, DeviceCodeOptions, TokenProblem, TokenReply, TokenService};
 
-/// Graph's default page size for directory collections (graph-api.md §2.2).
+/// Graph's default page size for directory collections
+/// (<https://learn.microsoft.com/graph/api/user-list>: "The default and maximum page sizes are 100
+/// and 999").
 const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Largest request body accepted (job actions are tiny; this bounds a hostile client).
 const MAX_BODY: usize = 1 << 20;
@@ -72,7 +74,7 @@ impl Latency {
     };
 
     /// What Graph shows in practice: about 1.3 s for a 999-user page with `$select`
-    /// (300 ms + 1 ms per object; graph-api.md and the issue put it at 1–2 s).
+    /// (300 ms + 1 ms per object; client logs and the issue put it at 1–2 s: no doc states it).
     pub fn graph_like() -> Self {
         Self {
             base: Duration::from_millis(300),
@@ -573,7 +575,7 @@ async fn dispatch(
     let mut response = match to_bytes(body, MAX_BODY).await {
         Ok(bytes) => route(&s, &conn, &parts, &bytes, &ids).await,
         Err(_) => graph_error_response(
-            &GraphError::new(
+            &ErrorResponse::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request_BadRequest",
                 "The request body is too large.",
@@ -612,7 +614,7 @@ async fn route(
         }
         ["common", "discovery", "instance"] => token_reply(s.tokens.instance_discovery()),
         _ => graph_error_response(
-            &GraphError::new(
+            &ErrorResponse::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 format!("The simulated tenant serves no '{path}'."),
@@ -638,7 +640,7 @@ fn token_reply(reply: TokenReply) -> Response {
     r
 }
 
-fn graph_error_response(err: &GraphError, ids: &RequestIds) -> Response {
+fn graph_error_response(err: &ErrorResponse, ids: &RequestIds) -> Response {
     let mut r = (err.status, error_body(err, ids)).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_JSON));
@@ -812,7 +814,7 @@ async fn graph_inner(
                 }
             }
             let mut r = graph_error_response(
-                &GraphError::new(
+                &ErrorResponse::new(
                     StatusCode::UNAUTHORIZED,
                     "InvalidAuthenticationToken",
                     problem.message(),
@@ -836,7 +838,7 @@ async fn graph_inner(
         Some(FaultKind::ServiceUnavailable) => {
             s.count_fault("503");
             let mut r = graph_error_response(
-                &GraphError::new(
+                &ErrorResponse::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "serviceNotAvailable",
                     "The service is temporarily unavailable. Please retry after the interval in the Retry-After header.",
@@ -853,7 +855,7 @@ async fn graph_inner(
         Some(FaultKind::GatewayTimeout) => {
             s.count_fault("504");
             return graph_error_response(
-                &GraphError::new(
+                &ErrorResponse::new(
                     StatusCode::GATEWAY_TIMEOUT,
                     "UnknownError",
                     "The upstream service did not respond in time.",
@@ -974,7 +976,7 @@ async fn serve_resource(
             };
             if s.faults.is_forbidden(&first) {
                 s.count_fault("forbidden");
-                Err(GraphError::forbidden())
+                Err(ErrorResponse::forbidden())
             } else {
                 resource(&ctx, caller, &parts.method, &segs, body)
             }
@@ -1002,7 +1004,7 @@ async fn serve_resource(
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON batching (https://learn.microsoft.com/graph/json-batching, graph-api.md §3.3)
+// JSON batching (https://learn.microsoft.com/graph/json-batching)
 
 /// "JSON batch requests are currently limited to 20 individual requests."
 const MAX_BATCH: usize = 20;
@@ -1035,15 +1037,15 @@ struct BatchItem {
     depends_on: Vec<String>,
 }
 
-fn batch_error(message: impl Into<String>) -> GraphError {
+fn batch_error(message: impl Into<String>) -> ErrorResponse {
     // The wording is the simulator's; the docs only say "If the batch request itself is
     // malformed, the status code is 400" (json-batching).
-    GraphError::bad_request("BadRequest", message)
+    ErrorResponse::bad_request("BadRequest", message)
 }
 
 /// The order to run the items in: request order, except that an item waits for the items it
 /// depends on. Unknown dependencies and cycles make the batch malformed.
-fn batch_order(items: &[BatchItem]) -> Result<Vec<usize>, GraphError> {
+fn batch_order(items: &[BatchItem]) -> Result<Vec<usize>, ErrorResponse> {
     let index: HashMap<String, usize> = items
         .iter()
         .enumerate()
@@ -1130,7 +1132,7 @@ async fn batch_entry(id: &str, response: Response) -> Value {
 }
 
 /// An item refused before it reaches the resource (bad method, URL or headers).
-fn item_error(err: &GraphError, ids: &RequestIds) -> Response {
+fn item_error(err: &ErrorResponse, ids: &RequestIds) -> Response {
     graph_error_response(err, ids)
 }
 
@@ -1140,7 +1142,7 @@ fn item_request(
     outer: &axum::http::request::Parts,
     version: &str,
     item: &BatchItem,
-) -> Result<(axum::http::request::Parts, Bytes), GraphError> {
+) -> Result<(axum::http::request::Parts, Bytes), ErrorResponse> {
     let method = Method::from_bytes(item.method.trim().to_ascii_uppercase().as_bytes())
         .ok()
         .filter(|m| {
@@ -1154,21 +1156,21 @@ fn item_request(
             .contains(m)
         })
         .ok_or_else(|| {
-            GraphError::bad_request(
+            ErrorResponse::bad_request(
                 "BadRequest",
                 format!("Invalid method '{}' in a batch request.", item.method),
             )
         })?;
     let relative = item.url.trim().trim_start_matches('/');
     if relative.contains("://") {
-        return Err(GraphError::bad_request(
+        return Err(ErrorResponse::bad_request(
             "BadRequest",
             "The url of a batch request must be relative (e.g. '/users').",
         ));
     }
     let target = relative.split(['?', '/']).next().unwrap_or("");
     if target.eq_ignore_ascii_case("$batch") {
-        return Err(GraphError::bad_request(
+        return Err(ErrorResponse::bad_request(
             "BadRequest",
             "A batch request cannot contain another batch.",
         ));
@@ -1176,7 +1178,7 @@ fn item_request(
     let uri: axum::http::Uri = format!("/{version}/{}", encode_item_url(relative))
         .parse()
         .map_err(|_| {
-            GraphError::bad_request("BadRequest", format!("Invalid url '{}'.", item.url))
+            ErrorResponse::bad_request("BadRequest", format!("Invalid url '{}'.", item.url))
         })?;
     let mut headers = HeaderMap::new();
     for (name, value) in &item.headers {
@@ -1189,7 +1191,7 @@ fn item_request(
                 headers.insert(n, v);
             }
             _ => {
-                return Err(GraphError::bad_request(
+                return Err(ErrorResponse::bad_request(
                     "BadRequest",
                     "Invalid header in a batch request.",
                 ));
@@ -1200,7 +1202,7 @@ fn item_request(
     let body = match &item.body {
         None => Bytes::new(),
         Some(_) if !headers.contains_key(header::CONTENT_TYPE) => {
-            return Err(GraphError::bad_request(
+            return Err(ErrorResponse::bad_request(
                 "BadRequest",
                 "A Content-Type header is required when a batch request has a body.",
             ));
@@ -1215,7 +1217,7 @@ fn item_request(
         .method(method)
         .uri(uri)
         .body(())
-        .map_err(|e| GraphError::bad_request("BadRequest", e.to_string()))?
+        .map_err(|e| ErrorResponse::bad_request("BadRequest", e.to_string()))?
         .into_parts();
     parts.headers = headers;
     Ok((parts, body))
@@ -1224,7 +1226,7 @@ fn item_request(
 /// A batch's items and the order to run them in, or 400 when the batch is malformed: not
 /// JSON of the documented shape, over 20 requests, duplicate ids, unknown or cyclic
 /// dependencies.
-fn parse_batch(body: &[u8]) -> Result<(Vec<BatchItem>, Vec<usize>), GraphError> {
+fn parse_batch(body: &[u8]) -> Result<(Vec<BatchItem>, Vec<usize>), ErrorResponse> {
     let request: BatchRequest = serde_json::from_slice(body)
         .map_err(|e| batch_error(format!("Invalid batch payload format: {e}.")))?;
     let items = request.requests;
@@ -1262,7 +1264,7 @@ async fn batch(
     fault: Option<FaultKind>,
 ) -> Response {
     if parts.method != Method::POST {
-        return graph_error_response(&GraphError::method_not_allowed(), ids);
+        return graph_error_response(&ErrorResponse::method_not_allowed(), ids);
     }
     let (items, order) = match parse_batch(body) {
         Ok(parsed) => parsed,
@@ -1293,7 +1295,7 @@ async fn batch(
         let response = if let Some(dep) = failed_dep {
             // The error code is the simulator's (the docs give only the status).
             item_error(
-                &GraphError::new(
+                &ErrorResponse::new(
                     StatusCode::FAILED_DEPENDENCY,
                     "FailedDependency",
                     format!(

@@ -227,6 +227,7 @@ pub(super) fn tenant(users: usize) -> SimTenant {
         },
         onprem: vec![],
         ground_truth: vec![],
+        planted_cases: vec![],
     }
 }
 

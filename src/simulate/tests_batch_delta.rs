@@ -498,7 +498,7 @@ async fn delta_latest_and_invalid_tokens() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::GONE);
-    // $top is not supported on delta (graph-api.md §2.3).
+    // "$top is not supported" on delta (https://learn.microsoft.com/graph/api/user-delta).
     let (status, _) = get_json(base, &token, "/v1.0/users/delta?$top=5").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 

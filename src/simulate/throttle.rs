@@ -1,5 +1,5 @@
 //! Throttling of the simulated Graph as the identity and access service limits describe it
-//! (<https://learn.microsoft.com/graph/throttling-limits>, graph-api.md §3.1): a token bucket of
+//! (<https://learn.microsoft.com/graph/throttling-limits>): a token bucket of
 //! resource units per application + tenant per 10 seconds, sized by the tenant's user count
 //! (S < 50 users: 3,500; M 50–500: 5,000; L > 500: 8,000), request costs (GET users 2, other
 //! reads 1, `$select` −1, `$expand` +1, `$top` < 20 −1, never below 1, writes 1), a write quota of

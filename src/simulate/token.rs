@@ -6,10 +6,11 @@
 //!
 //! Behaviour follows <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>,
 //! <https://learn.microsoft.com/entra/identity-platform/certificate-credentials> and
-//! <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code> (graph-api.md §7);
-//! errors use the AADSTS body of `graph-samples/token-error.400.json`. Client-credential tokens
-//! are app-only, device-code tokens are delegated. This module owns credentials and tokens; it
-//! must not know Graph resources, and it shares no code with the project's `auth` client.
+//! <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>;
+//! errors use the AADSTS body of `fixtures/graph-samples/token-error.400.json`. Client-credential
+//! tokens are app-only, device-code tokens are delegated. This module owns credentials and
+//! tokens; it must not know Graph resources, and it shares no code with the project's `auth`
+//! client.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -84,7 +85,8 @@ impl ClientApp {
 pub struct DeviceCodeOptions {
     /// Polling interval the client is told (`interval`). Entra's is 5 s.
     pub interval: Duration,
-    /// Lifetime of a device code (`expires_in`). Entra's default is 15 minutes (DEVCODE).
+    /// Lifetime of a device code (`expires_in`). Entra's default is 15 minutes
+    /// (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>).
     pub expires_in: Duration,
 }
 
@@ -699,8 +701,8 @@ impl TokenService {
         )
     }
 
-    /// Verifies a client assertion (CERT): PS256 (RS256 accepted), `x5t#S256` naming the
-    /// registered certificate, its signature, `iss` = `sub` = client id, `aud` = this token
+    /// Verifies a client assertion (certificate-credentials): PS256 (RS256 accepted), `x5t#S256`
+    /// naming the registered certificate, its signature, `iss` = `sub` = client id, `aud` = this token
     /// endpoint, and `nbf`/`exp` around now.
     fn verify_assertion(
         &self,
@@ -743,7 +745,8 @@ impl TokenService {
             return Err(key_not_found());
         };
         // Only the SHA-256 thumbprint is checked: `x5t` (SHA-1) is the older spelling and the
-        // simulator registers certificates by x5t#S256 only (CERT; graph-api.md §7.2).
+        // simulator registers certificates by x5t#S256 only
+        // (https://learn.microsoft.com/entra/identity-platform/certificate-credentials).
         if header.x5t_s256.as_deref() != Some(cert.thumbprint_s256.as_str()) {
             return Err(key_not_found());
         }
@@ -908,7 +911,7 @@ impl TokenService {
             .iter()
             .position(|d| d.device_code == code && d.client_id.eq_ignore_ascii_case(client_id))
         else {
-            // UNVERIFIED AADSTS number; the error name is DEVCODE's.
+            // UNVERIFIED AADSTS number; the error name is v2-oauth2-device-code's.
             return Err(aad(
                 StatusCode::BAD_REQUEST,
                 "bad_verification_code",
@@ -934,7 +937,7 @@ impl TokenService {
             )),
             Some(false) => {
                 devices.remove(i);
-                // UNVERIFIED AADSTS number; the error name is DEVCODE's.
+                // UNVERIFIED AADSTS number; the error name is v2-oauth2-device-code's.
                 Err(aad(
                     StatusCode::BAD_REQUEST,
                     "authorization_declined",

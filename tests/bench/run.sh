@@ -14,7 +14,7 @@
 #   ENTRA_AUDIT_BIN     the binary (default ${CARGO_TARGET_DIR:-target}/release/entra-audit)
 #   PYTHON              python3 with pip (default python3); SKIP_DUCKDB=1 skips step (c)
 #
-# Steps: (a) generate (tests/bench/generate_tenant.py, LDIF + JSON on-prem, jsonl cloud);
+# Steps: (a) generate (`entra-audit simulate --out`, LDIF + JSON on-prem, jsonl cloud);
 # (b) entra-audit check under /usr/bin/time -v: wall time, peak RSS, and its findings compared with
 # the generator's expected.json; (c) DuckDB: load the same files and run the soft-match join
 # (hard-matched objects excluded, then lower(UPN) and the primary SMTP address against cloud UPNs
@@ -50,7 +50,9 @@ rss_of() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }'
 
 mkdir -p "$BENCH_DIR"
 DATA="$BENCH_DIR/data"
-PARAMS="seed=$BENCH_SEED users=$BENCH_USERS contacts=$BENCH_CONTACTS groups=$BENCH_GROUPS cloud_only=$BENCH_CLOUD_ONLY rate=$BENCH_PROBLEM_RATE generator=$(sha256sum "$HERE/generate_tenant.py" | cut -c1-16)"
+# The generator is src/simulate/generator*.rs and export.rs: regenerate when they change.
+GENERATOR_HASH=$(cat "$ROOT"/src/simulate/generator.rs "$ROOT"/src/simulate/generator/*.rs "$ROOT"/src/simulate/export.rs | sha256sum | cut -c1-16)
+PARAMS="seed=$BENCH_SEED users=$BENCH_USERS contacts=$BENCH_CONTACTS groups=$BENCH_GROUPS cloud_only=$BENCH_CLOUD_ONLY rate=$BENCH_PROBLEM_RATE generator=$GENERATOR_HASH"
 
 # --- (a) generate ----------------------------------------------------------------------------
 if [ -f "$DATA/params" ] && [ "$(cat "$DATA/params")" = "$PARAMS" ]; then
@@ -60,10 +62,10 @@ else
     echo "== (a) generating into $DATA ($PARAMS)"
     rm -rf "$DATA"
     mkdir -p "$DATA"
-    /usr/bin/time -v -o "$BENCH_DIR/generate.time" "$PYTHON" "$HERE/generate_tenant.py" \
-        --seed "$BENCH_SEED" --out "$DATA" --users "$BENCH_USERS" --contacts "$BENCH_CONTACTS" \
+    /usr/bin/time -v -o "$BENCH_DIR/generate.time" "$ENTRA_AUDIT_BIN" simulate --out "$DATA" \
+        --seed "$BENCH_SEED" --users "$BENCH_USERS" --contacts "$BENCH_CONTACTS" \
         --groups "$BENCH_GROUPS" --cloud-only "$BENCH_CLOUD_ONLY" --problem-rate "$BENCH_PROBLEM_RATE" \
-        --tenant-health healthy --jsonl --formats ldif,json 2> >(tee "$DATA/generate.log" >&2)
+        --tenant-health healthy --formats ldif,json 2> >(tee "$DATA/generate.log" >&2)
     echo "$PARAMS" > "$DATA/params"
     GEN_WALL="$(wall_of "$BENCH_DIR/generate.time") s"; GEN_RSS="$(rss_of "$BENCH_DIR/generate.time") MiB"
 fi

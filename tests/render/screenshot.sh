@@ -98,9 +98,9 @@ echo "screenshot: $out_png"
 
 if [[ -n ${LARGE:-} ]]; then
     big=$work/large
-    # The bench generator (it exits; `simulate` would keep serving). Problems are half the objects.
-    python3 tests/bench/generate_tenant.py --seed 7 --out "$big" --users "$LARGE" \
-        --contacts $((LARGE / 10)) --groups $((LARGE / 20)) --problem-rate 0.5 --formats ldif >/dev/null
+    # `simulate --out` writes the files and exits. Problems are half the objects.
+    "$bin" simulate --out "$big" --seed 7 --users "$LARGE" --contacts $((LARGE / 10)) \
+        --groups $((LARGE / 20)) --problem-rate 0.5 --formats ldif >/dev/null
     start=$(date +%s.%N)
     "$bin" check --cloud "$big/cloud" --onprem "$big/onprem/ad.ldif" --out "$big/out" --fail-on never >/dev/null
     echo "large: audit and report in $(echo "$(date +%s.%N) - $start" | bc) s;" \

@@ -7,8 +7,8 @@
 #
 # DIR/dc.env holds NS_PID (run clients with `nsenter -t $NS_PID -n ...`), BASE, REALM, BIND_DN,
 # PASSWORD_FILE, CA_FILE. Needs root, unshare, and `samba ldap-utils ldb-tools` (Debian).
-# Facts and timings: ../shared/reference/samba-dc.md (not part of the repo); see README "Testing
-# against a real domain controller".
+# Provisioning follows https://wiki.samba.org/index.php/Setting_up_Samba_as_an_Active_Directory_Domain_Controller;
+# timings: README "Testing against a real domain controller".
 set -euo pipefail
 
 cmd=${1:?usage: dc.sh start|stop DIR}

@@ -1,5 +1,6 @@
 //! The write side of Cloud Sync: `start`, `pause` and `restart` of one synchronization job
-//! (graph-api.md §4.4), the restart reset scopes (`synchronizationJobRestartScope`, CSDL flags:
+//! (<https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start>, `-pause`,
+//! `-restart`), the restart reset scopes (`synchronizationJobRestartScope`, CSDL flags:
 //! `Full` = 15 includes `ConnectorDataStore`), the consent a dangerous scope needs, the exact
 //! request (shown by a dry run, sent otherwise), the action log entry of every request sent, and
 //! the wait for the job's status to change. It sends only the one request it was asked to; POSTs
@@ -19,9 +20,10 @@ use serde_json::{Value, json};
 use super::log::{ActionLog, Entry};
 use crate::graph::cloud_sync_discovery::{self as discovery, Principal};
 use crate::graph::{CallStats, GraphClient, GraphError};
-use crate::inputs::snapshot::SyncJob;
+use crate::inputs::snapshot::{JobStatusCode, SyncJob, SyncStatus};
 
-/// Members of `synchronizationJobRestartScope` (SYNC-restartcriteria, graph-api.md §4.4).
+/// Members of `synchronizationJobRestartScope`
+/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationjobrestartcriteria>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     None,
@@ -57,7 +59,8 @@ impl Scope {
         }
     }
 
-    /// What the docs say the member does (SYNC-restartcriteria, quoted).
+    /// What the docs say the member does (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationjobrestartcriteria>,
+    /// quoted).
     pub fn meaning(self) -> &'static str {
         match self {
             Scope::None => {
@@ -92,7 +95,8 @@ impl fmt::Display for Scope {
 pub struct ResetScope(Vec<Scope>);
 
 /// What `--scope` means by default: the documented example, and what the Microsoft Entra admin
-/// center's "Restart provisioning" amounts to (SYNC-restartcriteria).
+/// center's "Restart provisioning" amounts to
+/// (graph/api/resources/synchronization-synchronizationjobrestartcriteria).
 pub const DEFAULT_SCOPE: &str = "Watermark,Escrows,QuarantineState";
 
 impl FromStr for ResetScope {
@@ -141,14 +145,16 @@ impl ResetScope {
     }
 
     /// Whether the scope clears `ConnectorDataStore`: `Full` is flags 15, which includes it
-    /// (CSDL `synchronizationJobRestartScope`, graph-api.md §4.4).
+    /// (`synchronizationJobRestartScope` in Graph's CSDL,
+    /// <https://graph.microsoft.com/v1.0/$metadata>).
     pub fn clears_connector_data_store(&self) -> bool {
         self.contains(Scope::Full) || self.contains(Scope::ConnectorDataStore)
     }
 
     /// Whether a restart with this scope lifts a quarantine with `reason`: `QuarantineState`
     /// ("temporarily lifts the quarantine", also inside `Full`), or `ForceDeletes` for a
-    /// `TooManyDeletes` quarantine (CS-GRAPH: "issue a restart with just `ForceDeletes`").
+    /// `TooManyDeletes` quarantine (cloud-sync/how-to-inbound-synch-ms-graph: "issue a restart with just
+    /// `ForceDeletes`").
     pub fn lifts_quarantine(&self, reason: Option<&str>) -> bool {
         self.contains(Scope::QuarantineState)
             || self.contains(Scope::Full)
@@ -236,7 +242,8 @@ impl Action {
     }
 
     /// The request body: none for start and pause ("Don't supply a request body for this
-    /// method", SYNC-start / SYNC-pause), the restart criteria for restart.
+    /// method", graph/api/synchronization-synchronizationjob-start, `-pause`), the restart criteria
+    /// for restart.
     pub fn body(&self) -> Option<Value> {
         match self {
             Action::Start | Action::Pause => None,
@@ -261,12 +268,14 @@ impl Action {
     /// quarantine, or of a job not quarantined) leaves the job running: neither `Paused` nor
     /// `Quarantine`; pause leaves it `Paused`.
     pub fn reached(&self, job: &SyncJob) -> bool {
-        let code = status_code(job);
+        let code = job.status.as_ref().and_then(SyncStatus::code);
         match self {
-            Action::Pause => code == "Paused",
+            Action::Pause => code == Some(JobStatusCode::Paused),
             Action::Start | Action::Restart(_) => {
-                !matches!(code, "Paused" | "Quarantine")
-                    && job.status.as_ref().is_none_or(|s| s.quarantine.is_none())
+                !matches!(
+                    code,
+                    Some(JobStatusCode::Paused | JobStatusCode::Quarantine)
+                ) && job.status.as_ref().is_none_or(|s| s.quarantine.is_none())
             }
         }
     }
@@ -453,8 +462,10 @@ fn refusal_message(
     message
 }
 
-/// What a 403 means for the synchronization API (graph-api.md §4.4): applications need
-/// `Synchronization.ReadWrite.All` to act on a job (`Synchronization.Read.All` to read it, and
+/// What a 403 means for the synchronization API (the permission tables of
+/// <https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-restart> and
+/// <https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-list>): applications
+/// need `Synchronization.ReadWrite.All` to act on a job (`Synchronization.Read.All` to read it, and
 /// `Application.Read.All` to find the service principals); a signed-in user also needs "at least
 /// the Hybrid Identity Administrator directory role" (rbac-synchronization-apis).
 pub fn forbidden_hint(write: bool, delegated: bool) -> String {

@@ -62,7 +62,8 @@ pub fn describe(job: &SyncJob) -> String {
 
 /// Picks the job `wanted` names: a job id (exact, case-insensitive) first; otherwise a domain
 /// name, matched against the job's `DomainFQDN` setting and its service principal's display name
-/// (graph-api.md §4.5). `service_principal` (id or display name) narrows the search.
+/// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/concept-attributes>).
+/// `service_principal` (id or display name) narrows the search.
 pub fn resolve<'a>(
     jobs: &'a [SyncJob],
     wanted: &str,

@@ -1,5 +1,6 @@
 //! The playbook: for a quarantined job, what each documented quarantine reason (`quarantineReason`,
-//! CSDL; graph-api.md §4.3) means and the step that clears it, with its reset scope; for a job
+//! <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine>)
+//! means and the step that clears it, with its reset scope; for a job
 //! that keeps failing, what the documented Cloud Sync error code means and how to fix it
 //! (reference-error-codes). Each entry cites its doc. It owns the advice text and the command
 //! line it recommends; it must not send anything or decide exit codes.
@@ -33,7 +34,8 @@ pub mod docs {
 /// The step that follows once the cause is fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// `POST …/start`: "If the job is in quarantine, the quarantine status is cleared" (SYNC-start).
+    /// `POST …/start`: "If the job is in quarantine, the quarantine status is cleared"
+    /// (<https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start>).
     Start,
     /// `POST …/restart` with the default scope `Watermark, Escrows, QuarantineState`.
     Restart,
@@ -57,7 +59,8 @@ pub struct Advice {
     pub docs: &'static [&'static str],
 }
 
-/// The documented `quarantineReason` values (CSDL; SYNC-quarantine).
+/// The documented `quarantineReason` values (CSDL;
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine>).
 pub const QUARANTINE_REASONS: [&str; 8] = [
     "EncounteredBaseEscrowThreshold",
     "EncounteredTotalEscrowThreshold",
@@ -280,7 +283,9 @@ pub fn step_text(step: Step, job_id: &str, service_principal_id: &str) -> String
             command(Step::Restart, job_id, service_principal_id).unwrap_or_default()
         ),
         // Clearing escrows stops the retries of old failures and removing the watermark
-        // re-evaluates every object (SYNC-restartcriteria): optional, once the cause is fixed.
+        // re-evaluates every object
+        // (graph/api/resources/synchronization-synchronizationjobrestartcriteria): optional,
+        // once the cause is fixed.
         Step::LetItRetry => format!(
             "then let the job retry on its own schedule (every few minutes); to re-evaluate every \
              object at once instead: `entra-audit cloud-sync restart --job {job_id} \

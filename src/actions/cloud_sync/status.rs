@@ -25,9 +25,11 @@ pub fn health(job: &SyncJob, now: DateTime<Utc>, max_age: chrono::Duration) -> H
     job.health(now, max_age)
 }
 
-/// The configuration's domain: the job's `DomainFQDN` setting (CS-ATTR, graph-api.md §4.5),
-/// else the service principal's display name, which the portal sets to "the AD domain URL …
-/// but it may be named something else" (CS-GRAPH).
+/// The configuration's domain: the job's `DomainFQDN` setting
+/// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/concept-attributes>), else the
+/// service principal's display name, which the portal sets to "the AD domain URL … but it may be
+/// named something else"
+/// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>).
 pub fn domain(job: &SyncJob) -> Option<&str> {
     job.setting("DomainFQDN")
         .filter(|d| !d.trim().is_empty())

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::actions::{self, Action, Consent, ResetScope, Target, Waited};
 use super::log::{self, ActionLog};
@@ -500,86 +500,4 @@ async fn a_503_on_post_is_not_retried() {
     assert_eq!(writes[0].status, 503);
     let entries = log::read(&s.log_path()).unwrap();
     assert_eq!((entries[0].status, entries[0].attempts), (Some(503), 1));
-}
-
-/// The audit's two Cloud Sync rules name the command that clears what they report, with the
-/// job and its service principal, as the playbook does.
-#[test]
-fn the_rules_remediation_names_the_cloud_sync_command() {
-    let dir = tempfile::tempdir().unwrap();
-    let job = |id: &str, sp: &str, status: Value| {
-        json!({"id": id, "templateId": "AD2AADProvisioning", "servicePrincipalId": sp,
-               "servicePrincipalDisplayName": format!("{sp}.example"), "status": status})
-    };
-    let jobs = json!({"value": [
-        job("AD2AADProvisioning.deletes", "sp-deletes", json!({"code": "Quarantine",
-            "quarantine": {"reason": "TooManyDeletes", "seriesBegan": "2026-11-01T10:00:00Z"}})),
-        job("AD2AADProvisioning.agent", "sp-agent", json!({"code": "Quarantine",
-            "quarantine": {"reason": "EncounteredQuarantineException",
-                           "error": {"code": "HybridIdentityServiceNoActiveAgents"}}})),
-        job("AD2AADProvisioning.escrow", "sp-escrow", json!({"code": "Quarantine",
-            "quarantine": {"reason": "EncounteredEscrowProportionThreshold"}})),
-        job("AD2AADProvisioning.failing", "sp-failing", json!({"code": "Active",
-            "countSuccessiveCompleteFailures": 4,
-            "lastExecution": {"state": "Failed", "timeEnded": "2026-11-01T11:50:00Z",
-                              "error": {"code": "TimeOut"}},
-            "lastSuccessfulExecution": {"timeEnded": "2026-10-31T11:50:00Z"}})),
-    ]});
-    std::fs::write(
-        dir.path().join("synchronizationJobs.json"),
-        jobs.to_string(),
-    )
-    .unwrap();
-    let report = crate::audit::check(&crate::audit::CheckOptions {
-        cloud: Some(dir.path().to_owned()),
-        as_of: Some(
-            chrono::DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
-                .unwrap()
-                .with_timezone(&chrono::Utc),
-        ),
-        only: Some(
-            ["cloud-sync-quarantine", "cloud-sync-job-failing"]
-                .map(str::to_owned)
-                .into(),
-        ),
-        ..crate::audit::CheckOptions::default()
-    })
-    .unwrap();
-    let remediation = |job: &str| {
-        report
-            .findings
-            .iter()
-            .find(|f| f.value.as_deref() == Some(job))
-            .unwrap_or_else(|| panic!("no finding for {job}: {:#?}", report.findings))
-            .remediation
-            .clone()
-    };
-    let deletes = remediation("AD2AADProvisioning.deletes");
-    assert!(
-        deletes.starts_with("A run would exceed the accidental-deletion threshold: review"),
-        "{deletes}"
-    );
-    assert!(deletes.contains("`entra-audit cloud-sync restart --job AD2AADProvisioning.deletes --service-principal sp-deletes --scope ForceDeletes --allow-force-deletes`"), "{deletes}");
-    let agent = remediation("AD2AADProvisioning.agent");
-    assert!(
-        agent.contains("(HybridIdentityServiceNoActiveAgents)"),
-        "{agent}"
-    );
-    assert!(agent.contains("`entra-audit cloud-sync start --job AD2AADProvisioning.agent --service-principal sp-agent`"), "{agent}");
-    let escrow = remediation("AD2AADProvisioning.escrow");
-    assert!(escrow.contains("`entra-audit cloud-sync restart --job AD2AADProvisioning.escrow --service-principal sp-escrow --scope Watermark,Escrows,QuarantineState`"), "{escrow}");
-    let failing = remediation("AD2AADProvisioning.failing");
-    assert!(
-        failing.contains("`entra-audit cloud-sync status`"),
-        "{failing}"
-    );
-    assert!(failing.contains("`entra-audit cloud-sync restart --job AD2AADProvisioning.failing --service-principal sp-failing --scope Watermark,Escrows`"), "{failing}");
-    // The playbook recommends the same commands.
-    let playbook = super::playbook::command(
-        super::playbook::for_quarantine(Some("TooManyDeletes")).step,
-        "AD2AADProvisioning.deletes",
-        "sp-deletes",
-    )
-    .unwrap();
-    assert!(deletes.contains(&playbook), "{playbook}");
 }

@@ -506,7 +506,8 @@ fn job_rows(cloud: &CloudSnapshot) -> Vec<JobRow<'_>> {
 }
 
 /// The property of a provisioning error, spelled one way: Graph documents `ProxyAddress`; real
-/// responses also say `ProxyAddresses`.
+/// responses also say `ProxyAddresses`
+/// (<https://learn.microsoft.com/graph/api/resources/onpremisesprovisioningerror>).
 fn error_property(p: Option<&str>) -> Option<String> {
     p.map(|p| match p.to_ascii_lowercase().as_str() {
         "proxyaddress" | "proxyaddresses" => "ProxyAddress".to_owned(),

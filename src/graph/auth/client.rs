@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::cloud::Endpoints;
 use super::credential::{Credential, Secret};
 use super::http::OAuthHttp;
-use super::{AccessToken, AuthError};
+use super::{AccessToken, AuthError, AuthErrorKind};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Lifetime assumed when a token response has no `expires_in` (Entra always sends it).
@@ -50,7 +50,7 @@ fn check_tenant(tenant: &str) -> Result<(), AuthError> {
     if ok {
         Ok(())
     } else {
-        Err(AuthError(format!(
+        Err(AuthError::configuration(format!(
             "tenant '{tenant}' is not a tenant id or domain name"
         )))
     }
@@ -68,8 +68,8 @@ impl TokenClient {
         let client_id = client_id.trim();
         check_tenant(tenant)?;
         if client_id.is_empty() {
-            return Err(AuthError(
-                "no client id (--client-id or AZURE_CLIENT_ID)".into(),
+            return Err(AuthError::configuration(
+                "no client id (--client-id or AZURE_CLIENT_ID)",
             ));
         }
         Ok(Self {
@@ -100,8 +100,9 @@ impl TokenClient {
 
     pub(super) fn token_url(&self) -> Result<TokenUrl, AuthError> {
         let url = self.endpoints.token_url(&self.tenant);
-        TokenUrl::new(url.clone())
-            .map_err(|e| AuthError(format!("token endpoint {url} is not a URL: {e}")))
+        TokenUrl::new(url.clone()).map_err(|e| {
+            AuthError::configuration(format!("token endpoint {url} is not a URL: {e}"))
+        })
     }
 
     /// A new token from the token endpoint.
@@ -198,8 +199,10 @@ impl TokenClient {
     where
         T: ErrorResponse + Serialize,
     {
-        let detail = match err {
-            RequestTokenError::ServerResponse(body) => server_error(body),
+        let (kind, detail) = match err {
+            RequestTokenError::ServerResponse(body) => {
+                (AuthErrorKind::Rejected, server_error(body))
+            }
             RequestTokenError::Request(e) => {
                 let mut text = format!("the token endpoint could not be reached: {e}");
                 let mut source = e.source();
@@ -207,14 +210,17 @@ impl TokenClient {
                     let _ = write!(text, ": {s}");
                     source = s.source();
                 }
-                text
+                (AuthErrorKind::Unreachable, text)
             }
             RequestTokenError::Parse(e, body) => {
                 let body = String::from_utf8_lossy(body);
                 let head: String = body.chars().take(200).collect();
-                format!("unexpected token endpoint response ({e}): {head}")
+                (
+                    AuthErrorKind::UnexpectedResponse,
+                    format!("unexpected token endpoint response ({e}): {head}"),
+                )
             }
-            RequestTokenError::Other(text) => text.clone(),
+            RequestTokenError::Other(text) => (AuthErrorKind::Rejected, text.clone()),
         };
         let message = format!(
             "{action} failed for tenant '{}', client '{}' at {}: {detail}",
@@ -222,7 +228,7 @@ impl TokenClient {
             self.client_id,
             self.endpoints.authority()
         );
-        AuthError(scrub(message, hide))
+        AuthError::new(kind, scrub(message, hide))
     }
 }
 

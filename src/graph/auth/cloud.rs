@@ -1,5 +1,7 @@
 //! National clouds and endpoints: which login (authority) host and which Graph host a run talks
-//! to (graph-api.md §7.4), with the `--authority-host` / `--graph-endpoint` overrides. An endpoint
+//! to (<https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud>,
+//! <https://learn.microsoft.com/graph/deployments>), with the `--authority-host` /
+//! `--graph-endpoint` overrides. An endpoint
 //! must be `https://`; plain `http://` is accepted only for loopback hosts (127.0.0.0/8, `::1`,
 //! `localhost`) so that the simulator can be used and no token or secret crosses a network in
 //! clear text.
@@ -45,7 +47,9 @@ impl Cloud {
             Cloud::Global => "https://login.microsoftonline.com",
             Cloud::UsGov | Cloud::UsGovDod => "https://login.microsoftonline.us",
             // Graph's deployments page lists login.chinacloudapi.cn; the Entra docs name
-            // https://login.partner.microsoftonline.cn (graph-api.md §7.4). Override with
+            // https://login.partner.microsoftonline.cn
+            // (https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud,
+            // https://learn.microsoft.com/graph/deployments). Override with
             // `--authority-host` if a tenant needs the other one.
             Cloud::China => "https://login.chinacloudapi.cn",
         }
@@ -77,7 +81,7 @@ impl FromStr for Cloud {
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                AuthError(format!(
+                AuthError::configuration(format!(
                     "unknown cloud '{s}': expected one of global, usgov, usgov-dod, china"
                 ))
             })
@@ -157,7 +161,7 @@ impl Endpoints {
 /// URL (or `http` on a loopback host) with no credentials, query or fragment.
 pub fn validate_endpoint(what: &str, raw: &str) -> Result<String, AuthError> {
     let raw = raw.trim();
-    let bad = |why: &str| AuthError(format!("{what} '{raw}': {why}"));
+    let bad = |why: &str| AuthError::configuration(format!("{what} '{raw}': {why}"));
     let url = Url::parse(raw).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;
     let host = url.host_str().ok_or_else(|| bad("the URL has no host"))?;
     match url.scheme() {

@@ -71,7 +71,7 @@ fn client_secret_from(path: Option<&Path>, env: Option<String>) -> Result<Secret
     let (value, source) = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                AuthError(format!(
+                AuthError::credential(format!(
                     "cannot read the client secret file {}: {e}",
                     path.display()
                 ))
@@ -80,7 +80,7 @@ fn client_secret_from(path: Option<&Path>, env: Option<String>) -> Result<Secret
         }
         None => (
             env.ok_or_else(|| {
-                AuthError(format!(
+                AuthError::credential(format!(
                     "no client secret: set {CLIENT_SECRET_ENV} or pass --client-secret-file"
                 ))
             })?,
@@ -89,7 +89,7 @@ fn client_secret_from(path: Option<&Path>, env: Option<String>) -> Result<Secret
     };
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(AuthError(format!("{source} is empty")));
+        return Err(AuthError::credential(format!("{source} is empty")));
     }
     Ok(Secret::new(trimmed))
 }
@@ -151,31 +151,32 @@ impl CertificateCredential {
     pub fn from_pem(pem: &str) -> Result<Self, AuthError> {
         let blocks = pem_blocks(pem);
         if blocks.iter().any(|(l, _)| *l == "ENCRYPTED PRIVATE KEY") {
-            return Err(AuthError(
-                "the certificate PEM holds an encrypted private key; decrypt it first (openssl pkcs8 -in key.pem -nocrypt)".into(),
+            return Err(AuthError::credential(
+                "the certificate PEM holds an encrypted private key; decrypt it first (openssl pkcs8 -in key.pem -nocrypt)",
             ));
         }
         let (_, key_block) = blocks
             .iter()
             .find(|(l, _)| matches!(*l, "PRIVATE KEY" | "RSA PRIVATE KEY"))
             .ok_or_else(|| {
-                AuthError("the certificate PEM has no PRIVATE KEY block (PFX files must be converted: openssl pkcs12 -nodes)".into())
+                AuthError::credential("the certificate PEM has no PRIVATE KEY block (PFX files must be converted: openssl pkcs12 -nodes)")
             })?;
         let (_, cert_block) = blocks
             .iter()
             .find(|(l, _)| *l == "CERTIFICATE")
-            .ok_or_else(|| AuthError("the certificate PEM has no CERTIFICATE block".into()))?;
-        let key = EncodingKey::from_rsa_pem(key_block.as_bytes())
-            .map_err(|e| AuthError(format!("the private key is not a usable RSA key: {e}")))?;
+            .ok_or_else(|| AuthError::credential("the certificate PEM has no CERTIFICATE block"))?;
+        let key = EncodingKey::from_rsa_pem(key_block.as_bytes()).map_err(|e| {
+            AuthError::credential(format!("the private key is not a usable RSA key: {e}"))
+        })?;
         let body: String = cert_block
             .lines()
             .filter(|l| !l.starts_with("-----"))
             .flat_map(str::chars)
             .filter(|c| !c.is_whitespace())
             .collect();
-        let der = STANDARD
-            .decode(body)
-            .map_err(|e| AuthError(format!("the CERTIFICATE block is not valid base64: {e}")))?;
+        let der = STANDARD.decode(body).map_err(|e| {
+            AuthError::credential(format!("the CERTIFICATE block is not valid base64: {e}"))
+        })?;
         Ok(Self {
             key,
             thumbprint_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(&der)),
@@ -185,13 +186,14 @@ impl CertificateCredential {
     /// As [`CertificateCredential::from_pem`], from a file.
     pub fn from_pem_file(path: &Path) -> Result<Self, AuthError> {
         let pem = std::fs::read_to_string(path).map_err(|e| {
-            AuthError(format!(
+            AuthError::credential(format!(
                 "cannot read the certificate {}: {e}",
                 path.display()
             ))
         })?;
-        Self::from_pem(&pem)
-            .map_err(|e| AuthError(format!("certificate {}: {}", path.display(), e.0)))
+        Self::from_pem(&pem).map_err(|e| {
+            AuthError::credential(format!("certificate {}: {}", path.display(), e.message()))
+        })
     }
 
     /// The `--certificate` file: PEM (key and certificate) or PFX, told apart by content; a
@@ -210,17 +212,19 @@ impl CertificateCredential {
         password: Option<&Secret>,
     ) -> Result<Self, AuthError> {
         let bytes = std::fs::read(path).map_err(|e| {
-            AuthError(format!(
+            AuthError::credential(format!(
                 "cannot read the certificate {}: {e}",
                 path.display()
             ))
         })?;
-        let in_file = |e: AuthError| AuthError(format!("certificate {}: {}", path.display(), e.0));
+        let in_file = |e: AuthError| {
+            AuthError::credential(format!("certificate {}: {}", path.display(), e.message()))
+        };
         match CertificateFormat::detect(&bytes) {
             CertificateFormat::Pem(text) => Self::from_pem(text).map_err(in_file),
             CertificateFormat::Pfx(der) => Self::from_pfx(&der, password).map_err(in_file),
-            CertificateFormat::Unknown => Err(in_file(AuthError(
-                "is neither PEM nor PFX: expected -----BEGIN ...----- blocks (key and certificate) or a PFX/PKCS#12 file (DER or base64)".into(),
+            CertificateFormat::Unknown => Err(in_file(AuthError::credential(
+                "is neither PEM nor PFX: expected -----BEGIN ...----- blocks (key and certificate) or a PFX/PKCS#12 file (DER or base64)",
             ))),
         }
     }
@@ -239,33 +243,33 @@ impl CertificateCredential {
         let store = KeyStore::from_pkcs12(der, pwd, Pkcs12ImportPolicy::Relaxed).map_err(|e| {
             // Only the error's kind is shown: no variant carries the password.
             match e {
-                p12_keystore::error::Error::MacError(_) if password.is_none() => AuthError(format!(
+                p12_keystore::error::Error::MacError(_) if password.is_none() => AuthError::credential(format!(
                     "the PFX is password-protected: set {CERTIFICATE_PASSWORD_ENV}"
                 )),
-                p12_keystore::error::Error::MacError(_) => AuthError(format!(
+                p12_keystore::error::Error::MacError(_) => AuthError::credential(format!(
                     "wrong PFX password (from {CERTIFICATE_PASSWORD_ENV}): the file's integrity check failed"
                 )),
-                other => AuthError(format!("not a readable PFX/PKCS#12 file: {other}")),
+                other => AuthError::credential(format!("not a readable PFX/PKCS#12 file: {other}")),
             }
         })?;
         let (_, chain) = store.private_key_chain().ok_or_else(|| {
-            AuthError(
-                "the PFX has no private key: export it with the private key (Export-PfxCertificate, or openssl pkcs12 -export -inkey KEY)".into(),
+            AuthError::credential(
+                "the PFX has no private key: export it with the private key (Export-PfxCertificate, or openssl pkcs12 -export -inkey KEY)",
             )
         })?;
         let oid = chain.key().oid().to_string();
         if oid != RSA_OID {
-            return Err(AuthError(format!(
+            return Err(AuthError::credential(format!(
                 "the PFX's private key is not RSA (algorithm {oid}): client assertions are signed with PS256, which needs an RSA key"
             )));
         }
-        let cert = chain
-            .certs()
-            .first()
-            .ok_or_else(|| AuthError("the PFX has no certificate for its private key".into()))?;
+        let cert = chain.certs().first().ok_or_else(|| {
+            AuthError::credential("the PFX has no certificate for its private key")
+        })?;
         let pem = pem_encode("PRIVATE KEY", chain.key().as_der());
-        let key = EncodingKey::from_rsa_pem(pem.as_bytes())
-            .map_err(|e| AuthError(format!("the private key is not a usable RSA key: {e}")))?;
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
+            AuthError::credential(format!("the private key is not a usable RSA key: {e}"))
+        })?;
         Ok(Self {
             key,
             thumbprint_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(cert.as_der())),
@@ -275,8 +279,8 @@ impl CertificateCredential {
     /// Built without the `pfx` feature: PFX files are refused with the conversion command.
     #[cfg(not(feature = "pfx"))]
     pub fn from_pfx(_der: &[u8], _password: Option<&Secret>) -> Result<Self, AuthError> {
-        Err(AuthError(
-            "is a PFX/PKCS#12 file, and this build reads PEM only (built without the `pfx` feature): convert it with openssl pkcs12 -in app.pfx -nodes -out app.pem".into(),
+        Err(AuthError::credential(
+            "is a PFX/PKCS#12 file, and this build reads PEM only (built without the `pfx` feature): convert it with openssl pkcs12 -in app.pfx -nodes -out app.pem",
         ))
     }
 
@@ -304,7 +308,7 @@ impl CertificateCredential {
         };
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map(Secret::new)
-            .map_err(|e| AuthError(format!("cannot sign the client assertion: {e}")))
+            .map_err(|e| AuthError::credential(format!("cannot sign the client assertion: {e}")))
     }
 }
 
@@ -384,6 +388,35 @@ pub enum Credential {
     Certificate(Arc<CertificateCredential>),
     /// Device code sign-in of a user (delegated token); the prompt goes to the callback.
     DeviceCode(DeviceCodePrompt),
+}
+
+/// Which kind of credential signs in: said in sign-in errors and `doctor`, and it decides what
+/// a token can do (a device code gives a delegated token; the others an application token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    ClientSecret,
+    Certificate,
+    DeviceCode,
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CredentialKind::ClientSecret => "client secret",
+            CredentialKind::Certificate => "certificate",
+            CredentialKind::DeviceCode => "device code",
+        })
+    }
+}
+
+impl Credential {
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credential::ClientSecret(_) => CredentialKind::ClientSecret,
+            Credential::Certificate(_) => CredentialKind::Certificate,
+            Credential::DeviceCode(_) => CredentialKind::DeviceCode,
+        }
+    }
 }
 
 impl fmt::Debug for Credential {

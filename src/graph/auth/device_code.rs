@@ -1,4 +1,6 @@
-//! The device code flow (delegated sign-in, graph-api.md §7.3): `POST {tenant}/oauth2/v2.0/devicecode`,
+//! The device code flow (delegated sign-in,
+//! <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>):
+//! `POST {tenant}/oauth2/v2.0/devicecode`,
 //! the `message` handed to the caller's prompt callback, then polling the token endpoint with
 //! oauth2's poller, which waits `interval` between polls, keeps polling on
 //! `authorization_pending`, adds 5 s on `slow_down`, and stops on `authorization_declined`,
@@ -31,8 +33,9 @@ impl TokenClient {
         prompt: &DeviceCodePrompt,
     ) -> Result<BasicTokenResponse, AuthError> {
         let url = self.endpoints().device_code_url(self.tenant());
-        let device_url = DeviceAuthorizationUrl::new(url.clone())
-            .map_err(|e| AuthError(format!("device code endpoint {url} is not a URL: {e}")))?;
+        let device_url = DeviceAuthorizationUrl::new(url.clone()).map_err(|e| {
+            AuthError::configuration(format!("device code endpoint {url} is not a URL: {e}"))
+        })?;
         let client = base.clone().set_device_authorization_url(device_url);
         let [graph, offline] = self.delegated_scopes();
         let details: EntraDeviceAuthorization = client

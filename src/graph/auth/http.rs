@@ -1,6 +1,7 @@
 //! The HTTP client the `oauth2` crate sends token requests through: a newtype over the
 //! project's `reqwest` 0.13 client implementing `oauth2::AsyncHttpClient` (oauth2 5's own
-//! `reqwest` feature is tied to reqwest 0.12; rust-deps.md §3). Token requests carry secrets in
+//! `reqwest` feature is tied to reqwest 0.12: <https://docs.rs/oauth2/5.0.0/oauth2/#http-clients>,
+//! and <https://docs.rs/oauth2-reqwest> says so too). Token requests carry secrets in
 //! their bodies, so the client built here follows no redirects.
 
 use std::future::Future;
@@ -26,7 +27,7 @@ impl OAuthHttp {
             .build()
             .map(Self)
             .map_err(|e| {
-                AuthError(format!(
+                AuthError::configuration(format!(
                     "cannot build the HTTP client for token requests: {e}"
                 ))
             })

@@ -15,7 +15,8 @@ pub use cache::CachedTokenSource;
 pub use client::TokenClient;
 pub use cloud::{Cloud, Endpoints};
 pub use credential::{
-    CertificateCredential, Credential, DeviceCodePrompt, Secret, client_secret_from_env_or_file,
+    CertificateCredential, Credential, CredentialKind, DeviceCodePrompt, Secret,
+    client_secret_from_env_or_file,
 };
 pub use http::OAuthHttp;
 
@@ -46,8 +47,49 @@ impl fmt::Debug for AccessToken {
 
 /// Why no token could be had; messages name the tenant, client and endpoint, never a secret.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AuthError(pub String);
+#[error("{message}")]
+pub struct AuthError {
+    pub kind: AuthErrorKind,
+    message: String,
+}
+
+/// What went wrong in a sign-in, so a caller can say what to fix without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthErrorKind {
+    /// A tenant, client id, cloud or endpoint that cannot be used as given.
+    Configuration,
+    /// The secret or certificate cannot be read or used.
+    Credential,
+    /// Microsoft Entra answered with an OAuth error (`AADSTS...`): wrong secret, consent
+    /// missing, a device code declined or expired.
+    Rejected,
+    /// The token endpoint could not be reached.
+    Unreachable,
+    /// The token endpoint answered with something that is not an OAuth response.
+    UnexpectedResponse,
+}
+
+impl AuthError {
+    pub fn new(kind: AuthErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn configuration(message: impl Into<String>) -> Self {
+        Self::new(AuthErrorKind::Configuration, message)
+    }
+
+    pub fn credential(message: impl Into<String>) -> Self {
+        Self::new(AuthErrorKind::Credential, message)
+    }
+
+    /// The message (already free of secrets).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 /// Where the Graph client gets tokens: a cached token, refreshed before it expires, and
 /// renewed once when Graph answers 401 mid-run.

@@ -3,7 +3,8 @@
 //! URL of each (with `$select` of exactly the properties [`crate::inputs::snapshot`] reads, since Graph
 //! leaves the sync properties out by default, and `$top=999`), the Cloud Sync service principal
 //! discovery (union of the app id, application template and service principal name filters,
-//! graph-api.md §4.5), and `manifest.json` (status, objects, requests, retries and 429s per
+//! <https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>),
+//! and `manifest.json` (status, objects, requests, retries and 429s per
 //! collection). Collections run in parallel on one shared [`GraphClient`]; users, contacts and
 //! groups stream page by page to `NAME.jsonl` so memory does not grow with the tenant (only the
 //! small collections are held, one at a time). Every file is written under a temporary name and
@@ -44,15 +45,18 @@ onPremisesImmutableId,onPremisesSyncEnabled,onPremisesLastSyncDateTime,\
 onPremisesDistinguishedName,onPremisesSamAccountName,onPremisesDomainName,\
 onPremisesSecurityIdentifier,onPremisesUserPrincipalName,onPremisesProvisioningErrors,\
 createdDateTime,accountEnabled,userType";
-/// orgContact has no UPN, immutable id, on-prem names or `createdDateTime` in v1.0 (§1.1).
+/// orgContact has no UPN, immutable id, on-prem names or `createdDateTime` in v1.0
+/// (<https://learn.microsoft.com/graph/api/resources/orgcontact>).
 const CONTACT_SELECT: &str = "id,displayName,mail,mailNickname,proxyAddresses,\
 onPremisesSyncEnabled,onPremisesLastSyncDateTime,onPremisesProvisioningErrors";
-/// group has no `onPremisesDistinguishedName` in v1.0 (§1.1).
+/// group has no `onPremisesDistinguishedName` in v1.0
+/// (<https://learn.microsoft.com/graph/api/resources/group>).
 const GROUP_SELECT: &str = "id,displayName,mail,mailNickname,proxyAddresses,\
 onPremisesSyncEnabled,onPremisesLastSyncDateTime,onPremisesSamAccountName,onPremisesDomainName,\
 onPremisesSecurityIdentifier,onPremisesProvisioningErrors,createdDateTime,mailEnabled,\
 securityEnabled";
-/// Beta: `onPremisesLastPasswordSyncDateTime` is not in v1.0 (§5.1).
+/// Beta: `onPremisesLastPasswordSyncDateTime` is not in v1.0
+/// (<https://learn.microsoft.com/graph/api/resources/organization?view=graph-rest-beta>).
 const ORGANIZATION_SELECT: &str = "id,displayName,onPremisesSyncEnabled,\
 onPremisesLastSyncDateTime,onPremisesLastPasswordSyncDateTime,verifiedDomains";
 /// The v1.0 fallback: onPremisesLastPasswordSyncDateTime exists only in the global cloud's beta
@@ -90,8 +94,8 @@ const DISPLAY_NAME_NEXT_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789
 ///
 /// `startswith` on these properties works without advanced query parameters, and `$count` (the
 /// `/$count` segment and `$count=true`) with `ConsistencyLevel: eventual`, on all three
-/// resources (graph-api.md §1.4; the FILTER table's "User", "Group" and "Organizational contact
-/// properties", <https://learn.microsoft.com/graph/aad-advanced-queries>; `/contacts/$count`
+/// resources (the "User", "Group" and "Organizational contact properties" tables of
+/// <https://learn.microsoft.com/graph/aad-advanced-queries>; `/contacts/$count`
 /// and `startswith(displayName,'A')` with `$count=true` are examples 2 and 3 of
 /// <https://learn.microsoft.com/graph/api/orgcontact-list>, `/groups/$count` and
 /// `startswith(displayName, 'a')` examples 3 and 4 of
@@ -147,12 +151,14 @@ const GROUP_PARTITIONS: PartitionPlan = PartitionPlan {
     remainder: true,
 };
 
-/// The server-side provisioning-error filter (graph-api.md §1.4: `eq` inside `any` on
-/// `category` is supported without advanced query parameters; `PropertyConflict` is the only
+/// The server-side provisioning-error filter
+/// (<https://learn.microsoft.com/graph/aad-advanced-queries>: `eq` inside `any` on `category` is
+/// supported without advanced query parameters; `PropertyConflict` is the only
 /// documented category).
 const PROVISIONING_ERROR_FILTER: &str =
     "onPremisesProvisioningErrors/any(o:o/category eq 'PropertyConflict')";
-/// The fallback scan when Graph refuses that filter (graph-api.md §8.3): every synced object,
+/// The fallback scan when Graph refuses that filter (older revisions of the filter table listed it
+/// as unsupported; our choice, not a documented procedure): every synced object,
 /// keeping those with a non-empty `onPremisesProvisioningErrors`.
 const SYNCED_FILTER: &str = "onPremisesSyncEnabled eq true";
 
@@ -175,7 +181,8 @@ pub struct CollectOptions {
     pub partition_threshold: u64,
     /// Partition pages in flight per collection. Each is one request; Graph's budget for a large
     /// tenant is 8,000 resource units per 10 s and a `$select`ed page of users, contacts or
-    /// groups costs 1 (graph-api.md §3.1), so 16 pages in flight for each of the three (about
+    /// groups costs 1 (<https://learn.microsoft.com/graph/throttling-limits>), so 16 pages in
+    /// flight for each of the three (about
     /// 12 requests/s each at Graph's 1-2 s a page) stay far below it; all go through the
     /// client's shared rate limiter and `Retry-After` gate anyway.
     pub partition_concurrency: usize,
@@ -1028,7 +1035,7 @@ impl Task<'_> {
         let mut stats = CallStats::default();
         let mut count = 0;
         let result = async {
-            // One discovery path for `collect` and `cloud-sync` (graph-api.md §4.5).
+            // One discovery path for `collect` and `cloud-sync` (`graph::cloud_sync_discovery`).
             let mut jobs = Vec::new();
             for principal in
                 crate::graph::cloud_sync_discovery::principals(self.client, &mut stats).await?
@@ -1241,8 +1248,10 @@ impl DirectoryObjectRef {
     }
 }
 
-/// `ConsistencyLevel: eventual`: what `$count` needs (graph-api.md §1.4, §2.1), re-sent on
-/// every page by the pager.
+/// `ConsistencyLevel: eventual`: what `$count` needs
+/// (<https://learn.microsoft.com/graph/aad-advanced-queries>), re-sent on every page by the pager
+/// (headers "are not included by default in subsequent page requests",
+/// <https://learn.microsoft.com/graph/paging>).
 fn eventual() -> (HeaderName, HeaderValue) {
     (
         HeaderName::from_static("consistencylevel"),

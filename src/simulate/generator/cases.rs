@@ -1,5 +1,6 @@
-//! The planted problems: one function per case kind, ported one for one from
-//! `tests/bench/generate_tenant.py` (where each is proven against the tool). A case makes a few
+//! The planted problems: one function per case kind, each proven against the tool by
+//! `tests/tenant.rs` and `tests/simulate_generator.rs` (every planted finding is found, nothing
+//! else is). This is the only place a case is written. A case makes a few
 //! related objects and records every finding they imply, including the ones a second rule
 //! legitimately adds (a formerly synced user that refuses a soft match is also a stale-cloud-only
 //! leftover; a synced user whose quarantined address a cloud-only user holds is also a

@@ -1,6 +1,6 @@
 //! The generator's object constructors: on-prem users, contacts, groups, computers and OUs as an
-//! AD export shows them, their synced cloud twins, and cloud-only users, contacts and groups, as
-//! `tests/bench/generate_tenant.py` makes them. Every address embeds the object's serial, so
+//! AD export shows them, their synced cloud twins, and cloud-only users, contacts and groups.
+//! Every address embeds the object's serial, so
 //! nothing collides unless a planting case makes it.
 //!
 //! Constructors only: they decide no planting and record no ground truth.

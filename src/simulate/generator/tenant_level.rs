@@ -1,7 +1,9 @@
 //! The tenant-level resources: organization (the beta superset), domains, the tenant's sync
 //! switches, activated directory roles with their members, and the Cloud Sync configurations
-//! (service principals as Graph documents them, graph-api.md §4.5, and their synchronization jobs
-//! with status shapes as in graph-samples/cloudsync-AD2AADProvisioning-job.json), including the
+//! (service principals as
+//! <https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>
+//! documents them, and their synchronization jobs with status shapes as in
+//! fixtures/graph-samples/cloudsync-AD2AADProvisioning-job.json), including the
 //! quarantined and failing jobs the sync-health rules must report.
 //!
 //! It builds records only; the objects and the planting cases live in the parent module.
@@ -263,7 +265,8 @@ fn numbered_forest(base: &str, i: usize) -> String {
     }
 }
 
-/// A Cloud Sync configuration's service principal, named after its AD domain (graph-api.md §4.5).
+/// A Cloud Sync configuration's service principal, named after its AD domain ("The displayName
+/// is the AD domain URL", cloud-sync/how-to-inbound-synch-ms-graph).
 fn service_principal(id: String, forest: &str) -> ServicePrincipal {
     ServicePrincipal {
         id,

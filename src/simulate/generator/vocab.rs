@@ -1,6 +1,5 @@
 //! The generated tenant's fixed shape and vocabulary: its domains and forests, sites, names, role
-//! templates and the Cloud Sync application. The same values as `tests/bench/generate_tenant.py`,
-//! so the two generators describe one tenant.
+//! templates and the Cloud Sync application.
 //!
 //! Data only: no randomness and no object construction here.
 
@@ -33,7 +32,9 @@ pub(crate) const ESCROW_FOREST: &str = "northwindtraders.local";
 pub(crate) const QUARANTINE_FOREST: &str = "tailspintoys";
 pub(crate) const FAILING_FOREST: &str = "wingtiptoys";
 
-/// The Cloud Sync application template (graph-api.md §4.5); its service principals carry it as
+/// The Cloud Sync application template
+/// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>);
+/// its service principals carry it as
 /// appId and in servicePrincipalNames, and are named after the AD domain.
 pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
 pub(crate) const CLOUD_SYNC_APP_NAME: &str =
