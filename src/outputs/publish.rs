@@ -59,6 +59,8 @@ pub fn publish(
     schedule: ScheduleInputs,
     options: &PublishOptions<'_>,
 ) -> anyhow::Result<Published> {
+    let clock = crate::audit::timings::Clock::start();
+    let began = std::time::Instant::now();
     let schedule = schedule.apply(&audit)?;
     // The schedule goes onto the typed report before anything is written: findings.json and
     // report.html are each written once, from the same model.
@@ -85,6 +87,7 @@ pub fn publish(
         staging.commit(&OWNED_ENTRIES, "findings.json")?;
         (written, cleanup_files)
     };
+    clock.done("outputs", began, Some(audit.findings.len()));
     let completeness = completeness(&audit, options);
     let exit = schedule.exit_decision(
         &audit.findings,

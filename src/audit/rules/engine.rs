@@ -23,6 +23,7 @@ use polars::sql::SQLContext;
 use super::{Kind, Rule};
 use crate::audit::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
 use crate::audit::tables::{self, Tables};
+use crate::audit::timings::Clock;
 
 /// The columns every rule returns, in this order of importance.
 pub const FINDING_COLUMNS: [&str; 8] = [
@@ -46,11 +47,24 @@ pub struct RunOutput {
     pub findings: Vec<Finding>,
     /// Why each view could not be built (rules needing it say so in their own outcome).
     pub views_unavailable: BTreeMap<String, String>,
+    /// The views built on the audit's tables, by name: the tenant summary reuses them rather
+    /// than joining a million objects a second time.
+    pub views: BTreeMap<String, DataFrame>,
 }
 
 /// Runs `rules` (rules and views) against `tables`. `only`, when given, limits which rules run
 /// (views are still built as needed).
 pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> RunOutput {
+    run_timed(rules, tables, only, Clock::start())
+}
+
+/// [`run`], logging each view's and rule's time against `clock` (the audit's own).
+pub fn run_timed(
+    rules: &[Rule],
+    tables: &Tables,
+    only: Option<&BTreeSet<String>>,
+    clock: Clock,
+) -> RunOutput {
     let mut ctx = SQLContext::new();
     for spec in tables::TABLES {
         // Unavailable tables are registered empty so optional inputs work; a rule that *requires*
@@ -69,7 +83,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         .collect();
 
     let mut output = RunOutput::default();
-    build_views(&mut ctx, rules, &mut unavailable, &mut output);
+    build_views(&mut ctx, rules, &mut unavailable, &mut output, clock);
     let partial = partial_inputs(rules, tables, &unavailable);
 
     for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
@@ -126,7 +140,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         let outcome = if missing.is_empty() {
             // A fresh copy per rule: a query that fails part-way leaves polars' context with
             // stale table aliases, and the next rule would then fail for no fault of its own.
-            match run_rule(&mut ctx.clone(), rule) {
+            match run_rule(&mut ctx.clone(), rule, clock) {
                 Ok(findings) => {
                     let n = findings.len();
                     output.findings.extend(findings);
@@ -217,6 +231,7 @@ fn build_views(
     rules: &[Rule],
     unavailable: &mut BTreeMap<String, String>,
     output: &mut RunOutput,
+    clock: Clock,
 ) {
     let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
 
@@ -225,13 +240,14 @@ fn build_views(
         empty_ctx.register(spec.name, spec.empty().lazy());
     }
     let mut no_gaps = BTreeMap::new();
-    for (name, frame) in materialise(&mut empty_ctx, &views, &mut no_gaps) {
+    for (name, frame) in materialise(&mut empty_ctx, &views, &mut no_gaps, None) {
         ctx.register(&name, frame.lazy());
     }
     // A view that fails even on empty tables gets no placeholder; the real pass below fails the
     // same way and records why.
-    for (name, frame) in materialise(ctx, &views, unavailable) {
-        ctx.register(&name, frame.lazy());
+    for (name, frame) in materialise(ctx, &views, unavailable, Some(clock)) {
+        ctx.register(&name, frame.clone().lazy());
+        output.views.insert(name, frame);
     }
     output.views_unavailable = views
         .iter()
@@ -249,6 +265,7 @@ fn materialise(
     ctx: &mut SQLContext,
     views: &[&Rule],
     unavailable: &mut BTreeMap<String, String>,
+    clock: Option<Clock>,
 ) -> Vec<(String, DataFrame)> {
     let mut built: Vec<(String, DataFrame)> = Vec::new();
     let mut pending: Vec<&Rule> = views.to_vec();
@@ -283,7 +300,13 @@ fn materialise(
             // On a copy, as for rules: a failed view must not leave stale aliases behind.
             match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
-                    tracing::debug!(view = %view.name, rows = frame.height(), elapsed = ?started.elapsed(), "view built");
+                    if let Some(clock) = clock {
+                        clock.done(
+                            &format!("view {}", view.name),
+                            started,
+                            Some(frame.height()),
+                        );
+                    }
                     ctx.register(&view.name, frame.clone().lazy());
                     built.push((view.name.clone(), frame));
                 }
@@ -310,14 +333,19 @@ fn materialise(
     built
 }
 
-fn run_rule(ctx: &mut SQLContext, rule: &Rule) -> Result<Vec<Finding>, String> {
+fn run_rule(ctx: &mut SQLContext, rule: &Rule, clock: Clock) -> Result<Vec<Finding>, String> {
     let started = std::time::Instant::now();
     let frame = ctx
         .execute(&rule.sql)
         .and_then(LazyFrame::collect)
         .map_err(|e| format!("{}: {e}", rule.source.display()))?;
-    tracing::debug!(rule = %rule.name, rows = frame.height(), elapsed = ?started.elapsed(), "rule ran");
-    findings_from_frame(rule, &frame)
+    let findings = findings_from_frame(rule, &frame);
+    clock.done(
+        &format!("rule {}", rule.name),
+        started,
+        Some(frame.height()),
+    );
+    findings
 }
 
 /// The first `reason` of a guard view, if it has a row.
