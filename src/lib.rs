@@ -25,3 +25,13 @@ pub mod inputs;
 pub mod outputs;
 pub mod preview;
 pub mod simulate;
+
+/// The version and the commit this binary was built from, as `--version` prints it and the
+/// outputs' `tool` field records it: `0.1.0 (commit 1a2b3c4)`, `-dirty` when the tree had local
+/// changes, `unknown` when the build could not tell (see `build/commit.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ENTRA_AUDIT_BUILD_COMMIT"),
+    ")"
+);

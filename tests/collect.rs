@@ -115,6 +115,34 @@ fn assert_cloud_sync_scopes(snapshot: &snapshot::CloudSnapshot) {
         Some(2),
         "{model:?}"
     );
+    // The same job filters its users by an attribute: said as not evaluated, on that job only.
+    let filtered: Vec<&Vec<String>> = snapshot
+        .sync_jobs
+        .iter()
+        .filter_map(|j| j.scope_not_evaluated.as_ref())
+        .collect();
+    assert_eq!(
+        filtered,
+        [&vec![
+            "an attribute scoping filter on user objects (1 clause)".to_owned()
+        ]]
+    );
+    assert_eq!(
+        model
+            .cloud_sync_scope_not_evaluated
+            .keys()
+            .collect::<Vec<_>>(),
+        ["fabrikam.local"],
+        "{model:?}"
+    );
+    assert!(
+        model
+            .summary_lines()
+            .iter()
+            .any(|l| l.contains("fabrikam.local: also narrowed by an attribute scoping filter")),
+        "{:?}",
+        model.summary_lines()
+    );
 }
 
 type Key = (String, Option<String>, Option<String>);

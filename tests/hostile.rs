@@ -86,13 +86,14 @@ fn a_rerun_replaces_the_whole_run_and_marks_it_complete() {
     assert!(names.is_empty(), "staging left behind: {names:?}");
 }
 
-/// The README's cron script moves `latest` only after a completed run (exit 0 or 1): a killed run
+/// The cron script of docs/scheduling.md moves `latest` only after a completed run (exit 0 or 1): a killed run
 /// (130, 143) or an error (2) leaves the baseline where it was.
 #[cfg(unix)]
 #[test]
 fn the_documented_cron_script_moves_the_baseline_only_after_a_completed_run() {
     let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scheduling.md"))
+            .unwrap();
     let start = readme.find("```sh\n#!/bin/sh").expect("the cron script") + "```sh\n".len();
     let script = &readme[start..start + readme[start..].find("```").unwrap()];
     for code in [0, 1, 2, 101, 130, 143] {

@@ -10,6 +10,7 @@ mod cleanup;
 mod cli;
 mod cloud_sync;
 mod collect;
+mod completions;
 mod hostile;
 mod hostile_corpus;
 mod live;
@@ -23,6 +24,7 @@ mod scheduled;
 mod simulate_cli;
 mod simulate_generator;
 mod tenant;
+mod version;
 
 /// A file in `tests/` that is not a module above would never compile or run.
 #[test]

@@ -135,7 +135,8 @@ fn tags(html: &str) -> Vec<Tag> {
 }
 
 /// Asserts the page can load nothing from anywhere: no resource element, no URL-valued attribute
-/// but in-page fragments, no `url(` or `@import` in CSS, no network API in the script.
+/// but in-page fragments and the rule docs' http(s) references (`<a rel="noopener noreferrer">`,
+/// followed only on a click), no `url(` or `@import` in CSS, no network API in the script.
 fn assert_self_contained(html: &str) {
     let tags = tags(html);
     assert!(tags.iter().any(|t| t.name == "svg"), "no chart drawn");
@@ -149,8 +150,19 @@ fn assert_self_contained(html: &str) {
             "resource element <{}> in report.html",
             tag.name
         );
+        // The one way out of the page is a click on a rule doc's reference: an <a> to an http(s)
+        // page that gets neither the report's address nor a handle on it. Nothing is loaded.
+        let reference = tag.name == "a"
+            && tag
+                .attrs
+                .iter()
+                .any(|(k, v)| k == "rel" && v == "noopener noreferrer");
         for (key, value) in &tag.attrs {
             let v = value.trim().to_ascii_lowercase();
+            if key == "href" && reference && (v.starts_with("https://") || v.starts_with("http://"))
+            {
+                continue;
+            }
             if key == "href" {
                 assert!(
                     v.starts_with('#'),
@@ -379,8 +391,12 @@ fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
     assert!(
         html.contains("Ann &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot; &amp; &#39;Co&#39;")
     );
-    // A link is text: its URL is shown, never followed or loaded.
-    assert!(html.contains("x <span class=\"url\">javascript:alert(3"));
+    // A javascript: link keeps its text and loses its target; the bare https URL is a reference.
+    assert!(!html.to_ascii_lowercase().contains("javascript:alert(3)\""));
+    assert!(html.contains("&lt;/ZoË 日本\u{2028} x <code>&lt;b&gt;</code>"));
+    assert!(html.contains(
+        "<a class=\"url\" href=\"https://evil.example/\" rel=\"noopener noreferrer\">https://evil.example/</a>&quot;onload=&quot;x"
+    ));
 
     let findings = embedded_findings(&html);
     let mismatch = findings
@@ -389,6 +405,61 @@ fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
         .expect("the ObjectTypeMismatch finding");
     assert_eq!(mismatch["onprem_distinguished_name"], HOSTILE_DN);
     assert!(mismatch["message"].as_str().unwrap().contains(HOSTILE));
+}
+
+/// A --rules-dir rule's docs are untrusted Markdown: raw HTML in them is shown as text, and a
+/// link keeps its target only when it is http, https or relative.
+#[test]
+fn rule_docs_raw_html_and_script_links_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cloud, onprem) = hostile_tenant(dir.path());
+    let mut audit = entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let rule = audit.findings[0].rule.clone();
+    audit.rule_docs.insert(
+        rule.clone(),
+        "## What it does\n<div onclick=\"alert(1)\"><iframe src=\"https://evil.example/\"></iframe></div>\n\n\
+         Click [here](javascript:alert(2)), [there](JAVASCRIPT&colon;alert(3)), [data](data:text/html;base64,PHNjcmlwdD4=), \
+         [far](//evil.example/x) or <svg/onload=alert(4)>. ![pixel](https://tracker.example/p.gif)\n\n\
+         ## References\n- [Docs](https://learn.microsoft.com/entra/identity/hybrid/connect/)\n"
+            .to_owned(),
+    );
+    let html = report::html::render(&audit).unwrap();
+    assert_self_contained(&html);
+
+    let section_start = html
+        .find(&format!("id=\"rule-{rule}\""))
+        .expect("the rule's section");
+    let section = &html[section_start..];
+    let section = &section[..section.find("</article>").unwrap_or(section.len())];
+    let lower = section.to_ascii_lowercase();
+    for gone in [
+        "<div onclick",
+        "<iframe",
+        "<svg/onload",
+        "<img",
+        "javascript:",
+        "data:text",
+    ] {
+        assert!(!lower.contains(gone), "{gone} got through: {section}");
+    }
+    assert!(
+        section.contains("&lt;iframe src=&quot;https://evil.example/&quot;&gt;"),
+        "{section}"
+    );
+    assert!(section.contains("&lt;svg/onload=alert(4)&gt;"), "{section}");
+    // The refused links keep their words, the image its alt text; the reference is a link.
+    for words in ["Click here, there, data, far or", "pixel"] {
+        assert!(section.contains(words), "{words:?} missing: {section}");
+    }
+    assert!(section.contains(
+        "<a class=\"ref\" href=\"https://learn.microsoft.com/entra/identity/hybrid/connect/\" rel=\"noopener noreferrer\">Docs</a>"
+    ));
+    let hrefs = tags(section)
+        .into_iter()
+        .flat_map(|t| t.attrs)
+        .filter(|(k, v)| k == "href" && !v.starts_with('#'))
+        .count();
+    assert_eq!(hrefs, 1, "only the reference leaves the page: {section}");
 }
 
 /// 50,000 findings: the page stays one file of bounded size whose table is paged by the script
@@ -434,13 +505,13 @@ fn fifty_thousand_findings_travel_as_json_not_markup() {
 #[test]
 fn verdict_follows_its_rule() {
     use entra_audit::audit::findings::{Finding, RuleOutcome};
-    use entra_audit::outputs::report::html::verdict;
+    use entra_audit::outputs::report::html::readiness;
 
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
     let mut audit = entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
     let all: Vec<&Finding> = audit.findings.iter().collect();
-    let v = verdict(&audit, &all);
+    let v = readiness(&audit, &all);
     assert_eq!((v.level, v.label), ("not-ready", "Not ready"), "{v:?}");
     assert!(v.reasons[0].contains("1 high"), "{v:?}");
 
@@ -451,7 +522,7 @@ fn verdict_follows_its_rule() {
         .filter(|f| f.severity == Severity::Medium)
         .collect();
     assert!(!medium.is_empty());
-    let v = verdict(&audit, &medium);
+    let v = readiness(&audit, &medium);
     assert_eq!(v.level, "incomplete", "{v:?}");
     assert!(
         v.reasons
@@ -464,7 +535,7 @@ fn verdict_follows_its_rule() {
         .rules
         .retain(|r| !matches!(r.outcome, RuleOutcome::NotEvaluated { .. }));
     let medium_count = medium.len();
-    let v = verdict(&audit, &medium);
+    let v = readiness(&audit, &medium);
     assert_eq!(v.level, "warnings", "{v:?}");
     assert!(
         v.reasons
@@ -475,7 +546,7 @@ fn verdict_follows_its_rule() {
     for rule in &mut audit.rules {
         rule.caveats.clear();
     }
-    let v = verdict(&audit, &[]);
+    let v = readiness(&audit, &[]);
     assert_eq!((v.level, v.label), ("ready", "Ready"), "{v:?}");
     assert!(v.reasons.is_empty());
 }

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use entra_audit::audit::check;
 use serde_json::Value;
 
 use crate::common;
@@ -151,12 +150,9 @@ fn hostile_names_dns_and_addresses_never_escape_the_quotes_of_a_command() {
                 hostile(&mut case[side], side);
             }
             let tmp = tempfile::tempdir().unwrap();
-            let report = check(&materialise(&case, tmp.path()))
+            let report = common::check_on_main_stack(materialise(&case, tmp.path()))
                 .unwrap_or_else(|e| panic!("{}/{case_name}: {e:#}", path.display()));
-            let rows = entra_audit::outputs::cleanup::plan(
-                &report.findings,
-                &std::collections::HashSet::<&str>::new(),
-            );
+            let rows = entra_audit::outputs::cleanup::plan(&report.findings, &report.rule_cleanup);
             let texts = report
                 .findings
                 .iter()

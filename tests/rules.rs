@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use entra_audit::audit::{CheckOptions, check};
+use entra_audit::audit::CheckOptions;
 
 use crate::common;
 use entra_audit::audit::findings::{Finding, RuleOutcome};
@@ -152,7 +152,7 @@ fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
         covered.insert(rule.clone());
         for (case_name, case) in fixture["cases"].as_object().unwrap() {
             let tmp = tempfile::tempdir().unwrap();
-            let report = check(&materialise(case, tmp.path()))
+            let report = common::check_on_main_stack(materialise(case, tmp.path()))
                 .unwrap_or_else(|e| panic!("{rule}/{case_name}: {e:#}"));
             let result = report.rules.iter().find(|r| r.rule == rule).unwrap();
             // `"not_evaluated": "text"`: the case's data cannot support the rule, and it must say so.

@@ -6,6 +6,8 @@ severity = "medium"
 category = "hygiene"
 outcome  = "SourceMissing"
 requires = ["cloud_objects", "onprem_objects", "onprem_links", "partial_export"]
+evidence = ["onprem_domain_name", "cloud_last_sync_time", "cloud_admin_roles"]
+cleanup  = ["delete-orphaned-synced-object"]
 not_evaluated_when = "partial_export"
 optional = ["role_members"]
 +++

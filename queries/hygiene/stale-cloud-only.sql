@@ -6,6 +6,8 @@ severity = "medium"
 category = "hygiene"
 outcome  = "CloudLeftover"
 requires = ["cloud_objects"]
+evidence = ["cloud_immutable_id", "cloud_last_sync_time", "cloud_admin_roles", "cloud_domain_federated"]
+cleanup  = ["clear-immutable-id", "delete-stale-cloud-user", "delete-stale-cloud-group", "delete-stale-cloud-contact"]
 optional = ["soft_match_candidates", "onprem_links", "onprem_objects", "domains", "organization", "role_members"]
 +++
 ## What it does

@@ -6,6 +6,8 @@ severity = "medium"
 category = "hygiene"
 outcome  = "UpnReplacedWithInitialDomain"
 requires = ["onprem_objects", "domains"]
+evidence = ["upn_suffix", "substituted_upn"]
+cleanup  = ["fix-upn-suffix"]
 +++
 ## What it does
 Finds on-prem users whose cloud UPN suffix (the part after `@`) is not a verified domain of the

@@ -6,6 +6,7 @@ severity = "high"
 category = "matching"
 outcome  = "InvalidHardMatch"
 requires = ["onprem_objects", "cloud_objects"]
+evidence = ["refusal", "cloud_sync_state", "role_name", "allow_onprem_object_identifier_update"]
 optional = ["sync_features", "role_members"]
 +++
 ## What it does

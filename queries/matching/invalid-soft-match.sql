@@ -6,6 +6,9 @@ severity = "high"
 category = "matching"
 outcome  = "InvalidSoftMatch"
 requires = ["soft_match_candidates", "onprem_objects"]
+evidence = ["refusal_code", "onprem_source_anchor", "cloud_immutable_id", "cloud_sync_state", "cloud_admin_roles", "hard_match_blocked"]
+cleanup  = ["hard-match-set-immutable-id"]
+cloud_object_blocks_onprem = true
 optional = ["role_members", "sync_features"]
 +++
 ## What it does

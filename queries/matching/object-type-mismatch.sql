@@ -6,6 +6,9 @@ severity = "high"
 category = "matching"
 outcome  = "ObjectTypeMismatch"
 requires = ["soft_match_candidates", "onprem_objects"]
+evidence = ["onprem_object_type", "cloud_sync_state"]
+cleanup  = ["resolve-object-type-mismatch"]
+cloud_object_blocks_onprem = true
 +++
 ## What it does
 Finds on-prem objects with no hard match whose soft-match value (userPrincipalName or primary SMTP

@@ -6,6 +6,8 @@ severity = "info"
 category = "matching"
 outcome  = "SoftMatchTakeover"
 requires = ["soft_match_candidates", "onprem_objects"]
+evidence = ["onprem_source_anchor", "hard_match_blocked"]
+cleanup  = ["hard-match-set-immutable-id"]
 optional = ["role_members", "sync_features"]
 +++
 ## What it does

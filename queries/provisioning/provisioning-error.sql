@@ -6,6 +6,7 @@ severity = "high"
 category = "provisioning"
 outcome  = "AttributeValueMustBeUnique"
 requires = ["provisioning_errors", "cloud_objects", "cloud_addresses"]
+evidence = ["category", "occurred_time", "other_cloud_object_id", "other_onprem_object_guid"]
 optional = ["onprem_objects", "onprem_addresses", "onprem_links"]
 +++
 ## What it does

@@ -6,6 +6,7 @@ severity = "medium"
 category = "sync-health"
 outcome  = "JobEscrowed"
 requires = ["sync_jobs"]
+evidence = ["job_id", "escrowed_count", "last_execution_state", "last_execution_ended", "last_success_time"]
 +++
 ## What it does
 Reports Cloud Sync jobs that keep running (their last run ended within `--cloud-sync-max-age`) but

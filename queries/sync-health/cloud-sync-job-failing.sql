@@ -6,6 +6,7 @@ severity = "high"
 category = "sync-health"
 outcome  = "JobFailing"
 requires = ["sync_jobs"]
+evidence = ["job_id", "successive_failures", "last_execution_state", "last_success_time", "last_execution_ended"]
 +++
 ## What it does
 Reports active Cloud Sync jobs (status code `Active`, not quarantined) that keep failing

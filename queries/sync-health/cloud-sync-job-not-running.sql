@@ -6,6 +6,7 @@ severity = "medium"
 category = "sync-health"
 outcome  = "JobPaused"
 requires = ["sync_jobs"]
+evidence = ["job_id", "status_code", "schedule_state"]
 +++
 ## What it does
 Reports Cloud Sync provisioning jobs that sync nothing although they exist: a job whose status code

@@ -6,6 +6,7 @@ severity = "critical"
 category = "sync-health"
 outcome  = "JobQuarantined"
 requires = ["sync_jobs"]
+evidence = ["job_id", "quarantine_reason", "quarantine_since", "quarantine_next_attempt", "quarantine_error_code", "troubleshooting_url"]
 +++
 ## What it does
 Reports every Cloud Sync synchronization job whose status code is `Quarantine`, with the

@@ -6,6 +6,7 @@ severity = "high"
 category = "sync-health"
 outcome  = "SyncStopped"
 requires = ["organization", "params"]
+evidence = ["last_sync_time", "as_of"]
 +++
 ## What it does
 Checks the organization's `onPremisesLastSyncDateTime` while `onPremisesSyncEnabled` is true, and

@@ -6,6 +6,7 @@ severity = "high"
 category = "sync-health"
 outcome  = "PasswordSyncStopped"
 requires = ["password_sync", "organization", "params"]
+evidence = ["last_password_sync_time", "last_directory_sync_time"]
 optional = ["sync_features"]
 +++
 ## What it does

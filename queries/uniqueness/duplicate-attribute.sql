@@ -6,6 +6,8 @@ severity = "high"
 category = "uniqueness"
 outcome  = "AttributeValueMustBeUnique"
 requires = ["onprem_objects", "onprem_addresses", "cloud_addresses", "cloud_objects", "onprem_links", "soft_match_candidates"]
+evidence = ["other_onprem_object_guid", "other_onprem_distinguished_name", "other_attribute"]
+cleanup  = ["remove-onprem-proxy-address", "clear-onprem-mail", "change-onprem-upn"]
 +++
 ## What it does
 Finds values Entra ID requires to be unique (userPrincipalName; SMTP addresses, where mail and

@@ -6,6 +6,8 @@ severity = "critical"
 category = "uniqueness"
 outcome  = "DuplicateSourceAnchor"
 requires = ["onprem_objects"]
+evidence = ["other_onprem_object_guid", "other_onprem_distinguished_name"]
+cleanup  = ["clear-onprem-consistency-guid"]
 +++
 ## What it does
 Finds on-prem objects whose source anchor (mS-DS-ConsistencyGuid when set, else objectGUID, in

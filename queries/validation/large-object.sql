@@ -6,6 +6,7 @@ severity = "medium"
 category = "validation"
 outcome  = "LargeObject"
 requires = ["onprem_objects"]
+evidence = ["rule_broken", "document"]
 +++
 ## What it does
 Checks the on-prem value counts and sizes Entra ID limits, from the export (LDIF carries the

@@ -6,6 +6,7 @@ severity = "medium"
 category = "validation"
 outcome  = "ValueRewritten"
 requires = ["onprem_values", "onprem_objects"]
+evidence = ["rule_broken", "document"]
 +++
 ## What it does
 Checks the on-prem mailNickname (the Exchange alias) against the documented rules:

@@ -6,6 +6,7 @@ severity = "medium"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects"]
+evidence = ["rule_broken", "document"]
 +++
 ## What it does
 Checks the on-prem name attributes against Microsoft's documented maximum lengths, with "at

@@ -6,6 +6,7 @@ severity = "high"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
+evidence = ["rule_broken", "document", "address_type"]
 +++
 ## What it does
 Checks every on-prem proxyAddresses value:

@@ -6,6 +6,7 @@ severity = "medium"
 category = "validation"
 outcome  = "AttributeValueMustBeUnique"
 requires = ["onprem_values", "onprem_objects"]
+evidence = ["rule_broken", "document", "other_onprem_object_guid", "other_onprem_distinguished_name"]
 +++
 ## What it does
 Finds proxyAddresses values other than SMTP (`X500:`, `SIP:`, `EUM:`, `X400:`, ...) that two

@@ -6,6 +6,7 @@ severity = "low"
 category = "validation"
 outcome  = "AccountStillCreated"
 requires = ["onprem_values", "onprem_objects"]
+evidence = ["rule_broken", "document"]
 +++
 ## What it does
 Checks the sAMAccountName of on-prem users: at most 20 characters, and none of

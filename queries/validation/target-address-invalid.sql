@@ -6,6 +6,7 @@ severity = "medium"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
+evidence = ["rule_broken", "document"]
 +++
 ## What it does
 Checks the on-prem targetAddress (the forwarding address of mail users and contacts): at most

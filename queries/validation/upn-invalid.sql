@@ -6,6 +6,7 @@ severity = "high"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
 requires = ["onprem_values", "onprem_objects"]
+evidence = ["rule_broken", "document", "recalculated_upn"]
 optional = ["domains"]
 +++
 ## What it does

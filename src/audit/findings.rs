@@ -145,7 +145,7 @@ impl PredictedOutcome {
         }
     }
 
-    /// What happens, in one sentence (the README's vocabulary table is generated from this).
+    /// What happens, in one sentence (docs/outputs.md's vocabulary table is generated from this).
     pub fn meaning(self) -> &'static str {
         match self {
             PredictedOutcome::SoftMatchTakeover => {
@@ -239,13 +239,88 @@ impl FromStr for PredictedOutcome {
     }
 }
 
-/// The README's table of the outcome vocabulary.
+/// The table of the outcome vocabulary in docs/outputs.md.
 pub fn outcome_vocabulary_markdown() -> String {
     let mut out = String::from("| predicted_outcome | what happens |\n|---|---|\n");
     for outcome in PredictedOutcome::ALL {
         let _ = writeln!(out, "| `{outcome}` | {} |", outcome.meaning());
     }
     out
+}
+
+/// What the admin has to do about a finding, as its rule declares it (front matter
+/// `cleanup = [...]`, spelled as below); each action is one cleanup file, `cleanup/<name>.csv`.
+/// The order of the variants is the order to apply them in (the cleanup README says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CleanupAction {
+    ClearOnpremConsistencyGuid,
+    RemoveOnpremProxyAddress,
+    ClearOnpremMail,
+    ChangeOnpremUpn,
+    FixUpnSuffix,
+    ResolveObjectTypeMismatch,
+    HardMatchSetImmutableId,
+    ClearImmutableId,
+    DeleteStaleCloudUser,
+    DeleteStaleCloudGroup,
+    DeleteStaleCloudContact,
+    DeleteOrphanedSyncedObject,
+}
+
+impl CleanupAction {
+    pub const ALL: [CleanupAction; 12] = [
+        CleanupAction::ClearOnpremConsistencyGuid,
+        CleanupAction::RemoveOnpremProxyAddress,
+        CleanupAction::ClearOnpremMail,
+        CleanupAction::ChangeOnpremUpn,
+        CleanupAction::FixUpnSuffix,
+        CleanupAction::ResolveObjectTypeMismatch,
+        CleanupAction::HardMatchSetImmutableId,
+        CleanupAction::ClearImmutableId,
+        CleanupAction::DeleteStaleCloudUser,
+        CleanupAction::DeleteStaleCloudGroup,
+        CleanupAction::DeleteStaleCloudContact,
+        CleanupAction::DeleteOrphanedSyncedObject,
+    ];
+
+    /// The spelling in a rule's front matter, and the cleanup file's name without `.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CleanupAction::ClearOnpremConsistencyGuid => "clear-onprem-consistency-guid",
+            CleanupAction::RemoveOnpremProxyAddress => "remove-onprem-proxy-address",
+            CleanupAction::ClearOnpremMail => "clear-onprem-mail",
+            CleanupAction::ChangeOnpremUpn => "change-onprem-upn",
+            CleanupAction::FixUpnSuffix => "fix-upn-suffix",
+            CleanupAction::ResolveObjectTypeMismatch => "resolve-object-type-mismatch",
+            CleanupAction::HardMatchSetImmutableId => "hard-match-set-immutable-id",
+            CleanupAction::ClearImmutableId => "clear-immutable-id",
+            CleanupAction::DeleteStaleCloudUser => "delete-stale-cloud-user",
+            CleanupAction::DeleteStaleCloudGroup => "delete-stale-cloud-group",
+            CleanupAction::DeleteStaleCloudContact => "delete-stale-cloud-contact",
+            CleanupAction::DeleteOrphanedSyncedObject => "delete-orphaned-synced-object",
+        }
+    }
+}
+
+impl fmt::Display for CleanupAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a rule declares about cleaning up its findings (front matter `cleanup` and
+/// `cloud_object_blocks_onprem`): the cleanup files dispatch on this, never on rule names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleCleanup {
+    /// The actions that may fix a finding, tried in this order; the first that applies to the
+    /// finding (its attribute, object type, evidence) gives its row. Empty: no single command
+    /// fixes it safely, and the finding stays in findings.csv for a person to decide.
+    pub actions: Vec<CleanupAction>,
+    /// Each finding names a cloud object that stops the on-prem object it names from syncing
+    /// (a refused soft match, a type mismatch): a leftover finding naming the same pair is the
+    /// blocker, to be deleted, not the on-prem object's own cloud twin.
+    pub cloud_object_blocks_onprem: bool,
 }
 
 /// One problem with one object (or one pair of objects), naming both sides where there are two.
@@ -270,6 +345,90 @@ pub struct Finding {
     /// Extra columns the rule returned (the other holder of a value, timestamps, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub evidence: BTreeMap<String, String>,
+    /// With `--baseline`: whether the baseline had it (set by the schedule before anything is
+    /// written; findings.json's additive `status` key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<BaselineStatus>,
+    /// With `--suppressions`: whether a suppression mutes it (findings.json's `muted` key, on
+    /// every finding of such a run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    /// The suppression that mutes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<AppliedSuppression>,
+}
+
+impl Finding {
+    /// Whether a suppression mutes it (left out of counts, the exit decision, readiness and
+    /// the cleanup files; still in findings.json).
+    pub fn is_muted(&self) -> bool {
+        self.muted == Some(true)
+    }
+}
+
+/// Whether a finding was in the baseline of a scheduled audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineStatus {
+    New,
+    Unchanged,
+}
+
+impl BaselineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineStatus::New => "new",
+            BaselineStatus::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The suppression that mutes a finding, as findings.json shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedSuppression {
+    pub reason: String,
+    /// YYYY-MM-DD: the first day it no longer applies.
+    pub expires: String,
+    pub object: String,
+    /// `FILE:LINE` of the suppression.
+    pub source: String,
+}
+
+/// A finding of the baseline that this run no longer has, kept as the baseline file wrote it
+/// (an older findings.json may carry keys this version does not know; they are passed on).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct BaselineFinding(pub serde_json::Value);
+
+impl BaselineFinding {
+    /// A text field of the record (`id`, `rule`, `message`, ...), empty when absent.
+    pub fn text(&self, key: &str) -> &str {
+        self.0
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// With `--baseline`: which file the run was compared to and what came of it (findings.json's
+/// top-level `baseline`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BaselineComparison {
+    pub path: std::path::PathBuf,
+    /// The baseline's own `as_of`.
+    pub as_of: Option<String>,
+    pub new: usize,
+    pub unchanged: usize,
+    pub resolved: usize,
+}
+
+/// With `--suppressions`: the file, how many findings it muted and what did not apply
+/// (findings.json's top-level `suppressions`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuppressionsApplied {
+    pub path: std::path::PathBuf,
+    pub muted: usize,
+    pub warnings: Vec<String>,
 }
 
 /// The id of a finding: the same problem gets the same id on every run, whatever the row order,
@@ -353,6 +512,68 @@ mod tests {
         let a = finding_id("r", Some("ab"), Some("c"), None, None);
         let b = finding_id("r", Some("a"), Some("bc"), None, None);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn cleanup_actions_are_spelled_in_front_matter_as_their_file_names() {
+        for action in CleanupAction::ALL {
+            let parsed: CleanupAction =
+                serde_json::from_value(serde_json::json!(action.name())).unwrap();
+            assert_eq!(parsed, action);
+        }
+    }
+
+    /// findings.json's per-finding keys: a plain run has none of the schedule's; a scheduled
+    /// run appends `status`, `muted`, `suppression` after `evidence`, in that order, as the
+    /// file written before the typed model had them (and as older baselines hold them).
+    #[test]
+    fn schedule_keys_are_additive_and_in_their_old_order() {
+        let mut f = Finding {
+            id: "r:1".into(),
+            rule: "r".into(),
+            severity: Severity::Low,
+            predicted_outcome: None,
+            cloud_object_id: None,
+            cloud_object_type: None,
+            onprem_object_guid: None,
+            onprem_distinguished_name: None,
+            attribute: None,
+            value: None,
+            message: "m".into(),
+            remediation: "x".into(),
+            evidence: [("k".to_owned(), "v".to_owned())].into(),
+            status: None,
+            muted: None,
+            suppression: None,
+        };
+        let keys = |f: &Finding| -> Vec<String> {
+            let text = serde_json::to_string(f).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let object = value.as_object().unwrap();
+            let mut keys: Vec<(usize, String)> = object
+                .keys()
+                .map(|k| (text.find(&format!("\"{k}\":")).unwrap(), k.clone()))
+                .collect();
+            keys.sort();
+            keys.into_iter().map(|(_, k)| k).collect()
+        };
+        assert_eq!(keys(&f).last().map(String::as_str), Some("evidence"));
+        f.status = Some(BaselineStatus::New);
+        f.muted = Some(true);
+        f.suppression = Some(AppliedSuppression {
+            reason: "merger".into(),
+            expires: "2099-12-31".into(),
+            object: "*".into(),
+            source: "mute.toml:1".into(),
+        });
+        assert_eq!(
+            keys(&f)[keys(&f).len() - 4..],
+            ["evidence", "status", "muted", "suppression"]
+        );
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(text.contains(r#""status":"new","muted":true,"suppression":{"reason":"merger","expires":"2099-12-31","object":"*","source":"mute.toml:1"}"#), "{text}");
+        // And it reads back: a baseline written by a scheduled run is a findings.json too.
+        assert_eq!(serde_json::from_str::<Finding>(&text).unwrap(), f);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod schedule;
 mod summary;
 pub mod sync_model;
 pub mod tables;
+pub mod timings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -64,20 +65,10 @@ impl Default for CheckOptions {
 
 /// Runs the audit and returns its report (nothing is written here).
 pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
-    let rules = match &options.rules_dir {
-        Some(dir) => rules::with_custom(dir)?,
-        None => rules::embedded()?,
-    };
-    if let Some(only) = &options.only {
-        let known: BTreeSet<&str> = rules.iter().map(|r| r.name.as_str()).collect();
-        if let Some(unknown) = only.iter().find(|n| !known.contains(n.as_str())) {
-            anyhow::bail!("unknown rule '{unknown}' in --rule (see `entra-audit rules`)");
-        }
-    }
-
+    let rules = load_rules(options)?;
     let mut inputs = Inputs::default();
-    let started = std::time::Instant::now();
-    let (onprem, cloud) = read_inputs(options, &mut inputs, started)?;
+    let clock = timings::Clock::start();
+    let (onprem, cloud) = read_inputs(options, &mut inputs, clock)?;
     if onprem.is_none() && cloud.is_none() {
         anyhow::bail!("nothing to audit: give --cloud DIR, --onprem FILE, or both");
     }
@@ -106,6 +97,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem
         .as_ref()
         .map(|objects| objects.iter().map(|o| o.class).collect());
+    let began = std::time::Instant::now();
     let (onprem, upn_source) = match onprem {
         Some(objects) => {
             let model = sync_model::build(&options.sync, &objects, cloud.as_ref());
@@ -117,21 +109,28 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         }
         None => (None, UpnSource::UserPrincipalName),
     };
+    clock.done("sync model and scope", began, onprem.as_ref().map(Vec::len));
+    let began = std::time::Instant::now();
     let mut tables = tables::build(&params, onprem.as_deref(), upn_source, cloud.as_ref())
         .context("building the audit tables")?;
     if let Some(classes) = imported_classes {
         tables.set_imported_onprem_classes(classes);
     }
-    tracing::info!(elapsed = ?started.elapsed(), "tables built");
+    clock.done("tables", began, None);
     // The tables hold everything the rules read; the parsed inputs would only double the peak.
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // Freeing millions of small allocations takes about a second at a million objects: let it
     // happen on another thread while the rules run.
     std::thread::spawn(move || drop((onprem, cloud)));
-    let tenant_summary = summary::tenant_summary(&tables, &rules, &params)
+    let began = std::time::Instant::now();
+    let mut output = engine::run_timed(&rules, &tables, options.only.as_ref(), clock);
+    clock.done("rules", began, Some(output.findings.len()));
+    // After the rules: the summary reuses the views they built (the links join among them).
+    let began = std::time::Instant::now();
+    let tenant_summary = summary::tenant_summary(&tables, &rules, &params, &output.views)
         .context("computing the tenant summary")?;
-    let output = engine::run(&rules, &tables, options.only.as_ref());
-    tracing::info!(elapsed = ?started.elapsed(), "rules run");
+    output.views.clear();
+    clock.done("tenant summary", began, None);
 
     inputs.rules_not_evaluated = output
         .results
@@ -156,19 +155,43 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     });
     Ok(AuditReport {
         schema_version: SCHEMA_VERSION,
-        tool: format!("entra-audit {}", env!("CARGO_PKG_VERSION")),
+        tool: format!("entra-audit {}", crate::VERSION),
         as_of: rfc3339(as_of),
         tenant_id,
         inputs,
         rules: output.results,
         findings,
         tenant_summary,
+        baseline: None,
+        resolved: None,
+        not_rechecked: None,
+        suppressions: None,
         rule_docs: rules
             .iter()
             .filter(|r| r.kind == rules::Kind::Rule)
             .map(|r| (r.name.clone(), r.docs.clone()))
             .collect(),
+        rule_cleanup: rules
+            .iter()
+            .filter(|r| r.kind == rules::Kind::Rule)
+            .map(|r| (r.name.clone(), r.cleanup.clone()))
+            .collect(),
     })
+}
+
+/// The built-in rules (and `--rules-dir`'s), after checking every `--rule` names one of them.
+fn load_rules(options: &CheckOptions) -> anyhow::Result<Vec<rules::Rule>> {
+    let rules = match &options.rules_dir {
+        Some(dir) => rules::with_custom(dir)?,
+        None => rules::embedded()?,
+    };
+    if let Some(only) = &options.only {
+        let known: BTreeSet<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+        if let Some(unknown) = only.iter().find(|n| !known.contains(n.as_str())) {
+            anyhow::bail!("unknown rule '{unknown}' in --rule (see `entra-audit rules`)");
+        }
+    }
+    Ok(rules)
 }
 
 /// Reads the on-prem exports and the cloud snapshot (at the same time: they are independent) and
@@ -176,21 +199,29 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
 fn read_inputs(
     options: &CheckOptions,
     inputs: &mut Inputs,
-    started: std::time::Instant,
+    clock: timings::Clock,
 ) -> anyhow::Result<(Option<Vec<OnPremObject>>, Option<snapshot::CloudSnapshot>)> {
     // The on-prem exports and the cloud snapshot are independent: read them at the same time.
     let (onprem, cloud) = std::thread::scope(|scope| {
         let cloud = scope.spawn(|| {
+            let began = std::time::Instant::now();
             let cloud = options.cloud.as_deref().map(snapshot::load).transpose();
-            tracing::info!(elapsed = ?started.elapsed(), "cloud snapshot loaded");
+            let objects = cloud
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .map(|c| c.users.len() + c.contacts.len() + c.groups.len());
+            clock.done("cloud snapshot read", began, objects);
             cloud
         });
+        let began = std::time::Instant::now();
         let onprem = if options.onprem.is_empty() {
             None
         } else {
             Some(import_onprem(&options.onprem, inputs))
         };
-        tracing::info!(elapsed = ?started.elapsed(), "on-prem import done");
+        let objects = onprem.as_ref().and_then(|o| o.as_ref().ok()).map(Vec::len);
+        clock.done("on-prem import", began, objects);
         let cloud = cloud.join().expect("the snapshot reader does not panic");
         (onprem.transpose(), cloud)
     });

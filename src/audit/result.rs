@@ -8,9 +8,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::audit::findings::{Finding, RuleResult, Severity};
+use crate::audit::findings::{
+    BaselineComparison, BaselineFinding, Finding, RuleCleanup, RuleResult, Severity,
+    SuppressionsApplied,
+};
 use crate::inputs::onprem::RejectedRecord;
-use crate::inputs::snapshot::CollectionState;
+use crate::inputs::snapshot::{CollectionState, JobHealth};
 
 /// The version of the findings.json layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -29,10 +32,27 @@ pub struct AuditReport {
     /// What the tenant looks like (objects by sync state, sync freshness, Cloud Sync jobs).
     /// Added after schema version 1 shipped: additive, so the version stays 1.
     pub tenant_summary: TenantSummary,
+    /// A scheduled run's additive keys, set by the schedule (`--baseline`, `--suppressions`)
+    /// before anything is written; absent otherwise. With a baseline: the comparison, the
+    /// baseline's findings gone in this run (of rules this run evaluated), and the count of
+    /// those of rules not evaluated now, by rule (neither resolved nor present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineComparison>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Vec<BaselineFinding>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_rechecked: Option<BTreeMap<String, usize>>,
+    /// With suppressions: the file, the muted count and the warnings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressions: Option<SuppressionsApplied>,
     /// Each rule's Markdown docs (its header), by rule name, for report.html. Not in
     /// findings.json: the rule catalogue has them, and they would repeat in every run.
     #[serde(skip)]
     pub rule_docs: BTreeMap<String, String>,
+    /// What each rule declares about cleaning up its findings, by rule name, for the cleanup
+    /// files. Not in findings.json.
+    #[serde(skip)]
+    pub rule_cleanup: BTreeMap<String, RuleCleanup>,
 }
 
 /// The tenant at a glance, computed by `audit` from the tables (counts and times, no verdicts).
@@ -105,8 +125,9 @@ pub struct SyncJobSummary {
     pub quarantine_since: Option<String>,
     /// The quarantine's error, else the last execution's.
     pub error: Option<String>,
-    /// The job's health (`sync_jobs.health`, judged once for the rules and the report).
-    pub health: Option<String>,
+    /// The job's health (`sync_jobs.health`, judged once, by `SyncJob::health`, for the rules,
+    /// `cloud-sync status` and the report).
+    pub health: Option<JobHealth>,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -3,9 +3,10 @@
 //! (`--suppressions FILE`, each with a reason and an expiry date), the exit decision
 //! (`--fail-on`, `--fail-on-new`) and the one-line summary a scheduler's log keeps.
 //!
-//! It reads the two files, annotates `findings.json` with additive keys (`schema_version` 1 stays
-//! valid: no existing key changes) and decides the exit code. It must not run rules or change
-//! what a finding says: a muted finding is still written, only marked.
+//! It reads the two files, puts the comparison and the suppressions on the typed report before
+//! anything is written (findings.json's additive keys: `schema_version` 1 stays valid, no
+//! existing key changes) and decides the exit code. It writes no file, must not run rules and
+//! must not change what a finding says: a muted finding is still written, only marked.
 //!
 //! Findings are recognised across runs by their stable id (`findings::finding_id`: rule, both
 //! objects, attribute and value), so a finding is "unchanged" when the same problem is still
@@ -13,15 +14,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::audit::findings::{Finding, RuleOutcome, Severity};
+use crate::audit::findings::{
+    AppliedSuppression, BaselineComparison, BaselineFinding, BaselineStatus, Finding, RuleOutcome,
+    Severity, SuppressionsApplied,
+};
 use crate::audit::result::AuditReport;
 
 /// One line of the suppressions file: mutes the findings of `rule` about `object` until
@@ -266,9 +269,9 @@ impl ScheduleInputs {
                 .collect();
             for f in &report.findings {
                 let status = if before.contains(f.id.as_str()) {
-                    Status::Unchanged
+                    BaselineStatus::Unchanged
                 } else {
-                    Status::New
+                    BaselineStatus::New
                 };
                 schedule.status.insert(f.id.clone(), status);
             }
@@ -280,7 +283,7 @@ impl ScheduleInputs {
                     continue;
                 }
                 if evaluated.contains(rule) {
-                    schedule.resolved.push(f.clone());
+                    schedule.resolved.push(BaselineFinding(f.clone()));
                 } else {
                     *schedule.not_rechecked.entry(rule.to_owned()).or_default() += 1;
                 }
@@ -326,22 +329,6 @@ impl ScheduleInputs {
     }
 }
 
-/// Whether a finding was in the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    New,
-    Unchanged,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Unchanged => "unchanged",
-        }
-    }
-}
-
 /// What the baseline and the suppressions made of one run.
 #[derive(Debug)]
 pub struct Schedule {
@@ -350,9 +337,9 @@ pub struct Schedule {
     /// The baseline file and its as-of, when there was one.
     pub baseline: Option<(PathBuf, Option<String>)>,
     /// Finding id → new or unchanged (only with a baseline).
-    pub status: HashMap<String, Status>,
+    pub status: HashMap<String, BaselineStatus>,
     /// Baseline findings gone in this run, of rules this run evaluated (as the baseline wrote them).
-    pub resolved: Vec<Value>,
+    pub resolved: Vec<BaselineFinding>,
     /// Baseline findings of rules not evaluated now, by rule: neither resolved nor present.
     pub not_rechecked: BTreeMap<String, usize>,
     /// Finding id → index of the suppression that mutes it.
@@ -394,9 +381,10 @@ impl Completeness {
     }
 }
 
-/// The exit decision and the line that says it.
+/// The exit decision and the line that says it (the page's readiness is another judgement:
+/// `report::html::Readiness`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub struct ExitDecision {
     /// 0: nothing at or above --fail-on (new ones only, with --fail-on-new); 1: something is;
     /// 2: a given input was unusable or a rule named with --rule could not run (without
     /// --allow-partial).
@@ -406,91 +394,54 @@ pub struct Verdict {
 }
 
 impl Schedule {
-    /// The ids of muted findings (left out of counts, exit decision and cleanup files).
-    pub fn muted_ids(&self) -> HashSet<&str> {
-        self.muted.keys().map(String::as_str).collect()
-    }
-
     fn suppression_of(&self, id: &str) -> Option<&Suppression> {
         let index = *self.muted.get(id)?;
         self.suppressions.as_ref().map(|(_, s)| &s[index])
     }
 
-    /// Rewrites `OUT/findings.json` with the additive keys of a scheduled run: per finding
-    /// `status` (with a baseline) and `muted` / `suppression` (with suppressions); at the top
-    /// `baseline`, `resolved`, `not_rechecked` and `suppressions`. Nothing when neither was given.
-    pub fn annotate_findings_json(&self, report: &AuditReport, out: &Path) -> anyhow::Result<()> {
+    /// Puts a scheduled run's additive keys on the typed report, before anything is written:
+    /// per finding `status` (with a baseline) and `muted` / `suppression` (with suppressions); at
+    /// the top `baseline`, `resolved`, `not_rechecked` and `suppressions`. Nothing when neither
+    /// was given. Every output (findings.json, report.html, the cleanup files, the terminal) then
+    /// reads the same model.
+    pub fn annotate(&self, report: &mut AuditReport) {
         if self.baseline.is_none() && self.suppressions.is_none() {
-            return Ok(());
+            return;
         }
-        let mut value = serde_json::to_value(report).context("serialising the report")?;
-        if let Some(findings) = value.get_mut("findings").and_then(Value::as_array_mut) {
-            for f in findings {
-                let Some(id) = f.get("id").and_then(Value::as_str).map(str::to_owned) else {
-                    continue;
-                };
-                let Some(object) = f.as_object_mut() else {
-                    continue;
-                };
-                if let Some(status) = self.status.get(&id) {
-                    object.insert("status".into(), json!(status.as_str()));
-                }
-                if self.suppressions.is_some() {
-                    let suppression = self.suppression_of(&id);
-                    object.insert("muted".into(), json!(suppression.is_some()));
-                    if let Some(s) = suppression {
-                        object.insert(
-                            "suppression".into(),
-                            json!({
-                                "reason": s.reason,
-                                "expires": s.expires.to_string(),
-                                "object": s.object,
-                                "source": s.source,
-                            }),
-                        );
-                    }
-                }
+        for f in &mut report.findings {
+            f.status = self.status.get(&f.id).copied();
+            if self.suppressions.is_some() {
+                let suppression = self.suppression_of(&f.id);
+                f.muted = Some(suppression.is_some());
+                f.suppression = suppression.map(|s| AppliedSuppression {
+                    reason: s.reason.clone(),
+                    expires: s.expires.to_string(),
+                    object: s.object.clone(),
+                    source: s.source.clone(),
+                });
             }
         }
-        if let Some(top) = value.as_object_mut() {
-            if let Some((path, as_of)) = &self.baseline {
-                top.insert(
-                    "baseline".into(),
-                    json!({
-                        "path": path,
-                        "as_of": as_of,
-                        "new": self.count(Status::New),
-                        "unchanged": self.count(Status::Unchanged),
-                        "resolved": self.resolved.len(),
-                    }),
-                );
-                top.insert("resolved".into(), Value::Array(self.resolved.clone()));
-                top.insert("not_rechecked".into(), json!(self.not_rechecked));
-            }
-            if let Some((path, _)) = &self.suppressions {
-                top.insert(
-                    "suppressions".into(),
-                    json!({
-                        "path": path,
-                        "muted": self.muted.len(),
-                        "warnings": self.warnings,
-                    }),
-                );
-            }
+        if let Some((path, as_of)) = &self.baseline {
+            report.baseline = Some(BaselineComparison {
+                path: path.clone(),
+                as_of: as_of.clone(),
+                new: self.count(BaselineStatus::New),
+                unchanged: self.count(BaselineStatus::Unchanged),
+                resolved: self.resolved.len(),
+            });
+            report.resolved = Some(self.resolved.clone());
+            report.not_rechecked = Some(self.not_rechecked.clone());
         }
-        let path = out.join("findings.json");
-        let file = std::fs::File::create(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        let mut writer = std::io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut writer, &value)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writer.write_all(b"\n"))
-            .and_then(|()| writer.flush())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        if let Some((path, _)) = &self.suppressions {
+            report.suppressions = Some(SuppressionsApplied {
+                path: path.clone(),
+                muted: self.muted.len(),
+                warnings: self.warnings.clone(),
+            });
+        }
     }
 
-    fn count(&self, status: Status) -> usize {
+    fn count(&self, status: BaselineStatus) -> usize {
         self.status.values().filter(|s| **s == status).count()
     }
 
@@ -507,17 +458,12 @@ impl Schedule {
                     .as_deref()
                     .map(|t| format!(" (as of {t})"))
                     .unwrap_or_default(),
-                self.count(Status::New),
-                self.count(Status::Unchanged),
+                self.count(BaselineStatus::New),
+                self.count(BaselineStatus::Unchanged),
                 self.resolved.len()
             );
             for f in self.resolved.iter().take(10) {
-                let _ = writeln!(
-                    out,
-                    "  resolved: {} {}",
-                    f["id"].as_str().unwrap_or_default(),
-                    f["message"].as_str().unwrap_or_default()
-                );
+                let _ = writeln!(out, "  resolved: {} {}", f.text("id"), f.text("message"));
             }
             if self.resolved.len() > 10 {
                 let _ = writeln!(
@@ -550,23 +496,20 @@ impl Schedule {
     }
 
     /// The exit decision: 1 when an unmuted finding (a new one, with `fail_on_new`) is at or
-    /// above `fail_on`, else 0; and the one-line summary for logs.
-    pub fn verdict(
+    /// above `fail_on`, else 0; and the one-line summary for logs. Reads the findings as
+    /// [`Schedule::annotate`] left them (muted, status).
+    pub fn exit_decision(
         &self,
         findings: &[Finding],
         fail_on: FailOn,
         fail_on_new: bool,
         completeness: &Completeness,
-    ) -> Verdict {
-        let active: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| !self.muted.contains_key(&f.id))
-            .collect();
+    ) -> ExitDecision {
+        let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_muted()).collect();
         let failing = match fail_on {
             FailOn::Never => false,
             FailOn::AtOrAbove(threshold) => active.iter().any(|f| {
-                f.severity >= threshold
-                    && (!fail_on_new || self.status.get(&f.id) == Some(&Status::New))
+                f.severity >= threshold && (!fail_on_new || f.status == Some(BaselineStatus::New))
             }),
         };
         let code = if completeness.fails() {
@@ -578,7 +521,7 @@ impl Schedule {
         if self.baseline.is_some() {
             let new = active
                 .iter()
-                .filter(|f| self.status.get(&f.id) == Some(&Status::New))
+                .filter(|f| f.status == Some(BaselineStatus::New))
                 .count();
             details.push(format!("{new} new"));
             details.push(format!("{} resolved", self.resolved.len()));
@@ -607,7 +550,7 @@ impl Schedule {
                 format!(" ({})", details.join(", "))
             },
         );
-        Verdict { code, summary }
+        ExitDecision { code, summary }
     }
 }
 

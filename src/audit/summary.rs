@@ -27,10 +27,14 @@ const SOURCES: [&str; 5] = [
 const LINKS_VIEW: &str = "onprem_links";
 
 /// Computes the summary from the tables built for the audit.
+///
+/// `views` are the views the rules engine built ([`crate::audit::rules::engine::RunOutput`]);
+/// the on-prem/cloud links are taken from there when built, else computed here.
 pub fn tenant_summary(
     tables: &Tables,
     rules: &[Rule],
     params: &Params,
+    views: &std::collections::BTreeMap<String, DataFrame>,
 ) -> PolarsResult<TenantSummary> {
     let mut summary = TenantSummary::default();
     for (table, reason) in &tables.unavailable {
@@ -68,7 +72,13 @@ pub fn tenant_summary(
         );
     }
 
-    count_objects(&mut ctx, tables, rules, &mut summary.objects)?;
+    count_objects(
+        &mut ctx,
+        tables,
+        rules,
+        views.get(LINKS_VIEW),
+        &mut summary.objects,
+    )?;
     summary.cloud_sync_max_age_hours = hours(params.cloud_sync_max_age);
     if let Some(jobs) = tables.frames.get(tables::SYNC_JOBS.name) {
         summary.cloud_sync_jobs = Some(sync_jobs(jobs, params.as_of)?);
@@ -80,6 +90,7 @@ fn count_objects(
     ctx: &mut SQLContext,
     tables: &Tables,
     rules: &[Rule],
+    built_links: Option<&DataFrame>,
     objects: &mut std::collections::BTreeMap<String, ObjectCounts>,
 ) -> PolarsResult<()> {
     let has = |t: &str| tables.frames.contains_key(t);
@@ -124,7 +135,10 @@ fn count_objects(
             .iter()
             .find(|r| r.kind == Kind::View && r.name == LINKS_VIEW);
         if let Some(view) = view.filter(|v| v.requires.iter().all(|t| has(t))) {
-            let links = ctx.execute(&view.sql)?.collect()?;
+            let links = match built_links {
+                Some(links) => links.clone(),
+                None => ctx.execute(&view.sql)?.collect()?,
+            };
             ctx.register(LINKS_VIEW, links.lazy());
             for counts in objects.values_mut() {
                 counts.onprem_only = Some(0);
@@ -215,7 +229,9 @@ fn sync_jobs(jobs: &DataFrame, as_of: DateTime<Utc>) -> PolarsResult<Vec<SyncJob
             error: quarantine_error[i]
                 .clone()
                 .or_else(|| last_error[i].clone()),
-            health: health[i].clone(),
+            health: health[i]
+                .as_deref()
+                .and_then(crate::inputs::snapshot::JobHealth::from_column),
         })
         .collect())
 }

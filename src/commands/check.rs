@@ -94,7 +94,8 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
             errors_only: args.errors_only,
             ..CollectOptions::default()
         };
-        let (report, summary) = collect_live(&args.auth, &dir, options)?;
+        let (report, summary) =
+            collect_live(&args.auth, &dir, options, super::progress::Then::Audit)?;
         eprint!("{}", terminal_safe(&summary));
         if !report.failed().is_empty() && !args.allow_partial {
             anyhow::bail!(
@@ -117,8 +118,20 @@ pub fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
     let published = publish::publish(audit, schedule, &publish_options(&args.out))?;
     // Directory data (DNs, names, values) is in the summary: escaped control characters only.
     print!("{}", terminal_safe(&published.terminal));
-    eprintln!("{}", terminal_safe(&published.verdict.summary));
-    Ok(published.verdict.code)
+    print!("{}", next_step(args));
+    eprintln!("{}", terminal_safe(&published.exit.summary));
+    Ok(published.exit.code)
+}
+
+/// The summary's last line: where to read the result (nothing when no files were written).
+fn next_step(args: &CheckArgs) -> String {
+    if args.no_files {
+        return String::new();
+    }
+    format!(
+        "next: open {} in a browser: the verdict, each rule's findings and their fix\n",
+        terminal_safe(&args.out.join("report.html").display().to_string())
+    )
 }
 
 fn check_options(
@@ -201,7 +214,7 @@ fn check_tenants(args: &CheckArgs, config: &std::path::Path) -> anyhow::Result<u
                 rules_named: !args.rules.is_empty(),
             },
         )?;
-        Ok((published.verdict.code, published.verdict.summary))
+        Ok((published.exit.code, published.exit.summary))
     };
     let outcomes = tenants::run_all(&entries, &args.out, &template, args.allow_partial, &finish)?;
     for o in &outcomes {

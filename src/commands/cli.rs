@@ -20,7 +20,7 @@ use crate::graph::auth::Cloud;
 /// Audits hybrid identity: predicts what Entra Connect / Cloud Sync will do with every on-prem
 /// Active Directory object, and what is wrong, naming both sides and the fix.
 #[derive(Debug, Parser)]
-#[command(name = "entra-audit", version, max_term_width = 100)]
+#[command(name = "entra-audit", version = crate::VERSION, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -64,7 +64,9 @@ pub enum Command {
     /// Check the sign-in and the permissions: which collections the token can read, which
     /// rules a missing permission disables, and the least-privilege permissions to grant.
     ///
-    /// Exit code: 0 when everything is readable, 1 when something is not, 2 when sign-in fails.
+    /// Exit code: 0 when everything this sign-in can read is readable (an application sign-in
+    /// never reads onPremisesSynchronization), 1 when a permission is missing, 2 when sign-in
+    /// fails.
     Doctor(DoctorArgs),
     /// Run the whole job on a built-in simulated tenant: start it on loopback, collect from it
     /// over HTTP with the real client, audit against its on-prem export and write the report.
@@ -99,6 +101,35 @@ pub enum Command {
     ///
     /// Exit code: 0 when every object was read, 2 on error.
     CollectAd(CollectAdArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    ///
+    /// PowerShell: entra-audit completions powershell | Out-String | Invoke-Expression (add
+    /// that line to $PROFILE to keep it).
+    ///
+    /// bash: source <(entra-audit completions bash), or save the output as
+    /// ~/.local/share/bash-completion/completions/entra-audit.
+    ///
+    /// zsh: save it as _entra-audit in a folder of $fpath. fish: save it as
+    /// ~/.config/fish/completions/entra-audit.fish.
+    Completions(CompletionsArgs),
+    /// Write the manual pages: entra-audit(1) and one per command (entra-audit-check(1), ...), to
+    /// stdout one after the other, or as files into --out DIR (e.g. /usr/local/share/man/man1).
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one file per page (entra-audit.1, entra-audit-check.1, ...) into this folder,
+    /// which must exist, instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -327,7 +358,7 @@ pub enum RulesCommand {
         /// The rule's name, as `entra-audit rules` lists it.
         name: String,
     },
-    /// Print the rule catalogue as Markdown (the README's catalogue is this output).
+    /// Print the rule catalogue as Markdown (docs/rules.md's catalogue is this output).
     Catalogue,
 }
 

@@ -11,7 +11,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use anyhow::Context as _;
 use chrono::Utc;
 
-use crate::actions::cloud_sync::actions::{self, Action, Consent, Target, Waited};
+use crate::actions::cloud_sync::actions::{self, Consent, JobAction, Target, Waited};
 use crate::actions::cloud_sync::log::ActionLog;
 use crate::actions::cloud_sync::{describe, resolve, status};
 use crate::commands::cli::{
@@ -36,11 +36,11 @@ pub enum Outcome {
 pub fn run(args: &CloudSyncArgs) -> anyhow::Result<Outcome> {
     match &args.command {
         CloudSyncCommand::Status(a) => status_command(a),
-        CloudSyncCommand::Start(a) => act(a, &Action::Start, Consent::default()),
-        CloudSyncCommand::Pause(a) => act(a, &Action::Pause, Consent::default()),
+        CloudSyncCommand::Start(a) => act(a, &JobAction::Start, Consent::default()),
+        CloudSyncCommand::Pause(a) => act(a, &JobAction::Pause, Consent::default()),
         CloudSyncCommand::Restart(r) => act(
             &r.action,
-            &Action::Restart(r.scope.clone()),
+            &JobAction::Restart(r.scope.clone()),
             Consent {
                 full_resync: r.i_understand_full_resync,
                 force_deletes: r.allow_force_deletes,
@@ -96,7 +96,7 @@ fn status_command(args: &CloudSyncStatusArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Why sending `action` to `job` would be pointless or against the docs, if it would.
-fn nothing_to_do(action: &Action, job: &crate::inputs::snapshot::SyncJob) -> Option<String> {
+fn nothing_to_do(action: &JobAction, job: &crate::inputs::snapshot::SyncJob) -> Option<String> {
     let code = actions::status_code(job);
     let typed = job.status.as_ref().and_then(SyncStatus::code);
     let paused = typed == Some(JobStatusCode::Paused);
@@ -107,20 +107,24 @@ fn nothing_to_do(action: &Action, job: &crate::inputs::snapshot::SyncJob) -> Opt
         // create scripts to call the start job continuously while it's running because that can
         // cause the service to stop running"
         // (https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start).
-        Action::Start if !paused && !quarantined => Some(format!(
+        JobAction::Start if !paused && !quarantined => Some(format!(
             "job {} is {code}: start is only for a paused or quarantined job (the docs warn that \
              starting a running job can stop the service)",
             job.id
         )),
-        Action::Pause if paused => Some(format!("job {} is already Paused", job.id)),
+        JobAction::Pause if paused => Some(format!("job {} is already Paused", job.id)),
         _ => None,
     }
 }
 
-fn act(args: &CloudSyncActionArgs, action: &Action, consent: Consent) -> anyhow::Result<Outcome> {
+fn act(
+    args: &CloudSyncActionArgs,
+    action: &JobAction,
+    consent: Consent,
+) -> anyhow::Result<Outcome> {
     // Refuse a scope without its consent before signing in: nothing is read or sent.
     let consequences = match action {
-        Action::Restart(scope) => {
+        JobAction::Restart(scope) => {
             actions::check_scope(scope, consent).map_err(anyhow::Error::msg)?
         }
         _ => Vec::new(),
@@ -132,7 +136,7 @@ fn act(args: &CloudSyncActionArgs, action: &Action, consent: Consent) -> anyhow:
 async fn act_async(
     session: &Session,
     args: &CloudSyncActionArgs,
-    action: &Action,
+    action: &JobAction,
     consequences: &[String],
 ) -> anyhow::Result<Outcome> {
     let jobs = jobs(session).await?;
@@ -161,7 +165,7 @@ async fn act_async(
     for consequence in consequences {
         eprintln!("warning: {consequence}.");
     }
-    if let Action::Restart(scope) = action
+    if let JobAction::Restart(scope) = action
         && target.job.status.as_ref().and_then(SyncStatus::code) == Some(JobStatusCode::Quarantine)
         && !scope.lifts_quarantine(reason.as_deref())
     {
@@ -198,7 +202,7 @@ async fn act_async(
 async fn send_action(
     session: &Session,
     args: &CloudSyncActionArgs,
-    action: &Action,
+    action: &JobAction,
     target: &Target,
 ) -> anyhow::Result<Outcome> {
     let before = actions::status_code(&target.job).to_owned();

@@ -12,6 +12,7 @@ pub(crate) fn collect_live(
     auth: &AuthArgs,
     dir: &std::path::Path,
     options: CollectOptions,
+    then: progress::Then,
 ) -> anyhow::Result<(CollectReport, String)> {
     let session = sign_in::connect(&auth.connect_options())?;
     progress::runtime()?.block_on(async {
@@ -24,7 +25,7 @@ pub(crate) fn collect_live(
             progress::show_progress(),
         )
         .await?;
-        let summary = progress::collect_summary(&report, started.elapsed());
+        let summary = progress::collect_summary(&report, started.elapsed(), then);
         Ok((report, summary))
     })
 }
@@ -36,11 +37,15 @@ pub fn execute(args: &CollectArgs) -> anyhow::Result<u8> {
         errors_only: args.errors_only,
         ..CollectOptions::default()
     };
-    let (report, summary) = collect_live(&args.auth, &args.out, options)?;
+    let (report, summary) = collect_live(&args.auth, &args.out, options, progress::Then::Stop)?;
     print!("{}", terminal_safe(&summary));
-    Ok(if report.failed().is_empty() || args.allow_partial {
-        0
-    } else {
-        2
-    })
+    let complete = report.failed().is_empty();
+    if complete || args.allow_partial {
+        // What to do with a snapshot: audit it (offline, as often as wanted).
+        println!(
+            "next: entra-audit check --cloud {} --onprem <AD export> --out <report folder>",
+            terminal_safe(&args.out.display().to_string())
+        );
+    }
+    Ok(if complete || args.allow_partial { 0 } else { 2 })
 }

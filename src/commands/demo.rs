@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -20,7 +20,7 @@ use crate::audit::{self, CheckOptions};
 use crate::commands::progress;
 use crate::commands::sign_in::{ConnectOptions, connect};
 use crate::graph::auth::Secret;
-use crate::graph::collect::CollectOptions;
+use crate::graph::collect::{CollectOptions, CollectReport, CollectionStatus};
 use crate::simulate::export::{OnPremFormat, OnPremWriter, write_ground_truth};
 use crate::simulate::generator::{GeneratorOptions, generate_streaming};
 use crate::simulate::model::PlantedProblem;
@@ -43,7 +43,7 @@ pub struct DemoRun {
     pub onprem_file: PathBuf,
     pub snapshot_dir: PathBuf,
     pub report_dir: PathBuf,
-    /// What `collect` printed about the collection.
+    /// The collection in a line (`collect_headline`).
     pub collect_summary: String,
     pub planted: Vec<PlantedProblem>,
 }
@@ -102,13 +102,13 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoRun> {
             options.progress,
         )
         .await?;
-        let summary = progress::collect_summary(&report, started.elapsed());
         server.shutdown().await?;
         anyhow::ensure!(
             report.failed().is_empty(),
-            "collecting from the simulated tenant failed:\n{summary}"
+            "collecting from the simulated tenant failed:\n{}",
+            progress::collect_summary(&report, started.elapsed(), progress::Then::Audit)
         );
-        Ok::<String, anyhow::Error>(summary)
+        Ok::<String, anyhow::Error>(collect_headline(&report, started.elapsed()))
     })?;
 
     let audit = audit::check(&CheckOptions {
@@ -126,7 +126,41 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoRun> {
     })
 }
 
-/// How the findings compare with the problems planted in the simulated tenant, per rule.
+/// The collection in one line: what was read, how fast, where the details are. The
+/// per-collection table is `collect`'s; the one collection an application sign-in cannot read
+/// is said once, by the audit's summary, next to the rules it concerns.
+pub fn collect_headline(report: &CollectReport, elapsed: Duration) -> String {
+    let read: Vec<String> = report
+        .collections
+        .iter()
+        .filter(|(_, o)| o.status == CollectionStatus::Complete)
+        .map(|(c, o)| format!("{} {c}", o.objects))
+        .collect();
+    let mut out = format!(
+        "signed in and collected the simulated tenant over HTTP in {:.1} s ({} requests): {}\n",
+        elapsed.as_secs_f64(),
+        report.total_stats().requests,
+        read.join(", ")
+    );
+    let unexpected: Vec<&str> = report
+        .collections
+        .iter()
+        .filter(|(c, o)| o.status != CollectionStatus::Complete && !c.delegated_only())
+        .map(|(c, _)| c.file_stem())
+        .collect();
+    if !unexpected.is_empty() {
+        let _ = writeln!(
+            out,
+            "  not read: {} (see {})",
+            unexpected.join(", "),
+            report.manifest_path().display()
+        );
+    }
+    out
+}
+
+/// How the findings compare with the problems planted in the simulated tenant: one line when
+/// every rule found at least what was planted, and the rules that did not otherwise.
 pub fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> String {
     let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for p in planted {
@@ -135,18 +169,25 @@ pub fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> Str
     for f in findings {
         per_rule.entry(f.rule.as_str()).or_default().1 += 1;
     }
-    let found_all = per_rule.values().all(|(p, f)| f >= p);
+    let short: Vec<(&str, (usize, usize))> = per_rule
+        .iter()
+        .filter(|(_, (p, f))| f < p)
+        .map(|(r, n)| (*r, *n))
+        .collect();
+    let rules_planted = per_rule.values().filter(|(p, _)| *p > 0).count();
+    if short.is_empty() {
+        return format!(
+            "The simulated tenant has {} planted problems of {rules_planted} rules; the audit reported {} findings, at least as many as planted for every rule\n",
+            planted.len(),
+            findings.len()
+        );
+    }
     let mut out = format!(
-        "The simulated tenant has {} planted problems; the audit reported {} findings{}:\n",
+        "The simulated tenant has {} planted problems; the audit reported {} findings, fewer than planted for:\n",
         planted.len(),
-        findings.len(),
-        if found_all {
-            ", at least as many as planted for every rule"
-        } else {
-            ""
-        }
+        findings.len()
     );
-    for (rule, (p, f)) in per_rule {
+    for (rule, (p, f)) in short {
         let _ = writeln!(out, "  {rule:<28} planted {p:>4}  found {f:>4}");
     }
     out
@@ -155,7 +196,12 @@ pub fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> Str
 /// Where the demo put things, for the closing lines.
 pub fn where_things_are(run: &DemoRun) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\non-prem export: {}", run.onprem_file.display());
+    let _ = writeln!(
+        out,
+        "\non-prem export: {}   (what was planted: {})",
+        run.onprem_file.display(),
+        run.onprem_file.with_file_name("expected.json").display()
+    );
     let _ = writeln!(
         out,
         "cloud snapshot: {}   (re-audit offline: entra-audit check --cloud {} --onprem {})",
@@ -167,6 +213,10 @@ pub fn where_things_are(run: &DemoRun) -> String {
         out,
         "report:         {}   (open it in a browser)",
         run.report_dir.join("report.html").display()
+    );
+    let _ = writeln!(
+        out,
+        "next: on your own tenant, `entra-audit doctor` checks the sign-in and permissions (docs/auditing.md)"
     );
     out
 }
@@ -190,7 +240,7 @@ pub fn execute(args: &crate::commands::cli::DemoArgs) -> anyhow::Result<u8> {
         progress: crate::commands::progress::show_progress(),
     })?;
     print!("{}", run.collect_summary);
-    print!("{}", planted_vs_found(&run.planted, &run.audit.findings));
+    println!("{}", planted_vs_found(&run.planted, &run.audit.findings));
     let places = where_things_are(&run);
     let published = crate::outputs::publish::publish(
         run.audit,

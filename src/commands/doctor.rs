@@ -171,6 +171,14 @@ impl Diagnosis {
     pub fn all_readable(&self) -> bool {
         self.access.values().all(|a| *a == Access::Readable)
     }
+
+    /// Whether something unreadable can be fixed by granting a permission: everything but a
+    /// delegated-only collection refused to an application token (which no grant changes).
+    pub fn needs_a_grant(&self) -> bool {
+        self.access.iter().any(|(c, a)| {
+            *a != Access::Readable && !(self.token_kind == "application" && c.delegated_only())
+        })
+    }
 }
 
 /// Which rules each unreadable collection disables (required) or degrades (optional).
@@ -240,6 +248,7 @@ pub fn render(session_line: &str, d: &Diagnosis) -> String {
             );
         }
     }
+    out.push_str(&headline(d));
     let _ = writeln!(
         out,
         "\n  {:<26} {:<10} least privilege",
@@ -304,6 +313,67 @@ pub fn render(session_line: &str, d: &Diagnosis) -> String {
     out
 }
 
+/// What the probes found and what to do next, in a few lines, before the details. A
+/// delegated-only collection refused to an application token is expected, not something to
+/// grant: it is said apart from the permissions that are missing.
+fn headline(d: &Diagnosis) -> String {
+    let expected = |c: &Collection| d.token_kind == "application" && c.delegated_only();
+    let unreadable: Vec<Collection> = d
+        .access
+        .iter()
+        .filter(|(_, a)| **a != Access::Readable)
+        .map(|(c, _)| *c)
+        .collect();
+    let (by_design, missing): (Vec<Collection>, Vec<Collection>) =
+        unreadable.iter().partition(|c| expected(c));
+    let readable = d.access.len() - unreadable.len();
+    let mut out = String::from("\n");
+    if missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "{readable} of {} collections are readable: everything this sign-in can read.",
+            d.access.len()
+        );
+    } else {
+        let names: Vec<&str> = missing.iter().map(|c| c.file_stem()).collect();
+        let grant: BTreeSet<&str> = REQUIREMENTS
+            .iter()
+            .filter(|r| missing.contains(&r.collection))
+            .flat_map(|r| {
+                if d.token_kind == "application" {
+                    r.application.iter()
+                } else {
+                    r.delegated.iter()
+                }
+            })
+            .copied()
+            .collect();
+        let _ = writeln!(out, "Not readable: {}.", names.join(", "));
+        let _ = writeln!(
+            out,
+            "Next: grant {} ({}), then run `entra-audit doctor` again; until then {} rule(s) are not evaluated.",
+            grant.into_iter().collect::<Vec<_>>().join(", "),
+            if d.token_kind == "application" {
+                "application permissions, with admin consent"
+            } else {
+                "delegated permissions"
+            },
+            d.disabled_rules.len()
+        );
+    }
+    for c in &by_design {
+        let _ = writeln!(
+            out,
+            "{c} is {} (--device-code); the rules that use it run without it.",
+            Collection::DELEGATED_ONLY_NOTE
+        );
+    }
+    if missing.is_empty() {
+        out.push_str("Next: entra-audit check --onprem <AD export> --out <folder>\n");
+    }
+    out
+}
+
 fn join_or_none(set: &BTreeSet<String>) -> String {
     if set.is_empty() {
         "(none)".to_owned()
@@ -328,8 +398,8 @@ pub fn least_privilege(application: bool) -> Vec<&'static str> {
     set.into_iter().collect()
 }
 
-/// Runs the doctor: exit code 0 when every collection is readable, 1 otherwise (sign-in
-/// failures are errors, exit 2).
+/// Runs the doctor: exit code 0 when every collection this sign-in can read is readable, 1 when a
+/// permission is missing (sign-in failures are errors, exit 2).
 pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
     let rules = rules::embedded()?;
     let session = connect(options)?;
@@ -363,7 +433,7 @@ pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
         "{}",
         crate::preview::terminal_safe(&render(&line, &diagnosis))
     );
-    Ok(u8::from(!diagnosis.all_readable()))
+    Ok(u8::from(diagnosis.needs_a_grant()))
 }
 
 /// `doctor`: the LDAP side when --ad-server is given, the Graph side when there is a tenant to
@@ -458,6 +528,36 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Synchronization.ReadWrite.All"));
+    }
+
+    #[test]
+    fn the_headline_tells_a_permission_to_grant_from_a_delegated_only_collection() {
+        let by_design = render(
+            "signed in",
+            &diagnosis_with_forbidden(Collection::OnPremisesSynchronization),
+        );
+        let head: Vec<&str> = by_design.lines().take(6).collect();
+        let head = head.join("\n");
+        assert!(
+            head.contains("9 of 10 collections are readable: everything this sign-in can read."),
+            "{head}"
+        );
+        assert!(head.contains("onPremisesSynchronization is readable only with a delegated Global Administrator sign-in (--device-code); the rules that use it run without it."), "{head}");
+        assert!(head.contains("Next: entra-audit check --onprem"), "{head}");
+        assert!(!head.contains("grant"), "{head}");
+        assert!(!diagnosis_with_forbidden(Collection::OnPremisesSynchronization).needs_a_grant());
+        assert!(diagnosis_with_forbidden(Collection::Contacts).needs_a_grant());
+
+        let missing = render("signed in", &diagnosis_with_forbidden(Collection::Contacts));
+        let head: Vec<&str> = missing.lines().take(6).collect();
+        let head = head.join("\n");
+        assert!(head.contains("Not readable: contacts."), "{head}");
+        assert!(
+            head.contains(
+                "Next: grant OrgContact.Read.All (application permissions, with admin consent)"
+            ),
+            "{head}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod cloud_sync;
 pub mod collect;
+pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod progress;
@@ -55,6 +56,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Simulate(args) => simulate::execute(&args),
         Command::CloudSync(args) => cloud_sync::execute(&args),
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man(args) => completions::man(args.out.as_deref()),
         Command::CollectAd(args) => {
             let options = args.ldap.collect_options(&args.server, args.out.clone())?;
             eprint!("{}", crate::inputs::ldap::collect(&options)?);

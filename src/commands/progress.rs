@@ -97,8 +97,16 @@ impl Bars {
     }
 }
 
+/// What follows the collection summary: nothing yet (`collect`), or the audit, whose summary
+/// says once what the rules ran without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    Stop,
+    Audit,
+}
+
 /// The per-collection table printed after a collection, and where the snapshot is.
-pub fn collect_summary(report: &CollectReport, elapsed: Duration) -> String {
+pub fn collect_summary(report: &CollectReport, elapsed: Duration, then: Then) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -123,10 +131,34 @@ pub fn collect_summary(report: &CollectReport, elapsed: Duration) -> String {
             o.stats.retries,
             o.stats.throttled
         );
-        if o.status != CollectionStatus::Complete
-            && let Some(error) = &o.error
-        {
-            let _ = writeln!(out, "      {error}");
+        // A 403 is a permission to grant (doctor names it) or, for a delegated-only
+        // collection, what every application sign-in gets: either way the request's URL and id
+        // help nobody here (manifest.json keeps them). A failure's error is the diagnosis.
+        match (o.status, &o.error) {
+            (CollectionStatus::Forbidden, _) if collection.delegated_only() => {
+                let _ = match then {
+                    Then::Audit => writeln!(
+                        out,
+                        "      not for an application sign-in: see the rules marked * below"
+                    ),
+                    Then::Stop => writeln!(
+                        out,
+                        "      {} (--device-code); the rules that use it run without it",
+                        Collection::DELEGATED_ONLY_NOTE
+                    ),
+                };
+            }
+            (CollectionStatus::Forbidden, _) => {
+                let code = o.code.as_deref().unwrap_or("403");
+                let _ = writeln!(
+                    out,
+                    "      the token lacks its permission (Graph said {code}): `entra-audit doctor` names the one to grant"
+                );
+            }
+            (CollectionStatus::Complete, _) | (_, None) => {}
+            (_, Some(error)) => {
+                let _ = writeln!(out, "      {error}");
+            }
         }
     }
     let total = report.total_stats();

@@ -427,7 +427,11 @@ pub fn run_all(
                 tracing::info!(
                     tenant = %entry.name,
                     "{}",
-                    crate::commands::progress::collect_summary(report, started.elapsed())
+                    crate::commands::progress::collect_summary(
+                        report,
+                        started.elapsed(),
+                        crate::commands::progress::Then::Audit
+                    )
                 );
             }
             (dir, result)

@@ -103,17 +103,30 @@ pub async fn raw_jobs(
     Ok(jobs)
 }
 
-/// The OUs a provisioning job's schema scopes it to: the union of its synchronization rules'
-/// `containerFilter.includedContainers`, empty when the job syncs its whole domain. The container
-/// filter is a beta property
-/// (<https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule?view=graph-rest-beta>),
-/// so the schema is read from `/beta`.
-pub async fn included_containers(
+/// What a provisioning job's schema says about its scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaScope {
+    /// The union of the synchronization rules' `containerFilter.includedContainers`: the OUs
+    /// the job syncs; empty when it syncs its whole domain.
+    pub included_containers: Vec<String>,
+    /// Scoping the audit does not evaluate, each said in a few words: a security-group filter
+    /// (`groupFilter.includedGroups`: membership is not in the export) and attribute scoping
+    /// filters (`objectMappings[].scope`: Cloud Sync's expression language is not modelled).
+    /// Objects outside them do not sync, so findings about those objects may never happen.
+    pub not_evaluated: Vec<String>,
+}
+
+/// Reads a provisioning job's schema from `/beta` (the container and group filters are beta
+/// properties of
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule?view=graph-rest-beta>;
+/// attribute scoping filters are the object mappings' `scope`,
+/// <https://learn.microsoft.com/graph/api/resources/synchronization-filter?view=graph-rest-beta>).
+pub async fn schema_scope(
     client: &GraphClient,
     principal_id: &str,
     job_id: &str,
     stats: &mut CallStats,
-) -> Result<Vec<String>, GraphError> {
+) -> Result<SchemaScope, GraphError> {
     let url = format!(
         "/beta/servicePrincipals/{}/synchronization/jobs/{}/schema",
         path_segment(principal_id),
@@ -122,22 +135,66 @@ pub async fn included_containers(
     let schema = client
         .get_json(&url, &reqwest::header::HeaderMap::new(), stats)
         .await?;
-    let mut containers: Vec<String> = schema["synchronizationRules"]
+    Ok(read_schema_scope(&schema))
+}
+
+/// The scope parts of a synchronizationSchema body.
+pub fn read_schema_scope(schema: &Value) -> SchemaScope {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let rules = schema["synchronizationRules"]
         .as_array()
         .into_iter()
-        .flatten()
-        .flat_map(|rule| {
-            rule["containerFilter"]["includedContainers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect();
-    containers.sort();
-    containers.dedup();
-    Ok(containers)
+        .flatten();
+    let mut included_containers = Vec::new();
+    let mut not_evaluated = Vec::new();
+    for rule in rules {
+        included_containers.extend(strings(&rule["containerFilter"]["includedContainers"]));
+        let groups = strings(&rule["groupFilter"]["includedGroups"]);
+        if !groups.is_empty() {
+            not_evaluated.push(format!(
+                "a group filter: only members of {} sync ({})",
+                if groups.len() == 1 {
+                    "one security group".to_owned()
+                } else {
+                    format!("{} security groups", groups.len())
+                },
+                groups.join("; ")
+            ));
+        }
+        for mapping in rule["objectMappings"].as_array().into_iter().flatten() {
+            if mapping["enabled"] == Value::Bool(false) {
+                continue;
+            }
+            let scope = &mapping["scope"];
+            let clauses: usize = ["groups", "inputFilterGroups", "categoryFilterGroups"]
+                .iter()
+                .flat_map(|set| scope[set].as_array().into_iter().flatten())
+                .map(|group| group["clauses"].as_array().map_or(0, Vec::len))
+                .sum();
+            if clauses > 0 {
+                let object = mapping["sourceObjectName"].as_str().unwrap_or("object");
+                not_evaluated.push(format!(
+                    "an attribute scoping filter on {object} objects ({clauses} clause{})",
+                    if clauses == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+    included_containers.sort();
+    included_containers.dedup();
+    not_evaluated.sort();
+    not_evaluated.dedup();
+    SchemaScope {
+        included_containers,
+        not_evaluated,
+    }
 }
 
 /// Every Cloud Sync job of the tenant, parsed (lenient where the docs' own samples are).
@@ -203,4 +260,44 @@ pub fn jobs_path(principal_id: &str) -> String {
 /// `/v1.0/servicePrincipals/{id}/synchronization/jobs/{jobId}`.
 pub fn job_path(principal_id: &str, job_id: &str) -> String {
     format!("{}/{}", jobs_path(principal_id), path_segment(job_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{SchemaScope, read_schema_scope};
+
+    #[test]
+    fn the_schema_scope_keeps_ou_filters_and_names_group_and_attribute_filters() {
+        let schema = json!({"synchronizationRules": [
+            {"containerFilter": {"includedContainers": ["OU=B,DC=x", "OU=A,DC=x"]},
+             "groupFilter": null,
+             "objectMappings": [
+                {"enabled": true, "sourceObjectName": "user",
+                 "scope": {"groups": [{"clauses": [{}, {}]}], "inputFilterGroups": []}},
+                {"enabled": false, "sourceObjectName": "group",
+                 "scope": {"groups": [{"clauses": [{}]}]}},
+                {"enabled": true, "sourceObjectName": "contact", "scope": null}]},
+            {"containerFilter": null,
+             "groupFilter": {"includedGroups": ["CN=Sync users,OU=Groups,DC=x"]},
+             "objectMappings": []}
+        ]});
+        assert_eq!(
+            read_schema_scope(&schema),
+            SchemaScope {
+                included_containers: vec!["OU=A,DC=x".to_owned(), "OU=B,DC=x".to_owned()],
+                not_evaluated: vec![
+                    "a group filter: only members of one security group sync \
+                     (CN=Sync users,OU=Groups,DC=x)"
+                        .to_owned(),
+                    "an attribute scoping filter on user objects (2 clauses)".to_owned(),
+                ],
+            }
+        );
+        // The schema as Graph sends it for a job that syncs its whole domain.
+        let whole = json!({"synchronizationRules": [{"containerFilter": null,
+            "groupFilter": null, "objectMappings": [{"enabled": true, "scope": null}]}]});
+        assert_eq!(read_schema_scope(&whole), SchemaScope::default());
+    }
 }

@@ -92,6 +92,18 @@ impl Collection {
         Collection::RoleEligibilities,
     ];
 
+    /// Readable only with a delegated sign-in of a Global Administrator: Graph refuses it to
+    /// every application token by design (graph-api.md §5.2,
+    /// <https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>), so its
+    /// 403 is expected, not a permission to grant.
+    pub fn delegated_only(self) -> bool {
+        matches!(self, Collection::OnPremisesSynchronization)
+    }
+
+    /// What [`Collection::delegated_only`] means for a reader, said once in each summary.
+    pub const DELEGATED_ONLY_NOTE: &'static str =
+        "readable only with a delegated Global Administrator sign-in";
+
     pub fn file_stem(self) -> &'static str {
         match self {
             Collection::Users => "users",
@@ -350,6 +362,9 @@ pub struct SyncJob {
     pub included_containers: Option<Vec<String>>,
     /// Why the collector could not read the job's schema, when it could not.
     pub scope_unavailable: Option<String>,
+    /// Scoping in the job's schema the audit does not evaluate (a group filter, attribute
+    /// scoping filters), in a few words each; absent when there is none.
+    pub scope_not_evaluated: Option<Vec<String>>,
 }
 
 impl SyncJob {
@@ -391,6 +406,21 @@ impl JobHealth {
             JobHealth::Quarantined => "quarantined",
             JobHealth::Failing => "failing",
         }
+    }
+
+    /// The health a `sync_jobs.health` value spells (see [`JobHealth::as_str`]).
+    pub fn from_column(text: &str) -> Option<JobHealth> {
+        [
+            JobHealth::Healthy,
+            JobHealth::Escrowed,
+            JobHealth::Paused,
+            JobHealth::NotRun,
+            JobHealth::NotConfigured,
+            JobHealth::Quarantined,
+            JobHealth::Failing,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == text)
     }
 
     /// Whether the job needs someone (exit code 1 of `cloud-sync status`).
@@ -633,6 +663,14 @@ impl CloudSnapshot {
         self.states
             .get(&collection)
             .expect("every collection has a state after load")
+    }
+
+    /// Whether `collect` recorded the collection as forbidden (Graph answered 403).
+    pub fn forbidden(&self, collection: Collection) -> bool {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.collections.get(collection.file_stem()))
+            .is_some_and(|entry| entry.status == CollectionStatus::Forbidden)
     }
 
     /// The manifest's scope of a loaded collection (`Some("provisioning-errors")`), `None` when it

@@ -20,135 +20,82 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::audit::findings::{Finding, Severity};
+use crate::audit::findings::{CleanupAction, Finding, RuleCleanup, Severity};
 use crate::graph::url::path_segment;
 use crate::outputs::report::csv_safe;
 
-/// What the admin has to do; one CSV file per action. The order of the variants is the order to
-/// apply them in (README.txt explains why).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Action {
-    ClearOnpremConsistencyGuid,
-    RemoveOnpremProxyAddress,
-    ClearOnpremMail,
-    ChangeOnpremUpn,
-    FixUpnSuffix,
-    ResolveObjectTypeMismatch,
-    HardMatchSetImmutableId,
-    ClearImmutableId,
-    DeleteStaleCloudUser,
-    DeleteStaleCloudGroup,
-    DeleteStaleCloudContact,
-    DeleteOrphanedSyncedObject,
-}
-
-impl Action {
-    pub const ALL: [Action; 12] = [
-        Action::ClearOnpremConsistencyGuid,
-        Action::RemoveOnpremProxyAddress,
-        Action::ClearOnpremMail,
-        Action::ChangeOnpremUpn,
-        Action::FixUpnSuffix,
-        Action::ResolveObjectTypeMismatch,
-        Action::HardMatchSetImmutableId,
-        Action::ClearImmutableId,
-        Action::DeleteStaleCloudUser,
-        Action::DeleteStaleCloudGroup,
-        Action::DeleteStaleCloudContact,
-        Action::DeleteOrphanedSyncedObject,
-    ];
-
-    /// The file name without `.csv`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::ClearOnpremConsistencyGuid => "clear-onprem-consistency-guid",
-            Action::RemoveOnpremProxyAddress => "remove-onprem-proxy-address",
-            Action::ClearOnpremMail => "clear-onprem-mail",
-            Action::ChangeOnpremUpn => "change-onprem-upn",
-            Action::FixUpnSuffix => "fix-upn-suffix",
-            Action::ResolveObjectTypeMismatch => "resolve-object-type-mismatch",
-            Action::HardMatchSetImmutableId => "hard-match-set-immutable-id",
-            Action::ClearImmutableId => "clear-immutable-id",
-            Action::DeleteStaleCloudUser => "delete-stale-cloud-user",
-            Action::DeleteStaleCloudGroup => "delete-stale-cloud-group",
-            Action::DeleteStaleCloudContact => "delete-stale-cloud-contact",
-            Action::DeleteOrphanedSyncedObject => "delete-orphaned-synced-object",
-        }
-    }
-
-    /// What the file holds and what to check before running it (README.txt).
-    fn description(self) -> &'static str {
-        match self {
-            Action::ClearOnpremConsistencyGuid => {
-                "On-prem objects that carry another object's source anchor in mS-DS-ConsistencyGuid \
+/// What the file of `action` holds and what to check before running it (README.txt).
+fn description(action: CleanupAction) -> &'static str {
+    match action {
+        CleanupAction::ClearOnpremConsistencyGuid => {
+            "On-prem objects that carry another object's source anchor in mS-DS-ConsistencyGuid \
                  (duplicate-source-anchor). The command clears it on the object the finding names, \
                  so Entra Connect stamps the object's own objectGUID. First check which of the two \
                  objects (other_holder) owns the anchor: the one whose cloud twin has it as \
                  onPremisesImmutableId keeps it."
-            }
-            Action::RemoveOnpremProxyAddress => {
-                "SMTP addresses two objects would hold (duplicate-attribute). The command removes \
+        }
+        CleanupAction::RemoveOnpremProxyAddress => {
+            "SMTP addresses two objects would hold (duplicate-attribute). The command removes \
                  the address from the proxyAddresses of the on-prem object the finding names; \
                  other_holder is the object that keeps it. If that object should give the address \
                  up instead, run the command against the other holder."
-            }
-            Action::ClearOnpremMail => {
-                "A mail value two objects would hold (duplicate-attribute). The command clears \
+        }
+        CleanupAction::ClearOnpremMail => {
+            "A mail value two objects would hold (duplicate-attribute). The command clears \
                  mail on the on-prem object the finding names; other_holder keeps the value."
-            }
-            Action::ChangeOnpremUpn => {
-                "A userPrincipalName two objects would hold (duplicate-attribute). The new UPN is \
+        }
+        CleanupAction::ChangeOnpremUpn => {
+            "A userPrincipalName two objects would hold (duplicate-attribute). The new UPN is \
                  yours to choose: set $NewUpn first (the command refuses to run without it)."
-            }
-            Action::FixUpnSuffix => {
-                "On-prem users whose UPN suffix is not a verified domain (upn-suffix-unverified). \
+        }
+        CleanupAction::FixUpnSuffix => {
+            "On-prem users whose UPN suffix is not a verified domain (upn-suffix-unverified). \
                  Either verify the suffix in the tenant (then skip this file) or set $UpnSuffix to \
                  a verified domain and run the commands (they refuse to run without it)."
-            }
-            Action::ResolveObjectTypeMismatch => {
-                "An on-prem object would soft-match a cloud object of another type \
+        }
+        CleanupAction::ResolveObjectTypeMismatch => {
+            "An on-prem object would soft-match a cloud object of another type \
                  (object-type-mismatch) that no other file deletes. Nothing can be changed safely \
                  without a decision: the command shows the cloud object; then either remove the \
                  address from it (where it is managed: Exchange Online or its own forest) or \
                  change the on-prem object's address."
-            }
-            Action::HardMatchSetImmutableId => {
-                "Cloud users that the on-prem user of the same row should take over \
+        }
+        CleanupAction::HardMatchSetImmutableId => {
+            "Cloud users that the on-prem user of the same row should take over \
                  (invalid-soft-match refused because of another immutableId, a past sync or a \
                  tenant block; soft-match-takeover, to make the join explicit). The command sets \
                  the cloud user's onPremisesImmutableId to the on-prem source anchor. Run it only \
                  when both rows are the same person, on cloud-managed users, before the next sync."
-            }
-            Action::ClearImmutableId => {
-                "Cloud-only users that carry an onPremisesImmutableId no exported object has \
+        }
+        CleanupAction::ClearImmutableId => {
+            "Cloud-only users that carry an onPremisesImmutableId no exported object has \
                  (stale-cloud-only). Clearing it makes them plain cloud users again, so a future \
                  on-prem account can soft-match them. If the identity is retired, delete the user \
                  instead."
-            }
-            Action::DeleteStaleCloudUser => {
-                "Leftover cloud users of an on-prem identity (stale-cloud-only): formerly synced \
+        }
+        CleanupAction::DeleteStaleCloudUser => {
+            "Leftover cloud users of an on-prem identity (stale-cloud-only): formerly synced \
                  with no source, or blocking an on-prem object of another type. Deleted users can \
                  be restored for 30 days."
-            }
-            Action::DeleteStaleCloudGroup => {
-                "Leftover cloud groups (stale-cloud-only). Remove-MgGroup deletes security and \
+        }
+        CleanupAction::DeleteStaleCloudGroup => {
+            "Leftover cloud groups (stale-cloud-only). Remove-MgGroup deletes security and \
                  Microsoft 365 groups; a distribution group created in Exchange Online is removed \
                  there (Remove-DistributionGroup)."
-            }
-            Action::DeleteStaleCloudContact => {
-                "Leftover cloud contacts (stale-cloud-only). Contacts are read-only in Microsoft \
+        }
+        CleanupAction::DeleteStaleCloudContact => {
+            "Leftover cloud contacts (stale-cloud-only). Contacts are read-only in Microsoft \
                  Graph (https://learn.microsoft.com/graph/api/resources/orgcontact), so the \
                  command is Exchange Online PowerShell (Connect-ExchangeOnline first), finding the \
                  contact by its Entra object id (ExternalDirectoryObjectId)."
-            }
-            Action::DeleteOrphanedSyncedObject => {
-                "Synced cloud users and groups whose on-prem source is gone \
+        }
+        CleanupAction::DeleteOrphanedSyncedObject => {
+            "Synced cloud users and groups whose on-prem source is gone \
                  (orphaned-synced-object). First make sure the source really is gone (not just \
                  outside the export). A synced object cannot be deleted in the cloud, so the \
                  command first marks it cloud-managed (onPremisesSyncBehavior, \
                  https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior), then \
                  deletes it."
-            }
         }
     }
 }
@@ -156,7 +103,7 @@ impl Action {
 /// One row of a cleanup file: one finding, one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    pub action: Action,
+    pub action: CleanupAction,
     pub finding_id: String,
     pub rule: String,
     pub severity: Severity,
@@ -190,34 +137,36 @@ const COLUMNS: [&str; 14] = [
     "review",
 ];
 
-/// The cleanup rows of `findings`, leaving out the ids in `excluded` (muted findings). Rows come
-/// in the order of the findings; an object gets at most one destructive action.
-pub fn plan<S: std::hash::BuildHasher>(
-    findings: &[Finding],
-    excluded: &HashSet<&str, S>,
-) -> Vec<Row> {
-    let active: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| !excluded.contains(f.id.as_str()))
-        .collect();
+/// What every rule declares about cleaning up its findings (front matter `cleanup` and
+/// `cloud_object_blocks_onprem`), by rule name: [`plan`] dispatches on this, never on a rule's name.
+pub type Declarations = BTreeMap<String, RuleCleanup>;
+
+/// The cleanup rows of `findings`, leaving out the muted ones (a suppression accepts the risk). Each
+/// finding gets the row of the first action its rule declares that applies to it (none when the
+/// rule declares none). Rows come in the order of the findings; an object gets at most one
+/// destructive action.
+pub fn plan(findings: &[Finding], declarations: &Declarations) -> Vec<Row> {
+    let undeclared = RuleCleanup::default();
+    let declared = |f: &Finding| declarations.get(&f.rule).unwrap_or(&undeclared);
+    let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_muted()).collect();
     // A cloud user that one finding says to hard-match must not be deleted or cleared because
-    // another finding (stale-cloud-only) calls it a leftover: the two would undo each other.
+    // another finding (a leftover) calls it one: the two would undo each other.
     let hard_matched: HashSet<&str> = active
         .iter()
-        .filter(|f| hard_match_anchor(f).is_some())
+        .filter(|f| {
+            declared(f)
+                .actions
+                .contains(&CleanupAction::HardMatchSetImmutableId)
+                && hard_match_anchor(f).is_some()
+        })
         .filter_map(|f| f.cloud_object_id.as_deref())
         .collect();
-    // Pairs a matching rule reports: stale-cloud-only names such a pair when the cloud object
-    // blocks the on-prem one; any other on-prem object it names is its own source, which is
-    // brought back into sync scope rather than deleted in the cloud.
+    // Pairs a rule reports as a cloud object blocking an on-prem one: a leftover finding names
+    // such a pair when the cloud object is the blocker; any other on-prem object it names is its
+    // own source, which is brought back into sync scope rather than deleted in the cloud.
     let blocking_pairs: HashSet<(&str, &str)> = active
         .iter()
-        .filter(|f| {
-            matches!(
-                f.rule.as_str(),
-                "invalid-soft-match" | "object-type-mismatch"
-            )
-        })
+        .filter(|f| declared(f).cloud_object_blocks_onprem)
         .filter_map(|f| {
             Some((
                 f.cloud_object_id.as_deref()?,
@@ -225,30 +174,17 @@ pub fn plan<S: std::hash::BuildHasher>(
             ))
         })
         .collect();
+    let context = Context {
+        hard_matched: &hard_matched,
+        blocking_pairs: &blocking_pairs,
+    };
     let mut deleted: HashSet<&str> = HashSet::new();
     let mut rows = Vec::new();
     for f in &active {
-        let row = match f.rule.as_str() {
-            "duplicate-attribute" => duplicate_attribute(f),
-            "duplicate-source-anchor" => clear_consistency_guid(f),
-            "upn-suffix-unverified" => fix_upn_suffix(f),
-            "invalid-soft-match" | "soft-match-takeover" => hard_match(f),
-            "stale-cloud-only" => {
-                let cloud = f.cloud_object_id.as_deref().unwrap_or("");
-                let blocks = f
-                    .onprem_object_guid
-                    .as_deref()
-                    .is_some_and(|g| blocking_pairs.contains(&(cloud, g)));
-                if hard_matched.contains(cloud) || (f.onprem_object_guid.is_some() && !blocks) {
-                    None
-                } else {
-                    stale_cloud_only(f)
-                }
-            }
-            "orphaned-synced-object" if !hard_matched.contains(cloud_id(f)) => delete_orphan(f),
-            "object-type-mismatch" => type_mismatch(f),
-            _ => None,
-        };
+        let row = declared(f)
+            .actions
+            .iter()
+            .find_map(|action| build(*action, f, &context));
         if let Some(row) = row {
             if is_delete(row.action) && (keep_cloud_object(f) || !deleted.insert(cloud_id(f))) {
                 continue;
@@ -258,10 +194,127 @@ pub fn plan<S: std::hash::BuildHasher>(
     }
     // A type mismatch whose cloud object is deleted as a leftover needs nothing more.
     rows.retain(|r| {
-        r.action != Action::ResolveObjectTypeMismatch
+        r.action != CleanupAction::ResolveObjectTypeMismatch
             || !deleted.contains(r.cloud_object_id.as_str())
     });
     rows
+}
+
+/// What [`build`] needs to know about the other findings of the run.
+struct Context<'a> {
+    /// Cloud users a hard-match row joins to an on-prem user.
+    hard_matched: &'a HashSet<&'a str>,
+    /// (cloud object id, on-prem objectGUID) pairs in which the cloud object blocks the on-prem one.
+    blocking_pairs: &'a HashSet<(&'a str, &'a str)>,
+}
+
+/// The row of `action` for `f`, when the action applies to it (each builder checks the
+/// attribute, object type and evidence it needs).
+fn build(action: CleanupAction, f: &Finding, context: &Context<'_>) -> Option<Row> {
+    match action {
+        CleanupAction::ClearOnpremConsistencyGuid => clear_consistency_guid(f),
+        CleanupAction::RemoveOnpremProxyAddress => {
+            if f.attribute.as_deref() == Some("proxyAddresses") {
+                remove_proxy_address(f, f.value.as_deref()?)
+            } else {
+                None
+            }
+        }
+        CleanupAction::ClearOnpremMail | CleanupAction::ChangeOnpremUpn => {
+            duplicate_value(action, f)
+        }
+        CleanupAction::FixUpnSuffix => fix_upn_suffix(f),
+        CleanupAction::ResolveObjectTypeMismatch => type_mismatch(f),
+        CleanupAction::HardMatchSetImmutableId => hard_match(f),
+        CleanupAction::ClearImmutableId
+        | CleanupAction::DeleteStaleCloudUser
+        | CleanupAction::DeleteStaleCloudGroup
+        | CleanupAction::DeleteStaleCloudContact => {
+            let cloud = cloud_id(f);
+            let blocks = f
+                .onprem_object_guid
+                .as_deref()
+                .is_some_and(|g| context.blocking_pairs.contains(&(cloud, g)));
+            if context.hard_matched.contains(cloud) || (f.onprem_object_guid.is_some() && !blocks) {
+                None
+            } else {
+                leftover(action, f)
+            }
+        }
+        CleanupAction::DeleteOrphanedSyncedObject => {
+            if context.hard_matched.contains(cloud_id(f)) {
+                None
+            } else {
+                delete_orphan(f)
+            }
+        }
+    }
+}
+
+/// The evidence columns the cleanup reads, named once here (the rules' `evidence` declares them).
+mod evidence {
+    pub const OTHER_ONPREM_OBJECT_GUID: &str = "other_onprem_object_guid";
+    pub const OTHER_ONPREM_DISTINGUISHED_NAME: &str = "other_onprem_distinguished_name";
+    pub const ONPREM_SOURCE_ANCHOR: &str = "onprem_source_anchor";
+    pub const HARD_MATCH_BLOCKED: &str = "hard_match_blocked";
+    pub const REFUSAL_CODE: &str = "refusal_code";
+    pub const CLOUD_SYNC_STATE: &str = "cloud_sync_state";
+    pub const CLOUD_IMMUTABLE_ID: &str = "cloud_immutable_id";
+    pub const CLOUD_ADMIN_ROLES: &str = "cloud_admin_roles";
+    pub const CLOUD_DOMAIN_FEDERATED: &str = "cloud_domain_federated";
+}
+
+/// The evidence columns an action reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EvidenceRead {
+    /// Every rule that declares the action must declare these in its `evidence`, or the action
+    /// would quietly act without the facts that make it safe (the other holder, a blocked hard
+    /// match, an admin role).
+    pub needs: &'static [&'static str],
+    /// Read when the finding has them (a refused soft match has a refusal, a takeover none):
+    /// at least one rule that declares the action must declare each, so a renamed column
+    /// cannot silently turn the check off.
+    pub when_present: &'static [&'static str],
+}
+
+/// What `action` reads of a finding's evidence (a test checks every built-in rule against it).
+pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
+    use evidence::{
+        CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_SYNC_STATE,
+        HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
+        OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
+    };
+    let (needs, when_present): (&'static [&'static str], &'static [&'static str]) = match action {
+        CleanupAction::ClearOnpremConsistencyGuid
+        | CleanupAction::RemoveOnpremProxyAddress
+        | CleanupAction::ClearOnpremMail
+        | CleanupAction::ChangeOnpremUpn => (
+            &[OTHER_ONPREM_OBJECT_GUID, OTHER_ONPREM_DISTINGUISHED_NAME],
+            &[],
+        ),
+        CleanupAction::FixUpnSuffix | CleanupAction::ResolveObjectTypeMismatch => (&[], &[]),
+        CleanupAction::HardMatchSetImmutableId => (
+            &[ONPREM_SOURCE_ANCHOR, HARD_MATCH_BLOCKED],
+            &[REFUSAL_CODE, CLOUD_SYNC_STATE],
+        ),
+        CleanupAction::ClearImmutableId
+        | CleanupAction::DeleteStaleCloudUser
+        | CleanupAction::DeleteStaleCloudGroup
+        | CleanupAction::DeleteStaleCloudContact => (
+            &[
+                CLOUD_IMMUTABLE_ID,
+                CLOUD_ADMIN_ROLES,
+                CLOUD_DOMAIN_FEDERATED,
+            ],
+            &[],
+        ),
+        // A synced object's immutableId is its anchor: no federated-domain doubt to read.
+        CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES], &[]),
+    };
+    EvidenceRead {
+        needs,
+        when_present,
+    }
 }
 
 /// A cloud object no cleanup file may delete, whatever the finding: one that holds a directory
@@ -271,19 +324,19 @@ pub fn plan<S: std::hash::BuildHasher>(
 /// stays in findings.csv with a remediation that says so.
 fn keep_cloud_object(f: &Finding) -> bool {
     let has = |key: &str| f.evidence.get(key).is_some_and(|v| !v.is_empty());
-    has("cloud_admin_roles")
+    has(evidence::CLOUD_ADMIN_ROLES)
         || f.evidence
-            .get("cloud_domain_federated")
+            .get(evidence::CLOUD_DOMAIN_FEDERATED)
             .is_some_and(|v| v == "true")
 }
 
-fn is_delete(action: Action) -> bool {
+fn is_delete(action: CleanupAction) -> bool {
     matches!(
         action,
-        Action::DeleteStaleCloudUser
-            | Action::DeleteStaleCloudGroup
-            | Action::DeleteStaleCloudContact
-            | Action::DeleteOrphanedSyncedObject
+        CleanupAction::DeleteStaleCloudUser
+            | CleanupAction::DeleteStaleCloudGroup
+            | CleanupAction::DeleteStaleCloudContact
+            | CleanupAction::DeleteOrphanedSyncedObject
     )
 }
 
@@ -292,7 +345,7 @@ fn cloud_id(f: &Finding) -> &str {
 }
 
 /// A row for `f` with the identifying columns filled in.
-fn row(action: Action, f: &Finding, powershell: String, graph_request: String) -> Row {
+fn row(action: CleanupAction, f: &Finding, powershell: String, graph_request: String) -> Row {
     Row {
         action,
         finding_id: f.id.clone(),
@@ -320,23 +373,18 @@ fn onprem_identity(f: &Finding) -> Option<String> {
         .map(ps_quote)
 }
 
-fn duplicate_attribute(f: &Finding) -> Option<Row> {
-    let value = f.value.as_deref()?;
-    if f.attribute.as_deref() == Some("proxyAddresses") {
-        return remove_proxy_address(f, value);
-    }
+/// Clears or changes a duplicated mail or UPN on the on-prem object the finding names, when
+/// `action` is the one for the finding's attribute.
+fn duplicate_value(action: CleanupAction, f: &Finding) -> Option<Row> {
+    f.value.as_deref()?;
     let identity = onprem_identity(f)?;
-    let (action, powershell) = match f.attribute.as_deref()? {
-        "mail" => (
-            Action::ClearOnpremMail,
-            format!("Set-ADObject -Identity {identity} -Clear mail"),
-        ),
-        "userPrincipalName" => (
-            Action::ChangeOnpremUpn,
-            format!(
-                "if (-not $NewUpn) {{ throw 'set $NewUpn to the new UPN first' }}; \
-                 Set-ADUser -Identity {identity} -UserPrincipalName $NewUpn"
-            ),
+    let powershell = match (action, f.attribute.as_deref()?) {
+        (CleanupAction::ClearOnpremMail, "mail") => {
+            format!("Set-ADObject -Identity {identity} -Clear mail")
+        }
+        (CleanupAction::ChangeOnpremUpn, "userPrincipalName") => format!(
+            "if (-not $NewUpn) {{ throw 'set $NewUpn to the new UPN first' }}; \
+             Set-ADUser -Identity {identity} -UserPrincipalName $NewUpn"
         ),
         _ => return None,
     };
@@ -356,7 +404,7 @@ fn remove_proxy_address(f: &Finding, value: &str) -> Option<Row> {
     let named_primary = forms.first().copied().unwrap_or(false);
     let other_secondary = forms.get(1) == Some(&false);
     let mut r = row(
-        Action::RemoveOnpremProxyAddress,
+        CleanupAction::RemoveOnpremProxyAddress,
         f,
         String::new(),
         String::new(),
@@ -364,7 +412,7 @@ fn remove_proxy_address(f: &Finding, value: &str) -> Option<Row> {
     r.other_holder = other_holder(f);
     let mut prefix = if named_primary { "SMTP" } else { "smtp" };
     if named_primary && other_secondary {
-        let other = f.evidence.get("other_onprem_object_guid")?;
+        let other = f.evidence.get(evidence::OTHER_ONPREM_OBJECT_GUID)?;
         r.other_holder = format!(
             "on-prem {}{}",
             r.onprem_object_guid,
@@ -376,7 +424,7 @@ fn remove_proxy_address(f: &Finding, value: &str) -> Option<Row> {
         r.onprem_object_guid.clone_from(other);
         r.onprem_distinguished_name = f
             .evidence
-            .get("other_onprem_distinguished_name")
+            .get(evidence::OTHER_ONPREM_DISTINGUISHED_NAME)
             .cloned()
             .unwrap_or_default();
         prefix = "smtp";
@@ -407,10 +455,10 @@ fn proxy_forms(message: &str, value: &str) -> Vec<bool> {
 }
 
 fn other_holder(f: &Finding) -> String {
-    if let Some(guid) = f.evidence.get("other_onprem_object_guid") {
+    if let Some(guid) = f.evidence.get(evidence::OTHER_ONPREM_OBJECT_GUID) {
         let dn = f
             .evidence
-            .get("other_onprem_distinguished_name")
+            .get(evidence::OTHER_ONPREM_DISTINGUISHED_NAME)
             .map(|dn| format!(" {dn}"))
             .unwrap_or_default();
         format!("on-prem {guid}{dn}")
@@ -431,7 +479,7 @@ fn clear_consistency_guid(f: &Finding) -> Option<Row> {
     }
     let identity = onprem_identity(f)?;
     let mut r = row(
-        Action::ClearOnpremConsistencyGuid,
+        CleanupAction::ClearOnpremConsistencyGuid,
         f,
         format!("Set-ADObject -Identity {identity} -Clear 'mS-DS-ConsistencyGuid'"),
         String::new(),
@@ -445,7 +493,7 @@ fn fix_upn_suffix(f: &Finding) -> Option<Row> {
     let upn = f.value.as_deref()?;
     let local = upn.rsplit_once('@').map_or(upn, |(local, _)| local);
     Some(row(
-        Action::FixUpnSuffix,
+        CleanupAction::FixUpnSuffix,
         f,
         format!(
             "if (-not $UpnSuffix) {{ throw 'set $UpnSuffix to a verified domain first' }}; \
@@ -467,26 +515,33 @@ fn hard_match_anchor(f: &Finding) -> Option<&str> {
     // With blockCloudObjectTakeoverThroughHardMatchEnabled the hard match itself fails
     // (InvalidHardMatch): no row that would only produce that error.
     if f.cloud_object_type.as_deref() != Some("user")
-        || f.evidence.get("cloud_sync_state").map(String::as_str) == Some("synced")
-        || f.evidence.get("hard_match_blocked").map(String::as_str) == Some("true")
+        || f.evidence
+            .get(evidence::CLOUD_SYNC_STATE)
+            .map(String::as_str)
+            == Some("synced")
+        || f.evidence
+            .get(evidence::HARD_MATCH_BLOCKED)
+            .map(String::as_str)
+            == Some("true")
     {
         return None;
     }
-    let fits = match f.rule.as_str() {
-        "soft-match-takeover" => true,
-        "invalid-soft-match" => matches!(
-            f.evidence.get("refusal_code").map(String::as_str),
-            Some(
-                "immutable_id"
-                    | "formerly_synced"
-                    | "tenant_blocks_soft_match"
-                    | "upn_soft_match_disabled"
-            )
+    // A takeover has no refusal; a refused soft match is a hard-match case only for the
+    // refusals a hard match overcomes.
+    let fits = match f.evidence.get(evidence::REFUSAL_CODE).map(String::as_str) {
+        None => true,
+        Some(code) => matches!(
+            code,
+            "immutable_id"
+                | "formerly_synced"
+                | "tenant_blocks_soft_match"
+                | "upn_soft_match_disabled"
         ),
-        _ => false,
     };
     if fits {
-        f.evidence.get("onprem_source_anchor").map(String::as_str)
+        f.evidence
+            .get(evidence::ONPREM_SOURCE_ANCHOR)
+            .map(String::as_str)
     } else {
         None
     }
@@ -497,7 +552,7 @@ fn hard_match(f: &Finding) -> Option<Row> {
     let id = f.cloud_object_id.as_deref()?;
     let body = serde_json::json!({ "onPremisesImmutableId": anchor });
     let mut r = row(
-        Action::HardMatchSetImmutableId,
+        CleanupAction::HardMatchSetImmutableId,
         f,
         format!(
             "Update-MgUser -UserId {} -OnPremisesImmutableId {}",
@@ -516,6 +571,11 @@ fn hard_match(f: &Finding) -> Option<Row> {
     Some(r)
 }
 
+/// The leftover's row, when `action` is the one its object type and anchor call for.
+fn leftover(action: CleanupAction, f: &Finding) -> Option<Row> {
+    stale_cloud_only(f).filter(|r| r.action == action)
+}
+
 fn stale_cloud_only(f: &Finding) -> Option<Row> {
     let id = f.cloud_object_id.as_deref()?;
     let quoted = ps_quote(id);
@@ -525,11 +585,11 @@ fn stale_cloud_only(f: &Finding) -> Option<Row> {
         // working cloud account: clearing the anchor is the fix that loses nothing.
         "user"
             if f.value.as_deref() == Some("null")
-                && f.evidence.contains_key("cloud_immutable_id")
+                && f.evidence.contains_key(evidence::CLOUD_IMMUTABLE_ID)
                 && f.onprem_object_guid.is_none() =>
         {
             let mut r = row(
-                Action::ClearImmutableId,
+                CleanupAction::ClearImmutableId,
                 f,
                 format!(
                     "Invoke-MgGraphRequest -Method PATCH -Uri {} -Body '{{\"onPremisesImmutableId\":null}}'",
@@ -540,19 +600,19 @@ fn stale_cloud_only(f: &Finding) -> Option<Row> {
             "onPremisesImmutableId".clone_into(&mut r.attribute);
             r.value = f
                 .evidence
-                .get("cloud_immutable_id")
+                .get(evidence::CLOUD_IMMUTABLE_ID)
                 .cloned()
                 .unwrap_or_default();
             r
         }
         "user" => row(
-            Action::DeleteStaleCloudUser,
+            CleanupAction::DeleteStaleCloudUser,
             f,
             format!("Remove-MgUser -UserId {quoted}"),
             format!("DELETE /v1.0/users/{segment}"),
         ),
         "group" => row(
-            Action::DeleteStaleCloudGroup,
+            CleanupAction::DeleteStaleCloudGroup,
             f,
             format!("Remove-MgGroup -GroupId {quoted}"),
             format!("DELETE /v1.0/groups/{segment}"),
@@ -568,7 +628,7 @@ fn stale_cloud_only(f: &Finding) -> Option<Row> {
                 String::new()
             };
             row(
-                Action::DeleteStaleCloudContact,
+                CleanupAction::DeleteStaleCloudContact,
                 f,
                 powershell,
                 String::new(),
@@ -584,7 +644,7 @@ fn stale_cloud_only(f: &Finding) -> Option<Row> {
 fn type_mismatch(f: &Finding) -> Option<Row> {
     let id = f.cloud_object_id.as_deref()?;
     let mut r = row(
-        Action::ResolveObjectTypeMismatch,
+        CleanupAction::ResolveObjectTypeMismatch,
         f,
         format!(
             "Get-MgDirectoryObject -DirectoryObjectId {} | Format-List *",
@@ -612,7 +672,7 @@ fn delete_orphan(f: &Finding) -> Option<Row> {
     };
     let behavior = format!("v1.0/{collection}/{segment}/onPremisesSyncBehavior");
     Some(row(
-        Action::DeleteOrphanedSyncedObject,
+        CleanupAction::DeleteOrphanedSyncedObject,
         f,
         format!(
             "Invoke-MgGraphRequest -Method PATCH -Uri {} -Body '{{\"isCloudManaged\":true}}'; {remove}",
@@ -704,9 +764,9 @@ pub fn ps_quote(s: &str) -> String {
 /// Writes `OUT/cleanup/<action>.csv` for each action that has rows, and `OUT/cleanup/README.txt`;
 /// returns the CSV files written. Files of an earlier run are removed first (they would
 /// contradict this one).
-pub fn write_all<S: std::hash::BuildHasher>(
+pub fn write_all(
     findings: &[Finding],
-    excluded: &HashSet<&str, S>,
+    declarations: &Declarations,
     out: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let dir = out.join("cleanup");
@@ -719,8 +779,8 @@ pub fn write_all<S: std::hash::BuildHasher>(
             }
         }
     }
-    let mut by_action: BTreeMap<Action, Vec<Row>> = BTreeMap::new();
-    for r in plan(findings, excluded) {
+    let mut by_action: BTreeMap<CleanupAction, Vec<Row>> = BTreeMap::new();
+    for r in plan(findings, declarations) {
         by_action.entry(r.action).or_default().push(r);
     }
     let mut written = Vec::new();
@@ -764,7 +824,7 @@ fn write_csv(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn readme_text(by_action: &BTreeMap<Action, Vec<Row>>) -> String {
+fn readme_text(by_action: &BTreeMap<CleanupAction, Vec<Row>>) -> String {
     let mut out = String::from(
         "entra-audit cleanup exports\n\
          ===========================\n\n\
@@ -791,7 +851,7 @@ fn readme_text(by_action: &BTreeMap<Action, Vec<Row>>) -> String {
          errors, admin-role conflicts, objects synced from another forest) stay in findings.csv.\n\n",
     );
     let mut step = 0;
-    for action in Action::ALL {
+    for action in CleanupAction::ALL {
         let Some(rows) = by_action.get(&action) else {
             continue;
         };
@@ -802,7 +862,7 @@ fn readme_text(by_action: &BTreeMap<Action, Vec<Row>>) -> String {
             action.name(),
             rows.len(),
             if rows.len() == 1 { "" } else { "s" },
-            wrap(action.description(), 92)
+            wrap(description(action), 92)
         );
     }
     if step == 0 {
@@ -883,7 +943,92 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            status: None,
+            muted: None,
+            suppression: None,
         }
+    }
+
+    /// The built-in rules' declarations, as a run has them.
+    fn declarations() -> Declarations {
+        crate::audit::rules::embedded()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == crate::audit::rules::Kind::Rule)
+            .map(|r| (r.name, r.cleanup))
+            .collect()
+    }
+
+    #[test]
+    fn every_declared_action_has_the_evidence_it_reads() {
+        let mut declared_somewhere = std::collections::BTreeSet::new();
+        let mut optional_declared: std::collections::BTreeSet<(CleanupAction, String)> =
+            std::collections::BTreeSet::new();
+        for rule in crate::audit::rules::embedded().unwrap() {
+            let evidence = rule.evidence.clone().unwrap_or_default();
+            for action in &rule.cleanup.actions {
+                declared_somewhere.insert(*action);
+                for column in evidence_read(*action).needs {
+                    assert!(
+                        evidence.iter().any(|e| e == column),
+                        "{}: declares cleanup '{action}', which reads evidence '{column}' the rule does not declare",
+                        rule.name
+                    );
+                }
+                optional_declared.extend(evidence.iter().map(|e| (*action, e.clone())));
+            }
+        }
+        for action in CleanupAction::ALL {
+            for column in evidence_read(action).when_present {
+                assert!(
+                    optional_declared.contains(&(action, (*column).to_owned())),
+                    "cleanup '{action}' reads evidence '{column}' when present, but no rule that declares the action declares it"
+                );
+            }
+        }
+        // Every cleanup file is reachable from some rule: an action no rule declares is dead.
+        assert_eq!(
+            declared_somewhere.into_iter().collect::<Vec<_>>(),
+            CleanupAction::ALL
+        );
+    }
+
+    #[test]
+    fn rows_follow_the_declaration_not_the_rule_name() {
+        let renamed = Finding {
+            rule: "my-leftovers".into(),
+            ..leftover("c1", &[])
+        };
+        let mut declared = declarations();
+        assert!(
+            plan(std::slice::from_ref(&renamed), &declared).is_empty(),
+            "a rule that declares no cleanup gets no row"
+        );
+        declared.insert(
+            "my-leftovers".into(),
+            RuleCleanup {
+                actions: vec![CleanupAction::DeleteStaleCloudUser],
+                cloud_object_blocks_onprem: false,
+            },
+        );
+        let rows = plan(std::slice::from_ref(&renamed), &declared);
+        assert_eq!(
+            rows.iter().map(|r| r.action).collect::<Vec<_>>(),
+            [CleanupAction::DeleteStaleCloudUser]
+        );
+        // An action the finding does not fit (a group action for a user) gives no row.
+        declared.get_mut("my-leftovers").unwrap().actions =
+            vec![CleanupAction::DeleteStaleCloudGroup];
+        assert!(plan(std::slice::from_ref(&renamed), &declared).is_empty());
+    }
+
+    #[test]
+    fn a_muted_finding_gets_no_row() {
+        let mut muted = leftover("c2", &[]);
+        muted.muted = Some(true);
+        let rows = plan(&[leftover("c1", &[]), muted], &declarations());
+        let ids: Vec<&str> = rows.iter().map(|r| r.cloud_object_id.as_str()).collect();
+        assert_eq!(ids, ["c1"]);
     }
 
     #[test]
@@ -902,10 +1047,10 @@ mod tests {
                 ],
             ),
         ];
-        let rows = plan(&findings, &HashSet::new());
+        let rows = plan(&findings, &declarations());
         let matched: Vec<&str> = rows
             .iter()
-            .filter(|r| r.action == Action::HardMatchSetImmutableId)
+            .filter(|r| r.action == CleanupAction::HardMatchSetImmutableId)
             .map(|r| r.cloud_object_id.as_str())
             .collect();
         assert_eq!(matched, ["c1"]);
@@ -918,7 +1063,7 @@ mod tests {
             leftover("c2", &[("cloud_admin_roles", "Global Administrator")]),
             leftover("c3", &[("cloud_domain_federated", "true")]),
         ];
-        let rows = plan(&findings, &HashSet::new());
+        let rows = plan(&findings, &declarations());
         let deleted: Vec<&str> = rows
             .iter()
             .filter(|r| is_delete(r.action))

@@ -1,6 +1,6 @@
 //! After an audit, everything a run hands over: the schedule applied (baseline statuses,
 //! suppressions), the files written (findings, report.html, cleanup exports, the optional UTF-8
-//! BOM), the terminal summary and the verdict (exit code and one-line summary). `check` and each
+//! BOM), the terminal summary and the exit decision (exit code and one-line summary). `check` and each
 //! tenant of `check --config` go through this one function, so a tenant of a multi-tenant run
 //! gets exactly what a single run gets. It must not audit or collect, and it prints nothing: the
 //! caller decides where the text goes.
@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use crate::audit::findings::RuleOutcome;
 use crate::audit::result::AuditReport;
 use crate::audit::schedule::FailOn;
-use crate::audit::schedule::{Completeness, ScheduleInputs, Verdict};
+use crate::audit::schedule::{Completeness, ExitDecision, ScheduleInputs};
 use crate::inputs::snapshot::CollectionState;
 use crate::outputs::replace::Staging;
 use crate::outputs::{cleanup, report};
@@ -50,16 +50,21 @@ pub struct PublishOptions<'a> {
 pub struct Published {
     /// The terminal summary (findings by rule, files written, cleanup and schedule lines).
     pub terminal: String,
-    pub verdict: Verdict,
+    pub exit: ExitDecision,
 }
 
-/// Applies the schedule, writes the files and decides the verdict.
+/// Applies the schedule to the report, writes the files and decides the exit code.
 pub fn publish(
     mut audit: AuditReport,
     schedule: ScheduleInputs,
     options: &PublishOptions<'_>,
 ) -> anyhow::Result<Published> {
+    let clock = crate::audit::timings::Clock::start();
+    let began = std::time::Instant::now();
     let schedule = schedule.apply(&audit)?;
+    // The schedule goes onto the typed report before anything is written: findings.json and
+    // report.html are each written once, from the same model.
+    schedule.annotate(&mut audit);
     let out = options.out;
     let (written, cleanup_files) = if options.no_files {
         (Vec::new(), Vec::new())
@@ -69,10 +74,7 @@ pub fn publish(
         let staging = Staging::begin(out)?;
         let dir = staging.path();
         let written = report::write_all(&audit, dir)?;
-        schedule.annotate_findings_json(&audit, dir)?;
-        // report.html shows statuses and muted findings as the annotated findings.json has them.
-        report::html::refresh_after_schedule(&audit, dir)?;
-        let cleanup_files = cleanup::write_all(&audit.findings, &schedule.muted_ids(), dir)?;
+        let cleanup_files = cleanup::write_all(&audit.findings, &audit.rule_cleanup, dir)?;
         if options.csv_bom {
             cleanup::add_utf8_bom(&written)?;
             cleanup::add_utf8_bom(&cleanup_files)?;
@@ -85,17 +87,16 @@ pub fn publish(
         staging.commit(&OWNED_ENTRIES, "findings.json")?;
         (written, cleanup_files)
     };
+    clock.done("outputs", began, Some(audit.findings.len()));
     let completeness = completeness(&audit, options);
-    let verdict = schedule.verdict(
+    let exit = schedule.exit_decision(
         &audit.findings,
         options.fail_on,
         options.fail_on_new,
         &completeness,
     );
     // Muted findings are in the files; the terminal counts leave them out.
-    audit
-        .findings
-        .retain(|f| !schedule.muted.contains_key(&f.id));
+    audit.findings.retain(|f| !f.is_muted());
     let mut terminal = report::terminal_summary(&audit, &written);
     if !options.no_files {
         terminal.push_str(&cleanup::terminal_line(&cleanup_files, out));
@@ -108,7 +109,7 @@ pub fn publish(
             completeness.unusable.join("\n  ")
         );
     }
-    Ok(Published { terminal, verdict })
+    Ok(Published { terminal, exit })
 }
 
 /// What could not be evaluated, and which given inputs were unusable: a cloud collection that

@@ -1,9 +1,10 @@
 //! Outputs are replaced whole or not at all. A run writes its files into a staging folder inside
 //! the target folder (same file system, so every move is a `rename`), then swaps them in one entry
 //! at a time: the completion marker and `findings.json` leave first, `findings.json` comes back
-//! last and the marker after it. A reader (a person, `--baseline`, the README's scripts) therefore
-//! sees the previous run, the new run, or a folder without `findings.json` and without the marker
-//! (an interrupted swap), never a new `findings.json` beside the previous run's CSVs.
+//! last and the marker after it. A reader (a person, `--baseline`, the scripts of
+//! docs/scheduling.md) therefore sees the previous run, the new run, or a folder without
+//! `findings.json` and without the marker (an interrupted swap), never a new `findings.json`
+//! beside the previous run's CSVs.
 //!
 //! `rename` replaces a symbolic link planted in the target folder instead of writing through it,
 //! so a `findings.json -> ~/.bashrc` link is swapped out, never followed. Files are created only
@@ -84,7 +85,7 @@ impl Staging {
         }
         move_in(&self.dir.join(last), &self.target.join(last))?;
         let marker = serde_json::json!({
-            "tool": format!("entra-audit {}", env!("CARGO_PKG_VERSION")),
+            "tool": format!("entra-audit {}", crate::VERSION),
             "completed_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "record": last,
         });

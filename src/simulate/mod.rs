@@ -5,8 +5,8 @@
 //! `model` is the tenant's state (typed records that serialise to Graph JSON); `server` serves
 //! it, with `token`, `resources`, `delta` (delta queries and the change log), `odata`,
 //! `throttle`, `faults`, `select` and `response` as its parts. Start one with
-//! [`SimServer::start`] (tests: port 0, a handle for stats and state) or [`serve`] /
-//! [`serve_with_shutdown`] (the CLI). This module must not share request or parsing
+//! [`SimServer::start`] (tests, the demo and `entra-audit simulate`: a handle for stats and
+//! state). This module must not share request or parsing
 //! code with the project's Graph client: a bug shared by both sides would pass every test.
 
 pub mod command;
@@ -30,10 +30,7 @@ mod tests_batch_delta;
 
 pub use delta::{DeltaKind, DeltaObject, Removal};
 pub use faults::{FaultKind, FaultOptions, FaultRule};
-pub use server::{
-    Latency, PathStats, RecordedWrite, ServerOptions, SimHandle, SimServer, Stats, serve,
-    serve_with_shutdown,
-};
+pub use server::{Latency, PathStats, RecordedWrite, ServerOptions, SimHandle, SimServer, Stats};
 pub use throttle::{SizeClass, ThrottleOptions};
 pub use token::{ClientApp, DeviceCodeOptions};
 

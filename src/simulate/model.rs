@@ -231,6 +231,10 @@ pub struct SyncJob {
     /// `.../jobs/{id}/schema`, not part of the job resource); empty: the whole domain.
     #[serde(skip)]
     pub included_containers: Vec<String>,
+    /// An attribute scoping filter on the job's user mapping (`objectMappings[].scope`, served
+    /// in the schema): each (attribute, value) is one `EQUALS` clause of one filter group.
+    #[serde(skip)]
+    pub user_scoping_clauses: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

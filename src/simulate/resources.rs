@@ -1086,6 +1086,37 @@ fn job_schema(ctx: &Ctx<'_>, sp: &str, job: &SyncJob) -> Value {
     } else {
         Value::Null
     };
+    // The user mapping, with the job's attribute scoping filter when it has one (one filter
+    // group of EQUALS clauses, as the portal writes it).
+    let object_mappings = if job.user_scoping_clauses.is_empty() {
+        json!([])
+    } else {
+        let clauses: Vec<Value> = job
+            .user_scoping_clauses
+            .iter()
+            .map(|(attribute, value)| {
+                json!({
+                    "operatorName": "EQUALS",
+                    "sourceOperandName": attribute,
+                    "targetOperand": {"kind": "Constant", "values": [value]},
+                })
+            })
+            .collect();
+        json!([{
+            "enabled": true,
+            "flowTypes": "Add, Update, Delete",
+            "name": "Provision Active Directory users",
+            "sourceObjectName": "user",
+            "targetObjectName": "User",
+            "attributeMappings": [],
+            "metadata": [],
+            "scope": {
+                "categoryFilterGroups": [],
+                "inputFilterGroups": [],
+                "groups": [{"name": "in scope", "clauses": clauses}],
+            },
+        }])
+    };
     let rule = |id: &str, name: &str| {
         json!({
             "id": id,
@@ -1096,7 +1127,7 @@ fn job_schema(ctx: &Ctx<'_>, sp: &str, job: &SyncJob) -> Value {
             "targetDirectoryName": "Azure Active Directory",
             "containerFilter": container_filter,
             "groupFilter": null,
-            "objectMappings": [],
+            "objectMappings": object_mappings,
         })
     };
     json!({

@@ -17,7 +17,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -487,32 +486,6 @@ impl Drop for SimServer {
             task.abort();
         }
     }
-}
-
-/// Serves `tenant` on `listener` until the process ends or the listener fails.
-pub async fn serve(
-    tenant: SimTenant,
-    options: ServerOptions,
-    listener: TcpListener,
-) -> anyhow::Result<()> {
-    serve_with_shutdown(tenant, options, listener, std::future::pending()).await
-}
-
-/// Serves until `shutdown` completes (e.g. `tokio::signal::ctrl_c()`), then drains.
-pub async fn serve_with_shutdown(
-    tenant: SimTenant,
-    options: ServerOptions,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let (_handle, router) = prepare(tenant, options, &listener)?;
-    axum::serve(
-        SimListener { inner: listener },
-        router.into_make_service_with_connect_info::<ConnInfo>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving the simulated tenant")
 }
 
 fn prepare(

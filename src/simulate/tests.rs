@@ -81,6 +81,7 @@ fn job(id: &str, code: &str, quarantine: Option<Quarantine>) -> SyncJob {
         synchronization_job_settings: Vec::new(),
         service_principal_id: CLOUD_SYNC_SP.into(),
         included_containers: Vec::new(),
+        user_scoping_clauses: Vec::new(),
     }
 }
 

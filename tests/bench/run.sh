@@ -88,7 +88,8 @@ echo "   on-prem: $N_ONPREM users/contacts/groups in ad.ldif (${SIZE_LDIF} MiB);
 echo "== (b) $ENTRA_AUDIT_BIN check"
 REPORT="$BENCH_DIR/report"
 rm -rf "$REPORT"
-/usr/bin/time -v -o "$BENCH_DIR/check.time" "$ENTRA_AUDIT_BIN" check --cloud "$DATA/cloud" \
+# The JSON log at info holds one `phase done` event per phase and rule (see src/audit/timings.rs).
+ENTRA_AUDIT_LOG=info /usr/bin/time -v -o "$BENCH_DIR/check.time" "$ENTRA_AUDIT_BIN" --log-format json check --cloud "$DATA/cloud" \
     --onprem "$DATA/onprem/ad.ldif" --out "$REPORT" --fail-on never > "$BENCH_DIR/check.log" 2>&1 \
     || { cat "$BENCH_DIR/check.log" >&2; die "entra-audit check failed"; }
 CHECK_WALL=$(wall_of "$BENCH_DIR/check.time"); CHECK_RSS=$(rss_of "$BENCH_DIR/check.time")
@@ -105,6 +106,7 @@ for k in list(extra)[:5]: print("   unexpected:", *k, file=sys.stderr)
 EOF
 )
 echo "   ${CHECK_WALL} s wall, ${CHECK_RSS} MiB peak RSS; $VERDICT"
+"$PYTHON" "$HERE/phases.py" "$BENCH_DIR/check.log"   # time and peak RSS per phase, view and rule
 
 # --- (c) DuckDB ------------------------------------------------------------------------------
 DUCK_WALL="skipped"; DUCK_RSS="-"; DUCK_NOTE=""
@@ -208,3 +210,6 @@ printf '| %-50s | %10s | %10s | %s\n' "step" "wall" "peak RSS" "notes"
 printf '| %-50s | %10s | %10s | %s\n' "generate (python, ldif+json+jsonl)" "$GEN_WALL" "$GEN_RSS" "$DATA"
 printf '| %-50s | %10s | %10s | %s\n' "entra-audit check (LDIF + snapshot, all rules)" "$CHECK_WALL s" "$CHECK_RSS MiB" "$VERDICT"
 printf '| %-50s | %10s | %10s | %s\n' "duckdb soft-match join (JSON + jsonl, incl. load)" "$DUCK_WALL" "$DUCK_RSS" "$DUCK_NOTE"
+# One line for scripts (a regression is one diff away): wall seconds, peak RSS, objects, verdict.
+CHECK_OK=no; case "$VERDICT" in *": 0 missing, 0 unexpected") CHECK_OK=yes ;; esac
+echo "BENCH check wall_s=$CHECK_WALL peak_rss_mib=$CHECK_RSS onprem_objects=$N_ONPREM cloud_objects=$N_CLOUD findings_match=$CHECK_OK duckdb_wall_s=${DUCK_WALL% s}"

@@ -224,20 +224,21 @@ pub fn check_scope(scope: &ResetScope, consent: Consent) -> Result<Vec<String>, 
     Ok(consequences)
 }
 
-/// One of the job actions.
+/// What `cloud-sync start`, `pause` or `restart` asks a Cloud Sync job to do (the cleanup files' actions are
+/// `findings::CleanupAction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum JobAction {
     Start,
     Pause,
     Restart(ResetScope),
 }
 
-impl Action {
+impl JobAction {
     pub fn verb(&self) -> &'static str {
         match self {
-            Action::Start => "start",
-            Action::Pause => "pause",
-            Action::Restart(_) => "restart",
+            JobAction::Start => "start",
+            JobAction::Pause => "pause",
+            JobAction::Restart(_) => "restart",
         }
     }
 
@@ -246,8 +247,8 @@ impl Action {
     /// for restart.
     pub fn body(&self) -> Option<Value> {
         match self {
-            Action::Start | Action::Pause => None,
-            Action::Restart(scope) => Some(json!({"criteria": {"resetScope": scope.value()}})),
+            JobAction::Start | JobAction::Pause => None,
+            JobAction::Restart(scope) => Some(json!({"criteria": {"resetScope": scope.value()}})),
         }
     }
 
@@ -270,8 +271,8 @@ impl Action {
     pub fn reached(&self, job: &SyncJob) -> bool {
         let code = job.status.as_ref().and_then(SyncStatus::code);
         match self {
-            Action::Pause => code == Some(JobStatusCode::Paused),
-            Action::Start | Action::Restart(_) => {
+            JobAction::Pause => code == Some(JobStatusCode::Paused),
+            JobAction::Start | JobAction::Restart(_) => {
                 !matches!(
                     code,
                     Some(JobStatusCode::Paused | JobStatusCode::Quarantine)
@@ -283,8 +284,10 @@ impl Action {
     /// What the action should leave the job in, for messages.
     pub fn expected_state(&self) -> &'static str {
         match self {
-            Action::Pause => "Paused",
-            Action::Start | Action::Restart(_) => "running (neither Paused nor in Quarantine)",
+            JobAction::Pause => "Paused",
+            JobAction::Start | JobAction::Restart(_) => {
+                "running (neither Paused nor in Quarantine)"
+            }
         }
     }
 }
@@ -364,7 +367,7 @@ pub async fn send(
     log: &mut ActionLog,
     tenant: &str,
     target: &Target,
-    action: &Action,
+    action: &JobAction,
     delegated: bool,
 ) -> Result<Sent, ActionError> {
     let request = action.request(client, &target.principal.id, &target.job.id);
@@ -432,7 +435,7 @@ pub async fn send(
 
 fn refusal_message(
     error: &GraphError,
-    action: &Action,
+    action: &JobAction,
     target: &Target,
     delegated: bool,
     client_request_id: &str,
@@ -503,7 +506,7 @@ pub enum Waited {
 pub async fn wait_for(
     client: &GraphClient,
     target: &Target,
-    action: &Action,
+    action: &JobAction,
     timeout: Duration,
     interval: Duration,
 ) -> Result<Waited, GraphError> {

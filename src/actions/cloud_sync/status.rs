@@ -20,11 +20,6 @@ use crate::inputs::snapshot::{SyncJob, TaskExecution};
 /// report alike.
 pub use crate::inputs::snapshot::JobHealth as Health;
 
-/// Judges a job as of `now` (see [`SyncJob::health`]).
-pub fn health(job: &SyncJob, now: DateTime<Utc>, max_age: chrono::Duration) -> Health {
-    job.health(now, max_age)
-}
-
 /// The configuration's domain: the job's `DomainFQDN` setting
 /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/concept-attributes>), else the
 /// service principal's display name, which the portal sets to "the AD domain URL … but it may be
@@ -141,7 +136,7 @@ fn execution(e: Option<&TaskExecution>) -> Option<ExecutionView> {
 /// The view of one job.
 pub fn job_view(job: &SyncJob, now: DateTime<Utc>, max_age: chrono::Duration) -> JobView {
     let status = job.status.clone().unwrap_or_default();
-    let health = health(job, now, max_age);
+    let health = job.health(now, max_age);
     let quarantine = status.quarantine.as_ref().map(|q| QuarantineView {
         reason: q.reason.clone(),
         since: time(q.series_began),
@@ -392,6 +387,28 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
+    /// The rules read `sync_jobs.health`, the report reads it back into a [`Health`] and
+    /// findings.json and `status --json` serialise it: one spelling for all.
+    #[test]
+    fn the_health_column_spelling_parses_back_and_serialises_the_same() {
+        for health in [
+            Health::Healthy,
+            Health::Escrowed,
+            Health::Paused,
+            Health::NotRun,
+            Health::NotConfigured,
+            Health::Quarantined,
+            Health::Failing,
+        ] {
+            assert_eq!(Health::from_column(health.as_str()), Some(health));
+            assert_eq!(
+                serde_json::json!(health),
+                serde_json::json!(health.as_str())
+            );
+        }
+        assert_eq!(Health::from_column("Failing"), None);
+    }
+
     #[test]
     fn health_follows_the_rules_definitions() {
         let now = at("2026-11-01T12:00:00Z");
@@ -401,30 +418,30 @@ mod tests {
                 "lastExecution": {"state": "Succeeded", "timeEnded": "2026-11-01T11:58:00Z"},
                 "lastSuccessfulExecution": {"state": "Succeeded", "timeEnded": "2026-11-01T11:58:00Z"}}
         }));
-        assert_eq!(health(&ok, now, day), Health::Healthy);
+        assert_eq!(ok.health(now, day), Health::Healthy);
         let stale = job(serde_json::json!({
             "id": "b", "status": {"code": "Active",
                 "lastExecution": {"state": "EntryLevelErrors", "timeEnded": "2026-11-01T11:58:00Z"},
                 "lastSuccessfulExecution": {"state": "Succeeded", "timeEnded": "2026-10-20T11:58:00Z"}}
         }));
-        assert_eq!(health(&stale, now, day), Health::Failing);
+        assert_eq!(stale.health(now, day), Health::Failing);
         let never = job(serde_json::json!({
             "id": "c", "status": {"code": "Active",
                 "lastExecution": {"state": "EntryLevelErrors", "timeEnded": "2026-11-01T11:58:00Z"},
                 "lastSuccessfulExecution": {"timeEnded": "0001-01-01T00:00:00Z"}}
         }));
-        assert_eq!(health(&never, now, day), Health::Failing);
+        assert_eq!(never.health(now, day), Health::Failing);
         // The docs' own sample (synchronizationJob-get): Paused, with a quarantine of empty strings.
         let sample = job(serde_json::json!({"id": "d", "status": {"code": "Paused",
             "quarantine": {"currentBegan": "", "nextAttempt": "", "reason": "", "seriesBegan": "",
                 "seriesCount": 2, "error": {"code": "SalesforceInvalidCredentials"}}}}));
-        assert_eq!(health(&sample, now, day), Health::Paused);
+        assert_eq!(sample.health(now, day), Health::Paused);
         assert_eq!(quarantine_reason(&sample), None);
         let q = job(
             serde_json::json!({"id": "e", "status": {"code": "Quarantine",
             "quarantine": {"reason": "TooManyDeletes", "seriesCount": 3}}}),
         );
-        assert_eq!(health(&q, now, day), Health::Quarantined);
+        assert_eq!(q.health(now, day), Health::Quarantined);
     }
 
     #[test]

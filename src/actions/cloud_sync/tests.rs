@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::actions::{self, Action, Consent, ResetScope, Target, Waited};
+use super::actions::{self, Consent, JobAction, ResetScope, Target, Waited};
 use super::log::{self, ActionLog};
 use super::{ResolveError, resolve};
 use crate::graph::cloud_sync_discovery::{self as discovery, Principal};
@@ -72,7 +72,7 @@ impl Setup {
     async fn send(
         &self,
         target: &Target,
-        action: &Action,
+        action: &JobAction,
     ) -> Result<actions::Sent, actions::ActionError> {
         actions::send(
             &self.client,
@@ -96,8 +96,8 @@ fn target_of(job: SyncJob) -> Target {
     }
 }
 
-fn restart(scope: &str) -> Action {
-    Action::Restart(scope.parse::<ResetScope>().unwrap())
+fn restart(scope: &str) -> JobAction {
+    JobAction::Restart(scope.parse::<ResetScope>().unwrap())
 }
 
 const QUARANTINED: &str = "tailspintoys.local";
@@ -155,7 +155,7 @@ async fn each_action_and_scope_sends_exactly_the_documented_request() {
         "/v1.0/servicePrincipals/{}/synchronization/jobs/{}",
         target.principal.id, target.job.id
     );
-    let cases: Vec<(Action, &str, &str)> = vec![
+    let cases: Vec<(JobAction, &str, &str)> = vec![
         (
             restart("Watermark,Escrows,QuarantineState"),
             "restart",
@@ -191,8 +191,8 @@ async fn each_action_and_scope_sends_exactly_the_documented_request() {
             "restart",
             r#"{"criteria":{"resetScope":"ConnectorDataStore"}}"#,
         ),
-        (Action::Pause, "pause", ""),
-        (Action::Start, "start", ""),
+        (JobAction::Pause, "pause", ""),
+        (JobAction::Start, "start", ""),
     ];
     for (action, verb, body) in &cases {
         s.server.handle().reset_stats();
@@ -237,11 +237,11 @@ async fn start_clears_a_quarantine_and_the_log_records_what_was_sent() {
         actions::quarantine_reason(&target.job),
         Some("EncounteredQuarantineException")
     );
-    let sent = s.send(&target, &Action::Start).await.unwrap();
+    let sent = s.send(&target, &JobAction::Start).await.unwrap();
     let waited = actions::wait_for(
         &s.client,
         &target,
-        &Action::Start,
+        &JobAction::Start,
         Duration::from_secs(5),
         Duration::from_millis(20),
     )
@@ -315,11 +315,11 @@ async fn restart_changes_the_status_and_is_logged_with_its_body() {
 
     // Pause and start a paused job: the status follows each action.
     let paused = s.target(PAUSED).await;
-    s.send(&paused, &Action::Start).await.unwrap();
+    s.send(&paused, &JobAction::Start).await.unwrap();
     let waited = actions::wait_for(
         &s.client,
         &paused,
-        &Action::Start,
+        &JobAction::Start,
         Duration::from_secs(5),
         Duration::from_millis(20),
     )
@@ -328,11 +328,11 @@ async fn restart_changes_the_status_and_is_logged_with_its_body() {
     assert!(
         matches!(&waited, Waited::Reached { job, .. } if actions::status_code(job) == "Active")
     );
-    s.send(&paused, &Action::Pause).await.unwrap();
+    s.send(&paused, &JobAction::Pause).await.unwrap();
     let waited = actions::wait_for(
         &s.client,
         &paused,
-        &Action::Pause,
+        &JobAction::Pause,
         Duration::from_secs(5),
         Duration::from_millis(20),
     )
@@ -393,7 +393,7 @@ async fn a_403_names_the_missing_permission_and_is_logged() {
         .unwrap()
     });
     let target = target_of(job);
-    let err = s.send(&target, &Action::Start).await.unwrap_err();
+    let err = s.send(&target, &JobAction::Start).await.unwrap_err();
     let text = err.to_string();
     assert!(text.contains("was refused"), "{text}");
     assert!(text.contains("Authorization_RequestDenied"), "{text}");
@@ -440,8 +440,8 @@ async fn a_429_on_post_is_waited_out_as_told_and_sent_again() {
     .await;
     let paused = s.target(PAUSED).await;
     let quarantined = s.target(QUARANTINED).await;
-    s.send(&quarantined, &Action::Pause).await.unwrap();
-    let sent = s.send(&paused, &Action::Start).await.unwrap();
+    s.send(&quarantined, &JobAction::Pause).await.unwrap();
+    let sent = s.send(&paused, &JobAction::Start).await.unwrap();
     assert_eq!(sent.attempts, 2);
     let writes = s.server.handle().writes();
     let statuses: Vec<u16> = writes.iter().map(|w| w.status).collect();
@@ -484,7 +484,7 @@ async fn a_503_on_post_is_not_retried() {
         &mut log,
         TENANT_LABEL,
         &target,
-        &Action::Start,
+        &JobAction::Start,
         false,
     )
     .await

@@ -10,7 +10,9 @@
 //!
 //! The output contract: every rule returns [`FINDING_COLUMNS`] (any may be null except `message`
 //! and `remediation`); an optional [`OUTCOME_COLUMN`] overrides the rule's declared outcome per
-//! row; extra columns become evidence. The engine must not know what any rule
+//! row; extra columns become evidence, and must be exactly the columns the rule declares in its
+//! front matter (`evidence`), so a renamed column fails the rule (and `cargo test`) instead of
+//! silently starving what reads it (the cleanup files). The engine must not know what any rule
 //! means: it only checks inputs are available and outputs are well-formed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +23,7 @@ use polars::sql::SQLContext;
 use super::{Kind, Rule};
 use crate::audit::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
 use crate::audit::tables::{self, Tables};
+use crate::audit::timings::Clock;
 
 /// The columns every rule returns, in this order of importance.
 pub const FINDING_COLUMNS: [&str; 8] = [
@@ -44,11 +47,24 @@ pub struct RunOutput {
     pub findings: Vec<Finding>,
     /// Why each view could not be built (rules needing it say so in their own outcome).
     pub views_unavailable: BTreeMap<String, String>,
+    /// The views built on the audit's tables, by name: the tenant summary reuses them rather
+    /// than joining a million objects a second time.
+    pub views: BTreeMap<String, DataFrame>,
 }
 
 /// Runs `rules` (rules and views) against `tables`. `only`, when given, limits which rules run
 /// (views are still built as needed).
 pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> RunOutput {
+    run_timed(rules, tables, only, Clock::start())
+}
+
+/// [`run`], logging each view's and rule's time against `clock` (the audit's own).
+pub fn run_timed(
+    rules: &[Rule],
+    tables: &Tables,
+    only: Option<&BTreeSet<String>>,
+    clock: Clock,
+) -> RunOutput {
     let mut ctx = SQLContext::new();
     for spec in tables::TABLES {
         // Unavailable tables are registered empty so optional inputs work; a rule that *requires*
@@ -67,7 +83,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         .collect();
 
     let mut output = RunOutput::default();
-    build_views(&mut ctx, rules, &mut unavailable, &mut output);
+    build_views(&mut ctx, rules, &mut unavailable, &mut output, clock);
     let partial = partial_inputs(rules, tables, &unavailable);
 
     for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
@@ -124,7 +140,7 @@ pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> 
         let outcome = if missing.is_empty() {
             // A fresh copy per rule: a query that fails part-way leaves polars' context with
             // stale table aliases, and the next rule would then fail for no fault of its own.
-            match run_rule(&mut ctx.clone(), rule) {
+            match run_rule(&mut ctx.clone(), rule, clock) {
                 Ok(findings) => {
                     let n = findings.len();
                     output.findings.extend(findings);
@@ -215,6 +231,7 @@ fn build_views(
     rules: &[Rule],
     unavailable: &mut BTreeMap<String, String>,
     output: &mut RunOutput,
+    clock: Clock,
 ) {
     let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
 
@@ -223,13 +240,14 @@ fn build_views(
         empty_ctx.register(spec.name, spec.empty().lazy());
     }
     let mut no_gaps = BTreeMap::new();
-    for (name, frame) in materialise(&mut empty_ctx, &views, &mut no_gaps) {
+    for (name, frame) in materialise(&mut empty_ctx, &views, &mut no_gaps, None) {
         ctx.register(&name, frame.lazy());
     }
     // A view that fails even on empty tables gets no placeholder; the real pass below fails the
     // same way and records why.
-    for (name, frame) in materialise(ctx, &views, unavailable) {
-        ctx.register(&name, frame.lazy());
+    for (name, frame) in materialise(ctx, &views, unavailable, Some(clock)) {
+        ctx.register(&name, frame.clone().lazy());
+        output.views.insert(name, frame);
     }
     output.views_unavailable = views
         .iter()
@@ -247,6 +265,7 @@ fn materialise(
     ctx: &mut SQLContext,
     views: &[&Rule],
     unavailable: &mut BTreeMap<String, String>,
+    clock: Option<Clock>,
 ) -> Vec<(String, DataFrame)> {
     let mut built: Vec<(String, DataFrame)> = Vec::new();
     let mut pending: Vec<&Rule> = views.to_vec();
@@ -281,7 +300,13 @@ fn materialise(
             // On a copy, as for rules: a failed view must not leave stale aliases behind.
             match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
-                    tracing::debug!(view = %view.name, rows = frame.height(), elapsed = ?started.elapsed(), "view built");
+                    if let Some(clock) = clock {
+                        clock.done(
+                            &format!("view {}", view.name),
+                            started,
+                            Some(frame.height()),
+                        );
+                    }
                     ctx.register(&view.name, frame.clone().lazy());
                     built.push((view.name.clone(), frame));
                 }
@@ -308,14 +333,19 @@ fn materialise(
     built
 }
 
-fn run_rule(ctx: &mut SQLContext, rule: &Rule) -> Result<Vec<Finding>, String> {
+fn run_rule(ctx: &mut SQLContext, rule: &Rule, clock: Clock) -> Result<Vec<Finding>, String> {
     let started = std::time::Instant::now();
     let frame = ctx
         .execute(&rule.sql)
         .and_then(LazyFrame::collect)
         .map_err(|e| format!("{}: {e}", rule.source.display()))?;
-    tracing::debug!(rule = %rule.name, rows = frame.height(), elapsed = ?started.elapsed(), "rule ran");
-    findings_from_frame(rule, &frame)
+    let findings = findings_from_frame(rule, &frame);
+    clock.done(
+        &format!("rule {}", rule.name),
+        started,
+        Some(frame.height()),
+    );
+    findings
 }
 
 /// The first `reason` of a guard view, if it has a row.
@@ -347,6 +377,7 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
             missing.join(", ")
         ));
     }
+    check_declared_evidence(rule, &names)?;
     let columns: Vec<(String, Vec<Option<String>>)> = names
         .iter()
         .map(|name| {
@@ -413,9 +444,54 @@ pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding
             message,
             remediation,
             evidence,
+            status: None,
+            muted: None,
+            suppression: None,
         });
     }
     Ok(findings)
+}
+
+/// The query's evidence columns must be the ones its front matter declares (when it declares
+/// them): both ways, so neither a new column nor a renamed one goes unnoticed.
+fn check_declared_evidence(rule: &Rule, returned: &[String]) -> Result<(), String> {
+    let Some(declared) = &rule.evidence else {
+        return Ok(());
+    };
+    let returned: Vec<&str> = returned
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !FINDING_COLUMNS.contains(n) && *n != OUTCOME_COLUMN)
+        .collect();
+    let undeclared: Vec<&str> = returned
+        .iter()
+        .copied()
+        .filter(|n| !declared.iter().any(|d| d == n))
+        .collect();
+    let absent: Vec<&str> = declared
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !returned.contains(d))
+        .collect();
+    if undeclared.is_empty() && absent.is_empty() {
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    if !undeclared.is_empty() {
+        problems.push(format!(
+            "returned but not declared: {}",
+            undeclared.join(", ")
+        ));
+    }
+    if !absent.is_empty() {
+        problems.push(format!("declared but not returned: {}", absent.join(", ")));
+    }
+    Err(format!(
+        "{}: rule '{}': the query's evidence columns differ from its front matter `evidence` ({})",
+        rule.source.display(),
+        rule.name,
+        problems.join("; ")
+    ))
 }
 
 /// Renders a result column as text; times as RFC 3339 UTC, so evidence reads the same everywhere.
@@ -470,9 +546,15 @@ mod tests {
             "{:?}",
             output.views_unavailable
         );
-        for result in &output.results {
-            assert_eq!(result.outcome, RuleOutcome::Passed, "{}", result.rule);
-        }
+        // Every rule that does not pass, at once (an evidence column missing from the front
+        // matter's `evidence` shows up here, naming the rule and the column).
+        let broken: Vec<String> = output
+            .results
+            .iter()
+            .filter(|r| r.outcome != RuleOutcome::Passed)
+            .map(|r| format!("{}: {:?}", r.rule, r.outcome))
+            .collect();
+        assert!(broken.is_empty(), "{}", broken.join("\n"));
         assert_eq!(
             output.results.len(),
             rules.iter().filter(|r| r.kind == Kind::Rule).count()
@@ -491,6 +573,8 @@ mod tests {
             kind: Kind::Rule,
             outcome: Some(PredictedOutcome::CloudLeftover),
             not_evaluated_when: None,
+            evidence: None,
+            cleanup: crate::audit::findings::RuleCleanup::default(),
             docs: String::new(),
             sql: sql.into(),
             source: "t.sql".into(),
@@ -673,6 +757,35 @@ mod tests {
         }
         assert_eq!(result("unrelated").outcome, RuleOutcome::Passed);
         assert!(result("unrelated").caveats.is_empty());
+    }
+
+    #[test]
+    fn evidence_columns_must_match_the_declaration_both_ways() {
+        let base = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                    NULL AS onprem_distinguished_name, NULL AS attribute, 'v' AS value, 'm' AS message, \
+                    'r' AS remediation";
+        let declared = |sql: String, evidence: &[&str]| Rule {
+            name: "declared".into(),
+            evidence: Some(evidence.iter().map(|s| (*s).to_owned()).collect()),
+            ..rule(&sql, &[])
+        };
+        let matching = declared(format!("{base}, 'h' AS other_holder"), &["other_holder"]);
+        let out = run(&[matching], &Tables::empty(), None);
+        assert_eq!(out.results[0].outcome, RuleOutcome::Failed { findings: 1 });
+        assert_eq!(out.findings[0].evidence["other_holder"], "h");
+
+        let renamed = declared(format!("{base}, 'h' AS holder"), &["other_holder"]);
+        let out = run(&[renamed], &Tables::empty(), None);
+        assert!(
+            matches!(&out.results[0].outcome, RuleOutcome::Errored { error }
+                if error == "t.sql: rule 'declared': the query's evidence columns differ from its front matter `evidence` (returned but not declared: holder; declared but not returned: other_holder)"),
+            "{:?}",
+            out.results[0].outcome
+        );
+        assert!(
+            out.findings.is_empty(),
+            "an errored rule reports no findings"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::audit::findings::{PredictedOutcome, Severity};
+use crate::audit::findings::{CleanupAction, PredictedOutcome, RuleCleanup, Severity};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_queries.rs"));
@@ -52,6 +52,16 @@ struct FrontMatter {
     /// A view whose rows (a `reason` column) make the rule "not evaluated".
     #[serde(default)]
     not_evaluated_when: Option<String>,
+    /// The columns the query returns beyond the finding columns (and `predicted_outcome`):
+    /// the finding's evidence. The engine checks the query's output against it.
+    #[serde(default)]
+    evidence: Option<Vec<String>>,
+    /// The cleanup actions that may fix a finding, in the order to try them.
+    #[serde(default)]
+    cleanup: Vec<CleanupAction>,
+    /// Each finding names a cloud object that stops the on-prem object it names from syncing.
+    #[serde(default)]
+    cloud_object_blocks_onprem: bool,
 }
 
 fn default_kind() -> Kind {
@@ -81,6 +91,15 @@ pub struct Rule {
     /// A view that, when it has rows, says why the data cannot support this rule (front matter
     /// `not_evaluated_when`); the rule is then "not evaluated" with the first row's `reason`.
     pub not_evaluated_when: Option<String>,
+    /// The evidence columns the query returns (front matter `evidence`), checked by the engine
+    /// on every run: a column the query returns and the rule does not declare, or one it
+    /// declares and the query does not return, makes the rule error. `None` for a custom rule
+    /// that declares none (its extra columns are evidence, unchecked); every built-in rule
+    /// declares it (a test says so).
+    pub evidence: Option<Vec<String>>,
+    /// What the cleanup files may do about its findings (front matter `cleanup` and
+    /// `cloud_object_blocks_onprem`).
+    pub cleanup: RuleCleanup,
     /// The Markdown body of the header.
     pub docs: String,
     pub sql: String,
@@ -165,6 +184,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
     if sql.is_empty() {
         return Err(fail("no SQL after the header".to_owned()));
     }
+    check_declarations(&meta).map_err(fail)?;
     let onprem_classes = meta
         .onprem_classes
         .iter()
@@ -193,10 +213,46 @@ pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
         kind: meta.kind,
         outcome,
         not_evaluated_when: meta.not_evaluated_when,
+        evidence: meta.evidence,
+        cleanup: RuleCleanup {
+            actions: meta.cleanup,
+            cloud_object_blocks_onprem: meta.cloud_object_blocks_onprem,
+        },
         docs,
         sql: sql.trim_end_matches(';').trim().to_owned(),
         source: path.to_owned(),
     })
+}
+
+/// The front matter's `evidence` and `cleanup` declarations are for rules, and evidence names no
+/// finding column and no column twice.
+fn check_declarations(meta: &FrontMatter) -> Result<(), String> {
+    if meta.kind == Kind::View
+        && (meta.evidence.is_some() || !meta.cleanup.is_empty() || meta.cloud_object_blocks_onprem)
+    {
+        return Err(
+            "front matter: evidence, cleanup and cloud_object_blocks_onprem are for rules, not views"
+                .to_owned(),
+        );
+    }
+    if let Some(evidence) = &meta.evidence {
+        let mut seen = BTreeSet::new();
+        for column in evidence {
+            if engine::FINDING_COLUMNS.contains(&column.as_str())
+                || column == engine::OUTCOME_COLUMN
+            {
+                return Err(format!(
+                    "front matter: evidence: '{column}' is a finding column, not evidence"
+                ));
+            }
+            if !seen.insert(column) {
+                return Err(format!(
+                    "front matter: evidence: '{column}' is listed twice"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_kebab(s: &str) -> bool {
@@ -303,7 +359,8 @@ fn check_names(rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
     Ok(rules)
 }
 
-/// The README's rule catalogue, generated from the rules' front matter and docs.
+/// The rule catalogue of docs/rules.md, generated from the rules' front matter and docs (its
+/// links are relative to docs/).
 pub fn catalogue_markdown(rules: &[Rule]) -> String {
     let mut out = String::from(
         "| rule | severity | category | predicts | what it finds |\n|---|---|---|---|---|\n",
@@ -323,9 +380,20 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
         );
     }
     for rule in &listed {
+        let cleanup = if rule.cleanup.actions.is_empty() {
+            String::new()
+        } else {
+            let files: Vec<String> = rule
+                .cleanup
+                .actions
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect();
+            format!(" · cleanup {}", files.join(", "))
+        };
         let _ = writeln!(
             out,
-            "\n### {}\n\n*{}* · severity **{}** · category {} · needs {} · [`{}`]({})\n\n{}",
+            "\n### {}\n\n*{}* · severity **{}** · category {} · needs {}{cleanup} · [`{}`](../{})\n\n{}",
             rule.name,
             rule.title,
             rule.severity,
@@ -339,7 +407,7 @@ pub fn catalogue_markdown(rules: &[Rule]) -> String {
     out
 }
 
-/// Rule docs use `##` sections; in the README catalogue they sit under a `###` rule heading, as `####`.
+/// Rule docs use `##` sections; in the docs/rules.md catalogue they sit under a `###` rule heading, as `####`.
 fn demote_headings(docs: &str) -> String {
     docs.lines()
         .map(|l| {
@@ -397,6 +465,67 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown predicted outcome 'Deleted'"), "{err}");
+    }
+
+    #[test]
+    fn cleanup_and_evidence_declarations_are_checked_when_the_rule_loads() {
+        let with = |extra: &str| SAMPLE.replace("severity", &format!("{extra}\nseverity"));
+        let rule = parse(
+            Path::new("x.sql"),
+            &with("evidence = [\"other_holder\"]\ncleanup = [\"delete-stale-cloud-user\"]\ncloud_object_blocks_onprem = true"),
+        )
+        .unwrap();
+        assert_eq!(rule.evidence, Some(vec!["other_holder".to_owned()]));
+        assert_eq!(
+            rule.cleanup,
+            RuleCleanup {
+                actions: vec![CleanupAction::DeleteStaleCloudUser],
+                cloud_object_blocks_onprem: true,
+            }
+        );
+        let unknown = parse(
+            Path::new("x.sql"),
+            &with("cleanup = [\"delete-everything\"]"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            unknown.starts_with("x.sql: front matter: ") && unknown.contains("delete-everything"),
+            "{unknown}"
+        );
+        let finding_column = parse(Path::new("x.sql"), &with("evidence = [\"message\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            finding_column.contains("'message' is a finding column"),
+            "{finding_column}"
+        );
+        let twice = parse(Path::new("x.sql"), &with("evidence = [\"a\", \"a\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(twice.contains("'a' is listed twice"), "{twice}");
+        let view = SAMPLE
+            .replace("demo-rule", "demo_view")
+            .replace("severity", "kind = \"view\"\nevidence = []\nseverity");
+        assert!(
+            parse(Path::new("x.sql"), &view)
+                .unwrap_err()
+                .to_string()
+                .contains("for rules, not views")
+        );
+    }
+
+    #[test]
+    fn every_embedded_rule_declares_its_evidence() {
+        for rule in embedded().unwrap() {
+            if rule.kind == Kind::Rule {
+                assert!(
+                    rule.evidence.is_some(),
+                    "{}: front matter needs evidence = [the columns the query returns beyond the finding columns]",
+                    rule.name
+                );
+            }
+        }
     }
 
     #[test]

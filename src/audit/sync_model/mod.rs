@@ -221,6 +221,11 @@ pub struct SyncModel {
     /// domain, and this says so.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub cloud_sync_scope_unknown: BTreeMap<String, String>,
+    /// Cloud Sync domains whose job narrows its scope further in ways the audit does not
+    /// evaluate (a group filter, attribute scoping filters): the objects of these domains are
+    /// taken as in scope, and this says that some of them may not sync at all.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cloud_sync_scope_not_evaluated: BTreeMap<String, Vec<String>>,
     pub source_anchor: Part<AnchorMode>,
     pub upn_source: Part<UpnSource>,
     pub scope_ous: Part<Vec<String>>,
@@ -309,6 +314,14 @@ impl SyncModel {
                 "cloud sync scope of {domain}: unknown, taken as the whole domain ({why})"
             ));
         }
+        for (domain, filters) in &self.cloud_sync_scope_not_evaluated {
+            lines.push(format!(
+                "cloud sync scope of {domain}: also narrowed by {}, not evaluated: objects outside \
+                 it do not sync, so findings about them may never happen; check them against \
+                 the job's scoping before acting",
+                filters.join(" and ")
+            ));
+        }
         let anchor = match self.source_anchor.value {
             AnchorMode::ConsistencyGuid => "mS-DS-ConsistencyGuid (users), objectGUID (others)",
             AnchorMode::ObjectGuid => "objectGUID",
@@ -372,8 +385,11 @@ pub fn build(
     let links = cloud.map(|c| Links::new(onprem, c));
 
     let cloud_sync_domains: BTreeSet<String> = cloud.map(cloud_sync_domains).unwrap_or_default();
-    let (cloud_sync_scope, cloud_sync_scope_unknown) =
-        cloud.map(cloud_sync_scopes).unwrap_or_default();
+    let CloudSyncScopes {
+        scoped: cloud_sync_scope,
+        unknown: cloud_sync_scope_unknown,
+        not_evaluated: cloud_sync_scope_not_evaluated,
+    } = cloud.map(cloud_sync_scopes).unwrap_or_default();
     let engine = match configured(
         config.flags.sync_engine,
         config.file.sync_engine,
@@ -448,6 +464,7 @@ pub fn build(
         cloud_sync_domains,
         cloud_sync_scope,
         cloud_sync_scope_unknown,
+        cloud_sync_scope_not_evaluated,
         source_anchor,
         upn_source,
         scope_ous,
@@ -498,13 +515,21 @@ fn cloud_sync_domains(cloud: &CloudSnapshot) -> BTreeSet<String> {
         .collect()
 }
 
-/// Per Cloud Sync domain, the OUs its provisioning job's schema includes (when it includes only
-/// some), and the domains whose schema could not be read, with why.
-fn cloud_sync_scopes(
-    cloud: &CloudSnapshot,
-) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, String>) {
+/// What the Cloud Sync provisioning jobs' schemas say about scope, per domain.
+#[derive(Default)]
+struct CloudSyncScopes {
+    /// The OUs the job includes, when it includes only some.
+    scoped: BTreeMap<String, Vec<String>>,
+    /// Domains whose schema could not be read, with why.
+    unknown: BTreeMap<String, String>,
+    /// Group and attribute scoping the audit does not evaluate.
+    not_evaluated: BTreeMap<String, Vec<String>>,
+}
+
+fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
     let mut scoped: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut unknown = BTreeMap::new();
+    let mut not_evaluated: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for job in cloud.sync_jobs.iter().filter(|j| {
         j.template_id
             .as_deref()
@@ -517,6 +542,12 @@ fn cloud_sync_scopes(
         else {
             continue;
         };
+        if let Some(filters) = job.scope_not_evaluated.as_ref().filter(|f| !f.is_empty()) {
+            not_evaluated
+                .entry(domain.clone())
+                .or_default()
+                .extend(filters.iter().cloned());
+        }
         match (&job.included_containers, &job.scope_unavailable) {
             (Some(containers), _) if !containers.is_empty() => {
                 scoped
@@ -530,7 +561,11 @@ fn cloud_sync_scopes(
             _ => {}
         }
     }
-    (scoped, unknown)
+    CloudSyncScopes {
+        scoped,
+        unknown,
+        not_evaluated,
+    }
 }
 
 /// On-prem users paired with the synced cloud user that carries their objectSid or DN: the

@@ -97,14 +97,16 @@ impl Task<'_> {
                 {
                     // A provisioning job's scope lives in its schema: the OUs it syncs, added to
                     // the job record as `includedContainers` (the audit's sync model applies
-                    // them). A schema that cannot be read is said, never taken as "whole domain".
+                    // them), and the group or attribute filters it does not evaluate, as
+                    // `scopeNotEvaluated`. A schema that cannot be read is said, never taken as
+                    // "whole domain".
                     let provisioning = job
                         .get("templateId")
                         .and_then(Value::as_str)
                         .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"));
                     let job_id = job.get("id").and_then(Value::as_str).map(str::to_owned);
                     if let (true, Some(job_id)) = (provisioning, job_id) {
-                        match crate::graph::cloud_sync_discovery::included_containers(
+                        match crate::graph::cloud_sync_discovery::schema_scope(
                             self.client,
                             &principal.id,
                             &job_id,
@@ -112,8 +114,17 @@ impl Task<'_> {
                         )
                         .await
                         {
-                            Ok(containers) => {
-                                job.insert("includedContainers".to_owned(), json!(containers));
+                            Ok(scope) => {
+                                job.insert(
+                                    "includedContainers".to_owned(),
+                                    json!(scope.included_containers),
+                                );
+                                if !scope.not_evaluated.is_empty() {
+                                    job.insert(
+                                        "scopeNotEvaluated".to_owned(),
+                                        json!(scope.not_evaluated),
+                                    );
+                                }
                             }
                             Err(e) => {
                                 job.insert("scopeUnavailable".to_owned(), json!(e.to_string()));

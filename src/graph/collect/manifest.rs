@@ -15,7 +15,7 @@ pub(super) fn manifest(report: &CollectReport) -> Manifest {
         schema_version: Some(MANIFEST_SCHEMA_VERSION),
         tenant_id: report.tenant_id.clone(),
         collected_at: Some(report.collected_at),
-        tool: Some(concat!("entra-audit/", env!("CARGO_PKG_VERSION")).to_owned()),
+        tool: Some(format!("entra-audit/{}", crate::VERSION)),
         collections: report
             .collections
             .iter()

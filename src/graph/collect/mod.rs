@@ -319,6 +319,15 @@ fn log_timings(report: &CollectReport, collected: Duration, manifest: Duration) 
                 plan_ms = outcome.timings.plan.map(|d| d.as_millis()),
                 "collected"
             );
+        } else if outcome.status == CollectionStatus::Forbidden && collection.delegated_only() {
+            // Expected for every application token: not a warning (the summary says it once).
+            tracing::info!(
+                %collection,
+                status = outcome.status.as_str(),
+                error = outcome.error.as_deref().unwrap_or(""),
+                "not read: {}",
+                Collection::DELEGATED_ONLY_NOTE
+            );
         } else {
             tracing::warn!(
                 %collection,

@@ -331,7 +331,7 @@ impl Dialect {
                     format!(
                         "line {number}: the search that wrote this export ended with `result: {value}`, not \
                          `0 Success`: the export is incomplete. Export again with paging \
-                         (`ldapsearch -E pr=1000/noprompt ...`, see the README) or with `entra-audit collect-ad`"
+                         (`ldapsearch -E pr=1000/noprompt ...`, see docs/auditing.md) or with `entra-audit collect-ad`"
                     ),
                 ));
             }

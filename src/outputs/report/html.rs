@@ -3,8 +3,9 @@
 //! (template `report.html.j2`, style `report.css`, script `report.js`, all embedded at build time),
 //! the SVG charts' geometry and the rendering of the rules' Markdown docs.
 //!
-//! It must not compute findings or load anything: the page names no external resource (rule docs'
-//! links are shown as text, never as `href`/`src`), every value goes through the template's HTML
+//! It must not compute findings or load anything: the page names no external resource (the rule
+//! docs' http(s) references are links a reader may click, never a `src`), every value goes
+//! through the template's HTML
 //! autoescape, and the findings travel as JSON in a `<script type="application/json">` in which
 //! every `<`, `>` and `&` is written as a `\u` escape, so no directory value can close the element
 //! (OWASP XSS Prevention Cheat Sheet, "HTML entity encoding" and "JSON in HTML" rules:
@@ -18,9 +19,9 @@ use anyhow::Context as _;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use crate::audit::findings::{Finding, RuleOutcome, RuleResult, Severity};
+use crate::audit::findings::{BaselineFinding, Finding, RuleOutcome, RuleResult, Severity};
 use crate::audit::result::{AuditReport, SyncFreshness, SyncJobSummary};
-use crate::inputs::snapshot::CollectionState;
+use crate::inputs::snapshot::{CollectionState, JobHealth};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 const STYLE: &str = include_str!("report.css");
@@ -32,8 +33,8 @@ const EXAMPLES_PER_RULE: usize = 10;
 /// Rejected input records listed in the page; findings.json lists them all.
 const REJECTED_SHOWN: usize = 50;
 
-/// The verdict's rule, shown verbatim in the page so the reader can check it.
-pub const VERDICT_RULE: [(&str, &str); 4] = [
+/// The readiness rule, shown verbatim in the page so the reader can check it.
+pub const READINESS_RULE: [(&str, &str); 4] = [
     (
         "Not ready",
         "at least one critical or high finding: sync would fail, merge the wrong objects or take over cloud accounts.",
@@ -52,18 +53,19 @@ pub const VERDICT_RULE: [(&str, &str); 4] = [
     ),
 ];
 
-/// The readiness verdict: a level (for the page's colour), its label and why.
+/// The page's readiness verdict: a level (for the page's colour), its label and why. (The exit
+/// code is another decision: `baseline::ExitDecision`, from --fail-on.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verdict {
+pub struct Readiness {
     /// `not-ready`, `incomplete`, `warnings` or `ready`.
     pub level: &'static str,
     pub label: &'static str,
     pub reasons: Vec<String>,
 }
 
-/// Applies [`VERDICT_RULE`] to an audit; `active` are its findings less the muted ones (an
+/// Applies [`READINESS_RULE`] to an audit; `active` are its findings less the muted ones (an
 /// accepted risk does not hold a migration back, as it does not fail `--fail-on`).
-pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
+pub fn readiness(report: &AuditReport, active: &[&Finding]) -> Readiness {
     let count = |s: Severity| active.iter().filter(|f| f.severity == s).count();
     let (critical, high, medium, low) = (
         count(Severity::Critical),
@@ -146,9 +148,9 @@ pub fn verdict(report: &AuditReport, active: &[&Finding]) -> Verdict {
     } else {
         ("ready", 3)
     };
-    Verdict {
+    Readiness {
         level,
-        label: VERDICT_RULE[index].0,
+        label: READINESS_RULE[index].0,
         reasons,
     }
 }
@@ -197,91 +199,16 @@ pub fn write(report: &AuditReport, path: &Path) -> anyhow::Result<()> {
     crate::outputs::replace::write_file(path, html.as_bytes())
 }
 
-/// Re-renders `OUT/report.html` from `OUT/findings.json` once a scheduled run (`--baseline`,
-/// `--suppressions`) has annotated it, so the page shows each finding's status, the resolved
-/// findings and the muted ones. Does nothing for a run without either. Returns whether it wrote.
-pub fn refresh_after_schedule(report: &AuditReport, out: &Path) -> anyhow::Result<bool> {
-    let json_path = out.join("findings.json");
-    let text = std::fs::read_to_string(&json_path)
-        .with_context(|| format!("cannot read {}", json_path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not JSON", json_path.display()))?;
-    let Some(annotations) = Annotations::from_findings_json(value) else {
-        return Ok(false);
-    };
-    let html = render_with(report, Some(&annotations))?;
-    let path = out.join("report.html");
-    crate::outputs::replace::write_file(&path, html.as_bytes())?;
-    Ok(true)
-}
-
-/// What a scheduled run added to findings.json, read back from the annotated file: its keys
-/// (per finding `status`, `muted`, `suppression`; at the top `baseline`, `resolved`,
-/// `not_rechecked`, `suppressions`) are the contract, so this page does not depend on how the
-/// comparison is computed.
-#[derive(Debug, Default)]
-pub struct Annotations {
-    /// The findings as findings.json has them, annotations included.
-    findings: Vec<serde_json::Value>,
-    baseline: Option<serde_json::Value>,
-    resolved: Vec<serde_json::Value>,
-    not_rechecked: Vec<(String, u64)>,
-    suppressions: Option<serde_json::Value>,
-}
-
-impl Annotations {
-    /// `None` when findings.json carries no scheduled-run keys.
-    pub fn from_findings_json(mut value: serde_json::Value) -> Option<Self> {
-        let mut take = |key: &str| value.get_mut(key).map(serde_json::Value::take);
-        let baseline = take("baseline").filter(|v| !v.is_null());
-        let suppressions = take("suppressions").filter(|v| !v.is_null());
-        if baseline.is_none() && suppressions.is_none() {
-            return None;
-        }
-        let array = |v: Option<serde_json::Value>| match v {
-            Some(serde_json::Value::Array(items)) => items,
-            _ => Vec::new(),
-        };
-        Some(Annotations {
-            findings: array(take("findings")),
-            resolved: array(take("resolved")),
-            not_rechecked: take("not_rechecked")
-                .and_then(|v| v.as_object().cloned())
-                .into_iter()
-                .flatten()
-                .map(|(rule, n)| (rule, n.as_u64().unwrap_or(0)))
-                .collect(),
-            baseline,
-            suppressions,
-        })
-    }
-
-    fn muted_ids(&self) -> HashSet<&str> {
-        self.findings
-            .iter()
-            .filter(|f| f["muted"] == serde_json::Value::Bool(true))
-            .filter_map(|f| f["id"].as_str())
-            .collect()
-    }
-}
-
-/// Renders the page.
+/// Renders the page, with a scheduled run's statuses, resolved and muted findings when the
+/// schedule put them on the report.
 pub fn render(report: &AuditReport) -> anyhow::Result<String> {
-    render_with(report, None)
-}
-
-/// Renders the page, with a scheduled run's annotations when there are some.
-pub fn render_with(
-    report: &AuditReport,
-    annotations: Option<&Annotations>,
-) -> anyhow::Result<String> {
     let mut env = Environment::new();
     // Whatever the template's name, everything is HTML-escaped unless marked safe in this file.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_template("report.html", TEMPLATE)
         .context("report.html template")?;
-    let page = Page::new(report, annotations)?;
+    let page = Page::new(report)?;
     env.get_template("report.html")
         .and_then(|t| t.render(Value::from(minijinja::value::Serde(&page))))
         .context("rendering report.html")
@@ -300,8 +227,8 @@ struct Page<'a> {
     findings_json: Value,
     as_of: String,
     collected_at: Option<String>,
-    verdict: Verdict,
-    verdict_rule: Vec<(&'static str, &'static str)>,
+    readiness: Readiness,
+    readiness_rule: Vec<(&'static str, &'static str)>,
     totals: Totals,
     objects: Vec<ObjectRow>,
     freshness: Vec<FreshnessRow>,
@@ -447,7 +374,7 @@ struct ScheduleView {
     warnings: Vec<String>,
 }
 
-/// A finding read back from findings.json (resolved ones exist only there).
+/// A resolved or muted finding, as the page lists it.
 #[derive(Serialize)]
 struct ListedFinding {
     rule: String,
@@ -466,49 +393,61 @@ struct ListedFinding {
 const LISTED: usize = 200;
 
 impl ScheduleView {
-    fn new(a: &Annotations) -> Self {
-        let text =
-            |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
-        let number = |v: &serde_json::Value, key: &str| v[key].as_u64().unwrap_or(0);
-        let listed = |f: &serde_json::Value, note: String| ListedFinding {
-            rule: text(f, "rule"),
-            severity: text(f, "severity"),
-            cloud: text(f, "cloud_object_id"),
-            cloud_type: text(f, "cloud_object_type"),
-            onprem_guid: text(f, "onprem_object_guid"),
-            onprem_dn: text(f, "onprem_distinguished_name"),
-            attribute: text(f, "attribute"),
-            value: text(f, "value"),
-            message: text(f, "message"),
+    /// `None` for a run without `--baseline` or `--suppressions`.
+    fn new(report: &AuditReport) -> Option<Self> {
+        if report.baseline.is_none() && report.suppressions.is_none() {
+            return None;
+        }
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let listed = |f: &Finding, note: String| ListedFinding {
+            rule: f.rule.clone(),
+            severity: f.severity.as_str().to_owned(),
+            cloud: text(&f.cloud_object_id),
+            cloud_type: text(&f.cloud_object_type),
+            onprem_guid: text(&f.onprem_object_guid),
+            onprem_dn: text(&f.onprem_distinguished_name),
+            attribute: text(&f.attribute),
+            value: text(&f.value),
+            message: f.message.clone(),
             note,
         };
-        let muted: Vec<&serde_json::Value> = a
-            .findings
-            .iter()
-            .filter(|f| f["muted"] == serde_json::Value::Bool(true))
-            .collect();
+        // Resolved findings are the baseline file's records, passed on as it wrote them.
+        let resolved_listed = |f: &BaselineFinding| ListedFinding {
+            rule: f.text("rule").to_owned(),
+            severity: f.text("severity").to_owned(),
+            cloud: f.text("cloud_object_id").to_owned(),
+            cloud_type: f.text("cloud_object_type").to_owned(),
+            onprem_guid: f.text("onprem_object_guid").to_owned(),
+            onprem_dn: f.text("onprem_distinguished_name").to_owned(),
+            attribute: f.text("attribute").to_owned(),
+            value: f.text("value").to_owned(),
+            message: f.text("message").to_owned(),
+            note: String::new(),
+        };
+        let muted: Vec<&Finding> = report.findings.iter().filter(|f| f.is_muted()).collect();
+        let resolved = report.resolved.as_deref().unwrap_or_default();
         let mut view = ScheduleView {
-            resolved: a
-                .resolved
+            resolved: resolved.iter().take(LISTED).map(resolved_listed).collect(),
+            resolved_more: resolved.len().saturating_sub(LISTED),
+            not_rechecked: report
+                .not_rechecked
                 .iter()
-                .take(LISTED)
-                .map(|f| listed(f, String::new()))
+                .flatten()
+                .map(|(rule, n)| (rule.clone(), *n as u64))
                 .collect(),
-            resolved_more: a.resolved.len().saturating_sub(LISTED),
-            not_rechecked: a.not_rechecked.clone(),
             muted: muted
                 .iter()
                 .take(LISTED)
                 .map(|f| {
-                    let s = &f["suppression"];
-                    let mut note = text(s, "reason");
-                    let expires = text(s, "expires");
-                    if !expires.is_empty() {
-                        let _ = write!(note, " (until {expires})");
-                    }
-                    let source = text(s, "source");
-                    if !source.is_empty() {
-                        let _ = write!(note, " · {source}");
+                    let mut note = String::new();
+                    if let Some(s) = &f.suppression {
+                        note.push_str(&s.reason);
+                        if !s.expires.is_empty() {
+                            let _ = write!(note, " (until {})", s.expires);
+                        }
+                        if !s.source.is_empty() {
+                            let _ = write!(note, " · {}", s.source);
+                        }
                     }
                     listed(f, note)
                 })
@@ -517,25 +456,20 @@ impl ScheduleView {
             muted_more: muted.len().saturating_sub(LISTED),
             ..ScheduleView::default()
         };
-        if let Some(b) = &a.baseline {
+        if let Some(b) = &report.baseline {
             view.has_baseline = true;
-            view.baseline_path = b["path"].as_str().map(str::to_owned).unwrap_or_default();
-            view.baseline_as_of = b["as_of"].as_str().map(human_time).unwrap_or_default();
-            view.new = number(b, "new");
-            view.unchanged = number(b, "unchanged");
-            view.resolved_count = number(b, "resolved");
+            view.baseline_path = b.path.display().to_string();
+            view.baseline_as_of = b.as_of.as_deref().map(human_time).unwrap_or_default();
+            view.new = b.new as u64;
+            view.unchanged = b.unchanged as u64;
+            view.resolved_count = b.resolved as u64;
         }
-        if let Some(s) = &a.suppressions {
+        if let Some(s) = &report.suppressions {
             view.has_suppressions = true;
-            view.suppressions_path = s["path"].as_str().map(str::to_owned).unwrap_or_default();
-            view.warnings = s["warnings"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|w| w.as_str().map(str::to_owned))
-                .collect();
+            view.suppressions_path = s.path.display().to_string();
+            view.warnings.clone_from(&s.warnings);
         }
-        view
+        Some(view)
     }
 }
 
@@ -562,20 +496,18 @@ struct ChartRow {
 }
 
 impl<'a> Page<'a> {
-    fn new(report: &'a AuditReport, annotations: Option<&Annotations>) -> anyhow::Result<Self> {
+    fn new(report: &'a AuditReport) -> anyhow::Result<Self> {
         let summary = &report.tenant_summary;
-        // With annotations, the table gets the findings as findings.json has them (status, muted).
-        let findings_json = match annotations {
-            Some(a) => serde_json::to_string(&a.findings),
-            None => serde_json::to_string(&report.findings),
-        }
-        .context("serialising the findings for report.html")?;
-        let muted = annotations.map(Annotations::muted_ids).unwrap_or_default();
-        let active: Vec<&Finding> = report
+        // The table gets the findings as findings.json has them (with a schedule: status, muted).
+        let findings_json = serde_json::to_string(&report.findings)
+            .context("serialising the findings for report.html")?;
+        let muted: HashSet<&str> = report
             .findings
             .iter()
-            .filter(|f| !muted.contains(f.id.as_str()))
+            .filter(|f| f.is_muted())
+            .map(|f| f.id.as_str())
             .collect();
+        let active: Vec<&Finding> = report.findings.iter().filter(|f| !f.is_muted()).collect();
         let mut unavailable: Vec<(String, String)> = summary
             .unavailable
             .iter()
@@ -621,8 +553,8 @@ impl<'a> Page<'a> {
                 .as_ref()
                 .and_then(|c| c.collected_at.as_deref())
                 .map(human_time),
-            verdict: verdict(report, &active),
-            verdict_rule: VERDICT_RULE.to_vec(),
+            readiness: readiness(report, &active),
+            readiness_rule: READINESS_RULE.to_vec(),
             totals,
             objects: object_rows(report),
             freshness: freshness_rows(report),
@@ -662,7 +594,7 @@ impl<'a> Page<'a> {
             passed_rules,
             findings_chart: findings_chart(&sorted_rules, &by_rule),
             muted_rules,
-            schedule: annotations.map(ScheduleView::new),
+            schedule: ScheduleView::new(report),
             freshness_chart: freshness_chart(report),
             rule_options: rule_options(&sorted_rules),
         })
@@ -880,13 +812,13 @@ fn freshness_rows(report: &AuditReport) -> Vec<FreshnessRow> {
 /// The report's label for a job's health, which `sync_jobs.health` judged (the same judgement
 /// as the rules and `cloud-sync status`).
 fn job_state(j: &SyncJobSummary) -> &'static str {
-    match j.health.as_deref() {
-        Some("quarantined") => "quarantine",
-        Some("failing") => "failing",
-        Some("escrowed") => "escrowed",
-        Some("paused" | "notRun" | "notConfigured") => "paused",
-        Some("healthy") => "ok",
-        _ => "stale",
+    match j.health {
+        Some(JobHealth::Quarantined) => "quarantine",
+        Some(JobHealth::Failing) => "failing",
+        Some(JobHealth::Escrowed) => "escrowed",
+        Some(JobHealth::Paused | JobHealth::NotRun | JobHealth::NotConfigured) => "paused",
+        Some(JobHealth::Healthy) => "ok",
+        None => "stale",
     }
 }
 
@@ -1177,124 +1109,163 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Renders the Markdown subset the rule docs use, escaping everything first: paragraphs, `-`/`*`
-/// and `1.` lists (indented items nest one level), `### ` headings, `` `code` ``, `**strong**`,
-/// and links, which become their text followed by the URL as text. Nothing becomes a link or a
-/// resource: the report must work offline and must not send the reader anywhere by a click it
-/// did not mean (a copied URL is a decision; a rule file from --rules-dir is not trusted).
+/// Renders a rule's Markdown docs with a `CommonMark` parser (pulldown-cmark,
+/// <https://spec.commonmark.org/>), treating the text as untrusted: a rule file from --rules-dir
+/// is anyone's. So:
+/// - raw HTML (blocks and inline tags) is shown as text, escaped, never passed through;
+/// - a link becomes `<a href>` only when its target is http, https or relative (a path or
+///   `#fragment`); any other scheme (`javascript:`, `data:`, `vbscript:`, `file:`) or a
+///   scheme-relative `//host` keeps its text and loses its target;
+/// - images are never loaded: their alt text stays, as text;
+/// - bare `http(s)://` URLs (how the rules' References are written) become links;
+/// - headings become `<h4>`, the level the section titles around them use.
+///
+/// Links carry `rel="noopener noreferrer"`: the report's address never reaches the linked site
+/// (<https://html.spec.whatwg.org/multipage/links.html#link-type-noreferrer>).
 pub fn markdown_to_html(md: &str) -> String {
-    let mut out = String::new();
-    let mut paragraph: Vec<&str> = Vec::new();
-    // (ordered, items as (nested, text))
-    let mut list: Option<(bool, Vec<(bool, String)>)> = None;
-    let flush_paragraph = |out: &mut String, paragraph: &mut Vec<&str>| {
-        if !paragraph.is_empty() {
-            let _ = write!(out, "<p>{}</p>", inline(&paragraph.join(" ")));
-            paragraph.clear();
-        }
-    };
-    let flush_list = |out: &mut String, list: &mut Option<(bool, Vec<(bool, String)>)>| {
-        if let Some((ordered, items)) = list.take() {
-            let tag = if ordered { "ol" } else { "ul" };
-            let _ = write!(out, "<{tag}>");
-            for (nested, text) in items {
-                let class = if nested { " class=\"sub\"" } else { "" };
-                let _ = write!(out, "<li{class}>{}</li>", inline(&text));
+    use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd, TextMergeStream};
+
+    let mut events: Vec<Event<'_>> = Vec::new();
+    // One entry per open link: whether its <a> was written (an unsafe target writes none).
+    let mut links: Vec<bool> = Vec::new();
+    let parser = Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    for event in TextMergeStream::new(parser) {
+        match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => events.push(Event::Text(raw)),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                let target = link_target(&dest_url);
+                if let Some(href) = target {
+                    events.push(Event::InlineHtml(anchor("ref", href).into()));
+                }
+                links.push(target.is_some());
             }
-            let _ = write!(out, "</{tag}>");
-        }
-    };
-    for line in md.lines() {
-        let trimmed = line.trim();
-        let indented = line.starts_with("  ") || line.starts_with('\t');
-        if trimmed.is_empty() {
-            flush_paragraph(&mut out, &mut paragraph);
-            flush_list(&mut out, &mut list);
-        } else if let Some(title) = trimmed.strip_prefix('#').map(|t| t.trim_start_matches('#')) {
-            flush_paragraph(&mut out, &mut paragraph);
-            flush_list(&mut out, &mut list);
-            let _ = write!(out, "<h4>{}</h4>", inline(title.trim()));
-        } else if let Some((ordered, item)) = list_item(trimmed) {
-            flush_paragraph(&mut out, &mut paragraph);
-            let (_, items) = list.get_or_insert_with(|| (ordered, Vec::new()));
-            items.push((indented && !items.is_empty(), item.to_owned()));
-        } else if let Some((_, items)) = list.as_mut().filter(|_| indented) {
-            // A wrapped line of the current item.
-            if let Some((_, text)) = items.last_mut() {
-                text.push(' ');
-                text.push_str(trimmed);
+            Event::End(TagEnd::Link) => {
+                if links.pop() == Some(true) {
+                    events.push(Event::InlineHtml("</a>".into()));
+                }
             }
-        } else {
-            flush_list(&mut out, &mut list);
-            paragraph.push(trimmed);
+            // Dropping the image's start and end leaves its alt text as ordinary text.
+            Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {}
+            Event::Start(Tag::Heading { .. }) => events.push(Event::Start(Tag::Heading {
+                level: HeadingLevel::H4,
+                id: None,
+                classes: Vec::new(),
+                attrs: Vec::new(),
+            })),
+            Event::End(TagEnd::Heading(_)) => {
+                events.push(Event::End(TagEnd::Heading(HeadingLevel::H4)));
+            }
+            Event::Text(text) if links.is_empty() => link_bare_urls(text, &mut events),
+            other => events.push(other),
         }
     }
-    flush_paragraph(&mut out, &mut paragraph);
-    flush_list(&mut out, &mut list);
+    let mut out = String::with_capacity(md.len() * 3 / 2);
+    // Text is escaped here, as everything else in this file is (quotes included), then written
+    // as it is.
+    let escaped = events.into_iter().map(|event| match event {
+        Event::Text(text) => Event::InlineHtml(escape(&text).into()),
+        other => other,
+    });
+    pulldown_cmark::html::push_html(&mut out, escaped);
     out
 }
 
-fn list_item(line: &str) -> Option<(bool, &str)> {
-    if let Some(item) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
-        return Some((false, item));
-    }
-    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
-    if digits > 0 {
-        return line[digits..].strip_prefix(". ").map(|item| (true, item));
-    }
-    None
+/// The `<a>` start tag for a vetted target: class `url` for a bare URL (shown as itself), `ref`
+/// for a labelled link (whose target the print style adds after it).
+fn anchor(class: &str, href: &str) -> String {
+    format!(
+        "<a class=\"{class}\" href=\"{}\" rel=\"noopener noreferrer\">",
+        escape(href)
+    )
 }
 
-/// Inline Markdown: `code`, **strong**, [text](url) and bare URLs; everything else is escaped.
-fn inline(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if c == '`'
-            && let Some(end) = rest[1..].find('`')
-        {
-            let _ = write!(out, "<code>{}</code>", escape(&rest[1..=end]));
-            rest = &rest[end + 2..];
-            continue;
+/// The target a link may have in the report: http(s) or relative, nothing else. A scheme is
+/// what RFC 3986 says it is (a letter, then letters, digits, `+`, `-`, `.`, before the first
+/// `:` that comes before any `/`, `?` or `#`); browsers strip tabs and newlines inside URLs and
+/// read `\` as `/` (WHATWG URL, <https://url.spec.whatwg.org/#concept-basic-url-parser>), so a
+/// target holding whitespace, a control character or a backslash is refused outright.
+fn link_target(dest: &str) -> Option<&str> {
+    let dest = dest.trim();
+    if dest.is_empty()
+        || dest
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return None;
+    }
+    let scheme_end = dest.find(['/', '?', '#', ':']);
+    match scheme_end.map(|at| (at, dest.as_bytes()[at])) {
+        Some((at, b':')) => {
+            let scheme = dest[..at].to_ascii_lowercase();
+            matches!(scheme.as_str(), "http" | "https")
+                .then_some(dest)
+                .filter(|d| d.len() > at + 3 && d[at + 1..].starts_with("//"))
         }
-        if rest.starts_with("**")
-            && let Some(end) = rest[2..].find("**")
-        {
-            let _ = write!(out, "<strong>{}</strong>", escape(&rest[2..2 + end]));
-            rest = &rest[end + 4..];
-            continue;
-        }
-        if c == '['
-            && let Some(close) = rest.find("](")
-            && let Some(end) = rest[close..].find(')')
-        {
-            let label = &rest[1..close];
-            let url = &rest[close + 2..close + end];
-            if label == url {
-                let _ = write!(out, "<span class=\"url\">{}</span>", escape(url));
+        // `//host/path` is relative to the scheme only: another site.
+        _ if dest.starts_with("//") => None,
+        _ => Some(dest),
+    }
+}
+
+/// Text with every bare `http://` or `https://` URL made a link. Sentence punctuation after a
+/// URL is not part of it, nor is a closing parenthesis the URL did not open.
+fn link_bare_urls<'a>(
+    text: pulldown_cmark::CowStr<'a>,
+    events: &mut Vec<pulldown_cmark::Event<'a>>,
+) {
+    use pulldown_cmark::Event;
+    let mut rest: &str = &text;
+    let mut pieces: Vec<Event<'a>> = Vec::new();
+    while let Some(at) = find_url_start(rest) {
+        let tail = &rest[at..];
+        let len = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(tail.len());
+        let mut url = &tail[..len];
+        loop {
+            let trimmed = url.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'']);
+            let unbalanced = trimmed.ends_with(')')
+                && trimmed.matches(')').count() > trimmed.matches('(').count();
+            let trimmed = if unbalanced {
+                &trimmed[..trimmed.len() - 1]
             } else {
-                let _ = write!(
-                    out,
-                    "{} <span class=\"url\">{}</span>",
-                    inline(label),
-                    escape(url)
-                );
+                trimmed
+            };
+            if trimmed.len() == url.len() {
+                break;
             }
-            rest = &rest[close + end + 1..];
-            continue;
+            url = trimmed;
         }
-        if rest.starts_with("https://") || rest.starts_with("http://") {
-            let len = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            // Sentence punctuation after a URL is not part of it.
-            let url = rest[..len].trim_end_matches(['.', ',', ';', ':', ')']);
-            let _ = write!(out, "<span class=\"url\">{}</span>", escape(url));
-            rest = &rest[url.len()..];
+        let Some(href) = link_target(url) else {
+            pieces.push(Event::Text(rest[..at + url.len().max(1)].to_owned().into()));
+            rest = &rest[at + url.len().max(1)..];
             continue;
+        };
+        if at > 0 {
+            pieces.push(Event::Text(rest[..at].to_owned().into()));
         }
-        out.push_str(&escape(&rest[..c.len_utf8()]));
-        rest = &rest[c.len_utf8()..];
+        pieces.push(Event::InlineHtml(anchor("url", href).into()));
+        pieces.push(Event::Text(url.to_owned().into()));
+        pieces.push(Event::InlineHtml("</a>".into()));
+        rest = &rest[at + url.len()..];
     }
-    out
+    if pieces.is_empty() {
+        events.push(Event::Text(text));
+        return;
+    }
+    if !rest.is_empty() {
+        pieces.push(Event::Text(rest.to_owned().into()));
+    }
+    events.extend(pieces);
+}
+
+/// Where the next `http://` or `https://` starts (ASCII case-insensitively).
+fn find_url_start(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    [lower.find("https://"), lower.find("http://")]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 /// `2026-11-02T08:00:00Z` as `2026-11-02 08:00 UTC`; anything else as given.
@@ -1345,26 +1316,73 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markdown_subset_escapes_first_and_loads_nothing() {
+    fn markdown_renders_commonmark_and_links_bare_references() {
         let html = markdown_to_html(
-            "Finds `<script>` & \"quotes\".\nSecond line.\n\n- one [docs](https://example.com/a?b=1&c=2)\n  wrapped\n  - nested\n- **two** <b>\n\n1. first\n2. https://learn.microsoft.com/x.\n",
+            "Finds `<script>` & \"quotes\".\nSecond line.\n\n- one [docs](https://example.com/a?b=1&c=2)\n  wrapped\n  - nested\n- **two**\n\n1. first\n2. https://learn.microsoft.com/x.\n\n### Sub\n",
         );
         assert_eq!(
             html,
-            "<p>Finds <code>&lt;script&gt;</code> &amp; &quot;quotes&quot;. Second line.</p>\
-             <ul><li>one docs <span class=\"url\">https://example.com/a?b=1&amp;c=2</span> wrapped</li>\
-             <li class=\"sub\">nested</li><li><strong>two</strong> &lt;b&gt;</li></ul>\
-             <ol><li>first</li><li><span class=\"url\">https://learn.microsoft.com/x</span>.</li></ol>"
+            "<p>Finds <code>&lt;script&gt;</code> &amp; &quot;quotes&quot;.\nSecond line.</p>\n\
+             <ul>\n<li>one <a class=\"ref\" href=\"https://example.com/a?b=1&amp;c=2\" rel=\"noopener noreferrer\">docs</a>\nwrapped\n\
+             <ul>\n<li>nested</li>\n</ul>\n</li>\n<li><strong>two</strong></li>\n</ul>\n\
+             <ol>\n<li>first</li>\n<li><a class=\"url\" href=\"https://learn.microsoft.com/x\" rel=\"noopener noreferrer\">https://learn.microsoft.com/x</a>.</li>\n</ol>\n\
+             <h4>Sub</h4>\n"
         );
-        assert!(!html.contains("href") && !html.contains("src"));
     }
 
     #[test]
-    fn markdown_handles_unclosed_markup_and_unicode() {
-        assert_eq!(inline("a `b"), "a `b");
-        assert_eq!(inline("**x"), "**x");
-        assert_eq!(inline("[x](y"), "[x](y");
-        assert_eq!(inline("Zoë — 日本 'q'"), "Zoë — 日本 &#39;q&#39;");
+    fn markdown_escapes_raw_html_and_refuses_unsafe_links() {
+        let html = markdown_to_html(
+            "<script>alert(1)</script>\n\nText <img src=x onerror=alert(2)> and <b>bold</b>.\n\n\
+             [a](javascript:alert(3)) [b](JaVaScRiPt:alert(4)) [c](java&#115;cript:alert(5)) \
+             [d](<java script:x>) [e](data:text/html,<p>) [f](//evil.example/x) [g](vbscript:x) \
+             [h](file:///etc/passwd) [i](\\\\evil\\x) ![alt text](https://tracker.example/p.png) \
+             [rel](../docs/rules.md#x) [frag](#top) <javascript:alert(6)> <https://ok.example/>",
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(2)&gt;"),
+            "{html}"
+        );
+        // Every href is http(s) or relative; the refused ones keep their text only.
+        let hrefs: Vec<&str> = html
+            .split("href=\"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        assert_eq!(
+            hrefs,
+            ["../docs/rules.md#x", "#top", "https://ok.example/"],
+            "{html}"
+        );
+        for label in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "alt text"] {
+            assert!(
+                html.contains(&format!(" {label} ")) || html.contains(&format!(">{label} ")),
+                "{label} in {html}"
+            );
+        }
+        assert_eq!(html.matches("rel=\"noopener noreferrer\"").count(), 3);
+    }
+
+    #[test]
+    fn bare_urls_stop_at_punctuation_and_unopened_parentheses() {
+        let html = markdown_to_html(
+            "See https://a.example/x_(y) and (https://b.example/z), HTTPS://C.example/q; http://",
+        );
+        assert!(html.contains("href=\"https://a.example/x_(y)\""), "{html}");
+        assert!(html.contains("href=\"https://b.example/z\""), "{html}");
+        assert!(html.contains("href=\"HTTPS://C.example/q\""), "{html}");
+        assert!(html.ends_with("; http://</p>\n"), "{html}");
+        assert_eq!(
+            markdown_to_html("Zoë — 日本 'q'"),
+            "<p>Zoë — 日本 &#39;q&#39;</p>\n"
+        );
     }
 
     #[test]

@@ -523,5 +523,12 @@ fn sync_job(g: &Gen, rng: &mut Rng, forest: &str, template: &str, state: JobStat
         } else {
             Vec::new()
         },
+        // ... and its users further by an attribute scoping filter (Cloud Sync's "scoping
+        // filters"), which the audit reports as not evaluated.
+        user_scoping_clauses: if forest == OTHER_FOREST && template == "AD2AADProvisioning" {
+            vec![("extensionAttribute15".to_owned(), "sync".to_owned())]
+        } else {
+            Vec::new()
+        },
     }
 }

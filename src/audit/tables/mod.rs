@@ -1,0 +1,510 @@
+//! The tables the rules query: the ONE place where table names, columns and polars schemas are
+//! declared ([`TABLES`]), and the code that fills them from on-prem objects and a cloud snapshot.
+//! Each table is declared once with [`table!`]: a column's name, type, doc and the expression
+//! that computes it stand together, so a declaration and its builder cannot disagree.
+//!
+//! Schemas are explicit and never inferred from data: every builder is checked against its
+//! [`TableSpec`], so a rule sees the same columns and types whether a table holds a million rows
+//! or none. Normalisation that every rule would otherwise repeat happens here, once: addresses
+//! and UPNs are lower-cased for comparison (Entra compares them case-insensitively), `SMTP:`
+//! (upper case) marks the primary address, `mail` joins the SMTP namespace, and the tri-state
+//! `onPremisesSyncEnabled` becomes a `sync_state`. What the data *means* for sync is not decided
+//! here: that is the rules' job.
+//!
+//! A table whose source is missing or unusable is not registered at all; [`Tables::unavailable`]
+//! says why, and the rule engine turns that into "not evaluated".
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+
+use crate::audit::sync_model::UpnSource;
+use crate::inputs::onprem::{self, OnPremObject};
+use crate::inputs::snapshot::CloudSnapshot;
+
+/// Column types used by the tables (a deliberately small set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Str,
+    Bool,
+    Int,
+    /// UTC, microseconds.
+    Time,
+}
+
+impl ColumnType {
+    pub fn dtype(self) -> DataType {
+        match self {
+            ColumnType::Str => DataType::String,
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int => DataType::Int64,
+            ColumnType::Time => DataType::Datetime(TimeUnit::Microseconds, None),
+        }
+    }
+
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            ColumnType::Str => "text",
+            ColumnType::Bool => "boolean",
+            ColumnType::Int => "integer",
+            ColumnType::Time => "timestamp (UTC)",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub doc: &'static str,
+}
+
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub columns: &'static [ColumnSpec],
+}
+
+impl TableSpec {
+    pub fn schema(&self) -> Schema {
+        self.columns
+            .iter()
+            .map(|c| Field::new(c.name.into(), c.ty.dtype()))
+            .collect()
+    }
+
+    pub fn empty(&self) -> DataFrame {
+        DataFrame::empty_with_schema(&self.schema())
+    }
+}
+
+/// Declares a table ONCE: its name and doc, and for every column its name, type, doc and the
+/// expression that computes it from one row. It expands to the table's [`TableSpec`] constant
+/// (what rules, docs and the empty schemas read) and to the function that builds the frame from
+/// a slice of rows. A column's declared type picks the builder its values go through, and the
+/// columns are built in the order they are declared, so a table cannot be built with a column
+/// missing, misnamed, out of order or of another type: that does not compile.
+///
+/// ```text
+/// table! {
+///     pub const NAME = "sql_name", "doc";
+///     fn builder(&[RowType<'_>], extra: Arg) |row| {
+///         "column": Str = "doc" => expression giving Option<impl AsRef<str>>,
+///         "flag": Bool = "doc" => Option<bool>,   // Int: Option<i64>, Time: Option<DateTime<Utc>>
+///     }
+/// }
+/// ```
+///
+/// The `columns` form declares a column list shared by several tables (the address tables): its
+/// builder takes the table's spec, which must use that list.
+macro_rules! table {
+    (
+        $(#[$attr:meta])*
+        $vis:vis const $spec:ident = $name:literal, $doc:literal;
+        $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| {
+            $($col:literal : $ty:ident = $cdoc:literal => $value:expr),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis const $spec: TableSpec = TableSpec {
+            name: $name,
+            doc: $doc,
+            columns: &[$(ColumnSpec { name: $col, ty: ColumnType::$ty, doc: $cdoc }),*],
+        };
+
+        $fvis fn $build(rows: &[$rowty] $(, $arg: $argty)*) -> PolarsResult<DataFrame> {
+            let mut frame = FrameBuilder::new(&$spec, rows.len());
+            $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
+            frame.finish()
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        $vis:vis const $columns:ident: columns;
+        $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| {
+            $($col:literal : $ty:ident = $cdoc:literal => $value:expr),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis const $columns: &[ColumnSpec] =
+            &[$(ColumnSpec { name: $col, ty: ColumnType::$ty, doc: $cdoc }),*];
+
+        $fvis fn $build(
+            spec: &'static TableSpec,
+            rows: &[$rowty] $(, $arg: $argty)*
+        ) -> PolarsResult<DataFrame> {
+            assert!(
+                spec.columns == $columns,
+                "table {} is built with {}, which it does not declare",
+                spec.name,
+                stringify!($columns)
+            );
+            let mut frame = FrameBuilder::new(spec, rows.len());
+            $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
+            frame.finish()
+        }
+    };
+    (@fill $frame:ident, Str, $values:expr) => { $frame.str($values) };
+    (@fill $frame:ident, Bool, $values:expr) => { $frame.bool($values) };
+    (@fill $frame:ident, Int, $values:expr) => { $frame.int($values) };
+    (@fill $frame:ident, Time, $values:expr) => { $frame.time($values) };
+}
+
+// The table modules come after `table!`: a macro is in scope only below its definition.
+mod addresses;
+mod cloud;
+mod onprem_tables;
+
+pub use addresses::{CLOUD_ADDRESSES, ONPREM_ADDRESSES};
+pub use cloud::{
+    CLOUD_OBJECTS, DOMAINS, EXPAND_CAP, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS,
+    ROLE_MEMBERS, SYNC_FEATURES, SYNC_JOBS,
+};
+pub use onprem_tables::{ONPREM_OBJECTS, ONPREM_VALUES, escape_value};
+
+/// Builds a frame column by column, in the order its [`TableSpec`] declares them (only
+/// [`table!`] drives it, so the order and types always agree).
+struct FrameBuilder {
+    spec: &'static TableSpec,
+    height: usize,
+    columns: Vec<Column>,
+    started: std::time::Instant,
+}
+
+impl FrameBuilder {
+    fn new(spec: &'static TableSpec, height: usize) -> Self {
+        FrameBuilder {
+            spec,
+            height,
+            columns: Vec::with_capacity(spec.columns.len()),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The next declared column; `ty` is what [`table!`] chose from the same declaration.
+    fn next_spec(&self, ty: ColumnType) -> &'static ColumnSpec {
+        let spec = &self.spec.columns[self.columns.len()];
+        debug_assert_eq!(spec.ty, ty, "table {} column {}", self.spec.name, spec.name);
+        spec
+    }
+
+    fn str<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = Option<S>>) {
+        let spec = self.next_spec(ColumnType::Str);
+        // Straight into polars' buffer: each value is copied once and any temporary freed at once.
+        let mut builder = StringChunkedBuilder::new(spec.name.into(), self.height);
+        for value in values {
+            builder.append_option(value.as_ref().map(AsRef::as_ref));
+        }
+        self.columns
+            .push(builder.finish().into_series().into_column());
+    }
+
+    fn bool(&mut self, values: impl IntoIterator<Item = Option<bool>>) {
+        let spec = self.next_spec(ColumnType::Bool);
+        let series: BooleanChunked = values.into_iter().collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn int(&mut self, values: impl IntoIterator<Item = Option<i64>>) {
+        let spec = self.next_spec(ColumnType::Int);
+        let series: Int64Chunked = values.into_iter().collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn time(&mut self, values: impl IntoIterator<Item = Option<DateTime<Utc>>>) {
+        let spec = self.next_spec(ColumnType::Time);
+        let series: Int64Chunked = values
+            .into_iter()
+            .map(|t| t.map(|t| t.timestamp_micros()))
+            .collect();
+        self.columns.push(
+            series
+                .with_name(spec.name.into())
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_series()
+                .into_column(),
+        );
+    }
+
+    fn finish(self) -> PolarsResult<DataFrame> {
+        tracing::debug!(table = self.spec.name, rows = self.height, elapsed = ?self.started.elapsed(), "table built");
+        DataFrame::new(self.height, self.columns)
+    }
+}
+
+/// A count as the tables hold it (saturating: no export holds 2^63 of anything).
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn count_u64(n: Option<u64>) -> Option<i64> {
+    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+table! {
+    pub const PARAMS = "params", "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).";
+    fn params_frame(&[Params]) |p| {
+        "as_of": Time = "--as-of, else the snapshot's collection time, else now" => Some(p.as_of),
+        "directory_sync_cutoff": Time = "as_of minus --directory-sync-max-age" => Some(p.as_of - p.directory_sync_max_age),
+        "password_sync_cutoff": Time = "as_of minus --password-sync-max-age" => Some(p.as_of - p.password_sync_max_age),
+        "cloud_sync_cutoff": Time = "as_of minus --cloud-sync-max-age" => Some(p.as_of - p.cloud_sync_max_age),
+    }
+}
+
+/// Every table a rule can name in `requires`.
+pub const TABLES: &[&TableSpec] = &[
+    &PARAMS,
+    &ONPREM_OBJECTS,
+    &ONPREM_ADDRESSES,
+    &ONPREM_VALUES,
+    &CLOUD_OBJECTS,
+    &CLOUD_ADDRESSES,
+    &PROVISIONING_ERRORS,
+    &DOMAINS,
+    &ORGANIZATION,
+    &PASSWORD_SYNC,
+    &SYNC_JOBS,
+    &ROLE_MEMBERS,
+    &SYNC_FEATURES,
+];
+
+/// The tables that come from the cloud snapshot.
+const CLOUD_TABLES: [&TableSpec; 9] = [
+    &CLOUD_OBJECTS,
+    &CLOUD_ADDRESSES,
+    &PROVISIONING_ERRORS,
+    &DOMAINS,
+    &ORGANIZATION,
+    &PASSWORD_SYNC,
+    &SYNC_JOBS,
+    &ROLE_MEMBERS,
+    &SYNC_FEATURES,
+];
+
+pub fn spec(name: &str) -> Option<&'static TableSpec> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+/// The time and thresholds rules judge against.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub as_of: DateTime<Utc>,
+    pub directory_sync_max_age: chrono::Duration,
+    pub password_sync_max_age: chrono::Duration,
+    pub cloud_sync_max_age: chrono::Duration,
+}
+
+/// The tables built for one audit, and the reason for every table that could not be built.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub frames: BTreeMap<&'static str, DataFrame>,
+    pub unavailable: BTreeMap<&'static str, String>,
+    /// Tables built from part of what they declare (an errors-only snapshot): the rules engine
+    /// runs a rule on them only when it reports on the rows of the table they are complete for.
+    pub partial: BTreeMap<&'static str, Partial>,
+    /// The on-prem object classes the exports hold at least one usable object of (before
+    /// scoping); `None` when not known (no export, or tables made up for tests), so no rule is
+    /// held back for it. Set by [`Tables::set_imported_onprem_classes`].
+    pub onprem_classes: Option<std::collections::BTreeSet<onprem::ObjectClass>>,
+}
+
+/// Why a table holds only part of what it declares, and which table's objects it does hold
+/// all of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partial {
+    pub reason: String,
+    /// Every object that has a row in this table is in the partial table.
+    pub complete_for: &'static str,
+}
+
+/// Why the directory tables are partial in a `collect --errors-only` snapshot.
+pub const ERRORS_ONLY_REASON: &str =
+    "errors-only run: only objects with provisioning errors were collected";
+
+impl Tables {
+    fn put(&mut self, spec: &'static TableSpec, frame: Result<DataFrame, String>) {
+        match frame {
+            Ok(df) => {
+                debug_assert_eq!(df.schema().as_ref(), &spec.schema(), "table {}", spec.name);
+                self.frames.insert(spec.name, df);
+            }
+            Err(reason) => {
+                self.unavailable.insert(spec.name, reason);
+            }
+        }
+    }
+
+    /// Records what the on-prem exports held before scoping. When they held no usable user,
+    /// contact or group at all, the on-prem tables are unavailable: an export with nothing usable
+    /// in it is no evidence that nothing is wrong, so the rules that need it are "not evaluated".
+    pub fn set_imported_onprem_classes(
+        &mut self,
+        classes: std::collections::BTreeSet<onprem::ObjectClass>,
+    ) {
+        if classes.is_empty() {
+            for spec in [&ONPREM_OBJECTS, &ONPREM_ADDRESSES] {
+                self.frames.remove(spec.name);
+                self.unavailable.insert(
+                    spec.name,
+                    "the on-prem exports hold no usable user, contact or group (see the rejected \
+                     and skipped records of each file under inputs)"
+                        .to_owned(),
+                );
+            }
+        }
+        self.onprem_classes = Some(classes);
+    }
+
+    /// Every declared table, empty: what the rule tests run against.
+    pub fn empty() -> Tables {
+        Tables {
+            frames: TABLES.iter().map(|t| (t.name, t.empty())).collect(),
+            unavailable: BTreeMap::new(),
+            partial: BTreeMap::new(),
+            onprem_classes: None,
+        }
+    }
+}
+
+/// Builds every table from what was imported. `onprem` is `None` when no on-prem export was given.
+pub fn build(
+    params: &Params,
+    onprem: Option<&[OnPremObject]>,
+    upn_source: UpnSource,
+    cloud: Option<&CloudSnapshot>,
+) -> PolarsResult<Tables> {
+    let mut tables = Tables::default();
+    tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
+    // The on-prem and cloud tables share nothing: build them on separate cores.
+    let (onprem_tables, cloud_tables) = rayon::join(
+        || match onprem {
+            Some(objects) => onprem_tables::build_onprem(objects, upn_source),
+            None => Ok(unavailable(
+                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
+                "no on-prem export given (--onprem FILE)",
+            )),
+        },
+        || match cloud {
+            Some(cloud) => cloud::build_cloud(cloud, params),
+            None => Ok(unavailable(
+                &CLOUD_TABLES,
+                "no cloud snapshot given (--cloud DIR)",
+            )),
+        },
+    );
+    for part in [onprem_tables?, cloud_tables?] {
+        tables.frames.extend(part.frames);
+        tables.unavailable.extend(part.unavailable);
+        tables.partial.extend(part.partial);
+    }
+    Ok(tables)
+}
+
+fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
+    let mut tables = Tables::default();
+    for spec in specs {
+        tables.put(spec, Err(reason.to_owned()));
+    }
+    tables
+}
+
+fn lower(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn upn_suffix(upn: Option<&str>) -> Option<String> {
+    upn.and_then(|u| u.rsplit_once('@'))
+        .map(|(_, domain)| domain.trim().to_lowercase())
+        .filter(|d| !d.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::onprem::dn_domain;
+
+    #[test]
+    fn table_names_and_columns_are_unique() {
+        let mut names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLES.len());
+        for t in TABLES {
+            let mut cols: Vec<_> = t.columns.iter().map(|c| c.name).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            assert_eq!(cols.len(), t.columns.len(), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn an_export_with_no_usable_object_makes_the_onprem_tables_unavailable() {
+        let params = Params {
+            as_of: chrono::Utc::now(),
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+        };
+        let mut tables = build(&params, Some(&[]), UpnSource::UserPrincipalName, None).unwrap();
+        tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
+        for name in ["onprem_objects", "onprem_addresses"] {
+            assert!(!tables.frames.contains_key(name), "{name}");
+            assert!(
+                tables.unavailable[name].contains("no usable user, contact or group"),
+                "{name}: {}",
+                tables.unavailable[name]
+            );
+        }
+        assert_eq!(
+            tables.onprem_classes,
+            Some(std::collections::BTreeSet::new())
+        );
+    }
+
+    #[test]
+    fn dn_domain_reads_dc_parts() {
+        assert_eq!(
+            dn_domain("CN=Smith\\, John,OU=Staff,DC=Contoso,DC=local").as_deref(),
+            Some("contoso.local")
+        );
+        assert_eq!(dn_domain("CN=x,OU=y"), None);
+    }
+
+    #[test]
+    fn every_table_has_exactly_one_source() {
+        for spec in TABLES {
+            let sources = usize::from(spec.name == PARAMS.name)
+                + usize::from(
+                    [
+                        ONPREM_OBJECTS.name,
+                        ONPREM_ADDRESSES.name,
+                        ONPREM_VALUES.name,
+                    ]
+                    .contains(&spec.name),
+                )
+                + usize::from(CLOUD_TABLES.iter().any(|c| c.name == spec.name));
+            assert_eq!(sources, 1, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn empty_tables_have_declared_schemas() {
+        let t = Tables::empty();
+        for spec in TABLES {
+            assert_eq!(t.frames[spec.name].schema().as_ref(), &spec.schema());
+        }
+    }
+}

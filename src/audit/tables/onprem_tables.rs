@@ -1,0 +1,300 @@
+//! The on-prem tables (`onprem_objects`, `onprem_values`; `onprem_addresses` is in
+//! `addresses`), each declared once with `table!`, and the facts the validation rules judge
+//! (escaped values, UTF-16 lengths, the parts around the `@`). It reads imported objects; it
+//! must not judge them.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::addresses::{
+    Derived, ONPREM_ADDRESSES, address_frame, address_rows, addresses, primary_smtp,
+};
+use super::{
+    ColumnSpec, ColumnType, FrameBuilder, TableSpec, Tables, count, count_u64, lower, upn_suffix,
+};
+use crate::audit::sync_model::UpnSource;
+use crate::inputs::onprem::{self, OnPremObject, dn_domain};
+
+/// One row of `onprem_objects`: the object, what was derived from it once, and its file as text.
+struct OnPremRow<'a> {
+    object: &'a OnPremObject,
+    derived: &'a Derived<'a>,
+    /// A handful of files for a million objects: each path is rendered once and shared.
+    source_file: std::rc::Rc<str>,
+}
+
+table! {
+    pub const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
+    fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource) |r| {
+        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&r.derived.id),
+        "object_type": Str = "user, contact or group" => Some(r.object.class.as_str()),
+        "source_anchor": Str = "base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what onPremisesImmutableId holds after sync" => Some(&r.object.source_anchor),
+        "anchor_attribute": Str = "mS-DS-ConsistencyGuid or objectGUID" => Some(r.object.anchor_attribute.as_str()),
+        "object_sid": Str = "objectSid as S-1-5-..." => r.object.object_sid.as_ref(),
+        "distinguished_name": Str = "distinguishedName" => Some(&r.object.distinguished_name),
+        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&r.object.distinguished_name),
+        "user_principal_name": Str = "userPrincipalName as exported" => r.object.user_principal_name.as_ref(),
+        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)" => upn_source.value(r.object),
+        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)" => lower(upn_source.value(r.object)),
+        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case" => upn_suffix(upn_source.value(r.object)),
+        "sam_account_name": Str = "sAMAccountName" => r.object.sam_account_name.as_ref(),
+        "mail": Str = "mail as exported" => r.object.mail.as_ref(),
+        "mail_nickname": Str = "mailNickname" => r.object.mail_nickname.as_ref(),
+        "display_name": Str = "displayName" => r.object.display_name.as_ref(),
+        "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
+        "mail_enabled": Bool = "has mail or an SMTP proxy address" => Some(primary_smtp(&r.derived.addresses).is_some()),
+        "enabled": Bool = "users: account enabled" => r.object.enabled,
+        "proxy_address_count": Int = "how many proxyAddresses values the object holds" => Some(count(r.object.proxy_addresses.len())),
+        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)" => count_u64(r.object.sizes.certificates),
+        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)" => count_u64(r.object.sizes.smime_certificates),
+        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)" => count_u64(r.object.sizes.thumbnail_photo_bytes),
+        "member_count": Int = "groups: direct member values (null: none, or the export did not say)" => count_u64(r.object.sizes.members),
+        "source_file": Str = "export file the object came from" => Some(&*r.source_file),
+        "source_line": Int = "line of the record in that file" => Some(count(r.object.origin.line)),
+    }
+}
+
+table! {
+    pub const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
+    fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource) |r| {
+        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(&derived[r.object].id),
+        "object_type": Str = "user, contact or group" => Some(objects[r.object].class.as_str()),
+        "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress" => Some(r.attribute),
+        "value": Str = "the value exactly as exported" => Some(r.value),
+        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
+        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
+        "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)" => Some(count(r.value_count)),
+        "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`" => r.prefix,
+        "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)" => Some(r.attribute == upn_source.attribute()),
+        "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)" => Some(r.is_smtp),
+        "address": Str = "the value without its prefix (the whole value for attributes that have none)" => Some(r.address),
+        "at_count": Int = "how many `@` the address holds" => Some(count(r.address.matches('@').count())),
+        "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts().map(|(local, _)| local),
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts().map(|(_, domain)| lower_unless_lower(domain)),
+        "local_length": Int = "length of local_part in UTF-16 code units" => r.parts().map(|(local, _)| utf16_len(local)),
+        "domain_length": Int = "length of domain in UTF-16 code units" => r.parts().map(|(_, domain)| utf16_len(domain)),
+        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
+    }
+}
+
+pub(super) fn build_onprem(
+    objects: &[OnPremObject],
+    upn_source: UpnSource,
+) -> PolarsResult<Tables> {
+    let started = std::time::Instant::now();
+    let derived: Vec<Derived> = objects
+        .par_iter()
+        .map(|o| Derived {
+            id: onprem::guid_to_string(&o.object_guid),
+            addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
+        })
+        .collect();
+    tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
+    let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
+        || {
+            let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
+            let rows: Vec<OnPremRow<'_>> = objects
+                .iter()
+                .zip(&derived)
+                .map(|(object, derived)| {
+                    let file = object.origin.file.as_path();
+                    let source_file = match &last {
+                        Some((path, text)) if *path == file => std::rc::Rc::clone(text),
+                        _ => {
+                            let text: std::rc::Rc<str> = file.display().to_string().into();
+                            last = Some((file, std::rc::Rc::clone(&text)));
+                            text
+                        }
+                    };
+                    OnPremRow {
+                        object,
+                        derived,
+                        source_file,
+                    }
+                })
+                .collect();
+            onprem_objects_frame(&rows, upn_source)
+        },
+        || {
+            rayon::join(
+                || {
+                    let types = objects.iter().map(|o| o.class.as_str());
+                    address_frame(&ONPREM_ADDRESSES, &address_rows(&derived, types))
+                },
+                || onprem_values_frame(&value_facts(objects), objects, &derived, upn_source),
+            )
+        },
+    );
+    let mut tables = Tables::default();
+    tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
+    tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
+    tables.put(&ONPREM_VALUES, Ok(values_frame?));
+    Ok(tables)
+}
+/// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
+struct ValueFacts<'a> {
+    object: usize,
+    attribute: &'static str,
+    value: &'a str,
+    value_count: usize,
+    prefix: Option<&'a str>,
+    is_smtp: bool,
+    address: &'a str,
+}
+
+impl<'a> ValueFacts<'a> {
+    /// The address before and after its last `@`.
+    fn parts(&self) -> Option<(&'a str, &'a str)> {
+        self.address.rsplit_once('@')
+    }
+}
+
+/// Length as Entra counts it. Microsoft documents limits in "characters" without saying how a
+/// character is counted; .NET strings (Entra Connect, the Graph service) count UTF-16 code
+/// units, so that is what is used (UNVERIFIED: it differs from code points only outside the BMP).
+fn utf16_len(s: &str) -> i64 {
+    i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX)
+}
+
+/// Whether a character would be invisible or ambiguous in a message: controls, format
+/// characters (zero-width space and joiners, soft hyphen, byte-order mark, bidi marks) and any
+/// whitespace other than the plain space.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// The value with hidden characters (and leading or trailing spaces) written as `\u{XXXX}`.
+/// Borrowed when nothing needs escaping (nearly every value: a million objects hold millions).
+pub fn escape_value(value: &str) -> Cow<'_, str> {
+    let plain = !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && (value.is_ascii() && !value.bytes().any(|b| b.is_ascii_control())
+            || !value.chars().any(is_hidden));
+    if plain {
+        return Cow::Borrowed(value);
+    }
+    let leading = value.len() - value.trim_start_matches(' ').len();
+    let trailing_start = value.trim_end_matches(' ').len().max(leading);
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.char_indices() {
+        if is_hidden(c) || (c == ' ' && (i < leading || i >= trailing_start)) {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` lower-cased, borrowed when it already is.
+fn lower_unless_lower(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The distinct characters of `address` that are not ASCII letters or digits, escaped.
+fn symbols(address: &str) -> Option<String> {
+    let mut seen: Vec<char> = Vec::new();
+    for c in address.chars() {
+        if !c.is_ascii_alphanumeric() && !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        seen.iter()
+            .map(|&c| {
+                if c == ' ' || is_hidden(c) {
+                    format!("\\u{{{:04x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// Splits an address type prefix (`SMTP:`, `X500:`) from its address.
+fn split_prefix(value: &str) -> (Option<&str>, &str) {
+    match value.split_once(':') {
+        Some((prefix, address)) => (Some(prefix), address),
+        None => (None, value),
+    }
+}
+
+fn value_facts(objects: &[OnPremObject]) -> Vec<ValueFacts<'_>> {
+    let mut rows = Vec::new();
+    for (index, o) in objects.iter().enumerate() {
+        let singles = [
+            ("userPrincipalName", o.user_principal_name.as_ref(), true),
+            ("mail", o.mail.as_ref(), true),
+            ("mailNickname", o.mail_nickname.as_ref(), false),
+            ("displayName", o.display_name.as_ref(), false),
+            ("givenName", o.given_name.as_ref(), false),
+            ("sn", o.surname.as_ref(), false),
+            ("sAMAccountName", o.sam_account_name.as_ref(), false),
+        ];
+        for (attribute, value, is_smtp) in singles {
+            if let Some(value) = value {
+                rows.push(ValueFacts {
+                    object: index,
+                    attribute,
+                    value,
+                    value_count: 1,
+                    prefix: None,
+                    is_smtp,
+                    address: value,
+                });
+            }
+        }
+        let prefixed = o
+            .target_address
+            .iter()
+            .map(|v| ("targetAddress", v, 1))
+            .chain(
+                o.proxy_addresses
+                    .iter()
+                    .map(|v| ("proxyAddresses", v, o.proxy_addresses.len())),
+            );
+        for (attribute, value, value_count) in prefixed {
+            let (prefix, address) = split_prefix(value);
+            rows.push(ValueFacts {
+                object: index,
+                attribute,
+                value,
+                value_count,
+                prefix,
+                is_smtp: prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp")),
+                address,
+            });
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped_so_invisible_characters_show() {
+        assert_eq!(escape_value("ann@contoso.com"), "ann@contoso.com");
+        assert_eq!(escape_value("o'brien @x"), "o'brien @x");
+        assert_eq!(escape_value(" ann@x.com "), "\\u{0020}ann@x.com\\u{0020}");
+        assert_eq!(escape_value("eve\u{200b}@x"), "eve\\u{200b}@x");
+        assert_eq!(escape_value("a\tb\u{a0}c"), "a\\u{0009}b\\u{00a0}c");
+        assert_eq!(escape_value("   "), "\\u{0020}\\u{0020}\\u{0020}");
+        assert_eq!(escape_value("jürgen"), "jürgen");
+        assert_eq!(symbols("a.b@c.d"), Some(". @".to_owned()));
+        assert_eq!(symbols("ab"), None);
+        assert_eq!(utf16_len("a\u{1f600}"), 3);
+    }
+}
