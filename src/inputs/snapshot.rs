@@ -93,8 +93,8 @@ impl Collection {
     ];
 
     /// Readable only with a delegated sign-in of a Global Administrator: Graph refuses it to
-    /// every application token by design (graph-api.md §5.2,
-    /// <https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>), so its
+    /// every application token by design
+    /// (<https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get>), so its
     /// 403 is expected, not a permission to grant.
     pub fn delegated_only(self) -> bool {
         matches!(self, Collection::OnPremisesSynchronization)
