@@ -3,7 +3,8 @@
 //! sent, as fractional seconds (`2.128`) or an HTTP-date
 //! (<https://learn.microsoft.com/graph/throttling>); other 5xx, 408 and transport failures
 //! (including truncated and malformed bodies) back off exponentially with full jitter, capped;
-//! other 4xx are never retried; a 401 renews the token once. Requests that are not idempotent
+//! other 4xx are never retried; a 401 renews the token, at most [`MAX_TOKEN_RENEWALS`] times per
+//! request. Requests that are not idempotent
 //! (POST) are retried only when Graph said when (429 with `Retry-After`). It sleeps nowhere and
 //! knows nothing of HTTP clients.
 
@@ -60,9 +61,15 @@ pub struct Attempts {
     pub failures: u32,
     /// Waits on `Retry-After`.
     pub throttle_waits: u32,
-    /// Whether the token was already renewed after a 401.
-    pub token_renewed: bool,
+    /// How often the token was renewed after a 401.
+    pub token_renewals: u32,
 }
+
+/// How often one request renews the token after a 401. More than once: a token can expire while
+/// many requests are in flight, and the one this request renewed to can be replaced by another
+/// request's renewal before this one retries. A credential Entra refuses fails at the renewal
+/// itself (the token endpoint's error), so a bad secret is not retried three times.
+pub const MAX_TOKEN_RENEWALS: u32 = 3;
 
 /// What to do after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,10 +95,10 @@ impl RetryPolicy {
     ) -> Decision {
         match failure {
             Failure::Status { status: 401, .. } => {
-                if attempts.token_renewed {
+                if attempts.token_renewals >= MAX_TOKEN_RENEWALS {
                     Decision::GiveUp
                 } else {
-                    attempts.token_renewed = true;
+                    attempts.token_renewals += 1;
                     Decision::RenewToken
                 }
             }

@@ -70,7 +70,7 @@ impl Task<'_> {
         let mut outcome = self
             .streamed(&mut stats, async |task, w, stats| {
                 // The count and the sample side by side; a collection the count says is small
-                // (or has no count) is read at once, without waiting for the sample.
+                // (or has no count) is read in one pass, its sample only accounted for.
                 let sampling = sample(task.client, entity, plan, in_flight);
                 futures::pin_mut!(sampling);
                 let mut sampled = None;
@@ -88,8 +88,11 @@ impl Task<'_> {
                 stats.add(counted.1);
                 let large = matches!(counted.0, Ok(n) if n > options.partition_threshold);
                 let sample = match (large, sampled) {
-                    // Not needed: dropped, and its request with it if it is still out.
-                    (false, _) => (Ok(Vec::new()), CallStats::default()),
+                    // Not needed, but its request was sent: its requests, retries and 429s are
+                    // counted (a manifest that leaves out a request Graph answered with 429
+                    // would misstate the budget used), so one still out is waited for.
+                    (false, Some(sample)) => (Ok(Vec::new()), sample.1),
+                    (false, None) => (Ok(Vec::new()), sampling.await.1),
                     (true, Some(sample)) => sample,
                     (true, None) => sampling.await,
                 };
