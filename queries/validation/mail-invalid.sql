@@ -5,7 +5,7 @@ title    = "mail that is not a well-formed SMTP address"
 severity = "medium"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
-requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
+requires = ["onprem_objects", "address_value_problems"]
 evidence = ["rule_broken", "document"]
 +++
 ## What it does
@@ -31,18 +31,6 @@ Exchange manages the recipient), keeping it equal to the primary SMTP address.
 - Attribute preparation: https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
 - user.mail ("can't contain accent characters"): https://learn.microsoft.com/graph/api/resources/user
 */
-WITH judged AS (
-    SELECT
-        v.object_guid, v.value, v.shown,
-        CONCAT_WS('; ',
-            CASE WHEN v.length > 256 THEN 'longer than 256 characters (' || CAST(v.length AS VARCHAR) || ')' END,
-            s.broken
-        ) AS broken
-    FROM onprem_values v
-    LEFT JOIN smtp_address_problems s
-        ON v.object_guid = s.object_guid AND v.attribute = s.attribute AND v.value = s.value
-    WHERE v.attribute = 'mail'
-)
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
@@ -58,6 +46,6 @@ SELECT
     'IdentityDataValidationFailed' AS predicted_outcome,
     j.broken AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
-FROM judged j
+FROM address_value_problems j
 JOIN onprem_objects o ON j.object_guid = o.object_guid
-WHERE j.broken <> ''
+WHERE j.attribute = 'mail'

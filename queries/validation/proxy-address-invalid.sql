@@ -5,7 +5,7 @@ title    = "proxyAddresses value that breaks the documented limits or SMTP synta
 severity = "high"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
-requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
+requires = ["onprem_objects", "address_value_problems"]
 evidence = ["rule_broken", "document", "address_type"]
 +++
 ## What it does
@@ -39,19 +39,6 @@ Correct or remove the value on-prem, for example
 - Attribute preparation (proxyAddresses: 256 characters, invalid characters): https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
 - Sync errors: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors
 */
-WITH judged AS (
-    SELECT
-        v.object_guid, v.value, v.shown, v.prefix,
-        CONCAT_WS('; ',
-            CASE WHEN v.length > 256 THEN 'longer than 256 characters (' || CAST(v.length AS VARCHAR) || ')' END,
-            CASE WHEN NOT v.is_smtp AND REGEXP_LIKE(v.value, '[[:cntrl:]]') THEN 'a control character' END,
-            s.broken
-        ) AS broken
-    FROM onprem_values v
-    LEFT JOIN smtp_address_problems s
-        ON v.object_guid = s.object_guid AND v.attribute = s.attribute AND v.value = s.value
-    WHERE v.attribute = 'proxyAddresses'
-)
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
@@ -68,6 +55,6 @@ SELECT
     j.broken AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document,
     j.prefix AS address_type
-FROM judged j
+FROM address_value_problems j
 JOIN onprem_objects o ON j.object_guid = o.object_guid
-WHERE j.broken <> ''
+WHERE j.attribute = 'proxyAddresses'

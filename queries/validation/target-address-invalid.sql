@@ -5,7 +5,7 @@ title    = "targetAddress that breaks the documented limits or SMTP syntax"
 severity = "medium"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
-requires = ["onprem_values", "onprem_objects", "smtp_address_problems"]
+requires = ["onprem_objects", "address_value_problems"]
 evidence = ["rule_broken", "document"]
 +++
 ## What it does
@@ -28,19 +28,6 @@ Correct the value on-prem (`Set-ADObject <dn> -Replace @{targetAddress='SMTP:<ad
 ## References
 - Attribute preparation (targetAddress): https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
 */
-WITH judged AS (
-    SELECT
-        v.object_guid, v.value, v.shown,
-        CONCAT_WS('; ',
-            CASE WHEN v.length > 256 THEN 'longer than 256 characters (' || CAST(v.length AS VARCHAR) || ')' END,
-            CASE WHEN NOT v.is_smtp AND REGEXP_LIKE(v.value, '[[:cntrl:]]') THEN 'a control character' END,
-            s.broken
-        ) AS broken
-    FROM onprem_values v
-    LEFT JOIN smtp_address_problems s
-        ON v.object_guid = s.object_guid AND v.attribute = s.attribute AND v.value = s.value
-    WHERE v.attribute = 'targetAddress'
-)
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
@@ -56,6 +43,6 @@ SELECT
     'IdentityDataValidationFailed' AS predicted_outcome,
     j.broken AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
-FROM judged j
+FROM address_value_problems j
 JOIN onprem_objects o ON j.object_guid = o.object_guid
-WHERE j.broken <> ''
+WHERE j.attribute = 'targetAddress'
