@@ -155,10 +155,28 @@ fn tables_of(rule: &Rule, all: &[Rule], optional: bool) -> BTreeSet<String> {
     out
 }
 
+/// What the token is: it decides which permissions to ask for and which refusals are expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An application token (client secret or certificate): its permissions are `roles`.
+    Application,
+    /// A user's token (device code): its permissions are `scp`.
+    Delegated,
+}
+
+impl std::fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenKind::Application => "application",
+            TokenKind::Delegated => "delegated",
+        })
+    }
+}
+
 /// The doctor's findings, ready to print.
 #[derive(Debug)]
 pub struct Diagnosis {
-    pub token_kind: &'static str,
+    pub token_kind: TokenKind,
     pub claims: Option<TokenClaims>,
     pub access: BTreeMap<Collection, Access>,
     /// Rules that cannot run, with the collections they lack.
@@ -176,7 +194,8 @@ impl Diagnosis {
     /// delegated-only collection refused to an application token (which no grant changes).
     pub fn needs_a_grant(&self) -> bool {
         self.access.iter().any(|(c, a)| {
-            *a != Access::Readable && !(self.token_kind == "application" && c.delegated_only())
+            *a != Access::Readable
+                && !(self.token_kind == TokenKind::Application && c.delegated_only())
         })
     }
 }
@@ -185,7 +204,7 @@ impl Diagnosis {
 pub fn judge(
     access: BTreeMap<Collection, Access>,
     claims: Option<TokenClaims>,
-    token_kind: &'static str,
+    token_kind: TokenKind,
     rules: &[Rule],
 ) -> Diagnosis {
     let unreadable_tables: BTreeMap<&str, BTreeSet<Collection>> = REQUIREMENTS
@@ -234,7 +253,7 @@ pub fn judge(
 pub fn render(session_line: &str, d: &Diagnosis) -> String {
     let mut out = format!("{session_line}\n");
     match &d.claims {
-        Some(c) if d.token_kind == "application" => {
+        Some(c) if d.token_kind == TokenKind::Application => {
             let _ = writeln!(out, "token: application; roles: {}", join_or_none(&c.roles));
         }
         Some(c) => {
@@ -262,7 +281,7 @@ pub fn render(session_line: &str, d: &Diagnosis) -> String {
             Some(Access::Failed(e)) => ("FAILED", format!("\n      {e}")),
             None => ("-", String::new()),
         };
-        let wanted = if d.token_kind == "application" {
+        let wanted = if d.token_kind == TokenKind::Application {
             req.application
         } else {
             req.delegated
@@ -317,7 +336,7 @@ pub fn render(session_line: &str, d: &Diagnosis) -> String {
 /// delegated-only collection refused to an application token is expected, not something to
 /// grant: it is said apart from the permissions that are missing.
 fn headline(d: &Diagnosis) -> String {
-    let expected = |c: &Collection| d.token_kind == "application" && c.delegated_only();
+    let expected = |c: &Collection| d.token_kind == TokenKind::Application && c.delegated_only();
     let unreadable: Vec<Collection> = d
         .access
         .iter()
@@ -340,7 +359,7 @@ fn headline(d: &Diagnosis) -> String {
             .iter()
             .filter(|r| missing.contains(&r.collection))
             .flat_map(|r| {
-                if d.token_kind == "application" {
+                if d.token_kind == TokenKind::Application {
                     r.application.iter()
                 } else {
                     r.delegated.iter()
@@ -353,7 +372,7 @@ fn headline(d: &Diagnosis) -> String {
             out,
             "Next: grant {} ({}), then run `entra-audit doctor` again; until then {} rule(s) are not evaluated.",
             grant.into_iter().collect::<Vec<_>>().join(", "),
-            if d.token_kind == "application" {
+            if d.token_kind == TokenKind::Application {
                 "application permissions, with admin consent"
             } else {
                 "delegated permissions"
@@ -416,9 +435,9 @@ pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
         Ok::<_, anyhow::Error>((token, access))
     })?;
     let token_kind = if token.delegated {
-        "delegated"
+        TokenKind::Delegated
     } else {
-        "application"
+        TokenKind::Application
     };
     let claims = token_claims(&token.secret);
     let diagnosis = judge(access, claims, token_kind, &rules);
@@ -500,7 +519,7 @@ mod tests {
             forbidden,
             Access::Forbidden("Authorization_RequestDenied".into()),
         );
-        judge(access, None, "application", &rules)
+        judge(access, None, TokenKind::Application, &rules)
     }
 
     #[test]
