@@ -20,11 +20,7 @@ use crate::commands::sign_in::{ConnectOptions, Session, connect};
 use crate::graph::auth::AccessToken;
 use crate::graph::cloud_sync_discovery::CLOUD_SYNC_APP_ID;
 use crate::graph::{CallStats, GraphError};
-use crate::inputs::snapshot::{CATALOGUE, Collection, CollectionSpec};
-
-/// What each collection needs and feeds: the least-privilege permissions and the tables, from
-/// the snapshot's catalogue (one description per Graph collection, also what `collect` reads).
-pub const REQUIREMENTS: &[CollectionSpec] = &CATALOGUE;
+use crate::inputs::snapshot::{CATALOGUE, Collection};
 
 /// Permissions the Cloud Sync actions (`cloud-sync start|pause|restart`) need on top.
 pub const CLOUD_SYNC_ACTIONS: &str = "application: Synchronization.ReadWrite.All; delegated: \
@@ -207,7 +203,7 @@ pub fn judge(
     token_kind: TokenKind,
     rules: &[Rule],
 ) -> Diagnosis {
-    let unreadable_tables: BTreeMap<&str, BTreeSet<Collection>> = REQUIREMENTS
+    let unreadable_tables: BTreeMap<&str, BTreeSet<Collection>> = CATALOGUE
         .iter()
         .filter(|r| {
             access
@@ -273,7 +269,7 @@ pub fn render(session_line: &str, d: &Diagnosis) -> String {
         "\n  {:<26} {:<10} least privilege",
         "collection", "access"
     );
-    for req in REQUIREMENTS {
+    for req in CATALOGUE {
         let access = d.access.get(&req.collection);
         let (status, detail) = match access {
             Some(Access::Readable) => ("ok", String::new()),
@@ -355,7 +351,7 @@ fn headline(d: &Diagnosis) -> String {
         );
     } else {
         let names: Vec<&str> = missing.iter().map(|c| c.file_stem()).collect();
-        let grant: BTreeSet<&str> = REQUIREMENTS
+        let grant: BTreeSet<&str> = CATALOGUE
             .iter()
             .filter(|r| missing.contains(&r.collection))
             .flat_map(|r| {
@@ -403,7 +399,7 @@ fn join_or_none(set: &BTreeSet<String>) -> String {
 
 /// The union of the least-privilege permissions of every collection.
 pub fn least_privilege(application: bool) -> Vec<&'static str> {
-    let set: BTreeSet<&'static str> = REQUIREMENTS
+    let set: BTreeSet<&'static str> = CATALOGUE
         .iter()
         .flat_map(|r| {
             if application {
@@ -478,7 +474,7 @@ mod tests {
 
     #[test]
     fn every_cloud_table_is_fed_by_a_known_collection() {
-        let fed: BTreeSet<&str> = REQUIREMENTS
+        let fed: BTreeSet<&str> = CATALOGUE
             .iter()
             .flat_map(|r| r.tables.iter().copied())
             .collect();
