@@ -256,7 +256,6 @@ impl ScheduleInputs {
             .collect();
 
         let mut schedule = Schedule {
-            as_of,
             tenant_id: report.tenant_id.clone(),
             ..Schedule::default()
         };
@@ -330,9 +329,8 @@ impl ScheduleInputs {
 }
 
 /// What the baseline and the suppressions made of one run.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Schedule {
-    pub as_of: DateTime<Utc>,
     pub tenant_id: Option<String>,
     /// The baseline file and its as-of, when there was one.
     pub baseline: Option<(PathBuf, Option<String>)>,
@@ -346,22 +344,6 @@ pub struct Schedule {
     pub muted: HashMap<String, usize>,
     pub suppressions: Option<(PathBuf, Vec<Suppression>)>,
     pub warnings: Vec<String>,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self {
-            as_of: DateTime::<Utc>::MIN_UTC,
-            tenant_id: None,
-            baseline: None,
-            status: HashMap::new(),
-            resolved: Vec::new(),
-            not_rechecked: BTreeMap::new(),
-            muted: HashMap::new(),
-            suppressions: None,
-            warnings: Vec::new(),
-        }
-    }
 }
 
 /// How complete the run was: rules that could not be evaluated, and given inputs that could not
