@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
-use super::jsonl::create_new;
+use super::jsonl::write_new;
 use super::{CollectionOutcome, Failure, Task};
 use crate::graph::{CallStats, GraphError};
 use crate::inputs::snapshot::Collection;
@@ -234,13 +233,7 @@ impl Task<'_> {
             text.push_str(raw.get());
         }
         text.push_str("\n]}\n");
-        let mut file = create_new(&temp).await?;
-        file.write_all(text.as_bytes())
-            .await
-            .with_context(|| format!("writing {}", temp.display()))?;
-        file.sync_all()
-            .await
-            .with_context(|| format!("writing {}", temp.display()))?;
+        write_new(&temp, text.as_bytes()).await?;
         Ok(())
     }
 }

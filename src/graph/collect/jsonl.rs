@@ -87,6 +87,18 @@ pub(super) async fn create_new(path: &Path) -> anyhow::Result<tokio::fs::File> {
         .with_context(|| format!("creating {}", path.display()))
 }
 
+/// Writes `bytes` to a temporary file created afresh ([`create_new`]) and syncs it to disk, so the
+/// rename that follows publishes a complete file.
+pub(super) async fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file = create_new(path).await?;
+    file.write_all(bytes)
+        .await
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .await
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 pub(super) async fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
     match tokio::fs::remove_file(path).await {
         Ok(()) => Ok(()),

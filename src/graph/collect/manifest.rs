@@ -3,9 +3,8 @@
 //! cannot be spelt two ways).
 
 use anyhow::Context;
-use tokio::io::AsyncWriteExt;
 
-use super::jsonl::create_new;
+use super::jsonl::write_new;
 use super::{CollectReport, CollectionOutcome};
 use crate::inputs::snapshot::{MANIFEST_SCHEMA_VERSION, Manifest, ManifestCollection};
 
@@ -52,13 +51,7 @@ pub(super) async fn write(report: &CollectReport) -> anyhow::Result<()> {
     let temp = report.dir.join(".manifest.json.partial");
     let mut text = serde_json::to_string_pretty(&manifest(report))?;
     text.push('\n');
-    let mut file = create_new(&temp).await?;
-    file.write_all(text.as_bytes())
-        .await
-        .with_context(|| format!("writing {}", temp.display()))?;
-    file.sync_all()
-        .await
-        .with_context(|| format!("writing {}", temp.display()))?;
+    write_new(&temp, text.as_bytes()).await?;
     tokio::fs::rename(&temp, &path)
         .await
         .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
