@@ -90,14 +90,8 @@ pub fn run_timed(
         if only.is_some_and(|only| !only.contains(&rule.name)) {
             continue;
         }
-        let mut missing: Vec<String> = rule
-            .requires
-            .iter()
-            .filter_map(|t| {
-                unavailable
-                    .get(t)
-                    .map(|why| format!("{t} unavailable: {why}"))
-            })
+        let mut missing: Vec<String> = unavailable_requirements(rule, &unavailable)
+            .into_iter()
             .chain(missing_onprem_classes(rule, tables))
             .collect();
         let mut caveats: Vec<String> = rule
@@ -259,6 +253,19 @@ fn build_views(
         .collect();
 }
 
+/// Each table or view `rule` requires that is unavailable, with why: a rule or view with any is
+/// not evaluated.
+fn unavailable_requirements(rule: &Rule, unavailable: &BTreeMap<String, String>) -> Vec<String> {
+    rule.requires
+        .iter()
+        .filter_map(|t| {
+            unavailable
+                .get(t)
+                .map(|why| format!("{t} unavailable: {why}"))
+        })
+        .collect()
+}
+
 /// Runs each view whose requirements are met (registering its result as it goes, for views built
 /// on views) and returns the results; records why the others could not be built.
 fn materialise(
@@ -273,15 +280,7 @@ fn materialise(
         let mut progressed = false;
         let mut waiting_views = Vec::new();
         for view in pending {
-            let gaps: Vec<String> = view
-                .requires
-                .iter()
-                .filter_map(|t| {
-                    unavailable
-                        .get(t)
-                        .map(|why| format!("{t} unavailable: {why}"))
-                })
-                .collect();
+            let gaps = unavailable_requirements(view, unavailable);
             if !gaps.is_empty() {
                 unavailable.insert(view.name.clone(), gaps.join("; "));
                 progressed = true;
