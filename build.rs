@@ -67,7 +67,7 @@ fn main() {
     collect(&queries, &mut files);
     files.sort();
     let mut code = String::from(
-        "/// (path relative to the package, text) of every embedded query file.\npub const EMBEDDED: &[(&str, &str)] = &[\n",
+        "/// (path relative to the package, text) of every embedded query file.\npub(crate) const EMBEDDED: &[(&str, &str)] = &[\n",
     );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

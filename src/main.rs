@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use entra_audit::commands::{self, cli::Cli};
-use entra_audit::preview::terminal_safe;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,8 +13,7 @@ fn main() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            // An error quotes inputs (a DN, a file's line): never raw control characters.
-            eprintln!("error: {}", terminal_safe(&format!("{error:#}")));
+            eprintln!("error: {}", commands::describe_error(&error));
             ExitCode::from(2)
         }
     }

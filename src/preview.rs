@@ -10,14 +10,14 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Characters of a value shown before the ellipsis.
-pub const PREVIEW_CHARS: usize = 40;
+pub(crate) const PREVIEW_CHARS: usize = 40;
 /// A value up to this long is shown whole (cutting 2 characters to say "…(50 chars)" helps
 /// nobody).
 const SHOWN_WHOLE: usize = 60;
 
 /// A value as a message quotes it: control characters escaped, and when longer than a few dozen
 /// characters, its start, an ellipsis and its length in characters.
-pub fn preview(value: &str) -> String {
+pub(crate) fn preview(value: &str) -> String {
     let length = value.chars().count();
     let mut out = String::new();
     let shown = if length > SHOWN_WHOLE {
@@ -35,13 +35,13 @@ pub fn preview(value: &str) -> String {
 }
 
 /// [`preview`] in single quotes, the way messages quote a value.
-pub fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     format!("'{}'", preview(value))
 }
 
 /// Text for a terminal: every control character except line feed and tab, and the invisible
 /// direction overrides, written as `\u{..}`. Borrowed when there is nothing to escape.
-pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+pub(crate) fn terminal_safe(text: &str) -> Cow<'_, str> {
     if !text
         .chars()
         .any(|c| needs_escape(c) && c != '\n' && c != '\t')

@@ -2,7 +2,9 @@
 //! file is read, and an edge that goes the wrong way fails this test with the file, the line and
 //! the rule it breaks. Data flows one way (inputs → audit → outputs); Graph knows no rules;
 //! actions are out of reach of the audit; nothing below the command layer uses the CLI types;
-//! the simulator imports nothing from the product.
+//! the simulator imports nothing from the product. And the crate's public surface is the command
+//! layer `main.rs` calls plus the `testing` facade of re-exports the tests drive: everything else
+//! is crate-private, so the compiler reports dead code (`unreachable_pub` is denied in lib.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,13 @@ const LEAVES: &[&str] = &["preview", "graph_metadata"];
 
 /// Order matters for ownership: the longest prefix wins (`graph::collect` before `graph`).
 const LAYERS: &[Layer] = &[
+    Layer {
+        name: "testing",
+        owns: &["testing"],
+        may_use: &[
+            "commands", "graph", "collect", "inputs", "audit", "outputs", "actions", "simulate",
+        ],
+    },
     Layer {
         name: "commands",
         owns: &["commands"],
@@ -143,7 +152,10 @@ fn broken_rule(from: &str, to: &str) -> Option<String> {
     if LEAVES.iter().any(|leaf| within(to, leaf)) {
         return None;
     }
-    if within(to, "commands") && !within(from, "commands") {
+    if within(to, "testing") && !within(from, "testing") {
+        return Some("the testing facade is for tests/ and fuzz/, not for the product".into());
+    }
+    if within(to, "commands") && !within(from, "commands") && !within(from, "testing") {
         return Some(
             "nothing below the command layer uses the command layer or its CLI types".into(),
         );
@@ -228,6 +240,9 @@ fn the_checker_catches_edges_that_go_the_wrong_way() {
             false,
         ),
         ("commands::check", "outputs::publish", false),
+        ("testing::audit", "audit::check", false),
+        ("testing::commands", "commands::tenants::load", false),
+        ("audit::rules", "testing::audit", true),
         ("preview", "audit", true),
     ];
     for (from, to, expect_broken) in cases {
@@ -248,4 +263,62 @@ fn the_checker_catches_edges_that_go_the_wrong_way() {
             (4, "inputs::snapshot::read".to_string())
         ]
     );
+}
+
+/// The `pub` items of a module file, at its top level (the lines that start with `pub `).
+fn top_level_pub_lines(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .expect("a source file is UTF-8")
+        .lines()
+        .filter(|l| l.starts_with("pub "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_public_surface_is_the_command_layer_and_the_testing_facade() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib: Vec<String> = top_level_pub_lines(&src.join("lib.rs"))
+        .into_iter()
+        .filter(|l| !l.starts_with("pub const VERSION"))
+        .collect();
+    assert_eq!(
+        lib,
+        ["pub mod commands;", "pub mod testing;"],
+        "lib.rs: a new public module makes everything in it public, and dead code in it silent; \
+         make it pub(crate) and re-export what tests need from src/testing.rs"
+    );
+    let lib_text = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    assert!(
+        lib_text.contains("#![deny(unreachable_pub)]"),
+        "lib.rs must deny unreachable_pub"
+    );
+    // The command layer's public part is what main.rs calls: the clap types and the dispatch.
+    let commands: Vec<String> = top_level_pub_lines(&src.join("commands/mod.rs"))
+        .into_iter()
+        .filter(|l| l.starts_with("pub mod"))
+        .collect();
+    assert_eq!(
+        commands,
+        ["pub mod cli;"],
+        "commands/mod.rs: public submodules"
+    );
+    // The facade owns no logic: modules, re-exports, comments.
+    let facade = std::fs::read_to_string(src.join("testing.rs")).unwrap();
+    for (n, line) in facade.lines().enumerate() {
+        let code = line.trim();
+        let allowed = code.is_empty()
+            || code.starts_with("//")
+            || code.starts_with("pub mod ")
+            || code.starts_with("pub use ")
+            || code == "}"
+            || code == "};"
+            || !code.contains(['(', '=', ';', '{'])
+            || (code.ends_with(',') || code.ends_with("};"));
+        assert!(
+            allowed,
+            "src/testing.rs:{}: the facade holds re-exports only: {line}",
+            n + 1
+        );
+    }
 }

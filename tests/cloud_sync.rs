@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use chrono::Utc;
-use entra_audit::simulate::generator::{GeneratorOptions, generate};
-use entra_audit::simulate::{FaultOptions, ServerOptions, SimServer};
+use entra_audit::testing::simulate::generator::{GeneratorOptions, generate};
+use entra_audit::testing::simulate::{FaultOptions, ServerOptions, SimServer};
 use serde_json::{Value, json};
 
 const CLIENT: &str = "22222222-3333-4444-8555-666666666666";
@@ -371,7 +371,7 @@ fn the_rules_remediation_names_the_cloud_sync_command() {
         jobs.to_string(),
     )
     .unwrap();
-    let report = entra_audit::audit::check(&entra_audit::audit::CheckOptions {
+    let report = entra_audit::testing::audit::check(&entra_audit::testing::audit::CheckOptions {
         cloud: Some(dir.path().to_owned()),
         as_of: Some(
             chrono::DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
@@ -383,7 +383,7 @@ fn the_rules_remediation_names_the_cloud_sync_command() {
                 .map(str::to_owned)
                 .into(),
         ),
-        ..entra_audit::audit::CheckOptions::default()
+        ..entra_audit::testing::audit::CheckOptions::default()
     })
     .unwrap();
     let remediation = |job: &str| {
@@ -416,8 +416,9 @@ fn the_rules_remediation_names_the_cloud_sync_command() {
     );
     assert!(failing.contains("`entra-audit cloud-sync restart --job AD2AADProvisioning.failing --service-principal sp-failing --scope Watermark,Escrows`"), "{failing}");
     // The playbook recommends the same commands.
-    let playbook = entra_audit::actions::cloud_sync::playbook::command(
-        entra_audit::actions::cloud_sync::playbook::for_quarantine(Some("TooManyDeletes")).step,
+    let playbook = entra_audit::testing::actions::cloud_sync::playbook::command(
+        entra_audit::testing::actions::cloud_sync::playbook::for_quarantine(Some("TooManyDeletes"))
+            .step,
         "AD2AADProvisioning.deletes",
         "sp-deletes",
     )

@@ -9,18 +9,18 @@ use std::time::Duration;
 use serde_json::Value;
 
 use chrono::Utc;
-use entra_audit::audit::{CheckOptions, check};
-use entra_audit::graph::GraphClientOptions;
-use entra_audit::graph::collect::*;
-use entra_audit::graph::{CallStats, GraphClient, test_support as test_client};
-use entra_audit::inputs::snapshot::Collection;
-use entra_audit::inputs::snapshot::catalogue::{
+use entra_audit::testing::audit::{CheckOptions, check};
+use entra_audit::testing::graph::GraphClientOptions;
+use entra_audit::testing::graph::collect::*;
+use entra_audit::testing::graph::{CallStats, GraphClient, test_support as test_client};
+use entra_audit::testing::inputs::snapshot::Collection;
+use entra_audit::testing::inputs::snapshot::catalogue::{
     DISPLAY_NAME_FIRST_CHARACTERS, UPN_FIRST_CHARACTERS,
 };
-use entra_audit::inputs::snapshot::{self, CollectionState};
-use entra_audit::simulate::generator::{GeneratorOptions, generate};
-use entra_audit::simulate::model::SimTenant;
-use entra_audit::simulate::{ServerOptions, SimServer, ThrottleOptions};
+use entra_audit::testing::inputs::snapshot::{self, CollectionState};
+use entra_audit::testing::simulate::generator::{GeneratorOptions, generate};
+use entra_audit::testing::simulate::model::SimTenant;
+use entra_audit::testing::simulate::{ServerOptions, SimServer, ThrottleOptions};
 
 const CLIENT: &str = "9a3d526c-2222-4b5c-8d9e-0f1a2b3c4d5e";
 const SECRET: &str = "sim-secret~value";
@@ -79,7 +79,7 @@ fn check_options(cloud: &Path, onprem: &Path) -> CheckOptions {
         password_sync_max_age: chrono::Duration::hours(24),
         cloud_sync_max_age: chrono::Duration::hours(24),
         only: None,
-        sync: entra_audit::audit::sync_model::SyncConfig::default(),
+        sync: entra_audit::testing::audit::sync_model::SyncConfig::default(),
     }
 }
 
@@ -105,8 +105,8 @@ fn assert_cloud_sync_scopes(snapshot: &snapshot::CloudSnapshot) {
             "OU=Staff,DC=fabrikam,DC=local".to_owned()
         ]]
     );
-    let model = entra_audit::audit::sync_model::build(
-        &entra_audit::audit::sync_model::SyncConfig::default(),
+    let model = entra_audit::testing::audit::sync_model::build(
+        &entra_audit::testing::audit::sync_model::SyncConfig::default(),
         &[],
         Some(snapshot),
     );
@@ -234,7 +234,7 @@ async fn a_collected_tenant_reads_back_complete_and_audits_to_the_ground_truth()
     );
 
     let onprem = dir.path().join("onprem");
-    entra_audit::simulate::export::write_onprem(t, &onprem).unwrap();
+    entra_audit::testing::simulate::export::write_onprem(t, &onprem).unwrap();
     let audit = check(&check_options(&out, &onprem)).unwrap();
     assert!(
         audit.inputs.rules_not_evaluated.is_empty(),
@@ -296,7 +296,7 @@ async fn a_forbidden_collection_is_marked_and_the_others_complete() {
         "{state:?}"
     );
     let onprem = dir.path().join("onprem");
-    entra_audit::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
+    entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
     let audit = check(&check_options(&out, &onprem)).unwrap();
     let not_evaluated = &audit.inputs.rules_not_evaluated;
     assert!(!not_evaluated.is_empty());
@@ -891,7 +891,7 @@ async fn errors_only_collects_the_objects_with_errors_and_audits_only_what_they_
         assert!(m["collections"]["organization"].get("scope").is_none());
 
         let onprem = dir.path().join("onprem");
-        entra_audit::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
+        entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
         assert_errors_only_audit(&s.tenant, &out, &onprem, path);
     }
 }
@@ -939,7 +939,7 @@ fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str
     assert!(
         !matches!(
             outcome("provisioning-error").outcome,
-            entra_audit::audit::findings::RuleOutcome::NotEvaluated { .. }
+            entra_audit::testing::audit::findings::RuleOutcome::NotEvaluated { .. }
         ),
         "{:?}",
         outcome("provisioning-error")
@@ -948,7 +948,7 @@ fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str
         outcome("provisioning-error")
             .caveats
             .iter()
-            .any(|c| c.contains(entra_audit::audit::tables::ERRORS_ONLY_REASON)),
+            .any(|c| c.contains(entra_audit::testing::audit::tables::ERRORS_ONLY_REASON)),
         "{:?}",
         outcome("provisioning-error").caveats
     );
@@ -962,7 +962,7 @@ fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str
         assert!(
             !matches!(
                 outcome(rule).outcome,
-                entra_audit::audit::findings::RuleOutcome::NotEvaluated { .. }
+                entra_audit::testing::audit::findings::RuleOutcome::NotEvaluated { .. }
             ),
             "{rule}: {:?}",
             outcome(rule)
@@ -996,8 +996,11 @@ fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str
 
 /// An errors-only audit reports only what its rules can see (the validation rules read the
 /// on-prem export alone, so an errors-only snapshot does not limit them).
-fn assert_only_errors_only_rules(audit: &entra_audit::audit::result::AuditReport, path: &str) {
-    let validation: Vec<String> = entra_audit::audit::rules::embedded()
+fn assert_only_errors_only_rules(
+    audit: &entra_audit::testing::audit::result::AuditReport,
+    path: &str,
+) {
+    let validation: Vec<String> = entra_audit::testing::audit::rules::embedded()
         .unwrap()
         .into_iter()
         .filter(|r| r.category == "validation")
@@ -1022,18 +1025,18 @@ fn assert_only_errors_only_rules(audit: &entra_audit::audit::result::AuditReport
 }
 
 fn cloud_tables(
-    snapshot: &entra_audit::inputs::snapshot::CloudSnapshot,
-) -> entra_audit::audit::tables::Tables {
-    let params = entra_audit::audit::tables::Params {
+    snapshot: &entra_audit::testing::inputs::snapshot::CloudSnapshot,
+) -> entra_audit::testing::audit::tables::Tables {
+    let params = entra_audit::testing::audit::tables::Params {
         as_of: Utc::now(),
         directory_sync_max_age: chrono::Duration::hours(3),
         password_sync_max_age: chrono::Duration::hours(24),
         cloud_sync_max_age: chrono::Duration::hours(24),
     };
-    entra_audit::audit::tables::build(
+    entra_audit::testing::audit::tables::build(
         &params,
         None,
-        entra_audit::audit::sync_model::UpnSource::UserPrincipalName,
+        entra_audit::testing::audit::sync_model::UpnSource::UserPrincipalName,
         Some(snapshot),
     )
     .unwrap()
@@ -1041,7 +1044,7 @@ fn cloud_tables(
 
 /// `role_members` as (member, active|eligible, through group), or `None` when unavailable.
 fn role_holders_in(
-    snapshot: &entra_audit::inputs::snapshot::CloudSnapshot,
+    snapshot: &entra_audit::testing::inputs::snapshot::CloudSnapshot,
 ) -> Option<Vec<(String, String, Option<String>)>> {
     let tables = cloud_tables(snapshot);
     let frame = tables.frames.get("role_members")?;

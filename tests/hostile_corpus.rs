@@ -66,7 +66,7 @@ struct Outcome {
 fn read(path: &Path, kind: &str) -> Outcome {
     let mut out = Outcome::default();
     match kind {
-        "onprem" => match entra_audit::inputs::onprem::import(path) {
+        "onprem" => match entra_audit::testing::inputs::onprem::import(path) {
             Ok((_, o)) => {
                 out.objects = o.objects.len();
                 out.rejected = o.rejected.into_iter().map(|r| (r.line, r.reason)).collect();
@@ -75,11 +75,11 @@ fn read(path: &Path, kind: &str) -> Outcome {
         },
         // The on-prem cases that only the audit's cross-record checks catch.
         "audit" => {
-            let options = entra_audit::audit::CheckOptions {
+            let options = entra_audit::testing::audit::CheckOptions {
                 onprem: vec![path.to_owned()],
-                ..entra_audit::audit::CheckOptions::default()
+                ..entra_audit::testing::audit::CheckOptions::default()
             };
-            match entra_audit::audit::check(&options) {
+            match entra_audit::testing::audit::check(&options) {
                 Ok(report) => {
                     out.objects = report.inputs.onprem.iter().map(|f| f.objects).sum();
                     out.rejected = report
@@ -92,7 +92,7 @@ fn read(path: &Path, kind: &str) -> Outcome {
                 Err(e) => out.error = Some(format!("{e:#}")),
             }
         }
-        "cloud" => match entra_audit::inputs::snapshot::load(path) {
+        "cloud" => match entra_audit::testing::inputs::snapshot::load(path) {
             Ok(s) => {
                 out.objects = s.users.len() + s.contacts.len() + s.groups.len();
                 out.rejected = s.rejected.into_iter().map(|r| (r.line, r.reason)).collect();
@@ -102,7 +102,7 @@ fn read(path: &Path, kind: &str) -> Outcome {
                     .filter(|(_, st)| {
                         matches!(
                             st,
-                            entra_audit::inputs::snapshot::CollectionState::Failed { .. }
+                            entra_audit::testing::inputs::snapshot::CollectionState::Failed { .. }
                         )
                     })
                     .map(|(c, _)| c.file_stem().to_owned())
@@ -111,22 +111,26 @@ fn read(path: &Path, kind: &str) -> Outcome {
             Err(e) => out.error = Some(e.to_string()),
         },
         "tenants" => {
-            if let Err(e) = entra_audit::commands::tenants::load(path) {
+            if let Err(e) = entra_audit::testing::commands::tenants::load(path) {
                 out.error = Some(format!("{e:#}"));
             }
         }
         "suppressions" => {
-            if let Err(e) = entra_audit::audit::schedule::ScheduleInputs::load(None, Some(path)) {
+            if let Err(e) =
+                entra_audit::testing::audit::schedule::ScheduleInputs::load(None, Some(path))
+            {
                 out.error = Some(format!("{e:#}"));
             }
         }
         "baseline" => {
-            if let Err(e) = entra_audit::audit::schedule::ScheduleInputs::load(Some(path), None) {
+            if let Err(e) =
+                entra_audit::testing::audit::schedule::ScheduleInputs::load(Some(path), None)
+            {
                 out.error = Some(format!("{e:#}"));
             }
         }
         "rules" => {
-            if let Err(e) = entra_audit::audit::rules::with_custom(path) {
+            if let Err(e) = entra_audit::testing::audit::rules::with_custom(path) {
                 out.error = Some(e.to_string());
             }
         }

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use chrono::Utc;
-use entra_audit::simulate::generator::{GeneratorOptions, generate};
-use entra_audit::simulate::model::SimTenant;
-use entra_audit::simulate::{FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer};
+use entra_audit::testing::simulate::generator::{GeneratorOptions, generate};
+use entra_audit::testing::simulate::model::SimTenant;
+use entra_audit::testing::simulate::{
+    FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer,
+};
 use serde_json::Value;
 
 const CLIENT: &str = "11111111-2222-4333-8444-555555555555";
@@ -159,9 +161,12 @@ fn check_args(onprem: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
 }
 
 fn write_onprem(sim: &Sim, dir: &Path) -> PathBuf {
-    entra_audit::simulate::export::write_onprem(&sim.tenant, dir).unwrap();
-    entra_audit::simulate::export::write_ground_truth(&sim.tenant, &dir.join("expected.json"))
-        .unwrap();
+    entra_audit::testing::simulate::export::write_onprem(&sim.tenant, dir).unwrap();
+    entra_audit::testing::simulate::export::write_ground_truth(
+        &sim.tenant,
+        &dir.join("expected.json"),
+    )
+    .unwrap();
     dir.join("ad.ldif")
 }
 

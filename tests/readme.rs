@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 #[test]
 fn rule_catalogue_is_current() {
-    let rules = entra_audit::audit::rules::embedded().unwrap();
+    let rules = entra_audit::testing::audit::rules::embedded().unwrap();
     check_section(
         "docs/rules.md",
         "<!-- rules:start -->\n",
         "<!-- rules:end -->",
-        &entra_audit::audit::rules::catalogue_markdown(&rules),
+        &entra_audit::testing::audit::rules::catalogue_markdown(&rules),
         "rule catalogue",
     );
 }
@@ -24,7 +24,7 @@ fn outcome_vocabulary_is_current() {
         "docs/outputs.md",
         "<!-- outcomes:start -->\n",
         "<!-- outcomes:end -->",
-        &entra_audit::audit::findings::outcome_vocabulary_markdown(),
+        &entra_audit::testing::audit::findings::outcome_vocabulary_markdown(),
         "predicted outcome vocabulary",
     );
 }

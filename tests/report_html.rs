@@ -7,9 +7,9 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use entra_audit::audit::findings::Severity;
-use entra_audit::audit::result::AuditReport;
-use entra_audit::outputs::report;
+use entra_audit::testing::audit::findings::Severity;
+use entra_audit::testing::audit::result::AuditReport;
+use entra_audit::testing::outputs::report;
 use serde_json::Value;
 
 /// Values an attacker can put in a directory (anyone may name a contact or a group): markup,
@@ -365,7 +365,8 @@ fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
 fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit = entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit =
+        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
     assert_eq!(audit.tenant_summary.tenant_name.as_deref(), Some(HOSTILE));
     // Rule docs come from --rules-dir files too: they are not trusted either.
     let rule = audit.findings[0].rule.clone();
@@ -413,7 +414,8 @@ fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
 fn rule_docs_raw_html_and_script_links_stay_text() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit = entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit =
+        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
     let rule = audit.findings[0].rule.clone();
     audit.rule_docs.insert(
         rule.clone(),
@@ -469,7 +471,7 @@ fn fifty_thousand_findings_travel_as_json_not_markup() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
     let mut audit: AuditReport =
-        entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
     let template = audit.findings[0].clone();
     audit.findings = (0..50_000)
         .map(|i| {
@@ -504,12 +506,13 @@ fn fifty_thousand_findings_travel_as_json_not_markup() {
 /// checked, then warnings; muted findings (left out of `active`) do not count.
 #[test]
 fn verdict_follows_its_rule() {
-    use entra_audit::audit::findings::{Finding, RuleOutcome};
-    use entra_audit::outputs::report::html::readiness;
+    use entra_audit::testing::audit::findings::{Finding, RuleOutcome};
+    use entra_audit::testing::outputs::report::html::readiness;
 
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit = entra_audit::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit =
+        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
     let all: Vec<&Finding> = audit.findings.iter().collect();
     let v = readiness(&audit, &all);
     assert_eq!((v.level, v.label), ("not-ready", "Not ready"), "{v:?}");

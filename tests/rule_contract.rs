@@ -152,7 +152,10 @@ fn hostile_names_dns_and_addresses_never_escape_the_quotes_of_a_command() {
             let tmp = tempfile::tempdir().unwrap();
             let report = common::check_on_main_stack(materialise(&case, tmp.path()))
                 .unwrap_or_else(|e| panic!("{}/{case_name}: {e:#}", path.display()));
-            let rows = entra_audit::outputs::cleanup::plan(&report.findings, &report.rule_cleanup);
+            let rows = entra_audit::testing::outputs::cleanup::plan(
+                &report.findings,
+                &report.rule_cleanup,
+            );
             let texts = report
                 .findings
                 .iter()
@@ -207,7 +210,7 @@ fn the_quote_scanner_catches_a_pasted_dn() {
     assert!(outside.contains("PWNED"), "{outside}");
     let quoted = format!(
         "Set-ADUser -Identity {} -Clear mail",
-        entra_audit::outputs::cleanup::ps_quote(&format!("CN=x{NAME_PAYLOAD}"))
+        entra_audit::testing::outputs::cleanup::ps_quote(&format!("CN=x{NAME_PAYLOAD}"))
     );
     let found = commands_in(&quoted);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -216,7 +219,7 @@ fn the_quote_scanner_catches_a_pasted_dn() {
 }
 
 /// Writes a case as a snapshot directory and export file (as tests/rules.rs does).
-fn materialise(case: &Value, dir: &Path) -> entra_audit::audit::CheckOptions {
+fn materialise(case: &Value, dir: &Path) -> entra_audit::testing::audit::CheckOptions {
     let cloud = dir.join("cloud");
     std::fs::create_dir_all(&cloud).unwrap();
     let mut collections = serde_json::Map::new();

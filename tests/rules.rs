@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use entra_audit::audit::CheckOptions;
+use entra_audit::testing::audit::CheckOptions;
 
 use crate::common;
-use entra_audit::audit::findings::{Finding, RuleOutcome};
+use entra_audit::testing::audit::findings::{Finding, RuleOutcome};
 use serde_json::Value;
 
 fn fixtures_dir() -> PathBuf {
@@ -98,7 +98,7 @@ fn check_outcomes(
     rule: &str,
     case_name: &str,
     case: &Value,
-    report: &entra_audit::audit::result::AuditReport,
+    report: &entra_audit::testing::audit::result::AuditReport,
     names: &BTreeMap<String, String>,
     failures: &mut Vec<String>,
 ) {
@@ -131,10 +131,10 @@ fn check_outcomes(
 
 #[test]
 fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
-    let rules = entra_audit::audit::rules::embedded().unwrap();
+    let rules = entra_audit::testing::audit::rules::embedded().unwrap();
     let rule_names: BTreeSet<String> = rules
         .iter()
-        .filter(|r| r.kind == entra_audit::audit::rules::Kind::Rule)
+        .filter(|r| r.kind == entra_audit::testing::audit::rules::Kind::Rule)
         .map(|r| r.name.clone())
         .collect();
     let mut covered = BTreeSet::new();

@@ -6,15 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use entra_audit::audit::rules::Kind;
-use entra_audit::inputs::snapshot::{self, Collection, CollectionState};
-use entra_audit::simulate::export::{
+use entra_audit::testing::audit::rules::Kind;
+use entra_audit::testing::inputs::snapshot::{self, Collection, CollectionState};
+use entra_audit::testing::simulate::export::{
     OnPremFormat, OnPremWriter, write_ground_truth, write_onprem, write_snapshot,
 };
-use entra_audit::simulate::generator::{
+use entra_audit::testing::simulate::generator::{
     GeneratorOptions, TenantHealth, generate, generate_streaming,
 };
-use entra_audit::simulate::model::SimTenant;
+use entra_audit::testing::simulate::model::SimTenant;
 
 use crate::common;
 
@@ -81,7 +81,7 @@ fn assert_every_rule_is_planted(tenant: &SimTenant, quiet: &str) {
         .iter()
         .map(|p| p.rule.as_str())
         .collect();
-    let catalogue: BTreeSet<String> = entra_audit::audit::rules::embedded()
+    let catalogue: BTreeSet<String> = entra_audit::testing::audit::rules::embedded()
         .unwrap()
         .into_iter()
         .filter(|r| r.kind == Kind::Rule)

@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, text).expect("writable");
     match which % 3 {
-        0 => drop(entra_audit::commands::tenants::load(&path)),
-        1 => drop(entra_audit::audit::schedule::load_suppressions(&path)),
-        _ => drop(entra_audit::audit::sync_model::SyncSettings::load(&path)),
+        0 => drop(entra_audit::testing::commands::tenants::load(&path)),
+        1 => drop(entra_audit::testing::audit::schedule::load_suppressions(&path)),
+        _ => drop(entra_audit::testing::audit::sync_model::SyncSettings::load(&path)),
     }
 });

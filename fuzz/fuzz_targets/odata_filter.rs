@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = entra_audit::simulate::filter_parses(text);
-        let _ = entra_audit::simulate::query_parses(text);
+        let _ = entra_audit::testing::simulate::filter_parses(text);
+        let _ = entra_audit::testing::simulate::query_parses(text);
     }
 });

@@ -8,5 +8,5 @@ fuzz_target!(|data: &[u8]| {
     let mut bytes =
         b"DistinguishedName,ObjectGUID,ObjectClass,UserPrincipalName,proxyAddresses\n".to_vec();
     bytes.extend_from_slice(data);
-    let _ = entra_audit::inputs::onprem::import_bytes(bytes, std::path::Path::new("fuzz.input"));
+    let _ = entra_audit::testing::inputs::onprem::import_bytes(bytes, std::path::Path::new("fuzz.input"));
 });

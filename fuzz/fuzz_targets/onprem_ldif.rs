@@ -7,5 +7,5 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let mut bytes = b"version: 1\n".to_vec();
     bytes.extend_from_slice(data);
-    let _ = entra_audit::inputs::onprem::import_bytes(bytes, std::path::Path::new("fuzz.input"));
+    let _ = entra_audit::testing::inputs::onprem::import_bytes(bytes, std::path::Path::new("fuzz.input"));
 });

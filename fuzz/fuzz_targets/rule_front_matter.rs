@@ -6,12 +6,12 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
-        && let Ok(rule) = entra_audit::audit::rules::parse(std::path::Path::new("fuzz.sql"), text)
+        && let Ok(rule) = entra_audit::testing::audit::rules::parse(std::path::Path::new("fuzz.sql"), text)
     {
         let allowed = ["onprem_objects", "cloud_objects"]
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let _ = entra_audit::audit::rules::guard::check(&rule.sql, &allowed);
+        let _ = entra_audit::testing::audit::rules::guard::check(&rule.sql, &allowed);
     }
 });

@@ -11,5 +11,5 @@ fuzz_target!(|data: &[u8]| {
         None => ("users.json", data),
     };
     std::fs::write(dir.path().join(name), body).expect("writable");
-    let _ = entra_audit::inputs::snapshot::load(dir.path());
+    let _ = entra_audit::testing::inputs::snapshot::load(dir.path());
 });

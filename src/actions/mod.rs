@@ -2,4 +2,4 @@
 //! ([`cloud_sync`]): clearing quarantine, restarting or pausing a provisioning job, always
 //! dry-run unless the user agreed. Nothing in the audit or outputs layers may reach it.
 
-pub mod cloud_sync;
+pub(crate) mod cloud_sync;

@@ -248,6 +248,20 @@ pub fn outcome_vocabulary_markdown() -> String {
     out
 }
 
+/// The evidence columns the cleanup files read, named once here (a rule's `evidence` declares
+/// them; [`CleanupAction::evidence_needed`] says which an action needs).
+pub(crate) mod evidence {
+    pub(crate) const OTHER_ONPREM_OBJECT_GUID: &str = "other_onprem_object_guid";
+    pub(crate) const OTHER_ONPREM_DISTINGUISHED_NAME: &str = "other_onprem_distinguished_name";
+    pub(crate) const ONPREM_SOURCE_ANCHOR: &str = "onprem_source_anchor";
+    pub(crate) const HARD_MATCH_BLOCKED: &str = "hard_match_blocked";
+    pub(crate) const REFUSAL_CODE: &str = "refusal_code";
+    pub(crate) const CLOUD_SYNC_STATE: &str = "cloud_sync_state";
+    pub(crate) const CLOUD_IMMUTABLE_ID: &str = "cloud_immutable_id";
+    pub(crate) const CLOUD_ADMIN_ROLES: &str = "cloud_admin_roles";
+    pub(crate) const CLOUD_DOMAIN_FEDERATED: &str = "cloud_domain_federated";
+}
+
 /// What the admin has to do about a finding, as its rule declares it (front matter
 /// `cleanup = [...]`, spelled as below); each action is one cleanup file, `cleanup/<name>.csv`.
 /// The order of the variants is the order to apply them in (the cleanup README says why).
@@ -283,6 +297,57 @@ impl CleanupAction {
         CleanupAction::DeleteStaleCloudContact,
         CleanupAction::DeleteOrphanedSyncedObject,
     ];
+
+    /// The evidence columns every rule that declares this action must declare, or the action
+    /// would quietly act without the facts that make it safe (the other holder, a blocked hard
+    /// match, an admin role). Checked when a rule loads, custom rules included.
+    pub(crate) fn evidence_needed(self) -> &'static [&'static str] {
+        self.evidence_read().0
+    }
+
+    /// Evidence read when a finding has it (a refused soft match has a refusal, a takeover none):
+    /// at least one built-in rule that declares the action declares each (a unit test checks), so
+    /// a renamed column cannot silently turn the check off.
+    #[cfg(test)]
+    pub(crate) fn evidence_when_present(self) -> &'static [&'static str] {
+        self.evidence_read().1
+    }
+
+    /// (needed, read when present).
+    fn evidence_read(self) -> (&'static [&'static str], &'static [&'static str]) {
+        use evidence::{
+            CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_SYNC_STATE,
+            HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
+            OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
+        };
+        match self {
+            CleanupAction::ClearOnpremConsistencyGuid
+            | CleanupAction::RemoveOnpremProxyAddress
+            | CleanupAction::ClearOnpremMail
+            | CleanupAction::ChangeOnpremUpn => (
+                &[OTHER_ONPREM_OBJECT_GUID, OTHER_ONPREM_DISTINGUISHED_NAME],
+                &[],
+            ),
+            CleanupAction::FixUpnSuffix | CleanupAction::ResolveObjectTypeMismatch => (&[], &[]),
+            CleanupAction::HardMatchSetImmutableId => (
+                &[ONPREM_SOURCE_ANCHOR, HARD_MATCH_BLOCKED],
+                &[REFUSAL_CODE, CLOUD_SYNC_STATE],
+            ),
+            CleanupAction::ClearImmutableId
+            | CleanupAction::DeleteStaleCloudUser
+            | CleanupAction::DeleteStaleCloudGroup
+            | CleanupAction::DeleteStaleCloudContact => (
+                &[
+                    CLOUD_IMMUTABLE_ID,
+                    CLOUD_ADMIN_ROLES,
+                    CLOUD_DOMAIN_FEDERATED,
+                ],
+                &[],
+            ),
+            // A synced object's immutableId is its anchor: no federated-domain doubt to read.
+            CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES], &[]),
+        }
+    }
 
     /// The spelling in a rule's front matter, and the cleanup file's name without `.csv`.
     pub fn name(self) -> &'static str {
@@ -433,7 +498,7 @@ pub struct SuppressionsApplied {
 
 /// The id of a finding: the same problem gets the same id on every run, whatever the row order,
 /// so baselines and suppressions can refer to it. Values compare case-insensitively, like Entra.
-pub fn finding_id(
+pub(crate) fn finding_id(
     rule: &str,
     cloud_object_id: Option<&str>,
     onprem_object_guid: Option<&str>,

@@ -4,14 +4,14 @@
 //! It owns the order of the steps and the decisions that span inputs (the as-of time, objects
 //! exported twice); it must not contain rule logic, parse files itself, or render output.
 
-pub mod findings;
-pub mod result;
-pub mod rules;
-pub mod schedule;
+pub(crate) mod findings;
+pub(crate) mod result;
+pub(crate) mod rules;
+pub(crate) mod schedule;
 mod summary;
-pub mod sync_model;
-pub mod tables;
-pub mod timings;
+pub(crate) mod sync_model;
+pub(crate) mod tables;
+pub(crate) mod timings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

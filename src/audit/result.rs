@@ -16,7 +16,7 @@ use crate::inputs::onprem::RejectedRecord;
 use crate::inputs::snapshot::{CollectionState, JobHealth};
 
 /// The version of the findings.json layout; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Everything one audit produced: what `findings.json` holds.
 #[derive(Debug, Serialize)]

@@ -30,7 +30,7 @@ const LINKS_VIEW: &str = "onprem_links";
 ///
 /// `views` are the views the rules engine built ([`crate::audit::rules::engine::RunOutput`]);
 /// the on-prem/cloud links are taken from there when built, else computed here.
-pub fn tenant_summary(
+pub(super) fn tenant_summary(
     tables: &Tables,
     rules: &[Rule],
     params: &Params,

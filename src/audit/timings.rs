@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 /// A stopwatch for the phases of one run: `total_ms` counts from the first clock the process
 /// started, so the audit's phases and the outputs written after it add up on one time line.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     started: Instant,
 }
 
 impl Clock {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         static FIRST: OnceLock<Instant> = OnceLock::new();
         Self {
             started: *FIRST.get_or_init(Instant::now),
@@ -25,13 +25,13 @@ impl Clock {
     }
 
     /// Time since the run started.
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// Logs that `phase` is done; it began at `began` (an [`Instant`] taken when it started).
     /// `rows` is what the phase produced (objects, rows, findings), when that means something.
-    pub fn done(&self, phase: &str, began: Instant, rows: Option<usize>) {
+    pub(crate) fn done(&self, phase: &str, began: Instant, rows: Option<usize>) {
         let took = began.elapsed();
         tracing::info!(
             phase,
@@ -50,7 +50,7 @@ fn millis(d: Duration) -> u64 {
 
 /// The process's peak resident set size so far in MiB (`VmHWM` of `/proc/self/status`); `None`
 /// where that file does not exist (not Linux).
-pub fn peak_rss_mib() -> Option<u64> {
+pub(crate) fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line

@@ -18,7 +18,7 @@ use crate::outputs::publish;
 use crate::preview::terminal_safe;
 
 /// Runs `check`; returns the exit code (0 clean, 1 findings at or above `--fail-on`).
-pub fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
     let publish_options = |out| publish::PublishOptions {
         out,
         no_files: args.no_files,

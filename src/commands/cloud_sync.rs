@@ -25,7 +25,7 @@ use crate::inputs::snapshot::{JobStatusCode, SyncStatus};
 
 /// How a `cloud-sync` command ended (errors are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Done, or nothing to do, or a dry run.
     Done,
     /// A job is quarantined or failing (status), or did not reach the expected state in time.
@@ -33,7 +33,7 @@ pub enum Outcome {
 }
 
 /// Runs a `cloud-sync` subcommand.
-pub fn run(args: &CloudSyncArgs) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &CloudSyncArgs) -> anyhow::Result<Outcome> {
     match &args.command {
         CloudSyncCommand::Status(a) => status_command(a),
         CloudSyncCommand::Start(a) => act(a, &JobAction::Start, Consent::default()),
@@ -293,7 +293,7 @@ fn confirm(tenant: &str) -> anyhow::Result<bool> {
 
 /// Runs `cloud-sync`: 0 done, 1 a job needs attention (quarantined, failing, or not in the
 /// expected state after an action).
-pub fn execute(args: &CloudSyncArgs) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: &CloudSyncArgs) -> anyhow::Result<u8> {
     Ok(match run(args)? {
         Outcome::Done => 0,
         Outcome::NeedsAttention => 1,

@@ -31,7 +31,7 @@ pub(crate) fn collect_live(
 }
 
 /// Runs `collect`: 0 when every collection completed (or `--allow-partial`), else 2.
-pub fn execute(args: &CollectArgs) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: &CollectArgs) -> anyhow::Result<u8> {
     let options = CollectOptions {
         skip: args.skip.iter().copied().collect(),
         errors_only: args.errors_only,

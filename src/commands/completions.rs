@@ -15,7 +15,7 @@ use crate::outputs::replace;
 const BIN: &str = "entra-audit";
 
 /// Prints the completion script for `shell` on stdout.
-pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, BIN, &mut script);
@@ -37,14 +37,14 @@ fn print_all(parts: &[&[u8]], what: &str) -> anyhow::Result<u8> {
 }
 
 /// One manual page: its file name and its roff text.
-pub struct ManPage {
+pub(crate) struct ManPage {
     pub file_name: String,
     pub roff: Vec<u8>,
 }
 
 /// Every page: `entra-audit.1`, then one per command and nested command
 /// (`entra-audit-rules-explain.1`), depth first, in the order `--help` lists them.
-pub fn man_pages() -> anyhow::Result<Vec<ManPage>> {
+pub(crate) fn man_pages() -> anyhow::Result<Vec<ManPage>> {
     let mut root = Cli::command();
     // Propagates the global flags (--log-format) into every command, as the parser sees them.
     root.build();
@@ -78,7 +78,7 @@ fn add_pages(command: &clap::Command, name: &str, pages: &mut Vec<ManPage>) -> a
 }
 
 /// Prints every page on stdout, or writes each into `out` (replaced whole, one by one).
-pub fn man(out: Option<&Path>) -> anyhow::Result<u8> {
+pub(crate) fn man(out: Option<&Path>) -> anyhow::Result<u8> {
     let pages = man_pages()?;
     let Some(dir) = out else {
         let parts: Vec<&[u8]> = pages.iter().map(|p| p.roff.as_slice()).collect();

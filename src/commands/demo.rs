@@ -28,7 +28,7 @@ use crate::simulate::{Latency, ServerOptions, SimServer};
 
 /// What `demo` was asked for.
 #[derive(Debug, Clone)]
-pub struct DemoOptions {
+pub(crate) struct DemoOptions {
     pub out: PathBuf,
     pub users: usize,
     pub seed: u64,
@@ -38,7 +38,7 @@ pub struct DemoOptions {
 
 /// What the demo produced.
 #[derive(Debug)]
-pub struct DemoRun {
+pub(crate) struct DemoRun {
     pub audit: AuditReport,
     pub onprem_file: PathBuf,
     pub snapshot_dir: PathBuf,
@@ -49,7 +49,7 @@ pub struct DemoRun {
 }
 
 /// Runs the demo; the report is written by the caller (as `check` writes it).
-pub fn run(options: &DemoOptions) -> anyhow::Result<DemoRun> {
+pub(crate) fn run(options: &DemoOptions) -> anyhow::Result<DemoRun> {
     let onprem_dir = options.out.join("onprem");
     let snapshot_dir = options.out.join("cloud");
     let report_dir = options.out.join("report");
@@ -129,7 +129,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoRun> {
 /// The collection in one line: what was read, how fast, where the details are. The
 /// per-collection table is `collect`'s; the one collection an application sign-in cannot read
 /// is said once, by the audit's summary, next to the rules it concerns.
-pub fn collect_headline(report: &CollectReport, elapsed: Duration) -> String {
+pub(crate) fn collect_headline(report: &CollectReport, elapsed: Duration) -> String {
     let read: Vec<String> = report
         .collections
         .iter()
@@ -161,7 +161,7 @@ pub fn collect_headline(report: &CollectReport, elapsed: Duration) -> String {
 
 /// How the findings compare with the problems planted in the simulated tenant: one line when
 /// every rule found at least what was planted, and the rules that did not otherwise.
-pub fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> String {
+pub(crate) fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> String {
     let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for p in planted {
         per_rule.entry(p.rule.as_str()).or_default().0 += 1;
@@ -194,7 +194,7 @@ pub fn planted_vs_found(planted: &[PlantedProblem], findings: &[Finding]) -> Str
 }
 
 /// Where the demo put things, for the closing lines.
-pub fn where_things_are(run: &DemoRun) -> String {
+pub(crate) fn where_things_are(run: &DemoRun) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -222,7 +222,7 @@ pub fn where_things_are(run: &DemoRun) -> String {
 }
 
 /// Runs `demo` from its flags: always 0 unless something fails.
-pub fn execute(args: &crate::commands::cli::DemoArgs) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: &crate::commands::cli::DemoArgs) -> anyhow::Result<u8> {
     let latency = args
         .latency
         .parse()

@@ -23,12 +23,12 @@ use crate::graph::{CallStats, GraphError};
 use crate::inputs::snapshot::{CATALOGUE, Collection};
 
 /// Permissions the Cloud Sync actions (`cloud-sync start|pause|restart`) need on top.
-pub const CLOUD_SYNC_ACTIONS: &str = "application: Synchronization.ReadWrite.All; delegated: \
+pub(crate) const CLOUD_SYNC_ACTIONS: &str = "application: Synchronization.ReadWrite.All; delegated: \
 Synchronization.ReadWrite.All with the Hybrid Identity Administrator role";
 
 /// What a probe of one collection found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     Readable,
     /// 403, with Graph's error code.
     Forbidden(String),
@@ -38,17 +38,16 @@ pub enum Access {
 
 /// The token's claims that say what it may do, when it is a JWT.
 #[derive(Debug, Default, Clone)]
-pub struct TokenClaims {
+pub(crate) struct TokenClaims {
     /// Application permissions (`roles`).
     pub roles: BTreeSet<String>,
     /// Delegated permissions (`scp`).
     pub scopes: BTreeSet<String>,
-    pub tenant: Option<String>,
 }
 
-/// Reads `roles`, `scp` and `tid` from a JWT access token without checking its signature (only
+/// Reads `roles` and `scp` from a JWT access token without checking its signature (only
 /// Graph validates tokens; this is a diagnosis). `None` for an opaque token.
-pub fn token_claims(token: &str) -> Option<TokenClaims> {
+pub(crate) fn token_claims(token: &str) -> Option<TokenClaims> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
@@ -66,7 +65,6 @@ pub fn token_claims(token: &str) -> Option<TokenClaims> {
     Some(TokenClaims {
         roles: strings(claims.get("roles")),
         scopes: strings(claims.get("scp")),
-        tenant: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
     })
 }
 
@@ -153,7 +151,7 @@ fn tables_of(rule: &Rule, all: &[Rule], optional: bool) -> BTreeSet<String> {
 
 /// What the token is: it decides which permissions to ask for and which refusals are expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
+pub(crate) enum TokenKind {
     /// An application token (client secret or certificate): its permissions are `roles`.
     Application,
     /// A user's token (device code): its permissions are `scp`.
@@ -171,7 +169,7 @@ impl std::fmt::Display for TokenKind {
 
 /// The doctor's findings, ready to print.
 #[derive(Debug)]
-pub struct Diagnosis {
+pub(crate) struct Diagnosis {
     pub token_kind: TokenKind,
     pub claims: Option<TokenClaims>,
     pub access: BTreeMap<Collection, Access>,
@@ -182,13 +180,14 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    pub fn all_readable(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn all_readable(&self) -> bool {
         self.access.values().all(|a| *a == Access::Readable)
     }
 
     /// Whether something unreadable can be fixed by granting a permission: everything but a
     /// delegated-only collection refused to an application token (which no grant changes).
-    pub fn needs_a_grant(&self) -> bool {
+    pub(crate) fn needs_a_grant(&self) -> bool {
         self.access.iter().any(|(c, a)| {
             *a != Access::Readable
                 && !(self.token_kind == TokenKind::Application && c.delegated_only())
@@ -197,7 +196,7 @@ impl Diagnosis {
 }
 
 /// Which rules each unreadable collection disables (required) or degrades (optional).
-pub fn judge(
+pub(crate) fn judge(
     access: BTreeMap<Collection, Access>,
     claims: Option<TokenClaims>,
     token_kind: TokenKind,
@@ -246,7 +245,7 @@ pub fn judge(
 }
 
 /// The printed diagnosis.
-pub fn render(session_line: &str, d: &Diagnosis) -> String {
+pub(crate) fn render(session_line: &str, d: &Diagnosis) -> String {
     let mut out = format!("{session_line}\n");
     match &d.claims {
         Some(c) if d.token_kind == TokenKind::Application => {
@@ -398,7 +397,7 @@ fn join_or_none(set: &BTreeSet<String>) -> String {
 }
 
 /// The union of the least-privilege permissions of every collection.
-pub fn least_privilege(application: bool) -> Vec<&'static str> {
+pub(crate) fn least_privilege(application: bool) -> Vec<&'static str> {
     let set: BTreeSet<&'static str> = CATALOGUE
         .iter()
         .flat_map(|r| {
@@ -415,7 +414,7 @@ pub fn least_privilege(application: bool) -> Vec<&'static str> {
 
 /// Runs the doctor: exit code 0 when every collection this sign-in can read is readable, 1 when a
 /// permission is missing (sign-in failures are errors, exit 2).
-pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
+pub(crate) fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
     let rules = rules::embedded()?;
     let session = connect(options)?;
     let (token, access) = progress::runtime()?.block_on(async {
@@ -453,7 +452,7 @@ pub fn run(options: &ConnectOptions) -> anyhow::Result<u8> {
 
 /// `doctor`: the LDAP side when --ad-server is given, the Graph side when there is a tenant to
 /// sign in to (or nothing else was asked); the worse exit code wins.
-pub fn execute(args: &crate::commands::cli::DoctorArgs) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: &crate::commands::cli::DoctorArgs) -> anyhow::Result<u8> {
     let mut code = 0;
     if let Some(server) = &args.ad_server {
         let out = std::path::PathBuf::new();
@@ -495,7 +494,6 @@ mod tests {
         let payload = URL_SAFE_NO_PAD
             .encode(br#"{"tid":"t1","roles":["User.Read.All","Domain.Read.All"],"idtyp":"app"}"#);
         let claims = token_claims(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig")).unwrap();
-        assert_eq!(claims.tenant.as_deref(), Some("t1"));
         assert!(claims.roles.contains("Domain.Read.All"));
         let delegated =
             URL_SAFE_NO_PAD.encode(br#"{"scp":"User.Read.All Synchronization.Read.All"}"#);

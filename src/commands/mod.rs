@@ -6,18 +6,18 @@
 //! It is the only layer that may use [`cli`]'s types; the architecture test
 //! (`tests/architecture.rs`) fails on any other module that does.
 
-pub mod check;
+pub(crate) mod check;
 pub mod cli;
-pub mod cloud_sync;
-pub mod collect;
-pub mod completions;
-pub mod demo;
-pub mod doctor;
-pub mod progress;
-pub mod rules;
-pub mod sign_in;
-pub mod simulate;
-pub mod tenants;
+pub(crate) mod cloud_sync;
+pub(crate) mod collect;
+pub(crate) mod completions;
+pub(crate) mod demo;
+pub(crate) mod doctor;
+pub(crate) mod progress;
+pub(crate) mod rules;
+pub(crate) mod sign_in;
+pub(crate) mod simulate;
+pub(crate) mod tenants;
 
 use cli::{Cli, Command};
 
@@ -38,6 +38,12 @@ pub fn init_logging(cli: &Cli) {
     } else {
         logs.init();
     }
+}
+
+/// How `main` prints an error: the whole chain on one line, made safe for a terminal, because an
+/// error quotes inputs (a DN, a file's line) and must never carry raw control characters.
+pub fn describe_error(error: &anyhow::Error) -> String {
+    crate::preview::terminal_safe(&format!("{error:#}")).into_owned()
 }
 
 /// Runs one command; returns its exit code (0 clean, 1 findings or a job that needs attention;

@@ -19,7 +19,7 @@ use crate::graph::collect::{CollectOptions, CollectReport, CollectionStatus, Pro
 use crate::inputs::snapshot::Collection;
 
 /// The multi-threaded runtime a live command runs on.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,12 +27,12 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Whether progress bars go to stderr: a terminal, and not turned off by the user.
-pub fn show_progress() -> bool {
+pub(crate) fn show_progress() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("ENTRA_AUDIT_NO_PROGRESS").is_none()
 }
 
 /// Collects with progress bars on a terminal (one spinner per large collection).
-pub async fn collect_with_progress(
+pub(crate) async fn collect_with_progress(
     client: &GraphClient,
     out: &Path,
     mut options: CollectOptions,
@@ -100,13 +100,13 @@ impl Bars {
 /// What follows the collection summary: nothing yet (`collect`), or the audit, whose summary
 /// says once what the rules ran without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Then {
+pub(crate) enum Then {
     Stop,
     Audit,
 }
 
 /// The per-collection table printed after a collection, and where the snapshot is.
-pub fn collect_summary(report: &CollectReport, elapsed: Duration, then: Then) -> String {
+pub(crate) fn collect_summary(report: &CollectReport, elapsed: Duration, then: Then) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

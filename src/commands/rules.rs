@@ -8,7 +8,7 @@ use crate::audit::{rules, tables};
 use crate::preview::terminal_safe;
 
 /// Runs `rules [list|explain NAME|catalogue]`.
-pub fn execute(command: Option<RulesCommand>) -> anyhow::Result<u8> {
+pub(crate) fn execute(command: Option<RulesCommand>) -> anyhow::Result<u8> {
     let rules = rules::embedded()?;
     match command.unwrap_or(RulesCommand::List) {
         RulesCommand::List => print!("{}", rules_list(&rules)),
@@ -21,7 +21,7 @@ pub fn execute(command: Option<RulesCommand>) -> anyhow::Result<u8> {
 }
 
 /// Runs `tables`: every table the rules can query, with its columns.
-pub fn tables() -> u8 {
+pub(crate) fn tables() -> u8 {
     print!("{}", tables_doc());
     0
 }

@@ -39,7 +39,7 @@ pub struct ConnectOptions {
 }
 
 /// A signed-in Graph client and what it was built from.
-pub struct Session {
+pub(crate) struct Session {
     pub graph: GraphClient,
     pub tokens: Arc<CachedTokenSource>,
     pub endpoints: Endpoints,
@@ -62,7 +62,7 @@ impl std::fmt::Debug for Session {
 
 /// Builds the credential and the Graph client. No request is sent: the first token is fetched
 /// by the first Graph request (or by [`Session::sign_in`]).
-pub fn connect(options: &ConnectOptions) -> anyhow::Result<Session> {
+pub(crate) fn connect(options: &ConnectOptions) -> anyhow::Result<Session> {
     let tenant = options
         .tenant
         .clone()
@@ -111,7 +111,7 @@ pub fn connect(options: &ConnectOptions) -> anyhow::Result<Session> {
 impl Session {
     /// Gets the first token now, so that a sign-in problem is reported as such before any
     /// collection starts.
-    pub async fn sign_in(&self) -> anyhow::Result<crate::graph::auth::AccessToken> {
+    pub(crate) async fn sign_in(&self) -> anyhow::Result<crate::graph::auth::AccessToken> {
         self.tokens.token().await.with_context(|| {
             format!(
                 "signing in to tenant {} as client {} with a {} at {}",

@@ -8,7 +8,7 @@ use crate::simulate::export::{OnPremFormat, SnapshotFormat};
 use crate::simulate::generator::TenantHealth;
 
 /// Runs `simulate` until Ctrl-C (with `--out`: writes the files and returns).
-pub fn execute(args: &SimulateArgs) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: &SimulateArgs) -> anyhow::Result<u8> {
     crate::simulate::command::run(&options(args)?)?;
     Ok(0)
 }

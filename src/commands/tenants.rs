@@ -375,7 +375,7 @@ requests_per_second = 5
 
 /// How one tenant's run ended, for the index.
 #[derive(Debug, Clone)]
-pub struct TenantOutcome {
+pub(crate) struct TenantOutcome {
     pub name: String,
     pub tenant: String,
     /// The exit code this tenant alone would give (0, 1 or 2).
@@ -392,13 +392,13 @@ pub struct TenantOutcome {
 
 /// What to do with one tenant's audit: write its outputs into the folder and judge it
 /// (the same code as a single-tenant `check`). Returns (exit code, one-line summary).
-pub type Finish<'a> = dyn Fn(&TenantEntry, crate::audit::result::AuditReport, &Path) -> anyhow::Result<(u8, String)>
+pub(crate) type Finish<'a> = dyn Fn(&TenantEntry, crate::audit::result::AuditReport, &Path) -> anyhow::Result<(u8, String)>
     + Sync
     + 'a;
 
 /// Collects every tenant concurrently (each on its own client and rate limit), then audits
 /// them one after another (the audit uses every core already) and writes the index.
-pub fn run_all(
+pub(crate) fn run_all(
     entries: &[TenantEntry],
     out: &Path,
     template: &crate::audit::CheckOptions,

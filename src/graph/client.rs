@@ -75,7 +75,7 @@ impl CallStats {
 /// What Graph said about a successful answer besides its body: the status line and its
 /// `request-id` header (what Microsoft support asks for; logged by the Cloud Sync actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     pub status: u16,
     pub request_id: Option<String>,
 }

@@ -17,11 +17,11 @@ use crate::inputs::snapshot::SyncJob;
 
 /// The Cloud Sync application (and application template) id
 /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>).
-pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
+pub(crate) const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
 
 /// A Cloud Sync configuration's service principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
+pub(crate) struct Principal {
     pub id: String,
     /// "The displayName is the AD domain URL, if used in the portal (for example, contoso.com),
     /// but it may be named something else"
@@ -39,7 +39,7 @@ struct PrincipalWire {
 
 /// The three discovery filters, URL-ready (each a default-supported service principal filter of
 /// <https://learn.microsoft.com/graph/aad-advanced-queries>).
-pub fn principal_queries() -> [String; 3] {
+pub(crate) fn principal_queries() -> [String; 3] {
     [
         format!("appId eq '{CLOUD_SYNC_APP_ID}'"),
         format!("applicationTemplateId eq '{CLOUD_SYNC_APP_ID}'"),
@@ -54,7 +54,7 @@ pub fn principal_queries() -> [String; 3] {
 }
 
 /// The Cloud Sync service principals, deduplicated by id and ordered by it.
-pub async fn principals(
+pub(crate) async fn principals(
     client: &GraphClient,
     stats: &mut CallStats,
 ) -> Result<Vec<Principal>, GraphError> {
@@ -79,7 +79,7 @@ pub async fn principals(
 /// `GET /v1.0/servicePrincipals/{id}/synchronization/jobs`, each job as Graph sent it plus
 /// `servicePrincipalId` and `servicePrincipalDisplayName` (the job resource does not name its
 /// parent, and every action on a job needs it).
-pub async fn raw_jobs(
+pub(crate) async fn raw_jobs(
     client: &GraphClient,
     principal: &Principal,
     stats: &mut CallStats,
@@ -105,7 +105,7 @@ pub async fn raw_jobs(
 
 /// What a provisioning job's schema says about its scope.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SchemaScope {
+pub(crate) struct SchemaScope {
     /// The union of the synchronization rules' `containerFilter.includedContainers`: the OUs
     /// the job syncs; empty when it syncs its whole domain.
     pub included_containers: Vec<String>,
@@ -121,7 +121,7 @@ pub struct SchemaScope {
 /// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule?view=graph-rest-beta>;
 /// attribute scoping filters are the object mappings' `scope`,
 /// <https://learn.microsoft.com/graph/api/resources/synchronization-filter?view=graph-rest-beta>).
-pub async fn schema_scope(
+pub(crate) async fn schema_scope(
     client: &GraphClient,
     principal_id: &str,
     job_id: &str,
@@ -139,7 +139,7 @@ pub async fn schema_scope(
 }
 
 /// The scope parts of a synchronizationSchema body.
-pub fn read_schema_scope(schema: &Value) -> SchemaScope {
+pub(crate) fn read_schema_scope(schema: &Value) -> SchemaScope {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .into_iter()
@@ -198,7 +198,10 @@ pub fn read_schema_scope(schema: &Value) -> SchemaScope {
 }
 
 /// Every Cloud Sync job of the tenant, parsed (lenient where the docs' own samples are).
-pub async fn jobs(client: &GraphClient, stats: &mut CallStats) -> Result<Vec<SyncJob>, GraphError> {
+pub(crate) async fn jobs(
+    client: &GraphClient,
+    stats: &mut CallStats,
+) -> Result<Vec<SyncJob>, GraphError> {
     let mut out = Vec::new();
     for principal in principals(client, stats).await? {
         out.extend(jobs_of(client, &principal, stats).await?);
@@ -207,7 +210,7 @@ pub async fn jobs(client: &GraphClient, stats: &mut CallStats) -> Result<Vec<Syn
 }
 
 /// One service principal's jobs, parsed.
-pub async fn jobs_of(
+pub(crate) async fn jobs_of(
     client: &GraphClient,
     principal: &Principal,
     stats: &mut CallStats,
@@ -221,7 +224,7 @@ pub async fn jobs_of(
 }
 
 /// `GET …/synchronization/jobs/{jobId}` of a job already found, parsed, its parent kept.
-pub async fn job(
+pub(crate) async fn job(
     client: &GraphClient,
     principal: &Principal,
     job_id: &str,
@@ -250,7 +253,7 @@ fn parse_job(client: &GraphClient, url: &str, value: Value) -> Result<SyncJob, G
 }
 
 /// `/v1.0/servicePrincipals/{id}/synchronization/jobs`.
-pub fn jobs_path(principal_id: &str) -> String {
+pub(crate) fn jobs_path(principal_id: &str) -> String {
     format!(
         "/v1.0/servicePrincipals/{}/synchronization/jobs",
         path_segment(principal_id)
@@ -258,7 +261,7 @@ pub fn jobs_path(principal_id: &str) -> String {
 }
 
 /// `/v1.0/servicePrincipals/{id}/synchronization/jobs/{jobId}`.
-pub fn job_path(principal_id: &str, job_id: &str) -> String {
+pub(crate) fn job_path(principal_id: &str, job_id: &str) -> String {
     format!("{}/{}", jobs_path(principal_id), path_segment(job_id))
 }
 

@@ -4,21 +4,21 @@
 //! ([`error`]). It gets tokens through [`crate::graph::auth::TokenSource`]; it must not know which
 //! collections an audit reads, nor rules or tables.
 
-pub mod auth;
-pub mod client;
-pub mod cloud_sync_discovery;
-pub mod collect;
-pub mod error;
-pub mod pager;
-pub mod retry;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod cloud_sync_discovery;
+pub(crate) mod collect;
+pub(crate) mod error;
+pub(crate) mod pager;
+pub(crate) mod retry;
 #[doc(hidden)]
 pub mod test_support;
-pub mod url;
+pub(crate) mod url;
 
-pub use client::{CallStats, Delivered, GraphClient, GraphClientOptions};
-pub use error::{ErrorDetail, GraphError};
-pub use pager::{Page, Pager};
-pub use retry::{Attempts, Decision, Failure, RetryPolicy, parse_retry_after};
+pub(crate) use client::{CallStats, GraphClient, GraphClientOptions};
+pub(crate) use error::GraphError;
+pub(crate) use pager::{Page, Pager};
+pub(crate) use retry::RetryPolicy;
 
 #[cfg(test)]
 mod tests;

@@ -69,7 +69,7 @@ pub struct Attempts {
 /// many requests are in flight, and the one this request renewed to can be replaced by another
 /// request's renewal before this one retries. A credential Entra refuses fails at the renewal
 /// itself (the token endpoint's error), so a bad secret is not retried three times.
-pub const MAX_TOKEN_RENEWALS: u32 = 3;
+pub(crate) const MAX_TOKEN_RENEWALS: u32 = 3;
 
 /// What to do after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,7 @@ impl RetryPolicy {
 
 /// Parses a `Retry-After` value: seconds, fractional as Graph sends them (`2.128`), or an
 /// HTTP-date (RFC 9110 §10.2.3), relative to `now`. A date in the past means "now".
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return Duration::try_from_secs_f64(seconds).ok();

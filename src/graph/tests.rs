@@ -16,10 +16,10 @@ use serde_json::Value;
 
 use super::*;
 use crate::graph::auth::{AccessToken, AuthError, TokenSource};
+use crate::graph::retry::{Attempts, Decision, Failure, parse_retry_after};
+use crate::simulate::faults::{FaultKind, FaultOptions, FaultRule};
 use crate::simulate::generator::{GeneratorOptions, generate};
-use crate::simulate::{
-    FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer, ThrottleOptions,
-};
+use crate::simulate::{ServerOptions, SimServer, ThrottleOptions};
 
 const CLIENT: &str = "9a3d526c-2222-4b5c-8d9e-0f1a2b3c4d5e";
 const SECRET: &str = "sim-secret~value";

@@ -5,7 +5,7 @@
 /// Percent-encodes everything but RFC 3986 unreserved characters, so that an id put in a URL
 /// path can never add a segment or a query (Graph ids are GUIDs, or `Template.hex` job ids: they
 /// pass unchanged).
-pub fn path_segment(s: &str) -> String {
+pub(crate) fn path_segment(s: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

@@ -7,7 +7,7 @@
 //! Nothing here knows rules, tables, findings or outputs; the audit layer reads these records,
 //! never the other way round.
 
-pub mod ldap;
-pub mod onprem;
-pub mod paths;
-pub mod snapshot;
+pub(crate) mod ldap;
+pub(crate) mod onprem;
+pub(crate) mod paths;
+pub(crate) mod snapshot;

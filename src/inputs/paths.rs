@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// What an input path must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     File,
     Directory,
 }
@@ -17,14 +17,14 @@ pub enum Kind {
 /// One input to check: where it came from (`--onprem`, `tenant contoso: baseline`), the path and
 /// what it must be.
 #[derive(Debug, Clone)]
-pub struct Input {
+pub(crate) struct Input {
     pub source: String,
     pub path: PathBuf,
     pub kind: Kind,
 }
 
 impl Input {
-    pub fn file(source: impl Into<String>, path: &Path) -> Self {
+    pub(crate) fn file(source: impl Into<String>, path: &Path) -> Self {
         Input {
             source: source.into(),
             path: path.to_owned(),
@@ -32,7 +32,7 @@ impl Input {
         }
     }
 
-    pub fn directory(source: impl Into<String>, path: &Path) -> Self {
+    pub(crate) fn directory(source: impl Into<String>, path: &Path) -> Self {
         Input {
             source: source.into(),
             path: path.to_owned(),
@@ -63,7 +63,7 @@ impl Input {
 }
 
 /// Checks every input; the error lists each one that cannot be read.
-pub fn check_readable(inputs: &[Input]) -> anyhow::Result<()> {
+pub(crate) fn check_readable(inputs: &[Input]) -> anyhow::Result<()> {
     let problems: Vec<String> = inputs.iter().filter_map(Input::problem).collect();
     match problems.as_slice() {
         [] => Ok(()),

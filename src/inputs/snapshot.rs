@@ -41,12 +41,12 @@ use serde_json::value::RawValue;
 
 use crate::inputs::onprem::RejectedRecord;
 
-pub mod catalogue;
-pub use catalogue::{CATALOGUE, CollectionSpec};
+pub(crate) mod catalogue;
+pub(crate) use catalogue::{CATALOGUE, CollectionSpec};
 
 /// The manifest `scope` of a users, contacts or groups collection holding only the objects with
 /// provisioning errors.
-pub const PROVISIONING_ERRORS_SCOPE: &str = "provisioning-errors";
+pub(crate) const PROVISIONING_ERRORS_SCOPE: &str = "provisioning-errors";
 
 /// The collections of a snapshot, named as their files are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -253,7 +253,7 @@ pub struct ManifestCollection {
 }
 
 /// The `manifest.json` schema `collect` writes.
-pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
+pub(crate) const MANIFEST_SCHEMA_VERSION: u32 = 1;
 
 /// `collected_at` as `collect` writes it: RFC 3339 in UTC with milliseconds.
 #[allow(clippy::ref_option)] // serde's `serialize_with` hands the field by reference
@@ -630,6 +630,10 @@ pub struct DirectorySynchronization {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are Graph's property names"
+)]
 pub struct SyncFeatures {
     pub block_soft_match_enabled: Option<bool>,
     pub block_cloud_object_takeover_through_hard_match_enabled: Option<bool>,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::audit::findings::{CleanupAction, Finding, RuleCleanup, Severity};
+use crate::audit::findings::{CleanupAction, Finding, RuleCleanup, Severity, evidence};
 use crate::graph::url::path_segment;
 use crate::outputs::report::csv_safe;
 
@@ -139,7 +139,7 @@ const COLUMNS: [&str; 14] = [
 
 /// What every rule declares about cleaning up its findings (front matter `cleanup` and
 /// `cloud_object_blocks_onprem`), by rule name: [`plan`] dispatches on this, never on a rule's name.
-pub type Declarations = BTreeMap<String, RuleCleanup>;
+pub(crate) type Declarations = BTreeMap<String, RuleCleanup>;
 
 /// The cleanup rows of `findings`, leaving out the muted ones (a suppression accepts the risk). Each
 /// finding gets the row of the first action its rule declares that applies to it (none when the
@@ -248,72 +248,6 @@ fn build(action: CleanupAction, f: &Finding, context: &Context<'_>) -> Option<Ro
                 delete_orphan(f)
             }
         }
-    }
-}
-
-/// The evidence columns the cleanup reads, named once here (the rules' `evidence` declares them).
-mod evidence {
-    pub const OTHER_ONPREM_OBJECT_GUID: &str = "other_onprem_object_guid";
-    pub const OTHER_ONPREM_DISTINGUISHED_NAME: &str = "other_onprem_distinguished_name";
-    pub const ONPREM_SOURCE_ANCHOR: &str = "onprem_source_anchor";
-    pub const HARD_MATCH_BLOCKED: &str = "hard_match_blocked";
-    pub const REFUSAL_CODE: &str = "refusal_code";
-    pub const CLOUD_SYNC_STATE: &str = "cloud_sync_state";
-    pub const CLOUD_IMMUTABLE_ID: &str = "cloud_immutable_id";
-    pub const CLOUD_ADMIN_ROLES: &str = "cloud_admin_roles";
-    pub const CLOUD_DOMAIN_FEDERATED: &str = "cloud_domain_federated";
-}
-
-/// The evidence columns an action reads.
-#[derive(Debug, Clone, Copy)]
-pub struct EvidenceRead {
-    /// Every rule that declares the action must declare these in its `evidence`, or the action
-    /// would quietly act without the facts that make it safe (the other holder, a blocked hard
-    /// match, an admin role).
-    pub needs: &'static [&'static str],
-    /// Read when the finding has them (a refused soft match has a refusal, a takeover none):
-    /// at least one rule that declares the action must declare each, so a renamed column
-    /// cannot silently turn the check off.
-    pub when_present: &'static [&'static str],
-}
-
-/// What `action` reads of a finding's evidence (a test checks every built-in rule against it).
-pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
-    use evidence::{
-        CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_SYNC_STATE,
-        HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
-        OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
-    };
-    let (needs, when_present): (&'static [&'static str], &'static [&'static str]) = match action {
-        CleanupAction::ClearOnpremConsistencyGuid
-        | CleanupAction::RemoveOnpremProxyAddress
-        | CleanupAction::ClearOnpremMail
-        | CleanupAction::ChangeOnpremUpn => (
-            &[OTHER_ONPREM_OBJECT_GUID, OTHER_ONPREM_DISTINGUISHED_NAME],
-            &[],
-        ),
-        CleanupAction::FixUpnSuffix | CleanupAction::ResolveObjectTypeMismatch => (&[], &[]),
-        CleanupAction::HardMatchSetImmutableId => (
-            &[ONPREM_SOURCE_ANCHOR, HARD_MATCH_BLOCKED],
-            &[REFUSAL_CODE, CLOUD_SYNC_STATE],
-        ),
-        CleanupAction::ClearImmutableId
-        | CleanupAction::DeleteStaleCloudUser
-        | CleanupAction::DeleteStaleCloudGroup
-        | CleanupAction::DeleteStaleCloudContact => (
-            &[
-                CLOUD_IMMUTABLE_ID,
-                CLOUD_ADMIN_ROLES,
-                CLOUD_DOMAIN_FEDERATED,
-            ],
-            &[],
-        ),
-        // A synced object's immutableId is its anchor: no federated-domain doubt to read.
-        CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES], &[]),
-    };
-    EvidenceRead {
-        needs,
-        when_present,
     }
 }
 
@@ -764,7 +698,7 @@ pub fn ps_quote(s: &str) -> String {
 /// Writes `OUT/cleanup/<action>.csv` for each action that has rows, and `OUT/cleanup/README.txt`;
 /// returns the CSV files written. Files of an earlier run are removed first (they would
 /// contradict this one).
-pub fn write_all(
+pub(crate) fn write_all(
     findings: &[Finding],
     declarations: &Declarations,
     out: &Path,
@@ -889,7 +823,7 @@ fn wrap(text: &str, width: usize) -> String {
 
 /// Puts a UTF-8 byte order mark at the start of each CSV file in `paths` that has none: Excel
 /// reads a CSV without one in the machine's ANSI code page, mangling every non-ASCII name.
-pub fn add_utf8_bom(paths: &[PathBuf]) -> anyhow::Result<()> {
+pub(crate) fn add_utf8_bom(paths: &[PathBuf]) -> anyhow::Result<()> {
     const BOM: &[u8] = b"\xEF\xBB\xBF";
     for path in paths {
         if path.extension().is_none_or(|e| e != "csv") {
@@ -910,7 +844,7 @@ pub fn add_utf8_bom(paths: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 /// The terminal's line about the cleanup files.
-pub fn terminal_line(files: &[PathBuf], out: &Path) -> String {
+pub(crate) fn terminal_line(files: &[PathBuf], out: &Path) -> String {
     if files.is_empty() {
         return String::new();
     }
@@ -968,7 +902,7 @@ mod tests {
             let evidence = rule.evidence.clone().unwrap_or_default();
             for action in &rule.cleanup.actions {
                 declared_somewhere.insert(*action);
-                for column in evidence_read(*action).needs {
+                for column in action.evidence_needed() {
                     assert!(
                         evidence.iter().any(|e| e == column),
                         "{}: declares cleanup '{action}', which reads evidence '{column}' the rule does not declare",
@@ -979,7 +913,7 @@ mod tests {
             }
         }
         for action in CleanupAction::ALL {
-            for column in evidence_read(action).when_present {
+            for column in action.evidence_when_present() {
                 assert!(
                     optional_declared.contains(&(action, (*column).to_owned())),
                     "cleanup '{action}' reads evidence '{column}' when present, but no rule that declares the action declares it"

@@ -6,7 +6,7 @@
 //! It renders what the audit layer produced; it judges nothing about the tenant, runs no rule
 //! and never calls Graph.
 
-pub mod cleanup;
-pub mod publish;
-pub mod replace;
-pub mod report;
+pub(crate) mod cleanup;
+pub(crate) mod publish;
+pub(crate) mod replace;
+pub(crate) mod report;

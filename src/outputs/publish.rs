@@ -19,7 +19,7 @@ use crate::outputs::{cleanup, report};
 
 /// The entries of the output folder a run writes (and replaces whole); anything else in the folder
 /// (a live run's `cloud/` snapshot, a user's files) is left alone.
-pub const OWNED_ENTRIES: [&str; 6] = [
+pub(crate) const OWNED_ENTRIES: [&str; 6] = [
     "findings.json",
     "findings.csv",
     "out-of-scope.csv",
@@ -32,7 +32,7 @@ pub const OWNED_ENTRIES: [&str; 6] = [
 #[derive(Debug, Clone, Copy)]
 // One field per command-line flag, as cli.rs (which allows the same lint) has them.
 #[allow(clippy::struct_excessive_bools)]
-pub struct PublishOptions<'a> {
+pub(crate) struct PublishOptions<'a> {
     pub out: &'a Path,
     /// Summary only, no files.
     pub no_files: bool,
@@ -47,14 +47,14 @@ pub struct PublishOptions<'a> {
 
 /// What a run shows once its files are written.
 #[derive(Debug)]
-pub struct Published {
+pub(crate) struct Published {
     /// The terminal summary (findings by rule, files written, cleanup and schedule lines).
     pub terminal: String,
     pub exit: ExitDecision,
 }
 
 /// Applies the schedule to the report, writes the files and decides the exit code.
-pub fn publish(
+pub(crate) fn publish(
     mut audit: AuditReport,
     schedule: ScheduleInputs,
     options: &PublishOptions<'_>,

@@ -20,14 +20,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 /// Written last into a report folder: its presence says every file of the run is in place.
-pub const COMPLETE_MARKER: &str = "run-complete.json";
+pub(crate) const COMPLETE_MARKER: &str = "run-complete.json";
 
 /// The prefix of staging folders; one left behind by a killed run is removed by the next run.
 const STAGING_PREFIX: &str = ".entra-audit-staging-";
 
 /// A staging folder inside `target`, removed when dropped unless committed.
 #[derive(Debug)]
-pub struct Staging {
+pub(crate) struct Staging {
     target: PathBuf,
     dir: PathBuf,
     committed: bool,
@@ -37,7 +37,7 @@ impl Staging {
     /// Creates `target` when needed, removes staging folders a killed run left behind, and
     /// creates a fresh staging folder (never an existing one: `create_dir` refuses a planted
     /// folder or link of the same name).
-    pub fn begin(target: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn begin(target: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(target)
             .with_context(|| format!("cannot create the output directory {}", target.display()))?;
         remove_abandoned_staging(target);
@@ -55,12 +55,12 @@ impl Staging {
     }
 
     /// Where the run writes its files.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
 
     /// The final path of a file written at `staged` (inside [`Staging::path`]).
-    pub fn final_path(&self, staged: &Path) -> PathBuf {
+    pub(crate) fn final_path(&self, staged: &Path) -> PathBuf {
         staged
             .strip_prefix(&self.dir)
             .map_or_else(|_| staged.to_owned(), |rest| self.target.join(rest))
@@ -69,7 +69,7 @@ impl Staging {
     /// Swaps the staged entries into the target folder. `owned` names every entry of the target
     /// this kind of run writes (a stale one the new run did not write is removed too); `last` is
     /// the entry that goes in last (the run's record, `findings.json`). Then writes the marker.
-    pub fn commit(mut self, owned: &[&str], last: &str) -> anyhow::Result<()> {
+    pub(crate) fn commit(mut self, owned: &[&str], last: &str) -> anyhow::Result<()> {
         let old = self.dir.join(".previous");
         std::fs::create_dir(&old).with_context(|| format!("cannot create {}", old.display()))?;
         // The folder is "incomplete" from here until the marker is back.
@@ -129,7 +129,7 @@ fn move_in(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 /// Creates `path` (failing when anything, a link included, is already there), writes `bytes`
 /// and flushes them to disk.
-pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -142,7 +142,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Replaces one file whole: writes a temporary file beside it and renames it over `path` (which
 /// replaces a link at `path` instead of writing through it).
-pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

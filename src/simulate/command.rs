@@ -25,7 +25,7 @@ use super::{ClientApp, FaultOptions, Latency, ServerOptions, SimServer, Throttle
 
 /// What `entra-audit simulate` was asked for (built from the command line by `main`).
 #[derive(Debug, Clone)]
-pub struct SimulateOptions {
+pub(crate) struct SimulateOptions {
     pub users: usize,
     pub contacts: usize,
     pub groups: usize,
@@ -85,7 +85,7 @@ impl Destinations {
 
 /// With `--out`: generates and writes every file, prints what was written, and returns.
 /// Otherwise generates, writes and serves; returns when Ctrl-C (or SIGTERM) arrives.
-pub fn run(options: &SimulateOptions) -> anyhow::Result<()> {
+pub(crate) fn run(options: &SimulateOptions) -> anyhow::Result<()> {
     if !options.listen.ip().is_loopback() {
         bail!(
             "--listen {}: the simulator only listens on loopback addresses (127.0.0.1, [::1])",

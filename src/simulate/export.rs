@@ -56,7 +56,7 @@ pub fn write_onprem(tenant: &SimTenant, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes the on-prem export in the given formats into `dir` (`ad.ldif`, `ad.csv`, `ad.json`).
-pub fn write_onprem_formats(
+pub(crate) fn write_onprem_formats(
     tenant: &SimTenant,
     dir: &Path,
     formats: &[OnPremFormat],
@@ -183,7 +183,7 @@ pub fn write_ground_truth(tenant: &SimTenant, path: &Path) -> anyhow::Result<()>
 /// planting case as it ran, the on-prem objectGUIDs and cloud ids it made and the findings they
 /// imply with why (`{"rule", "cloud_object_id", "onprem_object_guid", "why"}`), one case a line.
 /// For people reading the fixture; the audit is checked against `expected.json`.
-pub fn write_planted(tenant: &SimTenant, command: &str, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_planted(tenant: &SimTenant, command: &str, path: &Path) -> anyhow::Result<()> {
     #[derive(Serialize)]
     struct Expected<'a> {
         rule: &'a str,
@@ -250,7 +250,7 @@ pub fn write_snapshot(
 
 /// How the snapshot holds users, contacts and groups (the reader takes both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnapshotFormat {
+pub(crate) enum SnapshotFormat {
     /// `NAME.jsonl`, one Graph object per line (what `collect` writes).
     Jsonl,
     /// `NAME.json`, a Graph collection response `{"value":[...]}` with one object per line
@@ -259,7 +259,7 @@ pub enum SnapshotFormat {
 }
 
 /// [`write_snapshot`] with users, contacts and groups in `format`.
-pub fn write_snapshot_as(
+pub(crate) fn write_snapshot_as(
     tenant: &SimTenant,
     dir: &Path,
     collected_at: DateTime<Utc>,

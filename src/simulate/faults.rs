@@ -250,18 +250,18 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    pub fn new(options: FaultOptions) -> Self {
+    pub(crate) fn new(options: FaultOptions) -> Self {
         let fired = Mutex::new(vec![0; options.rules.len()]);
         Self { options, fired }
     }
 
-    pub fn options(&self) -> &FaultOptions {
+    pub(crate) fn options(&self) -> &FaultOptions {
         &self.options
     }
 
     /// The fault for the `ordinal`-th Graph request on `path`, if one fires. `body_ok` says
     /// whether the request could produce a 200 JSON body (a GET), which the body faults need.
-    pub fn decide(&self, ordinal: u64, path: &str, body_ok: bool) -> Option<FaultKind> {
+    pub(crate) fn decide(&self, ordinal: u64, path: &str, body_ok: bool) -> Option<FaultKind> {
         let mut fired = self
             .fired
             .lock()
@@ -290,7 +290,7 @@ impl Faults {
     }
 
     /// Whether `$filter` clauses on `property` are refused.
-    pub fn refuses_filter_on(&self, property: &str) -> bool {
+    pub(crate) fn refuses_filter_on(&self, property: &str) -> bool {
         self.options
             .refuse_filters
             .iter()
@@ -298,12 +298,12 @@ impl Faults {
     }
 
     /// Whether `count_offset` and `refuse_count` apply to `collection` (an entity set).
-    pub fn count_faults_apply_to(&self, collection: &str) -> bool {
+    pub(crate) fn count_faults_apply_to(&self, collection: &str) -> bool {
         let on = &self.options.count_faults_on;
         on.is_empty() || on.iter().any(|c| c.eq_ignore_ascii_case(collection))
     }
 
-    pub fn is_forbidden(&self, collection: &str) -> bool {
+    pub(crate) fn is_forbidden(&self, collection: &str) -> bool {
         self.options
             .forbidden
             .iter()
@@ -408,7 +408,7 @@ pub(crate) struct ConnInfo {
 
 impl ConnInfo {
     /// Resets the connection: the response being written is never delivered.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.reset.store(true, Ordering::Relaxed);
     }
 }

@@ -39,8 +39,6 @@ use super::model::{
     User,
 };
 
-pub use self::vocab::CLOUD_SYNC_APP_ID;
-
 /// The tenant-level sync state, which decides the tenant-level rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantHealth {
@@ -842,6 +840,7 @@ pub(crate) fn iso(t: DateTime<Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::vocab::CLOUD_SYNC_APP_ID;
     use super::*;
 
     fn small(seed: u64) -> SimTenant {

@@ -9,30 +9,29 @@
 //! state). This module must not share request or parsing
 //! code with the project's Graph client: a bug shared by both sides would pass every test.
 
-pub mod command;
+pub(crate) mod command;
 mod delta;
-pub mod export;
-pub mod faults;
-pub mod generator;
-pub mod model;
+pub(crate) mod export;
+pub(crate) mod faults;
+pub(crate) mod generator;
+pub(crate) mod model;
 mod odata;
 mod resources;
 mod response;
 mod select;
-pub mod server;
-pub mod throttle;
-pub mod token;
+pub(crate) mod server;
+pub(crate) mod throttle;
+pub(crate) mod token;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_batch_delta;
 
-pub use delta::{DeltaKind, DeltaObject, Removal};
-pub use faults::{FaultKind, FaultOptions, FaultRule};
-pub use server::{Latency, PathStats, RecordedWrite, ServerOptions, SimHandle, SimServer, Stats};
-pub use throttle::{SizeClass, ThrottleOptions};
-pub use token::{ClientApp, DeviceCodeOptions};
+pub(crate) use faults::FaultOptions;
+pub(crate) use server::{Latency, ServerOptions, SimServer};
+pub(crate) use throttle::ThrottleOptions;
+pub(crate) use token::ClientApp;
 
 /// Whether `text` parses as a `$filter` expression: the fuzz targets' entry into the simulator's
 /// OData parser (`fuzz/fuzz_targets/odata_filter.rs`), which is otherwise private.

@@ -39,6 +39,10 @@ pub struct SimTenant {
 /// decides what a request sees.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are Graph's property names"
+)]
 pub struct User {
     pub id: String,
     pub business_phones: Vec<String>,
@@ -104,6 +108,10 @@ pub struct OrgContact {
 /// `GET /groups` record.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are Graph's property names"
+)]
 pub struct Group {
     /// Members with their `@odata.type`, served as `/groups/{id}/transitiveMembers` (a
     /// role-assignable group cannot hold groups, so its members are its transitive members).
@@ -199,6 +207,10 @@ pub struct DirectoryRole {
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are Graph's property names"
+)]
 pub struct ServicePrincipal {
     pub id: String,
     pub app_id: String,

@@ -31,7 +31,7 @@ pub(crate) struct ErrorResponse {
 }
 
 impl ErrorResponse {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
             code: code.to_owned(),
@@ -41,18 +41,18 @@ impl ErrorResponse {
     }
 
     /// 400 with a code such as `Request_BadRequest` or `BadRequest`.
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 400 `Request_UnsupportedQuery`: a query Graph refuses without advanced query parameters
     /// (<https://learn.microsoft.com/graph/aad-advanced-queries>).
-    pub fn unsupported_query(message: impl Into<String>) -> Self {
+    pub(super) fn unsupported_query(message: impl Into<String>) -> Self {
         Self::bad_request("Request_UnsupportedQuery", message)
     }
 
     /// 404 for an object id that does not exist, worded as directory objects are.
-    pub fn not_found(id: &str) -> Self {
+    pub(super) fn not_found(id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -63,7 +63,7 @@ impl ErrorResponse {
     }
 
     /// 400 for a path segment Graph does not know.
-    pub fn unknown_segment(segment: &str) -> Self {
+    pub(super) fn unknown_segment(segment: &str) -> Self {
         Self::bad_request(
             "BadRequest",
             format!("Resource not found for the segment '{segment}'."),
@@ -71,7 +71,7 @@ impl ErrorResponse {
     }
 
     /// 403 `Authorization_RequestDenied`, as Graph answers a token without the permission.
-    pub fn forbidden() -> Self {
+    pub(super) fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "Authorization_RequestDenied",
@@ -79,7 +79,7 @@ impl ErrorResponse {
         )
     }
 
-    pub fn method_not_allowed() -> Self {
+    pub(super) fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "Request_BadRequest",
@@ -97,7 +97,7 @@ pub(crate) struct RequestIds {
 
 impl RequestIds {
     /// A fresh `request-id`; `client-request-id` echoes the client's header when it sent one.
-    pub fn for_request(headers: &HeaderMap) -> Self {
+    pub(super) fn for_request(headers: &HeaderMap) -> Self {
         let request_id = new_guid();
         let client_request_id = headers
             .get("client-request-id")
@@ -111,7 +111,7 @@ impl RequestIds {
     }
 
     /// `request-id` and `client-request-id` response headers (on every response).
-    pub fn apply(&self, headers: &mut HeaderMap) {
+    pub(super) fn apply(&self, headers: &mut HeaderMap) {
         if let Ok(v) = HeaderValue::from_str(&self.request_id) {
             headers.insert("request-id", v);
         }

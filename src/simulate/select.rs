@@ -23,7 +23,7 @@ pub(crate) struct Selected<'a, T> {
 }
 
 impl<'a, T> Selected<'a, T> {
-    pub fn new(value: &'a T, props: &'a [&'a str]) -> Self {
+    pub(super) fn new(value: &'a T, props: &'a [&'a str]) -> Self {
         Self {
             value,
             props,

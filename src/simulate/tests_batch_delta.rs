@@ -12,14 +12,15 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use super::delta::Removal;
 use super::model::User;
+use super::server::SimHandle;
 use super::server::{ServerOptions, SimServer};
 use super::tests::{
     CLIENT, CLOUD_SYNC_SP, QUARANTINED_JOB, TENANT, app_token, get_json, guid, http, options,
     sample, tenant,
 };
 use super::throttle::ThrottleOptions;
-use super::{Removal, SimHandle};
 
 async fn start_with(users: usize, o: ServerOptions) -> SimServer {
     SimServer::start(tenant(users), o).await.unwrap()

@@ -222,7 +222,7 @@ pub(crate) struct Throttle {
 }
 
 impl Throttle {
-    pub fn new(options: ThrottleOptions, user_count: usize) -> Self {
+    pub(crate) fn new(options: ThrottleOptions, user_count: usize) -> Self {
         let class = options
             .size_class
             .unwrap_or_else(|| SizeClass::for_user_count(user_count));
@@ -236,13 +236,13 @@ impl Throttle {
         }
     }
 
-    pub fn units_per_window(&self) -> u32 {
+    pub(crate) fn units_per_window(&self) -> u32 {
         self.units_per_window
     }
 
     /// Decides on one request of `app_id` in `tenant_id` costing `cost` units; the flag says
     /// whether it arrived before a `Retry-After` given to that application had elapsed.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         app_id: &str,
         tenant_id: &str,

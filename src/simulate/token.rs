@@ -162,7 +162,7 @@ pub(crate) enum TokenProblem {
 
 impl TokenProblem {
     /// The 401 `InvalidAuthenticationToken` message Graph gives for each case.
-    pub fn message(self) -> &'static str {
+    pub(crate) fn message(self) -> &'static str {
         match self {
             TokenProblem::Missing => "Access token is empty.",
             // What Graph says for a bearer value that is not one of its tokens.
@@ -266,7 +266,7 @@ impl Form {
 }
 
 impl TokenService {
-    pub fn new(
+    pub(crate) fn new(
         tenant_id: &str,
         initial_domain: &str,
         base_url: &str,
@@ -347,7 +347,7 @@ impl TokenService {
 
     /// Checks a Graph call's `Authorization` header and counts the use. With
     /// `expire_after = Some(n)` a token stops working after `n` Graph requests (a fault).
-    pub fn authenticate(
+    pub(crate) fn authenticate(
         &self,
         authorization: Option<&str>,
         expire_after: Option<u64>,
@@ -377,7 +377,7 @@ impl TokenService {
     }
 
     /// Makes every access token issued so far expired.
-    pub fn expire_all(&self) {
+    pub(crate) fn expire_all(&self) {
         let now = Instant::now();
         for t in lock(&self.tokens).values_mut() {
             t.expires_at = now;
@@ -385,7 +385,7 @@ impl TokenService {
     }
 
     /// Approves (or declines) a pending device code by its user code.
-    pub fn decide_device_code(&self, user_code: &str, approve: bool) -> bool {
+    pub(crate) fn decide_device_code(&self, user_code: &str, approve: bool) -> bool {
         let mut devices = lock(&self.devices);
         match devices
             .iter_mut()
@@ -432,7 +432,7 @@ impl TokenService {
     }
 
     /// User codes waiting for a decision (for the demo page and tests).
-    pub fn pending_user_codes(&self) -> Vec<String> {
+    pub(crate) fn pending_user_codes(&self) -> Vec<String> {
         let now = Instant::now();
         lock(&self.devices)
             .iter()
@@ -507,7 +507,12 @@ impl TokenService {
     }
 
     /// `POST /{tenant}/oauth2/v2.0/token`.
-    pub fn token_endpoint(&self, tenant: &str, headers: &HeaderMap, body: &[u8]) -> TokenReply {
+    pub(crate) fn token_endpoint(
+        &self,
+        tenant: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> TokenReply {
         let correlation = Self::correlation_id(headers);
         match self.token_inner(tenant, headers, body) {
             Ok(body) => TokenReply {
@@ -844,7 +849,7 @@ impl TokenService {
     }
 
     /// `POST /{tenant}/oauth2/v2.0/devicecode`.
-    pub fn device_code_endpoint(
+    pub(crate) fn device_code_endpoint(
         &self,
         tenant: &str,
         headers: &HeaderMap,
@@ -1062,7 +1067,7 @@ impl TokenService {
 
     /// `GET /{tenant}/v2.0/.well-known/openid-configuration`, which MSAL-based clients read
     /// before asking for a token.
-    pub fn openid_configuration(&self, tenant: &str) -> TokenReply {
+    pub(crate) fn openid_configuration(&self, tenant: &str) -> TokenReply {
         if !self.known_tenant(tenant, true) {
             return Self::render_error(&Self::tenant_not_found(tenant), &new_guid());
         }
@@ -1088,7 +1093,7 @@ impl TokenService {
     }
 
     /// `GET /common/discovery/instance` (MSAL's instance discovery).
-    pub fn instance_discovery(&self) -> TokenReply {
+    pub(crate) fn instance_discovery(&self) -> TokenReply {
         let host = self
             .base_url
             .trim_start_matches("http://")

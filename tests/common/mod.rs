@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use entra_audit::audit::findings::RuleOutcome;
-use entra_audit::audit::result::AuditReport;
-use entra_audit::audit::{CheckOptions, check};
+use entra_audit::testing::audit::findings::RuleOutcome;
+use entra_audit::testing::audit::result::AuditReport;
+use entra_audit::testing::audit::{CheckOptions, check};
 
 /// (rule, cloud object id, on-prem object guid): what a finding is about.
 pub type Key = (String, Option<String>, Option<String>);

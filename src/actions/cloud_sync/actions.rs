@@ -97,7 +97,7 @@ pub struct ResetScope(Vec<Scope>);
 /// What `--scope` means by default: the documented example, and what the Microsoft Entra admin
 /// center's "Restart provisioning" amounts to
 /// (graph/api/resources/synchronization-synchronizationjobrestartcriteria).
-pub const DEFAULT_SCOPE: &str = "Watermark,Escrows,QuarantineState";
+pub(crate) const DEFAULT_SCOPE: &str = "Watermark,Escrows,QuarantineState";
 
 impl FromStr for ResetScope {
     type Err = String;
@@ -164,7 +164,7 @@ impl ResetScope {
 
 /// What the user allowed beyond the ordinary scopes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Consent {
+pub(crate) struct Consent {
     /// `--i-understand-full-resync`: `Full` or `ConnectorDataStore`.
     pub full_resync: bool,
     /// `--allow-force-deletes`: `ForceDeletes`.
@@ -172,13 +172,13 @@ pub struct Consent {
 }
 
 /// Flag that allows `Full` / `ConnectorDataStore`.
-pub const FULL_RESYNC_FLAG: &str = "--i-understand-full-resync";
+pub(crate) const FULL_RESYNC_FLAG: &str = "--i-understand-full-resync";
 /// Flag that allows `ForceDeletes`.
-pub const FORCE_DELETES_FLAG: &str = "--allow-force-deletes";
+pub(crate) const FORCE_DELETES_FLAG: &str = "--allow-force-deletes";
 
 /// Checks a scope against the consent given. Returns the consequences to print (one per
 /// dangerous member allowed) or why the scope is refused.
-pub fn check_scope(scope: &ResetScope, consent: Consent) -> Result<Vec<String>, String> {
+pub(crate) fn check_scope(scope: &ResetScope, consent: Consent) -> Result<Vec<String>, String> {
     if scope.contains(Scope::None) {
         return Err(format!(
             "reset scope None is refused: the docs say \"{}\". Run `entra-audit cloud-sync start` instead",
@@ -227,14 +227,14 @@ pub fn check_scope(scope: &ResetScope, consent: Consent) -> Result<Vec<String>, 
 /// What `cloud-sync start`, `pause` or `restart` asks a Cloud Sync job to do (the cleanup files' actions are
 /// `findings::CleanupAction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobAction {
+pub(crate) enum JobAction {
     Start,
     Pause,
     Restart(ResetScope),
 }
 
 impl JobAction {
-    pub fn verb(&self) -> &'static str {
+    pub(crate) fn verb(&self) -> &'static str {
         match self {
             JobAction::Start => "start",
             JobAction::Pause => "pause",
@@ -245,7 +245,7 @@ impl JobAction {
     /// The request body: none for start and pause ("Don't supply a request body for this
     /// method", graph/api/synchronization-synchronizationjob-start, `-pause`), the restart criteria
     /// for restart.
-    pub fn body(&self) -> Option<Value> {
+    pub(crate) fn body(&self) -> Option<Value> {
         match self {
             JobAction::Start | JobAction::Pause => None,
             JobAction::Restart(scope) => Some(json!({"criteria": {"resetScope": scope.value()}})),
@@ -253,7 +253,12 @@ impl JobAction {
     }
 
     /// The request for a job: `POST /v1.0/servicePrincipals/{id}/synchronization/jobs/{jobId}/{verb}`.
-    pub fn request(&self, client: &GraphClient, principal_id: &str, job_id: &str) -> Request {
+    pub(crate) fn request(
+        &self,
+        client: &GraphClient,
+        principal_id: &str,
+        job_id: &str,
+    ) -> Request {
         Request {
             method: "POST",
             url: client.url(&format!(
@@ -268,7 +273,7 @@ impl JobAction {
     /// Whether `job` shows the state this action leads to. Start (and a restart that lifts the
     /// quarantine, or of a job not quarantined) leaves the job running: neither `Paused` nor
     /// `Quarantine`; pause leaves it `Paused`.
-    pub fn reached(&self, job: &SyncJob) -> bool {
+    pub(crate) fn reached(&self, job: &SyncJob) -> bool {
         let code = job.status.as_ref().and_then(SyncStatus::code);
         match self {
             JobAction::Pause => code == Some(JobStatusCode::Paused),
@@ -282,7 +287,7 @@ impl JobAction {
     }
 
     /// What the action should leave the job in, for messages.
-    pub fn expected_state(&self) -> &'static str {
+    pub(crate) fn expected_state(&self) -> &'static str {
         match self {
             JobAction::Pause => "Paused",
             JobAction::Start | JobAction::Restart(_) => {
@@ -293,7 +298,7 @@ impl JobAction {
 }
 
 /// A job's `status.code`, or `unknown`.
-pub fn status_code(job: &SyncJob) -> &str {
+pub(crate) fn status_code(job: &SyncJob) -> &str {
     job.status
         .as_ref()
         .and_then(|s| s.code.as_deref())
@@ -301,7 +306,7 @@ pub fn status_code(job: &SyncJob) -> &str {
 }
 
 /// A job's quarantine reason, when it is quarantined and Graph named one.
-pub fn quarantine_reason(job: &SyncJob) -> Option<&str> {
+pub(crate) fn quarantine_reason(job: &SyncJob) -> Option<&str> {
     job.status
         .as_ref()
         .and_then(|s| s.quarantine.as_ref())
@@ -310,7 +315,7 @@ pub fn quarantine_reason(job: &SyncJob) -> Option<&str> {
 
 /// An HTTP request as it would be (or was) sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: &'static str,
     pub url: String,
     pub body: Option<Value>,
@@ -318,7 +323,7 @@ pub struct Request {
 
 impl Request {
     /// The body exactly as sent (compact JSON), or none.
-    pub fn body_text(&self) -> Option<String> {
+    pub(crate) fn body_text(&self) -> Option<String> {
         self.body.as_ref().map(Value::to_string)
     }
 }
@@ -335,14 +340,14 @@ impl fmt::Display for Request {
 
 /// The job an action is for, as read before the action.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub principal: Principal,
     pub job: SyncJob,
 }
 
 /// What Graph answered to a sent action.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     pub status: u16,
     /// The `client-request-id` sent (a fresh GUID), which Graph echoes and support can trace.
     pub client_request_id: String,
@@ -353,7 +358,7 @@ pub struct Sent {
 /// A refused or failed action: the Graph error, with the request id to quote.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct ActionError {
+pub(crate) struct ActionError {
     pub message: String,
     #[source]
     pub source: GraphError,
@@ -362,7 +367,7 @@ pub struct ActionError {
 /// Sends the action once (the Graph client waits out a 429 with `Retry-After` and retries
 /// nothing else), appends the request and its answer to the action log, and returns the answer.
 /// `delegated` says whether a user signed in (it decides which permission a 403 names).
-pub async fn send(
+pub(crate) async fn send(
     client: &GraphClient,
     log: &mut ActionLog,
     tenant: &str,
@@ -471,7 +476,7 @@ fn refusal_message(
 /// need `Synchronization.ReadWrite.All` to act on a job (`Synchronization.Read.All` to read it, and
 /// `Application.Read.All` to find the service principals); a signed-in user also needs "at least
 /// the Hybrid Identity Administrator directory role" (rbac-synchronization-apis).
-pub fn forbidden_hint(write: bool, delegated: bool) -> String {
+pub(crate) fn forbidden_hint(write: bool, delegated: bool) -> String {
     let app_permission = if write {
         "Synchronization.ReadWrite.All"
     } else {
@@ -496,14 +501,14 @@ pub fn forbidden_hint(write: bool, delegated: bool) -> String {
 
 /// How a wait for the job's new state ended.
 #[derive(Debug, Clone)]
-pub enum Waited {
+pub(crate) enum Waited {
     Reached { job: SyncJob, after: Duration },
     TimedOut { job: SyncJob, after: Duration },
 }
 
 /// Reads the job every `interval` until `action.reached` or `timeout` has passed. The first
 /// read comes at once: Graph may apply the action before answering.
-pub async fn wait_for(
+pub(crate) async fn wait_for(
     client: &GraphClient,
     target: &Target,
     action: &JobAction,

@@ -16,7 +16,7 @@ use serde_json::Value;
 /// One sent request and its answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Entry {
+pub(crate) struct Entry {
     /// RFC 3339, UTC, when the answer arrived.
     pub time: String,
     /// The tenant as given on the command line (id or domain).
@@ -42,7 +42,7 @@ pub struct Entry {
 
 /// An open action log.
 #[derive(Debug)]
-pub struct ActionLog {
+pub(crate) struct ActionLog {
     path: PathBuf,
     file: File,
     /// The file ends inside a line (a run killed mid-write, or an edit): the next entry starts
@@ -52,7 +52,7 @@ pub struct ActionLog {
 
 impl ActionLog {
     /// Opens `path` for appending, creating it (and nothing else) when missing.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -70,12 +70,12 @@ impl ActionLog {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Appends one line and flushes it to disk.
-    pub fn append(&mut self, entry: &Entry) -> anyhow::Result<()> {
+    pub(crate) fn append(&mut self, entry: &Entry) -> anyhow::Result<()> {
         let mut line = serde_json::to_string(entry).context("serialising an action log entry")?;
         line.push('\n');
         if self.torn {
@@ -101,7 +101,8 @@ fn ends_inside_a_line(path: &Path) -> bool {
 }
 
 /// Reads every entry of an action log (for tests and tooling).
-pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
+#[cfg(test)]
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the action log {}", path.display()))?;
     text.lines()

@@ -8,16 +8,16 @@
 //! from `check` or `collect` (they only read), and must never send a request the user has not
 //! agreed to.
 
-pub mod actions;
-pub mod log;
-pub mod playbook;
-pub mod status;
+pub(crate) mod actions;
+pub(crate) mod log;
+pub(crate) mod playbook;
+pub(crate) mod status;
 
 use crate::inputs::snapshot::SyncJob;
 
 /// Why `--job` (with `--service-principal`) did not name exactly one job.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
+pub(crate) enum ResolveError {
     #[error("no Cloud Sync job matches '{wanted}'{}; the jobs are: {}", sp_note(.service_principal.as_deref()), list(.available))]
     NotFound {
         wanted: String,
@@ -46,7 +46,7 @@ fn list(items: &[String]) -> String {
 }
 
 /// How a job is named in candidate lists: id, template, domain, service principal.
-pub fn describe(job: &SyncJob) -> String {
+pub(crate) fn describe(job: &SyncJob) -> String {
     format!(
         "{} [{}] domain {} (service principal {}{})",
         job.id,
@@ -64,7 +64,7 @@ pub fn describe(job: &SyncJob) -> String {
 /// name, matched against the job's `DomainFQDN` setting and its service principal's display name
 /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/concept-attributes>).
 /// `service_principal` (id or display name) narrows the search.
-pub fn resolve<'a>(
+pub(crate) fn resolve<'a>(
     jobs: &'a [SyncJob],
     wanted: &str,
     service_principal: Option<&str>,

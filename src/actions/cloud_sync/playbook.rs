@@ -8,26 +8,26 @@
 use super::actions::{DEFAULT_SCOPE, FORCE_DELETES_FLAG};
 
 /// Microsoft's pages the advice follows.
-pub mod docs {
+pub(crate) mod docs {
     /// Quarantine reasons, escrow thresholds, how to get out of quarantine.
-    pub const QUARANTINE: &str = "https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status";
+    pub(crate) const QUARANTINE: &str = "https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status";
     /// `quarantineReason` values.
-    pub const QUARANTINE_RESOURCE: &str =
+    pub(crate) const QUARANTINE_RESOURCE: &str =
         "https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine";
     /// Reset scopes of a restart.
-    pub const RESTART: &str =
+    pub(crate) const RESTART: &str =
         "https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-restart";
     /// Start clears a quarantine.
-    pub const START: &str =
+    pub(crate) const START: &str =
         "https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start";
     /// Accidental-deletion threshold, `StagedDelete` entries, allowing or rejecting deletes.
-    pub const ACCIDENTAL_DELETES: &str =
+    pub(crate) const ACCIDENTAL_DELETES: &str =
         "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-accidental-deletes";
     /// "issue a restart with just `ForceDeletes` as the scope".
-    pub const CLOUD_SYNC_GRAPH: &str = "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph";
-    pub const TROUBLESHOOT: &str =
+    pub(crate) const CLOUD_SYNC_GRAPH: &str = "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph";
+    pub(crate) const TROUBLESHOOT: &str =
         "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-troubleshoot";
-    pub const ERROR_CODES: &str =
+    pub(crate) const ERROR_CODES: &str =
         "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/reference-error-codes";
 }
 
@@ -59,9 +59,10 @@ pub struct Advice {
     pub docs: &'static [&'static str],
 }
 
+#[cfg(test)]
 /// The documented `quarantineReason` values (CSDL;
 /// <https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationquarantine>).
-pub const QUARANTINE_REASONS: [&str; 8] = [
+pub(crate) const QUARANTINE_REASONS: [&str; 8] = [
     "EncounteredBaseEscrowThreshold",
     "EncounteredTotalEscrowThreshold",
     "EncounteredEscrowProportionThreshold",
@@ -169,7 +170,7 @@ pub fn for_quarantine(reason: Option<&str>) -> Advice {
 }
 
 /// The Cloud Sync error codes Microsoft documents (reference-error-codes) and their fix.
-pub const ERROR_CODES: [(&str, &str); 10] = [
+pub(crate) const ERROR_CODES: [(&str, &str); 10] = [
     (
         "TimeOut",
         "A request to the on-premises agent timed out (10 minutes): check the agent's server, \
@@ -224,7 +225,7 @@ pub const ERROR_CODES: [(&str, &str); 10] = [
 ];
 
 /// The documented fix for a Cloud Sync error code, when it is one.
-pub fn for_error_code(code: &str) -> Option<&'static str> {
+pub(crate) fn for_error_code(code: &str) -> Option<&'static str> {
     ERROR_CODES
         .iter()
         .find(|(c, _)| c.eq_ignore_ascii_case(code.trim()))
@@ -232,7 +233,7 @@ pub fn for_error_code(code: &str) -> Option<&'static str> {
 }
 
 /// The advice for an active job that keeps failing (no quarantine yet).
-pub fn for_failing(error_code: Option<&str>) -> Advice {
+pub(crate) fn for_failing(error_code: Option<&str>) -> Advice {
     Advice {
         key: error_code.and_then(|c| ERROR_CODES.iter().find(|(k, _)| *k == c).map(|(k, _)| *k)),
         meaning: "The job runs but its runs fail (or have not succeeded for a long time): \
@@ -265,7 +266,7 @@ pub fn command(step: Step, job_id: &str, service_principal_id: &str) -> Option<S
 }
 
 /// The step in words, with the command when there is one.
-pub fn step_text(step: Step, job_id: &str, service_principal_id: &str) -> String {
+pub(crate) fn step_text(step: Step, job_id: &str, service_principal_id: &str) -> String {
     let cmd = command(step, job_id, service_principal_id).unwrap_or_default();
     match step {
         Step::Start => format!(

@@ -18,14 +18,14 @@ use crate::inputs::snapshot::{SyncJob, TaskExecution};
 
 /// How a job is doing: judged once, in [`SyncJob::health`], for the rules, this command and the
 /// report alike.
-pub use crate::inputs::snapshot::JobHealth as Health;
+pub(crate) use crate::inputs::snapshot::JobHealth as Health;
 
 /// The configuration's domain: the job's `DomainFQDN` setting
 /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/concept-attributes>), else the
 /// service principal's display name, which the portal sets to "the AD domain URL … but it may be
 /// named something else"
 /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>).
-pub fn domain(job: &SyncJob) -> Option<&str> {
+pub(crate) fn domain(job: &SyncJob) -> Option<&str> {
     job.setting("DomainFQDN")
         .filter(|d| !d.trim().is_empty())
         .or(job.service_principal_display_name.as_deref())
@@ -34,7 +34,7 @@ pub fn domain(job: &SyncJob) -> Option<&str> {
 /// `status --json`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
+pub(crate) struct Report {
     pub tenant: String,
     pub as_of: String,
     pub configurations: Vec<Configuration>,
@@ -45,14 +45,14 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn needs_attention(&self) -> bool {
+    pub(crate) fn needs_attention(&self) -> bool {
         self.quarantined + self.failing > 0
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Configuration {
+pub(crate) struct Configuration {
     pub service_principal_id: String,
     /// The service principal's display name.
     pub name: Option<String>,
@@ -61,7 +61,7 @@ pub struct Configuration {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JobView {
+pub(crate) struct JobView {
     pub id: String,
     pub template_id: Option<String>,
     pub domain: Option<String>,
@@ -84,7 +84,7 @@ pub struct JobView {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QuarantineView {
+pub(crate) struct QuarantineView {
     pub reason: Option<String>,
     /// `seriesBegan`: when this series of quarantines began.
     pub since: Option<String>,
@@ -97,7 +97,7 @@ pub struct QuarantineView {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExecutionView {
+pub(crate) struct ExecutionView {
     pub state: Option<String>,
     pub began: Option<String>,
     pub ended: Option<String>,
@@ -107,7 +107,7 @@ pub struct ExecutionView {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AdviceView {
+pub(crate) struct AdviceView {
     pub meaning: String,
     pub fix: String,
     /// The documented fix of the error code, when it is a documented Cloud Sync code.
@@ -134,7 +134,7 @@ fn execution(e: Option<&TaskExecution>) -> Option<ExecutionView> {
 }
 
 /// The view of one job.
-pub fn job_view(job: &SyncJob, now: DateTime<Utc>, max_age: chrono::Duration) -> JobView {
+pub(crate) fn job_view(job: &SyncJob, now: DateTime<Utc>, max_age: chrono::Duration) -> JobView {
     let status = job.status.clone().unwrap_or_default();
     let health = job.health(now, max_age);
     let quarantine = status.quarantine.as_ref().map(|q| QuarantineView {
@@ -206,7 +206,7 @@ fn advice_view(advice: Advice, error_code: Option<&str>, job_id: &str, sp: &str)
 }
 
 /// The report of all jobs, grouped by service principal.
-pub fn report(
+pub(crate) fn report(
     tenant: &str,
     jobs: &[SyncJob],
     now: DateTime<Utc>,
@@ -245,7 +245,7 @@ pub fn report(
 }
 
 /// The report as terminal text.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
     if report.configurations.is_empty() {
         let _ = writeln!(

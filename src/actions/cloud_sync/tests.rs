@@ -14,10 +14,9 @@ use crate::graph::cloud_sync_discovery::{self as discovery, Principal};
 use crate::graph::test_support as test_client;
 use crate::graph::{CallStats, GraphClient, GraphClientOptions};
 use crate::inputs::snapshot::SyncJob;
+use crate::simulate::faults::{FaultKind, FaultOptions, FaultRule};
 use crate::simulate::generator::{GeneratorOptions, generate};
-use crate::simulate::{
-    FaultKind, FaultOptions, FaultRule, ServerOptions, SimServer, ThrottleOptions,
-};
+use crate::simulate::{ServerOptions, SimServer, ThrottleOptions};
 
 const CLIENT: &str = "5d1e6a47-3333-4b5c-8d9e-0f1a2b3c4d5e";
 const SECRET: &str = "sim-secret~cloudsync";

@@ -26,7 +26,7 @@ use crate::audit::tables::{self, Tables};
 use crate::audit::timings::Clock;
 
 /// The columns every rule returns, in this order of importance.
-pub const FINDING_COLUMNS: [&str; 8] = [
+pub(crate) const FINDING_COLUMNS: [&str; 8] = [
     "cloud_object_id",
     "cloud_object_type",
     "onprem_object_guid",
@@ -38,11 +38,11 @@ pub const FINDING_COLUMNS: [&str; 8] = [
 ];
 
 /// The optional column that states a row's outcome when it differs from the rule's `outcome`.
-pub const OUTCOME_COLUMN: &str = "predicted_outcome";
+pub(crate) const OUTCOME_COLUMN: &str = "predicted_outcome";
 
 /// Everything one run produced.
 #[derive(Debug, Default)]
-pub struct RunOutput {
+pub(crate) struct RunOutput {
     pub results: Vec<RuleResult>,
     pub findings: Vec<Finding>,
     /// Why each view could not be built (rules needing it say so in their own outcome).
@@ -52,14 +52,16 @@ pub struct RunOutput {
     pub views: BTreeMap<String, DataFrame>,
 }
 
-/// Runs `rules` (rules and views) against `tables`. `only`, when given, limits which rules run
-/// (views are still built as needed).
-pub fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> RunOutput {
+/// [`run_timed`] on a fresh clock, for the unit tests.
+#[cfg(test)]
+pub(crate) fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> RunOutput {
     run_timed(rules, tables, only, Clock::start())
 }
 
-/// [`run`], logging each view's and rule's time against `clock` (the audit's own).
-pub fn run_timed(
+/// Runs `rules` (rules and views) against `tables`, logging each view's and rule's time against
+/// `clock` (the audit's own). `only`, when given, limits which rules run (views are still built
+/// as needed).
+pub(crate) fn run_timed(
     rules: &[Rule],
     tables: &Tables,
     only: Option<&BTreeSet<String>>,
@@ -358,7 +360,7 @@ fn guard_reason(ctx: &mut SQLContext, view: &str) -> Result<Option<String>, Stri
 }
 
 /// Turns a rule's result rows into findings, enforcing the output contract.
-pub fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding>, String> {
+pub(crate) fn findings_from_frame(rule: &Rule, frame: &DataFrame) -> Result<Vec<Finding>, String> {
     let names: Vec<String> = frame
         .get_column_names()
         .iter()

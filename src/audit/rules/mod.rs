@@ -7,8 +7,8 @@
 //! rules can `require`, so the semantics every matching rule shares live in one SQL file.
 //! This module must not hard-code rule logic that SQL can express.
 
-pub mod engine;
-pub mod guard;
+pub(crate) mod engine;
+pub(crate) mod guard;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -107,8 +107,9 @@ pub struct Rule {
     pub source: PathBuf,
 }
 
+#[cfg(test)]
 /// The sections every rule documents, in order.
-pub const DOC_SECTIONS: [&str; 4] = [
+pub(crate) const DOC_SECTIONS: [&str; 4] = [
     "What it does",
     "Why is this bad?",
     "Remediation",
@@ -252,6 +253,21 @@ fn check_declarations(meta: &FrontMatter) -> Result<(), String> {
             }
         }
     }
+    // A cleanup action acts on facts it reads from the evidence (the other holder, an admin
+    // role that forbids a delete): a rule that declares the action without them would get rows
+    // that skip those safety checks.
+    let declared = meta.evidence.as_deref().unwrap_or_default();
+    for action in &meta.cleanup {
+        if let Some(missing) = action
+            .evidence_needed()
+            .iter()
+            .find(|needed| !declared.iter().any(|d| d == *needed))
+        {
+            return Err(format!(
+                "front matter: cleanup '{action}' reads evidence '{missing}', which `evidence` does not declare"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -318,7 +334,7 @@ pub fn with_custom(dir: &Path) -> Result<Vec<Rule>, RuleError> {
 }
 
 /// What rule SQL may read: the tables and every view's name.
-pub fn relation_names(rules: &[Rule]) -> BTreeSet<String> {
+pub(crate) fn relation_names(rules: &[Rule]) -> BTreeSet<String> {
     crate::audit::tables::TABLES
         .iter()
         .map(|t| t.name.to_owned())
@@ -472,16 +488,33 @@ mod tests {
         let with = |extra: &str| SAMPLE.replace("severity", &format!("{extra}\nseverity"));
         let rule = parse(
             Path::new("x.sql"),
-            &with("evidence = [\"other_holder\"]\ncleanup = [\"delete-stale-cloud-user\"]\ncloud_object_blocks_onprem = true"),
+            &with("evidence = [\"other_holder\", \"cloud_immutable_id\", \"cloud_admin_roles\", \"cloud_domain_federated\"]\ncleanup = [\"delete-stale-cloud-user\"]\ncloud_object_blocks_onprem = true"),
         )
         .unwrap();
-        assert_eq!(rule.evidence, Some(vec!["other_holder".to_owned()]));
+        assert_eq!(
+            rule.evidence.as_deref().map(<[String]>::len),
+            Some(4),
+            "{:?}",
+            rule.evidence
+        );
         assert_eq!(
             rule.cleanup,
             RuleCleanup {
                 actions: vec![CleanupAction::DeleteStaleCloudUser],
                 cloud_object_blocks_onprem: true,
             }
+        );
+        // A delete without the admin-role evidence would skip the check that keeps a role
+        // holder out of the cleanup files: refused when the rule loads, custom rules included.
+        let unsafe_delete = parse(
+            Path::new("x.sql"),
+            &with("evidence = [\"cloud_immutable_id\", \"cloud_domain_federated\"]\ncleanup = [\"delete-stale-cloud-user\"]"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            unsafe_delete.contains("reads evidence 'cloud_admin_roles'"),
+            "{unsafe_delete}"
         );
         let unknown = parse(
             Path::new("x.sql"),

@@ -17,7 +17,7 @@
 //! - alternate login ID (another attribute as the cloud UPN):
 //!   <https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname>.
 
-pub mod scope;
+pub(crate) mod scope;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::inputs::onprem::{AnchorAttribute, ObjectClass, OnPremObject, dn_domain};
 use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
 
-pub use scope::{OuFilter, OutOfScope, ScopeReport};
+pub(crate) use scope::{OuFilter, ScopeReport};
 
 /// Which engine the admin says runs (`--sync-engine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -482,7 +482,10 @@ fn part<T>(value: T, source: Source, evidence: Option<String>) -> Part<T> {
 
 /// Applies the model: the objects that sync, each with its engine's source anchor, and what was
 /// left out.
-pub fn apply(model: &SyncModel, objects: Vec<OnPremObject>) -> (Vec<OnPremObject>, ScopeReport) {
+pub(crate) fn apply(
+    model: &SyncModel,
+    objects: Vec<OnPremObject>,
+) -> (Vec<OnPremObject>, ScopeReport) {
     let ous = OuFilter {
         include: model.scope_ous.value.clone(),
         exclude: model.exclude_ous.value.clone(),

@@ -116,7 +116,7 @@ impl OutOfScope {
 
 /// The configured OU filter: DNs compared case-insensitively, as AD compares them.
 #[derive(Debug, Clone, Default)]
-pub struct OuFilter {
+pub(crate) struct OuFilter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     /// Cloud Sync domains (lower case) whose provisioning job includes only these OUs.
@@ -124,7 +124,7 @@ pub struct OuFilter {
 }
 
 /// Decides whether `object` is synchronized; `None` means in scope.
-pub fn out_of_scope(object: &OnPremObject, ous: &OuFilter) -> Option<OutOfScope> {
+pub(crate) fn out_of_scope(object: &OnPremObject, ous: &OuFilter) -> Option<OutOfScope> {
     if let Some(reason) = out_of_box(object) {
         return Some(reason);
     }
@@ -283,7 +283,10 @@ pub struct ScopeReport {
 }
 
 /// Splits the objects into those that sync and a report of those that never do.
-pub fn apply(objects: Vec<OnPremObject>, ous: &OuFilter) -> (Vec<OnPremObject>, ScopeReport) {
+pub(crate) fn apply(
+    objects: Vec<OnPremObject>,
+    ous: &OuFilter,
+) -> (Vec<OnPremObject>, ScopeReport) {
     let mut report = ScopeReport::default();
     let mut kept = Vec::with_capacity(objects.len());
     for object in objects {

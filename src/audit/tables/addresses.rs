@@ -29,13 +29,13 @@ table! {
     }
 }
 
-pub const ONPREM_ADDRESSES: TableSpec = TableSpec {
+pub(crate) const ONPREM_ADDRESSES: TableSpec = TableSpec {
     name: "onprem_addresses",
     doc: "One row per distinct UPN or SMTP address an on-prem object holds.",
     columns: ADDRESS_COLUMNS,
 };
 
-pub const CLOUD_ADDRESSES: TableSpec = TableSpec {
+pub(crate) const CLOUD_ADDRESSES: TableSpec = TableSpec {
     name: "cloud_addresses",
     doc: "One row per distinct UPN or SMTP address a cloud object holds.",
     columns: ADDRESS_COLUMNS,

@@ -26,7 +26,7 @@ struct CloudRow<'a> {
 }
 
 table! {
-    pub const CLOUD_OBJECTS = "cloud_objects", "Every Entra user, contact (orgContact) and group of the snapshot.";
+    pub(crate) const CLOUD_OBJECTS = "cloud_objects", "Every Entra user, contact (orgContact) and group of the snapshot.";
     fn cloud_objects_frame(&[CloudRow<'_>]) |r| {
         "id": Str = "object id" => Some(&r.object.id),
         "object_type": Str = "user, contact or group" => Some(r.object_type),
@@ -70,7 +70,7 @@ struct ErrorRow<'a> {
 }
 
 table! {
-    pub const PROVISIONING_ERRORS = "provisioning_errors", "Every onPremisesProvisioningErrors entry of users, contacts and groups.";
+    pub(crate) const PROVISIONING_ERRORS = "provisioning_errors", "Every onPremisesProvisioningErrors entry of users, contacts and groups.";
     fn provisioning_errors_frame(&[ErrorRow<'_>]) |r| {
         "object_id": Str = "the cloud object carrying the error" => Some(&r.object.id),
         "object_type": Str = "user, contact or group" => Some(r.object_type),
@@ -93,7 +93,7 @@ struct DomainRow<'a> {
 }
 
 table! {
-    pub const DOMAINS = "domains", "The tenant's domains (from domains, else from organization.verifiedDomains).";
+    pub(crate) const DOMAINS = "domains", "The tenant's domains (from domains, else from organization.verifiedDomains).";
     fn domains_frame(&[DomainRow<'_>]) |d| {
         "name": Str = "domain name, lower case" => d.name.as_ref(),
         "is_verified": Bool = "isVerified" => d.is_verified,
@@ -104,7 +104,7 @@ table! {
 }
 
 table! {
-    pub const ORGANIZATION = "organization", "The tenant's directory sync state (one row).";
+    pub(crate) const ORGANIZATION = "organization", "The tenant's directory sync state (one row).";
     fn organization_frame(&[Organization]) |o| {
         "tenant_id": Str = "organization id" => Some(&o.id),
         "display_name": Str = "displayName" => o.display_name.as_ref(),
@@ -114,7 +114,7 @@ table! {
 }
 
 table! {
-    pub const PASSWORD_SYNC = "password_sync", "Password hash sync freshness from the beta organization resource; absent when the snapshot's organization lacks onPremisesLastPasswordSyncDateTime.";
+    pub(crate) const PASSWORD_SYNC = "password_sync", "Password hash sync freshness from the beta organization resource; absent when the snapshot's organization lacks onPremisesLastPasswordSyncDateTime.";
     fn password_sync_frame(&[&Organization]) |o| {
         "tenant_id": Str = "organization id" => Some(&o.id),
         "last_password_sync_time": Time = "onPremisesLastPasswordSyncDateTime (null: never)" => o.on_premises_last_password_sync_date_time.flatten(),
@@ -130,7 +130,7 @@ struct JobRow<'a> {
 }
 
 table! {
-    pub const SYNC_JOBS = "sync_jobs", "Cloud Sync synchronization jobs with their status.";
+    pub(crate) const SYNC_JOBS = "sync_jobs", "Cloud Sync synchronization jobs with their status.";
     fn sync_jobs_frame(&[JobRow<'_>], params: &Params) |r| {
         "service_principal_id": Str = "the configuration's service principal" => r.job.service_principal_id.as_ref(),
         "configuration": Str = "the configuration's name (normally the AD domain)" => r.job.service_principal_display_name.as_ref(),
@@ -171,7 +171,7 @@ struct RoleRow<'a> {
 }
 
 table! {
-    pub const ROLE_MEMBERS = "role_members", "Holders of Microsoft Entra roles: from roleAssignments (complete, paged; role-assignable groups expanded to their transitive members) and roleEligibilities (eligible PIM assignments) when collected, else from directoryRoles?$expand=members, which Graph caps at 20 members per role (then the table is unavailable as soon as a role shows 20).";
+    pub(crate) const ROLE_MEMBERS = "role_members", "Holders of Microsoft Entra roles: from roleAssignments (complete, paged; role-assignable groups expanded to their transitive members) and roleEligibilities (eligible PIM assignments) when collected, else from directoryRoles?$expand=members, which Graph caps at 20 members per role (then the table is unavailable as soon as a role shows 20).";
     fn role_members_frame(&[RoleRow<'_>]) |r| {
         "role_id": Str = "roleDefinitionId (directoryRole id for the directoryRoles source)" => Some(r.role_id),
         "role_name": Str = "displayName of the role" => r.role_name,
@@ -184,7 +184,7 @@ table! {
 }
 
 table! {
-    pub const SYNC_FEATURES = "sync_features", "The tenant's matching switches (GET /directory/onPremisesSynchronization, delegated Global Administrator only).";
+    pub(crate) const SYNC_FEATURES = "sync_features", "The tenant's matching switches (GET /directory/onPremisesSynchronization, delegated Global Administrator only).";
     fn sync_features_frame(&[DirectorySynchronization]) |d| {
         "tenant_id": Str = "tenant id" => Some(&d.id),
         "block_soft_match": Bool = "blockSoftMatchEnabled" => d.features.block_soft_match_enabled,
@@ -402,7 +402,7 @@ fn role_members(
 
 /// How many members `$expand` returns on directory objects, with no next link (Graph known
 /// issues: "$expand ... returns a maximum of 20 objects").
-pub const EXPAND_CAP: usize = 20;
+pub(crate) const EXPAND_CAP: usize = 20;
 
 /// A directoryRole whose expanded members reach the cap: the list may be cut short.
 fn capped_role(cloud: &CloudSnapshot) -> Option<String> {

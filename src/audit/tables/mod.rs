@@ -25,7 +25,7 @@ use crate::inputs::snapshot::CloudSnapshot;
 
 /// Column types used by the tables (a deliberately small set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
+pub(crate) enum ColumnType {
     Str,
     Bool,
     Int,
@@ -34,7 +34,7 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    pub fn dtype(self) -> DataType {
+    pub(crate) fn dtype(self) -> DataType {
         match self {
             ColumnType::Str => DataType::String,
             ColumnType::Bool => DataType::Boolean,
@@ -43,7 +43,7 @@ impl ColumnType {
         }
     }
 
-    pub fn sql_name(self) -> &'static str {
+    pub(crate) fn sql_name(self) -> &'static str {
         match self {
             ColumnType::Str => "text",
             ColumnType::Bool => "boolean",
@@ -54,28 +54,28 @@ impl ColumnType {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct ColumnSpec {
+pub(crate) struct ColumnSpec {
     pub name: &'static str,
     pub ty: ColumnType,
     pub doc: &'static str,
 }
 
 #[derive(Debug)]
-pub struct TableSpec {
+pub(crate) struct TableSpec {
     pub name: &'static str,
     pub doc: &'static str,
     pub columns: &'static [ColumnSpec],
 }
 
 impl TableSpec {
-    pub fn schema(&self) -> Schema {
+    pub(crate) fn schema(&self) -> Schema {
         self.columns
             .iter()
             .map(|c| Field::new(c.name.into(), c.ty.dtype()))
             .collect()
     }
 
-    pub fn empty(&self) -> DataFrame {
+    pub(crate) fn empty(&self) -> DataFrame {
         DataFrame::empty_with_schema(&self.schema())
     }
 }
@@ -157,12 +157,12 @@ mod addresses;
 mod cloud;
 mod onprem_tables;
 
-pub use addresses::{CLOUD_ADDRESSES, ONPREM_ADDRESSES};
-pub use cloud::{
-    CLOUD_OBJECTS, DOMAINS, EXPAND_CAP, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS,
-    ROLE_MEMBERS, SYNC_FEATURES, SYNC_JOBS,
+pub(crate) use addresses::{CLOUD_ADDRESSES, ONPREM_ADDRESSES};
+pub(crate) use cloud::{
+    CLOUD_OBJECTS, DOMAINS, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS, ROLE_MEMBERS,
+    SYNC_FEATURES, SYNC_JOBS,
 };
-pub use onprem_tables::{ONPREM_OBJECTS, ONPREM_VALUES, escape_value};
+pub(crate) use onprem_tables::{ONPREM_OBJECTS, ONPREM_VALUES};
 
 /// Builds a frame column by column, in the order its [`TableSpec`] declares them (only
 /// [`table!`] drives it, so the order and types always agree).
@@ -253,7 +253,7 @@ fn count_u64(n: Option<u64>) -> Option<i64> {
     n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 table! {
-    pub const PARAMS = "params", "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).";
+    pub(crate) const PARAMS = "params", "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).";
     fn params_frame(&[Params]) |p| {
         "as_of": Time = "--as-of, else the snapshot's collection time, else now" => Some(p.as_of),
         "directory_sync_cutoff": Time = "as_of minus --directory-sync-max-age" => Some(p.as_of - p.directory_sync_max_age),
@@ -263,7 +263,7 @@ table! {
 }
 
 /// Every table a rule can name in `requires`.
-pub const TABLES: &[&TableSpec] = &[
+pub(crate) const TABLES: &[&TableSpec] = &[
     &PARAMS,
     &ONPREM_OBJECTS,
     &ONPREM_ADDRESSES,
@@ -292,7 +292,7 @@ const CLOUD_TABLES: [&TableSpec; 9] = [
     &SYNC_FEATURES,
 ];
 
-pub fn spec(name: &str) -> Option<&'static TableSpec> {
+pub(crate) fn spec(name: &str) -> Option<&'static TableSpec> {
     TABLES.iter().copied().find(|t| t.name == name)
 }
 

@@ -27,7 +27,7 @@ struct OnPremRow<'a> {
 }
 
 table! {
-    pub const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
+    pub(crate) const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
     fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource) |r| {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&r.derived.id),
         "object_type": Str = "user, contact or group" => Some(r.object.class.as_str()),
@@ -58,7 +58,7 @@ table! {
 }
 
 table! {
-    pub const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
+    pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
     fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource) |r| {
         "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(&derived[r.object].id),
         "object_type": Str = "user, contact or group" => Some(objects[r.object].class.as_str()),
@@ -170,7 +170,7 @@ fn is_hidden(c: char) -> bool {
 
 /// The value with hidden characters (and leading or trailing spaces) written as `\u{XXXX}`.
 /// Borrowed when nothing needs escaping (nearly every value: a million objects hold millions).
-pub fn escape_value(value: &str) -> Cow<'_, str> {
+pub(crate) fn escape_value(value: &str) -> Cow<'_, str> {
     let plain = !value.starts_with(' ')
         && !value.ends_with(' ')
         && (value.is_ascii() && !value.bytes().any(|b| b.is_ascii_control())

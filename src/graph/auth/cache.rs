@@ -12,27 +12,23 @@ use super::client::TokenClient;
 use super::{AccessToken, AuthError, TokenSource};
 
 /// A token with at most this much left is renewed.
-pub const REFRESH_MARGIN: Duration = Duration::from_mins(1);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_mins(1);
 
 /// Caches the token of a [`TokenClient`].
 #[derive(Debug)]
-pub struct CachedTokenSource {
+pub(crate) struct CachedTokenSource {
     client: TokenClient,
     cached: Mutex<Option<AccessToken>>,
     renewal: tokio::sync::Mutex<()>,
 }
 
 impl CachedTokenSource {
-    pub fn new(client: TokenClient) -> Self {
+    pub(crate) fn new(client: TokenClient) -> Self {
         Self {
             client,
             cached: Mutex::new(None),
             renewal: tokio::sync::Mutex::new(()),
         }
-    }
-
-    pub fn client(&self) -> &TokenClient {
-        &self.client
     }
 
     fn fresh(&self) -> Option<AccessToken> {
@@ -47,7 +43,7 @@ impl CachedTokenSource {
     }
 
     /// The cached token if it has more than a minute left, otherwise a new one.
-    pub async fn get(&self) -> Result<AccessToken, AuthError> {
+    pub(crate) async fn get(&self) -> Result<AccessToken, AuthError> {
         if let Some(token) = self.fresh() {
             return Ok(token);
         }

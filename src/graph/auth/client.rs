@@ -31,7 +31,7 @@ pub(super) type TokenEndpointClient =
 
 /// Acquires tokens for one tenant and client; no caching (see `CachedTokenSource`).
 #[derive(Debug)]
-pub struct TokenClient {
+pub(crate) struct TokenClient {
     endpoints: Endpoints,
     tenant: String,
     client_id: String,
@@ -57,7 +57,7 @@ fn check_tenant(tenant: &str) -> Result<(), AuthError> {
 }
 
 impl TokenClient {
-    pub fn new(
+    pub(crate) fn new(
         endpoints: Endpoints,
         tenant: &str,
         client_id: &str,
@@ -82,16 +82,12 @@ impl TokenClient {
         })
     }
 
-    pub fn endpoints(&self) -> &Endpoints {
+    pub(crate) fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
 
-    pub fn tenant(&self) -> &str {
+    pub(crate) fn tenant(&self) -> &str {
         &self.tenant
-    }
-
-    pub fn client_id(&self) -> &str {
-        &self.client_id
     }
 
     pub(super) fn http(&self) -> &OAuthHttp {
@@ -106,7 +102,7 @@ impl TokenClient {
     }
 
     /// A new token from the token endpoint.
-    pub async fn acquire(&self) -> Result<AccessToken, AuthError> {
+    pub(crate) async fn acquire(&self) -> Result<AccessToken, AuthError> {
         let scope = Scope::new(self.endpoints.graph_scope());
         let token_url = self.token_url()?;
         let base = BasicClient::new(ClientId::new(self.client_id.clone())).set_token_uri(token_url);

@@ -90,7 +90,7 @@ impl FromStr for Cloud {
 
 /// The authority and Graph base URLs of a run, validated, without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     cloud: Cloud,
     authority: String,
     graph: String,
@@ -98,7 +98,7 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// The cloud's hosts, each replaced by its override when one is given.
-    pub fn new(
+    pub(crate) fn new(
         cloud: Cloud,
         authority_host: Option<&str>,
         graph_endpoint: Option<&str>,
@@ -118,8 +118,9 @@ impl Endpoints {
         })
     }
 
+    #[cfg(test)]
     /// The cloud's own hosts.
-    pub fn for_cloud(cloud: Cloud) -> Self {
+    pub(crate) fn for_cloud(cloud: Cloud) -> Self {
         Self {
             cloud,
             authority: cloud.login_host().to_owned(),
@@ -127,39 +128,35 @@ impl Endpoints {
         }
     }
 
-    pub fn cloud(&self) -> Cloud {
-        self.cloud
-    }
-
     /// E.g. `https://login.microsoftonline.com`.
-    pub fn authority(&self) -> &str {
+    pub(crate) fn authority(&self) -> &str {
         &self.authority
     }
 
     /// E.g. `https://graph.microsoft.com` (no version segment).
-    pub fn graph(&self) -> &str {
+    pub(crate) fn graph(&self) -> &str {
         &self.graph
     }
 
     /// The client credentials / device code scope: `{graph}/.default`.
-    pub fn graph_scope(&self) -> String {
+    pub(crate) fn graph_scope(&self) -> String {
         format!("{}/.default", self.graph)
     }
 
     /// `{authority}/{tenant}/oauth2/v2.0/token`: also the `aud` of a client assertion.
-    pub fn token_url(&self, tenant: &str) -> String {
+    pub(crate) fn token_url(&self, tenant: &str) -> String {
         format!("{}/{tenant}/oauth2/v2.0/token", self.authority)
     }
 
     /// `{authority}/{tenant}/oauth2/v2.0/devicecode`.
-    pub fn device_code_url(&self, tenant: &str) -> String {
+    pub(crate) fn device_code_url(&self, tenant: &str) -> String {
         format!("{}/{tenant}/oauth2/v2.0/devicecode", self.authority)
     }
 }
 
 /// Checks an endpoint override and returns it without a trailing slash: an absolute `https`
 /// URL (or `http` on a loopback host) with no credentials, query or fragment.
-pub fn validate_endpoint(what: &str, raw: &str) -> Result<String, AuthError> {
+pub(crate) fn validate_endpoint(what: &str, raw: &str) -> Result<String, AuthError> {
     let raw = raw.trim();
     let bad = |why: &str| AuthError::configuration(format!("{what} '{raw}': {why}"));
     let url = Url::parse(raw).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;

@@ -25,10 +25,10 @@ use sha2::{Digest as _, Sha256};
 use super::AuthError;
 
 /// The environment variable a client secret is read from (azure-identity's name).
-pub const CLIENT_SECRET_ENV: &str = "AZURE_CLIENT_SECRET";
+pub(crate) const CLIENT_SECRET_ENV: &str = "AZURE_CLIENT_SECRET";
 
 /// The environment variable a PFX password is read from (azure-identity's name).
-pub const CERTIFICATE_PASSWORD_ENV: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+pub(crate) const CERTIFICATE_PASSWORD_ENV: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
 
 /// How long a client assertion is valid (the docs: "5-10 minutes after `nbf` at most").
 const ASSERTION_LIFETIME_SECS: i64 = 600;
@@ -63,7 +63,7 @@ impl fmt::Display for Secret {
 
 /// The client secret: the content of `path` (trimmed) when given (`--client-secret-file`),
 /// otherwise `AZURE_CLIENT_SECRET`. Empty values are refused.
-pub fn client_secret_from_env_or_file(path: Option<&Path>) -> Result<Secret, AuthError> {
+pub(crate) fn client_secret_from_env_or_file(path: Option<&Path>) -> Result<Secret, AuthError> {
     client_secret_from(path, std::env::var(CLIENT_SECRET_ENV).ok())
 }
 
@@ -96,7 +96,7 @@ fn client_secret_from(path: Option<&Path>, env: Option<String>) -> Result<Secret
 
 /// A certificate credential: the RSA private key that signs client assertions and the
 /// SHA-256 thumbprint of the certificate registered on the application.
-pub struct CertificateCredential {
+pub(crate) struct CertificateCredential {
     key: EncodingKey,
     thumbprint_s256: String,
 }
@@ -148,7 +148,7 @@ impl CertificateCredential {
     /// Reads a PEM text holding an unencrypted RSA private key (`PRIVATE KEY` or
     /// `RSA PRIVATE KEY`) and the certificate (the first `CERTIFICATE` block is the one
     /// registered on the application).
-    pub fn from_pem(pem: &str) -> Result<Self, AuthError> {
+    pub(crate) fn from_pem(pem: &str) -> Result<Self, AuthError> {
         let blocks = pem_blocks(pem);
         if blocks.iter().any(|(l, _)| *l == "ENCRYPTED PRIVATE KEY") {
             return Err(AuthError::credential(
@@ -183,22 +183,9 @@ impl CertificateCredential {
         })
     }
 
-    /// As [`CertificateCredential::from_pem`], from a file.
-    pub fn from_pem_file(path: &Path) -> Result<Self, AuthError> {
-        let pem = std::fs::read_to_string(path).map_err(|e| {
-            AuthError::credential(format!(
-                "cannot read the certificate {}: {e}",
-                path.display()
-            ))
-        })?;
-        Self::from_pem(&pem).map_err(|e| {
-            AuthError::credential(format!("certificate {}: {}", path.display(), e.message()))
-        })
-    }
-
     /// The `--certificate` file: PEM (key and certificate) or PFX, told apart by content; a
     /// PFX password comes from `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
-    pub fn from_file(path: &Path) -> Result<Self, AuthError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, AuthError> {
         let password = std::env::var(CERTIFICATE_PASSWORD_ENV)
             .ok()
             .map(Secret::new);
@@ -207,7 +194,7 @@ impl CertificateCredential {
 
     /// As [`CertificateCredential::from_file`], with the PFX password given (`None`: no
     /// password; PEM files ignore it).
-    pub fn from_file_with_password(
+    pub(crate) fn from_file_with_password(
         path: &Path,
         password: Option<&Secret>,
     ) -> Result<Self, AuthError> {
@@ -233,7 +220,7 @@ impl CertificateCredential {
     /// (<https://learn.microsoft.com/entra/identity-platform/certificate-credentials> registers
     /// that certificate on the application).
     #[cfg(feature = "pfx")]
-    pub fn from_pfx(der: &[u8], password: Option<&Secret>) -> Result<Self, AuthError> {
+    pub(crate) fn from_pfx(der: &[u8], password: Option<&Secret>) -> Result<Self, AuthError> {
         use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
         /// rsaEncryption (RFC 8017 A.1): PS256 needs an RSA key.
         const RSA_OID: &str = "1.2.840.113549.1.1.1";
@@ -284,15 +271,20 @@ impl CertificateCredential {
         ))
     }
 
+    #[cfg(test)]
     /// base64url(SHA-256(certificate DER)): the `x5t#S256` header.
-    pub fn thumbprint_s256(&self) -> &str {
+    pub(crate) fn thumbprint_s256(&self) -> &str {
         &self.thumbprint_s256
     }
 
     /// A signed client assertion for `audience` (the token endpoint) and `client_id`: PS256,
     /// `typ` JWT, `x5t#S256`; `iss` = `sub` = client id, random GUID `jti`, `nbf` = `iat` =
     /// now, `exp` = now + 10 minutes.
-    pub fn client_assertion(&self, audience: &str, client_id: &str) -> Result<Secret, AuthError> {
+    pub(crate) fn client_assertion(
+        &self,
+        audience: &str,
+        client_id: &str,
+    ) -> Result<Secret, AuthError> {
         let mut header = Header::new(Algorithm::PS256);
         header.typ = Some("JWT".to_owned());
         header.x5t_s256 = Some(self.thumbprint_s256.clone());
@@ -377,11 +369,11 @@ fn random_guid() -> String {
 }
 
 /// Receives the device code prompt (`message`: which page to open, which code to enter).
-pub type DeviceCodePrompt = Arc<dyn Fn(&str) + Send + Sync>;
+pub(crate) type DeviceCodePrompt = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How the client proves who it is.
 #[derive(Clone)]
-pub enum Credential {
+pub(crate) enum Credential {
     /// Client credentials with a secret (application token).
     ClientSecret(Secret),
     /// Client credentials with a certificate client assertion (application token).
@@ -393,7 +385,7 @@ pub enum Credential {
 /// Which kind of credential signs in: said in sign-in errors and `doctor`, and it decides what
 /// a token can do (a device code gives a delegated token; the others an application token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
+pub(crate) enum CredentialKind {
     ClientSecret,
     Certificate,
     DeviceCode,
@@ -410,7 +402,7 @@ impl fmt::Display for CredentialKind {
 }
 
 impl Credential {
-    pub fn kind(&self) -> CredentialKind {
+    pub(crate) fn kind(&self) -> CredentialKind {
         match self {
             Credential::ClientSecret(_) => CredentialKind::ClientSecret,
             Credential::Certificate(_) => CredentialKind::Certificate,

@@ -14,12 +14,12 @@ use super::AuthError;
 
 /// A reqwest 0.13 client usable by `oauth2` request builders.
 #[derive(Debug, Clone)]
-pub struct OAuthHttp(reqwest::Client);
+pub(crate) struct OAuthHttp(reqwest::Client);
 
 impl OAuthHttp {
     /// A dedicated client: no redirects (a redirected POST would resend the secret), 30 s
     /// request and 10 s connect timeouts.
-    pub fn new() -> Result<Self, AuthError> {
+    pub(crate) fn new() -> Result<Self, AuthError> {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -31,11 +31,6 @@ impl OAuthHttp {
                     "cannot build the HTTP client for token requests: {e}"
                 ))
             })
-    }
-
-    /// Wraps an existing client (shared connection pool). It should not follow redirects.
-    pub fn from_client(client: reqwest::Client) -> Self {
-        Self(client)
     }
 }
 

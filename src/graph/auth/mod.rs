@@ -2,23 +2,23 @@
 //! device code, in every national cloud. It owns credentials and tokens; it must not know Graph
 //! resources, and no secret it holds may reach a log, an error message or an output.
 
-pub mod cache;
-pub mod client;
-pub mod cloud;
-pub mod credential;
+pub(crate) mod cache;
+pub(crate) mod client;
+pub(crate) mod cloud;
+pub(crate) mod credential;
 mod device_code;
-pub mod http;
+pub(crate) mod http;
 #[cfg(test)]
 mod tests;
 
-pub use cache::CachedTokenSource;
-pub use client::TokenClient;
-pub use cloud::{Cloud, Endpoints};
-pub use credential::{
+pub(crate) use cache::CachedTokenSource;
+pub(crate) use client::TokenClient;
+pub(crate) use cloud::{Cloud, Endpoints};
+pub(crate) use credential::{
     CertificateCredential, Credential, CredentialKind, DeviceCodePrompt, Secret,
     client_secret_from_env_or_file,
 };
-pub use http::OAuthHttp;
+pub(crate) use http::OAuthHttp;
 
 use std::fmt;
 use std::future::Future;

@@ -36,13 +36,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
 use crate::graph::{CallStats, GraphClient, GraphError};
-pub use crate::inputs::snapshot::CollectionStatus;
-use crate::inputs::snapshot::{Collection, MANIFEST_SCHEMA_VERSION as SCHEMA_VERSION};
+use crate::inputs::snapshot::Collection;
+pub(crate) use crate::inputs::snapshot::CollectionStatus;
 use held::RoleSource;
 use jsonl::{JsonlWriter, create_new, remove_if_exists};
-
-/// The `manifest.json` schema this module writes.
-pub const MANIFEST_SCHEMA_VERSION: u32 = SCHEMA_VERSION;
 
 /// What `collect` is asked to do.
 #[derive(Debug, Clone)]

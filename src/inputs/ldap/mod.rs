@@ -29,14 +29,14 @@ use crate::inputs::onprem::{self, AttributeKind};
 
 /// AD's default `MaxPageSize`: a larger page is cut to it, so asking for more gains nothing.
 /// <https://learn.microsoft.com/troubleshoot/windows-server/active-directory/view-set-ldap-policy-using-ntdsutil>
-pub const PAGE_SIZE: i32 = 1_000;
+pub(crate) const PAGE_SIZE: i32 = 1_000;
 
 /// The environment variable a bind password is read from (or use `--bind-password-file`).
-pub const PASSWORD_ENV: &str = "ENTRA_AUDIT_LDAP_PASSWORD";
+pub(crate) const PASSWORD_ENV: &str = "ENTRA_AUDIT_LDAP_PASSWORD";
 
 /// Users (not computers, which derive from user), contacts and groups: what the export script
 /// exports.
-pub const FILTER: &str =
+pub(crate) const FILTER: &str =
     "(|(&(objectClass=user)(!(objectClass=computer)))(objectClass=contact)(objectClass=group))";
 
 /// How long one page (or the bind, or the rootDSE read) may take before the collection fails.
@@ -93,7 +93,7 @@ pub struct CollectAdOptions {
 
 /// What one collection read.
 #[derive(Debug, Clone, Default)]
-pub struct CollectAdSummary {
+pub(crate) struct CollectAdSummary {
     pub server: String,
     pub base: String,
     pub out: PathBuf,
@@ -106,7 +106,7 @@ pub struct CollectAdSummary {
 }
 
 impl CollectAdSummary {
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.objects.values().sum()
     }
 }
@@ -147,7 +147,7 @@ impl fmt::Display for CollectAdSummary {
 
 /// Collects users, contacts and groups into `options.out` and says what was read. Blocking: it
 /// runs its own single-threaded runtime.
-pub fn collect(options: &CollectAdOptions) -> anyhow::Result<CollectAdSummary> {
+pub(crate) fn collect(options: &CollectAdOptions) -> anyhow::Result<CollectAdSummary> {
     // polars brings rustls' ring provider into the build next to aws-lc-rs, so rustls cannot
     // pick a process default by itself (it panics); ldap3 needs one for the system trust store.
     // An earlier install (another part of the program) is fine: the error only says so.
@@ -323,7 +323,7 @@ async fn open(options: &CollectAdOptions) -> anyhow::Result<(Server, Ldap)> {
 /// What `doctor --ad-server` found: the connection works, and which attributes the importer
 /// reads are carried by none of the objects on the first page.
 #[derive(Debug, Clone)]
-pub struct Probe {
+pub(crate) struct Probe {
     pub server: String,
     pub bound_as: Option<String>,
     pub base: String,
@@ -365,7 +365,7 @@ impl fmt::Display for Probe {
 const NOT_LDAP_ATTRIBUTES: [&str; 1] = ["Enabled"];
 
 /// `doctor --ad-server`: connect, bind, read the rootDSE and one page, and say what is missing.
-pub fn probe(options: &CollectAdOptions) -> anyhow::Result<Probe> {
+pub(crate) fn probe(options: &CollectAdOptions) -> anyhow::Result<Probe> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

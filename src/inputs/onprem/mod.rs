@@ -213,7 +213,7 @@ pub(crate) const SCRIPT_HINT: &str = "run `entra-audit onprem-script > Export-En
 
 /// The PowerShell export script (`entra-audit onprem-script` prints it). It writes the JSON shape
 /// that [`import`] reads; a test keeps the two in step.
-pub fn export_script() -> &'static str {
+pub(crate) fn export_script() -> &'static str {
     include_str!("script.ps1")
 }
 
@@ -230,7 +230,7 @@ fn nul_problem(name: &str, value: &str) -> String {
 /// (userPrincipalName and a proxyAddresses value are a little over 1,000 characters, a CN 64);
 /// the bound leaves room for long DNs of deeply nested OUs and stops a corrupted or crafted value
 /// of megabytes from flowing into every finding, message and report.
-pub const MAX_VALUE_CHARS: usize = 16 * 1024;
+pub(crate) const MAX_VALUE_CHARS: usize = 16 * 1024;
 
 fn too_long(name: &str, value: &str) -> Option<String> {
     (value.len() > MAX_VALUE_CHARS && value.chars().count() > MAX_VALUE_CHARS).then(|| {
@@ -391,7 +391,7 @@ pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
 /// `dn::` or `version:` is LDIF, `[` or `{` is JSON, anything else is tried as CSV (whose reader
 /// then insists on an `ObjectGUID` and a `DistinguishedName` column, and says what is accepted).
 /// `None` when there is no significant line.
-pub fn detect_format(text: &str) -> Option<Format> {
+pub(crate) fn detect_format(text: &str) -> Option<Format> {
     let mut in_comment = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
@@ -539,13 +539,13 @@ const NAMES: &[(&str, Field)] = &[
 /// what `collect-ad` asks the directory for, so an attribute added to the importer is collected
 /// too. Names that are not LDAP attributes (`SID`, `Enabled`) are ignored by the server, as RFC
 /// 4511 §4.5.1.8 requires.
-pub fn attribute_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn attribute_names() -> impl Iterator<Item = &'static str> {
     NAMES.iter().map(|(name, _)| *name)
 }
 
 /// The importer's attribute names grouped by what they feed (an attribute and its aliases, such
 /// as `objectSid` and `SID`), in [`NAMES`] order: a group is covered when any one name is there.
-pub fn attribute_groups() -> Vec<Vec<&'static str>> {
+pub(crate) fn attribute_groups() -> Vec<Vec<&'static str>> {
     let mut groups: Vec<(Field, Vec<&'static str>)> = Vec::new();
     for &(name, field) in NAMES {
         match groups.iter_mut().find(|(f, _)| *f == field) {
@@ -558,7 +558,7 @@ pub fn attribute_groups() -> Vec<Vec<&'static str>> {
 
 /// The importer field an attribute feeds, for writers that must keep a value's shape (binary
 /// attributes as the text the importer reads).
-pub fn attribute_kind(name: &str) -> AttributeKind {
+pub(crate) fn attribute_kind(name: &str) -> AttributeKind {
     match field_for(name) {
         Some((_, Field::ObjectGuid)) => AttributeKind::Guid,
         Some((_, Field::Sid)) => AttributeKind::Sid,
@@ -569,7 +569,7 @@ pub fn attribute_kind(name: &str) -> AttributeKind {
 
 /// How a writer must render an attribute's value for the importer to read it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttributeKind {
+pub(crate) enum AttributeKind {
     /// 16 bytes written as GUID text (8-4-4-4-12, from `Guid.ToByteArray()` order).
     Guid,
     /// A binary SID written as `S-1-...` text.
@@ -1155,7 +1155,7 @@ fn classify(classes: &[String]) -> Classified<'_> {
 // ---------------------------------------------------------------------------------------------
 
 /// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
-pub fn dn_domain(dn: &str) -> Option<String> {
+pub(crate) fn dn_domain(dn: &str) -> Option<String> {
     let parts: Vec<String> = dn
         .split(',')
         .filter_map(|rdn| {
@@ -1170,7 +1170,7 @@ pub fn dn_domain(dn: &str) -> Option<String> {
 
 /// GUID text (lower-case 8-4-4-4-12) from bytes in `Guid.ToByteArray()` order: the first three
 /// groups are little-endian in the bytes, so they are reversed for display.
-pub fn guid_to_string(bytes: &[u8; 16]) -> String {
+pub(crate) fn guid_to_string(bytes: &[u8; 16]) -> String {
     use std::fmt::Write as _;
     let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
     let mut text = String::with_capacity(36);
@@ -1185,7 +1185,7 @@ pub fn guid_to_string(bytes: &[u8; 16]) -> String {
 
 /// Bytes in `Guid.ToByteArray()` order from GUID text as `[guid]` prints it (8-4-4-4-12, any case,
 /// optionally in braces). The inverse of [`guid_to_string`].
-pub fn guid_from_str(text: &str) -> Option<[u8; 16]> {
+pub(crate) fn guid_from_str(text: &str) -> Option<[u8; 16]> {
     let text = text
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
@@ -1216,7 +1216,7 @@ fn hex_digit(b: u8) -> Option<u8> {
 
 /// `S-1-5-21-...` from a binary SID (revision, sub-authority count, 48-bit big-endian identifier
 /// authority, little-endian 32-bit sub-authorities). `None` when the bytes are not a SID.
-pub fn sid_to_string(bytes: &[u8]) -> Option<String> {
+pub(crate) fn sid_to_string(bytes: &[u8]) -> Option<String> {
     use std::fmt::Write as _;
     let (&revision, rest) = bytes.split_first()?;
     let (&count, rest) = rest.split_first()?;

@@ -180,7 +180,7 @@ const DIRECTORY_TABLES: &[&str] = &["cloud_objects", "cloud_addresses", "provisi
 /// contact properties" tables of <https://learn.microsoft.com/graph/aad-advanced-queries>;
 /// examples 2 and 3 of <https://learn.microsoft.com/graph/api/orgcontact-list>, 3 and 4 of
 /// <https://learn.microsoft.com/graph/api/group-list>).
-pub const CATALOGUE: [CollectionSpec; 10] = [
+pub(crate) const CATALOGUE: [CollectionSpec; 10] = [
     CollectionSpec {
         collection: Collection::Users,
         version: ApiVersion::V1,

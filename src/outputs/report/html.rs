@@ -34,7 +34,7 @@ const EXAMPLES_PER_RULE: usize = 10;
 const REJECTED_SHOWN: usize = 50;
 
 /// The readiness rule, shown verbatim in the page so the reader can check it.
-pub const READINESS_RULE: [(&str, &str); 4] = [
+pub(crate) const READINESS_RULE: [(&str, &str); 4] = [
     (
         "Not ready",
         "at least one critical or high finding: sync would fail, merge the wrong objects or take over cloud accounts.",
@@ -180,7 +180,7 @@ fn plural_list(parts: &[(usize, &str)]) -> String {
 /// <https://developer.mozilla.org/docs/Web/HTTP/Reference/Headers/Content-Security-Policy/script-src>).
 /// A script injected into the page, even past the escaping, has another hash and does not run;
 /// no `'unsafe-inline'`, no style attributes, no images, no forms, no `<base>`.
-pub fn content_security_policy() -> String {
+pub(crate) fn content_security_policy() -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
     let hash = |text: &str| {
@@ -194,7 +194,7 @@ pub fn content_security_policy() -> String {
 }
 
 /// Writes `report.html`.
-pub fn write(report: &AuditReport, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn write(report: &AuditReport, path: &Path) -> anyhow::Result<()> {
     let html = render(report)?;
     crate::outputs::replace::write_file(path, html.as_bytes())
 }
@@ -1061,7 +1061,7 @@ fn scale(n: usize, max: usize, span: u32) -> u32 {
 /// that element at the first `</script`, whatever the JSON means, so `<` (and, for good measure,
 /// `>` and `&`) become JSON `\u` escapes, which `JSON.parse` reads back unchanged. U+2028 and
 /// U+2029 are escaped too, for tools that still treat the blob as JavaScript.
-pub fn json_for_script(json: &str) -> String {
+pub(crate) fn json_for_script(json: &str) -> String {
     let mut out = String::with_capacity(json.len() + json.len() / 16);
     for c in json.chars() {
         match c {
@@ -1094,7 +1094,7 @@ fn doc_sections(docs: &str) -> Vec<(String, String)> {
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -1122,7 +1122,7 @@ pub fn escape(text: &str) -> String {
 ///
 /// Links carry `rel="noopener noreferrer"`: the report's address never reaches the linked site
 /// (<https://html.spec.whatwg.org/multipage/links.html#link-type-noreferrer>).
-pub fn markdown_to_html(md: &str) -> String {
+pub(crate) fn markdown_to_html(md: &str) -> String {
     use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd, TextMergeStream};
 
     let mut events: Vec<Event<'_>> = Vec::new();

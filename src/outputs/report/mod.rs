@@ -5,7 +5,7 @@
 //!
 //! This module computes no findings and judges nothing: it lays out what the engine produced.
 
-pub mod html;
+pub(crate) mod html;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -20,7 +20,7 @@ use crate::audit::result::{AuditReport, Inputs};
 
 /// Writes findings.json, findings.csv, report.html and rules/<name>.csv into `out`; returns the
 /// files written.
-pub fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn write_all(report: &AuditReport, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out.join("rules"))
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
     let mut written = Vec::new();
@@ -186,7 +186,7 @@ fn write_findings_csv(
 /// Spreadsheets run a cell that starts with `=`, `+`, `-`, `@` (or a tab / carriage return) as a
 /// formula; directory values are attacker-controlled (anyone can be named `=HYPERLINK(...)`), so
 /// such cells get a leading apostrophe, which Excel shows as text (OWASP "CSV Injection").
-pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
         _ => cell.into(),
@@ -195,7 +195,7 @@ pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// The terminal summary: one line per rule, then what was not evaluated, the inputs, and where
 /// the files are.
-pub fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
+pub(crate) fn terminal_summary(report: &AuditReport, written: &[PathBuf]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

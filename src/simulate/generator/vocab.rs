@@ -36,7 +36,7 @@ pub(crate) const FAILING_FOREST: &str = "wingtiptoys";
 /// (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph>);
 /// its service principals carry it as
 /// appId and in servicePrincipalNames, and are named after the AD domain.
-pub const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
+pub(crate) const CLOUD_SYNC_APP_ID: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
 pub(crate) const CLOUD_SYNC_APP_NAME: &str =
     "Active Directory to Azure Active Directory Provisioning";
 pub(crate) const CLOUD_SYNC_PUBLISHER: &str = "Active Directory Application Registry";
