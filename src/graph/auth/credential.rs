@@ -265,7 +265,7 @@ impl CertificateCredential {
 
     /// Built without the `pfx` feature: PFX files are refused with the conversion command.
     #[cfg(not(feature = "pfx"))]
-    pub fn from_pfx(_der: &[u8], _password: Option<&Secret>) -> Result<Self, AuthError> {
+    pub(crate) fn from_pfx(_der: &[u8], _password: Option<&Secret>) -> Result<Self, AuthError> {
         Err(AuthError::credential(
             "is a PFX/PKCS#12 file, and this build reads PEM only (built without the `pfx` feature): convert it with openssl pkcs12 -in app.pfx -nodes -out app.pem",
         ))
