@@ -83,6 +83,7 @@ pub enum PredictedOutcome {
     NotSynced,
     SourceMissing,
     CloudLeftover,
+    CloudManaged,
     SyncStopped,
     PasswordSyncStopped,
     JobQuarantined,
@@ -93,7 +94,7 @@ pub enum PredictedOutcome {
 }
 
 impl PredictedOutcome {
-    pub const ALL: [PredictedOutcome; 22] = [
+    pub const ALL: [PredictedOutcome; 23] = [
         PredictedOutcome::SoftMatchTakeover,
         PredictedOutcome::InvalidSoftMatch,
         PredictedOutcome::ExistingAdminRoleConflict,
@@ -109,6 +110,7 @@ impl PredictedOutcome {
         PredictedOutcome::NotSynced,
         PredictedOutcome::SourceMissing,
         PredictedOutcome::CloudLeftover,
+        PredictedOutcome::CloudManaged,
         PredictedOutcome::SyncStopped,
         PredictedOutcome::PasswordSyncStopped,
         PredictedOutcome::JobQuarantined,
@@ -135,6 +137,7 @@ impl PredictedOutcome {
             PredictedOutcome::NotSynced => "NotSynced",
             PredictedOutcome::SourceMissing => "SourceMissing",
             PredictedOutcome::CloudLeftover => "CloudLeftover",
+            PredictedOutcome::CloudManaged => "CloudManaged",
             PredictedOutcome::SyncStopped => "SyncStopped",
             PredictedOutcome::PasswordSyncStopped => "PasswordSyncStopped",
             PredictedOutcome::JobQuarantined => "JobQuarantined",
@@ -192,6 +195,9 @@ impl PredictedOutcome {
             }
             PredictedOutcome::CloudLeftover => {
                 "nothing: the cloud object stays, no longer managed from on-prem, and may block an on-prem object"
+            }
+            PredictedOutcome::CloudManaged => {
+                "nothing from sync: the object was converted to cloud management (onPremisesSyncBehavior isCloudManaged), so updates from on-premises AD are blocked; it is no leftover, and it still holds its values against on-prem objects"
             }
             PredictedOutcome::SyncStopped => {
                 "directory sync has stopped: no change on-prem reaches Entra ID"

@@ -89,6 +89,8 @@ fn probe_url(collection: Collection) -> String {
             "/v1.0/roleManagement/directory/roleEligibilitySchedules?$top=1".into()
         }
         Collection::OnPremisesSynchronization => "/v1.0/directory/onPremisesSynchronization".into(),
+        // The behaviour is read per object: probed on the first user found.
+        Collection::SyncBehavior => "/v1.0/users?$select=id&$top=1".into(),
     }
 }
 
@@ -113,6 +115,26 @@ async fn probe(session: &Session, collection: Collection) -> Access {
                     .graph
                     .get_json(
                         &format!("/v1.0/servicePrincipals/{id}/synchronization/jobs"),
+                        &HeaderMap::new(),
+                        &mut stats,
+                    )
+                    .await
+                    .map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        (Collection::SyncBehavior, Ok(found)) => {
+            match found
+                .get("value")
+                .and_then(Value::as_array)
+                .and_then(|v| v.first())
+                .and_then(|u| u.get("id"))
+                .and_then(Value::as_str)
+            {
+                Some(id) => session
+                    .graph
+                    .get_json(
+                        &format!("/beta/users/{id}/onPremisesSyncBehavior"),
                         &HeaderMap::new(),
                         &mut stats,
                     )
@@ -192,6 +214,7 @@ impl Diagnosis {
         self.access.iter().any(|(c, a)| {
             *a != Access::Readable
                 && !(self.token_kind == TokenKind::Application && c.delegated_only())
+                && !c.needs_write_permission()
         })
     }
 }
@@ -324,6 +347,13 @@ pub fn render(session_line: &str, d: &Diagnosis) -> String {
         out,
         "  plus, delegated only (--device-code as a Global Administrator): OnPremDirectorySynchronization.Read.All"
     );
+    let sync_behavior = Collection::SyncBehavior.spec();
+    let _ = writeln!(
+        out,
+        "  optional, to tell objects converted to cloud management apart ({}; no read-only permission exists): {}",
+        sync_behavior.collection,
+        sync_behavior.application.join(", ")
+    );
     let _ = writeln!(out, "For Cloud Sync actions: {CLOUD_SYNC_ACTIONS}");
     out
 }
@@ -339,9 +369,12 @@ fn headline(d: &Diagnosis) -> String {
         .filter(|(_, a)| **a != Access::Readable)
         .map(|(c, _)| *c)
         .collect();
+    let (optional, unreadable): (Vec<Collection>, Vec<Collection>) = unreadable
+        .into_iter()
+        .partition(|c| c.needs_write_permission());
     let (by_design, missing): (Vec<Collection>, Vec<Collection>) =
         unreadable.iter().partition(|c| expected(c));
-    let readable = d.access.len() - unreadable.len();
+    let readable = d.access.len() - unreadable.len() - optional.len();
     let mut out = String::from("\n");
     if missing.is_empty() {
         let _ = writeln!(
@@ -383,6 +416,19 @@ fn headline(d: &Diagnosis) -> String {
             Collection::DELEGATED_ONLY_NOTE
         );
     }
+    for c in &optional {
+        let spec = c.spec();
+        let permissions = if d.token_kind == TokenKind::Application {
+            spec.application
+        } else {
+            spec.delegated
+        };
+        let _ = writeln!(
+            out,
+            "{c} is not readable: optional, it needs {} (no read-only permission exists); without it the leftover rules cannot tell objects converted to cloud management apart, and say so.",
+            permissions.join(" + ")
+        );
+    }
     if missing.is_empty() {
         out.push_str("Next: entra-audit check --onprem <AD export> --out <folder>\n");
     }
@@ -397,10 +443,12 @@ fn join_or_none(set: &BTreeSet<String>) -> String {
     }
 }
 
-/// The union of the least-privilege permissions of every collection.
+/// The union of the least-privilege permissions of every collection a read-only audit reads
+/// (not the optional ones that only a ReadWrite permission opens).
 pub fn least_privilege(application: bool) -> Vec<&'static str> {
     let set: BTreeSet<&'static str> = CATALOGUE
         .iter()
+        .filter(|r| !r.collection.needs_write_permission())
         .flat_map(|r| {
             if application {
                 r.application.iter()

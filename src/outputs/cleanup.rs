@@ -93,9 +93,9 @@ fn description(action: CleanupAction) -> &'static str {
             "Synced cloud users and groups whose on-prem source is gone \
                  (orphaned-synced-object). First make sure the source really is gone (not just \
                  outside the export). A synced object cannot be deleted in the cloud, so the \
-                 command first marks it cloud-managed (onPremisesSyncBehavior, \
-                 https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior), then \
-                 deletes it."
+                 command first marks it cloud-managed (onPremisesSyncBehavior, a beta API: \
+                 https://learn.microsoft.com/graph/api/onpremisessyncbehavior-update?view=graph-rest-beta, \
+                 which needs User- or Group-OnPremisesSyncBehavior.ReadWrite.All), then deletes it."
         }
     }
 }
@@ -262,6 +262,7 @@ mod evidence {
     pub const CLOUD_IMMUTABLE_ID: &str = "cloud_immutable_id";
     pub const CLOUD_ADMIN_ROLES: &str = "cloud_admin_roles";
     pub const CLOUD_DOMAIN_FEDERATED: &str = "cloud_domain_federated";
+    pub const CLOUD_MANAGED: &str = "cloud_managed";
 }
 
 /// The evidence columns an action reads.
@@ -280,8 +281,8 @@ pub struct EvidenceRead {
 /// What `action` reads of a finding's evidence (a test checks every built-in rule against it).
 pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
     use evidence::{
-        CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_SYNC_STATE,
-        HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
+        CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_MANAGED,
+        CLOUD_SYNC_STATE, HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
         OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
     };
     let (needs, when_present): (&'static [&'static str], &'static [&'static str]) = match action {
@@ -305,11 +306,12 @@ pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
                 CLOUD_IMMUTABLE_ID,
                 CLOUD_ADMIN_ROLES,
                 CLOUD_DOMAIN_FEDERATED,
+                CLOUD_MANAGED,
             ],
             &[],
         ),
         // A synced object's immutableId is its anchor: no federated-domain doubt to read.
-        CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES], &[]),
+        CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES, CLOUD_MANAGED], &[]),
     };
     EvidenceRead {
         needs,
@@ -320,14 +322,16 @@ pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
 /// A cloud object no cleanup file may delete, whatever the finding: one that holds a directory
 /// role (deleting it can lock the tenant out, and soft match refuses it anyway: the documented fix
 /// for an Existing Admin Role Conflict removes the roles, not the user), or a cloud user of a
-/// federated domain (it carries an immutableId by design, so "leftover" is a guess). The finding
-/// stays in findings.csv with a remediation that says so.
+/// federated domain (it carries an immutableId by design, so "leftover" is a guess), or an object
+/// converted to cloud management (`onPremisesSyncBehavior/isCloudManaged` true: its source of
+/// authority is the cloud by decision, so it is no leftover of a sync). The finding stays in
+/// findings.csv with a remediation that says so.
 fn keep_cloud_object(f: &Finding) -> bool {
     let has = |key: &str| f.evidence.get(key).is_some_and(|v| !v.is_empty());
+    let is_true = |key: &str| f.evidence.get(key).is_some_and(|v| v == "true");
     has(evidence::CLOUD_ADMIN_ROLES)
-        || f.evidence
-            .get(evidence::CLOUD_DOMAIN_FEDERATED)
-            .is_some_and(|v| v == "true")
+        || is_true(evidence::CLOUD_DOMAIN_FEDERATED)
+        || is_true(evidence::CLOUD_MANAGED)
 }
 
 fn is_delete(action: CleanupAction) -> bool {
@@ -670,7 +674,9 @@ fn delete_orphan(f: &Finding) -> Option<Row> {
         ),
         _ => return None,
     };
-    let behavior = format!("v1.0/{collection}/{segment}/onPremisesSyncBehavior");
+    // Beta only: onPremisesSyncBehavior has no v1.0 endpoint
+    // (<https://learn.microsoft.com/graph/api/onpremisessyncbehavior-update?view=graph-rest-beta>).
+    let behavior = format!("beta/{collection}/{segment}/onPremisesSyncBehavior");
     Some(row(
         CleanupAction::DeleteOrphanedSyncedObject,
         f,

@@ -233,6 +233,7 @@ pub fn generate_streaming(
     tenant.users = g.users;
     tenant.contacts = g.contacts;
     tenant.groups = g.groups;
+    tenant.cloud_managed = g.cloud_managed.into_iter().collect();
     tenant.ground_truth = g.ground_truth;
     tenant.ground_truth.sort();
     tenant.planted_cases = planted_cases;
@@ -510,6 +511,8 @@ pub(crate) struct Gen {
     pub(crate) users: Vec<User>,
     pub(crate) contacts: Vec<OrgContact>,
     pub(crate) groups: Vec<Group>,
+    /// Ids of the objects converted to cloud management (onPremisesSyncBehavior isCloudManaged).
+    pub(crate) cloud_managed: Vec<String>,
     pub(crate) service_principals: Vec<super::model::ServicePrincipal>,
     pub(crate) quarantined_jobs: usize,
     pub(crate) failing_jobs: usize,
@@ -559,6 +562,7 @@ impl Gen {
             users: Vec::new(),
             contacts: Vec::new(),
             groups: Vec::new(),
+            cloud_managed: Vec::new(),
             service_principals: Vec::new(),
             quarantined_jobs: options.quarantined_jobs,
             failing_jobs: options.failing_jobs,

@@ -13,6 +13,8 @@
 //!   [`partition`] and paged side by side, checked against `/$count`.
 //! - [`errors_only`]: `--errors-only`, the objects with provisioning errors only.
 //! - [`held`]: the small collections, held and written whole.
+//! - [`sync_behavior`]: onPremisesSyncBehavior of the leftover rules' candidates, read after
+//!   users and groups, per object in JSON batches.
 //! - [`jsonl`]: the files; [`manifest`]: `manifest.json`.
 //!
 //! All requests go through the client's rate limiter and `Retry-After` gate; the directory
@@ -24,6 +26,7 @@ mod held;
 mod jsonl;
 mod manifest;
 mod partition;
+mod sync_behavior;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -84,6 +87,9 @@ pub struct CollectOptions {
     /// chain of its own (and, where Graph scans rather than seeks, several nearly empty pages).
     /// 0: every partition alone (those the sample did not see still go together).
     pub partition_pack_to: u64,
+    /// The most users and groups whose onPremisesSyncBehavior is read (one batch item each;
+    /// 5,000 is 250 batches). The candidates beyond it are recorded as not read.
+    pub sync_behavior_cap: usize,
 }
 
 impl Default for CollectOptions {
@@ -97,6 +103,7 @@ impl Default for CollectOptions {
             partition_concurrency: 64,
             partition_split_above: 12_000,
             partition_pack_to: 10_000,
+            sync_behavior_cap: 5_000,
         }
     }
 }
@@ -269,6 +276,14 @@ pub async fn collect(
         })
         .await;
     let (organization, tenant_id) = organization;
+    // After users and groups: which objects it is read for comes from them.
+    let candidates =
+        sync_behavior::collected_candidates(out, &users, &groups, options.errors_only);
+    let behaviour = timed(
+        started,
+        run(Collection::SyncBehavior).sync_behavior(candidates, options.sync_behavior_cap),
+    )
+    .await;
     let collections: BTreeMap<Collection, CollectionOutcome> = [
         (Collection::Users, users),
         (Collection::Contacts, contacts),
@@ -280,6 +295,7 @@ pub async fn collect(
         (Collection::OnPremisesSynchronization, dir_sync),
         (Collection::RoleAssignments, active),
         (Collection::RoleEligibilities, eligible),
+        (Collection::SyncBehavior, behaviour),
     ]
     .into_iter()
     .collect();
