@@ -183,7 +183,7 @@ fn the_same_seed_writes_the_same_files_and_another_seed_other_files() {
     write_ground_truth(&streamed, &d.path().join("expected.json")).unwrap();
     let (fa, fb, fc) = (files(a.path()), files(b.path()), files(c.path()));
     assert_eq!(fa, files(d.path()), "streamed generation wrote other files");
-    assert_eq!(fa.len(), 15, "{:?}", fa.keys().collect::<Vec<_>>());
+    assert_eq!(fa.len(), 16, "{:?}", fa.keys().collect::<Vec<_>>());
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (path, bytes) in &fa {
         assert!(

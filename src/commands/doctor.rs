@@ -602,7 +602,7 @@ mod tests {
         let head: Vec<&str> = by_design.lines().take(6).collect();
         let head = head.join("\n");
         assert!(
-            head.contains("9 of 10 collections are readable: everything this sign-in can read."),
+            head.contains("10 of 11 collections are readable: everything this sign-in can read."),
             "{head}"
         );
         assert!(head.contains("onPremisesSynchronization is readable only with a delegated Global Administrator sign-in (--device-code); the rules that use it run without it."), "{head}");
@@ -620,6 +620,30 @@ mod tests {
                 "Next: grant OrgContact.Read.All (application permissions, with admin consent)"
             ),
             "{head}"
+        );
+    }
+
+    /// onPremisesSyncBehavior needs ReadWrite permissions (none read-only exists): without them
+    /// the leftover rules run with less, the doctor says so apart, and a read-only audit app is
+    /// not told it lacks something (exit 0).
+    #[test]
+    fn a_forbidden_sync_behavior_is_optional_and_offered_apart() {
+        let d = diagnosis_with_forbidden(Collection::SyncBehavior);
+        assert!(!d.needs_a_grant());
+        assert!(d.disabled_rules.is_empty(), "{:?}", d.disabled_rules);
+        let degraded: Vec<&str> = d.degraded_rules.keys().map(String::as_str).collect();
+        assert_eq!(degraded, ["orphaned-synced-object", "stale-cloud-only"]);
+        let text = render("signed in", &d);
+        assert!(
+            text.contains("onPremisesSyncBehavior is not readable: optional, it needs User-OnPremisesSyncBehavior.ReadWrite.All + Group-OnPremisesSyncBehavior.ReadWrite.All (no read-only permission exists)"),
+            "{text}"
+        );
+        assert!(!text.contains("Not readable:"), "{text}");
+        assert!(
+            !least_privilege(true)
+                .iter()
+                .any(|p| p.contains("OnPremisesSyncBehavior")),
+            "a read-only audit is not asked for a ReadWrite permission"
         );
     }
 

@@ -282,8 +282,8 @@ pub struct EvidenceRead {
 pub fn evidence_read(action: CleanupAction) -> EvidenceRead {
     use evidence::{
         CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_MANAGED,
-        CLOUD_SYNC_STATE, HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
-        OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
+        CLOUD_SYNC_STATE, HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR,
+        OTHER_ONPREM_DISTINGUISHED_NAME, OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
     };
     let (needs, when_present): (&'static [&'static str], &'static [&'static str]) = match action {
         CleanupAction::ClearOnpremConsistencyGuid
@@ -1063,11 +1063,13 @@ mod tests {
     }
 
     #[test]
-    fn no_delete_row_for_a_role_holder_or_a_federated_cloud_user() {
+    fn no_delete_row_for_a_role_holder_a_federated_cloud_user_or_a_cloud_managed_object() {
         let findings = [
             leftover("c1", &[]),
             leftover("c2", &[("cloud_admin_roles", "Global Administrator")]),
             leftover("c3", &[("cloud_domain_federated", "true")]),
+            leftover("c4", &[("cloud_managed", "true")]),
+            leftover("c5", &[("cloud_managed", "not read: HTTP 503")]),
         ];
         let rows = plan(&findings, &declarations());
         let deleted: Vec<&str> = rows
@@ -1075,7 +1077,24 @@ mod tests {
             .filter(|r| is_delete(r.action))
             .map(|r| r.cloud_object_id.as_str())
             .collect();
-        assert_eq!(deleted, ["c1"]);
+        assert_eq!(deleted, ["c1", "c5"]);
+    }
+
+    #[test]
+    fn an_orphan_is_made_cloud_managed_through_the_beta_endpoint() {
+        let mut f = leftover("u1", &[]);
+        f.rule = "orphaned-synced-object".into();
+        let row = delete_orphan(&f).expect("a row");
+        assert!(
+            row.graph_request
+                .starts_with("PATCH /beta/users/u1/onPremisesSyncBehavior "),
+            "{}",
+            row.graph_request
+        );
+        assert!(
+            row.powershell
+                .contains("'beta/users/u1/onPremisesSyncBehavior'")
+        );
     }
 
     #[test]

@@ -540,8 +540,7 @@ fn sync_behaviors(tenant: &SimTenant) -> Vec<SyncBehaviorRecord<'_>> {
         .groups
         .iter()
         .filter(|g| {
-            g.on_premises_sync_enabled.is_some()
-                || some(g.on_premises_last_sync_date_time.as_ref())
+            g.on_premises_sync_enabled.is_some() || some(g.on_premises_last_sync_date_time.as_ref())
         })
         .map(|g| (g.id.as_str(), "group"));
     users

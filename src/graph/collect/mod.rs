@@ -277,8 +277,7 @@ pub async fn collect(
         .await;
     let (organization, tenant_id) = organization;
     // After users and groups: which objects it is read for comes from them.
-    let candidates =
-        sync_behavior::collected_candidates(out, &users, &groups, options.errors_only);
+    let candidates = sync_behavior::collected_candidates(out, &users, &groups, options.errors_only);
     let behaviour = timed(
         started,
         run(Collection::SyncBehavior).sync_behavior(candidates, options.sync_behavior_cap),

@@ -30,7 +30,7 @@ use crate::inputs::snapshot::{Collection, SyncBehavior};
 pub(super) const BATCH_SIZE: usize = 20;
 
 /// Rounds of resending the items Graph answered 429 or 5xx to.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// The longest `Retry-After` of a throttled item honoured before the next round.
 const MAX_ITEM_WAIT: Duration = Duration::from_secs(30);
@@ -92,11 +92,15 @@ pub(super) fn candidates_in(path: &Path, set: &'static str) -> anyhow::Result<Ve
         struct Envelope {
             value: Vec<Listed>,
         }
-        let envelope: Envelope = serde_json::from_str(&text)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let envelope: Envelope =
+            serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
         envelope.value.into_iter().for_each(&mut push);
     } else {
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let listed: Listed = serde_json::from_str(line)
                 .with_context(|| format!("{} line {}", path.display(), n + 1))?;
             push(listed);
@@ -209,10 +213,12 @@ impl Task<'_> {
                 break;
             }
             let mut retry: Vec<&Candidate> = Vec::new();
-            let mut wait = Duration::ZERO;
             for chunk in pending.chunks(BATCH_SIZE) {
                 read.batches += 1;
                 let answers = self.batch(chunk, stats).await?;
+                // A throttled item's Retry-After holds for the requests after it too: the next
+                // batch waits it out (the client's own gate sees only the batch's 200).
+                let mut wait = Duration::ZERO;
                 for (candidate, answer) in chunk.iter().zip(answers) {
                     let record = |is_cloud_managed, not_read| SyncBehavior {
                         id: candidate.id.clone(),
@@ -222,11 +228,13 @@ impl Task<'_> {
                     };
                     match answer {
                         Answer::Read(v) => read.records.push(record(v, None)),
-                        Answer::Retry(after) if round + 1 < ROUNDS => {
+                        Answer::Retry(after, throttled) if round + 1 < ROUNDS => {
+                            stats.throttled += u64::from(throttled);
+                            stats.retries += 1;
                             wait = wait.max(after.min(MAX_ITEM_WAIT));
                             retry.push(candidate);
                         }
-                        Answer::Retry(_) => read.records.push(record(
+                        Answer::Retry(..) => read.records.push(record(
                             None,
                             Some(format!("throttled or failing after {ROUNDS} tries")),
                         )),
@@ -243,9 +251,9 @@ impl Task<'_> {
                         }
                     }
                 }
-            }
-            if !retry.is_empty() && !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
             }
             pending = retry;
         }
@@ -272,12 +280,7 @@ impl Task<'_> {
         let body = json!({ "requests": requests });
         let response = self
             .client
-            .post_json(
-                "/beta/$batch",
-                &body,
-                &reqwest::header::HeaderMap::new(),
-                stats,
-            )
+            .post_read_batch("/beta/$batch", &body, stats)
             .await?;
         let mut by_id: BTreeMap<String, &Value> = BTreeMap::new();
         for item in response
@@ -296,7 +299,7 @@ impl Task<'_> {
             .map(|(i, c)| match by_id.get(&(i + 1).to_string()) {
                 Some(item) => Answer::of(item, c),
                 // "The response might not be in the same order"; a missing one is retried.
-                None => Answer::Retry(Duration::from_secs(1)),
+                None => Answer::Retry(Duration::from_secs(1), false),
             })
             .collect())
     }
@@ -305,8 +308,8 @@ impl Task<'_> {
 /// One batch item's answer.
 enum Answer {
     Read(Option<bool>),
-    /// 429 or 5xx: send again after this long.
-    Retry(Duration),
+    /// 429 (`true`) or 5xx: send again after this long.
+    Retry(Duration, bool),
     Refused(ErrorDetail),
 }
 
@@ -332,12 +335,17 @@ impl Answer {
                             .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
                             .map(|(_, v)| v)
                     })
-                    .and_then(|v| {
-                        v.as_u64()
-                            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .and_then(|v| match v {
+                        Value::Number(n) => {
+                            n.as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        }
+                        Value::String(s) => {
+                            crate::graph::parse_retry_after(s, std::time::SystemTime::now())
+                        }
+                        _ => None,
                     })
-                    .unwrap_or(1);
-                Answer::Retry(Duration::from_secs(after))
+                    .unwrap_or(Duration::from_secs(1));
+                Answer::Retry(after, status == 429)
             }
             _ => {
                 let error = body.and_then(|b| b.get("error"));
@@ -349,7 +357,10 @@ impl Answer {
                 };
                 Answer::Refused(ErrorDetail {
                     method: "GET".to_owned(),
-                    url: format!("/beta/{}/{}/onPremisesSyncBehavior", candidate.set, candidate.id),
+                    url: format!(
+                        "/beta/{}/{}/onPremisesSyncBehavior",
+                        candidate.set, candidate.id
+                    ),
                     status,
                     code: text("code"),
                     message: text("message"),
