@@ -75,6 +75,7 @@ pub enum PredictedOutcome {
     AttributeValueMustBeUnique,
     InvalidHardMatch,
     DuplicateSourceAnchor,
+    SourceAnchorMissing,
     UpnReplacedWithInitialDomain,
     IdentityDataValidationFailed,
     ValueRewritten,
@@ -94,7 +95,7 @@ pub enum PredictedOutcome {
 }
 
 impl PredictedOutcome {
-    pub const ALL: [PredictedOutcome; 23] = [
+    pub const ALL: [PredictedOutcome; 24] = [
         PredictedOutcome::SoftMatchTakeover,
         PredictedOutcome::InvalidSoftMatch,
         PredictedOutcome::ExistingAdminRoleConflict,
@@ -102,6 +103,7 @@ impl PredictedOutcome {
         PredictedOutcome::AttributeValueMustBeUnique,
         PredictedOutcome::InvalidHardMatch,
         PredictedOutcome::DuplicateSourceAnchor,
+        PredictedOutcome::SourceAnchorMissing,
         PredictedOutcome::UpnReplacedWithInitialDomain,
         PredictedOutcome::IdentityDataValidationFailed,
         PredictedOutcome::ValueRewritten,
@@ -129,6 +131,7 @@ impl PredictedOutcome {
             PredictedOutcome::AttributeValueMustBeUnique => "AttributeValueMustBeUnique",
             PredictedOutcome::InvalidHardMatch => "InvalidHardMatch",
             PredictedOutcome::DuplicateSourceAnchor => "DuplicateSourceAnchor",
+            PredictedOutcome::SourceAnchorMissing => "SourceAnchorMissing",
             PredictedOutcome::UpnReplacedWithInitialDomain => "UpnReplacedWithInitialDomain",
             PredictedOutcome::IdentityDataValidationFailed => "IdentityDataValidationFailed",
             PredictedOutcome::ValueRewritten => "ValueRewritten",
@@ -171,6 +174,9 @@ impl PredictedOutcome {
             }
             PredictedOutcome::DuplicateSourceAnchor => {
                 "two on-prem objects carry one source anchor: only one of them can own the cloud object, the other fails"
+            }
+            PredictedOutcome::SourceAnchorMissing => {
+                "the user has no usable value in the custom source anchor attribute: it cannot be hard-matched, and what Entra Connect does with it is not documented (it may not be exported)"
             }
             PredictedOutcome::UpnReplacedWithInitialDomain => {
                 "the UPN suffix is not a verified domain: sync writes the UPN on the tenant's initial (onmicrosoft.com) domain instead"
