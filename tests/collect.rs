@@ -1312,13 +1312,13 @@ async fn sync_behavior_is_read_for_the_candidates_in_batches_and_capped_honestly
                     .as_deref()
                     .is_some_and(|w| w.contains("cap of 3")),
                 "{b:?}"
-            )
+            );
         })
         .count();
     assert_eq!(not_read, candidates.len() - 3);
 }
 
-/// Without the (ReadWrite) permission, onPremisesSyncBehavior is forbidden and everything else
+/// Without the (`ReadWrite`) permission, onPremisesSyncBehavior is forbidden and everything else
 /// complete; the leftover rules run and say what they ran without.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_sync_behavior_leaves_the_leftover_rules_running_with_a_caveat() {

@@ -76,6 +76,9 @@ fn assert_audit_finds_exactly_the_ground_truth(dir: &Path, tenant: &SimTenant) {
 /// Every rule of the catalogue has at least one planted finding, except the tenant-level rule
 /// that the chosen health leaves quiet.
 fn assert_every_rule_is_planted(tenant: &SimTenant, quiet: &str) {
+    // Rules that only a sync setting other than the generated tenant's (its default model)
+    // can make fire: their rule fixtures prove them.
+    const NEED_SYNC_SETTINGS: [&str; 1] = ["source-anchor-missing"];
     let planted: BTreeSet<&str> = tenant
         .ground_truth
         .iter()
@@ -87,9 +90,6 @@ fn assert_every_rule_is_planted(tenant: &SimTenant, quiet: &str) {
         .filter(|r| r.kind == Kind::Rule)
         .map(|r| r.name)
         .collect();
-    // Rules that only a sync setting other than the generated tenant's (its default model)
-    // can make fire: their rule fixtures prove them.
-    const NEED_SYNC_SETTINGS: [&str; 1] = ["source-anchor-missing"];
     let missing: Vec<&String> = catalogue
         .iter()
         .filter(|r| {

@@ -73,7 +73,8 @@ pub fn token_claims(token: &str) -> Option<TokenClaims> {
 /// The request that shows whether a collection is readable (the smallest one `collect` sends).
 fn probe_url(collection: Collection) -> String {
     match collection {
-        Collection::Users => "/v1.0/users?$select=id&$top=1".into(),
+        // onPremisesSyncBehavior is read per object: probed on the first user found.
+        Collection::Users | Collection::SyncBehavior => "/v1.0/users?$select=id&$top=1".into(),
         Collection::Contacts => "/v1.0/contacts?$select=id&$top=1".into(),
         Collection::Groups => "/v1.0/groups?$select=id&$top=1".into(),
         Collection::Organization => "/beta/organization?$select=id".into(),
@@ -89,8 +90,6 @@ fn probe_url(collection: Collection) -> String {
             "/v1.0/roleManagement/directory/roleEligibilitySchedules?$top=1".into()
         }
         Collection::OnPremisesSynchronization => "/v1.0/directory/onPremisesSynchronization".into(),
-        // The behaviour is read per object: probed on the first user found.
-        Collection::SyncBehavior => "/v1.0/users?$select=id&$top=1".into(),
     }
 }
 
@@ -444,7 +443,7 @@ fn join_or_none(set: &BTreeSet<String>) -> String {
 }
 
 /// The union of the least-privilege permissions of every collection a read-only audit reads
-/// (not the optional ones that only a ReadWrite permission opens).
+/// (not the optional ones that only a `ReadWrite` permission opens).
 pub fn least_privilege(application: bool) -> Vec<&'static str> {
     let set: BTreeSet<&'static str> = CATALOGUE
         .iter()
@@ -623,7 +622,7 @@ mod tests {
         );
     }
 
-    /// onPremisesSyncBehavior needs ReadWrite permissions (none read-only exists): without them
+    /// onPremisesSyncBehavior needs `ReadWrite` permissions (none read-only exists): without them
     /// the leftover rules run with less, the doctor says so apart, and a read-only audit app is
     /// not told it lacks something (exit 0).
     #[test]

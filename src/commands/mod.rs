@@ -60,7 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Man(args) => completions::man(args.out.as_deref()),
         Command::CollectAd(args) => {
             let mut options = args.ldap.collect_options(&args.server, args.out.clone())?;
-            options.extra_attributes = args.attributes.clone();
+            options.extra_attributes.clone_from(&args.attributes);
             eprint!("{}", crate::inputs::ldap::collect(&options)?);
             Ok(0)
         }

@@ -107,7 +107,7 @@ impl Collection {
         matches!(self, Collection::OnPremisesSynchronization)
     }
 
-    /// Readable only with a ReadWrite permission (no read-only one exists), and optional: the
+    /// Readable only with a `ReadWrite` permission (no read-only one exists), and optional: the
     /// rules that use it run without it and say so. A read-only audit app is not expected to
     /// hold it, so the doctor offers it apart from the read permissions.
     pub fn needs_write_permission(self) -> bool {

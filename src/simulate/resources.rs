@@ -800,7 +800,7 @@ fn list<T: Serialize + QuickText>(
 /// `GET /beta/{users|groups}/{id}/onPremisesSyncBehavior`
 /// (<https://learn.microsoft.com/graph/api/onpremisessyncbehavior-get?view=graph-rest-beta>):
 /// beta only (v1.0 does not know the segment), one object, `{"id", "isCloudManaged"}`. Its
-/// permissions are ReadWrite ones, so the `forbidden` fault names it on its own
+/// permissions are `ReadWrite` ones, so the `forbidden` fault names it on its own
 /// (`onPremisesSyncBehavior`), apart from the users and groups lists.
 fn sync_behavior(
     ctx: &Ctx<'_>,

@@ -1842,9 +1842,9 @@ async fn select_of_a_real_unmodelled_property_is_not_an_error() {
 async fn sync_behavior_is_served_per_object_under_beta_only() {
     let server = start(4, options()).await;
     let base = server.base_url();
-    let token = app_token(&base).await;
+    let token = app_token(base).await;
     let (status, body) = get_json(
-        &base,
+        base,
         &token,
         &format!("/beta/users/{}/onPremisesSyncBehavior", guid(2)),
     )
@@ -1853,7 +1853,7 @@ async fn sync_behavior_is_served_per_object_under_beta_only() {
     assert_eq!(body["isCloudManaged"], true);
     assert_eq!(body["id"], guid(2));
     let (status, body) = get_json(
-        &base,
+        base,
         &token,
         &format!("/beta/groups/{}/onPremisesSyncBehavior", guid(6000)),
     )
@@ -1861,14 +1861,14 @@ async fn sync_behavior_is_served_per_object_under_beta_only() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["isCloudManaged"], false);
     let (status, _) = get_json(
-        &base,
+        base,
         &token,
         &format!("/v1.0/users/{}/onPremisesSyncBehavior", guid(2)),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = get_json(
-        &base,
+        base,
         &token,
         "/beta/users/00000000-0000-0000-0000-00000000dead/onPremisesSyncBehavior",
     )
@@ -1879,14 +1879,14 @@ async fn sync_behavior_is_served_per_object_under_beta_only() {
     forbidding.faults.forbidden = vec!["onPremisesSyncBehavior".into()];
     let server = start(4, forbidding).await;
     let base = server.base_url();
-    let token = app_token(&base).await;
+    let token = app_token(base).await;
     let (status, _) = get_json(
-        &base,
+        base,
         &token,
         &format!("/beta/users/{}/onPremisesSyncBehavior", guid(2)),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = get_json(&base, &token, &format!("/beta/users/{}", guid(2))).await;
+    let (status, _) = get_json(base, &token, &format!("/beta/users/{}", guid(2))).await;
     assert_eq!(status, StatusCode::OK, "the users stay readable");
 }

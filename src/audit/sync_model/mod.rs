@@ -17,12 +17,12 @@
 //! - alternate login ID (another attribute as the cloud UPN):
 //!   <https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname>;
 //! - a custom source anchor attribute (a custom install's "A specific attribute"): "If the
-//!   selected sourceAnchor isn't of type string, then Microsoft Entra Connect Base64Encode the
+//!   selected sourceAnchor isn't of type string, then Microsoft Entra Connect `Base64Encode` the
 //!   attribute value", and "The sourceAnchor attribute is case-sensitive"
 //!   (<https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-design-concepts>).
 //!   A string attribute's value is the immutableId as it is; one named `NAME;binary` is base64 of
 //!   its bytes. Not documented, and chosen here: the custom attribute anchors users only (the
-//!   page speaks of users; groups and contacts keep objectGUID, as in ConsistencyGuid mode); an
+//!   page speaks of users; groups and contacts keep objectGUID, as in `ConsistencyGuid` mode); an
 //!   integer attribute's encoding (which bytes are base64-encoded) is not documented, so such an
 //!   anchor is not predicted; what the engine does with a user that has no value is not
 //!   documented either: the user stays in the audit (its UPN and addresses still collide) with no

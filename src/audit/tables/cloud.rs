@@ -309,7 +309,18 @@ pub(super) fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResul
     let features = sync_features(cloud, needs(&[Collection::OnPremisesSynchronization]))?;
     tables.put(&SYNC_FEATURES, features);
 
-    let behavior = match needs(&[Collection::SyncBehavior]) {
+    let behavior = sync_behavior(cloud, needs(&[Collection::SyncBehavior]))?;
+    tables.put(&SYNC_BEHAVIOR, behavior);
+    Ok(tables)
+}
+
+/// The `sync_behavior` table, or why it is unavailable: forbidden is what an audit app without
+/// the `ReadWrite` permissions gets, said with the permissions to grant.
+fn sync_behavior(
+    cloud: &CloudSnapshot,
+    readable: Result<(), String>,
+) -> PolarsResult<Result<DataFrame, String>> {
+    Ok(match readable {
         Ok(()) => Ok(sync_behavior_frame(&cloud.sync_behaviors)?),
         Err(_) if cloud.forbidden(Collection::SyncBehavior) => Err(format!(
             "{} is forbidden: it needs {} (no read-only permission exists), so objects converted to cloud management cannot be told apart",
@@ -317,9 +328,7 @@ pub(super) fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResul
             Collection::SyncBehavior.spec().application.join(" + ")
         )),
         Err(reason) => Err(reason),
-    };
-    tables.put(&SYNC_BEHAVIOR, behavior);
-    Ok(tables)
+    })
 }
 
 /// The `sync_features` table, or why it is unavailable. Forbidden is what every application

@@ -197,20 +197,7 @@ pub async fn collect(
     out: &Path,
     options: &CollectOptions,
 ) -> anyhow::Result<CollectReport> {
-    tokio::fs::create_dir_all(out)
-        .await
-        .with_context(|| format!("creating {}", out.display()))?;
-    // A manifest of an earlier run must not vouch for the files this run replaces, and until
-    // this run's manifest is in place the folder says it is being written: a killed run leaves
-    // a folder `check --cloud` refuses instead of a silent mix of two runs' collections.
-    remove_if_exists(&out.join("manifest.json")).await?;
-    let marker = out.join(crate::inputs::snapshot::COLLECTING_MARKER);
-    remove_if_exists(&marker).await?;
-    create_new(&marker)
-        .await?
-        .write_all(format!("pid {}\n", std::process::id()).as_bytes())
-        .await
-        .with_context(|| format!("writing {}", marker.display()))?;
+    let marker = start_collecting(out).await?;
     let collected_at = Utc::now();
     let top = options.top.clamp(1, 999);
     let run = |collection: Collection| Task {
@@ -277,12 +264,8 @@ pub async fn collect(
         .await;
     let (organization, tenant_id) = organization;
     // After users and groups: which objects it is read for comes from them.
-    let candidates = sync_behavior::collected_candidates(out, &users, &groups, options.errors_only);
-    let behaviour = timed(
-        started,
-        run(Collection::SyncBehavior).sync_behavior(candidates, options.sync_behavior_cap),
-    )
-    .await;
+    let behaviour = run(Collection::SyncBehavior).sync_behavior(&users, &groups, options);
+    let behaviour = timed(started, behaviour).await;
     let collections: BTreeMap<Collection, CollectionOutcome> = [
         (Collection::Users, users),
         (Collection::Contacts, contacts),
@@ -313,6 +296,25 @@ pub async fn collect(
         started.elapsed().saturating_sub(collected),
     );
     Ok(report)
+}
+
+/// Creates `out` and marks it as being written; returns the marker to remove at the end. A
+/// manifest of an earlier run must not vouch for the files this run replaces, and until this
+/// run's manifest is in place the folder says it is being written: a killed run leaves a folder
+/// `check --cloud` refuses instead of a silent mix of two runs' collections.
+async fn start_collecting(out: &Path) -> anyhow::Result<PathBuf> {
+    tokio::fs::create_dir_all(out)
+        .await
+        .with_context(|| format!("creating {}", out.display()))?;
+    remove_if_exists(&out.join("manifest.json")).await?;
+    let marker = out.join(crate::inputs::snapshot::COLLECTING_MARKER);
+    remove_if_exists(&marker).await?;
+    create_new(&marker)
+        .await?
+        .write_all(format!("pid {}\n", std::process::id()).as_bytes())
+        .await
+        .with_context(|| format!("writing {}", marker.display()))?;
+    Ok(marker)
 }
 
 /// Where the time went, per collection, and how each ended, at info (`ENTRA_AUDIT_LOG=info`).

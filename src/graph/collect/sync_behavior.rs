@@ -12,7 +12,7 @@
 //! [`super::CollectOptions::sync_behavior_cap`] objects. Every candidate gets a record: read, or
 //! not read with the reason (over the cap, or what Graph answered for it), so nothing unread is
 //! taken for "not cloud-managed". When Graph refuses every item with 403 the collection is
-//! forbidden: the permissions it needs are ReadWrite ones, which an audit app often lacks.
+//! forbidden: the permissions it needs are `ReadWrite` ones, which an audit app often lacks.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -119,16 +119,20 @@ struct Read {
 }
 
 impl Task<'_> {
-    /// Reads the behaviour of `candidates` (the first `cap`; the rest are recorded as not read)
-    /// and writes `onPremisesSyncBehavior.json`.
+    /// Reads the behaviour of the candidates among the `users` and `groups` just collected (the
+    /// first [`super::CollectOptions::sync_behavior_cap`]; the rest are recorded as not read) and
+    /// writes `onPremisesSyncBehavior.json`.
     pub(super) async fn sync_behavior(
         self,
-        candidates: Result<Vec<Candidate>, String>,
-        cap: usize,
+        users: &CollectionOutcome,
+        groups: &CollectionOutcome,
+        options: &super::CollectOptions,
     ) -> CollectionOutcome {
         if self.skip {
             return self.skipped().await;
         }
+        let cap = options.sync_behavior_cap;
+        let candidates = collected_candidates(self.out, users, groups, options.errors_only);
         let candidates = match candidates {
             Ok(c) => c,
             Err(why) => {
