@@ -346,6 +346,8 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("sync.toml").and(predicate::str::contains("upn-sorce")));
+    // A custom anchor attribute is predicted (the export carries no employeeID, so every user
+    // is reported by source-anchor-missing); a name that is no LDAP attribute is refused.
     entra_audit()
         .args([
             "check",
@@ -356,6 +358,21 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
         ])
         .arg(tenant.join("onprem/ad.ldif"))
         .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("source anchor: employeeID (users, string")
+                .and(predicate::str::contains("source-anchor-missing")),
+        );
+    entra_audit()
+        .args([
+            "check",
+            "--no-files",
+            "--source-anchor",
+            "employee id",
+            "--onprem",
+        ])
+        .arg(tenant.join("onprem/ad.ldif"))
+        .assert()
         .code(2)
-        .stderr(predicate::str::contains("not supported"));
+        .stderr(predicate::str::contains("not an LDAP attribute name"));
 }

@@ -270,8 +270,17 @@ async fn a_forbidden_collection_is_marked_and_the_others_complete() {
     let report = collect(&s.client, &out, &CollectOptions::default())
         .await
         .unwrap();
-    assert_eq!(report.incomplete(), vec![Collection::Groups]);
+    // Which objects onPremisesSyncBehavior is read for comes from users and groups: without
+    // groups it is skipped, with the reason.
+    assert_eq!(
+        report.incomplete(),
+        vec![Collection::Groups, Collection::SyncBehavior]
+    );
     assert!(report.failed().is_empty(), "forbidden is not failed");
+    assert_eq!(
+        status_of(&manifest(&out), Collection::SyncBehavior),
+        "skipped"
+    );
     let groups = &report.collections[&Collection::Groups];
     assert_eq!(groups.status, CollectionStatus::Forbidden);
     assert_eq!(groups.stats.retries, 0);
@@ -282,7 +291,7 @@ async fn a_forbidden_collection_is_marked_and_the_others_complete() {
         "Authorization_RequestDenied"
     );
     for collection in Collection::ALL {
-        if collection != Collection::Groups {
+        if ![Collection::Groups, Collection::SyncBehavior].contains(&collection) {
             assert_eq!(status_of(&m, collection), "complete", "{collection}");
         }
     }
@@ -348,13 +357,21 @@ async fn throttling_is_waited_out_and_every_collection_completes() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    // Small pages: many requests, so the throttle bites.
+    // Small pages: many requests, so the throttle bites. onPremisesSyncBehavior is read in JSON
+    // batches, whose 20 items Graph throttles one by one: no client can wait between the items
+    // of one batch, so it is left out of this count of early retries (its own test resends
+    // throttled items).
     let options = CollectOptions {
         top: 5,
+        skip: [Collection::SyncBehavior].into_iter().collect(),
         ..CollectOptions::default()
     };
     let report = collect(&s.client, dir.path(), &options).await.unwrap();
-    assert!(report.incomplete().is_empty(), "{report:#?}");
+    assert_eq!(
+        report.incomplete(),
+        vec![Collection::SyncBehavior],
+        "{report:#?}"
+    );
     let server = s.server.handle().stats();
     assert!(server.throttled > 0, "the throttle must bite: {server:?}");
     assert_eq!(server.early_retries, 0, "waited as told: {server:?}");
@@ -365,6 +382,7 @@ async fn throttling_is_waited_out_and_every_collection_completes() {
     assert!(
         Collection::ALL
             .iter()
+            .filter(|c| **c != Collection::SyncBehavior)
             .all(|c| snapshot.state(*c).is_loaded())
     );
 }
@@ -628,9 +646,14 @@ async fn a_large_upn_partition_is_split_by_its_next_character() {
         ..partitioned_options()
     };
     let report = collect(&s.client, dir.path(), &options).await.unwrap();
+    // Without groups, onPremisesSyncBehavior has no candidates to read: skipped too.
     assert_eq!(
         report.incomplete(),
-        vec![Collection::Contacts, Collection::Groups]
+        vec![
+            Collection::Contacts,
+            Collection::Groups,
+            Collection::SyncBehavior
+        ]
     );
     let t = &s.tenant;
     let one_char = non_empty_partitions(
@@ -867,7 +890,13 @@ async fn errors_only_collects_the_objects_with_errors_and_audits_only_what_they_
             ..partitioned_options()
         };
         let report = collect(&s.client, &out, &options).await.unwrap();
-        assert!(report.incomplete().is_empty(), "{path}: {report:#?}");
+        // onPremisesSyncBehavior serves the leftover rules, which an errors-only run does not
+        // evaluate: skipped, with the reason.
+        assert_eq!(
+            report.incomplete(),
+            vec![Collection::SyncBehavior],
+            "{path}: {report:#?}"
+        );
         let m = manifest(&out);
         let expected = ids_with_errors(&s.tenant);
         assert!(
@@ -1195,4 +1224,133 @@ async fn a_national_cloud_keeps_the_organization_and_leaves_password_sync_uneval
             .on_premises_last_password_sync_date_time
             .is_some()
     );
+}
+
+/// onPremisesSyncBehavior is read, in batches of 20, for exactly the users and groups carrying a
+/// sign of sync; the converted ones say so, and the audit then reports none of them as an orphan
+/// or a leftover (the planted problems are found exactly, above). A cap leaves the rest recorded
+/// as not read, never as "not converted".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_behavior_is_read_for_the_candidates_in_batches_and_capped_honestly() {
+    let s = setup(false, |_| {}).await;
+    let candidates: Vec<&str> = s
+        .tenant
+        .users
+        .iter()
+        .filter(|u| {
+            u.on_premises_sync_enabled.is_some()
+                || u.on_premises_immutable_id.is_some()
+                || u.on_premises_last_sync_date_time.is_some()
+        })
+        .map(|u| u.id.as_str())
+        .chain(
+            s.tenant
+                .groups
+                .iter()
+                .filter(|g| {
+                    g.on_premises_sync_enabled.is_some()
+                        || g.on_premises_last_sync_date_time.is_some()
+                })
+                .map(|g| g.id.as_str()),
+        )
+        .collect();
+    assert!(
+        !s.tenant.cloud_managed.is_empty(),
+        "the generator plants converted objects"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let report = collect(&s.client, dir.path(), &CollectOptions::default())
+        .await
+        .unwrap();
+    let outcome = &report.collections[&Collection::SyncBehavior];
+    assert_eq!(outcome.status, CollectionStatus::Complete, "{outcome:?}");
+    assert_eq!(outcome.objects, candidates.len());
+    assert_eq!(
+        outcome.stats.requests,
+        candidates.len().div_ceil(20) as u64,
+        "one $batch per 20 objects"
+    );
+    let snapshot = snapshot::load(dir.path()).unwrap();
+    let managed: Vec<&str> = snapshot
+        .sync_behaviors
+        .iter()
+        .filter(|b| b.is_cloud_managed == Some(true))
+        .map(|b| b.id.as_str())
+        .collect();
+    let planted: Vec<&str> = s.tenant.cloud_managed.iter().map(String::as_str).collect();
+    let mut managed_sorted = managed.clone();
+    managed_sorted.sort_unstable();
+    assert_eq!(managed_sorted, planted);
+    assert!(
+        snapshot
+            .sync_behaviors
+            .iter()
+            .all(|b| b.is_cloud_managed.is_some() && b.not_read.is_none())
+    );
+
+    let capped = tempfile::tempdir().unwrap();
+    let report = collect(
+        &s.client,
+        capped.path(),
+        &CollectOptions {
+            sync_behavior_cap: 3,
+            ..CollectOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let outcome = &report.collections[&Collection::SyncBehavior];
+    assert_eq!(outcome.status, CollectionStatus::Complete);
+    assert_eq!(outcome.stats.requests, 1);
+    let snapshot = snapshot::load(capped.path()).unwrap();
+    assert_eq!(snapshot.sync_behaviors.len(), candidates.len());
+    let not_read = snapshot
+        .sync_behaviors
+        .iter()
+        .filter(|b| b.is_cloud_managed.is_none())
+        .inspect(|b| {
+            assert!(
+                b.not_read
+                    .as_deref()
+                    .is_some_and(|w| w.contains("cap of 3")),
+                "{b:?}"
+            );
+        })
+        .count();
+    assert_eq!(not_read, candidates.len() - 3);
+}
+
+/// Without the (`ReadWrite`) permission, onPremisesSyncBehavior is forbidden and everything else
+/// complete; the leftover rules run and say what they ran without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_sync_behavior_leaves_the_leftover_rules_running_with_a_caveat() {
+    let s = setup(false, |o| {
+        o.faults.forbidden = vec!["onPremisesSyncBehavior".into()];
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cloud");
+    let report = collect(&s.client, &out, &CollectOptions::default())
+        .await
+        .unwrap();
+    let outcome = &report.collections[&Collection::SyncBehavior];
+    assert_eq!(outcome.status, CollectionStatus::Forbidden, "{outcome:?}");
+    assert_eq!(
+        status_of(&manifest(&out), Collection::SyncBehavior),
+        "forbidden"
+    );
+    assert!(!out.join("onPremisesSyncBehavior.json").exists());
+    let onprem = dir.path().join("onprem");
+    entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
+    let audit = check(&check_options(&out, &onprem)).unwrap();
+    for rule in ["orphaned-synced-object", "stale-cloud-only"] {
+        let result = audit.rules.iter().find(|r| r.rule == rule).unwrap();
+        assert!(
+            result.caveats.iter().any(|c| c.contains("sync_behavior")
+                && c.contains("User-OnPremisesSyncBehavior.ReadWrite.All")),
+            "{rule}: {:?}",
+            result.caveats
+        );
+    }
 }

@@ -331,7 +331,7 @@ fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
         .iter()
         .map(|k| users[k].as_u64().unwrap())
         .sum();
-    assert_eq!(cloud_users, 90, "every cloud user counted once: {users}");
+    assert_eq!(cloud_users, 91, "every cloud user counted once: {users}");
     assert!(users["onprem_only"].as_u64().unwrap() <= users["onprem"].as_u64().unwrap());
     assert_eq!(
         summary["cloud_sync_jobs"].as_array().unwrap().len(),

@@ -6,10 +6,10 @@ severity = "medium"
 category = "hygiene"
 outcome  = "SourceMissing"
 requires = ["cloud_objects", "onprem_objects", "onprem_links", "partial_export"]
-evidence = ["onprem_domain_name", "cloud_last_sync_time", "cloud_admin_roles"]
+evidence = ["onprem_domain_name", "cloud_last_sync_time", "cloud_admin_roles", "cloud_managed"]
 cleanup  = ["delete-orphaned-synced-object"]
 not_evaluated_when = "partial_export"
-optional = ["role_members"]
+optional = ["role_members", "sync_behavior"]
 +++
 ## What it does
 Finds cloud users and groups that Entra ID says are synced (`onPremisesSyncEnabled` true) but that
@@ -18,6 +18,15 @@ no on-prem object of the snapshot is joined to (users: no source anchor equals t
 their domain and their type (`onPremisesDomainName` is a domain some exported object of the same
 type lives in: an export of users only says nothing about groups). Contacts are not judged: Graph
 exposes no anchor or domain for them.
+
+An object converted to cloud management (its `onPremisesSyncBehavior` says `isCloudManaged`
+true: "updates from on-premises Active Directory are blocked in the cloud") is not an orphan: its
+source of authority moved to the cloud by decision, and its on-prem source may be gone on
+purpose. It is not reported, and no cleanup row deletes it. `collect` reads that behaviour per
+object for the synced-looking users and groups (a beta API needing
+`User-OnPremisesSyncBehavior.ReadWrite.All` and `Group-OnPremisesSyncBehavior.ReadWrite.All`);
+without it the rule runs and says so, and a finding whose object was not read says that too
+(`cloud_managed`: `false`, or `not read: ...`).
 
 When a large share of the synced objects of the exported domains look orphaned, the export is
 probably partial, not the directory emptied: the rule is then not evaluated, with that reason
@@ -40,6 +49,7 @@ source anchor.
 ## References
 - https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-technical-concepts
 - onPremisesSyncEnabled: https://learn.microsoft.com/graph/api/resources/user
+- isCloudManaged (source of authority): https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta
 */
 WITH exported_scopes AS (
     SELECT DISTINCT domain || '|' || object_type AS scope FROM onprem_objects WHERE domain IS NOT NULL
@@ -57,7 +67,8 @@ SELECT
     'Cloud ' || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') is synced from '
         || c.onprem_domain_name || COALESCE(' (' || c.onprem_distinguished_name || ')', '')
         || ', but no object exported from that domain is its source'
-        || COALESCE('; it holds the directory role(s) ' || adm.roles, '') || '.' AS message,
+        || COALESCE('; it holds the directory role(s) ' || adm.roles, '')
+        || COALESCE('; whether it was converted to cloud management was not read (' || sb.not_read || ')', '') || '.' AS message,
     CASE
         WHEN adm.roles IS NOT NULL THEN 'Do not delete it: it holds the directory role(s) ' || adm.roles
             || '. Check whether the source still exists in ' || c.onprem_domain_name || ' and move the roles before anything else.'
@@ -66,10 +77,14 @@ SELECT
     END AS remediation,
     c.onprem_domain_name,
     c.last_sync_time AS cloud_last_sync_time,
-    adm.roles AS cloud_admin_roles
+    adm.roles AS cloud_admin_roles,
+    CASE WHEN sb.is_cloud_managed = FALSE THEN 'false' WHEN sb.not_read IS NOT NULL THEN 'not read: ' || sb.not_read END AS cloud_managed
 FROM cloud_objects c
 LEFT JOIN admins adm ON c.id = adm.member_id
+LEFT JOIN sync_behavior sb ON c.id = sb.object_id
 ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
 WHERE c.sync_state = 'synced'
   AND c.object_type IN ('user', 'group')
   AND c.onprem_domain_name || '|' || c.object_type IN (SELECT scope FROM exported_scopes)
+  -- Converted to cloud management: no leftover of a sync, whatever became of its source.
+  AND NOT COALESCE(sb.is_cloud_managed, FALSE)

@@ -6,9 +6,9 @@ severity = "medium"
 category = "hygiene"
 outcome  = "CloudLeftover"
 requires = ["cloud_objects"]
-evidence = ["cloud_immutable_id", "cloud_last_sync_time", "cloud_admin_roles", "cloud_domain_federated"]
+evidence = ["cloud_immutable_id", "cloud_last_sync_time", "cloud_admin_roles", "cloud_domain_federated", "cloud_managed"]
 cleanup  = ["clear-immutable-id", "delete-stale-cloud-user", "delete-stale-cloud-group", "delete-stale-cloud-contact"]
-optional = ["soft_match_candidates", "onprem_links", "onprem_objects", "domains", "organization", "role_members"]
+optional = ["soft_match_candidates", "onprem_links", "onprem_objects", "domains", "organization", "role_members", "sync_behavior"]
 +++
 ## What it does
 Finds cloud objects that are not synced today (`onPremisesSyncEnabled` false or null) but are
@@ -29,7 +29,15 @@ Not leftovers, and not reported:
   sync;
 - when the tenant's directory sync is switched off (`organization.onPremisesSyncEnabled` false),
   every formerly synced object is cloud-managed by decision, not a leftover (`directory-sync-stale`
-  reports the switch); only those that block an on-prem object are reported.
+  reports the switch); only those that block an on-prem object are reported;
+- an object converted to cloud management (`onPremisesSyncBehavior/isCloudManaged` true: its
+  source of authority moved to the cloud, and "updates from on-premises Active Directory are
+  blocked in the cloud"): it is cloud-managed by decision. Only one that blocks an on-prem object
+  is reported, as `CloudManaged`, with a remediation that never deletes it, and no cleanup row.
+  `collect` reads the behaviour per object (a beta API that needs
+  `User-OnPremisesSyncBehavior.ReadWrite.All` and `Group-OnPremisesSyncBehavior.ReadWrite.All`);
+  without it the rule runs and says so (`cloud_managed` is then empty, or `not read: ...` for an
+  object beyond the cap).
 
 With an on-prem export, the finding names the on-prem object that is the leftover's source or that
 it blocks.
@@ -53,6 +61,7 @@ user join it (Existing Admin Role Conflict), or the tenant loses an administrato
 - onPremisesImmutableId required for federated cloud users: https://learn.microsoft.com/graph/api/resources/user
 - Soft-match takeover overwrites the cloud object: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant
 - Existing Admin Role Conflict: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#existing-admin-role-conflict
+- isCloudManaged (source of authority): https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta
 */
 -- MIN, not FIRST: when a leftover blocks or mirrors two on-prem objects, the finding must name
 -- the same one on every run (its id depends on it).
@@ -88,6 +97,12 @@ SELECT
     o.distinguished_name AS onprem_distinguished_name,
     'onPremisesSyncEnabled' AS attribute,
     CASE c.sync_state WHEN 'formerly_synced' THEN 'false' ELSE 'null' END AS value,
+    CASE
+        WHEN sb.is_cloud_managed THEN 'Cloud ' || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id
+            || ') was converted to cloud management (onPremisesSyncBehavior isCloudManaged: updates from on-premises AD are blocked), so it is no leftover, but it blocks on-prem '
+            || o.object_type || ' ' || o.distinguished_name || ' from syncing'
+            || COALESCE('; it holds the directory role(s) ' || adm.roles, '') || '.'
+        ELSE
     CASE c.sync_state WHEN 'formerly_synced' THEN 'Formerly synced ' ELSE 'Cloud-only ' END || c.object_type
         || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id || ') is a leftover of an on-prem identity: '
         || CASE
@@ -95,8 +110,13 @@ SELECT
             WHEN b.blocked_guid IS NOT NULL THEN 'it blocks on-prem ' || o.object_type || ' ' || o.distinguished_name || ' from syncing'
             WHEN c.immutable_id IS NOT NULL THEN 'it carries onPremisesImmutableId ' || c.immutable_id
             ELSE 'it was synced before'
-        END || COALESCE('; it holds the directory role(s) ' || adm.roles, '') || '.' AS message,
+        END || COALESCE('; it holds the directory role(s) ' || adm.roles, '')
+        || COALESCE('; whether it was converted to cloud management was not read (' || sb.not_read || ')', '') || '.'
+    END AS message,
     CASE
+        -- Converted to cloud management: never deleted on our advice.
+        WHEN sb.is_cloud_managed THEN 'Do not delete it: its source of authority is the cloud by decision. Change the conflicting value of '
+            || o.distinguished_name || ' on-prem (or keep it out of sync scope); only if AD should manage this object again, set its onPremisesSyncBehavior isCloudManaged to false so the on-prem object can take it over.'
         -- An administrator is never deleted on our advice: soft match refuses role holders, and
         -- the documented fix removes the roles instead (Existing Admin Role Conflict).
         WHEN adm.roles IS NOT NULL AND b.blocked_guid IS NOT NULL THEN 'Do not delete it: it holds the directory role(s) ' || adm.roles
@@ -109,11 +129,20 @@ SELECT
         WHEN b.blocked_guid IS NOT NULL THEN 'Delete cloud ' || c.object_type || ' ' || c.id || ' (or remove the conflicting address from it) so that ' || o.distinguished_name || ' can sync.'
         ELSE 'Delete cloud ' || c.object_type || ' ' || c.id || ' if the identity is retired, or re-join it to its on-prem object by setting onPremisesImmutableId.'
     END AS remediation,
-    CASE WHEN src.source_guid IS NOT NULL THEN 'NotSynced' ELSE 'CloudLeftover' END AS predicted_outcome,
+    CASE
+        WHEN sb.is_cloud_managed THEN 'CloudManaged'
+        WHEN src.source_guid IS NOT NULL THEN 'NotSynced'
+        ELSE 'CloudLeftover'
+    END AS predicted_outcome,
     c.immutable_id AS cloud_immutable_id,
     c.last_sync_time AS cloud_last_sync_time,
     adm.roles AS cloud_admin_roles,
-    CASE WHEN fd.name IS NOT NULL THEN 'true' END AS cloud_domain_federated
+    CASE WHEN fd.name IS NOT NULL THEN 'true' END AS cloud_domain_federated,
+    CASE
+        WHEN sb.is_cloud_managed THEN 'true'
+        WHEN sb.is_cloud_managed = FALSE THEN 'false'
+        WHEN sb.not_read IS NOT NULL THEN 'not read: ' || sb.not_read
+    END AS cloud_managed
 FROM cloud_objects c
 CROSS JOIN tenant t
 LEFT JOIN blocking b ON c.id = b.cloud_object_id
@@ -121,7 +150,9 @@ LEFT JOIN source src ON c.id = src.cloud_object_id
 LEFT JOIN admins adm ON c.id = adm.member_id
 LEFT JOIN taken_over tk ON c.id = tk.cloud_object_id
 LEFT JOIN federated fd ON c.upn_suffix = fd.name
-LEFT JOIN onprem_objects o ON COALESCE(src.source_guid, b.blocked_guid) = o.object_guid
+LEFT JOIN sync_behavior sb ON c.id = sb.object_id
+-- A cloud-managed object is reported only for the on-prem object it blocks.
+LEFT JOIN onprem_objects o ON CASE WHEN COALESCE(sb.is_cloud_managed, FALSE) THEN b.blocked_guid ELSE COALESCE(src.source_guid, b.blocked_guid) END = o.object_guid
 WHERE c.sync_state <> 'synced'
   -- A cloud-only object whose immutableId an on-prem object carries is a pending hard match, not a leftover.
   AND NOT (c.sync_state = 'cloud_only' AND src.source_guid IS NOT NULL)
@@ -133,5 +164,7 @@ WHERE c.sync_state <> 'synced'
            AND fd.name IS NOT NULL)
   -- Sync switched off for the whole tenant: formerly synced objects are cloud-managed by decision.
   AND NOT (t.sync_switched_off AND c.sync_state = 'formerly_synced' AND b.blocked_guid IS NULL)
+  -- Converted to cloud management: cloud-managed by decision, unless it blocks an on-prem object.
+  AND NOT (COALESCE(sb.is_cloud_managed, FALSE) AND b.blocked_guid IS NULL)
   AND (c.immutable_id IS NOT NULL OR c.last_sync_time IS NOT NULL OR c.sync_state = 'formerly_synced'
        OR b.blocked_guid IS NOT NULL)

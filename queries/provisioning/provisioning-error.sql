@@ -13,7 +13,10 @@ optional = ["onprem_objects", "onprem_addresses", "onprem_links"]
 Reports every `onPremisesProvisioningErrors` entry on users, contacts and groups, and names the
 other holder of the conflicting value where it can be found: cloud objects that hold the value
 today, and (with an on-prem export) on-prem objects that hold it, other than the erroring object's
-own source. Graph writes the property as `ProxyAddress` or `ProxyAddresses`; both are read.
+own source. Graph writes the property as `ProxyAddress` or `ProxyAddresses`; both are read. The
+holder is of the error's kind: for a `UserPrincipalName` conflict the object whose UPN is the value,
+for a proxy address conflict the object holding the value as an address (one value can be both,
+with different holders: each error names its own).
 
 ## Why is this bad?
 Entra ID could not apply a value sync sent, because another object already holds it (duplicate
@@ -85,6 +88,8 @@ SELECT
     ch.first_holder AS other_cloud_object_id,
     oh.first_holder AS other_onprem_object_guid
 FROM errors e
-LEFT JOIN cloud_holders ch ON e.object_id = ch.object_id AND e.address = ch.address
-LEFT JOIN onprem_holders oh ON e.object_id = oh.object_id AND e.address = oh.address
+-- By kind too: one object may have a UPN and a proxy error on the same value, each with its own
+-- holders (the UPN's holder is the object with that UPN, the address's the object with that address).
+LEFT JOIN cloud_holders ch ON e.object_id = ch.object_id AND e.kind = ch.kind AND e.address = ch.address
+LEFT JOIN onprem_holders oh ON e.object_id = oh.object_id AND e.kind = oh.kind AND e.address = oh.address
 LEFT JOIN onprem_objects src ON e.source_guid = src.object_guid

@@ -5,6 +5,7 @@ kind     = "view"
 title    = "Whether the on-prem export looks partial (one row, with the reason, when it does)"
 category = "hygiene"
 requires = ["onprem_objects", "cloud_objects", "onprem_links"]
+optional = ["sync_behavior"]
 +++
 ## What it does
 Counts, for the domains and object types the export covers, the synced cloud users and groups
@@ -14,6 +15,9 @@ a non-paged `ldapsearch` stops at 1,000 entries on Windows AD (MaxPageSize), a s
 the domain root leaves whole OUs out, and an export filter may skip a class. Rules whose findings
 would tell the admin to delete those cloud objects (`orphaned-synced-object`) are then not
 evaluated, with this reason, and no delete rows are written.
+
+Objects converted to cloud management (`sync_behavior.is_cloud_managed`) are not counted: their
+source may be gone on purpose.
 
 The threshold is a judgement, not a documented number: a real mass deletion on-prem is rare and
 is better confirmed by the admin than predicted.
@@ -27,8 +31,10 @@ WITH exported_scopes AS (
 synced AS (
     SELECT c.id
     FROM cloud_objects c
+    LEFT JOIN sync_behavior sb ON c.id = sb.object_id
     WHERE c.sync_state = 'synced'
       AND c.object_type IN ('user', 'group')
+      AND NOT COALESCE(sb.is_cloud_managed, FALSE)
       AND c.onprem_domain_name || '|' || c.object_type IN (SELECT scope FROM exported_scopes)
 ),
 orphans AS (

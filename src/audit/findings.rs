@@ -75,6 +75,7 @@ pub enum PredictedOutcome {
     AttributeValueMustBeUnique,
     InvalidHardMatch,
     DuplicateSourceAnchor,
+    SourceAnchorMissing,
     UpnReplacedWithInitialDomain,
     IdentityDataValidationFailed,
     ValueRewritten,
@@ -83,6 +84,7 @@ pub enum PredictedOutcome {
     NotSynced,
     SourceMissing,
     CloudLeftover,
+    CloudManaged,
     SyncStopped,
     PasswordSyncStopped,
     JobQuarantined,
@@ -93,7 +95,7 @@ pub enum PredictedOutcome {
 }
 
 impl PredictedOutcome {
-    pub const ALL: [PredictedOutcome; 22] = [
+    pub const ALL: [PredictedOutcome; 24] = [
         PredictedOutcome::SoftMatchTakeover,
         PredictedOutcome::InvalidSoftMatch,
         PredictedOutcome::ExistingAdminRoleConflict,
@@ -101,6 +103,7 @@ impl PredictedOutcome {
         PredictedOutcome::AttributeValueMustBeUnique,
         PredictedOutcome::InvalidHardMatch,
         PredictedOutcome::DuplicateSourceAnchor,
+        PredictedOutcome::SourceAnchorMissing,
         PredictedOutcome::UpnReplacedWithInitialDomain,
         PredictedOutcome::IdentityDataValidationFailed,
         PredictedOutcome::ValueRewritten,
@@ -109,6 +112,7 @@ impl PredictedOutcome {
         PredictedOutcome::NotSynced,
         PredictedOutcome::SourceMissing,
         PredictedOutcome::CloudLeftover,
+        PredictedOutcome::CloudManaged,
         PredictedOutcome::SyncStopped,
         PredictedOutcome::PasswordSyncStopped,
         PredictedOutcome::JobQuarantined,
@@ -127,6 +131,7 @@ impl PredictedOutcome {
             PredictedOutcome::AttributeValueMustBeUnique => "AttributeValueMustBeUnique",
             PredictedOutcome::InvalidHardMatch => "InvalidHardMatch",
             PredictedOutcome::DuplicateSourceAnchor => "DuplicateSourceAnchor",
+            PredictedOutcome::SourceAnchorMissing => "SourceAnchorMissing",
             PredictedOutcome::UpnReplacedWithInitialDomain => "UpnReplacedWithInitialDomain",
             PredictedOutcome::IdentityDataValidationFailed => "IdentityDataValidationFailed",
             PredictedOutcome::ValueRewritten => "ValueRewritten",
@@ -135,6 +140,7 @@ impl PredictedOutcome {
             PredictedOutcome::NotSynced => "NotSynced",
             PredictedOutcome::SourceMissing => "SourceMissing",
             PredictedOutcome::CloudLeftover => "CloudLeftover",
+            PredictedOutcome::CloudManaged => "CloudManaged",
             PredictedOutcome::SyncStopped => "SyncStopped",
             PredictedOutcome::PasswordSyncStopped => "PasswordSyncStopped",
             PredictedOutcome::JobQuarantined => "JobQuarantined",
@@ -169,6 +175,9 @@ impl PredictedOutcome {
             PredictedOutcome::DuplicateSourceAnchor => {
                 "two on-prem objects carry one source anchor: only one of them can own the cloud object, the other fails"
             }
+            PredictedOutcome::SourceAnchorMissing => {
+                "the user has no usable value in the custom source anchor attribute: it cannot be hard-matched, and what Entra Connect does with it is not documented (it may not be exported)"
+            }
             PredictedOutcome::UpnReplacedWithInitialDomain => {
                 "the UPN suffix is not a verified domain: sync writes the UPN on the tenant's initial (onmicrosoft.com) domain instead"
             }
@@ -192,6 +201,9 @@ impl PredictedOutcome {
             }
             PredictedOutcome::CloudLeftover => {
                 "nothing: the cloud object stays, no longer managed from on-prem, and may block an on-prem object"
+            }
+            PredictedOutcome::CloudManaged => {
+                "nothing from sync: the object was converted to cloud management (onPremisesSyncBehavior isCloudManaged), so updates from on-premises AD are blocked; it is no leftover, and it still holds its values against on-prem objects"
             }
             PredictedOutcome::SyncStopped => {
                 "directory sync has stopped: no change on-prem reaches Entra ID"
@@ -260,6 +272,7 @@ pub(crate) mod evidence {
     pub(crate) const CLOUD_IMMUTABLE_ID: &str = "cloud_immutable_id";
     pub(crate) const CLOUD_ADMIN_ROLES: &str = "cloud_admin_roles";
     pub(crate) const CLOUD_DOMAIN_FEDERATED: &str = "cloud_domain_federated";
+    pub(crate) const CLOUD_MANAGED: &str = "cloud_managed";
 }
 
 /// What the admin has to do about a finding, as its rule declares it (front matter
@@ -316,9 +329,9 @@ impl CleanupAction {
     /// (needed, read when present).
     fn evidence_read(self) -> (&'static [&'static str], &'static [&'static str]) {
         use evidence::{
-            CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_SYNC_STATE,
-            HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR, OTHER_ONPREM_DISTINGUISHED_NAME,
-            OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
+            CLOUD_ADMIN_ROLES, CLOUD_DOMAIN_FEDERATED, CLOUD_IMMUTABLE_ID, CLOUD_MANAGED,
+            CLOUD_SYNC_STATE, HARD_MATCH_BLOCKED, ONPREM_SOURCE_ANCHOR,
+            OTHER_ONPREM_DISTINGUISHED_NAME, OTHER_ONPREM_OBJECT_GUID, REFUSAL_CODE,
         };
         match self {
             CleanupAction::ClearOnpremConsistencyGuid
@@ -341,11 +354,12 @@ impl CleanupAction {
                     CLOUD_IMMUTABLE_ID,
                     CLOUD_ADMIN_ROLES,
                     CLOUD_DOMAIN_FEDERATED,
+                    CLOUD_MANAGED,
                 ],
                 &[],
             ),
             // A synced object's immutableId is its anchor: no federated-domain doubt to read.
-            CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES], &[]),
+            CleanupAction::DeleteOrphanedSyncedObject => (&[CLOUD_ADMIN_ROLES, CLOUD_MANAGED], &[]),
         }
     }
 

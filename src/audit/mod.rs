@@ -218,7 +218,11 @@ fn read_inputs(
         let onprem = if options.onprem.is_empty() {
             None
         } else {
-            Some(import_onprem(&options.onprem, inputs))
+            // A custom source anchor or UPN attribute is carried by the import for the model.
+            let import = onprem::ImportOptions {
+                extra_attributes: options.sync.extra_attributes(),
+            };
+            Some(import_onprem(&options.onprem, &import, inputs))
         };
         let objects = onprem.as_ref().and_then(|o| o.as_ref().ok()).map(Vec::len);
         clock.done("on-prem import", began, objects);
@@ -261,14 +265,18 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// Imports every export; an object exported twice (overlapping exports) is kept once and the
 /// repeat is listed as rejected, so it can neither vanish nor count double.
-fn import_onprem(paths: &[PathBuf], inputs: &mut Inputs) -> anyhow::Result<Vec<OnPremObject>> {
+fn import_onprem(
+    paths: &[PathBuf],
+    import: &onprem::ImportOptions,
+    inputs: &mut Inputs,
+) -> anyhow::Result<Vec<OnPremObject>> {
     let mut objects: Vec<OnPremObject> = Vec::new();
     let mut seen: HashMap<[u8; 16], (PathBuf, usize)> = HashMap::new();
     // One DN, two objectGUIDs: the export is inconsistent (taken while an object was deleted
     // and re-created?); keeping both would make them duplicates of each other in every rule.
     let mut seen_dn: HashMap<String, (PathBuf, usize, [u8; 16])> = HashMap::new();
     for path in paths {
-        let (format, outcome) = onprem::import(path)?;
+        let (format, outcome) = onprem::import_with(path, import)?;
         let mut kept = 0;
         let mut rejected = outcome.rejected;
         for object in outcome.objects {

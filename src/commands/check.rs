@@ -79,7 +79,10 @@ pub(crate) fn execute(args: &CheckArgs) -> anyhow::Result<u8> {
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("cannot create {}", args.out.display()))?;
         let out = args.out.join("ad.json");
-        let summary = ldap::collect(&args.ldap.collect_options(server, out.clone())?)?;
+        let mut options = args.ldap.collect_options(server, out.clone())?;
+        // The sync settings' custom source anchor or UPN attribute is read too.
+        options.extra_attributes = args.sync.config()?.extra_attributes();
+        let summary = ldap::collect(&options)?;
         eprint!("{summary}");
         onprem.push(out);
     }

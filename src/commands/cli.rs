@@ -143,6 +143,12 @@ pub struct CollectAdArgs {
     #[arg(long, value_name = "FILE", default_value = "entra-audit-ad.json")]
     pub out: PathBuf,
 
+    /// Also read this attribute (repeatable): a custom source anchor or UPN attribute that
+    /// `check --source-anchor`/`--upn-source` will name (e.g. employeeID; NAME;binary for a
+    /// binary one, written as base64).
+    #[arg(long = "attribute", value_name = "NAME", value_parser = parse_extra_attribute)]
+    pub attributes: Vec<crate::inputs::onprem::ExtraAttribute>,
+
     #[command(flatten)]
     pub ldap: LdapArgs,
 }
@@ -191,6 +197,7 @@ impl LdapArgs {
             ca_file: self.ca_file.clone(),
             out,
             progress: std::io::stderr().is_terminal(),
+            extra_attributes: Vec::new(),
         })
     }
 }
@@ -478,14 +485,17 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ENGINE")]
     pub sync_engine: Option<crate::audit::sync_model::EngineSetting>,
 
-    /// Entra Connect's source anchor: auto, mS-DS-ConsistencyGuid or objectGUID (any case).
-    /// ConsistencyGuid mode anchors users on mS-DS-ConsistencyGuid and other objects on
-    /// objectGUID. Cloud Sync always uses mS-DS-ConsistencyGuid when set, else objectGUID.
+    /// Entra Connect's source anchor: auto, mS-DS-ConsistencyGuid, objectGUID (any case), or the
+    /// attribute a custom install selected: NAME for a string attribute (its value becomes the
+    /// immutableId as it is), NAME;binary for a binary one (base64 of its bytes). ConsistencyGuid
+    /// mode anchors users on mS-DS-ConsistencyGuid and other objects on objectGUID; a custom
+    /// attribute anchors users (other objects keep objectGUID), and the import then carries it.
+    /// Cloud Sync always uses mS-DS-ConsistencyGuid when set, else objectGUID.
     #[arg(long, value_name = "ATTRIBUTE")]
     pub source_anchor: Option<crate::audit::sync_model::AnchorSetting>,
 
-    /// The on-prem attribute that becomes the cloud userPrincipalName: auto, userPrincipalName or
-    /// mail (alternate login ID).
+    /// The on-prem attribute that becomes the cloud userPrincipalName: auto, userPrincipalName,
+    /// mail, or any other attribute (alternate login ID; the import then carries it).
     #[arg(long, value_name = "ATTRIBUTE")]
     pub upn_source: Option<crate::audit::sync_model::UpnSetting>,
 
@@ -613,6 +623,10 @@ fn collections_help() -> String {
         );
     }
     out
+}
+
+fn parse_extra_attribute(s: &str) -> Result<crate::inputs::onprem::ExtraAttribute, String> {
+    crate::inputs::onprem::ExtraAttribute::parse(s)
 }
 
 fn parse_collection(s: &str) -> Result<crate::inputs::snapshot::Collection, String> {

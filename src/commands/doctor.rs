@@ -71,7 +71,8 @@ pub(crate) fn token_claims(token: &str) -> Option<TokenClaims> {
 /// The request that shows whether a collection is readable (the smallest one `collect` sends).
 fn probe_url(collection: Collection) -> String {
     match collection {
-        Collection::Users => "/v1.0/users?$select=id&$top=1".into(),
+        // onPremisesSyncBehavior is read per object: probed on the first user found.
+        Collection::Users | Collection::SyncBehavior => "/v1.0/users?$select=id&$top=1".into(),
         Collection::Contacts => "/v1.0/contacts?$select=id&$top=1".into(),
         Collection::Groups => "/v1.0/groups?$select=id&$top=1".into(),
         Collection::Organization => "/beta/organization?$select=id".into(),
@@ -111,6 +112,26 @@ async fn probe(session: &Session, collection: Collection) -> Access {
                     .graph
                     .get_json(
                         &format!("/v1.0/servicePrincipals/{id}/synchronization/jobs"),
+                        &HeaderMap::new(),
+                        &mut stats,
+                    )
+                    .await
+                    .map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        (Collection::SyncBehavior, Ok(found)) => {
+            match found
+                .get("value")
+                .and_then(Value::as_array)
+                .and_then(|v| v.first())
+                .and_then(|u| u.get("id"))
+                .and_then(Value::as_str)
+            {
+                Some(id) => session
+                    .graph
+                    .get_json(
+                        &format!("/beta/users/{id}/onPremisesSyncBehavior"),
                         &HeaderMap::new(),
                         &mut stats,
                     )
@@ -191,6 +212,7 @@ impl Diagnosis {
         self.access.iter().any(|(c, a)| {
             *a != Access::Readable
                 && !(self.token_kind == TokenKind::Application && c.delegated_only())
+                && !c.needs_write_permission()
         })
     }
 }
@@ -323,6 +345,13 @@ pub(crate) fn render(session_line: &str, d: &Diagnosis) -> String {
         out,
         "  plus, delegated only (--device-code as a Global Administrator): OnPremDirectorySynchronization.Read.All"
     );
+    let sync_behavior = Collection::SyncBehavior.spec();
+    let _ = writeln!(
+        out,
+        "  optional, to tell objects converted to cloud management apart ({}; no read-only permission exists): {}",
+        sync_behavior.collection,
+        sync_behavior.application.join(", ")
+    );
     let _ = writeln!(out, "For Cloud Sync actions: {CLOUD_SYNC_ACTIONS}");
     out
 }
@@ -338,9 +367,12 @@ fn headline(d: &Diagnosis) -> String {
         .filter(|(_, a)| **a != Access::Readable)
         .map(|(c, _)| *c)
         .collect();
+    let (optional, unreadable): (Vec<Collection>, Vec<Collection>) = unreadable
+        .into_iter()
+        .partition(|c| c.needs_write_permission());
     let (by_design, missing): (Vec<Collection>, Vec<Collection>) =
         unreadable.iter().partition(|c| expected(c));
-    let readable = d.access.len() - unreadable.len();
+    let readable = d.access.len() - unreadable.len() - optional.len();
     let mut out = String::from("\n");
     if missing.is_empty() {
         let _ = writeln!(
@@ -382,6 +414,19 @@ fn headline(d: &Diagnosis) -> String {
             Collection::DELEGATED_ONLY_NOTE
         );
     }
+    for c in &optional {
+        let spec = c.spec();
+        let permissions = if d.token_kind == TokenKind::Application {
+            spec.application
+        } else {
+            spec.delegated
+        };
+        let _ = writeln!(
+            out,
+            "{c} is not readable: optional, it needs {} (no read-only permission exists); without it the leftover rules cannot tell objects converted to cloud management apart, and say so.",
+            permissions.join(" + ")
+        );
+    }
     if missing.is_empty() {
         out.push_str("Next: entra-audit check --onprem <AD export> --out <folder>\n");
     }
@@ -396,10 +441,12 @@ fn join_or_none(set: &BTreeSet<String>) -> String {
     }
 }
 
-/// The union of the least-privilege permissions of every collection.
+/// The union of the least-privilege permissions of every collection a read-only audit reads
+/// (not the optional ones that only a `ReadWrite` permission opens).
 pub(crate) fn least_privilege(application: bool) -> Vec<&'static str> {
     let set: BTreeSet<&'static str> = CATALOGUE
         .iter()
+        .filter(|r| !r.collection.needs_write_permission())
         .flat_map(|r| {
             if application {
                 r.application.iter()
@@ -552,7 +599,7 @@ mod tests {
         let head: Vec<&str> = by_design.lines().take(6).collect();
         let head = head.join("\n");
         assert!(
-            head.contains("9 of 10 collections are readable: everything this sign-in can read."),
+            head.contains("10 of 11 collections are readable: everything this sign-in can read."),
             "{head}"
         );
         assert!(head.contains("onPremisesSynchronization is readable only with a delegated Global Administrator sign-in (--device-code); the rules that use it run without it."), "{head}");
@@ -570,6 +617,30 @@ mod tests {
                 "Next: grant OrgContact.Read.All (application permissions, with admin consent)"
             ),
             "{head}"
+        );
+    }
+
+    /// onPremisesSyncBehavior needs `ReadWrite` permissions (none read-only exists): without them
+    /// the leftover rules run with less, the doctor says so apart, and a read-only audit app is
+    /// not told it lacks something (exit 0).
+    #[test]
+    fn a_forbidden_sync_behavior_is_optional_and_offered_apart() {
+        let d = diagnosis_with_forbidden(Collection::SyncBehavior);
+        assert!(!d.needs_a_grant());
+        assert!(d.disabled_rules.is_empty(), "{:?}", d.disabled_rules);
+        let degraded: Vec<&str> = d.degraded_rules.keys().map(String::as_str).collect();
+        assert_eq!(degraded, ["orphaned-synced-object", "stale-cloud-only"]);
+        let text = render("signed in", &d);
+        assert!(
+            text.contains("onPremisesSyncBehavior is not readable: optional, it needs User-OnPremisesSyncBehavior.ReadWrite.All + Group-OnPremisesSyncBehavior.ReadWrite.All (no read-only permission exists)"),
+            "{text}"
+        );
+        assert!(!text.contains("Not readable:"), "{text}");
+        assert!(
+            !least_privilege(true)
+                .iter()
+                .any(|p| p.contains("OnPremisesSyncBehavior")),
+            "a read-only audit is not asked for a ReadWrite permission"
         );
     }
 

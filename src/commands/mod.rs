@@ -65,7 +65,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man(args) => completions::man(args.out.as_deref()),
         Command::CollectAd(args) => {
-            let options = args.ldap.collect_options(&args.server, args.out.clone())?;
+            let mut options = args.ldap.collect_options(&args.server, args.out.clone())?;
+            options.extra_attributes.clone_from(&args.attributes);
             eprint!("{}", crate::inputs::ldap::collect(&options)?);
             Ok(0)
         }

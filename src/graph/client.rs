@@ -252,6 +252,29 @@ impl GraphClient {
         .await
     }
 
+    /// POST a JSON batch (`/$batch`) of GET requests only: reading changes nothing, so the batch
+    /// is retried like a GET (transport errors, 5xx, a malformed answer), not only on 429
+    /// (<https://learn.microsoft.com/graph/json-batching>). Items are answered one by one inside;
+    /// the caller reads their statuses.
+    pub async fn post_read_batch(
+        &self,
+        url: &str,
+        body: &Value,
+        stats: &mut CallStats,
+    ) -> Result<Value, GraphError> {
+        let url = self.url(url);
+        self.send_as(
+            Method::POST,
+            true,
+            &url,
+            &HeaderMap::new(),
+            Some(body),
+            stats,
+            |b, _| serde_json::from_slice(b),
+        )
+        .await
+    }
+
     /// Sends one request with its retries; `decode` turns a success body (and its status and
     /// request-id) into `T` (a decode failure counts as a retryable failure for idempotent
     /// methods: a malformed page).
@@ -264,8 +287,24 @@ impl GraphClient {
         stats: &mut CallStats,
         decode: impl Fn(&[u8], &Delivered) -> Result<T, serde_json::Error>,
     ) -> Result<T, GraphError> {
-        let inner = &*self.inner;
         let idempotent = method.is_idempotent();
+        self.send_as(method, idempotent, url, headers, body, stats, decode)
+            .await
+    }
+
+    /// [`GraphClient::send`], with whether the request may be resent said by the caller.
+    #[allow(clippy::too_many_arguments)] // send's own, plus whether it may be resent
+    async fn send_as<T>(
+        &self,
+        method: Method,
+        idempotent: bool,
+        url: &str,
+        headers: &HeaderMap,
+        body: Option<&Value>,
+        stats: &mut CallStats,
+        decode: impl Fn(&[u8], &Delivered) -> Result<T, serde_json::Error>,
+    ) -> Result<T, GraphError> {
+        let inner = &*self.inner;
         let mut attempts = Attempts::default();
         loop {
             inner.pace.ready().await;

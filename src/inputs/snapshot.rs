@@ -76,10 +76,16 @@ pub enum Collection {
     /// Eligible (PIM) role assignments: `/roleManagement/directory/roleEligibilitySchedules`.
     #[serde(rename = "roleEligibilities")]
     RoleEligibilities,
+    /// Whether a synced-looking user or group was converted to cloud management (source of
+    /// authority): `GET /beta/{users|groups}/{id}/onPremisesSyncBehavior`, read per object, only
+    /// for the objects the leftover rules judge
+    /// (<https://learn.microsoft.com/graph/api/onpremisessyncbehavior-get?view=graph-rest-beta>).
+    #[serde(rename = "onPremisesSyncBehavior")]
+    SyncBehavior,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 10] = [
+    pub const ALL: [Collection; 11] = [
         Collection::Users,
         Collection::Contacts,
         Collection::Groups,
@@ -90,6 +96,7 @@ impl Collection {
         Collection::OnPremisesSynchronization,
         Collection::RoleAssignments,
         Collection::RoleEligibilities,
+        Collection::SyncBehavior,
     ];
 
     /// Readable only with a delegated sign-in of a Global Administrator: Graph refuses it to
@@ -98,6 +105,13 @@ impl Collection {
     /// 403 is expected, not a permission to grant.
     pub fn delegated_only(self) -> bool {
         matches!(self, Collection::OnPremisesSynchronization)
+    }
+
+    /// Readable only with a `ReadWrite` permission (no read-only one exists), and optional: the
+    /// rules that use it run without it and say so. A read-only audit app is not expected to
+    /// hold it, so the doctor offers it apart from the read permissions.
+    pub fn needs_write_permission(self) -> bool {
+        matches!(self, Collection::SyncBehavior)
     }
 
     /// What [`Collection::delegated_only`] means for a reader, said once in each summary.
@@ -116,6 +130,7 @@ impl Collection {
             Collection::OnPremisesSynchronization => "onPremisesSynchronization",
             Collection::RoleAssignments => "roleAssignments",
             Collection::RoleEligibilities => "roleEligibilities",
+            Collection::SyncBehavior => "onPremisesSyncBehavior",
         }
     }
 
@@ -610,6 +625,24 @@ pub struct RoleHolder {
     pub directory_scope_id: Option<String>,
 }
 
+/// One record of `onPremisesSyncBehavior.json`, as `collect` writes it: the object's id and type
+/// and its onPremisesSyncBehavior's `isCloudManaged`
+/// (<https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta>:
+/// "If true, updates from on-premises Active Directory are blocked in the cloud"), or, for a
+/// candidate that could not be read, `isCloudManaged` null and the reason in `notRead`. Not a
+/// Graph response shape: the collector reads one object per request and adds the type.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncBehavior {
+    pub id: String,
+    /// `user` or `group`.
+    pub object_type: Option<String>,
+    pub is_cloud_managed: Option<bool>,
+    /// Why this candidate's behaviour was not read (over the cap, Graph's answer to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_read: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RoleMember {
@@ -659,6 +692,7 @@ pub struct CloudSnapshot {
     pub directory_synchronization: Vec<DirectorySynchronization>,
     pub role_assignments: Vec<RoleHolder>,
     pub role_eligibilities: Vec<RoleHolder>,
+    pub sync_behaviors: Vec<SyncBehavior>,
     pub rejected: Vec<RejectedRecord>,
 }
 
@@ -771,6 +805,9 @@ pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
             Collection::RoleEligibilities => {
                 load_into(&mut snapshot, collection, |s| &mut s.role_eligibilities)?
             }
+            Collection::SyncBehavior => {
+                load_into(&mut snapshot, collection, |s| &mut s.sync_behaviors)?
+            }
         };
         snapshot.states.insert(collection, state);
     }
@@ -828,7 +865,8 @@ has_id!(
     Domain,
     SyncJob,
     DirectoryRole,
-    DirectorySynchronization
+    DirectorySynchronization,
+    SyncBehavior
 );
 
 /// A role-assignable group's assignment gives one record per member, all with the assignment's

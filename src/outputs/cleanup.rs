@@ -93,9 +93,9 @@ fn description(action: CleanupAction) -> &'static str {
             "Synced cloud users and groups whose on-prem source is gone \
                  (orphaned-synced-object). First make sure the source really is gone (not just \
                  outside the export). A synced object cannot be deleted in the cloud, so the \
-                 command first marks it cloud-managed (onPremisesSyncBehavior, \
-                 https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior), then \
-                 deletes it."
+                 command first marks it cloud-managed (onPremisesSyncBehavior, a beta API: \
+                 https://learn.microsoft.com/graph/api/onpremisessyncbehavior-update?view=graph-rest-beta, \
+                 which needs User- or Group-OnPremisesSyncBehavior.ReadWrite.All), then deletes it."
         }
     }
 }
@@ -254,14 +254,16 @@ fn build(action: CleanupAction, f: &Finding, context: &Context<'_>) -> Option<Ro
 /// A cloud object no cleanup file may delete, whatever the finding: one that holds a directory
 /// role (deleting it can lock the tenant out, and soft match refuses it anyway: the documented fix
 /// for an Existing Admin Role Conflict removes the roles, not the user), or a cloud user of a
-/// federated domain (it carries an immutableId by design, so "leftover" is a guess). The finding
-/// stays in findings.csv with a remediation that says so.
+/// federated domain (it carries an immutableId by design, so "leftover" is a guess), or an object
+/// converted to cloud management (`onPremisesSyncBehavior/isCloudManaged` true: its source of
+/// authority is the cloud by decision, so it is no leftover of a sync). The finding stays in
+/// findings.csv with a remediation that says so.
 fn keep_cloud_object(f: &Finding) -> bool {
     let has = |key: &str| f.evidence.get(key).is_some_and(|v| !v.is_empty());
+    let is_true = |key: &str| f.evidence.get(key).is_some_and(|v| v == "true");
     has(evidence::CLOUD_ADMIN_ROLES)
-        || f.evidence
-            .get(evidence::CLOUD_DOMAIN_FEDERATED)
-            .is_some_and(|v| v == "true")
+        || is_true(evidence::CLOUD_DOMAIN_FEDERATED)
+        || is_true(evidence::CLOUD_MANAGED)
 }
 
 fn is_delete(action: CleanupAction) -> bool {
@@ -604,7 +606,9 @@ fn delete_orphan(f: &Finding) -> Option<Row> {
         ),
         _ => return None,
     };
-    let behavior = format!("v1.0/{collection}/{segment}/onPremisesSyncBehavior");
+    // Beta only: onPremisesSyncBehavior has no v1.0 endpoint
+    // (<https://learn.microsoft.com/graph/api/onpremisessyncbehavior-update?view=graph-rest-beta>).
+    let behavior = format!("beta/{collection}/{segment}/onPremisesSyncBehavior");
     Some(row(
         CleanupAction::DeleteOrphanedSyncedObject,
         f,
@@ -991,11 +995,13 @@ mod tests {
     }
 
     #[test]
-    fn no_delete_row_for_a_role_holder_or_a_federated_cloud_user() {
+    fn no_delete_row_for_a_role_holder_a_federated_cloud_user_or_a_cloud_managed_object() {
         let findings = [
             leftover("c1", &[]),
             leftover("c2", &[("cloud_admin_roles", "Global Administrator")]),
             leftover("c3", &[("cloud_domain_federated", "true")]),
+            leftover("c4", &[("cloud_managed", "true")]),
+            leftover("c5", &[("cloud_managed", "not read: HTTP 503")]),
         ];
         let rows = plan(&findings, &declarations());
         let deleted: Vec<&str> = rows
@@ -1003,7 +1009,24 @@ mod tests {
             .filter(|r| is_delete(r.action))
             .map(|r| r.cloud_object_id.as_str())
             .collect();
-        assert_eq!(deleted, ["c1"]);
+        assert_eq!(deleted, ["c1", "c5"]);
+    }
+
+    #[test]
+    fn an_orphan_is_made_cloud_managed_through_the_beta_endpoint() {
+        let mut f = leftover("u1", &[]);
+        f.rule = "orphaned-synced-object".into();
+        let row = delete_orphan(&f).expect("a row");
+        assert!(
+            row.graph_request
+                .starts_with("PATCH /beta/users/u1/onPremisesSyncBehavior "),
+            "{}",
+            row.graph_request
+        );
+        assert!(
+            row.powershell
+                .contains("'beta/users/u1/onPremisesSyncBehavior'")
+        );
     }
 
     #[test]

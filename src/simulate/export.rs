@@ -273,7 +273,7 @@ pub(crate) fn write_snapshot_as(
         write_objects(dir, name, format, write)?;
         Ok(len)
     };
-    let counts: [(&str, usize); 10] = [
+    let counts: [(&str, usize); 11] = [
         (
             "users",
             objects("users", tenant.users.len(), &|w| {
@@ -327,6 +327,10 @@ pub(crate) fn write_snapshot_as(
         (
             "roleEligibilities",
             write_collection(dir, "roleEligibilities", &role_holders(tenant, true))?,
+        ),
+        (
+            "onPremisesSyncBehavior",
+            write_collection(dir, "onPremisesSyncBehavior", &sync_behaviors(tenant))?,
         ),
     ];
     let collections: serde_json::Map<String, serde_json::Value> = counts
@@ -508,6 +512,45 @@ struct RoleMember<'a> {
     display_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_principal_name: Option<&'a str>,
+}
+
+/// One record of `onPremisesSyncBehavior.json` as `collect` writes it: one per user or group
+/// carrying a sign of sync (onPremisesSyncEnabled set, an immutableId, a last sync time), with
+/// what `GET /beta/{users|groups}/{id}/onPremisesSyncBehavior` says of it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncBehaviorRecord<'a> {
+    id: &'a str,
+    object_type: &'static str,
+    is_cloud_managed: bool,
+}
+
+fn sync_behaviors(tenant: &SimTenant) -> Vec<SyncBehaviorRecord<'_>> {
+    let some = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
+    let users = tenant
+        .users
+        .iter()
+        .filter(|u| {
+            u.on_premises_sync_enabled.is_some()
+                || some(u.on_premises_immutable_id.as_ref())
+                || some(u.on_premises_last_sync_date_time.as_ref())
+        })
+        .map(|u| (u.id.as_str(), "user"));
+    let groups = tenant
+        .groups
+        .iter()
+        .filter(|g| {
+            g.on_premises_sync_enabled.is_some() || some(g.on_premises_last_sync_date_time.as_ref())
+        })
+        .map(|g| (g.id.as_str(), "group"));
+    users
+        .chain(groups)
+        .map(|(id, object_type)| SyncBehaviorRecord {
+            id,
+            object_type,
+            is_cloud_managed: tenant.cloud_managed.contains(id),
+        })
+        .collect()
 }
 
 /// One record of `roleAssignments.json` / `roleEligibilities.json`: the collector flattens three

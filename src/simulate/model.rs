@@ -27,6 +27,9 @@ pub struct SimTenant {
     /// Synchronization jobs, each under its service principal (`service_principal_id`).
     pub sync_jobs: Vec<SyncJob>,
     pub directory_synchronization: DirectorySynchronization,
+    /// Ids of the users and groups converted to cloud management: their onPremisesSyncBehavior
+    /// says `isCloudManaged` true (every other user and group says false).
+    pub cloud_managed: std::collections::BTreeSet<String>,
     /// The matching on-prem export (written as LDIF, CSV and JSON by the generator).
     pub onprem: Vec<OnPremRecord>,
     pub ground_truth: Vec<PlantedProblem>,

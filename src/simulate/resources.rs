@@ -354,6 +354,9 @@ pub(super) fn resource(
             job_action(ctx, &segs[1], &segs[4], action, body)
         }
         _ if !get => Err(ErrorResponse::method_not_allowed()),
+        [set @ ("users" | "groups"), _, "onpremisessyncbehavior"] => {
+            sync_behavior(ctx, &tenant, set, &segs[1], &segs[2])
+        }
         ["users"] => list(ctx, info(Kind::User), &tenant.users, None),
         ["users", "$count"] => count(ctx, info(Kind::User), &tenant.users),
         ["users", _] => {
@@ -794,6 +797,49 @@ fn list<T: Serialize + QuickText>(
 }
 
 /// One entity (`GET /users/{id}`): `$select` applies, `$filter`/`$top` do not.
+/// `GET /beta/{users|groups}/{id}/onPremisesSyncBehavior`
+/// (<https://learn.microsoft.com/graph/api/onpremisessyncbehavior-get?view=graph-rest-beta>):
+/// beta only (v1.0 does not know the segment), one object, `{"id", "isCloudManaged"}`. Its
+/// permissions are `ReadWrite` ones, so the `forbidden` fault names it on its own
+/// (`onPremisesSyncBehavior`), apart from the users and groups lists.
+fn sync_behavior(
+    ctx: &Ctx<'_>,
+    tenant: &SimTenant,
+    set: &str,
+    key: &str,
+    segment: &str,
+) -> GraphResult {
+    if !ctx.beta {
+        return Err(ErrorResponse::unknown_segment(segment));
+    }
+    if ctx.s.faults().is_forbidden("onPremisesSyncBehavior") {
+        ctx.s.count_fault("forbidden");
+        return Err(ErrorResponse::forbidden());
+    }
+    let id = if set == "users" {
+        tenant
+            .users
+            .iter()
+            .find(|u| u.id.eq_ignore_ascii_case(key))
+            .map(|u| u.id.as_str())
+    } else {
+        tenant
+            .groups
+            .iter()
+            .find(|g| g.id.eq_ignore_ascii_case(key))
+            .map(|g| g.id.as_str())
+    }
+    .ok_or_else(|| ErrorResponse::not_found(key))?;
+    let entity = if set == "users" { "users" } else { "groups" };
+    let body = serde_json::json!({
+        "@odata.context": ctx.context_url(&format!("{entity}('{id}')/onPremisesSyncBehavior/$entity")),
+        "id": id,
+        "isCloudManaged": tenant.cloud_managed.contains(id),
+    });
+    let bytes = serde_json::to_vec(&body).expect("a JSON value serialises");
+    Ok(GraphOk::json(bytes, 1))
+}
+
 fn one<T: Serialize>(
     ctx: &Ctx<'_>,
     kind: &KindInfo,

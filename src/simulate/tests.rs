@@ -226,6 +226,8 @@ pub(super) fn tenant(users: usize) -> SimTenant {
             features: sample("onPremisesDirectorySynchronization-get.response.json")["features"]
                 .clone(),
         },
+        // User 2 (synced) was converted to cloud management.
+        cloud_managed: [guid(2)].into_iter().collect(),
         onprem: vec![],
         ground_truth: vec![],
         planted_cases: vec![],
@@ -1831,4 +1833,60 @@ async fn select_of_a_real_unmodelled_property_is_not_an_error() {
     assert!(body["value"][0]["id"].is_string(), "{body}");
     let (status, body) = get_json(base, &token, "/v1.0/users?$select=id,noSuchProperty").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+/// onPremisesSyncBehavior is a beta navigation property, one object per request: true for the
+/// converted user, false for another, unknown under v1.0, 404 for an unknown object, and
+/// refused on its own by the `forbidden` fault.
+#[tokio::test]
+async fn sync_behavior_is_served_per_object_under_beta_only() {
+    let server = start(4, options()).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, body) = get_json(
+        base,
+        &token,
+        &format!("/beta/users/{}/onPremisesSyncBehavior", guid(2)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["isCloudManaged"], true);
+    assert_eq!(body["id"], guid(2));
+    let (status, body) = get_json(
+        base,
+        &token,
+        &format!("/beta/groups/{}/onPremisesSyncBehavior", guid(6000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["isCloudManaged"], false);
+    let (status, _) = get_json(
+        base,
+        &token,
+        &format!("/v1.0/users/{}/onPremisesSyncBehavior", guid(2)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = get_json(
+        base,
+        &token,
+        "/beta/users/00000000-0000-0000-0000-00000000dead/onPremisesSyncBehavior",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let mut forbidding = options();
+    forbidding.faults.forbidden = vec!["onPremisesSyncBehavior".into()];
+    let server = start(4, forbidding).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let (status, _) = get_json(
+        base,
+        &token,
+        &format!("/beta/users/{}/onPremisesSyncBehavior", guid(2)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = get_json(base, &token, &format!("/beta/users/{}", guid(2))).await;
+    assert_eq!(status, StatusCode::OK, "the users stay readable");
 }

@@ -488,12 +488,12 @@ mod tests {
         let with = |extra: &str| SAMPLE.replace("severity", &format!("{extra}\nseverity"));
         let rule = parse(
             Path::new("x.sql"),
-            &with("evidence = [\"other_holder\", \"cloud_immutable_id\", \"cloud_admin_roles\", \"cloud_domain_federated\"]\ncleanup = [\"delete-stale-cloud-user\"]\ncloud_object_blocks_onprem = true"),
+            &with("evidence = [\"other_holder\", \"cloud_immutable_id\", \"cloud_admin_roles\", \"cloud_domain_federated\", \"cloud_managed\"]\ncleanup = [\"delete-stale-cloud-user\"]\ncloud_object_blocks_onprem = true"),
         )
         .unwrap();
         assert_eq!(
             rule.evidence.as_deref().map(<[String]>::len),
-            Some(4),
+            Some(5),
             "{:?}",
             rule.evidence
         );
@@ -508,7 +508,7 @@ mod tests {
         // holder out of the cleanup files: refused when the rule loads, custom rules included.
         let unsafe_delete = parse(
             Path::new("x.sql"),
-            &with("evidence = [\"cloud_immutable_id\", \"cloud_domain_federated\"]\ncleanup = [\"delete-stale-cloud-user\"]"),
+            &with("evidence = [\"cloud_immutable_id\", \"cloud_domain_federated\", \"cloud_managed\"]\ncleanup = [\"delete-stale-cloud-user\"]"),
         )
         .unwrap_err()
         .to_string();

@@ -15,7 +15,18 @@
 //! - Cloud Sync: mS-DS-ConsistencyGuid when present, else objectGUID, not configurable
 //!   (<https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/plan-cloud-sync-topologies>);
 //! - alternate login ID (another attribute as the cloud UPN):
-//!   <https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname>.
+//!   <https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname>;
+//! - a custom source anchor attribute (a custom install's "A specific attribute"): "If the
+//!   selected sourceAnchor isn't of type string, then Microsoft Entra Connect `Base64Encode` the
+//!   attribute value", and "The sourceAnchor attribute is case-sensitive"
+//!   (<https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-design-concepts>).
+//!   A string attribute's value is the immutableId as it is; one named `NAME;binary` is base64 of
+//!   its bytes. Not documented, and chosen here: the custom attribute anchors users only (the
+//!   page speaks of users; groups and contacts keep objectGUID, as in `ConsistencyGuid` mode); an
+//!   integer attribute's encoding (which bytes are base64-encoded) is not documented, so such an
+//!   anchor is not predicted; what the engine does with a user that has no value is not
+//!   documented either: the user stays in the audit (its UPN and addresses still collide) with no
+//!   anchor, and `source-anchor-missing` reports it.
 
 pub(crate) mod scope;
 
@@ -27,7 +38,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
-use crate::inputs::onprem::{AnchorAttribute, ObjectClass, OnPremObject, dn_domain};
+use crate::inputs::onprem::{
+    AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
+    dn_domain,
+};
 use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
 
 pub(crate) use scope::{OuFilter, ScopeReport};
@@ -43,21 +57,25 @@ pub enum EngineSetting {
 }
 
 /// The source anchor attribute the admin says Entra Connect uses (`--source-anchor`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AnchorSetting {
     #[default]
     Auto,
     ConsistencyGuid,
     ObjectGuid,
+    /// Another attribute (a custom install), `NAME` (string) or `NAME;binary`.
+    Custom(ExtraAttribute),
 }
 
 /// The attribute that becomes the cloud UPN (`--upn-source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UpnSetting {
     #[default]
     Auto,
     UserPrincipalName,
     Mail,
+    /// Another attribute (alternate login ID).
+    Custom(AttributeName),
 }
 
 impl FromStr for EngineSetting {
@@ -82,10 +100,11 @@ impl FromStr for AnchorSetting {
             "auto" => Ok(Self::Auto),
             "ms-ds-consistencyguid" | "msds-consistencyguid" => Ok(Self::ConsistencyGuid),
             "objectguid" => Ok(Self::ObjectGuid),
-            _ => Err(format!(
-                "source anchor '{s}' is not supported: the AD import carries mS-DS-ConsistencyGuid and objectGUID; \
-                 a custom anchor attribute cannot be predicted yet (use auto, mS-DS-ConsistencyGuid or objectGUID)"
-            )),
+            // `NAME;binary` (RFC 4522's transfer option) for a binary attribute, whose value
+            // Entra Connect base64-encodes; a string attribute is used as it is.
+            _ => ExtraAttribute::parse(s)
+                .map(Self::Custom)
+                .map_err(|e| format!("source anchor '{s}': {e}")),
         }
     }
 }
@@ -97,10 +116,9 @@ impl FromStr for UpnSetting {
             "auto" => Ok(Self::Auto),
             "userprincipalname" => Ok(Self::UserPrincipalName),
             "mail" => Ok(Self::Mail),
-            _ => Err(format!(
-                "UPN source '{s}' is not supported: the AD import carries userPrincipalName and mail \
-                 (use auto, userPrincipalName or mail)"
-            )),
+            _ => AttributeName::parse(s)
+                .map(Self::Custom)
+                .map_err(|e| format!("UPN source '{s}': {e}")),
         }
     }
 }
@@ -172,36 +190,66 @@ pub enum Engine {
 }
 
 /// Entra Connect's source anchor mode (Cloud Sync has no choice).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnchorMode {
     /// Users: mS-DS-ConsistencyGuid when set, else objectGUID; other types: objectGUID.
-    #[serde(rename = "mS-DS-ConsistencyGuid")]
     ConsistencyGuid,
-    #[serde(rename = "objectGUID")]
     ObjectGuid,
+    /// Users: this attribute (a custom install); other types: objectGUID.
+    Custom(ExtraAttribute),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+impl AnchorMode {
+    /// As the setting spells it: `mS-DS-ConsistencyGuid`, `objectGUID`, `NAME` or `NAME;binary`.
+    pub fn name(&self) -> String {
+        match self {
+            AnchorMode::ConsistencyGuid => "mS-DS-ConsistencyGuid".to_owned(),
+            AnchorMode::ObjectGuid => "objectGUID".to_owned(),
+            AnchorMode::Custom(a) if a.binary => format!("{};binary", a.name),
+            AnchorMode::Custom(a) => a.name.to_string(),
+        }
+    }
+}
+
+impl Serialize for AnchorMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpnSource {
-    #[serde(rename = "userPrincipalName")]
     UserPrincipalName,
-    #[serde(rename = "mail")]
     Mail,
+    /// Another attribute (alternate login ID), carried by the import for this.
+    Custom(AttributeName),
+}
+
+impl Serialize for UpnSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.attribute())
+    }
 }
 
 impl UpnSource {
-    /// The value of this attribute on `object`: what sync writes to the cloud UPN.
-    pub fn value(self, object: &OnPremObject) -> Option<&str> {
+    /// The value of this attribute on `object`: what sync writes to the cloud UPN. A custom
+    /// attribute's first text value (it is single-valued in any sane configuration).
+    pub fn value<'o>(&self, object: &'o OnPremObject) -> Option<&'o str> {
         match self {
             UpnSource::UserPrincipalName => object.user_principal_name.as_deref(),
             UpnSource::Mail => object.mail.as_deref(),
+            UpnSource::Custom(name) => object.extra(*name).iter().find_map(|v| match v {
+                ExtraValue::Text(text) => Some(text.as_str()),
+                ExtraValue::Bytes(_) | ExtraValue::Integer(_) => None,
+            }),
         }
     }
 
-    pub fn attribute(self) -> &'static str {
+    pub fn attribute(&self) -> &str {
         match self {
             UpnSource::UserPrincipalName => "userPrincipalName",
             UpnSource::Mail => "mail",
+            UpnSource::Custom(name) => name.as_str(),
         }
     }
 }
@@ -258,20 +306,36 @@ impl SyncModel {
                 ObjectClass::User => consistency,
                 ObjectClass::Contact | ObjectClass::Group => AnchorAttribute::ObjectGuid,
             },
+            (Engine::Connect, AnchorMode::Custom(custom)) => match object.class {
+                ObjectClass::User => AnchorAttribute::Custom(custom.name),
+                ObjectClass::Contact | ObjectClass::Group => AnchorAttribute::ObjectGuid,
+            },
         }
     }
 
-    /// Sets each object's source anchor to what its engine will write to onPremisesImmutableId.
+    /// Sets each object's source anchor to what its engine will write to onPremisesImmutableId,
+    /// or, for a custom anchor it cannot predict, leaves it empty with the reason.
     fn anchor(&self, object: &mut OnPremObject) {
         let attribute = self.anchor_attribute(object);
-        object.source_anchor = match (attribute, &object.consistency_guid) {
-            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => BASE64.encode(bytes),
-            _ => BASE64.encode(object.object_guid),
+        object.anchor_problem = None;
+        let (anchor, used) = match (attribute, &object.consistency_guid) {
+            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => {
+                (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid)
+            }
+            (AnchorAttribute::Custom(name), _) => match custom_anchor(object.extra(name), name) {
+                Ok(anchor) => (anchor, attribute),
+                Err(problem) => {
+                    object.anchor_problem = Some(problem);
+                    (String::new(), attribute)
+                }
+            },
+            _ => (
+                BASE64.encode(object.object_guid),
+                AnchorAttribute::ObjectGuid,
+            ),
         };
-        object.anchor_attribute = match (attribute, &object.consistency_guid) {
-            (AnchorAttribute::ConsistencyGuid, Some(_)) => AnchorAttribute::ConsistencyGuid,
-            _ => AnchorAttribute::ObjectGuid,
-        };
+        object.source_anchor = anchor;
+        object.anchor_attribute = used;
     }
 
     /// One line per part, for the terminal summary.
@@ -323,10 +387,21 @@ impl SyncModel {
             ));
         }
         let anchor = match self.source_anchor.value {
-            AnchorMode::ConsistencyGuid => "mS-DS-ConsistencyGuid (users), objectGUID (others)",
-            AnchorMode::ObjectGuid => "objectGUID",
+            AnchorMode::ConsistencyGuid => {
+                "mS-DS-ConsistencyGuid (users), objectGUID (others)".to_owned()
+            }
+            AnchorMode::ObjectGuid => "objectGUID".to_owned(),
+            AnchorMode::Custom(custom) => format!(
+                "{} (users, {}), objectGUID (others)",
+                custom.name,
+                if custom.binary {
+                    "binary: base64 of its bytes"
+                } else {
+                    "string: its value as it is"
+                }
+            ),
         };
-        lines.push(line("source anchor", anchor, &self.source_anchor));
+        lines.push(line("source anchor", &anchor, &self.source_anchor));
         lines.push(line(
             "cloud UPN from",
             self.upn_source.value.attribute(),
@@ -360,6 +435,52 @@ impl SyncModel {
 pub struct SyncConfig {
     pub flags: SyncSettings,
     pub file: SyncSettings,
+}
+
+impl SyncConfig {
+    /// The attributes the import must carry for these settings: a custom source anchor or UPN
+    /// attribute (the one that wins, flag over file), so the sync model can read it.
+    pub fn extra_attributes(&self) -> Vec<ExtraAttribute> {
+        let mut out = Vec::new();
+        if let Some((AnchorSetting::Custom(custom), _)) = configured(
+            self.flags.source_anchor,
+            self.file.source_anchor,
+            AnchorSetting::Auto,
+        ) {
+            out.push(custom);
+        }
+        if let Some((UpnSetting::Custom(name), _)) = configured(
+            self.flags.upn_source,
+            self.file.upn_source,
+            UpnSetting::Auto,
+        ) && !out.iter().any(|a| a.name == name)
+        {
+            out.push(ExtraAttribute {
+                name,
+                binary: false,
+            });
+        }
+        out
+    }
+}
+
+/// A custom anchor attribute's immutableId: a string value as it is, a binary one base64 of its
+/// bytes (plan-connect-design-concepts); or why it cannot be predicted.
+fn custom_anchor(values: &[ExtraValue], name: AttributeName) -> Result<String, String> {
+    match values {
+        [] => Err(format!(
+            "has no {name}, the source anchor attribute the sync settings name: Microsoft does not document what Entra Connect does with such an object (it cannot be hard-matched, and it may not be exported at all)"
+        )),
+        [ExtraValue::Text(text)] => Ok(text.clone()),
+        [ExtraValue::Bytes(bytes)] => Ok(BASE64.encode(bytes)),
+        [ExtraValue::Integer(n)] => Err(format!(
+            "has the integer {n} in {name}: Entra Connect base64-encodes a non-string source anchor, but which bytes of an integer it encodes is not documented, so the anchor is not predicted"
+        )),
+        [..] => Err(format!(
+            "has {} values in {name}: a source anchor must be single-valued",
+            values.len()
+        )),
+    }
 }
 
 /// Picks a configured value: flag first, then file.
@@ -430,6 +551,9 @@ pub fn build(
         AnchorSetting::Auto,
     ) {
         Some((AnchorSetting::ObjectGuid, source)) => part(AnchorMode::ObjectGuid, source, None),
+        Some((AnchorSetting::Custom(custom), source)) => {
+            part(AnchorMode::Custom(custom), source, None)
+        }
         Some((_, source)) => part(AnchorMode::ConsistencyGuid, source, None),
         None => infer_anchor(links.as_ref()),
     };
@@ -440,6 +564,7 @@ pub fn build(
         UpnSetting::Auto,
     ) {
         Some((UpnSetting::Mail, source)) => part(UpnSource::Mail, source, None),
+        Some((UpnSetting::Custom(name), source)) => part(UpnSource::Custom(name), source, None),
         Some((_, source)) => part(UpnSource::UserPrincipalName, source, None),
         None => infer_upn_source(links.as_ref()),
     };

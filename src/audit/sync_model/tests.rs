@@ -26,6 +26,8 @@ pub(super) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
         group_type: None,
         admin_description: None,
         sizes: crate::inputs::onprem::Sizes::default(),
+        extra: Vec::new(),
+        anchor_problem: None,
         origin: RecordOrigin {
             file: "ad.ldif".into(),
             line: 1,
@@ -175,7 +177,7 @@ fn anchors_follow_the_engine_and_the_object_type() {
 }
 
 #[test]
-fn settings_parse_case_insensitively_and_refuse_what_cannot_be_predicted() {
+fn settings_parse_case_insensitively_and_refuse_typos() {
     assert_eq!(
         "MS-DS-CONSISTENCYGUID".parse::<AnchorSetting>(),
         Ok(AnchorSetting::ConsistencyGuid)
@@ -184,17 +186,126 @@ fn settings_parse_case_insensitively_and_refuse_what_cannot_be_predicted() {
         "objectguid".parse::<AnchorSetting>(),
         Ok(AnchorSetting::ObjectGuid)
     );
-    assert!(
-        "employeeID"
-            .parse::<AnchorSetting>()
-            .unwrap_err()
-            .contains("not supported")
-    );
     assert_eq!("Mail".parse::<UpnSetting>(), Ok(UpnSetting::Mail));
     let file: SyncSettings = toml::from_str(
         "sync-engine = \"cloud-sync\"\nsource-anchor = \"objectGUID\"\nscope-ou = [\"OU=A,DC=x\"]\n",
     )
     .expect("valid sync config");
     assert_eq!(file.sync_engine, Some(EngineSetting::CloudSync));
+    // A custom attribute in the file, as on the command line.
+    let custom: SyncSettings = toml::from_str(
+        "source-anchor = \"employeeNumber;binary\"\nupn-source = \"extensionAttribute5\"\n",
+    )
+    .expect("valid sync config");
+    assert!(matches!(
+        custom.source_anchor,
+        Some(AnchorSetting::Custom(a)) if a.binary && a.name.as_str() == "employeeNumber"
+    ));
+    assert!(toml::from_str::<SyncSettings>("source-anchor = \"employee id\"").is_err());
     assert!(toml::from_str::<SyncSettings>("sorce-anchor = \"x\"").is_err());
+}
+
+/// `--source-anchor` and `--upn-source` take any LDAP attribute name, `NAME;binary` for a binary
+/// anchor; anything else is refused with the reason.
+#[test]
+fn custom_attributes_parse_and_bad_names_are_refused() {
+    let custom = |s: &str| match s.parse::<AnchorSetting>() {
+        Ok(AnchorSetting::Custom(a)) => Some((a.name.to_string(), a.binary)),
+        _ => None,
+    };
+    assert_eq!(custom("employeeID"), Some(("employeeID".into(), false)));
+    assert_eq!(custom("msDS-x;BINARY"), Some(("msDS-x".into(), true)));
+    assert_eq!(
+        "OBJECTguid".parse::<AnchorSetting>(),
+        Ok(AnchorSetting::ObjectGuid)
+    );
+    for bad in ["employee id", "1abc", "a;range=0-1", "", "x;binary;binary"] {
+        let err = bad.parse::<AnchorSetting>().unwrap_err();
+        assert!(err.contains("source anchor"), "{bad}: {err}");
+    }
+    assert!(matches!(
+        "extensionAttribute5".parse::<UpnSetting>(),
+        Ok(UpnSetting::Custom(name)) if name.as_str() == "extensionAttribute5"
+    ));
+    assert!("a@b".parse::<UpnSetting>().is_err());
+    assert!("ext;binary".parse::<UpnSetting>().is_err());
+}
+
+/// A custom anchor: users take the attribute (a string as it is, bytes base64-encoded, nothing
+/// predicted for a missing, multiple or integer value, with the reason); groups keep objectGUID;
+/// the import is told to carry the attribute.
+#[test]
+fn a_custom_anchor_anchors_users_and_says_why_it_cannot() {
+    use crate::inputs::onprem::{ExtraAttribute, ExtraValue};
+    let name = AttributeName::parse("employeeID").unwrap();
+    let config = SyncConfig {
+        flags: SyncSettings {
+            source_anchor: Some(AnchorSetting::Custom(ExtraAttribute {
+                name,
+                binary: false,
+            })),
+            upn_source: Some(UpnSetting::Custom(
+                AttributeName::parse("extensionAttribute5").unwrap(),
+            )),
+            ..SyncSettings::default()
+        },
+        file: SyncSettings::default(),
+    };
+    assert_eq!(config.extra_attributes().len(), 2);
+    let with = |values: Vec<ExtraValue>, n: u8| {
+        let mut o = sample(
+            ObjectClass::User,
+            [n; 16],
+            &format!("CN=u{n},DC=contoso,DC=local"),
+        );
+        if !values.is_empty() {
+            o.extra.push((name, values));
+        }
+        o
+    };
+    let objects = vec![
+        with(vec![ExtraValue::Text("E1".into())], 1),
+        with(vec![], 2),
+        with(vec![ExtraValue::Integer(7)], 3),
+        with(
+            vec![ExtraValue::Text("a".into()), ExtraValue::Text("b".into())],
+            4,
+        ),
+        with(vec![ExtraValue::Bytes(vec![1, 2, 3])], 5),
+        sample(ObjectClass::Group, [6; 16], "CN=g,DC=contoso,DC=local"),
+    ];
+    let model = build(&config, &objects, None);
+    assert_eq!(model.source_anchor.source, Source::Flag);
+    let (kept, _) = apply(&model, objects);
+    let anchors: Vec<(&str, bool)> = kept
+        .iter()
+        .map(|o| (o.source_anchor.as_str(), o.anchor_problem.is_some()))
+        .collect();
+    let group_anchor = BASE64.encode([6u8; 16]);
+    assert_eq!(
+        anchors,
+        [
+            ("E1", false),
+            ("", true),
+            ("", true),
+            ("", true),
+            ("AQID", false),
+            (group_anchor.as_str(), false)
+        ]
+    );
+    assert!(
+        kept[1]
+            .anchor_problem
+            .as_deref()
+            .unwrap()
+            .contains("has no employeeID")
+    );
+    assert!(
+        kept[2]
+            .anchor_problem
+            .as_deref()
+            .unwrap()
+            .contains("integer")
+    );
+    assert_eq!(kept[5].anchor_attribute, AnchorAttribute::ObjectGuid);
 }

@@ -15,7 +15,8 @@ use super::{
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
-    PROVISIONING_ERRORS_SCOPE, ProvisioningError, Quarantine, SyncJob, SyncStatus, TaskExecution,
+    PROVISIONING_ERRORS_SCOPE, ProvisioningError, Quarantine, SyncBehavior, SyncJob, SyncStatus,
+    TaskExecution,
 };
 
 /// One row of `cloud_objects`: the object, its type and what was derived from it once.
@@ -195,6 +196,16 @@ table! {
     }
 }
 
+table! {
+    pub(crate) const SYNC_BEHAVIOR = "sync_behavior", "onPremisesSyncBehavior of the users and groups carrying a sign of sync (read per object, beta): isCloudManaged true means the object was converted to cloud management and updates from on-premises AD are blocked. A candidate that was not read has a null is_cloud_managed and the reason in not_read.";
+    fn sync_behavior_frame(&[SyncBehavior]) |b| {
+        "object_id": Str = "the user or group" => Some(&b.id),
+        "object_type": Str = "user or group" => b.object_type.as_ref(),
+        "is_cloud_managed": Bool = "isCloudManaged (null: not read)" => b.is_cloud_managed,
+        "not_read": Str = "why it was not read (over the cap, Graph's answer), else null" => b.not_read.as_ref(),
+    }
+}
+
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -297,7 +308,27 @@ pub(super) fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResul
 
     let features = sync_features(cloud, needs(&[Collection::OnPremisesSynchronization]))?;
     tables.put(&SYNC_FEATURES, features);
+
+    let behavior = sync_behavior(cloud, needs(&[Collection::SyncBehavior]))?;
+    tables.put(&SYNC_BEHAVIOR, behavior);
     Ok(tables)
+}
+
+/// The `sync_behavior` table, or why it is unavailable: forbidden is what an audit app without
+/// the `ReadWrite` permissions gets, said with the permissions to grant.
+fn sync_behavior(
+    cloud: &CloudSnapshot,
+    readable: Result<(), String>,
+) -> PolarsResult<Result<DataFrame, String>> {
+    Ok(match readable {
+        Ok(()) => Ok(sync_behavior_frame(&cloud.sync_behaviors)?),
+        Err(_) if cloud.forbidden(Collection::SyncBehavior) => Err(format!(
+            "{} is forbidden: it needs {} (no read-only permission exists), so objects converted to cloud management cannot be told apart",
+            Collection::SyncBehavior,
+            Collection::SyncBehavior.spec().application.join(" + ")
+        )),
+        Err(reason) => Err(reason),
+    })
 }
 
 /// The `sync_features` table, or why it is unavailable. Forbidden is what every application

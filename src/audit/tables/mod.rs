@@ -160,7 +160,7 @@ mod onprem_tables;
 pub(crate) use addresses::{CLOUD_ADDRESSES, ONPREM_ADDRESSES};
 pub(crate) use cloud::{
     CLOUD_OBJECTS, DOMAINS, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS, ROLE_MEMBERS,
-    SYNC_FEATURES, SYNC_JOBS,
+    SYNC_BEHAVIOR, SYNC_FEATURES, SYNC_JOBS,
 };
 pub(crate) use onprem_tables::{ONPREM_OBJECTS, ONPREM_VALUES};
 
@@ -277,10 +277,11 @@ pub(crate) const TABLES: &[&TableSpec] = &[
     &SYNC_JOBS,
     &ROLE_MEMBERS,
     &SYNC_FEATURES,
+    &SYNC_BEHAVIOR,
 ];
 
 /// The tables that come from the cloud snapshot.
-const CLOUD_TABLES: [&TableSpec; 9] = [
+const CLOUD_TABLES: [&TableSpec; 10] = [
     &CLOUD_OBJECTS,
     &CLOUD_ADDRESSES,
     &PROVISIONING_ERRORS,
@@ -290,6 +291,7 @@ const CLOUD_TABLES: [&TableSpec; 9] = [
     &SYNC_JOBS,
     &ROLE_MEMBERS,
     &SYNC_FEATURES,
+    &SYNC_BEHAVIOR,
 ];
 
 pub(crate) fn spec(name: &str) -> Option<&'static TableSpec> {

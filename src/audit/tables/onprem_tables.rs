@@ -31,8 +31,9 @@ table! {
     fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource) |r| {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&r.derived.id),
         "object_type": Str = "user, contact or group" => Some(r.object.class.as_str()),
-        "source_anchor": Str = "base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what onPremisesImmutableId holds after sync" => Some(&r.object.source_anchor),
-        "anchor_attribute": Str = "mS-DS-ConsistencyGuid or objectGUID" => Some(r.object.anchor_attribute.as_str()),
+        "source_anchor": Str = "what onPremisesImmutableId holds after sync, as the sync model predicts it (base64 of mS-DS-ConsistencyGuid or objectGUID, or a custom attribute's value); null when it cannot be predicted" => Some(&r.object.source_anchor).filter(|a| !a.is_empty()),
+        "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.as_str()),
+        "source_anchor_problem": Str = "why the source anchor cannot be predicted (a custom anchor attribute the object lacks, or holds in a form whose encoding is not documented), else null" => r.object.anchor_problem.as_ref(),
         "object_sid": Str = "objectSid as S-1-5-..." => r.object.object_sid.as_ref(),
         "distinguished_name": Str = "distinguishedName" => Some(&r.object.distinguished_name),
         "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&r.object.distinguished_name),

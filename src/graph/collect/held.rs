@@ -222,7 +222,7 @@ impl Task<'_> {
         self.finish("json", result, count, stats).await
     }
 
-    async fn write_value(&self, objects: &[Box<RawValue>]) -> Result<(), Failure> {
+    pub(super) async fn write_value(&self, objects: &[Box<RawValue>]) -> Result<(), Failure> {
         let temp = self.temp_path("json");
         let mut text = String::with_capacity(objects.iter().map(|o| o.get().len() + 2).sum());
         text.push_str("{\"value\":[\n");

@@ -13,6 +13,8 @@
 //!   [`partition`] and paged side by side, checked against `/$count`.
 //! - [`errors_only`]: `--errors-only`, the objects with provisioning errors only.
 //! - [`held`]: the small collections, held and written whole.
+//! - [`sync_behavior`]: onPremisesSyncBehavior of the leftover rules' candidates, read after
+//!   users and groups, per object in JSON batches.
 //! - [`jsonl`]: the files; [`manifest`]: `manifest.json`.
 //!
 //! All requests go through the client's rate limiter and `Retry-After` gate; the directory
@@ -24,6 +26,7 @@ mod held;
 mod jsonl;
 mod manifest;
 mod partition;
+mod sync_behavior;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -81,6 +84,9 @@ pub struct CollectOptions {
     /// chain of its own (and, where Graph scans rather than seeks, several nearly empty pages).
     /// 0: every partition alone (those the sample did not see still go together).
     pub partition_pack_to: u64,
+    /// The most users and groups whose onPremisesSyncBehavior is read (one batch item each;
+    /// 5,000 is 250 batches). The candidates beyond it are recorded as not read.
+    pub sync_behavior_cap: usize,
 }
 
 impl Default for CollectOptions {
@@ -94,6 +100,7 @@ impl Default for CollectOptions {
             partition_concurrency: 64,
             partition_split_above: 12_000,
             partition_pack_to: 10_000,
+            sync_behavior_cap: 5_000,
         }
     }
 }
@@ -187,20 +194,7 @@ pub async fn collect(
     out: &Path,
     options: &CollectOptions,
 ) -> anyhow::Result<CollectReport> {
-    tokio::fs::create_dir_all(out)
-        .await
-        .with_context(|| format!("creating {}", out.display()))?;
-    // A manifest of an earlier run must not vouch for the files this run replaces, and until
-    // this run's manifest is in place the folder says it is being written: a killed run leaves
-    // a folder `check --cloud` refuses instead of a silent mix of two runs' collections.
-    remove_if_exists(&out.join("manifest.json")).await?;
-    let marker = out.join(crate::inputs::snapshot::COLLECTING_MARKER);
-    remove_if_exists(&marker).await?;
-    create_new(&marker)
-        .await?
-        .write_all(format!("pid {}\n", std::process::id()).as_bytes())
-        .await
-        .with_context(|| format!("writing {}", marker.display()))?;
+    let marker = start_collecting(out).await?;
     let collected_at = Utc::now();
     let top = options.top.clamp(1, 999);
     let run = |collection: Collection| Task {
@@ -266,6 +260,9 @@ pub async fn collect(
         })
         .await;
     let (organization, tenant_id) = organization;
+    // After users and groups: which objects it is read for comes from them.
+    let behaviour = run(Collection::SyncBehavior).sync_behavior(&users, &groups, options);
+    let behaviour = timed(started, behaviour).await;
     let collections: BTreeMap<Collection, CollectionOutcome> = [
         (Collection::Users, users),
         (Collection::Contacts, contacts),
@@ -277,6 +274,7 @@ pub async fn collect(
         (Collection::OnPremisesSynchronization, dir_sync),
         (Collection::RoleAssignments, active),
         (Collection::RoleEligibilities, eligible),
+        (Collection::SyncBehavior, behaviour),
     ]
     .into_iter()
     .collect();
@@ -295,6 +293,25 @@ pub async fn collect(
         started.elapsed().saturating_sub(collected),
     );
     Ok(report)
+}
+
+/// Creates `out` and marks it as being written; returns the marker to remove at the end. A
+/// manifest of an earlier run must not vouch for the files this run replaces, and until this
+/// run's manifest is in place the folder says it is being written: a killed run leaves a folder
+/// `check --cloud` refuses instead of a silent mix of two runs' collections.
+async fn start_collecting(out: &Path) -> anyhow::Result<PathBuf> {
+    tokio::fs::create_dir_all(out)
+        .await
+        .with_context(|| format!("creating {}", out.display()))?;
+    remove_if_exists(&out.join("manifest.json")).await?;
+    let marker = out.join(crate::inputs::snapshot::COLLECTING_MARKER);
+    remove_if_exists(&marker).await?;
+    create_new(&marker)
+        .await?
+        .write_all(format!("pid {}\n", std::process::id()).as_bytes())
+        .await
+        .with_context(|| format!("writing {}", marker.display()))?;
+    Ok(marker)
 }
 
 /// Where the time went, per collection, and how each ended, at info (`ENTRA_AUDIT_LOG=info`).

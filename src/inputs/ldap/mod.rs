@@ -89,6 +89,9 @@ pub struct CollectAdOptions {
     pub out: PathBuf,
     /// Show a progress line on a terminal.
     pub progress: bool,
+    /// Attributes to read beyond the importer's own: a custom source anchor or UPN attribute
+    /// the sync settings name (`check --ad-server` adds them; `collect-ad --attribute`).
+    pub extra_attributes: Vec<onprem::ExtraAttribute>,
 }
 
 /// What one collection read.
@@ -377,7 +380,7 @@ pub(crate) fn probe(options: &CollectAdOptions) -> anyhow::Result<Probe> {
             Some(base) => base.clone(),
             None => default_naming_context(&mut ldap, &server).await?,
         };
-        let attributes: Vec<&'static str> = onprem::attribute_names().collect();
+        let attributes: Vec<String> = onprem::attribute_names().map(str::to_owned).collect();
         let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         let mut sampled = 0;
         let page = read_page(
@@ -473,7 +476,10 @@ async fn search_to_file(
     options: &CollectAdOptions,
     started: Instant,
 ) -> anyhow::Result<CollectAdSummary> {
-    let attributes: Vec<&'static str> = onprem::attribute_names().collect();
+    let attributes: Vec<String> = onprem::attribute_names()
+        .map(str::to_owned)
+        .chain(options.extra_attributes.iter().map(|a| a.name.to_string()))
+        .collect();
     let file_name = options
         .out
         .file_name()
@@ -506,7 +512,7 @@ async fn search_to_file(
     let mut cookie: Vec<u8> = Vec::new();
     loop {
         let result = read_page(ldap, server, base, &attributes, cookie, |entry| {
-            let (class, json) = entry_json(entry);
+            let (class, json) = entry_json(entry, &options.extra_attributes);
             let cannot_write =
                 |e: &dyn fmt::Display| anyhow!("cannot write {}: {e}", tmp_path.display());
             if summary.total() > 0 {
@@ -572,7 +578,7 @@ async fn read_page(
     ldap: &mut Ldap,
     server: &Server,
     base: &str,
-    attributes: &[&'static str],
+    attributes: &[String],
     cookie: Vec<u8>,
     mut write: impl FnMut(SearchEntry) -> anyhow::Result<()>,
 ) -> anyhow::Result<Page> {
@@ -622,7 +628,10 @@ fn next_cookie(result: &ldap3::LdapResult) -> Vec<u8> {
 /// One entry as the export script writes it: the importer's attribute names as keys, one value
 /// as a string, several as an array; objectGUID as GUID text, objectSid as `S-1-...`, other
 /// binary values as base64. Returns the most specific objectClass too (for the summary).
-fn entry_json(entry: SearchEntry) -> (String, serde_json::Value) {
+fn entry_json(
+    entry: SearchEntry,
+    extras: &[onprem::ExtraAttribute],
+) -> (String, serde_json::Value) {
     use serde_json::Value;
     let mut object = serde_json::Map::new();
     object.insert("distinguishedName".into(), Value::String(entry.dn));
@@ -650,7 +659,12 @@ fn entry_json(entry: SearchEntry) -> (String, serde_json::Value) {
                 .map(|c| String::from_utf8_lossy(c).into_owned())
                 .unwrap_or_default();
         }
-        let kind = onprem::attribute_kind(&name);
+        // A `;binary` extra attribute is written as base64, as the importer reads it.
+        let kind = if extras.iter().any(|a| a.binary && a.name.matches(&name)) {
+            AttributeKind::Bytes
+        } else {
+            onprem::attribute_kind(&name)
+        };
         let mut rendered: Vec<Value> = raw.into_iter().map(|v| render(kind, v)).collect();
         let value = if rendered.len() == 1 && !name.eq_ignore_ascii_case("objectClass") {
             rendered.pop().unwrap_or(Value::Null)
@@ -696,6 +710,7 @@ mod tests {
             ca_file: None,
             out: "ad.json".into(),
             progress: false,
+            extra_attributes: Vec::new(),
         }
     }
 
@@ -773,11 +788,37 @@ mod tests {
             ]
             .into(),
         };
-        let (class, json) = entry_json(entry);
+        let employee = onprem::AttributeName::parse("employeeID").unwrap();
+        let badge = onprem::AttributeName::parse("exampleBadge").unwrap();
+        let extras = [
+            onprem::ExtraAttribute {
+                name: employee,
+                binary: false,
+            },
+            onprem::ExtraAttribute {
+                name: badge,
+                binary: true,
+            },
+        ];
+        let mut entry = entry;
+        entry
+            .attrs
+            .insert("employeeID".to_owned(), vec!["E1001".into()]);
+        // Bytes that happen to be UTF-8 (ldap3 then reports them as text) stay bytes.
+        entry
+            .attrs
+            .insert("exampleBadge".to_owned(), vec!["AB".into()]);
+        let (class, json) = entry_json(entry, &extras);
         assert_eq!(class, "user");
         let text = format!("[{json}]");
-        let (_, outcome) =
-            onprem::import_bytes(text.into_bytes(), Path::new("ad.json")).expect("importable");
+        let (_, outcome) = onprem::import_bytes_with(
+            text.into_bytes(),
+            Path::new("ad.json"),
+            &onprem::ImportOptions {
+                extra_attributes: extras.to_vec(),
+            },
+        )
+        .expect("importable");
         assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
         let [object] = outcome.objects.as_slice() else {
             panic!("one object: {outcome:?}")
@@ -785,6 +826,14 @@ mod tests {
         assert_eq!(object.object_guid, guid);
         assert_eq!(object.object_sid.as_deref(), Some("S-1-5-21-1-2-3-1105"));
         assert_eq!(object.source_anchor, "3q2+7w==");
+        assert_eq!(
+            object.extra(employee),
+            [onprem::ExtraValue::Text("E1001".into())]
+        );
+        assert_eq!(
+            object.extra(badge),
+            [onprem::ExtraValue::Bytes(b"AB".to_vec())]
+        );
         assert_eq!(object.proxy_addresses, ["SMTP:zoe@contoso.com"]);
         assert_eq!(object.enabled, Some(true));
         assert_eq!(

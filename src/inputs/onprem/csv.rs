@@ -17,8 +17,8 @@
 use std::path::Path;
 
 use super::{
-    Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, count_newlines, field_for,
-    unrecognised_format,
+    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, count_newlines,
+    field_for, unrecognised_format,
 };
 
 /// What `Export-Csv` writes for a multi-valued attribute it was given unjoined.
@@ -28,13 +28,25 @@ const COLLECTION_TYPE_NAMES: &[&str] = &[
     "System.String[]",
 ];
 
-pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
+pub(super) fn read(
+    text: &str,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
     // `#TYPE System.Management.Automation.PSCustomObject` (and any other `#` line) before the
     // header is skipped here rather than with the csv crate's comment option, which would also
     // drop a data row whose first field happens to start with `#`.
     let (body, skipped_lines) = skip_leading_comments(text);
     check_quotes(body, skipped_lines, path)?;
     let (mut reader, columns) = open(body, path)?;
+    // The extra attributes the sync settings name, by column.
+    let extras: Vec<(usize, super::ExtraAttribute)> = reader
+        .headers()
+        .map_err(|err| csv_error(&err, body, skipped_lines, path))?
+        .iter()
+        .enumerate()
+        .filter_map(|(index, name)| options.wanted(name).map(|a| (index, a)))
+        .collect();
 
     let mut out = ImportOutcome::default();
     let mut record = ::csv::StringRecord::new();
@@ -53,6 +65,27 @@ pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError
             };
             check_cell(cell, column, line, path)?;
             draft.apply_text(column.field, column.canonical, cell);
+        }
+        for (index, attribute) in &extras {
+            let Some(cell) = record.get(*index) else {
+                continue;
+            };
+            if cell.is_empty() {
+                continue;
+            }
+            let value = if cell == "System.Byte[]" || COLLECTION_TYPE_NAMES.contains(&cell) {
+                Err(format!(
+                    "{} holds `{cell}`, the name of a type, not its value: export it with \
+                     @{{n='{}';e={{...}}}} (text, or base64 for a binary attribute)",
+                    attribute.name, attribute.name
+                ))
+            } else {
+                super::extra_from_text(*attribute, cell)
+            };
+            match value {
+                Ok(value) => draft.push_extra(attribute.name, value),
+                Err(reason) => draft.extra_problem(format!("column {}: {reason}", index + 1)),
+            }
         }
         draft.finish(path, line, &mut out);
     }
@@ -274,11 +307,11 @@ mod tests {
     use super::*;
 
     fn read_str(text: &str) -> ImportOutcome {
-        read(text, Path::new("test.csv")).expect("valid CSV")
+        read(text, Path::new("test.csv"), &ImportOptions::default()).expect("valid CSV")
     }
 
     fn read_err(text: &str) -> String {
-        read(text, Path::new("test.csv"))
+        read(text, Path::new("test.csv"), &ImportOptions::default())
             .expect_err("invalid CSV")
             .to_string()
     }
@@ -567,6 +600,40 @@ mod tests {
                 && err.contains("JSON")
                 && err.contains("entra-audit onprem-script"),
             "{err}"
+        );
+    }
+
+    /// A custom source anchor or UPN column is carried when the sync settings name it; a cell
+    /// holding a type name (`System.Byte[]`) rejects the record with the column named.
+    #[test]
+    fn extra_columns_the_sync_settings_name_are_carried() {
+        use crate::inputs::onprem::{AttributeName, ExtraAttribute, ExtraValue};
+        let employee = AttributeName::parse("employeeID").unwrap();
+        let options = ImportOptions {
+            extra_attributes: vec![ExtraAttribute {
+                name: employee,
+                binary: false,
+            }],
+        };
+        let text = "ObjectGUID,DistinguishedName,ObjectClass,EmployeeID\n\
+                    00000000-0000-0000-0000-000000001001,\"CN=ann,DC=contoso,DC=local\",user,E1001\n\
+                    00000000-0000-0000-0000-000000001002,\"CN=bob,DC=contoso,DC=local\",user,\n\
+                    00000000-0000-0000-0000-000000001003,\"CN=cy,DC=contoso,DC=local\",user,System.Byte[]\n";
+        let out = read(text, Path::new("test.csv"), &options).unwrap();
+        assert_eq!(out.objects.len(), 2, "{:?}", out.rejected);
+        assert_eq!(
+            out.objects[0].extra(employee),
+            [ExtraValue::Text("E1001".into())]
+        );
+        assert!(
+            out.objects[1].extra(employee).is_empty(),
+            "an empty cell is no value"
+        );
+        assert_eq!(out.rejected.len(), 1);
+        assert!(
+            out.rejected[0].reason.contains("column 4"),
+            "{:?}",
+            out.rejected
         );
     }
 }

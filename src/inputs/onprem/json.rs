@@ -14,25 +14,34 @@
 use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::de::DeserializeSeed as _;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{
-    Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, count_newlines, field_for, sid_to_string,
+    Draft, ExtraAttribute, ExtraValue, Field, ImportError, ImportOptions, ImportOutcome,
+    SCRIPT_HINT, count_newlines, field_for, sid_to_string,
 };
 
-pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
+pub(super) fn read(
+    text: &str,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
     let start = text.len() - text.trim_start().len();
     let first_line = count_newlines(&text.as_bytes()[..start]) + 1;
     let mut out = ImportOutcome::default();
     if text.as_bytes().get(start) == Some(&b'{') {
         {
-            let element: Element =
-                serde_json::from_str(text).map_err(|err| json_error(&err, path))?;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let element: Element = ElementSeed(options)
+                .deserialize(&mut de)
+                .and_then(|element| de.end().map(|()| element))
+                .map_err(|err| json_error(&err, path))?;
             if let Element::Object {
                 entries,
                 has_value_property: true,
+                ..
             } = &element
                 && entries.is_empty()
             {
@@ -51,8 +60,11 @@ pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError
     } else {
         {
             // Detection only sends `[` or `{` here; anything else is left for serde to describe.
-            let elements: Vec<Element> =
-                serde_json::from_str(text).map_err(|err| json_error(&err, path))?;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let elements: Vec<Element> = ElementsSeed(options)
+                .deserialize(&mut de)
+                .and_then(|elements| de.end().map(|()| elements))
+                .map_err(|err| json_error(&err, path))?;
             let lines = element_lines(text);
             for (index, element) in elements.into_iter().enumerate() {
                 let line = lines.get(index).copied().unwrap_or(first_line);
@@ -65,10 +77,15 @@ pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError
 
 fn record(element: Element, index: usize, line: usize, path: &Path, out: &mut ImportOutcome) {
     match element {
-        Element::Object { entries, .. } => {
+        Element::Object {
+            entries, extras, ..
+        } => {
             let mut draft = Draft::default();
             for (name, field, value) in entries {
                 apply(&mut draft, field, name, value);
+            }
+            for (attribute, value) in extras {
+                apply_extra(&mut draft, attribute, value);
             }
             draft.finish(path, line, out);
         }
@@ -81,6 +98,48 @@ fn record(element: Element, index: usize, line: usize, path: &Path, out: &mut Im
                 index + 1
             ),
         }),
+    }
+}
+
+/// A value of an extra attribute (the sync settings' custom anchor or UPN attribute): a string
+/// (text, or base64 for a `;binary` attribute), an array of byte numbers (`ConvertTo-Json` of a
+/// `byte[]`), an array of strings (a multi-valued attribute), or a number.
+fn apply_extra(draft: &mut Draft, attribute: ExtraAttribute, value: Value) {
+    let name = attribute.name;
+    let result = match value {
+        Value::Null => return,
+        Value::String(text) => super::extra_from_text(attribute, &text).map(|v| vec![v]),
+        Value::Number(number) => number
+            .as_i64()
+            .map(|n| vec![ExtraValue::Integer(n)])
+            .ok_or_else(|| format!("{name} {number} is not an integer")),
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_u64) => {
+            let bytes: Option<Vec<u8>> = items
+                .iter()
+                .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            bytes
+                .ok_or_else(|| format!("{name} is an array of numbers that are not bytes"))
+                .and_then(|bytes| super::extra_from_bytes(attribute, bytes))
+                .map(|v| vec![v])
+        }
+        Value::Array(items) => items
+            .into_iter()
+            .filter(|v| !v.is_null())
+            .map(|v| match v {
+                Value::String(text) => super::extra_from_text(attribute, &text),
+                other => Err(format!("{name} holds `{other}`, expected text")),
+            })
+            .collect(),
+        Value::Bool(_) | Value::Object(_) => Err(format!("{name} is `{value}`, expected text")),
+    };
+    match result {
+        Ok(values) => {
+            for value in values {
+                draft.push_extra(name, value);
+            }
+        }
+        Err(reason) => draft.extra_problem(reason),
     }
 }
 
@@ -275,6 +334,8 @@ fn element_lines(text: &str) -> Vec<usize> {
 enum Element {
     Object {
         entries: Vec<(&'static str, Field, Value)>,
+        /// The extra attributes the sync settings name, as given.
+        extras: Vec<(ExtraAttribute, Value)>,
         has_value_property: bool,
     },
     Other(&'static str),
@@ -282,14 +343,19 @@ enum Element {
 
 enum Key {
     Known(&'static str, Field),
+    Extra(ExtraAttribute),
     Value,
     Other,
 }
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
+/// Reads a property name, knowing which extra attributes the import carries.
+struct KeySeed<'o>(&'o ImportOptions);
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        struct KeyVisitor<'o>(&'o ImportOptions);
+        impl Visitor<'_> for KeyVisitor<'_> {
             type Value = Key;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a property name")
@@ -298,23 +364,54 @@ impl<'de> Deserialize<'de> for Key {
                 Ok(match field_for(name) {
                     Some((canonical, field)) => Key::Known(canonical, field),
                     None if name.eq_ignore_ascii_case("value") => Key::Value,
-                    None => Key::Other,
+                    None => self.0.wanted(name).map_or(Key::Other, Key::Extra),
                 })
             }
         }
-        deserializer.deserialize_str(KeyVisitor)
+        deserializer.deserialize_str(KeyVisitor(self.0))
     }
 }
 
-impl<'de> Deserialize<'de> for Element {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ElementVisitor)
+/// The top-level array's elements.
+struct ElementsSeed<'o>(&'o ImportOptions);
+
+impl<'de> de::DeserializeSeed<'de> for ElementsSeed<'_> {
+    type Value = Vec<Element>;
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Vec<Element>, D::Error> {
+        struct ElementsVisitor<'o>(&'o ImportOptions);
+        impl<'de> Visitor<'de> for ElementsVisitor<'_> {
+            type Value = Vec<Element>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of objects")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Element>, A::Error> {
+                let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(element) = seq.next_element_seed(ElementSeed(self.0))? {
+                    elements.push(element);
+                }
+                Ok(elements)
+            }
+        }
+        deserializer.deserialize_seq(ElementsVisitor(self.0))
     }
 }
 
-struct ElementVisitor;
+/// One element, knowing which extra attributes the import carries.
+struct ElementSeed<'o>(&'o ImportOptions);
 
-impl<'de> Visitor<'de> for ElementVisitor {
+impl<'de> de::DeserializeSeed<'de> for ElementSeed<'_> {
+    type Value = Element;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Element, D::Error> {
+        deserializer.deserialize_any(ElementVisitor(self.0))
+    }
+}
+
+struct ElementVisitor<'o>(&'o ImportOptions);
+
+impl<'de> Visitor<'de> for ElementVisitor<'_> {
     type Value = Element;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -323,10 +420,12 @@ impl<'de> Visitor<'de> for ElementVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
         let mut entries = Vec::with_capacity(16);
+        let mut extras = Vec::new();
         let mut has_value_property = false;
-        while let Some(key) = map.next_key::<Key>()? {
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
             match key {
                 Key::Known(name, field) => entries.push((name, field, map.next_value::<Value>()?)),
+                Key::Extra(attribute) => extras.push((attribute, map.next_value::<Value>()?)),
                 Key::Value => {
                     has_value_property = true;
                     map.next_value::<IgnoredAny>()?;
@@ -338,6 +437,7 @@ impl<'de> Visitor<'de> for ElementVisitor {
         }
         Ok(Element::Object {
             entries,
+            extras,
             has_value_property,
         })
     }
@@ -380,11 +480,11 @@ mod tests {
     use super::*;
 
     fn read_str(text: &str) -> ImportOutcome {
-        read(text, Path::new("test.json")).expect("valid JSON")
+        read(text, Path::new("test.json"), &ImportOptions::default()).expect("valid JSON")
     }
 
     fn read_err(text: &str) -> String {
-        read(text, Path::new("test.json"))
+        read(text, Path::new("test.json"), &ImportOptions::default())
             .expect_err("invalid JSON")
             .to_string()
     }

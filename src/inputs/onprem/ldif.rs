@@ -27,8 +27,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crate::preview::preview;
 
 use super::{
-    Draft, Field, ImportError, ImportOutcome, SCRIPT_HINT, field_for, guid_from_str, is_sid_text,
-    sid_to_string,
+    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, field_for, guid_from_str,
+    is_sid_text, sid_to_string,
 };
 
 /// Files above this size are parsed in chunks on every core.
@@ -38,7 +38,11 @@ const PARALLEL_ABOVE: usize = 8 << 20;
 /// never starts empty) into one chunk per core; the chunks are parsed in parallel with their own
 /// line numbering offset, and the results are joined in file order, so the outcome is exactly
 /// that of one sequential pass.
-pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError> {
+pub(super) fn read(
+    text: &str,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
     use rayon::prelude::*;
     if text.contains('\r') && !text.contains('\n') {
         return Err(ImportError::unusable(
@@ -70,7 +74,7 @@ pub(super) fn read(text: &str, path: &Path) -> Result<ImportOutcome, ImportError
         .par_iter()
         .zip(offsets.par_iter())
         .enumerate()
-        .map(|(i, (chunk, offset))| read_chunk(chunk, path, *offset, i > 0))
+        .map(|(i, (chunk, offset))| read_chunk(chunk, path, *offset, i > 0, options))
         .collect();
     let mut out = ImportOutcome::default();
     let mut dialect = Dialect::default();
@@ -152,6 +156,7 @@ fn read_chunk(
     path: &Path,
     first_line: usize,
     after_first_chunk: bool,
+    options: &ImportOptions,
 ) -> Result<(ImportOutcome, Dialect), ImportError> {
     let mut out = ImportOutcome::default();
     let mut dialect = Dialect::default();
@@ -219,7 +224,7 @@ fn read_chunk(
         if *ignoring {
             continue;
         }
-        match attribute(draft, number, &line) {
+        match attribute(draft, number, &line, options) {
             Ok(Control::Continue) => {}
             Ok(Control::IgnoreRest) => *ignoring = true,
             Err(message) => {
@@ -366,7 +371,12 @@ enum Control {
 }
 
 /// One `name: value`, `name:: base64` or `name:< url` line of a record.
-fn attribute(draft: &mut Draft, number: usize, line: &str) -> Result<Control, String> {
+fn attribute(
+    draft: &mut Draft,
+    number: usize,
+    line: &str,
+    options: &ImportOptions,
+) -> Result<Control, String> {
     let Some((name, value)) = split_line(line) else {
         return Err(format!(
             "expected `attribute: value`, found `{}`; the file is not valid LDIF",
@@ -390,6 +400,19 @@ fn attribute(draft: &mut Draft, number: usize, line: &str) -> Result<Control, St
     // attribute it is.
     let base = name.split_once(';').map_or(name, |(base, _)| base);
     let Some((canonical, field)) = field_for(base) else {
+        if let Some(extra) = options.wanted(base) {
+            let value = match value {
+                Value::Text(text) => super::extra_from_text(extra, text),
+                Value::Base64(_) | Value::Url => bytes_value(value)
+                    .and_then(|bytes| super::extra_from_bytes(extra, bytes.into_owned())),
+            };
+            match value {
+                Ok(value) => draft.push_extra(extra.name, value),
+                Err(reason) => {
+                    draft.extra_problem(format!("{} on line {number}: {reason}", extra.name));
+                }
+            }
+        }
         return Ok(Control::Continue);
     };
     if let Err(reason) = apply(draft, field, canonical, value) {
@@ -634,11 +657,11 @@ mod tests {
     use super::*;
 
     fn read_str(text: &str) -> ImportOutcome {
-        read(text, Path::new("test.ldif")).expect("valid LDIF")
+        read(text, Path::new("test.ldif"), &ImportOptions::default()).expect("valid LDIF")
     }
 
     fn read_err(text: &str) -> String {
-        read(text, Path::new("test.ldif"))
+        read(text, Path::new("test.ldif"), &ImportOptions::default())
             .expect_err("invalid LDIF")
             .to_string()
     }
@@ -679,8 +702,10 @@ proxyAddresses: smtp:alice@contoso.onmicrosoft.com
         }
         assert!(text.len() > PARALLEL_ABOVE);
         let path = Path::new("big.ldif");
-        let parallel = read(&text, path).unwrap();
-        let sequential = read_chunk(&text, path, 0, false).unwrap().0;
+        let parallel = read(&text, path, &ImportOptions::default()).unwrap();
+        let sequential = read_chunk(&text, path, 0, false, &ImportOptions::default())
+            .unwrap()
+            .0;
         assert_eq!(parallel.objects, sequential.objects);
         assert_eq!(parallel.rejected, sequential.rejected);
         assert_eq!(parallel.objects.len(), 39_999);
@@ -1183,5 +1208,47 @@ ref: ldap:///CN=Configuration,DC=corp,DC=contoso,DC=com
             out.objects[0].proxy_addresses[1],
             "smtp:alice@contoso.onmicrosoft.com"
         );
+    }
+
+    /// An attribute the sync settings name is carried: a string attribute's text (plain or
+    /// `::`), a `;binary` one's bytes; a string attribute whose `::` value is not UTF-8 rejects
+    /// the record with the attribute named, never a silent drop.
+    #[test]
+    fn extra_attributes_the_sync_settings_name_are_carried() {
+        use crate::inputs::onprem::{AttributeName, ExtraAttribute, ExtraValue};
+        let employee = AttributeName::parse("employeeID").unwrap();
+        let binary = AttributeName::parse("exampleBinaryAnchor").unwrap();
+        let options = ImportOptions {
+            extra_attributes: vec![
+                ExtraAttribute {
+                    name: employee,
+                    binary: false,
+                },
+                ExtraAttribute {
+                    name: binary,
+                    binary: true,
+                },
+            ],
+        };
+        let text = "dn: CN=ann,DC=contoso,DC=local\nobjectClass: user\nobjectGUID:: AAAAAAAAAAAAAAAAAAAQAQ==\nEmployeeId: E1001\nexampleBinaryAnchor:: AQID\n\ndn: CN=bob,DC=contoso,DC=local\nobjectClass: user\nobjectGUID:: AAAAAAAAAAAAAAAAAAAQAg==\nemployeeID:: w6k=\nexampleBinaryAnchor: AQID\n\ndn: CN=cy,DC=contoso,DC=local\nobjectClass: user\nobjectGUID:: AAAAAAAAAAAAAAAAAAAQAw==\nemployeeID:: /w==\n";
+        let out = read(text, Path::new("test.ldif"), &options).unwrap();
+        assert_eq!(out.objects.len(), 2, "{:?}", out.rejected);
+        let ann = &out.objects[0];
+        assert_eq!(ann.extra(employee), [ExtraValue::Text("E1001".into())]);
+        assert_eq!(ann.extra(binary), [ExtraValue::Bytes(vec![1, 2, 3])]);
+        let bob = &out.objects[1];
+        assert_eq!(bob.extra(employee), [ExtraValue::Text("\u{e9}".into())]);
+        // A plain value of a binary attribute is read as base64, as the export script writes it.
+        assert_eq!(bob.extra(binary), [ExtraValue::Bytes(vec![1, 2, 3])]);
+        assert_eq!(out.rejected.len(), 1);
+        assert!(
+            out.rejected[0].reason.contains("employeeID")
+                && out.rejected[0].reason.contains(";binary"),
+            "{:?}",
+            out.rejected
+        );
+        // Without the settings naming it, nothing is carried.
+        let plain = read_str(text);
+        assert!(plain.objects.iter().all(|o| o.extra.is_empty()));
     }
 }

@@ -53,14 +53,184 @@ impl ObjectClass {
 pub enum AnchorAttribute {
     ConsistencyGuid,
     ObjectGuid,
+    /// The attribute a custom Entra Connect install names (the sync settings'
+    /// `--source-anchor`).
+    Custom(AttributeName),
 }
 
 impl AnchorAttribute {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             AnchorAttribute::ConsistencyGuid => "mS-DS-ConsistencyGuid",
             AnchorAttribute::ObjectGuid => "objectGUID",
+            AnchorAttribute::Custom(name) => name.as_str(),
         }
+    }
+}
+
+/// An LDAP attribute name the sync settings name (a custom source anchor or UPN attribute),
+/// validated as an LDAP `descr` (RFC 4512 §1.4: a letter, then letters, digits and hyphens) and
+/// held inline so the settings stay `Copy`. Compared ASCII case-insensitively, as LDAP names are.
+#[derive(Clone, Copy)]
+pub struct AttributeName {
+    bytes: [u8; AttributeName::MAX],
+    len: u8,
+}
+
+impl AttributeName {
+    /// Longer than any attribute name AD's schema holds in practice.
+    pub const MAX: usize = 64;
+
+    /// The name, or why it is not one.
+    pub fn parse(name: &str) -> Result<AttributeName, String> {
+        let valid = name.len() <= Self::MAX
+            && name.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !valid {
+            return Err(format!(
+                "`{}` is not an LDAP attribute name (a letter, then letters, digits and hyphens, at most {} characters)",
+                crate::preview::preview(name),
+                Self::MAX
+            ));
+        }
+        let mut bytes = [0u8; Self::MAX];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(AttributeName {
+            bytes,
+            #[allow(clippy::cast_possible_truncation)] // at most MAX (64), checked above
+            len: name.len() as u8,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII was ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.as_str().eq_ignore_ascii_case(name)
+    }
+}
+
+impl PartialEq for AttributeName {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other.as_str())
+    }
+}
+
+impl Eq for AttributeName {}
+
+impl std::fmt::Debug for AttributeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for AttributeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for AttributeName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A value of an attribute the importer carries only because the sync settings name it, as the
+/// export gave it: text, or bytes (an LDIF `::` value that is not UTF-8 text, a JSON array of
+/// byte numbers as `ConvertTo-Json` writes a `byte[]`), or a JSON number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtraValue {
+    Text(String),
+    Bytes(Vec<u8>),
+    Integer(i64),
+}
+
+/// An attribute the importer carries because the sync settings name it, and how its values
+/// are read: text (a string attribute), or bytes when the settings say `NAME;binary` (the LDAP
+/// transfer option of RFC 4522): the importer cannot know an arbitrary attribute's syntax, and
+/// deciding by whether the bytes happen to be UTF-8 would misread some values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraAttribute {
+    pub name: AttributeName,
+    pub binary: bool,
+}
+
+impl ExtraAttribute {
+    /// `NAME` (a string attribute) or `NAME;binary`.
+    pub fn parse(text: &str) -> Result<ExtraAttribute, String> {
+        let (name, binary) = match text.rsplit_once(';') {
+            Some((name, option)) if option.eq_ignore_ascii_case("binary") => (name, true),
+            Some(_) => {
+                return Err(format!(
+                    "`{}`: the only option is `;binary` (for a binary attribute)",
+                    crate::preview::preview(text)
+                ));
+            }
+            None => (text, false),
+        };
+        AttributeName::parse(name).map(|name| ExtraAttribute { name, binary })
+    }
+}
+
+/// What the importer carries beyond the attributes it always reads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ImportOptions {
+    /// Attributes the sync settings name (a custom source anchor or UPN attribute): each
+    /// object keeps their values in [`OnPremObject::extra`].
+    pub(crate) extra_attributes: Vec<ExtraAttribute>,
+}
+
+impl ImportOptions {
+    /// The wanted attribute `name` is, in its configured spelling.
+    pub(crate) fn wanted(&self, name: &str) -> Option<ExtraAttribute> {
+        // An attribute the importer reads anyway is not an extra (its field has it).
+        if field_for(name).is_some() {
+            return None;
+        }
+        self.extra_attributes
+            .iter()
+            .copied()
+            .find(|a| a.name.matches(name))
+    }
+}
+
+/// An extra attribute's value given as text (an LDIF value, a CSV cell, a JSON string): the text
+/// itself, or for a binary attribute the bytes its base64 spells.
+pub(crate) fn extra_from_text(attribute: ExtraAttribute, text: &str) -> Result<ExtraValue, String> {
+    if attribute.binary {
+        BASE64
+            .decode(text.trim())
+            .map(ExtraValue::Bytes)
+            .map_err(|_| {
+                format!(
+                    "{} is configured as binary (`;binary`) but `{}` is not base64",
+                    attribute.name,
+                    crate::preview::preview(text)
+                )
+            })
+    } else {
+        Ok(ExtraValue::Text(text.to_owned()))
+    }
+}
+
+/// An extra attribute's value given as bytes (an LDIF `::` value, a JSON byte array): the bytes
+/// for a binary attribute, else the UTF-8 text they must be.
+pub(crate) fn extra_from_bytes(
+    attribute: ExtraAttribute,
+    bytes: Vec<u8>,
+) -> Result<ExtraValue, String> {
+    if attribute.binary {
+        Ok(ExtraValue::Bytes(bytes))
+    } else {
+        String::from_utf8(bytes).map(ExtraValue::Text).map_err(|_| {
+            format!(
+                "{} holds bytes that are not UTF-8 text; if it is a binary attribute, name it `{};binary` in the sync settings",
+                attribute.name, attribute.name
+            )
+        })
     }
 }
 
@@ -112,7 +282,24 @@ pub struct OnPremObject {
     /// How big the object's LargeObject-prone attributes are: value counts and sizes, never
     /// the values (LDIF carries the values and they are counted; JSON and CSV carry counts).
     pub sizes: Sizes,
+    /// The values of the attributes [`ImportOptions::extra_attributes`] names, when the object
+    /// carries them (several values when the attribute is multi-valued).
+    pub extra: Vec<(AttributeName, Vec<ExtraValue>)>,
+    /// Why the source anchor could not be predicted (a custom anchor attribute the object does
+    /// not carry, or carries in a form whose encoding is not documented); set by the sync model,
+    /// `source_anchor` is then empty.
+    pub anchor_problem: Option<String>,
     pub origin: RecordOrigin,
+}
+
+impl OnPremObject {
+    /// The values of an extra attribute, empty when the object does not carry it.
+    pub fn extra(&self, name: AttributeName) -> &[ExtraValue] {
+        self.extra
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
 }
 
 /// Value counts and sizes of the attributes Entra ID limits (the values themselves are not
@@ -244,17 +431,34 @@ fn too_long(name: &str, value: &str) -> Option<String> {
 
 /// Reads an AD snapshot file; the format is detected from the content, never the extension.
 pub fn import(path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
+    import_with(path, &ImportOptions::default())
+}
+
+/// [`import`], carrying the extra attributes `options` names.
+pub(crate) fn import_with(
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<(Format, ImportOutcome), ImportError> {
     // The whole file goes into memory: the LDIF reader then works on borrowed slices, which is
     // what makes a 1,000,000-object export take seconds (a streaming reader allocates per line).
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    import_bytes(bytes, path)
+    import_bytes_with(bytes, path, options)
 }
 
 /// Like [`import`], for bytes already in memory; `path` is only used in messages and origins.
 pub fn import_bytes(bytes: Vec<u8>, path: &Path) -> Result<(Format, ImportOutcome), ImportError> {
+    import_bytes_with(bytes, path, &ImportOptions::default())
+}
+
+/// [`import_bytes`], carrying the extra attributes `options` names.
+pub(crate) fn import_bytes_with(
+    bytes: Vec<u8>,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<(Format, ImportOutcome), ImportError> {
     let text = decode(bytes, path)?;
     let format = detect_format(&text).ok_or_else(|| {
         ImportError::unusable(
@@ -263,9 +467,9 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path) -> Result<(Format, ImportOutcom
         )
     })?;
     let outcome = match format {
-        Format::Ldif => ldif::read(&text, path)?,
-        Format::Csv => csv::read(&text, path)?,
-        Format::Json => json::read(&text, path)?,
+        Format::Ldif => ldif::read(&text, path, options)?,
+        Format::Csv => csv::read(&text, path, options)?,
+        Format::Json => json::read(&text, path, options)?,
     };
     Ok((format, outcome))
 }
@@ -628,6 +832,8 @@ pub(crate) struct Draft {
     problems: Vec<String>,
     /// Set when the whole record is unusable whatever its class (e.g. an LDIF change record).
     fatal: Option<String>,
+    /// Values of the extra attributes the sync settings name.
+    extra: Vec<(AttributeName, Vec<ExtraValue>)>,
 }
 
 impl Draft {
@@ -677,6 +883,35 @@ impl Draft {
                 "internal error: {name} is not a measured attribute"
             )),
         }
+    }
+
+    /// One value of an extra attribute (the sync settings' custom anchor or UPN attribute). An
+    /// empty text means "not set", as for every other attribute.
+    pub(crate) fn push_extra(&mut self, name: AttributeName, value: ExtraValue) {
+        match &value {
+            ExtraValue::Text(text) if text.is_empty() => return,
+            ExtraValue::Bytes(bytes) if bytes.is_empty() => return,
+            ExtraValue::Text(text) if text.contains('\0') => {
+                self.problems.push(nul_problem(name.as_str(), text));
+                return;
+            }
+            ExtraValue::Text(text) => {
+                if let Some(problem) = too_long(name.as_str(), text) {
+                    self.problems.push(problem);
+                    return;
+                }
+            }
+            ExtraValue::Bytes(_) | ExtraValue::Integer(_) => {}
+        }
+        match self.extra.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values.push(value),
+            None => self.extra.push((name, vec![value])),
+        }
+    }
+
+    /// An extra attribute's value that could not be read (it has no field of its own).
+    pub(crate) fn extra_problem(&mut self, reason: String) {
+        self.problems.push(reason);
     }
 
     pub(crate) fn problem(&mut self, field: Field, reason: String) {
@@ -1054,6 +1289,8 @@ impl Draft {
             group_type: self.group_type.map(|(v, _)| v),
             admin_description: self.admin_description.map(|(v, _)| v),
             sizes,
+            extra: std::mem::take(&mut self.extra),
+            anchor_problem: None,
             origin: RecordOrigin {
                 file: file.to_path_buf(),
                 line,

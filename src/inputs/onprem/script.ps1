@@ -31,18 +31,28 @@ The DN to export below, e.g. 'OU=Staff,DC=contoso,DC=com'. Default: the whole do
 .PARAMETER Server
 A domain controller or domain to query. Default: the machine's domain.
 
+.PARAMETER Attribute
+More attributes to write (repeatable), for the custom source anchor or UPN attribute that
+`entra-audit check --source-anchor NAME` / `--upn-source NAME` names, e.g. employeeID. A
+binary value (byte[]) is written as base64: give it to check as `--source-anchor NAME;binary`.
+
 .EXAMPLE
 .\Export-EntraAudit.ps1 -Path .\onprem.json
 entra-audit check --onprem .\onprem.json --cloud .\snapshot
 
 .EXAMPLE
 .\Export-EntraAudit.ps1 -SearchBase 'OU=Sync,DC=contoso,DC=com' -Server dc01.contoso.com
+
+.EXAMPLE
+.\Export-EntraAudit.ps1 -Attribute employeeID
+entra-audit check --onprem .\entra-audit-onprem.json --source-anchor employeeID
 #>
 [CmdletBinding()]
 param(
     [string] $Path = 'entra-audit-onprem.json',
     [string] $SearchBase,
-    [string] $Server
+    [string] $Server,
+    [string[]] $Attribute = @()
 )
 
 $ErrorActionPreference = 'Stop'
@@ -69,6 +79,7 @@ $schemaQuery = @{
 if ($Server) { $schemaQuery.Server = $Server }
 $hasExchangeSchema = $null -ne (Get-ADObject @schemaQuery)
 if ($hasExchangeSchema) { $properties += 'msExchRecipientTypeDetails' }
+$properties += $Attribute
 $query = @{ LDAPFilter = $filter; Properties = $properties; ResultPageSize = 1000 }
 if ($SearchBase) { $query.SearchBase = $SearchBase }
 if ($Server) { $query.Server = $Server }
@@ -163,6 +174,14 @@ try {
             userSMIMECertificateCount = @($object.userSMIMECertificate | Where-Object { $null -ne $_ }).Count
             thumbnailPhotoBytes   = $(if ($null -ne $object.thumbnailPhoto) { ([byte[]] (Get-Single $object 'thumbnailPhoto')).Length } else { $null })
             memberCount           = $(if (@($object.ObjectClass) -contains 'group') { @($object.member | Where-Object { $null -ne $_ }).Count } else { $null })
+        }
+        # The attributes -Attribute names (a custom source anchor or UPN attribute): text as it
+        # is, a byte[] as base64 (what `--source-anchor NAME;binary` reads).
+        foreach ($name in $Attribute) {
+            $value = Get-Single $object $name
+            if ($value -is [byte[]]) { $value = [Convert]::ToBase64String($value) }
+            elseif ($null -ne $value) { $value = [string] $value }
+            $record[$name] = $value
         }
         $json = ConvertTo-Json -InputObject $record -Depth 4 -Compress
         if ($count -gt 0) { $writer.WriteLine(',') }

@@ -180,7 +180,7 @@ const DIRECTORY_TABLES: &[&str] = &["cloud_objects", "cloud_addresses", "provisi
 /// contact properties" tables of <https://learn.microsoft.com/graph/aad-advanced-queries>;
 /// examples 2 and 3 of <https://learn.microsoft.com/graph/api/orgcontact-list>, 3 and 4 of
 /// <https://learn.microsoft.com/graph/api/group-list>).
-pub(crate) const CATALOGUE: [CollectionSpec; 10] = [
+pub(crate) const CATALOGUE: [CollectionSpec; 11] = [
     CollectionSpec {
         collection: Collection::Users,
         version: ApiVersion::V1,
@@ -334,5 +334,36 @@ pub(crate) const CATALOGUE: [CollectionSpec; 10] = [
         note: "eligible (PIM) assignments, for the 2026 hard-match protection; RoleManagement.Read.Directory also grants it; tenants without Entra ID P2 have none",
         tables: &["role_members"],
         required: &["roleDefinitionId", "memberId"],
+    },
+    // Beta only: the resource and its GET exist under /beta
+    // (<https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta>).
+    // The GET documents no OData query parameter and it is a navigation property of its own, so
+    // it cannot be `$select`ed on the lists: it is read per object, in JSON batches of 20
+    // (<https://learn.microsoft.com/graph/json-batching>), and only for the candidates of the
+    // leftover rules. Its least-privileged permissions are ReadWrite ones: the get page lists no
+    // Read.All (<https://learn.microsoft.com/graph/api/onpremisessyncbehavior-get?view=graph-rest-beta>).
+    CollectionSpec {
+        collection: Collection::SyncBehavior,
+        version: ApiVersion::Beta,
+        path: "/users/{id}/onPremisesSyncBehavior",
+        select: "",
+        fallback: None,
+        reading: Reading::Assembled(
+            "per object (also /groups/{id}/onPremisesSyncBehavior), only for the users and groups \
+             carrying a sign of sync (onPremisesSyncEnabled set, an onPremisesImmutableId or a \
+             last sync time): the candidates of the leftover rules; in JSON batches of 20, at most \
+             5,000 objects (the rest recorded as not read)",
+        ),
+        application: &[
+            "User-OnPremisesSyncBehavior.ReadWrite.All",
+            "Group-OnPremisesSyncBehavior.ReadWrite.All",
+        ],
+        delegated: &[
+            "User-OnPremisesSyncBehavior.ReadWrite.All",
+            "Group-OnPremisesSyncBehavior.ReadWrite.All",
+        ],
+        note: "optional: no read-only permission exists; without it the leftover rules run without knowing which objects were converted to cloud management, and say so; delegated use also needs the Hybrid Administrator role",
+        tables: &["sync_behavior"],
+        required: &["isCloudManaged"],
     },
 ];

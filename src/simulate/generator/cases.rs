@@ -28,7 +28,7 @@ use crate::simulate::model::{Group, OnPremRecord, OrgContact, User};
 type Case = fn(&mut Gen, &mut Rng) -> Planted;
 
 /// Every case kind, in the order they are planted.
-pub(crate) const CASES: [(&str, Case); 54] = [
+pub(crate) const CASES: [(&str, Case); 56] = [
     ("pe_no_holder_user", pe_no_holder_user),
     ("pe_no_holder_group", pe_no_holder_group),
     ("pe_no_holder_contact", pe_no_holder_contact),
@@ -83,6 +83,8 @@ pub(crate) const CASES: [(&str, Case); 54] = [
     ("val_sam_long", val_sam_long),
     ("val_target_address_space", val_target_address_space),
     ("lo_certificates", lo_certificates),
+    ("soa_user_source_gone", soa_user_source_gone),
+    ("soa_group_formerly_synced", soa_group_formerly_synced),
 ];
 
 const PE: &str = "provisioning-error";
@@ -1220,4 +1222,27 @@ fn lo_certificates(g: &mut Gen, rng: &mut Rng) -> Planted {
     u.certificate_count = 16;
     g.expect(LARGE_OBJECT, None, Some(&u), "16 userCertificate values");
     planted(vec![u], vec![])
+}
+
+// -- converted to cloud management (source of authority) -------------------------------------
+
+/// A synced user converted to cloud management (onPremisesSyncBehavior isCloudManaged true),
+/// whose on-prem source was then deleted (not exported): no orphan, no finding
+/// (<https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta>).
+fn soa_user_source_gone(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let u = synced_user(g, rng);
+    let c = g.twin_user(rng, &u);
+    g.cloud_managed.push(c.id.clone());
+    planted(Vec::new(), vec![user(c)])
+}
+
+/// A formerly synced group converted to cloud management, its source gone: cloud-managed by
+/// decision, not a stale leftover.
+fn soa_group_formerly_synced(g: &mut Gen, rng: &mut Rng) -> Planted {
+    let on = g.onprem_group(rng, None);
+    let mut c = g.twin_group(rng, &on);
+    c.on_premises_sync_enabled = Some(false);
+    c.on_premises_last_sync_date_time = Some(iso(g.past(rng, 30.0, 200.0)));
+    g.cloud_managed.push(c.id.clone());
+    planted(Vec::new(), vec![group(c)])
 }
