@@ -13,6 +13,7 @@ pub mod command;
 mod delta;
 pub mod export;
 pub mod faults;
+mod folded;
 pub mod generator;
 pub mod model;
 mod odata;
