@@ -13,6 +13,7 @@ pub(crate) mod command;
 mod delta;
 pub(crate) mod export;
 pub(crate) mod faults;
+mod folded;
 pub(crate) mod generator;
 pub(crate) mod model;
 mod odata;

@@ -1002,8 +1002,11 @@ impl Filter {
             Filter::Not(a) => !a.matches_with(text, get),
             Filter::Func { func, prop, value } => match text(prop) {
                 Text::Str(s) => text_matches(s, *func, value),
+                Text::Folded(s) if *func == Func::StartsWith => folded_starts_with(s, value),
                 Text::Null => false,
-                Text::Unknown => text_func(&get(prop), *func, value),
+                // `endswith` folds the whole string (`str::to_lowercase`, final sigma and
+                // all), which a column folded character by character does not answer.
+                Text::Unknown | Text::Folded(_) => text_func(&get(prop), *func, value),
             },
             other => other.matches_slow(get),
         }
@@ -1060,6 +1063,9 @@ pub(crate) enum Text<'a> {
     Unknown,
     Null,
     Str(&'a str),
+    /// The value already folded as `startswith` compares it (each character's
+    /// `char::to_lowercase`): see `super::folded`.
+    Folded(&'a str),
 }
 
 impl<'a> From<Option<&'a str>> for Text<'a> {
@@ -1085,6 +1091,24 @@ fn text_matches(s: &str, func: Func, needle: &str) -> bool {
         }
         Func::EndsWith => s.to_lowercase().ends_with(&needle.to_lowercase()),
     }
+}
+
+/// `startswith` of a value already folded character by character: the same answer as
+/// [`text_matches`] on the original value. An ASCII needle (every partition's prefix) is a byte
+/// comparison: its folded characters are ASCII, so a folded value holding anything else in
+/// those bytes does not start with it either way.
+fn folded_starts_with(folded: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        return folded
+            .as_bytes()
+            .get(..needle.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(needle.as_bytes()));
+    }
+    let mut hay = folded.chars();
+    needle
+        .chars()
+        .flat_map(char::to_lowercase)
+        .all(|c| hay.next() == Some(c))
 }
 
 fn ordering_holds(ord: std::cmp::Ordering, op: Op) -> bool {
@@ -1213,6 +1237,50 @@ pub(crate) fn decode_skiptoken(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A value folded once answers `startswith` as the original does, for ASCII needles (the
+    /// byte comparison) and others, values whose fold is longer or ASCII from non-ASCII.
+    #[test]
+    fn folded_startswith_answers_as_the_original_value() {
+        let values = [
+            "John.Smith@contoso.com",
+            "jo",
+            "",
+            "\u{212A}elvin",
+            "\u{130}van",
+            "\u{141}ukasz",
+            "ÅSA",
+            "\u{3A3}\u{391}\u{3A3}",
+            "o'brien",
+        ];
+        let needles = [
+            "",
+            "j",
+            "JO",
+            "john.",
+            "jz",
+            "k",
+            "kelvin",
+            "i",
+            "i\u{307}",
+            "\u{130}",
+            "\u{142}u",
+            "å",
+            "\u{3C3}\u{3B1}\u{3C3}",
+            "O'B",
+            "jo ",
+        ];
+        for v in values {
+            let folded: String = v.chars().flat_map(char::to_lowercase).collect();
+            for n in needles {
+                assert_eq!(
+                    folded_starts_with(&folded, n),
+                    text_matches(v, Func::StartsWith, n),
+                    "{v:?} {n:?}"
+                );
+            }
+        }
+    }
 
     fn user_target(props: &[String]) -> FilterTarget<'_> {
         FilterTarget {

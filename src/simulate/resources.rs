@@ -11,12 +11,15 @@
 //! This module answers with bodies or `ErrorResponse`s; authentication, throttling, faults,
 //! latency and headers belong to `server`. It shares no code with the project's Graph client.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::delta::delta;
+use super::folded::FoldedColumn;
 use super::model::{
     DirectoryRole, DirectorySynchronization, Domain, Group, OrgContact, Organization,
     ServicePrincipal, SimTenant, SyncJob, User,
@@ -644,6 +647,41 @@ fn matches_filter<T: Serialize + QuickText>(filter: Option<&odata::Filter>, item
     })
 }
 
+/// As [`matches_filter`] for record `i` of its collection, reading the properties `folded`
+/// holds from their columns.
+fn matches_filter_at<T: Serialize + QuickText>(
+    filter: Option<&odata::Filter>,
+    item: &T,
+    folded: &[(&str, Arc<FoldedColumn>)],
+    i: usize,
+) -> bool {
+    filter.is_none_or(|f| {
+        f.matches_with(
+            &|p: &str| match folded.iter().find(|(name, _)| *name == p) {
+                Some((_, column)) => column.get(i),
+                None => item.quick_text(p),
+            },
+            &|p: &str| property_value(item, p),
+        )
+    })
+}
+
+/// The folded columns of the properties `filter` reads that the records answer directly.
+fn folded_columns<'f, T: QuickText + 'static>(
+    ctx: &Ctx<'_>,
+    filter: &'f odata::Filter,
+    items: &[T],
+) -> Vec<(&'f str, Arc<FoldedColumn>)> {
+    let generation = ctx.s.generation();
+    let mut names = filter.properties();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|p| Some((p, ctx.s.folded.get(items, p, generation)?)))
+        .collect()
+}
+
 /// The string properties a record answers without being serialised: those partitioned paging
 /// filters on (`startswith(userPrincipalName,'a')`, `startswith(displayName,'a')`), which a
 /// filtered page evaluates on every record it scans. `None`: not offered here (the filter then
@@ -708,7 +746,7 @@ pub(super) fn write_json<T: Serialize + ?Sized>(
 /// A collection page: `$select`, `$filter`, `$count`, `$top` and `$skiptoken` paging
 /// (<https://learn.microsoft.com/graph/paging>). `fragment` overrides the `@odata.context`
 /// fragment (default: the entity set).
-fn list<T: Serialize + QuickText>(
+fn list<T: Serialize + QuickText + 'static>(
     ctx: &Ctx<'_>,
     kind: &KindInfo,
     items: &[T],
@@ -752,11 +790,16 @@ fn list<T: Serialize + QuickText>(
         // Small collections come back whole (roles, domains, jobs...).
         usize::MAX
     };
+    let folded = filter
+        .as_ref()
+        .map(|f| folded_columns(ctx, f, items))
+        .unwrap_or_default();
+    let matches = |i: usize| matches_filter_at(filter.as_ref(), &items[i], &folded, i);
     let mut picked: Vec<&T> = Vec::with_capacity(size.min(1000));
     let mut i = start.min(items.len());
     let mut scanned = 0;
     while i < items.len() && picked.len() < size && scanned < ctx.s.max_scan {
-        if matches_filter(filter.as_ref(), &items[i]) {
+        if matches(i) {
             picked.push(&items[i]);
         }
         i += 1;
@@ -765,10 +808,7 @@ fn list<T: Serialize + QuickText>(
     let next = (i < items.len()).then(|| next_link(ctx, fingerprint.clone(), i));
     // "@odata.count ... will be present only in the first page" (PAGING).
     let total = (advanced && first_page).then(|| {
-        let n = items
-            .iter()
-            .filter(|it| matches_filter(filter.as_ref(), *it))
-            .count();
+        let n = (0..items.len()).filter(|&i| matches(i)).count();
         reported_count(ctx, kind, n)
     });
 

@@ -38,6 +38,7 @@ use tokio::task::JoinHandle;
 
 use super::delta::{ChangeLog, DeltaObject, Removal, What, changed_properties};
 use super::faults::{ConnInfo, FaultKind, FaultOptions, Faults, SimListener};
+use super::folded::FoldedColumns;
 use super::model::{SimTenant, User};
 use super::odata::{self, percent_decode};
 use super::resources::{Ctx, GraphOk, Meta, resource};
@@ -250,6 +251,9 @@ pub(super) struct Shared {
     writes: Mutex<Vec<RecordedWrite>>,
     /// Changes for delta queries; always locked after `tenant`.
     changes: Mutex<ChangeLog>,
+    /// Bumped each time the tenant is locked for writing: what says a folded column is stale.
+    generation: AtomicU64,
+    pub(super) folded: FoldedColumns,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -264,9 +268,19 @@ impl Shared {
     }
 
     pub(super) fn write_tenant(&self) -> std::sync::RwLockWriteGuard<'_, SimTenant> {
-        self.tenant
+        let guard = self
+            .tenant
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bumped under the write lock: a reader (under the read lock) sees the generation of
+        // the records it reads.
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        guard
+    }
+
+    /// The tenant's generation; read it under the tenant lock with the records it stands for.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// The change log (lock it while holding the tenant lock, never the other way round).
@@ -530,6 +544,8 @@ fn prepare(
         stats: Mutex::new(Stats::default()),
         writes: Mutex::new(Vec::new()),
         changes: Mutex::new(ChangeLog::default()),
+        generation: AtomicU64::new(0),
+        folded: FoldedColumns::default(),
     });
     let router = Router::new().fallback(dispatch).with_state(shared.clone());
     Ok((SimHandle { shared }, router))

@@ -1183,6 +1183,52 @@ async fn startswith_partitions_count_every_user_once() {
     assert_eq!(sum, 30, "the first characters partition the users");
 }
 
+/// A filtered page reads folded columns of the partitioned properties (`super::folded`): it
+/// matches what the records say after a change (the column is made again), including values
+/// whose lower case is not ASCII or not one character (`İ`, the Kelvin sign `K`).
+#[tokio::test]
+async fn startswith_sees_the_tenant_as_changed_since_the_last_page() {
+    let server = start(12, options()).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let count = async |prefix: &str| -> u64 {
+        let filter = crate::simulate::odata::percent_encode(&format!(
+            "startswith(userPrincipalName,'{prefix}')"
+        ));
+        let (status, body) = get_eventual(
+            base,
+            &token,
+            &format!("/v1.0/users?$filter={filter}&$count=true&$select=id&$top=999"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{prefix}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        let n = body["@odata.count"].as_u64().unwrap();
+        assert_eq!(
+            body["value"].as_array().unwrap().len() as u64,
+            n,
+            "{prefix}"
+        );
+        n
+    };
+    assert_eq!(count("kelvin").await, 0);
+    assert_eq!(count("i\u{307}van").await, 0);
+    server.handle().update_tenant(|t| {
+        t.users[0].user_principal_name = "\u{212A}elvin@contoso.com".into();
+        t.users[1].user_principal_name = "\u{130}van@contoso.com".into();
+        t.users[2].user_principal_name = "KELVIN.two@contoso.com".into();
+    });
+    // The Kelvin sign folds to an ASCII `k`; `İ` to `i` and a combining dot.
+    assert_eq!(count("kelvin").await, 2);
+    assert_eq!(count("KEL").await, 2);
+    assert_eq!(count("i\u{307}v").await, 1);
+    assert_eq!(count("iv").await, 0);
+    server.handle().update_tenant(|t| {
+        t.users[2].user_principal_name = "other@contoso.com".into();
+    });
+    assert_eq!(count("kelvin").await, 1);
+}
+
 /// The query-level faults: skewed counts, `$count` refused even with the header, and a refused
 /// provisioning-error filter while the plain sync filter still works.
 #[tokio::test]

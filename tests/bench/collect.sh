@@ -9,7 +9,7 @@
 #   BENCH_USERS=20000 BENCH_CONTACTS=2000 BENCH_GROUPS=1000 tests/bench/collect.sh   # a quick one
 #
 # Each collection ends with one line for scripts:
-#   collect-bench run=1 wall_s=24.31 peak_rss_mib=41 objects=672853 requests=812 throttled=0 server_429s=0 complete=yes
+#   collect-bench run=1 wall_s=24.31 peak_rss_mib=41 objects=672853 requests=812 throttled=0 server_429s=0 client_cpu_s=2.9 server_cpu_s=8.0 complete=yes
 # (throttled: the 429s entra-audit counted; server_429s: the ones the simulator sent during the run).
 #
 # Knobs: BENCH_DIR (default /tmp/entra-audit-collect-bench), BENCH_USERS, BENCH_CONTACTS,
@@ -63,22 +63,30 @@ BASE=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$BENCH_DIR/simulate.log")
 read -r EXP_USERS EXP_CONTACTS EXP_GROUPS < <(sed -n 's/^entra-audit simulate: \([0-9]*\) users, \([0-9]*\) contacts, \([0-9]*\) groups.*/\1 \2 \3/p' "$BENCH_DIR/simulate.log")
 echo "   serving at $BASE: $EXP_USERS users, $EXP_CONTACTS contacts, $EXP_GROUPS groups in the cloud"
 
+# The simulator's CPU time so far, in clock ticks (utime + stime of /proc/PID/stat).
+sim_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SIM/stat" 2>/dev/null || echo 0; }
+
 run_collect() {  # $1: run number
   local run=$1 snap="$BENCH_DIR/snapshot"
   echo "== entra-audit collect (run $run of $BENCH_RUNS)"
   curl -fsS "$BASE/_simulator/stats" > "$BENCH_DIR/simulator-stats.before.json" || echo '{}' > "$BENCH_DIR/simulator-stats.before.json"
   rm -rf "$snap"
+  local sim_cpu_before; sim_cpu_before=$(sim_cpu_ticks)
   /usr/bin/time -v -o "$BENCH_DIR/collect.time" env ENTRA_AUDIT_NO_PROGRESS=1 ENTRA_AUDIT_LOG="${ENTRA_AUDIT_LOG:-entra_audit=info}" \
     "$ENTRA_AUDIT_BIN" collect \
     --tenant "$TENANT" --client-id "$CLIENT" --authority-host "$BASE" --graph-endpoint "$BASE" \
     --out "$snap" 2> "$BENCH_DIR/collect.$run.log" | tee "$BENCH_DIR/collect.$run.out"
   WALL=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$BENCH_DIR/collect.time")
   RSS_KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/collect.time")
+  # CPU seconds of the client (user + system) and of the simulator during the collection: on a
+  # machine of few cores the two compete, and these say which one the wall time waited for.
+  CLIENT_CPU=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.1f", s }' "$BENCH_DIR/collect.time")
+  SERVER_CPU=$(awk -v a="$sim_cpu_before" -v b="$(sim_cpu_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
   # What the server saw during this collection (429s, retries that came before Retry-After),
   # read before anything else adds requests.
   curl -fsS "$BASE/_simulator/stats" > "$BENCH_DIR/simulator-stats.json" || echo '{}' > "$BENCH_DIR/simulator-stats.json"
   "$PYTHON" - "$snap/manifest.json" "$BENCH_DIR/simulator-stats.before.json" "$BENCH_DIR/simulator-stats.json" \
-    "$EXP_USERS" "$EXP_CONTACTS" "$EXP_GROUPS" "$WALL" "$RSS_KB" "$run" <<'PY' | tee -a "$BENCH_DIR/collect.summary"
+    "$EXP_USERS" "$EXP_CONTACTS" "$EXP_GROUPS" "$WALL" "$RSS_KB" "$run" "$CLIENT_CPU" "$SERVER_CPU" <<'PY' | tee -a "$BENCH_DIR/collect.summary"
 import json, sys
 m = json.load(open(sys.argv[1]))["collections"]
 before = json.load(open(sys.argv[2])); server = json.load(open(sys.argv[3]))
@@ -95,10 +103,12 @@ for k, v in expected.items():
           f"  {c.get('seconds', '-')} s  strategy {c.get('strategy', '-')}")
 print(f"counts equal the generator's: {'yes' if ok else 'NO'}; requests {req}; retries {sum(c['retries'] for c in m.values())}; 429s {thr}"
       f" (server: {delta('throttled')} 429s, {delta('early_retries')} early retries, {delta('resource_units')} resource units)")
-print(f"entra-audit collect: wall {wall:.1f} s, peak RSS {rss_mib} MiB")
+print(f"entra-audit collect: wall {wall:.1f} s ({req / wall:.1f} requests/s), peak RSS {rss_mib} MiB;"
+      f" CPU: client {sys.argv[10]} s, simulator {sys.argv[11]} s")
 # The one line a script reads (a regression is one diff away).
 print(f"collect-bench run={sys.argv[9]} wall_s={wall:.2f} peak_rss_mib={rss_mib} objects={objects} requests={req}"
-      f" throttled={thr} server_429s={delta('throttled')} complete={'yes' if ok else 'no'}")
+      f" throttled={thr} server_429s={delta('throttled')} client_cpu_s={sys.argv[10]} server_cpu_s={sys.argv[11]}"
+      f" complete={'yes' if ok else 'no'}")
 json.dump({"wall_seconds": wall, "peak_rss_mib": rss_mib, "objects": objects, "requests": req, "throttled": thr, "complete": ok},
           open(sys.argv[1].rsplit("/", 2)[0] + "/collect.json", "w"))
 sys.exit(0 if ok else 1)
