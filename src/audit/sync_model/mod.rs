@@ -19,6 +19,7 @@
 
 pub mod scope;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -578,18 +579,20 @@ struct Links<'a> {
 
 impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
-        let mut by_sid: HashMap<String, &DirectoryObject> = HashMap::new();
-        let mut by_dn: HashMap<String, &DirectoryObject> = HashMap::new();
+        use rayon::prelude::*;
+        // Keys are only copied when their case has to change (SIDs are upper case already).
+        let mut by_sid: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
+        let mut by_dn: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
         for user in cloud
             .users
             .iter()
             .filter(|u| u.on_premises_sync_enabled == Some(true))
         {
             if let Some(sid) = &user.on_premises_security_identifier {
-                by_sid.insert(sid.to_ascii_uppercase(), user);
+                by_sid.insert(ascii_upper(sid), user);
             }
             if let Some(dn) = &user.on_premises_distinguished_name {
-                by_dn.insert(dn.to_lowercase(), user);
+                by_dn.insert(lower(dn), user);
             }
         }
         let exported_users: Vec<&OnPremObject> = onprem
@@ -597,13 +600,13 @@ impl<'a> Links<'a> {
             .filter(|o| o.class == ObjectClass::User)
             .collect();
         let pairs = exported_users
-            .iter()
+            .par_iter()
             .filter_map(|o| {
                 let by_sid = o
                     .object_sid
                     .as_ref()
-                    .and_then(|sid| by_sid.get(&sid.to_ascii_uppercase()));
-                let by_dn = || by_dn.get(&o.distinguished_name.to_lowercase());
+                    .and_then(|sid| by_sid.get(ascii_upper(sid).as_ref()));
+                let by_dn = || by_dn.get(lower(&o.distinguished_name).as_ref());
                 by_sid.or_else(by_dn).map(|c| (*o, *c))
             })
             .collect();
@@ -617,18 +620,19 @@ impl<'a> Links<'a> {
     /// can turn into `--scope-ou`. Not applied on its own: a new OU of new hires would look the
     /// same, and leaving it out would hide every finding there.
     fn ou_evidence(&self) -> Option<String> {
+        use rayon::prelude::*;
         if self.pairs.is_empty() {
             return None;
         }
-        let parents: BTreeSet<String> = self
+        let parents: std::collections::HashSet<Cow<'_, str>> = self
             .pairs
             .iter()
-            .map(|(o, _)| parent_container(&o.distinguished_name).to_lowercase())
+            .map(|(o, _)| lower(parent_container(&o.distinguished_name)))
             .collect();
         let outside = self
             .exported_users
-            .iter()
-            .filter(|o| !parents.contains(&parent_container(&o.distinguished_name).to_lowercase()))
+            .par_iter()
+            .filter(|o| !parents.contains(lower(parent_container(&o.distinguished_name)).as_ref()))
             .count();
         Some(format!(
             "synced users sit in {} container(s); {} exported user(s) sit in other containers \
@@ -636,6 +640,24 @@ impl<'a> Links<'a> {
             parents.len(),
             outside
         ))
+    }
+}
+
+/// `s.to_lowercase()`, borrowed when that changes nothing (checked for ASCII, where it is exact).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// `s.to_ascii_uppercase()`, borrowed when that changes nothing.
+fn ascii_upper(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(s.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
