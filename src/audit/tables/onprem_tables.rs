@@ -185,7 +185,13 @@ impl<'a> ValueFacts<'a> {
 /// character is counted; .NET strings (Entra Connect, the Graph service) count UTF-16 code
 /// units, so that is what is used (UNVERIFIED: it differs from code points only outside the BMP).
 fn utf16_len(s: &str) -> i64 {
-    i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX)
+    // ASCII (nearly every value) is one code unit a byte: no need to decode.
+    let units = if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    };
+    i64::try_from(units).unwrap_or(i64::MAX)
 }
 
 /// Whether a character would be invisible or ambiguous in a message: controls, format
@@ -230,25 +236,25 @@ fn lower_unless_lower(s: &str) -> Cow<'_, str> {
 }
 
 /// The distinct characters of `address` that are not ASCII letters or digits, escaped.
+/// Written straight into one string (nearly every address has some: `@` and `.`).
 fn symbols(address: &str) -> Option<String> {
     let mut seen: Vec<char> = Vec::new();
+    let mut out = String::new();
     for c in address.chars() {
-        if !c.is_ascii_alphanumeric() && !seen.contains(&c) {
-            seen.push(c);
+        if c.is_ascii_alphanumeric() || seen.contains(&c) {
+            continue;
+        }
+        seen.push(c);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if c == ' ' || is_hidden(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        } else {
+            out.push(c);
         }
     }
-    (!seen.is_empty()).then(|| {
-        seen.iter()
-            .map(|&c| {
-                if c == ' ' || is_hidden(c) {
-                    format!("\\u{{{:04x}}}", u32::from(c))
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    (!out.is_empty()).then_some(out)
 }
 
 /// Splits an address type prefix (`SMTP:`, `X500:`) from its address.
