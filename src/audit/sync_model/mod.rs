@@ -265,10 +265,13 @@ impl SyncModel {
     /// Sets each object's source anchor to what its engine will write to onPremisesImmutableId.
     fn anchor(&self, object: &mut OnPremObject) {
         let attribute = self.anchor_attribute(object);
-        object.source_anchor = match (attribute, &object.consistency_guid) {
-            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => BASE64.encode(bytes),
-            _ => BASE64.encode(object.object_guid),
+        let bytes: &[u8] = match (attribute, &object.consistency_guid) {
+            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => bytes,
+            _ => &object.object_guid,
         };
+        // Usually the importer's anchor already: re-encoded in place, without a new string.
+        object.source_anchor.clear();
+        BASE64.encode_string(bytes, &mut object.source_anchor);
         object.anchor_attribute = match (attribute, &object.consistency_guid) {
             (AnchorAttribute::ConsistencyGuid, Some(_)) => AnchorAttribute::ConsistencyGuid,
             _ => AnchorAttribute::ObjectGuid,
@@ -490,8 +493,9 @@ pub fn apply(model: &SyncModel, objects: Vec<OnPremObject>) -> (Vec<OnPremObject
         cloud_sync: model.cloud_sync_scope.clone(),
     };
     let (mut kept, report) = scope::apply(objects, &ous);
-    for object in &mut kept {
-        model.anchor(object);
+    {
+        use rayon::prelude::*;
+        kept.par_iter_mut().for_each(|object| model.anchor(object));
     }
     (kept, report)
 }
