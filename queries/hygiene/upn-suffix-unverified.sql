@@ -33,6 +33,14 @@ in Active Directory Domains and Trusts, then change their UPN, for example
 WITH initial AS (
     SELECT name AS initial_domain, 'user' AS object_type FROM domains WHERE is_initial
 ),
+-- The users with an unverified suffix, found first: the substituted UPN is then built for them
+-- only (building it for every user and joining it back by objectGUID took most of the time).
+unverified_upn_suffix_users AS (
+    SELECT * FROM onprem_objects o
+    WHERE o.object_type = 'user'
+      AND o.upn_suffix IS NOT NULL
+      AND o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)
+),
 -- The UPN sync substitutes (plan-connect-userprincipalname): MailNickName, whose precedence is
 -- the on-prem mailNickname, then the primary SMTP address's part before the @, then the UPN's.
 substituted AS (
@@ -40,7 +48,7 @@ substituted AS (
         o.object_guid,
         COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1))
             || '@' || i.initial_domain AS substituted_upn
-    FROM onprem_objects o
+    FROM unverified_upn_suffix_users o
     JOIN initial i ON o.object_type = i.object_type
 )
 SELECT
@@ -65,8 +73,5 @@ SELECT
         || o.object_guid || ''' -UserPrincipalName <name>@<verified domain>).' AS remediation,
     o.upn_suffix,
     s.substituted_upn
-FROM onprem_objects o
+FROM unverified_upn_suffix_users o
 LEFT JOIN substituted s ON o.object_guid = s.object_guid
-WHERE o.object_type = 'user'
-  AND o.upn_suffix IS NOT NULL
-  AND o.upn_suffix NOT IN (SELECT name FROM domains WHERE is_verified)

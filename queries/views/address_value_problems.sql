@@ -17,21 +17,34 @@ way and the join with `smtp_address_problems` runs once.
 ## References
 - Attribute rules: https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
 */
-SELECT * FROM (
+-- The rows with no problem are dropped before the join and before the message is built: a row
+-- can only have a problem when it has one of its own or its object is among the SMTP address
+-- problems' (joining every address and building the message for each first took most of the
+-- time and memory of the rules).
+SELECT
+    address_candidates.object_guid,
+    address_candidates.attribute,
+    address_candidates.value,
+    address_candidates.shown,
+    address_candidates.prefix,
+    CONCAT_WS('; ',
+        CASE WHEN address_candidates.too_long
+            THEN 'longer than 256 characters (' || CAST(address_candidates.length AS VARCHAR) || ')' END,
+        CASE WHEN address_candidates.control_character THEN 'a control character' END,
+        s.broken
+    ) AS broken
+FROM (
     SELECT
-        v.object_guid,
-        v.attribute,
-        v.value,
-        v.shown,
-        v.prefix,
-        CONCAT_WS('; ',
-            CASE WHEN v.length > 256 THEN 'longer than 256 characters (' || CAST(v.length AS VARCHAR) || ')' END,
-            CASE WHEN NOT v.is_smtp AND REGEXP_LIKE(v.value, '[[:cntrl:]]') THEN 'a control character' END,
-            s.broken
-        ) AS broken
+        v.object_guid, v.attribute, v.value, v.shown, v.prefix, v.length,
+        v.length > 256 AS too_long,
+        NOT v.is_smtp AND REGEXP_LIKE(v.value, '[[:cntrl:]]') AS control_character
     FROM onprem_values v
-    LEFT JOIN smtp_address_problems s
-        ON v.object_guid = s.object_guid AND v.attribute = s.attribute AND v.value = s.value
     WHERE v.attribute IN ('mail', 'targetAddress', 'proxyAddresses')
-) address_problem_rows
-WHERE address_problem_rows.broken <> ''
+      AND (v.length > 256 OR (NOT v.is_smtp AND REGEXP_LIKE(v.value, '[[:cntrl:]]'))
+           OR v.object_guid IN (SELECT smtp_problem.object_guid FROM smtp_address_problems smtp_problem))
+) address_candidates
+LEFT JOIN smtp_address_problems s
+    ON address_candidates.object_guid = s.object_guid
+    AND address_candidates.attribute = s.attribute
+    AND address_candidates.value = s.value
+WHERE address_candidates.too_long OR address_candidates.control_character OR s.broken IS NOT NULL

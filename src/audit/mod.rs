@@ -111,17 +111,15 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     };
     clock.done("sync model and scope", began, onprem.as_ref().map(Vec::len));
     let began = std::time::Instant::now();
-    let mut tables = tables::build(&params, onprem.as_deref(), upn_source, cloud.as_ref())
+    let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
+    // The tables hold everything the rules read: the parsed inputs are consumed (freed a chunk
+    // at a time) while they are built, so the two are never both whole in memory.
+    let mut tables = tables::build_owned(&params, onprem, upn_source, cloud)
         .context("building the audit tables")?;
     if let Some(classes) = imported_classes {
         tables.set_imported_onprem_classes(classes);
     }
     clock.done("tables", began, None);
-    // The tables hold everything the rules read; the parsed inputs would only double the peak.
-    let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
-    // Freeing millions of small allocations takes about a second at a million objects: let it
-    // happen on another thread while the rules run.
-    std::thread::spawn(move || drop((onprem, cloud)));
     let began = std::time::Instant::now();
     let mut output = engine::run_timed(&rules, &tables, options.only.as_ref(), clock);
     clock.done("rules", began, Some(output.findings.len()));

@@ -39,6 +39,7 @@ impl Clock {
             total_ms = millis(self.elapsed()),
             rows,
             peak_rss_mib = peak_rss_mib(),
+            rss_mib = rss_mib(),
             "phase done"
         );
     }
@@ -51,10 +52,20 @@ fn millis(d: Duration) -> u64 {
 /// The process's peak resident set size so far in MiB (`VmHWM` of `/proc/self/status`); `None`
 /// where that file does not exist (not Linux).
 pub(crate) fn peak_rss_mib() -> Option<u64> {
+    status_mib("VmHWM:")
+}
+
+/// The process's resident set size now in MiB (`VmRSS`): with the peak, it shows what a phase
+/// left behind.
+pub(crate) fn rss_mib() -> Option<u64> {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line
-        .trim_start_matches("VmHWM:")
+        .trim_start_matches(field)
         .trim()
         .trim_end_matches("kB")
         .trim()

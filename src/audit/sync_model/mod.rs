@@ -30,6 +30,7 @@
 
 pub(crate) mod scope;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -318,24 +319,31 @@ impl SyncModel {
     fn anchor(&self, object: &mut OnPremObject) {
         let attribute = self.anchor_attribute(object);
         object.anchor_problem = None;
-        let (anchor, used) = match (attribute, &object.consistency_guid) {
-            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => {
-                (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid)
-            }
-            (AnchorAttribute::Custom(name), _) => match custom_anchor(object.extra(name), name) {
-                Ok(anchor) => (anchor, attribute),
-                Err(problem) => {
-                    object.anchor_problem = Some(problem);
-                    (String::new(), attribute)
-                }
-            },
-            _ => (
-                BASE64.encode(object.object_guid),
-                AnchorAttribute::ObjectGuid,
-            ),
+        // Usually the importer's anchor already: re-encoded in place, without a new string.
+        let encode = |anchor: &mut String, bytes: &[u8]| {
+            anchor.clear();
+            BASE64.encode_string(bytes, anchor);
         };
-        object.source_anchor = anchor;
-        object.anchor_attribute = used;
+        object.anchor_attribute = match (attribute, &object.consistency_guid) {
+            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => {
+                encode(&mut object.source_anchor, bytes);
+                AnchorAttribute::ConsistencyGuid
+            }
+            (AnchorAttribute::Custom(name), _) => {
+                match custom_anchor(object.extra(name), name) {
+                    Ok(anchor) => object.source_anchor = anchor,
+                    Err(problem) => {
+                        object.anchor_problem = Some(problem);
+                        object.source_anchor.clear();
+                    }
+                }
+                attribute
+            }
+            _ => {
+                encode(&mut object.source_anchor, &object.object_guid);
+                AnchorAttribute::ObjectGuid
+            }
+        };
     }
 
     /// One line per part, for the terminal summary.
@@ -617,8 +625,9 @@ pub(crate) fn apply(
         cloud_sync: model.cloud_sync_scope.clone(),
     };
     let (mut kept, report) = scope::apply(objects, &ous);
-    for object in &mut kept {
-        model.anchor(object);
+    {
+        use rayon::prelude::*;
+        kept.par_iter_mut().for_each(|object| model.anchor(object));
     }
     (kept, report)
 }
@@ -706,18 +715,20 @@ struct Links<'a> {
 
 impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
-        let mut by_sid: HashMap<String, &DirectoryObject> = HashMap::new();
-        let mut by_dn: HashMap<String, &DirectoryObject> = HashMap::new();
+        use rayon::prelude::*;
+        // Keys are only copied when their case has to change (SIDs are upper case already).
+        let mut by_sid: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
+        let mut by_dn: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
         for user in cloud
             .users
             .iter()
             .filter(|u| u.on_premises_sync_enabled == Some(true))
         {
             if let Some(sid) = &user.on_premises_security_identifier {
-                by_sid.insert(sid.to_ascii_uppercase(), user);
+                by_sid.insert(ascii_upper(sid), user);
             }
             if let Some(dn) = &user.on_premises_distinguished_name {
-                by_dn.insert(dn.to_lowercase(), user);
+                by_dn.insert(lower(dn), user);
             }
         }
         let exported_users: Vec<&OnPremObject> = onprem
@@ -725,13 +736,13 @@ impl<'a> Links<'a> {
             .filter(|o| o.class == ObjectClass::User)
             .collect();
         let pairs = exported_users
-            .iter()
+            .par_iter()
             .filter_map(|o| {
                 let by_sid = o
                     .object_sid
                     .as_ref()
-                    .and_then(|sid| by_sid.get(&sid.to_ascii_uppercase()));
-                let by_dn = || by_dn.get(&o.distinguished_name.to_lowercase());
+                    .and_then(|sid| by_sid.get(ascii_upper(sid).as_ref()));
+                let by_dn = || by_dn.get(lower(&o.distinguished_name).as_ref());
                 by_sid.or_else(by_dn).map(|c| (*o, *c))
             })
             .collect();
@@ -745,18 +756,19 @@ impl<'a> Links<'a> {
     /// can turn into `--scope-ou`. Not applied on its own: a new OU of new hires would look the
     /// same, and leaving it out would hide every finding there.
     fn ou_evidence(&self) -> Option<String> {
+        use rayon::prelude::*;
         if self.pairs.is_empty() {
             return None;
         }
-        let parents: BTreeSet<String> = self
+        let parents: std::collections::HashSet<Cow<'_, str>> = self
             .pairs
             .iter()
-            .map(|(o, _)| parent_container(&o.distinguished_name).to_lowercase())
+            .map(|(o, _)| lower(parent_container(&o.distinguished_name)))
             .collect();
         let outside = self
             .exported_users
-            .iter()
-            .filter(|o| !parents.contains(&parent_container(&o.distinguished_name).to_lowercase()))
+            .par_iter()
+            .filter(|o| !parents.contains(lower(parent_container(&o.distinguished_name)).as_ref()))
             .count();
         Some(format!(
             "synced users sit in {} container(s); {} exported user(s) sit in other containers \
@@ -764,6 +776,24 @@ impl<'a> Links<'a> {
             parents.len(),
             outside
         ))
+    }
+}
+
+/// `s.to_lowercase()`, borrowed when that changes nothing (checked for ASCII, where it is exact).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// `s.to_ascii_uppercase()`, borrowed when that changes nothing.
+fn ascii_upper(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(s.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 

@@ -128,6 +128,9 @@ pub(crate) fn out_of_scope(object: &OnPremObject, ous: &OuFilter) -> Option<OutO
     if let Some(reason) = out_of_box(object) {
         return Some(reason);
     }
+    if ous.exclude.is_empty() && ous.include.is_empty() && ous.cloud_sync.is_empty() {
+        return None;
+    }
     let dn = object.distinguished_name.to_lowercase();
     if ous.exclude.iter().any(|ou| is_below(&dn, ou)) {
         return Some(OutOfScope::ExcludedOu);
@@ -287,26 +290,32 @@ pub(crate) fn apply(
     objects: Vec<OnPremObject>,
     ous: &OuFilter,
 ) -> (Vec<OnPremObject>, ScopeReport) {
+    use rayon::prelude::*;
+    let mut objects = objects;
     let mut report = ScopeReport::default();
-    let mut kept = Vec::with_capacity(objects.len());
-    for object in objects {
-        match out_of_scope(&object, ous) {
-            None => kept.push(object),
-            Some(reason) => {
-                *report.by_reason.entry(reason).or_default() += 1;
-                report.reasons.insert(reason, reason.doc());
-                report.objects.push(ExcludedObject {
-                    object_guid: guid_to_string(&object.object_guid),
-                    object_type: object.class.as_str(),
-                    distinguished_name: object.distinguished_name,
-                    reason,
-                });
-            }
+    // Judged on every core; the objects in scope then stay where they are (moving each into a
+    // new vector held both whole at once: half a gigabyte more at a million objects).
+    let reasons: Vec<Option<OutOfScope>> = objects
+        .par_iter()
+        .map(|object| out_of_scope(object, ous))
+        .collect();
+    for (object, reason) in objects.iter().zip(&reasons) {
+        if let Some(reason) = *reason {
+            *report.by_reason.entry(reason).or_default() += 1;
+            report.reasons.insert(reason, reason.doc());
+            report.objects.push(ExcludedObject {
+                object_guid: guid_to_string(&object.object_guid),
+                object_type: object.class.as_str(),
+                distinguished_name: object.distinguished_name.clone(),
+                reason,
+            });
         }
     }
-    report.in_scope = kept.len();
+    let mut in_scope = reasons.iter().map(Option::is_none);
+    objects.retain(|_| in_scope.next().unwrap_or(false));
+    report.in_scope = objects.len();
     report.out_of_scope = report.objects.len();
-    (kept, report)
+    (objects, report)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use polars::prelude::*;
 
-use super::{ColumnSpec, ColumnType, FrameBuilder, TableSpec};
+use super::{ColumnSpec, ColumnType, FrameBuilder, SharedText, TableSpec};
 
 /// One row of an address table: an object's id and type and one of its addresses.
 pub(super) struct AddressRow<'a> {
@@ -18,7 +18,7 @@ pub(super) struct AddressRow<'a> {
 
 table! {
     const ADDRESS_COLUMNS: columns;
-    pub(super) fn address_frame(&[AddressRow<'_>]) |r| {
+    pub(super) fn address_frame(&[AddressRow<'_>], text: Option<&SharedText>) |r| shares text {
         "object_id": Str = "onprem: object_guid; cloud: id" => Some(r.object_id),
         "object_type": Str = "user, contact or group" => Some(r.object_type),
         "kind": Str = "upn or smtp (mail and SMTP proxy addresses share one namespace)" => Some(r.address.kind),
@@ -44,7 +44,7 @@ pub(crate) const CLOUD_ADDRESSES: TableSpec = TableSpec {
 /// What every table of one object needs, computed once per object.
 pub(super) struct Derived<'a> {
     /// on-prem: `object_guid` text; cloud: `id`.
-    pub(super) id: String,
+    pub(super) id: &'a str,
     pub(super) addresses: Vec<Address<'a>>,
 }
 
@@ -58,7 +58,7 @@ pub(super) fn address_rows<'a>(
         .zip(types)
         .flat_map(|(d, object_type)| {
             d.addresses.iter().map(move |address| AddressRow {
-                object_id: &d.id,
+                object_id: d.id,
                 object_type,
                 address,
             })

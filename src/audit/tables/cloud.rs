@@ -10,8 +10,8 @@ use super::addresses::{
     Address, CLOUD_ADDRESSES, Derived, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, Params, Partial, TableSpec, Tables,
-    lower, upn_suffix,
+    Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, Params, Partial, TableSpec,
+    Tables, lower, upn_suffix,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -207,7 +207,11 @@ table! {
 }
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
-pub(super) fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
+pub(super) fn build_cloud(
+    cloud: &CloudSnapshot,
+    directory_objects: DirectoryChunks<'_>,
+    params: &Params,
+) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
         let reasons: Vec<String> = collections
@@ -224,7 +228,7 @@ pub(super) fn build_cloud(cloud: &CloudSnapshot, params: &Params) -> PolarsResul
     let directory = [Collection::Users, Collection::Contacts, Collection::Groups];
     match needs(&directory) {
         Ok(()) => {
-            for (spec, frame) in directory_frames(cloud)? {
+            for (spec, frame) in directory_frames(directory_objects)? {
                 tables.put(spec, Ok(frame));
             }
             // An errors-only snapshot holds every object with a provisioning error and no
@@ -349,20 +353,64 @@ fn sync_features(
     })
 }
 
-/// The tables of users, contacts and groups: objects, addresses and provisioning errors, built
-/// on separate cores from addresses computed once per object.
-fn directory_frames(cloud: &CloudSnapshot) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
-    let all: Vec<(&DirectoryObject, &'static str)> = cloud
-        .users
-        .iter()
-        .map(|o| (o, "user"))
-        .chain(cloud.contacts.iter().map(|o| (o, "contact")))
-        .chain(cloud.groups.iter().map(|o| (o, "group")))
-        .collect();
+/// The users, contacts and groups a snapshot holds, with their type, a chunk at a time.
+pub(super) type DirectoryChunks<'a> = Vec<(Chunks<'a, DirectoryObject>, &'static str)>;
+
+pub(super) fn directory_chunks_borrowed(cloud: &CloudSnapshot) -> DirectoryChunks<'_> {
+    vec![
+        (Chunks::borrowed(&cloud.users), "user"),
+        (Chunks::borrowed(&cloud.contacts), "contact"),
+        (Chunks::borrowed(&cloud.groups), "group"),
+    ]
+}
+
+/// Takes the users, contacts and groups out of the snapshot (the rest of it is small and stays).
+pub(super) fn directory_chunks_owned(cloud: &mut CloudSnapshot) -> DirectoryChunks<'static> {
+    vec![
+        (Chunks::owned(std::mem::take(&mut cloud.users)), "user"),
+        (
+            Chunks::owned(std::mem::take(&mut cloud.contacts)),
+            "contact",
+        ),
+        (Chunks::owned(std::mem::take(&mut cloud.groups)), "group"),
+    ]
+}
+
+/// The tables of users, contacts and groups: objects, addresses and provisioning errors, a
+/// chunk of objects at a time (see [`Chunks`]).
+fn directory_frames(
+    directory: DirectoryChunks<'_>,
+) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
+    // Empty frames first: no objects still gives every table its columns.
+    let (mut objects_frame, mut addresses_frame, mut errors_frame) = directory_chunk_frames(&[])?;
+    for (chunks, object_type) in directory {
+        for chunk in chunks.into_parts() {
+            let typed: Vec<(&DirectoryObject, &'static str)> =
+                chunk.iter().map(|o| (o, object_type)).collect();
+            let (o, a, e) = directory_chunk_frames(&typed)?;
+            drop(typed);
+            drop(chunk);
+            objects_frame.vstack_mut_owned(o)?;
+            addresses_frame.vstack_mut_owned(a)?;
+            errors_frame.vstack_mut_owned(e)?;
+        }
+    }
+    Ok([
+        (&CLOUD_OBJECTS, objects_frame),
+        (&CLOUD_ADDRESSES, addresses_frame),
+        (&PROVISIONING_ERRORS, errors_frame),
+    ])
+}
+
+/// The three directory frames of one chunk of objects, built on separate cores from addresses
+/// computed once per object.
+fn directory_chunk_frames(
+    all: &[(&DirectoryObject, &'static str)],
+) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
     let derived: Vec<Derived> = all
         .par_iter()
         .map(|(o, _)| Derived {
-            id: o.id.clone(),
+            id: &o.id,
             addresses: cloud_addresses_of(o),
         })
         .collect();
@@ -383,7 +431,7 @@ fn directory_frames(cloud: &CloudSnapshot) -> PolarsResult<[(&'static TableSpec,
             rayon::join(
                 || {
                     let types = all.iter().map(|(_, t)| *t);
-                    address_frame(&CLOUD_ADDRESSES, &address_rows(&derived, types))
+                    address_frame(&CLOUD_ADDRESSES, &address_rows(&derived, types), None)
                 },
                 || {
                     let rows: Vec<ErrorRow<'_>> = all
@@ -404,12 +452,9 @@ fn directory_frames(cloud: &CloudSnapshot) -> PolarsResult<[(&'static TableSpec,
             )
         },
     );
-    Ok([
-        (&CLOUD_OBJECTS, objects_frame?),
-        (&CLOUD_ADDRESSES, addresses_frame?),
-        (&PROVISIONING_ERRORS, errors_frame?),
-    ])
+    Ok((objects_frame?, addresses_frame?, errors_frame?))
 }
+
 /// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role
 /// reaches Graph's `$expand` cap (then the members may be cut short and the table is refused).
 fn role_members(

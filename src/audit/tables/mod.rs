@@ -18,6 +18,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
+use polars_arrow::array::{Utf8ViewArray, View};
+use polars_arrow::bitmap::MutableBitmap;
+use polars_arrow::datatypes::ArrowDataType;
+use polars_buffer::Buffer;
 
 use crate::audit::sync_model::UpnSource;
 use crate::inputs::onprem::{self, OnPremObject};
@@ -99,11 +103,14 @@ impl TableSpec {
 ///
 /// The `columns` form declares a column list shared by several tables (the address tables): its
 /// builder takes the table's spec, which must use that list.
+///
+/// `|row| shares text {` (where `text: Option<&SharedText>` is one of the arguments) makes the
+/// string columns point into that text wherever a value lies in it, instead of copying it.
 macro_rules! table {
     (
         $(#[$attr:meta])*
         $vis:vis const $spec:ident = $name:literal, $doc:literal;
-        $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| {
+        $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
             $($col:literal : $ty:ident = $cdoc:literal => $value:expr),* $(,)?
         }
     ) => {
@@ -116,6 +123,7 @@ macro_rules! table {
 
         $fvis fn $build(rows: &[$rowty] $(, $arg: $argty)*) -> PolarsResult<DataFrame> {
             let mut frame = FrameBuilder::new(&$spec, rows.len());
+            $( frame.share($shared); )?
             $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
             frame.finish()
         }
@@ -123,7 +131,7 @@ macro_rules! table {
     (
         $(#[$attr:meta])*
         $vis:vis const $columns:ident: columns;
-        $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| {
+        $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
             $($col:literal : $ty:ident = $cdoc:literal => $value:expr),* $(,)?
         }
     ) => {
@@ -142,6 +150,7 @@ macro_rules! table {
                 stringify!($columns)
             );
             let mut frame = FrameBuilder::new(spec, rows.len());
+            $( frame.share($shared); )?
             $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
             frame.finish()
         }
@@ -164,23 +173,62 @@ pub(crate) use cloud::{
 };
 pub(crate) use onprem_tables::{ONPREM_OBJECTS, ONPREM_VALUES};
 
+/// Text that the string columns of one chunk of a table point into instead of each holding a
+/// copy: an on-prem object's GUID is in every row of its values and addresses, and a value's
+/// address, parts and escaped form are mostly pieces of the value itself. Polars' string columns
+/// are views (a length and a place in a shared buffer, or the value itself when it is 12 bytes
+/// or shorter), so many columns and rows can point at one copy.
+pub(super) struct SharedText {
+    buffer: Buffer<u8>,
+}
+
+impl SharedText {
+    pub(super) fn new(text: String) -> Self {
+        SharedText {
+            buffer: Buffer::from(text.into_bytes()),
+        }
+    }
+
+    /// The text, for rows to borrow their values from (checked once, here: take it once).
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buffer).expect("a SharedText is made from a String")
+    }
+
+    /// Where `value` starts in the text, when it lies inside it.
+    fn offset_of(&self, value: &str) -> Option<u32> {
+        let base = self.buffer.as_ptr() as usize;
+        let start = value.as_ptr() as usize;
+        let inside = start >= base && start + value.len() <= base + self.buffer.len();
+        inside.then(|| u32::try_from(start - base).ok()).flatten()
+    }
+}
+
 /// Builds a frame column by column, in the order its [`TableSpec`] declares them (only
 /// [`table!`] drives it, so the order and types always agree).
-struct FrameBuilder {
+struct FrameBuilder<'t> {
     spec: &'static TableSpec,
     height: usize,
     columns: Vec<Column>,
     started: std::time::Instant,
+    shared: Option<&'t SharedText>,
+    failed: Option<PolarsError>,
 }
 
-impl FrameBuilder {
+impl<'t> FrameBuilder<'t> {
     fn new(spec: &'static TableSpec, height: usize) -> Self {
         FrameBuilder {
             spec,
             height,
             columns: Vec::with_capacity(spec.columns.len()),
             started: std::time::Instant::now(),
+            shared: None,
+            failed: None,
         }
+    }
+
+    /// String values that lie in `text` are not copied: the columns point into it.
+    fn share(&mut self, text: Option<&'t SharedText>) {
+        self.shared = text;
     }
 
     /// The next declared column; `ty` is what [`table!`] chose from the same declaration.
@@ -192,6 +240,21 @@ impl FrameBuilder {
 
     fn str<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = Option<S>>) {
         let spec = self.next_spec(ColumnType::Str);
+        if let Some(shared) = self.shared {
+            let column = shared_str_column(spec.name, self.height, shared, values);
+            match column {
+                Ok(column) => self.columns.push(column.into_series().into_column()),
+                Err(e) => {
+                    self.failed.get_or_insert(e);
+                    self.columns.push(Column::full_null(
+                        spec.name.into(),
+                        self.height,
+                        &DataType::String,
+                    ));
+                }
+            }
+            return;
+        }
         // Straight into polars' buffer: each value is copied once and any temporary freed at once.
         let mut builder = StringChunkedBuilder::new(spec.name.into(), self.height);
         for value in values {
@@ -239,9 +302,76 @@ impl FrameBuilder {
     }
 
     fn finish(self) -> PolarsResult<DataFrame> {
-        tracing::debug!(table = self.spec.name, rows = self.height, elapsed = ?self.started.elapsed(), "table built");
-        DataFrame::new(self.height, self.columns)
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let frame = DataFrame::new(self.height, self.columns)?;
+        tracing::debug!(
+            table = self.spec.name,
+            rows = self.height,
+            elapsed = ?self.started.elapsed(),
+            mib = frame.estimated_size() >> 20,
+            "table built"
+        );
+        Ok(frame)
     }
+}
+
+/// A string column whose values point into `shared` where they lie in it; any other value
+/// longer than a view holds is copied once into buffers of the column's own.
+fn shared_str_column<S: AsRef<str>>(
+    name: &'static str,
+    height: usize,
+    shared: &SharedText,
+    values: impl IntoIterator<Item = Option<S>>,
+) -> PolarsResult<StringChunked> {
+    let mut views: Vec<View> = Vec::with_capacity(height);
+    let mut validity = MutableBitmap::with_capacity(height);
+    // Buffer 0 is the shared text; the column's own copies follow, each under 4 GiB (a view's
+    // offset is 32 bits).
+    let mut own: Vec<Vec<u8>> = vec![Vec::new()];
+    for value in values {
+        let Some(value) = value else {
+            views.push(View::default());
+            validity.push(false);
+            continue;
+        };
+        let value = value.as_ref();
+        let bytes = value.as_bytes();
+        let view = match shared.offset_of(value) {
+            Some(offset) => View::new_from_bytes(bytes, 0, offset),
+            None if bytes.len() <= View::MAX_INLINE_SIZE as usize => {
+                View::new_from_bytes(bytes, 0, 0)
+            }
+            None => {
+                if own
+                    .last()
+                    .is_some_and(|b| b.len() + bytes.len() > u32::MAX as usize)
+                {
+                    own.push(Vec::new());
+                }
+                let buffer = own.last_mut().expect("own starts with one buffer");
+                let offset = u32::try_from(buffer.len()).expect("kept under 4 GiB above");
+                buffer.extend_from_slice(bytes);
+                let index = u32::try_from(own.len()).expect("a handful of buffers");
+                View::new_from_bytes(bytes, index, offset)
+            }
+        };
+        views.push(view);
+        validity.push(true);
+    }
+    let buffers: Vec<Buffer<u8>> = std::iter::once(shared.buffer.clone())
+        .chain(own.into_iter().map(Buffer::from))
+        .collect();
+    // try_new checks every view against its buffer and the text for UTF-8 (cheap: ASCII
+    // buffers are checked whole, once).
+    let array = Utf8ViewArray::try_new(
+        ArrowDataType::Utf8View,
+        Buffer::from(views),
+        Buffer::from(buffers),
+        validity.into(),
+    )?;
+    Ok(StringChunked::with_chunk(name.into(), array))
 }
 
 /// A count as the tables hold it (saturating: no export holds 2^63 of anything).
@@ -386,6 +516,81 @@ pub fn build(
     upn_source: UpnSource,
     cloud: Option<&CloudSnapshot>,
 ) -> PolarsResult<Tables> {
+    build_from(
+        params,
+        onprem.map(Chunks::borrowed),
+        upn_source,
+        cloud.map(|c| (c, cloud::directory_chunks_borrowed(c))),
+    )
+}
+
+/// Like [`build`], consuming what was imported: each chunk of objects is freed as soon as its
+/// rows are in the tables, so the parsed objects and the finished tables are never all in
+/// memory at once (at a million objects a side that was the audit's peak: both together).
+pub(crate) fn build_owned(
+    params: &Params,
+    onprem: Option<Vec<OnPremObject>>,
+    upn_source: UpnSource,
+    cloud: Option<CloudSnapshot>,
+) -> PolarsResult<Tables> {
+    let mut cloud = cloud;
+    let directory = cloud.as_mut().map(cloud::directory_chunks_owned);
+    build_from(
+        params,
+        onprem.map(Chunks::owned),
+        upn_source,
+        cloud.as_ref().zip(directory),
+    )
+}
+
+/// How many objects go into the tables at a time: small enough that the rows being derived
+/// stay small next to the tables, large enough that a column has few chunks.
+const CHUNK: usize = 1 << 16;
+
+/// The objects a table is built from, in order, a chunk at a time: borrowed (they stay with the
+/// caller) or owned (each chunk is freed once its rows are built).
+pub(super) struct Chunks<'a, T: Clone> {
+    chunks: Vec<std::borrow::Cow<'a, [T]>>,
+}
+
+impl<'a, T: Clone> Chunks<'a, T> {
+    pub(super) fn borrowed(items: &'a [T]) -> Self {
+        Chunks {
+            chunks: items
+                .chunks(CHUNK)
+                .map(std::borrow::Cow::Borrowed)
+                .collect(),
+        }
+    }
+
+    /// Cuts `items` into chunks from the end, shrinking the vector as it goes, so its buffer is
+    /// given back piece by piece instead of staying whole until the last chunk is built.
+    pub(super) fn owned(mut items: Vec<T>) -> Self {
+        let mut chunks = Vec::with_capacity(items.len().div_ceil(CHUNK));
+        while items.len() > CHUNK {
+            let last = (items.len() - 1) / CHUNK * CHUNK;
+            chunks.push(std::borrow::Cow::Owned(items.split_off(last)));
+            items.shrink_to_fit();
+        }
+        if !items.is_empty() {
+            chunks.push(std::borrow::Cow::Owned(items));
+        }
+        chunks.reverse();
+        Chunks { chunks }
+    }
+
+    /// The chunks in order, each given up (freed, when owned) after the caller is done with it.
+    pub(super) fn into_parts(self) -> impl Iterator<Item = std::borrow::Cow<'a, [T]>> {
+        self.chunks.into_iter()
+    }
+}
+
+fn build_from(
+    params: &Params,
+    onprem: Option<Chunks<'_, OnPremObject>>,
+    upn_source: UpnSource,
+    cloud: Option<(&CloudSnapshot, cloud::DirectoryChunks<'_>)>,
+) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
     // The on-prem and cloud tables share nothing: build them on separate cores.
@@ -398,7 +603,7 @@ pub fn build(
             )),
         },
         || match cloud {
-            Some(cloud) => cloud::build_cloud(cloud, params),
+            Some((cloud, directory)) => cloud::build_cloud(cloud, directory, params),
             None => Ok(unavailable(
                 &CLOUD_TABLES,
                 "no cloud snapshot given (--cloud DIR)",

@@ -13,7 +13,8 @@ use super::addresses::{
     Derived, ONPREM_ADDRESSES, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    ColumnSpec, ColumnType, FrameBuilder, TableSpec, Tables, count, count_u64, lower, upn_suffix,
+    Chunks, ColumnSpec, ColumnType, FrameBuilder, SharedText, TableSpec, Tables, count, count_u64,
+    lower, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::inputs::onprem::{self, OnPremObject, dn_domain};
@@ -28,8 +29,8 @@ struct OnPremRow<'a> {
 
 table! {
     pub(crate) const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
-    fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource) |r| {
-        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&r.derived.id),
+    fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
+        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(r.derived.id),
         "object_type": Str = "user, contact or group" => Some(r.object.class.as_str()),
         "source_anchor": Str = "what onPremisesImmutableId holds after sync, as the sync model predicts it (base64 of mS-DS-ConsistencyGuid or objectGUID, or a custom attribute's value); null when it cannot be predicted" => Some(&r.object.source_anchor).filter(|a| !a.is_empty()),
         "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.as_str()),
@@ -60,8 +61,8 @@ table! {
 
 table! {
     pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
-    fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource) |r| {
-        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(&derived[r.object].id),
+    fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
+        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(derived[r.object].id),
         "object_type": Str = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
@@ -81,19 +82,46 @@ table! {
     }
 }
 
+/// Builds the on-prem tables a chunk of objects at a time (see [`Chunks`]).
 pub(super) fn build_onprem(
-    objects: &[OnPremObject],
+    objects: Chunks<'_, OnPremObject>,
     upn_source: UpnSource,
 ) -> PolarsResult<Tables> {
-    let started = std::time::Instant::now();
+    // Empty frames first: no objects still gives every table its columns.
+    let (mut objects_frame, mut addresses_frame, mut values_frame) =
+        onprem_frames(&[], upn_source)?;
+    for chunk in objects.into_parts() {
+        let (o, a, v) = onprem_frames(&chunk, upn_source)?;
+        drop(chunk);
+        objects_frame.vstack_mut_owned(o)?;
+        addresses_frame.vstack_mut_owned(a)?;
+        values_frame.vstack_mut_owned(v)?;
+    }
+    let mut tables = Tables::default();
+    tables.put(&ONPREM_OBJECTS, Ok(objects_frame));
+    tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame));
+    tables.put(&ONPREM_VALUES, Ok(values_frame));
+    Ok(tables)
+}
+
+/// The three on-prem frames of one chunk of objects, built on separate cores. Their string
+/// columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]).
+fn onprem_frames(
+    objects: &[OnPremObject],
+    upn_source: UpnSource,
+) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+    let (text, layout) = chunk_text(objects);
+    let shared = SharedText::new(text);
+    let text = shared.as_str();
     let derived: Vec<Derived> = objects
         .par_iter()
-        .map(|o| Derived {
-            id: onprem::guid_to_string(&o.object_guid),
+        .zip(layout.guids.par_iter())
+        .map(|(o, guid)| Derived {
+            id: &text[guid.clone()],
             addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
         })
         .collect();
-    tracing::debug!(elapsed = ?started.elapsed(), "on-prem addresses derived");
+    let facts = value_facts(text, &layout);
     let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
         || {
             let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
@@ -117,28 +145,29 @@ pub(super) fn build_onprem(
                     }
                 })
                 .collect();
-            onprem_objects_frame(&rows, upn_source)
+            onprem_objects_frame(&rows, upn_source, Some(&shared))
         },
         || {
             rayon::join(
                 || {
                     let types = objects.iter().map(|o| o.class.as_str());
-                    address_frame(&ONPREM_ADDRESSES, &address_rows(&derived, types))
+                    address_frame(
+                        &ONPREM_ADDRESSES,
+                        &address_rows(&derived, types),
+                        Some(&shared),
+                    )
                 },
-                || onprem_values_frame(&value_facts(objects), objects, &derived, upn_source),
+                || onprem_values_frame(&facts, objects, &derived, upn_source, Some(&shared)),
             )
         },
     );
-    let mut tables = Tables::default();
-    tables.put(&ONPREM_OBJECTS, Ok(objects_frame?));
-    tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame?));
-    tables.put(&ONPREM_VALUES, Ok(values_frame?));
-    Ok(tables)
+    Ok((objects_frame?, addresses_frame?, values_frame?))
 }
+
 /// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
 struct ValueFacts<'a> {
     object: usize,
-    attribute: &'static str,
+    attribute: &'a str,
     value: &'a str,
     value_count: usize,
     prefix: Option<&'a str>,
@@ -157,7 +186,13 @@ impl<'a> ValueFacts<'a> {
 /// character is counted; .NET strings (Entra Connect, the Graph service) count UTF-16 code
 /// units, so that is what is used (UNVERIFIED: it differs from code points only outside the BMP).
 fn utf16_len(s: &str) -> i64 {
-    i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX)
+    // ASCII (nearly every value) is one code unit a byte: no need to decode.
+    let units = if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    };
+    i64::try_from(units).unwrap_or(i64::MAX)
 }
 
 /// Whether a character would be invisible or ambiguous in a message: controls, format
@@ -202,25 +237,25 @@ fn lower_unless_lower(s: &str) -> Cow<'_, str> {
 }
 
 /// The distinct characters of `address` that are not ASCII letters or digits, escaped.
+/// Written straight into one string (nearly every address has some: `@` and `.`).
 fn symbols(address: &str) -> Option<String> {
     let mut seen: Vec<char> = Vec::new();
+    let mut out = String::new();
     for c in address.chars() {
-        if !c.is_ascii_alphanumeric() && !seen.contains(&c) {
-            seen.push(c);
+        if c.is_ascii_alphanumeric() || seen.contains(&c) {
+            continue;
+        }
+        seen.push(c);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if c == ' ' || is_hidden(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        } else {
+            out.push(c);
         }
     }
-    (!seen.is_empty()).then(|| {
-        seen.iter()
-            .map(|&c| {
-                if c == ' ' || is_hidden(c) {
-                    format!("\\u{{{:04x}}}", u32::from(c))
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    (!out.is_empty()).then_some(out)
 }
 
 /// Splits an address type prefix (`SMTP:`, `X500:`) from its address.
@@ -231,54 +266,128 @@ fn split_prefix(value: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn value_facts(objects: &[OnPremObject]) -> Vec<ValueFacts<'_>> {
-    let mut rows = Vec::new();
-    for (index, o) in objects.iter().enumerate() {
+/// The attributes `onprem_values` holds, in the order an object's rows are listed.
+const VALUE_ATTRIBUTES: [&str; 9] = [
+    "userPrincipalName",
+    "mail",
+    "mailNickname",
+    "displayName",
+    "givenName",
+    "sn",
+    "sAMAccountName",
+    "targetAddress",
+    "proxyAddresses",
+];
+
+/// `VALUE_ATTRIBUTES` from here on carry an address type prefix (`SMTP:`).
+const FIRST_PREFIXED: usize = 7;
+
+/// Where each piece of a chunk's shared text lies.
+struct ChunkLayout {
+    /// The names of [`VALUE_ATTRIBUTES`].
+    names: Vec<std::ops::Range<usize>>,
+    /// Each object's GUID, in object order.
+    guids: Vec<std::ops::Range<usize>>,
+    values: Vec<ValueAt>,
+}
+
+/// One value of `onprem_values`: its object, its attribute (index in [`VALUE_ATTRIBUTES`]),
+/// where it lies in the text, and how many values its attribute holds.
+struct ValueAt {
+    object: usize,
+    attribute: usize,
+    range: std::ops::Range<usize>,
+    value_count: usize,
+}
+
+/// Copies the attribute names, every object's GUID and every value `onprem_values` lists into
+/// one text, in the order the rows list them.
+fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
+    fn push(text: &mut String, s: &str) -> std::ops::Range<usize> {
+        let start = text.len();
+        text.push_str(s);
+        start..text.len()
+    }
+    let mut text = String::new();
+    let names = VALUE_ATTRIBUTES
+        .iter()
+        .map(|n| push(&mut text, n))
+        .collect();
+    let guids = objects
+        .iter()
+        .map(|o| push(&mut text, &onprem::guid_to_string(&o.object_guid)))
+        .collect();
+    let mut values = Vec::new();
+    for (object, o) in objects.iter().enumerate() {
         let singles = [
-            ("userPrincipalName", o.user_principal_name.as_ref(), true),
-            ("mail", o.mail.as_ref(), true),
-            ("mailNickname", o.mail_nickname.as_ref(), false),
-            ("displayName", o.display_name.as_ref(), false),
-            ("givenName", o.given_name.as_ref(), false),
-            ("sn", o.surname.as_ref(), false),
-            ("sAMAccountName", o.sam_account_name.as_ref(), false),
+            o.user_principal_name.as_ref(),
+            o.mail.as_ref(),
+            o.mail_nickname.as_ref(),
+            o.display_name.as_ref(),
+            o.given_name.as_ref(),
+            o.surname.as_ref(),
+            o.sam_account_name.as_ref(),
         ];
-        for (attribute, value, is_smtp) in singles {
-            if let Some(value) = value {
-                rows.push(ValueFacts {
-                    object: index,
-                    attribute,
-                    value,
-                    value_count: 1,
-                    prefix: None,
-                    is_smtp,
-                    address: value,
-                });
-            }
-        }
         let prefixed = o
             .target_address
             .iter()
-            .map(|v| ("targetAddress", v, 1))
+            .map(|v| (FIRST_PREFIXED, v, 1))
             .chain(
                 o.proxy_addresses
                     .iter()
-                    .map(|v| ("proxyAddresses", v, o.proxy_addresses.len())),
+                    .map(|v| (FIRST_PREFIXED + 1, v, o.proxy_addresses.len())),
             );
-        for (attribute, value, value_count) in prefixed {
-            let (prefix, address) = split_prefix(value);
-            rows.push(ValueFacts {
-                object: index,
+        let all = singles
+            .into_iter()
+            .enumerate()
+            .filter_map(|(attribute, value)| value.map(|v| (attribute, v, 1)))
+            .chain(prefixed);
+        for (attribute, value, value_count) in all {
+            values.push(ValueAt {
+                object,
                 attribute,
-                value,
+                range: push(&mut text, value),
                 value_count,
-                prefix,
-                is_smtp: prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp")),
-                address,
             });
         }
     }
-    rows
+    (
+        text,
+        ChunkLayout {
+            names,
+            guids,
+            values,
+        },
+    )
+}
+
+/// The rows of `onprem_values`, borrowing every value from the chunk's text.
+fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
+    let names: Vec<&str> = layout.names.iter().map(|r| &text[r.clone()]).collect();
+    layout
+        .values
+        .iter()
+        .map(|v| {
+            let value = &text[v.range.clone()];
+            let (prefix, address, is_smtp) = if v.attribute >= FIRST_PREFIXED {
+                let (prefix, address) = split_prefix(value);
+                let is_smtp = prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp"));
+                (prefix, address, is_smtp)
+            } else {
+                // userPrincipalName and mail have the SMTP form.
+                (None, value, v.attribute <= 1)
+            };
+            ValueFacts {
+                object: v.object,
+                attribute: names[v.attribute],
+                value,
+                value_count: v.value_count,
+                prefix,
+                is_smtp,
+                address,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
