@@ -5,7 +5,7 @@ title    = "Synced cloud object whose on-prem source is gone"
 severity = "medium"
 category = "hygiene"
 outcome  = "SourceMissing"
-requires = ["cloud_objects", "onprem_objects", "onprem_links", "partial_export"]
+requires = ["cloud_objects", "onprem_objects", "onprem_links", "out_of_scope_links", "partial_export"]
 evidence = ["onprem_domain_name", "cloud_last_sync_time", "cloud_admin_roles", "cloud_managed"]
 cleanup  = ["delete-orphaned-synced-object"]
 not_evaluated_when = "partial_export"
@@ -27,6 +27,12 @@ object for the synced-looking users and groups (a beta API needing
 `User-OnPremisesSyncBehavior.ReadWrite.All` and `Group-OnPremisesSyncBehavior.ReadWrite.All`);
 without it the rule runs and says so, and a finding whose object was not read says that too
 (`cloud_managed`: `false`, or `not read: ...`).
+
+A cloud object whose source *was* exported but is out of the sync scope (`inputs.scope`: an
+`--exclude-ou`, a `--scope-ou` it is not below, a Cloud Sync job's containers, or the out-of-box
+rules; the `out_of_scope_links` view) is not an orphan either, and is not reported: its source
+exists. If the scope is as the audit models it, the engine deletes the cloud object itself at its
+next export; if it is not (a wrong `--scope-ou`), deleting it by hand would delete a live object.
 
 When a large share of the synced objects of the exported domains look orphaned, the export is
 probably partial, not the directory emptied: the rule is then not evaluated, with that reason
@@ -83,6 +89,8 @@ FROM cloud_objects c
 LEFT JOIN admins adm ON c.id = adm.member_id
 LEFT JOIN sync_behavior sb ON c.id = sb.object_id
 ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
+-- Its source was exported but is out of scope: not gone, so no orphan (and no delete row).
+ANTI JOIN out_of_scope_links x ON c.id = x.cloud_object_id
 WHERE c.sync_state = 'synced'
   AND c.object_type IN ('user', 'group')
   AND c.onprem_domain_name || '|' || c.object_type IN (SELECT scope FROM exported_scopes)

@@ -4,7 +4,7 @@ name     = "partial_export"
 kind     = "view"
 title    = "Whether the on-prem export looks partial (one row, with the reason, when it does)"
 category = "hygiene"
-requires = ["onprem_objects", "cloud_objects", "onprem_links"]
+requires = ["onprem_objects", "cloud_objects", "onprem_links", "out_of_scope_links"]
 optional = ["sync_behavior"]
 +++
 ## What it does
@@ -17,7 +17,8 @@ would tell the admin to delete those cloud objects (`orphaned-synced-object`) ar
 evaluated, with this reason, and no delete rows are written.
 
 Objects converted to cloud management (`sync_behavior.is_cloud_managed`) are not counted: their
-source may be gone on purpose.
+source may be gone on purpose. Nor are those whose source was exported but is out of scope
+(`out_of_scope_links`): their source is in the export.
 
 The threshold is a judgement, not a documented number: a real mass deletion on-prem is rare and
 is better confirmed by the admin than predicted.
@@ -38,7 +39,10 @@ synced AS (
       AND c.onprem_domain_name || '|' || c.object_type IN (SELECT scope FROM exported_scopes)
 ),
 orphans AS (
-    SELECT s.id FROM synced s ANTI JOIN onprem_links l ON s.id = l.cloud_object_id
+    SELECT s.id FROM synced s
+    ANTI JOIN onprem_links l ON s.id = l.cloud_object_id
+    -- A source that was exported but is out of scope is not missing from the export.
+    ANTI JOIN out_of_scope_links x ON s.id = x.cloud_object_id
 ),
 synced_total AS (
     SELECT COUNT(*) AS synced_count FROM synced

@@ -116,6 +116,9 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     // at a time) while they are built, so the two are never both whole in memory.
     let mut tables = tables::build_owned(&params, onprem, upn_source, cloud)
         .context("building the audit tables")?;
+    tables
+        .put_out_of_scope(inputs.scope.as_ref())
+        .context("building the out-of-scope table")?;
     if let Some(classes) = imported_classes {
         tables.set_imported_onprem_classes(classes);
     }

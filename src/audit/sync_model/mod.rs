@@ -624,12 +624,16 @@ pub(crate) fn apply(
         exclude: model.exclude_ous.value.clone(),
         cloud_sync: model.cloud_sync_scope.clone(),
     };
-    let (mut kept, report) = scope::apply(objects, &ous);
+    // Every object is anchored, the out-of-scope ones too: a cloud object anchored to one of
+    // them has a source (out of scope), and must not be taken for an orphan.
+    let mut objects = objects;
     {
         use rayon::prelude::*;
-        kept.par_iter_mut().for_each(|object| model.anchor(object));
+        objects
+            .par_iter_mut()
+            .for_each(|object| model.anchor(object));
     }
-    (kept, report)
+    scope::apply(objects, &ous)
 }
 
 /// Domains named by Cloud Sync provisioning jobs (`AD2AADProvisioning`; the password hash job

@@ -272,6 +272,15 @@ pub struct ExcludedObject {
     pub object_type: &'static str,
     pub distinguished_name: String,
     pub reason: OutOfScope,
+    /// The keys a cloud object could be linked to it by (the anchor its engine would use, its
+    /// objectSid and sAMAccountName): read by the `onprem_out_of_scope` table, so that a cloud
+    /// object whose source is here is not taken for an orphan. Not in findings.json.
+    #[serde(skip)]
+    pub source_anchor: Option<String>,
+    #[serde(skip)]
+    pub object_sid: Option<String>,
+    #[serde(skip)]
+    pub sam_account_name: Option<String>,
 }
 
 /// What the scope left out: counted by reason, and every object listed.
@@ -308,6 +317,9 @@ pub(crate) fn apply(
                 object_type: object.class.as_str(),
                 distinguished_name: object.distinguished_name.clone(),
                 reason,
+                source_anchor: Some(object.source_anchor.clone()).filter(|a| !a.is_empty()),
+                object_sid: object.object_sid.clone(),
+                sam_account_name: object.sam_account_name.clone(),
             });
         }
     }

@@ -171,7 +171,7 @@ pub(crate) use cloud::{
     CLOUD_OBJECTS, DOMAINS, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS, ROLE_MEMBERS,
     SYNC_BEHAVIOR, SYNC_FEATURES, SYNC_JOBS,
 };
-pub(crate) use onprem_tables::{ONPREM_OBJECTS, ONPREM_VALUES};
+pub(crate) use onprem_tables::{ONPREM_OBJECTS, ONPREM_OUT_OF_SCOPE, ONPREM_VALUES};
 
 /// Text that the string columns of one chunk of a table point into instead of each holding a
 /// copy: an on-prem object's GUID is in every row of its values and addresses, and a value's
@@ -398,6 +398,7 @@ pub(crate) const TABLES: &[&TableSpec] = &[
     &ONPREM_OBJECTS,
     &ONPREM_ADDRESSES,
     &ONPREM_VALUES,
+    &ONPREM_OUT_OF_SCOPE,
     &CLOUD_OBJECTS,
     &CLOUD_ADDRESSES,
     &PROVISIONING_ERRORS,
@@ -699,6 +700,7 @@ mod tests {
                         ONPREM_OBJECTS.name,
                         ONPREM_ADDRESSES.name,
                         ONPREM_VALUES.name,
+                        ONPREM_OUT_OF_SCOPE.name,
                     ]
                     .contains(&spec.name),
                 )

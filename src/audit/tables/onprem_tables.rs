@@ -17,6 +17,7 @@ use super::{
     lower, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
+use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
 use crate::inputs::onprem::{self, OnPremObject, dn_domain};
 
 /// One row of `onprem_objects`: the object, what was derived from it once, and its file as text.
@@ -79,6 +80,33 @@ table! {
         "local_length": Int = "length of local_part in UTF-16 code units" => r.parts().map(|(local, _)| utf16_len(local)),
         "domain_length": Int = "length of domain in UTF-16 code units" => r.parts().map(|(_, domain)| utf16_len(domain)),
         "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
+    }
+}
+
+table! {
+    pub(crate) const ONPREM_OUT_OF_SCOPE = "onprem_out_of_scope", "Every exported object the sync model leaves out of scope (it never syncs: see inputs.scope in findings.json), with its reason and the keys a cloud object could be linked to it by. No rule reports these objects; a rule reads them only so that a cloud object whose source is one of them is not taken for an orphan.";
+    fn out_of_scope_frame(&[ExcludedObject]) |o| {
+        "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&o.object_guid),
+        "object_type": Str = "user, contact or group" => Some(o.object_type),
+        "distinguished_name": Str = "distinguishedName" => Some(&o.distinguished_name),
+        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&o.distinguished_name),
+        "reason": Str = "why it never syncs (the reasons of inputs.scope)" => Some(o.reason.as_str()),
+        "source_anchor": Str = "the source anchor its engine would use, as onprem_objects.source_anchor (null when it cannot be predicted)" => o.source_anchor.as_ref(),
+        "object_sid": Str = "objectSid as S-1-5-..." => o.object_sid.as_ref(),
+        "sam_account_name": Str = "sAMAccountName" => o.sam_account_name.as_ref(),
+    }
+}
+
+impl Tables {
+    /// Registers `onprem_out_of_scope` from the sync model's scope report; without an on-prem
+    /// export (`None`) the table is unavailable.
+    pub(crate) fn put_out_of_scope(&mut self, scope: Option<&ScopeReport>) -> PolarsResult<()> {
+        let frame = match scope {
+            Some(scope) => Ok(out_of_scope_frame(&scope.objects)?),
+            None => Err("no on-prem export given (--onprem FILE)".to_owned()),
+        };
+        self.put(&ONPREM_OUT_OF_SCOPE, frame);
+        Ok(())
     }
 }
 
