@@ -5,10 +5,10 @@ title    = "Synced cloud object whose on-prem source is gone"
 severity = "medium"
 category = "hygiene"
 outcome  = "SourceMissing"
-requires = ["cloud_objects", "onprem_objects", "onprem_links", "out_of_scope_links", "partial_export"]
+requires = ["cloud_objects", "onprem_objects", "onprem_links", "out_of_scope_links", "orphans_not_judged"]
 evidence = ["onprem_domain_name", "cloud_last_sync_time", "cloud_admin_roles", "cloud_managed"]
 cleanup  = ["delete-orphaned-synced-object"]
-not_evaluated_when = "partial_export"
+not_evaluated_when = "orphans_not_judged"
 optional = ["role_members", "sync_behavior"]
 +++
 ## What it does
@@ -37,7 +37,10 @@ next export; if it is not (a wrong `--scope-ou`), deleting it by hand would dele
 When a large share of the synced objects of the exported domains look orphaned, the export is
 probably partial, not the directory emptied: the rule is then not evaluated, with that reason
 (`partial_export`), so that no one deletes cloud objects because an export stopped at 1,000
-entries.
+entries. Nor is it evaluated when directory sync is switched off for the tenant
+(`organization.onPremisesSyncEnabled` false): turning it off converts the synced objects to
+cloud-only by the tenant's decision, so none is left over by a sync (`orphans_not_judged`;
+`directory-sync-stale` reports the switch once).
 
 ## Why is this bad?
 Sync should have deleted or updated these objects when their source went away. When it did not,
@@ -55,6 +58,7 @@ source anchor.
 ## References
 - https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-technical-concepts
 - onPremisesSyncEnabled: https://learn.microsoft.com/graph/api/resources/user
+- Turn off directory synchronization: https://learn.microsoft.com/office365/enterprise/turn-off-directory-synchronization
 - isCloudManaged (source of authority): https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta
 */
 WITH exported_scopes AS (

@@ -29,7 +29,9 @@ Not leftovers, and not reported:
   sync;
 - when the tenant's directory sync is switched off (`organization.onPremisesSyncEnabled` false),
   every formerly synced object is cloud-managed by decision, not a leftover (`directory-sync-stale`
-  reports the switch); only those that block an on-prem object are reported;
+  reports the switch); only those that would block an on-prem object if sync were switched on
+  again are reported, as `CloudManaged` (`cloud_managed` true), with a remediation that never
+  deletes them, and no cleanup row;
 - an object converted to cloud management (`onPremisesSyncBehavior/isCloudManaged` true: its
   source of authority moved to the cloud, and "updates from on-premises Active Directory are
   blocked in the cloud"): it is cloud-managed by decision. Only one that blocks an on-prem object
@@ -58,6 +60,7 @@ user join it (Existing Admin Role Conflict), or the tenant loses an administrato
 
 ## References
 - onPremisesSyncEnabled tri-state: https://learn.microsoft.com/graph/api/resources/group
+- Turning directory sync off converts synced users to cloud-only: https://learn.microsoft.com/office365/enterprise/turn-off-directory-synchronization
 - onPremisesImmutableId required for federated cloud users: https://learn.microsoft.com/graph/api/resources/user
 - Soft-match takeover overwrites the cloud object: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant
 - Existing Admin Role Conflict: https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-sync-errors#existing-admin-role-conflict
@@ -98,6 +101,10 @@ SELECT
     'onPremisesSyncEnabled' AS attribute,
     CASE c.sync_state WHEN 'formerly_synced' THEN 'false' ELSE 'null' END AS value,
     CASE
+        WHEN (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN 'Formerly synced ' || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id
+            || ') became cloud-managed when the tenant switched directory sync off (organization onPremisesSyncEnabled false), so it is no leftover, but it blocks on-prem '
+            || o.object_type || ' ' || o.distinguished_name || ' from syncing if directory sync is switched on again'
+            || COALESCE('; it holds the directory role(s) ' || adm.roles, '') || '.'
         WHEN sb.is_cloud_managed THEN 'Cloud ' || c.object_type || ' ''' || COALESCE(c.display_name, c.id) || ''' (' || c.id
             || ') was converted to cloud management (onPremisesSyncBehavior isCloudManaged: updates from on-premises AD are blocked), so it is no leftover, but it blocks on-prem '
             || o.object_type || ' ' || o.distinguished_name || ' from syncing'
@@ -114,6 +121,9 @@ SELECT
         || COALESCE('; whether it was converted to cloud management was not read (' || sb.not_read || ')', '') || '.'
     END AS message,
     CASE
+        -- Cloud-managed since the tenant switched sync off: a live account, never deleted on our advice.
+        WHEN (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN 'Do not delete it: it is managed in the cloud since directory sync was switched off. Before switching directory sync on again, change the conflicting value of '
+            || o.distinguished_name || ' on-prem, or keep that object out of sync scope.'
         -- Converted to cloud management: never deleted on our advice.
         WHEN sb.is_cloud_managed THEN 'Do not delete it: its source of authority is the cloud by decision. Change the conflicting value of '
             || o.distinguished_name || ' on-prem (or keep it out of sync scope); only if AD should manage this object again, set its onPremisesSyncBehavior isCloudManaged to false so the on-prem object can take it over.'
@@ -130,7 +140,7 @@ SELECT
         ELSE 'Delete cloud ' || c.object_type || ' ' || c.id || ' if the identity is retired, or re-join it to its on-prem object by setting onPremisesImmutableId.'
     END AS remediation,
     CASE
-        WHEN sb.is_cloud_managed THEN 'CloudManaged'
+        WHEN sb.is_cloud_managed OR (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN 'CloudManaged'
         WHEN src.source_guid IS NOT NULL THEN 'NotSynced'
         ELSE 'CloudLeftover'
     END AS predicted_outcome,
@@ -139,7 +149,7 @@ SELECT
     adm.roles AS cloud_admin_roles,
     CASE WHEN fd.name IS NOT NULL THEN 'true' END AS cloud_domain_federated,
     CASE
-        WHEN sb.is_cloud_managed THEN 'true'
+        WHEN sb.is_cloud_managed OR (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN 'true'
         WHEN sb.is_cloud_managed = FALSE THEN 'false'
         WHEN sb.not_read IS NOT NULL THEN 'not read: ' || sb.not_read
     END AS cloud_managed
@@ -152,7 +162,7 @@ LEFT JOIN taken_over tk ON c.id = tk.cloud_object_id
 LEFT JOIN federated fd ON c.upn_suffix = fd.name
 LEFT JOIN sync_behavior sb ON c.id = sb.object_id
 -- A cloud-managed object is reported only for the on-prem object it blocks.
-LEFT JOIN onprem_objects o ON CASE WHEN COALESCE(sb.is_cloud_managed, FALSE) THEN b.blocked_guid ELSE COALESCE(src.source_guid, b.blocked_guid) END = o.object_guid
+LEFT JOIN onprem_objects o ON CASE WHEN COALESCE(sb.is_cloud_managed, FALSE) OR (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN b.blocked_guid ELSE COALESCE(src.source_guid, b.blocked_guid) END = o.object_guid
 WHERE c.sync_state <> 'synced'
   -- A cloud-only object whose immutableId an on-prem object carries is a pending hard match, not a leftover.
   AND NOT (c.sync_state = 'cloud_only' AND src.source_guid IS NOT NULL)

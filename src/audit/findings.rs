@@ -203,7 +203,7 @@ impl PredictedOutcome {
                 "nothing: the cloud object stays, no longer managed from on-prem, and may block an on-prem object"
             }
             PredictedOutcome::CloudManaged => {
-                "nothing from sync: the object was converted to cloud management (onPremisesSyncBehavior isCloudManaged), so updates from on-premises AD are blocked; it is no leftover, and it still holds its values against on-prem objects"
+                "nothing from sync: the object was converted to cloud management (onPremisesSyncBehavior isCloudManaged, or the tenant switched directory sync off), so updates from on-premises AD are blocked; it is no leftover, and it still holds its values against on-prem objects"
             }
             PredictedOutcome::SyncStopped => {
                 "directory sync has stopped: no change on-prem reaches Entra ID"
