@@ -338,6 +338,57 @@ requests_per_second = 5
         assert!(!format!("{entries:?}").contains("s3cr3t-value"));
     }
 
+    /// A tenant's `[tenant.sync]` (the `--sync-config` keys) is its sync configuration file, a
+    /// tenant without one inherits `[defaults.sync]`, and a flag still wins part by part: what
+    /// the sync model then says came from where.
+    #[test]
+    fn a_tenants_sync_table_is_its_sync_config_and_flags_still_win() {
+        use crate::audit::sync_model::{self, AnchorMode, Source, UpnSource};
+        let text = format!(
+            "{FILE}\n[tenant.sync]\nupn-source = \"mail\"\nsource-anchor = \"mS-DS-ConsistencyGuid\"\n\n\
+             [defaults.sync]\nscope-ou = [\"OU=Staff,DC=fabrikam,DC=local\"]\n"
+        );
+        let entries = parse(&text, Path::new("/srv/audit"), "tenants.toml", &env).unwrap();
+        // The [tenant.sync] after the second [[tenant]] belongs to fabrikam.
+        let (contoso, fabrikam) = (&entries[0], &entries[1]);
+        assert_eq!(
+            contoso.sync.as_ref().map(|s| s.scope_ou.clone()),
+            Some(vec!["OU=Staff,DC=fabrikam,DC=local".to_owned()]),
+            "contoso inherits [defaults.sync]"
+        );
+        let mut template = crate::audit::CheckOptions::default();
+        template.sync.flags.source_anchor = Some("objectGUID".parse().unwrap());
+        template.sync.file.upn_source = Some("userPrincipalName".parse().unwrap());
+        let options = fabrikam.check_options(&template, PathBuf::from("/snap"));
+        let model = sync_model::build(&options.sync, &[], None);
+        assert_eq!(
+            (model.source_anchor.value, model.source_anchor.source),
+            (AnchorMode::ObjectGuid, Source::Flag),
+            "the flag wins over the tenant's file"
+        );
+        assert_eq!(
+            (model.upn_source.value, model.upn_source.source),
+            (UpnSource::Mail, Source::File),
+            "the tenant's [tenant.sync] replaces --sync-config"
+        );
+        assert_eq!(model.scope_ous.source, Source::Default, "{model:?}");
+        let contoso_model = sync_model::build(
+            &contoso
+                .check_options(&template, PathBuf::from("/snap"))
+                .sync,
+            &[],
+            None,
+        );
+        assert_eq!(contoso_model.scope_ous.source, Source::File);
+        assert_eq!(contoso_model.upn_source.value, UpnSource::UserPrincipalName);
+        // A typo in a tenant's sync table is an error naming the key.
+        let typo = format!("{FILE}\n[tenant.sync]\nupn-sorce = \"mail\"\n");
+        let e = parse(&typo, Path::new("/x"), "tenants.toml", &env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("upn-sorce"), "{e}");
+    }
+
     #[test]
     fn mistakes_are_named_with_file_line_and_tenant() {
         let err = |text: &str| {
