@@ -709,9 +709,10 @@ fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
     }
 }
 
-/// On-prem users paired with the synced cloud user that carries their objectSid or DN: the
-/// tenant's own record of which on-prem object each synced user came from, independent of the
-/// anchor (which is what is being inferred).
+/// On-prem users paired with the synced cloud user that carries their objectSid, their DN, or
+/// their sAMAccountName in their domain (`onPremisesSamAccountName` + `onPremisesDomainName`, for
+/// exports without SIDs whose DNs moved): the tenant's own record of which on-prem object each
+/// synced user came from, independent of the anchor (which is what is being inferred).
 struct Links<'a> {
     pairs: Vec<(&'a OnPremObject, &'a DirectoryObject)>,
     exported_users: Vec<&'a OnPremObject>,
@@ -723,6 +724,8 @@ impl<'a> Links<'a> {
         // Keys are only copied when their case has to change (SIDs are upper case already).
         let mut by_sid: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
         let mut by_dn: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
+        // sAMAccountName is unique within a domain only: the key is both, lower case.
+        let mut by_sam: HashMap<(String, String), &DirectoryObject> = HashMap::new();
         for user in cloud
             .users
             .iter()
@@ -733,6 +736,12 @@ impl<'a> Links<'a> {
             }
             if let Some(dn) = &user.on_premises_distinguished_name {
                 by_dn.insert(lower(dn), user);
+            }
+            if let (Some(sam), Some(domain)) = (
+                &user.on_premises_sam_account_name,
+                &user.on_premises_domain_name,
+            ) {
+                by_sam.insert((sam.to_lowercase(), domain.trim().to_lowercase()), user);
             }
         }
         let exported_users: Vec<&OnPremObject> = onprem
@@ -747,7 +756,14 @@ impl<'a> Links<'a> {
                     .as_ref()
                     .and_then(|sid| by_sid.get(ascii_upper(sid).as_ref()));
                 let by_dn = || by_dn.get(lower(&o.distinguished_name).as_ref());
-                by_sid.or_else(by_dn).map(|c| (*o, *c))
+                let by_sam = || {
+                    if by_sam.is_empty() {
+                        return None;
+                    }
+                    let sam = o.sam_account_name.as_deref()?.to_lowercase();
+                    by_sam.get(&(sam, dn_domain(&o.distinguished_name)?))
+                };
+                by_sid.or_else(by_dn).or_else(by_sam).map(|c| (*o, *c))
             })
             .collect();
         Links {
@@ -845,7 +861,7 @@ fn infer_anchor(links: Option<&Links>) -> Part<AnchorMode> {
         }
     }
     let evidence = format!(
-        "{} exported user(s) linked to synced cloud users by objectSid or DN; of the {discriminating} \
+        "{} exported user(s) linked to synced cloud users by objectSid, DN or sAMAccountName and domain; of the {discriminating} \
          whose mS-DS-ConsistencyGuid differs from objectGUID, {guid} carry the objectGUID and \
          {consistency} the mS-DS-ConsistencyGuid as onPremisesImmutableId",
         links.pairs.len()

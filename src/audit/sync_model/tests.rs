@@ -309,3 +309,53 @@ fn a_custom_anchor_anchors_users_and_says_why_it_cannot() {
     );
     assert_eq!(kept[5].anchor_attribute, AnchorAttribute::ObjectGuid);
 }
+
+/// An export without objectSid whose users moved OU since the last sync (their DN no longer
+/// equals the cloud's onPremisesDistinguishedName) still links them by sAMAccountName in their
+/// domain, so the anchor is inferred rather than defaulted.
+#[test]
+fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
+    let onprem: Vec<OnPremObject> = (1..=3)
+        .map(|n| OnPremObject {
+            object_sid: None,
+            distinguished_name: format!("CN=u{n},OU=Moved,DC=Corp,DC=example"),
+            ..user(n, Some([n + 100; 16]))
+        })
+        .collect();
+    let cloud = CloudSnapshot {
+        users: onprem
+            .iter()
+            .map(|o| DirectoryObject {
+                on_premises_security_identifier: None,
+                on_premises_distinguished_name: Some(
+                    o.distinguished_name.replace("OU=Moved", "OU=Staff"),
+                ),
+                on_premises_sam_account_name: o.sam_account_name.as_ref().map(|s| s.to_uppercase()),
+                on_premises_domain_name: Some("corp.example".into()),
+                ..cloud_twin(o, &o.object_guid, "x@corp.example")
+            })
+            .collect(),
+        ..CloudSnapshot::default()
+    };
+    let links = Links::new(&onprem, &cloud);
+    assert_eq!(links.pairs.len(), 3);
+    let anchor = infer_anchor(Some(&links));
+    assert_eq!(
+        (anchor.value, anchor.source),
+        (AnchorMode::ObjectGuid, Source::Inferred),
+        "{anchor:?}"
+    );
+    // Another domain's user of the same name is not that user.
+    let other = CloudSnapshot {
+        users: cloud
+            .users
+            .iter()
+            .map(|u| DirectoryObject {
+                on_premises_domain_name: Some("fabrikam.example".into()),
+                ..u.clone()
+            })
+            .collect(),
+        ..CloudSnapshot::default()
+    };
+    assert!(Links::new(&onprem, &other).pairs.is_empty());
+}
