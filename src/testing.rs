@@ -18,7 +18,7 @@ pub mod audit {
 
     pub mod findings {
         pub use crate::audit::findings::{
-            Finding, RuleOutcome, Severity, outcome_vocabulary_markdown,
+            Finding, PredictedOutcome, RuleOutcome, Severity, outcome_vocabulary_markdown,
         };
     }
     pub mod result {

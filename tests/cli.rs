@@ -92,8 +92,34 @@ fn check_writes_outputs_and_exits_1_on_a_high_finding() {
         .unwrap();
     assert_eq!(outcome["outcome"], "not_evaluated");
 
+    // Every finding states its predicted outcome (issue 11 §4), in findings.json, findings.csv
+    // and report.html; the field is additive, so schema_version stays 1 (asserted above).
+    assert_eq!(mismatch["predicted_outcome"], "ObjectTypeMismatch");
+    for f in findings {
+        let outcome = f["predicted_outcome"].as_str().unwrap_or("");
+        assert!(
+            outcome
+                .parse::<entra_audit::testing::audit::findings::PredictedOutcome>()
+                .is_ok(),
+            "a finding without a predicted outcome of the vocabulary: {f}"
+        );
+    }
     let csv = std::fs::read_to_string(dir.path().join("out/findings.csv")).unwrap();
     assert!(csv.starts_with("id,rule,severity,cloud_object_id"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains(",remediation,predicted_outcome,"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("object-type-mismatch:") && l.contains(",ObjectTypeMismatch,")),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("Predicted: <code>ObjectTypeMismatch</code>"));
     assert_eq!(csv.lines().count(), 4);
     let per_rule =
         std::fs::read_to_string(dir.path().join("out/rules/upn-suffix-unverified.csv")).unwrap();
