@@ -129,6 +129,44 @@ fn check_outcomes(
     }
 }
 
+/// `"evidence": {"flag: x": {"key": "value"}}` in a case: some finding of the rule that names x
+/// carries these evidence values.
+fn check_evidence(
+    rule: &str,
+    case_name: &str,
+    case: &Value,
+    report: &entra_audit::testing::audit::result::AuditReport,
+    names: &BTreeMap<String, String>,
+    failures: &mut Vec<String>,
+) {
+    let Some(wanted) = case.get("evidence").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, want) in wanted {
+        let want = want.as_object().unwrap();
+        let candidates: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .filter(|f| {
+                involved(f)
+                    .iter()
+                    .any(|id| names.get(id).is_some_and(|n| n == name))
+            })
+            .collect();
+        let holds = candidates.iter().any(|f| {
+            want.iter()
+                .all(|(k, v)| f.evidence.get(k).map(String::as_str) == v.as_str())
+        });
+        if !holds {
+            let got: Vec<_> = candidates.iter().map(|f| &f.evidence).collect();
+            failures.push(format!(
+                "{rule}/{case_name}: no finding naming '{name}' carries {want:?}; they carry {got:?}"
+            ));
+        }
+    }
+}
+
 #[test]
 fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
     let rules = entra_audit::testing::audit::rules::embedded().unwrap();
@@ -195,6 +233,7 @@ fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
                 }
             }
             check_outcomes(&rule, case_name, case, &report, &names, &mut failures);
+            check_evidence(&rule, case_name, case, &report, &names, &mut failures);
             if flags == 0 && report.findings.iter().any(|f| f.rule == rule) {
                 failures.push(format!(
                     "{rule}/{case_name}: findings in a case with no flag: objects"

@@ -6,7 +6,8 @@ severity = "high"
 category = "uniqueness"
 outcome  = "AttributeValueMustBeUnique"
 requires = ["onprem_objects", "onprem_addresses", "cloud_addresses", "cloud_objects", "onprem_links", "soft_match_candidates"]
-evidence = ["other_onprem_object_guid", "other_onprem_distinguished_name", "other_attribute"]
+evidence = ["other_onprem_object_guid", "other_onprem_distinguished_name", "other_attribute", "placeholder_upn"]
+optional = ["domains"]
 cleanup  = ["remove-onprem-proxy-address", "clear-onprem-mail", "change-onprem-upn"]
 +++
 ## What it does
@@ -26,7 +27,11 @@ every `smtp:` proxy address share one namespace) that two objects would hold onc
   would-be takeover on a cloud object's secondary address only is reported here with the
   uncertainty said (the docs are ambiguous on whether secondary addresses soft-match).
 
-Comparisons are case-insensitive, as in Entra ID. Each pair is one finding.
+Comparisons are case-insensitive, as in Entra ID. Each pair is one finding. A UPN finding states
+the placeholder UPN the refused user gets (`placeholder_upn`): duplicate attribute resiliency
+gives it `<OriginalPrefix>+<4DigitNumber>@<InitialTenantDomain>.onmicrosoft.com`, here with the
+tenant's initial domain from `domains` (the four digits are random, so they are written
+`<4 digits>`).
 
 ## Why is this bad?
 Entra ID refuses the second holder: sync reports AttributeValueMustBeUnique, or (with duplicate
@@ -45,10 +50,15 @@ hard-match it instead.
 - Duplicate attribute resiliency: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-syncservice-duplicate-attribute-resiliency
 - proxyAddresses uniqueness: https://learn.microsoft.com/graph/api/resources/user
 */
+-- The tenant's initial domain, for the placeholder UPN a refused user gets (one row, or none
+-- without the domains collection).
+WITH initial AS (
+    SELECT MIN(name) AS initial_domain FROM domains WHERE is_initial
+),
 -- Each object holds an address once (the address table is distinct per object), so a value held
 -- twice is held by two objects. Keeping only those before the self-join spares joining millions
 -- of addresses with themselves.
-WITH repeated AS (
+repeated AS (
     SELECT kind, address FROM onprem_addresses GROUP BY kind, address HAVING COUNT(*) > 1
 ),
 onprem_repeated AS (
@@ -106,15 +116,20 @@ SELECT
     p.address AS value,
     'On-prem ' || a.object_type || ' ' || a.distinguished_name || ' and on-prem ' || b.object_type || ' '
         || b.distinguished_name || ' both hold ' || p.address || ' (' || p.raw_a || ' / ' || p.raw_b
-        || '). Entra ID accepts it on one of them only.' AS message,
+        || '). Entra ID accepts it on one of them only'
+        || CASE WHEN p.kind = 'upn' THEN '; the user that exports second is quarantined with a placeholder UPN of the form '
+            || SPLIT_PART(p.raw_a, '@', 1) || '<4 digits>@' || COALESCE(i.initial_domain, '<initial domain>.onmicrosoft.com') ELSE '' END
+        || '.' AS message,
     'Keep ' || p.address || ' on the object that should receive it and remove it on-prem from the other ('
         || p.origin_b || ' of ' || b.distinguished_name || ', or ' || p.origin_a || ' of ' || a.distinguished_name || ').' AS remediation,
     b.object_guid AS other_onprem_object_guid,
     b.distinguished_name AS other_onprem_distinguished_name,
-    p.origin_b AS other_attribute
+    p.origin_b AS other_attribute,
+    CASE WHEN p.kind = 'upn' THEN SPLIT_PART(p.raw_a, '@', 1) || '<4 digits>@' || COALESCE(i.initial_domain, '<initial domain>.onmicrosoft.com') END AS placeholder_upn
 FROM onprem_pairs p
 JOIN onprem_objects a ON p.guid_a = a.object_guid
 JOIN onprem_objects b ON p.guid_b = b.object_guid
+CROSS JOIN (SELECT MAX(initial_domain) AS initial_domain FROM initial) i
 UNION ALL
 SELECT
     c.id AS cloud_object_id,
@@ -130,12 +145,16 @@ SELECT
             WHEN 'other_candidate' THEN '; the on-prem object joins another cloud object (one object joins one), so Entra ID will refuse the value here.'
             WHEN 'secondary_address' THEN '; it is only a secondary address of the cloud object, and whether soft match joins on one is ambiguous in the docs: if it does not, Entra ID will refuse the value.'
             ELSE '; no match joins the two, so Entra ID will refuse the value.'
-        END AS message,
+        END
+        || CASE WHEN p.kind = 'upn' THEN ' The on-prem user is quarantined with a placeholder UPN of the form '
+            || SPLIT_PART(p.raw_onprem, '@', 1) || '<4 digits>@' || COALESCE(i.initial_domain, '<initial domain>.onmicrosoft.com') || '.' ELSE '' END AS message,
     'Remove ' || p.address || ' from one of the two: from ' || p.origin || ' of on-prem ' || o.distinguished_name
         || ', or from cloud ' || c.object_type || ' ' || c.id || '.' AS remediation,
     CAST(NULL AS VARCHAR) AS other_onprem_object_guid,
     CAST(NULL AS VARCHAR) AS other_onprem_distinguished_name,
-    p.raw_cloud AS other_attribute
+    p.raw_cloud AS other_attribute,
+    CASE WHEN p.kind = 'upn' THEN SPLIT_PART(p.raw_onprem, '@', 1) || '<4 digits>@' || COALESCE(i.initial_domain, '<initial domain>.onmicrosoft.com') END AS placeholder_upn
 FROM cloud_pairs_unmatched p
 JOIN onprem_objects o ON p.guid = o.object_guid
 JOIN cloud_objects c ON p.cloud_id = c.id
+CROSS JOIN (SELECT MAX(initial_domain) AS initial_domain FROM initial) i
