@@ -8,7 +8,7 @@ outcome  = "CloudLeftover"
 requires = ["cloud_objects"]
 evidence = ["cloud_immutable_id", "cloud_last_sync_time", "cloud_admin_roles", "cloud_domain_federated", "cloud_managed"]
 cleanup  = ["clear-immutable-id", "delete-stale-cloud-user", "delete-stale-cloud-group", "delete-stale-cloud-contact"]
-optional = ["soft_match_candidates", "onprem_links", "onprem_objects", "domains", "organization", "role_members", "sync_behavior"]
+optional = ["soft_match_candidates", "onprem_links", "out_of_scope_links", "onprem_objects", "domains", "organization", "role_members", "sync_behavior"]
 +++
 ## What it does
 Finds cloud objects that are not synced today (`onPremisesSyncEnabled` false or null) but are
@@ -32,6 +32,11 @@ Not leftovers, and not reported:
   reports the switch); only those that would block an on-prem object if sync were switched on
   again are reported, as `CloudManaged` (`cloud_managed` true), with a remediation that never
   deletes them, and no cleanup row;
+- an object whose source was exported but is out of the sync scope (`out_of_scope_links`: an
+  `--exclude-ou`, a `--scope-ou` it is not below, a Cloud Sync job's containers, or the out-of-box
+  rules): its source exists and is not synced by configuration, and an out-of-scope object is
+  never either side of a finding, nor the reason for a cleanup row (unless the cloud object
+  blocks an in-scope object, which is reported for that object);
 - an object converted to cloud management (`onPremisesSyncBehavior/isCloudManaged` true: its
   source of authority moved to the cloud, and "updates from on-premises Active Directory are
   blocked in the cloud"): it is cloud-managed by decision. Only one that blocks an on-prem object
@@ -161,11 +166,14 @@ LEFT JOIN admins adm ON c.id = adm.member_id
 LEFT JOIN taken_over tk ON c.id = tk.cloud_object_id
 LEFT JOIN federated fd ON c.upn_suffix = fd.name
 LEFT JOIN sync_behavior sb ON c.id = sb.object_id
+LEFT JOIN (SELECT DISTINCT cloud_object_id FROM out_of_scope_links) oos ON c.id = oos.cloud_object_id
 -- A cloud-managed object is reported only for the on-prem object it blocks.
 LEFT JOIN onprem_objects o ON CASE WHEN COALESCE(sb.is_cloud_managed, FALSE) OR (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN b.blocked_guid ELSE COALESCE(src.source_guid, b.blocked_guid) END = o.object_guid
 WHERE c.sync_state <> 'synced'
   -- A cloud-only object whose immutableId an on-prem object carries is a pending hard match, not a leftover.
   AND NOT (c.sync_state = 'cloud_only' AND src.source_guid IS NOT NULL)
+  -- Its source was exported but is out of scope: not synced by configuration, no leftover.
+  AND NOT (oos.cloud_object_id IS NOT NULL AND src.source_guid IS NULL AND b.blocked_guid IS NULL)
   -- The next sync takes it over and overwrites it.
   AND tk.cloud_object_id IS NULL
   -- Federated cloud-only users carry an immutableId by design.
