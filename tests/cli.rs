@@ -304,9 +304,10 @@ fn onprem_script_and_tables_describe_the_inputs() {
 fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
     let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant");
     let dir = tempfile::tempdir().unwrap();
-    let run = |out: &str, extra: &[&str]| -> Value {
+    // findings.json, and the terminal summary and report.html, which must show the same model.
+    let run_all = |out: &str, extra: &[&str]| -> (Value, String, String) {
         let out = dir.path().join(out);
-        entra_audit()
+        let assert = entra_audit()
             .arg("check")
             .arg("--cloud")
             .arg(tenant.join("cloud"))
@@ -317,9 +318,42 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
             .args(extra)
             .assert()
             .code(1);
-        serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap()).unwrap()
+        let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+        let json =
+            serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap())
+                .unwrap();
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        (json, stdout, html)
     };
-    let inferred = run("inferred", &[]);
+    let run = |out: &str, extra: &[&str]| run_all(out, extra).0;
+    let (inferred, stdout, html) = run_all("inferred", &[]);
+    // The terminal summary and the report show the model with its sources and evidence, and
+    // the out-of-scope objects counted by reason.
+    let anchor_line =
+        "source anchor: mS-DS-ConsistencyGuid (users), objectGUID (others) (inferred: ";
+    assert!(
+        stdout.contains(&format!("sync model: {anchor_line}")),
+        "{stdout}"
+    );
+    assert!(html.contains("<h3>Sync model</h3>") && html.contains(anchor_line));
+    let scope = &inferred["inputs"]["scope"];
+    let excluded = scope["out_of_scope"].as_u64().unwrap();
+    assert!(
+        excluded > 0,
+        "the simulator's tenant has built-in objects: {scope}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "never synced (out of the engine's scope, in no finding): {excluded} ("
+        )),
+        "{stdout}"
+    );
+    assert!(
+        html.contains(&format!(
+            "Exported objects the engine never syncs: {excluded}</h3>"
+        )) && html.contains("<code>critical-system-object</code>"),
+        "the report counts the out-of-scope objects by reason"
+    );
     let model = &inferred["inputs"]["sync_model"];
     assert_eq!(model["source_anchor"]["value"], "mS-DS-ConsistencyGuid");
     assert_eq!(model["source_anchor"]["source"], "inferred", "{model}");
@@ -356,6 +390,7 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
     let model = &overridden["inputs"]["sync_model"];
     assert_eq!(model["source_anchor"]["value"], "objectGUID");
     assert_eq!(model["source_anchor"]["source"], "flag");
+    assert!(model["source_anchor"].get("evidence").is_none(), "{model}");
     assert_eq!(model["upn_source"]["value"], "mail");
     assert_eq!(model["upn_source"]["source"], "file");
 
