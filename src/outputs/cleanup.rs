@@ -189,6 +189,9 @@ pub fn plan(findings: &[Finding], declarations: &Declarations) -> Vec<Row> {
             if is_delete(row.action) && (keep_cloud_object(f) || !deleted.insert(cloud_id(f))) {
                 continue;
             }
+            if row.action == CleanupAction::ClearImmutableId && needs_its_immutable_id(f) {
+                continue;
+            }
             rows.push(row);
         }
     }
@@ -264,6 +267,16 @@ fn keep_cloud_object(f: &Finding) -> bool {
     has(evidence::CLOUD_ADMIN_ROLES)
         || is_true(evidence::CLOUD_DOMAIN_FEDERATED)
         || is_true(evidence::CLOUD_MANAGED)
+}
+
+/// A cloud user of a federated domain signs in through its immutableId ("onPremisesImmutableId
+/// ... must be specified ... if you're using a federated domain for the user's
+/// userPrincipalName", <https://learn.microsoft.com/graph/api/resources/user>): clearing it
+/// breaks the user's sign-in, so no cleanup file clears it.
+fn needs_its_immutable_id(f: &Finding) -> bool {
+    f.evidence
+        .get(evidence::CLOUD_DOMAIN_FEDERATED)
+        .is_some_and(|v| v == "true")
 }
 
 fn is_delete(action: CleanupAction) -> bool {
@@ -1010,6 +1023,37 @@ mod tests {
             .map(|r| r.cloud_object_id.as_str())
             .collect();
         assert_eq!(deleted, ["c1", "c5"]);
+    }
+
+    /// A cloud-only user with a stale immutableId gets a row that clears it, except in a
+    /// federated domain, where the immutableId is what the user signs in with.
+    #[test]
+    fn no_clear_immutable_id_row_for_a_federated_cloud_user() {
+        let cloud_only = |id: &str, federated: bool| {
+            let mut evidence = vec![("cloud_immutable_id", "c3RhbGU=")];
+            if federated {
+                evidence.push(("cloud_domain_federated", "true"));
+            }
+            Finding {
+                value: Some("null".into()),
+                ..leftover(id, &evidence)
+            }
+        };
+        let rows = plan(
+            &[cloud_only("c1", false), cloud_only("c2", true)],
+            &declarations(),
+        );
+        let cleared: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.action == CleanupAction::ClearImmutableId)
+            .map(|r| r.cloud_object_id.as_str())
+            .collect();
+        assert_eq!(cleared, ["c1"]);
+        assert_eq!(
+            rows.len(),
+            1,
+            "and no other row for the federated user: {rows:?}"
+        );
     }
 
     #[test]
