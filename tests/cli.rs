@@ -297,36 +297,37 @@ fn onprem_script_and_tables_describe_the_inputs() {
     );
 }
 
-/// On the fixture tenant the sync model's anchor and UPN source are inferred from the tenant's
-/// own data, with the evidence; a flag overrides the anchor, and a sync config file the UPN
-/// source, each saying so; a typo in the file is an error naming it.
-#[test]
-fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
+/// `check` on the fixture tenant (the simulator's) with `extra` flags, writing into `dir/out`:
+/// findings.json, the terminal summary and report.html.
+fn check_fixture_tenant(dir: &Path, out: &str, extra: &[&str]) -> (Value, String, String) {
     let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant");
+    let out = dir.join(out);
+    let assert = entra_audit()
+        .arg("check")
+        .arg("--cloud")
+        .arg(tenant.join("cloud"))
+        .arg("--onprem")
+        .arg(tenant.join("onprem/ad.ldif"))
+        .arg("--out")
+        .arg(&out)
+        .args(extra)
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let json =
+        serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    (json, stdout, html)
+}
+
+/// The terminal summary and the report show the sync model with its sources and evidence, and
+/// the out-of-scope objects counted by reason; `--scope-ou`/`--exclude-ou` apply as flags, and
+/// no excluded object is in a finding.
+#[test]
+fn the_sync_model_and_scope_show_in_every_output_and_ou_flags_apply() {
     let dir = tempfile::tempdir().unwrap();
-    // findings.json, and the terminal summary and report.html, which must show the same model.
-    let run_all = |out: &str, extra: &[&str]| -> (Value, String, String) {
-        let out = dir.path().join(out);
-        let assert = entra_audit()
-            .arg("check")
-            .arg("--cloud")
-            .arg(tenant.join("cloud"))
-            .arg("--onprem")
-            .arg(tenant.join("onprem/ad.ldif"))
-            .arg("--out")
-            .arg(&out)
-            .args(extra)
-            .assert()
-            .code(1);
-        let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-        let json =
-            serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap())
-                .unwrap();
-        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-        (json, stdout, html)
-    };
-    let run = |out: &str, extra: &[&str]| run_all(out, extra).0;
-    let (inferred, stdout, html) = run_all("inferred", &[]);
+    let run = |out: &str, extra: &[&str]| check_fixture_tenant(dir.path(), out, extra).0;
+    let (inferred, stdout, html) = check_fixture_tenant(dir.path(), "inferred", &[]);
     // The terminal summary and the report show the model with its sources and evidence, and
     // the out-of-scope objects counted by reason.
     let anchor_line =
@@ -354,6 +355,66 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
         )) && html.contains("<code>critical-system-object</code>"),
         "the report counts the out-of-scope objects by reason"
     );
+    // The OU filter from flags: the Sydney OU excluded, each of its objects out of scope with
+    // that reason, and none of them in a finding.
+    let filtered = run(
+        "filtered",
+        &[
+            "--scope-ou",
+            "DC=corp,DC=local",
+            "--exclude-ou",
+            "ou=sydney,DC=corp,DC=local",
+        ],
+    );
+    let model = &filtered["inputs"]["sync_model"];
+    assert_eq!(model["exclude_ous"]["source"], "flag", "{model}");
+    assert_eq!(model["scope_ous"]["source"], "flag", "{model}");
+    let scope = &filtered["inputs"]["scope"];
+    let excluded: Vec<&Value> = scope["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["reason"] == "excluded-ou")
+        .collect();
+    // At least the 18 plain `dn: CN=...,OU=Users,OU=Sydney,...` records of the export (others
+    // are base64 `dn::` lines), and nothing else.
+    assert!(excluded.len() >= 18, "{scope}");
+    assert!(
+        excluded.iter().all(|o| o["distinguished_name"]
+            .as_str()
+            .unwrap()
+            .ends_with(",OU=Sydney,DC=corp,DC=local")),
+        "{scope}"
+    );
+    assert_eq!(
+        scope["by_reason"]["excluded-ou"].as_u64(),
+        Some(excluded.len() as u64)
+    );
+    let sydney: Vec<&str> = excluded
+        .iter()
+        .map(|o| o["object_guid"].as_str().unwrap())
+        .collect();
+    assert!(
+        filtered["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["onprem_object_guid"]
+                .as_str()
+                .is_none_or(|g| !sydney.contains(&g))),
+        "an excluded object is in a finding"
+    );
+}
+
+/// On the fixture tenant the sync model's anchor and UPN source are inferred from the tenant's
+/// own data, with the evidence; a flag overrides the anchor, and a sync config file the UPN
+/// source, each saying so; a typo in the file is an error naming it.
+#[test]
+fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
+    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| check_fixture_tenant(dir.path(), out, extra).0;
+    let inferred = run("inferred", &[]);
     let model = &inferred["inputs"]["sync_model"];
     assert_eq!(model["source_anchor"]["value"], "mS-DS-ConsistencyGuid");
     assert_eq!(model["source_anchor"]["source"], "inferred", "{model}");
@@ -366,6 +427,15 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
     );
     assert_eq!(model["upn_source"]["value"], "userPrincipalName");
     assert_eq!(model["upn_source"]["source"], "inferred", "{model}");
+    // Where synced users sit is evidence for --scope-ou, never applied on its own.
+    assert_eq!(model["scope_ous"]["source"], "default", "{model}");
+    assert!(
+        model["scope_ous"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("synced users sit in"),
+        "{model}"
+    );
     assert_eq!(model["engine"]["source"], "inferred", "{model}");
     assert!(
         model["cloud_sync_domains"]
