@@ -527,7 +527,11 @@ mod tests {
         for table in tables::TABLES {
             let cloud = !matches!(
                 table.name,
-                "params" | "onprem_objects" | "onprem_addresses" | "onprem_values"
+                "params"
+                    | "onprem_objects"
+                    | "onprem_addresses"
+                    | "onprem_values"
+                    | "onprem_out_of_scope"
             );
             assert_eq!(fed.contains(table.name), cloud, "{}", table.name);
         }
