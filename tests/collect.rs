@@ -2,7 +2,7 @@
 //! the snapshot it writes reads back complete and audits to exactly the planted problems; a
 //! forbidden collection is marked and leaves the others complete; throttling is waited out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -1319,6 +1319,34 @@ async fn sync_behavior_is_read_for_the_candidates_in_batches_and_capped_honestly
         })
         .count();
     assert_eq!(not_read, candidates.len() - 3);
+    // Under the cap the formerly synced come first (stale-cloud-only's few), then the synced.
+    let formerly_synced = formerly_synced_candidates(&s.tenant, &candidates);
+    assert!(formerly_synced.len() >= 3, "the generator plants leftovers");
+    for read in snapshot
+        .sync_behaviors
+        .iter()
+        .filter(|b| b.not_read.is_none())
+    {
+        assert!(formerly_synced.contains(read.id.as_str()), "{read:?}");
+    }
+}
+
+/// The candidates (ids) that are not synced now: sync not enabled, yet an anchor or a sync time.
+fn formerly_synced_candidates<'t>(tenant: &'t SimTenant, candidates: &[&str]) -> BTreeSet<&'t str> {
+    let users = tenant
+        .users
+        .iter()
+        .filter(|u| u.on_premises_sync_enabled != Some(true))
+        .map(|u| u.id.as_str());
+    let groups = tenant
+        .groups
+        .iter()
+        .filter(|g| g.on_premises_sync_enabled != Some(true))
+        .map(|g| g.id.as_str());
+    users
+        .chain(groups)
+        .filter(|id| candidates.contains(id))
+        .collect()
 }
 
 /// Without the (`ReadWrite`) permission, onPremisesSyncBehavior is forbidden and everything else

@@ -252,6 +252,12 @@ impl GraphClient {
         .await
     }
 
+    /// Holds every request of this client (and its clones) for `wait`: a `Retry-After` the
+    /// client could not see itself, such as a throttled item inside a `$batch`'s 200.
+    pub(crate) fn pause_for(&self, wait: Duration) {
+        self.inner.pace.pause_for(wait);
+    }
+
     /// POST a JSON batch (`/$batch`) of GET requests only: reading changes nothing, so the batch
     /// is retried like a GET (transport errors, 5xx, a malformed answer), not only on 429
     /// (<https://learn.microsoft.com/graph/json-batching>). Items are answered one by one inside;

@@ -287,6 +287,56 @@ async fn batch_depends_on_a_failed_item_is_424() {
     }
 }
 
+/// "Batch should be either fully sequential or fully parallel": independent items run side by
+/// side, so a batch of 20 takes about one item's latency (20 in a row would take 20 of them);
+/// a dependsOn chain still runs in order, one latency after another.
+#[tokio::test]
+async fn independent_batch_items_run_side_by_side_and_a_chain_in_order() {
+    let mut o = options();
+    o.latency = super::server::Latency {
+        base: Duration::from_millis(300),
+        per_object: Duration::ZERO,
+    };
+    let server = start_with(3, o).await;
+    let base = server.base_url();
+    let token = app_token(base).await;
+    let items = |chained: bool| -> Value {
+        let requests: Vec<Value> = (1..=20)
+            .map(|i| {
+                let mut r = json!({"id": i.to_string(), "method": "GET", "url": "/organization"});
+                if chained && i > 1 {
+                    r["dependsOn"] = json!([(i - 1).to_string()]);
+                }
+                r
+            })
+            .collect();
+        json!({ "requests": requests })
+    };
+    let started = std::time::Instant::now();
+    let (status, body) = post_batch(base, &token, &items(false)).await;
+    let side_by_side = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    for i in 1..=20 {
+        assert_eq!(entry(&body, &i.to_string())["status"], 200);
+    }
+    // One latency and some, far from the 6 s of twenty in a row.
+    assert!(side_by_side < Duration::from_secs(3), "{side_by_side:?}");
+
+    let chain: Value = {
+        let mut doc = items(true);
+        doc["requests"] = json!(doc["requests"].as_array().unwrap()[..4].to_vec());
+        doc
+    };
+    let started = std::time::Instant::now();
+    let (status, body) = post_batch(base, &token, &chain).await;
+    let in_order = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    for i in 1..=4 {
+        assert_eq!(entry(&body, &i.to_string())["status"], 200);
+    }
+    assert!(in_order >= Duration::from_millis(4 * 300), "{in_order:?}");
+}
+
 /// "Requests in a batch are evaluated individually against the applicable throttling limits":
 /// items past the limit answer 429 with `Retry-After` in their own headers and the 429 body.
 #[tokio::test]
