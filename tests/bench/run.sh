@@ -207,7 +207,7 @@ fi
 echo
 echo "== summary: $N_ONPREM on-prem + $N_CLOUD cloud objects, $(nproc) CPUs, $(uname -sr)"
 printf '| %-50s | %10s | %10s | %s\n' "step" "wall" "peak RSS" "notes"
-printf '| %-50s | %10s | %10s | %s\n' "generate (python, ldif+json+jsonl)" "$GEN_WALL" "$GEN_RSS" "$DATA"
+printf '| %-50s | %10s | %10s | %s\n' "generate (entra-audit simulate --out)" "$GEN_WALL" "$GEN_RSS" "$DATA"
 printf '| %-50s | %10s | %10s | %s\n' "entra-audit check (LDIF + snapshot, all rules)" "$CHECK_WALL s" "$CHECK_RSS MiB" "$VERDICT"
 printf '| %-50s | %10s | %10s | %s\n' "duckdb soft-match join (JSON + jsonl, incl. load)" "$DUCK_WALL" "$DUCK_RSS" "$DUCK_NOTE"
 # One line for scripts (a regression is one diff away): wall seconds, peak RSS, objects, verdict.
