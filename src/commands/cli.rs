@@ -554,6 +554,12 @@ pub struct CollectArgs {
     #[arg(long)]
     pub errors_only: bool,
 
+    /// The most users and groups whose onPremisesSyncBehavior (converted to cloud management?)
+    /// is read, one batch item each, the formerly synced first; the rest are recorded as not
+    /// read, and the leftover rules say so.
+    #[arg(long, value_name = "N", default_value_t = crate::graph::collect::CollectOptions::default().sync_behavior_cap)]
+    pub sync_behavior_cap: usize,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }

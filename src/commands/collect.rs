@@ -35,6 +35,7 @@ pub(crate) fn execute(args: &CollectArgs) -> anyhow::Result<u8> {
     let options = CollectOptions {
         skip: args.skip.iter().copied().collect(),
         errors_only: args.errors_only,
+        sync_behavior_cap: args.sync_behavior_cap,
         ..CollectOptions::default()
     };
     let (report, summary) = collect_live(&args.auth, &args.out, options, progress::Then::Stop)?;
