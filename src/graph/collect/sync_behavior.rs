@@ -93,8 +93,7 @@ impl Candidate {
 /// The candidates of one collected users or groups file (`.jsonl` as `collect` writes it, or
 /// `.json`), in file order.
 pub(super) fn candidates_in(path: &Path, set: &'static str) -> anyhow::Result<Vec<Candidate>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    use std::io::BufRead as _;
     let mut out = Vec::new();
     let mut push = |listed: Listed| {
         if listed.is_candidate() {
@@ -106,21 +105,24 @@ pub(super) fn candidates_in(path: &Path, set: &'static str) -> anyhow::Result<Ve
             });
         }
     };
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let reader = std::io::BufReader::new(file);
     if path.extension().is_some_and(|e| e == "json") {
         #[derive(Deserialize)]
         struct Envelope {
             value: Vec<Listed>,
         }
-        let envelope: Envelope =
-            serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+        let envelope: Envelope = serde_json::from_reader(reader)
+            .with_context(|| format!("reading {}", path.display()))?;
         envelope.value.into_iter().for_each(&mut push);
     } else {
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let listed: Listed = serde_json::from_str(line)
+        // Line by line: a 500,000-user file is half a gigabyte, never held whole.
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let listed: Listed = serde_json::from_str(&line)
                 .with_context(|| format!("{} line {}", path.display(), n + 1))?;
             push(listed);
         }
