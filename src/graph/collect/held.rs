@@ -236,6 +236,29 @@ impl Task<'_> {
         write_new(&temp, text.as_bytes()).await?;
         Ok(())
     }
+
+    /// Writes `{"value": [...]}` of `records`, each serialised straight into the file's text
+    /// (none is held as JSON of its own); returns how many.
+    pub(super) async fn write_records<T: serde::Serialize>(
+        &self,
+        records: impl Iterator<Item = T>,
+    ) -> Result<usize, Failure> {
+        let temp = self.temp_path("json");
+        let mut text: Vec<u8> = b"{\"value\":[\n".to_vec();
+        let mut count = 0;
+        for record in records {
+            if count > 0 {
+                text.extend_from_slice(b",\n");
+            }
+            serde_json::to_writer(&mut text, &record)
+                .context("serialising a record")
+                .map_err(Failure::Io)?;
+            count += 1;
+        }
+        text.extend_from_slice(b"\n]}\n");
+        write_new(&temp, &text).await?;
+        Ok(count)
+    }
 }
 
 #[derive(serde::Deserialize)]
