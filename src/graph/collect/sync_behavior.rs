@@ -190,6 +190,7 @@ impl Task<'_> {
         }
         let over_cap_why =
             format!("over the cap of {cap} objects read per run ({total} candidates)");
+        let count = read.records.len() + over_cap.len();
         let not_read =
             read.records.iter().filter(|r| r.not_read.is_some()).count() + over_cap.len();
         // Serialised one by one into the file's text: at 500,000 candidates, records, their
@@ -204,7 +205,6 @@ impl Task<'_> {
                 not_read: Some(over_cap_why.clone()),
             }));
         let result = self.write_records(records).await;
-        let count = *result.as_ref().unwrap_or(&0);
         let mut outcome = self.finish("json", result, count, stats).await;
         outcome.strategy = Some(format!(
             "{} of {total} candidate users and groups read in {} batches of up to {BATCH_SIZE}; {not_read} not read",
