@@ -66,7 +66,7 @@ impl Task<'_> {
             .map(|o| o.id);
         let count = result.as_ref().map_or(0, Vec::len);
         let result = match result {
-            Ok(objects) => self.write_value(&objects).await.map(|()| objects.len()),
+            Ok(objects) => self.write_value(&objects).await,
             Err(e) => Err(Failure::Graph(e)),
         };
         (self.finish("json", result, count, stats).await, first_id)
@@ -137,8 +137,7 @@ impl Task<'_> {
                 }
             }
             count = jobs.len();
-            self.write_value(&jobs).await?;
-            Ok::<usize, Failure>(jobs.len())
+            self.write_value(&jobs).await
         }
         .await;
         self.finish("json", result, count, stats).await
@@ -210,38 +209,18 @@ impl Task<'_> {
                     }
                 }
             }
-            let records = holders
-                .iter()
-                .map(|h| serde_json::value::to_raw_value(h).context("serialising a role holder"))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            count = records.len();
-            self.write_value(&records).await?;
-            Ok::<usize, Failure>(records.len())
+            count = holders.len();
+            self.write_value(&holders).await
         }
         .await;
         self.finish("json", result, count, stats).await
     }
 
-    pub(super) async fn write_value(&self, objects: &[Box<RawValue>]) -> Result<(), Failure> {
-        let temp = self.temp_path("json");
-        let mut text = String::with_capacity(objects.iter().map(|o| o.get().len() + 2).sum());
-        text.push_str("{\"value\":[\n");
-        for (i, raw) in objects.iter().enumerate() {
-            if i > 0 {
-                text.push_str(",\n");
-            }
-            text.push_str(raw.get());
-        }
-        text.push_str("\n]}\n");
-        write_new(&temp, text.as_bytes()).await?;
-        Ok(())
-    }
-
-    /// Writes `{"value": [...]}` of `records`, each serialised straight into the file's text
-    /// (none is held as JSON of its own); returns how many.
-    pub(super) async fn write_records<T: serde::Serialize>(
+    /// Writes `{"value": [...]}` of `records` (raw JSON values or records to serialise), each
+    /// written straight into the file's text; returns how many.
+    pub(super) async fn write_value<T: serde::Serialize>(
         &self,
-        records: impl Iterator<Item = T>,
+        records: impl IntoIterator<Item = T>,
     ) -> Result<usize, Failure> {
         let temp = self.temp_path("json");
         let mut text: Vec<u8> = b"{\"value\":[\n".to_vec();

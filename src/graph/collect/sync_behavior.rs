@@ -204,7 +204,7 @@ impl Task<'_> {
                 is_cloud_managed: None,
                 not_read: Some(over_cap_why.clone()),
             }));
-        let result = self.write_records(records).await;
+        let result = self.write_value(records).await;
         let mut outcome = self.finish("json", result, count, stats).await;
         outcome.strategy = Some(format!(
             "{} of {total} candidate users and groups read in {} batches of up to {BATCH_SIZE}; {not_read} not read",
