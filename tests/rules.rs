@@ -92,77 +92,72 @@ fn involved(finding: &Finding) -> Vec<String> {
     ids
 }
 
-/// `"outcomes": {"flag: x": "ExistingAdminRoleConflict"}` in a case: the outcome every finding of
-/// the rule that names x must predict.
-fn check_outcomes(
-    rule: &str,
-    case_name: &str,
-    case: &Value,
-    report: &entra_audit::testing::audit::result::AuditReport,
-    names: &BTreeMap<String, String>,
-    failures: &mut Vec<String>,
-) {
-    let Some(outcomes) = case.get("outcomes").and_then(Value::as_object) else {
-        return;
-    };
-    for (name, want) in outcomes {
-        let want = want.as_str().unwrap();
-        let got: BTreeSet<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule == rule)
-            .filter(|f| {
-                involved(f)
-                    .iter()
-                    .any(|id| names.get(id).is_some_and(|n| n == name))
-            })
-            .map(|f| {
-                f.predicted_outcome
-                    .map_or_else(String::new, |o| o.to_string())
-            })
-            .collect();
-        if got.is_empty() || got.iter().any(|g| g != want) {
-            failures.push(format!(
-                "{rule}/{case_name}: '{name}' should predict {want}, predicts {got:?}"
-            ));
-        }
-    }
+/// One fixture case audited: its rule, its name, the report and the planted names by id.
+struct CaseRun<'a> {
+    rule: &'a str,
+    case_name: &'a str,
+    report: &'a entra_audit::testing::audit::result::AuditReport,
+    names: &'a BTreeMap<String, String>,
 }
 
-/// `"evidence": {"flag: x": {"key": "value"}}` in a case: some finding of the rule that names x
-/// carries these evidence values.
-fn check_evidence(
-    rule: &str,
-    case_name: &str,
-    case: &Value,
-    report: &entra_audit::testing::audit::result::AuditReport,
-    names: &BTreeMap<String, String>,
-    failures: &mut Vec<String>,
-) {
-    let Some(wanted) = case.get("evidence").and_then(Value::as_object) else {
-        return;
-    };
-    for (name, want) in wanted {
-        let want = want.as_object().unwrap();
-        let candidates: Vec<&Finding> = report
+impl CaseRun<'_> {
+    /// The findings of the case's rule that name the object `name`.
+    fn findings_naming<'r>(&'r self, name: &'r str) -> impl Iterator<Item = &'r Finding> {
+        self.report
             .findings
             .iter()
-            .filter(|f| f.rule == rule)
-            .filter(|f| {
+            .filter(|f| f.rule == self.rule)
+            .filter(move |f| {
                 involved(f)
                     .iter()
-                    .any(|id| names.get(id).is_some_and(|n| n == name))
+                    .any(|id| self.names.get(id).is_some_and(|n| n == name))
             })
-            .collect();
-        let holds = candidates.iter().any(|f| {
-            want.iter()
-                .all(|(k, v)| f.evidence.get(k).map(String::as_str) == v.as_str())
-        });
-        if !holds {
-            let got: Vec<_> = candidates.iter().map(|f| &f.evidence).collect();
-            failures.push(format!(
-                "{rule}/{case_name}: no finding naming '{name}' carries {want:?}; they carry {got:?}"
-            ));
+    }
+
+    /// `"outcomes": {"flag: x": "ExistingAdminRoleConflict"}` in a case: the outcome every
+    /// finding of the rule that names x must predict.
+    fn check_outcomes(&self, case: &Value, failures: &mut Vec<String>) {
+        let Some(outcomes) = case.get("outcomes").and_then(Value::as_object) else {
+            return;
+        };
+        let (rule, case_name) = (self.rule, self.case_name);
+        for (name, want) in outcomes {
+            let want = want.as_str().unwrap();
+            let got: BTreeSet<String> = self
+                .findings_naming(name)
+                .map(|f| {
+                    f.predicted_outcome
+                        .map_or_else(String::new, |o| o.to_string())
+                })
+                .collect();
+            if got.is_empty() || got.iter().any(|g| g != want) {
+                failures.push(format!(
+                    "{rule}/{case_name}: '{name}' should predict {want}, predicts {got:?}"
+                ));
+            }
+        }
+    }
+
+    /// `"evidence": {"flag: x": {"key": "value"}}` in a case: some finding of the rule that
+    /// names x carries these evidence values.
+    fn check_evidence(&self, case: &Value, failures: &mut Vec<String>) {
+        let Some(wanted) = case.get("evidence").and_then(Value::as_object) else {
+            return;
+        };
+        let (rule, case_name) = (self.rule, self.case_name);
+        for (name, want) in wanted {
+            let want = want.as_object().unwrap();
+            let candidates: Vec<&Finding> = self.findings_naming(name).collect();
+            let holds = candidates.iter().any(|f| {
+                want.iter()
+                    .all(|(k, v)| f.evidence.get(k).map(String::as_str) == v.as_str())
+            });
+            if !holds {
+                let got: Vec<_> = candidates.iter().map(|f| &f.evidence).collect();
+                failures.push(format!(
+                    "{rule}/{case_name}: no finding naming '{name}' carries {want:?}; they carry {got:?}"
+                ));
+            }
         }
     }
 }
@@ -232,8 +227,14 @@ fn every_rule_flags_its_flag_objects_and_spares_its_ok_objects() {
                     ));
                 }
             }
-            check_outcomes(&rule, case_name, case, &report, &names, &mut failures);
-            check_evidence(&rule, case_name, case, &report, &names, &mut failures);
+            let run = CaseRun {
+                rule: &rule,
+                case_name,
+                report: &report,
+                names: &names,
+            };
+            run.check_outcomes(case, &mut failures);
+            run.check_evidence(case, &mut failures);
             if flags == 0 && report.findings.iter().any(|f| f.rule == rule) {
                 failures.push(format!(
                     "{rule}/{case_name}: findings in a case with no flag: objects"
