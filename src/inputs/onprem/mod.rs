@@ -186,14 +186,14 @@ pub(crate) struct ImportOptions {
 impl ImportOptions {
     /// The wanted attribute `name` is, in its configured spelling.
     pub(crate) fn wanted(&self, name: &str) -> Option<ExtraAttribute> {
-        // An attribute the importer reads anyway is not an extra (its field has it).
-        if field_for(name).is_some() {
-            return None;
-        }
+        // The short list of wanted names first (usually empty): this runs for every attribute
+        // line the importer does not know. An attribute it reads anyway is not an extra (its
+        // field has it).
         self.extra_attributes
             .iter()
             .copied()
             .find(|a| a.name.matches(name))
+            .filter(|_| field_for(name).is_none())
     }
 }
 
