@@ -1066,7 +1066,7 @@ fn cloud_tables(
         &params,
         None,
         entra_audit::testing::audit::sync_model::UpnSource::UserPrincipalName,
-        Some(snapshot),
+        Some(snapshot.clone()),
     )
     .unwrap()
 }

@@ -114,8 +114,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // The tables hold everything the rules read: the parsed inputs are consumed (freed a chunk
     // at a time) while they are built, so the two are never both whole in memory.
-    let mut tables = tables::build_owned(&params, onprem, upn_source, cloud)
-        .context("building the audit tables")?;
+    let mut tables =
+        tables::build(&params, onprem, upn_source, cloud).context("building the audit tables")?;
     tables
         .put_out_of_scope(inputs.scope.as_ref())
         .context("building the out-of-scope table")?;

@@ -677,7 +677,7 @@ pub struct SyncFeatures {
 }
 
 /// Everything read from a snapshot directory.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CloudSnapshot {
     pub dir: PathBuf,
     pub manifest: Option<Manifest>,

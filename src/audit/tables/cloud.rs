@@ -209,7 +209,7 @@ table! {
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(
     cloud: &CloudSnapshot,
-    directory_objects: DirectoryChunks<'_>,
+    directory_objects: DirectoryChunks,
     params: &Params,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -354,32 +354,21 @@ fn sync_features(
 }
 
 /// The users, contacts and groups a snapshot holds, with their type, a chunk at a time.
-pub(super) type DirectoryChunks<'a> = Vec<(Chunks<'a, DirectoryObject>, &'static str)>;
-
-pub(super) fn directory_chunks_borrowed(cloud: &CloudSnapshot) -> DirectoryChunks<'_> {
-    vec![
-        (Chunks::borrowed(&cloud.users), "user"),
-        (Chunks::borrowed(&cloud.contacts), "contact"),
-        (Chunks::borrowed(&cloud.groups), "group"),
-    ]
-}
+pub(super) type DirectoryChunks = Vec<(Chunks<DirectoryObject>, &'static str)>;
 
 /// Takes the users, contacts and groups out of the snapshot (the rest of it is small and stays).
-pub(super) fn directory_chunks_owned(cloud: &mut CloudSnapshot) -> DirectoryChunks<'static> {
+pub(super) fn directory_chunks(cloud: &mut CloudSnapshot) -> DirectoryChunks {
     vec![
-        (Chunks::owned(std::mem::take(&mut cloud.users)), "user"),
-        (
-            Chunks::owned(std::mem::take(&mut cloud.contacts)),
-            "contact",
-        ),
-        (Chunks::owned(std::mem::take(&mut cloud.groups)), "group"),
+        (Chunks::new(std::mem::take(&mut cloud.users)), "user"),
+        (Chunks::new(std::mem::take(&mut cloud.contacts)), "contact"),
+        (Chunks::new(std::mem::take(&mut cloud.groups)), "group"),
     ]
 }
 
 /// The tables of users, contacts and groups: objects, addresses and provisioning errors, a
 /// chunk of objects at a time (see [`Chunks`]).
 fn directory_frames(
-    directory: DirectoryChunks<'_>,
+    directory: DirectoryChunks,
 ) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
     // Empty frames first: no objects still gives every table its columns.
     let (mut objects_frame, mut addresses_frame, mut errors_frame) = directory_chunk_frames(&[])?;

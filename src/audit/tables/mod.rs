@@ -510,35 +510,21 @@ impl Tables {
     }
 }
 
-/// Builds every table from what was imported. `onprem` is `None` when no on-prem export was given.
+/// Builds every table from what was imported (`onprem` is `None` when no on-prem export was
+/// given), consuming it: each chunk of objects is freed as soon as its rows are in the tables,
+/// so the parsed objects and the finished tables are never all in memory at once (at a million
+/// objects a side that was the audit's peak: both together).
 pub fn build(
-    params: &Params,
-    onprem: Option<&[OnPremObject]>,
-    upn_source: UpnSource,
-    cloud: Option<&CloudSnapshot>,
-) -> PolarsResult<Tables> {
-    build_from(
-        params,
-        onprem.map(Chunks::borrowed),
-        upn_source,
-        cloud.map(|c| (c, cloud::directory_chunks_borrowed(c))),
-    )
-}
-
-/// Like [`build`], consuming what was imported: each chunk of objects is freed as soon as its
-/// rows are in the tables, so the parsed objects and the finished tables are never all in
-/// memory at once (at a million objects a side that was the audit's peak: both together).
-pub(crate) fn build_owned(
     params: &Params,
     onprem: Option<Vec<OnPremObject>>,
     upn_source: UpnSource,
     cloud: Option<CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut cloud = cloud;
-    let directory = cloud.as_mut().map(cloud::directory_chunks_owned);
+    let directory = cloud.as_mut().map(cloud::directory_chunks);
     build_from(
         params,
-        onprem.map(Chunks::owned),
+        onprem.map(Chunks::new),
         upn_source,
         cloud.as_ref().zip(directory),
     )
@@ -548,49 +534,40 @@ pub(crate) fn build_owned(
 /// stay small next to the tables, large enough that a column has few chunks.
 const CHUNK: usize = 1 << 16;
 
-/// The objects a table is built from, in order, a chunk at a time: borrowed (they stay with the
-/// caller) or owned (each chunk is freed once its rows are built).
-pub(super) struct Chunks<'a, T: Clone> {
-    chunks: Vec<std::borrow::Cow<'a, [T]>>,
+/// The objects a table is built from, in order, a chunk at a time; each chunk is freed once its
+/// rows are built.
+pub(super) struct Chunks<T> {
+    chunks: Vec<Vec<T>>,
 }
 
-impl<'a, T: Clone> Chunks<'a, T> {
-    pub(super) fn borrowed(items: &'a [T]) -> Self {
-        Chunks {
-            chunks: items
-                .chunks(CHUNK)
-                .map(std::borrow::Cow::Borrowed)
-                .collect(),
-        }
-    }
-
+impl<T> Chunks<T> {
     /// Cuts `items` into chunks from the end, shrinking the vector as it goes, so its buffer is
     /// given back piece by piece instead of staying whole until the last chunk is built.
-    pub(super) fn owned(mut items: Vec<T>) -> Self {
+    pub(super) fn new(mut items: Vec<T>) -> Self {
         let mut chunks = Vec::with_capacity(items.len().div_ceil(CHUNK));
         while items.len() > CHUNK {
             let last = (items.len() - 1) / CHUNK * CHUNK;
-            chunks.push(std::borrow::Cow::Owned(items.split_off(last)));
+            chunks.push(items.split_off(last));
             items.shrink_to_fit();
         }
         if !items.is_empty() {
-            chunks.push(std::borrow::Cow::Owned(items));
+            chunks.push(items);
         }
         chunks.reverse();
         Chunks { chunks }
     }
 
-    /// The chunks in order, each given up (freed, when owned) after the caller is done with it.
-    pub(super) fn into_parts(self) -> impl Iterator<Item = std::borrow::Cow<'a, [T]>> {
+    /// The chunks in order, each given up (freed) after the caller is done with it.
+    pub(super) fn into_parts(self) -> impl Iterator<Item = Vec<T>> {
         self.chunks.into_iter()
     }
 }
 
 fn build_from(
     params: &Params,
-    onprem: Option<Chunks<'_, OnPremObject>>,
+    onprem: Option<Chunks<OnPremObject>>,
     upn_source: UpnSource,
-    cloud: Option<(&CloudSnapshot, cloud::DirectoryChunks<'_>)>,
+    cloud: Option<(&CloudSnapshot, cloud::DirectoryChunks)>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
@@ -666,7 +643,13 @@ mod tests {
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
         };
-        let mut tables = build(&params, Some(&[]), UpnSource::UserPrincipalName, None).unwrap();
+        let mut tables = build(
+            &params,
+            Some(Vec::new()),
+            UpnSource::UserPrincipalName,
+            None,
+        )
+        .unwrap();
         tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
         for name in ["onprem_objects", "onprem_addresses"] {
             assert!(!tables.frames.contains_key(name), "{name}");

@@ -112,7 +112,7 @@ impl Tables {
 
 /// Builds the on-prem tables a chunk of objects at a time (see [`Chunks`]).
 pub(super) fn build_onprem(
-    objects: Chunks<'_, OnPremObject>,
+    objects: Chunks<OnPremObject>,
     upn_source: UpnSource,
 ) -> PolarsResult<Tables> {
     // Empty frames first: no objects still gives every table its columns.
