@@ -91,56 +91,46 @@ fn probe_url(collection: Collection) -> String {
     }
 }
 
+/// The per-object read to probe after [`probe_url`] found an object: the service principal
+/// list answers to Application.Read.All, its jobs need Synchronization.Read.All; the users list
+/// answers to User.Read.All, onPremisesSyncBehavior needs its own (`ReadWrite`) permission.
+fn probe_per_object(collection: Collection) -> Option<fn(&str) -> String> {
+    match collection {
+        Collection::SynchronizationJobs => {
+            Some(|id| format!("/v1.0/servicePrincipals/{id}/synchronization/jobs"))
+        }
+        Collection::SyncBehavior => Some(|id| format!("/beta/users/{id}/onPremisesSyncBehavior")),
+        _ => None,
+    }
+}
+
+/// The `id` of the first object of a list answer.
+fn first_id(list: &Value) -> Option<&str> {
+    list.get("value")
+        .and_then(Value::as_array)
+        .and_then(|v| v.first())
+        .and_then(|o| o.get("id"))
+        .and_then(Value::as_str)
+}
+
 async fn probe(session: &Session, collection: Collection) -> Access {
     let mut stats = CallStats::default();
     let first = session
         .graph
         .get_json(&probe_url(collection), &HeaderMap::new(), &mut stats)
         .await;
-    let result = match (collection, first) {
-        // The service principal list answers to Application.Read.All; the jobs need
-        // Synchronization.Read.All: probe them on the first Cloud Sync principal found.
-        (Collection::SynchronizationJobs, Ok(found)) => {
-            match found
-                .get("value")
-                .and_then(Value::as_array)
-                .and_then(|v| v.first())
-                .and_then(|sp| sp.get("id"))
-                .and_then(Value::as_str)
-            {
-                Some(id) => session
-                    .graph
-                    .get_json(
-                        &format!("/v1.0/servicePrincipals/{id}/synchronization/jobs"),
-                        &HeaderMap::new(),
-                        &mut stats,
-                    )
-                    .await
-                    .map(|_| ()),
-                None => Ok(()),
-            }
-        }
-        (Collection::SyncBehavior, Ok(found)) => {
-            match found
-                .get("value")
-                .and_then(Value::as_array)
-                .and_then(|v| v.first())
-                .and_then(|u| u.get("id"))
-                .and_then(Value::as_str)
-            {
-                Some(id) => session
-                    .graph
-                    .get_json(
-                        &format!("/beta/users/{id}/onPremisesSyncBehavior"),
-                        &HeaderMap::new(),
-                        &mut stats,
-                    )
-                    .await
-                    .map(|_| ()),
-                None => Ok(()),
-            }
-        }
-        (_, result) => result.map(|_| ()),
+    // Some collections are read per object found by the first request: probe that read on the
+    // first one (none found: the first request is all there is to probe).
+    let result = match (first, probe_per_object(collection)) {
+        (Ok(found), Some(path_for)) => match first_id(&found) {
+            Some(id) => session
+                .graph
+                .get_json(&path_for(id), &HeaderMap::new(), &mut stats)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        (result, _) => result.map(|_| ()),
     };
     match result {
         Ok(()) => Access::Readable,
