@@ -1240,10 +1240,10 @@ fn parse_batch(body: &[u8]) -> Result<(Vec<BatchItem>, Vec<usize>), ErrorRespons
 }
 
 /// `POST /$batch`: runs the items side by side (none depends on another) or one by one (in
-/// request order, dependencies first) through throttling and the resources, and answers 200 with every item's answer. "Requests in a batch
-/// are evaluated individually against the applicable throttling limits"; "If an individual
-/// request fails, any request that depends on that request fails with status code 424"
-/// (json-batching, throttling).
+/// request order, dependencies first) through throttling and the resources, and answers 200
+/// with every item's answer. "Requests in a batch are evaluated individually against the
+/// applicable throttling limits"; "If an individual request fails, any request that depends on
+/// that request fails with status code 424" (json-batching, throttling).
 async fn batch(
     s: &Arc<Shared>,
     caller: &Caller,
