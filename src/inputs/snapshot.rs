@@ -1053,8 +1053,11 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
     };
     // An id listed twice with different data (a snapshot stitched from two runs, an edited
     // file): the first is kept and the other rejected, never both kept silently.
-    let mut first_seen: std::collections::HashMap<String, (usize, &str)> =
-        std::collections::HashMap::new();
+    let mut first_seen: foldhash::HashMap<String, (usize, &str)> =
+        foldhash::HashMap::with_capacity_and_hasher(
+            raws.len(),
+            foldhash::fast::RandomState::default(),
+        );
     for (result, &(line, raw)) in results.into_iter().zip(&raws) {
         match result {
             Ok(object) => {

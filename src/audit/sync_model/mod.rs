@@ -31,7 +31,9 @@
 pub(crate) mod scope;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -722,10 +724,10 @@ impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
         use rayon::prelude::*;
         // Keys are only copied when their case has to change (SIDs are upper case already).
-        let mut by_sid: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
-        let mut by_dn: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::new();
+        let mut by_sid: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::default();
+        let mut by_dn: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::default();
         // sAMAccountName is unique within a domain only: the key is both, lower case.
-        let mut by_sam: HashMap<(String, String), &DirectoryObject> = HashMap::new();
+        let mut by_sam: HashMap<(String, String), &DirectoryObject> = HashMap::default();
         for user in cloud
             .users
             .iter()
@@ -780,7 +782,7 @@ impl<'a> Links<'a> {
         if self.pairs.is_empty() {
             return None;
         }
-        let parents: std::collections::HashSet<Cow<'_, str>> = self
+        let parents: foldhash::HashSet<Cow<'_, str>> = self
             .pairs
             .iter()
             .map(|(o, _)| lower(parent_container(&o.distinguished_name)))
