@@ -13,7 +13,7 @@ pub(crate) mod sync_model;
 pub(crate) mod tables;
 pub(crate) mod timings;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -97,7 +97,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem
         .as_ref()
         .map(|objects| objects.iter().map(|o| o.class).collect());
-    let began = std::time::Instant::now();
+    let began = timings::Began::now();
     let (onprem, upn_source) = match onprem {
         Some(objects) => {
             let model = sync_model::build(&options.sync, &objects, cloud.as_ref());
@@ -110,7 +110,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         None => (None, UpnSource::UserPrincipalName),
     };
     clock.done("sync model and scope", began, onprem.as_ref().map(Vec::len));
-    let began = std::time::Instant::now();
+    let began = timings::Began::now();
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // The tables hold everything the rules read: the parsed inputs are consumed (freed a chunk
     // at a time) while they are built, so the two are never both whole in memory.
@@ -123,11 +123,11 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         tables.set_imported_onprem_classes(classes);
     }
     clock.done("tables", began, None);
-    let began = std::time::Instant::now();
+    let began = timings::Began::now();
     let mut output = engine::run_timed(&rules, &tables, options.only.as_ref(), clock);
     clock.done("rules", began, Some(output.findings.len()));
     // After the rules: the summary reuses the views they built (the links join among them).
-    let began = std::time::Instant::now();
+    let began = timings::Began::now();
     let tenant_summary = summary::tenant_summary(&tables, &rules, &params, &output.views)
         .context("computing the tenant summary")?;
     output.views.clear();
@@ -205,7 +205,7 @@ fn read_inputs(
     // The on-prem exports and the cloud snapshot are independent: read them at the same time.
     let (onprem, cloud) = std::thread::scope(|scope| {
         let cloud = scope.spawn(|| {
-            let began = std::time::Instant::now();
+            let began = timings::Began::now();
             let cloud = options.cloud.as_deref().map(snapshot::load).transpose();
             let objects = cloud
                 .as_ref()
@@ -215,7 +215,7 @@ fn read_inputs(
             clock.done("cloud snapshot read", began, objects);
             cloud
         });
-        let began = std::time::Instant::now();
+        let began = timings::Began::now();
         let onprem = if options.onprem.is_empty() {
             None
         } else {
@@ -272,16 +272,22 @@ fn import_onprem(
     inputs: &mut Inputs,
 ) -> anyhow::Result<Vec<OnPremObject>> {
     let mut objects: Vec<OnPremObject> = Vec::new();
-    let mut seen: HashMap<[u8; 16], (PathBuf, usize)> = HashMap::new();
+    // Each key points at the object kept under it (its file and line are read from there): a
+    // million objects are a million keys, and a path copied per key was a million allocations.
+    let mut seen: foldhash::HashMap<[u8; 16], usize> = foldhash::HashMap::default();
     // One DN, two objectGUIDs: the export is inconsistent (taken while an object was deleted
     // and re-created?); keeping both would make them duplicates of each other in every rule.
-    let mut seen_dn: HashMap<String, (PathBuf, usize, [u8; 16])> = HashMap::new();
+    let mut seen_dn: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     for path in paths {
         let (format, outcome) = onprem::import_with(path, import)?;
         let mut kept = 0;
         let mut rejected = outcome.rejected;
+        objects.reserve_exact(outcome.objects.len());
+        seen.reserve(outcome.objects.len());
+        seen_dn.reserve(outcome.objects.len());
         for object in outcome.objects {
-            if let Some((file, line)) = seen.get(&object.object_guid) {
+            let dn_key = object.distinguished_name.to_lowercase();
+            if let Some(first) = seen.get(&object.object_guid).map(|&i| &objects[i].origin) {
                 rejected.push(RejectedRecord {
                     file: object.origin.file.clone(),
                     line: object.origin.line,
@@ -289,13 +295,11 @@ fn import_onprem(
                     reason: format!(
                         "objectGUID {} was already imported from {}:{}",
                         onprem::guid_to_string(&object.object_guid),
-                        file.display(),
-                        line
+                        first.file.display(),
+                        first.line
                     ),
                 });
-            } else if let Some((file, line, guid)) =
-                seen_dn.get(&object.distinguished_name.to_lowercase())
-            {
+            } else if let Some(first) = seen_dn.get(&dn_key).map(|&i| &objects[i]) {
                 rejected.push(RejectedRecord {
                     file: object.origin.file.clone(),
                     line: object.origin.line,
@@ -303,25 +307,15 @@ fn import_onprem(
                     reason: format!(
                         "its DN was already imported from {}:{} with another objectGUID ({} here, \
                          {} there): one of the two records is stale; export again",
-                        file.display(),
-                        line,
+                        first.origin.file.display(),
+                        first.origin.line,
                         onprem::guid_to_string(&object.object_guid),
-                        onprem::guid_to_string(guid),
+                        onprem::guid_to_string(&first.object_guid),
                     ),
                 });
             } else {
-                seen_dn.insert(
-                    object.distinguished_name.to_lowercase(),
-                    (
-                        object.origin.file.clone(),
-                        object.origin.line,
-                        object.object_guid,
-                    ),
-                );
-                seen.insert(
-                    object.object_guid,
-                    (object.origin.file.clone(), object.origin.line),
-                );
+                seen_dn.insert(dn_key, objects.len());
+                seen.insert(object.object_guid, objects.len());
                 objects.push(object);
                 kept += 1;
             }
