@@ -27,16 +27,18 @@ is better confirmed by the admin than predicted.
 - MaxPageSize and paged searches: https://learn.microsoft.com/troubleshoot/windows-server/active-directory/view-set-ldap-policy-using-ntdsutil
 */
 WITH exported_scopes AS (
-    SELECT DISTINCT domain || '|' || object_type AS scope FROM onprem_objects WHERE domain IS NOT NULL
+    SELECT DISTINCT domain, object_type FROM onprem_objects WHERE domain IS NOT NULL
 ),
 synced AS (
+    -- A semi join on (domain, type), not `domain || '|' || type IN (...)`: the concatenation
+    -- built a million strings to compare a handful of scopes.
     SELECT c.id
     FROM cloud_objects c
+    SEMI JOIN exported_scopes s ON c.onprem_domain_name = s.domain AND c.object_type = s.object_type
     LEFT JOIN sync_behavior sb ON c.id = sb.object_id
     WHERE c.sync_state = 'synced'
       AND c.object_type IN ('user', 'group')
       AND NOT COALESCE(sb.is_cloud_managed, FALSE)
-      AND c.onprem_domain_name || '|' || c.object_type IN (SELECT scope FROM exported_scopes)
 ),
 orphans AS (
     SELECT s.id FROM synced s
