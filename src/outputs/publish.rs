@@ -60,7 +60,7 @@ pub(crate) fn publish(
     options: &PublishOptions<'_>,
 ) -> anyhow::Result<Published> {
     let clock = crate::audit::timings::Clock::start();
-    let began = std::time::Instant::now();
+    let began = crate::audit::timings::Began::now();
     let schedule = schedule.apply(&audit)?;
     // The schedule goes onto the typed report before anything is written: findings.json and
     // report.html are each written once, from the same model.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints where an audit spent its time: the `phase done` events of a JSON log written with
 `ENTRA_AUDIT_LOG=info entra-audit --log-format json check ...` (src/audit/timings.rs), one line
-per phase, view and rule: wall ms, ms since start, rows produced, peak RSS so far and RSS at its end.
+per phase, view and rule: wall ms, CPU ms (over wall: the cores it kept busy), ms since start, rows produced, peak RSS so far and RSS at its end.
 
     python3 tests/bench/phases.py /tmp/entra-audit-bench/check.log
 """
@@ -17,6 +17,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if fields.get("message") != "phase done":
         continue
     rows = "" if fields.get("rows") is None else fields["rows"]
-    print(f"   {fields['phase']:<42} {fields['ms']:>7} ms  (at {fields['total_ms'] / 1000:6.1f} s)"
+    cpu = "" if fields.get("cpu_ms") is None else fields["cpu_ms"]
+    print(f"   {fields['phase']:<42} {fields['ms']:>7} ms  cpu {cpu:>7} ms  (at {fields['total_ms'] / 1000:6.1f} s)"
           f"  {rows:>9} rows  peak {fields.get('peak_rss_mib', '?'):>6} MiB"
           f"  now {fields.get('rss_mib', '?'):>6} MiB")

@@ -23,7 +23,7 @@ use polars::sql::SQLContext;
 use super::{Kind, Rule};
 use crate::audit::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
 use crate::audit::tables::{self, Tables};
-use crate::audit::timings::Clock;
+use crate::audit::timings::{Began, Clock};
 
 /// The columns every rule returns, in this order of importance.
 pub(crate) const FINDING_COLUMNS: [&str; 8] = [
@@ -297,7 +297,7 @@ fn materialise(
                 waiting_views.push(view);
                 continue;
             }
-            let started = std::time::Instant::now();
+            let started = Began::now();
             // On a copy, as for rules: a failed view must not leave stale aliases behind.
             match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
                 Ok(frame) => {
@@ -335,7 +335,7 @@ fn materialise(
 }
 
 fn run_rule(ctx: &mut SQLContext, rule: &Rule, clock: Clock) -> Result<Vec<Finding>, String> {
-    let started = std::time::Instant::now();
+    let started = Began::now();
     let frame = ctx
         .execute(&rule.sql)
         .and_then(LazyFrame::collect)
