@@ -11,7 +11,7 @@ use super::addresses::{
 };
 use super::{
     Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, Params, Partial, TableSpec,
-    Tables, lower, upn_suffix,
+    Tables, lower, stack_in_order, upn_suffix,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -371,19 +371,23 @@ fn directory_frames(
     directory: DirectoryChunks,
 ) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
     // Empty frames first: no objects still gives every table its columns.
-    let (mut objects_frame, mut addresses_frame, mut errors_frame) = directory_chunk_frames(&[])?;
-    for (chunks, object_type) in directory {
-        for chunk in chunks.into_parts() {
-            let typed: Vec<(&DirectoryObject, &'static str)> =
-                chunk.iter().map(|o| (o, object_type)).collect();
-            let (o, a, e) = directory_chunk_frames(&typed)?;
-            drop(typed);
-            drop(chunk);
-            objects_frame.vstack_mut_owned(o)?;
-            addresses_frame.vstack_mut_owned(a)?;
-            errors_frame.vstack_mut_owned(e)?;
-        }
-    }
+    let empty = directory_chunk_frames(&[])?;
+    // Every chunk of every collection side by side, in collection order (users, contacts,
+    // groups), as the rows have always been ordered.
+    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = directory
+        .into_iter()
+        .flat_map(|(chunks, object_type)| {
+            chunks
+                .into_par_parts()
+                .map(move |chunk| {
+                    let typed: Vec<(&DirectoryObject, &'static str)> =
+                        chunk.iter().map(|o| (o, object_type)).collect();
+                    directory_chunk_frames(&typed)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let [objects_frame, addresses_frame, errors_frame] = stack_in_order(empty, chunks)?;
     Ok([
         (&CLOUD_OBJECTS, objects_frame),
         (&CLOUD_ADDRESSES, addresses_frame),
@@ -395,7 +399,7 @@ fn directory_frames(
 /// computed once per object.
 fn directory_chunk_frames(
     all: &[(&DirectoryObject, &'static str)],
-) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+) -> PolarsResult<[DataFrame; 3]> {
     let derived: Vec<Derived> = all
         .par_iter()
         .map(|(o, _)| Derived {
@@ -441,7 +445,7 @@ fn directory_chunk_frames(
             )
         },
     );
-    Ok((objects_frame?, addresses_frame?, errors_frame?))
+    Ok([objects_frame?, addresses_frame?, errors_frame?])
 }
 
 /// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role

@@ -557,10 +557,30 @@ impl<T> Chunks<T> {
         Chunks { chunks }
     }
 
-    /// The chunks in order, each given up (freed) after the caller is done with it.
-    pub(super) fn into_parts(self) -> impl Iterator<Item = Vec<T>> {
-        self.chunks.into_iter()
+    /// The chunks, to be turned into frames on every core: each is given up (freed) once the
+    /// caller is done with it, and `collect` keeps their order (the tables' row order, which
+    /// the findings' order follows).
+    pub(super) fn into_par_parts(self) -> rayon::vec::IntoIter<Vec<T>>
+    where
+        T: Send,
+    {
+        use rayon::iter::IntoParallelIterator as _;
+        self.chunks.into_par_iter()
     }
+}
+
+/// Appends each chunk's frames to the frames before it, in order (no copy: a frame's columns
+/// gain a chunk each).
+fn stack_in_order<const N: usize>(
+    mut frames: [DataFrame; N],
+    chunks: Vec<PolarsResult<[DataFrame; N]>>,
+) -> PolarsResult<[DataFrame; N]> {
+    for chunk in chunks {
+        for (frame, part) in frames.iter_mut().zip(chunk?) {
+            frame.vstack_mut_owned(part)?;
+        }
+    }
+    Ok(frames)
 }
 
 fn build_from(

@@ -14,7 +14,7 @@ use super::addresses::{
 };
 use super::{
     Chunks, ColumnSpec, ColumnType, FrameBuilder, SharedText, TableSpec, Tables, count, count_u64,
-    lower, upn_suffix,
+    lower, stack_in_order, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
@@ -116,15 +116,14 @@ pub(super) fn build_onprem(
     upn_source: UpnSource,
 ) -> PolarsResult<Tables> {
     // Empty frames first: no objects still gives every table its columns.
-    let (mut objects_frame, mut addresses_frame, mut values_frame) =
-        onprem_frames(&[], upn_source)?;
-    for chunk in objects.into_parts() {
-        let (o, a, v) = onprem_frames(&chunk, upn_source)?;
-        drop(chunk);
-        objects_frame.vstack_mut_owned(o)?;
-        addresses_frame.vstack_mut_owned(a)?;
-        values_frame.vstack_mut_owned(v)?;
-    }
+    let empty = onprem_frames(&[], upn_source)?;
+    // Chunks side by side: one chunk's three frames are of unequal size (values take twice as
+    // long as the other two together), so within a chunk a core would wait.
+    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = objects
+        .into_par_parts()
+        .map(|chunk| onprem_frames(&chunk, upn_source))
+        .collect();
+    let [objects_frame, addresses_frame, values_frame] = stack_in_order(empty, chunks)?;
     let mut tables = Tables::default();
     tables.put(&ONPREM_OBJECTS, Ok(objects_frame));
     tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame));
@@ -134,10 +133,7 @@ pub(super) fn build_onprem(
 
 /// The three on-prem frames of one chunk of objects, built on separate cores. Their string
 /// columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]).
-fn onprem_frames(
-    objects: &[OnPremObject],
-    upn_source: UpnSource,
-) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<[DataFrame; 3]> {
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
     let text = shared.as_str();
@@ -189,7 +185,7 @@ fn onprem_frames(
             )
         },
     );
-    Ok((objects_frame?, addresses_frame?, values_frame?))
+    Ok([objects_frame?, addresses_frame?, values_frame?])
 }
 
 /// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
