@@ -723,29 +723,47 @@ struct Links<'a> {
 impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
         use rayon::prelude::*;
-        // Keys are only copied when their case has to change (SIDs are upper case already).
-        let mut by_sid: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::default();
-        let mut by_dn: HashMap<Cow<'a, str>, &DirectoryObject> = HashMap::default();
-        // sAMAccountName is unique within a domain only: the key is both, lower case.
-        let mut by_sam: HashMap<(String, String), &DirectoryObject> = HashMap::default();
-        for user in cloud
+        let synced: Vec<&DirectoryObject> = cloud
             .users
             .iter()
             .filter(|u| u.on_premises_sync_enabled == Some(true))
-        {
-            if let Some(sid) = &user.on_premises_security_identifier {
-                by_sid.insert(ascii_upper(sid), user);
-            }
-            if let Some(dn) = &user.on_premises_distinguished_name {
-                by_dn.insert(lower(dn), user);
-            }
-            if let (Some(sam), Some(domain)) = (
-                &user.on_premises_sam_account_name,
-                &user.on_premises_domain_name,
-            ) {
-                by_sam.insert((sam.to_lowercase(), domain.trim().to_lowercase()), user);
-            }
-        }
+            .collect();
+        // The three maps are built side by side (a million synced users each; built one after
+        // the other they kept one core idle for a second). Keys are only copied when their case
+        // has to change (SIDs are upper case already).
+        let (by_sid, (by_dn, by_sam)) = rayon::join(
+            || -> HashMap<Cow<'a, str>, &DirectoryObject> {
+                synced
+                    .iter()
+                    .filter_map(|u| {
+                        Some((ascii_upper(u.on_premises_security_identifier.as_ref()?), *u))
+                    })
+                    .collect()
+            },
+            || {
+                rayon::join(
+                    || -> HashMap<Cow<'a, str>, &DirectoryObject> {
+                        synced
+                            .iter()
+                            .filter_map(|u| {
+                                Some((lower(u.on_premises_distinguished_name.as_ref()?), *u))
+                            })
+                            .collect()
+                    },
+                    // sAMAccountName is unique within a domain only: the key is both, lower case.
+                    || -> HashMap<(String, String), &DirectoryObject> {
+                        synced
+                            .iter()
+                            .filter_map(|u| {
+                                let sam = u.on_premises_sam_account_name.as_ref()?;
+                                let domain = u.on_premises_domain_name.as_ref()?;
+                                Some(((sam.to_lowercase(), domain.trim().to_lowercase()), *u))
+                            })
+                            .collect()
+                    },
+                )
+            },
+        );
         let exported_users: Vec<&OnPremObject> = onprem
             .iter()
             .filter(|o| o.class == ObjectClass::User)
@@ -784,7 +802,7 @@ impl<'a> Links<'a> {
         }
         let parents: foldhash::HashSet<Cow<'_, str>> = self
             .pairs
-            .iter()
+            .par_iter()
             .map(|(o, _)| lower(parent_container(&o.distinguished_name)))
             .collect();
         let outside = self
