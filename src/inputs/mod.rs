@@ -2,12 +2,13 @@
 //! from an AD export file ([`onprem`]) or live over LDAP ([`ldap`], which writes the same JSON
 //! the export script writes); the cloud side from a snapshot directory ([`snapshot`]) that
 //! `collect` writes or an admin exports. [`paths`] checks every input path before anything slow
-//! starts.
+//! starts; [`lines`] splits their texts into lines.
 //!
 //! Nothing here knows rules, tables, findings or outputs; the audit layer reads these records,
 //! never the other way round.
 
 pub(crate) mod ldap;
+pub(crate) mod lines;
 pub(crate) mod onprem;
 pub(crate) mod paths;
 pub(crate) mod snapshot;

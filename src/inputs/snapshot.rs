@@ -1015,8 +1015,8 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
 ) -> Result<Parsed<T>, SnapshotError> {
     let is_jsonl = path.extension().is_some_and(|e| e == "jsonl");
     let (raws, next_link): (Vec<(usize, &str)>, Option<String>) = if is_jsonl {
-        let lines = text
-            .lines()
+        let lines = crate::inputs::lines::PhysicalLines::new(text)
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| (i + 1, l))
