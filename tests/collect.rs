@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use chrono::Utc;
-use entra_audit::testing::audit::{CheckOptions, check};
+use entra_audit::testing::audit::CheckOptions;
 use entra_audit::testing::graph::GraphClientOptions;
 use entra_audit::testing::graph::collect::*;
 use entra_audit::testing::graph::{CallStats, GraphClient, test_support as test_client};
@@ -235,7 +235,7 @@ async fn a_collected_tenant_reads_back_complete_and_audits_to_the_ground_truth()
 
     let onprem = dir.path().join("onprem");
     entra_audit::testing::simulate::export::write_onprem(t, &onprem).unwrap();
-    let audit = check(&check_options(&out, &onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(&out, &onprem)).unwrap();
     assert!(
         audit.inputs.rules_not_evaluated.is_empty(),
         "{:?}",
@@ -306,7 +306,7 @@ async fn a_forbidden_collection_is_marked_and_the_others_complete() {
     );
     let onprem = dir.path().join("onprem");
     entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
-    let audit = check(&check_options(&out, &onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(&out, &onprem)).unwrap();
     let not_evaluated = &audit.inputs.rules_not_evaluated;
     assert!(!not_evaluated.is_empty());
     assert!(
@@ -929,7 +929,7 @@ async fn errors_only_collects_the_objects_with_errors_and_audits_only_what_they_
 /// on-prem rules evaluated, every rule that needs the whole directory not evaluated with the
 /// reason.
 fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str) {
-    let audit = check(&check_options(out, onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(out, onprem)).unwrap();
     // The provisioning-error findings are those of a full collection.
     let found = multiset(
         audit
@@ -1371,7 +1371,7 @@ async fn a_forbidden_sync_behavior_leaves_the_leftover_rules_running_with_a_cave
     assert!(!out.join("onPremisesSyncBehavior.json").exists());
     let onprem = dir.path().join("onprem");
     entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
-    let audit = check(&check_options(&out, &onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(&out, &onprem)).unwrap();
     for rule in ["orphaned-synced-object", "stale-cloud-only"] {
         let result = audit.rules.iter().find(|r| r.rule == rule).unwrap();
         assert!(
