@@ -1331,6 +1331,85 @@ async fn sync_behavior_is_read_for_the_candidates_in_batches_and_capped_honestly
     }
 }
 
+/// Read beside the paging of users and groups (the candidates already sure to be read go while
+/// pages still arrive), the behaviours read are still exactly the cap's first candidates of the
+/// complete files: the formerly synced (users, then groups) before the synced, each in file
+/// order, one record per candidate in that order, in as many batches as the cap needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_behavior_read_beside_the_paging_selects_what_the_complete_files_select() {
+    let s = setup_users(3_000, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = 250;
+    let report = collect(
+        &s.client,
+        dir.path(),
+        &CollectOptions {
+            top: 200,
+            sync_behavior_cap: cap,
+            ..CollectOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    for collection in [Collection::Users, Collection::Groups] {
+        assert!(
+            strategy_of(&manifest(dir.path()), collection).starts_with("partitioned("),
+            "{collection}: paged in partitions, pages arriving out of order"
+        );
+    }
+    // The candidates as the complete files list them, in the cap's order.
+    let mut candidates: Vec<(bool, String)> = Vec::new();
+    for collection in [Collection::Users, Collection::Groups] {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{}.jsonl", collection.file_stem())))
+                .unwrap();
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let set = |k: &str| v[k].as_str().is_some_and(|s| !s.is_empty());
+            if !v["onPremisesSyncEnabled"].is_null()
+                || set("onPremisesImmutableId")
+                || set("onPremisesLastSyncDateTime")
+            {
+                let synced = v["onPremisesSyncEnabled"] == Value::Bool(true);
+                candidates.push((synced, v["id"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    candidates.sort_by_key(|(synced, _)| *synced);
+    assert!(candidates.len() > cap, "the cap binds");
+    assert!(candidates[..cap].iter().any(|(synced, _)| *synced));
+    let outcome = &report.collections[&Collection::SyncBehavior];
+    assert_eq!(outcome.status, CollectionStatus::Complete, "{outcome:?}");
+    assert_eq!(outcome.stats.requests, cap.div_ceil(20) as u64);
+    let snapshot = snapshot::load(dir.path()).unwrap();
+    let recorded: Vec<&str> = snapshot
+        .sync_behaviors
+        .iter()
+        .map(|b| b.id.as_str())
+        .collect();
+    let expected: Vec<&str> = candidates.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(
+        recorded, expected,
+        "one record per candidate, in the cap's order"
+    );
+    for (i, b) in snapshot.sync_behaviors.iter().enumerate() {
+        if i < cap {
+            assert!(
+                b.is_cloud_managed.is_some() && b.not_read.is_none(),
+                "{b:?}"
+            );
+        } else {
+            assert!(
+                b.is_cloud_managed.is_none()
+                    && b.not_read
+                        .as_deref()
+                        .is_some_and(|w| w.contains("cap of 250")),
+                "{b:?}"
+            );
+        }
+    }
+}
+
 /// The candidates (ids) that are not synced now: sync not enabled, yet an anchor or a sync time.
 fn formerly_synced_candidates<'t>(tenant: &'t SimTenant, candidates: &[&str]) -> BTreeSet<&'t str> {
     let users = tenant

@@ -19,8 +19,8 @@ use tokio::sync::Semaphore;
 use super::jsonl::JsonlWriter;
 use super::partition::{self, Part, Sizes};
 use super::{
-    CollectOptions, CollectionOutcome, Failure, Task, encode_query_value, is_query_refusal,
-    refusal_summary,
+    CollectOptions, CollectionOutcome, CollectionStatus, Failure, Task, encode_query_value,
+    is_query_refusal, refusal_summary,
 };
 use crate::graph::{CallStats, GraphClient, GraphError, Page, Pager};
 use crate::inputs::snapshot::catalogue::{Partitioning, Reading};
@@ -50,8 +50,23 @@ const TARGET_PARTITIONS_PERCENT: u64 = 75;
 const SMALLEST_SPLIT: u64 = 999;
 
 impl Task<'_> {
-    /// Users, contacts or groups, partitioned by `plan.property` when the collection is large.
+    /// Users, contacts or groups, partitioned by `plan.property` when the collection is large;
+    /// how it ended is reported to the candidates of onPremisesSyncBehavior.
     pub(super) async fn directory(
+        self,
+        top: u32,
+        options: &CollectOptions,
+        in_flight: &Semaphore,
+    ) -> CollectionOutcome {
+        let (candidates, collection) = (self.candidates, self.collection);
+        let outcome = self.read_directory(top, options, in_flight).await;
+        if let Some(c) = candidates {
+            c.ended(collection, outcome.status == CollectionStatus::Complete);
+        }
+        outcome
+    }
+
+    async fn read_directory(
         self,
         top: u32,
         options: &CollectOptions,
@@ -79,7 +94,7 @@ impl Task<'_> {
                 futures::pin_mut!(sampling);
                 let mut sampled = None;
                 let counted = {
-                    let counting = count_all(task.client, entity, in_flight);
+                    let counting = task.count(entity, in_flight);
                     futures::pin_mut!(counting);
                     match futures::future::select(counting, sampling.as_mut()).await {
                         Either::Left((counted, _)) => counted,
@@ -139,6 +154,9 @@ impl Task<'_> {
                                     "partitions discarded; reading the collection in one sequential pass"
                                 );
                                 w.restart().await?;
+                                if let Some(c) = task.candidates {
+                                    c.restart(task.collection);
+                                }
                                 why
                             }
                         }
@@ -154,6 +172,35 @@ impl Task<'_> {
             .await;
         outcome.timings.plan = planned;
         outcome
+    }
+
+    /// `/$count`, and for users and groups whose onPremisesSyncBehavior is read, side by side,
+    /// the count of those with `onPremisesSyncEnabled eq true`, both reported to the candidates
+    /// (which read early the behaviours sure to be read: [`super::candidates`]). The property
+    /// "Supports `$filter` (`eq`, `ne`, `not`, `in`, and `eq` on null values)"
+    /// (<https://learn.microsoft.com/graph/api/resources/user>,
+    /// <https://learn.microsoft.com/graph/api/resources/group>), and `/$count` with a `$filter`
+    /// is an advanced query, with `ConsistencyLevel: eventual`
+    /// (<https://learn.microsoft.com/graph/aad-advanced-queries>); it costs a request in flight
+    /// and a resource unit, and its refusal only means fewer behaviours are read early.
+    async fn count(&self, entity: &str, in_flight: &Semaphore) -> (Result<u64, String>, CallStats) {
+        let Some(candidates) = self.candidates else {
+            return count_all(self.client, entity, None, in_flight).await;
+        };
+        let ((total, mut stats), (synced, synced_stats)) = futures::join!(
+            count_all(self.client, entity, None, in_flight),
+            count_all(
+                self.client,
+                entity,
+                Some("onPremisesSyncEnabled eq true"),
+                in_flight
+            ),
+        );
+        stats.add(synced_stats);
+        if let Ok(total) = total {
+            candidates.counted(self.collection, total, synced.ok());
+        }
+        (total, stats)
     }
 
     /// Pages `parts` into `w`, all at once under `in_flight`, and checks that each paged
@@ -206,6 +253,9 @@ impl Task<'_> {
                     self.progress(page.value.len());
                     for raw in &page.value {
                         w.write(raw).await?;
+                    }
+                    if let Some(c) = self.candidates {
+                        c.page(self.collection, page.value.iter().map(AsRef::as_ref));
                     }
                 }
                 PartEvent::Done(s) => stats.add(s),
@@ -290,18 +340,25 @@ pub(super) fn eventual() -> (HeaderName, HeaderValue) {
     )
 }
 
-/// `GET /v1.0/{entity}/$count` (text/plain). `Err` says why the count is not to be had; a
-/// refusal (e.g. the documented 400 "$count is not currently supported.") is not a failure of
-/// the collection, only the end of partitioning.
+/// `GET /v1.0/{entity}/$count` (text/plain), of the objects `filter` keeps when there is one.
+/// `Err` says why the count is not to be had; a refusal (e.g. the documented 400 "$count is not
+/// currently supported.") is not a failure of the collection, only the end of partitioning.
 async fn count_all(
     client: &GraphClient,
     entity: &str,
+    filter: Option<&str>,
     in_flight: &Semaphore,
 ) -> (Result<u64, String>, CallStats) {
     let (name, value) = eventual();
     let mut headers = HeaderMap::new();
     headers.insert(name, value);
-    let url = client.url(&format!("/v1.0/{entity}/$count"));
+    let url = match filter {
+        None => client.url(&format!("/v1.0/{entity}/$count")),
+        Some(f) => client.url(&format!(
+            "/v1.0/{entity}/$count?$filter={}",
+            encode_query_value(f)
+        )),
+    };
     let mut stats = CallStats::default();
     let _permit = in_flight.acquire().await;
     let result = client
