@@ -106,14 +106,20 @@ impl Task<'_> {
                 };
                 stats.add(counted.1);
                 let large = matches!(counted.0, Ok(n) if n > options.partition_threshold);
+                // Not needed when the collection is read in one pass, but its request was sent:
+                // its requests, retries and 429s are counted (a manifest that leaves out a
+                // request Graph answered with 429 would misstate the budget used), so one still
+                // out is waited for, beside the sequential pass rather than before it (a page of
+                // 999 at Graph's latency, the first second of a small tenant's collect).
+                let mut sample_out = false;
                 let sample = match (large, sampled) {
-                    // Not needed, but its request was sent: its requests, retries and 429s are
-                    // counted (a manifest that leaves out a request Graph answered with 429
-                    // would misstate the budget used), so one still out is waited for.
                     (false, Some(sample)) => (Ok(Vec::new()), sample.1),
-                    (false, None) => (Ok(Vec::new()), sampling.await.1),
+                    (false, None) => {
+                        sample_out = true;
+                        (Ok(Vec::new()), CallStats::default())
+                    }
                     (true, Some(sample)) => sample,
-                    (true, None) => sampling.await,
+                    (true, None) => sampling.as_mut().await,
                 };
                 stats.add(sample.1);
                 let reason = match (counted.0, sample.0) {
@@ -129,23 +135,13 @@ impl Task<'_> {
                     ),
                     (Ok(_), Err(e)) => return Err(Failure::Graph(e)),
                     (Ok(total), Ok(sample)) => {
-                        let sizes = sizes(total, options);
-                        let parts = partition::plan(plan, &sample, total, sizes);
+                        let query = Query { entity, select, top, plan };
+                        let parts = task.plan(query, &sample, total, options, started);
                         planned = Some(started.elapsed());
-                        tracing::info!(
-                            collection = %task.collection,
-                            total,
-                            partitions = parts.len(),
-                            largest = parts.first().map_or(0, |p| p.estimate),
-                            split_above = sizes.split_above,
-                            plan_ms = started.elapsed().as_millis(),
-                            "partitions planned; paging them"
-                        );
                         let paged = task
-                            .page_parts(Query { entity, select, top, plan }, w, total, &parts, in_flight, stats)
+                            .page_parts(query, w, total, &parts, in_flight, stats)
                             .await?;
-                        match paged
-                        {
+                        match paged {
                             Ok(n) => return Ok(Some(format!("partitioned({n})"))),
                             Err(why) => {
                                 tracing::warn!(
@@ -162,16 +158,50 @@ impl Task<'_> {
                         }
                     }
                 };
-                {
+                let paged = async {
                     // One chain of pages: one request in flight.
                     let _permit = in_flight.acquire().await;
-                    task.page_into(&sequential_url, w, &|_| true, stats).await?;
-                }
+                    task.page_into(&sequential_url, w, &|_| true, stats).await
+                };
+                let sample_stats = async {
+                    if sample_out {
+                        sampling.as_mut().await.1
+                    } else {
+                        CallStats::default()
+                    }
+                };
+                let (paged, sample_stats) = futures::join!(paged, sample_stats);
+                stats.add(sample_stats);
+                paged?;
                 Ok(Some(format!("sequential ({reason})")))
             })
             .await;
         outcome.timings.plan = planned;
         outcome
+    }
+
+    /// The partitions of a collection of `total` objects, from its sample (`started`: when the
+    /// collection started, for the log).
+    fn plan(
+        &self,
+        query: Query<'_>,
+        sample: &[Option<String>],
+        total: u64,
+        options: &CollectOptions,
+        started: Instant,
+    ) -> Vec<Part> {
+        let sizes = sizes(total, options);
+        let parts = partition::plan(query.plan, sample, total, sizes);
+        tracing::info!(
+            collection = %self.collection,
+            total,
+            partitions = parts.len(),
+            largest = parts.first().map_or(0, |p| p.estimate),
+            split_above = sizes.split_above,
+            plan_ms = started.elapsed().as_millis(),
+            "partitions planned; paging them"
+        );
+        parts
     }
 
     /// `/$count`, and for users and groups whose onPremisesSyncBehavior is read, side by side,
