@@ -27,7 +27,7 @@ use futures::stream::FuturesUnordered;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use super::candidates::{Candidate, Candidates};
+use super::candidates::{Candidate, Candidates, Id, Ordered};
 use super::{CollectionOutcome, Failure, Task};
 use crate::graph::error::ErrorDetail;
 use crate::graph::{CallStats, GraphError};
@@ -57,7 +57,7 @@ const MAX_ITEM_WAIT: Duration = Duration::from_secs(30);
 #[derive(Default)]
 struct Read {
     /// Each answered candidate's record (read, refused, or given up on), by id.
-    records: HashMap<Box<str>, SyncBehavior>,
+    records: HashMap<Id, SyncBehavior>,
     /// Candidates to send again, with the tries so far.
     retry: Vec<(Candidate, usize)>,
     /// Items Graph answered 403 (the permission is missing).
@@ -188,9 +188,10 @@ impl Task<'_> {
         let ordered = candidates.ordered();
         let total = ordered.len();
         let selected = total.min(cap);
-        let retrying: HashSet<Box<str>> = read.retry.iter().map(|(c, _)| c.id.clone()).collect();
-        let mut pending: Vec<(Candidate, usize)> = ordered[..selected]
+        let retrying: HashSet<Id> = read.retry.iter().map(|(c, _)| c.id.clone()).collect();
+        let mut pending: Vec<(Candidate, usize)> = ordered
             .iter()
+            .take(selected)
             .filter(|c| !read.records.contains_key(&c.id) && !retrying.contains(&c.id))
             .map(|c| (c.clone(), 0))
             .collect();
@@ -218,7 +219,7 @@ impl Task<'_> {
     async fn write_records(
         &self,
         mut read: Read,
-        ordered: Vec<Candidate>,
+        ordered: Ordered,
         cap: usize,
     ) -> CollectionOutcome {
         let total = ordered.len();
@@ -362,7 +363,7 @@ impl Task<'_> {
                 json!({
                     "id": (i + 1).to_string(),
                     "method": "GET",
-                    "url": format!("/{}/{}/onPremisesSyncBehavior", c.set, c.id),
+                    "url": format!("/{}/{}/onPremisesSyncBehavior", c.set(), c.id),
                 })
             })
             .collect();
@@ -448,7 +449,8 @@ impl Answer {
                     method: "GET".to_owned(),
                     url: format!(
                         "/beta/{}/{}/onPremisesSyncBehavior",
-                        candidate.set, candidate.id
+                        candidate.set(),
+                        candidate.id
                     ),
                     status,
                     code: text("code"),
