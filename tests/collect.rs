@@ -1381,6 +1381,10 @@ async fn sync_behavior_read_beside_the_paging_selects_what_the_complete_files_se
     let outcome = &report.collections[&Collection::SyncBehavior];
     assert_eq!(outcome.status, CollectionStatus::Complete, "{outcome:?}");
     assert_eq!(outcome.stats.requests, cap.div_ceil(20) as u64);
+    assert!(
+        outcome.timings.early_requests > 0,
+        "batches sent while users and groups were paged: {outcome:?}"
+    );
     let snapshot = snapshot::load(dir.path()).unwrap();
     let recorded: Vec<&str> = snapshot
         .sync_behaviors

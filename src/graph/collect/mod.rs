@@ -149,6 +149,9 @@ pub struct Timings {
     pub elapsed: Duration,
     /// Of it, until the partitions were planned (the count and the sample), when partitioned.
     pub plan: Option<Duration>,
+    /// Requests sent before the collections this one is read from had ended: the
+    /// onPremisesSyncBehavior batches sent while users and groups were still paged.
+    pub early_requests: u64,
 }
 
 /// What `collect` did.

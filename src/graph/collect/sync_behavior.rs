@@ -179,7 +179,7 @@ impl Task<'_> {
         let cap = options.sync_behavior_cap;
         let mut read = Read::default();
         self.read_early(candidates, in_flight, &mut read).await;
-        let early = read.batches;
+        let early = read.stats.requests;
         if read.failed.is_none() && !candidates.complete() {
             // Whatever was read early is not written: which candidates the cap selects is
             // unknown. Its requests are counted.
@@ -208,10 +208,12 @@ impl Task<'_> {
         tracing::info!(
             candidates = total,
             batches = read.batches,
-            early_batches = early,
+            early_requests = early,
             "onPremisesSyncBehavior read"
         );
-        self.write_records(read, ordered, cap).await
+        let mut outcome = self.write_records(read, ordered, cap).await;
+        outcome.timings.early_requests = early;
+        outcome
     }
 
     /// Writes one record per candidate, or the forbidden outcome when Graph refused every item
