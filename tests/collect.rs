@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use chrono::Utc;
-use entra_audit::testing::audit::{CheckOptions, check};
+use entra_audit::testing::audit::CheckOptions;
 use entra_audit::testing::graph::GraphClientOptions;
 use entra_audit::testing::graph::collect::*;
 use entra_audit::testing::graph::{CallStats, GraphClient, test_support as test_client};
@@ -235,7 +235,7 @@ async fn a_collected_tenant_reads_back_complete_and_audits_to_the_ground_truth()
 
     let onprem = dir.path().join("onprem");
     entra_audit::testing::simulate::export::write_onprem(t, &onprem).unwrap();
-    let audit = check(&check_options(&out, &onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(&out, &onprem)).unwrap();
     assert!(
         audit.inputs.rules_not_evaluated.is_empty(),
         "{:?}",
@@ -306,7 +306,7 @@ async fn a_forbidden_collection_is_marked_and_the_others_complete() {
     );
     let onprem = dir.path().join("onprem");
     entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
-    let audit = check(&check_options(&out, &onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(&out, &onprem)).unwrap();
     let not_evaluated = &audit.inputs.rules_not_evaluated;
     assert!(!not_evaluated.is_empty());
     assert!(
@@ -929,7 +929,7 @@ async fn errors_only_collects_the_objects_with_errors_and_audits_only_what_they_
 /// on-prem rules evaluated, every rule that needs the whole directory not evaluated with the
 /// reason.
 fn assert_errors_only_audit(s: &SimTenant, out: &Path, onprem: &Path, path: &str) {
-    let audit = check(&check_options(out, onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(out, onprem)).unwrap();
     // The provisioning-error findings are those of a full collection.
     let found = multiset(
         audit
@@ -1331,6 +1331,89 @@ async fn sync_behavior_is_read_for_the_candidates_in_batches_and_capped_honestly
     }
 }
 
+/// Read beside the paging of users and groups (the candidates already sure to be read go while
+/// pages still arrive), the behaviours read are still exactly the cap's first candidates of the
+/// complete files: the formerly synced (users, then groups) before the synced, each in file
+/// order, one record per candidate in that order, in as many batches as the cap needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_behavior_read_beside_the_paging_selects_what_the_complete_files_select() {
+    let s = setup_users(3_000, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = 250;
+    let report = collect(
+        &s.client,
+        dir.path(),
+        &CollectOptions {
+            top: 200,
+            sync_behavior_cap: cap,
+            ..CollectOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    for collection in [Collection::Users, Collection::Groups] {
+        assert!(
+            strategy_of(&manifest(dir.path()), collection).starts_with("partitioned("),
+            "{collection}: paged in partitions, pages arriving out of order"
+        );
+    }
+    // The candidates as the complete files list them, in the cap's order.
+    let mut candidates: Vec<(bool, String)> = Vec::new();
+    for collection in [Collection::Users, Collection::Groups] {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{}.jsonl", collection.file_stem())))
+                .unwrap();
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let set = |k: &str| v[k].as_str().is_some_and(|s| !s.is_empty());
+            if !v["onPremisesSyncEnabled"].is_null()
+                || set("onPremisesImmutableId")
+                || set("onPremisesLastSyncDateTime")
+            {
+                let synced = v["onPremisesSyncEnabled"] == Value::Bool(true);
+                candidates.push((synced, v["id"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    candidates.sort_by_key(|(synced, _)| *synced);
+    assert!(candidates.len() > cap, "the cap binds");
+    assert!(candidates[..cap].iter().any(|(synced, _)| *synced));
+    let outcome = &report.collections[&Collection::SyncBehavior];
+    assert_eq!(outcome.status, CollectionStatus::Complete, "{outcome:?}");
+    assert_eq!(outcome.stats.requests, cap.div_ceil(20) as u64);
+    assert!(
+        outcome.timings.early_requests > 0,
+        "batches sent while users and groups were paged: {outcome:?}"
+    );
+    let snapshot = snapshot::load(dir.path()).unwrap();
+    let recorded: Vec<&str> = snapshot
+        .sync_behaviors
+        .iter()
+        .map(|b| b.id.as_str())
+        .collect();
+    let expected: Vec<&str> = candidates.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(
+        recorded, expected,
+        "one record per candidate, in the cap's order"
+    );
+    for (i, b) in snapshot.sync_behaviors.iter().enumerate() {
+        if i < cap {
+            assert!(
+                b.is_cloud_managed.is_some() && b.not_read.is_none(),
+                "{b:?}"
+            );
+        } else {
+            assert!(
+                b.is_cloud_managed.is_none()
+                    && b.not_read
+                        .as_deref()
+                        .is_some_and(|w| w.contains("cap of 250")),
+                "{b:?}"
+            );
+        }
+    }
+}
+
 /// The candidates (ids) that are not synced now: sync not enabled, yet an anchor or a sync time.
 fn formerly_synced_candidates<'t>(tenant: &'t SimTenant, candidates: &[&str]) -> BTreeSet<&'t str> {
     let users = tenant
@@ -1371,7 +1454,7 @@ async fn a_forbidden_sync_behavior_leaves_the_leftover_rules_running_with_a_cave
     assert!(!out.join("onPremisesSyncBehavior.json").exists());
     let onprem = dir.path().join("onprem");
     entra_audit::testing::simulate::export::write_onprem(&s.tenant, &onprem).unwrap();
-    let audit = check(&check_options(&out, &onprem)).unwrap();
+    let audit = crate::common::check_on_main_stack(check_options(&out, &onprem)).unwrap();
     for rule in ["orphaned-synced-object", "stale-cloud-only"] {
         let result = audit.rules.iter().find(|r| r.rule == rule).unwrap();
         assert!(

@@ -58,13 +58,26 @@ pub(crate) async fn principals(
     client: &GraphClient,
     stats: &mut CallStats,
 ) -> Result<Vec<Principal>, GraphError> {
+    // The three queries side by side; every request is counted before a failure is returned.
+    let queries = principal_queries();
+    let answers = futures::future::join_all(queries.iter().map(|url| async move {
+        let mut query_stats = CallStats::default();
+        let result = client.get_all(url, &mut query_stats).await;
+        (result, query_stats)
+    }))
+    .await;
+    let mut results = Vec::with_capacity(answers.len());
+    for (result, query_stats) in answers {
+        stats.add(query_stats);
+        results.push(result);
+    }
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for url in principal_queries() {
-        for raw in client.get_all(&url, stats).await? {
+    for (url, result) in queries.iter().zip(results) {
+        for raw in result? {
             let sp: PrincipalWire =
                 serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
                     method: "GET".to_owned(),
-                    url: client.url(&url),
+                    url: client.url(url),
                     source,
                 })?;
             found.entry(sp.id).or_insert(sp.display_name);

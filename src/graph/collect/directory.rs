@@ -19,8 +19,8 @@ use tokio::sync::Semaphore;
 use super::jsonl::JsonlWriter;
 use super::partition::{self, Part, Sizes};
 use super::{
-    CollectOptions, CollectionOutcome, Failure, Task, encode_query_value, is_query_refusal,
-    refusal_summary,
+    CollectOptions, CollectionOutcome, CollectionStatus, Failure, Task, encode_query_value,
+    is_query_refusal, refusal_summary,
 };
 use crate::graph::{CallStats, GraphClient, GraphError, Page, Pager};
 use crate::inputs::snapshot::catalogue::{Partitioning, Reading};
@@ -50,8 +50,23 @@ const TARGET_PARTITIONS_PERCENT: u64 = 75;
 const SMALLEST_SPLIT: u64 = 999;
 
 impl Task<'_> {
-    /// Users, contacts or groups, partitioned by `plan.property` when the collection is large.
+    /// Users, contacts or groups, partitioned by `plan.property` when the collection is large;
+    /// how it ended is reported to the candidates of onPremisesSyncBehavior.
     pub(super) async fn directory(
+        self,
+        top: u32,
+        options: &CollectOptions,
+        in_flight: &Semaphore,
+    ) -> CollectionOutcome {
+        let (candidates, collection) = (self.candidates, self.collection);
+        let outcome = self.read_directory(top, options, in_flight).await;
+        if let Some(c) = candidates {
+            c.ended(collection, outcome.status == CollectionStatus::Complete);
+        }
+        outcome
+    }
+
+    async fn read_directory(
         self,
         top: u32,
         options: &CollectOptions,
@@ -79,7 +94,7 @@ impl Task<'_> {
                 futures::pin_mut!(sampling);
                 let mut sampled = None;
                 let counted = {
-                    let counting = count_all(task.client, entity, in_flight);
+                    let counting = task.count(entity, in_flight);
                     futures::pin_mut!(counting);
                     match futures::future::select(counting, sampling.as_mut()).await {
                         Either::Left((counted, _)) => counted,
@@ -91,14 +106,20 @@ impl Task<'_> {
                 };
                 stats.add(counted.1);
                 let large = matches!(counted.0, Ok(n) if n > options.partition_threshold);
+                // Not needed when the collection is read in one pass, but its request was sent:
+                // its requests, retries and 429s are counted (a manifest that leaves out a
+                // request Graph answered with 429 would misstate the budget used), so one still
+                // out is waited for, beside the sequential pass rather than before it (a page of
+                // 999 at Graph's latency, the first second of a small tenant's collect).
+                let mut sample_out = false;
                 let sample = match (large, sampled) {
-                    // Not needed, but its request was sent: its requests, retries and 429s are
-                    // counted (a manifest that leaves out a request Graph answered with 429
-                    // would misstate the budget used), so one still out is waited for.
                     (false, Some(sample)) => (Ok(Vec::new()), sample.1),
-                    (false, None) => (Ok(Vec::new()), sampling.await.1),
+                    (false, None) => {
+                        sample_out = true;
+                        (Ok(Vec::new()), CallStats::default())
+                    }
                     (true, Some(sample)) => sample,
-                    (true, None) => sampling.await,
+                    (true, None) => sampling.as_mut().await,
                 };
                 stats.add(sample.1);
                 let reason = match (counted.0, sample.0) {
@@ -114,23 +135,13 @@ impl Task<'_> {
                     ),
                     (Ok(_), Err(e)) => return Err(Failure::Graph(e)),
                     (Ok(total), Ok(sample)) => {
-                        let sizes = sizes(total, options);
-                        let parts = partition::plan(plan, &sample, total, sizes);
+                        let query = Query { entity, select, top, plan };
+                        let parts = task.plan(query, &sample, total, options, started);
                         planned = Some(started.elapsed());
-                        tracing::info!(
-                            collection = %task.collection,
-                            total,
-                            partitions = parts.len(),
-                            largest = parts.first().map_or(0, |p| p.estimate),
-                            split_above = sizes.split_above,
-                            plan_ms = started.elapsed().as_millis(),
-                            "partitions planned; paging them"
-                        );
                         let paged = task
-                            .page_parts(Query { entity, select, top, plan }, w, total, &parts, in_flight, stats)
+                            .page_parts(query, w, total, &parts, in_flight, stats)
                             .await?;
-                        match paged
-                        {
+                        match paged {
                             Ok(n) => return Ok(Some(format!("partitioned({n})"))),
                             Err(why) => {
                                 tracing::warn!(
@@ -139,21 +150,87 @@ impl Task<'_> {
                                     "partitions discarded; reading the collection in one sequential pass"
                                 );
                                 w.restart().await?;
+                                if let Some(c) = task.candidates {
+                                    c.restart(task.collection);
+                                }
                                 why
                             }
                         }
                     }
                 };
-                {
+                let paged = async {
                     // One chain of pages: one request in flight.
                     let _permit = in_flight.acquire().await;
-                    task.page_into(&sequential_url, w, &|_| true, stats).await?;
-                }
+                    task.page_into(&sequential_url, w, &|_| true, stats).await
+                };
+                let sample_stats = async {
+                    if sample_out {
+                        sampling.as_mut().await.1
+                    } else {
+                        CallStats::default()
+                    }
+                };
+                let (paged, sample_stats) = futures::join!(paged, sample_stats);
+                stats.add(sample_stats);
+                paged?;
                 Ok(Some(format!("sequential ({reason})")))
             })
             .await;
         outcome.timings.plan = planned;
         outcome
+    }
+
+    /// The partitions of a collection of `total` objects, from its sample (`started`: when the
+    /// collection started, for the log).
+    fn plan(
+        &self,
+        query: Query<'_>,
+        sample: &[Option<String>],
+        total: u64,
+        options: &CollectOptions,
+        started: Instant,
+    ) -> Vec<Part> {
+        let sizes = sizes(total, options);
+        let parts = partition::plan(query.plan, sample, total, sizes);
+        tracing::info!(
+            collection = %self.collection,
+            total,
+            partitions = parts.len(),
+            largest = parts.first().map_or(0, |p| p.estimate),
+            split_above = sizes.split_above,
+            plan_ms = started.elapsed().as_millis(),
+            "partitions planned; paging them"
+        );
+        parts
+    }
+
+    /// `/$count`, and for users and groups whose onPremisesSyncBehavior is read, side by side,
+    /// the count of those with `onPremisesSyncEnabled eq true`, both reported to the candidates
+    /// (which read early the behaviours sure to be read: [`super::candidates`]). The property
+    /// "Supports `$filter` (`eq`, `ne`, `not`, `in`, and `eq` on null values)"
+    /// (<https://learn.microsoft.com/graph/api/resources/user>,
+    /// <https://learn.microsoft.com/graph/api/resources/group>), and `/$count` with a `$filter`
+    /// is an advanced query, with `ConsistencyLevel: eventual`
+    /// (<https://learn.microsoft.com/graph/aad-advanced-queries>); it costs a request in flight
+    /// and a resource unit, and its refusal only means fewer behaviours are read early.
+    async fn count(&self, entity: &str, in_flight: &Semaphore) -> (Result<u64, String>, CallStats) {
+        let Some(candidates) = self.candidates else {
+            return count_all(self.client, entity, None, in_flight).await;
+        };
+        let ((total, mut stats), (synced, synced_stats)) = futures::join!(
+            count_all(self.client, entity, None, in_flight),
+            count_all(
+                self.client,
+                entity,
+                Some("onPremisesSyncEnabled eq true"),
+                in_flight
+            ),
+        );
+        stats.add(synced_stats);
+        if let Ok(total) = total {
+            candidates.counted(self.collection, total, synced.ok());
+        }
+        (total, stats)
     }
 
     /// Pages `parts` into `w`, all at once under `in_flight`, and checks that each paged
@@ -206,6 +283,9 @@ impl Task<'_> {
                     self.progress(page.value.len());
                     for raw in &page.value {
                         w.write(raw).await?;
+                    }
+                    if let Some(c) = self.candidates {
+                        c.page(self.collection, page.value.iter().map(AsRef::as_ref));
                     }
                 }
                 PartEvent::Done(s) => stats.add(s),
@@ -290,18 +370,25 @@ pub(super) fn eventual() -> (HeaderName, HeaderValue) {
     )
 }
 
-/// `GET /v1.0/{entity}/$count` (text/plain). `Err` says why the count is not to be had; a
-/// refusal (e.g. the documented 400 "$count is not currently supported.") is not a failure of
-/// the collection, only the end of partitioning.
+/// `GET /v1.0/{entity}/$count` (text/plain), of the objects `filter` keeps when there is one.
+/// `Err` says why the count is not to be had; a refusal (e.g. the documented 400 "$count is not
+/// currently supported.") is not a failure of the collection, only the end of partitioning.
 async fn count_all(
     client: &GraphClient,
     entity: &str,
+    filter: Option<&str>,
     in_flight: &Semaphore,
 ) -> (Result<u64, String>, CallStats) {
     let (name, value) = eventual();
     let mut headers = HeaderMap::new();
     headers.insert(name, value);
-    let url = client.url(&format!("/v1.0/{entity}/$count"));
+    let url = match filter {
+        None => client.url(&format!("/v1.0/{entity}/$count")),
+        Some(f) => client.url(&format!(
+            "/v1.0/{entity}/$count?$filter={}",
+            encode_query_value(f)
+        )),
+    };
     let mut stats = CallStats::default();
     let _permit = in_flight.acquire().await;
     let result = client

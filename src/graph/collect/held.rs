@@ -7,13 +7,18 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use futures::StreamExt as _;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::jsonl::write_new;
 use super::{CollectionOutcome, Failure, Task};
 use crate::graph::{CallStats, GraphError};
 use crate::inputs::snapshot::Collection;
+
+/// Cloud Sync principals whose jobs are read at once: a tenant has one per configured AD domain,
+/// usually a handful, and each is a chain of at most two requests.
+const PRINCIPALS_AT_ONCE: usize = 4;
 
 impl Task<'_> {
     /// The organization from `/beta` (for onPremisesLastPasswordSyncDateTime); when beta answers
@@ -83,64 +88,92 @@ impl Task<'_> {
         let mut count = 0;
         let result = async {
             // One discovery path for `collect` and `cloud-sync` (`graph::cloud_sync_discovery`).
+            let principals =
+                crate::graph::cloud_sync_discovery::principals(self.client, &mut stats).await?;
+            // The principals' jobs side by side, a few at a time, in order: each is a chain of
+            // two requests (the jobs, then a provisioning job's schema), which one after another
+            // made this small collection the last of a small tenant's to end.
+            let per_principal: Vec<_> = futures::stream::iter(&principals)
+                .map(|principal| self.principal_jobs(principal))
+                .buffered(PRINCIPALS_AT_ONCE)
+                .collect()
+                .await;
             let mut jobs = Vec::new();
-            for principal in
-                crate::graph::cloud_sync_discovery::principals(self.client, &mut stats).await?
-            {
-                for mut job in crate::graph::cloud_sync_discovery::raw_jobs(
-                    self.client,
-                    &principal,
-                    &mut stats,
-                )
-                .await?
-                {
-                    // A provisioning job's scope lives in its schema: the OUs it syncs, added to
-                    // the job record as `includedContainers` (the audit's sync model applies
-                    // them), and the group or attribute filters it does not evaluate, as
-                    // `scopeNotEvaluated`. A schema that cannot be read is said, never taken as
-                    // "whole domain".
-                    let provisioning = job
-                        .get("templateId")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"));
-                    let job_id = job.get("id").and_then(Value::as_str).map(str::to_owned);
-                    if let (true, Some(job_id)) = (provisioning, job_id) {
-                        match crate::graph::cloud_sync_discovery::schema_scope(
-                            self.client,
-                            &principal.id,
-                            &job_id,
-                            &mut stats,
-                        )
-                        .await
-                        {
-                            Ok(scope) => {
-                                job.insert(
-                                    "includedContainers".to_owned(),
-                                    json!(scope.included_containers),
-                                );
-                                if !scope.not_evaluated.is_empty() {
-                                    job.insert(
-                                        "scopeNotEvaluated".to_owned(),
-                                        json!(scope.not_evaluated),
-                                    );
-                                }
-                            }
-                            Err(e) => {
-                                job.insert("scopeUnavailable".to_owned(), json!(e.to_string()));
-                            }
-                        }
+            let mut failed = None;
+            for (result, principal_stats) in per_principal {
+                // Every request counted, also when another principal's failed.
+                stats.add(principal_stats);
+                match result {
+                    Ok(principal_jobs) => jobs.extend(principal_jobs),
+                    Err(e) => {
+                        failed.get_or_insert(e);
                     }
-                    jobs.push(
-                        serde_json::value::to_raw_value(&job)
-                            .context("serialising a synchronization job")?,
-                    );
                 }
             }
+            if let Some(e) = failed {
+                return Err(Failure::Graph(e));
+            }
+            let jobs = jobs
+                .iter()
+                .map(serde_json::value::to_raw_value)
+                .collect::<Result<Vec<_>, _>>()
+                .context("serialising a synchronization job")?;
             count = jobs.len();
             self.write_value(&jobs).await
         }
         .await;
         self.finish("json", result, count, stats).await
+    }
+
+    /// One Cloud Sync principal's jobs, a provisioning job's with its scope: the OUs it syncs,
+    /// added to the job record as `includedContainers` (the audit's sync model applies them), and
+    /// the group or attribute filters it does not evaluate, as `scopeNotEvaluated`. A schema that
+    /// cannot be read is said, never taken as "whole domain". The schemas are read side by side.
+    async fn principal_jobs(
+        &self,
+        principal: &crate::graph::cloud_sync_discovery::Principal,
+    ) -> (Result<Vec<Map<String, Value>>, GraphError>, CallStats) {
+        use crate::graph::cloud_sync_discovery::{raw_jobs, schema_scope};
+        let mut stats = CallStats::default();
+        let mut jobs = match raw_jobs(self.client, principal, &mut stats).await {
+            Ok(jobs) => jobs,
+            Err(e) => return (Err(e), stats),
+        };
+        let scopes = futures::future::join_all(jobs.iter().map(|job| async {
+            let provisioning = job
+                .get("templateId")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("AD2AADProvisioning"));
+            let job_id = job.get("id").and_then(Value::as_str)?;
+            if !provisioning {
+                return None;
+            }
+            let mut stats = CallStats::default();
+            let scope = schema_scope(self.client, &principal.id, job_id, &mut stats).await;
+            Some((scope, stats))
+        }))
+        .await;
+        for (job, scope) in jobs.iter_mut().zip(scopes) {
+            let Some((scope, schema_stats)) = scope else {
+                continue;
+            };
+            stats.add(schema_stats);
+            match scope {
+                Ok(scope) => {
+                    job.insert(
+                        "includedContainers".to_owned(),
+                        json!(scope.included_containers),
+                    );
+                    if !scope.not_evaluated.is_empty() {
+                        job.insert("scopeNotEvaluated".to_owned(), json!(scope.not_evaluated));
+                    }
+                }
+                Err(e) => {
+                    job.insert("scopeUnavailable".to_owned(), json!(e.to_string()));
+                }
+            }
+        }
+        (Ok(jobs), stats)
     }
 
     /// Everyone who holds (or is eligible for) a Microsoft Entra role, completely: the paged

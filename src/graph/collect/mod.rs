@@ -13,13 +13,16 @@
 //!   [`partition`] and paged side by side, checked against `/$count`.
 //! - [`errors_only`]: `--errors-only`, the objects with provisioning errors only.
 //! - [`held`]: the small collections, held and written whole.
-//! - [`sync_behavior`]: onPremisesSyncBehavior of the leftover rules' candidates, read after
-//!   users and groups, per object in JSON batches.
+//! - [`sync_behavior`]: onPremisesSyncBehavior of the leftover rules' candidates, per object in
+//!   JSON batches, beside users and groups: [`candidates`] gathers them from the pages as they
+//!   arrive and says which are already sure to be read under the cap.
 //! - [`jsonl`]: the files; [`manifest`]: `manifest.json`.
 //!
 //! All requests go through the client's rate limiter and `Retry-After` gate; the directory
-//! collections share one limit of requests in flight on top ([`CollectOptions::partition_concurrency`]).
+//! collections and the onPremisesSyncBehavior batches share one limit of requests in flight on
+//! top ([`CollectOptions::partition_concurrency`]).
 
+mod candidates;
 mod directory;
 mod errors_only;
 mod held;
@@ -41,6 +44,7 @@ use tokio::sync::Semaphore;
 use crate::graph::{CallStats, GraphClient, GraphError};
 use crate::inputs::snapshot::Collection;
 pub(crate) use crate::inputs::snapshot::CollectionStatus;
+use candidates::Candidates;
 use held::RoleSource;
 use jsonl::{JsonlWriter, create_new, remove_if_exists};
 
@@ -61,8 +65,9 @@ pub struct CollectOptions {
     /// smaller collection is one sequential pass. Two full pages by default: a third page is
     /// what the sample (one page's time) and partitions of a page or two each start to win back.
     pub partition_threshold: u64,
-    /// Requests in flight for the users, contacts and groups together (a partition holds its
-    /// place from its first page to its last). What binds is the client's pace
+    /// Requests in flight for the users, contacts and groups together, and the
+    /// onPremisesSyncBehavior batches read beside them (a partition holds its place from its
+    /// first page to its last, a batch for its request). What binds is the client's pace
     /// (`--requests-per-second`, 50 by default): Graph documents no limit of concurrent
     /// requests for the identity and access resources (it documents one for some other
     /// services, e.g. Bookings' four per mailbox), only resource units per application and
@@ -144,6 +149,9 @@ pub struct Timings {
     pub elapsed: Duration,
     /// Of it, until the partitions were planned (the count and the sample), when partitioned.
     pub plan: Option<Duration>,
+    /// Requests sent before the collections this one is read from had ended: the
+    /// onPremisesSyncBehavior batches sent while users and groups were still paged.
+    pub early_requests: u64,
 }
 
 /// What `collect` did.
@@ -200,15 +208,21 @@ pub async fn collect(
     let marker = start_collecting(out).await?;
     let collected_at = Utc::now();
     let top = options.top.clamp(1, 999);
+    // The candidates of onPremisesSyncBehavior, reported by users and groups as their pages
+    // arrive and read beside them.
+    let candidates = (!options.errors_only && !options.skip.contains(&Collection::SyncBehavior))
+        .then(|| Candidates::new(options.sync_behavior_cap));
+    let candidates = candidates.as_ref();
     let run = |collection: Collection| Task {
         client,
         out,
         collection,
         skip: options.skip.contains(&collection),
         progress: options.progress.as_ref(),
+        candidates: candidates.filter(|_| Candidates::follows(collection)),
     };
 
-    // Requests in flight for the users, contacts and groups together.
+    // Requests in flight for the users, contacts and groups together, and the behaviour batches.
     let in_flight = Semaphore::new(options.partition_concurrency.max(1));
     let started = Instant::now();
     let directory = |collection: Collection| {
@@ -228,10 +242,17 @@ pub async fn collect(
     };
     let small =
         |collection: Collection| timed(started, async move { run(collection).small().await.0 });
+    let holders = |collection, source| timed(started, run(collection).role_holders(source));
+    // Beside users and groups: which objects it is read for comes from them. Boxed, as the
+    // directory collections are.
+    let behaviour = Box::pin(timed(
+        started,
+        run(Collection::SyncBehavior).sync_behavior(candidates, options, &in_flight),
+    ));
 
     // Boxed: the collections' state machines together would make `collect`'s future large for
     // every caller's stack.
-    let (users, contacts, groups, organization, domains, jobs, roles, dir_sync, (active, eligible)) =
+    let (users, contacts, groups, organization, domains, jobs, roles, dir_sync, rest) =
         Box::pin(async {
             futures::join!(
                 directory(Collection::Users),
@@ -247,25 +268,16 @@ pub async fn collect(
                 timed(started, run(Collection::SynchronizationJobs).sync_jobs()),
                 small(Collection::DirectoryRoles),
                 small(Collection::OnPremisesSynchronization),
-                async {
-                    futures::join!(
-                        timed(
-                            started,
-                            run(Collection::RoleAssignments).role_holders(RoleSource::Active)
-                        ),
-                        timed(
-                            started,
-                            run(Collection::RoleEligibilities).role_holders(RoleSource::Eligible)
-                        ),
-                    )
-                },
+                futures::future::join3(
+                    holders(Collection::RoleAssignments, RoleSource::Active),
+                    holders(Collection::RoleEligibilities, RoleSource::Eligible),
+                    behaviour,
+                ),
             )
         })
         .await;
     let (organization, tenant_id) = organization;
-    // After users and groups: which objects it is read for comes from them.
-    let behaviour = run(Collection::SyncBehavior).sync_behavior(&users, &groups, options);
-    let behaviour = timed(started, behaviour).await;
+    let (active, eligible, behaviour) = rest;
     let collections: BTreeMap<Collection, CollectionOutcome> = [
         (Collection::Users, users),
         (Collection::Contacts, contacts),
@@ -391,6 +403,8 @@ struct Task<'a> {
     collection: Collection,
     skip: bool,
     progress: Option<&'a Progress>,
+    /// Where users and groups report their counts and pages for onPremisesSyncBehavior.
+    candidates: Option<&'a Candidates>,
 }
 
 impl Task<'_> {
@@ -561,6 +575,12 @@ impl Task<'_> {
             }
             if result.is_err() {
                 break;
+            }
+            if let Some(c) = self.candidates {
+                c.page(
+                    self.collection,
+                    page.value.iter().filter(|r| keep(r)).map(AsRef::as_ref),
+                );
             }
         }
         stats.add(pager.stats());
