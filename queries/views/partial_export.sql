@@ -26,18 +26,22 @@ is better confirmed by the admin than predicted.
 ## References
 - MaxPageSize and paged searches: https://learn.microsoft.com/troubleshoot/windows-server/active-directory/view-set-ldap-policy-using-ntdsutil
 */
-WITH exported_scopes AS (
-    SELECT DISTINCT domain, object_type FROM onprem_objects WHERE domain IS NOT NULL
+-- The domains the export covers, per type: a cloud object is judged only where its type was
+-- exported from its domain. Two single-column IN lists, not a semi join on (domain, type): a
+-- join on two text columns encodes every row of a million first, and the IN lists are tiny.
+WITH exported_user_domains AS (
+    SELECT DISTINCT domain FROM onprem_objects WHERE object_type = 'user' AND domain IS NOT NULL
+),
+exported_group_domains AS (
+    SELECT DISTINCT domain FROM onprem_objects WHERE object_type = 'group' AND domain IS NOT NULL
 ),
 synced AS (
-    -- A semi join on (domain, type), not `domain || '|' || type IN (...)`: the concatenation
-    -- built a million strings to compare a handful of scopes.
     SELECT c.id
     FROM cloud_objects c
-    SEMI JOIN exported_scopes s ON c.onprem_domain_name = s.domain AND c.object_type = s.object_type
     LEFT JOIN sync_behavior sb ON c.id = sb.object_id
     WHERE c.sync_state = 'synced'
-      AND c.object_type IN ('user', 'group')
+      AND ((c.object_type = 'user' AND c.onprem_domain_name IN (SELECT domain FROM exported_user_domains))
+        OR (c.object_type = 'group' AND c.onprem_domain_name IN (SELECT domain FROM exported_group_domains)))
       AND NOT COALESCE(sb.is_cloud_managed, FALSE)
 ),
 orphans AS (
