@@ -32,13 +32,12 @@ pub(crate) mod scope;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-use foldhash::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::onprem::{
