@@ -52,17 +52,19 @@ cloud_holders AS (
     SELECT e.object_id, e.kind, e.address, STRING_AGG(a.object_type || ' ' || a.object_id, ', ') AS holders,
            MIN(a.object_id) AS first_holder
     FROM errors e
-    JOIN cloud_addresses a ON e.kind = a.kind AND e.address = a.address
-    WHERE a.object_id <> e.object_id
+    -- On the address alone, the kind compared after (a two-column key is encoded row by row
+    -- first, for millions of addresses).
+    JOIN cloud_addresses a ON e.address = a.address
+    WHERE e.kind = a.kind AND a.object_id <> e.object_id
     GROUP BY e.object_id, e.kind, e.address
 ),
 onprem_holders AS (
     SELECT e.object_id, e.kind, e.address, STRING_AGG(o.distinguished_name, '; ') AS holders,
            MIN(o.object_guid) AS first_holder
     FROM errors e
-    JOIN onprem_addresses a ON e.kind = a.kind AND e.address = a.address
+    JOIN onprem_addresses a ON e.address = a.address
     JOIN onprem_objects o ON a.object_id = o.object_guid
-    WHERE e.source_guid IS NULL OR a.object_id <> e.source_guid
+    WHERE e.kind = a.kind AND (e.source_guid IS NULL OR a.object_id <> e.source_guid)
     GROUP BY e.object_id, e.kind, e.address
 )
 SELECT

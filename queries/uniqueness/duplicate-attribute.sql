@@ -58,12 +58,22 @@ WITH initial AS (
 -- Each object holds an address once (the address table is distinct per object), so a value held
 -- twice is held by two objects. Keeping only those before the self-join spares joining millions
 -- of addresses with themselves.
-repeated AS (
-    SELECT kind, address FROM onprem_addresses GROUP BY kind, address HAVING COUNT(*) > 1
+-- Grouped and joined on the address alone, one kind at a time: a key of two text columns is
+-- encoded row by row first, for millions of addresses.
+repeated_upn AS (
+    SELECT address FROM onprem_addresses WHERE kind = 'upn' GROUP BY address HAVING COUNT(*) > 1
+),
+repeated_smtp AS (
+    SELECT address FROM onprem_addresses WHERE kind = 'smtp' GROUP BY address HAVING COUNT(*) > 1
 ),
 onprem_repeated AS (
     SELECT a.* FROM onprem_addresses a
-    SEMI JOIN repeated r ON a.kind = r.kind AND a.address = r.address
+    SEMI JOIN repeated_upn r ON a.address = r.address
+    WHERE a.kind = 'upn'
+    UNION ALL
+    SELECT a.* FROM onprem_addresses a
+    SEMI JOIN repeated_smtp r ON a.address = r.address
+    WHERE a.kind = 'smtp'
 ),
 onprem_pairs AS (
     SELECT
@@ -93,7 +103,8 @@ cloud_holders AS (
 cloud_pairs AS (
     SELECT o.object_id AS guid, c.object_id AS cloud_id, o.kind, o.address, o.origin, o.raw AS raw_onprem, c.raw AS raw_cloud
     FROM onprem_addresses o
-    JOIN cloud_holders c ON o.kind = c.kind AND o.address = c.address
+    JOIN cloud_holders c ON o.address = c.address
+    WHERE o.kind = c.kind
 ),
 -- Pairs the matching rules report (the one candidate soft match tries) are theirs; the others
 -- collide. A secondary-address candidate is kept with its verdict, to say why.

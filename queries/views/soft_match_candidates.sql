@@ -102,10 +102,13 @@ candidates AS (
         s.tenant_blocks
     FROM match_keys k
     CROSS JOIN switches s
-    JOIN cloud_addresses a ON k.kind = a.kind AND k.address = a.address
+    -- Joined on the address alone and the kind compared after: a key of two text columns is
+    -- encoded row by row first, for every one of millions of cloud addresses.
+    JOIN cloud_addresses a ON k.address = a.address
     JOIN cloud_objects c ON a.object_id = c.id
     LEFT JOIN linked lk ON c.id = lk.cloud_object_id
     LEFT JOIN admins adm ON c.id = adm.member_id
+    WHERE k.kind = a.kind
 ),
 judged AS (
     SELECT
