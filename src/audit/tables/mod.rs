@@ -189,9 +189,11 @@ impl SharedText {
         }
     }
 
-    /// The text, for rows to borrow their values from (checked once, here: take it once).
+    /// The text, for rows to borrow their values from (checked once, here: take it once). The
+    /// check is simdutf8's, the one polars runs on string buffers: std's took 8 % of the tables
+    /// phase at a million objects (a chunk's text is tens of megabytes).
     pub(super) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buffer).expect("a SharedText is made from a String")
+        simdutf8::basic::from_utf8(&self.buffer).expect("a SharedText is made from a String")
     }
 
     /// Where `value` starts in the text, when it lies inside it.

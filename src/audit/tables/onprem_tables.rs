@@ -74,11 +74,11 @@ table! {
         "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)" => Some(r.attribute == upn_source.attribute()),
         "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)" => Some(r.is_smtp),
         "address": Str = "the value without its prefix (the whole value for attributes that have none)" => Some(r.address),
-        "at_count": Int = "how many `@` the address holds" => Some(count(r.address.matches('@').count())),
-        "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts().map(|(local, _)| local),
-        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts().map(|(_, domain)| lower_unless_lower(domain)),
-        "local_length": Int = "length of local_part in UTF-16 code units" => r.parts().map(|(local, _)| utf16_len(local)),
-        "domain_length": Int = "length of domain in UTF-16 code units" => r.parts().map(|(_, domain)| utf16_len(domain)),
+        "at_count": Int = "how many `@` the address holds" => Some(count(r.address.bytes().filter(|&b| b == b'@').count())),
+        "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts.map(|(local, _)| local),
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts.map(|(_, domain)| lower_unless_lower(domain)),
+        "local_length": Int = "length of local_part in UTF-16 code units" => r.parts.map(|(local, _)| utf16_len(local)),
+        "domain_length": Int = "length of domain in UTF-16 code units" => r.parts.map(|(_, domain)| utf16_len(domain)),
         "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
     }
 }
@@ -197,13 +197,9 @@ struct ValueFacts<'a> {
     prefix: Option<&'a str>,
     is_smtp: bool,
     address: &'a str,
-}
-
-impl<'a> ValueFacts<'a> {
-    /// The address before and after its last `@`.
-    fn parts(&self) -> Option<(&'a str, &'a str)> {
-        self.address.rsplit_once('@')
-    }
+    /// The address before and after its last `@`: four columns read it, so it is found once
+    /// (ten million values at a million objects).
+    parts: Option<(&'a str, &'a str)>,
 }
 
 /// Length as Entra counts it. Microsoft documents limits in "characters" without saying how a
@@ -409,6 +405,7 @@ fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
                 prefix,
                 is_smtp,
                 address,
+                parts: address.rsplit_once('@'),
             }
         })
         .collect()
