@@ -710,6 +710,14 @@ fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
     }
 }
 
+/// Each user under the key `key` gives it, if any (a repeated key keeps the last user).
+fn index_by<'a, K: Eq + std::hash::Hash>(
+    users: &[&'a DirectoryObject],
+    key: impl Fn(&'a DirectoryObject) -> Option<K>,
+) -> HashMap<K, &'a DirectoryObject> {
+    users.iter().filter_map(|u| Some((key(u)?, *u))).collect()
+}
+
 /// On-prem users paired with the synced cloud user that carries their objectSid, their DN, or
 /// their sAMAccountName in their domain (`onPremisesSamAccountName` + `onPremisesDomainName`, for
 /// exports without SIDs whose DNs moved): the tenant's own record of which on-prem object each
@@ -731,34 +739,25 @@ impl<'a> Links<'a> {
         // the other they kept one core idle for a second). Keys are only copied when their case
         // has to change (SIDs are upper case already).
         let (by_sid, (by_dn, by_sam)) = rayon::join(
-            || -> HashMap<Cow<'a, str>, &DirectoryObject> {
-                synced
-                    .iter()
-                    .filter_map(|u| {
-                        Some((ascii_upper(u.on_premises_security_identifier.as_ref()?), *u))
-                    })
-                    .collect()
+            || {
+                index_by(&synced, |u| {
+                    Some(ascii_upper(u.on_premises_security_identifier.as_ref()?))
+                })
             },
             || {
                 rayon::join(
-                    || -> HashMap<Cow<'a, str>, &DirectoryObject> {
-                        synced
-                            .iter()
-                            .filter_map(|u| {
-                                Some((lower(u.on_premises_distinguished_name.as_ref()?), *u))
-                            })
-                            .collect()
+                    || {
+                        index_by(&synced, |u| {
+                            Some(lower(u.on_premises_distinguished_name.as_ref()?))
+                        })
                     },
                     // sAMAccountName is unique within a domain only: the key is both, lower case.
-                    || -> HashMap<(String, String), &DirectoryObject> {
-                        synced
-                            .iter()
-                            .filter_map(|u| {
-                                let sam = u.on_premises_sam_account_name.as_ref()?;
-                                let domain = u.on_premises_domain_name.as_ref()?;
-                                Some(((sam.to_lowercase(), domain.trim().to_lowercase()), *u))
-                            })
-                            .collect()
+                    || {
+                        index_by(&synced, |u| {
+                            let sam = u.on_premises_sam_account_name.as_ref()?;
+                            let domain = u.on_premises_domain_name.as_ref()?;
+                            Some((sam.to_lowercase(), domain.trim().to_lowercase()))
+                        })
                     },
                 )
             },
