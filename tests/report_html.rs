@@ -365,8 +365,7 @@ fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
 fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit =
-        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit = common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
     assert_eq!(audit.tenant_summary.tenant_name.as_deref(), Some(HOSTILE));
     // Rule docs come from --rules-dir files too: they are not trusted either.
     let rule = audit.findings[0].rule.clone();
@@ -414,8 +413,7 @@ fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
 fn rule_docs_raw_html_and_script_links_stay_text() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit =
-        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit = common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
     let rule = audit.findings[0].rule.clone();
     audit.rule_docs.insert(
         rule.clone(),
@@ -471,7 +469,7 @@ fn fifty_thousand_findings_travel_as_json_not_markup() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
     let mut audit: AuditReport =
-        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+        common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
     let template = audit.findings[0].clone();
     audit.findings = (0..50_000)
         .map(|i| {
@@ -511,8 +509,7 @@ fn verdict_follows_its_rule() {
 
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit =
-        entra_audit::testing::audit::check(&common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit = common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
     let all: Vec<&Finding> = audit.findings.iter().collect();
     let v = readiness(&audit, &all);
     assert_eq!((v.level, v.label), ("not-ready", "Not ready"), "{v:?}");
