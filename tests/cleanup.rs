@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn tenant() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant")
-}
+use crate::common::fixture_tenant as tenant;
 
 fn entra_audit() -> Command {
     Command::cargo_bin("entra-audit").unwrap()

@@ -300,14 +300,8 @@ fn onprem_script_and_tables_describe_the_inputs() {
 /// `check` on the fixture tenant (the simulator's) with `extra` flags, writing into `dir/out`:
 /// findings.json, the terminal summary and report.html.
 fn check_fixture_tenant(dir: &Path, out: &str, extra: &[&str]) -> (Value, String, String) {
-    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant");
     let out = dir.join(out);
-    let assert = entra_audit()
-        .arg("check")
-        .arg("--cloud")
-        .arg(tenant.join("cloud"))
-        .arg("--onprem")
-        .arg(tenant.join("onprem/ad.ldif"))
+    let assert = common::check_fixture_tenant()
         .arg("--out")
         .arg(&out)
         .args(extra)
@@ -411,7 +405,7 @@ fn the_sync_model_and_scope_show_in_every_output_and_ou_flags_apply() {
 /// source, each saying so; a typo in the file is an error naming it.
 #[test]
 fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
-    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant");
+    let tenant = common::fixture_tenant();
     let dir = tempfile::tempdir().unwrap();
     let run = |out: &str, extra: &[&str]| check_fixture_tenant(dir.path(), out, extra).0;
     let inferred = run("inferred", &[]);
@@ -465,12 +459,7 @@ fn the_sync_model_is_inferred_with_evidence_and_flags_and_files_override_it() {
     assert_eq!(model["upn_source"]["source"], "file");
 
     std::fs::write(&config, "upn-sorce = \"mail\"\n").unwrap();
-    entra_audit()
-        .arg("check")
-        .arg("--cloud")
-        .arg(tenant.join("cloud"))
-        .arg("--onprem")
-        .arg(tenant.join("onprem/ad.ldif"))
+    common::check_fixture_tenant()
         .arg("--no-files")
         .arg("--sync-config")
         .arg(&config)

@@ -6,7 +6,6 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use entra_audit::testing::audit::findings::Severity;
 use entra_audit::testing::audit::result::AuditReport;
 use entra_audit::testing::outputs::report;
@@ -293,15 +292,8 @@ fn embedded_findings(html: &str) -> Vec<Value> {
 #[test]
 fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = dir.path().join("out");
-    let assert = Command::cargo_bin("entra-audit")
-        .unwrap()
-        .arg("check")
-        .arg("--cloud")
-        .arg(root.join("fixtures/tenant/cloud"))
-        .arg("--onprem")
-        .arg(root.join("fixtures/tenant/onprem/ad.ldif"))
+    let assert = common::check_fixture_tenant()
         .arg("--out")
         .arg(&out)
         .args(["--fail-on", "never"])
@@ -365,7 +357,7 @@ fn demo_tenant_report_is_self_contained_and_shows_the_summary() {
 fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit = common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit = common::audit(&cloud, &onprem);
     assert_eq!(audit.tenant_summary.tenant_name.as_deref(), Some(HOSTILE));
     // Rule docs come from --rules-dir files too: they are not trusted either.
     let rule = audit.findings[0].rule.clone();
@@ -413,7 +405,7 @@ fn hostile_values_are_escaped_in_the_markup_and_intact_in_the_json() {
 fn rule_docs_raw_html_and_script_links_stay_text() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit = common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit = common::audit(&cloud, &onprem);
     let rule = audit.findings[0].rule.clone();
     audit.rule_docs.insert(
         rule.clone(),
@@ -468,8 +460,7 @@ fn rule_docs_raw_html_and_script_links_stay_text() {
 fn fifty_thousand_findings_travel_as_json_not_markup() {
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit: AuditReport =
-        common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit: AuditReport = common::audit(&cloud, &onprem);
     let template = audit.findings[0].clone();
     audit.findings = (0..50_000)
         .map(|i| {
@@ -509,7 +500,7 @@ fn verdict_follows_its_rule() {
 
     let dir = tempfile::tempdir().unwrap();
     let (cloud, onprem) = hostile_tenant(dir.path());
-    let mut audit = common::check_on_main_stack(common::options(&cloud, vec![onprem])).unwrap();
+    let mut audit = common::audit(&cloud, &onprem);
     let all: Vec<&Finding> = audit.findings.iter().collect();
     let v = readiness(&audit, &all);
     assert_eq!((v.level, v.label), ("not-ready", "Not ready"), "{v:?}");

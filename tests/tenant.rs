@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common;
 
-fn tenant() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant")
-}
+use crate::common::fixture_tenant as tenant;
 
 #[test]
 fn findings_are_exactly_the_planted_problems_in_every_format() {

@@ -13,6 +13,25 @@ use entra_audit::testing::audit::{CheckOptions, check};
 /// (rule, cloud object id, on-prem object guid): what a finding is about.
 pub type Key = (String, Option<String>, Option<String>);
 
+/// The hybrid fixture tenant (`fixtures/tenant/`: `cloud/`, `onprem/ad.ldif`, `expected.json`).
+pub fn fixture_tenant() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenant")
+}
+
+/// The binary's `check` of the fixture tenant's snapshot against its LDIF export; the caller adds
+/// the output and other flags.
+pub fn check_fixture_tenant() -> assert_cmd::Command {
+    let tenant = fixture_tenant();
+    let mut command = assert_cmd::Command::cargo_bin("entra-audit").unwrap();
+    command
+        .arg("check")
+        .arg("--cloud")
+        .arg(tenant.join("cloud"))
+        .arg("--onprem")
+        .arg(tenant.join("onprem/ad.ldif"));
+    command
+}
+
 /// `check` options for a snapshot and on-prem exports, with the CLI's default thresholds; the
 /// as-of is the snapshot's collection time.
 pub fn options(cloud: &Path, onprem: Vec<PathBuf>) -> CheckOptions {
