@@ -207,11 +207,11 @@ table! {
 }
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
-pub(super) fn build_cloud(
-    cloud: &CloudSnapshot,
-    directory_objects: DirectoryChunks,
-    params: &Params,
-) -> PolarsResult<Tables> {
+pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
+    // The users, contacts and groups are consumed a chunk at a time (see [`Chunks`]); the rest
+    // of the snapshot is small and read in place.
+    let directory_objects = directory_chunks(&mut cloud);
+    let cloud = &cloud;
     let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
         let reasons: Vec<String> = collections
@@ -354,10 +354,10 @@ fn sync_features(
 }
 
 /// The users, contacts and groups a snapshot holds, with their type, a chunk at a time.
-pub(super) type DirectoryChunks = Vec<(Chunks<DirectoryObject>, &'static str)>;
+type DirectoryChunks = Vec<(Chunks<DirectoryObject>, &'static str)>;
 
 /// Takes the users, contacts and groups out of the snapshot (the rest of it is small and stays).
-pub(super) fn directory_chunks(cloud: &mut CloudSnapshot) -> DirectoryChunks {
+fn directory_chunks(cloud: &mut CloudSnapshot) -> DirectoryChunks {
     vec![
         (Chunks::new(std::mem::take(&mut cloud.users)), "user"),
         (Chunks::new(std::mem::take(&mut cloud.contacts)), "contact"),

@@ -522,14 +522,31 @@ pub fn build(
     upn_source: UpnSource,
     cloud: Option<CloudSnapshot>,
 ) -> PolarsResult<Tables> {
-    let mut cloud = cloud;
-    let directory = cloud.as_mut().map(cloud::directory_chunks);
-    build_from(
-        params,
-        onprem.map(Chunks::new),
-        upn_source,
-        cloud.as_ref().zip(directory),
-    )
+    let mut tables = Tables::default();
+    tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
+    // The on-prem and cloud tables share nothing: build them on separate cores.
+    let (onprem_tables, cloud_tables) = rayon::join(
+        || match onprem {
+            Some(objects) => onprem_tables::build_onprem(objects, upn_source),
+            None => Ok(unavailable(
+                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
+                "no on-prem export given (--onprem FILE)",
+            )),
+        },
+        || match cloud {
+            Some(cloud) => cloud::build_cloud(cloud, params),
+            None => Ok(unavailable(
+                &CLOUD_TABLES,
+                "no cloud snapshot given (--cloud DIR)",
+            )),
+        },
+    );
+    for part in [onprem_tables?, cloud_tables?] {
+        tables.frames.extend(part.frames);
+        tables.unavailable.extend(part.unavailable);
+        tables.partial.extend(part.partial);
+    }
+    Ok(tables)
 }
 
 /// How many objects go into the tables at a time: small enough that the rows being derived
@@ -583,39 +600,6 @@ fn stack_in_order<const N: usize>(
         }
     }
     Ok(frames)
-}
-
-fn build_from(
-    params: &Params,
-    onprem: Option<Chunks<OnPremObject>>,
-    upn_source: UpnSource,
-    cloud: Option<(&CloudSnapshot, cloud::DirectoryChunks)>,
-) -> PolarsResult<Tables> {
-    let mut tables = Tables::default();
-    tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
-    // The on-prem and cloud tables share nothing: build them on separate cores.
-    let (onprem_tables, cloud_tables) = rayon::join(
-        || match onprem {
-            Some(objects) => onprem_tables::build_onprem(objects, upn_source),
-            None => Ok(unavailable(
-                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
-                "no on-prem export given (--onprem FILE)",
-            )),
-        },
-        || match cloud {
-            Some((cloud, directory)) => cloud::build_cloud(cloud, directory, params),
-            None => Ok(unavailable(
-                &CLOUD_TABLES,
-                "no cloud snapshot given (--cloud DIR)",
-            )),
-        },
-    );
-    for part in [onprem_tables?, cloud_tables?] {
-        tables.frames.extend(part.frames);
-        tables.unavailable.extend(part.unavailable);
-        tables.partial.extend(part.partial);
-    }
-    Ok(tables)
 }
 
 fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {

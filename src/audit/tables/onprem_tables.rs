@@ -112,14 +112,14 @@ impl Tables {
 
 /// Builds the on-prem tables a chunk of objects at a time (see [`Chunks`]).
 pub(super) fn build_onprem(
-    objects: Chunks<OnPremObject>,
+    objects: Vec<OnPremObject>,
     upn_source: UpnSource,
 ) -> PolarsResult<Tables> {
     // Empty frames first: no objects still gives every table its columns.
     let empty = onprem_frames(&[], upn_source)?;
     // Chunks side by side: one chunk's three frames are of unequal size (values take twice as
     // long as the other two together), so within a chunk a core would wait.
-    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = objects
+    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = Chunks::new(objects)
         .into_par_parts()
         .map(|chunk| onprem_frames(&chunk, upn_source))
         .collect();
