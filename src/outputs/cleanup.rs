@@ -262,21 +262,24 @@ fn build(action: CleanupAction, f: &Finding, context: &Context<'_>) -> Option<Ro
 /// authority is the cloud by decision, so it is no leftover of a sync). The finding stays in
 /// findings.csv with a remediation that says so.
 fn keep_cloud_object(f: &Finding) -> bool {
-    let has = |key: &str| f.evidence.get(key).is_some_and(|v| !v.is_empty());
-    let is_true = |key: &str| f.evidence.get(key).is_some_and(|v| v == "true");
-    has(evidence::CLOUD_ADMIN_ROLES)
-        || is_true(evidence::CLOUD_DOMAIN_FEDERATED)
-        || is_true(evidence::CLOUD_MANAGED)
+    f.evidence
+        .get(evidence::CLOUD_ADMIN_ROLES)
+        .is_some_and(|v| !v.is_empty())
+        || needs_its_immutable_id(f)
+        || evidence_true(f, evidence::CLOUD_MANAGED)
 }
 
 /// A cloud user of a federated domain signs in through its immutableId ("onPremisesImmutableId
 /// ... must be specified ... if you're using a federated domain for the user's
 /// userPrincipalName", <https://learn.microsoft.com/graph/api/resources/user>): clearing it
-/// breaks the user's sign-in, so no cleanup file clears it.
+/// breaks the user's sign-in, so no cleanup file clears it (or deletes the user).
 fn needs_its_immutable_id(f: &Finding) -> bool {
-    f.evidence
-        .get(evidence::CLOUD_DOMAIN_FEDERATED)
-        .is_some_and(|v| v == "true")
+    evidence_true(f, evidence::CLOUD_DOMAIN_FEDERATED)
+}
+
+/// Whether the finding's evidence `key` is `true`.
+fn evidence_true(f: &Finding, key: &str) -> bool {
+    f.evidence.get(key).is_some_and(|v| v == "true")
 }
 
 fn is_delete(action: CleanupAction) -> bool {
