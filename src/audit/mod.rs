@@ -11,6 +11,7 @@ pub(crate) mod schedule;
 mod summary;
 pub(crate) mod sync_model;
 pub(crate) mod tables;
+mod text;
 pub(crate) mod timings;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -40,6 +40,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::text::lowercase as lower;
 use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
     dn_domain,
@@ -814,15 +815,6 @@ impl<'a> Links<'a> {
             parents.len(),
             outside
         ))
-    }
-}
-
-/// `s.to_lowercase()`, borrowed when that changes nothing (checked for ASCII, where it is exact).
-fn lower(s: &str) -> Cow<'_, str> {
-    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(s.to_lowercase())
     }
 }
 

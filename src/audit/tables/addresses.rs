@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use polars::prelude::*;
 
+use crate::audit::text::lowercase;
+
 use super::{ColumnSpec, ColumnType, FrameBuilder, SharedText, TableSpec};
 
 /// One row of an address table: an object's id and type and one of its addresses.
@@ -79,16 +81,6 @@ pub(super) struct Address<'a> {
     raw: &'a str,
 }
 
-/// `s` trimmed and lower-cased, borrowed when it already is.
-fn lower_cow(s: &str) -> Cow<'_, str> {
-    let s = s.trim();
-    if s.chars().any(char::is_uppercase) {
-        Cow::Owned(s.to_lowercase())
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
 /// The distinct UPN and SMTP addresses of one object. Entra keeps mail and the SMTP proxy
 /// addresses in one namespace; when there is no `SMTP:` proxy address, mail is the primary.
 pub(super) fn addresses<'a>(
@@ -100,7 +92,7 @@ pub(super) fn addresses<'a>(
     if let Some(upn) = upn.filter(|u| !u.trim().is_empty()) {
         out.push(Address {
             kind: "upn",
-            value: lower_cow(upn),
+            value: lowercase(upn.trim()),
             is_primary: true,
             origin: "userPrincipalName",
             raw: upn,
@@ -116,7 +108,7 @@ pub(super) fn addresses<'a>(
         }
         let is_primary = prefix == "SMTP";
         has_primary |= is_primary;
-        let address = lower_cow(value);
+        let address = lowercase(value.trim());
         match out
             .iter_mut()
             .find(|a| a.kind == "smtp" && a.value == address)
@@ -132,7 +124,7 @@ pub(super) fn addresses<'a>(
         }
     }
     if let Some(mail) = mail.filter(|m| !m.trim().is_empty()) {
-        let address = lower_cow(mail);
+        let address = lowercase(mail.trim());
         if !out.iter().any(|a| a.kind == "smtp" && a.value == address) {
             out.push(Address {
                 kind: "smtp",

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
+use crate::audit::text::lowercase;
 use crate::inputs::onprem::{self, OnPremObject, dn_domain};
 
 /// One row of `onprem_objects`: the object, what was derived from it once, and its file as text.
@@ -76,7 +77,7 @@ table! {
         "address": Str = "the value without its prefix (the whole value for attributes that have none)" => Some(r.address),
         "at_count": Int = "how many `@` the address holds" => Some(count(r.address.bytes().filter(|&b| b == b'@').count())),
         "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts.map(|(local, _)| local),
-        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts.map(|(_, domain)| lower_unless_lower(domain)),
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts.map(|(_, domain)| lowercase(domain)),
         "local_length": Int = "length of local_part in UTF-16 code units" => r.parts.map(|(local, _)| utf16_len(local)),
         "domain_length": Int = "length of domain in UTF-16 code units" => r.parts.map(|(_, domain)| utf16_len(domain)),
         "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
@@ -245,15 +246,6 @@ pub(crate) fn escape_value(value: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// `s` lower-cased, borrowed when it already is.
-fn lower_unless_lower(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_uppercase) {
-        Cow::Owned(s.to_lowercase())
-    } else {
-        Cow::Borrowed(s)
-    }
 }
 
 /// The distinct characters of `address` that are not ASCII letters or digits, escaped.
