@@ -38,6 +38,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use foldhash::HashMap;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::text::lowercase as lower;
@@ -619,7 +620,7 @@ fn part<T>(value: T, source: Source, evidence: Option<String>) -> Part<T> {
 /// left out.
 pub(crate) fn apply(
     model: &SyncModel,
-    objects: Vec<OnPremObject>,
+    mut objects: Vec<OnPremObject>,
 ) -> (Vec<OnPremObject>, ScopeReport) {
     let ous = OuFilter {
         include: model.scope_ous.value.clone(),
@@ -628,13 +629,9 @@ pub(crate) fn apply(
     };
     // Every object is anchored, the out-of-scope ones too: a cloud object anchored to one of
     // them has a source (out of scope), and must not be taken for an orphan.
-    let mut objects = objects;
-    {
-        use rayon::prelude::*;
-        objects
-            .par_iter_mut()
-            .for_each(|object| model.anchor(object));
-    }
+    objects
+        .par_iter_mut()
+        .for_each(|object| model.anchor(object));
     scope::apply(objects, &ous)
 }
 
@@ -730,7 +727,6 @@ struct Links<'a> {
 
 impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
-        use rayon::prelude::*;
         let synced: Vec<&DirectoryObject> = cloud
             .users
             .iter()
@@ -795,7 +791,6 @@ impl<'a> Links<'a> {
     /// can turn into `--scope-ou`. Not applied on its own: a new OU of new hires would look the
     /// same, and leaving it out would hide every finding there.
     fn ou_evidence(&self) -> Option<String> {
-        use rayon::prelude::*;
         if self.pairs.is_empty() {
             return None;
         }

@@ -296,11 +296,10 @@ pub struct ScopeReport {
 
 /// Splits the objects into those that sync and a report of those that never do.
 pub(crate) fn apply(
-    objects: Vec<OnPremObject>,
+    mut objects: Vec<OnPremObject>,
     ous: &OuFilter,
 ) -> (Vec<OnPremObject>, ScopeReport) {
     use rayon::prelude::*;
-    let mut objects = objects;
     let mut report = ScopeReport::default();
     // Judged on every core; the objects in scope then stay where they are (moving each into a
     // new vector held both whole at once: half a gigabyte more at a million objects).
