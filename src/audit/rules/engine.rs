@@ -1,5 +1,6 @@
-//! Runs rules against the tables: registers every table in one polars `SQLContext`, materialises
-//! the views in dependency order, runs each rule, checks its output contract and turns its rows
+//! Runs rules against the tables: registers every table in one catalogue (each query gets a
+//! polars `SQLContext` of its own from it), materialises the views in dependency order, runs each
+//! rule, checks its output contract and turns its rows
 //! into [`Finding`]s, and records an outcome for every rule (passed, failed, not evaluated with
 //! the reason, errored).
 //!
@@ -67,7 +68,7 @@ pub(crate) fn run_timed(
     only: Option<&BTreeSet<String>>,
     clock: Clock,
 ) -> RunOutput {
-    let mut ctx = SQLContext::new();
+    let mut catalog = Catalog::default();
     for spec in tables::TABLES {
         // Unavailable tables are registered empty so optional inputs work; a rule that *requires*
         // one is never run (checked below), so the empty stand-in cannot pass for real data.
@@ -76,7 +77,7 @@ pub(crate) fn run_timed(
             .get(spec.name)
             .cloned()
             .unwrap_or_else(|| spec.empty());
-        ctx.register(spec.name, frame.lazy());
+        catalog.register(spec.name, frame.lazy());
     }
     let mut unavailable: BTreeMap<String, String> = tables
         .unavailable
@@ -85,7 +86,7 @@ pub(crate) fn run_timed(
         .collect();
 
     let mut output = RunOutput::default();
-    build_views(&mut ctx, rules, &mut unavailable, &mut output, clock);
+    build_views(&mut catalog, rules, &mut unavailable, &mut output, clock);
     let partial = partial_inputs(rules, tables, &unavailable);
 
     for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
@@ -127,16 +128,15 @@ pub(crate) fn run_timed(
         if missing.is_empty()
             && let Some(guard) = &rule.not_evaluated_when
         {
-            match guard_reason(&mut ctx.clone(), guard) {
+            match guard_reason(&mut catalog.context(), guard) {
                 Ok(Some(reason)) => missing.push(reason),
                 Ok(None) => {}
                 Err(error) => missing.push(format!("{guard} unavailable: {error}")),
             }
         }
         let outcome = if missing.is_empty() {
-            // A fresh copy per rule: a query that fails part-way leaves polars' context with
-            // stale table aliases, and the next rule would then fail for no fault of its own.
-            match run_rule(&mut ctx.clone(), rule, clock) {
+            // A context of its own per rule (see `Catalog`).
+            match run_rule(&mut catalog.context(), rule, clock) {
                 Ok(findings) => {
                     let n = findings.len();
                     output.findings.extend(findings);
@@ -218,12 +218,41 @@ fn partial_inputs(
     }
 }
 
+/// The tables and views a query may name. Every query runs on a context of its own, built from
+/// this list: polars' `SQLContext` clones share one table map, and a query registers its derived
+/// tables' aliases there (`JOIN (SELECT ...) o`), so on a clone one rule's alias would shadow the
+/// table another rule names `o`, and a query that fails part-way would leave its aliases behind.
+#[derive(Default)]
+struct Catalog {
+    frames: Vec<(String, LazyFrame)>,
+}
+
+impl Catalog {
+    /// Registers `frame` as `name`, replacing an earlier frame of that name (a view's empty
+    /// placeholder).
+    fn register(&mut self, name: &str, frame: LazyFrame) {
+        match self.frames.iter_mut().find(|(n, _)| n == name) {
+            Some((_, existing)) => *existing = frame,
+            None => self.frames.push((name.to_owned(), frame)),
+        }
+    }
+
+    /// A fresh context holding every registered table and view.
+    fn context(&self) -> SQLContext {
+        let ctx = SQLContext::new();
+        for (name, frame) in &self.frames {
+            ctx.register(name, frame.clone());
+        }
+        ctx
+    }
+}
+
 /// Materialises the views whose inputs are available, in dependency order (views may build on
 /// views). Every view is first registered empty, with the schema it has on empty tables, so a
 /// rule may list a view as `optional`; a view that cannot be built makes the rules that require
 /// it "not evaluated".
 fn build_views(
-    ctx: &mut SQLContext,
+    catalog: &mut Catalog,
     rules: &[Rule],
     unavailable: &mut BTreeMap<String, String>,
     output: &mut RunOutput,
@@ -231,18 +260,18 @@ fn build_views(
 ) {
     let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
 
-    let mut empty_ctx = SQLContext::new();
+    let mut empty = Catalog::default();
     for spec in tables::TABLES {
-        empty_ctx.register(spec.name, spec.empty().lazy());
+        empty.register(spec.name, spec.empty().lazy());
     }
     let mut no_gaps = BTreeMap::new();
-    for (name, frame) in materialise(&mut empty_ctx, &views, &mut no_gaps, None) {
-        ctx.register(&name, frame.lazy());
+    for (name, frame) in materialise(&mut empty, &views, &mut no_gaps, None) {
+        catalog.register(&name, frame.lazy());
     }
     // A view that fails even on empty tables gets no placeholder; the real pass below fails the
     // same way and records why.
-    for (name, frame) in materialise(ctx, &views, unavailable, Some(clock)) {
-        ctx.register(&name, frame.clone().lazy());
+    for (name, frame) in materialise(catalog, &views, unavailable, Some(clock)) {
+        catalog.register(&name, frame.clone().lazy());
         output.views.insert(name, frame);
     }
     output.views_unavailable = views
@@ -271,7 +300,7 @@ fn unavailable_requirements(rule: &Rule, unavailable: &BTreeMap<String, String>)
 /// Runs each view whose requirements are met (registering its result as it goes, for views built
 /// on views) and returns the results; records why the others could not be built.
 fn materialise(
-    ctx: &mut SQLContext,
+    catalog: &mut Catalog,
     views: &[&Rule],
     unavailable: &mut BTreeMap<String, String>,
     clock: Option<Clock>,
@@ -298,8 +327,12 @@ fn materialise(
                 continue;
             }
             let started = Began::now();
-            // On a copy, as for rules: a failed view must not leave stale aliases behind.
-            match ctx.clone().execute(&view.sql).and_then(LazyFrame::collect) {
+            // A context of its own, as for rules (see `Catalog`).
+            match catalog
+                .context()
+                .execute(&view.sql)
+                .and_then(LazyFrame::collect)
+            {
                 Ok(frame) => {
                     if let Some(clock) = clock {
                         clock.done(
@@ -308,7 +341,7 @@ fn materialise(
                             Some(frame.height()),
                         );
                     }
-                    ctx.register(&view.name, frame.clone().lazy());
+                    catalog.register(&view.name, frame.clone().lazy());
                     built.push((view.name.clone(), frame));
                 }
                 Err(e) => {
@@ -609,6 +642,31 @@ mod tests {
             "{:?}",
             out.results[1]
         );
+    }
+
+    /// polars' SQL contexts share one table map between clones, and a query registers its
+    /// derived tables' aliases there: run on a clone, a rule's `JOIN (SELECT ...) o` would make
+    /// `o` in the next rule that derived table instead of its own `onprem_objects o`.
+    #[test]
+    fn a_derived_table_alias_in_one_rule_does_not_shadow_a_table_in_the_next() {
+        let columns = "NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                       NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
+                       'r' AS remediation";
+        let derived = rule(
+            &format!(
+                "SELECT {columns} FROM onprem_objects x \
+                 SEMI JOIN (SELECT object_guid AS g FROM onprem_objects) o ON x.object_guid = o.g"
+            ),
+            &["onprem_objects"],
+        );
+        let named = rule(
+            &format!("SELECT {columns} FROM onprem_objects o WHERE o.object_guid IS NULL"),
+            &["onprem_objects"],
+        );
+        let out = run(&[derived, named], &Tables::empty(), None);
+        for result in &out.results {
+            assert_eq!(result.outcome, RuleOutcome::Passed, "{result:?}");
+        }
     }
 
     #[test]
