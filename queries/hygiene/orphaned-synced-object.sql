@@ -5,7 +5,7 @@ title    = "Synced cloud object whose on-prem source is gone"
 severity = "medium"
 category = "hygiene"
 outcome  = "SourceMissing"
-requires = ["cloud_objects", "onprem_objects", "onprem_links", "out_of_scope_links", "orphans_not_judged"]
+requires = ["cloud_objects", "synced_of_exported_domains", "orphans_not_judged"]
 evidence = ["onprem_domain_name", "cloud_last_sync_time", "cloud_admin_roles", "cloud_managed"]
 cleanup  = ["delete-orphaned-synced-object"]
 not_evaluated_when = "orphans_not_judged"
@@ -61,16 +61,7 @@ source anchor.
 - Turn off directory synchronization: https://learn.microsoft.com/office365/enterprise/turn-off-directory-synchronization
 - isCloudManaged (source of authority): https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta
 */
--- The domains the export covers, per type: a cloud object is judged only where its type was
--- exported from its domain. Two single-column IN lists, not a semi join on (domain, type): a
--- join on two text columns encodes every row of a million first, and the IN lists are tiny.
-WITH exported_user_domains AS (
-    SELECT DISTINCT domain FROM onprem_objects WHERE object_type = 'user' AND domain IS NOT NULL
-),
-exported_group_domains AS (
-    SELECT DISTINCT domain FROM onprem_objects WHERE object_type = 'group' AND domain IS NOT NULL
-),
-admins AS (
+WITH admins AS (
     SELECT member_id, STRING_AGG(role_name, ', ') AS roles FROM role_members GROUP BY member_id
 )
 SELECT
@@ -96,13 +87,9 @@ SELECT
     adm.roles AS cloud_admin_roles,
     CASE WHEN sb.is_cloud_managed = FALSE THEN 'false' WHEN sb.not_read IS NOT NULL THEN 'not read: ' || sb.not_read END AS cloud_managed
 FROM cloud_objects c
+-- The synced objects of the exported domains whose source is missing from the export (judged
+-- with partial_export's count, in one place).
+SEMI JOIN (SELECT cloud_object_id FROM synced_of_exported_domains WHERE source_missing) source_missing_objects
+    ON c.id = source_missing_objects.cloud_object_id
 LEFT JOIN admins adm ON c.id = adm.member_id
 LEFT JOIN sync_behavior sb ON c.id = sb.object_id
-ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
--- Its source was exported but is out of scope: not gone, so no orphan (and no delete row).
-ANTI JOIN out_of_scope_links x ON c.id = x.cloud_object_id
-WHERE c.sync_state = 'synced'
-  AND ((c.object_type = 'user' AND c.onprem_domain_name IN (SELECT domain FROM exported_user_domains))
-    OR (c.object_type = 'group' AND c.onprem_domain_name IN (SELECT domain FROM exported_group_domains)))
-  -- Converted to cloud management: no leftover of a sync, whatever became of its source.
-  AND NOT COALESCE(sb.is_cloud_managed, FALSE)
