@@ -249,15 +249,28 @@ pub(crate) fn escape_value(value: &str) -> Cow<'_, str> {
 }
 
 /// The distinct characters of `address` that are not ASCII letters or digits, escaped.
-/// Written straight into one string (nearly every address has some: `@` and `.`).
+/// Written straight into one string (nearly every address has some: `@` and `.`); the ASCII ones
+/// already seen are remembered in a bit set, so an ASCII address (nearly all) allocates nothing
+/// else.
 fn symbols(address: &str) -> Option<String> {
-    let mut seen: Vec<char> = Vec::new();
+    let mut seen_ascii: u128 = 0;
+    let mut seen_other: Vec<char> = Vec::new();
     let mut out = String::new();
     for c in address.chars() {
-        if c.is_ascii_alphanumeric() || seen.contains(&c) {
+        if c.is_ascii_alphanumeric() {
             continue;
         }
-        seen.push(c);
+        if c.is_ascii() {
+            let bit = 1u128 << u32::from(c);
+            if seen_ascii & bit != 0 {
+                continue;
+            }
+            seen_ascii |= bit;
+        } else if seen_other.contains(&c) {
+            continue;
+        } else {
+            seen_other.push(c);
+        }
         if !out.is_empty() {
             out.push(' ');
         }
@@ -320,7 +333,14 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
         text.push_str(s);
         start..text.len()
     }
-    let mut text = String::new();
+    // Sized once: the text of a chunk is tens of megabytes, and growing it by doubling copied it
+    // over and over.
+    let (value_count, values_len) = objects
+        .iter()
+        .flat_map(object_values)
+        .fold((0, 0), |(n, len), (_, value, _)| (n + 1, len + value.len()));
+    let names_len: usize = VALUE_ATTRIBUTES.iter().map(|n| n.len()).sum();
+    let mut text = String::with_capacity(names_len + 36 * objects.len() + values_len);
     let names = VALUE_ATTRIBUTES
         .iter()
         .map(|n| push(&mut text, n))
@@ -329,32 +349,9 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
         .iter()
         .map(|o| push(&mut text, &onprem::guid_to_string(&o.object_guid)))
         .collect();
-    let mut values = Vec::new();
+    let mut values = Vec::with_capacity(value_count);
     for (object, o) in objects.iter().enumerate() {
-        let singles = [
-            o.user_principal_name.as_ref(),
-            o.mail.as_ref(),
-            o.mail_nickname.as_ref(),
-            o.display_name.as_ref(),
-            o.given_name.as_ref(),
-            o.surname.as_ref(),
-            o.sam_account_name.as_ref(),
-        ];
-        let prefixed = o
-            .target_address
-            .iter()
-            .map(|v| (FIRST_PREFIXED, v, 1))
-            .chain(
-                o.proxy_addresses
-                    .iter()
-                    .map(|v| (FIRST_PREFIXED + 1, v, o.proxy_addresses.len())),
-            );
-        let all = singles
-            .into_iter()
-            .enumerate()
-            .filter_map(|(attribute, value)| value.map(|v| (attribute, v, 1)))
-            .chain(prefixed);
-        for (attribute, value, value_count) in all {
+        for (attribute, value, value_count) in object_values(o) {
             values.push(ValueAt {
                 object,
                 attribute,
@@ -371,6 +368,34 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
             values,
         },
     )
+}
+
+/// The values of an object that get a row in `onprem_values`: the index of the attribute in
+/// [`VALUE_ATTRIBUTES`], the value, and how many values the object holds in that attribute.
+fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usize)> {
+    let singles = [
+        o.user_principal_name.as_ref(),
+        o.mail.as_ref(),
+        o.mail_nickname.as_ref(),
+        o.display_name.as_ref(),
+        o.given_name.as_ref(),
+        o.surname.as_ref(),
+        o.sam_account_name.as_ref(),
+    ];
+    let prefixed = o
+        .target_address
+        .iter()
+        .map(|v| (FIRST_PREFIXED, v, 1))
+        .chain(
+            o.proxy_addresses
+                .iter()
+                .map(|v| (FIRST_PREFIXED + 1, v, o.proxy_addresses.len())),
+        );
+    singles
+        .into_iter()
+        .enumerate()
+        .filter_map(|(attribute, value)| value.map(|v| (attribute, v, 1)))
+        .chain(prefixed)
 }
 
 /// The rows of `onprem_values`, borrowing every value from the chunk's text.
@@ -418,6 +443,11 @@ mod tests {
         assert_eq!(escape_value("jürgen"), "jürgen");
         assert_eq!(symbols("a.b@c.d"), Some(". @".to_owned()));
         assert_eq!(symbols("ab"), None);
+        // Each character once, in order of first appearance, ASCII or not, hidden ones escaped.
+        assert_eq!(
+            symbols("jö.r-g.é@ö x\u{200b}\u{7f}-"),
+            Some("ö . - é @ \\u{0020} \\u{200b} \\u{007f}".to_owned())
+        );
         assert_eq!(utf16_len("a\u{1f600}"), 3);
     }
 }
