@@ -29,6 +29,16 @@ there, or remove it from the sync scope if it is a migration leftover.
 ## References
 - Source anchor and mS-DS-ConsistencyGuid: https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-design-concepts
 */
+-- Only the anchors held more than once are self-joined: joining a million objects with
+-- themselves first paired every object with itself (0.4-0.9 s at a million objects).
+WITH repeated AS (
+    SELECT source_anchor FROM onprem_objects
+    WHERE source_anchor IS NOT NULL
+    GROUP BY source_anchor HAVING COUNT(*) > 1
+),
+held AS (
+    SELECT o.* FROM onprem_objects o SEMI JOIN repeated r ON o.source_anchor = r.source_anchor
+)
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
@@ -44,6 +54,6 @@ SELECT
         || b.object_guid || ''' -Clear ''mS-DS-ConsistencyGuid'') or take it out of sync scope.' AS remediation,
     a.object_guid AS other_onprem_object_guid,
     a.distinguished_name AS other_onprem_distinguished_name
-FROM onprem_objects a
-JOIN onprem_objects b ON a.source_anchor = b.source_anchor
+FROM held a
+JOIN held b ON a.source_anchor = b.source_anchor
 WHERE a.object_guid < b.object_guid
