@@ -36,19 +36,30 @@ Set a valid alias on-prem (`Set-ADUser <user> -Replace @{mailNickname='<alias>'}
 - Alias characters and periods: https://learn.microsoft.com/powershell/module/exchange/set-mailbox#-alias
 - mailNickname at most 64 characters: https://learn.microsoft.com/graph/api/resources/user
 */
-WITH judged AS (
+-- Each check is computed once as a flag and only the values that fail one get their text built.
+WITH checks AS (
     SELECT
-        v.object_guid, v.value, v.shown,
-        CONCAT_WS('; ',
-            CASE WHEN v.length > 64 THEN 'longer than 64 characters (' || CAST(v.length AS VARCHAR) || ')' END,
-            CASE WHEN v.value LIKE '.%' THEN 'begins with a period' END,
-            CASE WHEN v.value LIKE '%..%' OR (v.value LIKE '%.' AND v.length > 1) THEN 'a period not between two other characters' END
-        ) AS format_broken,
-        CASE WHEN REGEXP_LIKE(v.value, '[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]')
-            THEN 'characters an alias cannot hold (characters other than letters and digits in it: ' || v.symbols || ')'
-        END AS characters_broken
+        v.object_guid, v.value, v.shown, v.symbols, v.length,
+        v.length > 64 AS too_long,
+        v.value LIKE '.%' AS leading_period,
+        v.value LIKE '%..%' OR (v.value LIKE '%.' AND v.length > 1) AS stray_period,
+        REGEXP_LIKE(v.value, '[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]') AS bad_characters
     FROM onprem_values v
     WHERE v.attribute = 'mailNickname'
+),
+judged AS (
+    SELECT
+        c.object_guid, c.value, c.shown,
+        CONCAT_WS('; ',
+            CASE WHEN c.too_long THEN 'longer than 64 characters (' || CAST(c.length AS VARCHAR) || ')' END,
+            CASE WHEN c.leading_period THEN 'begins with a period' END,
+            CASE WHEN c.stray_period THEN 'a period not between two other characters' END
+        ) AS format_broken,
+        CASE WHEN c.bad_characters
+            THEN 'characters an alias cannot hold (characters other than letters and digits in it: ' || c.symbols || ')'
+        END AS characters_broken
+    FROM checks c
+    WHERE c.too_long OR c.leading_period OR c.stray_period OR c.bad_characters
 )
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
@@ -70,4 +81,3 @@ SELECT
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
 FROM judged j
 JOIN onprem_objects o ON j.object_guid = o.object_guid
-WHERE j.format_broken <> '' OR j.characters_broken IS NOT NULL

@@ -29,16 +29,25 @@ for users with a valid UPN this is hygiene, not a sync blocker.
 ## References
 - Attribute preparation (sAMAccountName): https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
 */
-WITH judged AS (
+-- Each check is computed once as a flag and only the values that fail one get their text built.
+WITH checks AS (
     SELECT
-        v.object_guid, v.value, v.shown,
-        CONCAT_WS('; ',
-            CASE WHEN v.length > 20 THEN 'longer than 20 characters (' || CAST(v.length AS VARCHAR) || ')' END,
-            CASE WHEN REGEXP_LIKE(v.value, '[\[\]\\"|,/:<>+=;?*''[:cntrl:]]')
-                THEN 'a character it cannot hold (characters other than letters and digits in it: ' || v.symbols || ')' END
-        ) AS broken
+        v.object_guid, v.value, v.shown, v.symbols, v.length,
+        v.length > 20 AS too_long,
+        REGEXP_LIKE(v.value, '[\[\]\\"|,/:<>+=;?*''[:cntrl:]]') AS bad_characters
     FROM onprem_values v
     WHERE v.attribute = 'sAMAccountName' AND v.object_type = 'user'
+),
+judged AS (
+    SELECT
+        c.object_guid, c.value, c.shown,
+        CONCAT_WS('; ',
+            CASE WHEN c.too_long THEN 'longer than 20 characters (' || CAST(c.length AS VARCHAR) || ')' END,
+            CASE WHEN c.bad_characters
+                THEN 'a character it cannot hold (characters other than letters and digits in it: ' || c.symbols || ')' END
+        ) AS broken
+    FROM checks c
+    WHERE c.too_long OR c.bad_characters
 )
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
@@ -59,4 +68,3 @@ SELECT
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
 FROM judged j
 JOIN onprem_objects o ON j.object_guid = o.object_guid
-WHERE j.broken <> ''
