@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use crate::audit::findings::RuleOutcome;
+use crate::audit::findings::{RuleOutcome, RuleResult};
 use crate::audit::result::{
     AuditReport, CloudInput, Inputs, NotEvaluated, OnPremFile, SCHEMA_VERSION,
 };
@@ -125,7 +125,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     }
     clock.done("tables", began, None);
     let began = timings::Began::now();
-    let mut output = engine::run_timed(&rules, &tables, options.only.as_ref(), clock);
+    let only = options.only.as_ref();
+    let mut output = engine::run_timed(&rules, &mut tables, only, &summary::SOURCES, clock);
     clock.done("rules", began, Some(output.findings.len()));
     // After the rules: the summary reuses the views they built (the links join among them).
     let began = timings::Began::now();
@@ -134,17 +135,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     output.views.clear();
     clock.done("tenant summary", began, None);
 
-    inputs.rules_not_evaluated = output
-        .results
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            RuleOutcome::NotEvaluated { reason } => Some(NotEvaluated {
-                rule: r.rule.clone(),
-                reason: reason.clone(),
-            }),
-            _ => None,
-        })
-        .collect();
+    inputs.rules_not_evaluated = not_evaluated(&output.results);
     inputs.rejected_count = inputs.rejected_records.len();
 
     let mut findings = output.findings;
@@ -179,6 +170,20 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
             .map(|r| (r.name.clone(), r.cleanup.clone()))
             .collect(),
     })
+}
+
+/// The rules that were not evaluated, with why (the report repeats them under its inputs).
+fn not_evaluated(results: &[RuleResult]) -> Vec<NotEvaluated> {
+    results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            RuleOutcome::NotEvaluated { reason } => Some(NotEvaluated {
+                rule: r.rule.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The built-in rules (and `--rules-dir`'s), after checking every `--rule` names one of them.

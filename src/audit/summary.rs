@@ -13,8 +13,9 @@ use crate::audit::result::{ObjectCounts, SyncFreshness, SyncJobSummary, TenantSu
 use crate::audit::rules::{Kind, Rule};
 use crate::audit::tables::{self, Params, Tables};
 
-/// The tables the summary reads; their unavailability is repeated in the summary.
-const SOURCES: [&str; 5] = [
+/// The tables the summary reads (the rules engine keeps them); their unavailability is repeated
+/// in the summary.
+pub(super) const SOURCES: [&str; 5] = [
     "onprem_objects",
     "cloud_objects",
     "organization",

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
-use super::{Kind, Rule};
+use super::{Kind, Rule, guard};
 use crate::audit::findings::{Finding, PredictedOutcome, RuleOutcome, RuleResult, finding_id};
 use crate::audit::tables::{self, Tables};
 use crate::audit::timings::{Began, Clock};
@@ -56,16 +56,23 @@ pub(crate) struct RunOutput {
 /// [`run_timed`] on a fresh clock, for the unit tests.
 #[cfg(test)]
 pub(crate) fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String>>) -> RunOutput {
-    run_timed(rules, tables, only, Clock::start())
+    run_timed(rules, &mut tables.clone(), only, &[], Clock::start())
 }
 
 /// Runs `rules` (rules and views) against `tables`, logging each view's and rule's time against
 /// `clock` (the audit's own). `only`, when given, limits which rules run (views are still built
 /// as needed).
+///
+/// A table no rule still to run reads is released (removed from `tables`) unless it is one of
+/// `kept` (what the caller reads afterwards), and the rules run in an order that lets the largest
+/// tables go first: at a million objects a side `onprem_values` alone is a third of the tables,
+/// and holding it through every later rule set the audit's peak. The results and findings are
+/// still returned in the catalogue's order.
 pub(crate) fn run_timed(
     rules: &[Rule],
-    tables: &Tables,
+    tables: &mut Tables,
     only: Option<&BTreeSet<String>>,
+    kept: &[&str],
     clock: Clock,
 ) -> RunOutput {
     let mut catalog = Catalog::default();
@@ -89,40 +96,16 @@ pub(crate) fn run_timed(
     build_views(&mut catalog, rules, &mut unavailable, &mut output, clock);
     let partial = partial_inputs(rules, tables, &unavailable);
 
-    for rule in rules.iter().filter(|r| r.kind == Kind::Rule) {
-        if only.is_some_and(|only| !only.contains(&rule.name)) {
-            continue;
-        }
-        let mut missing: Vec<String> = unavailable_requirements(rule, &unavailable)
-            .into_iter()
-            .chain(missing_onprem_classes(rule, tables))
-            .collect();
-        let mut caveats: Vec<String> = rule
-            .optional
-            .iter()
-            .filter_map(|t| {
-                unavailable
-                    .get(t)
-                    .map(|why| format!("ran without {t} ({why})"))
-            })
-            .collect();
-        for t in rule.requires.iter().chain(&rule.optional) {
-            let Some(p) = partial.get(t) else { continue };
-            let scoped_rule = rule.requires.iter().any(|r| r == p.complete_for)
-                && !partial.contains_key(p.complete_for)
-                && !unavailable.contains_key(p.complete_for);
-            if scoped_rule {
-                caveats.push(format!(
-                    "{t} holds only the objects in {} ({}): what the rule looks up beyond them is not in this snapshot",
-                    p.complete_for, p.reason
-                ));
-            } else {
-                missing.push(format!(
-                    "{t} holds only part of the directory: {}",
-                    p.reason
-                ));
-            }
-        }
+    let to_run: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.kind == Kind::Rule && only.is_none_or(|only| only.contains(&r.name)))
+        .collect();
+    let mut releases = Releases::new(&to_run, tables, kept);
+    let mut ran: Vec<Option<(RuleResult, Vec<Finding>)>> =
+        std::iter::repeat_with(|| None).take(to_run.len()).collect();
+    for index in releases.order(&to_run) {
+        let rule = to_run[index];
+        let (mut missing, caveats) = readiness(rule, tables, &unavailable, &partial);
         // A rule may name a view that, when it has rows, says the data cannot support the rule
         // (an export that is probably partial): the rule is then not evaluated, with that reason.
         if missing.is_empty()
@@ -134,12 +117,13 @@ pub(crate) fn run_timed(
                 Err(error) => missing.push(format!("{guard} unavailable: {error}")),
             }
         }
+        let mut findings = Vec::new();
         let outcome = if missing.is_empty() {
             // A context of its own per rule (see `Catalog`).
             match run_rule(&mut catalog.context(), rule, clock) {
-                Ok(findings) => {
-                    let n = findings.len();
-                    output.findings.extend(findings);
+                Ok(rows) => {
+                    let n = rows.len();
+                    findings = rows;
                     if n == 0 {
                         RuleOutcome::Passed
                     } else {
@@ -159,16 +143,129 @@ pub(crate) fn run_timed(
         } else {
             caveats
         };
-        output.results.push(RuleResult {
+        let result = RuleResult {
             rule: rule.name.clone(),
             title: rule.title.clone(),
             severity: rule.severity,
             category: rule.category.clone(),
             outcome,
             caveats,
-        });
+        };
+        ran[index] = Some((result, findings));
+        for table in releases.ran(index) {
+            catalog.remove(&table);
+            tables.frames.remove(table.as_str());
+        }
+    }
+    for (result, findings) in ran.into_iter().flatten() {
+        output.results.push(result);
+        output.findings.extend(findings);
     }
     output
+}
+
+/// What keeps `rule` from being evaluated (unavailable or partial inputs, classes the exports
+/// lack) and the caveats it runs with (optional inputs missing, partial tables it is scoped to).
+fn readiness(
+    rule: &Rule,
+    tables: &Tables,
+    unavailable: &BTreeMap<String, String>,
+    partial: &BTreeMap<String, tables::Partial>,
+) -> (Vec<String>, Vec<String>) {
+    let mut missing: Vec<String> = unavailable_requirements(rule, unavailable)
+        .into_iter()
+        .chain(missing_onprem_classes(rule, tables))
+        .collect();
+    let mut caveats: Vec<String> = rule
+        .optional
+        .iter()
+        .filter_map(|t| {
+            unavailable
+                .get(t)
+                .map(|why| format!("ran without {t} ({why})"))
+        })
+        .collect();
+    for t in rule.requires.iter().chain(&rule.optional) {
+        let Some(p) = partial.get(t) else { continue };
+        let scoped_rule = rule.requires.iter().any(|r| r == p.complete_for)
+            && !partial.contains_key(p.complete_for)
+            && !unavailable.contains_key(p.complete_for);
+        if scoped_rule {
+            caveats.push(format!(
+                "{t} holds only the objects in {} ({}): what the rule looks up beyond them is not in this snapshot",
+                p.complete_for, p.reason
+            ));
+        } else {
+            missing.push(format!(
+                "{t} holds only part of the directory: {}",
+                p.reason
+            ));
+        }
+    }
+    (missing, caveats)
+}
+
+/// Which rules still read each table that may be released, so a table goes as soon as the last
+/// of them has run (see [`run_timed`]).
+struct Releases {
+    /// For each rule to run (by its place in the catalogue), the releasable tables it reads.
+    reads: Vec<BTreeSet<String>>,
+    /// Each releasable table's estimated size, largest first decides the order.
+    sizes: BTreeMap<String, usize>,
+}
+
+impl Releases {
+    fn new(to_run: &[&Rule], tables: &Tables, kept: &[&str]) -> Self {
+        let sizes: BTreeMap<String, usize> = tables
+            .frames
+            .iter()
+            .filter(|(name, _)| !kept.contains(name))
+            .map(|(name, frame)| ((*name).to_owned(), frame.estimated_size()))
+            .collect();
+        let reads = to_run
+            .iter()
+            .map(|rule| {
+                let declared = rule
+                    .requires
+                    .iter()
+                    .chain(&rule.optional)
+                    .map(|t| t.to_lowercase());
+                match guard::relations(&rule.sql) {
+                    // SQL that does not parse may read anything: it holds every table until it ran.
+                    None => sizes.keys().cloned().collect(),
+                    Some(read) => read
+                        .into_iter()
+                        .chain(declared)
+                        .filter(|t| sizes.contains_key(t))
+                        .collect(),
+                }
+            })
+            .collect();
+        Releases { reads, sizes }
+    }
+
+    /// The rules' places in the catalogue, in the order to run them: those reading the largest
+    /// releasable table first (so it can go early), ties in catalogue order.
+    fn order(&self, to_run: &[&Rule]) -> Vec<usize> {
+        let largest = |index: usize| {
+            self.reads[index]
+                .iter()
+                .map(|t| self.sizes[t])
+                .max()
+                .unwrap_or(0)
+        };
+        let mut order: Vec<usize> = (0..to_run.len()).collect();
+        order.sort_by_key(|&index| std::cmp::Reverse(largest(index)));
+        order
+    }
+
+    /// Records that the rule at `index` ran; returns the tables no rule still to run reads.
+    fn ran(&mut self, index: usize) -> Vec<String> {
+        let done = std::mem::take(&mut self.reads[index]);
+        done.into_iter()
+            .filter(|t| !self.reads.iter().any(|r| r.contains(t)))
+            .collect()
+    }
 }
 
 /// Why `rule` cannot be evaluated for want of on-prem objects of the classes it reports on: the
@@ -235,6 +332,11 @@ impl Catalog {
             Some((_, existing)) => *existing = frame,
             None => self.frames.push((name.to_owned(), frame)),
         }
+    }
+
+    /// Forgets a released table: later contexts no longer hold it.
+    fn remove(&mut self, name: &str) {
+        self.frames.retain(|(n, _)| n != name);
     }
 
     /// A fresh context holding every registered table and view.
@@ -613,6 +715,62 @@ mod tests {
             sql: sql.into(),
             source: "t.sql".into(),
         }
+    }
+
+    #[test]
+    fn a_table_is_released_after_the_last_rule_reading_it_and_results_keep_catalogue_order() {
+        let reading = |name: &str, table: &str, requires: &[&str]| Rule {
+            name: name.into(),
+            ..rule(
+                &format!(
+                    "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                     NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, \
+                     'm' AS message, 'r' AS remediation FROM {table} WHERE object_type = 'nothing'"
+                ),
+                requires,
+            )
+        };
+        let rules = [
+            reading("first", "cloud_objects", &["cloud_objects"]),
+            // Reads onprem_values without declaring it: it must still find it.
+            reading("second", "onprem_values", &["onprem_objects"]),
+            reading("third", "onprem_values", &["onprem_values"]),
+        ];
+        let mut tables = Tables::empty();
+        // The largest table: the rules reading it run first, and it goes after them.
+        let values = &tables::ONPREM_VALUES;
+        tables
+            .frames
+            .insert(values.name, DataFrame::full_null(&values.schema(), 1000));
+        let to_run: Vec<&Rule> = rules.iter().collect();
+        let releases = Releases::new(&to_run, &tables, &["cloud_objects"]);
+        assert_eq!(
+            releases.order(&to_run),
+            [1, 2, 0],
+            "onprem_values' readers first"
+        );
+        let out = run_timed(
+            &rules,
+            &mut tables,
+            None,
+            &["cloud_objects"],
+            Clock::start(),
+        );
+        let names: Vec<&str> = out.results.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(names, ["first", "second", "third"]);
+        for result in &out.results {
+            assert_eq!(result.outcome, RuleOutcome::Passed, "{result:?}");
+        }
+        assert!(!tables.frames.contains_key("onprem_values"));
+        assert!(
+            !tables.frames.contains_key("onprem_objects"),
+            "read, not kept"
+        );
+        assert!(tables.frames.contains_key("cloud_objects"), "kept");
+        assert!(
+            tables.frames.contains_key("domains"),
+            "read by no rule: left alone"
+        );
     }
 
     #[test]

@@ -18,15 +18,7 @@ use sqlparser::parser::{Parser, ParserOptions};
 /// Parses `sql` as polars-sql does and checks it reads only `allowed` relations (plus the names
 /// its own `WITH` clauses define). The error says what the SQL tried.
 pub fn check(sql: &str, allowed: &BTreeSet<String>) -> Result<(), String> {
-    // polars-sql's `SQLContext::execute`: GenericDialect with trailing commas.
-    let statements = Parser::new(&GenericDialect)
-        .with_options(ParserOptions {
-            trailing_commas: true,
-            ..ParserOptions::default()
-        })
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
-        .map_err(|e| format!("the SQL does not parse: {e}"))?;
+    let statements = parse(sql)?;
     let [statement] = statements.as_slice() else {
         return Err(format!(
             "a rule is one SELECT; this file holds {} statements",
@@ -54,6 +46,51 @@ pub fn check(sql: &str, allowed: &BTreeSet<String>) -> Result<(), String> {
     match statement.visit(&mut guard) {
         ControlFlow::Break(error) => Err(error),
         ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// The names of every table, view and `WITH` name `sql` reads, lower-cased; `None` when it does
+/// not parse (the caller must then assume it may read anything). The rules engine releases a
+/// table once no rule still to run reads it: a name is counted whether or not the rule declares
+/// it in `requires`, so a rule that forgot to declare a table still finds it.
+pub(crate) fn relations(sql: &str) -> Option<BTreeSet<String>> {
+    let statements = parse(sql).ok()?;
+    let mut read = Relations::default();
+    for statement in &statements {
+        let _ = statement.visit(&mut read);
+    }
+    Some(read.0)
+}
+
+/// The statements of `sql`, parsed as polars-sql's `SQLContext::execute` parses them:
+/// `GenericDialect` with trailing commas.
+fn parse(sql: &str) -> Result<Vec<Statement>, String> {
+    Parser::new(&GenericDialect)
+        .with_options(ParserOptions {
+            trailing_commas: true,
+            ..ParserOptions::default()
+        })
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| format!("the SQL does not parse: {e}"))
+}
+
+/// Every relation name a statement reads (see [`relations`]).
+#[derive(Default)]
+struct Relations(BTreeSet<String>);
+
+impl Visitor for Relations {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, .. } = factor {
+            for part in &name.0 {
+                if let Some(ident) = part.as_ident() {
+                    self.0.insert(ident.value.to_lowercase());
+                }
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -129,6 +166,27 @@ mod tests {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn relations_names_every_table_a_query_reads_however_nested() {
+        let sql = "WITH x AS (SELECT * FROM onprem_values) \
+                   SELECT * FROM x JOIN Onprem_Objects o ON x.object_guid = o.object_guid \
+                   WHERE x.object_guid IN (SELECT object_guid FROM smtp_address_problems) \
+                   UNION ALL SELECT * FROM (SELECT * FROM cloud_objects) c";
+        let read = relations(sql).expect("parses");
+        let expected: BTreeSet<String> = [
+            "x",
+            "onprem_values",
+            "onprem_objects",
+            "smtp_address_problems",
+            "cloud_objects",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        assert_eq!(read, expected);
+        assert_eq!(relations("SELEC nothing"), None);
     }
 
     #[test]

@@ -439,7 +439,7 @@ pub struct Params {
 }
 
 /// The tables built for one audit, and the reason for every table that could not be built.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Tables {
     pub frames: BTreeMap<&'static str, DataFrame>,
     pub unavailable: BTreeMap<&'static str, String>,
