@@ -32,6 +32,10 @@ today's TLDs and every `xn--` TLD): whether a domain is the tenant's is a differ
 */
 -- Each check is computed once as a flag, the rows with none are dropped, and only the few that
 -- remain get their message built (building it for every address first took most of the time).
+-- Which values are SMTP addresses is a flag too, not a WHERE of its own: filtering first copied
+-- the 3.4 million SMTP rows of a million objects (about 0.4 GiB, the audit's peak) only to drop
+-- nearly all of them; the flags are computed over the whole column instead, and one filter keeps
+-- the few rows that fail.
 SELECT
     smtp_address_checks.object_guid,
     smtp_address_checks.attribute,
@@ -54,6 +58,7 @@ FROM (
         v.attribute,
         v.value,
         v.symbols,
+        v.is_smtp AND v.attribute IN ('proxyAddresses', 'targetAddress', 'mail') AS smtp_address,
         v.at_count = 0 AS no_at,
         v.at_count > 1 AS many_at,
         v.at_count >= 1 AND v.local_length = 0 AS empty_local,
@@ -64,7 +69,6 @@ FROM (
         v.at_count >= 1 AND v.domain_length > 0
             AND (v.domain LIKE '.%' OR v.domain LIKE '%.' OR REGEXP_LIKE(v.domain, '[^a-z0-9.-]')) AS bad_domain
     FROM onprem_values v
-    WHERE v.is_smtp AND v.attribute IN ('proxyAddresses', 'targetAddress', 'mail')
 ) smtp_address_checks
-WHERE smtp_address_checks.no_at OR smtp_address_checks.many_at OR smtp_address_checks.empty_local OR smtp_address_checks.empty_domain OR smtp_address_checks.bad_character OR smtp_address_checks.double_period
-    OR smtp_address_checks.dotted_local OR smtp_address_checks.bad_domain
+WHERE smtp_address_checks.smtp_address AND (smtp_address_checks.no_at OR smtp_address_checks.many_at OR smtp_address_checks.empty_local OR smtp_address_checks.empty_domain OR smtp_address_checks.bad_character OR smtp_address_checks.double_period
+    OR smtp_address_checks.dotted_local OR smtp_address_checks.bad_domain)
