@@ -371,7 +371,8 @@ fn the_rules_remediation_names_the_cloud_sync_command() {
         jobs.to_string(),
     )
     .unwrap();
-    let report = entra_audit::testing::audit::check(&entra_audit::testing::audit::CheckOptions {
+    // On the binary's stack, as every audit in these tests (see common::check_on_main_stack).
+    let report = crate::common::check_on_main_stack(entra_audit::testing::audit::CheckOptions {
         cloud: Some(dir.path().to_owned()),
         as_of: Some(
             chrono::DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")

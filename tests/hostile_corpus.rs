@@ -79,7 +79,7 @@ fn read(path: &Path, kind: &str) -> Outcome {
                 onprem: vec![path.to_owned()],
                 ..entra_audit::testing::audit::CheckOptions::default()
             };
-            match entra_audit::testing::audit::check(&options) {
+            match crate::common::check_on_main_stack(options) {
                 Ok(report) => {
                     out.objects = report.inputs.onprem.iter().map(|f| f.objects).sum();
                     out.rejected = report
