@@ -71,9 +71,6 @@ match_keys AS (
     FROM unlinked
     WHERE primary_smtp IS NOT NULL AND mail_enabled
 ),
-linked AS (
-    SELECT DISTINCT cloud_object_id FROM onprem_links
-),
 -- Active holders only (directly or through a role-assignable group): whether an eligible (PIM)
 -- assignment blocks a soft match is not documented.
 admins AS (
@@ -82,7 +79,7 @@ admins AS (
     WHERE assignment = 'active'
     GROUP BY member_id
 ),
-candidates AS (
+pairs_found AS (
     SELECT
         k.object_guid,
         k.object_type AS onprem_object_type,
@@ -96,7 +93,6 @@ candidates AS (
         c.immutable_id AS cloud_immutable_id,
         c.last_sync_time AS cloud_last_sync_time,
         adm.roles AS cloud_admin_roles,
-        lk.cloud_object_id AS linked_cloud_object_id,
         -- The UPN is always the cloud object's own; an SMTP address may be a secondary one.
         a.kind = 'upn' OR a.is_primary AS on_cloud_primary,
         s.tenant_blocks
@@ -106,9 +102,21 @@ candidates AS (
     -- encoded row by row first, for every one of millions of cloud addresses.
     JOIN cloud_addresses a ON k.address = a.address
     JOIN cloud_objects c ON a.object_id = c.id
-    LEFT JOIN linked lk ON c.id = lk.cloud_object_id
     LEFT JOIN admins adm ON c.id = adm.member_id
     WHERE k.kind = a.kind
+),
+-- Which of the few cloud objects found are joined to another on-prem object: the links are
+-- searched for them, rather than every linked id of the tenant being gathered and hashed first
+-- (a million at a million objects).
+linked AS (
+    SELECT DISTINCT l.cloud_object_id
+    FROM onprem_links l
+    SEMI JOIN pairs_found p ON l.cloud_object_id = p.cloud_object_id
+),
+candidates AS (
+    SELECT p.*, lk.cloud_object_id AS linked_cloud_object_id
+    FROM pairs_found p
+    LEFT JOIN linked lk ON p.cloud_object_id = lk.cloud_object_id
 ),
 judged AS (
     SELECT
