@@ -103,7 +103,7 @@ pub(crate) fn run_timed(
     let mut releases = Releases::new(&to_run, tables, kept);
     let mut ran: Vec<Option<(RuleResult, Vec<Finding>)>> =
         std::iter::repeat_with(|| None).take(to_run.len()).collect();
-    for index in releases.order(&to_run) {
+    for index in releases.order() {
         let rule = to_run[index];
         let (mut missing, caveats) = readiness(rule, tables, &unavailable, &partial);
         // A rule may name a view that, when it has rows, says the data cannot support the rule
@@ -210,7 +210,7 @@ fn readiness(
 struct Releases {
     /// For each rule to run (by its place in the catalogue), the releasable tables it reads.
     reads: Vec<BTreeSet<String>>,
-    /// Each releasable table's estimated size, largest first decides the order.
+    /// Each releasable table's estimated size: the readers of the largest run first.
     sizes: BTreeMap<String, usize>,
 }
 
@@ -246,7 +246,7 @@ impl Releases {
 
     /// The rules' places in the catalogue, in the order to run them: those reading the largest
     /// releasable table first (so it can go early), ties in catalogue order.
-    fn order(&self, to_run: &[&Rule]) -> Vec<usize> {
+    fn order(&self) -> Vec<usize> {
         let largest = |index: usize| {
             self.reads[index]
                 .iter()
@@ -254,7 +254,7 @@ impl Releases {
                 .max()
                 .unwrap_or(0)
         };
-        let mut order: Vec<usize> = (0..to_run.len()).collect();
+        let mut order: Vec<usize> = (0..self.reads.len()).collect();
         order.sort_by_key(|&index| std::cmp::Reverse(largest(index)));
         order
     }
@@ -744,11 +744,7 @@ mod tests {
             .insert(values.name, DataFrame::full_null(&values.schema(), 1000));
         let to_run: Vec<&Rule> = rules.iter().collect();
         let releases = Releases::new(&to_run, &tables, &["cloud_objects"]);
-        assert_eq!(
-            releases.order(&to_run),
-            [1, 2, 0],
-            "onprem_values' readers first"
-        );
+        assert_eq!(releases.order(), [1, 2, 0], "onprem_values' readers first");
         let out = run_timed(
             &rules,
             &mut tables,
