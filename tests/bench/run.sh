@@ -13,6 +13,9 @@
 #   BENCH_CONTACTS, BENCH_GROUPS, BENCH_CLOUD_ONLY, BENCH_SEED, BENCH_PROBLEM_RATE
 #   ENTRA_AUDIT_BIN     the binary (default ${CARGO_TARGET_DIR:-target}/release/entra-audit)
 #   PYTHON              python3 with pip (default python3); SKIP_DUCKDB=1 skips step (c)
+#   BENCH_RUNS          how many times (b) and (c) run, one after the other (default 1): the
+#                       summary gives the median wall time and the largest peak RSS, and every
+#                       run's figures are printed, since a shared machine varies by 10-20 %
 #
 # Steps: (a) generate (`entra-audit simulate --out`, LDIF + JSON on-prem, jsonl cloud);
 # (b) entra-audit check under /usr/bin/time -v: wall time, peak RSS, and its findings compared with
@@ -32,11 +35,13 @@ BENCH_GROUPS=${BENCH_GROUPS:-$((BENCH_USERS * 6 / 87))}
 BENCH_CLOUD_ONLY=${BENCH_CLOUD_ONLY:-$((BENCH_USERS / 87))}
 BENCH_PROBLEM_RATE=${BENCH_PROBLEM_RATE:-0.01}
 ENTRA_AUDIT_BIN=${ENTRA_AUDIT_BIN:-${CARGO_TARGET_DIR:-target}/release/entra-audit}
+BENCH_RUNS=${BENCH_RUNS:-1}
 case "$ENTRA_AUDIT_BIN" in /*) ;; *) ENTRA_AUDIT_BIN="$ROOT/$ENTRA_AUDIT_BIN" ;; esac
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 [ -x "$ENTRA_AUDIT_BIN" ] || die "no binary at $ENTRA_AUDIT_BIN: build it (cargo build --release) or set ENTRA_AUDIT_BIN"
 case "$BENCH_DIR" in "$ROOT"|"$ROOT"/*) die "BENCH_DIR must be outside the checkout ($ROOT)";; esac
+case "$BENCH_RUNS" in ''|*[!0-9]*|0) die "BENCH_RUNS must be a whole number of runs, 1 or more (got '$BENCH_RUNS')";; esac
 
 if [ ! -x /usr/bin/time ]; then
     echo "installing GNU time (apt-get install time)" >&2
@@ -84,16 +89,18 @@ SIZE_LDIF=$(du -m "$DATA/onprem/ad.ldif" | cut -f1)
 SIZE_CLOUD=$(du -cm "$DATA"/cloud/*.json* | tail -1 | cut -f1)
 echo "   on-prem: $N_ONPREM users/contacts/groups in ad.ldif (${SIZE_LDIF} MiB); cloud: $N_CLOUD users/contacts/groups (${SIZE_CLOUD} MiB)"
 
-# --- (b) entra-audit check -----------------------------------------------------------------
-echo "== (b) $ENTRA_AUDIT_BIN check"
-REPORT="$BENCH_DIR/report"
-rm -rf "$REPORT"
-# The JSON log at info holds one `phase done` event per phase and rule (see src/audit/timings.rs).
-ENTRA_AUDIT_LOG=info /usr/bin/time -v -o "$BENCH_DIR/check.time" "$ENTRA_AUDIT_BIN" --log-format json check --cloud "$DATA/cloud" \
-    --onprem "$DATA/onprem/ad.ldif" --out "$REPORT" --fail-on never > "$BENCH_DIR/check.log" 2>&1 \
-    || { cat "$BENCH_DIR/check.log" >&2; die "entra-audit check failed"; }
-CHECK_WALL=$(wall_of "$BENCH_DIR/check.time"); CHECK_RSS=$(rss_of "$BENCH_DIR/check.time")
-VERDICT=$("$PYTHON" - "$DATA/expected.json" "$REPORT/findings.json" <<'EOF'
+# --- (b) entra-audit check, as a function: run N ---------------------------------------------
+# Sets CHECK_WALL, CHECK_RSS and VERDICT for the run.
+run_check() {
+    echo "== (b) run $1 of $BENCH_RUNS: $ENTRA_AUDIT_BIN check"
+    REPORT="$BENCH_DIR/report"
+    rm -rf "$REPORT"
+    # The JSON log at info holds one `phase done` event per phase and rule (see src/audit/timings.rs).
+    ENTRA_AUDIT_LOG=info /usr/bin/time -v -o "$BENCH_DIR/check.time" "$ENTRA_AUDIT_BIN" --log-format json check --cloud "$DATA/cloud" \
+        --onprem "$DATA/onprem/ad.ldif" --out "$REPORT" --fail-on never > "$BENCH_DIR/check.log" 2>&1 \
+        || { cat "$BENCH_DIR/check.log" >&2; die "entra-audit check failed"; }
+    CHECK_WALL=$(wall_of "$BENCH_DIR/check.time"); CHECK_RSS=$(rss_of "$BENCH_DIR/check.time")
+    VERDICT=$("$PYTHON" - "$DATA/expected.json" "$REPORT/findings.json" <<'EOF'
 import collections, json, sys
 key = lambda r: (r["rule"], r["cloud_object_id"], r["onprem_object_guid"])
 expected = collections.Counter(map(key, json.load(open(sys.argv[1]))))
@@ -104,18 +111,19 @@ print(f"{sum(got.values())} findings; expected {sum(expected.values())}: "
 for k in list(missing)[:5]: print("   missing:", *k, file=sys.stderr)
 for k in list(extra)[:5]: print("   unexpected:", *k, file=sys.stderr)
 EOF
-)
-echo "   ${CHECK_WALL} s wall, ${CHECK_RSS} MiB peak RSS; $VERDICT"
-"$PYTHON" "$HERE/phases.py" "$BENCH_DIR/check.log"   # time and peak RSS per phase, view and rule
+    )
+    echo "   ${CHECK_WALL} s wall, ${CHECK_RSS} MiB peak RSS; $VERDICT"
+    "$PYTHON" "$HERE/phases.py" "$BENCH_DIR/check.log"   # time and peak RSS per phase, view and rule
+}
 
-# --- (c) DuckDB ------------------------------------------------------------------------------
-DUCK_WALL="skipped"; DUCK_RSS="-"; DUCK_NOTE=""
+# --- (c) DuckDB: set up once, run as a function: run N --------------------------------------
+# run_duckdb sets DUCK_WALL, DUCK_RSS and DUCK_NOTE for the run.
 if [ "${SKIP_DUCKDB:-0}" != 1 ]; then
     if ! "$PYTHON" -c 'import duckdb' 2>/dev/null; then
         echo "   installing duckdb (pip install duckdb)"
         "$PYTHON" -m pip install --quiet duckdb
     fi
-    echo "== (c) DuckDB $("$PYTHON" -c 'import duckdb; print(duckdb.__version__)'): soft-match join over ad.json + users/contacts/groups.jsonl"
+    DUCK_VERSION="$("$PYTHON" -c 'import duckdb; print(duckdb.__version__)')"
     cat > "$BENCH_DIR/duckdb_softmatch.py" <<'EOF'
 import sys, time
 import duckdb
@@ -193,6 +201,11 @@ SELECT count(*) FROM (SELECT DISTINCT k.object_guid, a.id FROM keys k JOIN cloud
 done = time.perf_counter()
 print(f"{done - started:.2f} {loaded - started:.2f} {done - loaded:.2f} {candidates}")
 EOF
+fi
+run_duckdb() {
+    DUCK_WALL="skipped"; DUCK_RSS="-"; DUCK_NOTE=""
+    [ "${SKIP_DUCKDB:-0}" != 1 ] || return 0
+    echo "== (c) run $1 of $BENCH_RUNS: DuckDB $DUCK_VERSION: soft-match join over ad.json + users/contacts/groups.jsonl"
     /usr/bin/time -v -o "$BENCH_DIR/duckdb.time" "$PYTHON" "$BENCH_DIR/duckdb_softmatch.py" "$DATA" > "$BENCH_DIR/duckdb.out"
     read -r D_TOTAL D_LOAD D_QUERY D_PAIRS < "$BENCH_DIR/duckdb.out"
     DUCK_WALL=$(wall_of "$BENCH_DIR/duckdb.time"); DUCK_RSS="$(rss_of "$BENCH_DIR/duckdb.time") MiB"
@@ -201,7 +214,21 @@ EOF
     DUCK_NOTE="load ${D_LOAD} s + join ${D_QUERY} s; ${D_PAIRS} soft-match candidate pairs (expected ${D_EXPECTED})"
     echo "   ${DUCK_WALL} s wall (process), ${DUCK_RSS} peak RSS; $DUCK_NOTE"
     DUCK_WALL="$DUCK_WALL s"
-fi
+}
+
+# --- the runs -------------------------------------------------------------------------------
+CHECK_WALLS=(); CHECK_RSSES=(); DUCK_WALLS=(); ALL_OK=yes
+for run in $(seq 1 "$BENCH_RUNS"); do
+    run_check "$run"
+    run_duckdb "$run"
+    CHECK_WALLS+=("$CHECK_WALL"); CHECK_RSSES+=("$CHECK_RSS"); DUCK_WALLS+=("${DUCK_WALL% s}")
+    case "$VERDICT" in *": 0 missing, 0 unexpected") ;; *) ALL_OK=no ;; esac
+    echo "BENCH-RUN run=$run check_wall_s=$CHECK_WALL check_peak_rss_mib=$CHECK_RSS duckdb_wall_s=${DUCK_WALL% s}"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+CHECK_WALL=$(median "${CHECK_WALLS[@]}")
+CHECK_RSS=$(printf '%s\n' "${CHECK_RSSES[@]}" | sort -g | tail -1)
+if [ "${SKIP_DUCKDB:-0}" != 1 ]; then DUCK_WALL="$(median "${DUCK_WALLS[@]}") s"; fi
 
 # --- (d) summary -----------------------------------------------------------------------------
 echo
@@ -211,5 +238,6 @@ printf '| %-50s | %10s | %10s | %s\n' "generate (entra-audit simulate --out)" "$
 printf '| %-50s | %10s | %10s | %s\n' "entra-audit check (LDIF + snapshot, all rules)" "$CHECK_WALL s" "$CHECK_RSS MiB" "$VERDICT"
 printf '| %-50s | %10s | %10s | %s\n' "duckdb soft-match join (JSON + jsonl, incl. load)" "$DUCK_WALL" "$DUCK_RSS" "$DUCK_NOTE"
 # One line for scripts (a regression is one diff away): wall seconds, peak RSS, objects, verdict.
-CHECK_OK=no; case "$VERDICT" in *": 0 missing, 0 unexpected") CHECK_OK=yes ;; esac
-echo "BENCH check wall_s=$CHECK_WALL peak_rss_mib=$CHECK_RSS onprem_objects=$N_ONPREM cloud_objects=$N_CLOUD findings_match=$CHECK_OK duckdb_wall_s=${DUCK_WALL% s}"
+# With several runs: the median wall time, the largest peak RSS, and every run's wall times.
+CHECK_OK=$ALL_OK
+echo "BENCH check wall_s=$CHECK_WALL peak_rss_mib=$CHECK_RSS onprem_objects=$N_ONPREM cloud_objects=$N_CLOUD findings_match=$CHECK_OK duckdb_wall_s=${DUCK_WALL% s} runs=$BENCH_RUNS check_walls_s=$(IFS=,; echo "${CHECK_WALLS[*]}") duckdb_walls_s=$(IFS=,; echo "${DUCK_WALLS[*]}")"
