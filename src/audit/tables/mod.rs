@@ -14,6 +14,7 @@
 //! A table whose source is missing or unusable is not registered at all; [`Tables::unavailable`]
 //! says why, and the rule engine turns that into "not evaluated".
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ use polars_arrow::bitmap::MutableBitmap;
 use polars_buffer::Buffer;
 
 use crate::audit::sync_model::UpnSource;
+use crate::audit::text::lowercase;
 use crate::inputs::onprem::{self, OnPremObject};
 use crate::inputs::snapshot::CloudSnapshot;
 
@@ -608,16 +610,17 @@ fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
     tables
 }
 
-fn lower(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase)
+/// `s` trimmed and lower-cased (null when nothing is left), copied only when that changes it.
+fn lower(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(lowercase)
 }
 
-fn upn_suffix(upn: Option<&str>) -> Option<String> {
-    upn.and_then(|u| u.rsplit_once('@'))
-        .map(|(_, domain)| domain.trim().to_lowercase())
-        .filter(|d| !d.is_empty())
+/// The part of `upn` after its last `@`, as [`lower`] gives it.
+fn upn_suffix(upn: Option<&str>) -> Option<Cow<'_, str>> {
+    lower(
+        upn.and_then(|u| u.rsplit_once('@'))
+            .map(|(_, domain)| domain),
+    )
 }
 
 #[cfg(test)]
