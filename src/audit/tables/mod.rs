@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use polars_arrow::array::{MutableBinaryViewArray, View};
-use polars_arrow::bitmap::MutableBitmap;
 use polars_buffer::Buffer;
 
 use crate::audit::sync_model::UpnSource;
@@ -307,16 +306,15 @@ fn view_str_column<S: AsRef<str>>(
     shared: Option<&SharedText>,
     values: impl IntoIterator<Item = Option<S>>,
 ) -> StringChunked {
-    let mut views: Vec<View> = Vec::with_capacity(height);
-    let mut validity = MutableBitmap::with_capacity(height);
+    // The views are made first and handed to polars once the column's own buffers are whole.
+    let mut views: Vec<Option<View>> = Vec::with_capacity(height);
     // Buffer 0 is the shared text (empty when there is none); the column's own copies follow,
     // each under 4 GiB (a view's offset is 32 bits).
     let mut own: Vec<Vec<u8>> = vec![Vec::new()];
     let mut last_copied: Option<View> = None;
     for value in values {
         let Some(value) = value else {
-            views.push(View::default());
-            validity.push(false);
+            views.push(None);
             continue;
         };
         let value = value.as_ref();
@@ -349,24 +347,17 @@ fn view_str_column<S: AsRef<str>>(
                 }
             },
         };
-        views.push(view);
-        validity.push(true);
+        views.push(Some(view));
     }
     let shared = shared.map_or_else(Buffer::default, |s| s.buffer.clone());
     let buffers: Vec<Buffer<u8>> = std::iter::once(shared)
         .chain(own.into_iter().map(Buffer::from))
         .collect();
-    // push_view takes each view as made above, pointing into the buffers, instead of checking
-    // every value for UTF-8 again as Utf8ViewArray::try_new does: the values are pieces of
+    // The views go to polars as made above (extend_views), pointing into the buffers, instead of
+    // being checked for UTF-8 again as Utf8ViewArray::try_new does: the values are pieces of
     // `&str`s, so they are UTF-8 already.
     let mut array = MutableBinaryViewArray::<str>::with_capacity(height);
-    for (view, valid) in views.into_iter().zip(validity.iter()) {
-        if valid {
-            array.push_view(view, &buffers);
-        } else {
-            array.push_null();
-        }
-    }
+    array.extend_views(views.into_iter(), &buffers);
     StringChunked::with_chunk(name.into(), array.freeze())
 }
 
