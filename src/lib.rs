@@ -27,6 +27,7 @@ pub(crate) mod audit;
 pub mod commands;
 pub(crate) mod graph;
 mod graph_metadata;
+mod guid;
 pub(crate) mod inputs;
 pub(crate) mod outputs;
 pub(crate) mod preview;

@@ -60,35 +60,10 @@ pub(super) enum Id {
 
 impl Id {
     fn new(text: String) -> Id {
-        let b = text.as_bytes();
-        let hex = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
-        let mut guid = [0u8; 16];
-        let mut digits = b
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| ![8, 13, 18, 23].contains(i));
-        let canonical = b.len() == 36
-            && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
-            && guid.iter_mut().all(|byte| {
-                let (Some((_, &hi)), Some((_, &lo))) = (digits.next(), digits.next()) else {
-                    return false;
-                };
-                match (hex(hi), hex(lo)) {
-                    (Some(hi), Some(lo)) => {
-                        *byte = hi << 4 | lo;
-                        true
-                    }
-                    _ => false,
-                }
-            });
-        if canonical {
-            Id::Guid(guid)
-        } else {
-            Id::Text(text.into_boxed_str())
+        // Only the lower-case form is held as bytes: it displays back exactly as it came.
+        match crate::guid::parse(&text) {
+            Some(guid) if !text.bytes().any(|b| b.is_ascii_uppercase()) => Id::Guid(guid),
+            _ => Id::Text(text.into_boxed_str()),
         }
     }
 }
@@ -97,15 +72,7 @@ impl std::fmt::Display for Id {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Id::Text(text) => f.write_str(text),
-            Id::Guid(g) => {
-                for (i, byte) in g.iter().enumerate() {
-                    if [4, 6, 8, 10].contains(&i) {
-                        f.write_str("-")?;
-                    }
-                    write!(f, "{byte:02x}")?;
-                }
-                Ok(())
-            }
+            Id::Guid(guid) => f.write_str(&crate::guid::format(guid)),
         }
     }
 }

@@ -19,6 +19,7 @@ mod ldif;
 
 use std::path::{Path, PathBuf};
 
+use crate::guid::hex_digit;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -1408,20 +1409,13 @@ pub(crate) fn dn_domain(dn: &str) -> Option<String> {
 /// GUID text (lower-case 8-4-4-4-12) from bytes in `Guid.ToByteArray()` order: the first three
 /// groups are little-endian in the bytes, so they are reversed for display.
 pub(crate) fn guid_to_string(bytes: &[u8; 16]) -> String {
-    // Two hex digits a byte from a table, not `write!("{:02x}")`: this runs for every object
-    // (twice, in the import and the tables), and the formatting machinery was 1 % of an audit.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    let mut text = String::with_capacity(36);
-    for (position, &index) in order.iter().enumerate() {
-        if matches!(position, 4 | 6 | 8 | 10) {
-            text.push('-');
-        }
-        let byte = bytes[index];
-        text.push(char::from(HEX[usize::from(byte >> 4)]));
-        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    text
+    crate::guid::format(&to_byte_array_order(bytes))
+}
+
+/// Swaps between `Guid.ToByteArray()` order and the order the text shows (the first three
+/// groups reversed; the swap is its own inverse).
+fn to_byte_array_order(bytes: &[u8; 16]) -> [u8; 16] {
+    [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15].map(|index| bytes[index])
 }
 
 /// Bytes in `Guid.ToByteArray()` order from GUID text as `[guid]` prints it (8-4-4-4-12, any case,
@@ -1431,28 +1425,7 @@ pub(crate) fn guid_from_str(text: &str) -> Option<[u8; 16]> {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(text);
-    let bytes = text.as_bytes();
-    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
-        return None;
-    }
-    let mut display = [0u8; 16];
-    let mut digits = bytes.iter().filter(|&&b| b != b'-');
-    for byte in &mut display {
-        let high = hex_digit(*digits.next()?)?;
-        let low = hex_digit(*digits.next()?)?;
-        *byte = high << 4 | low;
-    }
-    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    Some(order.map(|index| display[index]))
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    crate::guid::parse(text).map(|shown| to_byte_array_order(&shown))
 }
 
 /// `S-1-5-21-...` from a binary SID (revision, sub-authority count, 48-bit big-endian identifier
