@@ -83,9 +83,6 @@ pub(super) struct Candidate {
     pub(super) id: Id,
     /// A group (else a user).
     group: bool,
-    /// `onPremisesSyncEnabled` true: synced now, where the others were synced once (or carry
-    /// an anchor or a sync time): `stale-cloud-only`'s population, usually far smaller.
-    pub(super) synced: bool,
 }
 
 impl Candidate {
@@ -118,12 +115,13 @@ struct Side {
     total: Option<u64>,
     /// `/$count` of the objects with `onPremisesSyncEnabled eq true`.
     synced_total: Option<u64>,
-    /// Objects written so far, and of them those with and without `onPremisesSyncEnabled`
-    /// true.
-    objects: u64,
+    /// Objects written so far with and without `onPremisesSyncEnabled` true (an object whose
+    /// record cannot be read counts as without).
     synced_objects: u64,
     other_objects: u64,
-    /// The candidates so far, formerly synced and synced, in file order.
+    /// The candidates so far, formerly synced and synced, in file order: synced now, where the
+    /// others were synced once (or carry an anchor or a sync time), is `stale-cloud-only`'s
+    /// population, usually far smaller.
     formerly: Vec<Candidate>,
     synced: Vec<Candidate>,
     /// `Some(complete)` once the collection has ended.
@@ -143,7 +141,7 @@ impl Side {
         let Some(total) = self.total else {
             return u64::MAX;
         };
-        let unseen = total.saturating_sub(self.objects);
+        let unseen = total.saturating_sub(self.synced_objects + self.other_objects);
         let of_kind = match (synced, self.synced_total) {
             (true, Some(s)) => s.saturating_sub(self.synced_objects),
             (false, Some(s)) => total.saturating_sub(s).saturating_sub(self.other_objects),
@@ -251,7 +249,6 @@ impl Candidates {
         self.update(collection, |state, _| {
             let side = &mut state.sides[i];
             // An object without an id cannot be read; counted as seen, as it is in the file.
-            side.objects += listed.len() as u64 + unreadable;
             side.other_objects += unreadable;
             for l in listed {
                 let synced = l.on_premises_sync_enabled == Some(true);
@@ -264,7 +261,6 @@ impl Candidates {
                     let c = Candidate {
                         id: Id::new(l.id),
                         group: i == 1,
-                        synced,
                     };
                     if synced {
                         side.synced.push(c);
