@@ -281,12 +281,8 @@ impl Task<'_> {
                     }
                     paged[i] += page.value.len() as u64;
                     self.progress(page.value.len());
-                    for raw in &page.value {
-                        w.write(raw).await?;
-                    }
-                    if let Some(c) = self.candidates {
-                        c.page(self.collection, page.value.iter().map(AsRef::as_ref));
-                    }
+                    let objects: Vec<&RawValue> = page.value.iter().map(AsRef::as_ref).collect();
+                    self.write_page(w, &objects).await?;
                 }
                 PartEvent::Done(s) => stats.add(s),
                 PartEvent::Failed(i, e, s) => {

@@ -548,6 +548,18 @@ impl Task<'_> {
         }
     }
 
+    /// Writes a page's objects to the collection's file and tells the candidates what it wrote
+    /// (they follow the file: see [`candidates`]).
+    async fn write_page(&self, w: &mut JsonlWriter, page: &[&RawValue]) -> anyhow::Result<()> {
+        for raw in page {
+            w.write(raw).await?;
+        }
+        if let Some(c) = self.candidates {
+            c.page(self.collection, page.iter().copied());
+        }
+        Ok(())
+    }
+
     /// Pages `url` into `w`, keeping the objects `keep` accepts.
     async fn page_into(
         &self,
@@ -567,20 +579,15 @@ impl Task<'_> {
                 }
             };
             self.progress(page.value.len());
-            for raw in page.value.iter().filter(|r| keep(r)) {
-                if let Err(e) = w.write(raw).await {
-                    result = Err(Failure::Io(e));
-                    break;
-                }
-            }
-            if result.is_err() {
+            let kept: Vec<&RawValue> = page
+                .value
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|r| keep(r))
+                .collect();
+            if let Err(e) = self.write_page(w, &kept).await {
+                result = Err(Failure::Io(e));
                 break;
-            }
-            if let Some(c) = self.candidates {
-                c.page(
-                    self.collection,
-                    page.value.iter().filter(|r| keep(r)).map(AsRef::as_ref),
-                );
             }
         }
         stats.add(pager.stats());
