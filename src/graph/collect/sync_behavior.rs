@@ -126,13 +126,22 @@ impl Read {
     ) {
         self.records.insert(
             candidate.id.clone(),
-            SyncBehavior {
-                id: candidate.id.to_string(),
-                object_type: Some(candidate.object_type().to_owned()),
-                is_cloud_managed,
-                not_read,
-            },
+            behaviour(candidate, is_cloud_managed, not_read),
         );
+    }
+}
+
+/// The record written for `candidate`.
+fn behaviour(
+    candidate: &Candidate,
+    is_cloud_managed: Option<bool>,
+    not_read: Option<String>,
+) -> SyncBehavior {
+    SyncBehavior {
+        id: candidate.id.to_string(),
+        object_type: Some(candidate.object_type().to_owned()),
+        is_cloud_managed,
+        not_read,
     }
 }
 
@@ -164,18 +173,17 @@ impl Task<'_> {
             outcome.stats = stats;
             outcome
         };
-        if options.errors_only {
+        // `collect` follows candidates in every run that reads the behaviour, except an
+        // errors-only one.
+        let Some(candidates) = candidates else {
             return unknown(
                 "errors-only run: users and groups hold only objects with provisioning errors",
                 CallStats::default(),
             )
             .await;
-        }
+        };
         let incomplete =
             "users and groups were not both collected completely, so the candidates are unknown";
-        let Some(candidates) = candidates else {
-            return unknown(incomplete, CallStats::default()).await;
-        };
         let cap = options.sync_behavior_cap;
         let mut read = Read::default();
         self.read_early(candidates, in_flight, &mut read).await;
@@ -262,15 +270,13 @@ impl Task<'_> {
         // side were 400 MiB of a collect that otherwise needs 60.
         let mut records = std::mem::take(&mut read.records);
         let records = ordered.iter().enumerate().map(|(i, c)| {
-            records.remove(&c.id).unwrap_or_else(|| SyncBehavior {
-                id: c.id.to_string(),
-                object_type: Some(c.object_type().to_owned()),
-                is_cloud_managed: None,
-                not_read: Some(if i < selected {
+            records.remove(&c.id).unwrap_or_else(|| {
+                let why = if i < selected {
                     "no answer from Graph".to_owned()
                 } else {
                     over_cap_why.clone()
-                }),
+                };
+                behaviour(c, None, Some(why))
             })
         });
         let result = self.write_value(records).await;
