@@ -66,13 +66,11 @@ pub(crate) async fn principals(
         (result, query_stats)
     }))
     .await;
-    let mut results = Vec::with_capacity(answers.len());
-    for (result, query_stats) in answers {
-        stats.add(query_stats);
-        results.push(result);
+    for (_, query_stats) in &answers {
+        stats.add(*query_stats);
     }
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (url, result) in queries.iter().zip(results) {
+    for (url, (result, _)) in queries.iter().zip(answers) {
         for raw in result? {
             let sp: PrincipalWire =
                 serde_json::from_str(raw.get()).map_err(|source| GraphError::Decode {
