@@ -111,13 +111,10 @@ impl Task<'_> {
                 // request Graph answered with 429 would misstate the budget used), so one still
                 // out is waited for, beside the sequential pass rather than before it (a page of
                 // 999 at Graph's latency, the first second of a small tenant's collect).
-                let mut sample_out = false;
+                let sample_out = !large && sampled.is_none();
                 let sample = match (large, sampled) {
                     (false, Some(sample)) => (Ok(Vec::new()), sample.1),
-                    (false, None) => {
-                        sample_out = true;
-                        (Ok(Vec::new()), CallStats::default())
-                    }
+                    (false, None) => (Ok(Vec::new()), CallStats::default()),
                     (true, Some(sample)) => sample,
                     (true, None) => sampling.as_mut().await,
                 };
