@@ -201,10 +201,10 @@ fn sync_jobs(jobs: &DataFrame, as_of: DateTime<Utc>) -> PolarsResult<Vec<SyncJob
     let last_execution_state = text("last_execution_state")?;
     let last_execution_ended = time("last_execution_ended")?;
     let last_success_time = time("last_success_time")?;
-    let successive_failures: Vec<Option<i64>> = jobs
+    let successive_failures: Vec<Option<i32>> = jobs
         .column("successive_failures")?
         .as_materialized_series()
-        .i64()?
+        .i32()?
         .iter()
         .collect();
     let quarantine_reason = text("quarantine_reason")?;
@@ -224,7 +224,7 @@ fn sync_jobs(jobs: &DataFrame, as_of: DateTime<Utc>) -> PolarsResult<Vec<SyncJob
             last_execution_ended: last_execution_ended[i].clone(),
             last_success_time: last_success_time[i].clone(),
             last_success_age_hours: last_success_age[i],
-            successive_failures: successive_failures[i],
+            successive_failures: successive_failures[i].map(i64::from),
             quarantine_reason: quarantine_reason[i].clone(),
             quarantine_since: quarantine_since[i].clone(),
             error: quarantine_error[i]

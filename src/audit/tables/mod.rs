@@ -42,7 +42,7 @@ impl ColumnType {
         match self {
             ColumnType::Str => DataType::String,
             ColumnType::Bool => DataType::Boolean,
-            ColumnType::Int => DataType::Int64,
+            ColumnType::Int => DataType::Int32,
             ColumnType::Time => DataType::Datetime(TimeUnit::Microseconds, None),
         }
     }
@@ -51,7 +51,7 @@ impl ColumnType {
         match self {
             ColumnType::Str => "text",
             ColumnType::Bool => "boolean",
-            ColumnType::Int => "integer",
+            ColumnType::Int => "integer (32-bit)",
             ColumnType::Time => "timestamp (UTC)",
         }
     }
@@ -255,9 +255,15 @@ impl<'t> FrameBuilder<'t> {
         );
     }
 
+    /// Integers are held in 32 bits (half the memory of 64 over the ten million lengths and
+    /// counts of a million-object audit); a value beyond that range saturates, which no count
+    /// or length of one directory comes near.
     fn int(&mut self, values: impl IntoIterator<Item = Option<i64>>) {
         let spec = self.next_spec(ColumnType::Int);
-        let series: Int64Chunked = values.into_iter().collect();
+        let series: Int32Chunked = values
+            .into_iter()
+            .map(|n| n.map(saturate_i32))
+            .collect();
         self.columns.push(
             series
                 .with_name(spec.name.into())
@@ -365,6 +371,10 @@ fn view_str_column<S: AsRef<str>>(
 fn copied(own: &[Vec<u8>], view: View) -> &[u8] {
     let start = view.offset as usize;
     &own[view.buffer_idx as usize - 1][start..start + view.length as usize]
+}
+
+fn saturate_i32(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
 }
 
 /// A count as the tables hold it (saturating: no export holds 2^63 of anything).
