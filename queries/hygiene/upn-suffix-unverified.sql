@@ -31,7 +31,7 @@ in Active Directory Domains and Trusts, then change their UPN, for example
 - Non-routable domains: https://learn.microsoft.com/microsoft-365/enterprise/prepare-a-non-routable-domain-for-directory-synchronization
 */
 WITH initial AS (
-    SELECT name AS initial_domain, 'user' AS object_type FROM domains WHERE is_initial
+    SELECT name AS initial_domain FROM domains WHERE is_initial
 ),
 -- The users with an unverified suffix, found first: the substituted UPN is then built for them
 -- only (building it for every user and joining it back by objectGUID took most of the time).
@@ -49,7 +49,7 @@ substituted AS (
         COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1))
             || '@' || i.initial_domain AS substituted_upn
     FROM unverified_upn_suffix_users o
-    JOIN initial i ON o.object_type = i.object_type
+    CROSS JOIN initial i
 )
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,

@@ -162,8 +162,8 @@ fn query(ctx: &mut SQLContext, sql: &str) -> PolarsResult<Vec<(String, Option<St
     let kinds = strings(&frame, frame.get_column_names()[0].as_str())?;
     let second = frame.get_column_names()[1].to_string();
     let states = match frame.column(&second)?.dtype() {
-        DataType::String => strings(&frame, &second)?,
-        _ => vec![None; frame.height()],
+        DataType::Null => vec![None; frame.height()],
+        _ => strings(&frame, &second)?,
     };
     let counts = frame.column("n")?.as_materialized_series().i64()?.clone();
     Ok(kinds
@@ -261,9 +261,11 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// A text column's values; a word column (`object_type`, `sync_state`: polars `Enum`s) as text.
 fn strings(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
     Ok(frame
         .column(name)?
+        .cast(&DataType::String)?
         .as_materialized_series()
         .str()?
         .iter()

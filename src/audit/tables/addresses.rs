@@ -9,7 +9,12 @@ use polars::prelude::*;
 
 use crate::audit::text::lowercase;
 
-use super::{ColumnSpec, ColumnType, FrameBuilder, SharedText, TableSpec};
+use super::{
+    ADDRESS_KINDS, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec,
+};
+
+/// Where an address comes from: the words of the address tables' `origin`.
+const ADDRESS_ORIGINS: &[&str] = &["mail", "proxyAddresses", "userPrincipalName"];
 
 /// One row of an address table: an object's id and type and one of its addresses.
 pub(super) struct AddressRow<'a> {
@@ -22,11 +27,11 @@ table! {
     const ADDRESS_COLUMNS: columns;
     pub(super) fn address_frame(&[AddressRow<'_>], text: Option<&SharedText>) |r| shares text {
         "object_id": Str = "onprem: object_guid; cloud: id" => Some(r.object_id),
-        "object_type": Str = "user, contact or group" => Some(r.object_type),
-        "kind": Str = "upn or smtp (mail and SMTP proxy addresses share one namespace)" => Some(r.address.kind),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
+        "kind": Word(ADDRESS_KINDS) = "upn or smtp (mail and SMTP proxy addresses share one namespace)" => Some(r.address.kind),
         "address": Str = "the value, lower case, without the smtp: prefix" => Some(&*r.address.value),
         "is_primary": Bool = "upn: always; smtp: the SMTP: (upper case) proxy address, or mail when there is none" => Some(r.address.is_primary),
-        "origin": Str = "userPrincipalName, proxyAddresses or mail" => Some(r.address.origin),
+        "origin": Word(ADDRESS_ORIGINS) = "userPrincipalName, proxyAddresses or mail" => Some(r.address.origin),
         "raw": Str = "the value as it stands in the source" => Some(r.address.raw),
     }
 }

@@ -10,8 +10,8 @@ use super::addresses::{
     Address, CLOUD_ADDRESSES, Derived, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, Params, Partial, TableSpec,
-    Tables, lower, stack_in_order, upn_suffix,
+    ADDRESS_KINDS, Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES,
+    Params, Partial, TableSpec, Tables, lower, stack_in_order, upn_suffix,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -26,11 +26,14 @@ struct CloudRow<'a> {
     derived: &'a Derived<'a>,
 }
 
+/// The words of `cloud_objects.sync_state`, from the tri-state `onPremisesSyncEnabled`.
+const SYNC_STATES: &[&str] = &["cloud_only", "formerly_synced", "synced"];
+
 table! {
     pub(crate) const CLOUD_OBJECTS = "cloud_objects", "Every Entra user, contact (orgContact) and group of the snapshot.";
     fn cloud_objects_frame(&[CloudRow<'_>]) |r| {
         "id": Str = "object id" => Some(&r.object.id),
-        "object_type": Str = "user, contact or group" => Some(r.object_type),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "display_name": Str = "displayName" => r.object.display_name.as_ref(),
         "user_principal_name": Str = "userPrincipalName" => r.object.user_principal_name.as_ref(),
         "upn_lower": Str = "userPrincipalName, lower case" => lower(r.object.user_principal_name.as_deref()),
@@ -46,7 +49,7 @@ table! {
         "security_enabled": Bool = "groups: securityEnabled" => r.object.security_enabled,
         "immutable_id": Str = "onPremisesImmutableId (users)" => r.object.on_premises_immutable_id.as_ref().filter(|s| !s.is_empty()),
         "sync_enabled": Bool = "onPremisesSyncEnabled: true synced, false formerly synced, null never" => r.object.on_premises_sync_enabled,
-        "sync_state": Str = "synced, formerly_synced or cloud_only (from sync_enabled)" => Some(match r.object.on_premises_sync_enabled {
+        "sync_state": Word(SYNC_STATES) = "synced, formerly_synced or cloud_only (from sync_enabled)" => Some(match r.object.on_premises_sync_enabled {
             Some(true) => "synced",
             Some(false) => "formerly_synced",
             None => "cloud_only",
@@ -74,10 +77,10 @@ table! {
     pub(crate) const PROVISIONING_ERRORS = "provisioning_errors", "Every onPremisesProvisioningErrors entry of users, contacts and groups.";
     fn provisioning_errors_frame(&[ErrorRow<'_>]) |r| {
         "object_id": Str = "the cloud object carrying the error" => Some(&r.object.id),
-        "object_type": Str = "user, contact or group" => Some(r.object_type),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "category": Str = "PropertyConflict (the only documented category)" => r.error.category.as_ref(),
         "property": Str = "UserPrincipalName or ProxyAddress (Graph also writes ProxyAddresses)" => error_property(r.error.property_causing_error.as_deref()),
-        "kind": Str = "upn or smtp, to join with the address tables; null for other properties" => error_kind(r.error.property_causing_error.as_deref()),
+        "kind": Word(ADDRESS_KINDS) = "upn or smtp, to join with the address tables; null for other properties" => error_kind(r.error.property_causing_error.as_deref()),
         "value": Str = "the conflicting value as Graph gives it (may carry SMTP:)" => r.error.value.as_ref(),
         "address": Str = "the value lower-cased without its smtp: prefix" => error_address(r.error.value.as_deref()),
         "occurred_time": Time = "occurredDateTime" => r.error.occurred_date_time,

@@ -13,8 +13,8 @@ use super::addresses::{
     Derived, ONPREM_ADDRESSES, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    Chunks, ColumnSpec, ColumnType, FrameBuilder, SharedText, TableSpec, Tables, count, count_u64,
-    lower, stack_in_order, upn_suffix,
+    Chunks, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
+    count, count_u64, lower, stack_in_order, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
@@ -33,7 +33,7 @@ table! {
     pub(crate) const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
     fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(r.derived.id),
-        "object_type": Str = "user, contact or group" => Some(r.object.class.as_str()),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object.class.as_str()),
         "source_anchor": Str = "what onPremisesImmutableId holds after sync, as the sync model predicts it (base64 of mS-DS-ConsistencyGuid or objectGUID, or a custom attribute's value); null when it cannot be predicted" => Some(&r.object.source_anchor).filter(|a| !a.is_empty()),
         "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.as_str()),
         "source_anchor_problem": Str = "why the source anchor cannot be predicted (a custom anchor attribute the object lacks, or holds in a form whose encoding is not documented), else null" => r.object.anchor_problem.as_ref(),
@@ -65,8 +65,8 @@ table! {
     pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
     fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
         "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(derived[r.object].id),
-        "object_type": Str = "user, contact or group" => Some(objects[r.object].class.as_str()),
-        "attribute": Str = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress" => Some(r.attribute),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
+        "attribute": Word(VALUE_ATTRIBUTE_WORDS) = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
         "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
         "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
@@ -88,7 +88,7 @@ table! {
     pub(crate) const ONPREM_OUT_OF_SCOPE = "onprem_out_of_scope", "Every exported object the sync model leaves out of scope (it never syncs: see inputs.scope in findings.json), with its reason and the keys a cloud object could be linked to it by. No rule reports these objects; a rule reads them only so that a cloud object whose source is one of them is not taken for an orphan.";
     fn out_of_scope_frame(&[ExcludedObject]) |o| {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&o.object_guid),
-        "object_type": Str = "user, contact or group" => Some(o.object_type),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(o.object_type),
         "distinguished_name": Str = "distinguishedName" => Some(&o.distinguished_name),
         "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&o.distinguished_name),
         "reason": Str = "why it never syncs (the reasons of inputs.scope)" => Some(o.reason.as_str()),
@@ -304,6 +304,19 @@ const VALUE_ATTRIBUTES: [&str; 9] = [
     "proxyAddresses",
 ];
 
+/// [`VALUE_ATTRIBUTES`] in byte order: the words of `onprem_values.attribute`.
+const VALUE_ATTRIBUTE_WORDS: &[&str] = &[
+    "displayName",
+    "givenName",
+    "mail",
+    "mailNickname",
+    "proxyAddresses",
+    "sAMAccountName",
+    "sn",
+    "targetAddress",
+    "userPrincipalName",
+];
+
 /// `VALUE_ATTRIBUTES` from here on carry an address type prefix (`SMTP:`).
 const FIRST_PREFIXED: usize = 7;
 
@@ -449,5 +462,12 @@ mod tests {
             Some("ö . - é @ \\u{0020} \\u{200b} \\u{007f}".to_owned())
         );
         assert_eq!(utf16_len("a\u{1f600}"), 3);
+    }
+
+    #[test]
+    fn the_attribute_words_are_the_value_attributes() {
+        let mut attributes = VALUE_ATTRIBUTES.to_vec();
+        attributes.sort_unstable();
+        assert_eq!(attributes, VALUE_ATTRIBUTE_WORDS);
     }
 }
