@@ -747,17 +747,27 @@ mod tests {
         }
     }
 
+    /// A one-column table of `object_type` words, for the word column tests.
+    const WORD_TABLE: TableSpec = TableSpec {
+        name: "t",
+        doc: "",
+        columns: &[ColumnSpec {
+            name: "object_type",
+            ty: ColumnType::Word(OBJECT_TYPES),
+            doc: "",
+        }],
+    };
+
+    fn word_frame(values: &[Option<&str>]) -> DataFrame {
+        let mut frame = FrameBuilder::new(&WORD_TABLE, values.len());
+        frame
+            .word(values.iter().copied())
+            .expect("every value is a word");
+        frame.finish().expect("one column")
+    }
+
     #[test]
     fn a_word_column_holds_its_words_and_refuses_any_other() {
-        const SPEC: TableSpec = TableSpec {
-            name: "t",
-            doc: "",
-            columns: &[ColumnSpec {
-                name: "object_type",
-                ty: ColumnType::Word(OBJECT_TYPES),
-                doc: "",
-            }],
-        };
         let values = [
             Some("user"),
             None,
@@ -765,10 +775,8 @@ mod tests {
             Some("group"),
             Some("user"),
         ];
-        let mut frame = FrameBuilder::new(&SPEC, values.len());
-        frame.word(values).expect("every value is a word");
-        let frame = frame.finish().expect("one column");
-        assert_eq!(**frame.schema(), SPEC.schema());
+        let frame = word_frame(&values);
+        assert_eq!(**frame.schema(), WORD_TABLE.schema());
         let text = frame
             .column("object_type")
             .and_then(|c| c.cast(&DataType::String))
@@ -778,10 +786,10 @@ mod tests {
         // The same list is the same polars type, wherever it is declared.
         assert_eq!(
             ColumnType::Word(OBJECT_TYPES).dtype(),
-            SPEC.columns[0].ty.dtype()
+            WORD_TABLE.columns[0].ty.dtype()
         );
 
-        let mut frame = FrameBuilder::new(&SPEC, 1);
+        let mut frame = FrameBuilder::new(&WORD_TABLE, 1);
         let error = frame
             .word([Some("servicePrincipal")])
             .expect_err("not one of the words")
@@ -796,26 +804,12 @@ mod tests {
     /// What docs/rules.md tells rule authors about word columns, as polars does it.
     #[test]
     fn a_word_column_reads_as_text_in_sql_except_in_a_join_with_text_and_string_functions() {
-        const SPEC: TableSpec = TableSpec {
-            name: "t",
-            doc: "",
-            columns: &[ColumnSpec {
-                name: "object_type",
-                ty: ColumnType::Word(OBJECT_TYPES),
-                doc: "",
-            }],
-        };
-        let build = |values: &[Option<&str>]| {
-            let mut frame = FrameBuilder::new(&SPEC, values.len());
-            frame.word(values.iter().copied()).expect("words");
-            frame.finish().expect("one column")
-        };
         let mut ctx = polars::sql::SQLContext::new();
         ctx.register(
             "a",
-            build(&[Some("user"), Some("group"), None, Some("contact")]).lazy(),
+            word_frame(&[Some("user"), Some("group"), None, Some("contact")]).lazy(),
         );
-        ctx.register("b", build(&[Some("user"), Some("user")]).lazy());
+        ctx.register("b", word_frame(&[Some("user"), Some("user")]).lazy());
         let text = df!("object_type" => ["user"]).expect("frame");
         ctx.register("t", text.lazy());
         let mut run = |sql: &str| -> PolarsResult<Vec<Option<String>>> {
