@@ -367,9 +367,9 @@ impl<'t> FrameBuilder<'t> {
 /// A string column whose values point into `shared` (when given) where they lie in it; any other
 /// value longer than a view holds is copied once into buffers of the column's own, and a value
 /// equal to the one copied just before it points at that copy instead of being copied again.
-/// Repeats come in runs: an object's id on each of its addresses, `proxyAddresses` on each of
-/// an object's proxy address values, the export file on every object of that file. Copied per
-/// row they were about 300 MiB of a million-object audit's tables.
+/// Repeats come in runs: a cloud object's id on each of its addresses, the export file on every
+/// object of that file. Copied per row they were about 300 MiB of a million-object audit's tables
+/// (with the attribute names, which are words since: see [`ColumnType::Word`]).
 fn view_str_column<S: AsRef<str>>(
     name: &'static str,
     height: usize,

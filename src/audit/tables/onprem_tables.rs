@@ -192,7 +192,7 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
 /// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
 struct ValueFacts<'a> {
     object: usize,
-    attribute: &'a str,
+    attribute: &'static str,
     value: &'a str,
     value_count: usize,
     prefix: Option<&'a str>,
@@ -322,8 +322,6 @@ const FIRST_PREFIXED: usize = 7;
 
 /// Where each piece of a chunk's shared text lies.
 struct ChunkLayout {
-    /// The names of [`VALUE_ATTRIBUTES`].
-    names: Vec<std::ops::Range<usize>>,
     /// Each object's GUID, in object order.
     guids: Vec<std::ops::Range<usize>>,
     values: Vec<ValueAt>,
@@ -338,8 +336,8 @@ struct ValueAt {
     value_count: usize,
 }
 
-/// Copies the attribute names, every object's GUID and every value `onprem_values` lists into
-/// one text, in the order the rows list them.
+/// Copies every object's GUID and every value `onprem_values` lists into one text, in the order
+/// the rows list them (the attribute names are words, not text: see [`VALUE_ATTRIBUTE_WORDS`]).
 fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
     fn push(text: &mut String, s: &str) -> std::ops::Range<usize> {
         let start = text.len();
@@ -352,12 +350,7 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
         .iter()
         .flat_map(object_values)
         .fold((0, 0), |(n, len), (_, value, _)| (n + 1, len + value.len()));
-    let names_len: usize = VALUE_ATTRIBUTES.iter().map(|n| n.len()).sum();
-    let mut text = String::with_capacity(names_len + 36 * objects.len() + values_len);
-    let names = VALUE_ATTRIBUTES
-        .iter()
-        .map(|n| push(&mut text, n))
-        .collect();
+    let mut text = String::with_capacity(36 * objects.len() + values_len);
     let guids = objects
         .iter()
         .map(|o| push(&mut text, &onprem::guid_to_string(&o.object_guid)))
@@ -373,14 +366,7 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
             });
         }
     }
-    (
-        text,
-        ChunkLayout {
-            names,
-            guids,
-            values,
-        },
-    )
+    (text, ChunkLayout { guids, values })
 }
 
 /// The values of an object that get a row in `onprem_values`: the index of the attribute in
@@ -413,7 +399,6 @@ fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usiz
 
 /// The rows of `onprem_values`, borrowing every value from the chunk's text.
 fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
-    let names: Vec<&str> = layout.names.iter().map(|r| &text[r.clone()]).collect();
     layout
         .values
         .iter()
@@ -429,7 +414,7 @@ fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
             };
             ValueFacts {
                 object: v.object,
-                attribute: names[v.attribute],
+                attribute: VALUE_ATTRIBUTES[v.attribute],
                 value,
                 value_count: v.value_count,
                 prefix,
