@@ -117,25 +117,21 @@ pub(crate) fn run_timed(
                 Err(error) => missing.push(format!("{guard} unavailable: {error}")),
             }
         }
-        let mut findings = Vec::new();
-        let outcome = if missing.is_empty() {
+        let (outcome, findings) = if missing.is_empty() {
             // A context of its own per rule (see `Catalog`).
             match run_rule(&mut catalog.context(), rule, clock) {
-                Ok(rows) => {
-                    let n = rows.len();
-                    findings = rows;
-                    if n == 0 {
-                        RuleOutcome::Passed
-                    } else {
-                        RuleOutcome::Failed { findings: n }
-                    }
-                }
-                Err(error) => RuleOutcome::Errored { error },
+                Ok(rows) if rows.is_empty() => (RuleOutcome::Passed, rows),
+                Ok(rows) => (
+                    RuleOutcome::Failed {
+                        findings: rows.len(),
+                    },
+                    rows,
+                ),
+                Err(error) => (RuleOutcome::Errored { error }, Vec::new()),
             }
         } else {
-            RuleOutcome::NotEvaluated {
-                reason: missing.join("; "),
-            }
+            let reason = missing.join("; ");
+            (RuleOutcome::NotEvaluated { reason }, Vec::new())
         };
         // A rule that did not run has no partial result to qualify.
         let caveats = if matches!(outcome, RuleOutcome::NotEvaluated { .. }) {
