@@ -693,6 +693,11 @@ mod tests {
         );
     }
 
+    /// A rule's output columns with no object in them, for rules that only need to run.
+    const NO_FINDING_COLUMNS: &str = "NULL AS cloud_object_id, NULL AS cloud_object_type, \
+        NULL AS onprem_object_guid, NULL AS onprem_distinguished_name, NULL AS attribute, \
+        NULL AS value, 'm' AS message, 'r' AS remediation";
+
     fn rule(sql: &str, requires: &[&str]) -> Rule {
         Rule {
             name: "t".into(),
@@ -718,11 +723,7 @@ mod tests {
         let reading = |name: &str, table: &str, requires: &[&str]| Rule {
             name: name.into(),
             ..rule(
-                &format!(
-                    "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
-                     NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, \
-                     'm' AS message, 'r' AS remediation FROM {table} WHERE object_type = 'nothing'"
-                ),
+                &format!("SELECT {NO_FINDING_COLUMNS} FROM {table} WHERE object_type = 'nothing'"),
                 requires,
             )
         };
@@ -799,9 +800,7 @@ mod tests {
     /// `o` in the next rule that derived table instead of its own `onprem_objects o`.
     #[test]
     fn a_derived_table_alias_in_one_rule_does_not_shadow_a_table_in_the_next() {
-        let columns = "NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
-                       NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
-                       'r' AS remediation";
+        let columns = NO_FINDING_COLUMNS;
         let derived = rule(
             &format!(
                 "SELECT {columns} FROM onprem_objects x \
@@ -875,12 +874,10 @@ mod tests {
     #[test]
     fn a_class_the_exports_lack_means_not_evaluated_never_passed() {
         use crate::inputs::onprem::ObjectClass;
-        let sql = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
-                   NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
-                   'r' AS remediation FROM onprem_objects WHERE 1 = 0";
+        let sql = format!("SELECT {NO_FINDING_COLUMNS} FROM onprem_objects WHERE 1 = 0");
         let contacts_rule = Rule {
             onprem_classes: vec![ObjectClass::Contact],
-            ..rule(sql, &["onprem_objects"])
+            ..rule(&sql, &["onprem_objects"])
         };
         let mut tables = Tables::empty();
         tables.onprem_classes = Some([ObjectClass::User, ObjectClass::Group].into());
@@ -896,7 +893,7 @@ mod tests {
         assert_eq!(out.results[0].outcome, RuleOutcome::Passed);
         // A rule that names no class runs whatever the exports hold.
         tables.onprem_classes = Some([ObjectClass::User].into());
-        let out = run(&[rule(sql, &["onprem_objects"])], &tables, None);
+        let out = run(&[rule(&sql, &["onprem_objects"])], &tables, None);
         assert_eq!(out.results[0].outcome, RuleOutcome::Passed);
     }
 
@@ -934,9 +931,7 @@ mod tests {
             name: "unrelated".into(),
             ..rule("SELECT * FROM domains", &["domains"])
         };
-        let sql = "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
-                   NULL AS onprem_distinguished_name, NULL AS attribute, NULL AS value, 'm' AS message, \
-                   'r' AS remediation FROM ";
+        let sql = format!("SELECT {NO_FINDING_COLUMNS} FROM ");
         let with_contract = |mut r: Rule| {
             let table = r.sql.rsplit(' ').next().unwrap().to_owned();
             r.sql = format!("{sql}{table} WHERE 1 = 0");
