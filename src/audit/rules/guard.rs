@@ -6,7 +6,11 @@
 //! into findings, CSVs and report.html; statements such as `CREATE TABLE`, `DROP`, `SHOW` or
 //! `EXPLAIN` are refused too.
 //!
-//! It owns only that check; it must not rewrite the SQL (the engine runs it as written).
+//! It also answers, with the same parser, which tables and views a query reads ([`relations`]):
+//! the rules engine releases a table once no rule still to run reads it.
+//!
+//! It owns only reading rule SQL (that check and those names); it must not rewrite the SQL (the
+//! engine runs it as written).
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
