@@ -5,7 +5,7 @@ title    = "mailNickname (alias) over 64 characters, starting with a period, or 
 severity = "medium"
 category = "validation"
 outcome  = "ValueRewritten"
-requires = ["onprem_values", "onprem_objects"]
+requires = ["onprem_names", "onprem_objects"]
 evidence = ["rule_broken", "document"]
 +++
 ## What it does
@@ -44,7 +44,7 @@ WITH checks AS (
         v.value LIKE '.%' AS leading_period,
         v.value LIKE '%..%' OR (v.value LIKE '%.' AND v.length > 1) AS stray_period,
         REGEXP_LIKE(v.value, '[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]') AS bad_characters
-    FROM onprem_values v
+    FROM onprem_names v
     WHERE v.attribute = 'mailNickname'
 ),
 judged AS (

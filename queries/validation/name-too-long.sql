@@ -5,7 +5,7 @@ title    = "displayName over 256, givenName or sn over 64 characters"
 severity = "medium"
 category = "validation"
 outcome  = "IdentityDataValidationFailed"
-requires = ["onprem_values", "onprem_objects"]
+requires = ["onprem_names", "onprem_objects"]
 evidence = ["rule_broken", "document"]
 +++
 ## What it does
@@ -46,7 +46,7 @@ SELECT
     v.attribute || ' longer than ' || CASE v.attribute WHEN 'displayName' THEN '256' ELSE '64' END
         || ' characters (' || CAST(v.length AS VARCHAR) || ')' AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
-FROM onprem_values v
+FROM onprem_names v
 JOIN onprem_objects o ON v.object_guid = o.object_guid
 WHERE (v.attribute = 'displayName' AND v.length > 256)
    OR (v.attribute IN ('givenName', 'sn') AND v.length > 64)

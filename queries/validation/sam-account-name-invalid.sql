@@ -5,7 +5,7 @@ title    = "User sAMAccountName over 20 characters or with characters it cannot 
 severity = "low"
 category = "validation"
 outcome  = "AccountStillCreated"
-requires = ["onprem_values", "onprem_objects"]
+requires = ["onprem_names", "onprem_objects"]
 evidence = ["rule_broken", "document"]
 +++
 ## What it does
@@ -35,7 +35,7 @@ WITH checks AS (
         v.object_guid, v.value, v.shown, v.symbols, v.length,
         v.length > 20 AS too_long,
         REGEXP_LIKE(v.value, '[\[\]\\"|,/:<>+=;?*''[:cntrl:]]') AS bad_characters
-    FROM onprem_values v
+    FROM onprem_names v
     WHERE v.attribute = 'sAMAccountName' AND v.object_type = 'user'
 ),
 judged AS (

@@ -521,6 +521,7 @@ mod tests {
                     | "onprem_objects"
                     | "onprem_addresses"
                     | "onprem_values"
+                    | "onprem_names"
                     | "onprem_out_of_scope"
             );
             assert_eq!(fed.contains(table.name), cloud, "{}", table.name);

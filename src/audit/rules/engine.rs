@@ -65,8 +65,8 @@ pub(crate) fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String
 ///
 /// A table no rule still to run reads is released (removed from `tables`) unless it is one of
 /// `kept` (what the caller reads afterwards), and the rules run in an order that lets the largest
-/// tables go first: at a million objects a side `onprem_values` alone is a third of the tables,
-/// and holding it through every later rule set the audit's peak. The results and findings are
+/// tables go first: at a million objects a side `onprem_values` is the largest table, and
+/// holding it through every later rule set the audit's peak. The results and findings are
 /// still returned in the catalogue's order.
 pub(crate) fn run_timed(
     rules: &[Rule],

@@ -197,7 +197,9 @@ pub(crate) use cloud::{
     CLOUD_OBJECTS, DOMAINS, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS, ROLE_MEMBERS,
     SYNC_BEHAVIOR, SYNC_FEATURES, SYNC_JOBS,
 };
-pub(crate) use onprem_tables::{ONPREM_OBJECTS, ONPREM_OUT_OF_SCOPE, ONPREM_VALUES};
+pub(crate) use onprem_tables::{
+    ONPREM_NAMES, ONPREM_OBJECTS, ONPREM_OUT_OF_SCOPE, ONPREM_TABLES, ONPREM_VALUES,
+};
 
 /// Text that the string columns of one chunk of a table point into instead of each holding a
 /// copy: an on-prem object's GUID is in every row of its values and addresses, and a value's
@@ -465,6 +467,7 @@ pub(crate) const TABLES: &[&TableSpec] = &[
     &ONPREM_OBJECTS,
     &ONPREM_ADDRESSES,
     &ONPREM_VALUES,
+    &ONPREM_NAMES,
     &ONPREM_OUT_OF_SCOPE,
     &CLOUD_OBJECTS,
     &CLOUD_ADDRESSES,
@@ -553,7 +556,7 @@ impl Tables {
         classes: std::collections::BTreeSet<onprem::ObjectClass>,
     ) {
         if classes.is_empty() {
-            for spec in [&ONPREM_OBJECTS, &ONPREM_ADDRESSES] {
+            for spec in ONPREM_TABLES {
                 self.frames.remove(spec.name);
                 self.unavailable.insert(
                     spec.name,
@@ -594,7 +597,7 @@ pub fn build(
         || match onprem {
             Some(objects) => onprem_tables::build_onprem(objects, upn_source),
             None => Ok(unavailable(
-                &[&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES],
+                &ONPREM_TABLES,
                 "no on-prem export given (--onprem FILE)",
             )),
         },
@@ -936,13 +939,10 @@ mod tests {
         for spec in TABLES {
             let sources = usize::from(spec.name == PARAMS.name)
                 + usize::from(
-                    [
-                        ONPREM_OBJECTS.name,
-                        ONPREM_ADDRESSES.name,
-                        ONPREM_VALUES.name,
-                        ONPREM_OUT_OF_SCOPE.name,
-                    ]
-                    .contains(&spec.name),
+                    ONPREM_TABLES
+                        .iter()
+                        .chain([&&ONPREM_OUT_OF_SCOPE])
+                        .any(|t| t.name == spec.name),
                 )
                 + usize::from(CLOUD_TABLES.iter().any(|c| c.name == spec.name));
             assert_eq!(sources, 1, "{}", spec.name);

@@ -1,5 +1,5 @@
-//! The on-prem tables (`onprem_objects`, `onprem_values`; `onprem_addresses` is in
-//! `addresses`), each declared once with `table!`, and the facts the validation rules judge
+//! The on-prem tables (`onprem_objects`, `onprem_values`, `onprem_names`; `onprem_addresses` is
+//! in `addresses`), each declared once with `table!`, and the facts the validation rules judge
 //! (escaped values, UTF-16 lengths, the parts around the `@`). It reads imported objects; it
 //! must not judge them.
 
@@ -62,11 +62,11 @@ table! {
 }
 
 table! {
-    pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. No judgement is made here.";
+    pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the address attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. The name attributes are in onprem_names. No judgement is made here.";
     fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
         "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(derived[r.object].id),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
-        "attribute": Word(VALUE_ATTRIBUTE_WORDS) = "the LDAP name: userPrincipalName, proxyAddresses, mail, mailNickname, displayName, givenName, sn, sAMAccountName or targetAddress" => Some(r.attribute),
+        "attribute": Word(ADDRESS_ATTRIBUTE_WORDS) = "the LDAP name: userPrincipalName, proxyAddresses, mail or targetAddress" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
         "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
         "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
@@ -81,6 +81,22 @@ table! {
         "local_length": Int = "length of local_part in UTF-16 code units" => r.parts.map(|(local, _)| utf16_len(local)),
         "domain_length": Int = "length of domain in UTF-16 code units" => r.parts.map(|(_, domain)| utf16_len(domain)),
         "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
+    }
+}
+
+// The names are apart from the addresses because they need none of the address facts: at a
+// million objects they are five million of fourteen million values, and their empty address
+// columns held 0.7 GB (docs/performance.md).
+table! {
+    pub(crate) const ONPREM_NAMES = "onprem_names", "One row per value of the name attributes Entra validates on export (displayName, givenName, sn, mailNickname, sAMAccountName), with its length as Entra counts it (UTF-16 code units, UNVERIFIED) and the value escaped so invisible characters show. The address attributes are in onprem_values. No judgement is made here.";
+    fn onprem_names_frame(&[NameFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], text: Option<&SharedText>) |r| shares text {
+        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(derived[r.object].id),
+        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
+        "attribute": Word(NAME_ATTRIBUTE_WORDS) = "the LDAP name: displayName, givenName, sn, mailNickname or sAMAccountName" => Some(r.attribute),
+        "value": Str = "the value exactly as exported" => Some(r.value),
+        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
+        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
+        "symbols": Str = "the distinct characters of the value that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.value),
     }
 }
 
@@ -118,23 +134,30 @@ pub(super) fn build_onprem(
 ) -> PolarsResult<Tables> {
     // Empty frames first: no objects still gives every table its columns.
     let empty = onprem_frames(&[], upn_source)?;
-    // Chunks side by side: one chunk's three frames are of unequal size (values take twice as
-    // long as the other two together), so within a chunk a core would wait.
-    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = Chunks::new(objects)
+    // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
+    // others together), so within a chunk a core would wait.
+    let chunks: Vec<PolarsResult<[DataFrame; 4]>> = Chunks::new(objects)
         .into_par_parts()
         .map(|chunk| onprem_frames(&chunk, upn_source))
         .collect();
-    let [objects_frame, addresses_frame, values_frame] = stack_in_order(empty, chunks)?;
     let mut tables = Tables::default();
-    tables.put(&ONPREM_OBJECTS, Ok(objects_frame));
-    tables.put(&ONPREM_ADDRESSES, Ok(addresses_frame));
-    tables.put(&ONPREM_VALUES, Ok(values_frame));
+    for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
+        tables.put(spec, Ok(frame));
+    }
     Ok(tables)
 }
 
-/// The three on-prem frames of one chunk of objects, built on separate cores. Their string
-/// columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]).
-fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<[DataFrame; 3]> {
+/// The tables built from the on-prem export, in the order [`onprem_frames`] returns them.
+pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
+    &ONPREM_OBJECTS,
+    &ONPREM_ADDRESSES,
+    &ONPREM_VALUES,
+    &ONPREM_NAMES,
+];
+
+/// The frames of [`ONPREM_TABLES`] for one chunk of objects, built on separate cores. Their
+/// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]).
+fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<[DataFrame; 4]> {
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
     let text = shared.as_str();
@@ -146,8 +169,8 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
             addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
         })
         .collect();
-    let facts = value_facts(text, &layout);
-    let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
+    let (facts, names) = value_facts(text, &layout);
+    let ((objects_frame, names_frame), (addresses_frame, values_frame)) = rayon::join(
         || {
             let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
             let rows: Vec<OnPremRow<'_>> = objects
@@ -170,7 +193,10 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                     }
                 })
                 .collect();
-            onprem_objects_frame(&rows, upn_source, Some(&shared))
+            (
+                onprem_objects_frame(&rows, upn_source, Some(&shared)),
+                onprem_names_frame(&names, objects, &derived, Some(&shared)),
+            )
         },
         || {
             rayon::join(
@@ -186,10 +212,23 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
             )
         },
     );
-    Ok([objects_frame?, addresses_frame?, values_frame?])
+    Ok([
+        objects_frame?,
+        addresses_frame?,
+        values_frame?,
+        names_frame?,
+    ])
 }
 
-/// One attribute value and the facts the validation rules judge (see [`ONPREM_VALUES`]).
+/// One value of a name attribute (see [`ONPREM_NAMES`]).
+struct NameFacts<'a> {
+    object: usize,
+    attribute: &'static str,
+    value: &'a str,
+}
+
+/// One value of an address attribute and the facts the validation rules judge (see
+/// [`ONPREM_VALUES`]).
 struct ValueFacts<'a> {
     object: usize,
     attribute: &'static str,
@@ -291,7 +330,8 @@ fn split_prefix(value: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// The attributes `onprem_values` holds, in the order an object's rows are listed.
+/// The attributes whose values get a row, in the order an object's rows are listed: the
+/// [`NAME_ATTRIBUTES`] in `onprem_names`, the others in `onprem_values`.
 const VALUE_ATTRIBUTES: [&str; 9] = [
     "userPrincipalName",
     "mail",
@@ -304,21 +344,32 @@ const VALUE_ATTRIBUTES: [&str; 9] = [
     "proxyAddresses",
 ];
 
-/// [`VALUE_ATTRIBUTES`] in byte order: the words of `onprem_values.attribute`.
-const VALUE_ATTRIBUTE_WORDS: &[&str] = &[
-    "displayName",
-    "givenName",
+/// Where the names lie in [`VALUE_ATTRIBUTES`].
+const NAME_ATTRIBUTES: std::ops::Range<usize> = 2..7;
+
+/// The address attributes of [`VALUE_ATTRIBUTES`] in byte order: the words of
+/// `onprem_values.attribute`.
+const ADDRESS_ATTRIBUTE_WORDS: &[&str] = &[
     "mail",
-    "mailNickname",
     "proxyAddresses",
-    "sAMAccountName",
-    "sn",
     "targetAddress",
     "userPrincipalName",
 ];
 
+/// The [`NAME_ATTRIBUTES`] in byte order: the words of `onprem_names.attribute`.
+const NAME_ATTRIBUTE_WORDS: &[&str] = &[
+    "displayName",
+    "givenName",
+    "mailNickname",
+    "sAMAccountName",
+    "sn",
+];
+
 /// `VALUE_ATTRIBUTES` from here on carry an address type prefix (`SMTP:`).
 const FIRST_PREFIXED: usize = 7;
+
+// The prefixed attributes are addresses, not names.
+const _: () = assert!(NAME_ATTRIBUTES.end <= FIRST_PREFIXED);
 
 /// Where each piece of a chunk's shared text lies.
 struct ChunkLayout {
@@ -327,7 +378,7 @@ struct ChunkLayout {
     values: Vec<ValueAt>,
 }
 
-/// One value of `onprem_values`: its object, its attribute (index in [`VALUE_ATTRIBUTES`]),
+/// One value of `onprem_values` or `onprem_names`: its object, its attribute (index in [`VALUE_ATTRIBUTES`]),
 /// where it lies in the text, and how many values its attribute holds.
 struct ValueAt {
     object: usize,
@@ -336,8 +387,8 @@ struct ValueAt {
     value_count: usize,
 }
 
-/// Copies every object's GUID and every value `onprem_values` lists into one text, in the order
-/// the rows list them (the attribute names are words, not text: see [`VALUE_ATTRIBUTE_WORDS`]).
+/// Copies every object's GUID and every value `onprem_values` and `onprem_names` list into one
+/// text, in the order the rows list them (the attribute names are words, not text).
 fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
     fn push(text: &mut String, s: &str) -> std::ops::Range<usize> {
         let start = text.len();
@@ -369,7 +420,7 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
     (text, ChunkLayout { guids, values })
 }
 
-/// The values of an object that get a row in `onprem_values`: the index of the attribute in
+/// The values of an object that get a row in `onprem_values` or `onprem_names`: the index of the attribute in
 /// [`VALUE_ATTRIBUTES`], the value, and how many values the object holds in that attribute.
 fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usize)> {
     let singles = [
@@ -397,33 +448,44 @@ fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usiz
         .chain(prefixed)
 }
 
-/// The rows of `onprem_values`, borrowing every value from the chunk's text.
-fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
-    layout
-        .values
-        .iter()
-        .map(|v| {
-            let value = &text[v.range.clone()];
-            let (prefix, address, is_smtp) = if v.attribute >= FIRST_PREFIXED {
-                let (prefix, address) = split_prefix(value);
-                let is_smtp = prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp"));
-                (prefix, address, is_smtp)
-            } else {
-                // userPrincipalName and mail have the SMTP form.
-                (None, value, v.attribute <= 1)
-            };
-            ValueFacts {
+/// The rows of `onprem_values` and of `onprem_names`, borrowing every value from the chunk's text.
+fn value_facts<'a>(
+    text: &'a str,
+    layout: &ChunkLayout,
+) -> (Vec<ValueFacts<'a>>, Vec<NameFacts<'a>>) {
+    let mut addresses = Vec::with_capacity(layout.values.len());
+    let mut names = Vec::with_capacity(layout.values.len());
+    for v in &layout.values {
+        let value = &text[v.range.clone()];
+        let attribute = VALUE_ATTRIBUTES[v.attribute];
+        if NAME_ATTRIBUTES.contains(&v.attribute) {
+            names.push(NameFacts {
                 object: v.object,
-                attribute: VALUE_ATTRIBUTES[v.attribute],
+                attribute,
                 value,
-                value_count: v.value_count,
-                prefix,
-                is_smtp,
-                address,
-                parts: address.rsplit_once('@'),
-            }
-        })
-        .collect()
+            });
+            continue;
+        }
+        let (prefix, address, is_smtp) = if v.attribute >= FIRST_PREFIXED {
+            let (prefix, address) = split_prefix(value);
+            let is_smtp = prefix.is_some_and(|p| p.eq_ignore_ascii_case("smtp"));
+            (prefix, address, is_smtp)
+        } else {
+            // userPrincipalName and mail have the SMTP form.
+            (None, value, true)
+        };
+        addresses.push(ValueFacts {
+            object: v.object,
+            attribute,
+            value,
+            value_count: v.value_count,
+            prefix,
+            is_smtp,
+            address,
+            parts: address.rsplit_once('@'),
+        });
+    }
+    (addresses, names)
 }
 
 #[cfg(test)]
@@ -450,9 +512,16 @@ mod tests {
     }
 
     #[test]
-    fn the_attribute_words_are_the_value_attributes() {
-        let mut attributes = VALUE_ATTRIBUTES.to_vec();
-        attributes.sort_unstable();
-        assert_eq!(attributes, VALUE_ATTRIBUTE_WORDS);
+    fn the_attribute_words_are_the_value_attributes_split_into_names_and_addresses() {
+        let sorted = |names: bool| {
+            let mut words: Vec<&str> = (0..VALUE_ATTRIBUTES.len())
+                .filter(|i| NAME_ATTRIBUTES.contains(i) == names)
+                .map(|i| VALUE_ATTRIBUTES[i])
+                .collect();
+            words.sort_unstable();
+            words
+        };
+        assert_eq!(sorted(true), NAME_ATTRIBUTE_WORDS);
+        assert_eq!(sorted(false), ADDRESS_ATTRIBUTE_WORDS);
     }
 }
