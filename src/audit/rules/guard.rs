@@ -7,15 +7,19 @@
 //! `EXPLAIN` are refused too.
 //!
 //! It also answers, with the same parser, which tables and views a query reads ([`relations`]):
-//! the rules engine releases a table once no rule still to run reads it.
+//! the rules engine releases a table once no rule still to run reads it; and it refuses a custom
+//! rule that compares a word column with a word the column never holds ([`check_words`]), which
+//! would otherwise match nothing without a word said.
 //!
-//! It owns only reading rule SQL (that check and those names); it must not rewrite the SQL (the
+//! It owns only reading rule SQL (those checks and those names); it must not rewrite the SQL (the
 //! engine runs it as written).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Query, Statement, TableFactor, Visit, Visitor};
+use sqlparser::ast::{
+    BinaryOperator, Expr, Query, SelectItem, SetExpr, Statement, TableFactor, Value, Visit, Visitor,
+};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserOptions};
 
@@ -161,6 +165,229 @@ impl Visitor for Guard<'_> {
     }
 }
 
+/// What a column of the audit's tables may hold, as far as [`check_words`] needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnWords {
+    /// A word column: only these words.
+    Only(&'static [&'static str]),
+    /// Any other column: any value.
+    Any,
+}
+
+/// Every column of the audit's tables by table and column name (lower case).
+pub(crate) type Columns = BTreeMap<(String, String), ColumnWords>;
+
+/// Refuses SQL that compares a word column of the audit's tables (`=`, `<>`, `IN`, `CASE column
+/// WHEN`) with a text literal the column never holds. Polars matches nothing then, silently; it
+/// is a typo (`'proxyaddresses'`) or a rule written for another layout (the names left
+/// `onprem_values` for `onprem_names`). A column is judged when it is named through a table's
+/// alias (`v.attribute`), or unqualified when every table the query reads that has a column of
+/// that name holds words there and the query gives no other column that name; a column of a
+/// `WITH` query or subquery named through its alias is not judged.
+pub(crate) fn check_words(sql: &str, columns: &Columns) -> Result<(), String> {
+    for statement in parse(sql)? {
+        let mut scope = Scope::default();
+        let _ = statement.visit(&mut scope);
+        let mut judge = WordJudge {
+            columns,
+            scope: &scope,
+        };
+        if let ControlFlow::Break(error) = statement.visit(&mut judge) {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// The names a statement gives: what each table alias stands for, and every column alias.
+#[derive(Default)]
+struct Scope {
+    /// Alias (or table name) to the registered table it names; `None` when it names a `WITH`
+    /// query, a subquery, or different tables in different places.
+    aliases: BTreeMap<String, Option<String>>,
+    /// The tables the statement reads.
+    tables: BTreeSet<String>,
+    /// Every name a `SELECT` item or a table alias's column list gives.
+    renamed: BTreeSet<String>,
+}
+
+impl Scope {
+    fn alias(&mut self, name: String, table: Option<String>) {
+        self.aliases
+            .entry(name)
+            .and_modify(|known| {
+                if *known != table {
+                    *known = None;
+                }
+            })
+            .or_insert(table);
+    }
+
+    fn projections(&mut self, body: &SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                for item in &select.projection {
+                    if let SelectItem::ExprWithAlias { alias, .. } = item {
+                        self.renamed.insert(alias.value.to_lowercase());
+                    }
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                self.projections(left);
+                self.projections(right);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Visitor for Scope {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        self.projections(&query.body);
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.alias(cte.alias.name.value.to_lowercase(), None);
+                self.renamed.extend(
+                    cte.alias
+                        .columns
+                        .iter()
+                        .map(|c| c.name.value.to_lowercase()),
+                );
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        let (name, alias) = match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let table = match name.0.as_slice() {
+                    [part] => part.as_ident().map(|i| i.value.to_lowercase()),
+                    _ => None,
+                };
+                if let Some(table) = &table {
+                    self.tables.insert(table.clone());
+                }
+                (table, alias)
+            }
+            TableFactor::Derived { alias, .. } => (None, alias),
+            _ => return ControlFlow::Continue(()),
+        };
+        if let Some(alias) = alias {
+            self.renamed
+                .extend(alias.columns.iter().map(|c| c.name.value.to_lowercase()));
+            self.alias(alias.name.value.to_lowercase(), name);
+        } else if let Some(table) = name {
+            self.alias(table.clone(), Some(table));
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+struct WordJudge<'a> {
+    columns: &'a Columns,
+    scope: &'a Scope,
+}
+
+impl WordJudge<'_> {
+    /// The words `column` can hold and how to name it, when it is a word column.
+    fn words(&self, column: &Expr) -> Option<(String, Vec<&'static str>)> {
+        match column {
+            Expr::Identifier(ident) => {
+                let name = ident.value.to_lowercase();
+                if self.scope.renamed.contains(&name) {
+                    return None;
+                }
+                let mut words: Vec<&'static str> = Vec::new();
+                let mut found = Vec::new();
+                for table in &self.scope.tables {
+                    match self.columns.get(&(table.clone(), name.clone())) {
+                        Some(ColumnWords::Any) => return None,
+                        Some(ColumnWords::Only(list)) => {
+                            words.extend(*list);
+                            found.push(format!("{table}.{name}"));
+                        }
+                        None => {}
+                    }
+                }
+                (!found.is_empty()).then(|| (found.join(" and "), words))
+            }
+            Expr::CompoundIdentifier(parts) => {
+                let [qualifier, name] = parts.as_slice() else {
+                    return None;
+                };
+                let table = self
+                    .scope
+                    .aliases
+                    .get(&qualifier.value.to_lowercase())?
+                    .as_ref()?;
+                let name = name.value.to_lowercase();
+                match self.columns.get(&(table.clone(), name.clone()))? {
+                    ColumnWords::Only(list) => Some((format!("{table}.{name}"), list.to_vec())),
+                    ColumnWords::Any => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn judge(&self, column: &Expr, literal: &Expr) -> ControlFlow<String> {
+        let Expr::Value(value) = literal else {
+            return ControlFlow::Continue(());
+        };
+        let Value::SingleQuotedString(word) = &value.value else {
+            return ControlFlow::Continue(());
+        };
+        match self.words(column) {
+            Some((column, words)) if !words.contains(&word.as_str()) => {
+                ControlFlow::Break(format!(
+                    "the SQL compares {column} with {}, which that column never holds (its \
+                     words: {}; see `entra-audit tables`), so the comparison would match nothing",
+                    crate::preview::quoted(word),
+                    words.join(", ")
+                ))
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+impl Visitor for WordJudge<'_> {
+    type Break = String;
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
+        match expr {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq | BinaryOperator::NotEq,
+                right,
+            } => {
+                self.judge(left, right)?;
+                self.judge(right, left)
+            }
+            Expr::InList { expr, list, .. } => {
+                for item in list {
+                    self.judge(expr, item)?;
+                }
+                ControlFlow::Continue(())
+            }
+            Expr::Case {
+                operand: Some(operand),
+                conditions,
+                ..
+            } => {
+                for when in conditions {
+                    self.judge(operand, &when.condition)?;
+                }
+                ControlFlow::Continue(())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +465,77 @@ mod tests {
         ] {
             let error = check(sql, &allowed()).unwrap_err();
             assert!(error.contains(says), "{sql}: {error}");
+        }
+    }
+
+    fn columns() -> Columns {
+        const ATTRIBUTES: &[&str] = &["mail", "proxyAddresses"];
+        const TYPES: &[&str] = &["contact", "user"];
+        [
+            ("onprem_values", "attribute", ColumnWords::Only(ATTRIBUTES)),
+            ("onprem_values", "object_type", ColumnWords::Only(TYPES)),
+            ("onprem_values", "value", ColumnWords::Any),
+            ("onprem_objects", "object_type", ColumnWords::Only(TYPES)),
+            ("sync_behavior", "object_type", ColumnWords::Any),
+        ]
+        .into_iter()
+        .map(|(t, c, w)| ((t.to_owned(), c.to_owned()), w))
+        .collect()
+    }
+
+    #[test]
+    fn a_word_a_word_column_never_holds_is_refused_naming_column_word_and_words() {
+        for (sql, says) in [
+            (
+                "SELECT * FROM onprem_values v WHERE v.attribute = 'displayName'",
+                "compares onprem_values.attribute with 'displayName', which that column never \
+                 holds (its words: mail, proxyAddresses",
+            ),
+            (
+                "SELECT * FROM onprem_values WHERE attribute IN ('mail', 'proxyaddresses')",
+                "'proxyaddresses'",
+            ),
+            (
+                "SELECT * FROM onprem_values WHERE 'sn' <> attribute",
+                "'sn'",
+            ),
+            (
+                "SELECT CASE v.attribute WHEN 'mail' THEN 1 WHEN 'givenName' THEN 2 END \
+                 FROM onprem_values v",
+                "'givenName'",
+            ),
+            (
+                "SELECT * FROM onprem_objects o WHERE o.object_type = 'User'",
+                "onprem_objects.object_type with 'User'",
+            ),
+            (
+                "WITH x AS (SELECT * FROM onprem_objects o WHERE EXISTS \
+                 (SELECT 1 FROM onprem_values v WHERE v.attribute = 'sn')) SELECT * FROM x",
+                "'sn'",
+            ),
+        ] {
+            let error = check_words(sql, &columns()).unwrap_err();
+            assert!(error.contains(says), "{sql}: {error}");
+        }
+    }
+
+    #[test]
+    fn words_a_column_holds_and_columns_that_are_not_judged_pass() {
+        for sql in [
+            "SELECT * FROM onprem_values v WHERE v.attribute IN ('mail', 'proxyAddresses')",
+            "SELECT * FROM onprem_values WHERE attribute = 'mail' AND value = 'anything'",
+            // Text in another table the query reads: the unqualified name is not judged.
+            "SELECT * FROM onprem_values, sync_behavior WHERE object_type = 'User'",
+            "SELECT * FROM sync_behavior s WHERE s.object_type = 'User'",
+            // A WITH query's or subquery's columns, and names the query gives, are not judged.
+            "WITH x AS (SELECT 'sn' AS attribute FROM onprem_objects) \
+             SELECT * FROM x WHERE x.attribute = 'sn'",
+            "SELECT * FROM (SELECT value AS attribute FROM onprem_values) t \
+             WHERE attribute = 'sn'",
+            "SELECT * FROM onprem_values v JOIN onprem_objects v ON v.value = 'x' \
+             WHERE v.object_type = 'user'",
+        ] {
+            assert_eq!(check_words(sql, &columns()), Ok(()), "{sql}");
         }
     }
 }

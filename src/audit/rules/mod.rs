@@ -322,15 +322,36 @@ pub fn with_custom(dir: &Path) -> Result<Vec<Rule>, RuleError> {
         rules.push(parse(&file, &text)?);
     }
     let rules = check_names(rules)?;
-    // Untrusted SQL is checked before anything runs: only the registered tables and views.
+    // Untrusted SQL is checked before anything runs: only the registered tables and views, and
+    // no word a word column never holds.
     let relations = relation_names(&rules);
+    let columns = table_columns();
     for rule in &rules[built_in..] {
-        guard::check(&rule.sql, &relations).map_err(|message| RuleError {
-            path: rule.source.clone(),
-            message: format!("refused: {message}"),
-        })?;
+        guard::check(&rule.sql, &relations)
+            .and_then(|()| guard::check_words(&rule.sql, &columns))
+            .map_err(|message| RuleError {
+                path: rule.source.clone(),
+                message: format!("refused: {message}"),
+            })?;
     }
     Ok(rules)
+}
+
+/// Every column of the tables, and the words of each word column, for [`guard::check_words`].
+pub(crate) fn table_columns() -> guard::Columns {
+    use crate::audit::tables::ColumnType;
+    crate::audit::tables::TABLES
+        .iter()
+        .flat_map(|table| {
+            table.columns.iter().map(|column| {
+                let words = match column.ty {
+                    ColumnType::Word(words) => guard::ColumnWords::Only(words),
+                    _ => guard::ColumnWords::Any,
+                };
+                ((table.name.to_owned(), column.name.to_owned()), words)
+            })
+        })
+        .collect()
 }
 
 /// What rule SQL may read: the tables and every view's name.
@@ -578,9 +599,16 @@ mod tests {
     fn every_embedded_rule_passes_the_guard_custom_rules_get() {
         let rules = embedded().unwrap();
         let relations = relation_names(&rules);
+        let columns = table_columns();
         for rule in &rules {
             assert_eq!(
                 guard::check(&rule.sql, &relations),
+                Ok(()),
+                "{}",
+                rule.source.display()
+            );
+            assert_eq!(
+                guard::check_words(&rule.sql, &columns),
                 Ok(()),
                 "{}",
                 rule.source.display()
@@ -600,6 +628,23 @@ mod tests {
         let error = with_custom(dir.path()).unwrap_err().to_string();
         assert!(error.contains("peek.sql"), "{error}");
         assert!(error.contains("table function 'read_csv'"), "{error}");
+    }
+
+    #[test]
+    fn a_custom_rule_reading_names_from_onprem_values_is_refused_not_left_to_match_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = "/*\n+++\nname = \"long-names\"\ntitle = \"t\"\nseverity = \"low\"\ncategory = \"hygiene\"\n+++\n## What it does\nx\n*/\n";
+        std::fs::write(
+            dir.path().join("long-names.sql"),
+            format!("{header}SELECT 'x' AS message, 'y' AS remediation, v.value FROM onprem_values v WHERE v.attribute = 'displayName' AND v.length > 10"),
+        )
+        .unwrap();
+        let error = with_custom(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("long-names.sql"), "{error}");
+        assert!(
+            error.contains("compares onprem_values.attribute with 'displayName'"),
+            "{error}"
+        );
     }
 
     #[test]
