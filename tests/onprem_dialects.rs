@@ -188,3 +188,96 @@ fn an_export_with_no_usable_object_leaves_the_onprem_rules_not_evaluated() {
         report["rules"]
     );
 }
+
+/// A user record as `ldapsearch -LLL` writes it, seven lines with its blank line.
+fn user_record(number: u128, dn: &str) -> String {
+    use base64::Engine as _;
+    let guid = base64::engine::general_purpose::STANDARD.encode(number.to_le_bytes());
+    format!(
+        "dn: {dn}\nobjectClass: top\nobjectClass: user\nobjectGUID:: {guid}\n\
+         userPrincipalName: u{number}@contoso.com\nsAMAccountName: u{number}\n\n"
+    )
+}
+
+#[test]
+fn overlapping_exports_keep_each_object_once_and_list_every_repeat_with_where_it_was_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("a.ldif");
+    let second = dir.path().join("b.ldif");
+    std::fs::write(
+        &first,
+        user_record(1, "CN=Ann,OU=Staff,DC=contoso,DC=com")
+            + &user_record(2, "CN=Bob,OU=Staff,DC=contoso,DC=com"),
+    )
+    .unwrap();
+    std::fs::write(
+        &second,
+        // Bob again (same objectGUID, moved), Ann's DN in other case with another objectGUID,
+        // Cy, and Cy again in the same file.
+        user_record(2, "CN=Bob,OU=Moved,DC=contoso,DC=com")
+            + &user_record(9, "cn=ann,ou=staff,dc=contoso,dc=com")
+            + &user_record(3, "CN=Cy,OU=Staff,DC=contoso,DC=com")
+            + &user_record(3, "CN=Cy2,OU=Staff,DC=contoso,DC=com"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = entra_audit()
+        .args(["check", "--fail-on", "never", "--onprem"])
+        .arg(&first)
+        .arg("--onprem")
+        .arg(&second)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let inputs = &findings(&out)["inputs"];
+    assert_eq!(inputs["onprem_objects"]["user"], 3, "{inputs}");
+    assert_eq!(inputs["onprem"][0]["objects"], 2);
+    assert_eq!(inputs["onprem"][0]["rejected"], 0);
+    assert_eq!(inputs["onprem"][1]["objects"], 1);
+    assert_eq!(inputs["onprem"][1]["rejected"], 3);
+    let rejected: Vec<(u64, String)> = inputs["rejected_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let a = first.display();
+    let b = second.display();
+    assert_eq!(
+        rejected,
+        [
+            (
+                1,
+                format!(
+                    "objectGUID 00000002-0000-0000-0000-000000000000 was already imported from {a}:8"
+                )
+            ),
+            (
+                8,
+                format!(
+                    "its DN was already imported from {a}:1 with another objectGUID \
+                     (00000009-0000-0000-0000-000000000000 here, \
+                     00000001-0000-0000-0000-000000000000 there): one of the two records is \
+                     stale; export again"
+                )
+            ),
+            (
+                22,
+                format!(
+                    "objectGUID 00000003-0000-0000-0000-000000000000 was already imported from {b}:15"
+                )
+            ),
+        ]
+    );
+}
