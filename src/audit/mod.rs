@@ -277,23 +277,30 @@ fn import_onprem(
     import: &onprem::ImportOptions,
     inputs: &mut Inputs,
 ) -> anyhow::Result<Vec<OnPremObject>> {
-    let mut objects: Vec<OnPremObject> = Vec::new();
-    // Each key points at the object kept under it (its file and line are read from there): a
-    // million objects are a million keys, and a path copied per key was a million allocations.
-    let mut seen: foldhash::HashMap<[u8; 16], usize> = foldhash::HashMap::default();
+    // Each file's objects stay where its import put them, and the repeats are dropped in place:
+    // moving a million objects (half a gigabyte) into a second vector cost a copy, its page
+    // faults, and both vectors in memory at once.
+    let mut files: Vec<Vec<OnPremObject>> = Vec::with_capacity(paths.len());
+    let mut keeps: Vec<Vec<bool>> = Vec::with_capacity(paths.len());
+    // Each key points at the object kept under it (file and index: its file and line are read
+    // from there): a million objects are a million keys, and a path copied per key was a
+    // million allocations.
+    let mut seen: foldhash::HashMap<[u8; 16], (usize, usize)> = foldhash::HashMap::default();
     // One DN, two objectGUIDs: the export is inconsistent (taken while an object was deleted
     // and re-created?); keeping both would make them duplicates of each other in every rule.
-    let mut seen_dn: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    let mut seen_dn: foldhash::HashMap<String, (usize, usize)> = foldhash::HashMap::default();
     for path in paths {
         let (format, outcome) = onprem::import_with(path, import)?;
-        let mut kept = 0;
+        let file = files.len();
+        let objects = outcome.objects;
+        let first = |(f, i): (usize, usize)| if f == file { &objects[i] } else { &files[f][i] };
         let mut rejected = outcome.rejected;
-        objects.reserve_exact(outcome.objects.len());
-        seen.reserve(outcome.objects.len());
-        seen_dn.reserve(outcome.objects.len());
-        for object in outcome.objects {
+        let mut keep = vec![true; objects.len()];
+        seen.reserve(objects.len());
+        seen_dn.reserve(objects.len());
+        for (index, object) in objects.iter().enumerate() {
             let dn_key = object.distinguished_name.to_lowercase();
-            if let Some(first) = seen.get(&object.object_guid).map(|&i| &objects[i].origin) {
+            if let Some(first) = seen.get(&object.object_guid).map(|&at| &first(at).origin) {
                 rejected.push(RejectedRecord {
                     file: object.origin.file.clone(),
                     line: object.origin.line,
@@ -305,7 +312,8 @@ fn import_onprem(
                         first.line
                     ),
                 });
-            } else if let Some(first) = seen_dn.get(&dn_key).map(|&i| &objects[i]) {
+                keep[index] = false;
+            } else if let Some(first) = seen_dn.get(&dn_key).map(|&at| first(at)) {
                 rejected.push(RejectedRecord {
                     file: object.origin.file.clone(),
                     line: object.origin.line,
@@ -319,13 +327,13 @@ fn import_onprem(
                         onprem::guid_to_string(&first.object_guid),
                     ),
                 });
+                keep[index] = false;
             } else {
-                seen_dn.insert(dn_key, objects.len());
-                seen.insert(object.object_guid, objects.len());
-                objects.push(object);
-                kept += 1;
+                seen_dn.insert(dn_key, (file, index));
+                seen.insert(object.object_guid, (file, index));
             }
         }
+        let kept = keep.iter().filter(|&&k| k).count();
         inputs.onprem.push(OnPremFile {
             path: path.clone(),
             format,
@@ -339,6 +347,22 @@ fn import_onprem(
             warnings: outcome.warnings,
         });
         inputs.rejected_records.extend(rejected);
+        files.push(objects);
+        keeps.push(keep);
     }
-    Ok(objects)
+    // Only now: until the last file is read, the indices in `seen` point into the files as
+    // imported.
+    let total = keeps.iter().flatten().filter(|&&k| k).count();
+    let mut kept = Vec::new();
+    for (mut objects, keep) in files.into_iter().zip(keeps) {
+        let mut keep = keep.into_iter();
+        objects.retain(|_| keep.next().unwrap_or(false));
+        if kept.is_empty() {
+            kept = objects;
+            kept.reserve_exact(total - kept.len());
+        } else {
+            kept.append(&mut objects);
+        }
+    }
+    Ok(kept)
 }

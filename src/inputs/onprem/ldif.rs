@@ -168,6 +168,10 @@ fn read_chunk(
     options: &ImportOptions,
 ) -> Result<(ImportOutcome, Dialect), ImportError> {
     let mut out = ImportOutcome::default();
+    // About one object a `dn:` line (fewer when some are skipped): the objects of a chunk are a
+    // hundred megabytes, which growing by doubling copied over and over.
+    out.objects
+        .reserve(memchr::memmem::find_iter(text.as_bytes(), b"\ndn:").count() + 1);
     let mut dialect = Dialect::default();
     let mut lines = LogicalLines::new(text);
     lines.number = first_line;
