@@ -124,6 +124,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         tables.set_imported_onprem_classes(classes);
     }
     clock.done("tables", began, None);
+    timings::tables_held(&tables.memory());
     let began = timings::Began::now();
     let only = options.only.as_ref();
     let mut output = engine::run_timed(&rules, &mut tables, only, &summary::SOURCES, clock);

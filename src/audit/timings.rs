@@ -1,7 +1,8 @@
 //! Where an audit spends its time and memory: one `info` log event per phase (import, scope,
 //! tables, summary, each view and rule, outputs) with the phase's wall time, the process's CPU
 //! time in it (`cpu_ms` over `ms` says how many cores the phase kept busy), the time since the
-//! audit started and the process's peak resident memory so far. Read them with
+//! audit started and the process's peak resident memory so far; and one per table once the
+//! tables are built, with its rows and the memory it holds (`table held`). Read them with
 //! `ENTRA_AUDIT_LOG=info entra-audit --log-format json check ...` (one JSON object a line, field
 //! `phase`); the benchmark (`tests/bench/run.sh`) and issue 15's profile come from these events.
 //!
@@ -49,6 +50,18 @@ impl Clock {
             peak_rss_mib = peak_rss_mib(),
             rss_mib = rss_mib(),
             "phase done"
+        );
+    }
+}
+
+/// Logs what each table holds once the tables are built: where the memory of an audit goes.
+pub(crate) fn tables_held(tables: &[crate::audit::tables::TableMemory]) {
+    for table in tables {
+        tracing::info!(
+            table = table.name,
+            rows = table.rows,
+            mib = table.bytes >> 20,
+            "table held"
         );
     }
 }

@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Prints where an audit spent its time: the `phase done` events of a JSON log written with
 `ENTRA_AUDIT_LOG=info entra-audit --log-format json check ...` (src/audit/timings.rs), one line
-per phase, view and rule: wall ms, CPU ms (over wall: the cores it kept busy), ms since start, rows produced, peak RSS so far and RSS at its end.
+per phase, view and rule: wall ms, CPU ms (over wall: the cores it kept busy), ms since start, rows produced, peak RSS so far and RSS at its end; then the `table held` events: each table's rows and
+the memory it holds once built.
 
     python3 tests/bench/phases.py /tmp/entra-audit-bench/check.log
 """
 import json
 import sys
 
+held = []
 for line in open(sys.argv[1], encoding="utf-8"):
     try:
         event = json.loads(line)
     except ValueError:
         continue
     fields = event.get("fields", event)
+    if fields.get("message") == "table held":
+        held.append(fields)
+        continue
     if fields.get("message") != "phase done":
         continue
     rows = "" if fields.get("rows") is None else fields["rows"]
@@ -21,3 +26,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
     print(f"   {fields['phase']:<42} {fields['ms']:>7} ms  cpu {cpu:>7} ms  (at {fields['total_ms'] / 1000:6.1f} s)"
           f"  {rows:>9} rows  peak {fields.get('peak_rss_mib', '?'):>6} MiB"
           f"  now {fields.get('rss_mib', '?'):>6} MiB")
+if held:
+    print(f"   tables held once built: {sum(t['mib'] for t in held):,.0f} MiB")
+    for t in sorted(held, key=lambda t: -t["mib"]):
+        print(f"     {t['table']:<40} {t['rows']:>10} rows  {t['mib']:>8,.0f} MiB")

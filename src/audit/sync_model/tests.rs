@@ -1,8 +1,9 @@
 use super::*;
 use crate::inputs::onprem::RecordOrigin;
 
-/// An on-prem object with only what the sync model and scope tests set; the scope tests use it too.
-pub(super) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnPremObject {
+/// An on-prem object with only what the sync model and scope tests set; the scope and table
+/// tests use it too.
+pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnPremObject {
     OnPremObject {
         class,
         object_guid,

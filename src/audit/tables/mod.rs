@@ -535,7 +535,52 @@ pub struct Partial {
 pub const ERRORS_ONLY_REASON: &str =
     "errors-only run: only objects with provisioning errors were collected";
 
+/// What one table holds in memory (see [`Tables::memory`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableMemory {
+    pub name: &'static str,
+    pub rows: usize,
+    pub bytes: usize,
+}
+
 impl Tables {
+    /// The memory each built table holds, in the order of [`TABLES`]: its columns' buffers,
+    /// with a text buffer that several columns or tables point into (an on-prem chunk's shared
+    /// text, see [`SharedText`]) counted once, for the first table that points into it. For
+    /// the timings log: which table the memory of an audit goes to.
+    pub(crate) fn memory(&self) -> Vec<TableMemory> {
+        use polars_arrow::array::{Array, Utf8ViewArray};
+        let mut counted = std::collections::HashSet::new();
+        TABLES
+            .iter()
+            .filter_map(|spec| Some((spec.name, self.frames.get(spec.name)?)))
+            .map(|(name, frame)| {
+                let mut bytes = 0;
+                for column in frame.columns() {
+                    for array in column.as_materialized_series().chunks() {
+                        let Some(text) = array.as_any().downcast_ref::<Utf8ViewArray>() else {
+                            bytes +=
+                                polars_arrow::compute::aggregate::estimated_bytes_size(&**array);
+                            continue;
+                        };
+                        bytes += text.views().len() * std::mem::size_of::<View>()
+                            + text.validity().map_or(0, |v| v.len().div_ceil(8));
+                        for buffer in text.data_buffers().iter() {
+                            if counted.insert((buffer.as_ptr() as usize, buffer.len())) {
+                                bytes += buffer.len();
+                            }
+                        }
+                    }
+                }
+                TableMemory {
+                    name,
+                    rows: frame.height(),
+                    bytes,
+                }
+            })
+            .collect()
+    }
+
     fn put(&mut self, spec: &'static TableSpec, frame: Result<DataFrame, String>) {
         match frame {
             Ok(df) => {
@@ -911,7 +956,7 @@ mod tests {
         )
         .unwrap();
         tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
-        for name in ["onprem_objects", "onprem_addresses"] {
+        for name in ONPREM_TABLES.map(|t| t.name) {
             assert!(!tables.frames.contains_key(name), "{name}");
             assert!(
                 tables.unavailable[name].contains("no usable user, contact or group"),
@@ -922,6 +967,40 @@ mod tests {
         assert_eq!(
             tables.onprem_classes,
             Some(std::collections::BTreeSet::new())
+        );
+    }
+
+    #[test]
+    fn the_memory_a_table_holds_counts_a_text_shared_between_tables_once() {
+        let shared = SharedText::new("a value longer than twelve bytes, and another".to_owned());
+        let text = shared.as_str();
+        let values = [Some(&text[0..32]), Some(&text[34..]), Some(&text[2..20])];
+        let copied = "a value of its own, copied";
+        let frame = |extra: Option<&str>| {
+            let rows = values.iter().copied().chain(extra.map(Some));
+            let height = values.len() + usize::from(extra.is_some());
+            let column = view_str_column("value", height, Some(&shared), rows);
+            DataFrame::new_infer_height(vec![column.into_series().into()]).unwrap()
+        };
+        let mut tables = Tables::default();
+        // Declared in this order in TABLES: the first one holds the shared text.
+        tables.frames.insert(ONPREM_VALUES.name, frame(None));
+        tables.frames.insert(ONPREM_NAMES.name, frame(Some(copied)));
+        let view = std::mem::size_of::<View>();
+        assert_eq!(
+            tables.memory(),
+            [
+                TableMemory {
+                    name: ONPREM_VALUES.name,
+                    rows: 3,
+                    bytes: 3 * view + text.len(),
+                },
+                TableMemory {
+                    name: ONPREM_NAMES.name,
+                    rows: 4,
+                    bytes: 4 * view + copied.len(),
+                },
+            ]
         );
     }
 
