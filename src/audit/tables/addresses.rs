@@ -91,7 +91,7 @@ pub(super) struct Address<'a> {
 pub(super) fn addresses<'a>(
     upn: Option<&'a str>,
     mail: Option<&'a str>,
-    proxies: &'a [String],
+    proxies: impl IntoIterator<Item = &'a str>,
 ) -> Vec<Address<'a>> {
     let mut out: Vec<Address<'a>> = Vec::new();
     if let Some(upn) = upn.filter(|u| !u.trim().is_empty()) {
@@ -163,7 +163,11 @@ mod tests {
             "X500:/o=x".into(),
             "smtp:ANN.ALIAS@contoso.com".into(),
         ];
-        let a = addresses(Some("Ann@Contoso.com"), Some("ann@contoso.com"), &proxies);
+        let a = addresses(
+            Some("Ann@Contoso.com"),
+            Some("ann@contoso.com"),
+            proxies.iter().map(String::as_str),
+        );
         let smtp: Vec<_> = a.iter().filter(|a| a.kind == "smtp").collect();
         assert_eq!(smtp.len(), 2, "{a:?}");
         assert!(smtp[0].is_primary && smtp[0].value == "ann@contoso.com");
@@ -174,10 +178,10 @@ mod tests {
 
     #[test]
     fn mail_is_primary_only_without_an_smtp_proxy() {
-        let a = addresses(None, Some("Bob@x.com"), &[]);
+        let a = addresses(None, Some("Bob@x.com"), []);
         assert!(a[0].is_primary && a[0].origin == "mail");
         let proxies: Vec<String> = vec!["SMTP:bob@x.com".into()];
-        let b = addresses(None, Some("bob2@x.com"), &proxies);
+        let b = addresses(None, Some("bob2@x.com"), proxies.iter().map(String::as_str));
         assert!(b.iter().any(|a| a.value == "bob2@x.com" && !a.is_primary));
     }
 }

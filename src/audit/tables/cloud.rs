@@ -538,7 +538,7 @@ fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address<'_>> {
     addresses(
         o.user_principal_name.as_deref(),
         o.mail.as_deref(),
-        &o.proxy_addresses,
+        o.proxy_addresses.iter().map(String::as_str),
     )
 }
 

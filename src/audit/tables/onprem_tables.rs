@@ -21,17 +21,21 @@ use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
 use crate::audit::text::lowercase;
 use crate::inputs::onprem::{self, OnPremObject, dn_domain};
 
-/// One row of `onprem_objects`: the object, what was derived from it once, and its file as text.
+/// One row of `onprem_objects`: the object, what was derived from it once, its values where they
+/// lie in the chunk's text, and its file as text.
 struct OnPremRow<'a> {
     object: &'a OnPremObject,
     derived: &'a Derived<'a>,
+    values: InText<'a>,
+    /// What sync writes to the cloud UPN ([`InText::cloud_upn`]), which three columns read.
+    cloud_upn: Option<&'a str>,
     /// A handful of files for a million objects: each path is rendered once and shared.
     source_file: std::rc::Rc<str>,
 }
 
 table! {
     pub(crate) const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
-    fn onprem_objects_frame(&[OnPremRow<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
+    fn onprem_objects_frame(&[OnPremRow<'_>], text: Option<&SharedText>) |r| shares text {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(r.derived.id),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object.class.as_str()),
         "source_anchor": Str = "what onPremisesImmutableId holds after sync, as the sync model predicts it (base64 of mS-DS-ConsistencyGuid or objectGUID, or a custom attribute's value); null when it cannot be predicted" => Some(&r.object.source_anchor).filter(|a| !a.is_empty()),
@@ -40,14 +44,14 @@ table! {
         "object_sid": Str = "objectSid as S-1-5-..." => r.object.object_sid.as_ref(),
         "distinguished_name": Str = "distinguishedName" => Some(&r.object.distinguished_name),
         "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&r.object.distinguished_name),
-        "user_principal_name": Str = "userPrincipalName as exported" => r.object.user_principal_name.as_ref(),
-        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)" => upn_source.value(r.object),
-        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)" => lower(upn_source.value(r.object)),
-        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case" => upn_suffix(upn_source.value(r.object)),
-        "sam_account_name": Str = "sAMAccountName" => r.object.sam_account_name.as_ref(),
-        "mail": Str = "mail as exported" => r.object.mail.as_ref(),
-        "mail_nickname": Str = "mailNickname" => r.object.mail_nickname.as_ref(),
-        "display_name": Str = "displayName" => r.object.display_name.as_ref(),
+        "user_principal_name": Str = "userPrincipalName as exported" => r.values.single(USER_PRINCIPAL_NAME),
+        "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)" => r.cloud_upn,
+        "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)" => lower(r.cloud_upn),
+        "upn_suffix": Str = "the part after the last @ of cloud_upn, lower case" => upn_suffix(r.cloud_upn),
+        "sam_account_name": Str = "sAMAccountName" => r.values.single(SAM_ACCOUNT_NAME),
+        "mail": Str = "mail as exported" => r.values.single(MAIL),
+        "mail_nickname": Str = "mailNickname" => r.values.single(MAIL_NICKNAME),
+        "display_name": Str = "displayName" => r.values.single(DISPLAY_NAME),
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
         "mail_enabled": Bool = "has mail or an SMTP proxy address" => Some(primary_smtp(&r.derived.addresses).is_some()),
         "enabled": Bool = "users: account enabled" => r.object.enabled,
@@ -156,17 +160,31 @@ pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
 ];
 
 /// The frames of [`ONPREM_TABLES`] for one chunk of objects, built on separate cores. Their
-/// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]).
+/// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]): the
+/// objects' own values are read there, not from the objects, so that an address, its raw form
+/// and the object's columns do not each copy it.
 fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<[DataFrame; 4]> {
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
     let text = shared.as_str();
-    let derived: Vec<Derived> = objects
+    let in_text: Vec<(InText, Option<&str>)> = layout
+        .runs
+        .iter()
+        .zip(objects)
+        .map(|(run, object)| {
+            let values = InText {
+                text,
+                values: &layout.values[run.clone()],
+            };
+            (values, values.cloud_upn(&upn_source, object))
+        })
+        .collect();
+    let derived: Vec<Derived> = in_text
         .par_iter()
         .zip(layout.guids.par_iter())
-        .map(|(o, guid)| Derived {
+        .map(|((values, cloud_upn), guid)| Derived {
             id: &text[guid.clone()],
-            addresses: addresses(upn_source.value(o), o.mail.as_deref(), &o.proxy_addresses),
+            addresses: addresses(*cloud_upn, values.single(MAIL), values.proxy_addresses()),
         })
         .collect();
     let (facts, names) = value_facts(text, &layout);
@@ -176,7 +194,8 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
             let rows: Vec<OnPremRow<'_>> = objects
                 .iter()
                 .zip(&derived)
-                .map(|(object, derived)| {
+                .zip(&in_text)
+                .map(|((object, derived), &(values, cloud_upn))| {
                     let file = object.origin.file.as_path();
                     let source_file = match &last {
                         Some((path, text)) if *path == file => std::rc::Rc::clone(text),
@@ -189,12 +208,14 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                     OnPremRow {
                         object,
                         derived,
+                        values,
+                        cloud_upn,
                         source_file,
                     }
                 })
                 .collect();
             (
-                onprem_objects_frame(&rows, upn_source, Some(&shared)),
+                onprem_objects_frame(&rows, Some(&shared)),
                 onprem_names_frame(&names, objects, &derived, Some(&shared)),
             )
         },
@@ -368,6 +389,14 @@ const NAME_ATTRIBUTE_WORDS: &[&str] = &[
 /// `VALUE_ATTRIBUTES` from here on carry an address type prefix (`SMTP:`).
 const FIRST_PREFIXED: usize = 7;
 
+/// Where the attributes the on-prem tables read in [`InText`] lie in [`VALUE_ATTRIBUTES`].
+const USER_PRINCIPAL_NAME: usize = 0;
+const MAIL: usize = 1;
+const MAIL_NICKNAME: usize = 2;
+const DISPLAY_NAME: usize = 3;
+const SAM_ACCOUNT_NAME: usize = 6;
+const PROXY_ADDRESSES: usize = 8;
+
 // The prefixed attributes are addresses, not names.
 const _: () = assert!(NAME_ATTRIBUTES.end <= FIRST_PREFIXED);
 
@@ -376,6 +405,42 @@ struct ChunkLayout {
     /// Each object's GUID, in object order.
     guids: Vec<std::ops::Range<usize>>,
     values: Vec<ValueAt>,
+    /// Each object's values: where they lie in `values`, in object order.
+    runs: Vec<std::ops::Range<usize>>,
+}
+
+/// One object's values where they lie in its chunk's text.
+#[derive(Clone, Copy)]
+struct InText<'a> {
+    text: &'a str,
+    values: &'a [ValueAt],
+}
+
+impl<'a> InText<'a> {
+    /// The value of the single-valued attribute `VALUE_ATTRIBUTES[attribute]`.
+    fn single(self, attribute: usize) -> Option<&'a str> {
+        self.values
+            .iter()
+            .find(|v| v.attribute == attribute)
+            .map(|v| &self.text[v.range.clone()])
+    }
+
+    fn proxy_addresses(self) -> impl Iterator<Item = &'a str> {
+        self.values
+            .iter()
+            .filter(|v| v.attribute == PROXY_ADDRESSES)
+            .map(move |v| &self.text[v.range.clone()])
+    }
+
+    /// What sync writes to the cloud UPN, as [`UpnSource::value`] reads it from the object; a
+    /// custom attribute is not in the text, and is read from the object.
+    fn cloud_upn(self, upn_source: &UpnSource, object: &'a OnPremObject) -> Option<&'a str> {
+        match upn_source {
+            UpnSource::UserPrincipalName => self.single(USER_PRINCIPAL_NAME),
+            UpnSource::Mail => self.single(MAIL),
+            UpnSource::Custom(_) => upn_source.value(object),
+        }
+    }
 }
 
 /// One value of `onprem_values` or `onprem_names`: its object, its attribute (index in [`VALUE_ATTRIBUTES`]),
@@ -407,7 +472,9 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
         .map(|o| push(&mut text, &onprem::guid_to_string(&o.object_guid)))
         .collect();
     let mut values = Vec::with_capacity(value_count);
+    let mut runs = Vec::with_capacity(objects.len());
     for (object, o) in objects.iter().enumerate() {
+        let start = values.len();
         for (attribute, value, value_count) in object_values(o) {
             values.push(ValueAt {
                 object,
@@ -416,8 +483,16 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
                 value_count,
             });
         }
+        runs.push(start..values.len());
     }
-    (text, ChunkLayout { guids, values })
+    (
+        text,
+        ChunkLayout {
+            guids,
+            values,
+            runs,
+        },
+    )
 }
 
 /// The values of an object that get a row in `onprem_values` or `onprem_names`: the index of the attribute in
@@ -509,6 +584,20 @@ mod tests {
             Some("ö . - é @ \\u{0020} \\u{200b} \\u{007f}".to_owned())
         );
         assert_eq!(utf16_len("a\u{1f600}"), 3);
+    }
+
+    #[test]
+    fn the_attribute_indices_name_their_attributes() {
+        for (index, name) in [
+            (USER_PRINCIPAL_NAME, "userPrincipalName"),
+            (MAIL, "mail"),
+            (MAIL_NICKNAME, "mailNickname"),
+            (DISPLAY_NAME, "displayName"),
+            (SAM_ACCOUNT_NAME, "sAMAccountName"),
+            (PROXY_ADDRESSES, "proxyAddresses"),
+        ] {
+            assert_eq!(VALUE_ATTRIBUTES[index], name);
+        }
     }
 
     #[test]
