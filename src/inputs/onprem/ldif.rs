@@ -27,8 +27,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crate::preview::preview;
 
 use super::{
-    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, field_for, guid_from_str,
-    is_sid_text, sid_to_string,
+    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, count_newlines,
+    field_for, guid_from_str, is_sid_text, sid_to_string,
 };
 
 /// Files above this size are parsed in chunks on every core.
@@ -43,7 +43,14 @@ pub(super) fn read(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
-    use rayon::prelude::*;
+    check_line_ends(text, path)?;
+    let mut reader = Reader::new(path, options);
+    reader.block(text)?;
+    Ok(reader.finish(text))
+}
+
+/// A file whose lines end with CR only is refused; `text` is the file or its first block.
+pub(super) fn check_line_ends(text: &str, path: &Path) -> Result<(), ImportError> {
     if text.contains('\r') && !text.contains('\n') {
         return Err(ImportError::unusable(
             path,
@@ -52,69 +59,139 @@ pub(super) fn read(
                 .to_owned(),
         ));
     }
-    let chunks = if text.len() > PARALLEL_ABOVE {
-        split_at_records(text, rayon::current_num_threads().max(1) * 4)
-    } else {
-        vec![text]
-    };
-    // Line numbering: each chunk starts after the newlines of the chunks before it.
-    let newlines: Vec<usize> = chunks
-        .par_iter()
-        .map(|c| c.bytes().filter(|&b| b == b'\n').count())
-        .collect();
-    let offsets: Vec<usize> = newlines
-        .iter()
-        .scan(0, |seen, n| {
-            let start = *seen;
-            *seen += n;
-            Some(start)
-        })
-        .collect();
-    let parts: Vec<Result<(ImportOutcome, Dialect), ImportError>> = chunks
-        .par_iter()
-        .zip(offsets.par_iter())
-        .enumerate()
-        .map(|(i, (chunk, offset))| read_chunk(chunk, path, *offset, i > 0, options))
-        .collect();
-    let mut out = ImportOutcome::default();
-    // Room for every object at once: growing the vector part by part moved a million objects
-    // (half a gigabyte) several times over.
-    out.objects.reserve_exact(
-        parts
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .map(|(p, _)| p.objects.len())
-            .sum(),
-    );
-    let mut dialect = Dialect::default();
-    for part in parts {
-        let (part, seen) = part?;
-        dialect.merge(seen);
-        out.objects.extend(part.objects);
-        out.rejected.extend(part.rejected);
-        for (class, n) in part.skipped_classes {
-            *out.skipped_classes.entry(class).or_default() += n;
+    Ok(())
+}
+
+/// An LDIF file read a block of whole records at a time ([`read`] gives it the whole file as
+/// one block): the outcome is that of one pass over the file, whatever the blocks.
+pub(super) struct Reader<'a> {
+    path: &'a Path,
+    options: &'a ImportOptions,
+    out: ImportOutcome,
+    dialect: Dialect,
+    /// Lines in the blocks read so far.
+    lines_before: usize,
+    blocks: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(path: &'a Path, options: &'a ImportOptions) -> Self {
+        Reader {
+            path,
+            options,
+            out: ImportOutcome::default(),
+            dialect: Dialect::default(),
+            lines_before: 0,
+            blocks: 0,
         }
     }
-    out.warnings.extend(dialect.truncation_warning());
-    reject_cut_off_last_record(text, path, &mut out);
-    Ok(out)
+
+    /// Reads `text`, the next block: whole records, starting at a blank line or the file's
+    /// start.
+    pub(super) fn block(&mut self, text: &str) -> Result<(), ImportError> {
+        use rayon::prelude::*;
+        let chunks = if text.len() > PARALLEL_ABOVE {
+            split_at_records(text, rayon::current_num_threads().max(1) * 4)
+        } else {
+            vec![text]
+        };
+        // Line numbering: each chunk starts after the newlines of the chunks before it.
+        let newlines: Vec<usize> = chunks
+            .par_iter()
+            .map(|c| c.bytes().filter(|&b| b == b'\n').count())
+            .collect();
+        let offsets: Vec<usize> = newlines
+            .iter()
+            .scan(self.lines_before, |seen, n| {
+                let start = *seen;
+                *seen += n;
+                Some(start)
+            })
+            .collect();
+        let first_block = self.blocks == 0;
+        let parts: Vec<Result<(ImportOutcome, Dialect), ImportError>> = chunks
+            .par_iter()
+            .zip(offsets.par_iter())
+            .enumerate()
+            .map(|(i, (chunk, offset))| {
+                read_chunk(
+                    chunk,
+                    self.path,
+                    *offset,
+                    !first_block || i > 0,
+                    self.options,
+                )
+            })
+            .collect();
+        // Room for every object of the block at once: growing the vector part by part moved a
+        // million objects (half a gigabyte) several times over.
+        self.out.objects.reserve(
+            parts
+                .iter()
+                .filter_map(|p| p.as_ref().ok())
+                .map(|(p, _)| p.objects.len())
+                .sum(),
+        );
+        for part in parts {
+            let (part, seen) = part?;
+            self.dialect.merge(seen);
+            self.out.objects.extend(part.objects);
+            self.out.rejected.extend(part.rejected);
+            for (class, n) in part.skipped_classes {
+                *self.out.skipped_classes.entry(class).or_default() += n;
+            }
+        }
+        self.lines_before += newlines.iter().sum::<usize>();
+        self.blocks += 1;
+        Ok(())
+    }
+
+    /// Makes room for the objects of a file of `total` bytes, `read` of which gave those read so
+    /// far (plus a twentieth): the objects of a million-object export are half a gigabyte,
+    /// which growing block by block copied over and over.
+    pub(super) fn expect(&mut self, read: usize, total: u64) {
+        let expected =
+            u128::from(total) * self.out.objects.len() as u128 * 21 / (read.max(1) as u128 * 20);
+        let expected = usize::try_from(expected).unwrap_or(usize::MAX);
+        self.out
+            .objects
+            .reserve_exact(expected.saturating_sub(self.out.objects.len()));
+    }
+
+    /// The lines of the blocks read so far.
+    pub(super) fn lines_read(&self) -> usize {
+        self.lines_before
+    }
+
+    /// The outcome, once every block is read; `last` is the last block.
+    pub(super) fn finish(mut self, last: &str) -> ImportOutcome {
+        self.out.warnings.extend(self.dialect.truncation_warning());
+        let lines_before_last = self.lines_before - count_newlines(last.as_bytes());
+        reject_cut_off_last_record(last, lines_before_last, self.path, &mut self.out);
+        self.out
+    }
 }
 
 /// ldifde ends every line, the last one too, with a line break: a file that ends inside a value
 /// line may have been cut off (a full disk, an interrupted copy), and its last record, which
 /// looks complete, may hold half a value. That record is rejected, saying why.
-fn reject_cut_off_last_record(text: &str, path: &Path, out: &mut ImportOutcome) {
+fn reject_cut_off_last_record(
+    text: &str,
+    lines_before: usize,
+    path: &Path,
+    out: &mut ImportOutcome,
+) {
     let last_line = text.rsplit('\n').next().unwrap_or("");
     if text.ends_with('\n') || last_line.trim().is_empty() || last_line.starts_with('#') {
         return;
     }
     // The last record starts after the last blank line.
     let lines: Vec<&str> = text.split('\n').collect();
-    let start = lines
-        .iter()
-        .rposition(|l| l.trim_end_matches('\r').is_empty())
-        .map_or(1, |blank| blank + 2);
+    let start = lines_before
+        + lines
+            .iter()
+            .rposition(|l| l.trim_end_matches('\r').is_empty())
+            .map_or(1, |blank| blank + 2);
     if let Some(object) = out.objects.last()
         && object.origin.line >= start
     {
@@ -126,7 +203,7 @@ fn reject_cut_off_last_record(text: &str, path: &Path, out: &mut ImportOutcome) 
             reason: format!(
                 "the file ends on line {} without a line break, inside this record: the export \
                  may have been cut off, so its last value may be incomplete",
-                lines.len()
+                lines_before + lines.len()
             ),
         });
     }

@@ -440,13 +440,139 @@ pub(crate) fn import_with(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<(Format, ImportOutcome), ImportError> {
-    // The whole file goes into memory: the LDIF reader then works on borrowed slices, which is
-    // what makes a 1,000,000-object export take seconds (a streaming reader allocates per line).
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+    use std::io::Read as _;
+    let io = |source| ImportError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    // The readers work on borrowed slices of text in memory, which is what makes a
+    // 1,000,000-object export take seconds (a line-by-line reader allocates per line). A large
+    // UTF-8 LDIF export is read a block of whole records at a time: the objects own their
+    // values, so the file need not be whole in memory too (a gigabyte at a million objects).
+    let mut bytes = Vec::new();
+    if size > STREAM_ABOVE {
+        (&mut file)
+            .take(BLOCK as u64)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        match ldif_in_blocks(&mut file, size, bytes, BLOCK, path, options)? {
+            Blocks::Read(outcome) => return Ok((Format::Ldif, outcome)),
+            Blocks::NotUtf8Ldif(first) => bytes = first,
+        }
+    }
+    file.read_to_end(&mut bytes).map_err(io)?;
     import_bytes_with(bytes, path, options)
+}
+
+/// Exports larger than this are read a block at a time when they are UTF-8 LDIF.
+const STREAM_ABOVE: u64 = 256 << 20;
+/// How much of the file a block reads (it grows when one record is larger).
+const BLOCK: usize = 256 << 20;
+
+enum Blocks {
+    Read(ImportOutcome),
+    /// Not UTF-8 LDIF: the bytes read so far, for the reader of the whole file.
+    NotUtf8Ldif(Vec<u8>),
+}
+
+/// Reads an LDIF export whose first `block` bytes are in `buffer`, a block of whole records at a
+/// time (cut at the last blank line in what was read), with the outcome and errors of reading
+/// it whole ([`ldif::Reader`]). A UTF-16 export, or one that is not LDIF, is left to the
+/// reader of the whole file.
+fn ldif_in_blocks(
+    file: &mut impl std::io::Read,
+    size: u64,
+    mut buffer: Vec<u8>,
+    block: usize,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<Blocks, ImportError> {
+    use std::io::Read as _;
+    let bom = usize::from(buffer.starts_with(b"\xEF\xBB\xBF")) * 3;
+    if bom == 0
+        && (encoding_rs::Encoding::for_bom(&buffer).is_some()
+            || sniff_bomless_utf16(&buffer).is_some())
+    {
+        return Ok(Blocks::NotUtf8Ldif(buffer));
+    }
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut at_end = buffer.len() < block;
+    // Where the text not yet read starts in `buffer`, and in the file.
+    let mut start = bom;
+    let mut offset = bom;
+    let mut reader: Option<ldif::Reader> = None;
+    loop {
+        let rest = &buffer[start..];
+        let cut = if at_end {
+            Some(rest.len())
+        } else {
+            last_blank_line(rest)
+        };
+        let Some(cut) = cut else {
+            // One record larger than what was read: read on.
+            let read = file
+                .by_ref()
+                .take(block as u64)
+                .read_to_end(&mut buffer)
+                .map_err(io)?;
+            at_end = read < block;
+            continue;
+        };
+        let text = std::str::from_utf8(&rest[..cut]).map_err(|err| {
+            let bad = err.valid_up_to();
+            ImportError::unusable(
+                path,
+                format!(
+                    "line {}: byte {} is not valid UTF-8 and the file has no byte-order mark; \
+                     re-export as UTF-8 (Windows PowerShell 5.1: `-Encoding UTF8`; `-Encoding \
+                     Default` writes the ANSI code page) or {SCRIPT_HINT}",
+                    reader.as_ref().map_or(0, ldif::Reader::lines_read) + line_of_offset(rest, bad),
+                    offset + bad
+                ),
+            )
+        })?;
+        let mut current = if let Some(current) = reader.take() {
+            current
+        } else {
+            if detect_format(text) != Some(Format::Ldif) {
+                return Ok(Blocks::NotUtf8Ldif(buffer));
+            }
+            ldif::check_line_ends(text, path)?;
+            ldif::Reader::new(path, options)
+        };
+        current.block(text)?;
+        if at_end {
+            return Ok(Blocks::Read(current.finish(text)));
+        }
+        if offset == bom {
+            current.expect(cut, size);
+        }
+        reader = Some(current);
+        offset += cut;
+        buffer.drain(..start + cut);
+        start = 0;
+        let read = file
+            .by_ref()
+            .take(block as u64)
+            .read_to_end(&mut buffer)
+            .map_err(io)?;
+        at_end = read < block;
+    }
+}
+
+/// Where the last blank line in `bytes` starts (after the line break before it): records end
+/// there.
+fn last_blank_line(bytes: &[u8]) -> Option<usize> {
+    // Line breaks from the end (a record is a few hundred bytes, so few are looked at; a search
+    // for "\n\r\n" in an export without one read the whole block backwards, byte by byte).
+    memchr::memrchr_iter(b'\n', bytes)
+        .map(|at| at + 1)
+        .find(|&line| matches!(bytes.get(line..), Some([b'\n', ..] | [b'\r', b'\n', ..])))
 }
 
 /// Like [`import`], for bytes already in memory; `path` is only used in messages and origins.

@@ -429,3 +429,67 @@ fn sizes_are_counted_from_ldif_values_and_read_from_declared_counts() {
         out.rejected
     );
 }
+
+/// `bytes` read as a large export is: its first `block` bytes, then a block at a time; and
+/// whether it was (or, not being UTF-8 LDIF, was read whole).
+fn read_in_blocks(bytes: &[u8], block: usize) -> (Result<ImportOutcome, ImportError>, bool) {
+    let path = Path::new("export.ldif");
+    let first = bytes[..block.min(bytes.len())].to_vec();
+    let mut rest = std::io::Cursor::new(&bytes[first.len()..]);
+    let size = bytes.len() as u64;
+    match ldif_in_blocks(
+        &mut rest,
+        size,
+        first,
+        block,
+        path,
+        &ImportOptions::default(),
+    ) {
+        Ok(Blocks::Read(outcome)) => (Ok(outcome), true),
+        Err(error) => (Err(error), true),
+        Ok(Blocks::NotUtf8Ldif(_)) => (
+            import_bytes(bytes.to_vec(), path).map(|(_, outcome)| outcome),
+            false,
+        ),
+    }
+}
+
+#[test]
+fn an_ldif_export_read_in_blocks_gives_what_it_gives_read_whole() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = ["fixtures/hostile/onprem", "fixtures/onprem-samples"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ldif"))
+        .chain([root.join("fixtures/tenant/onprem/ad.ldif")])
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{files:?}");
+    let mut whole_only = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let whole = import_bytes(bytes.clone(), Path::new("export.ldif")).map(|(_, o)| o);
+        // Blocks smaller than a line, a record, several records, the whole file.
+        let small: &[usize] = if bytes.len() < 100_000 { &[7, 64] } else { &[] };
+        let mut ever_in_blocks = false;
+        for &block in small.iter().chain(&[1000, 4096, 1 << 20]) {
+            let (blocks, read_in_blocks) = read_in_blocks(&bytes, block);
+            ever_in_blocks |= read_in_blocks;
+            assert_eq!(
+                format!("{blocks:?}"),
+                format!("{whole:?}"),
+                "{} in blocks of {block}",
+                file.display()
+            );
+        }
+        if !ever_in_blocks {
+            whole_only.push(file.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    // A UTF-16 export is decoded whole; comments alone are not yet LDIF.
+    assert_eq!(
+        whole_only,
+        ["ldif-only-comments.ldif", "ldif-utf16le-no-bom.ldif"]
+    );
+}
