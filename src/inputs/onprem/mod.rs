@@ -489,7 +489,6 @@ fn ldif_in_blocks(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<Blocks, ImportError> {
-    use std::io::Read as _;
     let bom = usize::from(buffer.starts_with(b"\xEF\xBB\xBF")) * 3;
     if bom == 0
         && (encoding_rs::Encoding::for_bom(&buffer).is_some()
@@ -515,26 +514,13 @@ fn ldif_in_blocks(
         };
         let Some(cut) = cut else {
             // One record larger than what was read: read on.
-            let read = file
-                .by_ref()
-                .take(block as u64)
-                .read_to_end(&mut buffer)
-                .map_err(io)?;
-            at_end = read < block;
+            at_end = read_block(file, &mut buffer, block).map_err(io)?;
             continue;
         };
         let text = std::str::from_utf8(&rest[..cut]).map_err(|err| {
             let bad = err.valid_up_to();
-            ImportError::unusable(
-                path,
-                format!(
-                    "line {}: byte {} is not valid UTF-8 and the file has no byte-order mark; \
-                     re-export as UTF-8 (Windows PowerShell 5.1: `-Encoding UTF8`; `-Encoding \
-                     Default` writes the ANSI code page) or {SCRIPT_HINT}",
-                    reader.as_ref().map_or(0, ldif::Reader::lines_read) + line_of_offset(rest, bad),
-                    offset + bad
-                ),
-            )
+            let lines_before = reader.as_ref().map_or(0, ldif::Reader::lines_read);
+            not_utf8(path, lines_before + line_of_offset(rest, bad), offset + bad)
         })?;
         let mut current = if let Some(current) = reader.take() {
             current
@@ -556,13 +542,19 @@ fn ldif_in_blocks(
         offset += cut;
         buffer.drain(..start + cut);
         start = 0;
-        let read = file
-            .by_ref()
-            .take(block as u64)
-            .read_to_end(&mut buffer)
-            .map_err(io)?;
-        at_end = read < block;
+        at_end = read_block(file, &mut buffer, block).map_err(io)?;
     }
+}
+
+/// Appends up to `block` bytes of `file` to `buffer`; true when the file ended.
+fn read_block(
+    file: &mut impl std::io::Read,
+    buffer: &mut Vec<u8>,
+    block: usize,
+) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let read = file.by_ref().take(block as u64).read_to_end(buffer)?;
+    Ok(read < block)
 }
 
 /// Where the last blank line in `bytes` starts (after the line break before it): records end
@@ -652,16 +644,19 @@ fn sniff_bomless_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 fn utf8(bytes: Vec<u8>, offset: usize, path: &Path) -> Result<String, ImportError> {
     String::from_utf8(bytes).map_err(|err| {
         let bad = err.utf8_error().valid_up_to();
-        let line = line_of_offset(err.as_bytes(), bad);
-        ImportError::unusable(
-            path,
-            format!(
-                "line {line}: byte {} is not valid UTF-8 and the file has no byte-order mark; re-export as UTF-8 \
-                 (Windows PowerShell 5.1: `-Encoding UTF8`; `-Encoding Default` writes the ANSI code page) or {SCRIPT_HINT}",
-                bad + offset
-            ),
-        )
+        not_utf8(path, line_of_offset(err.as_bytes(), bad), bad + offset)
     })
+}
+
+/// A BOM-less export whose byte `byte` (on line `line`) is not UTF-8.
+fn not_utf8(path: &Path, line: usize, byte: usize) -> ImportError {
+    ImportError::unusable(
+        path,
+        format!(
+            "line {line}: byte {byte} is not valid UTF-8 and the file has no byte-order mark; re-export as UTF-8 \
+             (Windows PowerShell 5.1: `-Encoding UTF8`; `-Encoding Default` writes the ANSI code page) or {SCRIPT_HINT}"
+        ),
+    )
 }
 
 /// Decodes without replacement characters; a malformed sequence is an error with its line.
