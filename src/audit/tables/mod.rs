@@ -136,7 +136,7 @@ macro_rules! table {
         $(#[$attr:meta])*
         $vis:vis const $spec:ident = $name:literal, $doc:literal;
         $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
-            $($col:literal : $ty:ident $(($words:expr))? = $cdoc:literal => $value:expr),* $(,)?
+            $($col:literal : $ty:ident $(($words:expr))? = $cdoc:expr => $value:expr),* $(,)?
         }
     ) => {
         $(#[$attr])*
@@ -157,7 +157,7 @@ macro_rules! table {
         $(#[$attr:meta])*
         $vis:vis const $columns:ident: columns;
         $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
-            $($col:literal : $ty:ident $(($words:expr))? = $cdoc:literal => $value:expr),* $(,)?
+            $($col:literal : $ty:ident $(($words:expr))? = $cdoc:expr => $value:expr),* $(,)?
         }
     ) => {
         $(#[$attr])*

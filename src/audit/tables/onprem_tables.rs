@@ -65,6 +65,10 @@ table! {
     }
 }
 
+/// What `shown` and `length` are, in `onprem_values` and `onprem_names` alike.
+const SHOWN: &str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message";
+const LENGTH: &str = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)";
+
 table! {
     pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the address attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. The name attributes are in onprem_names. No judgement is made here.";
     fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
@@ -72,8 +76,8 @@ table! {
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Word(ADDRESS_ATTRIBUTE_WORDS) = "the LDAP name: userPrincipalName, proxyAddresses, mail or targetAddress" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
-        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
-        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
+        "shown": Str = SHOWN => Some(escape_value(r.value)),
+        "length": Int = LENGTH => Some(utf16_len(r.value)),
         "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)" => Some(count(r.value_count)),
         "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`" => r.prefix,
         "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)" => Some(r.attribute == upn_source.attribute()),
@@ -98,8 +102,8 @@ table! {
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Word(NAME_ATTRIBUTE_WORDS) = "the LDAP name: displayName, givenName, sn, mailNickname or sAMAccountName" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
-        "shown": Str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message" => Some(escape_value(r.value)),
-        "length": Int = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)" => Some(utf16_len(r.value)),
+        "shown": Str = SHOWN => Some(escape_value(r.value)),
+        "length": Int = LENGTH => Some(utf16_len(r.value)),
         "symbols": Str = "the distinct characters of the value that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.value),
     }
 }
