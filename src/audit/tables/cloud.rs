@@ -7,11 +7,11 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::addresses::{
-    Address, CLOUD_ADDRESSES, Derived, address_frame, address_rows, addresses, primary_smtp,
+    CLOUD_ADDRESSES, Derived, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
     ADDRESS_KINDS, Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES,
-    Params, Partial, TableSpec, Tables, lower, stack_in_order, upn_suffix,
+    Params, Partial, SharedText, TableSpec, Tables, lower, stack_in_order, upn_suffix,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -19,11 +19,14 @@ use crate::inputs::snapshot::{
     TaskExecution,
 };
 
-/// One row of `cloud_objects`: the object, its type and what was derived from it once.
+/// One row of `cloud_objects`: the object, its type, what was derived from it once, and its
+/// userPrincipalName and mail where they lie in the chunk's text.
 struct CloudRow<'a> {
     object: &'a DirectoryObject,
     object_type: &'static str,
     derived: &'a Derived<'a>,
+    upn: Option<&'a str>,
+    mail: Option<&'a str>,
 }
 
 /// The words of `cloud_objects.sync_state`, from the tri-state `onPremisesSyncEnabled`.
@@ -31,14 +34,14 @@ const SYNC_STATES: &[&str] = &["cloud_only", "formerly_synced", "synced"];
 
 table! {
     pub(crate) const CLOUD_OBJECTS = "cloud_objects", "Every Entra user, contact (orgContact) and group of the snapshot.";
-    fn cloud_objects_frame(&[CloudRow<'_>]) |r| {
-        "id": Str = "object id" => Some(&r.object.id),
+    fn cloud_objects_frame(&[CloudRow<'_>], text: Option<&SharedText>) |r| shares text {
+        "id": Str = "object id" => Some(r.derived.id),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "display_name": Str = "displayName" => r.object.display_name.as_ref(),
-        "user_principal_name": Str = "userPrincipalName" => r.object.user_principal_name.as_ref(),
-        "upn_lower": Str = "userPrincipalName, lower case" => lower(r.object.user_principal_name.as_deref()),
-        "upn_suffix": Str = "domain part of the UPN, lower case" => upn_suffix(r.object.user_principal_name.as_deref()),
-        "mail": Str = "mail" => r.object.mail.as_ref(),
+        "user_principal_name": Str = "userPrincipalName" => r.upn,
+        "upn_lower": Str = "userPrincipalName, lower case" => lower(r.upn),
+        "upn_suffix": Str = "domain part of the UPN, lower case" => upn_suffix(r.upn),
+        "mail": Str = "mail" => r.mail,
         "mail_nickname": Str = "mailNickname" => r.object.mail_nickname.as_ref(),
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
         "mail_enabled": Bool = "groups: mailEnabled; users and contacts: has mail or an SMTP address" => Some(if r.object_type == "group" {
@@ -403,11 +406,22 @@ fn directory_frames(
 fn directory_chunk_frames(
     all: &[(&DirectoryObject, &'static str)],
 ) -> PolarsResult<[DataFrame; 3]> {
-    let derived: Vec<Derived> = all
+    let (text, layout) = chunk_text(all);
+    let shared = SharedText::new(text);
+    let text = shared.as_str();
+    let at = |range: &Option<std::ops::Range<usize>>| range.clone().map(|r| &text[r]);
+    let derived: Vec<Derived> = layout
+        .objects
         .par_iter()
-        .map(|(o, _)| Derived {
-            id: &o.id,
-            addresses: cloud_addresses_of(o),
+        .map(|o| Derived {
+            id: &text[o.id.clone()],
+            addresses: addresses(
+                at(&o.upn),
+                at(&o.mail),
+                layout.proxies[o.proxies.clone()]
+                    .iter()
+                    .map(|r| &text[r.clone()]),
+            ),
         })
         .collect();
     let (objects_frame, (addresses_frame, errors_frame)) = rayon::join(
@@ -415,19 +429,26 @@ fn directory_chunk_frames(
             let rows: Vec<CloudRow<'_>> = all
                 .iter()
                 .zip(&derived)
-                .map(|((object, object_type), derived)| CloudRow {
+                .zip(&layout.objects)
+                .map(|(((object, object_type), derived), at_text)| CloudRow {
                     object,
                     object_type,
                     derived,
+                    upn: at(&at_text.upn),
+                    mail: at(&at_text.mail),
                 })
                 .collect();
-            cloud_objects_frame(&rows)
+            cloud_objects_frame(&rows, Some(&shared))
         },
         || {
             rayon::join(
                 || {
                     let types = all.iter().map(|(_, t)| *t);
-                    address_frame(&CLOUD_ADDRESSES, &address_rows(&derived, types), None)
+                    address_frame(
+                        &CLOUD_ADDRESSES,
+                        &address_rows(&derived, types),
+                        Some(&shared),
+                    )
                 },
                 || {
                     let rows: Vec<ErrorRow<'_>> = all
@@ -449,6 +470,61 @@ fn directory_chunk_frames(
         },
     );
     Ok([objects_frame?, addresses_frame?, errors_frame?])
+}
+
+/// Where an object's id, userPrincipalName, mail and proxy addresses lie in its chunk's text.
+struct AtText {
+    id: std::ops::Range<usize>,
+    upn: Option<std::ops::Range<usize>>,
+    mail: Option<std::ops::Range<usize>>,
+    /// Where its proxy addresses' ranges are in [`ChunkLayout::proxies`].
+    proxies: std::ops::Range<usize>,
+}
+
+struct ChunkLayout {
+    objects: Vec<AtText>,
+    proxies: Vec<std::ops::Range<usize>>,
+}
+
+/// Copies the ids, userPrincipalNames, mail and proxy addresses of a chunk of objects into one
+/// text: the tables' columns point into it (see [`SharedText`]), so an address, its raw form and
+/// the object's columns, and an object's id on each of its addresses, share one copy.
+fn chunk_text(all: &[(&DirectoryObject, &'static str)]) -> (String, ChunkLayout) {
+    fn push(text: &mut String, s: &str) -> std::ops::Range<usize> {
+        let start = text.len();
+        text.push_str(s);
+        start..text.len()
+    }
+    // Sized once: the text of a chunk is tens of megabytes.
+    let len = all
+        .iter()
+        .map(|(o, _)| {
+            o.id.len()
+                + o.user_principal_name.as_ref().map_or(0, String::len)
+                + o.mail.as_ref().map_or(0, String::len)
+                + o.proxy_addresses.iter().map(String::len).sum::<usize>()
+        })
+        .sum();
+    let mut text = String::with_capacity(len);
+    let mut proxies = Vec::with_capacity(all.iter().map(|(o, _)| o.proxy_addresses.len()).sum());
+    let objects = all
+        .iter()
+        .map(|(o, _)| {
+            let start = proxies.len();
+            let at = AtText {
+                id: push(&mut text, &o.id),
+                upn: o.user_principal_name.as_ref().map(|v| push(&mut text, v)),
+                mail: o.mail.as_ref().map(|v| push(&mut text, v)),
+                proxies: start..start,
+            };
+            proxies.extend(o.proxy_addresses.iter().map(|v| push(&mut text, v)));
+            AtText {
+                proxies: start..proxies.len(),
+                ..at
+            }
+        })
+        .collect();
+    (text, ChunkLayout { objects, proxies })
 }
 
 /// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role
@@ -532,14 +608,6 @@ fn directory_role_rows(cloud: &CloudSnapshot) -> Vec<RoleRow<'_>> {
             via_group_id: None,
         })
         .collect()
-}
-
-fn cloud_addresses_of(o: &DirectoryObject) -> Vec<Address<'_>> {
-    addresses(
-        o.user_principal_name.as_deref(),
-        o.mail.as_deref(),
-        o.proxy_addresses.iter().map(String::as_str),
-    )
 }
 
 /// The domains collection as `domains` rows.
