@@ -481,6 +481,8 @@ struct AtText {
     proxies: std::ops::Range<usize>,
 }
 
+/// Where each piece of a chunk's shared text lies: each object's pieces, in object order, and
+/// every proxy address.
 struct ChunkLayout {
     objects: Vec<AtText>,
     proxies: Vec<std::ops::Range<usize>>,
@@ -510,17 +512,16 @@ fn chunk_text(all: &[(&DirectoryObject, &'static str)]) -> (String, ChunkLayout)
     let objects = all
         .iter()
         .map(|(o, _)| {
-            let start = proxies.len();
-            let at = AtText {
-                id: push(&mut text, &o.id),
-                upn: o.user_principal_name.as_ref().map(|v| push(&mut text, v)),
-                mail: o.mail.as_ref().map(|v| push(&mut text, v)),
-                proxies: start..start,
-            };
+            let id = push(&mut text, &o.id);
+            let upn = o.user_principal_name.as_ref().map(|v| push(&mut text, v));
+            let mail = o.mail.as_ref().map(|v| push(&mut text, v));
+            let first_proxy = proxies.len();
             proxies.extend(o.proxy_addresses.iter().map(|v| push(&mut text, v)));
             AtText {
-                proxies: start..proxies.len(),
-                ..at
+                id,
+                upn,
+                mail,
+                proxies: first_proxy..proxies.len(),
             }
         })
         .collect();
