@@ -11,7 +11,7 @@ use super::addresses::{
 };
 use super::{
     ADDRESS_KINDS, Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES,
-    Params, Partial, SharedText, TableSpec, Tables, lower, stack_in_order, upn_suffix,
+    Params, Partial, SharedText, TableSpec, Tables, lower, push_text, stack_in_order, upn_suffix,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -492,11 +492,6 @@ struct ChunkLayout {
 /// text: the tables' columns point into it (see [`SharedText`]), so an address, its raw form and
 /// the object's columns, and an object's id on each of its addresses, share one copy.
 fn chunk_text(all: &[(&DirectoryObject, &'static str)]) -> (String, ChunkLayout) {
-    fn push(text: &mut String, s: &str) -> std::ops::Range<usize> {
-        let start = text.len();
-        text.push_str(s);
-        start..text.len()
-    }
     // Sized once: the text of a chunk is tens of megabytes.
     let len = all
         .iter()
@@ -512,11 +507,14 @@ fn chunk_text(all: &[(&DirectoryObject, &'static str)]) -> (String, ChunkLayout)
     let objects = all
         .iter()
         .map(|(o, _)| {
-            let id = push(&mut text, &o.id);
-            let upn = o.user_principal_name.as_ref().map(|v| push(&mut text, v));
-            let mail = o.mail.as_ref().map(|v| push(&mut text, v));
+            let id = push_text(&mut text, &o.id);
+            let upn = o
+                .user_principal_name
+                .as_ref()
+                .map(|v| push_text(&mut text, v));
+            let mail = o.mail.as_ref().map(|v| push_text(&mut text, v));
             let first_proxy = proxies.len();
-            proxies.extend(o.proxy_addresses.iter().map(|v| push(&mut text, v)));
+            proxies.extend(o.proxy_addresses.iter().map(|v| push_text(&mut text, v)));
             AtText {
                 id,
                 upn,

@@ -233,6 +233,14 @@ impl SharedText {
     }
 }
 
+/// Appends `value` to the text a [`SharedText`] will be made from, and says where it lies there
+/// (the rows then borrow it from the shared text by that range).
+pub(super) fn push_text(text: &mut String, value: &str) -> std::ops::Range<usize> {
+    let start = text.len();
+    text.push_str(value);
+    start..text.len()
+}
+
 /// Builds a frame column by column, in the order its [`TableSpec`] declares them (only
 /// [`table!`] drives it, so the order and types always agree).
 struct FrameBuilder<'t> {

@@ -14,7 +14,7 @@ use super::addresses::{
 };
 use super::{
     Chunks, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
-    count, count_u64, lower, stack_in_order, upn_suffix,
+    count, count_u64, lower, push_text, stack_in_order, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
@@ -459,11 +459,6 @@ struct ValueAt {
 /// Copies every object's GUID and every value `onprem_values` and `onprem_names` list into one
 /// text, in the order the rows list them (the attribute names are words, not text).
 fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
-    fn push(text: &mut String, s: &str) -> std::ops::Range<usize> {
-        let start = text.len();
-        text.push_str(s);
-        start..text.len()
-    }
     // Sized once: the text of a chunk is tens of megabytes, and growing it by doubling copied it
     // over and over.
     let (value_count, values_len) = objects
@@ -473,7 +468,7 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
     let mut text = String::with_capacity(36 * objects.len() + values_len);
     let guids = objects
         .iter()
-        .map(|o| push(&mut text, &onprem::guid_to_string(&o.object_guid)))
+        .map(|o| push_text(&mut text, &onprem::guid_to_string(&o.object_guid)))
         .collect();
     let mut values = Vec::with_capacity(value_count);
     let mut runs = Vec::with_capacity(objects.len());
@@ -483,7 +478,7 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
             values.push(ValueAt {
                 object,
                 attribute,
-                range: push(&mut text, value),
+                range: push_text(&mut text, value),
                 value_count,
             });
         }
