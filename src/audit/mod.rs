@@ -281,8 +281,9 @@ fn import_onprem(
     // Each file's objects stay where its import put them, and the repeats are dropped in place:
     // moving a million objects (half a gigabyte) into a second vector cost a copy, its page
     // faults, and both vectors in memory at once.
-    let mut files: Vec<Vec<OnPremObject>> = Vec::with_capacity(paths.len());
-    let mut keeps: Vec<Vec<bool>> = Vec::with_capacity(paths.len());
+    // Each file's objects, and which of them are kept.
+    let mut files: Vec<(Vec<OnPremObject>, Vec<bool>)> = Vec::with_capacity(paths.len());
+    let mut total = 0;
     // Each key points at the object kept under it (file and index: its file and line are read
     // from there): a million objects are a million keys, and a path copied per key was a
     // million allocations.
@@ -294,7 +295,13 @@ fn import_onprem(
         let (format, outcome) = onprem::import_with(path, import)?;
         let file = files.len();
         let objects = outcome.objects;
-        let first = |(f, i): (usize, usize)| if f == file { &objects[i] } else { &files[f][i] };
+        let first = |(f, i): (usize, usize)| {
+            if f == file {
+                &objects[i]
+            } else {
+                &files[f].0[i]
+            }
+        };
         let mut rejected = outcome.rejected;
         let mut keep = vec![true; objects.len()];
         seen.reserve(objects.len());
@@ -335,6 +342,7 @@ fn import_onprem(
             }
         }
         let kept = keep.iter().filter(|&&k| k).count();
+        total += kept;
         inputs.onprem.push(OnPremFile {
             path: path.clone(),
             format,
@@ -348,14 +356,12 @@ fn import_onprem(
             warnings: outcome.warnings,
         });
         inputs.rejected_records.extend(rejected);
-        files.push(objects);
-        keeps.push(keep);
+        files.push((objects, keep));
     }
     // Only now: until the last file is read, the indices in `seen` point into the files as
     // imported.
-    let total = keeps.iter().flatten().filter(|&&k| k).count();
     let mut kept = Vec::new();
-    for (mut objects, keep) in files.into_iter().zip(keeps) {
+    for (mut objects, keep) in files {
         let mut keep = keep.into_iter();
         objects.retain(|_| keep.next().unwrap_or(false));
         if kept.is_empty() {
