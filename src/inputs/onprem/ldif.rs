@@ -13,8 +13,8 @@
 //! is imported with a "probably truncated" warning.
 //!
 //! It owns LDIF syntax only: it hands each attribute to `Draft`, which owns what the values mean.
-//! It must stay fast (the whole file is in memory and lines are borrowed slices; only folded lines
-//! and the values the importer keeps are copied) and must not accept a structurally broken file:
+//! It must stay fast (the file, or a block of whole records of it, is in memory and lines are
+//! borrowed slices; only folded lines and the values the importer keeps are copied) and must not accept a structurally broken file:
 //! a line that is not `name: value` or a record that does not start with `dn:` stops the import
 //! with the line number, because everything after it would be misread.
 
@@ -207,6 +207,16 @@ fn reject_cut_off_last_record(
             ),
         });
     }
+}
+
+/// Where the last record of `bytes` ends: the start of the last blank line (after the line
+/// break before it), as [`split_at_records`] cuts. `None` when no record ends in `bytes`.
+pub(super) fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    // Line breaks from the end (a record is a few hundred bytes, so few are looked at; a search
+    // for "\n\r\n" in an export without one read the whole block backwards, byte by byte).
+    memchr::memrchr_iter(b'\n', bytes)
+        .map(|at| at + 1)
+        .find(|&line| matches!(bytes.get(line..), Some([b'\n', ..] | [b'\r', b'\n', ..])))
 }
 
 /// Cuts `text` into about `pieces` chunks, each starting at the beginning of a blank line.

@@ -9,7 +9,8 @@
 //!
 //! Layout: this file holds the public types, decoding, format detection, dispatch and the
 //! normalisation shared by all formats (`Draft` collects one record's attributes whatever the
-//! format called them, and decides whether it becomes an object, a rejection or a skipped class).
+//! format called them, and decides whether it becomes an object, a rejection or a skipped class);
+//! a large UTF-8 LDIF export is decoded and handed to `ldif::Reader` a block at a time.
 //! `ldif.rs`, `csv.rs` and `json.rs` only know their syntax; `script.ps1` is the export script
 //! that `entra-audit onprem-script` prints.
 
@@ -453,11 +454,8 @@ pub(crate) fn import_with(
     // values, so the file need not be whole in memory too (a gigabyte at a million objects).
     let mut bytes = Vec::new();
     if size > STREAM_ABOVE {
-        (&mut file)
-            .take(BLOCK as u64)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
-        match ldif_in_blocks(&mut file, size, bytes, BLOCK, path, options)? {
+        let at_end = read_block(&mut file, &mut bytes, BLOCK).map_err(io)?;
+        match ldif_in_blocks(&mut file, size, bytes, at_end, BLOCK, path, options)? {
             Blocks::Read(outcome) => return Ok((Format::Ldif, outcome)),
             Blocks::NotUtf8Ldif(first) => bytes = first,
         }
@@ -477,14 +475,15 @@ enum Blocks {
     NotUtf8Ldif(Vec<u8>),
 }
 
-/// Reads an LDIF export whose first `block` bytes are in `buffer`, a block of whole records at a
-/// time (cut at the last blank line in what was read), with the outcome and errors of reading
+/// Reads an LDIF export whose first `block` bytes are in `buffer` (all of it when `at_end`), a
+/// block of whole records at a time (cut at the last blank line in what was read), with the outcome and errors of reading
 /// it whole ([`ldif::Reader`]). A UTF-16 export, or one that is not LDIF, is left to the
 /// reader of the whole file.
 fn ldif_in_blocks(
     file: &mut impl std::io::Read,
     size: u64,
     mut buffer: Vec<u8>,
+    mut at_end: bool,
     block: usize,
     path: &Path,
     options: &ImportOptions,
@@ -500,7 +499,6 @@ fn ldif_in_blocks(
         path: path.to_path_buf(),
         source,
     };
-    let mut at_end = buffer.len() < block;
     // Where the text not yet read starts in `buffer`, and in the file.
     let mut start = bom;
     let mut offset = bom;
@@ -510,7 +508,7 @@ fn ldif_in_blocks(
         let cut = if at_end {
             Some(rest.len())
         } else {
-            last_blank_line(rest)
+            ldif::last_record_end(rest)
         };
         let Some(cut) = cut else {
             // One record larger than what was read: read on.
@@ -555,16 +553,6 @@ fn read_block(
     use std::io::Read as _;
     let read = file.by_ref().take(block as u64).read_to_end(buffer)?;
     Ok(read < block)
-}
-
-/// Where the last blank line in `bytes` starts (after the line break before it): records end
-/// there.
-fn last_blank_line(bytes: &[u8]) -> Option<usize> {
-    // Line breaks from the end (a record is a few hundred bytes, so few are looked at; a search
-    // for "\n\r\n" in an export without one read the whole block backwards, byte by byte).
-    memchr::memrchr_iter(b'\n', bytes)
-        .map(|at| at + 1)
-        .find(|&line| matches!(bytes.get(line..), Some([b'\n', ..] | [b'\r', b'\n', ..])))
 }
 
 /// Like [`import`], for bytes already in memory; `path` is only used in messages and origins.

@@ -434,13 +434,15 @@ fn sizes_are_counted_from_ldif_values_and_read_from_declared_counts() {
 /// whether it was (or, not being UTF-8 LDIF, was read whole).
 fn read_in_blocks(bytes: &[u8], block: usize) -> (Result<ImportOutcome, ImportError>, bool) {
     let path = Path::new("export.ldif");
-    let first = bytes[..block.min(bytes.len())].to_vec();
-    let mut rest = std::io::Cursor::new(&bytes[first.len()..]);
+    let mut file = std::io::Cursor::new(bytes);
+    let mut first = Vec::new();
+    let at_end = read_block(&mut file, &mut first, block).unwrap();
     let size = bytes.len() as u64;
     match ldif_in_blocks(
-        &mut rest,
+        &mut file,
         size,
         first,
+        at_end,
         block,
         path,
         &ImportOptions::default(),
