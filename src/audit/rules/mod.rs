@@ -616,30 +616,33 @@ mod tests {
         }
     }
 
+    /// Why `with_custom` refuses a rules directory holding one custom rule, `name`, whose SQL
+    /// is `select`.
+    fn custom_rule_refused(name: &str, select: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let header = format!(
+            "/*\n+++\nname = \"{name}\"\ntitle = \"t\"\nseverity = \"low\"\ncategory = \"hygiene\"\n+++\n## What it does\nx\n*/\n"
+        );
+        std::fs::write(dir.path().join(format!("{name}.sql")), header + select).unwrap();
+        with_custom(dir.path()).unwrap_err().to_string()
+    }
+
     #[test]
     fn a_custom_rule_reading_a_file_is_refused_before_it_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let header = "/*\n+++\nname = \"peek\"\ntitle = \"t\"\nseverity = \"low\"\ncategory = \"hygiene\"\n+++\n## What it does\nx\n*/\n";
-        std::fs::write(
-            dir.path().join("peek.sql"),
-            format!("{header}SELECT 'x' AS message, 'y' AS remediation, column_1 AS value FROM read_csv('/etc/passwd')"),
-        )
-        .unwrap();
-        let error = with_custom(dir.path()).unwrap_err().to_string();
+        let error = custom_rule_refused(
+            "peek",
+            "SELECT 'x' AS message, 'y' AS remediation, column_1 AS value FROM read_csv('/etc/passwd')",
+        );
         assert!(error.contains("peek.sql"), "{error}");
         assert!(error.contains("table function 'read_csv'"), "{error}");
     }
 
     #[test]
     fn a_custom_rule_reading_names_from_onprem_values_is_refused_not_left_to_match_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let header = "/*\n+++\nname = \"long-names\"\ntitle = \"t\"\nseverity = \"low\"\ncategory = \"hygiene\"\n+++\n## What it does\nx\n*/\n";
-        std::fs::write(
-            dir.path().join("long-names.sql"),
-            format!("{header}SELECT 'x' AS message, 'y' AS remediation, v.value FROM onprem_values v WHERE v.attribute = 'displayName' AND v.length > 10"),
-        )
-        .unwrap();
-        let error = with_custom(dir.path()).unwrap_err().to_string();
+        let error = custom_rule_refused(
+            "long-names",
+            "SELECT 'x' AS message, 'y' AS remediation, v.value FROM onprem_values v WHERE v.attribute = 'displayName' AND v.length > 10",
+        );
         assert!(error.contains("long-names.sql"), "{error}");
         assert!(
             error.contains("compares onprem_values.attribute with 'displayName'"),
