@@ -19,10 +19,7 @@ fn entra_audit() -> Command {
 fn lll_export(n: u32) -> String {
     let mut text = String::new();
     for i in 0..n {
-        let guid = {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.encode(u128::from(i + 1).to_le_bytes())
-        };
+        let guid = base64_guid(u128::from(i + 1));
         let _ = write!(
             text,
             "dn: CN=User {i},OU=Staff,DC=corp,DC=contoso,DC=com\nobjectClass: top\nobjectClass: user\n\
@@ -30,6 +27,12 @@ fn lll_export(n: u32) -> String {
         );
     }
     text
+}
+
+/// The objectGUID whose bytes are `number`, little-endian, as LDIF writes it (`objectGUID::`).
+fn base64_guid(number: u128) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(number.to_le_bytes())
 }
 
 fn findings(out: &Path) -> Value {
@@ -191,8 +194,7 @@ fn an_export_with_no_usable_object_leaves_the_onprem_rules_not_evaluated() {
 
 /// A user record as `ldapsearch -LLL` writes it, seven lines with its blank line.
 fn user_record(number: u128, dn: &str) -> String {
-    use base64::Engine as _;
-    let guid = base64::engine::general_purpose::STANDARD.encode(number.to_le_bytes());
+    let guid = base64_guid(number);
     format!(
         "dn: {dn}\nobjectClass: top\nobjectClass: user\nobjectGUID:: {guid}\n\
          userPrincipalName: u{number}@contoso.com\nsAMAccountName: u{number}\n\n"
