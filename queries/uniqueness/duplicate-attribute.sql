@@ -57,23 +57,19 @@ WITH initial AS (
 ),
 -- Each object holds an address once (the address table is distinct per object), so a value held
 -- twice is held by two objects. Keeping only those before the self-join spares joining millions
--- of addresses with themselves.
--- Grouped and joined on the address alone, one kind at a time: a key of two text columns is
--- encoded row by row first, for millions of addresses.
-repeated_upn AS (
-    SELECT address FROM onprem_addresses WHERE kind = 'upn' GROUP BY address HAVING COUNT(*) > 1
-),
-repeated_smtp AS (
-    SELECT address FROM onprem_addresses WHERE kind = 'smtp' GROUP BY address HAVING COUNT(*) > 1
-),
+-- of addresses with themselves. They are counted with a window over the address, one kind at a
+-- time: a key of two text columns is encoded row by row first, for millions of addresses, and a
+-- GROUP BY ... HAVING joined back made the rule take 1.5 s instead of 1.1 s at a million objects.
 onprem_repeated AS (
-    SELECT a.* FROM onprem_addresses a
-    SEMI JOIN repeated_upn r ON a.address = r.address
-    WHERE a.kind = 'upn'
+    SELECT object_id, object_type, kind, address, origin, raw FROM (
+        SELECT a.*, COUNT(*) OVER (PARTITION BY a.address) AS holders
+        FROM onprem_addresses a WHERE a.kind = 'upn'
+    ) upn WHERE holders > 1
     UNION ALL
-    SELECT a.* FROM onprem_addresses a
-    SEMI JOIN repeated_smtp r ON a.address = r.address
-    WHERE a.kind = 'smtp'
+    SELECT object_id, object_type, kind, address, origin, raw FROM (
+        SELECT a.*, COUNT(*) OVER (PARTITION BY a.address) AS holders
+        FROM onprem_addresses a WHERE a.kind = 'smtp'
+    ) smtp WHERE holders > 1
 ),
 onprem_pairs AS (
     SELECT

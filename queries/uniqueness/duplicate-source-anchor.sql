@@ -30,14 +30,13 @@ there, or remove it from the sync scope if it is a migration leftover.
 - Source anchor and mS-DS-ConsistencyGuid: https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-design-concepts
 */
 -- Only the anchors held more than once are self-joined: joining a million objects with
--- themselves first paired every object with itself (0.4-0.9 s at a million objects).
-WITH repeated AS (
-    SELECT source_anchor FROM onprem_objects
-    WHERE source_anchor IS NOT NULL
-    GROUP BY source_anchor HAVING COUNT(*) > 1
-),
-held AS (
-    SELECT o.* FROM onprem_objects o SEMI JOIN repeated r ON o.source_anchor = r.source_anchor
+-- themselves first paired every object with itself (0.4-0.9 s at a million objects). They are
+-- counted with a window over the anchor: a GROUP BY ... HAVING joined back took twice as long.
+WITH held AS (
+    SELECT * FROM (
+        SELECT o.*, COUNT(*) OVER (PARTITION BY o.source_anchor) AS holders
+        FROM onprem_objects o WHERE o.source_anchor IS NOT NULL
+    ) anchored WHERE holders > 1
 )
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
