@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::text::lowercase as lower;
 use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
-    dn_domain,
+    dn_domain, first_unescaped_comma,
 };
 use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
 
@@ -713,7 +713,12 @@ fn index_by<'a, K: Eq + std::hash::Hash>(
     users: &[&'a DirectoryObject],
     key: impl Fn(&'a DirectoryObject) -> Option<K>,
 ) -> HashMap<K, &'a DirectoryObject> {
-    users.iter().filter_map(|u| Some((key(u)?, *u))).collect()
+    // Sized for every user up front: collected from a filter, the map grew by doubling and
+    // rehashed a million keys over and over.
+    let mut index =
+        HashMap::with_capacity_and_hasher(users.len(), foldhash::fast::RandomState::default());
+    index.extend(users.iter().filter_map(|u| Some((key(u)?, *u))));
+    index
 }
 
 /// On-prem users paired with the synced cloud user that carries their objectSid, their DN, or
@@ -753,7 +758,7 @@ impl<'a> Links<'a> {
                         index_by(&synced, |u| {
                             let sam = u.on_premises_sam_account_name.as_ref()?;
                             let domain = u.on_premises_domain_name.as_ref()?;
-                            Some((sam.to_lowercase(), domain.trim().to_lowercase()))
+                            Some((lower(sam), lower(domain.trim())))
                         })
                     },
                 )
@@ -775,8 +780,8 @@ impl<'a> Links<'a> {
                     if by_sam.is_empty() {
                         return None;
                     }
-                    let sam = o.sam_account_name.as_deref()?.to_lowercase();
-                    by_sam.get(&(sam, dn_domain(&o.distinguished_name)?))
+                    let sam = lower(o.sam_account_name.as_deref()?);
+                    by_sam.get(&(sam, Cow::Owned(dn_domain(&o.distinguished_name)?)))
                 };
                 by_sid.or_else(by_dn).or_else(by_sam).map(|c| (*o, *c))
             })
@@ -824,16 +829,7 @@ fn ascii_upper(s: &str) -> Cow<'_, str> {
 
 /// The DN of the container holding `dn` (everything after the first unescaped comma).
 fn parent_container(dn: &str) -> &str {
-    let bytes = dn.as_bytes();
-    let mut escaped = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\\' if !escaped => escaped = true,
-            b',' if !escaped => return &dn[i + 1..],
-            _ => escaped = false,
-        }
-    }
-    ""
+    first_unescaped_comma(dn).map_or("", |at| &dn[at + 1..])
 }
 
 /// objectGUID mode or `ConsistencyGuid` mode, from linked users whose two candidate anchors differ

@@ -248,16 +248,7 @@ fn is_replication_conflict(dn: &str) -> bool {
 
 /// The first RDN of a DN: up to the first comma that is not escaped.
 fn first_rdn(dn: &str) -> &str {
-    let bytes = dn.as_bytes();
-    let mut escaped = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\\' if !escaped => escaped = true,
-            b',' if !escaped => return &dn[..i],
-            _ => escaped = false,
-        }
-    }
-    dn
+    crate::inputs::onprem::dn_rdns(dn).next().unwrap_or(dn)
 }
 
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {

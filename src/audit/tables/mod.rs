@@ -1019,6 +1019,18 @@ mod tests {
             Some("contoso.local")
         );
         assert_eq!(dn_domain("CN=x,OU=y"), None);
+        // An escaped comma does not end an RDN, so a `DC=` inside a value is no domain part.
+        assert_eq!(
+            dn_domain("CN=a\\,DC=evil,DC=corp,DC=local").as_deref(),
+            Some("corp.local")
+        );
+        // An escaped backslash does not escape the comma after it.
+        assert_eq!(
+            dn_domain("CN=a\\\\,DC=Corp , dc= Local").as_deref(),
+            Some("corp.local")
+        );
+        assert_eq!(dn_domain("DC=Ünïcode,DC=DE").as_deref(), Some("ünïcode.de"));
+        assert_eq!(dn_domain("CN=x,DC=,DC=local").as_deref(), Some(".local"));
     }
 
     #[test]

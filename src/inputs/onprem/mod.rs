@@ -1501,18 +1501,63 @@ fn classify(classes: &[String]) -> Classified<'_> {
 // Normalisation helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`.
+/// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`: its `DC=` RDNs in
+/// order, lower case, joined by dots. A comma escaped in a value does not end an RDN (RFC 4514):
+/// `CN=x\,DC=y,DC=contoso,DC=local` is in `contoso.local`. Called several times for each of a
+/// million objects (tables, sync model, scope), so it builds the domain in one string.
 pub(crate) fn dn_domain(dn: &str) -> Option<String> {
-    let parts: Vec<String> = dn
-        .split(',')
-        .filter_map(|rdn| {
-            let (attr, value) = rdn.trim().split_once('=')?;
-            attr.trim()
-                .eq_ignore_ascii_case("dc")
-                .then(|| value.trim().to_lowercase())
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("."))
+    let mut domain: Option<String> = None;
+    for rdn in dn_rdns(dn) {
+        let Some((attr, value)) = rdn.trim().split_once('=') else {
+            continue;
+        };
+        if !attr.trim().eq_ignore_ascii_case("dc") {
+            continue;
+        }
+        let domain = match &mut domain {
+            Some(domain) => {
+                domain.push('.');
+                domain
+            }
+            None => domain.insert(String::new()),
+        };
+        let value = value.trim();
+        if value.is_ascii() {
+            domain.extend(value.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            domain.push_str(&value.to_lowercase());
+        }
+    }
+    domain
+}
+
+/// The RDNs of a DN, as written: split at the commas that are not escaped with a backslash
+/// (`CN=Smith\, John,OU=Staff` has two).
+pub(crate) fn dn_rdns(dn: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(dn);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        if let Some(at) = first_unescaped_comma(text) {
+            rest = Some(&text[at + 1..]);
+            Some(&text[..at])
+        } else {
+            rest = None;
+            Some(text)
+        }
+    })
+}
+
+/// Where a DN's first RDN ends: its first comma that is not escaped with a backslash.
+pub(crate) fn first_unescaped_comma(dn: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, &b) in dn.as_bytes().iter().enumerate() {
+        match b {
+            b'\\' if !escaped => escaped = true,
+            b',' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
 }
 
 /// GUID text (lower-case 8-4-4-4-12) from bytes in `Guid.ToByteArray()` order: the first three
