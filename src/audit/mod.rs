@@ -310,7 +310,7 @@ fn import_onprem(
             let dn_key = object.distinguished_name.to_lowercase();
             if let Some(first) = seen.get(&object.object_guid).map(|&at| &first(at).origin) {
                 rejected.push(RejectedRecord {
-                    file: object.origin.file.clone(),
+                    file: object.origin.file.to_path_buf(),
                     line: object.origin.line,
                     record: object.distinguished_name.clone(),
                     reason: format!(
@@ -323,7 +323,7 @@ fn import_onprem(
                 keep[index] = false;
             } else if let Some(first) = seen_dn.get(&dn_key).map(|&at| first(at)) {
                 rejected.push(RejectedRecord {
-                    file: object.origin.file.clone(),
+                    file: object.origin.file.to_path_buf(),
                     line: object.origin.line,
                     record: crate::preview::preview(&object.distinguished_name),
                     reason: format!(

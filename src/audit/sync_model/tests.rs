@@ -30,7 +30,7 @@ pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
         extra: Vec::new(),
         anchor_problem: None,
         origin: RecordOrigin {
-            file: "ad.ldif".into(),
+            file: std::path::Path::new("ad.ldif").into(),
             line: 1,
         },
     }

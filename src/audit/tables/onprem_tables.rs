@@ -200,7 +200,7 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                 .zip(&derived)
                 .zip(&in_text)
                 .map(|((object, derived), &(values, cloud_upn))| {
-                    let file = object.origin.file.as_path();
+                    let file: &std::path::Path = &object.origin.file;
                     let source_file = match &last {
                         Some((path, text)) if *path == file => std::rc::Rc::clone(text),
                         _ => {

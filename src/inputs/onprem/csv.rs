@@ -49,6 +49,8 @@ pub(super) fn read(
         .collect();
 
     let mut out = ImportOutcome::default();
+    // Every object names the file with this one path.
+    let file: std::sync::Arc<Path> = path.into();
     let mut record = ::csv::StringRecord::new();
     let mut lines = LineCounter::new(body, skipped_lines);
     loop {
@@ -87,7 +89,7 @@ pub(super) fn read(
                 Err(reason) => draft.extra_problem(format!("column {}: {reason}", index + 1)),
             }
         }
-        draft.finish(path, line, &mut out);
+        draft.finish(&file, line, &mut out);
     }
     Ok(out)
 }

@@ -31,6 +31,8 @@ pub(super) fn read(
     let start = text.len() - text.trim_start().len();
     let first_line = count_newlines(&text.as_bytes()[..start]) + 1;
     let mut out = ImportOutcome::default();
+    // Every object names the file with this one path.
+    let file: std::sync::Arc<Path> = path.into();
     if text.as_bytes().get(start) == Some(&b'{') {
         {
             let mut de = serde_json::Deserializer::from_str(text);
@@ -55,7 +57,7 @@ pub(super) fn read(
                     ),
                 ));
             }
-            record(element, 0, first_line, path, &mut out);
+            record(element, 0, first_line, &file, &mut out);
         }
     } else {
         {
@@ -68,14 +70,20 @@ pub(super) fn read(
             let lines = element_lines(text);
             for (index, element) in elements.into_iter().enumerate() {
                 let line = lines.get(index).copied().unwrap_or(first_line);
-                record(element, index, line, path, &mut out);
+                record(element, index, line, &file, &mut out);
             }
         }
     }
     Ok(out)
 }
 
-fn record(element: Element, index: usize, line: usize, path: &Path, out: &mut ImportOutcome) {
+fn record(
+    element: Element,
+    index: usize,
+    line: usize,
+    path: &std::sync::Arc<Path>,
+    out: &mut ImportOutcome,
+) {
     match element {
         Element::Object {
             entries, extras, ..

@@ -255,6 +255,8 @@ fn read_chunk(
     options: &ImportOptions,
 ) -> Result<(ImportOutcome, Dialect), ImportError> {
     let mut out = ImportOutcome::default();
+    // Every object of the chunk names the file with this one path.
+    let file: std::sync::Arc<Path> = path.into();
     // About one object a `dn:` line (fewer when some are skipped): the objects of a chunk are a
     // hundred megabytes, which growing by doubling copied over and over.
     out.objects
@@ -277,7 +279,7 @@ fn read_chunk(
         let Some((number, line)) = next else { break };
         if line.is_empty() {
             if let Some((start, draft, _)) = current.take() {
-                draft.finish(path, start, &mut out);
+                draft.finish(&file, start, &mut out);
             }
             aside = None;
             continue;
@@ -336,7 +338,7 @@ fn read_chunk(
         }
     }
     if let Some((start, draft, _)) = current {
-        draft.finish(path, start, &mut out);
+        draft.finish(&file, start, &mut out);
     }
     dialect.paged |= lines.saw_paging_comment;
     Ok((out, dialect))

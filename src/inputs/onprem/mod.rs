@@ -19,6 +19,7 @@ mod json;
 mod ldif;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::guid::hex_digit;
 use base64::Engine as _;
@@ -239,7 +240,8 @@ pub(crate) fn extra_from_bytes(
 /// Where a record came from, for messages and evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordOrigin {
-    pub file: PathBuf,
+    /// Shared by every record of the file: a path copied per record was a million allocations.
+    pub file: Arc<Path>,
     /// 1-based line of the record's first line (LDIF `dn:` line, CSV row, JSON: line of the object's `{`).
     pub line: usize,
 }
@@ -1315,7 +1317,7 @@ impl Draft {
     }
 
     /// Turns the record into an object, a rejection or a skipped-class count.
-    pub(crate) fn finish(mut self, file: &Path, line: usize, out: &mut ImportOutcome) {
+    pub(crate) fn finish(mut self, file: &Arc<Path>, line: usize, out: &mut ImportOutcome) {
         if let Some(reason) = self.fatal.take() {
             out.rejected.push(RejectedRecord {
                 file: file.to_path_buf(),
@@ -1415,7 +1417,7 @@ impl Draft {
             extra: std::mem::take(&mut self.extra),
             anchor_problem: None,
             origin: RecordOrigin {
-                file: file.to_path_buf(),
+                file: Arc::clone(file),
                 line,
             },
         });
@@ -1598,7 +1600,6 @@ pub(crate) fn guid_from_str(text: &str) -> Option<[u8; 16]> {
 /// `S-1-5-21-...` from a binary SID (revision, sub-authority count, 48-bit big-endian identifier
 /// authority, little-endian 32-bit sub-authorities). `None` when the bytes are not a SID.
 pub(crate) fn sid_to_string(bytes: &[u8]) -> Option<String> {
-    use std::fmt::Write as _;
     let (&revision, rest) = bytes.split_first()?;
     let (&count, rest) = rest.split_first()?;
     if revision != 1 || rest.len() != 6 + 4 * usize::from(count) {
@@ -1609,18 +1610,22 @@ pub(crate) fn sid_to_string(bytes: &[u8]) -> Option<String> {
         .iter()
         .fold(0u64, |acc, &b| acc << 8 | u64::from(b));
     let mut text = String::with_capacity(8 + 11 * usize::from(count));
+    // The numbers are written with itoa, not format!: core::fmt took most of this function's
+    // time, called for every object of an export (a million SIDs, six or more numbers each).
+    let mut number = itoa::Buffer::new();
+    text.push_str("S-");
+    text.push_str(number.format(revision));
+    text.push('-');
     // MS-DTYP 2.4.2.1: authorities of 2^32 and above are written in hex.
     if authority >> 32 == 0 {
-        let _ = write!(text, "S-{revision}-{authority}");
+        text.push_str(number.format(authority));
     } else {
-        let _ = write!(text, "S-{revision}-0x{authority:012X}");
+        use std::fmt::Write as _;
+        let _ = write!(text, "0x{authority:012X}");
     }
     for chunk in sub_authorities.chunks_exact(4) {
-        let _ = write!(
-            text,
-            "-{}",
-            u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])
-        );
+        text.push('-');
+        text.push_str(number.format(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])));
     }
     Some(text)
 }
