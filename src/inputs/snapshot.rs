@@ -1042,7 +1042,9 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
             .into_iter()
             .map(|raw| {
                 let offset = (raw.get().as_ptr() as usize - base).min(text.len());
-                line += newlines(&text.as_bytes()[counted_to.min(offset)..offset]);
+                line += crate::inputs::lines::count_newlines(
+                    &text.as_bytes()[counted_to.min(offset)..offset],
+                );
                 counted_to = counted_to.max(offset);
                 (line, raw.get())
             })
@@ -1170,10 +1172,6 @@ struct IdOnly {
 }
 
 #[allow(clippy::naive_bytecount)] // a dependency for faster counting is not worth it
-fn newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-}
-
 /// Graph writes "" for unset times in some resources, and `0001-01-01T00:00:00Z` for "never".
 fn parse_graph_time(s: &str) -> Option<DateTime<Utc>> {
     let t = DateTime::parse_from_rfc3339(s.trim())

@@ -17,9 +17,10 @@
 use std::path::Path;
 
 use super::{
-    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, count_newlines,
-    field_for, unrecognised_format,
+    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, field_for,
+    unrecognised_format,
 };
+use crate::inputs::lines::count_newlines;
 
 /// What `Export-Csv` writes for a multi-valued attribute it was given unjoined.
 const COLLECTION_TYPE_NAMES: &[&str] = &[

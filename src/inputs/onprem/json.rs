@@ -20,8 +20,9 @@ use serde_json::Value;
 
 use super::{
     Draft, ExtraAttribute, ExtraValue, Field, ImportError, ImportOptions, ImportOutcome,
-    SCRIPT_HINT, count_newlines, field_for, sid_to_string,
+    SCRIPT_HINT, field_for, sid_to_string,
 };
+use crate::inputs::lines::count_newlines;
 
 pub(super) fn read(
     text: &str,

@@ -27,9 +27,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crate::preview::preview;
 
 use super::{
-    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, count_newlines,
-    field_for, guid_from_str, is_sid_text, sid_to_string,
+    Draft, Field, ImportError, ImportOptions, ImportOutcome, SCRIPT_HINT, field_for, guid_from_str,
+    is_sid_text, sid_to_string,
 };
+use crate::inputs::lines::count_newlines;
 
 /// Files above this size are parsed in chunks on every core.
 const PARALLEL_ABOVE: usize = 8 << 20;
@@ -98,7 +99,7 @@ impl<'a> Reader<'a> {
         // Line numbering: each chunk starts after the newlines of the chunks before it.
         let newlines: Vec<usize> = chunks
             .par_iter()
-            .map(|c| c.bytes().filter(|&b| b == b'\n').count())
+            .map(|c| count_newlines(c.as_bytes()))
             .collect();
         let offsets: Vec<usize> = newlines
             .iter()

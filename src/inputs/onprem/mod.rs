@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::guid::hex_digit;
+use crate::inputs::lines::count_newlines;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -686,7 +687,7 @@ fn decode_strict(
                 _ => 0,
             };
             let read = read.saturating_sub(bad);
-            let line = text.bytes().filter(|&b| b == b'\n').count() + 1;
+            let line = count_newlines(text.as_bytes()) + 1;
             Err(ImportError::unusable(
                 path,
                 format!(
@@ -703,13 +704,6 @@ fn decode_strict(
 
 fn line_of_offset(bytes: &[u8], offset: usize) -> usize {
     count_newlines(&bytes[..offset.min(bytes.len())]) + 1
-}
-
-/// Newline bytes in `bytes` (a fold, which the compiler vectorises).
-pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .fold(0, |count, &b| count + usize::from(b == b'\n'))
 }
 
 // ---------------------------------------------------------------------------------------------
