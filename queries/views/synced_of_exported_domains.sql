@@ -32,12 +32,13 @@ exported_group_domains AS (
 synced AS (
     SELECT c.id
     FROM cloud_objects c
-    LEFT JOIN sync_behavior sb ON c.id = sb.object_id
+    -- Converted to cloud management: no leftover of a sync, whatever became of its source. The
+    -- few converted objects are left out with an anti join: a left join with every object's
+    -- sync behaviour (a million rows, read per object) took a quarter of the view's time.
+    ANTI JOIN (SELECT object_id FROM sync_behavior WHERE is_cloud_managed) managed ON c.id = managed.object_id
     WHERE c.sync_state = 'synced'
       AND ((c.object_type = 'user' AND c.onprem_domain_name IN (SELECT domain FROM exported_user_domains))
         OR (c.object_type = 'group' AND c.onprem_domain_name IN (SELECT domain FROM exported_group_domains)))
-      -- Converted to cloud management: no leftover of a sync, whatever became of its source.
-      AND NOT COALESCE(sb.is_cloud_managed, FALSE)
 ),
 missing AS (
     SELECT s.id FROM synced s
