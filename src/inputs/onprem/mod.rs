@@ -558,7 +558,7 @@ fn read_block(
     // Room for the block (and, the first time, for the start of a record cut off at the end of
     // a block, which the next block is read after) is made once: grown as it was read, the
     // buffer was copied into one twice its size over and over (a quarter of a gigabyte at a
-    // time, and as many fresh pages), about a tenth of the import of a 1 GiB export.
+    // time, and as many fresh pages): 6 % of the import's CPU time for a 1 GiB export.
     if buffer.capacity() == 0 {
         buffer.reserve_exact(block.saturating_add(CUT_RECORD_ROOM));
     }
