@@ -13,6 +13,8 @@ FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS builder
 ARG ENTRA_AUDIT_COMMIT=
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
+# The allocator's options, compiled in (see .cargo/config.toml).
+COPY .cargo ./.cargo
 COPY build ./build
 COPY src ./src
 COPY queries ./queries
