@@ -360,3 +360,92 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
     };
     assert!(Links::new(&onprem, &other).pairs.is_empty());
 }
+
+/// Each key in its order (objectSid, then DN, then sAMAccountName in the domain), case-insensitive
+/// where AD is; a synced user only; and when two synced users carry one DN, the later one in the
+/// snapshot, as a map of the synced users would keep it.
+#[test]
+fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
+    let by_sid = user(1, None);
+    let by_dn = OnPremObject {
+        object_sid: None,
+        ..user(2, None)
+    };
+    let by_sam = OnPremObject {
+        object_sid: None,
+        distinguished_name: "CN=u3,OU=Moved,DC=corp,DC=example".into(),
+        ..user(3, None)
+    };
+    let unlinked = OnPremObject {
+        object_sid: None,
+        ..user(4, None)
+    };
+    let onprem = vec![
+        by_sid.clone(),
+        by_dn.clone(),
+        by_sam.clone(),
+        unlinked.clone(),
+    ];
+    let cloud_user = |id: &str, sid: Option<&str>, dn: Option<&str>, sam: Option<&str>, synced| {
+        DirectoryObject {
+            id: id.to_owned(),
+            on_premises_sync_enabled: Some(synced),
+            on_premises_security_identifier: sid.map(str::to_owned),
+            on_premises_distinguished_name: dn.map(str::to_owned),
+            on_premises_sam_account_name: sam.map(str::to_owned),
+            on_premises_domain_name: Some("Corp.Example".into()),
+            ..DirectoryObject::default()
+        }
+    };
+    let cloud = CloudSnapshot {
+        users: vec![
+            // The SID wins over a DN another cloud user also carries.
+            cloud_user("sid", Some("s-1-5-21-1-2-3-1"), None, None, true),
+            cloud_user(
+                "dn-of-1",
+                None,
+                Some("CN=u1,OU=Staff,DC=corp,DC=example"),
+                None,
+                true,
+            ),
+            cloud_user(
+                "dn-first",
+                None,
+                Some("cn=U2,ou=staff,dc=CORP,dc=example"),
+                None,
+                true,
+            ),
+            cloud_user(
+                "dn-last",
+                None,
+                Some("CN=u2,OU=Staff,DC=corp,DC=example"),
+                None,
+                true,
+            ),
+            cloud_user(
+                "sam",
+                None,
+                Some("CN=u3,OU=Staff,DC=corp,DC=example"),
+                Some("U3"),
+                true,
+            ),
+            // Not synced: never a link, whatever it carries.
+            cloud_user(
+                "unsynced",
+                None,
+                Some("CN=u4,OU=Staff,DC=corp,DC=example"),
+                Some("u4"),
+                false,
+            ),
+        ],
+        ..CloudSnapshot::default()
+    };
+    let links = Links::new(&onprem, &cloud);
+    let pairs: Vec<(&str, &str)> = links
+        .pairs
+        .iter()
+        .map(|(o, c)| (o.sam_account_name.as_deref().unwrap(), c.id.as_str()))
+        .collect();
+    assert_eq!(pairs, [("u1", "sid"), ("u2", "dn-last"), ("u3", "sam")]);
+    assert_eq!(links.exported_users.len(), 4);
+}
