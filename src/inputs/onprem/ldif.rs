@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -66,7 +67,8 @@ pub(super) fn check_line_ends(text: &str, path: &Path) -> Result<(), ImportError
 /// An LDIF file read a block of whole records at a time ([`read`] gives it the whole file as
 /// one block): the outcome is that of one pass over the file, whatever the blocks.
 pub(super) struct Reader<'a> {
-    path: &'a Path,
+    /// The file, named by every object read from it with this one path.
+    file: Arc<Path>,
     options: &'a ImportOptions,
     out: ImportOutcome,
     dialect: Dialect,
@@ -76,9 +78,9 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(path: &'a Path, options: &'a ImportOptions) -> Self {
+    pub(super) fn new(path: &Path, options: &'a ImportOptions) -> Self {
         Reader {
-            path,
+            file: path.into(),
             options,
             out: ImportOutcome::default(),
             dialect: Dialect::default(),
@@ -117,7 +119,7 @@ impl<'a> Reader<'a> {
             .map(|(i, (chunk, offset))| {
                 read_chunk(
                     chunk,
-                    self.path,
+                    &self.file,
                     *offset,
                     !first_block || i > 0,
                     self.options,
@@ -168,7 +170,7 @@ impl<'a> Reader<'a> {
     pub(super) fn finish(mut self, last: &str) -> ImportOutcome {
         self.out.warnings.extend(self.dialect.truncation_warning());
         let lines_before_last = self.lines_before - count_newlines(last.as_bytes());
-        reject_cut_off_last_record(last, lines_before_last, self.path, &mut self.out);
+        reject_cut_off_last_record(last, lines_before_last, &self.file, &mut self.out);
         self.out
     }
 }
@@ -250,14 +252,13 @@ fn split_at_records(text: &str, pieces: usize) -> Vec<&str> {
 /// record may already have been seen (so a `version:` line is no longer allowed).
 fn read_chunk(
     text: &str,
-    path: &Path,
+    file: &Arc<Path>,
     first_line: usize,
     after_first_chunk: bool,
     options: &ImportOptions,
 ) -> Result<(ImportOutcome, Dialect), ImportError> {
+    let path: &Path = file;
     let mut out = ImportOutcome::default();
-    // Every object of the chunk names the file with this one path.
-    let file: std::sync::Arc<Path> = path.into();
     // About one object a `dn:` line (fewer when some are skipped): the objects of a chunk are a
     // hundred megabytes, which growing by doubling copied over and over.
     out.objects
@@ -280,7 +281,7 @@ fn read_chunk(
         let Some((number, line)) = next else { break };
         if line.is_empty() {
             if let Some((start, draft, _)) = current.take() {
-                draft.finish(&file, start, &mut out);
+                draft.finish(file, start, &mut out);
             }
             aside = None;
             continue;
@@ -339,7 +340,7 @@ fn read_chunk(
         }
     }
     if let Some((start, draft, _)) = current {
-        draft.finish(&file, start, &mut out);
+        draft.finish(file, start, &mut out);
     }
     dialect.paged |= lines.saw_paging_comment;
     Ok((out, dialect))
@@ -807,7 +808,7 @@ proxyAddresses: smtp:alice@contoso.onmicrosoft.com
         assert!(text.len() > PARALLEL_ABOVE);
         let path = Path::new("big.ldif");
         let parallel = read(&text, path, &ImportOptions::default()).unwrap();
-        let sequential = read_chunk(&text, path, 0, false, &ImportOptions::default())
+        let sequential = read_chunk(&text, &path.into(), 0, false, &ImportOptions::default())
             .unwrap()
             .0;
         assert_eq!(parallel.objects, sequential.objects);
