@@ -169,25 +169,22 @@ impl<'a> Reader<'a> {
     /// The outcome, once every block is read; `last` is the last block.
     pub(super) fn finish(mut self, last: &str) -> ImportOutcome {
         self.out.warnings.extend(self.dialect.truncation_warning());
-        let lines_before_last = self.lines_before - count_newlines(last.as_bytes());
-        reject_cut_off_last_record(last, lines_before_last, &self.file, &mut self.out);
+        reject_cut_off_last_record(last, self.lines_before, &self.file, &mut self.out);
         self.out
     }
 }
 
 /// ldifde ends every line, the last one too, with a line break: a file that ends inside a value
 /// line may have been cut off (a full disk, an interrupted copy), and its last record, which
-/// looks complete, may hold half a value. That record is rejected, saying why.
-fn reject_cut_off_last_record(
-    text: &str,
-    lines_before: usize,
-    path: &Path,
-    out: &mut ImportOutcome,
-) {
+/// looks complete, may hold half a value. That record is rejected, saying why. `text` is the
+/// last block read, and `lines_read` the newlines of every block, that one included.
+fn reject_cut_off_last_record(text: &str, lines_read: usize, path: &Path, out: &mut ImportOutcome) {
     let last_line = text.rsplit('\n').next().unwrap_or("");
     if text.ends_with('\n') || last_line.trim().is_empty() || last_line.starts_with('#') {
         return;
     }
+    // Counted only here, for a file that was cut off: the last block is a quarter of a gigabyte.
+    let lines_before = lines_read - count_newlines(text.as_bytes());
     // The last record starts after the last blank line.
     let lines: Vec<&str> = text.split('\n').collect();
     let start = lines_before
