@@ -369,8 +369,42 @@ const VALUE_ATTRIBUTES: [&str; 9] = [
     "proxyAddresses",
 ];
 
+/// Where `name` lies in [`VALUE_ATTRIBUTES`] (a name not there stops the build).
+const fn value_attribute(name: &str) -> usize {
+    const fn same(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    let mut index = 0;
+    while index < VALUE_ATTRIBUTES.len() {
+        if same(VALUE_ATTRIBUTES[index].as_bytes(), name.as_bytes()) {
+            return index;
+        }
+        index += 1;
+    }
+    panic!("not one of VALUE_ATTRIBUTES")
+}
+
+/// Where the attributes the on-prem tables read by name lie in [`VALUE_ATTRIBUTES`].
+const USER_PRINCIPAL_NAME: usize = value_attribute("userPrincipalName");
+const MAIL: usize = value_attribute("mail");
+const MAIL_NICKNAME: usize = value_attribute("mailNickname");
+const DISPLAY_NAME: usize = value_attribute("displayName");
+const SAM_ACCOUNT_NAME: usize = value_attribute("sAMAccountName");
+const TARGET_ADDRESS: usize = value_attribute("targetAddress");
+const PROXY_ADDRESSES: usize = value_attribute("proxyAddresses");
+
 /// Where the names lie in [`VALUE_ATTRIBUTES`].
-const NAME_ATTRIBUTES: std::ops::Range<usize> = 2..7;
+const NAME_ATTRIBUTES: std::ops::Range<usize> = MAIL_NICKNAME..SAM_ACCOUNT_NAME + 1;
 
 /// The address attributes of [`VALUE_ATTRIBUTES`] in byte order: the words of
 /// `onprem_values.attribute`.
@@ -391,15 +425,7 @@ const NAME_ATTRIBUTE_WORDS: &[&str] = &[
 ];
 
 /// `VALUE_ATTRIBUTES` from here on carry an address type prefix (`SMTP:`).
-const FIRST_PREFIXED: usize = 7;
-
-/// Where the attributes the on-prem tables read in [`InText`] lie in [`VALUE_ATTRIBUTES`].
-const USER_PRINCIPAL_NAME: usize = 0;
-const MAIL: usize = 1;
-const MAIL_NICKNAME: usize = 2;
-const DISPLAY_NAME: usize = 3;
-const SAM_ACCOUNT_NAME: usize = 6;
-const PROXY_ADDRESSES: usize = 8;
+const FIRST_PREFIXED: usize = TARGET_ADDRESS;
 
 // The prefixed attributes are addresses, not names.
 const _: () = assert!(NAME_ATTRIBUTES.end <= FIRST_PREFIXED);
@@ -509,11 +535,11 @@ fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usiz
     let prefixed = o
         .target_address
         .iter()
-        .map(|v| (FIRST_PREFIXED, v, 1))
+        .map(|v| (TARGET_ADDRESS, v, 1))
         .chain(
             o.proxy_addresses
                 .iter()
-                .map(|v| (FIRST_PREFIXED + 1, v, o.proxy_addresses.len())),
+                .map(|v| (PROXY_ADDRESSES, v, o.proxy_addresses.len())),
         );
     singles
         .into_iter()
