@@ -747,7 +747,6 @@ fn upn_suffix(upn: Option<&str>) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inputs::onprem::dn_domain;
 
     #[test]
     fn a_string_column_holds_every_value_whether_shared_inline_copied_or_repeated() {
@@ -1010,27 +1009,6 @@ mod tests {
                 },
             ]
         );
-    }
-
-    #[test]
-    fn dn_domain_reads_dc_parts() {
-        assert_eq!(
-            dn_domain("CN=Smith\\, John,OU=Staff,DC=Contoso,DC=local").as_deref(),
-            Some("contoso.local")
-        );
-        assert_eq!(dn_domain("CN=x,OU=y"), None);
-        // An escaped comma does not end an RDN, so a `DC=` inside a value is no domain part.
-        assert_eq!(
-            dn_domain("CN=a\\,DC=evil,DC=corp,DC=local").as_deref(),
-            Some("corp.local")
-        );
-        // An escaped backslash does not escape the comma after it.
-        assert_eq!(
-            dn_domain("CN=a\\\\,DC=Corp , dc= Local").as_deref(),
-            Some("corp.local")
-        );
-        assert_eq!(dn_domain("DC=Ünïcode,DC=DE").as_deref(), Some("ünïcode.de"));
-        assert_eq!(dn_domain("CN=x,DC=,DC=local").as_deref(), Some(".local"));
     }
 
     #[test]

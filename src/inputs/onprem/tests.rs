@@ -13,6 +13,27 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 #[test]
+fn dn_domain_reads_dc_parts() {
+    assert_eq!(
+        dn_domain("CN=Smith\\, John,OU=Staff,DC=Contoso,DC=local").as_deref(),
+        Some("contoso.local")
+    );
+    assert_eq!(dn_domain("CN=x,OU=y"), None);
+    // An escaped comma does not end an RDN, so a `DC=` inside a value is no domain part.
+    assert_eq!(
+        dn_domain("CN=a\\,DC=evil,DC=corp,DC=local").as_deref(),
+        Some("corp.local")
+    );
+    // An escaped backslash does not escape the comma after it.
+    assert_eq!(
+        dn_domain("CN=a\\\\,DC=Corp , dc= Local").as_deref(),
+        Some("corp.local")
+    );
+    assert_eq!(dn_domain("DC=Ünïcode,DC=DE").as_deref(), Some("ünïcode.de"));
+    assert_eq!(dn_domain("CN=x,DC=,DC=local").as_deref(), Some(".local"));
+}
+
+#[test]
 fn guid_text_and_bytes_round_trip_in_to_byte_array_order() {
     let bytes = guid_from_str("52af62f4-db3d-46d0-907b-593424a726d3").expect("a GUID");
     assert_eq!(BASE64.encode(bytes), "9GKvUj3b0EaQe1k0JKcm0w==");
