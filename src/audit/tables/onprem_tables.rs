@@ -473,8 +473,8 @@ impl<'a> InText<'a> {
     }
 }
 
-/// One value of `onprem_values` or `onprem_names`: its object, its attribute (index in [`VALUE_ATTRIBUTES`]),
-/// where it lies in the text, and how many values its attribute holds.
+/// One value of `onprem_values` or `onprem_names`: its object, its attribute (index in
+/// [`VALUE_ATTRIBUTES`]), where it lies in the text, and how many values its attribute holds.
 struct ValueAt {
     object: usize,
     attribute: usize,
@@ -520,8 +520,9 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
     )
 }
 
-/// The values of an object that get a row in `onprem_values` or `onprem_names`: the index of the attribute in
-/// [`VALUE_ATTRIBUTES`], the value, and how many values the object holds in that attribute.
+/// The values of an object that get a row in `onprem_values` or `onprem_names`: the index of
+/// the attribute in [`VALUE_ATTRIBUTES`], the value, and how many values the object holds in
+/// that attribute.
 fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usize)> {
     let singles = [
         o.user_principal_name.as_ref(),

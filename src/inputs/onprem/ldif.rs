@@ -14,9 +14,10 @@
 //!
 //! It owns LDIF syntax only: it hands each attribute to `Draft`, which owns what the values mean.
 //! It must stay fast (the file, or a block of whole records of it, is in memory and lines are
-//! borrowed slices; only folded lines and the values the importer keeps are copied) and must not accept a structurally broken file:
-//! a line that is not `name: value` or a record that does not start with `dn:` stops the import
-//! with the line number, because everything after it would be misread.
+//! borrowed slices; only folded lines and the values the importer keeps are copied) and must not
+//! accept a structurally broken file: a line that is not `name: value` or a record that does not
+//! start with `dn:` stops the import with the line number, because everything after it would be
+//! misread.
 
 use std::borrow::Cow;
 use std::path::Path;

@@ -479,9 +479,9 @@ enum Blocks {
 }
 
 /// Reads an LDIF export whose first `block` bytes are in `buffer` (all of it when `at_end`), a
-/// block of whole records at a time (cut at the last blank line in what was read), with the outcome and errors of reading
-/// it whole ([`ldif::Reader`]). A UTF-16 export, or one that is not LDIF, is left to the
-/// reader of the whole file.
+/// block of whole records at a time (cut at the last blank line in what was read), with the
+/// outcome and errors of reading it whole ([`ldif::Reader`]). A UTF-16 export, or one that is
+/// not LDIF, is left to the reader of the whole file.
 fn ldif_in_blocks(
     file: &mut impl std::io::Read,
     size: u64,
