@@ -278,10 +278,9 @@ fn import_onprem(
     import: &onprem::ImportOptions,
     inputs: &mut Inputs,
 ) -> anyhow::Result<Vec<OnPremObject>> {
-    // Each file's objects stay where its import put them, and the repeats are dropped in place:
-    // moving a million objects (half a gigabyte) into a second vector cost a copy, its page
-    // faults, and both vectors in memory at once.
-    // Each file's objects, and which of them are kept.
+    // Each file's objects, and which of them are kept: they stay where the import put them and
+    // the repeats are dropped in place (moving a million objects, half a gigabyte, into a second
+    // vector cost a copy, its page faults, and both vectors in memory at once).
     let mut files: Vec<(Vec<OnPremObject>, Vec<bool>)> = Vec::with_capacity(paths.len());
     let mut total = 0;
     // Each key points at the object kept under it (file and index: its file and line are read
