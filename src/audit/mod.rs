@@ -311,7 +311,7 @@ fn import_onprem(
                 rejected.push(RejectedRecord {
                     file: object.origin.file.to_path_buf(),
                     line: object.origin.line,
-                    record: object.distinguished_name.clone(),
+                    record: object.distinguished_name.to_string(),
                     reason: format!(
                         "objectGUID {} was already imported from {}:{}",
                         onprem::guid_to_string(&object.object_guid),

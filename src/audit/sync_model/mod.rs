@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::text::lowercase as lower;
 use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
-    dn_domain, first_unescaped_comma,
+    first_unescaped_comma,
 };
 use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
 
@@ -287,8 +287,10 @@ pub struct SyncModel {
 impl SyncModel {
     fn engine_of(&self, object: &OnPremObject) -> Engine {
         let in_cloud_sync = !self.cloud_sync_domains.is_empty()
-            && dn_domain(&object.distinguished_name)
-                .is_some_and(|d| self.cloud_sync_domains.contains(&d));
+            && object
+                .distinguished_name
+                .domain()
+                .is_some_and(|d| self.cloud_sync_domains.contains(d));
         if in_cloud_sync {
             Engine::CloudSync
         } else {
@@ -781,7 +783,7 @@ impl<'a> Links<'a> {
                         return None;
                     }
                     let sam = lower(o.sam_account_name.as_deref()?);
-                    by_sam.get(&(sam, Cow::Owned(dn_domain(&o.distinguished_name)?)))
+                    by_sam.get(&(sam, Cow::Borrowed(o.distinguished_name.domain()?)))
                 };
                 by_sid.or_else(by_dn).or_else(by_sam).map(|c| (*o, *c))
             })

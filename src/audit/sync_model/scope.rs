@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::inputs::onprem::{ObjectClass, OnPremObject, guid_to_string};
+use crate::inputs::onprem::{DistinguishedName, ObjectClass, OnPremObject, guid_to_string};
 
 /// Why an exported object never reaches Entra ID. Each variant follows one documented rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -138,8 +138,10 @@ pub(crate) fn out_of_scope(object: &OnPremObject, ous: &OuFilter) -> Option<OutO
     if !ous.include.is_empty() && !ous.include.iter().any(|ou| is_below(&dn, ou)) {
         return Some(OutOfScope::OutsideScopeOus);
     }
-    if let Some(containers) = crate::inputs::onprem::dn_domain(&object.distinguished_name)
-        .and_then(|domain| ous.cloud_sync.get(&domain))
+    if let Some(containers) = object
+        .distinguished_name
+        .domain()
+        .and_then(|domain| ous.cloud_sync.get(domain))
         && !containers.iter().any(|ou| is_below(&dn, ou))
     {
         return Some(OutOfScope::OutsideCloudSyncScope);
@@ -261,7 +263,7 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 pub struct ExcludedObject {
     pub object_guid: String,
     pub object_type: &'static str,
-    pub distinguished_name: String,
+    pub distinguished_name: DistinguishedName,
     pub reason: OutOfScope,
     /// The keys a cloud object could be linked to it by (the anchor its engine would use, its
     /// objectSid and sAMAccountName): read by the `onprem_out_of_scope` table, so that a cloud

@@ -11,7 +11,7 @@ pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
         source_anchor: String::new(),
         anchor_attribute: AnchorAttribute::ObjectGuid,
         object_sid: None,
-        distinguished_name: dn.to_owned(),
+        distinguished_name: dn.into(),
         user_principal_name: None,
         sam_account_name: Some("someone".into()),
         mail: None,
@@ -319,7 +319,7 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
     let onprem: Vec<OnPremObject> = (1..=3)
         .map(|n| OnPremObject {
             object_sid: None,
-            distinguished_name: format!("CN=u{n},OU=Moved,DC=Corp,DC=example"),
+            distinguished_name: format!("CN=u{n},OU=Moved,DC=Corp,DC=example").into(),
             ..user(n, Some([n + 100; 16]))
         })
         .collect();

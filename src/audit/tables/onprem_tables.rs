@@ -19,7 +19,7 @@ use super::{
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
 use crate::audit::text::lowercase;
-use crate::inputs::onprem::{self, OnPremObject, dn_domain};
+use crate::inputs::onprem::{self, OnPremObject};
 
 /// One row of `onprem_objects`: the object, what was derived from it once, its values where they
 /// lie in the chunk's text, and its file as text.
@@ -42,8 +42,8 @@ table! {
         "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.as_str()),
         "source_anchor_problem": Str = "why the source anchor cannot be predicted (a custom anchor attribute the object lacks, or holds in a form whose encoding is not documented), else null" => r.object.anchor_problem.as_ref(),
         "object_sid": Str = "objectSid as S-1-5-..." => r.object.object_sid.as_ref(),
-        "distinguished_name": Str = "distinguishedName" => Some(&r.object.distinguished_name),
-        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&r.object.distinguished_name),
+        "distinguished_name": Str = "distinguishedName" => Some(r.object.distinguished_name.as_str()),
+        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => r.object.distinguished_name.domain(),
         "user_principal_name": Str = "userPrincipalName as exported" => r.values.single(USER_PRINCIPAL_NAME),
         "cloud_upn": Str = "what sync writes to the cloud userPrincipalName: the sync model's UPN source attribute (userPrincipalName, or mail as an alternate login ID)" => r.cloud_upn,
         "upn_lower": Str = "cloud_upn, lower case (the soft-match UPN key)" => lower(r.cloud_upn),
@@ -113,8 +113,8 @@ table! {
     fn out_of_scope_frame(&[ExcludedObject]) |o| {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(&o.object_guid),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(o.object_type),
-        "distinguished_name": Str = "distinguishedName" => Some(&o.distinguished_name),
-        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => dn_domain(&o.distinguished_name),
+        "distinguished_name": Str = "distinguishedName" => Some(o.distinguished_name.as_str()),
+        "domain": Str = "DNS domain from the DC= parts of the DN, lower case" => o.distinguished_name.domain(),
         "reason": Str = "why it never syncs (the reasons of inputs.scope)" => Some(o.reason.as_str()),
         "source_anchor": Str = "the source anchor its engine would use, as onprem_objects.source_anchor (null when it cannot be predicted)" => o.source_anchor.as_ref(),
         "object_sid": Str = "objectSid as S-1-5-..." => o.object_sid.as_ref(),

@@ -260,7 +260,7 @@ pub struct OnPremObject {
     pub anchor_attribute: AnchorAttribute,
     /// objectSid as `S-1-5-21-...` text, when exported.
     pub object_sid: Option<String>,
-    pub distinguished_name: String,
+    pub distinguished_name: DistinguishedName,
     pub user_principal_name: Option<String>,
     pub sam_account_name: Option<String>,
     pub mail: Option<String>,
@@ -295,6 +295,93 @@ pub struct OnPremObject {
     /// `source_anchor` is then empty.
     pub anchor_problem: Option<String>,
     pub origin: RecordOrigin,
+}
+
+/// A distinguishedName as exported, and its DNS domain ([`dn_domain`]) found once: the sync
+/// model, the scope and two tables read the domain of every object (a million objects, each
+/// read several times, was half a CPU-second of building the same few strings). Built only by
+/// [`DistinguishedName::new`] and [`DistinguishedName::sharing_domain`], so the two cannot
+/// disagree; it reads as the DN's text (`Deref<Target = str>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistinguishedName {
+    text: String,
+    domain: Option<Arc<str>>,
+}
+
+impl DistinguishedName {
+    pub fn new(text: String) -> Self {
+        Self::sharing_domain(text, None)
+    }
+
+    /// Like [`DistinguishedName::new`], holding `previous`'s domain string when the domain is
+    /// the same: an export lists the objects of one domain together, so a million objects share
+    /// a handful of strings.
+    pub fn sharing_domain(text: String, previous: Option<&DistinguishedName>) -> Self {
+        let domain =
+            dn_domain(&text).map(|domain| match previous.and_then(|p| p.domain.as_ref()) {
+                Some(shared) if **shared == *domain => Arc::clone(shared),
+                _ => Arc::from(domain),
+            });
+        DistinguishedName { text, domain }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The DNS domain of the `DC=` parts, lower case ([`dn_domain`]); `None` without any.
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+}
+
+impl std::ops::Deref for DistinguishedName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<String> for DistinguishedName {
+    fn from(text: String) -> Self {
+        DistinguishedName::new(text)
+    }
+}
+
+impl From<&str> for DistinguishedName {
+    fn from(text: &str) -> Self {
+        DistinguishedName::new(text.to_owned())
+    }
+}
+
+impl PartialEq<str> for DistinguishedName {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for DistinguishedName {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialEq<String> for DistinguishedName {
+    fn eq(&self, other: &String) -> bool {
+        self.text == *other
+    }
+}
+
+impl std::fmt::Display for DistinguishedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl serde::Serialize for DistinguishedName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
 }
 
 impl OnPremObject {
@@ -1406,7 +1493,10 @@ impl Draft {
             source_anchor,
             anchor_attribute,
             object_sid: self.sid.map(|(sid, _)| sid),
-            distinguished_name,
+            distinguished_name: DistinguishedName::sharing_domain(
+                distinguished_name,
+                out.objects.last().map(|o| &o.distinguished_name),
+            ),
             user_principal_name: self.upn.map(|(v, _)| v),
             sam_account_name: self.sam.map(|(v, _)| v),
             mail: self.mail.map(|(v, _)| v),
@@ -1526,8 +1616,8 @@ fn classify(classes: &[String]) -> Classified<'_> {
 
 /// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`: its `DC=` RDNs in
 /// order, lower case, joined by dots. A comma escaped in a value does not end an RDN (RFC 4514):
-/// `CN=x\,DC=y,DC=contoso,DC=local` is in `contoso.local`. Called several times for each of a
-/// million objects (tables, sync model, scope), so it builds the domain in one string.
+/// `CN=x\,DC=y,DC=contoso,DC=local` is in `contoso.local`. An object's domain is found once, in
+/// [`DistinguishedName`]; built in one string (not parts joined), once for each of a million.
 pub(crate) fn dn_domain(dn: &str) -> Option<String> {
     let mut domain: Option<String> = None;
     for rdn in dn_rdns(dn) {

@@ -33,6 +33,25 @@ fn dn_domain_reads_dc_parts() {
     assert_eq!(dn_domain("CN=x,DC=,DC=local").as_deref(), Some(".local"));
 }
 
+/// An object's domain is found with its DN, and objects of one domain hold one string.
+#[test]
+fn a_distinguished_name_carries_its_domain_and_shares_it() {
+    let first = DistinguishedName::new("CN=a,OU=Staff,DC=Corp,DC=local".to_owned());
+    assert_eq!(first.domain(), Some("corp.local"));
+    assert_eq!(first, "CN=a,OU=Staff,DC=Corp,DC=local");
+    let same = DistinguishedName::sharing_domain("CN=b,DC=corp,DC=LOCAL".to_owned(), Some(&first));
+    assert_eq!(same.domain(), Some("corp.local"));
+    assert!(std::ptr::eq(
+        first.domain().unwrap().as_ptr(),
+        same.domain().unwrap().as_ptr()
+    ));
+    let other =
+        DistinguishedName::sharing_domain("CN=c,DC=fabrikam,DC=com".to_owned(), Some(&same));
+    assert_eq!(other.domain(), Some("fabrikam.com"));
+    let none = DistinguishedName::sharing_domain("CN=d,OU=x".to_owned(), Some(&first));
+    assert_eq!(none.domain(), None);
+}
+
 #[test]
 fn guid_text_and_bytes_round_trip_in_to_byte_array_order() {
     let bytes = guid_from_str("52af62f4-db3d-46d0-907b-593424a726d3").expect("a GUID");
