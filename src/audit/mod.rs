@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 
 use crate::audit::findings::{RuleOutcome, RuleResult};
 use crate::audit::result::{
@@ -289,11 +290,22 @@ fn import_onprem(
     let mut seen: foldhash::HashMap<[u8; 16], (usize, usize)> = foldhash::HashMap::default();
     // One DN, two objectGUIDs: the export is inconsistent (taken while an object was deleted
     // and re-created?); keeping both would make them duplicates of each other in every rule.
-    let mut seen_dn: foldhash::HashMap<String, (usize, usize)> = foldhash::HashMap::default();
+    // Keyed by the DN's hash with the object's place, compared with `same_object` on a match:
+    // a million lower-cased copies of DNs were a million allocations, made one at a time.
+    let mut seen_dn: hashbrown::HashTable<(u64, usize, usize)> = hashbrown::HashTable::new();
+    let dn_state = foldhash::fast::RandomState::default();
     for path in paths {
         let (format, outcome) = onprem::import_with(path, import)?;
         let file = files.len();
         let objects = outcome.objects;
+        // Hashed on every core; the repeats are then found in file order, so the first of two
+        // is the one kept.
+        let dn_hashes: Vec<u64> = objects
+            .par_iter()
+            .map_init(String::new, |buffer, object| {
+                object.distinguished_name.hash_lowercase(&dn_state, buffer)
+            })
+            .collect();
         let first = |(f, i): (usize, usize)| {
             if f == file {
                 &objects[i]
@@ -304,9 +316,8 @@ fn import_onprem(
         let mut rejected = outcome.rejected;
         let mut keep = vec![true; objects.len()];
         seen.reserve(objects.len());
-        seen_dn.reserve(objects.len());
-        for (index, object) in objects.iter().enumerate() {
-            let dn_key = object.distinguished_name.to_lowercase();
+        seen_dn.reserve(objects.len(), |&(hash, _, _)| hash);
+        for ((index, object), &dn_hash) in objects.iter().enumerate().zip(&dn_hashes) {
             if let Some(first) = seen.get(&object.object_guid).map(|&at| &first(at).origin) {
                 rejected.push(RejectedRecord {
                     file: object.origin.file.to_path_buf(),
@@ -320,7 +331,15 @@ fn import_onprem(
                     ),
                 });
                 keep[index] = false;
-            } else if let Some(first) = seen_dn.get(&dn_key).map(|&at| first(at)) {
+            } else if let Some(first) = seen_dn
+                .find(dn_hash, |&(hash, f, i)| {
+                    hash == dn_hash
+                        && first((f, i))
+                            .distinguished_name
+                            .same_object(&object.distinguished_name)
+                })
+                .map(|&(_, f, i)| first((f, i)))
+            {
                 rejected.push(RejectedRecord {
                     file: object.origin.file.to_path_buf(),
                     line: object.origin.line,
@@ -336,7 +355,7 @@ fn import_onprem(
                 });
                 keep[index] = false;
             } else {
-                seen_dn.insert(dn_key, (file, index));
+                seen_dn.insert_unique(dn_hash, (dn_hash, file, index), |&(hash, _, _)| hash);
                 seen.insert(object.object_guid, (file, index));
             }
         }

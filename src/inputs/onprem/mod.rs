@@ -18,6 +18,7 @@ mod csv;
 mod json;
 mod ldif;
 
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -332,6 +333,29 @@ impl DistinguishedName {
     /// The DNS domain of the `DC=` parts, lower case ([`dn_domain`]); `None` without any.
     pub fn domain(&self) -> Option<&str> {
         self.domain.as_deref()
+    }
+
+    /// Whether two DNs name one object: AD compares DNs without regard to case (compared as
+    /// `to_lowercase` gives them; the ASCII ones, nearly all, without a copy).
+    pub fn same_object(&self, other: &DistinguishedName) -> bool {
+        if self.text.is_ascii() && other.text.is_ascii() {
+            self.text.eq_ignore_ascii_case(&other.text)
+        } else {
+            self.text.to_lowercase() == other.text.to_lowercase()
+        }
+    }
+
+    /// A hash that agrees with [`DistinguishedName::same_object`]: that of the lower-case text,
+    /// written into `buffer` (reused from one DN to the next).
+    pub fn hash_lowercase(&self, state: &impl BuildHasher, buffer: &mut String) -> u64 {
+        buffer.clear();
+        if self.text.is_ascii() {
+            buffer.push_str(&self.text);
+            buffer.make_ascii_lowercase();
+        } else {
+            buffer.push_str(&self.text.to_lowercase());
+        }
+        state.hash_one(buffer.as_str())
     }
 }
 

@@ -52,6 +52,34 @@ fn a_distinguished_name_carries_its_domain_and_shares_it() {
     assert_eq!(none.domain(), None);
 }
 
+/// Two DNs name one object when they are equal without regard to case, as `to_lowercase` sees
+/// it (the Kelvin sign lower-cases to an ASCII `k`); the hash agrees with the comparison.
+#[test]
+fn distinguished_names_compare_and_hash_without_case() {
+    let state = foldhash::fast::RandomState::default();
+    let mut buffer = String::new();
+    let mut hash = |dn: &DistinguishedName| dn.hash_lowercase(&state, &mut buffer);
+    let pairs = [
+        (
+            "CN=Ann,OU=Staff,DC=corp,DC=local",
+            "cn=ANN,ou=staff,dc=CORP,dc=local",
+            true,
+        ),
+        ("CN=\u{212a}im,DC=corp", "CN=kim,DC=corp", true),
+        ("CN=Ölaf,DC=corp", "cn=ölaf,dc=corp", true),
+        ("CN=Ann,DC=corp", "CN=Anna,DC=corp", false),
+        ("CN=Ölaf,DC=corp", "CN=Olaf,DC=corp", false),
+    ];
+    for (a, b, same) in pairs {
+        let (a, b) = (DistinguishedName::from(a), DistinguishedName::from(b));
+        assert_eq!(a.same_object(&b), same, "{a} / {b}");
+        assert_eq!(b.same_object(&a), same, "{b} / {a}");
+        if same {
+            assert_eq!(hash(&a), hash(&b), "{a} / {b}");
+        }
+    }
+}
+
 #[test]
 fn guid_text_and_bytes_round_trip_in_to_byte_array_order() {
     let bytes = guid_from_str("52af62f4-db3d-46d0-907b-593424a726d3").expect("a GUID");
