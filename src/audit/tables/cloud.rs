@@ -383,14 +383,11 @@ fn directory_frames(
     let chunks: Vec<PolarsResult<[DataFrame; 3]>> = directory
         .into_iter()
         .flat_map(|(chunks, object_type)| {
-            chunks
-                .into_par_parts()
-                .map(move |chunk| {
-                    let typed: Vec<(&DirectoryObject, &'static str)> =
-                        chunk.iter().map(|o| (o, object_type)).collect();
-                    directory_chunk_frames(&typed)
-                })
-                .collect::<Vec<_>>()
+            chunks.build_each(move |chunk| {
+                let typed: Vec<(&DirectoryObject, &'static str)> =
+                    chunk.iter().map(|o| (o, object_type)).collect();
+                directory_chunk_frames(&typed)
+            })
         })
         .collect();
     let [objects_frame, addresses_frame, errors_frame] = stack_in_order(empty, chunks)?;

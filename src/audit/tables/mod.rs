@@ -677,35 +677,38 @@ const CHUNK: usize = 1 << 16;
 /// The objects a table is built from, in order, a chunk at a time; each chunk is freed once its
 /// rows are built.
 pub(super) struct Chunks<T> {
-    chunks: Vec<Vec<T>>,
+    items: Vec<T>,
 }
 
-impl<T> Chunks<T> {
-    /// Cuts `items` into chunks from the end, shrinking the vector as it goes, so its buffer is
-    /// given back piece by piece instead of staying whole until the last chunk is built.
-    pub(super) fn new(mut items: Vec<T>) -> Self {
-        let mut chunks = Vec::with_capacity(items.len().div_ceil(CHUNK));
-        while items.len() > CHUNK {
-            let last = (items.len() - 1) / CHUNK * CHUNK;
-            chunks.push(items.split_off(last));
-            items.shrink_to_fit();
-        }
-        if !items.is_empty() {
-            chunks.push(items);
-        }
-        chunks.reverse();
-        Chunks { chunks }
+impl<T: Send + Sync> Chunks<T> {
+    pub(super) fn new(items: Vec<T>) -> Self {
+        Chunks { items }
     }
 
-    /// The chunks, to be turned into frames on every core: each is given up (freed) once the
-    /// caller is done with it, and `collect` keeps their order (the tables' row order, which
-    /// the findings' order follows).
-    pub(super) fn into_par_parts(self) -> rayon::vec::IntoIter<Vec<T>>
-    where
-        T: Send,
-    {
-        use rayon::iter::IntoParallelIterator as _;
-        self.chunks.into_par_iter()
+    /// `build` applied to each chunk of [`CHUNK`] items, on every core, the results in the
+    /// items' order (the tables' row order, which the findings' order follows). The chunks are
+    /// built a wave at a time from the end (as many chunks as there are cores), and a wave's
+    /// items are freed, on every core, and the vector shortened in place before the next: the
+    /// objects and the tables built from them are never all in memory at once. (Cutting the
+    /// vector into chunk vectors first copied every object once more: a million objects a side
+    /// were 0.4 GB written to fresh pages.)
+    pub(super) fn build_each<R: Send>(self, build: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+        use rayon::prelude::*;
+        let Chunks { mut items } = self;
+        let wave = CHUNK * rayon::current_num_threads().max(1);
+        let mut from_the_end: Vec<R> = Vec::with_capacity(items.len().div_ceil(CHUNK));
+        while !items.is_empty() {
+            // A multiple of CHUNK, so the chunks are the same whatever the wave's size.
+            let start = (items.len() - 1) / CHUNK * CHUNK;
+            let start = start.saturating_sub(wave - CHUNK);
+            let mut wave_built: Vec<R> = items[start..].par_chunks(CHUNK).map(&build).collect();
+            wave_built.reverse();
+            from_the_end.append(&mut wave_built);
+            items.par_drain(start..).for_each(drop);
+            items.shrink_to_fit();
+        }
+        from_the_end.reverse();
+        from_the_end
     }
 }
 
@@ -747,6 +750,27 @@ fn upn_suffix(upn: Option<&str>) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every item is built once, in its chunk, and the chunks come back in order, whatever
+    /// the count: none, less than a chunk, whole chunks, and more than a wave of them.
+    #[test]
+    fn chunks_are_built_once_each_and_returned_in_order() {
+        let wave = CHUNK * rayon::current_num_threads().max(1);
+        for count in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * wave + 3 * CHUNK + 7] {
+            let items: Vec<usize> = (0..count).collect();
+            let built = Chunks::new(items).build_each(<[usize]>::to_vec);
+            assert!(
+                built.iter().all(|c| !c.is_empty() && c.len() <= CHUNK),
+                "{count}"
+            );
+            assert!(
+                built.iter().rev().skip(1).all(|c| c.len() == CHUNK),
+                "{count}"
+            );
+            let flat: Vec<usize> = built.into_iter().flatten().collect();
+            assert_eq!(flat, (0..count).collect::<Vec<_>>(), "{count}");
+        }
+    }
 
     #[test]
     fn a_string_column_holds_every_value_whether_shared_inline_copied_or_repeated() {

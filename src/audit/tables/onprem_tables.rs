@@ -144,10 +144,8 @@ pub(super) fn build_onprem(
     let empty = onprem_frames(&[], upn_source)?;
     // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
     // others together), so within a chunk a core would wait.
-    let chunks: Vec<PolarsResult<[DataFrame; 4]>> = Chunks::new(objects)
-        .into_par_parts()
-        .map(|chunk| onprem_frames(&chunk, upn_source))
-        .collect();
+    let chunks: Vec<PolarsResult<[DataFrame; 4]>> =
+        Chunks::new(objects).build_each(|chunk| onprem_frames(chunk, upn_source));
     let mut tables = Tables::default();
     for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
         tables.put(spec, Ok(frame));
