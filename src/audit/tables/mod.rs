@@ -674,8 +674,8 @@ pub fn build(
 /// stay small next to the tables, large enough that a column has few chunks.
 const CHUNK: usize = 1 << 16;
 
-/// The objects a table is built from, in order, a chunk at a time; each chunk is freed once its
-/// rows are built.
+/// The objects a table is built from, in order, a chunk at a time; the objects are freed as
+/// their rows are built (see [`Chunks::build_each`]).
 pub(super) struct Chunks<T> {
     items: Vec<T>,
 }
