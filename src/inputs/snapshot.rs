@@ -43,6 +43,7 @@ use crate::inputs::onprem::RejectedRecord;
 
 pub(crate) mod catalogue;
 pub(crate) use catalogue::{CATALOGUE, CollectionSpec};
+mod jsonl;
 
 /// The manifest `scope` of a users, contacts or groups collection holding only the objects with
 /// provisioning errors.
@@ -845,13 +846,15 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, SnapshotError> {
 /// The file's text, checked to be UTF-8 by simdutf8 (as polars checks its string buffers): std's
 /// check took 3 % of reading a gigabyte of users.
 fn as_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, SnapshotError> {
-    simdutf8::compat::from_utf8(bytes).map_err(|e| SnapshotError::Invalid {
+    simdutf8::compat::from_utf8(bytes).map_err(|e| not_utf8(path, e.valid_up_to() as u64))
+}
+
+/// A file that is not UTF-8, from `offset` (counted after a byte-order mark) on.
+fn not_utf8(path: &Path, offset: u64) -> SnapshotError {
+    SnapshotError::Invalid {
         path: path.to_owned(),
-        message: format!(
-            "not UTF-8 (invalid byte at offset {}); save the export as UTF-8",
-            e.valid_up_to()
-        ),
-    })
+        message: format!("not UTF-8 (invalid byte at offset {offset}); save the export as UTF-8"),
+    }
 }
 
 /// What identifies one record of a collection: an id listed twice with different data is a
@@ -940,19 +943,7 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
             reason: manifest_reason(entry),
         });
     }
-    let bytes = read_bytes(&path)?;
-    let text = as_text(&path, &bytes)?;
-    let parsed = parse_collection::<T>(&path, text)?;
-    let missing: Vec<&str> = if parsed.objects.is_empty() {
-        Vec::new()
-    } else {
-        collection
-            .required_properties()
-            .iter()
-            .filter(|p| !text.contains(&format!("\"{p}\"")))
-            .copied()
-            .collect()
-    };
+    let (parsed, missing) = read_collection::<T>(&path, collection.required_properties())?;
     if !missing.is_empty() {
         return Ok(CollectionState::Failed {
             reason: format!(
@@ -992,6 +983,37 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
     Ok(state)
 }
 
+/// The collection file's objects, and which of the `required` properties no object has (none
+/// when there are no objects).
+fn read_collection<T: DeserializeOwned + HasId + Send>(
+    path: &Path,
+    required: &'static [&'static str],
+) -> Result<(Parsed<T>, Vec<&'static str>), SnapshotError> {
+    let (parsed, found) = if path.extension().is_some_and(|e| e == "jsonl") {
+        jsonl::read::<T>(path, required, jsonl::BLOCK)?
+    } else {
+        let bytes = read_bytes(path)?;
+        let text = as_text(path, &bytes)?;
+        let parsed = parse_envelope_collection::<T>(path, text)?;
+        let found = required
+            .iter()
+            .map(|p| parsed.objects.is_empty() || text.contains(&format!("\"{p}\"")))
+            .collect();
+        (parsed, found)
+    };
+    let missing = if parsed.objects.is_empty() {
+        Vec::new()
+    } else {
+        required
+            .iter()
+            .zip(found)
+            .filter(|(_, found)| !found)
+            .map(|(p, _)| *p)
+            .collect()
+    };
+    Ok((parsed, missing))
+}
+
 fn manifest_reason(entry: &ManifestCollection) -> String {
     match &entry.error {
         Some(error) => format!(
@@ -1015,42 +1037,30 @@ struct Parsed<T> {
     next_link: Option<String>,
 }
 
-/// `{"value":[...]}` (a Graph collection response), a bare array, or one object per line.
-fn parse_collection<T: DeserializeOwned + HasId + Send>(
+/// `{"value":[...]}` (a Graph collection response) or a bare array (one object per line is
+/// read a block at a time, by [`jsonl::read`]).
+fn parse_envelope_collection<T: DeserializeOwned + HasId + Send>(
     path: &Path,
     text: &str,
 ) -> Result<Parsed<T>, SnapshotError> {
-    let is_jsonl = path.extension().is_some_and(|e| e == "jsonl");
-    let (raws, next_link): (Vec<(usize, &str)>, Option<String>) = if is_jsonl {
-        let lines = crate::inputs::lines::PhysicalLines::new(text)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i + 1, l))
-            .collect();
-        (lines, None)
-    } else {
-        let envelope = parse_envelope(path, text)?;
-        let base = text.as_ptr() as usize;
-        // Each record's line, for messages: one pass over the text, since the records come in
-        // text order (counting from the start for every record was quadratic: 13 s for 12,000
-        // users in one 12 MB file).
-        let mut line = 1;
-        let mut counted_to = 0;
-        let raws = envelope
-            .0
-            .into_iter()
-            .map(|raw| {
-                let offset = (raw.get().as_ptr() as usize - base).min(text.len());
-                line += crate::inputs::lines::count_newlines(
-                    &text.as_bytes()[counted_to.min(offset)..offset],
-                );
-                counted_to = counted_to.max(offset);
-                (line, raw.get())
-            })
-            .collect();
-        (raws, envelope.1)
-    };
+    let (records, next_link) = parse_envelope(path, text)?;
+    let base = text.as_ptr() as usize;
+    // Each record's line, for messages: one pass over the text, since the records come in text
+    // order (counting from the start for every record was quadratic: 13 s for 12,000 users in
+    // one 12 MB file).
+    let mut line = 1;
+    let mut counted_to = 0;
+    let raws: Vec<(usize, &str)> = records
+        .into_iter()
+        .map(|raw| {
+            let offset = (raw.get().as_ptr() as usize - base).min(text.len());
+            line += crate::inputs::lines::count_newlines(
+                &text.as_bytes()[counted_to.min(offset)..offset],
+            );
+            counted_to = counted_to.max(offset);
+            (line, raw.get())
+        })
+        .collect();
     let mut results: Vec<Result<T, RejectedRecord>> = raws
         .par_iter()
         .map(|&(line, raw)| parse_record::<T>(path, line, raw))
@@ -1071,16 +1081,7 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
                 let id = object.id();
                 if let Some(&(first_line, first_raw)) = first_seen.get(&id) {
                     if first_raw != raw {
-                        rejected.push(RejectedRecord {
-                            file: path.to_owned(),
-                            line,
-                            record: crate::preview::preview(&id),
-                            reason: format!(
-                                "id {} is listed again with different data (first on line \
-                                 {first_line}, which is kept)",
-                                crate::preview::quoted(&id)
-                            ),
-                        });
+                        rejected.push(repeated_id(path, line, &id, first_line));
                     }
                     continue;
                 }
@@ -1101,6 +1102,20 @@ fn parse_collection<T: DeserializeOwned + HasId + Send>(
         rejected,
         next_link,
     })
+}
+
+/// The rejection of a record whose id came before with different data.
+fn repeated_id(path: &Path, line: usize, id: &str, first_line: usize) -> RejectedRecord {
+    RejectedRecord {
+        file: path.to_owned(),
+        line,
+        record: crate::preview::preview(id),
+        reason: format!(
+            "id {} is listed again with different data (first on line {first_line}, which is \
+             kept)",
+            crate::preview::quoted(id)
+        ),
+    }
 }
 
 type Envelope<'a> = (Vec<&'a RawValue>, Option<String>);
