@@ -157,9 +157,12 @@ impl<'a> Reader<'a> {
         let expected =
             u128::from(total) * self.out.objects.len() as u128 * 21 / (read.max(1) as u128 * 20);
         let expected = usize::try_from(expected).unwrap_or(usize::MAX);
-        self.out
+        // An estimate: when it cannot be had (a first block that misleads it), the objects grow
+        // as they come instead of the import failing on an allocation.
+        let _ = self
+            .out
             .objects
-            .reserve_exact(expected.saturating_sub(self.out.objects.len()));
+            .try_reserve_exact(expected.saturating_sub(self.out.objects.len()));
     }
 
     /// The lines of the blocks read so far.

@@ -82,11 +82,13 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
         let (raws, results, newlines) = parse_lines::<T>(path, text, lines_before);
         if first.objects.is_empty() && end > 0 {
             // Room for the whole file's objects at once, estimated from this block's (plus a
-            // twentieth): grown by doubling, a million users were copied over and over.
+            // twentieth): grown by doubling, a million users were copied over and over. Only
+            // an estimate: a file whose first block misleads it (dense records, then padding)
+            // gets no room rather than an allocation that fails.
             let expected = u128::from(total) * results.len() as u128 * 21 / (end as u128 * 20);
-            first
+            let _ = first
                 .objects
-                .reserve(usize::try_from(expected).unwrap_or(0));
+                .try_reserve(usize::try_from(expected).unwrap_or(usize::MAX));
         }
         for (result, &(line, offset, raw)) in results.into_iter().zip(&raws) {
             let object = match result {
