@@ -9,6 +9,10 @@
 //! it could not read into an empty one: a missing, failed or incomplete collection is reported as
 //! such, never as "no objects".
 //!
+//! A collection is a Graph response (`users.json`: `{"value":[...]}` or a bare array), read
+//! whole, or one object per line (`users.jsonl`, what `collect` writes), read a block at a time
+//! by `jsonl`.
+//!
 //! Graph facts followed here:
 //! - `onPremisesSyncEnabled` is tri-state: true = synced, false = formerly synced, null = never
 //!   (<https://learn.microsoft.com/graph/api/resources/group>,
