@@ -17,6 +17,7 @@
 # (medians, and the largest peak).
 set -euo pipefail
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${PYTHON:-python3}
 BENCH_DIR=${BENCH_DIR:-/tmp/entra-audit-bench}
 DATA="$BENCH_DIR/data"
@@ -45,25 +46,20 @@ for pair in $(seq 1 "$PAIRS"); do
     done
 done
 
-"$PYTHON" - "$OUT" "$PAIRS" <<'EOF'
+"$PYTHON" - "$OUT" "$PAIRS" "$HERE" <<'EOF'
 import json
 import statistics
 import sys
 
 out, pairs = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+from phases import events  # noqa: E402 (the log's events, read as phases.py reads them)
 
 
 def measure(run):
     wall, rss_kib, user, system, minor, major = open(f"{run}.time").read().split()[-6:]
-    phases = {}
-    for line in open(f"{run}.log", encoding="utf-8"):
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        fields = event.get("fields", event)
-        if fields.get("message") == "phase done":
-            phases[fields["phase"]] = (fields["ms"], fields["total_ms"])
+    phases = {fields["phase"]: (fields["ms"], fields["total_ms"])
+              for message, fields in events(f"{run}.log") if message == "phase done"}
     # The snapshot read and the on-prem import run side by side: the read phase ends with the
     # later of the two.
     read = max(phases.get(p, (0, 0))[1] for p in ("cloud snapshot read", "on-prem import"))

@@ -9,24 +9,36 @@ the memory it holds once built.
 import json
 import sys
 
-held = []
-for line in open(sys.argv[1], encoding="utf-8"):
-    try:
-        event = json.loads(line)
-    except ValueError:
-        continue
-    fields = event.get("fields", event)
-    if fields.get("message") == "table held":
-        held.append(fields)
-        continue
-    if fields.get("message") != "phase done":
-        continue
-    rows = "" if fields.get("rows") is None else fields["rows"]
-    cpu = "" if fields.get("cpu_ms") is None else fields["cpu_ms"]
-    print(f"   {fields['phase']:<42} {fields['ms']:>7} ms  cpu {cpu:>7} ms  (at {fields['total_ms'] / 1000:6.1f} s)"
-          f"  {rows:>9} rows  peak {fields.get('peak_rss_mib', '?'):>6} MiB"
-          f"  now {fields.get('rss_mib', '?'):>6} MiB")
-if held:
-    print(f"   tables held once built: {sum(t['mib'] for t in held):,.0f} MiB")
-    for t in sorted(held, key=lambda t: -t["mib"]):
-        print(f"     {t['table']:<40} {t['rows']:>10} rows  {t['mib']:>8,.0f} MiB")
+
+def events(path):
+    """The `(message, fields)` of each event of a JSON log (lines that are not JSON skipped)."""
+    for line in open(path, encoding="utf-8"):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        fields = event.get("fields", event)
+        yield fields.get("message"), fields
+
+
+def main(path):
+    held = []
+    for message, fields in events(path):
+        if message == "table held":
+            held.append(fields)
+            continue
+        if message != "phase done":
+            continue
+        rows = "" if fields.get("rows") is None else fields["rows"]
+        cpu = "" if fields.get("cpu_ms") is None else fields["cpu_ms"]
+        print(f"   {fields['phase']:<42} {fields['ms']:>7} ms  cpu {cpu:>7} ms  (at {fields['total_ms'] / 1000:6.1f} s)"
+              f"  {rows:>9} rows  peak {fields.get('peak_rss_mib', '?'):>6} MiB"
+              f"  now {fields.get('rss_mib', '?'):>6} MiB")
+    if held:
+        print(f"   tables held once built: {sum(t['mib'] for t in held):,.0f} MiB")
+        for t in sorted(held, key=lambda t: -t["mib"]):
+            print(f"     {t['table']:<40} {t['rows']:>10} rows  {t['mib']:>8,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
