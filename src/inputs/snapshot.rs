@@ -33,6 +33,7 @@
 //! so, for the tables to mark what is built from it as partial. A scope this version does not
 //! know makes the collection unusable rather than be taken for the whole directory.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -1054,7 +1055,7 @@ fn parse_envelope_collection<T: DeserializeOwned + HasId + Send>(
     // one 12 MB file).
     let mut line = 1;
     let mut counted_to = 0;
-    let raws: Vec<(usize, &str)> = records
+    let raws: Vec<Line<'_>> = records
         .into_iter()
         .map(|raw| {
             let offset = (raw.get().as_ptr() as usize - base).min(text.len());
@@ -1062,50 +1063,118 @@ fn parse_envelope_collection<T: DeserializeOwned + HasId + Send>(
                 &text.as_bytes()[counted_to.min(offset)..offset],
             );
             counted_to = counted_to.max(offset);
-            (line, raw.get())
+            (line, offset, raw.get())
         })
         .collect();
-    let mut results: Vec<Result<T, RejectedRecord>> = raws
-        .par_iter()
-        .map(|&(line, raw)| parse_record::<T>(path, line, raw))
-        .collect();
+    let mut first = FirstOfEachId::default();
+    let _ = first.objects.try_reserve_exact(raws.len());
     let mut rejected = Vec::new();
-    let mut keep = vec![false; results.len()];
-    // An id listed twice with different data (a snapshot stitched from two runs, an edited
-    // file): the first is kept and the other rejected, never both kept silently. The ids are
-    // borrowed from the parsed objects: a million of them were a million copies.
-    let mut first_seen: foldhash::HashMap<std::borrow::Cow<'_, str>, (usize, &str)> =
-        foldhash::HashMap::with_capacity_and_hasher(
-            raws.len(),
-            foldhash::fast::RandomState::default(),
-        );
-    for ((result, &(line, raw)), keep) in results.iter().zip(&raws).zip(&mut keep) {
-        match result {
-            Ok(object) => {
-                let id = object.id();
-                if let Some(&(first_line, first_raw)) = first_seen.get(&id) {
-                    if first_raw != raw {
-                        rejected.push(repeated_id(path, line, &id, first_line));
-                    }
-                    continue;
-                }
-                first_seen.insert(id, (line, raw));
-                *keep = true;
-            }
-            Err(record) => rejected.push(record.clone()),
-        }
+    // Parsed on every core a chunk of records at a time and kept (or not) chunk by chunk: the
+    // parsed records of the whole file and the objects kept from them were never both whole.
+    for chunk in raws.chunks(PARSE_CHUNK) {
+        let results: Vec<Result<T, RejectedRecord>> = chunk
+            .par_iter()
+            .map(|&(line, _, raw)| parse_record::<T>(path, line, raw))
+            .collect();
+        // The whole text is here: a first record's text is where it lies.
+        let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
+            let start = usize::try_from(first.offset).unwrap_or(usize::MAX);
+            Ok(Cow::Borrowed(
+                text.get(start..start.saturating_add(first.len))
+                    .unwrap_or_default(),
+            ))
+        };
+        first.keep_each(results, chunk, 0, first_raw, path, &mut rejected)?;
     }
-    drop(first_seen);
-    // The objects stay where they were parsed: dropped in place, then unwrapped in place
-    // (collecting a vector's own items reuses its buffer), instead of moved into a second
-    // vector while the first was still whole (half a gigabyte more at a million users).
-    let mut keep = keep.into_iter();
-    results.retain(|_| keep.next().unwrap_or(false));
     Ok(Parsed {
-        objects: results.into_iter().filter_map(Result::ok).collect(),
+        objects: first.objects,
         rejected,
         next_link,
     })
+}
+
+/// How many records of a Graph response are parsed at a time.
+const PARSE_CHUNK: usize = 1 << 16;
+
+/// A record's line number, its offset in the text it was parsed from, and its text (without a
+/// final `\r`).
+type Line<'t> = (usize, usize, &'t str);
+
+/// Where a record's text lies in the file, and its line.
+struct Place {
+    line: usize,
+    offset: u64,
+    len: usize,
+}
+
+/// The objects of a collection, the first of each id in file order. An id listed twice with
+/// different data (a snapshot stitched from two runs, an edited file) keeps the first and
+/// rejects the other, never both kept silently; an identical repeat is the same object.
+struct FirstOfEachId<T> {
+    objects: Vec<T>,
+    /// The hash of each kept object's id, its place in `objects` and in the file.
+    places: hashbrown::HashTable<(u64, usize, Place)>,
+    state: foldhash::fast::RandomState,
+}
+
+impl<T> Default for FirstOfEachId<T> {
+    fn default() -> Self {
+        FirstOfEachId {
+            objects: Vec::new(),
+            places: hashbrown::HashTable::new(),
+            state: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
+impl<T: HasId> FirstOfEachId<T> {
+    /// Takes the records of `lines` (read from a text that starts at file offset `text_at`),
+    /// in order, as `results` parsed them: each object is kept unless its id came before, and
+    /// then dropped when its text is the first one's (`first_raw` gives that) or rejected when
+    /// not; a record that did not parse is rejected as it is.
+    fn keep_each<'t>(
+        &mut self,
+        results: Vec<Result<T, RejectedRecord>>,
+        lines: &[Line<'_>],
+        text_at: u64,
+        mut first_raw: impl FnMut(&Place) -> Result<Cow<'t, str>, SnapshotError>,
+        path: &Path,
+        rejected: &mut Vec<RejectedRecord>,
+    ) -> Result<(), SnapshotError> {
+        use std::hash::BuildHasher as _;
+        for (result, &(line, offset, raw)) in results.into_iter().zip(lines) {
+            let object = match result {
+                Ok(object) => object,
+                Err(record) => {
+                    rejected.push(record);
+                    continue;
+                }
+            };
+            let id = object.id();
+            let hash = self.state.hash_one(id.as_ref());
+            let objects = &self.objects;
+            if let Some((_, _, first)) = self
+                .places
+                .find(hash, |(h, at, _)| *h == hash && objects[*at].id() == id)
+            {
+                if first_raw(first)? != raw {
+                    rejected.push(repeated_id(path, line, &id, first.line));
+                }
+                continue;
+            }
+            drop(id);
+            let place = Place {
+                line,
+                offset: text_at + offset as u64,
+                len: raw.len(),
+            };
+            let at = self.objects.len();
+            self.places
+                .insert_unique(hash, (hash, at, place), |(h, _, _)| *h);
+            self.objects.push(object);
+        }
+        Ok(())
+    }
 }
 
 /// The rejection of a record whose id came before with different data.

@@ -4,8 +4,8 @@
 //! pages first). A block of whole lines is checked to be UTF-8, its lines parsed on every core,
 //! and the next block read into the same buffer.
 //!
-//! It owns the block reading, line numbering and the "first of each id" bookkeeping across
-//! blocks; what a record means is [`parse_record`]'s, and what the collection's state is,
+//! It owns the block reading and line numbering; what a record means is [`parse_record`]'s, which
+//! record of an id is kept is [`FirstOfEachId`]'s, and what the collection's state is,
 //! `load_into`'s. The result is what reading the file whole gives (a test reads files in
 //! blocks of a few bytes and compares).
 
@@ -17,7 +17,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
-use super::{HasId, Parsed, SnapshotError, not_utf8, parse_record, repeated_id};
+use super::{FirstOfEachId, HasId, Line, Parsed, Place, SnapshotError, not_utf8, parse_record};
 use crate::inputs::onprem::RejectedRecord;
 
 /// How much of the file is read at a time (a line longer than this is read whole all the same).
@@ -90,30 +90,16 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
                 .objects
                 .try_reserve(usize::try_from(expected).unwrap_or(usize::MAX));
         }
-        for (result, &(line, offset, raw)) in results.into_iter().zip(&raws) {
-            let object = match result {
-                Ok(object) => object,
-                Err(record) => {
-                    rejected.push(record);
-                    continue;
-                }
-            };
-            let place = Place {
-                line,
-                offset: buffer_at + offset as u64,
-                len: raw.len(),
-            };
-            // The first record's text: in this block, or read again from the file.
-            let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
-                let in_block =
-                    (first.offset.checked_sub(buffer_at)).and_then(|at| usize::try_from(at).ok());
-                match in_block {
-                    Some(at) => Ok(Cow::Borrowed(&text[at..at + first.len])),
-                    None => read_again(&mut file, path, first).map(Cow::Owned),
-                }
-            };
-            rejected.extend(first.offer(object, place, raw, first_raw, path)?);
-        }
+        // The first record's text: in this block, or read again from the file.
+        let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
+            let in_block =
+                (first.offset.checked_sub(buffer_at)).and_then(|at| usize::try_from(at).ok());
+            match in_block {
+                Some(at) => Ok(Cow::Borrowed(&text[at..at + first.len])),
+                None => read_again(&mut file, path, first).map(Cow::Owned),
+            }
+        };
+        first.keep_each(results, &raws, buffer_at, first_raw, path, &mut rejected)?;
         lines_before += newlines;
         buffer.drain(..end);
         buffer_at += end as u64;
@@ -125,9 +111,6 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
     };
     Ok((parsed, found))
 }
-
-/// A record's line number, its offset in the block, and its text (without a final `\r`).
-type Line<'t> = (usize, usize, &'t str);
 
 /// The records of `text` (whole lines; `lines_before` come before it in the file), each with
 /// its line, its offset in `text` and its text, and what each parses to, parsed on every core;
@@ -159,13 +142,6 @@ fn parse_lines<'t, T: DeserializeOwned + HasId + Send>(
     (raws, results, pieces - 1)
 }
 
-/// Where a record's text lies in the file, and its line.
-struct Place {
-    line: usize,
-    offset: u64,
-    len: usize,
-}
-
 /// The text of an earlier block's record, read again from the file: only for an id listed
 /// twice, to tell a repeat from a conflict. The file is put back where it was.
 fn read_again(file: &mut File, path: &Path, place: &Place) -> Result<String, SnapshotError> {
@@ -183,56 +159,6 @@ fn read_again(file: &mut File, path: &Path, place: &Place) -> Result<String, Sna
         path: path.to_owned(),
         message: "the file changed while it was read".to_owned(),
     })
-}
-
-/// The first object of each id, in file order, and where its text is.
-struct FirstOfEachId<T> {
-    objects: Vec<T>,
-    /// The hash of each kept object's id, its place in `objects` and in the file.
-    places: hashbrown::HashTable<(u64, usize, Place)>,
-    state: foldhash::fast::RandomState,
-}
-
-impl<T> Default for FirstOfEachId<T> {
-    fn default() -> Self {
-        FirstOfEachId {
-            objects: Vec::new(),
-            places: hashbrown::HashTable::new(),
-            state: foldhash::fast::RandomState::default(),
-        }
-    }
-}
-
-impl<T: HasId> FirstOfEachId<T> {
-    /// Keeps `object` unless its id came before: then it is dropped when its text (`raw`) is the
-    /// first one's (`first_raw` gives that), and rejected when not.
-    fn offer<'t>(
-        &mut self,
-        object: T,
-        place: Place,
-        raw: &str,
-        first_raw: impl FnOnce(&Place) -> Result<Cow<'t, str>, SnapshotError>,
-        path: &Path,
-    ) -> Result<Option<RejectedRecord>, SnapshotError> {
-        use std::hash::BuildHasher as _;
-        let id = object.id();
-        let hash = self.state.hash_one(id.as_ref());
-        let objects = &self.objects;
-        if let Some((_, _, first)) = self
-            .places
-            .find(hash, |(h, at, _)| *h == hash && objects[*at].id() == id)
-        {
-            return Ok(
-                (first_raw(first)? != raw).then(|| repeated_id(path, place.line, &id, first.line))
-            );
-        }
-        drop(id);
-        let at = self.objects.len();
-        self.places
-            .insert_unique(hash, (hash, at, place), |(h, _, _)| *h);
-        self.objects.push(object);
-        Ok(None)
-    }
 }
 
 #[cfg(test)]
