@@ -10,8 +10,9 @@ use super::addresses::{
     CLOUD_ADDRESSES, Derived, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    ADDRESS_KINDS, Chunks, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES,
-    Params, Partial, SharedText, TableSpec, Tables, lower, push_text, stack_in_order, upn_suffix,
+    ADDRESS_KINDS, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES, Params,
+    Partial, SharedText, TableSpec, Tables, build_in_chunks, lower, push_text, stack_in_order,
+    upn_suffix,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -214,9 +215,9 @@ table! {
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
-    // The users, contacts and groups are consumed a chunk at a time (see [`Chunks`]); the rest
-    // of the snapshot is small and read in place.
-    let directory_objects = directory_chunks(&mut cloud);
+    // The users, contacts and groups are consumed a chunk at a time (see [`build_in_chunks`]);
+    // the rest of the snapshot is small and read in place.
+    let directory_objects = take_directory(&mut cloud);
     let cloud = &cloud;
     let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
@@ -359,31 +360,29 @@ fn sync_features(
     })
 }
 
-/// The users, contacts and groups a snapshot holds, with their type, a chunk at a time.
-type DirectoryChunks = Vec<(Chunks<DirectoryObject>, &'static str)>;
+/// The users, contacts and groups a snapshot holds, each collection with its object type.
+type Directory = Vec<(Vec<DirectoryObject>, &'static str)>;
 
 /// Takes the users, contacts and groups out of the snapshot (the rest of it is small and stays).
-fn directory_chunks(cloud: &mut CloudSnapshot) -> DirectoryChunks {
+fn take_directory(cloud: &mut CloudSnapshot) -> Directory {
     vec![
-        (Chunks::new(std::mem::take(&mut cloud.users)), "user"),
-        (Chunks::new(std::mem::take(&mut cloud.contacts)), "contact"),
-        (Chunks::new(std::mem::take(&mut cloud.groups)), "group"),
+        (std::mem::take(&mut cloud.users), "user"),
+        (std::mem::take(&mut cloud.contacts), "contact"),
+        (std::mem::take(&mut cloud.groups), "group"),
     ]
 }
 
 /// The tables of users, contacts and groups: objects, addresses and provisioning errors, a
-/// chunk of objects at a time (see [`Chunks`]).
-fn directory_frames(
-    directory: DirectoryChunks,
-) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
+/// chunk of objects at a time (see [`build_in_chunks`]).
+fn directory_frames(directory: Directory) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
     // Empty frames first: no objects still gives every table its columns.
     let empty = directory_chunk_frames(&[])?;
     // Every chunk of every collection side by side, in collection order (users, contacts,
     // groups), as the rows have always been ordered.
     let chunks: Vec<PolarsResult<[DataFrame; 3]>> = directory
         .into_iter()
-        .flat_map(|(chunks, object_type)| {
-            chunks.build_each(move |chunk| {
+        .flat_map(|(objects, object_type)| {
+            build_in_chunks(objects, move |chunk| {
                 let typed: Vec<(&DirectoryObject, &'static str)> =
                     chunk.iter().map(|o| (o, object_type)).collect();
                 directory_chunk_frames(&typed)

@@ -674,42 +674,32 @@ pub fn build(
 /// stay small next to the tables, large enough that a column has few chunks.
 const CHUNK: usize = 1 << 16;
 
-/// The objects a table is built from, in order, a chunk at a time; the objects are freed as
-/// their rows are built (see [`Chunks::build_each`]).
-pub(super) struct Chunks<T> {
-    items: Vec<T>,
-}
-
-impl<T: Send + Sync> Chunks<T> {
-    pub(super) fn new(items: Vec<T>) -> Self {
-        Chunks { items }
+/// `build` applied to each chunk of [`CHUNK`] of the objects a table is built from, on every
+/// core, the results in the objects' order (the tables' row order, which the findings' order
+/// follows). The chunks are built a wave at a time from the end (as many chunks as there are
+/// cores), and a wave's objects are freed, on every core, and the vector shortened in place
+/// before the next: the objects and the tables built from them are never all in memory at once.
+/// (Cutting the vector into chunk vectors first copied every object once more: a million objects
+/// a side were 0.4 GB written to fresh pages.)
+pub(super) fn build_in_chunks<T: Send + Sync, R: Send>(
+    mut items: Vec<T>,
+    build: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    let wave = CHUNK * rayon::current_num_threads().max(1);
+    let mut from_the_end: Vec<R> = Vec::with_capacity(items.len().div_ceil(CHUNK));
+    while !items.is_empty() {
+        // A multiple of CHUNK, so the chunks are the same whatever the wave's size.
+        let start = (items.len() - 1) / CHUNK * CHUNK;
+        let start = start.saturating_sub(wave - CHUNK);
+        let mut wave_built: Vec<R> = items[start..].par_chunks(CHUNK).map(&build).collect();
+        wave_built.reverse();
+        from_the_end.append(&mut wave_built);
+        items.par_drain(start..).for_each(drop);
+        items.shrink_to_fit();
     }
-
-    /// `build` applied to each chunk of [`CHUNK`] items, on every core, the results in the
-    /// items' order (the tables' row order, which the findings' order follows). The chunks are
-    /// built a wave at a time from the end (as many chunks as there are cores), and a wave's
-    /// items are freed, on every core, and the vector shortened in place before the next: the
-    /// objects and the tables built from them are never all in memory at once. (Cutting the
-    /// vector into chunk vectors first copied every object once more: a million objects a side
-    /// were 0.4 GB written to fresh pages.)
-    pub(super) fn build_each<R: Send>(self, build: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-        use rayon::prelude::*;
-        let Chunks { mut items } = self;
-        let wave = CHUNK * rayon::current_num_threads().max(1);
-        let mut from_the_end: Vec<R> = Vec::with_capacity(items.len().div_ceil(CHUNK));
-        while !items.is_empty() {
-            // A multiple of CHUNK, so the chunks are the same whatever the wave's size.
-            let start = (items.len() - 1) / CHUNK * CHUNK;
-            let start = start.saturating_sub(wave - CHUNK);
-            let mut wave_built: Vec<R> = items[start..].par_chunks(CHUNK).map(&build).collect();
-            wave_built.reverse();
-            from_the_end.append(&mut wave_built);
-            items.par_drain(start..).for_each(drop);
-            items.shrink_to_fit();
-        }
-        from_the_end.reverse();
-        from_the_end
-    }
+    from_the_end.reverse();
+    from_the_end
 }
 
 /// Appends each chunk's frames to the frames before it, in order (no copy: a frame's columns
@@ -758,7 +748,7 @@ mod tests {
         let wave = CHUNK * rayon::current_num_threads().max(1);
         for count in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * wave + 3 * CHUNK + 7] {
             let items: Vec<usize> = (0..count).collect();
-            let built = Chunks::new(items).build_each(<[usize]>::to_vec);
+            let built = build_in_chunks(items, <[usize]>::to_vec);
             assert!(
                 built.iter().all(|c| !c.is_empty() && c.len() <= CHUNK),
                 "{count}"

@@ -13,8 +13,8 @@ use super::addresses::{
     Derived, ONPREM_ADDRESSES, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    Chunks, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
-    count, count_u64, lower, push_text, stack_in_order, upn_suffix,
+    ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
+    build_in_chunks, count, count_u64, lower, push_text, stack_in_order, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
@@ -135,7 +135,7 @@ impl Tables {
     }
 }
 
-/// Builds the on-prem tables a chunk of objects at a time (see [`Chunks`]).
+/// Builds the on-prem tables a chunk of objects at a time (see [`build_in_chunks`]).
 pub(super) fn build_onprem(
     objects: Vec<OnPremObject>,
     upn_source: UpnSource,
@@ -145,7 +145,7 @@ pub(super) fn build_onprem(
     // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
     // others together), so within a chunk a core would wait.
     let chunks: Vec<PolarsResult<[DataFrame; 4]>> =
-        Chunks::new(objects).build_each(|chunk| onprem_frames(chunk, upn_source));
+        build_in_chunks(objects, |chunk| onprem_frames(chunk, upn_source));
     let mut tables = Tables::default();
     for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
         tables.put(spec, Ok(frame));
