@@ -92,8 +92,10 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
         }
         // The first record's text: in this block, or read again from the file.
         let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
-            let in_block =
-                (first.offset.checked_sub(buffer_at)).and_then(|at| usize::try_from(at).ok());
+            let in_block = first
+                .offset
+                .checked_sub(buffer_at)
+                .and_then(|at| usize::try_from(at).ok());
             match in_block {
                 Some(at) => Ok(Cow::Borrowed(&text[at..at + first.len])),
                 None => read_again(&mut file, path, first).map(Cow::Owned),
