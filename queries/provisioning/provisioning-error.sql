@@ -49,13 +49,14 @@ errors AS (
     LEFT JOIN sources l ON e.object_id = l.cloud_object_id
 ),
 cloud_holders AS (
-    SELECT e.object_id, e.kind, e.address, STRING_AGG(a.object_type || ' ' || a.object_id, ', ') AS holders,
-           MIN(a.object_id) AS first_holder
+    SELECT e.object_id, e.kind, e.address, STRING_AGG(c.object_type || ' ' || c.id, ', ') AS holders,
+           MIN(c.id) AS first_holder
     FROM errors e
     -- On the address alone, the kind compared after (a two-column key is encoded row by row
     -- first, for millions of addresses).
     JOIN cloud_addresses a ON e.address = a.address
-    WHERE e.kind = a.kind AND a.object_id <> e.object_id
+    JOIN cloud_objects c ON a.object_row = c.object_row
+    WHERE e.kind = a.kind AND c.id <> e.object_id
     GROUP BY e.object_id, e.kind, e.address
 ),
 onprem_holders AS (
@@ -63,8 +64,8 @@ onprem_holders AS (
            MIN(o.object_guid) AS first_holder
     FROM errors e
     JOIN onprem_addresses a ON e.address = a.address
-    JOIN onprem_objects o ON a.object_id = o.object_guid
-    WHERE e.kind = a.kind AND (e.source_guid IS NULL OR a.object_id <> e.source_guid)
+    JOIN onprem_objects o ON a.object_row = o.object_row
+    WHERE e.kind = a.kind AND (e.source_guid IS NULL OR o.object_guid <> e.source_guid)
     GROUP BY e.object_id, e.kind, e.address
 )
 SELECT

@@ -47,5 +47,5 @@ SELECT
     j.broken AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
 FROM address_value_problems j
-JOIN onprem_objects o ON j.object_guid = o.object_guid
+JOIN onprem_objects o ON j.object_row = o.object_row
 WHERE j.attribute = 'mail'

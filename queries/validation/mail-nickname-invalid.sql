@@ -39,7 +39,7 @@ Set a valid alias on-prem (`Set-ADUser <user> -Replace @{mailNickname='<alias>'}
 -- Each check is computed once as a flag and only the values that fail one get their text built.
 WITH checks AS (
     SELECT
-        v.object_guid, v.value, v.shown, v.symbols, v.length,
+        v.object_row, v.value, v.shown, v.symbols, v.length,
         v.length > 64 AS too_long,
         v.value LIKE '.%' AS leading_period,
         v.value LIKE '%..%' OR (v.value LIKE '%.' AND v.length > 1) AS stray_period,
@@ -49,7 +49,7 @@ WITH checks AS (
 ),
 judged AS (
     SELECT
-        c.object_guid, c.value, c.shown,
+        c.object_row, c.value, c.shown,
         CONCAT_WS('; ',
             CASE WHEN c.too_long THEN 'longer than 64 characters (' || CAST(c.length AS VARCHAR) || ')' END,
             CASE WHEN c.leading_period THEN 'begins with a period' END,
@@ -80,4 +80,4 @@ SELECT
     CONCAT_WS('; ', NULLIF(j.format_broken, ''), j.characters_broken) AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
 FROM judged j
-JOIN onprem_objects o ON j.object_guid = o.object_guid
+JOIN onprem_objects o ON j.object_row = o.object_row

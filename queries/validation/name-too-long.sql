@@ -47,6 +47,6 @@ SELECT
         || ' characters (' || CAST(v.length AS VARCHAR) || ')' AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
 FROM onprem_names v
-JOIN onprem_objects o ON v.object_guid = o.object_guid
+JOIN onprem_objects o ON v.object_row = o.object_row
 WHERE (v.attribute = 'displayName' AND v.length > 256)
    OR (v.attribute IN ('givenName', 'sn') AND v.length > 64)

@@ -56,5 +56,5 @@ SELECT
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document,
     j.prefix AS address_type
 FROM address_value_problems j
-JOIN onprem_objects o ON j.object_guid = o.object_guid
+JOIN onprem_objects o ON j.object_row = o.object_row
 WHERE j.attribute = 'proxyAddresses'

@@ -34,12 +34,12 @@ legacyExchangeDN it was) and remove it from the other:
 - Resiliency covers UPN and SMTP only: https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-syncservice-duplicate-attribute-resiliency
 */
 WITH other AS (
-    SELECT object_guid, value, shown, LOWER(value) AS key
+    SELECT object_row, value, shown, LOWER(value) AS key
     FROM onprem_values
     WHERE attribute = 'proxyAddresses' AND NOT is_smtp AND prefix IS NOT NULL
 ),
 repeated AS (
-    SELECT key FROM other GROUP BY key HAVING COUNT(DISTINCT object_guid) > 1
+    SELECT key FROM other GROUP BY key HAVING COUNT(DISTINCT object_row) > 1
 ),
 held AS (
     SELECT o.* FROM other o SEMI JOIN repeated r ON o.key = r.key
@@ -47,7 +47,7 @@ held AS (
 SELECT
     CAST(NULL AS VARCHAR) AS cloud_object_id,
     CAST(NULL AS VARCHAR) AS cloud_object_type,
-    a.object_guid AS onprem_object_guid,
+    oa.object_guid AS onprem_object_guid,
     oa.distinguished_name AS onprem_distinguished_name,
     'proxyAddresses' AS attribute,
     a.shown AS value,
@@ -59,10 +59,12 @@ SELECT
     'AttributeValueMustBeUnique' AS predicted_outcome,
     'proxyAddresses are unique across directory objects' AS rule_broken,
     'https://learn.microsoft.com/graph/api/resources/user' AS document,
-    b.object_guid AS other_onprem_object_guid,
+    ob.object_guid AS other_onprem_object_guid,
     ob.distinguished_name AS other_onprem_distinguished_name
 FROM held a
 JOIN held b ON a.key = b.key
-JOIN onprem_objects oa ON a.object_guid = oa.object_guid
-JOIN onprem_objects ob ON b.object_guid = ob.object_guid
-WHERE a.object_guid < b.object_guid
+JOIN onprem_objects oa ON a.object_row = oa.object_row
+JOIN onprem_objects ob ON b.object_row = ob.object_row
+-- Each pair once, the lower GUID first (by GUID, not row: the same pair reads the same way
+-- whatever order the export lists the two objects in).
+WHERE oa.object_guid < ob.object_guid

@@ -32,7 +32,7 @@ for users with a valid UPN this is hygiene, not a sync blocker.
 -- Each check is computed once as a flag and only the values that fail one get their text built.
 WITH checks AS (
     SELECT
-        v.object_guid, v.value, v.shown, v.symbols, v.length,
+        v.object_row, v.value, v.shown, v.symbols, v.length,
         v.length > 20 AS too_long,
         REGEXP_LIKE(v.value, '[\[\]\\"|,/:<>+=;?*''[:cntrl:]]') AS bad_characters
     FROM onprem_names v
@@ -40,7 +40,7 @@ WITH checks AS (
 ),
 judged AS (
     SELECT
-        c.object_guid, c.value, c.shown,
+        c.object_row, c.value, c.shown,
         CONCAT_WS('; ',
             CASE WHEN c.too_long THEN 'longer than 20 characters (' || CAST(c.length AS VARCHAR) || ')' END,
             CASE WHEN c.bad_characters
@@ -67,4 +67,4 @@ SELECT
     j.broken AS rule_broken,
     'https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization' AS document
 FROM judged j
-JOIN onprem_objects o ON j.object_guid = o.object_guid
+JOIN onprem_objects o ON j.object_row = o.object_row

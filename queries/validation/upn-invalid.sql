@@ -53,7 +53,7 @@ keeping it unique. Check the new name against the rules above first.
 -- (building it for every UPN first took most of the rule's time at a million users).
 WITH checks AS (
     SELECT
-        v.object_guid, v.attribute, v.becomes_cloud_upn, v.value, v.shown, v.symbols,
+        v.object_row, v.attribute, v.becomes_cloud_upn, v.value, v.shown, v.symbols,
         v.length, v.local_length, v.domain_length,
         v.length > 113 AS too_long,
         v.at_count = 0 AS no_at,
@@ -70,7 +70,7 @@ WITH checks AS (
 ),
 judged AS (
     SELECT
-        c.object_guid, c.attribute, c.becomes_cloud_upn, c.value, c.shown,
+        c.object_row, c.attribute, c.becomes_cloud_upn, c.value, c.shown,
         CONCAT_WS('; ',
             CASE WHEN c.too_long THEN 'longer than 113 characters (' || CAST(c.length AS VARCHAR) || ')' END,
             CASE WHEN c.no_at THEN 'no @' END,
@@ -117,6 +117,6 @@ SELECT
     'https://learn.microsoft.com/entra/identity/authentication/concept-sspr-policy#username-policies' AS document,
     COALESCE(o.mail_nickname, SPLIT_PART(o.primary_smtp, '@', 1), SPLIT_PART(o.upn_lower, '@', 1)) || '@' || i.initial_domain AS recalculated_upn
 FROM judged j
-JOIN onprem_objects o ON j.object_guid = o.object_guid
+JOIN onprem_objects o ON j.object_row = o.object_row
 LEFT JOIN initial i ON j.becomes_cloud_upn = i.becomes_cloud_upn
 WHERE o.object_type = 'user'

@@ -26,21 +26,21 @@ way and the join with `smtp_address_problems` runs once.
 -- comparing the two is cheap where the expression over ten million values was not.
 WITH address_candidates AS (
     SELECT
-        v.object_guid, v.attribute, v.value, v.shown, v.prefix, v.length, v.is_smtp
+        v.object_row, v.attribute, v.value, v.shown, v.prefix, v.length, v.is_smtp
     FROM onprem_values v
     WHERE v.attribute IN ('mail', 'targetAddress', 'proxyAddresses')
       AND (v.length > 256 OR (NOT v.is_smtp AND v.shown <> v.value)
-           OR v.object_guid IN (SELECT smtp_problem.object_guid FROM smtp_address_problems smtp_problem))
+           OR v.object_row IN (SELECT smtp_problem.object_row FROM smtp_address_problems smtp_problem))
 ),
 address_checks AS (
     SELECT
-        c.object_guid, c.attribute, c.value, c.shown, c.prefix, c.length,
+        c.object_row, c.attribute, c.value, c.shown, c.prefix, c.length,
         c.length > 256 AS too_long,
         NOT c.is_smtp AND REGEXP_LIKE(c.value, '[[:cntrl:]]') AS control_character
     FROM address_candidates c
 )
 SELECT
-    k.object_guid,
+    k.object_row,
     k.attribute,
     k.value,
     k.shown,
@@ -53,7 +53,7 @@ SELECT
     ) AS broken
 FROM address_checks k
 LEFT JOIN smtp_address_problems s
-    ON k.object_guid = s.object_guid
+    ON k.object_row = s.object_row
     AND k.attribute = s.attribute
     AND k.value = s.value
 WHERE k.too_long OR k.control_character OR s.broken IS NOT NULL

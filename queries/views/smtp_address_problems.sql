@@ -37,7 +37,7 @@ today's TLDs and every `xn--` TLD): whether a domain is the tenant's is a differ
 -- nearly all of them; the flags are computed over the whole column instead, and one filter keeps
 -- the few rows that fail.
 SELECT
-    smtp_address_checks.object_guid,
+    smtp_address_checks.object_row,
     smtp_address_checks.attribute,
     smtp_address_checks.value,
     CONCAT_WS('; ',
@@ -54,7 +54,7 @@ SELECT
     ) AS broken
 FROM (
     SELECT
-        v.object_guid,
+        v.object_row,
         v.attribute,
         v.value,
         v.symbols,

@@ -101,7 +101,7 @@ pairs_found AS (
     -- Joined on the address alone and the kind compared after: a key of two text columns is
     -- encoded row by row first, for every one of millions of cloud addresses.
     JOIN cloud_addresses a ON k.address = a.address
-    JOIN cloud_objects c ON a.object_id = c.id
+    JOIN cloud_objects c ON a.object_row = c.object_row
     LEFT JOIN admins adm ON c.id = adm.member_id
     WHERE k.kind = a.kind
 ),

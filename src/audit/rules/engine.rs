@@ -672,7 +672,17 @@ mod tests {
             rules.iter().any(|r| r.kind == Kind::Rule),
             "no rules embedded"
         );
-        let output = run(&rules, &Tables::empty(), None);
+        // On a stack like the audit's own (see main.rs): polars plans a query recursively, and
+        // a debug build's frames are large; the 2 MiB of a test thread ran out on a union of
+        // joins.
+        let output = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn_scoped(scope, || run(&rules, &Tables::empty(), None))
+                .expect("a thread for the rules")
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
         assert!(
             output.views_unavailable.is_empty(),
             "{:?}",
@@ -771,7 +781,7 @@ mod tests {
         // Found when a rule with an ambiguous column ran before upn-suffix-unverified.
         let failing = rule(
             "WITH domains AS (SELECT address AS name FROM cloud_addresses) \
-             SELECT object_id FROM onprem_addresses a JOIN domains c ON a.address = c.name \
+             SELECT object_row FROM onprem_addresses a JOIN domains c ON a.address = c.name \
              JOIN cloud_addresses d ON a.address = d.address",
             &["onprem_addresses", "cloud_addresses"],
         );

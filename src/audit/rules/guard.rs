@@ -9,7 +9,8 @@
 //! It also answers, with the same parser, which tables and views a query reads ([`relations`]):
 //! the rules engine releases a table once no rule still to run reads it; and it refuses a custom
 //! rule that compares a word column with a word the column never holds ([`check_words`]), which
-//! would otherwise match nothing without a word said.
+//! would otherwise match nothing without a word said, or reads an object key the tables of
+//! values and addresses no longer have ([`MOVED_KEYS`]).
 //!
 //! It owns only reading rule SQL (those checks and those names); it must not rewrite the SQL (the
 //! engine runs it as written).
@@ -184,6 +185,10 @@ pub(crate) type Columns = BTreeMap<(String, String), ColumnWords>;
 /// alias (`v.attribute`), or unqualified when every table the query reads that has a column of
 /// that name holds words there and the query gives no other column that name; a column of a
 /// `WITH` query or subquery named through its alias is not judged.
+///
+/// It also refuses a rule written for the layout before the tables of values and addresses named
+/// their object by row ([`MOVED_KEYS`]), saying what to join on instead, where polars would
+/// only say the column is missing.
 pub(crate) fn check_words(sql: &str, columns: &Columns) -> Result<(), String> {
     for statement in parse(sql)? {
         let mut scope = Scope::default();
@@ -286,12 +291,70 @@ impl Visitor for Scope {
     }
 }
 
+/// The object keys the tables of an object's values and addresses had before they named their
+/// object by its row (`object_row`: a number, hashed and compared faster than a GUID's text and
+/// held in 4 bytes instead of 16): table, old column, and the table whose row it is.
+const MOVED_KEYS: &[(&str, &str, &str)] = &[
+    ("onprem_values", "object_guid", "onprem_objects"),
+    ("onprem_names", "object_guid", "onprem_objects"),
+    ("onprem_addresses", "object_id", "onprem_objects"),
+    ("cloud_addresses", "object_id", "cloud_objects"),
+];
+
 struct WordJudge<'a> {
     columns: &'a Columns,
     scope: &'a Scope,
 }
 
 impl WordJudge<'_> {
+    /// Refuses `column` when it names a key of [`MOVED_KEYS`] the table it reads no longer has
+    /// (through the table's alias, or unqualified when no table the query reads has it).
+    fn moved_key(&self, column: &Expr) -> ControlFlow<String> {
+        let (tables, name): (Vec<&String>, String) = match column {
+            Expr::Identifier(ident) => {
+                let name = ident.value.to_lowercase();
+                let anywhere = self
+                    .scope
+                    .tables
+                    .iter()
+                    .any(|t| self.columns.contains_key(&(t.clone(), name.clone())));
+                if anywhere || self.scope.renamed.contains(&name) {
+                    return ControlFlow::Continue(());
+                }
+                (self.scope.tables.iter().collect(), name)
+            }
+            Expr::CompoundIdentifier(parts) => {
+                let [qualifier, name] = parts.as_slice() else {
+                    return ControlFlow::Continue(());
+                };
+                let Some(Some(table)) = self.scope.aliases.get(&qualifier.value.to_lowercase())
+                else {
+                    return ControlFlow::Continue(());
+                };
+                (vec![table], name.value.to_lowercase())
+            }
+            _ => return ControlFlow::Continue(()),
+        };
+        for table in tables {
+            let moved = MOVED_KEYS
+                .iter()
+                .find(|(t, old, _)| t == table && *old == name);
+            if let Some((table, old, owner)) = moved
+                && !self
+                    .columns
+                    .contains_key(&((*table).to_owned(), name.clone()))
+            {
+                return ControlFlow::Break(format!(
+                    "the SQL reads {table}.{old}, which the table no longer has: it names its \
+                     object by object_row, the object's row in {owner} (join {owner} ON \
+                     {owner}.object_row = {table}.object_row for the object's other columns; \
+                     see `entra-audit tables`)"
+                ));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     /// The words `column` can hold and how to name it, when it is a word column.
     fn words(&self, column: &Expr) -> Option<(String, Vec<&'static str>)> {
         match column {
@@ -358,6 +421,7 @@ impl Visitor for WordJudge<'_> {
     type Break = String;
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
+        self.moved_key(expr)?;
         match expr {
             Expr::BinaryOp {
                 left,
@@ -475,7 +539,10 @@ mod tests {
             ("onprem_values", "attribute", ColumnWords::Only(ATTRIBUTES)),
             ("onprem_values", "object_type", ColumnWords::Only(TYPES)),
             ("onprem_values", "value", ColumnWords::Any),
+            ("onprem_values", "object_row", ColumnWords::Any),
             ("onprem_objects", "object_type", ColumnWords::Only(TYPES)),
+            ("onprem_objects", "object_guid", ColumnWords::Any),
+            ("onprem_objects", "object_row", ColumnWords::Any),
             ("sync_behavior", "object_type", ColumnWords::Any),
         ]
         .into_iter()
@@ -516,6 +583,31 @@ mod tests {
         ] {
             let error = check_words(sql, &columns()).unwrap_err();
             assert!(error.contains(says), "{sql}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_object_key_the_value_and_address_tables_no_longer_have_is_refused_saying_what_to_join_on()
+    {
+        for sql in [
+            "SELECT o.object_guid FROM onprem_values v \
+             JOIN onprem_objects o ON v.object_guid = o.object_guid",
+            "SELECT object_guid, value FROM onprem_values WHERE attribute = 'mail'",
+        ] {
+            let error = check_words(sql, &columns()).unwrap_err();
+            assert!(
+                error.contains("reads onprem_values.object_guid, which the table no longer has")
+                    && error.contains("join onprem_objects ON onprem_objects.object_row = onprem_values.object_row"),
+                "{sql}: {error}"
+            );
+        }
+        // The objects' own keys, and a name the query gives, pass.
+        for sql in [
+            "SELECT o.object_guid FROM onprem_values v \
+             JOIN onprem_objects o ON v.object_row = o.object_row",
+            "SELECT x.object_guid FROM (SELECT value AS object_guid FROM onprem_values) x",
+        ] {
+            assert_eq!(check_words(sql, &columns()), Ok(()), "{sql}");
         }
     }
 

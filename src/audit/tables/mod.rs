@@ -680,10 +680,12 @@ const CHUNK: usize = 1 << 16;
 /// cores), and a wave's objects are freed, on every core, and the vector shortened in place
 /// before the next: the objects and the tables built from them are never all in memory at once.
 /// (Cutting the vector into chunk vectors first copied every object once more: a million objects
-/// a side were 0.4 GB written to fresh pages.)
+/// a side were 0.4 GB written to fresh pages.) `build` is given the place of the chunk's first
+/// item in `items` (the row number of its first object, which the tables key objects by) and
+/// the chunk.
 pub(super) fn build_in_chunks<T: Send + Sync, R: Send>(
     mut items: Vec<T>,
-    build: impl Fn(&[T]) -> R + Sync,
+    build: impl Fn(usize, &[T]) -> R + Sync,
 ) -> Vec<R> {
     use rayon::prelude::*;
     let wave = CHUNK * rayon::current_num_threads().max(1);
@@ -692,7 +694,11 @@ pub(super) fn build_in_chunks<T: Send + Sync, R: Send>(
         // A multiple of CHUNK, so the chunks are the same whatever the wave's size.
         let start = (items.len() - 1) / CHUNK * CHUNK;
         let start = start.saturating_sub(wave - CHUNK);
-        let mut wave_built: Vec<R> = items[start..].par_chunks(CHUNK).map(&build).collect();
+        let mut wave_built: Vec<R> = items[start..]
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(i, chunk)| build(start + i * CHUNK, chunk))
+            .collect();
         wave_built.reverse();
         from_the_end.append(&mut wave_built);
         items.par_drain(start..).for_each(drop);
@@ -748,7 +754,14 @@ mod tests {
         let wave = CHUNK * rayon::current_num_threads().max(1);
         for count in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * wave + 3 * CHUNK + 7] {
             let items: Vec<usize> = (0..count).collect();
-            let built = build_in_chunks(items, <[usize]>::to_vec);
+            let built = build_in_chunks(items, |first, chunk| {
+                assert_eq!(
+                    chunk.first(),
+                    Some(&first),
+                    "the first row is the chunk's place"
+                );
+                chunk.to_vec()
+            });
             assert!(
                 built.iter().all(|c| !c.is_empty() && c.len() <= CHUNK),
                 "{count}"

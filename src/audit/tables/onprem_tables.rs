@@ -24,6 +24,8 @@ use crate::inputs::onprem::{self, OnPremObject};
 /// One row of `onprem_objects`: the object, what was derived from it once, its values where they
 /// lie in the chunk's text, and its file as text.
 struct OnPremRow<'a> {
+    /// The object's row number in `onprem_objects`, which the other on-prem tables name it by.
+    row: usize,
     object: &'a OnPremObject,
     derived: &'a Derived<'a>,
     values: InText<'a>,
@@ -37,6 +39,7 @@ table! {
     pub(crate) const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
     fn onprem_objects_frame(&[OnPremRow<'_>], text: Option<&SharedText>) |r| shares text {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(r.derived.id),
+        "object_row": Int = OBJECT_ROW => Some(count(r.row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object.class.as_str()),
         "source_anchor": Str = "what onPremisesImmutableId holds after sync, as the sync model predicts it (base64 of mS-DS-ConsistencyGuid or objectGUID, or a custom attribute's value); null when it cannot be predicted" => Some(&r.object.source_anchor).filter(|a| !a.is_empty()),
         "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.as_str()),
@@ -65,14 +68,19 @@ table! {
     }
 }
 
+/// What `onprem_objects.object_row` is.
+const OBJECT_ROW: &str = "the object's row number (from 0): what onprem_values, onprem_names and onprem_addresses name it by (join on it rather than on object_guid: a number is hashed and compared faster than the GUID's text, and held in 4 bytes instead of 16)";
+/// What `object_row` is in the tables of an object's values.
+const VALUE_OBJECT_ROW: &str = "the on-prem object (onprem_objects.object_row)";
+
 /// What `shown` and `length` are, in `onprem_values` and `onprem_names` alike.
 const SHOWN: &str = "the value with control, format, non-ASCII whitespace and leading/trailing space characters written as \\u{XXXX}, so nothing invisible hides in a message";
 const LENGTH: &str = "the value's length in UTF-16 code units (what .NET and Entra's string lengths count; for ASCII the same as characters)";
 
 table! {
     pub(crate) const ONPREM_VALUES = "onprem_values", "One row per value of the address attributes Entra validates on export (userPrincipalName, proxyAddresses, mail, targetAddress), with the facts the validation rules judge: lengths as Entra counts them (UTF-16 code units, UNVERIFIED), the parts around the `@`, and the value escaped so invisible characters show. The name attributes are in onprem_names. No judgement is made here.";
-    fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
-        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(derived[r.object].id),
+    fn onprem_values_frame(&[ValueFacts<'_>], objects: &[OnPremObject], first_row: usize, upn_source: UpnSource, text: Option<&SharedText>) |r| shares text {
+        "object_row": Int = VALUE_OBJECT_ROW => Some(count(first_row + r.object)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Word(ADDRESS_ATTRIBUTE_WORDS) = "the LDAP name: userPrincipalName, proxyAddresses, mail or targetAddress" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
@@ -97,8 +105,8 @@ table! {
 // they cost 0.4 GB more at the peak (docs/performance.md).
 table! {
     pub(crate) const ONPREM_NAMES = "onprem_names", "One row per value of the name attributes Entra validates on export (displayName, givenName, sn, mailNickname, sAMAccountName), with its length as Entra counts it (UTF-16 code units, UNVERIFIED) and the value escaped so invisible characters show. The address attributes are in onprem_values. No judgement is made here.";
-    fn onprem_names_frame(&[NameFacts<'_>], objects: &[OnPremObject], derived: &[Derived<'_>], text: Option<&SharedText>) |r| shares text {
-        "object_guid": Str = "the on-prem object (onprem_objects.object_guid)" => Some(derived[r.object].id),
+    fn onprem_names_frame(&[NameFacts<'_>], objects: &[OnPremObject], first_row: usize, text: Option<&SharedText>) |r| shares text {
+        "object_row": Int = VALUE_OBJECT_ROW => Some(count(first_row + r.object)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Word(NAME_ATTRIBUTE_WORDS) = "the LDAP name: displayName, givenName, sn, mailNickname or sAMAccountName" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
@@ -141,11 +149,12 @@ pub(super) fn build_onprem(
     upn_source: UpnSource,
 ) -> PolarsResult<Tables> {
     // Empty frames first: no objects still gives every table its columns.
-    let empty = onprem_frames(&[], upn_source)?;
+    let empty = onprem_frames(0, &[], upn_source)?;
     // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
     // others together), so within a chunk a core would wait.
-    let chunks: Vec<PolarsResult<[DataFrame; 4]>> =
-        build_in_chunks(objects, |chunk| onprem_frames(chunk, upn_source));
+    let chunks: Vec<PolarsResult<[DataFrame; 4]>> = build_in_chunks(objects, |first_row, chunk| {
+        onprem_frames(first_row, chunk, upn_source)
+    });
     let mut tables = Tables::default();
     for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
         tables.put(spec, Ok(frame));
@@ -164,8 +173,12 @@ pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
 /// The frames of [`ONPREM_TABLES`] for one chunk of objects, built on separate cores. Their
 /// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]): the
 /// objects' own values are read there, not from the objects, so that an address, its raw form
-/// and the object's columns do not each copy it.
-fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResult<[DataFrame; 4]> {
+/// and the object's columns do not each copy it. `first_row` is the row of the chunk's first object.
+fn onprem_frames(
+    first_row: usize,
+    objects: &[OnPremObject],
+    upn_source: UpnSource,
+) -> PolarsResult<[DataFrame; 4]> {
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
     let text = shared.as_str();
@@ -197,7 +210,8 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                 .iter()
                 .zip(&derived)
                 .zip(&in_text)
-                .map(|((object, derived), &(values, cloud_upn))| {
+                .enumerate()
+                .map(|(i, ((object, derived), &(values, cloud_upn)))| {
                     let file: &std::path::Path = &object.origin.file;
                     let source_file = match &last {
                         Some((path, text)) if *path == file => std::rc::Rc::clone(text),
@@ -208,6 +222,7 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                         }
                     };
                     OnPremRow {
+                        row: first_row + i,
                         object,
                         derived,
                         values,
@@ -218,7 +233,7 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                 .collect();
             (
                 onprem_objects_frame(&rows, Some(&shared)),
-                onprem_names_frame(&names, objects, &derived, Some(&shared)),
+                onprem_names_frame(&names, objects, first_row, Some(&shared)),
             )
         },
         || {
@@ -227,11 +242,11 @@ fn onprem_frames(objects: &[OnPremObject], upn_source: UpnSource) -> PolarsResul
                     let types = objects.iter().map(|o| o.class.as_str());
                     address_frame(
                         &ONPREM_ADDRESSES,
-                        &address_rows(&derived, types),
+                        &address_rows(first_row, &derived, types),
                         Some(&shared),
                     )
                 },
-                || onprem_values_frame(&facts, objects, &derived, upn_source, Some(&shared)),
+                || onprem_values_frame(&facts, objects, first_row, upn_source, Some(&shared)),
             )
         },
     );
