@@ -89,7 +89,7 @@ SELECT
 FROM cloud_objects c
 -- The synced objects of the exported domains whose source is missing from the export (judged
 -- with partial_export's count, in one place).
-SEMI JOIN (SELECT cloud_object_id FROM synced_of_exported_domains WHERE source_missing) source_missing_objects
-    ON c.id = source_missing_objects.cloud_object_id
+SEMI JOIN (SELECT cloud_object_row FROM synced_of_exported_domains WHERE source_missing) source_missing_objects
+    ON c.object_row = source_missing_objects.cloud_object_row
 LEFT JOIN admins adm ON c.id = adm.member_id
 LEFT JOIN sync_behavior sb ON c.id = sb.object_id

@@ -87,7 +87,7 @@ taken_over AS (
 source AS (
     SELECT l.cloud_object_id, MIN(l.object_guid) AS source_guid
     FROM onprem_links l
-    SEMI JOIN (SELECT id FROM cloud_objects WHERE sync_state <> 'synced') unsynced ON l.cloud_object_id = unsynced.id
+    SEMI JOIN (SELECT object_row FROM cloud_objects WHERE sync_state <> 'synced') unsynced ON l.cloud_object_row = unsynced.object_row
     GROUP BY l.cloud_object_id
 ),
 federated AS (

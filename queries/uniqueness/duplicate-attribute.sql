@@ -94,7 +94,7 @@ taken_over AS (
 -- The objects are found first (a few thousand of a million), then their addresses: probing every
 -- cloud address against a million links took twice as long.
 unlinked_cloud AS (
-    SELECT c.id, c.object_row FROM cloud_objects c ANTI JOIN onprem_links l ON c.id = l.cloud_object_id
+    SELECT c.id, c.object_row FROM cloud_objects c ANTI JOIN onprem_links l ON c.object_row = l.cloud_object_row
 ),
 cloud_holders AS (
     SELECT u.id AS object_id, a.object_type, a.kind, a.address, a.origin, a.raw

@@ -51,7 +51,7 @@ cloud objects that soft match will consider, and predicts the verdict, as Micros
 WITH unlinked AS (
     SELECT o.object_guid, o.object_type, o.upn_lower, o.primary_smtp, o.mail_enabled
     FROM onprem_objects o
-    ANTI JOIN onprem_links l ON o.object_guid = l.object_guid
+    ANTI JOIN onprem_links l ON o.object_row = l.object_row
 ),
 -- The tenant's switches, one row; without their table (not readable with an application token)
 -- both are at their defaults: soft match allowed, UPN key on.

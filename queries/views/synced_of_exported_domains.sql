@@ -12,7 +12,8 @@ One row per synced cloud user or group (`onPremisesSyncEnabled` true) of a domai
 covers for its type, unless it was converted to cloud management
 (`sync_behavior.is_cloud_managed`: its source may be gone on purpose). `source_missing` is true
 when no exported object is its source: no link (`onprem_links`), and no exported object that is
-out of scope either (`out_of_scope_links`: its source is in the export).
+out of scope either (`out_of_scope_links`: its source is in the export). The object is named by
+id (`cloud_object_id`) and by row (`cloud_object_row`, its row in `cloud_objects`).
 
 `partial_export` counts these rows and `orphaned-synced-object` reports the ones whose source is
 missing: both judge the same objects, from this one place.
@@ -30,7 +31,7 @@ exported_group_domains AS (
     SELECT DISTINCT domain FROM onprem_objects WHERE object_type = 'group' AND domain IS NOT NULL
 ),
 synced AS (
-    SELECT c.id
+    SELECT c.id, c.object_row
     FROM cloud_objects c
     -- Converted to cloud management: no leftover of a sync, whatever became of its source. The
     -- few converted objects are left out with an anti join: a left join with every object's
@@ -41,11 +42,11 @@ synced AS (
         OR (c.object_type = 'group' AND c.onprem_domain_name IN (SELECT domain FROM exported_group_domains)))
 ),
 missing AS (
-    SELECT s.id FROM synced s
-    ANTI JOIN onprem_links l ON s.id = l.cloud_object_id
+    SELECT s.id, s.object_row FROM synced s
+    ANTI JOIN onprem_links l ON s.object_row = l.cloud_object_row
     -- A source that was exported but is out of scope is not missing from the export.
     ANTI JOIN out_of_scope_links x ON s.id = x.cloud_object_id
 )
-SELECT s.id AS cloud_object_id, m.id IS NOT NULL AS source_missing
+SELECT s.id AS cloud_object_id, s.object_row AS cloud_object_row, m.id IS NOT NULL AS source_missing
 FROM synced s
-LEFT JOIN missing m ON s.id = m.id
+LEFT JOIN missing m ON s.object_row = m.object_row
