@@ -187,7 +187,8 @@ fn reject_cut_off_last_record(text: &str, lines_read: usize, path: &Path, out: &
     if text.ends_with('\n') || last_line.trim().is_empty() || last_line.starts_with('#') {
         return;
     }
-    // Counted only here, for a file that was cut off: the last block is a quarter of a gigabyte.
+    // Counted only here, for a file that was cut off: the last block may be a gigabyte (a file
+    // read whole).
     let lines_before = lines_read - count_newlines(text.as_bytes());
     // The last record starts after the last blank line.
     let lines: Vec<&str> = text.split('\n').collect();
