@@ -1007,6 +1007,81 @@ mod tests {
         );
     }
 
+    /// Every value, name and address row names its object by that object's row in
+    /// `onprem_objects`: joined on `object_row`, each value is its own object's. (Across chunks,
+    /// the first row each chunk is given is `chunks_are_built_once_each_and_returned_in_order`'s.)
+    #[test]
+    fn the_value_and_address_tables_name_each_object_by_its_row() {
+        use crate::audit::sync_model::tests::sample;
+        use crate::inputs::onprem::ObjectClass;
+        let objects: Vec<crate::inputs::onprem::OnPremObject> = (1u8..=5)
+            .map(|n| {
+                let dn = format!("CN=u{n},DC=corp,DC=local");
+                let mut object = sample(ObjectClass::User, [n; 16], &dn);
+                object.user_principal_name = Some(format!("u{n}@contoso.com"));
+                object.proxy_addresses = vec![
+                    format!("SMTP:u{n}@contoso.com"),
+                    format!("smtp:alias{n}@contoso.com"),
+                ];
+                object.display_name = Some(format!("u{n} display"));
+                object.sam_account_name = Some(format!("u{n}"));
+                object
+            })
+            .collect();
+        let params = Params {
+            as_of: chrono::Utc::now(),
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+        };
+        let tables = build(&params, Some(objects), UpnSource::UserPrincipalName, None).unwrap();
+        let mut ctx = polars::sql::SQLContext::new();
+        for (name, frame) in &tables.frames {
+            ctx.register(name, frame.clone().lazy());
+        }
+        let rows = ctx
+            .execute("SELECT object_row FROM onprem_objects")
+            .and_then(LazyFrame::collect)
+            .unwrap();
+        let rows: Vec<Option<i32>> = rows
+            .column("object_row")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(
+            rows,
+            (0..5).map(Some).collect::<Vec<_>>(),
+            "rows numbered in order"
+        );
+        // Each object's CN (`u1`..`u5`) is in every value of its own, and in no other object's.
+        for (table, column) in [
+            ("onprem_values", "value"),
+            ("onprem_names", "value"),
+            ("onprem_addresses", "raw"),
+        ] {
+            let sql = format!(
+                "SELECT v.{column} AS value, o.distinguished_name AS dn FROM {table} v \
+                 JOIN onprem_objects o ON v.object_row = o.object_row"
+            );
+            let joined = ctx.execute(&sql).and_then(LazyFrame::collect).unwrap();
+            let held = tables.frames[table].height();
+            assert!(held >= 5, "{table}: {held} rows");
+            assert_eq!(joined.height(), held, "{table}: every row joins its object");
+            let values = joined.column("value").unwrap().str().unwrap();
+            let dns = joined.column("dn").unwrap().str().unwrap();
+            for (value, dn) in values.iter().zip(dns.iter()) {
+                let (value, dn) = (value.unwrap(), dn.unwrap());
+                let n = &dn[4..5];
+                assert!(
+                    value.contains(&format!("u{n}")) || value.contains(&format!("alias{n}")),
+                    "{table}: {value} joined to {dn}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_memory_a_table_holds_counts_a_text_shared_between_tables_once() {
         let shared = SharedText::new("a value longer than twelve bytes, and another".to_owned());
