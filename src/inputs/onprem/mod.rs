@@ -378,20 +378,8 @@ impl From<&str> for DistinguishedName {
     }
 }
 
-impl PartialEq<str> for DistinguishedName {
-    fn eq(&self, other: &str) -> bool {
-        self.text == other
-    }
-}
-
 impl PartialEq<&str> for DistinguishedName {
     fn eq(&self, other: &&str) -> bool {
-        self.text == *other
-    }
-}
-
-impl PartialEq<String> for DistinguishedName {
-    fn eq(&self, other: &String) -> bool {
         self.text == *other
     }
 }
