@@ -1055,7 +1055,7 @@ fn read_collection<T: DeserializeOwned + HasId + Send>(
         let parsed = parse_envelope_collection::<T>(path, text)?;
         let found = required
             .iter()
-            .map(|p| parsed.objects.is_empty() || text.contains(&format!("\"{p}\"")))
+            .map(|p| text.contains(&format!("\"{p}\"")))
             .collect();
         (parsed, found)
     };

@@ -6,7 +6,7 @@
 //!
 //! It owns the block reading and line numbering; what a record means is [`parse_record`]'s, which
 //! record of an id is kept is [`FirstOfEachId`]'s, and what the collection's state is,
-//! `load_into`'s. The result is what reading the file whole gives (a test reads files in
+//! `load_collection`'s. The result is what reading the file whole gives (a test reads files in
 //! blocks of a few bytes and compares).
 
 use std::borrow::Cow;
