@@ -8,9 +8,9 @@
 //!
 //! It also answers, with the same parser, which tables and views a query reads ([`relations`]):
 //! the rules engine releases a table once no rule still to run reads it; and it refuses a custom
-//! rule that compares a word column with a word the column never holds ([`check_words`]), which
-//! would otherwise match nothing without a word said, or reads an object key the tables of
-//! values and addresses no longer have ([`MOVED_KEYS`]).
+//! rule whose columns do not fit the tables ([`check_columns`]): one that compares a word column
+//! with a word the column never holds, which would otherwise match nothing without a word said,
+//! or reads an object key the tables of values and addresses no longer have ([`MOVED_KEYS`]).
 //!
 //! It owns only reading rule SQL (those checks and those names); it must not rewrite the SQL (the
 //! engine runs it as written).
@@ -166,7 +166,7 @@ impl Visitor for Guard<'_> {
     }
 }
 
-/// What a column of the audit's tables may hold, as far as [`check_words`] needs to know.
+/// What a column of the audit's tables may hold, as far as [`check_columns`] needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColumnWords {
     /// A word column: only these words.
@@ -178,22 +178,22 @@ pub(crate) enum ColumnWords {
 /// Every column of the audit's tables by table and column name (lower case).
 pub(crate) type Columns = BTreeMap<(String, String), ColumnWords>;
 
-/// Refuses SQL that compares a word column of the audit's tables (`=`, `<>`, `IN`, `CASE column
-/// WHEN`) with a text literal the column never holds. Polars matches nothing then, silently; it
-/// is a typo (`'proxyaddresses'`) or a rule written for another layout (the names left
-/// `onprem_values` for `onprem_names`). A column is judged when it is named through a table's
-/// alias (`v.attribute`), or unqualified when every table the query reads that has a column of
-/// that name holds words there and the query gives no other column that name; a column of a
-/// `WITH` query or subquery named through its alias is not judged.
-///
-/// It also refuses a rule written for the layout before the tables of values and addresses named
-/// their object by row ([`MOVED_KEYS`]), saying what to join on instead, where polars would
-/// only say the column is missing.
-pub(crate) fn check_words(sql: &str, columns: &Columns) -> Result<(), String> {
+/// Refuses SQL whose columns do not fit the audit's tables, in two ways, each a rule written for
+/// another layout or a typo:
+/// - it compares a word column (`=`, `<>`, `IN`, `CASE column WHEN`) with a text literal the
+///   column never holds. Polars matches nothing then, silently (`'proxyaddresses'`, or the names
+///   that left `onprem_values` for `onprem_names`). A column is judged when it is named through a
+///   table's alias (`v.attribute`), or unqualified when every table the query reads that has a
+///   column of that name holds words there and the query gives no other column that name; a
+///   column of a `WITH` query or subquery named through its alias is not judged;
+/// - it reads an object key the tables of values and addresses had before they named their
+///   object by row ([`MOVED_KEYS`]): refused saying what to join on instead, where polars would
+///   only say the column is missing.
+pub(crate) fn check_columns(sql: &str, columns: &Columns) -> Result<(), String> {
     for statement in parse(sql)? {
         let mut scope = Scope::default();
         let _ = statement.visit(&mut scope);
-        let mut judge = WordJudge {
+        let mut judge = ColumnJudge {
             columns,
             scope: &scope,
         };
@@ -301,12 +301,13 @@ const MOVED_KEYS: &[(&str, &str, &str)] = &[
     ("cloud_addresses", "object_id", "cloud_objects"),
 ];
 
-struct WordJudge<'a> {
+/// Judges the columns a statement names against the tables' ([`check_columns`]).
+struct ColumnJudge<'a> {
     columns: &'a Columns,
     scope: &'a Scope,
 }
 
-impl WordJudge<'_> {
+impl ColumnJudge<'_> {
     /// Refuses `column` when it names a key of [`MOVED_KEYS`] the table it reads no longer has
     /// (through the table's alias, or unqualified when no table the query reads has it).
     fn moved_key(&self, column: &Expr) -> ControlFlow<String> {
@@ -417,7 +418,7 @@ impl WordJudge<'_> {
     }
 }
 
-impl Visitor for WordJudge<'_> {
+impl Visitor for ColumnJudge<'_> {
     type Break = String;
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
@@ -581,7 +582,7 @@ mod tests {
                 "'sn'",
             ),
         ] {
-            let error = check_words(sql, &columns()).unwrap_err();
+            let error = check_columns(sql, &columns()).unwrap_err();
             assert!(error.contains(says), "{sql}: {error}");
         }
     }
@@ -594,7 +595,7 @@ mod tests {
              JOIN onprem_objects o ON v.object_guid = o.object_guid",
             "SELECT object_guid, value FROM onprem_values WHERE attribute = 'mail'",
         ] {
-            let error = check_words(sql, &columns()).unwrap_err();
+            let error = check_columns(sql, &columns()).unwrap_err();
             assert!(
                 error.contains("reads onprem_values.object_guid, which the table no longer has")
                     && error.contains("join onprem_objects ON onprem_objects.object_row = onprem_values.object_row"),
@@ -607,7 +608,7 @@ mod tests {
              JOIN onprem_objects o ON v.object_row = o.object_row",
             "SELECT x.object_guid FROM (SELECT value AS object_guid FROM onprem_values) x",
         ] {
-            assert_eq!(check_words(sql, &columns()), Ok(()), "{sql}");
+            assert_eq!(check_columns(sql, &columns()), Ok(()), "{sql}");
         }
     }
 
@@ -627,7 +628,7 @@ mod tests {
             "SELECT * FROM onprem_values v JOIN onprem_objects v ON v.value = 'x' \
              WHERE v.object_type = 'user'",
         ] {
-            assert_eq!(check_words(sql, &columns()), Ok(()), "{sql}");
+            assert_eq!(check_columns(sql, &columns()), Ok(()), "{sql}");
         }
     }
 }

@@ -328,7 +328,7 @@ pub fn with_custom(dir: &Path) -> Result<Vec<Rule>, RuleError> {
     let columns = table_columns();
     for rule in &rules[built_in..] {
         guard::check(&rule.sql, &relations)
-            .and_then(|()| guard::check_words(&rule.sql, &columns))
+            .and_then(|()| guard::check_columns(&rule.sql, &columns))
             .map_err(|message| RuleError {
                 path: rule.source.clone(),
                 message: format!("refused: {message}"),
@@ -337,7 +337,7 @@ pub fn with_custom(dir: &Path) -> Result<Vec<Rule>, RuleError> {
     Ok(rules)
 }
 
-/// Every column of the tables, and the words of each word column, for [`guard::check_words`].
+/// Every column of the tables, and the words of each word column, for [`guard::check_columns`].
 pub(crate) fn table_columns() -> guard::Columns {
     use crate::audit::tables::ColumnType;
     crate::audit::tables::TABLES
@@ -608,7 +608,7 @@ mod tests {
                 rule.source.display()
             );
             assert_eq!(
-                guard::check_words(&rule.sql, &columns),
+                guard::check_columns(&rule.sql, &columns),
                 Ok(()),
                 "{}",
                 rule.source.display()
