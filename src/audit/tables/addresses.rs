@@ -26,7 +26,7 @@ pub(super) struct AddressRow<'a> {
 table! {
     const ADDRESS_COLUMNS: columns;
     pub(super) fn address_frame(&[AddressRow<'_>], text: Option<&SharedText>) |r| shares text {
-        "object_row": Int = "the object's row: onprem_objects.object_row or cloud_objects.object_row (join on it: a number is hashed and compared faster than an id's text, and held in 4 bytes instead of 16)" => Some(count(r.object_row)),
+        "object_row": Int = "the object: onprem_objects.object_row or cloud_objects.object_row" => Some(count(r.object_row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "kind": Word(ADDRESS_KINDS) = "upn or smtp (mail and SMTP proxy addresses share one namespace)" => Some(r.address.kind),
         "address": Str = "the value, lower case, without the smtp: prefix" => Some(&*r.address.value),

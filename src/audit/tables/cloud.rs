@@ -39,7 +39,7 @@ table! {
     pub(crate) const CLOUD_OBJECTS = "cloud_objects", "Every Entra user, contact (orgContact) and group of the snapshot.";
     fn cloud_objects_frame(&[CloudRow<'_>], text: Option<&SharedText>) |r| shares text {
         "id": Str = "object id" => Some(r.derived.id),
-        "object_row": Int = "the object's row number (from 0): what cloud_addresses names it by (join on it rather than on id: a number is hashed and compared faster than the id's text, and held in 4 bytes instead of 16)" => Some(count(r.row)),
+        "object_row": Int = "the object's row number (from 0): what cloud_addresses names it by (join on it: see docs/rules.md)" => Some(count(r.row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "display_name": Str = "displayName" => r.object.display_name.as_ref(),
         "user_principal_name": Str = "userPrincipalName" => r.upn,

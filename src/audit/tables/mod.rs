@@ -977,16 +977,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_export_with_no_usable_object_makes_the_onprem_tables_unavailable() {
-        let params = Params {
+    /// The thresholds of a default run, as of now.
+    fn params() -> Params {
+        Params {
             as_of: chrono::Utc::now(),
             directory_sync_max_age: chrono::Duration::hours(3),
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
-        };
+        }
+    }
+
+    #[test]
+    fn an_export_with_no_usable_object_makes_the_onprem_tables_unavailable() {
         let mut tables = build(
-            &params,
+            &params(),
             Some(Vec::new()),
             UpnSource::UserPrincipalName,
             None,
@@ -1028,13 +1032,7 @@ mod tests {
                 object
             })
             .collect();
-        let params = Params {
-            as_of: chrono::Utc::now(),
-            directory_sync_max_age: chrono::Duration::hours(3),
-            password_sync_max_age: chrono::Duration::hours(24),
-            cloud_sync_max_age: chrono::Duration::hours(24),
-        };
-        let tables = build(&params, Some(objects), UpnSource::UserPrincipalName, None).unwrap();
+        let tables = build(&params(), Some(objects), UpnSource::UserPrincipalName, None).unwrap();
         let mut ctx = polars::sql::SQLContext::new();
         for (name, frame) in &tables.frames {
             ctx.register(name, frame.clone().lazy());

@@ -69,7 +69,7 @@ table! {
 }
 
 /// What `onprem_objects.object_row` is.
-const OBJECT_ROW: &str = "the object's row number (from 0): what onprem_values, onprem_names and onprem_addresses name it by (join on it rather than on object_guid: a number is hashed and compared faster than the GUID's text, and held in 4 bytes instead of 16)";
+const OBJECT_ROW: &str = "the object's row number (from 0): what onprem_values, onprem_names and onprem_addresses name it by (join on it: see docs/rules.md)";
 /// What `object_row` is in the tables of an object's values.
 const VALUE_OBJECT_ROW: &str = "the on-prem object (onprem_objects.object_row)";
 
