@@ -151,18 +151,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Makes room for the objects of a file of `total` bytes, `read` of which gave those read so
-    /// far (plus a twentieth): the objects of a million-object export are half a gigabyte,
-    /// which growing block by block copied over and over.
+    /// far ([`reserve_for_file`](crate::inputs::blocks::reserve_for_file)).
     pub(super) fn expect(&mut self, read: usize, total: u64) {
-        let expected =
-            u128::from(total) * self.out.objects.len() as u128 * 21 / (read.max(1) as u128 * 20);
-        let expected = usize::try_from(expected).unwrap_or(usize::MAX);
-        // An estimate: when it cannot be had (a first block that misleads it), the objects grow
-        // as they come instead of the import failing on an allocation.
-        let _ = self
-            .out
-            .objects
-            .try_reserve_exact(expected.saturating_sub(self.out.objects.len()));
+        let parsed = self.out.objects.len();
+        crate::inputs::blocks::reserve_for_file(&mut self.out.objects, parsed, read, total);
     }
 
     /// The lines of the blocks read so far.

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::guid::hex_digit;
+use crate::inputs::blocks::read_block;
 use crate::inputs::lines::count_newlines;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -649,29 +650,6 @@ fn ldif_in_blocks(
         at_end = read_block(file, &mut buffer, block).map_err(io)?;
     }
 }
-
-/// Appends up to `block` bytes of `file` to `buffer`; true when the file ended.
-fn read_block(
-    file: &mut impl std::io::Read,
-    buffer: &mut Vec<u8>,
-    block: usize,
-) -> std::io::Result<bool> {
-    use std::io::Read as _;
-    // Room for the block (and, the first time, for the start of a record cut off at the end of
-    // a block, which the next block is read after) is made once: grown as it was read, the
-    // buffer was copied into one twice its size over and over (a quarter of a gigabyte at a
-    // time, and as many fresh pages): 6 % of the import's CPU time for a 1 GiB export.
-    if buffer.capacity() == 0 {
-        buffer.reserve_exact(block.saturating_add(CUT_RECORD_ROOM));
-    }
-    buffer.reserve_exact(block);
-    let read = file.by_ref().take(block as u64).read_to_end(buffer)?;
-    Ok(read < block)
-}
-
-/// Room kept beside a block for the start of a record the block before it cut off (a record is
-/// a few kilobytes at most; a longer one makes the buffer grow once).
-const CUT_RECORD_ROOM: usize = 1 << 20;
 
 /// Like [`import`], for bytes already in memory; `path` is only used in messages and origins.
 pub fn import_bytes(bytes: Vec<u8>, path: &Path) -> Result<(Format, ImportOutcome), ImportError> {

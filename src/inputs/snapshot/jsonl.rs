@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::{FirstOfEachId, HasId, Line, Parsed, Place, SnapshotError, not_utf8, parse_record};
+use crate::inputs::blocks::{read_block, reserve_for_file};
 use crate::inputs::onprem::RejectedRecord;
 
 /// How much of the file is read at a time (a line longer than this is read whole all the same):
@@ -43,8 +44,7 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
     let mut found = vec![false; properties.len()];
     let mut first = FirstOfEachId::default();
     let mut rejected = Vec::new();
-    let mut buffer: Vec<u8> =
-        Vec::with_capacity(block.min(usize::try_from(total).unwrap_or(0)) + 1);
+    let mut buffer: Vec<u8> = Vec::new();
     // The file offset of `buffer[0]`, and the lines before it.
     let mut buffer_at: u64 = 0;
     let mut lines_before = 0;
@@ -53,18 +53,9 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
     let mut bom = 0;
     let mut at_end = false;
     while !at_end {
-        // A block's worth (what is left of the last block is the start of a line), or a block
-        // more while one line is longer than that.
-        let wanted = if buffer.len() < block {
-            block - buffer.len()
-        } else {
-            block
-        };
-        let got = (&mut file)
-            .take(wanted as u64)
-            .read_to_end(&mut buffer)
-            .map_err(io)?;
-        at_end = got < wanted;
+        // A block more after what is left of the last one (the start of a line), and another
+        // while one line is longer than that.
+        at_end = read_block(&mut file, &mut buffer, block).map_err(io)?;
         if buffer_at == 0 && buffer.starts_with(b"\xEF\xBB\xBF") {
             buffer.drain(..3);
             (buffer_at, bom) = (3, 3);
@@ -84,14 +75,8 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
         }
         let (raws, results, newlines) = parse_lines::<T>(path, text, lines_before);
         if first.objects.is_empty() && end > 0 {
-            // Room for the whole file's objects at once, estimated from this block's (plus a
-            // twentieth): grown by doubling, a million users were copied over and over. Only
-            // an estimate: a file whose first block misleads it (dense records, then padding)
-            // gets no room rather than an allocation that fails.
-            let expected = u128::from(total) * results.len() as u128 * 21 / (end as u128 * 20);
-            let _ = first
-                .objects
-                .try_reserve(usize::try_from(expected).unwrap_or(usize::MAX));
+            // Room for the whole file's objects at once, estimated from this block's.
+            reserve_for_file(&mut first.objects, results.len(), end, total);
         }
         // The first record's text: in this block, or read again from the file.
         let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
