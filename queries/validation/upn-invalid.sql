@@ -67,6 +67,14 @@ WITH checks AS (
         v.value LIKE '%.' OR REGEXP_LIKE(v.value, '[[:space:]]$') AS bad_end
     FROM onprem_values v
     WHERE v.becomes_cloud_upn
+        -- Only the UPNs that are not plainly well formed are checked: a dot-atom of the allowed
+        -- characters, one @, a domain of labels of letters, digits and `-`, and at most 48
+        -- bytes in all (a UTF-16 length is never more than the UTF-8 bytes, so no length limit
+        -- can be passed) breaks none of the rules below, and nearly every UPN is one; the parts,
+        -- lengths and characters the checks read are computed when read (docs/rules.md), here
+        -- only for the others.
+        AND (OCTET_LENGTH(v.value) > 48 OR NOT REGEXP_LIKE(v.value,
+            '^[A-Za-z0-9''_!#^~-]+([.][A-Za-z0-9''_!#^~-]+)*@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*$'))
 ),
 judged AS (
     SELECT

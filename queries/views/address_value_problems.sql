@@ -27,9 +27,17 @@ way and the join with `smtp_address_problems` runs once.
 WITH address_candidates AS (
     SELECT
         v.object_row, v.attribute, v.value, v.shown, v.prefix, v.length, v.is_smtp
-    FROM onprem_values v
-    WHERE v.attribute IN ('mail', 'targetAddress', 'proxyAddresses')
-      AND (v.length > 256 OR (NOT v.is_smtp AND v.shown <> v.value)
+    -- The same test on held columns first, on its own: only a value of more than 256 bytes can
+    -- be too long (a UTF-16 length is never more than the UTF-8 bytes), and only a value that is
+    -- not an SMTP address is judged for control characters. The length and `shown` are computed
+    -- when read (docs/rules.md), so they are computed for these rows only.
+    FROM (
+        SELECT * FROM onprem_values
+        WHERE attribute IN ('mail', 'targetAddress', 'proxyAddresses')
+          AND (OCTET_LENGTH(value) > 256 OR NOT is_smtp
+               OR object_row IN (SELECT smtp_problem.object_row FROM smtp_address_problems smtp_problem))
+    ) v
+    WHERE (v.length > 256 OR (NOT v.is_smtp AND v.shown <> v.value)
            OR v.object_row IN (SELECT smtp_problem.object_row FROM smtp_address_problems smtp_problem))
 ),
 address_checks AS (

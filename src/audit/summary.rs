@@ -46,8 +46,8 @@ pub(super) fn tenant_summary(
         }
     }
     let mut ctx = SQLContext::new();
-    for (name, frame) in &tables.frames {
-        ctx.register(name, frame.clone().lazy());
+    for (name, frame) in tables.queryable() {
+        ctx.register(name, frame);
     }
 
     summary.directory_sync.max_age_hours = hours(params.directory_sync_max_age);

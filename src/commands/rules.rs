@@ -74,7 +74,18 @@ fn tables_doc() -> String {
     for spec in tables::TABLES {
         let _ = writeln!(out, "{}\n  {}", spec.name, spec.doc);
         for c in spec.columns {
-            let _ = writeln!(out, "    {:<30} {:<16} {}", c.name, c.ty.sql_name(), c.doc);
+            let computed = if c.computed.is_some() {
+                " (computed when read: see docs/rules.md)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "    {:<30} {:<16} {}{computed}",
+                c.name,
+                c.ty.sql_name(),
+                c.doc
+            );
         }
         out.push('\n');
     }

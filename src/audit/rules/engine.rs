@@ -84,7 +84,7 @@ pub(crate) fn run_timed(
             .get(spec.name)
             .cloned()
             .unwrap_or_else(|| spec.empty());
-        catalog.register(spec.name, frame.lazy());
+        catalog.register(spec.name, spec.query(frame));
     }
     let mut unavailable: BTreeMap<String, String> = tables
         .unavailable
@@ -360,7 +360,7 @@ fn build_views(
 
     let mut empty = Catalog::default();
     for spec in tables::TABLES {
-        empty.register(spec.name, spec.empty().lazy());
+        empty.register(spec.name, spec.query(spec.empty()));
     }
     let mut no_gaps = BTreeMap::new();
     for (name, frame) in materialise(&mut empty, &views, &mut no_gaps, None) {
@@ -746,9 +746,10 @@ mod tests {
         let mut tables = Tables::empty();
         // The largest table: the rules reading it run first, and it goes after them.
         let values = &tables::ONPREM_VALUES;
-        tables
-            .frames
-            .insert(values.name, DataFrame::full_null(&values.schema(), 1000));
+        tables.frames.insert(
+            values.name,
+            DataFrame::full_null(&values.held_schema(), 1000),
+        );
         let to_run: Vec<&Rule> = rules.iter().collect();
         let releases = Releases::new(&to_run, &tables, &["cloud_objects"]);
         assert_eq!(releases.order(), [1, 2, 0], "onprem_values' readers first");

@@ -87,6 +87,25 @@ pub(crate) struct ColumnSpec {
     pub name: &'static str,
     pub ty: ColumnType,
     pub doc: &'static str,
+    /// `Some`: a column the table does not hold, computed from another of its columns when a
+    /// query reads it (see [`ComputedColumn`]).
+    pub computed: Option<ComputedColumn>,
+}
+
+/// A column computed from another column of its table when a query reads it, instead of being
+/// held for every row. The escaped values, character lists, address parts and lengths of
+/// `onprem_values` and `onprem_names` are read by a few rules, most of them only for the
+/// handful of rows they report; held, they were 0.5 GiB of a million-object audit's tables
+/// (a text cell is a 16-byte view even when it is empty or borrows its text) and a fifth of the
+/// time spent building them (docs/performance.md). Computed when read, they are computed on the
+/// rows a query's filters leave (polars pushes a filter on other columns below them), and a
+/// query that reads none never computes them. They are the same values, made by the same
+/// functions, as the held columns were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ComputedColumn {
+    /// The held text column it is computed from.
+    pub from: &'static str,
+    pub by: Computation,
 }
 
 #[derive(Debug)]
@@ -97,6 +116,8 @@ pub(crate) struct TableSpec {
 }
 
 impl TableSpec {
+    /// Every column a query sees, held or computed, in the declared order.
+    #[cfg(test)]
     pub(crate) fn schema(&self) -> Schema {
         self.columns
             .iter()
@@ -104,8 +125,50 @@ impl TableSpec {
             .collect()
     }
 
+    /// The columns a built table holds (every column but the computed ones).
+    pub(crate) fn held_schema(&self) -> Schema {
+        self.columns
+            .iter()
+            .filter(|c| c.computed.is_none())
+            .map(|c| Field::new(c.name.into(), c.ty.dtype()))
+            .collect()
+    }
+
+    /// The table with no rows: its held columns.
     pub(crate) fn empty(&self) -> DataFrame {
-        DataFrame::empty_with_schema(&self.schema())
+        DataFrame::empty_with_schema(&self.held_schema())
+    }
+
+    /// The table as queries read it: the held `frame` with the computed columns added, each
+    /// computed only where a query reads it, on the rows its filters leave. The ONE place
+    /// computed columns are attached.
+    pub(crate) fn query(&self, frame: DataFrame) -> LazyFrame {
+        let computed: Vec<Expr> = self
+            .columns
+            .iter()
+            .filter_map(|column| {
+                let computed = column.computed?;
+                let name = column.name;
+                let dtype = column.ty.dtype();
+                // `map` is an elementwise function to polars: a filter on the other columns is
+                // run before it, and a query that does not read the column does not run it.
+                Some(
+                    col(computed.from)
+                        .map(
+                            move |source| {
+                                Ok(computed.by.compute(name, source.str()?).into_column())
+                            },
+                            move |_, _| Ok(Field::new(name.into(), dtype.clone())),
+                        )
+                        .alias(name),
+                )
+            })
+            .collect();
+        if computed.is_empty() {
+            frame.lazy()
+        } else {
+            frame.lazy().with_columns(computed)
+        }
     }
 }
 
@@ -123,8 +186,14 @@ impl TableSpec {
 ///         "column": Str = "doc" => expression giving Option<impl AsRef<str>>,
 ///         "flag": Bool = "doc" => Option<bool>,   // Int: Option<i64>, Time: Option<DateTime<Utc>>
 ///     }
+///     computed when read {
+///         "length": Int = "doc" => Length("column"),   // a Computation, from a held text column
+///     }
 /// }
 /// ```
+///
+/// The columns under `computed when read` come after the held ones and are not built with the
+/// table: [`TableSpec::query`] adds them (see [`ComputedColumn`]).
 ///
 /// The `columns` form declares a column list shared by several tables (the address tables): its
 /// builder takes the table's spec, which must use that list.
@@ -138,12 +207,23 @@ macro_rules! table {
         $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
             $($col:literal : $ty:ident $(($words:expr))? = $cdoc:expr => $value:expr),* $(,)?
         }
+        $(computed when read {
+            $($ccol:literal : $cty:ident = $ccdoc:expr => $by:ident($from:literal)),* $(,)?
+        })?
     ) => {
         $(#[$attr])*
         $vis const $spec: TableSpec = TableSpec {
             name: $name,
             doc: $doc,
-            columns: &[$(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc }),*],
+            columns: &[
+                $(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, computed: None },)*
+                $($(ColumnSpec {
+                    name: $ccol,
+                    ty: ColumnType::$cty,
+                    doc: $ccdoc,
+                    computed: Some(ComputedColumn { from: $from, by: Computation::$by }),
+                },)*)?
+            ],
         };
 
         $fvis fn $build(rows: &[$rowty] $(, $arg: $argty)*) -> PolarsResult<DataFrame> {
@@ -162,7 +242,7 @@ macro_rules! table {
     ) => {
         $(#[$attr])*
         $vis const $columns: &[ColumnSpec] =
-            &[$(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc }),*];
+            &[$(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, computed: None }),*];
 
         $fvis fn $build(
             spec: &'static TableSpec,
@@ -197,6 +277,7 @@ pub(crate) use cloud::{
     CLOUD_OBJECTS, DOMAINS, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS, ROLE_MEMBERS,
     SYNC_BEHAVIOR, SYNC_FEATURES, SYNC_JOBS,
 };
+use onprem_tables::Computation;
 pub(crate) use onprem_tables::{
     ONPREM_NAMES, ONPREM_OBJECTS, ONPREM_OUT_OF_SCOPE, ONPREM_TABLES, ONPREM_VALUES,
 };
@@ -441,6 +522,86 @@ fn view_str_column<S: AsRef<str>>(
     StringChunked::with_chunk(name.into(), array.freeze())
 }
 
+/// A text column computed from each value of `source` (a [`ComputedColumn`]). A result that is
+/// a piece of its value (an address's local part, a value with nothing to escape) points into
+/// `source`'s buffers instead of being copied; only new text (an escaped value, a list of
+/// characters) is copied, into a buffer of the column's own. Chunk by chunk, as `source` is.
+fn computed_text_column(
+    name: &'static str,
+    source: &StringChunked,
+    compute: impl Fn(&str) -> Option<Cow<'_, str>>,
+) -> StringChunked {
+    let chunks = source.downcast_iter().map(|array| {
+        let buffers = array.data_buffers();
+        let first_own = u32::try_from(buffers.len()).expect("a chunk has a handful of buffers");
+        let mut own: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut views: Vec<Option<View>> = Vec::with_capacity(array.len());
+        for (value, parent) in array.iter().zip(array.views().iter()) {
+            let Some(result) = value.and_then(&compute) else {
+                views.push(None);
+                continue;
+            };
+            let value = value.expect("a result is computed from a value");
+            let bytes = result.as_bytes();
+            let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
+                View::new_from_bytes(bytes, 0, 0)
+            } else if let Some(offset) = offset_in(value, bytes)
+                .filter(|_| parent.length > View::MAX_INLINE_SIZE)
+                .and_then(|start| u32::try_from(start).ok())
+                .and_then(|start| parent.offset.checked_add(start))
+            {
+                // Longer than a view holds, so its value is too: it lies in one of `source`'s
+                // buffers, where this piece of it does too.
+                View::new_from_bytes(bytes, parent.buffer_idx, offset)
+            } else {
+                if own
+                    .last()
+                    .is_some_and(|b| b.len() + bytes.len() > u32::MAX as usize)
+                {
+                    own.push(Vec::new());
+                }
+                let buffer = own.last_mut().expect("own starts with one buffer");
+                let offset = u32::try_from(buffer.len()).expect("kept under 4 GiB above");
+                buffer.extend_from_slice(bytes);
+                let index = u32::try_from(own.len() - 1).expect("a handful of buffers");
+                View::new_from_bytes(bytes, first_own + index, offset)
+            };
+            views.push(Some(view));
+        }
+        let all: Vec<Buffer<u8>> = buffers
+            .iter()
+            .cloned()
+            .chain(own.into_iter().map(Buffer::from))
+            .collect();
+        // As in `view_str_column`: the views are pieces of `&str`s, so UTF-8 already.
+        let mut column = MutableBinaryViewArray::<str>::with_capacity(views.len());
+        column.extend_views(views.into_iter(), &all);
+        column.freeze()
+    });
+    StringChunked::from_chunk_iter(name.into(), chunks)
+}
+
+/// Where `piece` starts in `value`, when it is a piece of it (not a copy).
+fn offset_in(value: &str, piece: &[u8]) -> Option<usize> {
+    let start = (piece.as_ptr() as usize).checked_sub(value.as_ptr() as usize)?;
+    (start + piece.len() <= value.len()).then_some(start)
+}
+
+/// An integer column computed from each value of `source` (a [`ComputedColumn`]).
+fn computed_int_column(
+    name: &'static str,
+    source: &StringChunked,
+    compute: impl Fn(&str) -> Option<i64>,
+) -> Int32Chunked {
+    let chunks = source.downcast_iter().map(|array| {
+        array
+            .iter()
+            .map(|value| value.and_then(&compute).map(saturate_i32))
+            .collect::<polars_arrow::array::PrimitiveArray<i32>>()
+    });
+    Int32Chunked::from_chunk_iter(name.into(), chunks)
+}
+
 /// The bytes a view made by [`view_str_column`] points at in the column's own buffers.
 fn copied(own: &[Vec<u8>], view: View) -> &[u8] {
     let start = view.offset as usize;
@@ -589,10 +750,23 @@ impl Tables {
             .collect()
     }
 
+    /// Each built table as queries read it, computed columns and all ([`TableSpec::query`]).
+    pub(crate) fn queryable(&self) -> impl Iterator<Item = (&'static str, LazyFrame)> + '_ {
+        TABLES.iter().filter_map(|spec| {
+            let frame = self.frames.get(spec.name)?;
+            Some((spec.name, spec.query(frame.clone())))
+        })
+    }
+
     fn put(&mut self, spec: &'static TableSpec, frame: Result<DataFrame, String>) {
         match frame {
             Ok(df) => {
-                debug_assert_eq!(df.schema().as_ref(), &spec.schema(), "table {}", spec.name);
+                debug_assert_eq!(
+                    df.schema().as_ref(),
+                    &spec.held_schema(),
+                    "table {}",
+                    spec.name
+                );
                 self.frames.insert(spec.name, df);
             }
             Err(reason) => {
@@ -807,6 +981,37 @@ mod tests {
         }
     }
 
+    /// What a query reads of a table, held and computed columns, is what its spec declares, in
+    /// that order; a computed column is computed from a held text column of its table.
+    #[test]
+    fn every_table_reads_as_declared_with_its_computed_columns() {
+        for spec in TABLES {
+            let held = spec.held_schema();
+            for column in spec.columns {
+                if let Some(computed) = column.computed {
+                    assert_eq!(
+                        held.get(computed.from),
+                        Some(&DataType::String),
+                        "{}.{} is computed from a held text column",
+                        spec.name,
+                        column.name
+                    );
+                }
+            }
+            let read = spec
+                .query(spec.empty())
+                .collect_schema()
+                .expect("the computed columns plan");
+            assert_eq!(read.as_ref(), &spec.schema(), "{}", spec.name);
+            let built = spec.query(spec.empty()).collect().expect("runs on no rows");
+            assert_eq!(built.schema().as_ref(), &spec.schema(), "{}", spec.name);
+        }
+        assert!(
+            ONPREM_VALUES.columns.iter().any(|c| c.computed.is_some()),
+            "onprem_values computes its facts when read"
+        );
+    }
+
     #[test]
     fn word_lists_are_sorted_and_unique() {
         // Byte order keeps ORDER BY, MIN and MAX on a word column what they are on text.
@@ -846,6 +1051,7 @@ mod tests {
             name: "object_type",
             ty: ColumnType::Word(OBJECT_TYPES),
             doc: "",
+            computed: None,
         }],
     };
 
@@ -1034,8 +1240,8 @@ mod tests {
             .collect();
         let tables = build(&params(), Some(objects), UpnSource::UserPrincipalName, None).unwrap();
         let mut ctx = polars::sql::SQLContext::new();
-        for (name, frame) in &tables.frames {
-            ctx.register(name, frame.clone().lazy());
+        for (name, frame) in tables.queryable() {
+            ctx.register(name, frame);
         }
         let rows = ctx
             .execute("SELECT object_row FROM onprem_objects")
@@ -1133,7 +1339,7 @@ mod tests {
     fn empty_tables_have_declared_schemas() {
         let t = Tables::empty();
         for spec in TABLES {
-            assert_eq!(t.frames[spec.name].schema().as_ref(), &spec.schema());
+            assert_eq!(t.frames[spec.name].schema().as_ref(), &spec.held_schema());
         }
     }
 }

@@ -13,8 +13,9 @@ use super::addresses::{
     Derived, ONPREM_ADDRESSES, address_frame, address_rows, addresses, primary_smtp,
 };
 use super::{
-    ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
-    build_in_chunks, count, count_u64, lower, push_text, stack_in_order, upn_suffix,
+    ColumnSpec, ColumnType, ComputedColumn, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec,
+    Tables, build_in_chunks, computed_int_column, computed_text_column, count, count_u64, lower,
+    push_text, stack_in_order, upn_suffix,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
@@ -84,25 +85,26 @@ table! {
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Word(ADDRESS_ATTRIBUTE_WORDS) = "the LDAP name: userPrincipalName, proxyAddresses, mail or targetAddress" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
-        "shown": Str = SHOWN => Some(escape_value(r.value)),
-        "length": Int = LENGTH => Some(utf16_len(r.value)),
         "value_count": Int = "how many values the object holds in this attribute (proxyAddresses: the address count)" => Some(count(r.value_count)),
         "prefix": Str = "proxyAddresses and targetAddress: the address type before the first `:` as written (SMTP, smtp, X500, SIP, ...); null for other attributes or when there is no `:`" => r.prefix,
         "becomes_cloud_upn": Bool = "this attribute is the one sync writes to the cloud userPrincipalName (userPrincipalName, or mail with alternate login ID)" => Some(r.attribute == upn_source.attribute()),
         "is_smtp": Bool = "the address is an SMTP address: an SMTP/smtp-prefixed proxyAddresses or targetAddress value, or mail and userPrincipalName (which have the SMTP form)" => Some(r.is_smtp),
         "address": Str = "the value without its prefix (the whole value for attributes that have none)" => Some(r.address),
-        "at_count": Int = "how many `@` the address holds" => Some(count(r.address.bytes().filter(|&b| b == b'@').count())),
-        "local_part": Str = "the address before its last `@` (null without `@`)" => r.parts.map(|(local, _)| local),
-        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => r.parts.map(|(_, domain)| lowercase(domain)),
-        "local_length": Int = "length of local_part in UTF-16 code units" => r.parts.map(|(local, _)| utf16_len(local)),
-        "domain_length": Int = "length of domain in UTF-16 code units" => r.parts.map(|(_, domain)| utf16_len(domain)),
-        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.address),
+    }
+    computed when read {
+        "shown": Str = SHOWN => Shown("value"),
+        "length": Int = LENGTH => Length("value"),
+        "at_count": Int = "how many `@` the address holds" => AtCount("address"),
+        "local_part": Str = "the address before its last `@` (null without `@`)" => LocalPart("address"),
+        "domain": Str = "the address after its last `@`, lower case (null without `@`)" => Domain("address"),
+        "local_length": Int = "length of local_part in UTF-16 code units" => LocalLength("address"),
+        "domain_length": Int = "length of domain in UTF-16 code units" => DomainLength("address"),
+        "symbols": Str = "the distinct characters of the address that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => Symbols("address"),
     }
 }
 
 // The names are apart from the addresses because they need none of the address facts: at a
-// million objects they are 4.7 million of 9.3 million values, and with those columns empty
-// they cost 0.4 GB more at the peak (docs/performance.md).
+// million objects they are 4.7 million of 9.3 million values (docs/performance.md).
 table! {
     pub(crate) const ONPREM_NAMES = "onprem_names", "One row per value of the name attributes Entra validates on export (displayName, givenName, sn, mailNickname, sAMAccountName), with its length as Entra counts it (UTF-16 code units, UNVERIFIED) and the value escaped so invisible characters show. The address attributes are in onprem_values. No judgement is made here.";
     fn onprem_names_frame(&[NameFacts<'_>], objects: &[OnPremObject], first_row: usize, text: Option<&SharedText>) |r| shares text {
@@ -110,9 +112,75 @@ table! {
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
         "attribute": Word(NAME_ATTRIBUTE_WORDS) = "the LDAP name: displayName, givenName, sn, mailNickname or sAMAccountName" => Some(r.attribute),
         "value": Str = "the value exactly as exported" => Some(r.value),
-        "shown": Str = SHOWN => Some(escape_value(r.value)),
-        "length": Int = LENGTH => Some(utf16_len(r.value)),
-        "symbols": Str = "the distinct characters of the value that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => symbols(r.value),
+    }
+    computed when read {
+        "shown": Str = SHOWN => Shown("value"),
+        "length": Int = LENGTH => Length("value"),
+        "symbols": Str = "the distinct characters of the value that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => Symbols("value"),
+    }
+}
+
+/// How a column of `onprem_values` or `onprem_names` that is computed when read
+/// ([`ComputedColumn`]) is made from the held text column it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Computation {
+    /// The value escaped ([`escape_value`]).
+    Shown,
+    /// The value's length in UTF-16 code units ([`utf16_len`]).
+    Length,
+    /// How many `@` an address holds.
+    AtCount,
+    /// An address before its last `@`.
+    LocalPart,
+    /// An address after its last `@`, lower case.
+    Domain,
+    /// [`Computation::LocalPart`]'s length in UTF-16 code units.
+    LocalLength,
+    /// The length of the address after its last `@` (as written, before lower-casing).
+    DomainLength,
+    /// The characters that are not ASCII letters or digits ([`symbols`]).
+    Symbols,
+}
+
+/// An address before and after its last `@`.
+fn parts(address: &str) -> Option<(&str, &str)> {
+    address.rsplit_once('@')
+}
+
+impl Computation {
+    /// The column `name` computed from `source`'s values.
+    pub(super) fn compute(self, name: &'static str, source: &StringChunked) -> Series {
+        match self {
+            Computation::Shown => {
+                computed_text_column(name, source, |v| Some(escape_value(v))).into_series()
+            }
+            Computation::Symbols => {
+                computed_text_column(name, source, |v| symbols(v).map(Cow::Owned)).into_series()
+            }
+            Computation::LocalPart => computed_text_column(name, source, |v| {
+                parts(v).map(|(local, _)| Cow::Borrowed(local))
+            })
+            .into_series(),
+            Computation::Domain => computed_text_column(name, source, |v| {
+                parts(v).map(|(_, domain)| lowercase(domain))
+            })
+            .into_series(),
+            Computation::Length => {
+                computed_int_column(name, source, |v| Some(utf16_len(v))).into_series()
+            }
+            Computation::AtCount => computed_int_column(name, source, |v| {
+                Some(count(v.bytes().filter(|&b| b == b'@').count()))
+            })
+            .into_series(),
+            Computation::LocalLength => computed_int_column(name, source, |v| {
+                parts(v).map(|(local, _)| utf16_len(local))
+            })
+            .into_series(),
+            Computation::DomainLength => computed_int_column(name, source, |v| {
+                parts(v).map(|(_, domain)| utf16_len(domain))
+            })
+            .into_series(),
+        }
     }
 }
 
@@ -275,9 +343,6 @@ struct ValueFacts<'a> {
     prefix: Option<&'a str>,
     is_smtp: bool,
     address: &'a str,
-    /// The address before and after its last `@`: four columns read it, so it is found once
-    /// (ten million values at a million objects).
-    parts: Option<(&'a str, &'a str)>,
 }
 
 /// Length as Entra counts it. Microsoft documents limits in "characters" without saying how a
@@ -596,7 +661,6 @@ fn value_facts<'a>(
             prefix,
             is_smtp,
             address,
-            parts: address.rsplit_once('@'),
         });
     }
     (addresses, names)
@@ -623,6 +687,98 @@ mod tests {
             Some("ö . - é @ \\u{0020} \\u{200b} \\u{007f}".to_owned())
         );
         assert_eq!(utf16_len("a\u{1f600}"), 3);
+    }
+
+    /// A computed column holds, for each value, what its function gives: over two chunks, with
+    /// values longer than a view holds (their pieces point into the value's buffer), short ones
+    /// (inline), new text (escaped, a character list) and nulls.
+    #[test]
+    fn computed_columns_are_their_functions_applied_to_each_value() {
+        let values: [Option<&str>; 9] = [
+            Some("SMTP:first.last.with.a.long.name@Example.COM"),
+            Some(" ann\u{200b}@x.com "),
+            None,
+            Some("no-at-sign-here-at-all"),
+            Some("a@b@c"),
+            Some("jürgen.müller@ﬁrma.Straße.de"),
+            Some(""),
+            Some("a.very.long.local.part.indeed@"),
+            Some("@a-domain-of-more-than-twelve-bytes.example"),
+        ];
+        let mut source = StringChunked::from_iter_options("v".into(), values[..4].iter().copied());
+        source
+            .append(&StringChunked::from_iter_options(
+                "v".into(),
+                values[4..].iter().copied(),
+            ))
+            .unwrap();
+        assert_eq!(source.chunks().len(), 2);
+        let text = |by: Computation| -> Vec<Option<String>> {
+            let column = by.compute("x", &source);
+            assert_eq!(column.name().as_str(), "x");
+            let column = column.str().unwrap();
+            column.iter().map(|v| v.map(str::to_owned)).collect()
+        };
+        let int = |by: Computation| -> Vec<Option<i32>> {
+            by.compute("x", &source).i32().unwrap().iter().collect()
+        };
+        let each = |f: &dyn Fn(&str) -> Option<String>| -> Vec<Option<String>> {
+            values.iter().map(|v| v.and_then(f)).collect()
+        };
+        let each_int = |f: &dyn Fn(&str) -> Option<i64>| -> Vec<Option<i32>> {
+            values
+                .iter()
+                .map(|v| v.and_then(f).map(|n| i32::try_from(n).unwrap()))
+                .collect()
+        };
+        let local = |v: &str| parts(v).map(|(local, _)| local.to_owned());
+        let domain = |v: &str| parts(v).map(|(_, domain)| lowercase(domain).into_owned());
+        assert_eq!(
+            text(Computation::Shown),
+            each(&|v| Some(escape_value(v).into_owned()))
+        );
+        assert_eq!(text(Computation::Symbols), each(&symbols));
+        assert_eq!(text(Computation::LocalPart), each(&local));
+        assert_eq!(text(Computation::Domain), each(&domain));
+        assert_eq!(int(Computation::Length), each_int(&|v| Some(utf16_len(v))));
+        assert_eq!(
+            int(Computation::AtCount),
+            each_int(&|v| Some(count(v.matches('@').count())))
+        );
+        assert_eq!(
+            int(Computation::LocalLength),
+            each_int(&|v| parts(v).map(|(l, _)| utf16_len(l)))
+        );
+        assert_eq!(
+            int(Computation::DomainLength),
+            each_int(&|v| parts(v).map(|(_, d)| utf16_len(d)))
+        );
+        // And what those are, for the first values.
+        let first = |by| text(by).into_iter().take(3).collect::<Vec<_>>();
+        assert_eq!(
+            first(Computation::LocalPart),
+            [
+                Some("SMTP:first.last.with.a.long.name".to_owned()),
+                Some(" ann\u{200b}".to_owned()),
+                None
+            ]
+        );
+        assert_eq!(
+            first(Computation::Domain),
+            [
+                Some("example.com".to_owned()),
+                Some("x.com ".to_owned()),
+                None
+            ]
+        );
+        assert_eq!(
+            first(Computation::Shown)[1],
+            Some("\\u{0020}ann\\u{200b}@x.com\\u{0020}".to_owned())
+        );
+        assert_eq!(
+            int(Computation::AtCount)[..5],
+            [Some(1), Some(1), None, Some(0), Some(2)]
+        );
     }
 
     #[test]
