@@ -44,8 +44,17 @@ WITH checks AS (
         v.value LIKE '.%' AS leading_period,
         v.value LIKE '%..%' OR (v.value LIKE '%.' AND v.length > 1) AS stray_period,
         REGEXP_LIKE(v.value, '[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]') AS bad_characters
-    FROM onprem_names v
-    WHERE v.attribute = 'mailNickname'
+    -- The values that can break a check are picked first, on held columns and in a filter of
+    -- their own, so that `shown`, `symbols` and `length` (computed when read: docs/rules.md) are
+    -- computed for them only: more than 64 bytes (a UTF-16 length is never more than the UTF-8
+    -- bytes), or a period first, last or twice in a row, or a character of the test below (one
+    -- regular expression: three LIKEs over a million values took twice as long).
+    FROM (
+        SELECT * FROM onprem_names
+        WHERE attribute = 'mailNickname'
+          AND (OCTET_LENGTH(value) > 64
+               OR REGEXP_LIKE(value, '^[.]|[.][.]|[.]$|[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]'))
+    ) v
 ),
 judged AS (
     SELECT

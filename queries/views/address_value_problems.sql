@@ -17,35 +17,40 @@ way and the join with `smtp_address_problems` runs once.
 ## References
 - Attribute rules: https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization
 */
--- The rows with no problem are dropped before the join and before the message is built: a row
--- can only have a problem when it has one of its own or its object is among the SMTP address
--- problems' (joining every address and building the message for each first took most of the
--- time and memory of the rules).
+-- A value has a problem when it has one of its own (too long; a control character where it is
+-- not an SMTP address) or is one of the SMTP address problems. The rows with neither are
+-- dropped before the join and before the message is built (joining every address and building
+-- the message for each first took most of the time and memory of the rules).
+-- Those with a problem of their own are picked on held columns first, in a filter of their own,
+-- so that `shown` and `length` (computed when read: docs/rules.md) are computed for them only:
+-- only a value of more than 256 bytes can be too long (a UTF-16 length is never more than the
+-- UTF-8 bytes), and only a value that is not an SMTP address is judged for control characters.
 -- The control-character test is a regular expression, so it runs only on the rows kept: a value
--- with a control character is always written differently in `shown` (which escapes them), and
--- comparing the two is cheap where the expression over ten million values was not.
-WITH address_candidates AS (
+-- with a control character is always written differently in `shown` (which escapes them).
+WITH own_checks AS (
     SELECT
-        v.object_row, v.attribute, v.value, v.shown, v.prefix, v.length, v.is_smtp
-    -- The same test on held columns first, on its own: only a value of more than 256 bytes can
-    -- be too long (a UTF-16 length is never more than the UTF-8 bytes), and only a value that is
-    -- not an SMTP address is judged for control characters. The length and `shown` are computed
-    -- when read (docs/rules.md), so they are computed for these rows only.
+        v.object_row, v.attribute, v.value, v.shown, v.prefix, v.length,
+        v.length > 256 AS too_long,
+        NOT v.is_smtp AND REGEXP_LIKE(v.value, '[[:cntrl:]]') AS control_character
     FROM (
         SELECT * FROM onprem_values
         WHERE attribute IN ('mail', 'targetAddress', 'proxyAddresses')
-          AND (OCTET_LENGTH(value) > 256 OR NOT is_smtp
-               OR object_row IN (SELECT smtp_problem.object_row FROM smtp_address_problems smtp_problem))
+          AND (OCTET_LENGTH(value) > 256 OR NOT is_smtp)
     ) v
-    WHERE (v.length > 256 OR (NOT v.is_smtp AND v.shown <> v.value)
-           OR v.object_row IN (SELECT smtp_problem.object_row FROM smtp_address_problems smtp_problem))
+    WHERE v.length > 256 OR (NOT v.is_smtp AND v.shown <> v.value)
 ),
+-- The SMTP address problems bring their own `shown`, `prefix` and `length`. An SMTP address has
+-- no control-character test, so one has a problem of its own only when it is too long, and is
+-- then in own_checks already.
 address_checks AS (
+    SELECT object_row, attribute, value, shown, prefix, length, too_long, control_character
+    FROM own_checks
+    UNION ALL
     SELECT
-        c.object_row, c.attribute, c.value, c.shown, c.prefix, c.length,
-        c.length > 256 AS too_long,
-        NOT c.is_smtp AND REGEXP_LIKE(c.value, '[[:cntrl:]]') AS control_character
-    FROM address_candidates c
+        smtp_problem.object_row, smtp_problem.attribute, smtp_problem.value, smtp_problem.shown,
+        smtp_problem.prefix, smtp_problem.length, FALSE AS too_long, FALSE AS control_character
+    FROM smtp_address_problems smtp_problem
+    WHERE smtp_problem.length <= 256
 )
 SELECT
     k.object_row,

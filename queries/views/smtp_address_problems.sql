@@ -8,7 +8,8 @@ requires = ["onprem_values"]
 +++
 ## What it does
 One row per on-prem SMTP address that breaks the documented syntax, with every rule it breaks
-in `broken` (joined with `; `). The SMTP addresses are the `SMTP:`/`smtp:` values of
+in `broken` (joined with `; `), and its `shown`, `prefix` and `length` as `onprem_values` has
+them (what `address_value_problems` reports). The SMTP addresses are the `SMTP:`/`smtp:` values of
 proxyAddresses and targetAddress (judged after the prefix, as PREP says the rules apply "to the
 characters following the type delimiter") and mail. userPrincipalName has its own, stricter
 rules (`upn-invalid`).
@@ -40,6 +41,9 @@ SELECT
     smtp_address_checks.object_row,
     smtp_address_checks.attribute,
     smtp_address_checks.value,
+    smtp_address_checks.shown,
+    smtp_address_checks.prefix,
+    smtp_address_checks.length,
     CONCAT_WS('; ',
         CASE WHEN smtp_address_checks.no_at THEN 'no @' END,
         CASE WHEN smtp_address_checks.many_at THEN 'more than one @' END,
@@ -57,6 +61,9 @@ FROM (
         v.object_row,
         v.attribute,
         v.value,
+        v.shown,
+        v.prefix,
+        v.length,
         v.symbols,
         v.is_smtp AND v.attribute IN ('proxyAddresses', 'targetAddress', 'mail') AS smtp_address,
         v.at_count = 0 AS no_at,

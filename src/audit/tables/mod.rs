@@ -536,13 +536,22 @@ fn computed_text_column(
         let first_own = u32::try_from(buffers.len()).expect("a chunk has a handful of buffers");
         let mut own: Vec<Vec<u8>> = vec![Vec::new()];
         let mut views: Vec<Option<View>> = Vec::with_capacity(array.len());
+        // Whether every result so far is its whole value (a null for a null): then the chunk
+        // is its own result, and nothing is built (an escaped value nearly always is the value).
+        let mut whole = true;
         for (value, parent) in array.iter().zip(array.views().iter()) {
             let Some(result) = value.and_then(&compute) else {
+                whole &= value.is_none();
                 views.push(None);
                 continue;
             };
             let value = value.expect("a result is computed from a value");
             let bytes = result.as_bytes();
+            if matches!(result, Cow::Borrowed(_)) && std::ptr::eq(bytes, value.as_bytes()) {
+                views.push(Some(*parent));
+                continue;
+            }
+            whole = false;
             let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
                 View::new_from_bytes(bytes, 0, 0)
             } else if let Some(offset) = offset_in(value, bytes)
@@ -567,6 +576,9 @@ fn computed_text_column(
                 View::new_from_bytes(bytes, first_own + index, offset)
             };
             views.push(Some(view));
+        }
+        if whole {
+            return array.clone();
         }
         let all: Vec<Buffer<u8>> = buffers
             .iter()
