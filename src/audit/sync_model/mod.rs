@@ -41,7 +41,7 @@ use foldhash::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::text::lowercase as lower;
+use crate::audit::text::{lowercase_hash, same_lowercase};
 use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
     first_unescaped_comma,
@@ -723,6 +723,104 @@ fn index_by<'a, K: Eq + std::hash::Hash>(
     index
 }
 
+/// Values under a key of `N` text parts compared without regard to case (as
+/// [`crate::audit::text::lowercase`] gives them: AD compares DNs and names that way), without a
+/// lower-case copy of each key: a million DNs, nearly all with upper-case letters (`CN=`,
+/// `OU=`), were a million copies. Inserting a key that is there already replaces its value, as
+/// a map's insert does.
+struct LowercaseIndex<'a, const N: usize, V> {
+    table: hashbrown::HashTable<(u64, [&'a str; N], V)>,
+    state: foldhash::fast::RandomState,
+}
+
+impl<'a, const N: usize, V> LowercaseIndex<'a, N, V> {
+    fn new(state: foldhash::fast::RandomState) -> Self {
+        LowercaseIndex {
+            table: hashbrown::HashTable::new(),
+            state,
+        }
+    }
+
+    /// The value under `key`, made with `make` when the key is new.
+    fn entry(&mut self, key: [&'a str; N], make: impl FnOnce() -> V) -> &mut V {
+        let hash = lowercase_hash(&self.state, &key);
+        let entry = self
+            .table
+            .entry(
+                hash,
+                |(h, k, _)| *h == hash && same_key(k, &key),
+                |(h, _, _)| *h,
+            )
+            .or_insert_with(|| (hash, key, make()));
+        &mut entry.into_mut().2
+    }
+
+    fn get(&self, key: [&str; N]) -> Option<&V> {
+        let hash = lowercase_hash(&self.state, &key);
+        self.table
+            .find(hash, |(h, k, _)| *h == hash && same_key(k, &key))
+            .map(|(_, _, value)| value)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+fn same_key<const N: usize>(a: &[&str; N], b: &[&str; N]) -> bool {
+    a.iter().zip(b).all(|(a, b)| same_lowercase(a, b))
+}
+
+/// Links the exported users SID did not link (`None` in `linked`) to the synced user whose
+/// `cloud_key` equals their `onprem_key` without regard to case, the last such user when there
+/// are several (what a map of the synced users by that key, looked up for each of them, gave).
+/// The unlinked users' keys are indexed and every synced user is looked up there, on every
+/// core (hashing a million keys is the work): a million-key map of the synced users for each
+/// key took longer.
+fn link_unlinked<'a, const N: usize>(
+    linked: &mut [Option<&'a DirectoryObject>],
+    exported_users: &[&'a OnPremObject],
+    synced: &[&'a DirectoryObject],
+    onprem_key: impl Fn(&'a OnPremObject) -> Option<[&'a str; N]>,
+    cloud_key: impl Fn(&'a DirectoryObject) -> Option<[&'a str; N]> + Sync,
+) {
+    // Each key: where its unlinked users are listed in `waiting`.
+    let mut slots: LowercaseIndex<'a, N, usize> =
+        LowercaseIndex::new(foldhash::fast::RandomState::default());
+    let mut waiting: Vec<Vec<usize>> = Vec::new();
+    for (index, user) in exported_users.iter().enumerate() {
+        if linked[index].is_some() {
+            continue;
+        }
+        if let Some(key) = onprem_key(user) {
+            let slot = *slots.entry(key, || {
+                waiting.push(Vec::new());
+                waiting.len() - 1
+            });
+            waiting[slot].push(index);
+        }
+    }
+    if waiting.is_empty() {
+        return;
+    }
+    // In the synced users' order, so that the last user of a key is linked last.
+    let found: Vec<(usize, &DirectoryObject)> = synced
+        .par_iter()
+        .filter_map(|user| Some((*slots.get(cloud_key(user)?)?, *user)))
+        .collect();
+    let mut last: Vec<Option<&DirectoryObject>> = vec![None; waiting.len()];
+    for (slot, user) in found {
+        last[slot] = Some(user);
+    }
+    for (indices, user) in waiting.into_iter().zip(last) {
+        if let Some(user) = user {
+            for index in indices {
+                linked[index] = Some(user);
+            }
+        }
+    }
+}
+
 /// On-prem users paired with the synced cloud user that carries their objectSid, their DN, or
 /// their sAMAccountName in their domain (`onPremisesSamAccountName` + `onPremisesDomainName`, for
 /// exports without SIDs whose DNs moved): the tenant's own record of which on-prem object each
@@ -739,54 +837,48 @@ impl<'a> Links<'a> {
             .iter()
             .filter(|u| u.on_premises_sync_enabled == Some(true))
             .collect();
-        // The three maps are built side by side (a million synced users each; built one after
-        // the other they kept one core idle for a second). Keys are only copied when their case
-        // has to change (SIDs are upper case already).
-        let (by_sid, (by_dn, by_sam)) = rayon::join(
-            || {
-                index_by(&synced, |u| {
-                    Some(ascii_upper(u.on_premises_security_identifier.as_ref()?))
-                })
-            },
-            || {
-                rayon::join(
-                    || {
-                        index_by(&synced, |u| {
-                            Some(lower(u.on_premises_distinguished_name.as_ref()?))
-                        })
-                    },
-                    // sAMAccountName is unique within a domain only: the key is both, lower case.
-                    || {
-                        index_by(&synced, |u| {
-                            let sam = u.on_premises_sam_account_name.as_ref()?;
-                            let domain = u.on_premises_domain_name.as_ref()?;
-                            Some((lower(sam), lower(domain.trim())))
-                        })
-                    },
-                )
-            },
-        );
+        let by_sid = index_by(&synced, |u| {
+            Some(ascii_upper(u.on_premises_security_identifier.as_ref()?))
+        });
         let exported_users: Vec<&OnPremObject> = onprem
             .iter()
             .filter(|o| o.class == ObjectClass::User)
             .collect();
-        let pairs = exported_users
+        // By objectSid; then, for the users that leaves unlinked, by DN, and then by
+        // sAMAccountName in the DN's domain (unique within a domain only: the key is both).
+        let mut linked: Vec<Option<&DirectoryObject>> = exported_users
             .par_iter()
-            .filter_map(|o| {
-                let by_sid = o
-                    .object_sid
-                    .as_ref()
-                    .and_then(|sid| by_sid.get(ascii_upper(sid).as_ref()));
-                let by_dn = || by_dn.get(lower(&o.distinguished_name).as_ref());
-                let by_sam = || {
-                    if by_sam.is_empty() {
-                        return None;
-                    }
-                    let sam = lower(o.sam_account_name.as_deref()?);
-                    by_sam.get(&(sam, Cow::Borrowed(o.distinguished_name.domain()?)))
-                };
-                by_sid.or_else(by_dn).or_else(by_sam).map(|c| (*o, *c))
+            .map(|o| {
+                let sid = o.object_sid.as_ref()?;
+                by_sid.get(ascii_upper(sid).as_ref()).copied()
             })
+            .collect();
+        link_unlinked(
+            &mut linked,
+            &exported_users,
+            &synced,
+            |o| Some([o.distinguished_name.as_str()]),
+            |u| Some([u.on_premises_distinguished_name.as_deref()?]),
+        );
+        link_unlinked(
+            &mut linked,
+            &exported_users,
+            &synced,
+            |o| {
+                Some([
+                    o.sam_account_name.as_deref()?,
+                    o.distinguished_name.domain()?,
+                ])
+            },
+            |u| {
+                let sam = u.on_premises_sam_account_name.as_deref()?;
+                Some([sam, u.on_premises_domain_name.as_deref()?.trim()])
+            },
+        );
+        let pairs = exported_users
+            .iter()
+            .zip(linked)
+            .filter_map(|(o, c)| Some((*o, c?)))
             .collect();
         Links {
             pairs,
@@ -801,15 +893,36 @@ impl<'a> Links<'a> {
         if self.pairs.is_empty() {
             return None;
         }
-        let parents: foldhash::HashSet<Cow<'_, str>> = self
+        // A few containers for a million users: each core gathers those of its share, then
+        // the shares are merged.
+        let state = foldhash::fast::RandomState::default();
+        let parents = self
             .pairs
             .par_iter()
-            .map(|(o, _)| lower(parent_container(&o.distinguished_name)))
-            .collect();
+            .fold(
+                || LowercaseIndex::new(state.clone()),
+                |mut parents, (o, _)| {
+                    parents.entry([parent_container(&o.distinguished_name)], || ());
+                    parents
+                },
+            )
+            .reduce(
+                || LowercaseIndex::new(state.clone()),
+                |mut all, share| {
+                    for (_, [parent], ()) in share.table {
+                        all.entry([parent], || ());
+                    }
+                    all
+                },
+            );
         let outside = self
             .exported_users
             .par_iter()
-            .filter(|o| !parents.contains(lower(parent_container(&o.distinguished_name)).as_ref()))
+            .filter(|o| {
+                parents
+                    .get([parent_container(&o.distinguished_name)])
+                    .is_none()
+            })
             .count();
         Some(format!(
             "synced users sit in {} container(s); {} exported user(s) sit in other containers \

@@ -449,3 +449,62 @@ fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
     assert_eq!(pairs, [("u1", "sid"), ("u2", "dn-last"), ("u3", "sam")]);
     assert_eq!(links.exported_users.len(), 4);
 }
+
+/// Two exported users with one key both link to the synced user carrying it (the link is by
+/// key, not one to one), and a DN with non-ASCII letters links whatever their case.
+#[test]
+fn unlinked_users_sharing_a_key_link_alike_and_non_ascii_dns_fold() {
+    let onprem = vec![
+        OnPremObject {
+            object_sid: None,
+            distinguished_name: "CN=J\u{dc}rgen,OU=Staff,DC=corp,DC=example".into(),
+            ..user(1, None)
+        },
+        OnPremObject {
+            object_sid: None,
+            distinguished_name: "CN=a,OU=One,DC=corp,DC=example".into(),
+            sam_account_name: Some("shared".into()),
+            ..user(2, None)
+        },
+        OnPremObject {
+            object_sid: None,
+            distinguished_name: "CN=b,OU=Two,DC=corp,DC=example".into(),
+            sam_account_name: Some("SHARED".into()),
+            ..user(3, None)
+        },
+    ];
+    let cloud = CloudSnapshot {
+        users: vec![
+            DirectoryObject {
+                id: "juergen".into(),
+                on_premises_sync_enabled: Some(true),
+                on_premises_distinguished_name: Some(
+                    "cn=j\u{fc}rgen,ou=staff,dc=corp,dc=example".into(),
+                ),
+                ..DirectoryObject::default()
+            },
+            DirectoryObject {
+                id: "shared".into(),
+                on_premises_sync_enabled: Some(true),
+                on_premises_sam_account_name: Some("Shared".into()),
+                on_premises_domain_name: Some(" CORP.example ".into()),
+                ..DirectoryObject::default()
+            },
+        ],
+        ..CloudSnapshot::default()
+    };
+    let links = Links::new(&onprem, &cloud);
+    let pairs: Vec<(&str, &str)> = links
+        .pairs
+        .iter()
+        .map(|(o, c)| (o.distinguished_name.as_str(), c.id.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("CN=J\u{dc}rgen,OU=Staff,DC=corp,DC=example", "juergen"),
+            ("CN=a,OU=One,DC=corp,DC=example", "shared"),
+            ("CN=b,OU=Two,DC=corp,DC=example", "shared"),
+        ]
+    );
+}
