@@ -471,7 +471,7 @@ fn view_str_column<S: AsRef<str>>(
     let mut views: Vec<Option<View>> = Vec::with_capacity(height);
     // Buffer 0 is the shared text (empty when there is none); the column's own copies follow,
     // each under 4 GiB (a view's offset is 32 bits).
-    let mut own: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut own = CopiedText::default();
     let mut last_copied: Option<View> = None;
     for value in values {
         let Some(value) = value else {
@@ -487,22 +487,13 @@ fn view_str_column<S: AsRef<str>>(
             }
             None => match last_copied {
                 Some(last)
-                    if last.length as usize == bytes.len() && copied(&own, last) == bytes =>
+                    if last.length as usize == bytes.len() && own.copied(last, 1) == bytes =>
                 {
                     last
                 }
                 _ => {
-                    if own
-                        .last()
-                        .is_some_and(|b| b.len() + bytes.len() > u32::MAX as usize)
-                    {
-                        own.push(Vec::new());
-                    }
-                    let buffer = own.last_mut().expect("own starts with one buffer");
-                    let offset = u32::try_from(buffer.len()).expect("kept under 4 GiB above");
-                    buffer.extend_from_slice(bytes);
-                    let index = u32::try_from(own.len()).expect("a handful of buffers");
-                    let view = View::new_from_bytes(bytes, index, offset);
+                    // Buffer 0 is the shared text: the copies are numbered from 1.
+                    let view = own.copy(bytes, 1);
                     last_copied = Some(view);
                     view
                 }
@@ -511,9 +502,7 @@ fn view_str_column<S: AsRef<str>>(
         views.push(Some(view));
     }
     let shared = shared.map_or_else(Buffer::default, |s| s.buffer.clone());
-    let buffers: Vec<Buffer<u8>> = std::iter::once(shared)
-        .chain(own.into_iter().map(Buffer::from))
-        .collect();
+    let buffers: Vec<Buffer<u8>> = std::iter::once(shared).chain(own.into_buffers()).collect();
     // The views go to polars as made above (extend_views), pointing into the buffers, instead of
     // being checked for UTF-8 again as Utf8ViewArray::try_new does: the values are pieces of
     // `&str`s, so they are UTF-8 already.
@@ -534,7 +523,7 @@ fn computed_text_column(
     let chunks = source.downcast_iter().map(|array| {
         let buffers = array.data_buffers();
         let first_own = u32::try_from(buffers.len()).expect("a chunk has a handful of buffers");
-        let mut own: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut own = CopiedText::default();
         let mut views: Vec<Option<View>> = Vec::with_capacity(array.len());
         // Whether every result so far is its whole value (a null for a null): then the chunk
         // is its own result, and nothing is built (an escaped value nearly always is the value).
@@ -563,28 +552,14 @@ fn computed_text_column(
                 // buffers, where this piece of it does too.
                 View::new_from_bytes(bytes, parent.buffer_idx, offset)
             } else {
-                if own
-                    .last()
-                    .is_some_and(|b| b.len() + bytes.len() > u32::MAX as usize)
-                {
-                    own.push(Vec::new());
-                }
-                let buffer = own.last_mut().expect("own starts with one buffer");
-                let offset = u32::try_from(buffer.len()).expect("kept under 4 GiB above");
-                buffer.extend_from_slice(bytes);
-                let index = u32::try_from(own.len() - 1).expect("a handful of buffers");
-                View::new_from_bytes(bytes, first_own + index, offset)
+                own.copy(bytes, first_own)
             };
             views.push(Some(view));
         }
         if whole {
             return array.clone();
         }
-        let all: Vec<Buffer<u8>> = buffers
-            .iter()
-            .cloned()
-            .chain(own.into_iter().map(Buffer::from))
-            .collect();
+        let all: Vec<Buffer<u8>> = buffers.iter().cloned().chain(own.into_buffers()).collect();
         // As in `view_str_column`: the views are pieces of `&str`s, so UTF-8 already.
         let mut column = MutableBinaryViewArray::<str>::with_capacity(views.len());
         column.extend_views(views.into_iter(), &all);
@@ -614,10 +589,47 @@ fn computed_int_column(
     Int32Chunked::from_chunk_iter(name.into(), chunks)
 }
 
-/// The bytes a view made by [`view_str_column`] points at in the column's own buffers.
-fn copied(own: &[Vec<u8>], view: View) -> &[u8] {
-    let start = view.offset as usize;
-    &own[view.buffer_idx as usize - 1][start..start + view.length as usize]
+/// The buffers a string column being built copies the values into that it cannot point at
+/// elsewhere, each under 4 GiB (a view's offset is 32 bits). The column's buffers list them
+/// after those it points into, so a view names them from `first`, the number of those.
+struct CopiedText {
+    buffers: Vec<Vec<u8>>,
+}
+
+impl Default for CopiedText {
+    fn default() -> Self {
+        CopiedText {
+            buffers: vec![Vec::new()],
+        }
+    }
+}
+
+impl CopiedText {
+    /// Copies `bytes` (longer than a view holds) and returns the view of the copy.
+    fn copy(&mut self, bytes: &[u8], first: u32) -> View {
+        if self
+            .buffers
+            .last()
+            .is_some_and(|b| b.len() + bytes.len() > u32::MAX as usize)
+        {
+            self.buffers.push(Vec::new());
+        }
+        let buffer = self.buffers.last_mut().expect("starts with one buffer");
+        let offset = u32::try_from(buffer.len()).expect("kept under 4 GiB above");
+        buffer.extend_from_slice(bytes);
+        let index = u32::try_from(self.buffers.len() - 1).expect("a handful of buffers");
+        View::new_from_bytes(bytes, first + index, offset)
+    }
+
+    /// The bytes a view [`CopiedText::copy`] made points at.
+    fn copied(&self, view: View, first: u32) -> &[u8] {
+        let start = view.offset as usize;
+        &self.buffers[(view.buffer_idx - first) as usize][start..start + view.length as usize]
+    }
+
+    fn into_buffers(self) -> impl Iterator<Item = Buffer<u8>> {
+        self.buffers.into_iter().map(Buffer::from)
+    }
 }
 
 fn saturate_i32(n: i64) -> i32 {
