@@ -96,7 +96,7 @@ pub(crate) struct ColumnSpec {
 /// held for every row. The escaped values, character lists, address parts and lengths of
 /// `onprem_values` and `onprem_names` are read by a few rules, most of them only for the
 /// handful of rows they report; held, they were 0.5 GiB of a million-object audit's tables
-/// (a text cell is a 16-byte view even when it is empty or borrows its text) and a fifth of the
+/// (a text cell is a 16-byte view even when it is empty or borrows its text) and a third of the
 /// time spent building them (docs/performance.md). Computed when read, they are computed on the
 /// rows a query's filters leave (polars pushes a filter on other columns below them), and a
 /// query that reads none never computes them. They are the same values, made by the same
