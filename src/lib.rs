@@ -34,6 +34,7 @@ pub(crate) mod preview;
 pub(crate) mod simulate;
 #[doc(hidden)]
 pub mod testing;
+mod text;
 
 /// The version and the commit this binary was built from, as `--version` prints it and the
 /// outputs' `tool` field records it: `0.1.0 (commit 1a2b3c4)`, `-dirty` when the tree had local

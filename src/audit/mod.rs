@@ -11,7 +11,6 @@ pub(crate) mod schedule;
 mod summary;
 pub(crate) mod sync_model;
 pub(crate) mod tables;
-mod text;
 pub(crate) mod timings;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -302,9 +301,7 @@ fn import_onprem(
         // is the one kept.
         let dn_hashes: Vec<u64> = objects
             .par_iter()
-            .map_init(String::new, |buffer, object| {
-                object.distinguished_name.hash_lowercase(&dn_state, buffer)
-            })
+            .map(|object| object.distinguished_name.hash_lowercase(&dn_state))
             .collect();
         let first = |(f, i): (usize, usize)| {
             if f == file {

@@ -41,12 +41,12 @@ use foldhash::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::text::{lowercase_hash, same_lowercase};
 use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
     first_unescaped_comma,
 };
 use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
+use crate::text::{lowercase_hash, same_lowercase};
 
 pub(crate) use scope::{OuFilter, ScopeReport};
 
@@ -724,7 +724,7 @@ fn index_by<'a, K: Eq + std::hash::Hash>(
 }
 
 /// Values under a key of `N` text parts compared without regard to case (as
-/// [`crate::audit::text::lowercase`] gives them: AD compares DNs and names that way), without a
+/// [`crate::text::lowercase`] gives them: AD compares DNs and names that way), without a
 /// lower-case copy of each key: a million DNs, nearly all with upper-case letters (`CN=`,
 /// `OU=`), were a million copies. Inserting a key that is there already replaces its value, as
 /// a map's insert does.

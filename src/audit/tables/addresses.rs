@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use polars::prelude::*;
 
-use crate::audit::text::lowercase;
+use crate::text::lowercase;
 
 use super::{
     ADDRESS_KINDS, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, count,

@@ -23,9 +23,9 @@ use polars_arrow::array::{MutableBinaryViewArray, View};
 use polars_buffer::Buffer;
 
 use crate::audit::sync_model::UpnSource;
-use crate::audit::text::lowercase;
 use crate::inputs::onprem::{self, OnPremObject};
 use crate::inputs::snapshot::CloudSnapshot;
+use crate::text::lowercase;
 
 /// Column types used by the tables (a deliberately small set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use super::{
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
-use crate::audit::text::lowercase;
 use crate::inputs::onprem::{self, OnPremObject};
+use crate::text::lowercase;
 
 /// One row of `onprem_objects`: the object, what was derived from it once, its values where they
 /// lie in the chunk's text, and its file as text.

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use crate::guid::hex_digit;
 use crate::inputs::blocks::read_block;
 use crate::inputs::lines::count_newlines;
+use crate::text::{lowercase_hash, same_lowercase};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -336,27 +337,15 @@ impl DistinguishedName {
         self.domain.as_deref()
     }
 
-    /// Whether two DNs name one object: AD compares DNs without regard to case (compared as
-    /// `to_lowercase` gives them; the ASCII ones, nearly all, without a copy).
+    /// Whether two DNs name one object: AD compares DNs without regard to case
+    /// ([`same_lowercase`]).
     pub fn same_object(&self, other: &DistinguishedName) -> bool {
-        if self.text.is_ascii() && other.text.is_ascii() {
-            self.text.eq_ignore_ascii_case(&other.text)
-        } else {
-            self.text.to_lowercase() == other.text.to_lowercase()
-        }
+        same_lowercase(&self.text, &other.text)
     }
 
-    /// A hash that agrees with [`DistinguishedName::same_object`]: that of the lower-case text,
-    /// written into `buffer` (reused from one DN to the next).
-    pub fn hash_lowercase(&self, state: &impl BuildHasher, buffer: &mut String) -> u64 {
-        buffer.clear();
-        if self.text.is_ascii() {
-            buffer.push_str(&self.text);
-            buffer.make_ascii_lowercase();
-        } else {
-            buffer.push_str(&self.text.to_lowercase());
-        }
-        state.hash_one(buffer.as_str())
+    /// A hash that agrees with [`DistinguishedName::same_object`] ([`lowercase_hash`]).
+    pub fn hash_lowercase(&self, state: &impl BuildHasher) -> u64 {
+        lowercase_hash(state, &[&self.text])
     }
 }
 

@@ -1,5 +1,7 @@
-//! Text helpers the audit's stages share. It owns only the shape of a string (case folding that
-//! copies only when it must); what a value means is the sync model's and the rules' business.
+//! Text helpers every layer shares (a leaf: it uses nothing of the crate). It owns only the shape
+//! of a string: case folding that copies only when it must, and comparing and hashing without
+//! regard to case as that folding gives it (AD and Entra compare DNs, names and addresses that
+//! way). What a value means is the readers', the sync model's and the rules' business.
 
 use std::borrow::Cow;
 
