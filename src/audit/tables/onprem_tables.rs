@@ -150,36 +150,20 @@ fn parts(address: &str) -> Option<(&str, &str)> {
 impl Computation {
     /// The column `name` computed from `source`'s values.
     pub(super) fn compute(self, name: &'static str, source: &StringChunked) -> Series {
+        let text = |value: fn(&str) -> Option<Cow<'_, str>>| {
+            computed_text_column(name, source, value).into_series()
+        };
+        let int =
+            |value: fn(&str) -> Option<i64>| computed_int_column(name, source, value).into_series();
         match self {
-            Computation::Shown => {
-                computed_text_column(name, source, |v| Some(escape_value(v))).into_series()
-            }
-            Computation::Symbols => {
-                computed_text_column(name, source, |v| symbols(v).map(Cow::Owned)).into_series()
-            }
-            Computation::LocalPart => computed_text_column(name, source, |v| {
-                parts(v).map(|(local, _)| Cow::Borrowed(local))
-            })
-            .into_series(),
-            Computation::Domain => computed_text_column(name, source, |v| {
-                parts(v).map(|(_, domain)| lowercase(domain))
-            })
-            .into_series(),
-            Computation::Length => {
-                computed_int_column(name, source, |v| Some(utf16_len(v))).into_series()
-            }
-            Computation::AtCount => computed_int_column(name, source, |v| {
-                Some(count(v.bytes().filter(|&b| b == b'@').count()))
-            })
-            .into_series(),
-            Computation::LocalLength => computed_int_column(name, source, |v| {
-                parts(v).map(|(local, _)| utf16_len(local))
-            })
-            .into_series(),
-            Computation::DomainLength => computed_int_column(name, source, |v| {
-                parts(v).map(|(_, domain)| utf16_len(domain))
-            })
-            .into_series(),
+            Computation::Shown => text(|v| Some(escape_value(v))),
+            Computation::Symbols => text(|v| symbols(v).map(Cow::Owned)),
+            Computation::LocalPart => text(|v| parts(v).map(|(local, _)| Cow::Borrowed(local))),
+            Computation::Domain => text(|v| parts(v).map(|(_, domain)| lowercase(domain))),
+            Computation::Length => int(|v| Some(utf16_len(v))),
+            Computation::AtCount => int(|v| Some(count(v.bytes().filter(|&b| b == b'@').count()))),
+            Computation::LocalLength => int(|v| parts(v).map(|(local, _)| utf16_len(local))),
+            Computation::DomainLength => int(|v| parts(v).map(|(_, domain)| utf16_len(domain))),
         }
     }
 }
