@@ -74,10 +74,11 @@ fn tables_doc() -> String {
     for spec in tables::TABLES {
         let _ = writeln!(out, "{}\n  {}", spec.name, spec.doc);
         for c in spec.columns {
-            let computed = if c.computed.is_some() {
-                " (computed when read: see docs/rules.md)"
-            } else {
-                ""
+            let computed = match c.source {
+                tables::ColumnSource::ComputedWhenRead(_) => {
+                    " (computed when read: see docs/rules.md)"
+                }
+                tables::ColumnSource::Row | tables::ColumnSource::CountedOver(_) => "",
             };
             let _ = writeln!(
                 out,

@@ -10,7 +10,8 @@ use polars::prelude::*;
 use crate::text::lowercase;
 
 use super::{
-    ADDRESS_KINDS, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, count,
+    ADDRESS_KINDS, ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec,
+    count, row_columns,
 };
 
 /// Where an address comes from: the words of the address tables' `origin`.
@@ -34,6 +35,9 @@ table! {
         "origin": Word(ADDRESS_ORIGINS) = "userPrincipalName, proxyAddresses or mail" => Some(r.address.origin),
         "raw": Str = "the value as it stands in the source" => Some(r.address.raw),
     }
+    counted over the table {
+        "holders": Int = "how many on-prem objects hold this address in this namespace (kind): 1 when no other does" => ["kind", "address"],
+    }
 }
 
 pub(crate) const ONPREM_ADDRESSES: TableSpec = TableSpec {
@@ -45,7 +49,9 @@ pub(crate) const ONPREM_ADDRESSES: TableSpec = TableSpec {
 pub(crate) const CLOUD_ADDRESSES: TableSpec = TableSpec {
     name: "cloud_addresses",
     doc: "One row per distinct UPN or SMTP address a cloud object holds.",
-    columns: ADDRESS_COLUMNS,
+    // No `holders`: no rule counts the cloud objects holding an address (Entra ID keeps each on
+    // one), and counting a million objects' 3.4 million addresses took 0.3 s.
+    columns: row_columns(ADDRESS_COLUMNS),
 };
 
 /// What every table of one object needs, computed once per object.

@@ -239,7 +239,7 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
     match needs(&directory) {
         Ok(()) => {
             for (spec, frame) in directory_frames(directory_objects)? {
-                tables.put(spec, Ok(frame));
+                tables.put(spec, Ok(frame))?;
             }
             // An errors-only snapshot holds every object with a provisioning error and no
             // other: the errors table is whole, the object and address tables are not.
@@ -260,7 +260,7 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
         }
         Err(reason) => {
             for spec in [&CLOUD_OBJECTS, &CLOUD_ADDRESSES, &PROVISIONING_ERRORS] {
-                tables.put(spec, Err(reason.clone()));
+                tables.put(spec, Err(reason.clone()))?;
             }
         }
     }
@@ -280,11 +280,11 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
         }
         (Err(reason), _) => Err(reason),
     };
-    tables.put(&DOMAINS, domains);
+    tables.put(&DOMAINS, domains)?;
 
     match needs(&[Collection::Organization]) {
         Ok(()) => {
-            tables.put(&ORGANIZATION, Ok(organization_frame(&cloud.organization)?));
+            tables.put(&ORGANIZATION, Ok(organization_frame(&cloud.organization)?))?;
             let password_sync = if cloud
                 .organization
                 .iter()
@@ -299,11 +299,11 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
             } else {
                 Err("organization has no onPremisesLastPasswordSyncDateTime: it is a beta property of the global cloud (national clouds' beta schemas lack it, and collect then reads v1.0 without it), so password hash sync freshness is not evaluated".to_owned())
             };
-            tables.put(&PASSWORD_SYNC, password_sync);
+            tables.put(&PASSWORD_SYNC, password_sync)?;
         }
         Err(reason) => {
-            tables.put(&ORGANIZATION, Err(reason.clone()));
-            tables.put(&PASSWORD_SYNC, Err(reason));
+            tables.put(&ORGANIZATION, Err(reason.clone()))?;
+            tables.put(&PASSWORD_SYNC, Err(reason))?;
         }
     }
 
@@ -311,20 +311,20 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
         Ok(()) => Ok(sync_jobs_frame(&job_rows(cloud), params)?),
         Err(reason) => Err(reason),
     };
-    tables.put(&SYNC_JOBS, jobs);
+    tables.put(&SYNC_JOBS, jobs)?;
 
     let roles = role_members(
         cloud,
         needs(&[Collection::RoleAssignments]),
         needs(&[Collection::DirectoryRoles]),
     )?;
-    tables.put(&ROLE_MEMBERS, roles);
+    tables.put(&ROLE_MEMBERS, roles)?;
 
     let features = sync_features(cloud, needs(&[Collection::OnPremisesSynchronization]))?;
-    tables.put(&SYNC_FEATURES, features);
+    tables.put(&SYNC_FEATURES, features)?;
 
     let behavior = sync_behavior(cloud, needs(&[Collection::SyncBehavior]))?;
-    tables.put(&SYNC_BEHAVIOR, behavior);
+    tables.put(&SYNC_BEHAVIOR, behavior)?;
     Ok(tables)
 }
 

@@ -87,9 +87,39 @@ pub(crate) struct ColumnSpec {
     pub name: &'static str,
     pub ty: ColumnType,
     pub doc: &'static str,
-    /// `Some`: a column the table does not hold, computed from another of its columns when a
-    /// query reads it (see [`ComputedColumn`]).
-    pub computed: Option<ComputedColumn>,
+    pub source: ColumnSource,
+}
+
+/// Where a column's values come from, which says when they are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnSource {
+    /// Made from each row while the table is built (the `table!` expression).
+    Row,
+    /// Held, counted once the whole table is built: how many rows share the row's values in
+    /// these columns (text or word columns declared before it); null where one is null. See
+    /// [`counted`].
+    CountedOver(&'static [&'static str]),
+    /// Not held: computed from another column when a query reads it (see [`ComputedColumn`]).
+    ComputedWhenRead(ComputedColumn),
+}
+
+/// The columns of a `table!` column list that are made from rows, without the counted ones
+/// after them: for a table that shares the list but has no use for the counts.
+pub(super) const fn row_columns(columns: &'static [ColumnSpec]) -> &'static [ColumnSpec] {
+    let mut rows = 0;
+    while rows < columns.len() && matches!(columns[rows].source, ColumnSource::Row) {
+        rows += 1;
+    }
+    columns.split_at(rows).0
+}
+
+impl ColumnSpec {
+    fn computed(&self) -> Option<ComputedColumn> {
+        match self.source {
+            ColumnSource::ComputedWhenRead(computed) => Some(computed),
+            ColumnSource::Row | ColumnSource::CountedOver(_) => None,
+        }
+    }
 }
 
 /// A column computed from another column of its table when a query reads it, instead of being
@@ -129,9 +159,29 @@ impl TableSpec {
     pub(crate) fn held_schema(&self) -> Schema {
         self.columns
             .iter()
-            .filter(|c| c.computed.is_none())
+            .filter(|c| c.computed().is_none())
             .map(|c| Field::new(c.name.into(), c.ty.dtype()))
             .collect()
+    }
+
+    /// `frame`, built from rows, with the counted columns added: the ONE place they are made
+    /// (every built table goes through [`Tables::put`], which calls this).
+    fn with_counts(&self, mut frame: DataFrame) -> PolarsResult<DataFrame> {
+        for column in self.columns {
+            if let ColumnSource::CountedOver(key) = column.source {
+                let started = std::time::Instant::now();
+                let counts = counted::count_over(&frame, key, column.name)?;
+                frame.with_column(counts)?;
+                tracing::debug!(
+                    table = self.name,
+                    column = column.name,
+                    rows = frame.height(),
+                    elapsed = ?started.elapsed(),
+                    "column counted"
+                );
+            }
+        }
+        Ok(frame)
     }
 
     /// The table with no rows: its held columns.
@@ -147,7 +197,7 @@ impl TableSpec {
             .columns
             .iter()
             .filter_map(|column| {
-                let computed = column.computed?;
+                let computed = column.computed()?;
                 let name = column.name;
                 let dtype = column.ty.dtype();
                 // `map` is an elementwise function to polars: a filter on the other columns is
@@ -186,14 +236,21 @@ impl TableSpec {
 ///         "column": Str = "doc" => expression giving Option<impl AsRef<str>>,
 ///         "flag": Bool = "doc" => Option<bool>,   // Int: Option<i64>, Time: Option<DateTime<Utc>>
 ///     }
+///     counted over the table {
+///         "holders": Int = "doc" => ["kind", "column"],   // text or word columns declared above
+///     }
 ///     computed when read {
 ///         "length": Int = "doc" => Length("column"),   // a Computation, from a held text column
 ///     }
 /// }
 /// ```
 ///
-/// The columns under `computed when read` come after the held ones and are not built with the
-/// table: [`TableSpec::query`] adds them (see [`ComputedColumn`]).
+/// Both last blocks are optional (the `columns` form has no `computed when read`).
+///
+/// The columns under `counted over the table` are held, but made once the whole table is built
+/// ([`ColumnSource::CountedOver`]): each counts the rows sharing the row's values in the listed
+/// columns. The columns under `computed when read` come after the held ones and are not built
+/// with the table: [`TableSpec::query`] adds them (see [`ComputedColumn`]).
 ///
 /// The `columns` form declares a column list shared by several tables (the address tables): its
 /// builder takes the table's spec, which must use that list.
@@ -207,6 +264,9 @@ macro_rules! table {
         $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
             $($col:literal : $ty:ident $(($words:expr))? = $cdoc:expr => $value:expr),* $(,)?
         }
+        $(counted over the table {
+            $($kcol:literal : $kty:ident = $kdoc:expr => [$($key:literal),+ $(,)?]),* $(,)?
+        })?
         $(computed when read {
             $($ccol:literal : $cty:ident = $ccdoc:expr => $by:ident($from:literal)),* $(,)?
         })?
@@ -216,12 +276,18 @@ macro_rules! table {
             name: $name,
             doc: $doc,
             columns: &[
-                $(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, computed: None },)*
+                $(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, source: $crate::audit::tables::ColumnSource::Row },)*
+                $($(ColumnSpec {
+                    name: $kcol,
+                    ty: ColumnType::$kty,
+                    doc: $kdoc,
+                    source: $crate::audit::tables::ColumnSource::CountedOver(&[$($key),+]),
+                },)*)?
                 $($(ColumnSpec {
                     name: $ccol,
                     ty: ColumnType::$cty,
                     doc: $ccdoc,
-                    computed: Some(ComputedColumn { from: $from, by: Computation::$by }),
+                    source: $crate::audit::tables::ColumnSource::ComputedWhenRead(ComputedColumn { from: $from, by: Computation::$by }),
                 },)*)?
             ],
         };
@@ -239,17 +305,28 @@ macro_rules! table {
         $fvis:vis fn $build:ident(&[$rowty:ty] $(, $arg:ident: $argty:ty)* $(,)?) |$row:ident| $(shares $shared:ident)? {
             $($col:literal : $ty:ident $(($words:expr))? = $cdoc:expr => $value:expr),* $(,)?
         }
+        $(counted over the table {
+            $($kcol:literal : $kty:ident = $kdoc:expr => [$($key:literal),+ $(,)?]),* $(,)?
+        })?
     ) => {
         $(#[$attr])*
-        $vis const $columns: &[ColumnSpec] =
-            &[$(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, computed: None }),*];
+        $vis const $columns: &[ColumnSpec] = &[
+            $(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, source: $crate::audit::tables::ColumnSource::Row },)*
+            $($(ColumnSpec {
+                name: $kcol,
+                ty: ColumnType::$kty,
+                doc: $kdoc,
+                source: $crate::audit::tables::ColumnSource::CountedOver(&[$($key),+]),
+            },)*)?
+        ];
 
         $fvis fn $build(
             spec: &'static TableSpec,
             rows: &[$rowty] $(, $arg: $argty)*
         ) -> PolarsResult<DataFrame> {
+            // The spec holds the list, or its row columns only (see [`row_columns`]).
             assert!(
-                spec.columns == $columns,
+                spec.columns == $columns || spec.columns == row_columns($columns),
                 "table {} is built with {}, which it does not declare",
                 spec.name,
                 stringify!($columns)
@@ -270,6 +347,7 @@ macro_rules! table {
 // The table modules come after `table!`: a macro is in scope only below its definition.
 mod addresses;
 mod cloud;
+mod counted;
 mod onprem_tables;
 
 pub(crate) use addresses::{CLOUD_ADDRESSES, ONPREM_ADDRESSES};
@@ -788,9 +866,16 @@ impl Tables {
         })
     }
 
-    fn put(&mut self, spec: &'static TableSpec, frame: Result<DataFrame, String>) {
+    /// Holds a built table (its counted columns added: [`TableSpec::with_counts`]), or records
+    /// why it is unavailable.
+    fn put(
+        &mut self,
+        spec: &'static TableSpec,
+        frame: Result<DataFrame, String>,
+    ) -> PolarsResult<()> {
         match frame {
             Ok(df) => {
+                let df = spec.with_counts(df)?;
                 debug_assert_eq!(
                     df.schema().as_ref(),
                     &spec.held_schema(),
@@ -803,6 +888,7 @@ impl Tables {
                 self.unavailable.insert(spec.name, reason);
             }
         }
+        Ok(())
     }
 
     /// Records what the on-prem exports held before scoping. When they held no usable user,
@@ -848,7 +934,7 @@ pub fn build(
     cloud: Option<CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
-    tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?));
+    tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?))?;
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
@@ -932,7 +1018,7 @@ fn stack_in_order<const N: usize>(
 fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
     let mut tables = Tables::default();
     for spec in specs {
-        tables.put(spec, Err(reason.to_owned()));
+        tables.unavailable.insert(spec.name, reason.to_owned());
     }
     tables
 }
@@ -1018,7 +1104,7 @@ mod tests {
         for spec in TABLES {
             let held = spec.held_schema();
             for column in spec.columns {
-                if let Some(computed) = column.computed {
+                if let Some(computed) = column.computed() {
                     assert_eq!(
                         held.get(computed.from),
                         Some(&DataType::String),
@@ -1026,6 +1112,23 @@ mod tests {
                         spec.name,
                         column.name
                     );
+                }
+                // A count is over text or word columns made from rows, declared before it.
+                if let ColumnSource::CountedOver(key) = column.source {
+                    assert_eq!(column.ty, ColumnType::Int, "{}.{}", spec.name, column.name);
+                    let rows = row_columns(spec.columns);
+                    for part in key {
+                        let part = rows.iter().find(|c| c.name == *part);
+                        assert!(
+                            part.is_some_and(|c| matches!(
+                                c.ty,
+                                ColumnType::Str | ColumnType::Word(_)
+                            )),
+                            "{}.{} counts over text or word columns made from rows",
+                            spec.name,
+                            column.name
+                        );
+                    }
                 }
             }
             let read = spec
@@ -1037,7 +1140,7 @@ mod tests {
             assert_eq!(built.schema().as_ref(), &spec.schema(), "{}", spec.name);
         }
         assert!(
-            ONPREM_VALUES.columns.iter().any(|c| c.computed.is_some()),
+            ONPREM_VALUES.columns.iter().any(|c| c.computed().is_some()),
             "onprem_values computes its facts when read"
         );
     }
@@ -1081,7 +1184,7 @@ mod tests {
             name: "object_type",
             ty: ColumnType::Word(OBJECT_TYPES),
             doc: "",
-            computed: None,
+            source: ColumnSource::Row,
         }],
     };
 
@@ -1314,6 +1417,78 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The counted columns count the built table's rows sharing a key: an address two objects
+    /// hold in one namespace, an anchor two objects have; one object's UPN and its own SMTP
+    /// address are two namespaces, and a missing anchor counts as nobody's.
+    #[test]
+    fn built_tables_count_the_holders_of_each_address_and_anchor() {
+        use crate::audit::sync_model::tests::sample;
+        use crate::inputs::onprem::ObjectClass;
+        let objects: Vec<crate::inputs::onprem::OnPremObject> = (1u8..=5)
+            .map(|n| {
+                let dn = format!("CN=u{n},DC=corp,DC=local");
+                let mut object = sample(ObjectClass::User, [n; 16], &dn);
+                object.user_principal_name = Some(format!("u{n}@contoso.com"));
+                object.proxy_addresses = vec![format!("SMTP:u{n}@contoso.com")];
+                if n <= 2 {
+                    object
+                        .proxy_addresses
+                        .push("smtp:Shared@Contoso.com".to_owned());
+                }
+                object.source_anchor = match n {
+                    3 | 4 => "c2FtZSBhbmNob3I=".to_owned(),
+                    5 => String::new(),
+                    _ => format!("anchor{n}"),
+                };
+                object
+            })
+            .collect();
+        let tables = build(&params(), Some(objects), UpnSource::UserPrincipalName, None).unwrap();
+        let mut ctx = polars::sql::SQLContext::new();
+        for (name, frame) in tables.queryable() {
+            ctx.register(name, frame);
+        }
+        let mut pairs = |sql: &str| -> Vec<(String, Option<i32>)> {
+            let frame = ctx.execute(sql).and_then(LazyFrame::collect).unwrap();
+            let keys = frame.column("k").unwrap().str().unwrap().clone();
+            let counts = frame.column("n").unwrap().i32().unwrap().clone();
+            keys.iter()
+                .zip(counts.iter())
+                .map(|(k, n)| (k.unwrap().to_owned(), n))
+                .collect()
+        };
+        let addresses = pairs(
+            "SELECT CAST(kind AS VARCHAR) || ' ' || address AS k, holders AS n \
+             FROM onprem_addresses WHERE object_row < 3 ORDER BY k",
+        );
+        let expected = [
+            ("smtp shared@contoso.com", 2),
+            ("smtp shared@contoso.com", 2),
+            ("smtp u1@contoso.com", 1),
+            ("smtp u2@contoso.com", 1),
+            ("smtp u3@contoso.com", 1),
+            ("upn u1@contoso.com", 1),
+            ("upn u2@contoso.com", 1),
+            ("upn u3@contoso.com", 1),
+        ];
+        let expected: Vec<(String, Option<i32>)> = expected
+            .iter()
+            .map(|(k, n)| ((*k).to_owned(), Some(*n)))
+            .collect();
+        assert_eq!(addresses, expected);
+        let anchors = pairs(
+            "SELECT distinguished_name AS k, anchor_holders AS n FROM onprem_objects ORDER BY k",
+        );
+        let counts: Vec<Option<i32>> = anchors.into_iter().map(|(_, n)| n).collect();
+        assert_eq!(counts, [Some(1), Some(1), Some(2), Some(2), None]);
+        // The two address tables share their row columns; only the on-prem one is counted.
+        assert_eq!(
+            row_columns(ONPREM_ADDRESSES.columns),
+            CLOUD_ADDRESSES.columns
+        );
+        assert!(ONPREM_ADDRESSES.columns.iter().any(|c| c.name == "holders"));
     }
 
     #[test]

@@ -67,6 +67,9 @@ table! {
         "source_file": Str = "export file the object came from" => Some(&*r.source_file),
         "source_line": Int = "line of the record in that file" => Some(count(r.object.origin.line)),
     }
+    counted over the table {
+        "anchor_holders": Int = "how many objects of the table have this source_anchor: 1 when no other has (null when source_anchor is)" => ["source_anchor"],
+    }
 }
 
 /// What `onprem_objects.object_row` is.
@@ -190,7 +193,7 @@ impl Tables {
             Some(scope) => Ok(out_of_scope_frame(&scope.objects)?),
             None => Err("no on-prem export given (--onprem FILE)".to_owned()),
         };
-        self.put(&ONPREM_OUT_OF_SCOPE, frame);
+        self.put(&ONPREM_OUT_OF_SCOPE, frame)?;
         Ok(())
     }
 }
@@ -209,7 +212,7 @@ pub(super) fn build_onprem(
     });
     let mut tables = Tables::default();
     for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
-        tables.put(spec, Ok(frame));
+        tables.put(spec, Ok(frame))?;
     }
     Ok(tables)
 }

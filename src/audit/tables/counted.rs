@@ -1,0 +1,246 @@
+//! Columns counted over a whole table once it is built: for each row, how many rows of the
+//! table share its key (an address and its namespace, a source anchor). The uniqueness rules
+//! pick the values held more than once with them; counted by a window in SQL
+//! (`COUNT(*) OVER (PARTITION BY address)`), polars gathered a list of row numbers for each of
+//! millions of groups: 0.5 s of `duplicate-attribute`'s 0.8 s at a million objects, and its
+//! working memory the rules phase's peak (docs/performance.md). Here the rows are hashed on
+//! every core, the few hashes that repeat are found by sorting, and only the rows holding one
+//! are counted by their exact key, so a hash collision never changes a count.
+//!
+//! It counts and nothing else: which counts mean a problem is the rules'.
+
+use polars::prelude::*;
+use polars_arrow::array::{Array as _, PrimitiveArray, Utf8ViewArray};
+use rayon::prelude::*;
+use std::hash::BuildHasher as _;
+
+/// One key column of a table, as it is hashed and compared: text, or a word column's category
+/// numbers (a word column's categories are fixed, so equal numbers are equal words).
+enum KeyColumn {
+    Text(StringChunked),
+    Word(UInt32Chunked),
+}
+
+/// One row's value in a key column, for the exact count.
+#[derive(PartialEq, Eq, Hash)]
+enum KeyValue<'a> {
+    Text(&'a str),
+    Word(u32),
+}
+
+impl KeyColumn {
+    fn new(frame: &DataFrame, name: &str) -> PolarsResult<Self> {
+        let series = frame.column(name)?.as_materialized_series();
+        match series.dtype() {
+            DataType::String => Ok(KeyColumn::Text(series.str()?.clone())),
+            DataType::Enum(..) => Ok(KeyColumn::Word(
+                series
+                    .to_physical_repr()
+                    .cast(&DataType::UInt32)?
+                    .u32()?
+                    .clone(),
+            )),
+            other => Err(polars_err!(
+                InvalidOperation: "a counted column's key {name} is {other}: only text and word columns are keys"
+            )),
+        }
+    }
+
+    /// Marks the rows where this column is null as not `present`.
+    fn clear_nulls(&self, present: &mut [bool]) {
+        let validities: Vec<(usize, Option<&polars_arrow::bitmap::Bitmap>)> = match self {
+            KeyColumn::Text(c) => c.downcast_iter().map(|a| (a.len(), a.validity())).collect(),
+            KeyColumn::Word(c) => c.downcast_iter().map(|a| (a.len(), a.validity())).collect(),
+        };
+        let mut start = 0;
+        for (len, validity) in validities {
+            if let Some(validity) = validity {
+                for (row, valid) in present[start..start + len].iter_mut().zip(validity.iter()) {
+                    *row &= valid;
+                }
+            }
+            start += len;
+        }
+    }
+
+    /// Mixes this column's hash of each row into `hashes` (one per row), a chunk on each core.
+    fn hash_into(&self, state: &foldhash::fast::FixedState, hashes: &mut [u64]) {
+        fn each_chunk<A: Sync>(
+            arrays: Vec<&A>,
+            len: impl Fn(&A) -> usize,
+            hashes: &mut [u64],
+            mix: impl Fn(&A, &mut [u64]) + Sync,
+        ) {
+            let mut parts = Vec::with_capacity(arrays.len());
+            let mut rest = hashes;
+            for array in &arrays {
+                let (part, tail) = rest.split_at_mut(len(array));
+                parts.push(part);
+                rest = tail;
+            }
+            arrays
+                .into_par_iter()
+                .zip(parts)
+                .for_each(|(array, part)| mix(array, part));
+        }
+        let combine = |h: &mut u64, value: u64| *h = h.rotate_left(26) ^ value;
+        match self {
+            KeyColumn::Text(c) => each_chunk(
+                c.downcast_iter().collect(),
+                Utf8ViewArray::len,
+                hashes,
+                |array, part| {
+                    for (h, value) in part.iter_mut().zip(array.values_iter()) {
+                        combine(h, state.hash_one(value));
+                    }
+                },
+            ),
+            KeyColumn::Word(c) => each_chunk(
+                c.downcast_iter().collect(),
+                PrimitiveArray::<u32>::len,
+                hashes,
+                |array, part| {
+                    for (h, value) in part.iter_mut().zip(array.values().iter()) {
+                        combine(h, state.hash_one(value));
+                    }
+                },
+            ),
+        }
+    }
+
+    fn value(&self, row: usize) -> Option<KeyValue<'_>> {
+        match self {
+            KeyColumn::Text(c) => c.get(row).map(KeyValue::Text),
+            KeyColumn::Word(c) => c.get(row).map(KeyValue::Word),
+        }
+    }
+}
+
+/// For each row of `frame`, how many rows share its values in the `key` columns (text or word
+/// columns); null where one of them is null (a missing value is nobody's duplicate).
+pub(super) fn count_over(frame: &DataFrame, key: &[&str], name: &str) -> PolarsResult<Column> {
+    let height = frame.height();
+    let columns: Vec<KeyColumn> = key
+        .iter()
+        .map(|k| KeyColumn::new(frame, k))
+        .collect::<PolarsResult<_>>()?;
+    let mut present = vec![true; height];
+    for column in &columns {
+        column.clear_nulls(&mut present);
+    }
+    // A null row's hash mixes whatever its buffer holds; it is never read.
+    let state = foldhash::fast::FixedState::with_seed(0x5eed);
+    let mut hashes = vec![0u64; height];
+    for column in &columns {
+        column.hash_into(&state, &mut hashes);
+    }
+
+    // The hashes held by more than one row: sorted, a repeat sits next to its twin.
+    let mut sorted: Vec<u64> = hashes
+        .par_iter()
+        .zip(&present)
+        .filter_map(|(h, p)| p.then_some(*h))
+        .collect();
+    sorted.par_sort_unstable();
+    let repeated: foldhash::HashSet<u64> = sorted
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect();
+    drop(sorted);
+
+    // Only the rows holding a repeated hash are counted by their exact key.
+    let candidates: Vec<usize> = (0..height)
+        .into_par_iter()
+        .filter(|&row| present[row] && repeated.contains(&hashes[row]))
+        .collect();
+    let keys: Vec<Vec<KeyValue<'_>>> = candidates
+        .iter()
+        .map(|&row| columns.iter().filter_map(|c| c.value(row)).collect())
+        .collect();
+    let mut exact: foldhash::HashMap<&[KeyValue<'_>], i32> = foldhash::HashMap::default();
+    for key in &keys {
+        *exact.entry(key.as_slice()).or_default() += 1;
+    }
+    let mut counts: Vec<Option<i32>> = present.iter().map(|&p| p.then_some(1)).collect();
+    for (row, key) in candidates.iter().zip(&keys) {
+        counts[*row] = Some(exact[key.as_slice()]);
+    }
+    let counts: Int32Chunked = counts.into_iter().collect();
+    Ok(counts.with_name(name.into()).into_column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        let kinds = Series::new(
+            "kind".into(),
+            ["smtp", "upn", "smtp", "smtp", "upn", "smtp"],
+        )
+        .cast(&super::super::ColumnType::Word(super::super::ADDRESS_KINDS).dtype())
+        .expect("words");
+        let addresses = Series::new(
+            "address".into(),
+            [
+                Some("a@x"),
+                Some("a@x"),
+                Some("a@x"),
+                None,
+                Some("b@x"),
+                Some("b@x"),
+            ],
+        );
+        let two_chunks = {
+            let mut first = DataFrame::new(
+                3,
+                vec![kinds.slice(0, 3).into(), addresses.slice(0, 3).into()],
+            )
+            .expect("frame");
+            let second = DataFrame::new(
+                3,
+                vec![kinds.slice(3, 3).into(), addresses.slice(3, 3).into()],
+            )
+            .expect("frame");
+            first.vstack_mut_owned(second).expect("stack");
+            first
+        };
+        assert_eq!(two_chunks.first_col_n_chunks(), 2);
+        two_chunks
+    }
+
+    fn counts(frame: &DataFrame, key: &[&str]) -> Vec<Option<i32>> {
+        let counts = count_over(frame, key, "n").expect("counts");
+        counts.i32().expect("integers").iter().collect()
+    }
+
+    #[test]
+    fn a_row_counts_the_rows_sharing_its_whole_key_across_chunks() {
+        let frame = frame();
+        // a@x is held twice as smtp (rows 0 and 2) and once as upn; b@x once in each kind.
+        assert_eq!(
+            counts(&frame, &["kind", "address"]),
+            [Some(2), Some(1), Some(2), None, Some(1), Some(1)]
+        );
+        assert_eq!(
+            counts(&frame, &["address"]),
+            [Some(3), Some(3), Some(3), None, Some(2), Some(2)]
+        );
+        assert_eq!(
+            counts(&frame, &["kind"]),
+            [Some(4), Some(2), Some(4), Some(4), Some(2), Some(4)]
+        );
+    }
+
+    #[test]
+    fn only_text_and_word_columns_are_keys() {
+        let frame = df!("n" => [1i32, 2]).expect("frame");
+        let error = count_over(&frame, &["n"], "c").expect_err("an integer key");
+        assert!(
+            error.to_string().contains("only text and word columns"),
+            "{error}"
+        );
+        assert!(count_over(&frame, &["missing"], "c").is_err());
+    }
+}
