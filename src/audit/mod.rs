@@ -283,9 +283,55 @@ fn import_onprem(
     // vector cost a copy, its page faults, and both vectors in memory at once).
     let mut files: Vec<(Vec<OnPremObject>, Vec<bool>)> = Vec::with_capacity(paths.len());
     let mut total = 0;
-    // Each key points at the object kept under it (file and index: its file and line are read
-    // from there): a million objects are a million keys, and a path copied per key was a
-    // million allocations.
+    let mut outcomes = Vec::with_capacity(paths.len());
+    for path in paths {
+        let (format, mut outcome) = onprem::import_with(path, import)?;
+        files.push((std::mem::take(&mut outcome.objects), Vec::new()));
+        outcomes.push((path, format, outcome));
+    }
+    let dedupe_rejected = drop_repeats(&mut files);
+    for (((path, format, outcome), (_, keep)), dedupe) in
+        outcomes.into_iter().zip(&files).zip(dedupe_rejected)
+    {
+        let kept = keep.iter().filter(|&&k| k).count();
+        total += kept;
+        let mut rejected = outcome.rejected;
+        rejected.extend(dedupe);
+        inputs.onprem.push(OnPremFile {
+            path: path.clone(),
+            format,
+            objects: kept,
+            rejected: rejected.len(),
+            skipped: outcome
+                .skipped_classes
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+            warnings: outcome.warnings,
+        });
+        inputs.rejected_records.extend(rejected);
+    }
+    // Only now: until every file is judged, the objects stay where the import put them.
+    let mut kept = Vec::new();
+    for (mut objects, keep) in files {
+        let mut keep = keep.into_iter();
+        objects.retain(|_| keep.next().unwrap_or(false));
+        if kept.is_empty() {
+            kept = objects;
+            kept.reserve_exact(total - kept.len());
+        } else {
+            kept.append(&mut objects);
+        }
+    }
+    Ok(kept)
+}
+
+/// Marks in each file's `keep` (filled here) the objects to keep: all but the second and later
+/// holders of an objectGUID or a DN, judged in file order so the first of two is the one kept.
+/// Returns each file's rejected repeats, in file order.
+fn drop_repeats(files: &mut [(Vec<OnPremObject>, Vec<bool>)]) -> Vec<Vec<RejectedRecord>> {
+    use std::hash::BuildHasher as _;
+    // Each objectGUID judged so far, pointing at the object kept under it (file and index: its
+    // file and line are read from there, not copied per key).
     let mut seen: foldhash::HashMap<[u8; 16], (usize, usize)> = foldhash::HashMap::default();
     // One DN, two objectGUIDs: the export is inconsistent (taken while an object was deleted
     // and re-created?); keeping both would make them duplicates of each other in every rule.
@@ -293,30 +339,36 @@ fn import_onprem(
     // a million lower-cased copies of DNs were a million allocations, made one at a time.
     let mut seen_dn: hashbrown::HashTable<(u64, usize, usize)> = hashbrown::HashTable::new();
     let dn_state = foldhash::fast::RandomState::default();
-    for path in paths {
-        let (format, outcome) = onprem::import_with(path, import)?;
-        let file = files.len();
-        let objects = outcome.objects;
-        // Hashed on every core; the repeats are then found in file order, so the first of two
-        // is the one kept.
-        let dn_hashes: Vec<u64> = objects
-            .par_iter()
-            .map(|object| object.distinguished_name.hash_lowercase(&dn_state))
-            .collect();
-        let first = |(f, i): (usize, usize)| {
-            if f == file {
-                &objects[i]
-            } else {
-                &files[f].0[i]
+    // Hashed on every core. Only the objects whose objectGUID or DN hash another object shares
+    // can repeat one (nearly none: a hash table of a million keys, filled one object at a time,
+    // was a quarter of a second after the import); they are then judged in file order, so the
+    // first of two is the one kept.
+    let guid_state = foldhash::fast::RandomState::default();
+    let (guid_hashes, dn_hashes): (Vec<Vec<u64>>, Vec<Vec<u64>>) = files
+        .iter()
+        .map(|(objects, _)| {
+            objects
+                .par_iter()
+                .map(|o| {
+                    let guid = guid_state.hash_one(o.object_guid);
+                    (guid, o.distinguished_name.hash_lowercase(&dn_state))
+                })
+                .unzip()
+        })
+        .unzip();
+    let shared_guid = repeated(guid_hashes.concat());
+    let shared_dn = repeated(dn_hashes.concat());
+    let mut dedupe_rejected: Vec<Vec<RejectedRecord>> = vec![Vec::new(); files.len()];
+    for file in 0..files.len() {
+        let mut keep = vec![true; files[file].0.len()];
+        let first = |(f, i): (usize, usize)| -> &OnPremObject { &files[f].0[i] };
+        for (index, object) in files[file].0.iter().enumerate() {
+            let dn_hash = dn_hashes[file][index];
+            if !shared_guid.contains(&guid_hashes[file][index]) && !shared_dn.contains(&dn_hash) {
+                continue;
             }
-        };
-        let mut rejected = outcome.rejected;
-        let mut keep = vec![true; objects.len()];
-        seen.reserve(objects.len());
-        seen_dn.reserve(objects.len(), |&(hash, _, _)| hash);
-        for ((index, object), &dn_hash) in objects.iter().enumerate().zip(&dn_hashes) {
             if let Some(first) = seen.get(&object.object_guid).map(|&at| &first(at).origin) {
-                rejected.push(RejectedRecord {
+                dedupe_rejected[file].push(RejectedRecord {
                     file: object.origin.file.to_path_buf(),
                     line: object.origin.line,
                     record: object.distinguished_name.to_string(),
@@ -337,7 +389,7 @@ fn import_onprem(
                 })
                 .map(|&(_, f, i)| first((f, i)))
             {
-                rejected.push(RejectedRecord {
+                dedupe_rejected[file].push(RejectedRecord {
                     file: object.origin.file.to_path_buf(),
                     line: object.origin.line,
                     record: crate::preview::preview(&object.distinguished_name),
@@ -356,35 +408,17 @@ fn import_onprem(
                 seen.insert(object.object_guid, (file, index));
             }
         }
-        let kept = keep.iter().filter(|&&k| k).count();
-        total += kept;
-        inputs.onprem.push(OnPremFile {
-            path: path.clone(),
-            format,
-            objects: kept,
-            rejected: rejected.len(),
-            skipped: outcome
-                .skipped_classes
-                .clone()
-                .into_iter()
-                .collect::<BTreeMap<_, _>>(),
-            warnings: outcome.warnings,
-        });
-        inputs.rejected_records.extend(rejected);
-        files.push((objects, keep));
+        files[file].1 = keep;
     }
-    // Only now: until the last file is read, the indices in `seen` point into the files as
-    // imported.
-    let mut kept = Vec::new();
-    for (mut objects, keep) in files {
-        let mut keep = keep.into_iter();
-        objects.retain(|_| keep.next().unwrap_or(false));
-        if kept.is_empty() {
-            kept = objects;
-            kept.reserve_exact(total - kept.len());
-        } else {
-            kept.append(&mut objects);
-        }
-    }
-    Ok(kept)
+    dedupe_rejected
+}
+
+/// The hashes that occur more than once in `hashes`: sorted, a repeat sits next to its twin.
+fn repeated(mut hashes: Vec<u64>) -> foldhash::HashSet<u64> {
+    hashes.par_sort_unstable();
+    hashes
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect()
 }
