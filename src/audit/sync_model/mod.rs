@@ -893,37 +893,20 @@ impl<'a> Links<'a> {
         if self.pairs.is_empty() {
             return None;
         }
-        // A few containers for a million users: each core gathers those of its share, then
-        // the shares are merged.
-        let state = foldhash::fast::RandomState::default();
-        let parents = self
-            .pairs
-            .par_iter()
-            .fold(
-                || LowercaseIndex::new(state.clone()),
-                |mut parents, (o, _)| {
-                    parents.entry([parent_container(&o.distinguished_name)], || ());
-                    parents
-                },
-            )
-            .reduce(
-                || LowercaseIndex::new(state.clone()),
-                |mut all, share| {
-                    for (_, [parent], ()) in share.table {
-                        all.entry([parent], || ());
-                    }
-                    all
-                },
-            );
-        let outside = self
-            .exported_users
-            .par_iter()
-            .filter(|o| {
-                parents
-                    .get([parent_container(&o.distinguished_name)])
-                    .is_none()
-            })
-            .count();
+        // A few containers for a million users, nearly always spelled alike: each core counts
+        // the spellings of its share as they are (a hash of the text), the shares are merged,
+        // and only the few spellings are compared without regard to case.
+        let linked = parent_spellings(self.pairs.par_iter().map(|(o, _)| *o));
+        let exported = parent_spellings(self.exported_users.par_iter().copied());
+        let mut parents = LowercaseIndex::new(foldhash::fast::RandomState::default());
+        for parent in linked.keys() {
+            parents.entry([*parent], || ());
+        }
+        let outside: usize = exported
+            .iter()
+            .filter(|(parent, _)| parents.get([**parent]).is_none())
+            .map(|(_, users)| users)
+            .sum();
         Some(format!(
             "synced users sit in {} container(s); {} exported user(s) sit in other containers \
              (not applied: give --scope-ou when the engine filters by OU)",
@@ -931,6 +914,25 @@ impl<'a> Links<'a> {
             outside
         ))
     }
+}
+
+/// How many of `objects` sit in each container, by the container's DN as spelled.
+fn parent_spellings<'a>(
+    objects: impl ParallelIterator<Item = &'a OnPremObject>,
+) -> foldhash::HashMap<&'a str, usize> {
+    objects
+        .fold(foldhash::HashMap::default, |mut counts, o| {
+            *counts
+                .entry(parent_container(&o.distinguished_name))
+                .or_default() += 1;
+            counts
+        })
+        .reduce(foldhash::HashMap::default, |mut all, share| {
+            for (parent, users) in share {
+                *all.entry(parent).or_default() += users;
+            }
+            all
+        })
 }
 
 /// `s.to_ascii_uppercase()`, borrowed when that changes nothing.

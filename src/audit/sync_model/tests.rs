@@ -508,3 +508,38 @@ fn unlinked_users_sharing_a_key_link_alike_and_non_ascii_dns_fold() {
         ]
     );
 }
+
+/// The OU evidence counts the containers of the linked users once however they are spelled (AD
+/// compares DNs without regard to case), and the exported users in none of them.
+#[test]
+fn ou_evidence_counts_containers_without_regard_to_case_and_the_users_outside_them() {
+    let at = |n: u8, container: &str| OnPremObject {
+        distinguished_name: format!("CN=u{n},{container}").into(),
+        ..user(n, None)
+    };
+    let linked = [
+        at(1, "OU=Staff,DC=corp,DC=example"),
+        at(2, "ou=staff,dc=Corp,dc=example"),
+        at(3, "OU=Sales,DC=corp,DC=example"),
+    ];
+    let unlinked = [
+        at(4, "OU=STAFF,DC=CORP,DC=EXAMPLE"),
+        at(5, "OU=New Hires,DC=corp,DC=example"),
+        at(6, "OU=New Hires,DC=corp,DC=example"),
+    ];
+    let twins: Vec<DirectoryObject> = linked
+        .iter()
+        .map(|o| cloud_twin(o, &o.object_guid, "x@corp.example"))
+        .collect();
+    let links = Links {
+        pairs: linked.iter().zip(&twins).collect(),
+        exported_users: linked.iter().chain(&unlinked).collect(),
+    };
+    let evidence = links.ou_evidence().expect("users are linked");
+    assert!(
+        evidence.starts_with(
+            "synced users sit in 2 container(s); 2 exported user(s) sit in other containers"
+        ),
+        "{evidence}"
+    );
+}
