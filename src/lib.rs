@@ -31,6 +31,7 @@ mod guid;
 pub(crate) mod inputs;
 pub(crate) mod outputs;
 pub(crate) mod preview;
+mod repeats;
 pub(crate) mod simulate;
 #[doc(hidden)]
 pub mod testing;

@@ -17,7 +17,7 @@ struct Layer {
 }
 
 /// Leaf utilities: they use nothing of the crate, and everything may use them.
-const LEAVES: &[&str] = &["preview", "graph_metadata", "guid", "text"];
+const LEAVES: &[&str] = &["preview", "graph_metadata", "guid", "text", "repeats"];
 
 /// Order matters for ownership: the longest prefix wins (`graph::collect` before `graph`).
 const LAYERS: &[Layer] = &[

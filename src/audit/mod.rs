@@ -356,8 +356,8 @@ fn drop_repeats(files: &mut [(Vec<OnPremObject>, Vec<bool>)]) -> Vec<Vec<Rejecte
                 .unzip()
         })
         .unzip();
-    let shared_guid = repeated(guid_hashes.concat());
-    let shared_dn = repeated(dn_hashes.concat());
+    let shared_guid = crate::repeats::repeated(guid_hashes.concat());
+    let shared_dn = crate::repeats::repeated(dn_hashes.concat());
     let mut dedupe_rejected: Vec<Vec<RejectedRecord>> = vec![Vec::new(); files.len()];
     for file in 0..files.len() {
         let mut keep = vec![true; files[file].0.len()];
@@ -411,14 +411,4 @@ fn drop_repeats(files: &mut [(Vec<OnPremObject>, Vec<bool>)]) -> Vec<Vec<Rejecte
         files[file].1 = keep;
     }
     dedupe_rejected
-}
-
-/// The hashes that occur more than once in `hashes`: sorted, a repeat sits next to its twin.
-fn repeated(mut hashes: Vec<u64>) -> foldhash::HashSet<u64> {
-    hashes.par_sort_unstable();
-    hashes
-        .windows(2)
-        .filter(|pair| pair[0] == pair[1])
-        .map(|pair| pair[0])
-        .collect()
 }

@@ -4,8 +4,8 @@
 //! (`COUNT(*) OVER (PARTITION BY address)`), polars gathered a list of row numbers for each of
 //! millions of groups: 0.5 s of `duplicate-attribute`'s 0.8 s at a million objects, and its
 //! working memory the rules phase's peak (docs/performance.md). Here the rows are hashed on
-//! every core, the few hashes that repeat are found by sorting, and only the rows holding one
-//! are counted by their exact key, so a hash collision never changes a count.
+//! every core, the few hashes that repeat are found ([`crate::repeats`]), and only the rows
+//! holding one are counted by their exact key, so a hash collision never changes a count.
 //!
 //! It counts and nothing else: which counts mean a problem is the rules'.
 
@@ -95,13 +95,14 @@ impl KeyColumn {
                     }
                 },
             ),
+            // A word's number is one of a few: spread over the hash's bits, not hashed.
             KeyColumn::Word(c) => each_chunk(
                 c.downcast_iter().collect(),
                 PrimitiveArray::<u32>::len,
                 hashes,
                 |array, part| {
                     for (h, value) in part.iter_mut().zip(array.values().iter()) {
-                        combine(h, state.hash_one(value));
+                        combine(h, u64::from(*value).wrapping_mul(0x9e37_79b9_7f4a_7c15));
                     }
                 },
             ),
@@ -135,19 +136,12 @@ pub(super) fn count_over(frame: &DataFrame, key: &[&str], name: &str) -> PolarsR
         column.hash_into(&state, &mut hashes);
     }
 
-    // The hashes held by more than one row: sorted, a repeat sits next to its twin.
-    let mut sorted: Vec<u64> = hashes
+    let present_hashes: Vec<u64> = hashes
         .par_iter()
         .zip(&present)
-        .filter_map(|(h, p)| p.then_some(*h))
+        .filter_map(|(hash, present)| present.then_some(*hash))
         .collect();
-    sorted.par_sort_unstable();
-    let repeated: foldhash::HashSet<u64> = sorted
-        .windows(2)
-        .filter(|pair| pair[0] == pair[1])
-        .map(|pair| pair[0])
-        .collect();
-    drop(sorted);
+    let repeated = crate::repeats::repeated(present_hashes);
 
     // Only the rows holding a repeated hash are counted by their exact key.
     let candidates: Vec<usize> = (0..height)
