@@ -276,13 +276,8 @@ macro_rules! table {
             name: $name,
             doc: $doc,
             columns: &[
-                $(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, source: $crate::audit::tables::ColumnSource::Row },)*
-                $($(ColumnSpec {
-                    name: $kcol,
-                    ty: ColumnType::$kty,
-                    doc: $kdoc,
-                    source: $crate::audit::tables::ColumnSource::CountedOver(&[$($key),+]),
-                },)*)?
+                $(table!(@row $col, $ty $(($words))?, $cdoc),)*
+                $($(table!(@counted $kcol, $kty, $kdoc, [$($key),+]),)*)?
                 $($(ColumnSpec {
                     name: $ccol,
                     ty: ColumnType::$cty,
@@ -311,13 +306,8 @@ macro_rules! table {
     ) => {
         $(#[$attr])*
         $vis const $columns: &[ColumnSpec] = &[
-            $(ColumnSpec { name: $col, ty: ColumnType::$ty $(($words))?, doc: $cdoc, source: $crate::audit::tables::ColumnSource::Row },)*
-            $($(ColumnSpec {
-                name: $kcol,
-                ty: ColumnType::$kty,
-                doc: $kdoc,
-                source: $crate::audit::tables::ColumnSource::CountedOver(&[$($key),+]),
-            },)*)?
+            $(table!(@row $col, $ty $(($words))?, $cdoc),)*
+            $($(table!(@counted $kcol, $kty, $kdoc, [$($key),+]),)*)?
         ];
 
         $fvis fn $build(
@@ -335,6 +325,22 @@ macro_rules! table {
             $( frame.share($shared); )?
             $( table!(@fill frame, $ty, rows.iter().map(|$row| $value)); )*
             frame.finish()
+        }
+    };
+    (@row $col:literal, $ty:ident $(($words:expr))?, $cdoc:expr) => {
+        ColumnSpec {
+            name: $col,
+            ty: ColumnType::$ty $(($words))?,
+            doc: $cdoc,
+            source: $crate::audit::tables::ColumnSource::Row,
+        }
+    };
+    (@counted $kcol:literal, $kty:ident, $kdoc:expr, [$($key:literal),+]) => {
+        ColumnSpec {
+            name: $kcol,
+            ty: ColumnType::$kty,
+            doc: $kdoc,
+            source: $crate::audit::tables::ColumnSource::CountedOver(&[$($key),+]),
         }
     };
     (@fill $frame:ident, Str, $values:expr) => { $frame.str($values) };
@@ -1353,29 +1359,40 @@ mod tests {
     /// Every value, name and address row names its object by that object's row in
     /// `onprem_objects`: joined on `object_row`, each value is its own object's. (Across chunks,
     /// the first row each chunk is given is `chunks_are_built_once_each_and_returned_in_order`'s.)
-    #[test]
-    fn the_value_and_address_tables_name_each_object_by_its_row() {
+    /// Users `u1`..`u5` (`CN=u<n>,DC=corp,DC=local`) with the UPN and primary SMTP address
+    /// `u<n>@contoso.com`, as `edit` then leaves them, built into tables queries can read.
+    fn five_users(
+        edit: impl Fn(u8, &mut crate::inputs::onprem::OnPremObject),
+    ) -> (Tables, polars::sql::SQLContext) {
         use crate::audit::sync_model::tests::sample;
         use crate::inputs::onprem::ObjectClass;
-        let objects: Vec<crate::inputs::onprem::OnPremObject> = (1u8..=5)
+        let objects = (1u8..=5)
             .map(|n| {
                 let dn = format!("CN=u{n},DC=corp,DC=local");
                 let mut object = sample(ObjectClass::User, [n; 16], &dn);
                 object.user_principal_name = Some(format!("u{n}@contoso.com"));
-                object.proxy_addresses = vec![
-                    format!("SMTP:u{n}@contoso.com"),
-                    format!("smtp:alias{n}@contoso.com"),
-                ];
-                object.display_name = Some(format!("u{n} display"));
-                object.sam_account_name = Some(format!("u{n}"));
+                object.proxy_addresses = vec![format!("SMTP:u{n}@contoso.com")];
+                edit(n, &mut object);
                 object
             })
             .collect();
         let tables = build(&params(), Some(objects), UpnSource::UserPrincipalName, None).unwrap();
-        let mut ctx = polars::sql::SQLContext::new();
+        let ctx = polars::sql::SQLContext::new();
         for (name, frame) in tables.queryable() {
             ctx.register(name, frame);
         }
+        (tables, ctx)
+    }
+
+    #[test]
+    fn the_value_and_address_tables_name_each_object_by_its_row() {
+        let (tables, mut ctx) = five_users(|n, object| {
+            object
+                .proxy_addresses
+                .push(format!("smtp:alias{n}@contoso.com"));
+            object.display_name = Some(format!("u{n} display"));
+            object.sam_account_name = Some(format!("u{n}"));
+        });
         let rows = ctx
             .execute("SELECT object_row FROM onprem_objects")
             .and_then(LazyFrame::collect)
@@ -1424,32 +1441,18 @@ mod tests {
     /// address are two namespaces, and a missing anchor counts as nobody's.
     #[test]
     fn built_tables_count_the_holders_of_each_address_and_anchor() {
-        use crate::audit::sync_model::tests::sample;
-        use crate::inputs::onprem::ObjectClass;
-        let objects: Vec<crate::inputs::onprem::OnPremObject> = (1u8..=5)
-            .map(|n| {
-                let dn = format!("CN=u{n},DC=corp,DC=local");
-                let mut object = sample(ObjectClass::User, [n; 16], &dn);
-                object.user_principal_name = Some(format!("u{n}@contoso.com"));
-                object.proxy_addresses = vec![format!("SMTP:u{n}@contoso.com")];
-                if n <= 2 {
-                    object
-                        .proxy_addresses
-                        .push("smtp:Shared@Contoso.com".to_owned());
-                }
-                object.source_anchor = match n {
-                    3 | 4 => "c2FtZSBhbmNob3I=".to_owned(),
-                    5 => String::new(),
-                    _ => format!("anchor{n}"),
-                };
+        let (_, mut ctx) = five_users(|n, object| {
+            if n <= 2 {
                 object
-            })
-            .collect();
-        let tables = build(&params(), Some(objects), UpnSource::UserPrincipalName, None).unwrap();
-        let mut ctx = polars::sql::SQLContext::new();
-        for (name, frame) in tables.queryable() {
-            ctx.register(name, frame);
-        }
+                    .proxy_addresses
+                    .push("smtp:Shared@Contoso.com".to_owned());
+            }
+            object.source_anchor = match n {
+                3 | 4 => "c2FtZSBhbmNob3I=".to_owned(),
+                5 => String::new(),
+                _ => format!("anchor{n}"),
+            };
+        });
         let mut pairs = |sql: &str| -> Vec<(String, Option<i32>)> {
             let frame = ctx.execute(sql).and_then(LazyFrame::collect).unwrap();
             let keys = frame.column("k").unwrap().str().unwrap().clone();
