@@ -391,10 +391,7 @@ impl SharedText {
 
     /// Where `value` starts in the text, when it lies inside it.
     fn offset_of(&self, value: &str) -> Option<u32> {
-        let base = self.buffer.as_ptr() as usize;
-        let start = value.as_ptr() as usize;
-        let inside = start >= base && start + value.len() <= base + self.buffer.len();
-        inside.then(|| u32::try_from(start - base).ok()).flatten()
+        offset_in(&self.buffer, value.as_bytes()).and_then(|start| u32::try_from(start).ok())
     }
 }
 
@@ -627,7 +624,7 @@ fn computed_text_column(
             whole = false;
             let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
                 View::new_from_bytes(bytes, 0, 0)
-            } else if let Some(offset) = offset_in(value, bytes)
+            } else if let Some(offset) = offset_in(value.as_bytes(), bytes)
                 .filter(|_| parent.length > View::MAX_INLINE_SIZE)
                 .and_then(|start| u32::try_from(start).ok())
                 .and_then(|start| parent.offset.checked_add(start))
@@ -652,10 +649,10 @@ fn computed_text_column(
     StringChunked::from_chunk_iter(name.into(), chunks)
 }
 
-/// Where `piece` starts in `value`, when it is a piece of it (not a copy).
-fn offset_in(value: &str, piece: &[u8]) -> Option<usize> {
-    let start = (piece.as_ptr() as usize).checked_sub(value.as_ptr() as usize)?;
-    (start + piece.len() <= value.len()).then_some(start)
+/// Where `piece` starts in `whole`, when it lies inside it (a piece of it, not a copy).
+fn offset_in(whole: &[u8], piece: &[u8]) -> Option<usize> {
+    let start = (piece.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (start + piece.len() <= whole.len()).then_some(start)
 }
 
 /// An integer column computed from each value of `source` (a [`ComputedColumn`]).
