@@ -10,7 +10,7 @@
 //! It counts and nothing else: which counts mean a problem is the rules'.
 
 use polars::prelude::*;
-use polars_arrow::array::{Array as _, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::array::Array as _;
 use rayon::prelude::*;
 use std::hash::BuildHasher as _;
 
@@ -46,66 +46,27 @@ impl KeyColumn {
         }
     }
 
-    /// Marks the rows where this column is null as not `present`.
-    fn clear_nulls(&self, present: &mut [bool]) {
-        let validities: Vec<(usize, Option<&polars_arrow::bitmap::Bitmap>)> = match self {
-            KeyColumn::Text(c) => c.downcast_iter().map(|a| (a.len(), a.validity())).collect(),
-            KeyColumn::Word(c) => c.downcast_iter().map(|a| (a.len(), a.validity())).collect(),
-        };
-        let mut start = 0;
-        for (len, validity) in validities {
-            if let Some(validity) = validity {
-                for (row, valid) in present[start..start + len].iter_mut().zip(validity.iter()) {
-                    *row &= valid;
-                }
-            }
-            start += len;
-        }
-    }
-
-    /// Mixes this column's hash of each row into `hashes` (one per row), a chunk on each core.
-    fn hash_into(&self, state: &foldhash::fast::FixedState, hashes: &mut [u64]) {
-        fn each_chunk<A: Sync>(
-            arrays: Vec<&A>,
-            len: impl Fn(&A) -> usize,
-            hashes: &mut [u64],
-            mix: impl Fn(&A, &mut [u64]) + Sync,
-        ) {
-            let mut parts = Vec::with_capacity(arrays.len());
-            let mut rest = hashes;
-            for array in &arrays {
-                let (part, tail) = rest.split_at_mut(len(array));
-                parts.push(part);
-                rest = tail;
-            }
-            arrays
-                .into_par_iter()
-                .zip(parts)
-                .for_each(|(array, part)| mix(array, part));
-        }
+    /// Mixes this column's hash of each row into `hashes` and marks the rows where it is null
+    /// as not `present` (one of each per row), a chunk on each core.
+    fn mix_into(
+        &self,
+        state: &foldhash::fast::FixedState,
+        hashes: &mut [u64],
+        present: &mut [bool],
+    ) {
         let combine = |h: &mut u64, value: u64| *h = h.rotate_left(26) ^ value;
         match self {
-            KeyColumn::Text(c) => each_chunk(
-                c.downcast_iter().collect(),
-                Utf8ViewArray::len,
-                hashes,
-                |array, part| {
-                    for (h, value) in part.iter_mut().zip(array.values_iter()) {
-                        combine(h, state.hash_one(value));
-                    }
-                },
-            ),
+            KeyColumn::Text(c) => each_chunk(c, hashes, present, |array, part| {
+                for (h, value) in part.iter_mut().zip(array.values_iter()) {
+                    combine(h, state.hash_one(value));
+                }
+            }),
             // A word's number is one of a few: spread over the hash's bits, not hashed.
-            KeyColumn::Word(c) => each_chunk(
-                c.downcast_iter().collect(),
-                PrimitiveArray::<u32>::len,
-                hashes,
-                |array, part| {
-                    for (h, value) in part.iter_mut().zip(array.values().iter()) {
-                        combine(h, u64::from(*value).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                    }
-                },
-            ),
+            KeyColumn::Word(c) => each_chunk(c, hashes, present, |array, part| {
+                for (h, value) in part.iter_mut().zip(array.values().iter()) {
+                    combine(h, u64::from(*value).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                }
+            }),
         }
     }
 
@@ -117,6 +78,32 @@ impl KeyColumn {
     }
 }
 
+/// Runs `mix` on each chunk of `column` with the part of `hashes` its rows are, and marks its
+/// null rows as not `present`, a chunk on each core.
+fn each_chunk<T: PolarsDataType>(
+    column: &ChunkedArray<T>,
+    hashes: &mut [u64],
+    present: &mut [bool],
+    mix: impl Fn(&T::Array, &mut [u64]) + Sync,
+) {
+    let mut parts = Vec::with_capacity(column.chunks().len());
+    let (mut hashes, mut present) = (hashes, present);
+    for array in column.downcast_iter() {
+        let (hash_part, hash_rest) = hashes.split_at_mut(array.len());
+        let (present_part, present_rest) = present.split_at_mut(array.len());
+        parts.push((array, hash_part, present_part));
+        (hashes, present) = (hash_rest, present_rest);
+    }
+    parts.into_par_iter().for_each(|(array, hashes, present)| {
+        if let Some(validity) = array.validity() {
+            for (row, valid) in present.iter_mut().zip(validity.iter()) {
+                *row &= valid;
+            }
+        }
+        mix(array, hashes);
+    });
+}
+
 /// For each row of `frame`, how many rows share its values in the `key` columns (text or word
 /// columns); null where one of them is null (a missing value is nobody's duplicate).
 pub(super) fn count_over(frame: &DataFrame, key: &[&str], name: &str) -> PolarsResult<Column> {
@@ -125,15 +112,12 @@ pub(super) fn count_over(frame: &DataFrame, key: &[&str], name: &str) -> PolarsR
         .iter()
         .map(|k| KeyColumn::new(frame, k))
         .collect::<PolarsResult<_>>()?;
-    let mut present = vec![true; height];
-    for column in &columns {
-        column.clear_nulls(&mut present);
-    }
     // A null row's hash mixes whatever its buffer holds; it is never read.
     let state = foldhash::fast::FixedState::with_seed(0x5eed);
     let mut hashes = vec![0u64; height];
+    let mut present = vec![true; height];
     for column in &columns {
-        column.hash_into(&state, &mut hashes);
+        column.mix_into(&state, &mut hashes, &mut present);
     }
 
     let present_hashes: Vec<u64> = hashes
