@@ -1,7 +1,8 @@
 //! Reading a large export a block of whole records at a time, what the LDIF reader ([`onprem`])
-//! and the JSON-lines reader ([`snapshot`]) share: the next block read into one reused buffer,
-//! after the start of the record the block before it cut off, and room for the whole file's
-//! objects estimated from the first block's.
+//! and the JSON-lines reader ([`snapshot`]) share: the next block read into a reused buffer,
+//! after the start of the record the block before it cut off (each reader reads it into a second
+//! buffer while it parses the first), and room for the whole file's objects estimated from the
+//! first block's.
 //!
 //! It owns only the bytes and the estimate: where a record ends, the text's encoding and what a
 //! record means are each reader's.

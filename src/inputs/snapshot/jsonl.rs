@@ -1,8 +1,8 @@
 //! A JSON-lines collection file (`users.jsonl`: one Graph object per line, as `collect` writes
 //! them) read a block at a time: a million users are a gigabyte of text, which read whole was
 //! held, with the objects parsed from it, until the last line was parsed (and faulted into fresh
-//! pages first). A block of whole lines is checked to be UTF-8, its lines parsed on every core,
-//! and the next block read into the same buffer.
+//! pages first). A block of whole lines is checked to be UTF-8 and its lines parsed on every
+//! core while the next block is read into a second buffer; the two buffers then change places.
 //!
 //! It owns the block reading and line numbering; what a record means is [`parse_record`]'s, which
 //! record of an id is kept is [`FirstOfEachId`]'s, and what the collection's state is,
@@ -51,11 +51,10 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
     // Windows tools like to write a UTF-8 byte-order mark; it is not JSON. Offsets in messages
     // count from after it, as for a whole file.
     let mut bom = 0;
-    let mut at_end = false;
-    while !at_end {
-        // A block more after what is left of the last one (the start of a line), and another
-        // while one line is longer than that.
-        at_end = read_block(&mut file, &mut buffer, block).map_err(io)?;
+    // Where the next block is read while `buffer`'s is parsed; the two then change places.
+    let mut next: Vec<u8> = Vec::new();
+    let mut at_end = read_block(&mut file, &mut buffer, block).map_err(io)?;
+    loop {
         if buffer_at == 0 && buffer.starts_with(b"\xEF\xBB\xBF") {
             buffer.drain(..3);
             (buffer_at, bom) = (3, 3);
@@ -66,14 +65,34 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
         } else if let Some(last) = memchr::memrchr(b'\n', &buffer) {
             last + 1
         } else {
+            at_end = read_block(&mut file, &mut buffer, block).map_err(io)?;
             continue;
         };
         let text = simdutf8::compat::from_utf8(&buffer[..end])
             .map_err(|e| not_utf8(path, buffer_at - bom + e.valid_up_to() as u64))?;
-        for (found, quoted) in found.iter_mut().zip(&quoted) {
-            *found = *found || memchr::memmem::find(text.as_bytes(), quoted.as_bytes()).is_some();
+        // The next block (after the start of the line this one cut off) is read, and this one
+        // searched for the properties, while its lines are parsed: read between parses, the
+        // kernel's copy left a core idle every block (docs/performance.md).
+        if !at_end {
+            next.clear();
+            // As large as `buffer`, once: grown block by block it would be moved over and over.
+            next.reserve_exact(buffer.capacity());
+            next.extend_from_slice(&buffer[end..]);
         }
-        let (raws, results, newlines) = parse_lines::<T>(path, text, lines_before);
+        let ((raws, results, newlines), read) = rayon::join(
+            || parse_lines::<T>(path, text, lines_before),
+            || {
+                for (found, quoted) in found.iter_mut().zip(&quoted) {
+                    *found = *found
+                        || memchr::memmem::find(text.as_bytes(), quoted.as_bytes()).is_some();
+                }
+                if at_end {
+                    Ok(true)
+                } else {
+                    read_block(&mut file, &mut next, block)
+                }
+            },
+        );
         if first.objects.is_empty() && end > 0 {
             // Room for the whole file's objects at once, estimated from this block's.
             reserve_for_file(&mut first.objects, results.len(), end, total);
@@ -91,8 +110,12 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
         };
         first.keep_each(results, &raws, buffer_at, first_raw, path, &mut rejected)?;
         lines_before += newlines;
-        buffer.drain(..end);
         buffer_at += end as u64;
+        if at_end {
+            break;
+        }
+        std::mem::swap(&mut buffer, &mut next);
+        at_end = read.map_err(io)?;
     }
     let parsed = Parsed {
         objects: first.objects,
