@@ -66,33 +66,98 @@ pub(super) fn check_line_ends(text: &str, path: &Path) -> Result<(), ImportError
 }
 
 /// An LDIF file read a block of whole records at a time ([`read`] gives it the whole file as
-/// one block): the outcome is that of one pass over the file, whatever the blocks.
+/// one block): the outcome is that of one pass over the file, whatever the blocks. A block is
+/// parsed ([`Reader::parse_beside`]) and its objects then added to the outcome
+/// ([`Reader::add`]), which may be done while the next block is parsed.
 pub(super) struct Reader<'a> {
+    parser: BlockParser<'a>,
+    collected: Collected,
+}
+
+/// What parsing a block needs: the file and options, and where the block lies in the file.
+struct BlockParser<'a> {
     /// The file, named by every object read from it with this one path.
     file: Arc<Path>,
     options: &'a ImportOptions,
-    out: ImportOutcome,
-    dialect: Dialect,
-    /// Lines in the blocks read so far.
+    /// Lines in the blocks parsed so far.
     lines_before: usize,
     blocks: usize,
 }
 
+/// The outcome of the blocks added so far.
+pub(super) struct Collected {
+    out: ImportOutcome,
+    dialect: Dialect,
+}
+
+/// One block parsed, a part per chunk, in file order; not yet added to the outcome.
+pub(super) struct ParsedBlock(Vec<Result<(ImportOutcome, Dialect), ImportError>>);
+
 impl<'a> Reader<'a> {
     pub(super) fn new(path: &Path, options: &'a ImportOptions) -> Self {
         Reader {
-            file: path.into(),
-            options,
-            out: ImportOutcome::default(),
-            dialect: Dialect::default(),
-            lines_before: 0,
-            blocks: 0,
+            parser: BlockParser {
+                file: path.into(),
+                options,
+                lines_before: 0,
+                blocks: 0,
+            },
+            collected: Collected {
+                out: ImportOutcome::default(),
+                dialect: Dialect::default(),
+            },
         }
     }
 
     /// Reads `text`, the next block: whole records, starting at a blank line or the file's
     /// start.
     pub(super) fn block(&mut self, text: &str) -> Result<(), ImportError> {
+        let parsed = self.parser.parse(text);
+        self.collected.add(parsed)
+    }
+
+    /// Parses `text`, the next block, and meanwhile, on another core, runs `beside` with the
+    /// outcome so far (to add the block parsed before it, say). The parsed block is added with
+    /// [`Reader::add`] or [`Collected::add`].
+    pub(super) fn parse_beside<R: Send>(
+        &mut self,
+        text: &str,
+        beside: impl FnOnce(&mut Collected) -> R + Send,
+    ) -> (ParsedBlock, R) {
+        let (parser, collected) = (&mut self.parser, &mut self.collected);
+        rayon::join(|| parser.parse(text), || beside(collected))
+    }
+
+    /// Adds a block [`Reader::parse_beside`] parsed to the outcome.
+    pub(super) fn add(&mut self, parsed: ParsedBlock) -> Result<(), ImportError> {
+        self.collected.add(parsed)
+    }
+
+    /// Makes room for the objects of a file of `total` bytes, `read` of which gave those added
+    /// so far ([`reserve_for_file`](crate::inputs::blocks::reserve_for_file)).
+    pub(super) fn expect(&mut self, read: usize, total: u64) {
+        let objects = &mut self.collected.out.objects;
+        crate::inputs::blocks::reserve_for_file(objects, objects.len(), read, total);
+    }
+
+    /// The lines of the blocks parsed so far.
+    pub(super) fn lines_read(&self) -> usize {
+        self.parser.lines_before
+    }
+
+    /// The outcome, once every block is read and added; `last` is the last block.
+    pub(super) fn finish(self, last: &str) -> ImportOutcome {
+        let Collected { mut out, dialect } = self.collected;
+        out.warnings.extend(dialect.truncation_warning());
+        reject_cut_off_last_record(last, self.parser.lines_before, &self.parser.file, &mut out);
+        out
+    }
+}
+
+impl BlockParser<'_> {
+    /// Parses `text`, whole records starting at a blank line or the file's start, in chunks on
+    /// every core, and counts its lines.
+    fn parse(&mut self, text: &str) -> ParsedBlock {
         use rayon::prelude::*;
         let chunks = if text.len() > PARALLEL_ABOVE {
             split_at_records(text, rayon::current_num_threads().max(1) * 4)
@@ -113,7 +178,7 @@ impl<'a> Reader<'a> {
             })
             .collect();
         let first_block = self.blocks == 0;
-        let parts: Vec<Result<(ImportOutcome, Dialect), ImportError>> = chunks
+        let parts = chunks
             .par_iter()
             .zip(offsets.par_iter())
             .enumerate()
@@ -127,6 +192,17 @@ impl<'a> Reader<'a> {
                 )
             })
             .collect();
+        self.lines_before += newlines.iter().sum::<usize>();
+        self.blocks += 1;
+        ParsedBlock(parts)
+    }
+}
+
+impl Collected {
+    /// Adds a parsed block's objects, rejected records and skipped classes, in file order; the
+    /// first error of the block is returned (the parts after it are not added).
+    pub(super) fn add(&mut self, parsed: ParsedBlock) -> Result<(), ImportError> {
+        let ParsedBlock(parts) = parsed;
         // Room for every object of the block at once: growing the vector part by part moved a
         // million objects (half a gigabyte) several times over.
         self.out.objects.reserve(
@@ -145,28 +221,7 @@ impl<'a> Reader<'a> {
                 *self.out.skipped_classes.entry(class).or_default() += n;
             }
         }
-        self.lines_before += newlines.iter().sum::<usize>();
-        self.blocks += 1;
         Ok(())
-    }
-
-    /// Makes room for the objects of a file of `total` bytes, `read` of which gave those read so
-    /// far ([`reserve_for_file`](crate::inputs::blocks::reserve_for_file)).
-    pub(super) fn expect(&mut self, read: usize, total: u64) {
-        let parsed = self.out.objects.len();
-        crate::inputs::blocks::reserve_for_file(&mut self.out.objects, parsed, read, total);
-    }
-
-    /// The lines of the blocks read so far.
-    pub(super) fn lines_read(&self) -> usize {
-        self.lines_before
-    }
-
-    /// The outcome, once every block is read; `last` is the last block.
-    pub(super) fn finish(mut self, last: &str) -> ImportOutcome {
-        self.out.warnings.extend(self.dialect.truncation_warning());
-        reject_cut_off_last_record(last, self.lines_before, &self.file, &mut self.out);
-        self.out
     }
 }
 

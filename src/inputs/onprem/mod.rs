@@ -600,6 +600,8 @@ fn ldif_in_blocks(
     let mut reader: Option<ldif::Reader> = None;
     // Where the next block is read while `buffer`'s is parsed; the two then change places.
     let mut next: Vec<u8> = Vec::new();
+    // A block parsed but not yet added to the outcome (added while the next one is parsed).
+    let mut pending: Option<ldif::ParsedBlock> = None;
     loop {
         let rest = &buffer[start..];
         let cut = if at_end {
@@ -609,15 +611,20 @@ fn ldif_in_blocks(
         };
         let Some(cut) = cut else {
             // One record larger than what was read: read on.
-            at_end = read_block(file, &mut buffer, block).map_err(io)?;
+            at_end = read_block(file, &mut buffer, block)
+                .map_err(|error| pending_first(&mut reader, &mut pending, io(error)))?;
             continue;
         };
         // simdutf8's check, as polars runs on string buffers: std's took 3 % of the import.
-        let text = simdutf8::compat::from_utf8(&rest[..cut]).map_err(|err| {
-            let bad = err.valid_up_to();
-            let lines_before = reader.as_ref().map_or(0, ldif::Reader::lines_read);
-            not_utf8(path, lines_before + line_of_offset(rest, bad), offset + bad)
-        })?;
+        let text = match simdutf8::compat::from_utf8(&rest[..cut]) {
+            Ok(text) => text,
+            Err(err) => {
+                let bad = err.valid_up_to();
+                let lines_before = reader.as_ref().map_or(0, ldif::Reader::lines_read);
+                let error = not_utf8(path, lines_before + line_of_offset(rest, bad), offset + bad);
+                return Err(pending_first(&mut reader, &mut pending, error));
+            }
+        };
         let mut current = if let Some(current) = reader.take() {
             current
         } else {
@@ -628,29 +635,53 @@ fn ldif_in_blocks(
             ldif::Reader::new(path, options)
         };
         if at_end {
+            if let Some(parsed) = pending.take() {
+                current.add(parsed)?;
+            }
             current.block(text)?;
             return Ok(Blocks::Read(current.finish(text)));
         }
-        // The next block is read while this one is parsed, after the start of the record this
-        // one cut off: the kernel's copy of a block is a fifth of its parse, and read between
-        // parses it left a core idle every time (docs/performance.md).
+        // While this block is parsed, the next one is read, after the start of the record this
+        // one cut off, and the block before it is added to the outcome (its objects moved into
+        // place, fresh pages for most of them): read and added between parses, a core was idle
+        // for a fifth of the import (docs/performance.md).
         next.clear();
         // As large as `buffer`, once: grown block by block it would be moved over and over.
         next.reserve_exact(buffer.capacity());
         next.extend_from_slice(&rest[cut..]);
-        let (parsed, read) = rayon::join(
-            || current.block(text),
-            || read_block(file, &mut next, block),
-        );
-        parsed?;
+        let earlier = pending.take();
+        let (parsed, (read, added)) = current.parse_beside(text, |collected| {
+            let added = earlier.map_or(Ok(()), |earlier| collected.add(earlier));
+            (read_block(file, &mut next, block), added)
+        });
+        // The earlier block's errors come first, as they would in one pass.
+        added?;
         if offset == bom {
+            // The first block is added at once: the room for the whole file is estimated from
+            // its objects.
+            current.add(parsed)?;
             current.expect(cut, size);
+        } else {
+            pending = Some(parsed);
         }
         reader = Some(current);
         offset += cut;
         std::mem::swap(&mut buffer, &mut next);
         start = 0;
-        at_end = read.map_err(io)?;
+        at_end = read.map_err(|error| pending_first(&mut reader, &mut pending, io(error)))?;
+    }
+}
+
+/// `error`, met after the `pending` block was parsed, unless adding that block fails first: in
+/// one pass over the file its error would have come first.
+fn pending_first(
+    reader: &mut Option<ldif::Reader>,
+    pending: &mut Option<ldif::ParsedBlock>,
+    error: ImportError,
+) -> ImportError {
+    match (reader.as_mut(), pending.take()) {
+        (Some(reader), Some(parsed)) => reader.add(parsed).err().unwrap_or(error),
+        _ => error,
     }
 }
 

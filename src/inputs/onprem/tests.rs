@@ -562,3 +562,30 @@ fn an_ldif_export_read_in_blocks_gives_what_it_gives_read_whole() {
         ["ldif-only-comments.ldif", "ldif-utf16le-no-bom.ldif"]
     );
 }
+
+/// Read in blocks, a block is added to the outcome while the next is parsed: an error in an
+/// earlier block still comes before a later block's, as it does in one pass over the file.
+#[test]
+fn an_earlier_blocks_error_comes_before_a_later_blocks_in_blocks_too() {
+    let record = |n: usize| {
+        format!(
+            "dn: CN=U{n},DC=x,DC=com\nobjectClass: user\nobjectGUID:: AAAAAAAAAAAAAAAAAAAA{n:04}==\n\n"
+        )
+    };
+    // The bad line in one block, the bad byte a few records on, in the next (4 lines a record).
+    let mut bytes: Vec<u8> = (0..196).map(record).collect::<String>().into_bytes();
+    bytes.extend_from_slice(b"not a record line\n\n");
+    for n in 196..199 {
+        bytes.extend_from_slice(record(n).as_bytes());
+    }
+    bytes.extend_from_slice(b"dn: CN=Bad\xff,DC=x,DC=com\nobjectClass: user\n\n");
+    for block in [128, 256, 400] {
+        let (outcome, in_blocks) = read_in_blocks(&bytes, block);
+        assert!(in_blocks, "read in blocks of {block}");
+        let error = outcome.expect_err("not valid LDIF").to_string();
+        assert!(
+            error.contains("line 785: expected a record starting with `dn:`"),
+            "blocks of {block}: {error}"
+        );
+    }
+}
