@@ -73,8 +73,12 @@ pub(crate) fn publish(
         // run leaves the previous run's files, never a mix (see `replace`).
         let staging = Staging::begin(out)?;
         let dir = staging.path();
-        let written = report::write_all(&audit, dir)?;
-        let cleanup_files = cleanup::write_all(&audit.findings, &audit.rule_cleanup, dir)?;
+        // Side by side: neither writes a file the other does.
+        let (written, cleanup_files) = rayon::join(
+            || report::write_all(&audit, dir),
+            || cleanup::write_all(&audit.findings, &audit.rule_cleanup, dir),
+        );
+        let (written, cleanup_files) = (written?, cleanup_files?);
         if options.csv_bom {
             cleanup::add_utf8_bom(&written)?;
             cleanup::add_utf8_bom(&cleanup_files)?;
