@@ -399,8 +399,11 @@ fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
     };
     let cloud = CloudSnapshot {
         users: vec![
-            // The SID wins over a DN another cloud user also carries.
+            // The SID wins over a DN another cloud user also carries; of two users with the
+            // SID (in either case), the last.
+            cloud_user("sid-first", Some("S-1-5-21-1-2-3-1"), None, None, true),
             cloud_user("sid", Some("s-1-5-21-1-2-3-1"), None, None, true),
+            cloud_user("sid-other", Some("S-1-5-21-1-2-3-9"), None, None, true),
             cloud_user(
                 "dn-of-1",
                 None,
