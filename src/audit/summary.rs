@@ -144,9 +144,11 @@ fn count_objects(
             for counts in objects.values_mut() {
                 counts.onprem_only = Some(0);
             }
+            // On the row, which names the object as its GUID does: a million GUIDs' text hashed
+            // took the summary 0.1 s.
             let rows = query(
                 ctx,
-                "SELECT o.object_type, NULL AS none, CAST(COUNT(*) AS BIGINT) AS n FROM onprem_objects o ANTI JOIN onprem_links l ON o.object_guid = l.object_guid GROUP BY o.object_type",
+                "SELECT o.object_type, NULL AS none, CAST(COUNT(*) AS BIGINT) AS n FROM onprem_objects o ANTI JOIN onprem_links l ON o.object_row = l.object_row GROUP BY o.object_type",
             )?;
             for (kind, _, n) in rows {
                 objects.entry(kind).or_default().onprem_only = Some(n);
