@@ -35,18 +35,20 @@ releases them once the conflict is gone; the error then disappears on its own.
 */
 -- One source per cloud object: two on-prem objects sharing an anchor (duplicate-source-anchor)
 -- must not turn one error entry into two findings.
+-- The errors meet the links and the cloud objects on the object's row, which names it as its
+-- id does: a number is hashed faster than a million ids' text (0.1 s at 1M).
 WITH sources AS (
     -- Only the links of objects with an error: grouping every link first cost a second at 1M.
-    SELECT l.cloud_object_id, MIN(l.object_guid) AS source_guid
+    SELECT l.cloud_object_row, MIN(l.object_guid) AS source_guid
     FROM onprem_links l
-    SEMI JOIN provisioning_errors pe ON l.cloud_object_id = pe.object_id
-    GROUP BY l.cloud_object_id
+    SEMI JOIN provisioning_errors pe ON l.cloud_object_row = pe.object_row
+    GROUP BY l.cloud_object_row
 ),
 errors AS (
     SELECT e.*, c.display_name, l.source_guid
     FROM provisioning_errors e
-    JOIN cloud_objects c ON e.object_id = c.id
-    LEFT JOIN sources l ON e.object_id = l.cloud_object_id
+    JOIN cloud_objects c ON e.object_row = c.object_row
+    LEFT JOIN sources l ON e.object_row = l.cloud_object_row
 ),
 cloud_holders AS (
     SELECT e.object_id, e.kind, e.address, STRING_AGG(c.object_type || ' ' || c.id, ', ') AS holders,

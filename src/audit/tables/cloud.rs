@@ -75,6 +75,8 @@ table! {
 
 /// One row of `provisioning_errors`: an error and the object carrying it.
 struct ErrorRow<'a> {
+    /// The object's row number in `cloud_objects`.
+    object_row: usize,
     object: &'a DirectoryObject,
     object_type: &'static str,
     error: &'a ProvisioningError,
@@ -84,6 +86,7 @@ table! {
     pub(crate) const PROVISIONING_ERRORS = "provisioning_errors", "Every onPremisesProvisioningErrors entry of users, contacts and groups.";
     fn provisioning_errors_frame(&[ErrorRow<'_>]) |r| {
         "object_id": Str = "the cloud object carrying the error" => Some(&r.object.id),
+        "object_row": Int = "the cloud object carrying the error: cloud_objects.object_row (join on it: see docs/rules.md)" => Some(count(r.object_row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "category": Str = "PropertyConflict (the only documented category)" => r.error.category.as_ref(),
         "property": Str = "UserPrincipalName or ProxyAddress (Graph also writes ProxyAddresses)" => error_property(r.error.property_causing_error.as_deref()),
@@ -458,11 +461,13 @@ fn directory_chunk_frames(
                 || {
                     let rows: Vec<ErrorRow<'_>> = all
                         .iter()
-                        .flat_map(|(object, object_type)| {
+                        .enumerate()
+                        .flat_map(|(i, (object, object_type))| {
                             object
                                 .on_premises_provisioning_errors
                                 .iter()
                                 .map(move |error| ErrorRow {
+                                    object_row: first_row + i,
                                     object,
                                     object_type,
                                     error,
