@@ -30,6 +30,16 @@ pub(crate) fn read_block(
     Ok(read < block)
 }
 
+/// Makes `next` the buffer the next block is read into, after `cut_off` (the start of the record
+/// the current block cut off), with room for `capacity` bytes (the current buffer's), made once:
+/// grown block by block it would be moved over and over. A reader reads into it while it parses
+/// the current block, and the two buffers then change places.
+pub(crate) fn start_next(next: &mut Vec<u8>, capacity: usize, cut_off: &[u8]) {
+    next.clear();
+    next.reserve_exact(capacity);
+    next.extend_from_slice(cut_off);
+}
+
 /// Room kept beside a block for the start of a record the block before it cut off (a record is
 /// a few kilobytes at most; a longer one makes the buffer grow once).
 const CUT_RECORD_ROOM: usize = 1 << 20;
@@ -63,6 +73,17 @@ mod tests {
         assert_eq!(buffer, b"cut01234567");
         assert!(read_block(&mut file, &mut buffer, 4).unwrap());
         assert_eq!(buffer, b"cut0123456789");
+    }
+
+    #[test]
+    fn the_next_buffer_starts_with_the_cut_off_record_and_room_for_a_block() {
+        let mut next = b"an earlier block".to_vec();
+        start_next(&mut next, 64, b"dn: CN=cut");
+        assert_eq!(next, b"dn: CN=cut");
+        assert!(next.capacity() >= 64, "{}", next.capacity());
+        let mut file: &[u8] = b",DC=x";
+        assert!(read_block(&mut file, &mut next, 16).unwrap());
+        assert_eq!(next, b"dn: CN=cut,DC=x");
     }
 
     #[test]

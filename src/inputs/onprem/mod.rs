@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::guid::hex_digit;
-use crate::inputs::blocks::read_block;
+use crate::inputs::blocks::{read_block, start_next};
 use crate::inputs::lines::count_newlines;
 use crate::text::{lowercase_hash, same_lowercase};
 use base64::Engine as _;
@@ -645,10 +645,7 @@ fn ldif_in_blocks(
         // one cut off, and the block before it is added to the outcome (its objects moved into
         // place, fresh pages for most of them): read and added between parses, a core was idle
         // for a fifth of the import (docs/performance.md).
-        next.clear();
-        // As large as `buffer`, once: grown block by block it would be moved over and over.
-        next.reserve_exact(buffer.capacity());
-        next.extend_from_slice(&rest[cut..]);
+        start_next(&mut next, buffer.capacity(), &rest[cut..]);
         let earlier = pending.take();
         let (parsed, (read, added)) = current.parse_beside(text, |collected| {
             let added = earlier.map_or(Ok(()), |earlier| collected.add(earlier));

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::{FirstOfEachId, HasId, Line, Parsed, Place, SnapshotError, not_utf8, parse_record};
-use crate::inputs::blocks::{read_block, reserve_for_file};
+use crate::inputs::blocks::{read_block, reserve_for_file, start_next};
 use crate::inputs::onprem::RejectedRecord;
 
 /// How much of the file is read at a time (a line longer than this is read whole all the same):
@@ -74,10 +74,7 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
         // searched for the properties, while its lines are parsed: read between parses, the
         // kernel's copy left a core idle every block (docs/performance.md).
         if !at_end {
-            next.clear();
-            // As large as `buffer`, once: grown block by block it would be moved over and over.
-            next.reserve_exact(buffer.capacity());
-            next.extend_from_slice(&buffer[end..]);
+            start_next(&mut next, buffer.capacity(), &buffer[end..]);
         }
         let ((raws, results, newlines), read) = rayon::join(
             || parse_lines::<T>(path, text, lines_before),
