@@ -101,6 +101,6 @@ SELECT
     s.cloud_admin_roles,
     CASE WHEN hm.blocked THEN 'true' END AS hard_match_blocked
 FROM soft_match_candidates s
-JOIN onprem_objects o ON s.object_guid = o.object_guid
+JOIN onprem_objects o ON s.object_row = o.object_row
 CROSS JOIN hard_match hm
 WHERE s.verdict = 'refused'

@@ -47,5 +47,5 @@ SELECT
     o.object_type AS onprem_object_type,
     s.cloud_sync_state
 FROM soft_match_candidates s
-JOIN onprem_objects o ON s.object_guid = o.object_guid
+JOIN onprem_objects o ON s.object_row = o.object_row
 WHERE s.verdict = 'type_mismatch'

@@ -51,6 +51,6 @@ SELECT
     o.source_anchor AS onprem_source_anchor,
     CASE WHEN hm.blocked THEN 'true' END AS hard_match_blocked
 FROM soft_match_candidates s
-JOIN onprem_objects o ON s.object_guid = o.object_guid
+JOIN onprem_objects o ON s.object_row = o.object_row
 CROSS JOIN hard_match hm
 WHERE s.verdict = 'takeover'

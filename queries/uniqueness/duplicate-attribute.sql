@@ -80,7 +80,7 @@ onprem_pairs AS (
 taken_over AS (
     SELECT s.cloud_object_id, MAX(CASE WHEN o.primary_smtp IS NOT NULL THEN 1 ELSE 0 END) = 1 AS smtp_overwritten
     FROM soft_match_candidates s
-    JOIN onprem_objects o ON s.object_guid = o.object_guid
+    JOIN onprem_objects o ON s.object_row = o.object_row
     WHERE s.verdict = 'takeover'
     GROUP BY s.cloud_object_id
 ),

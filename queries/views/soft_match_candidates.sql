@@ -49,7 +49,7 @@ cloud objects that soft match will consider, and predicts the verdict, as Micros
 - https://learn.microsoft.com/graph/api/resources/onpremisesdirectorysynchronizationfeature
 */
 WITH unlinked AS (
-    SELECT o.object_guid, o.object_type, o.upn_lower, o.primary_smtp, o.mail_enabled
+    SELECT o.object_guid, o.object_row, o.object_type, o.upn_lower, o.primary_smtp, o.mail_enabled
     FROM onprem_objects o
     ANTI JOIN onprem_links l ON o.object_row = l.object_row
 ),
@@ -62,12 +62,12 @@ switches AS (
     FROM sync_features
 ),
 match_keys AS (
-    SELECT u.object_guid, u.object_type, 'upn' AS kind, u.upn_lower AS address, 'userPrincipalName' AS attribute
+    SELECT u.object_guid, u.object_row, u.object_type, 'upn' AS kind, u.upn_lower AS address, 'userPrincipalName' AS attribute
     FROM unlinked u
     CROSS JOIN switches s
     WHERE u.object_type = 'user' AND u.upn_lower IS NOT NULL AND NOT s.upn_key_off
     UNION ALL
-    SELECT object_guid, object_type, 'smtp' AS kind, primary_smtp AS address, 'proxyAddresses' AS attribute
+    SELECT object_guid, object_row, object_type, 'smtp' AS kind, primary_smtp AS address, 'proxyAddresses' AS attribute
     FROM unlinked
     WHERE primary_smtp IS NOT NULL AND mail_enabled
 ),
@@ -82,6 +82,9 @@ admins AS (
 pairs_found AS (
     SELECT
         k.object_guid,
+        -- The on-prem object's row too: the rules that read the candidates join
+        -- `onprem_objects` on it (a number hashes faster than a million GUIDs' text).
+        k.object_row,
         k.object_type AS onprem_object_type,
         k.kind,
         k.address,
