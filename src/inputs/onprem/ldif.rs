@@ -66,12 +66,14 @@ pub(super) fn check_line_ends(text: &str, path: &Path) -> Result<(), ImportError
 }
 
 /// An LDIF file read a block of whole records at a time ([`read`] gives it the whole file as
-/// one block): the outcome is that of one pass over the file, whatever the blocks. A block is
-/// parsed ([`Reader::parse_beside`]) and its objects then added to the outcome
-/// ([`Reader::add`]), which may be done while the next block is parsed.
+/// one block): the outcome is that of one pass over the file, whatever the blocks. A block may be
+/// parsed ahead ([`Reader::parse_ahead`]): its objects are then added to the outcome while the
+/// next block is parsed, and its errors still come before any met after it.
 pub(super) struct Reader<'a> {
     parser: BlockParser<'a>,
     collected: Collected,
+    /// A block parsed ahead, not yet added to the outcome.
+    pending: Option<ParsedBlock>,
 }
 
 /// What parsing a block needs: the file and options, and where the block lies in the file.
@@ -85,13 +87,13 @@ struct BlockParser<'a> {
 }
 
 /// The outcome of the blocks added so far.
-pub(super) struct Collected {
+struct Collected {
     out: ImportOutcome,
     dialect: Dialect,
 }
 
 /// One block parsed, a part per chunk, in file order; not yet added to the outcome.
-pub(super) struct ParsedBlock(Vec<Result<(ImportOutcome, Dialect), ImportError>>);
+struct ParsedBlock(Vec<Result<(ImportOutcome, Dialect), ImportError>>);
 
 impl<'a> Reader<'a> {
     pub(super) fn new(path: &Path, options: &'a ImportOptions) -> Self {
@@ -106,31 +108,53 @@ impl<'a> Reader<'a> {
                 out: ImportOutcome::default(),
                 dialect: Dialect::default(),
             },
+            pending: None,
         }
     }
 
     /// Reads `text`, the next block: whole records, starting at a blank line or the file's
     /// start.
     pub(super) fn block(&mut self, text: &str) -> Result<(), ImportError> {
+        self.catch_up()?;
         let parsed = self.parser.parse(text);
         self.collected.add(parsed)
     }
 
-    /// Parses `text`, the next block, and meanwhile, on another core, runs `beside` with the
-    /// outcome so far (to add the block parsed before it, say). The parsed block is added with
-    /// [`Reader::add`] or [`Collected::add`].
-    pub(super) fn parse_beside<R: Send>(
+    /// Parses `text`, the next block, and meanwhile, on another core, adds the block parsed
+    /// ahead before it (if any) and runs `beside` (reading the block after, say). Returns
+    /// whether that earlier block was added without an error, and what `beside` gave; this
+    /// block is left to be added by the next call, [`Reader::block`] or [`Reader::catch_up`].
+    pub(super) fn parse_ahead<R: Send>(
         &mut self,
         text: &str,
-        beside: impl FnOnce(&mut Collected) -> R + Send,
-    ) -> (ParsedBlock, R) {
+        beside: impl FnOnce() -> R + Send,
+    ) -> (Result<(), ImportError>, R) {
+        let earlier = self.pending.take();
         let (parser, collected) = (&mut self.parser, &mut self.collected);
-        rayon::join(|| parser.parse(text), || beside(collected))
+        let (parsed, added) = rayon::join(
+            || parser.parse(text),
+            || {
+                (
+                    earlier.map_or(Ok(()), |earlier| collected.add(earlier)),
+                    beside(),
+                )
+            },
+        );
+        self.pending = Some(parsed);
+        added
     }
 
-    /// Adds a block [`Reader::parse_beside`] parsed to the outcome.
-    pub(super) fn add(&mut self, parsed: ParsedBlock) -> Result<(), ImportError> {
-        self.collected.add(parsed)
+    /// Adds the block parsed ahead, if any, to the outcome.
+    pub(super) fn catch_up(&mut self) -> Result<(), ImportError> {
+        self.pending
+            .take()
+            .map_or(Ok(()), |parsed| self.collected.add(parsed))
+    }
+
+    /// `error`, met after the blocks parsed so far, unless the block parsed ahead has one: in
+    /// one pass over the file that one would have come first.
+    pub(super) fn error_after(&mut self, error: ImportError) -> ImportError {
+        self.catch_up().err().unwrap_or(error)
     }
 
     /// Makes room for the objects of a file of `total` bytes, `read` of which gave those added
@@ -147,6 +171,10 @@ impl<'a> Reader<'a> {
 
     /// The outcome, once every block is read and added; `last` is the last block.
     pub(super) fn finish(self, last: &str) -> ImportOutcome {
+        debug_assert!(
+            self.pending.is_none(),
+            "every block is added before the outcome"
+        );
         let Collected { mut out, dialect } = self.collected;
         out.warnings.extend(dialect.truncation_warning());
         reject_cut_off_last_record(last, self.parser.lines_before, &self.parser.file, &mut out);
@@ -201,7 +229,7 @@ impl BlockParser<'_> {
 impl Collected {
     /// Adds a parsed block's objects, rejected records and skipped classes, in file order; the
     /// first error of the block is returned (the parts after it are not added).
-    pub(super) fn add(&mut self, parsed: ParsedBlock) -> Result<(), ImportError> {
+    fn add(&mut self, parsed: ParsedBlock) -> Result<(), ImportError> {
         let ParsedBlock(parts) = parsed;
         // Room for every object of the block at once: growing the vector part by part moved a
         // million objects (half a gigabyte) several times over.

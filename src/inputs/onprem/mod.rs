@@ -600,8 +600,11 @@ fn ldif_in_blocks(
     let mut reader: Option<ldif::Reader> = None;
     // Where the next block is read while `buffer`'s is parsed; the two then change places.
     let mut next: Vec<u8> = Vec::new();
-    // A block parsed but not yet added to the outcome (added while the next one is parsed).
-    let mut pending: Option<ldif::ParsedBlock> = None;
+    // An error met after a block was parsed ahead: that block's own error comes first.
+    let error_after = |reader: &mut Option<ldif::Reader>, error| match reader {
+        Some(reader) => reader.error_after(error),
+        None => error,
+    };
     loop {
         let rest = &buffer[start..];
         let cut = if at_end {
@@ -612,7 +615,7 @@ fn ldif_in_blocks(
         let Some(cut) = cut else {
             // One record larger than what was read: read on.
             at_end = read_block(file, &mut buffer, block)
-                .map_err(|error| pending_first(&mut reader, &mut pending, io(error)))?;
+                .map_err(|error| error_after(&mut reader, io(error)))?;
             continue;
         };
         // simdutf8's check, as polars runs on string buffers: std's took 3 % of the import.
@@ -622,7 +625,7 @@ fn ldif_in_blocks(
                 let bad = err.valid_up_to();
                 let lines_before = reader.as_ref().map_or(0, ldif::Reader::lines_read);
                 let error = not_utf8(path, lines_before + line_of_offset(rest, bad), offset + bad);
-                return Err(pending_first(&mut reader, &mut pending, error));
+                return Err(error_after(&mut reader, error));
             }
         };
         let mut current = if let Some(current) = reader.take() {
@@ -635,9 +638,6 @@ fn ldif_in_blocks(
             ldif::Reader::new(path, options)
         };
         if at_end {
-            if let Some(parsed) = pending.take() {
-                current.add(parsed)?;
-            }
             current.block(text)?;
             return Ok(Blocks::Read(current.finish(text)));
         }
@@ -646,39 +646,19 @@ fn ldif_in_blocks(
         // place, fresh pages for most of them): read and added between parses, a core was idle
         // for a fifth of the import (docs/performance.md).
         start_next(&mut next, buffer.capacity(), &rest[cut..]);
-        let earlier = pending.take();
-        let (parsed, (read, added)) = current.parse_beside(text, |collected| {
-            let added = earlier.map_or(Ok(()), |earlier| collected.add(earlier));
-            (read_block(file, &mut next, block), added)
-        });
-        // The earlier block's errors come first, as they would in one pass.
+        let (added, read) = current.parse_ahead(text, || read_block(file, &mut next, block));
         added?;
         if offset == bom {
             // The first block is added at once: the room for the whole file is estimated from
             // its objects.
-            current.add(parsed)?;
+            current.catch_up()?;
             current.expect(cut, size);
-        } else {
-            pending = Some(parsed);
         }
         reader = Some(current);
         offset += cut;
         std::mem::swap(&mut buffer, &mut next);
         start = 0;
-        at_end = read.map_err(|error| pending_first(&mut reader, &mut pending, io(error)))?;
-    }
-}
-
-/// `error`, met after the `pending` block was parsed, unless adding that block fails first: in
-/// one pass over the file its error would have come first.
-fn pending_first(
-    reader: &mut Option<ldif::Reader>,
-    pending: &mut Option<ldif::ParsedBlock>,
-    error: ImportError,
-) -> ImportError {
-    match (reader.as_mut(), pending.take()) {
-        (Some(reader), Some(parsed)) => reader.add(parsed).err().unwrap_or(error),
-        _ => error,
+        at_end = read.map_err(|error| error_after(&mut reader, io(error)))?;
     }
 }
 
