@@ -712,58 +712,48 @@ fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
 /// gives the last of them (what a map filled in their order gives). The SIDs are hashed on every
 /// core and the table holds only each hash and the user's place: a million-key map of the SID
 /// texts, filled one user at a time, took 0.18 s (docs/performance.md).
-struct SidIndex<'s, 'a> {
-    users: &'s [&'a DirectoryObject],
-    table: hashbrown::HashTable<(u64, usize)>,
+struct SidIndex<'a> {
+    /// Each SID's hash, the SID and its (last) user.
+    table: hashbrown::HashTable<(u64, &'a str, &'a DirectoryObject)>,
     state: foldhash::fast::RandomState,
 }
 
-impl<'s, 'a> SidIndex<'s, 'a> {
-    fn new(users: &'s [&'a DirectoryObject]) -> Self {
+impl<'a> SidIndex<'a> {
+    fn new(users: &[&'a DirectoryObject]) -> Self {
         let state = foldhash::fast::RandomState::default();
         // `lowercase_hash` gives two texts that differ only in ASCII case one hash, which is all
         // an ASCII-case-blind comparison needs of it.
-        let hashes: Vec<Option<u64>> = users
+        let keyed: Vec<(u64, &'a str, &'a DirectoryObject)> = users
             .par_iter()
-            .map(|u| Some(lowercase_hash(&state, &[sid_of(u)?])))
+            .filter_map(|&user| {
+                let sid = user.on_premises_security_identifier.as_deref()?;
+                Some((lowercase_hash(&state, &[sid]), sid, user))
+            })
             .collect();
-        let mut table = hashbrown::HashTable::with_capacity(users.len());
-        for (place, hash) in hashes.into_iter().enumerate() {
-            let Some(hash) = hash else { continue };
-            let same = |&(h, other): &(u64, usize)| {
-                h == hash && same_sid(sid_of(users[other]), sid_of(users[place]))
-            };
-            match table.entry(hash, same, |&(h, _)| h) {
-                hashbrown::hash_table::Entry::Occupied(mut kept) => kept.get_mut().1 = place,
+        let mut table = hashbrown::HashTable::with_capacity(keyed.len());
+        for (hash, sid, user) in keyed {
+            let same = |&(h, other, _): &(u64, &str, _)| h == hash && same_sid(other, sid);
+            match table.entry(hash, same, |&(h, _, _)| h) {
+                hashbrown::hash_table::Entry::Occupied(mut kept) => kept.get_mut().2 = user,
                 hashbrown::hash_table::Entry::Vacant(new) => {
-                    new.insert((hash, place));
+                    new.insert((hash, sid, user));
                 }
             }
         }
-        SidIndex {
-            users,
-            table,
-            state,
-        }
+        SidIndex { table, state }
     }
 
     fn get(&self, sid: &str) -> Option<&'a DirectoryObject> {
         let hash = lowercase_hash(&self.state, &[sid]);
         self.table
-            .find(hash, |&(h, place)| {
-                h == hash && same_sid(sid_of(self.users[place]), Some(sid))
-            })
-            .map(|&(_, place)| self.users[place])
+            .find(hash, |&(h, other, _)| h == hash && same_sid(other, sid))
+            .map(|&(_, _, user)| user)
     }
 }
 
-fn sid_of(user: &DirectoryObject) -> Option<&str> {
-    user.on_premises_security_identifier.as_deref()
-}
-
 /// SIDs are compared without regard to ASCII case (`s-1-5-...` is the SID `S-1-5-...`).
-fn same_sid(a: Option<&str>, b: Option<&str>) -> bool {
-    matches!((a, b), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+fn same_sid(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Values under a key of `N` text parts compared without regard to case (as
