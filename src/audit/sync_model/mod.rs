@@ -710,8 +710,8 @@ fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
 
 /// The synced users by objectSid, compared without regard to ASCII case; a SID two users carry
 /// gives the last of them (what a map filled in their order gives). The SIDs are hashed on every
-/// core and the table holds only each hash and the user's place: a million-key map of the SID
-/// texts, filled one user at a time, took 0.18 s (docs/performance.md).
+/// core before they go into the table, which compares texts only where hashes meet: a map hashing
+/// a million SID texts as it was filled, one user at a time, took 0.18 s (docs/performance.md).
 struct SidIndex<'a> {
     /// Each SID's hash, the SID and its (last) user.
     table: hashbrown::HashTable<(u64, &'a str, &'a DirectoryObject)>,
