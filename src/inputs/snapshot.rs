@@ -39,6 +39,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Utc};
+use compact_str::CompactString;
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -285,32 +286,35 @@ fn millis_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<
     }
 }
 
-/// A user, contact or group as Graph returns it (the properties the audit reads).
+/// A user, contact or group as Graph returns it (the properties the audit reads). Its text
+/// other than the id is held as `CompactString`s: a value of up to 24 bytes (most display names
+/// and mailNicknames, the base64 immutable id, the domain name, Member/Guest) lies in the field
+/// itself, not in an allocation of its own.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DirectoryObject {
     pub id: String,
-    pub display_name: Option<String>,
-    pub user_principal_name: Option<String>,
-    pub mail: Option<String>,
-    pub mail_nickname: Option<String>,
+    pub display_name: Option<CompactString>,
+    pub user_principal_name: Option<CompactString>,
+    pub mail: Option<CompactString>,
+    pub mail_nickname: Option<CompactString>,
     #[serde(deserialize_with = "null_as_default")]
-    pub proxy_addresses: Vec<String>,
-    pub on_premises_immutable_id: Option<String>,
+    pub proxy_addresses: Vec<CompactString>,
+    pub on_premises_immutable_id: Option<CompactString>,
     pub on_premises_sync_enabled: Option<bool>,
     #[serde(deserialize_with = "lenient_time")]
     pub on_premises_last_sync_date_time: Option<DateTime<Utc>>,
-    pub on_premises_distinguished_name: Option<String>,
-    pub on_premises_sam_account_name: Option<String>,
-    pub on_premises_domain_name: Option<String>,
-    pub on_premises_security_identifier: Option<String>,
-    pub on_premises_user_principal_name: Option<String>,
+    pub on_premises_distinguished_name: Option<CompactString>,
+    pub on_premises_sam_account_name: Option<CompactString>,
+    pub on_premises_domain_name: Option<CompactString>,
+    pub on_premises_security_identifier: Option<CompactString>,
+    pub on_premises_user_principal_name: Option<CompactString>,
     #[serde(deserialize_with = "null_as_default")]
     pub on_premises_provisioning_errors: Vec<ProvisioningError>,
     #[serde(deserialize_with = "lenient_time")]
     pub created_date_time: Option<DateTime<Utc>>,
     pub account_enabled: Option<bool>,
-    pub user_type: Option<String>,
+    pub user_type: Option<CompactString>,
     pub mail_enabled: Option<bool>,
     pub security_enabled: Option<bool>,
 }

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
-    first_unescaped_comma,
+    base64_text, first_unescaped_comma,
 };
 use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
 use crate::text::{lowercase_hash, same_lowercase};
@@ -322,19 +322,15 @@ impl SyncModel {
     fn anchor(&self, object: &mut OnPremObject) {
         let attribute = self.anchor_attribute(object);
         object.anchor_problem = None;
-        // Usually the importer's anchor already: re-encoded in place, without a new string.
-        let encode = |anchor: &mut String, bytes: &[u8]| {
-            anchor.clear();
-            BASE64.encode_string(bytes, anchor);
-        };
+        // A GUID's base64 is held inline (`base64_text`): no string is made.
         object.anchor_attribute = match (attribute, &object.consistency_guid) {
             (AnchorAttribute::ConsistencyGuid, Some(bytes)) => {
-                encode(&mut object.source_anchor, bytes);
+                object.source_anchor = base64_text(bytes);
                 AnchorAttribute::ConsistencyGuid
             }
             (AnchorAttribute::Custom(name), _) => {
                 match custom_anchor(object.extra(name), name) {
-                    Ok(anchor) => object.source_anchor = anchor,
+                    Ok(anchor) => object.source_anchor = anchor.into(),
                     Err(problem) => {
                         object.anchor_problem = Some(problem);
                         object.source_anchor.clear();
@@ -343,7 +339,7 @@ impl SyncModel {
                 attribute
             }
             _ => {
-                encode(&mut object.source_anchor, &object.object_guid);
+                object.source_anchor = base64_text(&object.object_guid);
                 AnchorAttribute::ObjectGuid
             }
         };

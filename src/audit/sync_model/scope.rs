@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::inputs::onprem::{DistinguishedName, ObjectClass, OnPremObject, guid_to_string};
@@ -269,11 +270,11 @@ pub struct ExcludedObject {
     /// objectSid and sAMAccountName): read by the `onprem_out_of_scope` table, so that a cloud
     /// object whose source is here is not taken for an orphan. Not in findings.json.
     #[serde(skip)]
-    pub source_anchor: Option<String>,
+    pub source_anchor: Option<CompactString>,
     #[serde(skip)]
-    pub object_sid: Option<String>,
+    pub object_sid: Option<CompactString>,
     #[serde(skip)]
-    pub sam_account_name: Option<String>,
+    pub sam_account_name: Option<CompactString>,
 }
 
 /// What the scope left out: counted by reason, and every object listed.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::inputs::onprem::RecordOrigin;
+use compact_str::{CompactString, format_compact};
 
 /// An on-prem object with only what the sync model and scope tests set; the scope and table
 /// tests use it too.
@@ -8,7 +9,7 @@ pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
         class,
         object_guid,
         consistency_guid: None,
-        source_anchor: String::new(),
+        source_anchor: CompactString::default(),
         anchor_attribute: AnchorAttribute::ObjectGuid,
         object_sid: None,
         distinguished_name: dn.into(),
@@ -39,10 +40,10 @@ pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
 fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
     OnPremObject {
         consistency_guid: cg.map(|b| b.to_vec()),
-        object_sid: Some(format!("S-1-5-21-1-2-3-{n}")),
-        user_principal_name: Some(format!("u{n}@corp.example")),
-        sam_account_name: Some(format!("u{n}")),
-        mail: Some(format!("first.last{n}@example.com")),
+        object_sid: Some(format_compact!("S-1-5-21-1-2-3-{n}")),
+        user_principal_name: Some(format_compact!("u{n}@corp.example")),
+        sam_account_name: Some(format_compact!("u{n}")),
+        mail: Some(format_compact!("first.last{n}@example.com")),
         ..sample(
             ObjectClass::User,
             [n; 16],
@@ -54,8 +55,8 @@ fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
 fn cloud_twin(o: &OnPremObject, immutable: &[u8], upn: &str) -> DirectoryObject {
     DirectoryObject {
         id: format!("c-{}", o.object_guid[0]),
-        user_principal_name: Some(upn.to_owned()),
-        on_premises_immutable_id: Some(BASE64.encode(immutable)),
+        user_principal_name: Some(upn.into()),
+        on_premises_immutable_id: Some(BASE64.encode(immutable).into()),
         on_premises_sync_enabled: Some(true),
         on_premises_security_identifier: o.object_sid.clone(),
         ..DirectoryObject::default()
@@ -329,9 +330,12 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
             .map(|o| DirectoryObject {
                 on_premises_security_identifier: None,
                 on_premises_distinguished_name: Some(
-                    o.distinguished_name.replace("OU=Moved", "OU=Staff"),
+                    o.distinguished_name.replace("OU=Moved", "OU=Staff").into(),
                 ),
-                on_premises_sam_account_name: o.sam_account_name.as_ref().map(|s| s.to_uppercase()),
+                on_premises_sam_account_name: o
+                    .sam_account_name
+                    .as_ref()
+                    .map(CompactString::to_uppercase),
                 on_premises_domain_name: Some("corp.example".into()),
                 ..cloud_twin(o, &o.object_guid, "x@corp.example")
             })
@@ -390,9 +394,9 @@ fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
         DirectoryObject {
             id: id.to_owned(),
             on_premises_sync_enabled: Some(synced),
-            on_premises_security_identifier: sid.map(str::to_owned),
-            on_premises_distinguished_name: dn.map(str::to_owned),
-            on_premises_sam_account_name: sam.map(str::to_owned),
+            on_premises_security_identifier: sid.map(Into::into),
+            on_premises_distinguished_name: dn.map(Into::into),
+            on_premises_sam_account_name: sam.map(Into::into),
             on_premises_domain_name: Some("Corp.Example".into()),
             ..DirectoryObject::default()
         }

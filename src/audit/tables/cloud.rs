@@ -3,6 +3,7 @@
 //! `cloud_addresses` is in `addresses`), each declared once with `table!`, and the rows each
 //! is built from. A table whose collections are unusable is registered as unavailable.
 
+use compact_str::CompactString;
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -507,9 +508,12 @@ fn chunk_text(all: &[(&DirectoryObject, &'static str)]) -> (String, ChunkLayout)
         .iter()
         .map(|(o, _)| {
             o.id.len()
-                + o.user_principal_name.as_ref().map_or(0, String::len)
-                + o.mail.as_ref().map_or(0, String::len)
-                + o.proxy_addresses.iter().map(String::len).sum::<usize>()
+                + o.user_principal_name.as_deref().map_or(0, str::len)
+                + o.mail.as_deref().map_or(0, str::len)
+                + o.proxy_addresses
+                    .iter()
+                    .map(CompactString::len)
+                    .sum::<usize>()
         })
         .sum();
     let mut text = String::with_capacity(len);

@@ -1042,6 +1042,7 @@ fn upn_suffix(upn: Option<&str>) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use compact_str::{CompactString, format_compact};
 
     /// Every item is built once, in its chunk, and the chunks come back in order, whatever
     /// the count: none, less than a chunk, whole chunks, and more than a wave of them.
@@ -1367,8 +1368,8 @@ mod tests {
             .map(|n| {
                 let dn = format!("CN=u{n},DC=corp,DC=local");
                 let mut object = sample(ObjectClass::User, [n; 16], &dn);
-                object.user_principal_name = Some(format!("u{n}@contoso.com"));
-                object.proxy_addresses = vec![format!("SMTP:u{n}@contoso.com")];
+                object.user_principal_name = Some(format_compact!("u{n}@contoso.com"));
+                object.proxy_addresses = vec![format_compact!("SMTP:u{n}@contoso.com")];
                 edit(n, &mut object);
                 object
             })
@@ -1386,9 +1387,9 @@ mod tests {
         let (tables, mut ctx) = five_users(|n, object| {
             object
                 .proxy_addresses
-                .push(format!("smtp:alias{n}@contoso.com"));
-            object.display_name = Some(format!("u{n} display"));
-            object.sam_account_name = Some(format!("u{n}"));
+                .push(format_compact!("smtp:alias{n}@contoso.com"));
+            object.display_name = Some(format_compact!("u{n} display"));
+            object.sam_account_name = Some(format_compact!("u{n}"));
         });
         let rows = ctx
             .execute("SELECT object_row FROM onprem_objects")
@@ -1442,12 +1443,12 @@ mod tests {
             if n <= 2 {
                 object
                     .proxy_addresses
-                    .push("smtp:Shared@Contoso.com".to_owned());
+                    .push("smtp:Shared@Contoso.com".into());
             }
             object.source_anchor = match n {
-                3 | 4 => "c2FtZSBhbmNob3I=".to_owned(),
-                5 => String::new(),
-                _ => format!("anchor{n}"),
+                3 | 4 => "c2FtZSBhbmNob3I=".into(),
+                5 => CompactString::default(),
+                _ => format_compact!("anchor{n}"),
             };
         });
         let mut pairs = |sql: &str| -> Vec<(String, Option<i32>)> {

@@ -588,24 +588,24 @@ fn chunk_text(objects: &[OnPremObject]) -> (String, ChunkLayout) {
 /// The values of an object that get a row in `onprem_values` or `onprem_names`: the index of
 /// the attribute in [`VALUE_ATTRIBUTES`], the value, and how many values the object holds in
 /// that attribute.
-fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &String, usize)> {
+fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &str, usize)> {
     let singles = [
-        o.user_principal_name.as_ref(),
-        o.mail.as_ref(),
-        o.mail_nickname.as_ref(),
-        o.display_name.as_ref(),
-        o.given_name.as_ref(),
-        o.surname.as_ref(),
-        o.sam_account_name.as_ref(),
+        o.user_principal_name.as_deref(),
+        o.mail.as_deref(),
+        o.mail_nickname.as_deref(),
+        o.display_name.as_deref(),
+        o.given_name.as_deref(),
+        o.surname.as_deref(),
+        o.sam_account_name.as_deref(),
     ];
     let prefixed = o
         .target_address
         .iter()
-        .map(|v| (TARGET_ADDRESS, v, 1))
+        .map(|v| (TARGET_ADDRESS, v.as_str(), 1))
         .chain(
             o.proxy_addresses
                 .iter()
-                .map(|v| (PROXY_ADDRESSES, v, o.proxy_addresses.len())),
+                .map(|v| (PROXY_ADDRESSES, v.as_str(), o.proxy_addresses.len())),
         );
     singles
         .into_iter()

@@ -244,7 +244,7 @@ fn apply_array(draft: &mut Draft, field: Field, name: &'static str, items: Vec<V
                     ),
                 },
                 Field::Sid => match sid_to_string(&bytes) {
-                    Some(sid) => draft.set_text(field, name, sid),
+                    Some(sid) => draft.set_text(field, name, sid.into()),
                     None => draft.problem(
                         field,
                         format!("{name}: {} bytes are not a binary SID", bytes.len()),
@@ -255,10 +255,10 @@ fn apply_array(draft: &mut Draft, field: Field, name: &'static str, items: Vec<V
         }
         Field::ObjectClass | Field::ProxyAddresses => {
             // Each array item is one value, kept exactly (no `;` splitting).
-            let values: Option<Vec<String>> = items
+            let values: Option<Vec<compact_str::CompactString>> = items
                 .into_iter()
                 .map(|v| match v {
-                    Value::String(text) if !text.is_empty() => Some(text),
+                    Value::String(text) if !text.is_empty() => Some(text.into()),
                     _ => None,
                 })
                 .collect();

@@ -376,7 +376,7 @@ fn read_chunk(
                 dialect.entries += 1;
                 let mut draft = Draft::default();
                 match text_value(value) {
-                    Ok(dn) => draft.set_text(Field::Dn, "dn", dn.into_owned()),
+                    Ok(dn) => draft.set_text(Field::Dn, "dn", dn),
                     Err(reason) => draft.fatal(format!("dn on line {number}: {reason}")),
                 }
                 current = Some((number, draft, false));
@@ -619,7 +619,7 @@ fn apply(
         | Field::Surname
         | Field::TargetAddress
         | Field::AdminDescription => {
-            draft.set_text(field, name, text_value(value)?.into_owned());
+            draft.set_text(field, name, text_value(value)?);
         }
         Field::CriticalSystemObject => {
             // LDAP Boolean syntax is `TRUE`/`FALSE` (RFC 4517 3.3.3).
@@ -656,7 +656,7 @@ fn apply(
         }
         Field::ObjectClass | Field::ProxyAddresses => {
             // One line per value: no splitting, the value is kept exactly as exported.
-            draft.push_value(field, name, text_value(value)?.into_owned());
+            draft.push_value(field, name, text_value(value)?);
         }
         Field::ObjectGuid => {
             // ldifde always base64-encodes it; GUID text in a plain value is accepted because a
@@ -679,13 +679,13 @@ fn apply(
             if let Value::Text(text) = value
                 && is_sid_text(text)
             {
-                draft.set_text(field, name, text.to_owned());
+                draft.set_text(field, name, Cow::Borrowed(text));
                 return Ok(());
             }
             let bytes = bytes_value(value)?;
             let sid = sid_to_string(&bytes)
                 .ok_or_else(|| format!("{} bytes are not a binary SID", bytes.len()))?;
-            draft.set_text(field, name, sid);
+            draft.set_text(field, name, Cow::Owned(sid));
         }
         Field::UserAccountControl => {
             let text = text_value(value)?;

@@ -18,6 +18,7 @@ mod csv;
 mod json;
 mod ldif;
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::inputs::lines::count_newlines;
 use crate::text::{lowercase_hash, same_lowercase};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use compact_str::CompactString;
 
 /// The AD object classes sync cares about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -250,7 +252,9 @@ pub struct RecordOrigin {
     pub line: usize,
 }
 
-/// One AD user, contact or group, normalised.
+/// One AD user, contact or group, normalised. Its text is held as `CompactString`s: a value of
+/// up to 24 bytes (most names and sAMAccountNames, the base64 source anchor) lies in the field
+/// itself, not in an allocation of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnPremObject {
     pub class: ObjectClass,
@@ -259,23 +263,23 @@ pub struct OnPremObject {
     /// mS-DS-ConsistencyGuid bytes when set (normally 16).
     pub consistency_guid: Option<Vec<u8>>,
     /// base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what `onPremisesImmutableId` holds.
-    pub source_anchor: String,
+    pub source_anchor: CompactString,
     pub anchor_attribute: AnchorAttribute,
     /// objectSid as `S-1-5-21-...` text, when exported.
-    pub object_sid: Option<String>,
+    pub object_sid: Option<CompactString>,
     pub distinguished_name: DistinguishedName,
-    pub user_principal_name: Option<String>,
-    pub sam_account_name: Option<String>,
-    pub mail: Option<String>,
-    pub mail_nickname: Option<String>,
+    pub user_principal_name: Option<CompactString>,
+    pub sam_account_name: Option<CompactString>,
+    pub mail: Option<CompactString>,
+    pub mail_nickname: Option<CompactString>,
     /// As exported, prefixes and case preserved (`SMTP:` upper case = primary).
-    pub proxy_addresses: Vec<String>,
-    pub display_name: Option<String>,
+    pub proxy_addresses: Vec<CompactString>,
+    pub display_name: Option<CompactString>,
     /// givenName and sn (the AD module calls them `GivenName` and `Surname`).
-    pub given_name: Option<String>,
-    pub surname: Option<String>,
+    pub given_name: Option<CompactString>,
+    pub surname: Option<CompactString>,
     /// targetAddress: the forwarding address of a mail user or contact (`SMTP:user@other.org`).
-    pub target_address: Option<String>,
+    pub target_address: Option<CompactString>,
     /// Users only: from `Enabled` or bit 0x2 (ACCOUNTDISABLE) of userAccountControl.
     pub enabled: Option<bool>,
     /// isCriticalSystemObject, when present (AD sets it TRUE on built-in accounts and groups;
@@ -286,7 +290,7 @@ pub struct OnPremObject {
     /// groupType (groups): bit 0x80000000 marks a security group, else a distribution group.
     pub group_type: Option<i64>,
     /// adminDescription (group writeback marks written-back groups with `Group_...`).
-    pub admin_description: Option<String>,
+    pub admin_description: Option<CompactString>,
     /// How big the object's LargeObject-prone attributes are: value counts and sizes, never
     /// the values (LDIF carries the values and they are counted; JSON and CSV carry counts).
     pub sizes: Sizes,
@@ -1031,23 +1035,23 @@ pub(crate) struct Draft {
     dn: Slot<String>,
     object_guid: Slot<[u8; 16]>,
     consistency_guid: Slot<Vec<u8>>,
-    sid: Slot<String>,
-    upn: Slot<String>,
-    sam: Slot<String>,
-    mail: Slot<String>,
-    mail_nickname: Slot<String>,
-    display_name: Slot<String>,
-    given_name: Slot<String>,
-    surname: Slot<String>,
-    target_address: Slot<String>,
+    sid: Slot<CompactString>,
+    upn: Slot<CompactString>,
+    sam: Slot<CompactString>,
+    mail: Slot<CompactString>,
+    mail_nickname: Slot<CompactString>,
+    display_name: Slot<CompactString>,
+    given_name: Slot<CompactString>,
+    surname: Slot<CompactString>,
+    target_address: Slot<CompactString>,
     enabled: Slot<bool>,
     user_account_control: Slot<u32>,
     critical_system_object: Slot<bool>,
     recipient_type_details: Slot<i64>,
     group_type: Slot<i64>,
-    admin_description: Slot<String>,
-    classes: Slot<Vec<String>>,
-    proxy_addresses: Slot<Vec<String>>,
+    admin_description: Slot<CompactString>,
+    classes: Slot<Vec<CompactString>>,
+    proxy_addresses: Slot<Vec<CompactString>>,
     /// Sizes counted from values (LDIF lines, JSON arrays) and as declared (count columns).
     counted: Sizes,
     declared: Sizes,
@@ -1150,7 +1154,7 @@ impl Draft {
     /// A single-valued text attribute (DN, UPN, sAMAccountName, mail, mailNickname, displayName,
     /// givenName, sn, targetAddress, SID text). An empty value means "not set": AD cannot store an empty string, and
     /// `Export-Csv` writes an unset attribute as an empty cell.
-    pub(crate) fn set_text(&mut self, field: Field, name: &'static str, value: String) {
+    pub(crate) fn set_text(&mut self, field: Field, name: &'static str, value: Cow<'_, str>) {
         if value.is_empty() {
             return;
         }
@@ -1163,8 +1167,19 @@ impl Draft {
             return;
         }
         self.present |= field.bit();
+        // A DN is longer than a field holds inline: it stays a `String`, which
+        // `DistinguishedName` keeps without copying.
+        if field == Field::Dn {
+            put(
+                &mut self.dn,
+                value.into_owned(),
+                name,
+                &mut self.problems,
+                Clone::clone,
+            );
+            return;
+        }
         let slot = match field {
-            Field::Dn => &mut self.dn,
             Field::Sid => &mut self.sid,
             Field::Upn => &mut self.upn,
             Field::Sam => &mut self.sam,
@@ -1175,7 +1190,8 @@ impl Draft {
             Field::Surname => &mut self.surname,
             Field::TargetAddress => &mut self.target_address,
             Field::AdminDescription => &mut self.admin_description,
-            Field::ObjectGuid
+            Field::Dn
+            | Field::ObjectGuid
             | Field::ConsistencyGuid
             | Field::ObjectClass
             | Field::ProxyAddresses
@@ -1198,7 +1214,13 @@ impl Draft {
                 return;
             }
         };
-        put(slot, value, name, &mut self.problems, Clone::clone);
+        put(
+            slot,
+            CompactString::from(value),
+            name,
+            &mut self.problems,
+            CompactString::to_string,
+        );
     }
 
     pub(crate) fn set_object_guid(&mut self, name: &'static str, guid: [u8; 16]) {
@@ -1291,7 +1313,7 @@ impl Draft {
 
     /// The slot of a multi-valued field; for any other field (a reader bug, not bad data) an
     /// internal-error problem is recorded so the record is rejected rather than quietly changed.
-    fn multi_slot(&mut self, field: Field, name: &str) -> Option<&mut Slot<Vec<String>>> {
+    fn multi_slot(&mut self, field: Field, name: &str) -> Option<&mut Slot<Vec<CompactString>>> {
         match field {
             Field::ObjectClass => Some(&mut self.classes),
             Field::ProxyAddresses => Some(&mut self.proxy_addresses),
@@ -1304,15 +1326,22 @@ impl Draft {
     }
 
     /// One more value of a multi-valued attribute (LDIF repeats the attribute line per value).
-    pub(crate) fn push_value(&mut self, field: Field, name: &'static str, value: String) {
+    pub(crate) fn push_value(&mut self, field: Field, name: &'static str, value: Cow<'_, str>) {
         self.present |= field.bit();
         if let Some(slot) = self.multi_slot(field, name) {
-            slot.get_or_insert_with(|| (Vec::new(), name)).0.push(value);
+            slot.get_or_insert_with(|| (Vec::new(), name))
+                .0
+                .push(CompactString::from(value));
         }
     }
 
     /// All values of a multi-valued attribute at once (a CSV cell, a JSON property).
-    pub(crate) fn set_values(&mut self, field: Field, name: &'static str, values: Vec<String>) {
+    pub(crate) fn set_values(
+        &mut self,
+        field: Field,
+        name: &'static str,
+        values: Vec<CompactString>,
+    ) {
         if values.is_empty() {
             return;
         }
@@ -1357,7 +1386,7 @@ impl Draft {
             | Field::Surname
             | Field::TargetAddress
             | Field::AdminDescription => {
-                self.set_text(field, name, text.to_owned());
+                self.set_text(field, name, Cow::Borrowed(text));
             }
             Field::CriticalSystemObject => match parse_bool(text) {
                 Some(value) => self.set_flag(field, name, value),
@@ -1376,7 +1405,7 @@ impl Draft {
             | Field::ThumbnailPhotoBytes
             | Field::MemberCount => self.apply_measured(field, name, text),
             Field::Sid => match sid_from_text(text) {
-                Some(sid) => self.set_text(field, name, sid),
+                Some(sid) => self.set_text(field, name, Cow::Owned(sid)),
                 None => self.problem(field, format!("{name} `{}` is not a SID (S-1-5-21-...) or base64 of one", crate::preview::preview(text))),
             },
             Field::ObjectGuid => match guid_from_str(text).or_else(|| base64_guid(text)) {
@@ -1394,8 +1423,8 @@ impl Draft {
                 ),
             },
             Field::ObjectClass | Field::ProxyAddresses => {
-                let values: Vec<String> = text.split(';').map(str::to_owned).collect();
-                if values.iter().any(String::is_empty) {
+                let values: Vec<CompactString> = text.split(';').map(CompactString::from).collect();
+                if values.iter().any(CompactString::is_empty) {
                     self.problem(
                         field,
                         format!("{name} `{}` has an empty value between `;` separators; AD cannot hold an empty value", crate::preview::preview(text)),
@@ -1478,8 +1507,8 @@ impl Draft {
         let sizes = self.sizes();
         let consistency_guid = self.consistency_guid.map(|(bytes, _)| bytes);
         let (source_anchor, anchor_attribute) = match &consistency_guid {
-            Some(bytes) => (BASE64.encode(bytes), AnchorAttribute::ConsistencyGuid),
-            None => (BASE64.encode(object_guid), AnchorAttribute::ObjectGuid),
+            Some(bytes) => (base64_text(bytes), AnchorAttribute::ConsistencyGuid),
+            None => (base64_text(&object_guid), AnchorAttribute::ObjectGuid),
         };
         // `Enabled` (the AD module's reading of the bit) wins when both are exported; they agree
         // unless the export was edited.
@@ -1550,8 +1579,21 @@ impl Draft {
         self.sam
             .as_ref()
             .or(self.upn.as_ref())
-            .map(|(v, _)| v.clone())
+            .map(|(v, _)| v.to_string())
             .unwrap_or_default()
+    }
+}
+
+/// `bytes` in base64, as a source anchor is written. A GUID's (16 bytes) is 24 characters: it is
+/// encoded in place and held inline, where `encode` made and freed a string per object.
+pub(crate) fn base64_text(bytes: &[u8]) -> CompactString {
+    let mut inline = [0u8; std::mem::size_of::<CompactString>()];
+    match BASE64.encode_slice(bytes, &mut inline) {
+        // base64 is ASCII, so the UTF-8 check passes; the fallback only spares an `expect`.
+        Ok(written) => CompactString::from_utf8(&inline[..written])
+            .unwrap_or_else(|_| BASE64.encode(bytes).into()),
+        // Longer than a field holds (a consistency GUID of another size): allocated.
+        Err(_) => BASE64.encode(bytes).into(),
     }
 }
 
@@ -1596,7 +1638,7 @@ enum Classified<'a> {
 
 /// user = objectClass contains `user` (or `inetOrgPerson`, which `Get-ADObject` reports alone)
 /// and not `computer` (computers, and managed service accounts, derive from user).
-fn classify(classes: &[String]) -> Classified<'_> {
+fn classify(classes: &[CompactString]) -> Classified<'_> {
     let Some(most_specific) = classes.last() else {
         return Classified::Missing;
     };

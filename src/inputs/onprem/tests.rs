@@ -12,6 +12,20 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The source anchor's base64 is what `encode` writes, whether it fits in the field (a GUID's
+/// 24 characters, held inline) or not (a consistency GUID of another size).
+#[test]
+fn base64_text_is_base64_inline_or_not() {
+    for len in [0, 1, 15, 16, 17, 18, 19, 40] {
+        let bytes: Vec<u8> = (0..len)
+            .map(|i| u8::try_from(i * 37 % 256).unwrap())
+            .collect();
+        let text = base64_text(&bytes);
+        assert_eq!(text, BASE64.encode(&bytes), "{len} bytes");
+        assert_eq!(text.is_heap_allocated(), text.len() > 24, "{len} bytes");
+    }
+}
+
 #[test]
 fn dn_domain_reads_dc_parts() {
     assert_eq!(
