@@ -1434,6 +1434,98 @@ mod tests {
         }
     }
 
+    /// Each sync behaviour names its object by the object's row in `cloud_objects`, across the
+    /// collections (users, contacts, then groups); a behaviour whose object the snapshot does
+    /// not hold has no row.
+    #[test]
+    fn sync_behaviours_name_their_objects_by_row() {
+        use crate::inputs::snapshot::{
+            CloudSnapshot, Collection, CollectionState, DirectoryObject, SyncBehavior,
+        };
+        let object = |id: &str| DirectoryObject {
+            id: id.to_owned(),
+            ..DirectoryObject::default()
+        };
+        let behavior = |id: &str, object_type: &str| SyncBehavior {
+            id: id.to_owned(),
+            object_type: Some(object_type.to_owned()),
+            is_cloud_managed: Some(id.ends_with('2')),
+            not_read: None,
+        };
+        let cloud = CloudSnapshot {
+            states: Collection::ALL
+                .into_iter()
+                .map(|c| {
+                    let file = std::path::PathBuf::from(c.file_stem());
+                    (
+                        c,
+                        CollectionState::Loaded {
+                            file,
+                            objects: 0,
+                            rejected: 0,
+                        },
+                    )
+                })
+                .collect(),
+            users: vec![object("user-1"), object("user-2")],
+            contacts: vec![object("contact-1")],
+            groups: vec![object("group-1"), object("group-2")],
+            sync_behaviors: vec![
+                behavior("group-2", "group"),
+                behavior("user-2", "user"),
+                behavior("gone-1", "user"),
+                behavior("user-1", "user"),
+            ],
+            ..CloudSnapshot::default()
+        };
+        let tables = build(&params(), None, UpnSource::UserPrincipalName, Some(cloud)).unwrap();
+        let mut ctx = polars::sql::SQLContext::new();
+        for (name, frame) in tables.queryable() {
+            ctx.register(name, frame);
+        }
+        let joined = ctx
+            .execute(
+                "SELECT b.object_id, b.object_row, c.id FROM sync_behavior b \
+                 LEFT JOIN cloud_objects c ON b.object_row = c.object_row",
+            )
+            .and_then(LazyFrame::collect)
+            .unwrap();
+        let column = |name: &str| -> Vec<Option<String>> {
+            let column = joined
+                .column(name)
+                .unwrap()
+                .cast(&DataType::String)
+                .unwrap();
+            column
+                .str()
+                .unwrap()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect()
+        };
+        let some = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            column("object_id"),
+            [
+                some("group-2"),
+                some("user-2"),
+                some("gone-1"),
+                some("user-1")
+            ],
+            "in the collection's order"
+        );
+        assert_eq!(
+            column("object_row"),
+            [some("4"), some("1"), None, some("0")],
+            "users, contacts, then groups"
+        );
+        assert_eq!(
+            column("id"),
+            [some("group-2"), some("user-2"), None, some("user-1")],
+            "each row is its own object"
+        );
+    }
+
     /// The counted columns count the built table's rows sharing a key: an address two objects
     /// hold in one namespace, an anchor two objects have; one object's UPN and its own SMTP
     /// address are two namespaces, and a missing anchor counts as nobody's.
