@@ -61,6 +61,8 @@ pub(crate) fn tables_held(tables: &[crate::audit::tables::TableMemory]) {
             table = table.name,
             rows = table.rows,
             mib = table.bytes >> 20,
+            views_mib = table.views >> 20,
+            text_mib = table.text >> 20,
             "table held"
         );
     }

@@ -2,7 +2,7 @@
 """Prints where an audit spent its time: the `phase done` events of a JSON log written with
 `ENTRA_AUDIT_LOG=info entra-audit --log-format json check ...` (src/audit/timings.rs), one line
 per phase, view and rule: wall ms, CPU ms (over wall: the cores it kept busy), ms since start, rows produced, peak RSS so far and RSS at its end; then the `table held` events: each table's rows and
-the memory it holds once built.
+the memory it holds once built, with its string views (16 bytes a value) and their text apart.
 
     python3 tests/bench/phases.py /tmp/entra-audit-bench/check.log
 """
@@ -35,9 +35,13 @@ def main(path):
               f"  {rows:>9} rows  peak {fields.get('peak_rss_mib', '?'):>6} MiB"
               f"  now {fields.get('rss_mib', '?'):>6} MiB")
     if held:
-        print(f"   tables held once built: {sum(t['mib'] for t in held):,.0f} MiB")
+        total = lambda key: sum(t.get(key, 0) for t in held)
+        print(f"   tables held once built: {total('mib'):,.0f} MiB"
+              f" (string views {total('views_mib'):,.0f}, their text {total('text_mib'):,.0f},"
+              f" the rest numbers, words and flags)")
         for t in sorted(held, key=lambda t: -t["mib"]):
-            print(f"     {t['table']:<40} {t['rows']:>10} rows  {t['mib']:>8,.0f} MiB")
+            print(f"     {t['table']:<40} {t['rows']:>10} rows  {t['mib']:>8,.0f} MiB"
+                  f"  views {t.get('views_mib', '?'):>5}  text {t.get('text_mib', '?'):>5}")
 
 
 if __name__ == "__main__":

@@ -820,7 +820,13 @@ pub const ERRORS_ONLY_REASON: &str =
 pub(crate) struct TableMemory {
     pub name: &'static str,
     pub rows: usize,
+    /// All of it: `views` and `text` are parts of it, the rest is fixed-width columns (numbers,
+    /// words, flags) and validity.
     pub bytes: usize,
+    /// The string columns' views: 16 bytes a value, null or not, however short the text.
+    pub views: usize,
+    /// The text buffers the views point into (a value of 12 bytes or less is in its view).
+    pub text: usize,
 }
 
 impl Tables {
@@ -835,7 +841,7 @@ impl Tables {
             .iter()
             .filter_map(|spec| Some((spec.name, self.frames.get(spec.name)?)))
             .map(|(name, frame)| {
-                let mut bytes = 0;
+                let (mut bytes, mut views, mut held_text) = (0, 0, 0);
                 for column in frame.columns() {
                     for array in column.as_materialized_series().chunks() {
                         let Some(text) = array.as_any().downcast_ref::<Utf8ViewArray>() else {
@@ -843,11 +849,11 @@ impl Tables {
                                 polars_arrow::compute::aggregate::estimated_bytes_size(&**array);
                             continue;
                         };
-                        bytes += text.views().len() * std::mem::size_of::<View>()
-                            + text.validity().map_or(0, |v| v.len().div_ceil(8));
+                        views += text.views().len() * std::mem::size_of::<View>();
+                        bytes += text.validity().map_or(0, |v| v.len().div_ceil(8));
                         for buffer in text.data_buffers().iter() {
                             if counted.insert((buffer.as_ptr() as usize, buffer.len())) {
-                                bytes += buffer.len();
+                                held_text += buffer.len();
                             }
                         }
                     }
@@ -855,7 +861,9 @@ impl Tables {
                 TableMemory {
                     name,
                     rows: frame.height(),
-                    bytes,
+                    bytes: bytes + views + held_text,
+                    views,
+                    text: held_text,
                 }
             })
             .collect()
@@ -1608,11 +1616,15 @@ mod tests {
                     name: ONPREM_VALUES.name,
                     rows: 3,
                     bytes: 3 * view + text.len(),
+                    views: 3 * view,
+                    text: text.len(),
                 },
                 TableMemory {
                     name: ONPREM_NAMES.name,
                     rows: 4,
                     bytes: 4 * view + copied.len(),
+                    views: 4 * view,
+                    text: copied.len(),
                 },
             ]
         );
