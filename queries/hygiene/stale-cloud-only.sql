@@ -171,8 +171,14 @@ LEFT JOIN federated fd ON c.upn_suffix = fd.name
 -- On the row, not the id: a number is hashed faster than a million behaviours' ids (0.1 s at 1M).
 LEFT JOIN sync_behavior sb ON c.object_row = sb.object_row
 LEFT JOIN (SELECT DISTINCT cloud_object_id FROM out_of_scope_links) oos ON c.id = oos.cloud_object_id
--- A cloud-managed object is reported only for the on-prem object it blocks.
-LEFT JOIN onprem_objects o ON CASE WHEN COALESCE(sb.is_cloud_managed, FALSE) OR (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN b.blocked_guid ELSE COALESCE(src.source_guid, b.blocked_guid) END = o.object_guid
+-- A cloud-managed object is reported only for the on-prem object it blocks. Only the few
+-- objects blocked or mirrored are looked up (a set lookup): a left join with onprem_objects
+-- hashed every object's GUID into a table of its own.
+LEFT JOIN (
+    SELECT object_guid, object_type, distinguished_name, source_anchor FROM onprem_objects
+    WHERE object_guid IN (SELECT blocked_guid FROM blocking)
+       OR object_guid IN (SELECT source_guid FROM source)
+) o ON CASE WHEN COALESCE(sb.is_cloud_managed, FALSE) OR (t.sync_switched_off AND c.sync_state = 'formerly_synced') THEN b.blocked_guid ELSE COALESCE(src.source_guid, b.blocked_guid) END = o.object_guid
 WHERE c.sync_state <> 'synced'
   -- A cloud-only object whose immutableId an on-prem object carries is a pending hard match, not a leftover.
   AND NOT (c.sync_state = 'cloud_only' AND src.source_guid IS NOT NULL)

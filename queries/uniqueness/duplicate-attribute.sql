@@ -92,14 +92,14 @@ unlinked_cloud AS (
     SELECT c.id, c.object_row FROM cloud_objects c ANTI JOIN onprem_links l ON c.object_row = l.cloud_object_row
 ),
 cloud_holders AS (
-    SELECT u.id AS object_id, a.object_type, a.kind, a.address, a.origin, a.raw
+    SELECT u.id AS object_id, u.object_row, a.object_type, a.kind, a.address, a.origin, a.raw
     FROM cloud_addresses a
     JOIN unlinked_cloud u ON a.object_row = u.object_row
     LEFT JOIN taken_over t ON u.id = t.cloud_object_id
     WHERE t.cloud_object_id IS NULL OR (a.kind = 'smtp' AND NOT t.smtp_overwritten)
 ),
 cloud_pairs AS (
-    SELECT oo.object_guid AS guid, o.object_row AS onprem_row, c.object_id AS cloud_id, o.kind, o.address, o.origin,
+    SELECT oo.object_guid AS guid, o.object_row AS onprem_row, c.object_id AS cloud_id, c.object_row AS cloud_row, o.kind, o.address, o.origin,
         o.raw AS raw_onprem, c.raw AS raw_cloud
     FROM onprem_addresses o
     JOIN cloud_holders c ON o.address = c.address
@@ -168,5 +168,6 @@ SELECT
     CASE WHEN p.kind = 'upn' THEN SPLIT_PART(p.raw_onprem, '@', 1) || '<4 digits>@' || COALESCE(i.initial_domain, '<initial domain>.onmicrosoft.com') END AS placeholder_upn
 FROM cloud_pairs_unmatched p
 JOIN onprem_objects o ON p.onprem_row = o.object_row
-JOIN cloud_objects c ON p.cloud_id = c.id
+-- On the cloud object's row: its id's text hashed a million ids to find a few.
+JOIN cloud_objects c ON p.cloud_row = c.object_row
 CROSS JOIN (SELECT MAX(initial_domain) AS initial_domain FROM initial) i
