@@ -3,8 +3,6 @@
 //! `cloud_addresses` is in `addresses`), each declared once with `table!`, and the rows each
 //! is built from. A table whose collections are unusable is registered as unavailable.
 
-use std::hash::BuildHasher as _;
-
 use compact_str::CompactString;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -214,54 +212,12 @@ table! {
 
 table! {
     pub(crate) const SYNC_BEHAVIOR = "sync_behavior", "onPremisesSyncBehavior of the users and groups carrying a sign of sync (read per object, beta): isCloudManaged true means the object was converted to cloud management and updates from on-premises AD are blocked. A candidate that was not read has a null is_cloud_managed and the reason in not_read.";
-    fn sync_behavior_frame(&[BehaviorRow<'_>]) |r| {
-        "object_id": Str = "the user or group" => Some(&r.behavior.id),
-        "object_row": Int = "the object's row in cloud_objects, null when the snapshot's users and groups do not hold it (join on it: see docs/rules.md)" => r.object_row.map(count),
-        "object_type": Str = "user or group" => r.behavior.object_type.as_ref(),
-        "is_cloud_managed": Bool = "isCloudManaged (null: not read)" => r.behavior.is_cloud_managed,
-        "not_read": Str = "why it was not read (over the cap, Graph's answer), else null" => r.behavior.not_read.as_ref(),
+    fn sync_behavior_frame(&[SyncBehavior]) |b| {
+        "object_id": Str = "the user or group" => Some(&b.id),
+        "object_type": Str = "user or group" => b.object_type.as_ref(),
+        "is_cloud_managed": Bool = "isCloudManaged (null: not read)" => b.is_cloud_managed,
+        "not_read": Str = "why it was not read (over the cap, Graph's answer), else null" => b.not_read.as_ref(),
     }
-}
-
-/// One row of `sync_behavior`: a behaviour and its object's row in `cloud_objects`.
-struct BehaviorRow<'a> {
-    behavior: &'a SyncBehavior,
-    object_row: Option<usize>,
-}
-
-/// Each sync behaviour's object row in `cloud_objects` (`None` when the snapshot's users and
-/// groups do not hold it), so that the rules reading a behaviour meet their objects on a number:
-/// joined on the id, each of them hashed a million ids' text (0.1 s each at a million objects,
-/// docs/performance.md). The ids are hashed on every core before they go into the table, which
-/// compares texts only where hashes meet; an id the directory holds twice (a snapshot should
-/// not) gives its first row, as the rows' order does.
-fn behavior_rows(directory: &Directory, behaviors: &[SyncBehavior]) -> Vec<Option<usize>> {
-    if behaviors.is_empty() {
-        return Vec::new();
-    }
-    let state = foldhash::fast::RandomState::default();
-    let ids: Vec<&str> = directory
-        .iter()
-        .flat_map(|(objects, _)| objects.iter().map(|o| o.id.as_str()))
-        .collect();
-    let hashes: Vec<u64> = ids.par_iter().map(|id| state.hash_one(id)).collect();
-    let mut rows: hashbrown::HashTable<(u64, &str, usize)> =
-        hashbrown::HashTable::with_capacity(ids.len());
-    for (row, (&id, &hash)) in ids.iter().zip(&hashes).enumerate() {
-        let same = |&(h, other, _): &(u64, &str, usize)| h == hash && other == id;
-        if let hashbrown::hash_table::Entry::Vacant(new) = rows.entry(hash, same, |&(h, _, _)| h) {
-            new.insert((hash, id, row));
-        }
-    }
-    behaviors
-        .par_iter()
-        .map(|behavior| {
-            let id = behavior.id.as_str();
-            let hash = state.hash_one(id);
-            rows.find(hash, |&(h, other, _)| h == hash && other == id)
-                .map(|&(_, _, row)| row)
-        })
-        .collect()
 }
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
@@ -269,8 +225,6 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
     // The users, contacts and groups are consumed a chunk at a time (see [`build_in_chunks`]);
     // the rest of the snapshot is small and read in place.
     let directory_objects = take_directory(&mut cloud);
-    // Before the objects are consumed: the behaviours name their objects by row.
-    let behavior_rows = behavior_rows(&directory_objects, &cloud.sync_behaviors);
     let cloud = &cloud;
     let mut tables = Tables::default();
     let needs = |collections: &[Collection]| -> Result<(), String> {
@@ -373,32 +327,19 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
     let features = sync_features(cloud, needs(&[Collection::OnPremisesSynchronization]))?;
     tables.put(&SYNC_FEATURES, features)?;
 
-    let behavior = sync_behavior(cloud, needs(&[Collection::SyncBehavior]), &behavior_rows)?;
+    let behavior = sync_behavior(cloud, needs(&[Collection::SyncBehavior]))?;
     tables.put(&SYNC_BEHAVIOR, behavior)?;
     Ok(tables)
 }
 
 /// The `sync_behavior` table, or why it is unavailable: forbidden is what an audit app without
-/// the `ReadWrite` permissions gets, said with the permissions to grant. `object_rows` are the
-/// behaviours' object rows ([`behavior_rows`]).
+/// the `ReadWrite` permissions gets, said with the permissions to grant.
 fn sync_behavior(
     cloud: &CloudSnapshot,
     readable: Result<(), String>,
-    object_rows: &[Option<usize>],
 ) -> PolarsResult<Result<DataFrame, String>> {
     Ok(match readable {
-        Ok(()) => {
-            let rows: Vec<BehaviorRow> = cloud
-                .sync_behaviors
-                .iter()
-                .enumerate()
-                .map(|(i, behavior)| BehaviorRow {
-                    behavior,
-                    object_row: object_rows.get(i).copied().flatten(),
-                })
-                .collect();
-            Ok(sync_behavior_frame(&rows)?)
-        }
+        Ok(()) => Ok(sync_behavior_frame(&cloud.sync_behaviors)?),
         Err(_) if cloud.forbidden(Collection::SyncBehavior) => Err(format!(
             "{} is forbidden: it needs {} (no read-only permission exists), so objects converted to cloud management cannot be told apart",
             Collection::SyncBehavior,
