@@ -92,4 +92,9 @@ FROM cloud_objects c
 SEMI JOIN (SELECT cloud_object_row FROM synced_of_exported_domains WHERE source_missing) source_missing_objects
     ON c.object_row = source_missing_objects.cloud_object_row
 LEFT JOIN admins adm ON c.id = adm.member_id
-LEFT JOIN sync_behavior sb ON c.id = sb.object_id
+-- Only the behaviours of the objects reported, found by a set lookup: a left join with the whole
+-- table hashed a million behaviours' ids into a table of its own.
+LEFT JOIN (
+    SELECT object_id, is_cloud_managed, not_read FROM sync_behavior
+    WHERE object_id IN (SELECT cloud_object_id FROM synced_of_exported_domains WHERE source_missing)
+) sb ON c.id = sb.object_id

@@ -168,7 +168,12 @@ LEFT JOIN source src ON c.id = src.cloud_object_id
 LEFT JOIN admins adm ON c.id = adm.member_id
 LEFT JOIN taken_over tk ON c.id = tk.cloud_object_id
 LEFT JOIN federated fd ON c.upn_suffix = fd.name
-LEFT JOIN sync_behavior sb ON c.id = sb.object_id
+-- Only the behaviours of objects not synced, found by a set lookup: a left join with the whole
+-- table hashed a million behaviours' ids into a table of its own.
+LEFT JOIN (
+    SELECT object_id, is_cloud_managed, not_read FROM sync_behavior
+    WHERE object_id IN (SELECT id FROM cloud_objects WHERE sync_state <> 'synced')
+) sb ON c.id = sb.object_id
 LEFT JOIN (SELECT DISTINCT cloud_object_id FROM out_of_scope_links) oos ON c.id = oos.cloud_object_id
 -- A cloud-managed object is reported only for the on-prem object it blocks. Only the few
 -- objects blocked or mirrored are looked up (a set lookup): a left join with onprem_objects
