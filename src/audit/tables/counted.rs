@@ -144,8 +144,44 @@ pub(super) fn count_over(frame: &DataFrame, key: &[&str], name: &str) -> PolarsR
     for (row, key) in candidates.iter().zip(&keys) {
         counts[*row] = Some(exact[key.as_slice()]);
     }
-    let counts: Int32Chunked = counts.into_iter().collect();
-    Ok(counts.with_name(name.into()).into_column())
+    let first_key = key.first().copied().unwrap_or_default();
+    Ok(chunked_like(frame, first_key, name, &counts)?.into_column())
+}
+
+/// `counts` as a column cut into the same chunks as the frame's columns (one a table chunk). A
+/// filter on a column of one chunk (`WHERE holders > 1`) made polars first join the filtered
+/// column's chunks into one: at a million objects a side, a copy of the 3.4 million addresses'
+/// views (54 MiB, 40 ms) to keep 1,400 rows. The chunks are read off the first key column
+/// (`key`); a key column shorter than the counts, which a built table's never is, gives one
+/// chunk.
+fn chunked_like(
+    frame: &DataFrame,
+    key: &str,
+    name: &str,
+    counts: &[Option<i32>],
+) -> PolarsResult<Int32Chunked> {
+    let lengths: Vec<usize> = frame
+        .column(key)?
+        .as_materialized_series()
+        .chunk_lengths()
+        .collect();
+    if lengths.iter().sum::<usize>() != counts.len() {
+        return Ok(counts
+            .iter()
+            .copied()
+            .collect::<Int32Chunked>()
+            .with_name(name.into()));
+    }
+    let mut rest = counts;
+    let chunks = lengths.into_iter().map(|length| {
+        let (chunk, after) = rest.split_at(length);
+        rest = after;
+        chunk
+            .iter()
+            .copied()
+            .collect::<polars_arrow::array::PrimitiveArray<i32>>()
+    });
+    Ok(Int32Chunked::from_chunk_iter(name.into(), chunks))
 }
 
 #[cfg(test)]
@@ -209,6 +245,22 @@ mod tests {
             counts(&frame, &["kind"]),
             [Some(4), Some(2), Some(4), Some(4), Some(2), Some(4)]
         );
+    }
+
+    /// The counts come in the frame's own chunks, so that a filter on them does not first join
+    /// the filtered column's chunks into one.
+    #[test]
+    fn the_counts_are_chunked_as_the_frame_is() {
+        let frame = frame();
+        let counts = count_over(&frame, &["kind", "address"], "n").expect("counts");
+        let counts = counts.as_materialized_series();
+        assert_eq!(counts.chunk_lengths().collect::<Vec<_>>(), [3, 3]);
+        let mut with_counts = frame.clone();
+        with_counts
+            .with_column(counts.clone().into_column())
+            .expect("column");
+        assert_eq!(with_counts.first_col_n_chunks(), 2);
+        assert!(!with_counts.should_rechunk(), "every column chunked alike");
     }
 
     #[test]
