@@ -70,6 +70,14 @@ impl KeyColumn {
         }
     }
 
+    /// The rows of each of the column's chunks (one a table chunk).
+    fn chunk_lengths(&self) -> Vec<usize> {
+        match self {
+            KeyColumn::Text(c) => c.chunk_lengths().collect(),
+            KeyColumn::Word(c) => c.chunk_lengths().collect(),
+        }
+    }
+
     fn value(&self, row: usize) -> Option<KeyValue<'_>> {
         match self {
             KeyColumn::Text(c) => c.get(row).map(KeyValue::Text),
@@ -144,33 +152,24 @@ pub(super) fn count_over(frame: &DataFrame, key: &[&str], name: &str) -> PolarsR
     for (row, key) in candidates.iter().zip(&keys) {
         counts[*row] = Some(exact[key.as_slice()]);
     }
-    let first_key = key.first().copied().unwrap_or_default();
-    Ok(chunked_like(frame, first_key, name, &counts)?.into_column())
+    let lengths = columns
+        .first()
+        .map_or_else(|| vec![height], KeyColumn::chunk_lengths);
+    Ok(chunked_as(name, &counts, lengths).into_column())
 }
 
-/// `counts` as a column cut into the same chunks as the frame's columns (one a table chunk). A
-/// filter on a column of one chunk (`WHERE holders > 1`) made polars first join the filtered
-/// column's chunks into one: at a million objects a side, a copy of the 3.4 million addresses'
-/// views (54 MiB, 40 ms) to keep 1,400 rows. The chunks are read off the first key column
-/// (`key`); a key column shorter than the counts, which a built table's never is, gives one
-/// chunk.
-fn chunked_like(
-    frame: &DataFrame,
-    key: &str,
-    name: &str,
-    counts: &[Option<i32>],
-) -> PolarsResult<Int32Chunked> {
-    let lengths: Vec<usize> = frame
-        .column(key)?
-        .as_materialized_series()
-        .chunk_lengths()
-        .collect();
+/// `counts` as a column cut into chunks of `lengths` rows, the key columns' (one a table chunk). A
+/// filter on a column of one chunk beside columns of many (`WHERE holders > 1`) made polars
+/// first join the filtered columns' chunks into one: at a million objects a side, a copy of the
+/// 3.4 million addresses' views (54 MiB, 40 ms) to keep 1,400 rows. Lengths that do not add up
+/// to the counts, which a key column's always do, give one chunk.
+fn chunked_as(name: &str, counts: &[Option<i32>], lengths: Vec<usize>) -> Int32Chunked {
     if lengths.iter().sum::<usize>() != counts.len() {
-        return Ok(counts
+        return counts
             .iter()
             .copied()
             .collect::<Int32Chunked>()
-            .with_name(name.into()));
+            .with_name(name.into());
     }
     let mut rest = counts;
     let chunks = lengths.into_iter().map(|length| {
@@ -181,7 +180,7 @@ fn chunked_like(
             .copied()
             .collect::<polars_arrow::array::PrimitiveArray<i32>>()
     });
-    Ok(Int32Chunked::from_chunk_iter(name.into(), chunks))
+    Int32Chunked::from_chunk_iter(name.into(), chunks)
 }
 
 #[cfg(test)]
