@@ -34,8 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use compact_str::CompactString;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -330,7 +329,7 @@ impl SyncModel {
             }
             (AnchorAttribute::Custom(name), _) => {
                 match custom_anchor(object.extra(name), name) {
-                    Ok(anchor) => object.source_anchor = anchor.into(),
+                    Ok(anchor) => object.source_anchor = anchor,
                     Err(problem) => {
                         object.anchor_problem = Some(problem);
                         object.source_anchor.clear();
@@ -473,13 +472,13 @@ impl SyncConfig {
 
 /// A custom anchor attribute's immutableId: a string value as it is, a binary one base64 of its
 /// bytes (plan-connect-design-concepts); or why it cannot be predicted.
-fn custom_anchor(values: &[ExtraValue], name: AttributeName) -> Result<String, String> {
+fn custom_anchor(values: &[ExtraValue], name: AttributeName) -> Result<CompactString, String> {
     match values {
         [] => Err(format!(
             "has no {name}, the source anchor attribute the sync settings name: Microsoft does not document what Entra Connect does with such an object (it cannot be hard-matched, and it may not be exported at all)"
         )),
-        [ExtraValue::Text(text)] => Ok(text.clone()),
-        [ExtraValue::Bytes(bytes)] => Ok(BASE64.encode(bytes)),
+        [ExtraValue::Text(text)] => Ok(text.as_str().into()),
+        [ExtraValue::Bytes(bytes)] => Ok(base64_text(bytes)),
         [ExtraValue::Integer(n)] => Err(format!(
             "has the integer {n} in {name}: Entra Connect base64-encodes a non-string source anchor, but which bytes of an integer it encodes is not documented, so the anchor is not predicted"
         )),
@@ -985,9 +984,9 @@ fn infer_anchor(links: Option<&Links>) -> Part<AnchorMode> {
             if cg.as_slice() == o.object_guid.as_slice() {
                 return None;
             }
-            Some(if immutable == BASE64.encode(o.object_guid) {
+            Some(if base64_text(&o.object_guid) == immutable {
                 (1, 0, 1)
-            } else if immutable == BASE64.encode(cg) {
+            } else if base64_text(cg) == immutable {
                 (0, 1, 1)
             } else {
                 (0, 0, 1)

@@ -1,5 +1,7 @@
 use super::*;
 use crate::inputs::onprem::RecordOrigin;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use compact_str::{CompactString, format_compact};
 
 /// An on-prem object with only what the sync model and scope tests set; the scope and table
