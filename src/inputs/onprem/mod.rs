@@ -311,19 +311,23 @@ pub struct OnPremObject {
 /// disagree; it reads as the DN's text (`Deref<Target = str>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DistinguishedName {
-    text: String,
+    text: CompactString,
     domain: Option<Arc<str>>,
 }
 
 impl DistinguishedName {
-    pub fn new(text: String) -> Self {
+    pub fn new(text: impl Into<CompactString>) -> Self {
         Self::sharing_domain(text, None)
     }
 
     /// Like [`DistinguishedName::new`], holding `previous`'s domain string when the domain is
     /// the same: an export lists the objects of one domain together, so a million objects share
     /// a handful of strings.
-    pub fn sharing_domain(text: String, previous: Option<&DistinguishedName>) -> Self {
+    pub fn sharing_domain(
+        text: impl Into<CompactString>,
+        previous: Option<&DistinguishedName>,
+    ) -> Self {
+        let text = text.into();
         let domain =
             dn_domain(&text).map(|domain| match previous.and_then(|p| p.domain.as_ref()) {
                 Some(shared) if **shared == *domain => Arc::clone(shared),
@@ -1032,7 +1036,7 @@ type Slot<T> = Option<(T, &'static str)>;
 /// `Draft::finish` turns the record into an object, a rejection or a skipped class.
 #[derive(Debug, Default)]
 pub(crate) struct Draft {
-    dn: Slot<String>,
+    dn: Slot<CompactString>,
     object_guid: Slot<[u8; 16]>,
     consistency_guid: Slot<Vec<u8>>,
     sid: Slot<CompactString>,
@@ -1167,19 +1171,8 @@ impl Draft {
             return;
         }
         self.present |= field.bit();
-        // A DN is longer than a field holds inline: it stays a `String`, which
-        // `DistinguishedName` keeps without copying.
-        if field == Field::Dn {
-            put(
-                &mut self.dn,
-                value.into_owned(),
-                name,
-                &mut self.problems,
-                Clone::clone,
-            );
-            return;
-        }
         let slot = match field {
+            Field::Dn => &mut self.dn,
             Field::Sid => &mut self.sid,
             Field::Upn => &mut self.upn,
             Field::Sam => &mut self.sam,
@@ -1190,8 +1183,7 @@ impl Draft {
             Field::Surname => &mut self.surname,
             Field::TargetAddress => &mut self.target_address,
             Field::AdminDescription => &mut self.admin_description,
-            Field::Dn
-            | Field::ObjectGuid
+            Field::ObjectGuid
             | Field::ConsistencyGuid
             | Field::ObjectClass
             | Field::ProxyAddresses
@@ -1571,7 +1563,7 @@ impl Draft {
     /// The best identifier for messages: DN, else objectGUID, else sAMAccountName or UPN.
     fn label(&self) -> String {
         if let Some((dn, _)) = &self.dn {
-            return dn.clone();
+            return dn.to_string();
         }
         if let Some((guid, _)) = &self.object_guid {
             return format!("objectGUID {}", guid_to_string(guid));
