@@ -82,12 +82,16 @@ WITH blocking AS (
 taken_over AS (
     SELECT DISTINCT cloud_object_id FROM soft_match_candidates WHERE verdict = 'takeover'
 ),
--- Only the links of objects this rule can report (not synced): grouping all million links
--- first was most of its time.
+-- The objects this rule can report (not synced), whose links and sync behaviours it reads.
+unsynced AS (
+    SELECT id, object_row FROM cloud_objects WHERE sync_state <> 'synced'
+),
+-- Only the links of objects this rule can report: grouping all million links first was most of
+-- its time.
 source AS (
     SELECT l.cloud_object_id, MIN(l.object_guid) AS source_guid
     FROM onprem_links l
-    SEMI JOIN (SELECT object_row FROM cloud_objects WHERE sync_state <> 'synced') unsynced ON l.cloud_object_row = unsynced.object_row
+    SEMI JOIN unsynced u ON l.cloud_object_row = u.object_row
     GROUP BY l.cloud_object_id
 ),
 federated AS (
@@ -172,7 +176,7 @@ LEFT JOIN federated fd ON c.upn_suffix = fd.name
 -- table hashed a million behaviours' ids into a table of its own.
 LEFT JOIN (
     SELECT object_id, is_cloud_managed, not_read FROM sync_behavior
-    WHERE object_id IN (SELECT id FROM cloud_objects WHERE sync_state <> 'synced')
+    WHERE object_id IN (SELECT id FROM unsynced)
 ) sb ON c.id = sb.object_id
 LEFT JOIN (SELECT DISTINCT cloud_object_id FROM out_of_scope_links) oos ON c.id = oos.cloud_object_id
 -- A cloud-managed object is reported only for the on-prem object it blocks. Only the few
