@@ -25,7 +25,7 @@ pub(super) const SOURCES: [&str; 5] = [
 
 /// The view that pairs on-prem objects with their cloud twins; the summary reuses it so "on-prem
 /// only" means exactly what the matching rules mean by "not joined yet".
-const LINKS_VIEW: &str = "onprem_links";
+pub(super) const LINKS_VIEW: &str = "onprem_links";
 
 /// Computes the summary from the tables built for the audit.
 ///

@@ -1,6 +1,6 @@
 //! Runs rules against the tables: registers every table in one catalogue (each query gets a
-//! polars `SQLContext` of its own from it), materialises the views in dependency order, runs each
-//! rule, checks its output contract and turns its rows
+//! polars `SQLContext` of its own from it), runs each rule (building the views it reads first, in
+//! dependency order, when no rule before it did), checks its output contract and turns its rows
 //! into [`Finding`]s, and records an outcome for every rule (passed, failed, not evaluated with
 //! the reason, errored).
 //!
@@ -48,8 +48,8 @@ pub(crate) struct RunOutput {
     pub findings: Vec<Finding>,
     /// Why each view could not be built (rules needing it say so in their own outcome).
     pub views_unavailable: BTreeMap<String, String>,
-    /// The views built on the audit's tables, by name: the tenant summary reuses them rather
-    /// than joining a million objects a second time.
+    /// The views built on the audit's tables that the caller keeps (`kept` of [`run_timed`]), by
+    /// name: the tenant summary reuses the links rather than joining a million objects again.
     pub views: BTreeMap<String, DataFrame>,
 }
 
@@ -63,11 +63,12 @@ pub(crate) fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String
 /// `clock` (the audit's own). `only`, when given, limits which rules run (views are still built
 /// as needed).
 ///
-/// A table no rule still to run reads is released (removed from `tables`) unless it is one of
-/// `kept` (what the caller reads afterwards), and the rules run in an order that lets the largest
-/// tables go first: at a million objects a side `onprem_values` is the largest table, and
-/// holding it through every later rule set the audit's peak. The results and findings are
-/// still returned in the catalogue's order.
+/// A table or view no rule still to run reads is released (removed from `tables`) unless it is
+/// one of `kept` (what the caller reads afterwards), and the rules run in an order that lets the
+/// largest tables go first: at a million objects a side `onprem_values` is the largest table, and
+/// holding it through every later rule set the audit's peak. A view is built when the first rule
+/// reading it runs, so the rules before it run without it (and without the tables only it
+/// reads). The results and findings are still returned in the catalogue's order.
 pub(crate) fn run_timed(
     rules: &[Rule],
     tables: &mut Tables,
@@ -93,18 +94,39 @@ pub(crate) fn run_timed(
         .collect();
 
     let mut output = RunOutput::default();
-    build_views(&mut catalog, rules, &mut unavailable, &mut output, clock);
+    let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
+    register_view_placeholders(&mut catalog, &views);
     let partial = partial_inputs(rules, tables, &unavailable);
 
     let to_run: Vec<&Rule> = rules
         .iter()
         .filter(|r| r.kind == Kind::Rule && only.is_none_or(|only| only.contains(&r.name)))
         .collect();
-    let mut releases = Releases::new(&to_run, tables, kept);
+    let mut releases = Releases::new(&to_run, &views, tables, kept);
     let mut ran: Vec<Option<(RuleResult, Vec<Finding>)>> =
         std::iter::repeat_with(|| None).take(to_run.len()).collect();
     for index in releases.order() {
         let rule = to_run[index];
+        // The views this rule reads, and those they build on, are built now if no rule before it
+        // built them: built before the first rule, they were held (with the tables they read)
+        // through the rules that read the largest tables, which set the audit's peak.
+        let wanted = releases.views_to_build(index);
+        if !wanted.is_empty() {
+            let building: Vec<&Rule> = views
+                .iter()
+                .filter(|v| wanted.contains(&v.name))
+                .copied()
+                .collect();
+            for (name, frame) in materialise(&mut catalog, &building, &mut unavailable, Some(clock))
+            {
+                if kept.contains(&name.as_str()) {
+                    output.views.insert(name, frame);
+                }
+            }
+            for view in &building {
+                releases.built(&view.name);
+            }
+        }
         let (mut missing, caveats) = readiness(rule, tables, &unavailable, &partial);
         // A rule may name a view that, when it has rows, says the data cannot support the rule
         // (an export that is probably partial): the rule is then not evaluated, with that reason.
@@ -148,11 +170,12 @@ pub(crate) fn run_timed(
             caveats,
         };
         ran[index] = Some((result, findings));
-        for table in releases.ran(index) {
-            catalog.remove(&table);
-            tables.frames.remove(table.as_str());
+        for name in releases.ran(index) {
+            catalog.remove(&name);
+            tables.frames.remove(name.as_str());
         }
     }
+    output.views_unavailable = views_unavailable(&views, &unavailable);
     for (result, findings) in ran.into_iter().flatten() {
         output.results.push(result);
         output.findings.extend(findings);
@@ -201,67 +224,144 @@ fn readiness(
     (missing, caveats)
 }
 
-/// Which rules still read each table that may be released, so a table goes as soon as the last
-/// of them has run (see [`run_timed`]).
+/// What each rule still to run reads, so that a table or view goes as soon as the last rule
+/// reading it has run, and a view is built only when the first rule reading it runs (see
+/// [`run_timed`]). A rule reads a view's inputs too until the view is built.
 struct Releases {
-    /// For each rule to run (by its place in the catalogue), the releasable tables it reads.
-    reads: Vec<BTreeSet<String>>,
-    /// Each releasable table's estimated size: the readers of the largest run first.
+    /// For each rule to run (by its place in the catalogue), the tables and views it names
+    /// (`None`: SQL that does not parse, which may read anything); emptied once it ran.
+    reads: Vec<Option<BTreeSet<String>>>,
+    /// Each releasable table's estimated size, the readers of the largest running first; a
+    /// view is releasable too, with no size until it is built.
     sizes: BTreeMap<String, usize>,
+    /// What each view not built yet names (`None`: may read anything). A built view needs
+    /// its inputs no more.
+    unbuilt: BTreeMap<String, Option<BTreeSet<String>>>,
+    /// Releasable tables and views a rule or view has read, not released yet.
+    read: BTreeSet<String>,
 }
 
 impl Releases {
-    fn new(to_run: &[&Rule], tables: &Tables, kept: &[&str]) -> Self {
+    fn new(to_run: &[&Rule], views: &[&Rule], tables: &Tables, kept: &[&str]) -> Self {
         let sizes: BTreeMap<String, usize> = tables
             .frames
             .iter()
-            .filter(|(name, _)| !kept.contains(name))
             .map(|(name, frame)| ((*name).to_owned(), frame.estimated_size()))
+            .chain(views.iter().map(|v| (v.name.clone(), 0)))
+            .filter(|(name, _)| !kept.contains(&name.as_str()))
             .collect();
-        let reads = to_run
+        Releases {
+            reads: to_run.iter().map(|rule| names_read(rule)).collect(),
+            sizes,
+            unbuilt: views
+                .iter()
+                .map(|v| (v.name.clone(), names_read(v)))
+                .collect(),
+            read: BTreeSet::new(),
+        }
+    }
+
+    /// What `reads` needs while the views not yet built are: the names and, through each such
+    /// view, what it reads. `None`: anything.
+    fn needed(&self, reads: Option<&BTreeSet<String>>) -> Option<BTreeSet<String>> {
+        let mut names = reads?.clone();
+        let mut through: Vec<String> = names
             .iter()
-            .map(|rule| {
-                let declared = rule
-                    .requires
-                    .iter()
-                    .chain(&rule.optional)
-                    .map(|t| t.to_lowercase());
-                match guard::relations(&rule.sql) {
-                    // SQL that does not parse may read anything: it holds every table until it ran.
-                    None => sizes.keys().cloned().collect(),
-                    Some(read) => read
-                        .into_iter()
-                        .chain(declared)
-                        .filter(|t| sizes.contains_key(t))
-                        .collect(),
-                }
-            })
+            .filter(|n| self.unbuilt.contains_key(*n))
+            .cloned()
             .collect();
-        Releases { reads, sizes }
+        while let Some(view) = through.pop() {
+            for name in self.unbuilt[&view].as_ref()? {
+                if names.insert(name.clone()) && self.unbuilt.contains_key(name) {
+                    through.push(name.clone());
+                }
+            }
+        }
+        Some(names)
+    }
+
+    /// The releasable tables and views the rule at `index` needs.
+    fn releasable_needed(&self, index: usize) -> BTreeSet<String> {
+        match self.needed(self.reads[index].as_ref()) {
+            Some(names) => names
+                .into_iter()
+                .filter(|n| self.sizes.contains_key(n))
+                .collect(),
+            None => self.sizes.keys().cloned().collect(),
+        }
     }
 
     /// The rules' places in the catalogue, in the order to run them: those reading the largest
     /// releasable table first (so it can go early), ties in catalogue order.
     fn order(&self) -> Vec<usize> {
         let largest = |index: usize| {
-            self.reads[index]
+            self.releasable_needed(index)
                 .iter()
                 .map(|t| self.sizes[t])
                 .max()
                 .unwrap_or(0)
         };
         let mut order: Vec<usize> = (0..self.reads.len()).collect();
-        order.sort_by_key(|&index| std::cmp::Reverse(largest(index)));
+        order.sort_by_cached_key(|&index| std::cmp::Reverse(largest(index)));
         order
     }
 
-    /// Records that the rule at `index` ran; returns the tables no rule still to run reads.
-    fn ran(&mut self, index: usize) -> Vec<String> {
-        let done = std::mem::take(&mut self.reads[index]);
-        done.into_iter()
-            .filter(|t| !self.reads.iter().any(|r| r.contains(t)))
-            .collect()
+    /// The views not built yet that the rule at `index` reads, itself or through another.
+    fn views_to_build(&self, index: usize) -> BTreeSet<String> {
+        match self.needed(self.reads[index].as_ref()) {
+            Some(names) => names
+                .into_iter()
+                .filter(|n| self.unbuilt.contains_key(n))
+                .collect(),
+            None => self.unbuilt.keys().cloned().collect(),
+        }
     }
+
+    /// Records that `view` was built (or could not be): what it reads is needed through it no
+    /// more, and may go once no rule still to run reads it.
+    fn built(&mut self, view: &str) {
+        if let Some(reads) = self.unbuilt.remove(view) {
+            let reads: Vec<String> = match reads {
+                Some(names) => names
+                    .into_iter()
+                    .filter(|n| self.sizes.contains_key(n))
+                    .collect(),
+                None => self.sizes.keys().cloned().collect(),
+            };
+            self.read.extend(reads);
+        }
+    }
+
+    /// Records that the rule at `index` ran; returns the tables and views no rule still to run
+    /// needs.
+    fn ran(&mut self, index: usize) -> Vec<String> {
+        let done = self.releasable_needed(index);
+        self.read.extend(done);
+        self.reads[index] = Some(BTreeSet::new());
+        let mut still: BTreeSet<String> = BTreeSet::new();
+        for later in 0..self.reads.len() {
+            still.extend(self.releasable_needed(later));
+        }
+        let released: Vec<String> = self.read.difference(&still).cloned().collect();
+        for name in &released {
+            self.read.remove(name);
+            self.sizes.remove(name);
+        }
+        released
+    }
+}
+
+/// The tables and views `rule` (a rule or a view) names, lower-cased: in its SQL, its `requires`
+/// and `optional`, and its `not_evaluated_when` view. `None` when the SQL does not parse: it may
+/// read anything, and holds every table and view until it ran.
+fn names_read(rule: &Rule) -> Option<BTreeSet<String>> {
+    let declared = rule
+        .requires
+        .iter()
+        .chain(&rule.optional)
+        .chain(&rule.not_evaluated_when)
+        .map(|t| t.to_lowercase());
+    guard::relations(&rule.sql).map(|read| read.into_iter().chain(declared).collect())
 }
 
 /// Why `rule` cannot be evaluated for want of on-prem objects of the classes it reports on: the
@@ -345,41 +445,34 @@ impl Catalog {
     }
 }
 
-/// Materialises the views whose inputs are available, in dependency order (views may build on
-/// views). Every view is first registered empty, with the schema it has on empty tables, so a
-/// rule may list a view as `optional`; a view that cannot be built makes the rules that require
-/// it "not evaluated".
-fn build_views(
-    catalog: &mut Catalog,
-    rules: &[Rule],
-    unavailable: &mut BTreeMap<String, String>,
-    output: &mut RunOutput,
-    clock: Clock,
-) {
-    let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
-
+/// Registers every view empty, with the schema it has on empty tables, so a rule may list a view
+/// as `optional`; the views are built when a rule first reads them ([`Releases`]), and one that
+/// cannot be built makes the rules that require it "not evaluated". A view that fails even on
+/// empty tables gets no placeholder: the real build fails the same way and records why.
+fn register_view_placeholders(catalog: &mut Catalog, views: &[&Rule]) {
     let mut empty = Catalog::default();
     for spec in tables::TABLES {
         empty.register(spec.name, spec.query(spec.empty()));
     }
     let mut no_gaps = BTreeMap::new();
-    for (name, frame) in materialise(&mut empty, &views, &mut no_gaps, None) {
+    for (name, frame) in materialise(&mut empty, views, &mut no_gaps, None) {
         catalog.register(&name, frame.lazy());
     }
-    // A view that fails even on empty tables gets no placeholder; the real pass below fails the
-    // same way and records why.
-    for (name, frame) in materialise(catalog, &views, unavailable, Some(clock)) {
-        catalog.register(&name, frame.clone().lazy());
-        output.views.insert(name, frame);
-    }
-    output.views_unavailable = views
+}
+
+/// Why each view a rule read could not be built.
+fn views_unavailable(
+    views: &[&Rule],
+    unavailable: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    views
         .iter()
         .filter_map(|v| {
             unavailable
                 .get(&v.name)
                 .map(|why| (v.name.clone(), why.clone()))
         })
-        .collect();
+        .collect()
 }
 
 /// Each table or view `rule` requires that is unavailable, with why: a rule or view with any is
@@ -688,6 +781,18 @@ mod tests {
             "{:?}",
             output.views_unavailable
         );
+        // A view is built only for a rule reading it: every embedded view is read by a rule or
+        // a view, so every one was built above.
+        for view in rules.iter().filter(|r| r.kind == Kind::View) {
+            assert!(
+                rules
+                    .iter()
+                    .filter(|r| r.name != view.name)
+                    .any(|r| names_read(r).is_some_and(|read| read.contains(&view.name))),
+                "no rule or view reads {}",
+                view.name
+            );
+        }
         // Every rule that does not pass, at once (an evidence column missing from the front
         // matter's `evidence` shows up here, naming the rule and the column).
         let broken: Vec<String> = output
@@ -751,7 +856,7 @@ mod tests {
             DataFrame::full_null(&values.held_schema(), 1000),
         );
         let to_run: Vec<&Rule> = rules.iter().collect();
-        let releases = Releases::new(&to_run, &tables, &["cloud_objects"]);
+        let releases = Releases::new(&to_run, &[], &tables, &["cloud_objects"]);
         assert_eq!(releases.order(), [1, 2, 0], "onprem_values' readers first");
         let out = run_timed(
             &rules,
@@ -774,6 +879,130 @@ mod tests {
         assert!(
             tables.frames.contains_key("domains"),
             "read by no rule: left alone"
+        );
+    }
+
+    fn view(name: &str, sql: &str, requires: &[&str]) -> Rule {
+        Rule {
+            name: name.into(),
+            kind: Kind::View,
+            outcome: None,
+            ..rule(sql, requires)
+        }
+    }
+
+    #[test]
+    fn a_view_is_built_when_a_rule_first_reads_it_and_goes_after_its_last_reader() {
+        let reading = |name: &str, relation: &str| Rule {
+            name: name.into(),
+            ..rule(
+                &format!("SELECT {NO_FINDING_COLUMNS} FROM {relation} LIMIT 0"),
+                &[],
+            )
+        };
+        let to_run = [
+            reading("reads-values", "onprem_values"),
+            reading("reads-outer", "outer_view"),
+            reading("reads-inner", "inner_view"),
+        ];
+        // outer_view builds on inner_view, which alone reads domains.
+        let views = [
+            view("outer_view", "SELECT * FROM inner_view", &["inner_view"]),
+            view("inner_view", "SELECT name FROM domains", &["domains"]),
+        ];
+        let mut tables = Tables::empty();
+        let values = &tables::ONPREM_VALUES;
+        tables.frames.insert(
+            values.name,
+            DataFrame::full_null(&values.held_schema(), 1000),
+        );
+        tables.frames.insert(
+            tables::DOMAINS.name,
+            DataFrame::full_null(&tables::DOMAINS.held_schema(), 10),
+        );
+        let to_run: Vec<&Rule> = to_run.iter().collect();
+        let views: Vec<&Rule> = views.iter().collect();
+        let mut releases = Releases::new(&to_run, &views, &tables, &[]);
+        assert_eq!(releases.order(), [0, 1, 2], "onprem_values' reader first");
+        let names = |names: &[&str]| -> BTreeSet<String> {
+            names.iter().map(|n| (*n).to_owned()).collect()
+        };
+        assert!(releases.views_to_build(0).is_empty());
+        assert_eq!(releases.ran(0), ["onprem_values"]);
+        // The first reader of outer_view builds it and inner_view it builds on; domains is needed
+        // until they are built, and inner_view until its own reader ran.
+        assert_eq!(
+            releases.views_to_build(1),
+            names(&["inner_view", "outer_view"])
+        );
+        releases.built("inner_view");
+        releases.built("outer_view");
+        assert_eq!(releases.ran(1), ["domains", "outer_view"]);
+        assert!(releases.views_to_build(2).is_empty(), "built already");
+        assert_eq!(releases.ran(2), ["inner_view"]);
+    }
+
+    #[test]
+    fn views_are_built_for_the_rules_that_read_them_and_only_kept_ones_are_returned() {
+        let reading = |name: &str, relation: &str| Rule {
+            name: name.into(),
+            ..rule(
+                &format!(
+                    "SELECT NULL AS cloud_object_id, NULL AS cloud_object_type, NULL AS onprem_object_guid, \
+                     NULL AS onprem_distinguished_name, NULL AS attribute, name AS value, 'm' AS message, \
+                     'r' AS remediation FROM {relation}"
+                ),
+                &[relation],
+            )
+        };
+        let rules = [
+            view(
+                "verified",
+                "SELECT name FROM domains WHERE is_verified",
+                &["domains"],
+            ),
+            view("kept_view", "SELECT name FROM domains", &["domains"]),
+            // Would fail if it were built: no rule reads it, so it is not.
+            view("unread", "SELECT no_such_column FROM domains", &["domains"]),
+            view("broken", "SELECT no_such_column FROM domains", &["domains"]),
+            reading("reads-verified", "verified"),
+            reading("reads-kept", "kept_view"),
+            reading("reads-broken", "broken"),
+        ];
+        let mut tables = Tables::empty();
+        let domains = df!(
+            "name" => ["contoso.com", "unverified.example"],
+            "is_verified" => [true, false],
+            "is_default" => [true, false],
+            "is_initial" => [false, false],
+            "authentication_type" => ["Managed", "Managed"],
+        )
+        .unwrap();
+        tables.frames.insert(tables::DOMAINS.name, domains);
+        let out = run_timed(&rules, &mut tables, None, &["kept_view"], Clock::start());
+        let values = |rule: &str| -> Vec<Option<String>> {
+            out.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.value.clone())
+                .collect()
+        };
+        assert_eq!(values("reads-verified"), [Some("contoso.com".to_owned())]);
+        assert_eq!(values("reads-kept").len(), 2);
+        let broken = &out.results[2];
+        assert!(
+            matches!(&broken.outcome, RuleOutcome::NotEvaluated { reason } if reason.contains("broken unavailable")),
+            "{broken:?}"
+        );
+        assert_eq!(
+            out.views_unavailable.keys().collect::<Vec<_>>(),
+            ["broken"],
+            "only the views rules read are built"
+        );
+        assert_eq!(out.views.keys().collect::<Vec<_>>(), ["kept_view"]);
+        assert!(
+            !tables.frames.contains_key("domains"),
+            "released once the views reading it were built and their readers ran"
         );
     }
 
