@@ -89,18 +89,23 @@ def findings(run):
     return json.dumps(strip(data), sort_keys=True)
 
 
-def shown(value):
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
+# Columns that count (page faults, MiB) are shown whole, even where the median of an even number
+# of pairs falls between two counts; the others are seconds.
+COUNTS = ("faults", "peak")
+
+
+def shown(column, value):
+    return f"{value:.0f}" if column in COUNTS else f"{value:.2f}"
 
 
 def row(label, a, b):
-    print(f"{label:<7}" + "".join(f"{shown(a[c]) + ' / ' + shown(b[c]):>22}" for c in columns))
+    print(f"{label:<7}" + "".join(f" {shown(c, a[c]) + ' / ' + shown(c, b[c]):>21}" for c in columns))
 
 
 runs = {side: [measure(f"{out}/{side}{i}") for i in range(1, pairs + 1)] for side in "ab"}
 # Seconds, except page faults (a count) and the peak (MiB); "A / B" in each cell.
 columns = ["wall", "cpu", "faults", "peak", "read", "sync", "tables", "rules"]
-print(f"{'pair':<7}" + "".join(f"{c:>22}" for c in columns))
+print(f"{'pair':<7}" + "".join(f" {c:>21}" for c in columns))
 for i in range(pairs):
     row(str(i + 1), runs["a"][i], runs["b"][i])
 median = {side: {c: statistics.median(r[c] for r in runs[side]) for c in columns} for side in "ab"}
