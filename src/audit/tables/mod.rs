@@ -980,9 +980,11 @@ pub fn build(
 /// How many objects go into the tables at a time: small enough that the rows being derived
 /// stay small next to the tables, large enough that a column has few chunks. At a million objects
 /// a side, 65,536 took the tables 0.6 s longer (a chunk's text and rows no longer fit the
-/// processor's cache) and 16,384 0.4 s less but 0.1-0.17 GiB more at the peak (twice the chunks
-/// in every column): docs/performance.md.
-const CHUNK: usize = 1 << 15;
+/// processor's cache). 16,384 against 32,768: the tables phase 0.35-0.45 s shorter and 140,000
+/// fewer page faults, the audit's peak 16-41 MiB higher (in the first joins of a million rows,
+/// against twice the chunks); when the views were all built before the first rule it was
+/// 0.1-0.17 GiB higher, and 32,768 was kept (docs/performance.md).
+const CHUNK: usize = 1 << 14;
 
 /// `build` applied to each chunk of [`CHUNK`] of the objects a table is built from, on every
 /// core, the results in the objects' order (the tables' row order, which the findings' order
