@@ -508,8 +508,10 @@ fn materialise(
                 progressed = true;
                 continue;
             }
-            let waits = view.requires.iter().chain(&view.optional).any(|t| {
-                views.iter().any(|v| &v.name == t)
+            // It waits for every view being built that it names, in its SQL or declared: built
+            // first, a view reading an undeclared one would read its empty placeholder.
+            let waits = names_read(view).unwrap_or_default().iter().any(|t| {
+                views.iter().any(|v| &v.name == t && v.name != view.name)
                     && !built.iter().any(|(name, _)| name == t)
                     && !unavailable.contains_key(t)
             });
@@ -833,15 +835,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_table_is_released_after_the_last_rule_reading_it_and_results_keep_catalogue_order() {
-        let reading = |name: &str, table: &str, requires: &[&str]| Rule {
+    /// A rule named `name` reading `relation` (a table or view) and finding nothing.
+    fn reading(name: &str, relation: &str, requires: &[&str]) -> Rule {
+        Rule {
             name: name.into(),
             ..rule(
-                &format!("SELECT {NO_FINDING_COLUMNS} FROM {table} WHERE object_type = 'nothing'"),
+                &format!("SELECT {NO_FINDING_COLUMNS} FROM {relation} LIMIT 0"),
                 requires,
             )
-        };
+        }
+    }
+
+    /// `tables` with `spec`'s table of `rows` null rows.
+    fn holding(tables: &mut Tables, spec: &'static tables::TableSpec, rows: usize) {
+        tables
+            .frames
+            .insert(spec.name, DataFrame::full_null(&spec.held_schema(), rows));
+    }
+
+    #[test]
+    fn a_table_is_released_after_the_last_rule_reading_it_and_results_keep_catalogue_order() {
         let rules = [
             reading("first", "cloud_objects", &["cloud_objects"]),
             // Reads onprem_values without declaring it: it must still find it.
@@ -850,11 +863,7 @@ mod tests {
         ];
         let mut tables = Tables::empty();
         // The largest table: the rules reading it run first, and it goes after them.
-        let values = &tables::ONPREM_VALUES;
-        tables.frames.insert(
-            values.name,
-            DataFrame::full_null(&values.held_schema(), 1000),
-        );
+        holding(&mut tables, &tables::ONPREM_VALUES, 1000);
         let to_run: Vec<&Rule> = rules.iter().collect();
         let releases = Releases::new(&to_run, &[], &tables, &["cloud_objects"]);
         assert_eq!(releases.order(), [1, 2, 0], "onprem_values' readers first");
@@ -893,17 +902,10 @@ mod tests {
 
     #[test]
     fn a_view_is_built_when_a_rule_first_reads_it_and_goes_after_its_last_reader() {
-        let reading = |name: &str, relation: &str| Rule {
-            name: name.into(),
-            ..rule(
-                &format!("SELECT {NO_FINDING_COLUMNS} FROM {relation} LIMIT 0"),
-                &[],
-            )
-        };
         let to_run = [
-            reading("reads-values", "onprem_values"),
-            reading("reads-outer", "outer_view"),
-            reading("reads-inner", "inner_view"),
+            reading("reads-values", "onprem_values", &[]),
+            reading("reads-outer", "outer_view", &[]),
+            reading("reads-inner", "inner_view", &[]),
         ];
         // outer_view builds on inner_view, which alone reads domains.
         let views = [
@@ -911,15 +913,8 @@ mod tests {
             view("inner_view", "SELECT name FROM domains", &["domains"]),
         ];
         let mut tables = Tables::empty();
-        let values = &tables::ONPREM_VALUES;
-        tables.frames.insert(
-            values.name,
-            DataFrame::full_null(&values.held_schema(), 1000),
-        );
-        tables.frames.insert(
-            tables::DOMAINS.name,
-            DataFrame::full_null(&tables::DOMAINS.held_schema(), 10),
-        );
+        holding(&mut tables, &tables::ONPREM_VALUES, 1000);
+        holding(&mut tables, &tables::DOMAINS, 10);
         let to_run: Vec<&Rule> = to_run.iter().collect();
         let views: Vec<&Rule> = views.iter().collect();
         let mut releases = Releases::new(&to_run, &views, &tables, &[]);
@@ -944,7 +939,8 @@ mod tests {
 
     #[test]
     fn views_are_built_for_the_rules_that_read_them_and_only_kept_ones_are_returned() {
-        let reading = |name: &str, relation: &str| Rule {
+        // A rule reporting each name `relation` holds.
+        let reporting = |name: &str, relation: &str| Rule {
             name: name.into(),
             ..rule(
                 &format!(
@@ -956,6 +952,8 @@ mod tests {
             )
         };
         let rules = [
+            // Names `verified` in its SQL only, and comes first: it must still be built after it.
+            view("verified_again", "SELECT name FROM verified", &["domains"]),
             view(
                 "verified",
                 "SELECT name FROM domains WHERE is_verified",
@@ -965,9 +963,11 @@ mod tests {
             // Would fail if it were built: no rule reads it, so it is not.
             view("unread", "SELECT no_such_column FROM domains", &["domains"]),
             view("broken", "SELECT no_such_column FROM domains", &["domains"]),
-            reading("reads-verified", "verified"),
-            reading("reads-kept", "kept_view"),
-            reading("reads-broken", "broken"),
+            // Runs first, so it builds both views: verified_again must wait for verified.
+            reporting("reads-verified-again", "verified_again"),
+            reporting("reads-verified", "verified"),
+            reporting("reads-kept", "kept_view"),
+            reporting("reads-broken", "broken"),
         ];
         let mut tables = Tables::empty();
         let domains = df!(
@@ -988,8 +988,13 @@ mod tests {
                 .collect()
         };
         assert_eq!(values("reads-verified"), [Some("contoso.com".to_owned())]);
+        assert_eq!(
+            values("reads-verified-again"),
+            [Some("contoso.com".to_owned())],
+            "a view waits for a view its SQL names"
+        );
         assert_eq!(values("reads-kept").len(), 2);
-        let broken = &out.results[2];
+        let broken = &out.results[3];
         assert!(
             matches!(&broken.outcome, RuleOutcome::NotEvaluated { reason } if reason.contains("broken unavailable")),
             "{broken:?}"
