@@ -282,13 +282,7 @@ impl Releases {
 
     /// The releasable tables and views the rule at `index` needs.
     fn releasable_needed(&self, index: usize) -> BTreeSet<String> {
-        match self.needed(self.reads[index].as_ref()) {
-            Some(names) => names
-                .into_iter()
-                .filter(|n| self.sizes.contains_key(n))
-                .collect(),
-            None => self.sizes.keys().cloned().collect(),
-        }
+        among(self.needed(self.reads[index].as_ref()), &self.sizes)
     }
 
     /// The rules' places in the catalogue, in the order to run them: those reading the largest
@@ -308,26 +302,14 @@ impl Releases {
 
     /// The views not built yet that the rule at `index` reads, itself or through another.
     fn views_to_build(&self, index: usize) -> BTreeSet<String> {
-        match self.needed(self.reads[index].as_ref()) {
-            Some(names) => names
-                .into_iter()
-                .filter(|n| self.unbuilt.contains_key(n))
-                .collect(),
-            None => self.unbuilt.keys().cloned().collect(),
-        }
+        among(self.needed(self.reads[index].as_ref()), &self.unbuilt)
     }
 
     /// Records that `view` was built (or could not be): what it reads is needed through it no
     /// more, and may go once no rule still to run reads it.
     fn built(&mut self, view: &str) {
         if let Some(reads) = self.unbuilt.remove(view) {
-            let reads: Vec<String> = match reads {
-                Some(names) => names
-                    .into_iter()
-                    .filter(|n| self.sizes.contains_key(n))
-                    .collect(),
-                None => self.sizes.keys().cloned().collect(),
-            };
+            let reads = among(reads, &self.sizes);
             self.read.extend(reads);
         }
     }
@@ -348,6 +330,14 @@ impl Releases {
             self.sizes.remove(name);
         }
         released
+    }
+}
+
+/// The `names` that are keys of `of`; every key when `names` is `None` (anything).
+fn among<V>(names: Option<BTreeSet<String>>, of: &BTreeMap<String, V>) -> BTreeSet<String> {
+    match names {
+        Some(names) => names.into_iter().filter(|n| of.contains_key(n)).collect(),
+        None => of.keys().cloned().collect(),
     }
 }
 
