@@ -983,7 +983,8 @@ pub fn build(
 /// processor's cache). 16,384 against 32,768: the tables phase 0.35-0.45 s shorter and 140,000
 /// fewer page faults, the audit's peak 16-41 MiB higher (in the first joins of a million rows,
 /// against twice the chunks); when the views were all built before the first rule it was
-/// 0.1-0.17 GiB higher, and 32,768 was kept (docs/performance.md).
+/// 0.1-0.17 GiB higher, and 32,768 was kept. 8,192: the rules slower, the tables no faster
+/// (docs/performance.md).
 const CHUNK: usize = 1 << 14;
 
 /// `build` applied to each chunk of [`CHUNK`] of the objects a table is built from, on every
