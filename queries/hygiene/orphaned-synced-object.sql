@@ -61,7 +61,12 @@ source anchor.
 - Turn off directory synchronization: https://learn.microsoft.com/office365/enterprise/turn-off-directory-synchronization
 - isCloudManaged (source of authority): https://learn.microsoft.com/graph/api/resources/onpremisessyncbehavior?view=graph-rest-beta
 */
-WITH admins AS (
+-- The synced objects of the exported domains whose source is missing from the export (judged
+-- with partial_export's count, in one place): the objects reported, and whose behaviours are read.
+WITH missing AS (
+    SELECT cloud_object_id, cloud_object_row FROM synced_of_exported_domains WHERE source_missing
+),
+admins AS (
     SELECT member_id, STRING_AGG(role_name, ', ') AS roles FROM role_members GROUP BY member_id
 )
 SELECT
@@ -87,14 +92,11 @@ SELECT
     adm.roles AS cloud_admin_roles,
     CASE WHEN sb.is_cloud_managed = FALSE THEN 'false' WHEN sb.not_read IS NOT NULL THEN 'not read: ' || sb.not_read END AS cloud_managed
 FROM cloud_objects c
--- The synced objects of the exported domains whose source is missing from the export (judged
--- with partial_export's count, in one place).
-SEMI JOIN (SELECT cloud_object_row FROM synced_of_exported_domains WHERE source_missing) source_missing_objects
-    ON c.object_row = source_missing_objects.cloud_object_row
+SEMI JOIN missing m ON c.object_row = m.cloud_object_row
 LEFT JOIN admins adm ON c.id = adm.member_id
 -- Only the behaviours of the objects reported, found by a set lookup: a left join with the whole
 -- table hashed a million behaviours' ids into a table of its own.
 LEFT JOIN (
     SELECT object_id, is_cloud_managed, not_read FROM sync_behavior
-    WHERE object_id IN (SELECT cloud_object_id FROM synced_of_exported_domains WHERE source_missing)
+    WHERE object_id IN (SELECT cloud_object_id FROM missing)
 ) sb ON c.id = sb.object_id
