@@ -44,6 +44,12 @@ WITH sources AS (
     SEMI JOIN provisioning_errors pe ON l.cloud_object_row = pe.object_row
     GROUP BY l.cloud_object_row
 ),
+-- The addresses some error names (a handful of the millions): each address table is narrowed to
+-- them by a set lookup before it is joined. Joined directly, every address was hashed into a
+-- 24-byte entry first, 80 MiB at the audit's peak at 1M x 1M.
+named AS (
+    SELECT address FROM provisioning_errors
+),
 errors AS (
     SELECT e.*, c.display_name, l.source_guid
     FROM provisioning_errors e
@@ -54,13 +60,10 @@ cloud_holders AS (
     SELECT e.object_id, e.kind, e.address, STRING_AGG(c.object_type || ' ' || c.id, ', ') AS holders,
            MIN(c.id) AS first_holder
     FROM errors e
-    -- Only the addresses some error names (a handful of the millions), found by a set lookup:
-    -- joined directly, every address was hashed into a 24-byte entry first, 80 MiB at the audit's
-    -- peak at 1M x 1M. On the address alone, the kind compared after (a two-column key is
-    -- encoded row by row first).
+    -- On the address alone, the kind compared after (a two-column key is encoded row by row
+    -- first).
     JOIN (
-        SELECT address, kind, object_row FROM cloud_addresses
-        WHERE address IN (SELECT address FROM provisioning_errors)
+        SELECT address, kind, object_row FROM cloud_addresses WHERE address IN (SELECT address FROM named)
     ) a ON e.address = a.address
     JOIN cloud_objects c ON a.object_row = c.object_row
     WHERE e.kind = a.kind AND c.id <> e.object_id
@@ -71,8 +74,7 @@ onprem_holders AS (
            MIN(o.object_guid) AS first_holder
     FROM errors e
     JOIN (
-        SELECT address, kind, object_row FROM onprem_addresses
-        WHERE address IN (SELECT address FROM provisioning_errors)
+        SELECT address, kind, object_row FROM onprem_addresses WHERE address IN (SELECT address FROM named)
     ) a ON e.address = a.address
     JOIN onprem_objects o ON a.object_row = o.object_row
     WHERE e.kind = a.kind AND (e.source_guid IS NULL OR o.object_guid <> e.source_guid)
