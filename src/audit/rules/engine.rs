@@ -487,26 +487,30 @@ fn materialise(
     clock: Option<Clock>,
 ) -> Vec<(String, DataFrame)> {
     let mut built: Vec<(String, DataFrame)> = Vec::new();
-    let mut pending: Vec<&Rule> = views.to_vec();
+    // Each view with what it names, in its SQL or declared (read once, not every round): it
+    // waits for every view being built among them, since a view built before one it reads
+    // without declaring it would read that view's empty placeholder.
+    let mut pending: Vec<(&Rule, BTreeSet<String>)> = views
+        .iter()
+        .map(|view| (*view, names_read(view).unwrap_or_default()))
+        .collect();
     loop {
         let mut progressed = false;
         let mut waiting_views = Vec::new();
-        for view in pending {
+        for (view, names) in pending {
             let gaps = unavailable_requirements(view, unavailable);
             if !gaps.is_empty() {
                 unavailable.insert(view.name.clone(), gaps.join("; "));
                 progressed = true;
                 continue;
             }
-            // It waits for every view being built that it names, in its SQL or declared: built
-            // first, a view reading an undeclared one would read its empty placeholder.
-            let waits = names_read(view).unwrap_or_default().iter().any(|t| {
+            let waits = names.iter().any(|t| {
                 views.iter().any(|v| &v.name == t && v.name != view.name)
                     && !built.iter().any(|(name, _)| name == t)
                     && !unavailable.contains_key(t)
             });
             if waits {
-                waiting_views.push(view);
+                waiting_views.push((view, names));
                 continue;
             }
             let started = Began::now();
@@ -541,7 +545,7 @@ fn materialise(
             break;
         }
     }
-    for view in pending {
+    for (view, _) in pending {
         unavailable.insert(
             view.name.clone(),
             "it depends on other views in a cycle".to_owned(),
