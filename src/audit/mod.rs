@@ -127,12 +127,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     timings::tables_held(&tables.memory());
     let began = timings::Began::now();
     let only = options.only.as_ref();
-    // What the summary reads after the rules is kept: its tables, and the links view it reuses.
-    let kept: Vec<&str> = summary::SOURCES
-        .into_iter()
-        .chain([summary::LINKS_VIEW])
-        .collect();
-    let mut output = engine::run_timed(&rules, &mut tables, only, &kept, clock);
+    let mut output = engine::run_timed(&rules, &mut tables, only, &summary::kept(), clock);
     clock.done("rules", began, Some(output.findings.len()));
     // After the rules: the summary reuses the views they built (the links join among them).
     let began = timings::Began::now();

@@ -13,9 +13,9 @@ use crate::audit::result::{ObjectCounts, SyncFreshness, SyncJobSummary, TenantSu
 use crate::audit::rules::{Kind, Rule};
 use crate::audit::tables::{self, Params, Tables};
 
-/// The tables the summary reads (the rules engine keeps them); their unavailability is repeated
-/// in the summary.
-pub(super) const SOURCES: [&str; 5] = [
+/// The tables the summary reads (the rules engine keeps them: [`kept`]); their unavailability is
+/// repeated in the summary.
+const SOURCES: [&str; 5] = [
     "onprem_objects",
     "cloud_objects",
     "organization",
@@ -25,7 +25,13 @@ pub(super) const SOURCES: [&str; 5] = [
 
 /// The view that pairs on-prem objects with their cloud twins; the summary reuses it so "on-prem
 /// only" means exactly what the matching rules mean by "not joined yet".
-pub(super) const LINKS_VIEW: &str = "onprem_links";
+const LINKS_VIEW: &str = "onprem_links";
+
+/// What the rules engine must keep for the summary, which reads it after the rules: its tables
+/// and the links view it reuses.
+pub(super) fn kept() -> Vec<&'static str> {
+    SOURCES.into_iter().chain([LINKS_VIEW]).collect()
+}
 
 /// Computes the summary from the tables built for the audit.
 ///
