@@ -458,13 +458,7 @@ impl<'t> FrameBuilder<'t> {
                 None => None,
                 Some(value) => {
                     let value = value.as_ref();
-                    // A value is nearly always one of the list's own `&'static str`s (the
-                    // builders write them), found by its address before any text is compared.
-                    let Some(position) = words
-                        .iter()
-                        .position(|w| std::ptr::eq(*w, value))
-                        .or_else(|| words.iter().position(|w| *w == value))
-                    else {
+                    let Some(position) = words.iter().position(|w| *w == value) else {
                         polars_bail!(ComputeError:
                             "table {} column {}: '{value}' is not one of its words ({})",
                             self.spec.name, spec.name, words.join(", "));
