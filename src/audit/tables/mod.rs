@@ -193,33 +193,55 @@ impl TableSpec {
     /// computed only where a query reads it, on the rows its filters leave. The ONE place
     /// computed columns are attached.
     pub(crate) fn query(&self, frame: DataFrame) -> LazyFrame {
-        let computed: Vec<Expr> = self
+        // The computed columns another is computed from (`onprem_values`' `address`, which its
+        // parts are computed from) first, then the others: the columns of one `with_columns`
+        // see only the frame before it. The others come after so that a filter on a column of
+        // the first stage is run before them, as a filter on a held column is (polars pushes a
+        // filter below the `with_columns` whose columns it does not read); they are then
+        // computed only on the rows it keeps. Polars leaves out a computed column no query
+        // reads.
+        let is_source = |column: &&ColumnSpec| {
+            self.columns
+                .iter()
+                .any(|other| other.computed().is_some_and(|c| c.from == column.name))
+        };
+        let (sources, others): (Vec<&ColumnSpec>, Vec<&ColumnSpec>) = self
             .columns
             .iter()
-            .filter_map(|column| {
-                let computed = column.computed()?;
-                let name = column.name;
-                let dtype = column.ty.dtype();
-                // `map` is an elementwise function to polars: a filter on the other columns is
-                // run before it, and a query that does not read the column does not run it.
-                Some(
-                    col(computed.from)
-                        .map(
-                            move |source| {
-                                Ok(computed.by.compute(name, source.str()?).into_column())
-                            },
-                            move |_, _| Ok(Field::new(name.into(), dtype.clone())),
-                        )
-                        .alias(name),
-                )
-            })
-            .collect();
-        if computed.is_empty() {
-            frame.lazy()
-        } else {
-            frame.lazy().with_columns(computed)
+            .filter(|column| column.computed().is_some())
+            .partition(is_source);
+        if sources.is_empty() && others.is_empty() {
+            return frame.lazy();
         }
+        let mut query = frame.lazy();
+        for stage in [sources, others] {
+            if !stage.is_empty() {
+                let columns: Vec<Expr> = stage.into_iter().filter_map(computed_expr).collect();
+                query = query.with_columns(columns);
+            }
+        }
+        // In the declared order, whatever the stages.
+        query.select(self.columns.iter().map(|c| col(c.name)).collect::<Vec<_>>())
     }
+}
+
+/// The expression that computes `column` when a query reads it, if it is computed.
+fn computed_expr(column: &ColumnSpec) -> Option<Expr> {
+    let computed = column.computed()?;
+    let name = column.name;
+    let dtype = column.ty.dtype();
+    let also: Vec<Expr> = computed.by.also_reads().map(col).into_iter().collect();
+    // An elementwise function to polars: a filter on the other columns is run before it, and
+    // a query that does not read the column does not run it.
+    Some(
+        col(computed.from)
+            .map_many(
+                move |inputs| Ok(computed.by.compute(name, inputs)?.into_column()),
+                &also,
+                move |_, _| Ok(Field::new(name.into(), dtype.clone())),
+            )
+            .alias(name),
+    )
 }
 
 /// Declares a table ONCE: its name and doc, and for every column its name, type, doc and the
@@ -592,16 +614,20 @@ fn view_str_column<S: AsRef<str>>(
     StringChunked::with_chunk(name.into(), array.freeze())
 }
 
-/// A text column computed from each value of `source` (a [`ComputedColumn`]). A result that is
+/// A text column computed from each value of `source` and its row (a [`ComputedColumn`]: the
+/// row, from 0, names what else the computation reads of it). A result that is
 /// a piece of its value (an address's local part, a value with nothing to escape) points into
 /// `source`'s buffers instead of being copied; only new text (an escaped value, a list of
 /// characters) is copied, into a buffer of the column's own. Chunk by chunk, as `source` is.
 fn computed_text_column(
     name: &'static str,
     source: &StringChunked,
-    compute: impl Fn(&str) -> Option<Cow<'_, str>>,
+    compute: impl Fn(usize, &str) -> Option<Cow<'_, str>>,
 ) -> StringChunked {
+    let mut first_of_chunk = 0;
     let chunks = source.downcast_iter().map(|array| {
+        let first = first_of_chunk;
+        first_of_chunk += array.len();
         let buffers = array.data_buffers();
         let first_own = u32::try_from(buffers.len()).expect("a chunk has a handful of buffers");
         let mut own = CopiedText::default();
@@ -609,8 +635,8 @@ fn computed_text_column(
         // Whether every result so far is its whole value (a null for a null): then the chunk
         // is its own result, and nothing is built (an escaped value nearly always is the value).
         let mut whole = true;
-        for (value, parent) in array.iter().zip(array.views().iter()) {
-            let Some(result) = value.and_then(&compute) else {
+        for (row, (value, parent)) in (first..).zip(array.iter().zip(array.views().iter())) {
+            let Some(result) = value.and_then(|v| compute(row, v)) else {
                 whole &= value.is_none();
                 views.push(None);
                 continue;
@@ -1120,13 +1146,28 @@ mod tests {
             let held = spec.held_schema();
             for column in spec.columns {
                 if let Some(computed) = column.computed() {
-                    assert_eq!(
-                        held.get(computed.from),
-                        Some(&DataType::String),
-                        "{}.{} is computed from a held text column",
+                    // From a held text column, or from a text column computed from one (the
+                    // two stages of `query`).
+                    let from = spec.columns.iter().find(|c| c.name == computed.from);
+                    let from_held = |c: &ColumnSpec| held.get(c.name) == Some(&DataType::String);
+                    assert!(
+                        from.is_some_and(|from| from_held(from)
+                            || (from.ty == ColumnType::Str
+                                && from.computed().is_some_and(|c| held
+                                    .get(c.from)
+                                    .is_some_and(|t| *t == DataType::String)))),
+                        "{}.{} is computed from a held text column or one computed from it",
                         spec.name,
                         column.name
                     );
+                    if let Some(also) = computed.by.also_reads() {
+                        assert!(
+                            held.contains(also),
+                            "{}.{} also reads a held column",
+                            spec.name,
+                            column.name
+                        );
+                    }
                 }
                 // A count is over text or word columns made from rows, declared before it.
                 if let ColumnSource::CountedOver(key) = column.source {
