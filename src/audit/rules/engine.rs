@@ -65,8 +65,9 @@ pub(crate) fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String
 ///
 /// A table or view no rule still to run reads is released (removed from `tables`) unless it is
 /// one of `kept` (what the caller reads afterwards), and the rules run in an order that lets the
-/// largest tables go first: at a million objects a side `onprem_values` is the largest table, and
-/// holding it through every later rule set the audit's peak. A view is built when the first rule
+/// largest tables go first: at a million objects a side `onprem_names` and `onprem_values` have
+/// the most rows, and holding them through the million-row joins of the object tables set the
+/// audit's peak. A view is built when the first rule
 /// reading it runs, so the rules before it run without it (and without the tables only it
 /// reads). The results and findings are still returned in the catalogue's order.
 pub(crate) fn run_timed(
@@ -231,8 +232,14 @@ struct Releases {
     /// For each rule to run (by its place in the catalogue), the tables and views it names
     /// (`None`: SQL that does not parse, which may read anything); emptied once it ran.
     reads: Vec<Option<BTreeSet<String>>>,
-    /// Each releasable table's estimated size, the readers of the largest running first; a
-    /// view is releasable too, with no size until it is built.
+    /// Each releasable table's size in rows, the readers of the largest running first; a view
+    /// is releasable too, with no size until it is built. Rows, not polars' estimated bytes:
+    /// those count a text buffer once for every column pointing into it, so a table's estimate
+    /// grew with its text columns, not with what releasing it frees; and a table of many rows is
+    /// what a query makes large intermediates of. At a million objects a side this runs the
+    /// readers of `onprem_names` and `onprem_values` (4.7 and 4.6 million rows) first, then
+    /// those of the address tables, and the million-row joins of the object tables without
+    /// them (docs/performance.md).
     sizes: BTreeMap<String, usize>,
     /// What each view not built yet names (`None`: may read anything). A built view needs
     /// its inputs no more.
@@ -246,7 +253,7 @@ impl Releases {
         let sizes: BTreeMap<String, usize> = tables
             .frames
             .iter()
-            .map(|(name, frame)| ((*name).to_owned(), frame.estimated_size()))
+            .map(|(name, frame)| ((*name).to_owned(), frame.height()))
             .chain(views.iter().map(|v| (v.name.clone(), 0)))
             .filter(|(name, _)| !kept.contains(&name.as_str()))
             .collect();
