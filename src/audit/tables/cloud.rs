@@ -10,10 +10,11 @@ use rayon::prelude::*;
 use super::addresses::{
     CLOUD_ADDRESSES, Derived, address_frame, address_rows, addresses, primary_smtp,
 };
+use super::computed::Computation;
 use super::{
-    ADDRESS_KINDS, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES, Params,
-    Partial, SharedText, TableSpec, Tables, build_in_chunks, count, lower, push_text,
-    stack_in_order, upn_suffix,
+    ADDRESS_KINDS, ColumnSpec, ColumnType, ComputedColumn, ERRORS_ONLY_REASON, FrameBuilder,
+    OBJECT_TYPES, Params, Partial, SharedText, TableSpec, Tables, build_in_chunks, count, lower,
+    push_text, stack_in_order,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
@@ -45,7 +46,6 @@ table! {
         "display_name": Str = "displayName" => r.object.display_name.as_ref(),
         "user_principal_name": Str = "userPrincipalName" => r.upn,
         "upn_lower": Str = "userPrincipalName, lower case" => lower(r.upn),
-        "upn_suffix": Str = "domain part of the UPN, lower case" => upn_suffix(r.upn),
         "mail": Str = "mail" => r.mail,
         "mail_nickname": Str = "mailNickname" => r.object.mail_nickname.as_ref(),
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
@@ -71,6 +71,9 @@ table! {
         "created_time": Time = "createdDateTime" => r.object.created_date_time,
         "account_enabled": Bool = "accountEnabled (users)" => r.object.account_enabled,
         "user_type": Str = "Member or Guest (users)" => r.object.user_type.as_ref(),
+    }
+    computed when read {
+        "upn_suffix": Str = "domain part of the UPN, lower case" => UpnSuffix("user_principal_name"),
     }
 }
 

@@ -123,9 +123,10 @@ impl ColumnSpec {
 }
 
 /// A column computed from another column of its table when a query reads it, instead of being
-/// held for every row. The escaped values, character lists, address parts and lengths of
-/// `onprem_values` and `onprem_names` are read by a few rules, most of them only for the
-/// handful of rows they report; held, they were 0.5 GiB of a million-object audit's tables
+/// held for every row. The escaped values, character lists, address types, address parts and
+/// lengths of `onprem_values` and `onprem_names`, and the object tables' UPN suffixes, are read
+/// by a few rules, most of them only for the handful of rows they report, or are pieces of a
+/// held value; held, they were 0.7 GiB of a million-object audit's tables
 /// (a text cell is a 16-byte view even when it is empty or borrows its text) and a third of the
 /// time spent building them (docs/performance.md). Computed when read, they are computed on the
 /// rows a query's filters leave (polars pushes a filter on other columns below them), and a
@@ -133,7 +134,8 @@ impl ColumnSpec {
 /// functions, as the held columns were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ComputedColumn {
-    /// The held text column it is computed from.
+    /// The text column it is computed from: a held one, or one computed from a held one (see
+    /// [`TableSpec::query`]).
     pub from: &'static str,
     pub by: Computation,
 }
@@ -375,6 +377,7 @@ macro_rules! table {
 // The table modules come after `table!`: a macro is in scope only below its definition.
 mod addresses;
 mod cloud;
+mod computed;
 mod counted;
 mod onprem_tables;
 
@@ -383,7 +386,7 @@ pub(crate) use cloud::{
     CLOUD_OBJECTS, DOMAINS, ORGANIZATION, PASSWORD_SYNC, PROVISIONING_ERRORS, ROLE_MEMBERS,
     SYNC_BEHAVIOR, SYNC_FEATURES, SYNC_JOBS,
 };
-use onprem_tables::Computation;
+use computed::Computation;
 pub(crate) use onprem_tables::{
     ONPREM_NAMES, ONPREM_OBJECTS, ONPREM_OUT_OF_SCOPE, ONPREM_TABLES, ONPREM_VALUES,
 };
@@ -1066,14 +1069,6 @@ fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
 /// `s` trimmed and lower-cased (null when nothing is left), copied only when that changes it.
 fn lower(s: Option<&str>) -> Option<Cow<'_, str>> {
     s.map(str::trim).filter(|s| !s.is_empty()).map(lowercase)
-}
-
-/// The part of `upn` after its last `@`, as [`lower`] gives it.
-fn upn_suffix(upn: Option<&str>) -> Option<Cow<'_, str>> {
-    lower(
-        upn.and_then(|u| u.rsplit_once('@'))
-            .map(|(_, domain)| domain),
-    )
 }
 
 #[cfg(test)]
