@@ -1066,6 +1066,7 @@ fn cloud_tables(
         &params,
         None,
         entra_audit::testing::audit::sync_model::UpnSource::UserPrincipalName,
+        None,
         Some(snapshot.clone()),
     )
     .unwrap()

@@ -1270,6 +1270,7 @@ mod tests {
             None,
             crate::audit::sync_model::UpnSource::UserPrincipalName,
             None,
+            None,
         )
         .unwrap();
         tables

@@ -295,6 +295,15 @@ impl SyncModel {
         }
     }
 
+    /// The custom source anchor attribute the settings name, if they name one: the name of
+    /// every object's [`AnchorAttribute::Custom`].
+    pub fn custom_anchor(&self) -> Option<AttributeName> {
+        match self.source_anchor.value {
+            AnchorMode::Custom(custom) => Some(custom.name),
+            AnchorMode::ConsistencyGuid | AnchorMode::ObjectGuid => None,
+        }
+    }
+
     /// The anchor attribute the engine uses for this object.
     pub fn anchor_attribute(&self, object: &OnPremObject) -> AnchorAttribute {
         let consistency = if object.consistency_guid.is_some() {
@@ -309,8 +318,8 @@ impl SyncModel {
                 ObjectClass::User => consistency,
                 ObjectClass::Contact | ObjectClass::Group => AnchorAttribute::ObjectGuid,
             },
-            (Engine::Connect, AnchorMode::Custom(custom)) => match object.class {
-                ObjectClass::User => AnchorAttribute::Custom(custom.name),
+            (Engine::Connect, AnchorMode::Custom(_)) => match object.class {
+                ObjectClass::User => AnchorAttribute::Custom,
                 ObjectClass::Contact | ObjectClass::Group => AnchorAttribute::ObjectGuid,
             },
         }
@@ -322,12 +331,13 @@ impl SyncModel {
         let attribute = self.anchor_attribute(object);
         object.anchor_problem = None;
         // A GUID's base64 is held inline (`base64_text`): no string is made.
-        object.anchor_attribute = match (attribute, &object.consistency_guid) {
-            (AnchorAttribute::ConsistencyGuid, Some(bytes)) => {
+        object.anchor_attribute = match (attribute, &object.consistency_guid, self.custom_anchor())
+        {
+            (AnchorAttribute::ConsistencyGuid, Some(bytes), _) => {
                 object.source_anchor = base64_text(bytes);
                 AnchorAttribute::ConsistencyGuid
             }
-            (AnchorAttribute::Custom(name), _) => {
+            (AnchorAttribute::Custom, _, Some(name)) => {
                 match custom_anchor(object.extra(name), name) {
                     Ok(anchor) => object.source_anchor = anchor,
                     Err(problem) => {

@@ -757,8 +757,9 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn count_u64(n: Option<u64>) -> Option<i64> {
-    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+/// A count or size of an object's [`onprem::Sizes`] as the tables hold it.
+fn count_u32(n: Option<u32>) -> Option<i64> {
+    n.map(i64::from)
 }
 table! {
     pub(crate) const PARAMS = "params", "One row: the time the audit judges against and the cut-offs derived from the thresholds. Rules CROSS JOIN it (SQL has no NOW() here, and a fixed as-of keeps runs reproducible).";
@@ -967,10 +968,15 @@ impl Tables {
 /// given), consuming it: each chunk of objects is freed as soon as its rows are in the tables,
 /// so the parsed objects and the finished tables are never all in memory at once (at a million
 /// objects a side that was the audit's peak: both together).
+///
+/// `upn_source` and `custom_anchor` are the sync model's: the attribute sync writes to the cloud
+/// UPN, and the custom source anchor attribute the settings name (an object records only that
+/// its anchor is the custom one).
 pub fn build(
     params: &Params,
     onprem: Option<Vec<OnPremObject>>,
     upn_source: UpnSource,
+    custom_anchor: Option<onprem::AttributeName>,
     cloud: Option<CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -978,7 +984,7 @@ pub fn build(
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
-            Some(objects) => onprem_tables::build_onprem(objects, upn_source),
+            Some(objects) => onprem_tables::build_onprem(objects, upn_source, custom_anchor),
             None => Ok(unavailable(
                 &ONPREM_TABLES,
                 "no on-prem export given (--onprem FILE)",
@@ -1384,6 +1390,7 @@ mod tests {
             Some(Vec::new()),
             UpnSource::UserPrincipalName,
             None,
+            None,
         )
         .unwrap();
         tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
@@ -1421,12 +1428,61 @@ mod tests {
                 object
             })
             .collect();
-        let tables = build(&params(), Some(objects), UpnSource::UserPrincipalName, None).unwrap();
+        let tables = build(
+            &params(),
+            Some(objects),
+            UpnSource::UserPrincipalName,
+            None,
+            None,
+        )
+        .unwrap();
         let ctx = polars::sql::SQLContext::new();
         for (name, frame) in tables.queryable() {
             ctx.register(name, frame);
         }
         (tables, ctx)
+    }
+
+    /// An object records only that its anchor is the custom attribute; the table names it with
+    /// the attribute the sync settings name.
+    #[test]
+    fn the_custom_anchor_is_named_by_the_settings() {
+        use crate::audit::sync_model::tests::sample;
+        use crate::inputs::onprem::{AnchorAttribute, AttributeName, ObjectClass};
+        let objects = [AnchorAttribute::Custom, AnchorAttribute::ObjectGuid]
+            .into_iter()
+            .zip(1u8..)
+            .map(|(anchor, n)| {
+                let mut object = sample(
+                    ObjectClass::User,
+                    [n; 16],
+                    &format!("CN=u{n},DC=corp,DC=local"),
+                );
+                object.anchor_attribute = anchor;
+                object
+            })
+            .collect();
+        let employee_id = AttributeName::parse("employeeID").unwrap();
+        let tables = build(
+            &params(),
+            Some(objects),
+            UpnSource::UserPrincipalName,
+            Some(employee_id),
+            None,
+        )
+        .unwrap();
+        let names: Vec<Option<String>> = tables.frames["onprem_objects"]
+            .column("anchor_attribute")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect();
+        assert_eq!(
+            names,
+            [Some("employeeID".to_owned()), Some("objectGUID".to_owned())]
+        );
     }
 
     #[test]

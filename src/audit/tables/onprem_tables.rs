@@ -12,11 +12,11 @@ use super::addresses::{
 use super::computed::Computation;
 use super::{
     ColumnSpec, ColumnType, ComputedColumn, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec,
-    Tables, build_in_chunks, count, count_u64, lower, push_text, stack_in_order,
+    Tables, build_in_chunks, count, count_u32, lower, push_text, stack_in_order,
 };
 use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
-use crate::inputs::onprem::{self, OnPremObject};
+use crate::inputs::onprem::{self, AttributeName, OnPremObject};
 
 /// One row of `onprem_objects`: the object, what was derived from it once, its values where they
 /// lie in the chunk's text, and its file as text.
@@ -34,12 +34,12 @@ struct OnPremRow<'a> {
 
 table! {
     pub(crate) const ONPREM_OBJECTS = "onprem_objects", "Every AD user, contact and group from the --onprem exports.";
-    fn onprem_objects_frame(&[OnPremRow<'_>], text: Option<&SharedText>) |r| shares text {
+    fn onprem_objects_frame(&[OnPremRow<'_>], custom_anchor: Option<&AttributeName>, text: Option<&SharedText>) |r| shares text {
         "object_guid": Str = "objectGUID, lower-case 8-4-4-4-12" => Some(r.derived.id),
         "object_row": Int = OBJECT_ROW => Some(count(r.row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object.class.as_str()),
         "source_anchor": Str = "what onPremisesImmutableId holds after sync, as the sync model predicts it (base64 of mS-DS-ConsistencyGuid or objectGUID, or a custom attribute's value); null when it cannot be predicted" => Some(&r.object.source_anchor).filter(|a| !a.is_empty()),
-        "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.as_str()),
+        "anchor_attribute": Str = "mS-DS-ConsistencyGuid, objectGUID or the custom source anchor attribute" => Some(r.object.anchor_attribute.name(custom_anchor)),
         "source_anchor_problem": Str = "why the source anchor cannot be predicted (a custom anchor attribute the object lacks, or holds in a form whose encoding is not documented), else null" => r.object.anchor_problem.as_ref(),
         "object_sid": Str = "objectSid as S-1-5-..." => r.object.object_sid.as_ref(),
         "distinguished_name": Str = "distinguishedName" => Some(r.object.distinguished_name.as_str()),
@@ -55,10 +55,10 @@ table! {
         "mail_enabled": Bool = "has mail or an SMTP proxy address" => Some(primary_smtp(&r.derived.addresses).is_some()),
         "enabled": Bool = "users: account enabled" => r.object.enabled,
         "proxy_address_count": Int = "how many proxyAddresses values the object holds" => Some(count(r.object.proxy_addresses.len())),
-        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)" => count_u64(r.object.sizes.certificates),
-        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)" => count_u64(r.object.sizes.smime_certificates),
-        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)" => count_u64(r.object.sizes.thumbnail_photo_bytes),
-        "member_count": Int = "groups: direct member values (null: none, or the export did not say)" => count_u64(r.object.sizes.members),
+        "certificate_count": Int = "userCertificate values (null: none, or the export did not say)" => count_u32(r.object.sizes.certificates),
+        "smime_certificate_count": Int = "userSMIMECertificate values (null: none, or the export did not say)" => count_u32(r.object.sizes.smime_certificates),
+        "thumbnail_photo_bytes": Int = "thumbnailPhoto size in bytes (null: not set or the export did not say)" => count_u32(r.object.sizes.thumbnail_photo_bytes),
+        "member_count": Int = "groups: direct member values (null: none, or the export did not say)" => count_u32(r.object.sizes.members),
         "source_file": Str = "export file the object came from" => Some(&*r.source_file),
         "source_line": Int = "line of the record in that file" => Some(count(r.object.origin.line)),
     }
@@ -152,13 +152,15 @@ impl Tables {
 pub(super) fn build_onprem(
     objects: Vec<OnPremObject>,
     upn_source: UpnSource,
+    custom_anchor: Option<AttributeName>,
 ) -> PolarsResult<Tables> {
+    let custom_anchor = custom_anchor.as_ref();
     // Empty frames first: no objects still gives every table its columns.
-    let empty = onprem_frames(0, &[], upn_source)?;
+    let empty = onprem_frames(0, &[], upn_source, custom_anchor)?;
     // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
     // others together), so within a chunk a core would wait.
     let chunks: Vec<PolarsResult<[DataFrame; 4]>> = build_in_chunks(objects, |first_row, chunk| {
-        onprem_frames(first_row, chunk, upn_source)
+        onprem_frames(first_row, chunk, upn_source, custom_anchor)
     });
     let mut tables = Tables::default();
     for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
@@ -178,11 +180,13 @@ pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
 /// The frames of [`ONPREM_TABLES`] for one chunk of objects, built on separate cores. Their
 /// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]): the
 /// objects' own values are read there, not from the objects, so that an address, its raw form
-/// and the object's columns do not each copy it. `first_row` is the row of the chunk's first object.
+/// and the object's columns do not each copy it. `first_row` is the row of the chunk's first
+/// object; `custom_anchor` names the objects' [`onprem::AnchorAttribute::Custom`].
 fn onprem_frames(
     first_row: usize,
     objects: &[OnPremObject],
     upn_source: UpnSource,
+    custom_anchor: Option<&AttributeName>,
 ) -> PolarsResult<[DataFrame; 4]> {
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
@@ -237,7 +241,7 @@ fn onprem_frames(
                 })
                 .collect();
             (
-                onprem_objects_frame(&rows, Some(&shared)),
+                onprem_objects_frame(&rows, custom_anchor, Some(&shared)),
                 onprem_names_frame(&names, objects, first_row, Some(&shared)),
             )
         },

@@ -500,6 +500,12 @@ fn sizes_are_counted_from_ldif_values_and_read_from_declared_counts() {
     assert_eq!(out.objects[0].sizes.smime_certificates, Some(17));
     assert_eq!(out.objects[0].sizes.thumbnail_photo_bytes, None);
 
+    // A declared count beyond 32 bits is held as the largest one, not refused or wrapped.
+    let huge = r#"[{"ObjectClass":["user"],"ObjectGUID":"7c9e6679-7425-40de-944b-e07fc1f90ae7","DistinguishedName":"CN=ann,DC=contoso,DC=com","userCertificateCount":99999999999}]"#;
+    let (_, out) = import_bytes(huge.as_bytes().to_vec(), Path::new("h.json")).unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.objects[0].sizes.certificates, Some(u32::MAX));
+
     let bad = r#"[{"ObjectClass":["user"],"ObjectGUID":"7c9e6679-7425-40de-944b-e07fc1f90ae7","DistinguishedName":"CN=ann,DC=contoso,DC=com","memberCount":"many"}]"#;
     let (_, out) = import_bytes(bad.as_bytes().to_vec(), Path::new("b.json")).unwrap();
     assert!(
