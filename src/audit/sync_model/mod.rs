@@ -341,7 +341,7 @@ impl SyncModel {
                 match custom_anchor(object.extra(name), name) {
                     Ok(anchor) => object.source_anchor = anchor,
                     Err(problem) => {
-                        object.anchor_problem = Some(problem);
+                        object.anchor_problem = Some(problem.into_boxed_str());
                         object.source_anchor.clear();
                     }
                 }
@@ -991,7 +991,7 @@ fn infer_anchor(links: Option<&Links>) -> Part<AnchorMode> {
         .filter_map(|(o, c)| {
             let immutable = c.on_premises_immutable_id.as_deref()?;
             let cg = o.consistency_guid.as_ref()?;
-            if cg.as_slice() == o.object_guid.as_slice() {
+            if **cg == o.object_guid[..] {
                 return None;
             }
             Some(if base64_text(&o.object_guid) == immutable {

@@ -30,7 +30,7 @@ pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
         group_type: None,
         admin_description: None,
         sizes: crate::inputs::onprem::Sizes::default(),
-        extra: Vec::new(),
+        extra: Box::default(),
         anchor_problem: None,
         origin: RecordOrigin {
             file: std::path::Path::new("ad.ldif").into(),
@@ -41,7 +41,7 @@ pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnP
 
 fn user(n: u8, cg: Option<[u8; 16]>) -> OnPremObject {
     OnPremObject {
-        consistency_guid: cg.map(|b| b.to_vec()),
+        consistency_guid: cg.map(Box::from),
         object_sid: Some(format_compact!("S-1-5-21-1-2-3-{n}")),
         user_principal_name: Some(format_compact!("u{n}@corp.example")),
         sam_account_name: Some(format_compact!("u{n}")),
@@ -263,7 +263,7 @@ fn a_custom_anchor_anchors_users_and_says_why_it_cannot() {
             &format!("CN=u{n},DC=contoso,DC=local"),
         );
         if !values.is_empty() {
-            o.extra.push((name, values));
+            o.extra = vec![(name, values)].into_boxed_slice();
         }
         o
     };

@@ -266,8 +266,9 @@ pub struct OnPremObject {
     pub class: ObjectClass,
     /// objectGUID bytes in .NET `Guid.ToByteArray()` order (the order AD stores them).
     pub object_guid: [u8; 16],
-    /// mS-DS-ConsistencyGuid bytes when set (normally 16).
-    pub consistency_guid: Option<Vec<u8>>,
+    /// mS-DS-ConsistencyGuid bytes when set (normally 16). Boxed, as `extra` and
+    /// `anchor_problem` are: each is 8 bytes less than a vector or string in every object.
+    pub consistency_guid: Option<Box<[u8]>>,
     /// base64 of mS-DS-ConsistencyGuid when set, else of objectGUID: what `onPremisesImmutableId` holds.
     pub source_anchor: CompactString,
     pub anchor_attribute: AnchorAttribute,
@@ -302,11 +303,11 @@ pub struct OnPremObject {
     pub sizes: Sizes,
     /// The values of the attributes [`ImportOptions::extra_attributes`] names, when the object
     /// carries them (several values when the attribute is multi-valued).
-    pub extra: Vec<(AttributeName, Vec<ExtraValue>)>,
+    pub extra: Box<[(AttributeName, Vec<ExtraValue>)]>,
     /// Why the source anchor could not be predicted (a custom anchor attribute the object does
     /// not carry, or carries in a form whose encoding is not documented); set by the sync model,
     /// `source_anchor` is then empty.
-    pub anchor_problem: Option<String>,
+    pub anchor_problem: Option<Box<str>>,
     pub origin: RecordOrigin,
 }
 
@@ -1527,7 +1528,7 @@ impl Draft {
         out.objects.push(OnPremObject {
             class,
             object_guid,
-            consistency_guid,
+            consistency_guid: consistency_guid.map(Vec::into_boxed_slice),
             source_anchor,
             anchor_attribute,
             object_sid: self.sid.map(|(sid, _)| sid),
@@ -1550,7 +1551,7 @@ impl Draft {
             group_type: self.group_type.map(|(v, _)| v),
             admin_description: self.admin_description.map(|(v, _)| v),
             sizes,
-            extra: std::mem::take(&mut self.extra),
+            extra: std::mem::take(&mut self.extra).into_boxed_slice(),
             anchor_problem: None,
             origin: RecordOrigin {
                 file: Arc::clone(file),
