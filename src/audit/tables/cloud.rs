@@ -225,22 +225,16 @@ table! {
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
-    // The users, contacts and groups are consumed a chunk at a time (see [`build_in_chunks`]);
-    // the rest of the snapshot is small and read in place.
+    // The users, contacts and groups are consumed a chunk at a time (see [`build_in_chunks`]).
     let directory_objects = take_directory(&mut cloud);
+    // The sync behaviours are a record per synced user and group (0.1 GiB at a million): made a
+    // table and freed first, not held while the directory's tables are built (the audit's peak).
+    let behavior = sync_behavior(&cloud, usable(&cloud, &[Collection::SyncBehavior]))?;
+    cloud.sync_behaviors = Vec::new();
+    // The rest of the snapshot is small and read in place.
     let cloud = &cloud;
     let mut tables = Tables::default();
-    let needs = |collections: &[Collection]| -> Result<(), String> {
-        let reasons: Vec<String> = collections
-            .iter()
-            .filter_map(|c| cloud.state(*c).unavailable_reason(*c))
-            .collect();
-        if reasons.is_empty() {
-            Ok(())
-        } else {
-            Err(reasons.join("; "))
-        }
-    };
+    let needs = |collections: &[Collection]| usable(cloud, collections);
 
     let directory = [Collection::Users, Collection::Contacts, Collection::Groups];
     match needs(&directory) {
@@ -330,9 +324,21 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
     let features = sync_features(cloud, needs(&[Collection::OnPremisesSynchronization]))?;
     tables.put(&SYNC_FEATURES, features)?;
 
-    let behavior = sync_behavior(cloud, needs(&[Collection::SyncBehavior]))?;
     tables.put(&SYNC_BEHAVIOR, behavior)?;
     Ok(tables)
+}
+
+/// `Ok` when every one of `collections` is usable in the snapshot, else why not.
+fn usable(cloud: &CloudSnapshot, collections: &[Collection]) -> Result<(), String> {
+    let reasons: Vec<String> = collections
+        .iter()
+        .filter_map(|c| cloud.state(*c).unavailable_reason(*c))
+        .collect();
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(reasons.join("; "))
+    }
 }
 
 /// The `sync_behavior` table, or why it is unavailable: forbidden is what an audit app without

@@ -618,8 +618,8 @@ fn view_str_column<S: AsRef<str>>(
 }
 
 /// A text column computed from each value of `source` and its row (a [`ComputedColumn`]: the
-/// row, from 0, names what else the computation reads of it). A result that is
-/// a piece of its value (an address's local part, a value with nothing to escape) points into
+/// row, from 0, says where to find what else the computation reads). A result that is a piece
+/// of its value (an address's local part, a value with nothing to escape) points into
 /// `source`'s buffers instead of being copied; only new text (an escaped value, a list of
 /// characters) is copied, into a buffer of the column's own. Chunk by chunk, as `source` is.
 fn computed_text_column(
