@@ -67,9 +67,9 @@ pub(crate) fn run(rules: &[Rule], tables: &Tables, only: Option<&BTreeSet<String
 /// one of `kept` (what the caller reads afterwards), and the rules run in an order that lets the
 /// largest tables go first: at a million objects a side `onprem_names` and `onprem_values` have
 /// the most rows, and holding them through the million-row joins of the object tables set the
-/// audit's peak. A view is built when the first rule
-/// reading it runs, so the rules before it run without it (and without the tables only it
-/// reads). The results and findings are still returned in the catalogue's order.
+/// audit's peak. A view is built when the first rule reading it runs, so the rules before it run
+/// without it (and without the tables only it reads). The results and findings are still
+/// returned in the catalogue's order.
 pub(crate) fn run_timed(
     rules: &[Rule],
     tables: &mut Tables,
