@@ -109,23 +109,19 @@ impl Computation {
             Ok(computed_int_column(name, source, value).into_series())
         };
         match self {
-            Computation::Prefix => {
+            Computation::Prefix | Computation::Unprefixed => {
                 let prefixed = prefixed_rows(name, inputs)?;
                 let column = computed_text_column(name, source, |row, value| {
-                    prefixed[row]
-                        .then(|| split_prefix(value).0.map(Cow::Borrowed))
-                        .flatten()
-                });
-                Ok(column.into_series())
-            }
-            Computation::Unprefixed => {
-                let prefixed = prefixed_rows(name, inputs)?;
-                let column = computed_text_column(name, source, |row, value| {
-                    Some(Cow::Borrowed(if prefixed[row] {
-                        split_prefix(value).1
+                    let (prefix, address) = if prefixed[row] {
+                        split_prefix(value)
                     } else {
-                        value
-                    }))
+                        (None, value)
+                    };
+                    if self == Computation::Prefix {
+                        prefix.map(Cow::Borrowed)
+                    } else {
+                        Some(Cow::Borrowed(address))
+                    }
                 });
                 Ok(column.into_series())
             }
