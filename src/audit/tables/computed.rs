@@ -1,17 +1,21 @@
 //! The columns computed from another column when a query reads them, instead of being held
 //! ([`ComputedColumn`]): what each [`Computation`] makes of a value (its escaped form, its
-//! UTF-16 length, the parts of an address, its address type, a UPN's suffix), and the facts
-//! they are made with. It computes; it must not judge a value (that is the rules').
+//! UTF-16 length, the parts of an address, its address type, a UPN's suffix), the facts they
+//! are made with, and the columns they make (a piece of a value points into the value's text).
+//! It computes; it must not judge a value (that is the rules'), nor say when a column is
+//! computed ([`TableSpec::query`](super::TableSpec::query) does).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use polars::prelude::*;
+use polars_arrow::array::{MutableBinaryViewArray, View};
+use polars_buffer::Buffer;
 
 #[cfg(doc)]
 use super::ComputedColumn;
 use super::onprem_tables::{is_prefixed, split_prefix};
-use super::{computed_int_column, computed_text_column, count, lower};
+use super::{CopiedText, count, lower, offset_in, saturate_i32};
 use crate::text::lowercase;
 
 /// How a column that is computed when read ([`ComputedColumn`]) is made from the text column it
@@ -44,6 +48,82 @@ pub(crate) enum Computation {
     /// A UPN's suffix, after its last `@`, trimmed and lower case; null when nothing is left
     /// ([`upn_suffix`], what the object tables' `upn_suffix` always was).
     UpnSuffix,
+}
+
+/// A text column computed from each value of `source` and its row (a [`ComputedColumn`]: the
+/// row, from 0, says where to find what else the computation reads). A result that is a piece
+/// of its value (an address's local part, a value with nothing to escape) points into
+/// `source`'s buffers instead of being copied; only new text (an escaped value, a list of
+/// characters) is copied, into a buffer of the column's own. Chunk by chunk, as `source` is.
+fn computed_text_column(
+    name: &'static str,
+    source: &StringChunked,
+    compute: impl Fn(usize, &str) -> Option<Cow<'_, str>>,
+) -> StringChunked {
+    let mut first_of_chunk = 0;
+    let chunks = source.downcast_iter().map(|array| {
+        let first = first_of_chunk;
+        first_of_chunk += array.len();
+        let buffers = array.data_buffers();
+        let first_own = u32::try_from(buffers.len()).expect("a chunk has a handful of buffers");
+        let mut own = CopiedText::default();
+        let mut views: Vec<Option<View>> = Vec::with_capacity(array.len());
+        // Whether every result so far is its whole value (a null for a null): then the chunk
+        // is its own result, and nothing is built (an escaped value nearly always is the value).
+        let mut whole = true;
+        for (row, (value, parent)) in (first..).zip(array.iter().zip(array.views().iter())) {
+            let Some(result) = value.and_then(|v| compute(row, v)) else {
+                whole &= value.is_none();
+                views.push(None);
+                continue;
+            };
+            let value = value.expect("a result is computed from a value");
+            let bytes = result.as_bytes();
+            if matches!(result, Cow::Borrowed(_)) && std::ptr::eq(bytes, value.as_bytes()) {
+                views.push(Some(*parent));
+                continue;
+            }
+            whole = false;
+            let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
+                View::new_from_bytes(bytes, 0, 0)
+            } else if let Some(offset) = offset_in(value.as_bytes(), bytes)
+                .filter(|_| parent.length > View::MAX_INLINE_SIZE)
+                .and_then(|start| u32::try_from(start).ok())
+                .and_then(|start| parent.offset.checked_add(start))
+            {
+                // Longer than a view holds, so its value is too: it lies in one of `source`'s
+                // buffers, where this piece of it does too.
+                View::new_from_bytes(bytes, parent.buffer_idx, offset)
+            } else {
+                own.copy(bytes, first_own)
+            };
+            views.push(Some(view));
+        }
+        if whole {
+            return array.clone();
+        }
+        let all: Vec<Buffer<u8>> = buffers.iter().cloned().chain(own.into_buffers()).collect();
+        // As in `view_str_column`: the views are pieces of `&str`s, so UTF-8 already.
+        let mut column = MutableBinaryViewArray::<str>::with_capacity(views.len());
+        column.extend_views(views.into_iter(), &all);
+        column.freeze()
+    });
+    StringChunked::from_chunk_iter(name.into(), chunks)
+}
+
+/// An integer column computed from each value of `source` (a [`ComputedColumn`]).
+fn computed_int_column(
+    name: &'static str,
+    source: &StringChunked,
+    compute: impl Fn(&str) -> Option<i64>,
+) -> Int32Chunked {
+    let chunks = source.downcast_iter().map(|array| {
+        array
+            .iter()
+            .map(|value| value.and_then(&compute).map(saturate_i32))
+            .collect::<polars_arrow::array::PrimitiveArray<i32>>()
+    });
+    Int32Chunked::from_chunk_iter(name.into(), chunks)
 }
 
 /// For each row of `inputs`' second column (the attribute a value is of, which

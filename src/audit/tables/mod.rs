@@ -617,92 +617,16 @@ fn view_str_column<S: AsRef<str>>(
     StringChunked::with_chunk(name.into(), array.freeze())
 }
 
-/// A text column computed from each value of `source` and its row (a [`ComputedColumn`]: the
-/// row, from 0, says where to find what else the computation reads). A result that is a piece
-/// of its value (an address's local part, a value with nothing to escape) points into
-/// `source`'s buffers instead of being copied; only new text (an escaped value, a list of
-/// characters) is copied, into a buffer of the column's own. Chunk by chunk, as `source` is.
-fn computed_text_column(
-    name: &'static str,
-    source: &StringChunked,
-    compute: impl Fn(usize, &str) -> Option<Cow<'_, str>>,
-) -> StringChunked {
-    let mut first_of_chunk = 0;
-    let chunks = source.downcast_iter().map(|array| {
-        let first = first_of_chunk;
-        first_of_chunk += array.len();
-        let buffers = array.data_buffers();
-        let first_own = u32::try_from(buffers.len()).expect("a chunk has a handful of buffers");
-        let mut own = CopiedText::default();
-        let mut views: Vec<Option<View>> = Vec::with_capacity(array.len());
-        // Whether every result so far is its whole value (a null for a null): then the chunk
-        // is its own result, and nothing is built (an escaped value nearly always is the value).
-        let mut whole = true;
-        for (row, (value, parent)) in (first..).zip(array.iter().zip(array.views().iter())) {
-            let Some(result) = value.and_then(|v| compute(row, v)) else {
-                whole &= value.is_none();
-                views.push(None);
-                continue;
-            };
-            let value = value.expect("a result is computed from a value");
-            let bytes = result.as_bytes();
-            if matches!(result, Cow::Borrowed(_)) && std::ptr::eq(bytes, value.as_bytes()) {
-                views.push(Some(*parent));
-                continue;
-            }
-            whole = false;
-            let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
-                View::new_from_bytes(bytes, 0, 0)
-            } else if let Some(offset) = offset_in(value.as_bytes(), bytes)
-                .filter(|_| parent.length > View::MAX_INLINE_SIZE)
-                .and_then(|start| u32::try_from(start).ok())
-                .and_then(|start| parent.offset.checked_add(start))
-            {
-                // Longer than a view holds, so its value is too: it lies in one of `source`'s
-                // buffers, where this piece of it does too.
-                View::new_from_bytes(bytes, parent.buffer_idx, offset)
-            } else {
-                own.copy(bytes, first_own)
-            };
-            views.push(Some(view));
-        }
-        if whole {
-            return array.clone();
-        }
-        let all: Vec<Buffer<u8>> = buffers.iter().cloned().chain(own.into_buffers()).collect();
-        // As in `view_str_column`: the views are pieces of `&str`s, so UTF-8 already.
-        let mut column = MutableBinaryViewArray::<str>::with_capacity(views.len());
-        column.extend_views(views.into_iter(), &all);
-        column.freeze()
-    });
-    StringChunked::from_chunk_iter(name.into(), chunks)
-}
-
 /// Where `piece` starts in `whole`, when it lies inside it (a piece of it, not a copy).
-fn offset_in(whole: &[u8], piece: &[u8]) -> Option<usize> {
+pub(super) fn offset_in(whole: &[u8], piece: &[u8]) -> Option<usize> {
     let start = (piece.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
     (start + piece.len() <= whole.len()).then_some(start)
-}
-
-/// An integer column computed from each value of `source` (a [`ComputedColumn`]).
-fn computed_int_column(
-    name: &'static str,
-    source: &StringChunked,
-    compute: impl Fn(&str) -> Option<i64>,
-) -> Int32Chunked {
-    let chunks = source.downcast_iter().map(|array| {
-        array
-            .iter()
-            .map(|value| value.and_then(&compute).map(saturate_i32))
-            .collect::<polars_arrow::array::PrimitiveArray<i32>>()
-    });
-    Int32Chunked::from_chunk_iter(name.into(), chunks)
 }
 
 /// The buffers a string column being built copies the values into that it cannot point at
 /// elsewhere, each under 4 GiB (a view's offset is 32 bits). The column's buffers list them
 /// after those it points into, so a view names them from `first`, the number of those.
-struct CopiedText {
+pub(super) struct CopiedText {
     buffers: Vec<Vec<u8>>,
 }
 
@@ -716,7 +640,7 @@ impl Default for CopiedText {
 
 impl CopiedText {
     /// Copies `bytes` (longer than a view holds) and returns the view of the copy.
-    fn copy(&mut self, bytes: &[u8], first: u32) -> View {
+    pub(super) fn copy(&mut self, bytes: &[u8], first: u32) -> View {
         if self
             .buffers
             .last()
@@ -737,7 +661,7 @@ impl CopiedText {
         &self.buffers[(view.buffer_idx - first) as usize][start..start + view.length as usize]
     }
 
-    fn into_buffers(self) -> impl Iterator<Item = Buffer<u8>> {
+    pub(super) fn into_buffers(self) -> impl Iterator<Item = Buffer<u8>> {
         self.buffers.into_iter().map(|mut buffer| {
             // Grown by doubling, a buffer ends with up to half of it unused, and polars keeps
             // the allocation as it is: 35 MiB of a million-object audit's tables. jemalloc
@@ -748,7 +672,7 @@ impl CopiedText {
     }
 }
 
-fn saturate_i32(n: i64) -> i32 {
+pub(super) fn saturate_i32(n: i64) -> i32 {
     i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
 }
 
