@@ -233,7 +233,8 @@ struct Releases {
     /// (`None`: SQL that does not parse, which may read anything); emptied once it ran.
     reads: Vec<Option<BTreeSet<String>>>,
     /// Each releasable table's size in rows, the readers of the largest running first; a view
-    /// is releasable too, with no size until it is built. Rows, not polars' estimated bytes:
+    /// is releasable too, with size 0 (it is built when the first rule reading it runs, so it
+    /// does not decide the order). Rows, not polars' estimated bytes:
     /// those count a text buffer once for every column pointing into it, so a table's estimate
     /// grew with its text columns, not with what releasing it frees; and a table of many rows is
     /// what a query makes large intermediates of. At a million objects a side this runs the
