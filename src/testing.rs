@@ -34,7 +34,7 @@ pub mod audit {
         pub use crate::audit::schedule::{ScheduleInputs, load_suppressions};
     }
     pub mod sync_model {
-        pub use crate::audit::sync_model::{SyncConfig, SyncSettings, UpnSource, build};
+        pub use crate::audit::sync_model::{SyncChoices, SyncConfig, SyncSettings, build};
     }
     pub mod tables {
         pub use crate::audit::tables::{ERRORS_ONLY_REASON, Params, Tables, build};

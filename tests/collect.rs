@@ -1065,8 +1065,7 @@ fn cloud_tables(
     entra_audit::testing::audit::tables::build(
         &params,
         None,
-        entra_audit::testing::audit::sync_model::UpnSource::UserPrincipalName,
-        None,
+        entra_audit::testing::audit::sync_model::SyncChoices::default(),
         Some(snapshot.clone()),
     )
     .unwrap()

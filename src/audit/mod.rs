@@ -25,7 +25,7 @@ use crate::audit::result::{
     AuditReport, CloudInput, Inputs, NotEvaluated, OnPremFile, SCHEMA_VERSION,
 };
 use crate::audit::rules::engine;
-use crate::audit::sync_model::{SyncConfig, UpnSource};
+use crate::audit::sync_model::{SyncChoices, SyncConfig};
 use crate::audit::tables::Params;
 use crate::inputs::onprem::{self, OnPremObject, RejectedRecord};
 use crate::inputs::snapshot;
@@ -99,24 +99,24 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
         .as_ref()
         .map(|objects| objects.iter().map(|o| o.class).collect());
     let began = timings::Began::now();
-    let (onprem, upn_source, custom_anchor) = match onprem {
+    let (onprem, choices) = match onprem {
         Some(objects) => {
             let model = sync_model::build(&options.sync, &objects, cloud.as_ref());
             let (kept, scope) = sync_model::apply(&model, objects);
-            let (upn_source, custom_anchor) = (model.upn_source.value, model.custom_anchor());
+            let choices = model.choices();
             inputs.sync_model = Some(model);
             inputs.scope = Some(scope);
-            (Some(kept), upn_source, custom_anchor)
+            (Some(kept), choices)
         }
-        None => (None, UpnSource::UserPrincipalName, None),
+        None => (None, SyncChoices::default()),
     };
     clock.done("sync model and scope", began, onprem.as_ref().map(Vec::len));
     let began = timings::Began::now();
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // The tables hold everything the rules read: the parsed inputs are consumed (freed a chunk
     // at a time) while they are built, so the two are never both whole in memory.
-    let mut tables = tables::build(&params, onprem, upn_source, custom_anchor, cloud)
-        .context("building the audit tables")?;
+    let mut tables =
+        tables::build(&params, onprem, choices, cloud).context("building the audit tables")?;
     tables
         .put_out_of_scope(inputs.scope.as_ref())
         .context("building the out-of-scope table")?;

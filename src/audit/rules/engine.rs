@@ -1269,8 +1269,7 @@ mod tests {
         let built = tables::build(
             &params,
             None,
-            crate::audit::sync_model::UpnSource::UserPrincipalName,
-            None,
+            crate::audit::sync_model::SyncChoices::default(),
             None,
         )
         .unwrap();

@@ -218,6 +218,24 @@ impl Serialize for AnchorMode {
     }
 }
 
+/// The sync model's choices the on-prem tables show: the attribute sync writes to the cloud UPN,
+/// and the custom source anchor attribute (an object records only that its anchor is the custom
+/// one). Without an on-prem export, the defaults: userPrincipalName and no custom anchor.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncChoices {
+    pub upn_source: UpnSource,
+    pub custom_anchor: Option<AttributeName>,
+}
+
+impl Default for SyncChoices {
+    fn default() -> Self {
+        SyncChoices {
+            upn_source: UpnSource::UserPrincipalName,
+            custom_anchor: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpnSource {
     UserPrincipalName,
@@ -292,6 +310,14 @@ impl SyncModel {
             Engine::CloudSync
         } else {
             self.engine.value
+        }
+    }
+
+    /// What the on-prem tables show of the model's choices ([`SyncChoices`]).
+    pub fn choices(&self) -> SyncChoices {
+        SyncChoices {
+            upn_source: self.upn_source.value,
+            custom_anchor: self.custom_anchor(),
         }
     }
 

@@ -22,7 +22,7 @@ use polars::prelude::*;
 use polars_arrow::array::{MutableBinaryViewArray, View};
 use polars_buffer::Buffer;
 
-use crate::audit::sync_model::UpnSource;
+use crate::audit::sync_model::SyncChoices;
 use crate::inputs::onprem::{self, OnPremObject};
 use crate::inputs::snapshot::CloudSnapshot;
 use crate::text::lowercase;
@@ -892,15 +892,11 @@ impl Tables {
 /// given), consuming it: each chunk of objects is freed as soon as its rows are in the tables,
 /// so the parsed objects and the finished tables are never all in memory at once (at a million
 /// objects a side that was the audit's peak: both together).
-///
-/// `upn_source` and `custom_anchor` are the sync model's: the attribute sync writes to the cloud
-/// UPN, and the custom source anchor attribute the settings name (an object records only that
-/// its anchor is the custom one).
+/// `choices` are the sync model's the on-prem tables show.
 pub fn build(
     params: &Params,
     onprem: Option<Vec<OnPremObject>>,
-    upn_source: UpnSource,
-    custom_anchor: Option<onprem::AttributeName>,
+    choices: SyncChoices,
     cloud: Option<CloudSnapshot>,
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
@@ -908,7 +904,7 @@ pub fn build(
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
-            Some(objects) => onprem_tables::build_onprem(objects, upn_source, custom_anchor),
+            Some(objects) => onprem_tables::build_onprem(objects, choices),
             None => Ok(unavailable(
                 &ONPREM_TABLES,
                 "no on-prem export given (--onprem FILE)",
@@ -1309,14 +1305,7 @@ mod tests {
 
     #[test]
     fn an_export_with_no_usable_object_makes_the_onprem_tables_unavailable() {
-        let mut tables = build(
-            &params(),
-            Some(Vec::new()),
-            UpnSource::UserPrincipalName,
-            None,
-            None,
-        )
-        .unwrap();
+        let mut tables = build(&params(), Some(Vec::new()), SyncChoices::default(), None).unwrap();
         tables.set_imported_onprem_classes(std::collections::BTreeSet::new());
         for name in ONPREM_TABLES.map(|t| t.name) {
             assert!(!tables.frames.contains_key(name), "{name}");
@@ -1352,14 +1341,7 @@ mod tests {
                 object
             })
             .collect();
-        let tables = build(
-            &params(),
-            Some(objects),
-            UpnSource::UserPrincipalName,
-            None,
-            None,
-        )
-        .unwrap();
+        let tables = build(&params(), Some(objects), SyncChoices::default(), None).unwrap();
         let ctx = polars::sql::SQLContext::new();
         for (name, frame) in tables.queryable() {
             ctx.register(name, frame);
@@ -1390,8 +1372,10 @@ mod tests {
         let tables = build(
             &params(),
             Some(objects),
-            UpnSource::UserPrincipalName,
-            Some(employee_id),
+            SyncChoices {
+                custom_anchor: Some(employee_id),
+                ..SyncChoices::default()
+            },
             None,
         )
         .unwrap();

@@ -14,8 +14,8 @@ use super::{
     ColumnSpec, ColumnType, ComputedColumn, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec,
     Tables, build_in_chunks, count, count_u32, lower, push_text, stack_in_order,
 };
-use crate::audit::sync_model::UpnSource;
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
+use crate::audit::sync_model::{SyncChoices, UpnSource};
 use crate::inputs::onprem::{self, AttributeName, OnPremObject};
 
 /// One row of `onprem_objects`: the object, what was derived from it once, its values where they
@@ -151,16 +151,14 @@ impl Tables {
 /// Builds the on-prem tables a chunk of objects at a time (see [`build_in_chunks`]).
 pub(super) fn build_onprem(
     objects: Vec<OnPremObject>,
-    upn_source: UpnSource,
-    custom_anchor: Option<AttributeName>,
+    choices: SyncChoices,
 ) -> PolarsResult<Tables> {
-    let custom_anchor = custom_anchor.as_ref();
     // Empty frames first: no objects still gives every table its columns.
-    let empty = onprem_frames(0, &[], upn_source, custom_anchor)?;
+    let empty = onprem_frames(0, &[], &choices)?;
     // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
     // others together), so within a chunk a core would wait.
     let chunks: Vec<PolarsResult<[DataFrame; 4]>> = build_in_chunks(objects, |first_row, chunk| {
-        onprem_frames(first_row, chunk, upn_source, custom_anchor)
+        onprem_frames(first_row, chunk, &choices)
     });
     let mut tables = Tables::default();
     for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
@@ -181,13 +179,13 @@ pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
 /// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]): the
 /// objects' own values are read there, not from the objects, so that an address, its raw form
 /// and the object's columns do not each copy it. `first_row` is the row of the chunk's first
-/// object; `custom_anchor` names the objects' [`onprem::AnchorAttribute::Custom`].
+/// object.
 fn onprem_frames(
     first_row: usize,
     objects: &[OnPremObject],
-    upn_source: UpnSource,
-    custom_anchor: Option<&AttributeName>,
+    choices: &SyncChoices,
 ) -> PolarsResult<[DataFrame; 4]> {
+    let (upn_source, custom_anchor) = (choices.upn_source, choices.custom_anchor.as_ref());
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
     let text = shared.as_str();
