@@ -502,10 +502,21 @@ impl<'t> FrameBuilder<'t> {
         Ok(())
     }
 
+    /// A text column; one whose rows all hold one value (or none) is held as that value
+    /// ([`OneValue`]).
     fn str<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = Option<S>>) {
         let spec = self.next_spec(ColumnType::Str);
+        let mut one_value = OneValue::default();
+        let values = values.into_iter().inspect(|value| {
+            one_value.see(value.as_ref().map(AsRef::as_ref));
+        });
         let column = view_str_column(spec.name, self.height, self.shared, values);
-        self.columns.push(column.into_series().into_column());
+        // No row leaves it unseen: an empty column is built as any other.
+        let column = match one_value.scalar() {
+            Some(value) => Column::new_scalar(spec.name.into(), value, self.height),
+            None => column.into_series().into_column(),
+        };
+        self.columns.push(column);
     }
 
     fn bool(&mut self, values: impl IntoIterator<Item = Option<bool>>) {
@@ -797,7 +808,12 @@ impl Tables {
             .map(|(name, frame)| {
                 let (mut bytes, mut views, mut held_text) = (0, 0, 0);
                 for column in frame.columns() {
-                    for array in column.as_materialized_series().chunks() {
+                    // A column held as one value holds next to nothing (and asking for its
+                    // rows would make them).
+                    let Column::Series(column) = column else {
+                        continue;
+                    };
+                    for array in column.chunks() {
                         let Some(text) = array.as_any().downcast_ref::<Utf8ViewArray>() else {
                             bytes +=
                                 polars_arrow::compute::aggregate::estimated_bytes_size(&**array);
@@ -978,10 +994,69 @@ fn stack_in_order<const N: usize>(
 ) -> PolarsResult<[DataFrame; N]> {
     for chunk in chunks {
         for (frame, part) in frames.iter_mut().zip(chunk?) {
-            frame.vstack_mut_owned(part)?;
+            let height = frame.height() + part.height();
+            let columns = std::mem::take(frame)
+                .into_columns()
+                .into_iter()
+                .zip(part.into_columns())
+                .map(|(above, below)| stack_column(above, below))
+                .collect::<PolarsResult<Vec<Column>>>()?;
+            *frame = DataFrame::new(height, columns)?;
         }
     }
     Ok(frames)
+}
+
+/// `below` appended to `above`. A column holding one value in both stays that value
+/// ([`OneValue`]): polars' own stacking would make it a value a row.
+fn stack_column(mut above: Column, below: Column) -> PolarsResult<Column> {
+    if above.is_empty() {
+        return Ok(below);
+    }
+    if let (Column::Scalar(a), Column::Scalar(b)) = (&above, &below)
+        && a.scalar() == b.scalar()
+    {
+        return Ok(a.resize(a.len() + b.len()).into_column());
+    }
+    above.append_owned(below)?;
+    Ok(above)
+}
+
+/// Whether the rows of a column being built all hold one value, or all none. Such a column is
+/// held as that value and its length (a polars scalar column), not as a value a row: the export
+/// file on every object, the anchor problem no object has, one domain's name. A text column a
+/// row is 16 bytes, so each is 15 MiB of a million objects (docs/performance.md).
+#[derive(Default)]
+enum OneValue {
+    /// No row seen yet.
+    #[default]
+    Unseen,
+    /// Every row so far holds this (`None`: no value).
+    Only(Option<String>),
+    /// Two rows differ.
+    Several,
+}
+
+impl OneValue {
+    fn see(&mut self, value: Option<&str>) {
+        match self {
+            OneValue::Unseen => *self = OneValue::Only(value.map(str::to_owned)),
+            OneValue::Only(only) if only.as_deref() == value => {}
+            OneValue::Only(_) => *self = OneValue::Several,
+            OneValue::Several => {}
+        }
+    }
+
+    /// The one value every row holds (null when none holds any), if there is one.
+    fn scalar(self) -> Option<Scalar> {
+        match self {
+            OneValue::Only(only) => Some(Scalar::new(
+                DataType::String,
+                only.map_or(AnyValue::Null, |value| AnyValue::StringOwned(value.into())),
+            )),
+            OneValue::Unseen | OneValue::Several => None,
+        }
+    }
 }
 
 fn unavailable(specs: &[&'static TableSpec], reason: &str) -> Tables {
@@ -1028,6 +1103,112 @@ mod tests {
             let flat: Vec<usize> = built.into_iter().flatten().collect();
             assert_eq!(flat, (0..count).collect::<Vec<_>>(), "{count}");
         }
+    }
+
+    /// One test row: a file every row shares, a value one chunk shares, and one none has.
+    struct OneValueRow {
+        file: &'static str,
+        per_chunk: Option<&'static str>,
+        never: Option<&'static str>,
+        row: i64,
+    }
+
+    table! {
+        const ONE_VALUE_TEST = "one_value_test", "Columns holding one value, for the test below.";
+        fn one_value_test_frame(&[OneValueRow]) |r| {
+            "file": Str = "the same in every row" => Some(r.file),
+            "per_chunk": Str = "the same within a chunk, not across them (null in the last)" => r.per_chunk,
+            "never": Str = "null in every row" => r.never,
+            "row": Int = "the row" => Some(r.row),
+        }
+    }
+
+    /// A text column whose rows all hold one value (or none) is held as that value, through the
+    /// chunks' stacking too, and reads as a value a row: in a filter, a join and a count. One
+    /// that differs between chunks is a value a row again, each row's own.
+    #[test]
+    fn a_column_holding_one_value_is_held_once_and_reads_as_every_row() {
+        let chunk = |first: i64, per_chunk: Option<&'static str>| {
+            let rows: Vec<OneValueRow> = (first..first + 3)
+                .map(|row| OneValueRow {
+                    file: "C:\\exports\\a file name longer than a view.ldif",
+                    per_chunk,
+                    never: None,
+                    row,
+                })
+                .collect();
+            Ok([one_value_test_frame(&rows).expect("frame")])
+        };
+        let empty = one_value_test_frame(&[]).expect("empty frame");
+        let [frame] = stack_in_order(
+            [empty],
+            vec![
+                chunk(0, Some("first chunk")),
+                chunk(3, Some("first chunk")),
+                chunk(6, None),
+            ],
+        )
+        .expect("stacked");
+        assert_eq!(frame.height(), 9);
+        let held = |name: &str| frame.column(name).expect("column");
+        assert!(
+            matches!(held("file"), Column::Scalar(_)),
+            "one value in every chunk"
+        );
+        assert!(
+            matches!(held("never"), Column::Scalar(_)),
+            "null in every row"
+        );
+        assert!(
+            matches!(held("per_chunk"), Column::Series(_)),
+            "the chunks differ"
+        );
+        let got = |sql: &str| {
+            let mut context = polars::sql::SQLContext::new();
+            context.register("t", frame.clone().lazy());
+            context.register("other", frame.clone().lazy());
+            context
+                .execute(sql)
+                .expect("query")
+                .collect()
+                .expect("rows")
+        };
+        let texts = |frame: &DataFrame, name: &str| -> Vec<Option<String>> {
+            let column = frame
+                .column(name)
+                .expect("column")
+                .str()
+                .expect("text")
+                .clone();
+            column.iter().map(|v| v.map(str::to_owned)).collect()
+        };
+        let all = got("SELECT file, per_chunk, never FROM t ORDER BY row");
+        let file = "C:\\exports\\a file name longer than a view.ldif".to_owned();
+        assert_eq!(texts(&all, "file"), vec![Some(file.clone()); 9]);
+        let first = Some("first chunk".to_owned());
+        assert_eq!(
+            texts(&all, "per_chunk"),
+            [vec![first; 6], vec![None; 3]].concat()
+        );
+        assert_eq!(texts(&all, "never"), vec![None; 9]);
+        let filtered = got("SELECT row FROM t WHERE file LIKE '%.ldif' AND per_chunk IS NULL");
+        assert_eq!(filtered.height(), 3);
+        let joined = got("SELECT t.row FROM t JOIN other o ON t.file = o.file WHERE o.row = 0");
+        assert_eq!(joined.height(), 9);
+        let counted = got("SELECT file, COUNT(*) AS n, COUNT(never) AS m FROM t GROUP BY file");
+        assert_eq!(texts(&counted, "file"), vec![Some(file)]);
+        let n = counted
+            .column("n")
+            .expect("n")
+            .cast(&DataType::Int64)
+            .expect("int");
+        assert_eq!(n.i64().expect("int").get(0), Some(9));
+        let m = counted
+            .column("m")
+            .expect("m")
+            .cast(&DataType::Int64)
+            .expect("int");
+        assert_eq!(m.i64().expect("int").get(0), Some(0));
     }
 
     #[test]
