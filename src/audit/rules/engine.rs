@@ -82,11 +82,9 @@ pub(crate) fn run_timed(
         // Unavailable tables are registered empty so optional inputs work; a rule that *requires*
         // one is never run (checked below), so the empty stand-in cannot pass for real data.
         let frame = tables
-            .frames
-            .get(spec.name)
-            .cloned()
-            .unwrap_or_else(|| spec.empty());
-        catalog.register(spec.name, spec.query(frame));
+            .lazy(spec)
+            .unwrap_or_else(|| spec.query(spec.empty().lazy()));
+        catalog.register(spec.name, frame);
     }
     let mut unavailable: BTreeMap<String, String> = tables
         .unavailable
@@ -252,9 +250,8 @@ struct Releases {
 impl Releases {
     fn new(to_run: &[&Rule], views: &[&Rule], tables: &Tables, kept: &[&str]) -> Self {
         let sizes: BTreeMap<String, usize> = tables
-            .frames
-            .iter()
-            .map(|(name, frame)| ((*name).to_owned(), frame.height()))
+            .rows()
+            .map(|(name, rows)| (name.to_owned(), rows))
             .chain(views.iter().map(|v| (v.name.clone(), 0)))
             .filter(|(name, _)| !kept.contains(&name.as_str()))
             .collect();
@@ -450,7 +447,7 @@ impl Catalog {
 fn register_view_placeholders(catalog: &mut Catalog, views: &[&Rule]) {
     let mut empty = Catalog::default();
     for spec in tables::TABLES {
-        empty.register(spec.name, spec.query(spec.empty()));
+        empty.register(spec.name, spec.query(spec.empty().lazy()));
     }
     let mut no_gaps = BTreeMap::new();
     for (name, frame) in materialise(&mut empty, views, &mut no_gaps, None) {

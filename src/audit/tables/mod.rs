@@ -194,7 +194,7 @@ impl TableSpec {
     /// The table as queries read it: the held `frame` with the computed columns added, each
     /// computed only where a query reads it, on the rows its filters leave. The ONE place
     /// computed columns are attached.
-    pub(crate) fn query(&self, frame: DataFrame) -> LazyFrame {
+    pub(crate) fn query(&self, frame: LazyFrame) -> LazyFrame {
         // The computed columns another is computed from (`onprem_values`' `address`, which its
         // parts are computed from) first, then the others: the columns of one `with_columns`
         // see only the frame before it. The others come after so that a filter on a column of
@@ -213,9 +213,9 @@ impl TableSpec {
             .filter(|column| column.computed().is_some())
             .partition(is_source);
         if sources.is_empty() && others.is_empty() {
-            return frame.lazy();
+            return frame;
         }
-        let mut query = frame.lazy();
+        let mut query = frame;
         for stage in [sources, others] {
             if !stage.is_empty() {
                 let columns: Vec<Expr> = stage.into_iter().filter_map(computed_expr).collect();
@@ -726,6 +726,34 @@ pub(crate) const TABLES: &[&TableSpec] = &[
     &SYNC_BEHAVIOR,
 ];
 
+/// A table made from the held columns of another when a query reads it, not held itself: the
+/// rows it would hold are in its source already. It is available when its source is, and is
+/// unavailable for the same reason (recorded when its source is). Rules read it like any table.
+pub(crate) struct DerivedTable {
+    pub spec: &'static TableSpec,
+    pub from: &'static TableSpec,
+    /// Its held columns, made from the source's held frame.
+    make: fn(&LazyFrame) -> PolarsResult<LazyFrame>,
+    /// How many rows it has, counted in the source's held frame.
+    rows: fn(&DataFrame) -> usize,
+}
+
+impl DerivedTable {
+    fn of(name: &str) -> Option<&'static DerivedTable> {
+        DERIVED_TABLES
+            .iter()
+            .find(|derived| derived.spec.name == name)
+    }
+}
+
+/// The tables made from another when read.
+pub(crate) const DERIVED_TABLES: [DerivedTable; 1] = [DerivedTable {
+    spec: &ONPREM_NAMES,
+    from: &ONPREM_OBJECTS,
+    make: onprem_tables::onprem_names,
+    rows: onprem_tables::name_count,
+}];
+
 /// The tables that come from the cloud snapshot.
 const CLOUD_TABLES: [&TableSpec; 10] = [
     &CLOUD_OBJECTS,
@@ -839,12 +867,38 @@ impl Tables {
             .collect()
     }
 
-    /// Each built table as queries read it, computed columns and all ([`TableSpec::query`]).
+    /// Each table as queries read it, computed columns and all ([`TableSpec::query`]): the built
+    /// tables and those made from them ([`DerivedTable`]).
     pub(crate) fn queryable(&self) -> impl Iterator<Item = (&'static str, LazyFrame)> + '_ {
-        TABLES.iter().filter_map(|spec| {
-            let frame = self.frames.get(spec.name)?;
-            Some((spec.name, spec.query(frame.clone())))
-        })
+        TABLES
+            .iter()
+            .filter_map(|spec| Some((spec.name, self.lazy(spec)?)))
+    }
+
+    /// `spec`'s table as queries read it: held, or made from the held table it is derived from;
+    /// `None` when it is neither (unavailable, or released).
+    pub(crate) fn lazy(&self, spec: &TableSpec) -> Option<LazyFrame> {
+        if let Some(frame) = self.frames.get(spec.name) {
+            return Some(spec.query(frame.clone().lazy()));
+        }
+        let derived = DerivedTable::of(spec.name)?;
+        let source = self.frames.get(derived.from.name)?;
+        // [`build`] made it once: a table it could not make is unavailable, with the error.
+        let held = (derived.make)(&source.clone().lazy()).ok()?;
+        Some(spec.query(held))
+    }
+
+    /// How many rows each table queries can read has, held or derived.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
+        let held = self
+            .frames
+            .iter()
+            .map(|(name, frame)| (*name, frame.height()));
+        let derived = DERIVED_TABLES.iter().filter_map(|derived| {
+            let source = self.frames.get(derived.from.name)?;
+            Some((derived.spec.name, (derived.rows)(source)))
+        });
+        held.chain(derived)
     }
 
     /// Holds a built table (its counted columns added: [`TableSpec::with_counts`]), or records
@@ -896,7 +950,11 @@ impl Tables {
     /// Every declared table, empty: what the rule tests run against.
     pub fn empty() -> Tables {
         Tables {
-            frames: TABLES.iter().map(|t| (t.name, t.empty())).collect(),
+            frames: TABLES
+                .iter()
+                .filter(|t| DerivedTable::of(t.name).is_none())
+                .map(|t| (t.name, t.empty()))
+                .collect(),
             unavailable: BTreeMap::new(),
             partial: BTreeMap::new(),
             onprem_classes: None,
@@ -938,6 +996,16 @@ pub fn build(
         tables.frames.extend(part.frames);
         tables.unavailable.extend(part.unavailable);
         tables.partial.extend(part.partial);
+    }
+    for derived in &DERIVED_TABLES {
+        if let Some(source) = tables.frames.get(derived.from.name)
+            && let Err(error) = (derived.make)(&source.clone().lazy())
+        {
+            tables.unavailable.insert(
+                derived.spec.name,
+                format!("could not be made from {}: {error}", derived.from.name),
+            );
+        }
     }
     Ok(tables)
 }
@@ -1290,11 +1358,14 @@ mod tests {
                 }
             }
             let read = spec
-                .query(spec.empty())
+                .query(spec.empty().lazy())
                 .collect_schema()
                 .expect("the computed columns plan");
             assert_eq!(read.as_ref(), &spec.schema(), "{}", spec.name);
-            let built = spec.query(spec.empty()).collect().expect("runs on no rows");
+            let built = spec
+                .query(spec.empty().lazy())
+                .collect()
+                .expect("runs on no rows");
             assert_eq!(built.schema().as_ref(), &spec.schema(), "{}", spec.name);
         }
         assert!(
@@ -1610,7 +1681,7 @@ mod tests {
                  JOIN onprem_objects o ON v.object_row = o.object_row"
             );
             let joined = ctx.execute(&sql).and_then(LazyFrame::collect).unwrap();
-            let held = tables.frames[table].height();
+            let held = tables.rows().find(|(name, _)| *name == table).unwrap().1;
             assert!(held >= 5, "{table}: {held} rows");
             assert_eq!(joined.height(), held, "{table}: every row joins its object");
             let values = joined.column("value").unwrap().str().unwrap();
@@ -1741,7 +1812,87 @@ mod tests {
     fn empty_tables_have_declared_schemas() {
         let t = Tables::empty();
         for spec in TABLES {
-            assert_eq!(t.frames[spec.name].schema().as_ref(), &spec.held_schema());
+            let held = match DerivedTable::of(spec.name) {
+                Some(derived) => (derived.make)(&t.frames[derived.from.name].clone().lazy())
+                    .and_then(|mut made| made.collect_schema())
+                    .unwrap(),
+                None => t.frames[spec.name].schema().clone(),
+            };
+            assert_eq!(held.as_ref(), &spec.held_schema(), "{}", spec.name);
         }
+    }
+
+    /// `onprem_names`, made from `onprem_objects` when read, holds a row for each name each
+    /// object holds (none for a name it lacks), naming the object by its row and type, and
+    /// counts them as its rows; a filter reads only the rows it keeps.
+    #[test]
+    fn the_names_table_is_each_objects_names() {
+        let (tables, mut ctx) = five_users(|n, object| {
+            object.display_name = Some(format_compact!("User {n}"));
+            object.sam_account_name = Some(format_compact!("u{n}"));
+            object.given_name = (n % 2 == 0).then(|| format_compact!("Given{n}"));
+            object.surname = (n == 5).then(|| format_compact!("Sur{n}"));
+            object.mail_nickname = None;
+        });
+        let names = ctx
+            .execute(
+                "SELECT object_row, object_type, attribute, value, length FROM onprem_names \
+                 ORDER BY object_row, attribute",
+            )
+            .and_then(LazyFrame::collect)
+            .unwrap();
+        let mut expected: Vec<(i32, String, String)> = Vec::new();
+        for n in 1..=5i32 {
+            let row = n - 1;
+            expected.push((row, "displayName".into(), format!("User {n}")));
+            if n % 2 == 0 {
+                expected.push((row, "givenName".into(), format!("Given{n}")));
+            }
+            expected.push((row, "sAMAccountName".into(), format!("u{n}")));
+            if n == 5 {
+                expected.push((row, "sn".into(), format!("Sur{n}")));
+            }
+        }
+        let column = |name: &str| names.column(name).unwrap().cast(&DataType::String).unwrap();
+        let (rows, attributes, values) = (
+            names.column("object_row").unwrap().i32().unwrap().clone(),
+            column("attribute"),
+            column("value"),
+        );
+        let got: Vec<(i32, String, String)> = (0..names.height())
+            .map(|i| {
+                (
+                    rows.get(i).unwrap(),
+                    attributes.str().unwrap().get(i).unwrap().to_owned(),
+                    values.str().unwrap().get(i).unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected);
+        assert!(
+            column("object_type")
+                .str()
+                .unwrap()
+                .iter()
+                .all(|t| t == Some("user")),
+            "every object is a user"
+        );
+        let lengths = names.column("length").unwrap().i32().unwrap();
+        assert!(
+            lengths
+                .iter()
+                .zip(values.str().unwrap().iter())
+                .all(|(l, v)| { l.and_then(|l| usize::try_from(l).ok()) == v.map(str::len) }),
+            "its computed columns are computed"
+        );
+        assert_eq!(
+            tables.rows().find(|(name, _)| *name == "onprem_names"),
+            Some(("onprem_names", expected.len()))
+        );
+        let one = ctx
+            .execute("SELECT value FROM onprem_names WHERE attribute = 'sn'")
+            .and_then(LazyFrame::collect)
+            .unwrap();
+        assert_eq!(one.height(), 1);
     }
 }

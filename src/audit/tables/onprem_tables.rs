@@ -11,8 +11,8 @@ use super::addresses::{
 };
 use super::computed::Computation;
 use super::{
-    ColumnSpec, ColumnType, ComputedColumn, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec,
-    Tables, build_in_chunks, count, count_u32, lower, push_text, stack_in_order,
+    ColumnSource, ColumnSpec, ColumnType, ComputedColumn, FrameBuilder, OBJECT_TYPES, SharedText,
+    TableSpec, Tables, build_in_chunks, count, count_u32, lower, push_text, stack_in_order,
 };
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
 use crate::audit::sync_model::{SyncChoices, UpnSource};
@@ -51,6 +51,8 @@ table! {
         "mail": Str = "mail as exported" => r.values.single(MAIL),
         "mail_nickname": Str = "mailNickname" => r.values.single(MAIL_NICKNAME),
         "display_name": Str = "displayName" => r.values.single(DISPLAY_NAME),
+        "given_name": Str = "givenName" => r.values.single(GIVEN_NAME),
+        "surname": Str = "sn" => r.values.single(SURNAME),
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
         "mail_enabled": Bool = "has mail or an SMTP proxy address" => Some(primary_smtp(&r.derived.addresses).is_some()),
         "enabled": Bool = "users: account enabled" => r.object.enabled,
@@ -105,20 +107,99 @@ table! {
 }
 
 // The names are apart from the addresses because they need none of the address facts: at a
-// million objects they are 4.7 million of 9.3 million values (docs/performance.md).
-table! {
-    pub(crate) const ONPREM_NAMES = "onprem_names", "One row per value of the name attributes Entra validates on export (displayName, givenName, sn, mailNickname, sAMAccountName), with its length as Entra counts it (UTF-16 code units, UNVERIFIED) and the value escaped so invisible characters show. The address attributes are in onprem_values. No judgement is made here.";
-    fn onprem_names_frame(&[NameFacts<'_>], objects: &[OnPremObject], first_row: usize, text: Option<&SharedText>) |r| shares text {
-        "object_row": Int = VALUE_OBJECT_ROW => Some(count(first_row + r.object)),
-        "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(objects[r.object].class.as_str()),
-        "attribute": Word(NAME_ATTRIBUTE_WORDS) = "the LDAP name: displayName, givenName, sn, mailNickname or sAMAccountName" => Some(r.attribute),
-        "value": Str = "the value exactly as exported" => Some(r.value),
+// million objects they are 4.7 million of 9.3 million values (docs/performance.md). Every name
+// attribute holds one value, which `onprem_objects` holds in a column of its own, so the table is
+// made from those columns when a query reads it ([`onprem_names`]), not held beside them: it was
+// 98 MiB of a million objects' tables.
+pub(crate) const ONPREM_NAMES: TableSpec = TableSpec {
+    name: "onprem_names",
+    doc: "One row per value of the name attributes Entra validates on export (displayName, givenName, sn, mailNickname, sAMAccountName), with its length as Entra counts it (UTF-16 code units, UNVERIFIED) and the value escaped so invisible characters show; an attribute's rows come together, in object order. Made from onprem_objects' columns when read. The address attributes are in onprem_values. No judgement is made here.",
+    columns: &[
+        table!(@row "object_row", Int, VALUE_OBJECT_ROW),
+        table!(@row "object_type", Word(OBJECT_TYPES), "user, contact or group"),
+        table!(@row "attribute", Word(NAME_ATTRIBUTE_WORDS), "the LDAP name: displayName, givenName, sn, mailNickname or sAMAccountName"),
+        table!(@row "value", Str, "the value exactly as exported"),
+        computed_when_read("shown", ColumnType::Str, SHOWN, "value", Computation::Shown),
+        computed_when_read(
+            "length",
+            ColumnType::Int,
+            LENGTH,
+            "value",
+            Computation::Length,
+        ),
+        computed_when_read(
+            "symbols",
+            ColumnType::Str,
+            "the distinct characters of the value that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed",
+            "value",
+            Computation::Symbols,
+        ),
+    ],
+};
+
+/// A column computed from `from` when a query reads it (as `table!`'s `computed when read`).
+const fn computed_when_read(
+    name: &'static str,
+    ty: ColumnType,
+    doc: &'static str,
+    from: &'static str,
+    by: Computation,
+) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        ty,
+        doc,
+        source: ColumnSource::ComputedWhenRead(ComputedColumn { from, by }),
     }
-    computed when read {
-        "shown": Str = SHOWN => Shown("value"),
-        "length": Int = LENGTH => Length("value"),
-        "symbols": Str = "the distinct characters of the value that are not ASCII letters or digits, in order of first appearance, escaped as in `shown` and separated by spaces (null when there are none): what a message names when a character is not allowed" => Symbols("value"),
-    }
+}
+
+/// Each name attribute and the `onprem_objects` column holding its value, in the order of
+/// `onprem_names`' rows.
+const NAME_COLUMNS: [(&str, &str); 5] = [
+    ("mailNickname", "mail_nickname"),
+    ("displayName", "display_name"),
+    ("givenName", "given_name"),
+    ("sn", "surname"),
+    ("sAMAccountName", "sam_account_name"),
+];
+
+/// `onprem_names`' held columns made from `onprem_objects`' held frame: a row per name an
+/// object holds, an attribute's rows together. A query's filter on them runs on the object
+/// columns (polars pushes it into each attribute's part), so only the rows it keeps are made.
+pub(super) fn onprem_names(objects: &LazyFrame) -> PolarsResult<LazyFrame> {
+    let attribute_type = ColumnType::Word(NAME_ATTRIBUTE_WORDS).dtype();
+    let parts: Vec<LazyFrame> = NAME_COLUMNS
+        .iter()
+        .map(|(attribute, column)| {
+            objects
+                .clone()
+                .select([
+                    col("object_row"),
+                    col("object_type"),
+                    lit(*attribute)
+                        .cast(attribute_type.clone())
+                        .alias("attribute"),
+                    col(*column).alias("value"),
+                ])
+                .filter(col("value").is_not_null())
+        })
+        .collect();
+    concat(
+        parts,
+        UnionArgs {
+            rechunk: false,
+            ..UnionArgs::default()
+        },
+    )
+}
+
+/// How many rows `onprem_names` has: the names `onprem_objects` holds.
+pub(super) fn name_count(objects: &DataFrame) -> usize {
+    NAME_COLUMNS
+        .iter()
+        .filter_map(|(_, column)| objects.column(column).ok())
+        .map(|column| column.len() - column.null_count())
+        .sum()
 }
 
 table! {
@@ -157,17 +238,18 @@ pub(super) fn build_onprem(
     let empty = onprem_frames(0, &[], &choices)?;
     // Chunks side by side: one chunk's frames are of unequal size (values take as long as the
     // others together), so within a chunk a core would wait.
-    let chunks: Vec<PolarsResult<[DataFrame; 4]>> = build_in_chunks(objects, |first_row, chunk| {
+    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = build_in_chunks(objects, |first_row, chunk| {
         onprem_frames(first_row, chunk, &choices)
     });
     let mut tables = Tables::default();
-    for (spec, frame) in ONPREM_TABLES.iter().zip(stack_in_order(empty, chunks)?) {
+    for (spec, frame) in ONPREM_BUILT.iter().zip(stack_in_order(empty, chunks)?) {
         tables.put(spec, Ok(frame))?;
     }
     Ok(tables)
 }
 
-/// The tables built from the on-prem export, in the order [`onprem_frames`] returns them.
+/// The tables of the on-prem export: those built from it and `onprem_names`, made from
+/// `onprem_objects` when read (see [`onprem_names`]).
 pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
     &ONPREM_OBJECTS,
     &ONPREM_ADDRESSES,
@@ -175,7 +257,10 @@ pub(crate) const ONPREM_TABLES: [&TableSpec; 4] = [
     &ONPREM_NAMES,
 ];
 
-/// The frames of [`ONPREM_TABLES`] for one chunk of objects, built on separate cores. Their
+/// The tables built from the on-prem export, in the order [`onprem_frames`] returns them.
+const ONPREM_BUILT: [&TableSpec; 3] = [&ONPREM_OBJECTS, &ONPREM_ADDRESSES, &ONPREM_VALUES];
+
+/// The frames of [`ONPREM_BUILT`] for one chunk of objects, built on separate cores. Their
 /// string columns point into one copy of the chunk's GUIDs and values (see [`SharedText`]): the
 /// objects' own values are read there, not from the objects, so that an address, its raw form
 /// and the object's columns do not each copy it. `first_row` is the row of the chunk's first
@@ -184,7 +269,7 @@ fn onprem_frames(
     first_row: usize,
     objects: &[OnPremObject],
     choices: &SyncChoices,
-) -> PolarsResult<[DataFrame; 4]> {
+) -> PolarsResult<[DataFrame; 3]> {
     let (upn_source, custom_anchor) = (choices.upn_source, choices.custom_anchor.as_ref());
     let (text, layout) = chunk_text(objects);
     let shared = SharedText::new(text);
@@ -209,8 +294,8 @@ fn onprem_frames(
             addresses: addresses(*cloud_upn, values.single(MAIL), values.proxy_addresses()),
         })
         .collect();
-    let (facts, names) = value_facts(text, &layout);
-    let ((objects_frame, names_frame), (addresses_frame, values_frame)) = rayon::join(
+    let facts = value_facts(text, &layout);
+    let (objects_frame, (addresses_frame, values_frame)) = rayon::join(
         || {
             let mut last: Option<(&std::path::Path, std::rc::Rc<str>)> = None;
             let rows: Vec<OnPremRow<'_>> = objects
@@ -238,10 +323,7 @@ fn onprem_frames(
                     }
                 })
                 .collect();
-            (
-                onprem_objects_frame(&rows, custom_anchor, Some(&shared)),
-                onprem_names_frame(&names, objects, first_row, Some(&shared)),
-            )
+            onprem_objects_frame(&rows, custom_anchor, Some(&shared))
         },
         || {
             rayon::join(
@@ -257,19 +339,7 @@ fn onprem_frames(
             )
         },
     );
-    Ok([
-        objects_frame?,
-        addresses_frame?,
-        values_frame?,
-        names_frame?,
-    ])
-}
-
-/// One value of a name attribute (see [`ONPREM_NAMES`]).
-struct NameFacts<'a> {
-    object: usize,
-    attribute: &'static str,
-    value: &'a str,
+    Ok([objects_frame?, addresses_frame?, values_frame?])
 }
 
 /// One value of an address attribute and the facts the validation rules judge (see
@@ -339,6 +409,8 @@ const USER_PRINCIPAL_NAME: usize = value_attribute("userPrincipalName");
 const MAIL: usize = value_attribute("mail");
 const MAIL_NICKNAME: usize = value_attribute("mailNickname");
 const DISPLAY_NAME: usize = value_attribute("displayName");
+const GIVEN_NAME: usize = value_attribute("givenName");
+const SURNAME: usize = value_attribute("sn");
 const SAM_ACCOUNT_NAME: usize = value_attribute("sAMAccountName");
 const TARGET_ADDRESS: usize = value_attribute("targetAddress");
 const PROXY_ADDRESSES: usize = value_attribute("proxyAddresses");
@@ -489,24 +561,15 @@ fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &str, usize)>
         .chain(prefixed)
 }
 
-/// The rows of `onprem_values` and of `onprem_names`, borrowing every value from the chunk's text.
-fn value_facts<'a>(
-    text: &'a str,
-    layout: &ChunkLayout,
-) -> (Vec<ValueFacts<'a>>, Vec<NameFacts<'a>>) {
+/// The rows of `onprem_values`, borrowing every value from the chunk's text.
+fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
     let mut addresses = Vec::with_capacity(layout.values.len());
-    let mut names = Vec::with_capacity(layout.values.len());
     for v in &layout.values {
-        let value = &text[v.range.clone()];
-        let attribute = VALUE_ATTRIBUTES[v.attribute];
+        // The names' rows are made from `onprem_objects` ([`onprem_names`]).
         if NAME_ATTRIBUTES.contains(&v.attribute) {
-            names.push(NameFacts {
-                object: v.object,
-                attribute,
-                value,
-            });
             continue;
         }
+        let value = &text[v.range.clone()];
         let is_smtp = if v.attribute >= FIRST_PREFIXED {
             split_prefix(value)
                 .0
@@ -517,13 +580,13 @@ fn value_facts<'a>(
         };
         addresses.push(ValueFacts {
             object: v.object,
-            attribute,
+            attribute: VALUE_ATTRIBUTES[v.attribute],
             value,
             value_count: v.value_count,
             is_smtp,
         });
     }
-    (addresses, names)
+    addresses
 }
 
 #[cfg(test)]
