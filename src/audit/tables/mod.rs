@@ -1265,18 +1265,16 @@ mod tests {
         assert_eq!(joined.height(), 9);
         let counted = got("SELECT file, COUNT(*) AS n, COUNT(never) AS m FROM t GROUP BY file");
         assert_eq!(texts(&counted, "file"), vec![Some(file)]);
-        let n = counted
-            .column("n")
-            .expect("n")
-            .cast(&DataType::Int64)
-            .expect("int");
-        assert_eq!(n.i64().expect("int").get(0), Some(9));
-        let m = counted
-            .column("m")
-            .expect("m")
-            .cast(&DataType::Int64)
-            .expect("int");
-        assert_eq!(m.i64().expect("int").get(0), Some(0));
+        let first_count = |name: &str| {
+            let count = counted.column(name).expect("count");
+            count
+                .cast(&DataType::Int64)
+                .expect("int")
+                .i64()
+                .expect("int")
+                .get(0)
+        };
+        assert_eq!((first_count("n"), first_count("m")), (Some(9), Some(0)));
     }
 
     #[test]
