@@ -12,9 +12,9 @@ use super::addresses::{
 };
 use super::computed::Computation;
 use super::{
-    ADDRESS_KINDS, ColumnSpec, ColumnType, ComputedColumn, ERRORS_ONLY_REASON, FrameBuilder,
-    OBJECT_TYPES, Params, Partial, SharedText, TableSpec, Tables, build_in_chunks, count, lower,
-    push_text, stack_in_order,
+    ADDRESS_KINDS, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES, Params,
+    Partial, SharedText, TableSpec, Tables, build_in_chunks, count, lower, push_text,
+    stack_in_order,
 };
 use crate::inputs::snapshot::{
     CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,

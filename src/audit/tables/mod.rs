@@ -103,6 +103,22 @@ pub(crate) enum ColumnSource {
     ComputedWhenRead(ComputedColumn),
 }
 
+/// A column computed from `from` when a query reads it (`table!`'s `computed when read`).
+pub(crate) const fn computed_when_read(
+    name: &'static str,
+    ty: ColumnType,
+    doc: &'static str,
+    from: &'static str,
+    by: Computation,
+) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        ty,
+        doc,
+        source: ColumnSource::ComputedWhenRead(ComputedColumn { from, by }),
+    }
+}
+
 /// The columns of a `table!` column list that are made from rows, without the counted ones
 /// after them: for a table that shares the list but has no use for the counts.
 pub(super) const fn row_columns(columns: &'static [ColumnSpec]) -> &'static [ColumnSpec] {
@@ -302,12 +318,7 @@ macro_rules! table {
             columns: &[
                 $(table!(@row $col, $ty $(($words))?, $cdoc),)*
                 $($(table!(@counted $kcol, $kty, $kdoc, [$($key),+]),)*)?
-                $($(ColumnSpec {
-                    name: $ccol,
-                    ty: ColumnType::$cty,
-                    doc: $ccdoc,
-                    source: $crate::audit::tables::ColumnSource::ComputedWhenRead(ComputedColumn { from: $from, by: Computation::$by }),
-                },)*)?
+                $($($crate::audit::tables::computed_when_read($ccol, ColumnType::$cty, $ccdoc, $from, Computation::$by),)*)?
             ],
         };
 
@@ -727,8 +738,9 @@ pub(crate) const TABLES: &[&TableSpec] = &[
 ];
 
 /// A table made from the held columns of another when a query reads it, not held itself: the
-/// rows it would hold are in its source already. It is available when its source is, and is
-/// unavailable for the same reason (recorded when its source is). Rules read it like any table.
+/// rows it would hold are in its source already. It is available when its source is, and
+/// unavailable for the same reason (the lists of an input's tables, such as
+/// [`onprem_tables::ONPREM_TABLES`], name it with its source). Rules read it like any table.
 pub(crate) struct DerivedTable {
     pub spec: &'static TableSpec,
     pub from: &'static TableSpec,

@@ -11,8 +11,8 @@ use super::addresses::{
 };
 use super::computed::Computation;
 use super::{
-    ColumnSource, ColumnSpec, ColumnType, ComputedColumn, FrameBuilder, OBJECT_TYPES, SharedText,
-    TableSpec, Tables, build_in_chunks, count, count_u32, lower, push_text, stack_in_order,
+    ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
+    build_in_chunks, computed_when_read, count, count_u32, lower, push_text, stack_in_order,
 };
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
 use crate::audit::sync_model::{SyncChoices, UpnSource};
@@ -137,22 +137,6 @@ pub(crate) const ONPREM_NAMES: TableSpec = TableSpec {
     ],
 };
 
-/// A column computed from `from` when a query reads it (as `table!`'s `computed when read`).
-const fn computed_when_read(
-    name: &'static str,
-    ty: ColumnType,
-    doc: &'static str,
-    from: &'static str,
-    by: Computation,
-) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        ty,
-        doc,
-        source: ColumnSource::ComputedWhenRead(ComputedColumn { from, by }),
-    }
-}
-
 /// Each name attribute and the `onprem_objects` column holding its value, in the order of
 /// `onprem_names`' rows.
 const NAME_COLUMNS: [(&str, &str); 5] = [
@@ -164,8 +148,10 @@ const NAME_COLUMNS: [(&str, &str); 5] = [
 ];
 
 /// `onprem_names`' held columns made from `onprem_objects`' held frame: a row per name an
-/// object holds, an attribute's rows together. A query's filter on them runs on the object
-/// columns (polars pushes it into each attribute's part), so only the rows it keeps are made.
+/// object holds, an attribute's rows together. A query's filter on `value` or `object_type` runs
+/// on the object columns (polars pushes it into each attribute's part), so only the rows it
+/// keeps are made; one on `attribute` runs after each part (polars does not fold the literal
+/// word), so the rest of the filter is tested on every attribute's values (docs/performance.md).
 pub(super) fn onprem_names(objects: &LazyFrame) -> PolarsResult<LazyFrame> {
     let attribute_type = ColumnType::Word(NAME_ATTRIBUTE_WORDS).dtype();
     let parts: Vec<LazyFrame> = NAME_COLUMNS
@@ -563,10 +549,11 @@ fn object_values(o: &OnPremObject) -> impl Iterator<Item = (usize, &str, usize)>
 
 /// The rows of `onprem_values`, borrowing every value from the chunk's text.
 fn value_facts<'a>(text: &'a str, layout: &ChunkLayout) -> Vec<ValueFacts<'a>> {
-    let mut addresses = Vec::with_capacity(layout.values.len());
+    // The names' rows are made from `onprem_objects` ([`onprem_names`]).
+    let is_name = |v: &&ValueAt| NAME_ATTRIBUTES.contains(&v.attribute);
+    let mut addresses = Vec::with_capacity(layout.values.iter().filter(|v| !is_name(v)).count());
     for v in &layout.values {
-        // The names' rows are made from `onprem_objects` ([`onprem_names`]).
-        if NAME_ATTRIBUTES.contains(&v.attribute) {
+        if is_name(&v) {
             continue;
         }
         let value = &text[v.range.clone()];
