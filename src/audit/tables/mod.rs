@@ -1289,6 +1289,57 @@ mod tests {
         assert_eq!((first_count("n"), first_count("m")), (Some(9), Some(0)));
     }
 
+    /// What a custom rule may do with a column held as one value reads as it does with the
+    /// same column held a value a row: string functions, `LIKE`, `DISTINCT`, `ORDER BY`,
+    /// `CASE`, `COALESCE`, a union with another table, a left join and a window on it.
+    #[test]
+    fn queries_read_a_column_held_as_one_value_as_they_read_it_a_value_a_row() {
+        let rows: Vec<OneValueRow> = (0..5)
+            .map(|row| OneValueRow {
+                file: "C:\\exports\\a file name longer than a view.ldif",
+                per_chunk: (row % 2 == 0).then_some("even"),
+                never: None,
+                row,
+            })
+            .collect();
+        let held = one_value_test_frame(&rows).expect("frame");
+        assert!(matches!(held.column("file").unwrap(), Column::Scalar(_)));
+        assert!(matches!(held.column("never").unwrap(), Column::Scalar(_)));
+        let materialised = DataFrame::new(
+            held.height(),
+            held.columns()
+                .iter()
+                .map(|c| c.as_materialized_series().clone().into_column())
+                .collect(),
+        )
+        .unwrap();
+        let run = |frame: &DataFrame, sql: &str| {
+            let mut context = polars::sql::SQLContext::new();
+            context.register("t", frame.clone().lazy());
+            context.register("u", frame.clone().lazy());
+            context.execute(sql).and_then(LazyFrame::collect)
+        };
+        for sql in [
+            "SELECT LOWER(file) AS f, UPPER(never) AS n, LENGTH(file) AS l FROM t ORDER BY row",
+            "SELECT row FROM t WHERE file LIKE '%view%' AND never IS NULL ORDER BY row",
+            "SELECT DISTINCT file, never FROM t",
+            "SELECT file, row FROM t ORDER BY file, row DESC",
+            "SELECT CASE WHEN file = per_chunk THEN 'same' ELSE COALESCE(never, file) END AS c FROM t ORDER BY row",
+            "SELECT file AS v FROM t UNION ALL SELECT per_chunk AS v FROM u",
+            "SELECT t.row, u.per_chunk FROM t LEFT JOIN u ON t.never = u.file ORDER BY t.row",
+            "SELECT row, COUNT(*) OVER (PARTITION BY file) AS n FROM t ORDER BY row",
+            "SELECT file || '/' || CAST(row AS VARCHAR) AS p FROM t WHERE row IN (SELECT row FROM u WHERE file IS NOT NULL) ORDER BY p",
+        ] {
+            let from_held = run(&held, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let from_rows = run(&materialised, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            assert!(from_held.height() > 0, "{sql}");
+            assert!(
+                from_held.equals_missing(&from_rows),
+                "{sql}\n{from_held}\n{from_rows}"
+            );
+        }
+    }
+
     #[test]
     fn a_string_column_holds_every_value_whether_shared_inline_copied_or_repeated() {
         let shared = SharedText::new("0123456789abcdef-shared-value".to_owned());
