@@ -137,14 +137,14 @@ pub(crate) const ONPREM_NAMES: TableSpec = TableSpec {
     ],
 };
 
-/// Each name attribute and the `onprem_objects` column holding its value, in the order of
-/// `onprem_names`' rows.
-const NAME_COLUMNS: [(&str, &str); 5] = [
-    ("mailNickname", "mail_nickname"),
-    ("displayName", "display_name"),
-    ("givenName", "given_name"),
-    ("sn", "surname"),
-    ("sAMAccountName", "sam_account_name"),
+/// Each name attribute (its place in [`VALUE_ATTRIBUTES`], as `onprem_objects`' columns read it)
+/// and the `onprem_objects` column holding its value, in the order of `onprem_names`' rows.
+const NAME_COLUMNS: [(usize, &str); 5] = [
+    (MAIL_NICKNAME, "mail_nickname"),
+    (DISPLAY_NAME, "display_name"),
+    (GIVEN_NAME, "given_name"),
+    (SURNAME, "surname"),
+    (SAM_ACCOUNT_NAME, "sam_account_name"),
 ];
 
 /// `onprem_names`' held columns made from `onprem_objects`' held frame: a row per name an
@@ -156,16 +156,16 @@ pub(super) fn onprem_names(objects: &LazyFrame) -> PolarsResult<LazyFrame> {
     let attribute_type = ColumnType::Word(NAME_ATTRIBUTE_WORDS).dtype();
     let parts: Vec<LazyFrame> = NAME_COLUMNS
         .iter()
-        .map(|(attribute, column)| {
+        .map(|&(attribute, column)| {
             objects
                 .clone()
                 .select([
                     col("object_row"),
                     col("object_type"),
-                    lit(*attribute)
+                    lit(VALUE_ATTRIBUTES[attribute])
                         .cast(attribute_type.clone())
                         .alias("attribute"),
-                    col(*column).alias("value"),
+                    col(column).alias("value"),
                 ])
                 .filter(col("value").is_not_null())
         })
@@ -591,6 +591,22 @@ mod tests {
             (PROXY_ADDRESSES, "proxyAddresses"),
         ] {
             assert_eq!(VALUE_ATTRIBUTES[index], name);
+        }
+    }
+
+    /// `onprem_names` makes a row of each name attribute, from the `onprem_objects` column that
+    /// holds it (declared with the attribute's name as its description).
+    #[test]
+    fn the_names_table_reads_each_name_attribute_from_its_object_column() {
+        let attributes: Vec<usize> = NAME_COLUMNS.iter().map(|(a, _)| *a).collect();
+        assert_eq!(attributes, NAME_ATTRIBUTES.collect::<Vec<_>>());
+        for (attribute, column) in NAME_COLUMNS {
+            let declared = ONPREM_OBJECTS.columns.iter().find(|c| c.name == column);
+            assert_eq!(
+                declared.map(|c| c.doc),
+                Some(VALUE_ATTRIBUTES[attribute]),
+                "{column}"
+            );
         }
     }
 
