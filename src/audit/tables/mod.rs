@@ -93,7 +93,8 @@ pub(crate) struct ColumnSpec {
 /// Where a column's values come from, which says when they are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColumnSource {
-    /// Made from each row while the table is built (the `table!` expression).
+    /// Made from each row while the table is built (the `table!` expression); in a table derived
+    /// from another ([`DerivedTable`]), made from its source's columns when read.
     Row,
     /// Held, counted once the whole table is built: how many rows share the row's values in
     /// these columns (text or word columns declared before it); null where one is null. See
@@ -104,7 +105,7 @@ pub(crate) enum ColumnSource {
 }
 
 /// A column computed from `from` when a query reads it (`table!`'s `computed when read`).
-pub(crate) const fn computed_when_read(
+pub(super) const fn computed_when_read(
     name: &'static str,
     ty: ColumnType,
     doc: &'static str,
@@ -741,9 +742,9 @@ pub(crate) const TABLES: &[&TableSpec] = &[
 /// rows it would hold are in its source already. It is available when its source is, and
 /// unavailable for the same reason (the lists of an input's tables, such as
 /// [`onprem_tables::ONPREM_TABLES`], name it with its source). Rules read it like any table.
-pub(crate) struct DerivedTable {
-    pub spec: &'static TableSpec,
-    pub from: &'static TableSpec,
+struct DerivedTable {
+    spec: &'static TableSpec,
+    from: &'static TableSpec,
     /// Its held columns, made from the source's held frame.
     make: fn(&LazyFrame) -> PolarsResult<LazyFrame>,
     /// How many rows it has, counted in the source's held frame.
@@ -759,7 +760,7 @@ impl DerivedTable {
 }
 
 /// The tables made from another when read.
-pub(crate) const DERIVED_TABLES: [DerivedTable; 1] = [DerivedTable {
+const DERIVED_TABLES: [DerivedTable; 1] = [DerivedTable {
     spec: &ONPREM_NAMES,
     from: &ONPREM_OBJECTS,
     make: onprem_tables::onprem_names,
