@@ -63,7 +63,8 @@ pub mod inputs {
     }
     pub mod snapshot {
         pub use crate::inputs::snapshot::{
-            COLLECTING_MARKER, CloudSnapshot, Collection, CollectionState, load,
+            COLLECTING_MARKER, CloudSnapshot, Collection, CollectionState, DirectoryObject,
+            DirectoryObjects, ObjectRef, load,
         };
         pub mod catalogue {
             pub use crate::inputs::snapshot::catalogue::{

@@ -11,7 +11,8 @@
 //!
 //! A collection is a Graph response (`users.json`: `{"value":[...]}` or a bare array), read
 //! whole, or one object per line (`users.jsonl`, what `collect` writes), read a block at a time
-//! by `jsonl`.
+//! by `jsonl`. Users, contacts and groups are then held packed (`directory`: a million users
+//! are the snapshot's largest part).
 //!
 //! Graph facts followed here:
 //! - `onPremisesSyncEnabled` is tri-state: true = synced, false = formerly synced, null = never
@@ -49,6 +50,9 @@ use crate::inputs::onprem::RejectedRecord;
 
 pub(crate) mod catalogue;
 pub(crate) use catalogue::{CATALOGUE, CollectionSpec};
+mod directory;
+pub(crate) use directory::{ChunkRows, DirectoryChunk};
+pub use directory::{DirectoryObjects, ObjectRef};
 mod jsonl;
 
 /// The manifest `scope` of a users, contacts or groups collection holding only the objects with
@@ -290,7 +294,7 @@ fn millis_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<
 /// other than the id is held as `CompactString`s: a value of up to 24 bytes (most display names
 /// and mailNicknames, the base64 immutable id, the domain name, Member/Guest) lies in the field
 /// itself, not in an allocation of its own.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DirectoryObject {
     pub id: String,
@@ -320,7 +324,7 @@ pub struct DirectoryObject {
 }
 
 /// `onPremisesProvisioningError` (Graph resource; category is `PropertyConflict` today).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProvisioningError {
     pub category: Option<String>,
@@ -692,9 +696,10 @@ pub struct CloudSnapshot {
     pub dir: PathBuf,
     pub manifest: Option<Manifest>,
     pub states: BTreeMap<Collection, CollectionState>,
-    pub users: Vec<DirectoryObject>,
-    pub contacts: Vec<DirectoryObject>,
-    pub groups: Vec<DirectoryObject>,
+    /// Packed (see [`DirectoryObjects`]): a million users are their largest part.
+    pub users: DirectoryObjects,
+    pub contacts: DirectoryObjects,
+    pub groups: DirectoryObjects,
     pub organization: Vec<Organization>,
     pub domains: Vec<Domain>,
     pub sync_jobs: Vec<SyncJob>,
@@ -790,7 +795,7 @@ pub fn load(dir: &Path) -> Result<CloudSnapshot, SnapshotError> {
     // after the other, the last ones (onPremisesSyncBehavior.json is 0.1 GB at a million objects)
     // kept one core idle for half a second, the LDIF import having finished.
     let (users, rest) = rayon::join(
-        || load_collection::<DirectoryObject>(dir, manifest.as_ref(), Collection::Users),
+        || load_directory(dir, manifest.as_ref(), Collection::Users),
         || load_all_but_users(dir, manifest.clone()),
     );
     // Errors as reading in the collections' order gave them: the users' first.
@@ -816,8 +821,16 @@ fn load_all_but_users(
         let state = match collection {
             // Read beside the others ([`load`]).
             Collection::Users => continue,
-            Collection::Contacts => load_into(&mut snapshot, collection, |s| &mut s.contacts)?,
-            Collection::Groups => load_into(&mut snapshot, collection, |s| &mut s.groups)?,
+            Collection::Contacts | Collection::Groups => {
+                let loaded = load_directory(dir, snapshot.manifest.as_ref(), collection)?;
+                snapshot.rejected.extend(loaded.rejected);
+                *if collection == Collection::Contacts {
+                    &mut snapshot.contacts
+                } else {
+                    &mut snapshot.groups
+                } = loaded.objects;
+                loaded.state
+            }
             Collection::Organization => {
                 load_into(&mut snapshot, collection, |s| &mut s.organization)?
             }
@@ -929,19 +942,38 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
     Ok(loaded.state)
 }
 
-/// One collection as read: its state, its objects and its rejected records (none of either
-/// unless loaded).
-struct Loaded<T> {
+/// Reads the users, contacts or groups of the snapshot in `dir` and packs them
+/// ([`DirectoryObjects`]).
+fn load_directory(
+    dir: &Path,
+    manifest: Option<&Manifest>,
+    collection: Collection,
+) -> Result<Loaded<DirectoryObjects>, SnapshotError> {
+    let loaded = load_collection::<DirectoryObject>(dir, manifest, collection)?;
+    let objects = DirectoryObjects::pack(loaded.objects).map_err(|e| SnapshotError::Invalid {
+        path: collection_file(dir, collection).unwrap_or_else(|| dir.to_owned()),
+        message: e.to_string(),
+    })?;
+    Ok(Loaded {
+        state: loaded.state,
+        objects,
+        rejected: loaded.rejected,
+    })
+}
+
+/// One collection as read: its state, its objects (`Vec<T>`, or packed) and its rejected
+/// records (none of either unless loaded).
+struct Loaded<C> {
     state: CollectionState,
-    objects: Vec<T>,
+    objects: C,
     rejected: Vec<RejectedRecord>,
 }
 
-impl<T> From<CollectionState> for Loaded<T> {
+impl<C: Default> From<CollectionState> for Loaded<C> {
     fn from(state: CollectionState) -> Self {
         Loaded {
             state,
-            objects: Vec::new(),
+            objects: C::default(),
             rejected: Vec::new(),
         }
     }
@@ -952,7 +984,7 @@ fn load_collection<T: DeserializeOwned + HasId + Send>(
     dir: &Path,
     manifest: Option<&Manifest>,
     collection: Collection,
-) -> Result<Loaded<T>, SnapshotError> {
+) -> Result<Loaded<Vec<T>>, SnapshotError> {
     let manifest_entry = manifest
         .and_then(|m| m.collections.get(collection.file_stem()))
         .cloned();
@@ -1436,10 +1468,12 @@ mod tests {
         );
         let snap = load(dir.path()).unwrap();
         assert_eq!(snap.users.len(), 1);
-        assert_eq!(snap.users[0].on_premises_last_sync_date_time, None);
-        assert_eq!(snap.contacts[0].on_premises_sync_enabled, Some(false));
-        assert!(snap.contacts[0].proxy_addresses.is_empty());
-        let err = &snap.contacts[0].on_premises_provisioning_errors[0];
+        let user = snap.users.iter().next().expect("one user");
+        assert_eq!(user.on_premises_last_sync_date_time(), None);
+        let contact = snap.contacts.iter().next().expect("one contact");
+        assert_eq!(contact.on_premises_sync_enabled(), Some(false));
+        assert_eq!(contact.proxy_addresses().len(), 0);
+        let err = &contact.on_premises_provisioning_errors()[0];
         assert_eq!(
             err.property_causing_error.as_deref(),
             Some("ProxyAddresses")

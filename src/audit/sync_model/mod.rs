@@ -42,7 +42,7 @@ use crate::inputs::onprem::{
     AnchorAttribute, AttributeName, ExtraAttribute, ExtraValue, ObjectClass, OnPremObject,
     base64_text, first_unescaped_comma,
 };
-use crate::inputs::snapshot::{CloudSnapshot, DirectoryObject};
+use crate::inputs::snapshot::{CloudSnapshot, ObjectRef};
 use crate::text::{lowercase_hash, same_lowercase};
 
 pub(crate) use scope::{OuFilter, ScopeReport};
@@ -745,19 +745,19 @@ fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
 /// a million SID texts as it was filled, one user at a time, took 0.18 s (docs/performance.md).
 struct SidIndex<'a> {
     /// Each SID's hash, the SID and its (last) user.
-    table: hashbrown::HashTable<(u64, &'a str, &'a DirectoryObject)>,
+    table: hashbrown::HashTable<(u64, &'a str, ObjectRef<'a>)>,
     state: foldhash::fast::RandomState,
 }
 
 impl<'a> SidIndex<'a> {
-    fn new(users: &[&'a DirectoryObject]) -> Self {
+    fn new(users: &[ObjectRef<'a>]) -> Self {
         let state = foldhash::fast::RandomState::default();
         // `lowercase_hash` gives two texts that differ only in ASCII case one hash, which is all
         // an ASCII-case-blind comparison needs of it.
-        let keyed: Vec<(u64, &'a str, &'a DirectoryObject)> = users
+        let keyed: Vec<(u64, &'a str, ObjectRef<'a>)> = users
             .par_iter()
             .filter_map(|&user| {
-                let sid = user.on_premises_security_identifier.as_deref()?;
+                let sid = user.on_premises_security_identifier()?;
                 Some((lowercase_hash(&state, &[sid]), sid, user))
             })
             .collect();
@@ -774,7 +774,7 @@ impl<'a> SidIndex<'a> {
         SidIndex { table, state }
     }
 
-    fn get(&self, sid: &str) -> Option<&'a DirectoryObject> {
+    fn get(&self, sid: &str) -> Option<ObjectRef<'a>> {
         let hash = lowercase_hash(&self.state, &[sid]);
         self.table
             .find(hash, |&(h, other, _)| h == hash && same_sid(other, sid))
@@ -842,11 +842,11 @@ fn same_key<const N: usize>(a: &[&str; N], b: &[&str; N]) -> bool {
 /// core (hashing a million keys is the work): a million-key map of the synced users for each
 /// key took longer.
 fn link_unlinked<'a, const N: usize>(
-    linked: &mut [Option<&'a DirectoryObject>],
+    linked: &mut [Option<ObjectRef<'a>>],
     exported_users: &[&'a OnPremObject],
-    synced: &[&'a DirectoryObject],
+    synced: &[ObjectRef<'a>],
     onprem_key: impl Fn(&'a OnPremObject) -> Option<[&'a str; N]>,
-    cloud_key: impl Fn(&'a DirectoryObject) -> Option<[&'a str; N]> + Sync,
+    cloud_key: impl Fn(ObjectRef<'a>) -> Option<[&'a str; N]> + Sync,
 ) {
     // Each key: where its unlinked users are listed in `waiting`.
     let mut slots: LowercaseIndex<'a, N, usize> =
@@ -868,11 +868,11 @@ fn link_unlinked<'a, const N: usize>(
         return;
     }
     // In the synced users' order, so that the last user of a key is linked last.
-    let found: Vec<(usize, &DirectoryObject)> = synced
+    let found: Vec<(usize, ObjectRef<'a>)> = synced
         .par_iter()
-        .filter_map(|user| Some((*slots.get(cloud_key(user)?)?, *user)))
+        .filter_map(|&user| Some((*slots.get(cloud_key(user)?)?, user)))
         .collect();
-    let mut last: Vec<Option<&DirectoryObject>> = vec![None; waiting.len()];
+    let mut last: Vec<Option<ObjectRef<'a>>> = vec![None; waiting.len()];
     for (slot, user) in found {
         last[slot] = Some(user);
     }
@@ -890,16 +890,16 @@ fn link_unlinked<'a, const N: usize>(
 /// exports without SIDs whose DNs moved): the tenant's own record of which on-prem object each
 /// synced user came from, independent of the anchor (which is what is being inferred).
 struct Links<'a> {
-    pairs: Vec<(&'a OnPremObject, &'a DirectoryObject)>,
+    pairs: Vec<(&'a OnPremObject, ObjectRef<'a>)>,
     exported_users: Vec<&'a OnPremObject>,
 }
 
 impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
-        let synced: Vec<&DirectoryObject> = cloud
+        let synced: Vec<ObjectRef<'a>> = cloud
             .users
             .iter()
-            .filter(|u| u.on_premises_sync_enabled == Some(true))
+            .filter(|u| u.on_premises_sync_enabled() == Some(true))
             .collect();
         let by_sid = SidIndex::new(&synced);
         let exported_users: Vec<&OnPremObject> = onprem
@@ -908,7 +908,7 @@ impl<'a> Links<'a> {
             .collect();
         // By objectSid; then, for the users that leaves unlinked, by DN, and then by
         // sAMAccountName in the DN's domain (unique within a domain only: the key is both).
-        let mut linked: Vec<Option<&DirectoryObject>> = exported_users
+        let mut linked: Vec<Option<ObjectRef<'a>>> = exported_users
             .par_iter()
             .map(|o| by_sid.get(o.object_sid.as_deref()?))
             .collect();
@@ -917,7 +917,7 @@ impl<'a> Links<'a> {
             &exported_users,
             &synced,
             |o| Some([o.distinguished_name.as_str()]),
-            |u| Some([u.on_premises_distinguished_name.as_deref()?]),
+            |u| Some([u.on_premises_distinguished_name()?]),
         );
         link_unlinked(
             &mut linked,
@@ -930,8 +930,8 @@ impl<'a> Links<'a> {
                 ])
             },
             |u| {
-                let sam = u.on_premises_sam_account_name.as_deref()?;
-                Some([sam, u.on_premises_domain_name.as_deref()?.trim()])
+                let sam = u.on_premises_sam_account_name()?;
+                Some([sam, u.on_premises_domain_name()?.trim()])
             },
         );
         let pairs = exported_users
@@ -1015,7 +1015,7 @@ fn infer_anchor(links: Option<&Links>) -> Part<AnchorMode> {
         .pairs
         .par_iter()
         .filter_map(|(o, c)| {
-            let immutable = c.on_premises_immutable_id.as_deref()?;
+            let immutable = c.on_premises_immutable_id()?;
             let cg = o.consistency_guid.as_ref()?;
             if **cg == o.object_guid[..] {
                 return None;
@@ -1066,7 +1066,7 @@ fn infer_upn_source(links: Option<&Links>) -> Part<UpnSource> {
         .pairs
         .par_iter()
         .filter_map(|(o, c)| {
-            let cloud_upn = c.user_principal_name.as_deref()?;
+            let cloud_upn = c.user_principal_name()?;
             let same =
                 |v: Option<&str>| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(cloud_upn));
             match (

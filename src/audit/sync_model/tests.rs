@@ -4,6 +4,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use compact_str::{CompactString, format_compact};
 
+use crate::inputs::snapshot::{DirectoryObject, DirectoryObjects};
+
 /// An on-prem object with only what the sync model and scope tests set; the scope and table
 /// tests use it too.
 pub(crate) fn sample(class: ObjectClass, object_guid: [u8; 16], dn: &str) -> OnPremObject {
@@ -65,10 +67,31 @@ fn cloud_twin(o: &OnPremObject, immutable: &[u8], upn: &str) -> DirectoryObject 
     }
 }
 
-fn links(pairs: &[(OnPremObject, DirectoryObject)]) -> Links<'_> {
-    Links {
-        pairs: pairs.iter().map(|(o, c)| (o, c)).collect(),
-        exported_users: pairs.iter().map(|(o, _)| o).collect(),
+/// Cloud users packed as a snapshot holds them.
+fn packed(users: Vec<DirectoryObject>) -> DirectoryObjects {
+    DirectoryObjects::pack(users).expect("packs")
+}
+
+/// On-prem users and the synced cloud users linked to them, one for one.
+struct Paired {
+    onprem: Vec<OnPremObject>,
+    cloud: DirectoryObjects,
+}
+
+fn paired(pairs: Vec<(OnPremObject, DirectoryObject)>) -> Paired {
+    let (onprem, cloud): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    Paired {
+        onprem,
+        cloud: packed(cloud),
+    }
+}
+
+impl Paired {
+    fn links(&self) -> Links<'_> {
+        Links {
+            pairs: self.onprem.iter().zip(self.cloud.iter()).collect(),
+            exported_users: self.onprem.iter().collect(),
+        }
     }
 }
 
@@ -82,7 +105,7 @@ fn an_objectguid_anchored_forest_is_recognised_by_users_whose_consistency_guid_d
             (o, c)
         })
         .collect();
-    let anchor = infer_anchor(Some(&links(&pairs)));
+    let anchor = infer_anchor(Some(&paired(pairs).links()));
     assert_eq!(anchor.value, AnchorMode::ObjectGuid);
     assert_eq!(anchor.source, Source::Inferred);
     assert!(
@@ -104,7 +127,7 @@ fn users_whose_consistency_guid_equals_their_objectguid_prove_nothing() {
             (o, c)
         })
         .collect();
-    let anchor = infer_anchor(Some(&links(&pairs)));
+    let anchor = infer_anchor(Some(&paired(pairs).links()));
     assert_eq!(
         (anchor.value, anchor.source),
         (AnchorMode::ConsistencyGuid, Source::Default)
@@ -121,7 +144,7 @@ fn mail_as_cloud_upn_is_inferred_as_alternate_login_id() {
             (o, c)
         })
         .collect();
-    let upn = infer_upn_source(Some(&links(&pairs)));
+    let upn = infer_upn_source(Some(&paired(pairs).links()));
     assert_eq!((upn.value, upn.source), (UpnSource::Mail, Source::Inferred));
 }
 
@@ -327,21 +350,23 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
         })
         .collect();
     let cloud = CloudSnapshot {
-        users: onprem
-            .iter()
-            .map(|o| DirectoryObject {
-                on_premises_security_identifier: None,
-                on_premises_distinguished_name: Some(
-                    o.distinguished_name.replace("OU=Moved", "OU=Staff").into(),
-                ),
-                on_premises_sam_account_name: o
-                    .sam_account_name
-                    .as_ref()
-                    .map(CompactString::to_uppercase),
-                on_premises_domain_name: Some("corp.example".into()),
-                ..cloud_twin(o, &o.object_guid, "x@corp.example")
-            })
-            .collect(),
+        users: packed(
+            onprem
+                .iter()
+                .map(|o| DirectoryObject {
+                    on_premises_security_identifier: None,
+                    on_premises_distinguished_name: Some(
+                        o.distinguished_name.replace("OU=Moved", "OU=Staff").into(),
+                    ),
+                    on_premises_sam_account_name: o
+                        .sam_account_name
+                        .as_ref()
+                        .map(CompactString::to_uppercase),
+                    on_premises_domain_name: Some("corp.example".into()),
+                    ..cloud_twin(o, &o.object_guid, "x@corp.example")
+                })
+                .collect(),
+        ),
         ..CloudSnapshot::default()
     };
     let links = Links::new(&onprem, &cloud);
@@ -354,14 +379,16 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
     );
     // Another domain's user of the same name is not that user.
     let other = CloudSnapshot {
-        users: cloud
-            .users
-            .iter()
-            .map(|u| DirectoryObject {
-                on_premises_domain_name: Some("fabrikam.example".into()),
-                ..u.clone()
-            })
-            .collect(),
+        users: packed(
+            cloud
+                .users
+                .iter()
+                .map(|u| DirectoryObject {
+                    on_premises_domain_name: Some("fabrikam.example".into()),
+                    ..u.to_object()
+                })
+                .collect(),
+        ),
         ..CloudSnapshot::default()
     };
     assert!(Links::new(&onprem, &other).pairs.is_empty());
@@ -404,7 +431,7 @@ fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
         }
     };
     let cloud = CloudSnapshot {
-        users: vec![
+        users: packed(vec![
             // The SID wins over a DN another cloud user also carries; of two users with the
             // SID (in either case), the last.
             cloud_user("sid-first", Some("S-1-5-21-1-2-3-1"), None, None, true),
@@ -446,14 +473,14 @@ fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
                 Some("u4"),
                 false,
             ),
-        ],
+        ]),
         ..CloudSnapshot::default()
     };
     let links = Links::new(&onprem, &cloud);
     let pairs: Vec<(&str, &str)> = links
         .pairs
         .iter()
-        .map(|(o, c)| (o.sam_account_name.as_deref().unwrap(), c.id.as_str()))
+        .map(|(o, c)| (o.sam_account_name.as_deref().unwrap(), c.id()))
         .collect();
     assert_eq!(pairs, [("u1", "sid"), ("u2", "dn-last"), ("u3", "sam")]);
     assert_eq!(links.exported_users.len(), 4);
@@ -483,7 +510,7 @@ fn unlinked_users_sharing_a_key_link_alike_and_non_ascii_dns_fold() {
         },
     ];
     let cloud = CloudSnapshot {
-        users: vec![
+        users: packed(vec![
             DirectoryObject {
                 id: "juergen".into(),
                 on_premises_sync_enabled: Some(true),
@@ -499,14 +526,14 @@ fn unlinked_users_sharing_a_key_link_alike_and_non_ascii_dns_fold() {
                 on_premises_domain_name: Some(" CORP.example ".into()),
                 ..DirectoryObject::default()
             },
-        ],
+        ]),
         ..CloudSnapshot::default()
     };
     let links = Links::new(&onprem, &cloud);
     let pairs: Vec<(&str, &str)> = links
         .pairs
         .iter()
-        .map(|(o, c)| (o.distinguished_name.as_str(), c.id.as_str()))
+        .map(|(o, c)| (o.distinguished_name.as_str(), c.id()))
         .collect();
     assert_eq!(
         pairs,
@@ -540,8 +567,9 @@ fn ou_evidence_counts_containers_without_regard_to_case_and_the_users_outside_th
         .iter()
         .map(|o| cloud_twin(o, &o.object_guid, "x@corp.example"))
         .collect();
+    let twins = packed(twins);
     let links = Links {
-        pairs: linked.iter().zip(&twins).collect(),
+        pairs: linked.iter().zip(twins.iter()).collect(),
         exported_users: linked.iter().chain(&unlinked).collect(),
     };
     let evidence = links.ou_evidence().expect("users are linked");

@@ -3,7 +3,6 @@
 //! `cloud_addresses` is in `addresses`), each declared once with `table!`, and the rows each
 //! is built from. A table whose collections are unusable is registered as unavailable.
 
-use compact_str::CompactString;
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -13,40 +12,22 @@ use super::addresses::{
 use super::computed::Computation;
 use super::{
     ADDRESS_KINDS, ColumnSpec, ColumnType, ERRORS_ONLY_REASON, FrameBuilder, OBJECT_TYPES, Params,
-    Partial, SharedText, TableSpec, Tables, build_in_chunks, count, lower, push_text,
-    stack_in_order,
+    Partial, SharedText, TableSpec, Tables, count, lower, stack_in_order,
 };
 use crate::inputs::snapshot::{
-    CloudSnapshot, Collection, DirectoryObject, DirectorySynchronization, Organization,
-    PROVISIONING_ERRORS_SCOPE, ProvisioningError, Quarantine, SyncBehavior, SyncJob, SyncStatus,
-    TaskExecution,
+    ChunkRows, CloudSnapshot, Collection, DirectoryChunk, DirectoryObjects,
+    DirectorySynchronization, ObjectRef, Organization, PROVISIONING_ERRORS_SCOPE,
+    ProvisioningError, Quarantine, SyncBehavior, SyncJob, SyncStatus, TaskExecution,
 };
 
-/// One row of `cloud_objects`: the object, its type, what was derived from it once, and its
-/// userPrincipalName and mail where they lie in the chunk's text.
+/// One row of `cloud_objects`: the object (read from its chunk's text, which the table takes
+/// over), its type and what was derived from it once.
 struct CloudRow<'a> {
     /// The object's row number in `cloud_objects`, which `cloud_addresses` names it by.
     row: usize,
-    object: &'a DirectoryObject,
+    object: ObjectRef<'a>,
     object_type: &'static str,
     derived: &'a Derived<'a>,
-    upn: Option<&'a str>,
-    mail: Option<&'a str>,
-}
-
-impl<'a> CloudRow<'a> {
-    /// `value`, as the piece of the chunk's text where it lies already when the object's UPN
-    /// there is it or starts with it, so that its column points at that text instead of copying
-    /// the value: a synced user's onPremisesUserPrincipalName is nearly always its
-    /// userPrincipalName, and its onPremisesSamAccountName and mailNickname the UPN's part
-    /// before the `@` (41 MiB of a million users' text, docs/performance.md).
-    fn in_text(&self, value: Option<&'a CompactString>) -> Option<&'a str> {
-        let value = value?.as_str();
-        Some(match self.upn {
-            Some(upn) if upn.starts_with(value) => &upn[..value.len()],
-            _ => value,
-        })
-    }
 }
 
 /// The words of `cloud_objects.sync_state`, from the tri-state `onPremisesSyncEnabled`.
@@ -58,34 +39,34 @@ table! {
         "id": Str = "object id" => Some(r.derived.id),
         "object_row": Int = "the object's row number (from 0): what cloud_addresses names it by (join on it: see docs/rules.md)" => Some(count(r.row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
-        "display_name": Str = "displayName" => r.object.display_name.as_ref(),
-        "user_principal_name": Str = "userPrincipalName" => r.upn,
-        "upn_lower": Str = "userPrincipalName, lower case" => lower(r.upn),
-        "mail": Str = "mail" => r.mail,
-        "mail_nickname": Str = "mailNickname" => r.in_text(r.object.mail_nickname.as_ref()),
+        "display_name": Str = "displayName" => r.object.display_name(),
+        "user_principal_name": Str = "userPrincipalName" => r.object.user_principal_name(),
+        "upn_lower": Str = "userPrincipalName, lower case" => lower(r.object.user_principal_name()),
+        "mail": Str = "mail" => r.object.mail(),
+        "mail_nickname": Str = "mailNickname" => r.object.mail_nickname(),
         "primary_smtp": Str = "the SMTP: proxy address (else mail), lower case, no prefix" => primary_smtp(&r.derived.addresses),
         "mail_enabled": Bool = "groups: mailEnabled; users and contacts: has mail or an SMTP address" => Some(if r.object_type == "group" {
-            r.object.mail_enabled.unwrap_or(false)
+            r.object.mail_enabled().unwrap_or(false)
         } else {
             primary_smtp(&r.derived.addresses).is_some()
         }),
-        "security_enabled": Bool = "groups: securityEnabled" => r.object.security_enabled,
-        "immutable_id": Str = "onPremisesImmutableId (users)" => r.object.on_premises_immutable_id.as_ref().filter(|s| !s.is_empty()),
-        "sync_enabled": Bool = "onPremisesSyncEnabled: true synced, false formerly synced, null never" => r.object.on_premises_sync_enabled,
-        "sync_state": Word(SYNC_STATES) = "synced, formerly_synced or cloud_only (from sync_enabled)" => Some(match r.object.on_premises_sync_enabled {
+        "security_enabled": Bool = "groups: securityEnabled" => r.object.security_enabled(),
+        "immutable_id": Str = "onPremisesImmutableId (users)" => r.object.on_premises_immutable_id().filter(|s| !s.is_empty()),
+        "sync_enabled": Bool = "onPremisesSyncEnabled: true synced, false formerly synced, null never" => r.object.on_premises_sync_enabled(),
+        "sync_state": Word(SYNC_STATES) = "synced, formerly_synced or cloud_only (from sync_enabled)" => Some(match r.object.on_premises_sync_enabled() {
             Some(true) => "synced",
             Some(false) => "formerly_synced",
             None => "cloud_only",
         }),
-        "last_sync_time": Time = "onPremisesLastSyncDateTime" => r.object.on_premises_last_sync_date_time,
-        "onprem_distinguished_name": Str = "onPremisesDistinguishedName" => r.object.on_premises_distinguished_name.as_ref(),
-        "onprem_sam_account_name": Str = "onPremisesSamAccountName" => r.in_text(r.object.on_premises_sam_account_name.as_ref()),
-        "onprem_domain_name": Str = "onPremisesDomainName, lower case" => lower(r.object.on_premises_domain_name.as_deref()),
-        "onprem_security_identifier": Str = "onPremisesSecurityIdentifier" => r.object.on_premises_security_identifier.as_ref(),
-        "onprem_user_principal_name": Str = "onPremisesUserPrincipalName" => r.in_text(r.object.on_premises_user_principal_name.as_ref()),
-        "created_time": Time = "createdDateTime" => r.object.created_date_time,
-        "account_enabled": Bool = "accountEnabled (users)" => r.object.account_enabled,
-        "user_type": Str = "Member or Guest (users)" => r.object.user_type.as_ref(),
+        "last_sync_time": Time = "onPremisesLastSyncDateTime" => r.object.on_premises_last_sync_date_time(),
+        "onprem_distinguished_name": Str = "onPremisesDistinguishedName" => r.object.on_premises_distinguished_name(),
+        "onprem_sam_account_name": Str = "onPremisesSamAccountName" => r.object.on_premises_sam_account_name(),
+        "onprem_domain_name": Str = "onPremisesDomainName, lower case" => lower(r.object.on_premises_domain_name()),
+        "onprem_security_identifier": Str = "onPremisesSecurityIdentifier" => r.object.on_premises_security_identifier(),
+        "onprem_user_principal_name": Str = "onPremisesUserPrincipalName" => r.object.on_premises_user_principal_name(),
+        "created_time": Time = "createdDateTime" => r.object.created_date_time(),
+        "account_enabled": Bool = "accountEnabled (users)" => r.object.account_enabled(),
+        "user_type": Str = "Member or Guest (users)" => r.object.user_type(),
     }
     computed when read {
         "upn_suffix": Str = "domain part of the UPN, lower case" => UpnSuffix("user_principal_name"),
@@ -96,15 +77,15 @@ table! {
 struct ErrorRow<'a> {
     /// The object's row number in `cloud_objects`.
     object_row: usize,
-    object: &'a DirectoryObject,
+    object: ObjectRef<'a>,
     object_type: &'static str,
     error: &'a ProvisioningError,
 }
 
 table! {
     pub(crate) const PROVISIONING_ERRORS = "provisioning_errors", "Every onPremisesProvisioningErrors entry of users, contacts and groups.";
-    fn provisioning_errors_frame(&[ErrorRow<'_>]) |r| {
-        "object_id": Str = "the cloud object carrying the error" => Some(&r.object.id),
+    fn provisioning_errors_frame(&[ErrorRow<'_>], text: Option<&SharedText>) |r| shares text {
+        "object_id": Str = "the cloud object carrying the error" => Some(r.object.id()),
         "object_row": Int = "the cloud object carrying the error: cloud_objects.object_row (join on it: see docs/rules.md)" => Some(count(r.object_row)),
         "object_type": Word(OBJECT_TYPES) = "user, contact or group" => Some(r.object_type),
         "category": Str = "PropertyConflict (the only documented category)" => r.error.category.as_ref(),
@@ -240,7 +221,7 @@ table! {
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
-    // The users, contacts and groups are consumed a chunk at a time (see [`build_in_chunks`]).
+    // The users, contacts and groups are consumed a chunk at a time (see [`directory_frames`]).
     let directory_objects = take_directory(&mut cloud);
     // The sync behaviours are a record per synced user and group (0.1 GiB at a million): made a
     // table and freed first, not held while the directory's tables are built (the audit's peak).
@@ -392,11 +373,11 @@ fn sync_features(
 }
 
 /// The users, contacts and groups a snapshot holds, each collection with its object type.
-type Directory = Vec<(Vec<DirectoryObject>, &'static str)>;
+type Directory = [(DirectoryObjects, &'static str); 3];
 
 /// Takes the users, contacts and groups out of the snapshot (the rest of it is small and stays).
 fn take_directory(cloud: &mut CloudSnapshot) -> Directory {
-    vec![
+    [
         (std::mem::take(&mut cloud.users), "user"),
         (std::mem::take(&mut cloud.contacts), "contact"),
         (std::mem::take(&mut cloud.groups), "group"),
@@ -404,23 +385,30 @@ fn take_directory(cloud: &mut CloudSnapshot) -> Directory {
 }
 
 /// The tables of users, contacts and groups: objects, addresses and provisioning errors, a
-/// chunk of objects at a time (see [`build_in_chunks`]).
+/// chunk of packed objects at a time, on every core. Each chunk's text becomes the text its
+/// tables' columns point into, and its rows are freed once its tables are built: the objects
+/// and the tables are never both whole in memory.
 fn directory_frames(directory: Directory) -> PolarsResult<[(&'static TableSpec, DataFrame); 3]> {
     // Empty frames first: no objects still gives every table its columns.
-    let empty = directory_chunk_frames(0, &[])?;
-    // Every chunk of every collection side by side, in collection order (users, contacts,
-    // groups), as the rows have always been ordered; each collection's rows follow the last's.
+    let empty = directory_chunk_frames(0, String::new(), &ChunkRows::default(), "user")?;
+    // Every chunk of every collection in collection order (users, contacts, groups), as the
+    // rows have always been ordered, each with the row of its first object.
     let mut rows_before = 0;
-    let mut chunks: Vec<PolarsResult<[DataFrame; 3]>> = Vec::new();
+    let mut chunks: Vec<(usize, DirectoryChunk, &'static str)> = Vec::new();
     for (objects, object_type) in directory {
-        let first_of_collection = rows_before;
-        rows_before += objects.len();
-        chunks.extend(build_in_chunks(objects, move |first_row, chunk| {
-            let typed: Vec<(&DirectoryObject, &'static str)> =
-                chunk.iter().map(|o| (o, object_type)).collect();
-            directory_chunk_frames(first_of_collection + first_row, &typed)
-        }));
+        for chunk in objects.into_chunks() {
+            let first_row = rows_before;
+            rows_before += chunk.len();
+            chunks.push((first_row, chunk, object_type));
+        }
     }
+    let chunks: Vec<PolarsResult<[DataFrame; 3]>> = chunks
+        .into_par_iter()
+        .map(|(first_row, chunk, object_type)| {
+            let (text, rows) = chunk.into_parts();
+            directory_chunk_frames(first_row, text, &rows, object_type)
+        })
+        .collect();
     let [objects_frame, addresses_frame, errors_frame] = stack_in_order(empty, chunks)?;
     Ok([
         (&CLOUD_OBJECTS, objects_frame),
@@ -429,54 +417,44 @@ fn directory_frames(directory: Directory) -> PolarsResult<[(&'static TableSpec, 
     ])
 }
 
-/// The three directory frames of one chunk of objects, built on separate cores from addresses
-/// computed once per object; `first_row` is the row of the chunk's first object.
+/// The three directory frames of one chunk of `object_type` objects (its `text` and `rows`),
+/// built on separate cores from addresses computed once per object; `first_row` is the row of
+/// the chunk's first object. The frames' text columns point into `text`.
 fn directory_chunk_frames(
     first_row: usize,
-    all: &[(&DirectoryObject, &'static str)],
+    text: String,
+    rows: &ChunkRows,
+    object_type: &'static str,
 ) -> PolarsResult<[DataFrame; 3]> {
-    let (text, layout) = chunk_text(all);
     let shared = SharedText::new(text);
     let text = shared.as_str();
-    let at = |range: &Option<std::ops::Range<usize>>| range.clone().map(|r| &text[r]);
-    let derived: Vec<Derived> = layout
-        .objects
+    let objects: Vec<ObjectRef<'_>> = rows.iter(text).collect();
+    let derived: Vec<Derived> = objects
         .par_iter()
         .map(|o| Derived {
-            id: &text[o.id.clone()],
-            addresses: addresses(
-                at(&o.upn),
-                at(&o.mail),
-                layout.proxies[o.proxies.clone()]
-                    .iter()
-                    .map(|r| &text[r.clone()]),
-            ),
+            id: o.id(),
+            addresses: addresses(o.user_principal_name(), o.mail(), o.proxy_addresses()),
         })
         .collect();
     let (objects_frame, (addresses_frame, errors_frame)) = rayon::join(
         || {
-            let rows: Vec<CloudRow<'_>> = all
+            let rows: Vec<CloudRow<'_>> = objects
                 .iter()
                 .zip(&derived)
-                .zip(&layout.objects)
                 .enumerate()
-                .map(
-                    |(i, (((object, object_type), derived), at_text))| CloudRow {
-                        row: first_row + i,
-                        object,
-                        object_type,
-                        derived,
-                        upn: at(&at_text.upn),
-                        mail: at(&at_text.mail),
-                    },
-                )
+                .map(|(i, (object, derived))| CloudRow {
+                    row: first_row + i,
+                    object: *object,
+                    object_type,
+                    derived,
+                })
                 .collect();
             cloud_objects_frame(&rows, Some(&shared))
         },
         || {
             rayon::join(
                 || {
-                    let types = all.iter().map(|(_, t)| *t);
+                    let types = std::iter::repeat_n(object_type, objects.len());
                     address_frame(
                         &CLOUD_ADDRESSES,
                         &address_rows(first_row, &derived, types),
@@ -484,84 +462,27 @@ fn directory_chunk_frames(
                     )
                 },
                 || {
-                    let rows: Vec<ErrorRow<'_>> = all
+                    let rows: Vec<ErrorRow<'_>> = objects
                         .iter()
                         .enumerate()
-                        .flat_map(|(i, (object, object_type))| {
+                        .flat_map(|(i, object)| {
                             object
-                                .on_premises_provisioning_errors
+                                .on_premises_provisioning_errors()
                                 .iter()
                                 .map(move |error| ErrorRow {
                                     object_row: first_row + i,
-                                    object,
+                                    object: *object,
                                     object_type,
                                     error,
                                 })
                         })
                         .collect();
-                    provisioning_errors_frame(&rows)
+                    provisioning_errors_frame(&rows, Some(&shared))
                 },
             )
         },
     );
     Ok([objects_frame?, addresses_frame?, errors_frame?])
-}
-
-/// Where an object's id, userPrincipalName, mail and proxy addresses lie in its chunk's text.
-struct AtText {
-    id: std::ops::Range<usize>,
-    upn: Option<std::ops::Range<usize>>,
-    mail: Option<std::ops::Range<usize>>,
-    /// Where its proxy addresses' ranges are in [`ChunkLayout::proxies`].
-    proxies: std::ops::Range<usize>,
-}
-
-/// Where each piece of a chunk's shared text lies: each object's pieces, in object order, and
-/// every proxy address.
-struct ChunkLayout {
-    objects: Vec<AtText>,
-    proxies: Vec<std::ops::Range<usize>>,
-}
-
-/// Copies the ids, userPrincipalNames, mail and proxy addresses of a chunk of objects into one
-/// text: the tables' columns point into it (see [`SharedText`]), so an address, its raw form and
-/// the object's columns, and an object's id on each of its addresses, share one copy.
-fn chunk_text(all: &[(&DirectoryObject, &'static str)]) -> (String, ChunkLayout) {
-    // Sized once: the text of a chunk is tens of megabytes.
-    let len = all
-        .iter()
-        .map(|(o, _)| {
-            o.id.len()
-                + o.user_principal_name.as_deref().map_or(0, str::len)
-                + o.mail.as_deref().map_or(0, str::len)
-                + o.proxy_addresses
-                    .iter()
-                    .map(CompactString::len)
-                    .sum::<usize>()
-        })
-        .sum();
-    let mut text = String::with_capacity(len);
-    let mut proxies = Vec::with_capacity(all.iter().map(|(o, _)| o.proxy_addresses.len()).sum());
-    let objects = all
-        .iter()
-        .map(|(o, _)| {
-            let id = push_text(&mut text, &o.id);
-            let upn = o
-                .user_principal_name
-                .as_ref()
-                .map(|v| push_text(&mut text, v));
-            let mail = o.mail.as_ref().map(|v| push_text(&mut text, v));
-            let first_proxy = proxies.len();
-            proxies.extend(o.proxy_addresses.iter().map(|v| push_text(&mut text, v)));
-            AtText {
-                id,
-                upn,
-                mail,
-                proxies: first_proxy..proxies.len(),
-            }
-        })
-        .collect();
-    (text, ChunkLayout { objects, proxies })
 }
 
 /// `role_members` from roleAssignments when it was read, else from directoryRoles unless a role
@@ -729,58 +650,78 @@ fn error_address(v: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inputs::snapshot::DirectoryObject;
 
-    /// A cloud user's onPremisesUserPrincipalName, onPremisesSamAccountName and mailNickname
-    /// point into the chunk's text where its UPN is them or starts with them, and are copied
-    /// where it is not; each row reads its own value either way.
+    /// The object table's text columns point into the chunk's text, which the table took over
+    /// from the packed objects: no value is copied, and each row reads its own.
     #[test]
-    fn names_the_upn_is_or_starts_with_are_not_copied() {
+    fn the_object_columns_point_into_the_chunks_text() {
         let user = |upn: &str, onprem_upn: &str, sam: &str| DirectoryObject {
             id: format!("id of {sam}"),
+            display_name: Some(format!("The display name of {sam}").into()),
             user_principal_name: Some(upn.into()),
             on_premises_user_principal_name: Some(onprem_upn.into()),
             on_premises_sam_account_name: Some(sam.into()),
+            on_premises_distinguished_name: Some(format!("CN={sam},OU=Staff,DC=corp").into()),
             mail_nickname: Some(sam.into()),
             ..DirectoryObject::default()
         };
         let upn = "first.last.long.name@contoso.com";
-        let same = user(upn, upn, "first.last.long");
-        let other = user(
-            "someone.else.entirely@contoso.com",
-            "old.name.from.ad@corp.local",
-            "a.different.account",
-        );
-        let [objects, _, _] =
-            directory_chunk_frames(0, &[(&same, "user"), (&other, "user")]).expect("frames");
-        let chunk_text: usize = [&same, &other]
-            .iter()
-            .map(|u| u.id.len() + u.user_principal_name.as_ref().map_or(0, CompactString::len))
-            .sum();
-        for (column, values) in [
-            (
-                "onprem_user_principal_name",
-                [upn, "old.name.from.ad@corp.local"],
+        let objects = vec![
+            user(upn, upn, "first.last.long"),
+            user(
+                "someone.else.entirely@contoso.com",
+                "old.name.from.ad@corp.local",
+                "a.different.account",
             ),
-            (
-                "onprem_sam_account_name",
-                ["first.last.long", "a.different.account"],
-            ),
-            ("mail_nickname", ["first.last.long", "a.different.account"]),
+        ];
+        let mut chunks = DirectoryObjects::pack(objects.clone())
+            .expect("packs")
+            .into_chunks();
+        assert_eq!(chunks.len(), 1);
+        let (text, rows) = chunks.remove(0).into_parts();
+        let text_len = text.len();
+        let [frame, _, _] = directory_chunk_frames(0, text, &rows, "user").expect("frames");
+        for column in [
+            "id",
+            "display_name",
+            "user_principal_name",
+            "onprem_user_principal_name",
+            "onprem_sam_account_name",
+            "onprem_distinguished_name",
+            "mail_nickname",
         ] {
-            let text = objects.column(column).unwrap().str().unwrap().clone();
-            let got: Vec<Option<&str>> = text.iter().collect();
-            assert_eq!(got, values.map(Some), "{column}");
-            // The chunk's text (the ids and UPNs), and one copy: the other user's value.
-            let array = text.downcast_iter().next().unwrap();
-            let mut lengths: Vec<usize> = array
+            let values = frame.column(column).unwrap().str().unwrap().clone();
+            let got: Vec<String> = values.iter().map(|v| v.unwrap().to_owned()).collect();
+            let expected: Vec<String> = objects
+                .iter()
+                .map(|o| {
+                    let value = match column {
+                        "id" => Some(o.id.as_str()),
+                        "display_name" => o.display_name.as_deref(),
+                        "user_principal_name" => o.user_principal_name.as_deref(),
+                        "onprem_user_principal_name" => {
+                            o.on_premises_user_principal_name.as_deref()
+                        }
+                        "onprem_sam_account_name" => o.on_premises_sam_account_name.as_deref(),
+                        "onprem_distinguished_name" => o.on_premises_distinguished_name.as_deref(),
+                        _ => o.mail_nickname.as_deref(),
+                    };
+                    value.unwrap_or_default().to_owned()
+                })
+                .collect();
+            assert_eq!(got, expected, "{column}");
+            let array = values.downcast_iter().next().unwrap();
+            let lengths: Vec<usize> = array
                 .data_buffers()
                 .iter()
                 .map(polars_buffer::Buffer::len)
                 .collect();
-            lengths.sort_unstable();
-            let mut expected = vec![chunk_text, values[1].len()];
-            expected.sort_unstable();
-            assert_eq!(lengths, expected, "{column}");
+            assert_eq!(
+                lengths,
+                [text_len],
+                "{column}: the chunk's text and no copy"
+            );
         }
     }
 }

@@ -12,10 +12,11 @@ use super::addresses::{
 use super::computed::Computation;
 use super::{
     ColumnSpec, ColumnType, FrameBuilder, OBJECT_TYPES, SharedText, TableSpec, Tables,
-    build_in_chunks, computed_when_read, count, count_u32, lower, push_text, stack_in_order,
+    computed_when_read, count, count_u32, lower, push_text, stack_in_order,
 };
 use crate::audit::sync_model::scope::{ExcludedObject, ScopeReport};
 use crate::audit::sync_model::{SyncChoices, UpnSource};
+use crate::inputs::chunks::build_in_chunks;
 use crate::inputs::onprem::{self, AttributeName, OnPremObject};
 
 /// One row of `onprem_objects`: the object, what was derived from it once, its values where they
