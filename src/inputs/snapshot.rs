@@ -649,12 +649,33 @@ pub struct RoleHolder {
 #[serde(rename_all = "camelCase", default)]
 pub struct SyncBehavior {
     pub id: String,
-    /// `user` or `group`.
-    pub object_type: Option<String>,
+    /// `user` or `group`: a record saying anything else is rejected (naming its id), not held as
+    /// text a million times.
+    pub object_type: Option<SyncBehaviorObject>,
     pub is_cloud_managed: Option<bool>,
     /// Why this candidate's behaviour was not read (over the cap, Graph's answer to it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_read: Option<String>,
+}
+
+/// What kind of object a [`SyncBehavior`] record is of: onPremisesSyncBehavior is read for users
+/// and groups only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncBehaviorObject {
+    User,
+    Group,
+}
+
+impl SyncBehaviorObject {
+    /// As the snapshot and the tables spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncBehaviorObject::User => "user",
+            SyncBehaviorObject::Group => "group",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -1596,6 +1617,43 @@ mod tests {
             snap.rejected[0]
                 .reason
                 .contains("listed again with different data (first on line 2"),
+            "{:?}",
+            snap.rejected[0]
+        );
+    }
+
+    /// onPremisesSyncBehavior is read for users and groups: a record of another type is
+    /// rejected by its id and line, the others kept with their type.
+    #[test]
+    fn a_sync_behavior_of_another_object_type_is_rejected_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "onPremisesSyncBehavior.jsonl",
+            "{\"id\":\"u1\",\"objectType\":\"user\",\"isCloudManaged\":true}\n\
+             {\"id\":\"d1\",\"objectType\":\"device\",\"isCloudManaged\":false}\n\
+             {\"id\":\"g1\",\"objectType\":\"group\",\"isCloudManaged\":null,\"notRead\":\"over the cap\"}\n",
+        );
+        let snap = load(dir.path()).unwrap();
+        let kept: Vec<(&str, Option<SyncBehaviorObject>)> = snap
+            .sync_behaviors
+            .iter()
+            .map(|b| (b.id.as_str(), b.object_type))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("u1", Some(SyncBehaviorObject::User)),
+                ("g1", Some(SyncBehaviorObject::Group))
+            ]
+        );
+        assert_eq!(snap.rejected.len(), 1, "{:?}", snap.rejected);
+        assert_eq!(
+            (snap.rejected[0].record.as_str(), snap.rejected[0].line),
+            ("d1", 2)
+        );
+        assert!(
+            snap.rejected[0].reason.contains("device"),
             "{:?}",
             snap.rejected[0]
         );

@@ -17,7 +17,8 @@ use super::{
 use crate::inputs::snapshot::{
     ChunkRows, CloudSnapshot, Collection, DirectoryChunk, DirectoryObjects,
     DirectorySynchronization, ObjectRef, Organization, PROVISIONING_ERRORS_SCOPE,
-    ProvisioningError, Quarantine, SyncBehavior, SyncJob, SyncStatus, TaskExecution,
+    ProvisioningError, Quarantine, SyncBehavior, SyncBehaviorObject, SyncJob, SyncStatus,
+    TaskExecution,
 };
 
 /// One row of `cloud_objects`: the object (read from its chunk's text, which the table takes
@@ -213,7 +214,7 @@ table! {
     pub(crate) const SYNC_BEHAVIOR = "sync_behavior", "onPremisesSyncBehavior of the users and groups carrying a sign of sync (read per object, beta): isCloudManaged true means the object was converted to cloud management and updates from on-premises AD are blocked. A candidate that was not read has a null is_cloud_managed and the reason in not_read.";
     fn sync_behavior_frame(&[SyncBehavior]) |b| {
         "object_id": Str = "the user or group" => Some(&b.id),
-        "object_type": Str = "user or group" => b.object_type.as_ref(),
+        "object_type": Word(OBJECT_TYPES) = "user or group" => b.object_type.map(SyncBehaviorObject::as_str),
         "is_cloud_managed": Bool = "isCloudManaged (null: not read)" => b.is_cloud_managed,
         "not_read": Str = "why it was not read (over the cap, Graph's answer), else null" => b.not_read.as_ref(),
     }

@@ -20,7 +20,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::inputs::snapshot::Collection;
+use crate::inputs::snapshot::{Collection, SyncBehaviorObject};
 
 /// A user or group as collected (the properties that decide whether it is a candidate).
 #[derive(Deserialize)]
@@ -91,8 +91,12 @@ impl Candidate {
         if self.group { "groups" } else { "users" }
     }
 
-    pub(super) fn object_type(&self) -> &'static str {
-        if self.group { "group" } else { "user" }
+    pub(super) fn object_type(&self) -> SyncBehaviorObject {
+        if self.group {
+            SyncBehaviorObject::Group
+        } else {
+            SyncBehaviorObject::User
+        }
     }
 }
 

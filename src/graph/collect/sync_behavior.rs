@@ -139,7 +139,7 @@ fn behaviour(
 ) -> SyncBehavior {
     SyncBehavior {
         id: candidate.id.to_string(),
-        object_type: Some(candidate.object_type().to_owned()),
+        object_type: Some(candidate.object_type()),
         is_cloud_managed,
         not_read,
     }
