@@ -526,9 +526,41 @@ impl<'t> FrameBuilder<'t> {
         // No row leaves it unseen: an empty column is built as any other.
         let column = match one_value.scalar() {
             Some(value) => Column::new_scalar(spec.name.into(), value, self.height),
-            None => column.into_series().into_column(),
+            None => match self.same_text_as_earlier(&column) {
+                Some(earlier) => earlier.with_name(spec.name.into()),
+                None => column.into_series().into_column(),
+            },
         };
         self.columns.push(column);
+    }
+
+    /// An earlier text column of this frame whose rows are `column`'s, view for view in the
+    /// same buffers: `column` is then held as that column's arrays, not as a second copy of its
+    /// views (16 bytes a row). The on-prem `cloud_upn` is `user_principal_name` in every row
+    /// unless mail or a custom attribute is the UPN source.
+    fn same_text_as_earlier(&self, column: &StringChunked) -> Option<Column> {
+        use polars_arrow::array::Array as _;
+        let [array] = column.downcast_iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        self.columns
+            .iter()
+            .filter_map(|earlier| match earlier {
+                Column::Series(series) => Some(series),
+                Column::Scalar(_) => None,
+            })
+            .find(|earlier| {
+                let Ok(text) = earlier.str() else {
+                    return false;
+                };
+                let [other] = text.downcast_iter().collect::<Vec<_>>()[..] else {
+                    return false;
+                };
+                same_buffers(array.data_buffers(), other.data_buffers())
+                    && array.views().as_slice() == other.views().as_slice()
+                    && array.validity() == other.validity()
+            })
+            .map(|earlier| Series::clone(earlier).into_column())
     }
 
     fn bool(&mut self, values: impl IntoIterator<Item = Option<bool>>) {
@@ -582,6 +614,15 @@ impl<'t> FrameBuilder<'t> {
         );
         Ok(frame)
     }
+}
+
+/// Whether two string arrays' data buffers are the same buffers (not equal copies): views that
+/// are equal then say the same text.
+fn same_buffers(a: &[Buffer<u8>], b: &[Buffer<u8>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.as_ptr() == b.as_ptr() && a.len() == b.len())
 }
 
 /// A string column whose values point into `shared` (when given) where they lie in it; any other
@@ -860,7 +901,10 @@ impl Tables {
                                 polars_arrow::compute::aggregate::estimated_bytes_size(&**array);
                             continue;
                         };
-                        views += text.views().len() * std::mem::size_of::<View>();
+                        // A column held as an earlier one's arrays counts once.
+                        if counted.insert((text.views().as_ptr() as usize, text.views().len())) {
+                            views += text.views().len() * std::mem::size_of::<View>();
+                        }
                         bytes += text.validity().map_or(0, |v| v.len().div_ceil(8));
                         for buffer in text.data_buffers().iter() {
                             if counted.insert((buffer.as_ptr() as usize, buffer.len())) {
@@ -1129,6 +1173,86 @@ mod tests {
             "per_chunk": Str = "the same within a chunk, not across them (null in the last)" => r.per_chunk,
             "never": Str = "null in every row" => r.never,
             "row": Int = "the row" => Some(r.row),
+        }
+    }
+
+    /// One test row: a value, the same value again, and a copy of it in text of its own.
+    struct SameTextRow<'a> {
+        value: Option<&'a str>,
+        copy: Option<String>,
+    }
+
+    table! {
+        const SAME_TEXT_TEST = "same_text_test", "Columns holding the same text, for the test below.";
+        fn same_text_test_frame(&[SameTextRow<'_>], text: Option<&SharedText>) |r| shares text {
+            "value": Str = "a value of the shared text" => r.value,
+            "again": Str = "the same value, from the same text" => r.value,
+            "copy": Str = "an equal value in text of its own" => r.copy.as_deref(),
+        }
+    }
+
+    /// A text column holding an earlier column's rows in the same buffers is held as that
+    /// column's arrays (its views are not made twice); one holding equal values in other text is
+    /// a column of its own. Each reads its values either way, through the stacking of chunks.
+    #[test]
+    fn a_column_with_an_earlier_columns_rows_shares_its_arrays() {
+        let chunk = |text: &str| {
+            let shared = SharedText::new(text.to_owned());
+            let text = shared.as_str();
+            let rows: Vec<SameTextRow> = [Some(&text[0..20]), None, Some(&text[20..]), Some("x")]
+                .into_iter()
+                .map(|value| SameTextRow {
+                    value,
+                    copy: value.map(str::to_owned),
+                })
+                .collect();
+            Ok([same_text_test_frame(&rows, Some(&shared)).expect("frame")])
+        };
+        let first = "a value of twenty b.and one long enough to be copied";
+        let second = "another value twenty and the second chunk's long value";
+        let empty = same_text_test_frame(&[], None).expect("empty frame");
+        let [frame] = stack_in_order([empty], vec![chunk(first), chunk(second)]).expect("stacked");
+        let views = |name: &str| {
+            let text = frame
+                .column(name)
+                .expect("column")
+                .str()
+                .expect("text")
+                .clone();
+            text.downcast_iter()
+                .map(|a| a.views().as_ptr() as usize)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(views("again"), views("value"), "held once");
+        assert!(
+            views("copy")
+                .iter()
+                .zip(views("value"))
+                .all(|(a, b)| *a != b),
+            "its own views"
+        );
+        let texts = |name: &str| -> Vec<Option<String>> {
+            let text = frame
+                .column(name)
+                .expect("column")
+                .str()
+                .expect("text")
+                .clone();
+            text.iter().map(|v| v.map(str::to_owned)).collect()
+        };
+        let expected: Vec<Option<String>> = [first, second]
+            .iter()
+            .flat_map(|t| {
+                [
+                    Some(t[0..20].to_owned()),
+                    None,
+                    Some(t[20..].to_owned()),
+                    Some("x".to_owned()),
+                ]
+            })
+            .collect();
+        for name in ["value", "again", "copy"] {
+            assert_eq!(texts(name), expected, "{name}");
         }
     }
 
