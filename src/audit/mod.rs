@@ -115,8 +115,10 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // The tables hold everything the rules read: the parsed inputs are consumed (freed a chunk
     // at a time) while they are built, so the two are never both whole in memory.
-    let mut tables =
-        tables::build(&params, onprem, choices, cloud).context("building the audit tables")?;
+    // With both sides, the cloud tables are built when the first rule reading one runs (see
+    // `tables::build_cloud_when_read`).
+    let mut tables = tables::build_cloud_when_read(&params, onprem, choices, cloud)
+        .context("building the audit tables")?;
     tables
         .put_out_of_scope(inputs.scope.as_ref())
         .context("building the out-of-scope table")?;
@@ -129,6 +131,10 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let only = options.only.as_ref();
     let mut output = engine::run_timed(&rules, &mut tables, only, &summary::kept(), clock);
     clock.done("rules", began, Some(output.findings.len()));
+    // The summary reads the cloud tables even when no rule run did (`--rule` of on-prem rules).
+    tables
+        .build_deferred()
+        .context("building the cloud tables")?;
     // After the rules: the summary reuses the views they built (the links join among them).
     let began = timings::Began::now();
     let tenant_summary = summary::tenant_summary(&tables, &rules, &params, &output.views)

@@ -95,17 +95,35 @@ pub(crate) fn run_timed(
     let mut output = RunOutput::default();
     let views: Vec<&Rule> = rules.iter().filter(|r| r.kind == Kind::View).collect();
     register_view_placeholders(&mut catalog, &views);
-    let partial = partial_inputs(rules, tables, &unavailable);
+    let mut partial = partial_inputs(rules, tables, &unavailable);
 
     let to_run: Vec<&Rule> = rules
         .iter()
         .filter(|r| r.kind == Kind::Rule && only.is_none_or(|only| only.contains(&r.name)))
         .collect();
-    let mut releases = Releases::new(&to_run, &views, tables, kept);
+    // Tables built only when the first rule reading one runs (the cloud tables of an audit of
+    // both sides): the rules that do not read them run first.
+    let deferred: BTreeSet<String> = tables
+        .deferred_tables()
+        .iter()
+        .map(|spec| spec.name.to_owned())
+        .collect();
+    let mut releases = Releases::new(&to_run, &views, tables, kept, deferred);
     let mut ran: Vec<Option<(RuleResult, Vec<Finding>)>> =
         std::iter::repeat_with(|| None).take(to_run.len()).collect();
     for index in releases.order() {
         let rule = to_run[index];
+        if releases.needs_deferred(index) {
+            build_deferred(
+                tables,
+                &mut catalog,
+                &mut unavailable,
+                &mut releases,
+                kept,
+                clock,
+            );
+            partial = partial_inputs(rules, tables, &unavailable);
+        }
         // The views this rule reads, and those they build on, are built now if no rule before it
         // built them: built before the first rule, they were held (with the tables they read)
         // through the rules that read the largest tables, which set the audit's peak.
@@ -126,48 +144,7 @@ pub(crate) fn run_timed(
                 releases.built(&view.name);
             }
         }
-        let (mut missing, caveats) = readiness(rule, tables, &unavailable, &partial);
-        // A rule may name a view that, when it has rows, says the data cannot support the rule
-        // (an export that is probably partial): the rule is then not evaluated, with that reason.
-        if missing.is_empty()
-            && let Some(guard) = &rule.not_evaluated_when
-        {
-            match guard_reason(&mut catalog.context(), guard) {
-                Ok(Some(reason)) => missing.push(reason),
-                Ok(None) => {}
-                Err(error) => missing.push(format!("{guard} unavailable: {error}")),
-            }
-        }
-        let (outcome, findings) = if missing.is_empty() {
-            // A context of its own per rule (see `Catalog`).
-            match run_rule(&mut catalog.context(), rule, clock) {
-                Ok(rows) if rows.is_empty() => (RuleOutcome::Passed, rows),
-                Ok(rows) => (
-                    RuleOutcome::Failed {
-                        findings: rows.len(),
-                    },
-                    rows,
-                ),
-                Err(error) => (RuleOutcome::Errored { error }, Vec::new()),
-            }
-        } else {
-            let reason = missing.join("; ");
-            (RuleOutcome::NotEvaluated { reason }, Vec::new())
-        };
-        // A rule that did not run has no partial result to qualify.
-        let caveats = if matches!(outcome, RuleOutcome::NotEvaluated { .. }) {
-            Vec::new()
-        } else {
-            caveats
-        };
-        let result = RuleResult {
-            rule: rule.name.clone(),
-            title: rule.title.clone(),
-            severity: rule.severity,
-            category: rule.category.clone(),
-            outcome,
-            caveats,
-        };
+        let (result, findings) = judge(rule, tables, &catalog, &unavailable, &partial, clock);
         ran[index] = Some((result, findings));
         for name in releases.ran(index) {
             catalog.remove(&name);
@@ -180,6 +157,100 @@ pub(crate) fn run_timed(
         output.findings.extend(findings);
     }
     output
+}
+
+/// Runs `rule` when its inputs allow (else says why not), and its result and findings.
+fn judge(
+    rule: &Rule,
+    tables: &Tables,
+    catalog: &Catalog,
+    unavailable: &BTreeMap<String, String>,
+    partial: &BTreeMap<String, tables::Partial>,
+    clock: Clock,
+) -> (RuleResult, Vec<Finding>) {
+    let (mut missing, caveats) = readiness(rule, tables, unavailable, partial);
+    // A rule may name a view that, when it has rows, says the data cannot support the rule
+    // (an export that is probably partial): the rule is then not evaluated, with that reason.
+    if missing.is_empty()
+        && let Some(guard) = &rule.not_evaluated_when
+    {
+        match guard_reason(&mut catalog.context(), guard) {
+            Ok(Some(reason)) => missing.push(reason),
+            Ok(None) => {}
+            Err(error) => missing.push(format!("{guard} unavailable: {error}")),
+        }
+    }
+    let (outcome, findings) = if missing.is_empty() {
+        // A context of its own per rule (see `Catalog`).
+        match run_rule(&mut catalog.context(), rule, clock) {
+            Ok(rows) if rows.is_empty() => (RuleOutcome::Passed, rows),
+            Ok(rows) => (
+                RuleOutcome::Failed {
+                    findings: rows.len(),
+                },
+                rows,
+            ),
+            Err(error) => (RuleOutcome::Errored { error }, Vec::new()),
+        }
+    } else {
+        let reason = missing.join("; ");
+        (RuleOutcome::NotEvaluated { reason }, Vec::new())
+    };
+    // A rule that did not run has no partial result to qualify.
+    let caveats = if matches!(outcome, RuleOutcome::NotEvaluated { .. }) {
+        Vec::new()
+    } else {
+        caveats
+    };
+    let result = RuleResult {
+        rule: rule.name.clone(),
+        title: rule.title.clone(),
+        severity: rule.severity,
+        category: rule.category.clone(),
+        outcome,
+        caveats,
+    };
+    (result, findings)
+}
+
+/// Builds the tables that waited for the first rule reading one ([`Tables::build_deferred`]),
+/// puts them in `catalog` and their reasons in `unavailable` when they could not be built, and
+/// logs the phase and what they hold. A build that fails leaves them unavailable, with the
+/// error, and the rules needing them not evaluated.
+fn build_deferred(
+    tables: &mut Tables,
+    catalog: &mut Catalog,
+    unavailable: &mut BTreeMap<String, String>,
+    releases: &mut Releases,
+    kept: &[&str],
+    clock: Clock,
+) {
+    let specs = tables.deferred_tables();
+    let started = Began::now();
+    if let Err(error) = tables.build_deferred() {
+        for spec in specs {
+            tables
+                .unavailable
+                .insert(spec.name, format!("could not be built: {error}"));
+        }
+    }
+    for spec in specs {
+        if let Some(reason) = tables.unavailable.get(spec.name) {
+            unavailable.insert(spec.name.to_owned(), reason.clone());
+        }
+        let frame = tables
+            .lazy(spec)
+            .unwrap_or_else(|| spec.query(spec.empty().lazy()));
+        catalog.register(spec.name, frame);
+    }
+    releases.deferred_built(tables, kept);
+    clock.done("cloud tables", started, None);
+    let built: Vec<tables::TableMemory> = tables
+        .memory()
+        .into_iter()
+        .filter(|table| specs.iter().any(|spec| spec.name == table.name))
+        .collect();
+    crate::audit::timings::tables_held(&built);
 }
 
 /// What keeps `rule` from being evaluated (unavailable or partial inputs, classes the exports
@@ -245,10 +316,19 @@ struct Releases {
     unbuilt: BTreeMap<String, Option<BTreeSet<String>>>,
     /// Releasable tables and views a rule or view has read, not released yet.
     read: BTreeSet<String>,
+    /// Tables not built yet: built when the first rule needing one runs, after every rule that
+    /// needs none ([`Tables::deferred_tables`]).
+    deferred: BTreeSet<String>,
 }
 
 impl Releases {
-    fn new(to_run: &[&Rule], views: &[&Rule], tables: &Tables, kept: &[&str]) -> Self {
+    fn new(
+        to_run: &[&Rule],
+        views: &[&Rule],
+        tables: &Tables,
+        kept: &[&str],
+        deferred: BTreeSet<String>,
+    ) -> Self {
         let sizes: BTreeMap<String, usize> = tables
             .rows()
             .map(|(name, rows)| (name.to_owned(), rows))
@@ -263,7 +343,29 @@ impl Releases {
                 .map(|v| (v.name.clone(), names_read(v)))
                 .collect(),
             read: BTreeSet::new(),
+            deferred,
         }
+    }
+
+    /// Whether the rule at `index` needs a table not built yet (a rule whose SQL does not
+    /// parse may read anything, and does).
+    fn needs_deferred(&self, index: usize) -> bool {
+        !self.deferred.is_empty()
+            && self
+                .needed(self.reads[index].as_ref())
+                .is_none_or(|names| !names.is_disjoint(&self.deferred))
+    }
+
+    /// Records that the deferred tables were built: those of them that are not `kept` may be
+    /// released as any table once no rule still to run reads them.
+    fn deferred_built(&mut self, tables: &Tables, kept: &[&str]) {
+        let deferred = std::mem::take(&mut self.deferred);
+        self.sizes.extend(
+            tables
+                .rows()
+                .filter(|(name, _)| deferred.contains(*name) && !kept.contains(name))
+                .map(|(name, rows)| (name.to_owned(), rows)),
+        );
     }
 
     /// What `reads` needs while the views not yet built are: the names and, through each such
@@ -290,8 +392,9 @@ impl Releases {
         among(self.needed(self.reads[index].as_ref()), &self.sizes)
     }
 
-    /// The rules' places in the catalogue, in the order to run them: those reading the largest
-    /// releasable table first (so it can go early), ties in catalogue order.
+    /// The rules' places in the catalogue, in the order to run them: those needing no table
+    /// not built yet first, and among them those reading the largest releasable table first (so
+    /// it can go early), ties in catalogue order.
     fn order(&self) -> Vec<usize> {
         let largest = |index: usize| {
             self.releasable_needed(index)
@@ -301,7 +404,12 @@ impl Releases {
                 .unwrap_or(0)
         };
         let mut order: Vec<usize> = (0..self.reads.len()).collect();
-        order.sort_by_cached_key(|&index| std::cmp::Reverse(largest(index)));
+        order.sort_by_cached_key(|&index| {
+            (
+                self.needs_deferred(index),
+                std::cmp::Reverse(largest(index)),
+            )
+        });
         order
     }
 
@@ -864,7 +972,7 @@ mod tests {
         // The largest table: the rules reading it run first, and it goes after them.
         holding(&mut tables, &tables::ONPREM_VALUES, 1000);
         let to_run: Vec<&Rule> = rules.iter().collect();
-        let releases = Releases::new(&to_run, &[], &tables, &["cloud_objects"]);
+        let releases = Releases::new(&to_run, &[], &tables, &["cloud_objects"], BTreeSet::new());
         assert_eq!(releases.order(), [1, 2, 0], "onprem_values' readers first");
         let out = run_timed(
             &rules,
@@ -886,6 +994,108 @@ mod tests {
         assert!(tables.frames.contains_key("cloud_objects"), "kept");
         assert!(
             tables.frames.contains_key("domains"),
+            "read by no rule: left alone"
+        );
+    }
+
+    /// Rules needing a table not built yet run after every rule needing none, whatever the
+    /// sizes of what they read.
+    #[test]
+    fn rules_needing_a_deferred_table_run_last() {
+        let rules = [
+            reading("cloud", "cloud_objects", &["cloud_objects"]),
+            reading("values", "onprem_values", &["onprem_values"]),
+            reading("objects", "onprem_objects", &["onprem_objects"]),
+        ];
+        let mut tables = Tables::empty();
+        holding(&mut tables, &tables::CLOUD_OBJECTS, 5000);
+        holding(&mut tables, &tables::ONPREM_VALUES, 1000);
+        let to_run: Vec<&Rule> = rules.iter().collect();
+        let deferred = BTreeSet::from(["cloud_objects".to_owned()]);
+        let releases = Releases::new(&to_run, &[], &tables, &[], deferred);
+        assert_eq!(releases.order(), [1, 2, 0]);
+        assert!(releases.needs_deferred(0) && !releases.needs_deferred(1));
+    }
+
+    /// With both sides, the directory's cloud tables wait until the first rule reading one runs,
+    /// are then built from the snapshot (the rule sees its objects), and are released as any
+    /// table; the on-prem rule runs before them.
+    #[test]
+    fn deferred_cloud_tables_are_built_for_the_first_rule_reading_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("users.json"),
+            r#"{"value":[{"id":"u1","userPrincipalName":"a@contoso.com","proxyAddresses":[],
+                "onPremisesImmutableId":null,"onPremisesSyncEnabled":null,
+                "onPremisesProvisioningErrors":[],"onPremisesLastSyncDateTime":""}]}"#,
+        )
+        .unwrap();
+        for empty in ["contacts.json", "groups.json"] {
+            std::fs::write(dir.path().join(empty), r#"{"value":[]}"#).unwrap();
+        }
+        let cloud = crate::inputs::snapshot::load(dir.path()).unwrap();
+        let onprem = vec![crate::audit::sync_model::tests::sample(
+            crate::inputs::onprem::ObjectClass::User,
+            [1; 16],
+            "CN=a,DC=contoso,DC=com",
+        )];
+        let params = tables::Params {
+            as_of: chrono::Utc::now(),
+            directory_sync_max_age: chrono::Duration::hours(3),
+            password_sync_max_age: chrono::Duration::hours(24),
+            cloud_sync_max_age: chrono::Duration::hours(24),
+        };
+        let mut tables = tables::build_cloud_when_read(
+            &params,
+            Some(onprem),
+            crate::audit::sync_model::SyncChoices::default(),
+            Some(cloud),
+        )
+        .unwrap();
+        assert_eq!(tables.deferred_tables().len(), 4);
+        assert!(!tables.frames.contains_key("cloud_objects"));
+        assert!(!tables.unavailable.contains_key("cloud_objects"));
+        assert!(
+            tables.unavailable.contains_key("domains"),
+            "the small tables are built at once: no domains collection"
+        );
+        let finds_the_user = Rule {
+            name: "cloud".into(),
+            ..rule(
+                "SELECT id AS cloud_object_id, 'user' AS cloud_object_type,                  NULL AS onprem_object_guid, NULL AS onprem_distinguished_name,                  NULL AS attribute, NULL AS value, 'm' AS message, 'r' AS remediation                  FROM cloud_objects",
+                &["cloud_objects"],
+            )
+        };
+        let rules = [
+            finds_the_user,
+            reading("onprem", "onprem_objects", &["onprem_objects"]),
+        ];
+        let out = run_timed(&rules, &mut tables, None, &[], Clock::start());
+        let outcomes: Vec<(&str, &RuleOutcome)> = out
+            .results
+            .iter()
+            .map(|r| (r.rule.as_str(), &r.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("cloud", &RuleOutcome::Failed { findings: 1 }),
+                ("onprem", &RuleOutcome::Passed)
+            ]
+        );
+        assert_eq!(out.findings[0].cloud_object_id.as_deref(), Some("u1"));
+        assert!(tables.deferred_tables().is_empty(), "built");
+        assert!(
+            !tables.frames.contains_key("cloud_objects"),
+            "released after its reader"
+        );
+        assert!(
+            tables.unavailable["sync_behavior"].contains("not in the snapshot"),
+            "a deferred table that could not be built says why: {:?}",
+            tables.unavailable
+        );
+        assert!(
+            tables.frames.contains_key("cloud_addresses"),
             "read by no rule: left alone"
         );
     }
@@ -916,7 +1126,7 @@ mod tests {
         holding(&mut tables, &tables::DOMAINS, 10);
         let to_run: Vec<&Rule> = to_run.iter().collect();
         let views: Vec<&Rule> = views.iter().collect();
-        let mut releases = Releases::new(&to_run, &views, &tables, &[]);
+        let mut releases = Releases::new(&to_run, &views, &tables, &[], BTreeSet::new());
         assert_eq!(releases.order(), [0, 1, 2], "onprem_values' reader first");
         let names = |names: &[&str]| -> BTreeSet<String> {
             names.iter().map(|n| (*n).to_owned()).collect()

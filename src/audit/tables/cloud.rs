@@ -222,19 +222,26 @@ table! {
 
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
+    let mut tables = build_directory(&mut cloud)?;
+    let rest = build_rest(&cloud, params)?;
+    tables.frames.extend(rest.frames);
+    tables.unavailable.extend(rest.unavailable);
+    Ok(tables)
+}
+
+/// The tables of the snapshot's users, contacts and groups and of their sync behaviours
+/// ([`DIRECTORY_TABLES`]), which take those out of `cloud` (the rest of it is small and stays).
+pub(super) fn build_directory(cloud: &mut CloudSnapshot) -> PolarsResult<Tables> {
     // The users, contacts and groups are consumed a chunk at a time (see [`directory_frames`]).
-    let directory_objects = take_directory(&mut cloud);
+    let directory_objects = take_directory(cloud);
     // The sync behaviours are a record per synced user and group (0.1 GiB at a million): made a
     // table and freed first, not held while the directory's tables are built (the audit's peak).
-    let behavior = sync_behavior(&cloud, usable(&cloud, &[Collection::SyncBehavior]))?;
+    let behavior = sync_behavior(cloud, usable(cloud, &[Collection::SyncBehavior]))?;
     cloud.sync_behaviors = Vec::new();
-    // The rest of the snapshot is small and read in place.
-    let cloud = &cloud;
+    let cloud = &*cloud;
     let mut tables = Tables::default();
-    let needs = |collections: &[Collection]| usable(cloud, collections);
-
     let directory = [Collection::Users, Collection::Contacts, Collection::Groups];
-    match needs(&directory) {
+    match usable(cloud, &directory) {
         Ok(()) => {
             for (spec, frame) in directory_frames(directory_objects)? {
                 tables.put(spec, Ok(frame))?;
@@ -262,6 +269,23 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
             }
         }
     }
+    tables.put(&SYNC_BEHAVIOR, behavior)?;
+    Ok(tables)
+}
+
+/// The tables [`build_directory`] makes: the snapshot's large part.
+pub(super) const DIRECTORY_TABLES: [&TableSpec; 4] = [
+    &CLOUD_OBJECTS,
+    &CLOUD_ADDRESSES,
+    &PROVISIONING_ERRORS,
+    &SYNC_BEHAVIOR,
+];
+
+/// The cloud tables but [`DIRECTORY_TABLES`]: the tenant's domains, organization, password
+/// sync, Cloud Sync jobs, role holders and matching switches, each a handful of rows.
+pub(super) fn build_rest(cloud: &CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
+    let mut tables = Tables::default();
+    let needs = |collections: &[Collection]| usable(cloud, collections);
 
     let domains = match (
         needs(&[Collection::Domains]),
@@ -320,8 +344,6 @@ pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsRe
 
     let features = sync_features(cloud, needs(&[Collection::OnPremisesSynchronization]))?;
     tables.put(&SYNC_FEATURES, features)?;
-
-    tables.put(&SYNC_BEHAVIOR, behavior)?;
     Ok(tables)
 }
 
