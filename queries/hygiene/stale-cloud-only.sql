@@ -89,10 +89,15 @@ unsynced AS (
 -- Only the links of objects this rule can report: grouping all million links first was most of
 -- its time.
 source AS (
-    SELECT l.cloud_object_id, MIN(l.object_guid) AS source_guid
-    FROM onprem_links l
-    SEMI JOIN unsynced u ON l.cloud_object_row = u.object_row
-    GROUP BY l.cloud_object_id
+    SELECT c.id AS cloud_object_id, MIN(o.object_guid) AS source_guid
+    FROM (
+        SELECT l.object_row, l.cloud_object_row
+        FROM onprem_links l
+        SEMI JOIN unsynced u ON l.cloud_object_row = u.object_row
+    ) l
+    JOIN onprem_objects o ON l.object_row = o.object_row
+    JOIN cloud_objects c ON l.cloud_object_row = c.object_row
+    GROUP BY c.id
 ),
 federated AS (
     SELECT name FROM domains WHERE lower(authentication_type) = 'federated'

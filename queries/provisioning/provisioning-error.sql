@@ -39,9 +39,13 @@ releases them once the conflict is gone; the error then disappears on its own.
 -- id does: a number is hashed faster than a million ids' text (0.1 s at 1M).
 WITH sources AS (
     -- Only the links of objects with an error: grouping every link first cost a second at 1M.
-    SELECT l.cloud_object_row, MIN(l.object_guid) AS source_guid
-    FROM onprem_links l
-    SEMI JOIN provisioning_errors pe ON l.cloud_object_row = pe.object_row
+    SELECT l.cloud_object_row, MIN(o.object_guid) AS source_guid
+    FROM (
+        SELECT l.object_row, l.cloud_object_row
+        FROM onprem_links l
+        SEMI JOIN provisioning_errors pe ON l.cloud_object_row = pe.object_row
+    ) l
+    JOIN onprem_objects o ON l.object_row = o.object_row
     GROUP BY l.cloud_object_row
 ),
 -- The addresses some error names (a handful of the millions): each address table is narrowed to

@@ -90,6 +90,8 @@ pairs_found AS (
         k.address,
         k.attribute,
         c.id AS cloud_object_id,
+        -- Its row too, to look the links up by (onprem_links holds rows, not ids).
+        c.object_row AS cloud_object_row,
         c.object_type AS cloud_object_type,
         c.display_name AS cloud_display_name,
         c.sync_state AS cloud_sync_state,
@@ -112,20 +114,20 @@ pairs_found AS (
 -- searched for them, rather than every linked id of the tenant being gathered and hashed first
 -- (a million at a million objects).
 linked AS (
-    SELECT DISTINCT l.cloud_object_id
+    SELECT DISTINCT l.cloud_object_row
     FROM onprem_links l
-    SEMI JOIN pairs_found p ON l.cloud_object_id = p.cloud_object_id
+    SEMI JOIN pairs_found p ON l.cloud_object_row = p.cloud_object_row
 ),
 candidates AS (
-    SELECT p.*, lk.cloud_object_id AS linked_cloud_object_id
+    SELECT p.*, lk.cloud_object_row AS linked_cloud_object_row
     FROM pairs_found p
-    LEFT JOIN linked lk ON p.cloud_object_id = lk.cloud_object_id
+    LEFT JOIN linked lk ON p.cloud_object_row = lk.cloud_object_row
 ),
 judged AS (
     SELECT
         *,
         CASE
-            WHEN linked_cloud_object_id IS NOT NULL THEN 'linked_elsewhere'
+            WHEN linked_cloud_object_row IS NOT NULL THEN 'linked_elsewhere'
             WHEN cloud_object_type <> onprem_object_type THEN 'type_mismatch'
             WHEN cloud_immutable_id IS NOT NULL OR cloud_sync_state = 'synced'
                 OR (cloud_object_type <> 'user' AND cloud_sync_state = 'formerly_synced')
@@ -134,7 +136,7 @@ judged AS (
             ELSE 'takeover'
         END AS pair_verdict,
         CASE
-            WHEN linked_cloud_object_id IS NOT NULL OR cloud_object_type <> onprem_object_type THEN NULL
+            WHEN linked_cloud_object_row IS NOT NULL OR cloud_object_type <> onprem_object_type THEN NULL
             WHEN cloud_immutable_id IS NOT NULL THEN 'immutable_id'
             WHEN cloud_sync_state = 'synced' THEN 'synced_elsewhere'
             WHEN cloud_object_type <> 'user' AND cloud_sync_state = 'formerly_synced' THEN 'formerly_synced'
@@ -155,6 +157,6 @@ ranked AS (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY object_guid ORDER BY key_order, cloud_object_id) AS candidate_rank
     FROM (SELECT *, CASE kind WHEN 'upn' THEN 0 ELSE 1 END AS key_order FROM pairs) p
 )
-SELECT * EXCLUDE (linked_cloud_object_id, tenant_blocks, key_order, candidate_rank, pair_verdict),
+SELECT * EXCLUDE (cloud_object_row, linked_cloud_object_row, tenant_blocks, key_order, candidate_rank, pair_verdict),
     CASE WHEN candidate_rank = 1 THEN pair_verdict ELSE 'other_candidate' END AS verdict
 FROM ranked
