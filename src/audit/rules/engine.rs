@@ -2,7 +2,9 @@
 //! polars `SQLContext` of its own from it), runs each rule (building the views it reads first, in
 //! dependency order, when no rule before it did), checks its output contract and turns its rows
 //! into [`Finding`]s, and records an outcome for every rule (passed, failed, not evaluated with
-//! the reason, errored).
+//! the reason, errored). Tables not built yet ([`Tables::deferred_tables`]) are built when the
+//! first rule needing one runs, after every rule needing none; a table or view no rule still to
+//! run reads is released.
 //!
 //! Partial tables (built from an errors-only snapshot, see [`tables::Partial`]) are complete
 //! only for the objects of another table: a rule runs on them only when it requires that table

@@ -12,7 +12,9 @@
 //! here: that is the rules' job.
 //!
 //! A table whose source is missing or unusable is not registered at all; [`Tables::unavailable`]
-//! says why, and the rule engine turns that into "not evaluated".
+//! says why, and the rule engine turns that into "not evaluated". The tables of the snapshot's
+//! users, contacts, groups and sync behaviours may wait, the snapshot held packed, until the
+//! engine needs them ([`build_cloud_when_read`]); nothing else is built out of this module.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
