@@ -1276,14 +1276,17 @@ mod tests {
         let second = "another value twenty and the second chunk's long value";
         let empty = same_text_test_frame(&[], None).expect("empty frame");
         let [frame] = stack_in_order([empty], vec![chunk(first), chunk(second)]).expect("stacked");
-        let views = |name: &str| {
-            let text = frame
+        let text = |name: &str| {
+            frame
                 .column(name)
                 .expect("column")
                 .str()
                 .expect("text")
-                .clone();
-            text.downcast_iter()
+                .clone()
+        };
+        let views = |name: &str| {
+            text(name)
+                .downcast_iter()
                 .map(|a| a.views().as_ptr() as usize)
                 .collect::<Vec<_>>()
         };
@@ -1296,13 +1299,7 @@ mod tests {
             "its own views"
         );
         let texts = |name: &str| -> Vec<Option<String>> {
-            let text = frame
-                .column(name)
-                .expect("column")
-                .str()
-                .expect("text")
-                .clone();
-            text.iter().map(|v| v.map(str::to_owned)).collect()
+            text(name).iter().map(|v| v.map(str::to_owned)).collect()
         };
         let expected: Vec<Option<String>> = [first, second]
             .iter()
