@@ -743,22 +743,25 @@ fn cloud_sync_scopes(cloud: &CloudSnapshot) -> CloudSyncScopes {
 /// gives the last of them (what a map filled in their order gives). The SIDs are hashed on every
 /// core before they go into the table, which compares texts only where hashes meet: a map hashing
 /// a million SID texts as it was filled, one user at a time, took 0.18 s (docs/performance.md).
-struct SidIndex<'a> {
-    /// Each SID's hash, the SID and its (last) user.
-    table: hashbrown::HashTable<(u64, &'a str, ObjectRef<'a>)>,
+struct SidIndex<'s, 'a> {
+    /// Each SID's hash, the SID and its (last) user's place in `users` (an index, not the
+    /// 32-byte reference: the entries stay 32 bytes).
+    table: hashbrown::HashTable<(u64, &'a str, usize)>,
+    users: &'s [ObjectRef<'a>],
     state: foldhash::fast::RandomState,
 }
 
-impl<'a> SidIndex<'a> {
-    fn new(users: &[ObjectRef<'a>]) -> Self {
+impl<'s, 'a> SidIndex<'s, 'a> {
+    fn new(users: &'s [ObjectRef<'a>]) -> Self {
         let state = foldhash::fast::RandomState::default();
         // `lowercase_hash` gives two texts that differ only in ASCII case one hash, which is all
         // an ASCII-case-blind comparison needs of it.
-        let keyed: Vec<(u64, &'a str, ObjectRef<'a>)> = users
+        let keyed: Vec<(u64, &'a str, usize)> = users
             .par_iter()
-            .filter_map(|&user| {
+            .enumerate()
+            .filter_map(|(index, user)| {
                 let sid = user.on_premises_security_identifier()?;
-                Some((lowercase_hash(&state, &[sid]), sid, user))
+                Some((lowercase_hash(&state, &[sid]), sid, index))
             })
             .collect();
         let mut table = hashbrown::HashTable::with_capacity(keyed.len());
@@ -771,14 +774,18 @@ impl<'a> SidIndex<'a> {
                 }
             }
         }
-        SidIndex { table, state }
+        SidIndex {
+            table,
+            users,
+            state,
+        }
     }
 
     fn get(&self, sid: &str) -> Option<ObjectRef<'a>> {
         let hash = lowercase_hash(&self.state, &[sid]);
         self.table
             .find(hash, |&(h, other, _)| h == hash && same_sid(other, sid))
-            .map(|&(_, _, user)| user)
+            .map(|&(_, _, index)| self.users[index])
     }
 }
 
@@ -1015,11 +1022,13 @@ fn infer_anchor(links: Option<&Links>) -> Part<AnchorMode> {
         .pairs
         .par_iter()
         .filter_map(|(o, c)| {
-            let immutable = c.on_premises_immutable_id()?;
+            // The on-prem side first: most users' mS-DS-ConsistencyGuid is their objectGUID,
+            // and then the cloud user (elsewhere in memory) is not read at all.
             let cg = o.consistency_guid.as_ref()?;
             if **cg == o.object_guid[..] {
                 return None;
             }
+            let immutable = c.on_premises_immutable_id()?;
             Some(if base64_text(&o.object_guid) == immutable {
                 (1, 0, 1)
             } else if base64_text(cg) == immutable {
@@ -1066,6 +1075,16 @@ fn infer_upn_source(links: Option<&Links>) -> Part<UpnSource> {
         .pairs
         .par_iter()
         .filter_map(|(o, c)| {
+            // Only a user whose userPrincipalName and mail differ (ASCII case aside) can match
+            // one and not the other: the others are passed without reading the cloud user.
+            match (
+                o.user_principal_name.as_deref().map(str::trim),
+                o.mail.as_deref().map(str::trim),
+            ) {
+                (None, None) => return None,
+                (Some(upn), Some(mail)) if upn.eq_ignore_ascii_case(mail) => return None,
+                _ => {}
+            }
             let cloud_upn = c.user_principal_name()?;
             let same =
                 |v: Option<&str>| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(cloud_upn));
