@@ -10,7 +10,8 @@
 //! the rules engine releases a table once no rule still to run reads it; and it refuses a custom
 //! rule whose columns do not fit the tables ([`check_columns`]): one that compares a word column
 //! with a word the column never holds, which would otherwise match nothing without a word said,
-//! or reads an object key the tables of values and addresses no longer have ([`MOVED_KEYS`]).
+//! or reads an object key the tables of values and addresses, or `onprem_links`, no longer have
+//! ([`MOVED_KEYS`]).
 //!
 //! It owns only reading rule SQL (those checks and those names); it must not rewrite the SQL (the
 //! engine runs it as written).
@@ -186,9 +187,9 @@ pub(crate) type Columns = BTreeMap<(String, String), ColumnWords>;
 ///   table's alias (`v.attribute`), or unqualified when every table the query reads that has a
 ///   column of that name holds words there and the query gives no other column that name; a
 ///   column of a `WITH` query or subquery named through its alias is not judged;
-/// - it reads an object key the tables of values and addresses had before they named their
-///   object by row ([`MOVED_KEYS`]): refused saying what to join on instead, where polars would
-///   only say the column is missing.
+/// - it reads an object key the tables of values and addresses, or `onprem_links`, had before
+///   they named their objects by row ([`MOVED_KEYS`]): refused saying what to join on instead,
+///   where polars would only say the column is missing.
 pub(crate) fn check_columns(sql: &str, columns: &Columns) -> Result<(), String> {
     for statement in parse(sql)? {
         let mut scope = Scope::default();
@@ -291,14 +292,47 @@ impl Visitor for Scope {
     }
 }
 
-/// The object keys the tables of an object's values and addresses had before they named their
-/// object by its row (`object_row`: a number, hashed and compared faster than a GUID's text and
-/// held in 4 bytes instead of 16): table, old column, and the table whose row it is.
-const MOVED_KEYS: &[(&str, &str, &str)] = &[
-    ("onprem_values", "object_guid", "onprem_objects"),
-    ("onprem_names", "object_guid", "onprem_objects"),
-    ("onprem_addresses", "object_id", "onprem_objects"),
-    ("cloud_addresses", "object_id", "cloud_objects"),
+/// The object keys the tables of an object's values and addresses, and the `onprem_links` view,
+/// had before they named their objects by row (a number, hashed and compared faster than a
+/// GUID's text and held in 4 bytes instead of 16): table, old column, the table whose row it
+/// is, and the column holding that row.
+const MOVED_KEYS: &[(&str, &str, &str, &str)] = &[
+    (
+        "onprem_values",
+        "object_guid",
+        "onprem_objects",
+        "object_row",
+    ),
+    (
+        "onprem_names",
+        "object_guid",
+        "onprem_objects",
+        "object_row",
+    ),
+    (
+        "onprem_addresses",
+        "object_id",
+        "onprem_objects",
+        "object_row",
+    ),
+    (
+        "cloud_addresses",
+        "object_id",
+        "cloud_objects",
+        "object_row",
+    ),
+    (
+        "onprem_links",
+        "object_guid",
+        "onprem_objects",
+        "object_row",
+    ),
+    (
+        "onprem_links",
+        "cloud_object_id",
+        "cloud_objects",
+        "cloud_object_row",
+    ),
 ];
 
 /// Judges the columns a statement names against the tables' ([`check_columns`]).
@@ -339,16 +373,16 @@ impl ColumnJudge<'_> {
         for table in tables {
             let moved = MOVED_KEYS
                 .iter()
-                .find(|(t, old, _)| t == table && *old == name);
-            if let Some((table, old, owner)) = moved
+                .find(|(t, old, _, _)| t == table && *old == name);
+            if let Some((table, old, owner, row)) = moved
                 && !self
                     .columns
                     .contains_key(&((*table).to_owned(), name.clone()))
             {
                 return ControlFlow::Break(format!(
                     "the SQL reads {table}.{old}, which the table no longer has: it names its \
-                     object by object_row, the object's row in {owner} (join {owner} ON \
-                     {owner}.object_row = {table}.object_row for the object's other columns; \
+                     object by {row}, the object's row in {owner} (join {owner} ON \
+                     {owner}.object_row = {table}.{row} for the object's other columns; \
                      see `entra-audit tables`)"
                 ));
             }
@@ -544,7 +578,8 @@ mod tests {
             ("onprem_objects", "object_type", ColumnWords::Only(TYPES)),
             ("onprem_objects", "object_guid", ColumnWords::Any),
             ("onprem_objects", "object_row", ColumnWords::Any),
-            ("sync_behavior", "object_type", ColumnWords::Any),
+            // A text column of the same name as a word column elsewhere (a view's, say).
+            ("a_view", "object_type", ColumnWords::Any),
         ]
         .into_iter()
         .map(|(t, c, w)| ((t.to_owned(), c.to_owned()), w))
@@ -602,6 +637,20 @@ mod tests {
                 "{sql}: {error}"
             );
         }
+        // onprem_links names both of its objects by row.
+        let error = check_columns(
+            "SELECT l.cloud_object_id FROM onprem_links l JOIN onprem_objects o \
+             ON l.object_row = o.object_row",
+            &columns(),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("reads onprem_links.cloud_object_id, which the table no longer has")
+                && error.contains(
+                    "join cloud_objects ON cloud_objects.object_row = onprem_links.cloud_object_row"
+                ),
+            "{error}"
+        );
         // The objects' own keys, and a name the query gives, pass.
         for sql in [
             "SELECT o.object_guid FROM onprem_values v \
@@ -618,8 +667,8 @@ mod tests {
             "SELECT * FROM onprem_values v WHERE v.attribute IN ('mail', 'proxyAddresses')",
             "SELECT * FROM onprem_values WHERE attribute = 'mail' AND value = 'anything'",
             // Text in another table the query reads: the unqualified name is not judged.
-            "SELECT * FROM onprem_values, sync_behavior WHERE object_type = 'User'",
-            "SELECT * FROM sync_behavior s WHERE s.object_type = 'User'",
+            "SELECT * FROM onprem_values, a_view WHERE object_type = 'User'",
+            "SELECT * FROM a_view s WHERE s.object_type = 'User'",
             // A WITH query's or subquery's columns, and names the query gives, are not judged.
             "WITH x AS (SELECT 'sn' AS attribute FROM onprem_objects) \
              SELECT * FROM x WHERE x.attribute = 'sn'",
