@@ -115,10 +115,10 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     let tenant_id = cloud.as_ref().and_then(snapshot::CloudSnapshot::tenant_id);
     // The tables hold everything the rules read: the parsed inputs are consumed (freed a chunk
     // at a time) while they are built, so the two are never both whole in memory.
-    // With both sides, the cloud tables are built when the first rule reading one runs (see
-    // `tables::build_cloud_when_read`).
-    let mut tables = tables::build_cloud_when_read(&params, onprem, choices, cloud)
-        .context("building the audit tables")?;
+    // With both sides, the directory's cloud tables are built when the first rule reading one
+    // runs (see `tables::build`).
+    let mut tables =
+        tables::build(&params, onprem, choices, cloud).context("building the audit tables")?;
     tables
         .put_out_of_scope(inputs.scope.as_ref())
         .context("building the out-of-scope table")?;

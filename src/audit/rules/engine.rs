@@ -1047,7 +1047,7 @@ mod tests {
             password_sync_max_age: chrono::Duration::hours(24),
             cloud_sync_max_age: chrono::Duration::hours(24),
         };
-        let mut tables = tables::build_cloud_when_read(
+        let mut tables = tables::build(
             &params,
             Some(onprem),
             crate::audit::sync_model::SyncChoices::default(),

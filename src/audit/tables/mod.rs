@@ -14,7 +14,7 @@
 //! A table whose source is missing or unusable is not registered at all; [`Tables::unavailable`]
 //! says why, and the rule engine turns that into "not evaluated". The tables of the snapshot's
 //! users, contacts, groups and sync behaviours may wait, the snapshot held packed, until the
-//! engine needs them ([`build_cloud_when_read`]); nothing else is built out of this module.
+//! engine needs them ([`build`]); nothing else is built out of this module.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -849,15 +849,10 @@ pub struct Tables {
     /// scoping); `None` when not known (no export, or tables made up for tests), so no rule is
     /// held back for it. Set by [`Tables::set_imported_onprem_classes`].
     pub onprem_classes: Option<std::collections::BTreeSet<onprem::ObjectClass>>,
-    /// The cloud snapshot whose tables are built when the first rule reading one of them runs
-    /// ([`build_cloud_when_read`], [`Tables::build_deferred`]).
-    deferred: Option<Box<DeferredCloud>>,
-}
-
-/// A cloud snapshot whose users, contacts, groups and sync behaviours wait to become tables.
-#[derive(Debug, Clone)]
-struct DeferredCloud {
-    cloud: CloudSnapshot,
+    /// With both sides given, the cloud snapshot whose users, contacts, groups and sync
+    /// behaviours become tables when the first rule reading one of them runs ([`build`],
+    /// [`Tables::build_deferred`]).
+    deferred: Option<Box<CloudSnapshot>>,
 }
 
 /// Why a table holds only part of what it declares, and which table's objects it does hold
@@ -1044,7 +1039,7 @@ impl Tables {
         let Some(deferred) = self.deferred.take() else {
             return Ok(());
         };
-        let DeferredCloud { mut cloud } = *deferred;
+        let mut cloud = *deferred;
         let part = cloud::build_directory(&mut cloud)?;
         self.frames.extend(part.frames);
         self.unavailable.extend(part.unavailable);
@@ -1058,6 +1053,14 @@ impl Tables {
 /// so the parsed objects and the finished tables are never all in memory at once (at a million
 /// objects a side that was the audit's peak: both together).
 /// `choices` are the sync model's the on-prem tables show.
+///
+/// With both sides given, the tables of the cloud snapshot's users, contacts, groups and sync
+/// behaviours ([`cloud::DIRECTORY_TABLES`]) are not built yet: the snapshot (those objects
+/// packed, about 0.6 GiB at a million) waits in the tables until the first rule reading one of
+/// them runs ([`Tables::build_deferred`]). The rules that read the on-prem tables and the
+/// tenant's small tables (domains, organization, ...) run first, without the directory's tables
+/// (0.77 GiB at a million) beside them, and `onprem_values`, which only they read, is gone before
+/// those are built (docs/performance.md).
 pub fn build(
     params: &Params,
     onprem: Option<Vec<OnPremObject>>,
@@ -1066,6 +1069,7 @@ pub fn build(
 ) -> PolarsResult<Tables> {
     let mut tables = Tables::default();
     tables.put(&PARAMS, Ok(params_frame(std::slice::from_ref(params))?))?;
+    let defer_directory = onprem.is_some() && cloud.is_some();
     // The on-prem and cloud tables share nothing: build them on separate cores.
     let (onprem_tables, cloud_tables) = rayon::join(
         || match onprem {
@@ -1076,18 +1080,23 @@ pub fn build(
             )),
         },
         || match cloud {
-            Some(cloud) => cloud::build_cloud(cloud, params),
-            None => Ok(unavailable(
-                &CLOUD_TABLES,
-                "no cloud snapshot given (--cloud DIR)",
+            Some(cloud) if defer_directory => {
+                cloud::build_rest(&cloud, params).map(|rest| (rest, Some(Box::new(cloud))))
+            }
+            Some(cloud) => cloud::build_cloud(cloud, params).map(|all| (all, None)),
+            None => Ok((
+                unavailable(&CLOUD_TABLES, "no cloud snapshot given (--cloud DIR)"),
+                None,
             )),
         },
     );
-    for part in [onprem_tables?, cloud_tables?] {
+    let (cloud_tables, deferred) = cloud_tables?;
+    for part in [onprem_tables?, cloud_tables] {
         tables.frames.extend(part.frames);
         tables.unavailable.extend(part.unavailable);
         tables.partial.extend(part.partial);
     }
+    tables.deferred = deferred;
     for derived in &DERIVED_TABLES {
         if let Some(source) = tables.frames.get(derived.from.name)
             && let Err(error) = (derived.make)(&source.clone().lazy())
@@ -1099,36 +1108,6 @@ pub fn build(
         }
     }
     Ok(tables)
-}
-
-/// As [`build`], but with both sides given the tables of the cloud snapshot's users, contacts,
-/// groups and sync behaviours ([`cloud::DIRECTORY_TABLES`]) are not built yet: the snapshot (those
-/// objects packed, about 0.6 GiB at a million) waits in the tables until the first rule reading
-/// one of them runs ([`Tables::build_deferred`]). The rules that read the on-prem tables and the
-/// tenant's small tables (domains, organization, ...) run first, without the directory's tables
-/// (0.77 GiB at a million) beside them, and `onprem_values`, which only they read, is gone before
-/// those are built (docs/performance.md).
-pub(crate) fn build_cloud_when_read(
-    params: &Params,
-    onprem: Option<Vec<OnPremObject>>,
-    choices: SyncChoices,
-    cloud: Option<CloudSnapshot>,
-) -> PolarsResult<Tables> {
-    match (onprem, cloud) {
-        (Some(onprem), Some(cloud)) => {
-            let mut tables = build(params, Some(onprem), choices, None)?;
-            // Given: the small tables now, the directory's later.
-            for spec in CLOUD_TABLES {
-                tables.unavailable.remove(spec.name);
-            }
-            let rest = cloud::build_rest(&cloud, params)?;
-            tables.frames.extend(rest.frames);
-            tables.unavailable.extend(rest.unavailable);
-            tables.deferred = Some(Box::new(DeferredCloud { cloud }));
-            Ok(tables)
-        }
-        (onprem, cloud) => build(params, onprem, choices, cloud),
-    }
 }
 
 /// Appends each chunk's frames to the frames before it, in order (no copy: a frame's columns
