@@ -296,44 +296,68 @@ impl Visitor for Scope {
 /// had before they named their objects by row (a number, hashed and compared faster than a
 /// GUID's text and held in 4 bytes instead of 16): table, old column, the table whose row it
 /// is, and the column holding that row.
-const MOVED_KEYS: &[(&str, &str, &str, &str)] = &[
-    (
+const MOVED_KEYS: &[MovedKey] = &[
+    MovedKey::new(
         "onprem_values",
         "object_guid",
         "onprem_objects",
         "object_row",
     ),
-    (
+    MovedKey::new(
         "onprem_names",
         "object_guid",
         "onprem_objects",
         "object_row",
     ),
-    (
+    MovedKey::new(
         "onprem_addresses",
         "object_id",
         "onprem_objects",
         "object_row",
     ),
-    (
+    MovedKey::new(
         "cloud_addresses",
         "object_id",
         "cloud_objects",
         "object_row",
     ),
-    (
+    MovedKey::new(
         "onprem_links",
         "object_guid",
         "onprem_objects",
         "object_row",
     ),
-    (
+    MovedKey::new(
         "onprem_links",
         "cloud_object_id",
         "cloud_objects",
         "cloud_object_row",
     ),
 ];
+
+/// One of [`MOVED_KEYS`]: `table.old` is now `table.row`, a row of `owner`.
+struct MovedKey {
+    table: &'static str,
+    old: &'static str,
+    owner: &'static str,
+    row: &'static str,
+}
+
+impl MovedKey {
+    const fn new(
+        table: &'static str,
+        old: &'static str,
+        owner: &'static str,
+        row: &'static str,
+    ) -> Self {
+        MovedKey {
+            table,
+            old,
+            owner,
+            row,
+        }
+    }
+}
 
 /// Judges the columns a statement names against the tables' ([`check_columns`]).
 struct ColumnJudge<'a> {
@@ -373,8 +397,13 @@ impl ColumnJudge<'_> {
         for table in tables {
             let moved = MOVED_KEYS
                 .iter()
-                .find(|(t, old, _, _)| t == table && *old == name);
-            if let Some((table, old, owner, row)) = moved
+                .find(|key| key.table == table.as_str() && key.old == name);
+            if let Some(MovedKey {
+                table,
+                old,
+                owner,
+                row,
+            }) = moved
                 && !self
                     .columns
                     .contains_key(&((*table).to_owned(), name.clone()))
