@@ -842,15 +842,13 @@ fn load_all_but_users(
         let state = match collection {
             // Read beside the others ([`load`]).
             Collection::Users => continue,
-            Collection::Contacts | Collection::Groups => {
+            Collection::Contacts => {
                 let loaded = load_directory(dir, snapshot.manifest.as_ref(), collection)?;
-                snapshot.rejected.extend(loaded.rejected);
-                *if collection == Collection::Contacts {
-                    &mut snapshot.contacts
-                } else {
-                    &mut snapshot.groups
-                } = loaded.objects;
-                loaded.state
+                keep(&mut snapshot, loaded, |s| &mut s.contacts)
+            }
+            Collection::Groups => {
+                let loaded = load_directory(dir, snapshot.manifest.as_ref(), collection)?;
+                keep(&mut snapshot, loaded, |s| &mut s.groups)
             }
             Collection::Organization => {
                 load_into(&mut snapshot, collection, |s| &mut s.organization)?
@@ -958,9 +956,19 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
     target: impl FnOnce(&mut CloudSnapshot) -> &mut Vec<T>,
 ) -> Result<CollectionState, SnapshotError> {
     let loaded = load_collection(&snapshot.dir, snapshot.manifest.as_ref(), collection)?;
+    Ok(keep(snapshot, loaded, target))
+}
+
+/// Puts `loaded`'s objects into `target` of `snapshot`, its rejected records after those before,
+/// and gives its state.
+fn keep<C>(
+    snapshot: &mut CloudSnapshot,
+    loaded: Loaded<C>,
+    target: impl FnOnce(&mut CloudSnapshot) -> &mut C,
+) -> CollectionState {
     snapshot.rejected.extend(loaded.rejected);
     *target(snapshot) = loaded.objects;
-    Ok(loaded.state)
+    loaded.state
 }
 
 /// Reads the users, contacts or groups of the snapshot in `dir` and packs them
