@@ -223,9 +223,7 @@ table! {
 /// The tables that come from the cloud snapshot; each needs its collections to be usable.
 pub(super) fn build_cloud(mut cloud: CloudSnapshot, params: &Params) -> PolarsResult<Tables> {
     let mut tables = build_directory(&mut cloud)?;
-    let rest = build_rest(&cloud, params)?;
-    tables.frames.extend(rest.frames);
-    tables.unavailable.extend(rest.unavailable);
+    tables.absorb(build_rest(&cloud, params)?);
     Ok(tables)
 }
 

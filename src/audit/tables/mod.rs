@@ -1040,11 +1040,16 @@ impl Tables {
             return Ok(());
         };
         let mut cloud = *deferred;
-        let part = cloud::build_directory(&mut cloud)?;
+        self.absorb(cloud::build_directory(&mut cloud)?);
+        Ok(())
+    }
+
+    /// Takes `part`'s tables, unavailable reasons and partial marks in (tables built apart:
+    /// the on-prem and cloud sides, a side's parts).
+    fn absorb(&mut self, part: Tables) {
         self.frames.extend(part.frames);
         self.unavailable.extend(part.unavailable);
         self.partial.extend(part.partial);
-        Ok(())
     }
 }
 
@@ -1091,11 +1096,8 @@ pub fn build(
         },
     );
     let (cloud_tables, deferred) = cloud_tables?;
-    for part in [onprem_tables?, cloud_tables] {
-        tables.frames.extend(part.frames);
-        tables.unavailable.extend(part.unavailable);
-        tables.partial.extend(part.partial);
-    }
+    tables.absorb(onprem_tables?);
+    tables.absorb(cloud_tables);
     tables.deferred = deferred;
     for derived in &DERIVED_TABLES {
         if let Some(source) = tables.frames.get(derived.from.name)
