@@ -81,12 +81,7 @@ pub(crate) fn run_timed(
 ) -> RunOutput {
     let mut catalog = Catalog::default();
     for spec in tables::TABLES {
-        // Unavailable tables are registered empty so optional inputs work; a rule that *requires*
-        // one is never run (checked below), so the empty stand-in cannot pass for real data.
-        let frame = tables
-            .lazy(spec)
-            .unwrap_or_else(|| spec.query(spec.empty().lazy()));
-        catalog.register(spec.name, frame);
+        catalog.register_table(tables, spec);
     }
     let mut unavailable: BTreeMap<String, String> = tables
         .unavailable
@@ -240,10 +235,7 @@ fn build_deferred(
         if let Some(reason) = tables.unavailable.get(spec.name) {
             unavailable.insert(spec.name.to_owned(), reason.clone());
         }
-        let frame = tables
-            .lazy(spec)
-            .unwrap_or_else(|| spec.query(spec.empty().lazy()));
-        catalog.register(spec.name, frame);
+        catalog.register_table(tables, spec);
     }
     releases.deferred_built(tables, kept);
     clock.done("cloud tables", started, None);
@@ -526,6 +518,16 @@ struct Catalog {
 }
 
 impl Catalog {
+    /// Registers `spec`'s table as queries read it. An unavailable (or not yet built) table is
+    /// registered empty so optional inputs work; a rule that *requires* one is never run (see
+    /// [`readiness`]), so the empty stand-in cannot pass for real data.
+    fn register_table(&mut self, tables: &Tables, spec: &'static tables::TableSpec) {
+        let frame = tables
+            .lazy(spec)
+            .unwrap_or_else(|| spec.query(spec.empty().lazy()));
+        self.register(spec.name, frame);
+    }
+
     /// Registers `frame` as `name`, replacing an earlier frame of that name (a view's empty
     /// placeholder).
     fn register(&mut self, name: &str, frame: LazyFrame) {
