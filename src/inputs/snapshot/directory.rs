@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use super::{DirectoryObject, ProvisioningError};
 use crate::inputs::chunks::build_in_chunks;
 
-/// Where one value lies in its chunk's text; [`Span::ABSENT`] for a property that was null or
-/// missing (an empty value is present, with length 0).
+/// Where one value lies in its chunk's text, or where an object's proxy addresses or provisioning
+/// errors lie in the chunk's lists; [`Span::ABSENT`] for a property that was null or missing (an
+/// empty value is present, with length 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
     start: u32,
@@ -33,39 +34,30 @@ impl Span {
         len: 0,
     };
 
-    fn is_absent(self) -> bool {
-        self == Span::ABSENT
-    }
-
-    fn read(self, text: &str) -> Option<&str> {
-        if self.is_absent() {
-            return None;
-        }
-        let start = self.start as usize;
-        text.get(start..start + self.len as usize)
-    }
-}
-
-/// A range of a chunk's proxy addresses or provisioning errors.
-#[derive(Debug, Clone, Copy)]
-struct Range {
-    start: u32,
-    len: u32,
-}
-
-impl Range {
+    /// `start..end`, within u32: [`pack_chunk`] keeps a chunk's text under its limit, and a
+    /// chunk holds at most CHUNK objects, each with a few addresses or errors.
     fn of(start: usize, end: usize) -> Self {
-        // A chunk holds at most CHUNK objects, each with a few addresses or errors: far from
-        // 2^32.
-        Range {
+        Span {
             start: u32::try_from(start).unwrap_or(u32::MAX),
             len: u32::try_from(end - start).unwrap_or(0),
         }
     }
 
-    fn get<T>(self, items: &[T]) -> &[T] {
+    fn read(self, text: &str) -> Option<&str> {
+        if self == Span::ABSENT {
+            return None;
+        }
+        text.get(self.range())
+    }
+
+    /// The items of a chunk's list this span covers.
+    fn slice<T>(self, items: &[T]) -> &[T] {
+        items.get(self.range()).unwrap_or(&[])
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
         let start = self.start as usize;
-        items.get(start..start + self.len as usize).unwrap_or(&[])
+        start..start + self.len as usize
     }
 }
 
@@ -79,8 +71,8 @@ macro_rules! packed_object {
         struct Packed {
             id: Span,
             $($field: Span,)*
-            proxy_addresses: Range,
-            provisioning_errors: Range,
+            proxy_addresses: Span,
+            provisioning_errors: Span,
             on_premises_sync_enabled: Option<bool>,
             account_enabled: Option<bool>,
             mail_enabled: Option<bool>,
@@ -122,8 +114,8 @@ macro_rules! packed_object {
                 Packed {
                     id: self.push(Some(&object.id), Span::ABSENT),
                     $($field: self.push(object.$field.as_deref(), upn),)*
-                    proxy_addresses: Range::of(0, 0),
-                    provisioning_errors: Range::of(0, 0),
+                    proxy_addresses: Span::of(0, 0),
+                    provisioning_errors: Span::of(0, 0),
                     on_premises_sync_enabled: object.on_premises_sync_enabled,
                     account_enabled: object.account_enabled,
                     mail_enabled: object.mail_enabled,
@@ -207,14 +199,14 @@ impl<'a> ObjectRef<'a> {
         let text = self.chunk.text;
         self.row
             .proxy_addresses
-            .get(&self.chunk.rows.proxies)
+            .slice(&self.chunk.rows.proxies)
             .iter()
             .map(move |span| span.read(text).unwrap_or_default())
     }
 
     #[must_use]
     pub fn on_premises_provisioning_errors(self) -> &'a [ProvisioningError] {
-        self.row.provisioning_errors.get(&self.chunk.rows.errors)
+        self.row.provisioning_errors.slice(&self.chunk.rows.errors)
     }
 
     #[must_use]
@@ -396,12 +388,12 @@ impl Packer {
             let span = self.push(Some(address), Span::ABSENT);
             self.rows.proxies.push(span);
         }
-        row.proxy_addresses = Range::of(first, self.rows.proxies.len());
+        row.proxy_addresses = Span::of(first, self.rows.proxies.len());
         let first = self.rows.errors.len();
         self.rows
             .errors
             .extend_from_slice(&object.on_premises_provisioning_errors);
-        row.provisioning_errors = Range::of(first, self.rows.errors.len());
+        row.provisioning_errors = Span::of(first, self.rows.errors.len());
         self.rows.objects.push(row);
     }
 
@@ -414,19 +406,12 @@ impl Packer {
         if let Some(packed_upn) = upn.read(&self.text)
             && packed_upn.starts_with(value)
         {
-            return Span {
-                start: upn.start,
-                // Shorter than the UPN, whose length fitted.
-                len: u32::try_from(value.len()).unwrap_or(0),
-            };
+            let start = upn.start as usize;
+            return Span::of(start, start + value.len());
         }
         let start = self.text.len();
         self.text.push_str(value);
-        // Within u32: [`pack_chunk`] keeps a chunk's text under its limit.
-        Span {
-            start: u32::try_from(start).unwrap_or(u32::MAX),
-            len: u32::try_from(value.len()).unwrap_or(0),
-        }
+        Span::of(start, self.text.len())
     }
 
     fn finish(mut self) -> DirectoryChunk {
