@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{DirectoryObject, ProvisioningError};
-use crate::inputs::chunks::build_in_chunks;
+use crate::inputs::chunks::{CHUNK, build_in_chunks};
 
 /// Where one value lies in its chunk's text, or where an object's proxy addresses or provisioning
 /// errors lie in the chunk's lists; [`Span::ABSENT`] for a property that was null or missing (an
@@ -279,6 +279,44 @@ impl DirectoryObjects {
     /// is freed once packed: see [`build_in_chunks`]).
     pub(crate) fn pack(objects: Vec<DirectoryObject>) -> Result<Self, TooLarge> {
         Self::pack_within(objects, u32::MAX as usize)
+    }
+
+    /// `objects` packed as [`DirectoryObjects::pack`] packs them, left where they are (the
+    /// caller frees them): a chunk of [`CHUNK`] objects at a time on every core, from the first.
+    pub(crate) fn pack_slice(objects: &[DirectoryObject]) -> Result<Self, TooLarge> {
+        use rayon::prelude::*;
+        let packed: Vec<_> = objects
+            .par_chunks(CHUNK)
+            .map(|chunk| pack_chunk(chunk, u32::MAX as usize))
+            .collect();
+        let mut chunks = Vec::with_capacity(packed.len());
+        for chunk in packed {
+            chunks.extend(chunk?);
+        }
+        Ok(DirectoryObjects {
+            chunks,
+            len: objects.len(),
+        })
+    }
+
+    /// `more`'s objects after these (its chunks after these chunks).
+    pub(crate) fn append(&mut self, more: DirectoryObjects) {
+        self.chunks.extend(more.chunks);
+        self.len += more.len;
+    }
+
+    /// The object `at` (counted from 0 in the order they were packed), if there is one. Goes
+    /// through the chunks one by one: for the rare lookup, not for reading every object.
+    #[must_use]
+    pub fn get(&self, at: usize) -> Option<ObjectRef<'_>> {
+        let mut first = 0;
+        for chunk in &self.chunks {
+            if at < first + chunk.len() {
+                return chunk.rows.iter(&chunk.text).nth(at - first);
+            }
+            first += chunk.len();
+        }
+        None
     }
 
     /// As [`DirectoryObjects::pack`], a chunk's text kept within `text_limit` bytes (the tests

@@ -17,8 +17,10 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
-use super::{FirstOfEachId, HasId, Line, Parsed, Place, SnapshotError, not_utf8, parse_record};
-use crate::inputs::blocks::{read_block, reserve_for_file, start_next};
+use super::{
+    FirstOfEachId, HasId, Kept, Line, Parsed, Place, SnapshotError, not_utf8, parse_record,
+};
+use crate::inputs::blocks::{read_block, start_next};
 use crate::inputs::onprem::RejectedRecord;
 
 /// How much of the file is read at a time (a line longer than this is read whole all the same):
@@ -29,11 +31,11 @@ pub(super) const BLOCK: usize = 8 << 20;
 
 /// Reads the JSON-lines file at `path` in blocks of `block` bytes; also says which of
 /// `properties` (written as `"name"` anywhere in the text) the file holds.
-pub(super) fn read<T: DeserializeOwned + HasId + Send>(
+pub(super) fn read<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
     path: &Path,
     properties: &[&str],
     block: usize,
-) -> Result<(Parsed<T>, Vec<bool>), SnapshotError> {
+) -> Result<(Parsed<K>, Vec<bool>), SnapshotError> {
     let io = |source| SnapshotError::Io {
         path: path.to_owned(),
         source,
@@ -42,7 +44,7 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
     let total = file.metadata().map_err(io)?.len();
     let quoted: Vec<String> = properties.iter().map(|p| format!("\"{p}\"")).collect();
     let mut found = vec![false; properties.len()];
-    let mut first = FirstOfEachId::default();
+    let mut first = FirstOfEachId::<T, K>::default();
     let mut rejected = Vec::new();
     let mut buffer: Vec<u8> = Vec::new();
     // The file offset of `buffer[0]`, and the lines before it.
@@ -90,9 +92,9 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
                 }
             },
         );
-        if first.objects.is_empty() && end > 0 {
+        if first.objects.len() == 0 && end > 0 {
             // Room for the whole file's objects at once, estimated from this block's.
-            reserve_for_file(&mut first.objects, results.len(), end, total);
+            first.objects.reserve_for_file(results.len(), end, total);
         }
         // The first record's text: in this block, or read again from the file.
         let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
@@ -106,6 +108,7 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send>(
             }
         };
         first.keep_each(results, &raws, buffer_at, first_raw, path, &mut rejected)?;
+        first.objects.settle(path)?;
         lines_before += newlines;
         buffer_at += end as u64;
         if at_end {
@@ -180,7 +183,8 @@ mod tests {
     /// start of their reasons, and the properties found.
     fn read_in_blocks(path: &Path, block: usize) -> (Vec<String>, Vec<(usize, String)>, Vec<bool>) {
         let (parsed, found) =
-            read::<DirectoryObject>(path, &["onPremisesSyncEnabled", "mail"], block).unwrap();
+            read::<DirectoryObject, Vec<_>>(path, &["onPremisesSyncEnabled", "mail"], block)
+                .unwrap();
         let ids = parsed.objects.iter().map(|o| o.id.clone()).collect();
         let rejected = parsed
             .rejected
@@ -246,7 +250,7 @@ mod tests {
         bytes.extend(b"\xFF\"}\n");
         std::fs::write(&path, bytes).unwrap();
         for block in [1, 5, 13, 30, BLOCK] {
-            let Err(error) = read::<DirectoryObject>(&path, &[], block) else {
+            let Err(error) = read::<DirectoryObject, Vec<_>>(&path, &[], block) else {
                 panic!("block of {block}: read as UTF-8");
             };
             assert!(
