@@ -1381,6 +1381,8 @@ impl Kept<DirectoryObject> for PackedAsRead {
         self.pending.push(object);
     }
 
+    // Nothing to make room for: the packed chunks are sized as they are made, and `pending`
+    // holds less than a wave of chunks and one block's objects.
     fn reserve(&mut self, _: usize) {}
 
     fn reserve_for_file(&mut self, _: usize, _: usize, _: u64) {}
