@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
-use polars_arrow::array::{Utf8ViewArray, View};
+use polars_arrow::array::{MutableBinaryViewArray, View};
 use polars_buffer::Buffer;
 
 use crate::audit::sync_model::SyncChoices;
@@ -381,7 +381,7 @@ macro_rules! table {
             source: $crate::audit::tables::ColumnSource::CountedOver(&[$($key),+]),
         }
     };
-    (@fill $frame:ident, Str, $values:expr) => { $frame.str($values)? };
+    (@fill $frame:ident, Str, $values:expr) => { $frame.str($values) };
     (@fill $frame:ident, Word, $values:expr) => { $frame.word($values)? };
     (@fill $frame:ident, Bool, $values:expr) => { $frame.bool($values) };
     (@fill $frame:ident, Int, $values:expr) => { $frame.int($values) };
@@ -518,16 +518,13 @@ impl<'t> FrameBuilder<'t> {
 
     /// A text column; one whose rows all hold one value (or none) is held as that value
     /// ([`OneValue`]).
-    fn str<S: AsRef<str>>(
-        &mut self,
-        values: impl IntoIterator<Item = Option<S>>,
-    ) -> PolarsResult<()> {
+    fn str<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = Option<S>>) {
         let spec = self.next_spec(ColumnType::Str);
         let mut one_value = OneValue::default();
         let values = values.into_iter().inspect(|value| {
             one_value.see(value.as_ref().map(AsRef::as_ref));
         });
-        let column = view_str_column(spec.name, self.height, self.shared, values)?;
+        let column = view_str_column(spec.name, self.height, self.shared, values);
         // No row leaves it unseen: an empty column is built as any other.
         let column = match one_value.scalar() {
             Some(value) => Column::new_scalar(spec.name.into(), value, self.height),
@@ -537,7 +534,6 @@ impl<'t> FrameBuilder<'t> {
             },
         };
         self.columns.push(column);
-        Ok(())
     }
 
     /// An earlier text column of this frame whose rows are `column`'s, view for view in the
@@ -642,34 +638,26 @@ fn view_str_column<S: AsRef<str>>(
     height: usize,
     shared: Option<&SharedText>,
     values: impl IntoIterator<Item = Option<S>>,
-) -> PolarsResult<StringChunked> {
-    // The views and the validity are made here and handed to polars whole. Pushed one by one
-    // (`MutableBinaryViewArray::extend_views`), each long view looked its buffer up in a hash
-    // map and each row grew the validity; `try_new`'s checks below cost about as much, but the
-    // text columns took a quarter less time in all (profiles in docs/performance.md).
-    let mut views: Vec<View> = Vec::with_capacity(height);
-    let mut validity = polars_arrow::bitmap::MutableBitmap::with_capacity(height);
-    // Buffer 0 is the shared text (empty when there is none, or when no view points into it:
-    // a column holds its chunk's text only if it needs it); the column's own copies follow,
+) -> StringChunked {
+    // The views are made first and handed to polars once the column's own buffers are whole.
+    let mut views: Vec<Option<View>> = Vec::with_capacity(height);
+    // Buffer 0 is the shared text (empty when there is none); the column's own copies follow,
     // each under 4 GiB (a view's offset is 32 bits).
-    let mut points_into_shared = false;
     let mut own = CopiedText::default();
     let mut last_copied: Option<View> = None;
     for value in values {
         let Some(value) = value else {
-            views.push(View::default());
-            validity.push(false);
+            views.push(None);
             continue;
         };
         let value = value.as_ref();
         let bytes = value.as_bytes();
-        let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
-            View::new_from_bytes(bytes, 0, 0)
-        } else if let Some(offset) = shared.and_then(|s| s.offset_of(value)) {
-            points_into_shared = true;
-            View::new_from_bytes(bytes, 0, offset)
-        } else {
-            match last_copied {
+        let view = match shared.and_then(|s| s.offset_of(value)) {
+            Some(offset) => View::new_from_bytes(bytes, 0, offset),
+            None if bytes.len() <= View::MAX_INLINE_SIZE as usize => {
+                View::new_from_bytes(bytes, 0, 0)
+            }
+            None => match last_copied {
                 Some(last)
                     if last.length as usize == bytes.len() && own.copied(last, 1) == bytes =>
                 {
@@ -681,27 +669,18 @@ fn view_str_column<S: AsRef<str>>(
                     last_copied = Some(view);
                     view
                 }
-            }
+            },
         };
-        views.push(view);
-        validity.push(true);
+        views.push(Some(view));
     }
-    let shared = match shared {
-        Some(shared) if points_into_shared => shared.buffer.clone(),
-        _ => Buffer::default(),
-    };
-    // The column's own first buffer is empty when it copied nothing (no view names it then).
-    let own = own.into_buffers().filter(|buffer| !buffer.is_empty());
-    let buffers: Vec<Buffer<u8>> = std::iter::once(shared).chain(own).collect();
-    // try_new checks each view against its buffer and for UTF-8 (the values are pieces of
-    // `&str`s, so it never fails here): safe code cannot hand polars views unchecked.
-    let array = Utf8ViewArray::try_new(
-        ArrowDataType::Utf8View,
-        views.into(),
-        buffers.into(),
-        validity.into(),
-    )?;
-    Ok(StringChunked::with_chunk(name.into(), array))
+    let shared = shared.map_or_else(Buffer::default, |s| s.buffer.clone());
+    let buffers: Vec<Buffer<u8>> = std::iter::once(shared).chain(own.into_buffers()).collect();
+    // The views go to polars as made above (extend_views), pointing into the buffers, instead of
+    // being checked for UTF-8 again as Utf8ViewArray::try_new does: the values are pieces of
+    // `&str`s, so they are UTF-8 already.
+    let mut array = MutableBinaryViewArray::<str>::with_capacity(height);
+    array.extend_views(views.into_iter(), &buffers);
+    StringChunked::with_chunk(name.into(), array.freeze())
 }
 
 /// Where `piece` starts in `whole`, when it lies inside it (a piece of it, not a copy).
@@ -1472,8 +1451,7 @@ mod tests {
             Some(""),
         ];
         for shared in [Some(&shared), None] {
-            let column =
-                view_str_column("c", values.len(), shared, values.iter().copied()).unwrap();
+            let column = view_str_column("c", values.len(), shared, values.iter().copied());
             let got: Vec<Option<&str>> = column.iter().collect();
             assert_eq!(got, values);
             assert_eq!(column.null_count(), 1);
@@ -1942,7 +1920,7 @@ mod tests {
         let frame = |extra: Option<&str>| {
             let rows = values.iter().copied().chain(extra.map(Some));
             let height = values.len() + usize::from(extra.is_some());
-            let column = view_str_column("value", height, Some(&shared), rows).unwrap();
+            let column = view_str_column("value", height, Some(&shared), rows);
             DataFrame::new_infer_height(vec![column.into_series().into()]).unwrap()
         };
         let mut tables = Tables::default();
