@@ -1359,7 +1359,7 @@ struct PackedAsRead {
 impl PackedAsRead {
     /// The objects, all packed.
     fn finish(mut self) -> Result<DirectoryObjects, directory::TooLarge> {
-        let rest = DirectoryObjects::pack(std::mem::take(&mut self.pending))?;
+        let rest = DirectoryObjects::pack(&self.pending)?;
         self.packed.append(rest);
         Ok(self.packed)
     }
@@ -1394,12 +1394,11 @@ impl Kept<DirectoryObject> for PackedAsRead {
             return Ok(());
         }
         let whole = self.pending.len() / CHUNK * CHUNK;
-        let packed = DirectoryObjects::pack_slice(&self.pending[..whole]).map_err(|e| {
-            SnapshotError::Invalid {
+        let packed =
+            DirectoryObjects::pack(&self.pending[..whole]).map_err(|e| SnapshotError::Invalid {
                 path: path.to_owned(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         self.packed.append(packed);
         self.pending.drain(..whole);
         Ok(())
@@ -1778,7 +1777,7 @@ mod tests {
             as_read.rejected[0]
         );
         let as_read = as_read.objects.finish().unwrap();
-        let all = DirectoryObjects::pack(all.objects).unwrap();
+        let all = DirectoryObjects::pack(&all.objects).unwrap();
         assert_eq!(as_read.get(1).map(ObjectRef::id), Some("u1"));
         assert_eq!(
             as_read.get(count - 1).map(ObjectRef::id),

@@ -68,7 +68,7 @@ fn cloud_twin(o: &OnPremObject, immutable: &[u8], upn: &str) -> DirectoryObject 
 }
 
 /// Cloud users packed as a snapshot holds them.
-fn packed(users: Vec<DirectoryObject>) -> DirectoryObjects {
+fn packed(users: &[DirectoryObject]) -> DirectoryObjects {
     DirectoryObjects::pack(users).expect("packs")
 }
 
@@ -82,7 +82,7 @@ fn paired(pairs: Vec<(OnPremObject, DirectoryObject)>) -> Paired {
     let (onprem, cloud): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
     Paired {
         onprem,
-        cloud: packed(cloud),
+        cloud: packed(&cloud),
     }
 }
 
@@ -351,7 +351,7 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
         .collect();
     let cloud = CloudSnapshot {
         users: packed(
-            onprem
+            &onprem
                 .iter()
                 .map(|o| DirectoryObject {
                     on_premises_security_identifier: None,
@@ -365,7 +365,7 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
                     on_premises_domain_name: Some("corp.example".into()),
                     ..cloud_twin(o, &o.object_guid, "x@corp.example")
                 })
-                .collect(),
+                .collect::<Vec<_>>(),
         ),
         ..CloudSnapshot::default()
     };
@@ -380,14 +380,14 @@ fn users_link_by_sam_account_name_and_domain_when_sid_and_dn_do_not() {
     // Another domain's user of the same name is not that user.
     let other = CloudSnapshot {
         users: packed(
-            cloud
+            &cloud
                 .users
                 .iter()
                 .map(|u| DirectoryObject {
                     on_premises_domain_name: Some("fabrikam.example".into()),
                     ..u.to_object()
                 })
-                .collect(),
+                .collect::<Vec<_>>(),
         ),
         ..CloudSnapshot::default()
     };
@@ -431,7 +431,7 @@ fn users_link_by_sid_then_dn_then_sam_to_the_last_synced_user_with_the_key() {
         }
     };
     let cloud = CloudSnapshot {
-        users: packed(vec![
+        users: packed(&[
             // The SID wins over a DN another cloud user also carries; of two users with the
             // SID (in either case), the last.
             cloud_user("sid-first", Some("S-1-5-21-1-2-3-1"), None, None, true),
@@ -510,7 +510,7 @@ fn unlinked_users_sharing_a_key_link_alike_and_non_ascii_dns_fold() {
         },
     ];
     let cloud = CloudSnapshot {
-        users: packed(vec![
+        users: packed(&[
             DirectoryObject {
                 id: "juergen".into(),
                 on_premises_sync_enabled: Some(true),
@@ -567,7 +567,7 @@ fn ou_evidence_counts_containers_without_regard_to_case_and_the_users_outside_th
         .iter()
         .map(|o| cloud_twin(o, &o.object_guid, "x@corp.example"))
         .collect();
-    let twins = packed(twins);
+    let twins = packed(&twins);
     let links = Links {
         pairs: linked.iter().zip(twins.iter()).collect(),
         exported_users: linked.iter().chain(&unlinked).collect(),

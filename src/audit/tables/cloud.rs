@@ -696,7 +696,7 @@ mod tests {
                 "a.different.account",
             ),
         ];
-        let mut chunks = DirectoryObjects::pack(objects.clone())
+        let mut chunks = DirectoryObjects::pack(&objects)
             .expect("packs")
             .into_chunks();
         assert_eq!(chunks.len(), 1);

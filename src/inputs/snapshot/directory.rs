@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{DirectoryObject, ProvisioningError};
-use crate::inputs::chunks::{CHUNK, build_in_chunks};
+use crate::inputs::chunks::CHUNK;
 
 /// Where one value lies in its chunk's text, or where an object's proxy addresses or provisioning
 /// errors lie in the chunk's lists; [`Span::ABSENT`] for a property that was null or missing (an
@@ -275,28 +275,11 @@ pub(crate) struct TooLarge {
 }
 
 impl DirectoryObjects {
-    /// `objects` packed, in their order, a chunk at a time on every core (each wave of objects
-    /// is freed once packed: see [`build_in_chunks`]).
-    pub(crate) fn pack(objects: Vec<DirectoryObject>) -> Result<Self, TooLarge> {
+    /// `objects` packed, in their order, a chunk of [`CHUNK`] objects at a time on every core,
+    /// from the first; they are left where they are (the snapshot packs a wave of chunks at a
+    /// time as it reads them, and frees each wave once packed).
+    pub(crate) fn pack(objects: &[DirectoryObject]) -> Result<Self, TooLarge> {
         Self::pack_within(objects, u32::MAX as usize)
-    }
-
-    /// `objects` packed as [`DirectoryObjects::pack`] packs them, left where they are (the
-    /// caller frees them): a chunk of [`CHUNK`] objects at a time on every core, from the first.
-    pub(crate) fn pack_slice(objects: &[DirectoryObject]) -> Result<Self, TooLarge> {
-        use rayon::prelude::*;
-        let packed: Vec<_> = objects
-            .par_chunks(CHUNK)
-            .map(|chunk| pack_chunk(chunk, u32::MAX as usize))
-            .collect();
-        let mut chunks = Vec::with_capacity(packed.len());
-        for chunk in packed {
-            chunks.extend(chunk?);
-        }
-        Ok(DirectoryObjects {
-            chunks,
-            len: objects.len(),
-        })
     }
 
     /// `more`'s objects after these (its chunks after these chunks).
@@ -321,14 +304,20 @@ impl DirectoryObjects {
 
     /// As [`DirectoryObjects::pack`], a chunk's text kept within `text_limit` bytes (the tests
     /// give a small one).
-    fn pack_within(objects: Vec<DirectoryObject>, text_limit: usize) -> Result<Self, TooLarge> {
-        let len = objects.len();
-        let packed = build_in_chunks(objects, |_, objects| pack_chunk(objects, text_limit));
+    fn pack_within(objects: &[DirectoryObject], text_limit: usize) -> Result<Self, TooLarge> {
+        use rayon::prelude::*;
+        let packed: Vec<_> = objects
+            .par_chunks(CHUNK)
+            .map(|chunk| pack_chunk(chunk, text_limit))
+            .collect();
         let mut chunks = Vec::with_capacity(packed.len());
         for chunk in packed {
             chunks.extend(chunk?);
         }
-        Ok(DirectoryObjects { chunks, len })
+        Ok(DirectoryObjects {
+            chunks,
+            len: objects.len(),
+        })
     }
 
     #[must_use]
@@ -538,7 +527,7 @@ mod tests {
             ..DirectoryObject::default()
         });
         for limit in [u32::MAX as usize, 4_096] {
-            let packed = DirectoryObjects::pack_within(objects.clone(), limit).expect("packs");
+            let packed = DirectoryObjects::pack_within(&objects, limit).expect("packs");
             assert_eq!(packed.len(), objects.len());
             let back: Vec<DirectoryObject> = packed.iter().map(ObjectRef::to_object).collect();
             assert!(back == objects, "limit {limit}");
@@ -574,7 +563,7 @@ mod tests {
             mail_nickname: Some("a.different.account".into()),
             ..DirectoryObject::default()
         };
-        let packed = DirectoryObjects::pack(vec![same.clone(), other.clone()]).expect("packs");
+        let packed = DirectoryObjects::pack(&[same.clone(), other.clone()]).expect("packs");
         let text = &packed.chunks[0].text;
         let copied = |o: &DirectoryObject| {
             let upn = o.user_principal_name.as_deref().unwrap_or_default();
@@ -617,7 +606,7 @@ mod tests {
         let mut big = user(2);
         big.id = "the big one".into();
         big.display_name = Some("x".repeat(2_000).into());
-        let Err(error) = DirectoryObjects::pack_within(vec![user(1), big], 1_000) else {
+        let Err(error) = DirectoryObjects::pack_within(&[user(1), big], 1_000) else {
             panic!("an object over the limit was packed");
         };
         assert_eq!(error.id, "the big one");
