@@ -51,12 +51,18 @@ const CUT_RECORD_ROOM: usize = 1 << 20;
 /// and then padding), the objects grow as they come instead of the read failing on an
 /// allocation.
 pub(crate) fn reserve_for_file<T>(objects: &mut Vec<T>, parsed: usize, read: usize, total: u64) {
+    let expected = expected_objects(parsed, read, total);
+    let _ = objects.try_reserve_exact(expected.saturating_sub(objects.len()));
+}
+
+/// How many objects a file of `total` bytes holds, estimated from the `parsed` objects its
+/// first `read` bytes gave (plus a twentieth); see [`reserve_for_file`].
+pub(crate) fn expected_objects(parsed: usize, read: usize, total: u64) -> usize {
     let expected = u128::from(total)
         .saturating_mul(parsed as u128)
         .saturating_mul(21)
         / (read.max(1) as u128).saturating_mul(20);
-    let expected = usize::try_from(expected).unwrap_or(usize::MAX);
-    let _ = objects.try_reserve_exact(expected.saturating_sub(objects.len()));
+    usize::try_from(expected).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

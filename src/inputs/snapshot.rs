@@ -955,8 +955,7 @@ fn load_into<T: DeserializeOwned + HasId + Send>(
     collection: Collection,
     target: impl FnOnce(&mut CloudSnapshot) -> &mut Vec<T>,
 ) -> Result<CollectionState, SnapshotError> {
-    let loaded =
-        load_collection::<T, Vec<T>>(&snapshot.dir, snapshot.manifest.as_ref(), collection)?;
+    let loaded = load_collection::<Vec<T>>(&snapshot.dir, snapshot.manifest.as_ref(), collection)?;
     Ok(keep(snapshot, loaded, target))
 }
 
@@ -979,7 +978,7 @@ fn load_directory(
     manifest: Option<&Manifest>,
     collection: Collection,
 ) -> Result<Loaded<DirectoryObjects>, SnapshotError> {
-    let loaded = load_collection::<DirectoryObject, PackedAsRead>(dir, manifest, collection)?;
+    let loaded = load_collection::<PackedAsRead>(dir, manifest, collection)?;
     let objects = loaded
         .objects
         .finish()
@@ -1013,7 +1012,7 @@ impl<C: Default> From<CollectionState> for Loaded<C> {
 }
 
 /// Reads `collection` from the snapshot in `dir`, judged against its `manifest` entry.
-fn load_collection<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
+fn load_collection<K: Kept>(
     dir: &Path,
     manifest: Option<&Manifest>,
     collection: Collection,
@@ -1068,7 +1067,7 @@ fn load_collection<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
             reason: manifest_reason(entry),
         }));
     }
-    let (parsed, missing) = read_collection::<T, K>(&path, collection.required_properties())?;
+    let (parsed, missing) = read_collection::<K>(&path, collection.required_properties())?;
     if !missing.is_empty() {
         return Ok(Loaded::from(CollectionState::Failed {
             reason: format!(
@@ -1112,16 +1111,16 @@ fn load_collection<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
 
 /// The collection file's objects, and which of the `required` properties no object has (none
 /// when there are no objects).
-fn read_collection<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
+fn read_collection<K: Kept>(
     path: &Path,
     required: &'static [&'static str],
 ) -> Result<(Parsed<K>, Vec<&'static str>), SnapshotError> {
     let (parsed, found) = if path.extension().is_some_and(|e| e == "jsonl") {
-        jsonl::read::<T, K>(path, required, jsonl::BLOCK)?
+        jsonl::read::<K>(path, required, jsonl::BLOCK)?
     } else {
         let bytes = read_bytes(path)?;
         let text = as_text(path, &bytes)?;
-        let parsed = parse_envelope_collection::<T, K>(path, text)?;
+        let parsed = parse_envelope_collection::<K>(path, text)?;
         let found = required
             .iter()
             .map(|p| text.contains(&format!("\"{p}\"")))
@@ -1166,10 +1165,7 @@ struct Parsed<K> {
 
 /// `{"value":[...]}` (a Graph collection response) or a bare array (one object per line is
 /// read a block at a time, by [`jsonl::read`]).
-fn parse_envelope_collection<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
-    path: &Path,
-    text: &str,
-) -> Result<Parsed<K>, SnapshotError> {
+fn parse_envelope_collection<K: Kept>(path: &Path, text: &str) -> Result<Parsed<K>, SnapshotError> {
     let (records, next_link) = parse_envelope(path, text)?;
     let base = text.as_ptr() as usize;
     // Each record's line, for messages: one pass over the text, since the records come in text
@@ -1188,15 +1184,15 @@ fn parse_envelope_collection<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
             (line, offset, raw.get())
         })
         .collect();
-    let mut first = FirstOfEachId::<T, K>::default();
+    let mut first = FirstOfEachId::<K>::default();
     first.objects.reserve(raws.len());
     let mut rejected = Vec::new();
     // Parsed on every core a chunk of records at a time and kept (or not) chunk by chunk: the
     // parsed records of the whole file and the objects kept from them were never both whole.
     for chunk in raws.chunks(PARSE_CHUNK) {
-        let results: Vec<Result<T, RejectedRecord>> = chunk
+        let results: Vec<Result<K::Object, RejectedRecord>> = chunk
             .par_iter()
-            .map(|&(line, _, raw)| parse_record::<T>(path, line, raw))
+            .map(|&(line, _, raw)| parse_record::<K::Object>(path, line, raw))
             .collect();
         // The whole text is here: a first record's text is where it lies.
         let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
@@ -1233,33 +1229,31 @@ struct Place {
 /// The objects of a collection, the first of each id in file order. An id listed twice with
 /// different data (a snapshot stitched from two runs, an edited file) keeps the first and
 /// rejects the other, never both kept silently; an identical repeat is the same object.
-struct FirstOfEachId<T, K = Vec<T>> {
+struct FirstOfEachId<K> {
     objects: K,
     /// The hash of each kept object's id, its place in `objects` and in the file.
     places: hashbrown::HashTable<(u64, usize, Place)>,
     state: foldhash::fast::RandomState,
-    kept: std::marker::PhantomData<fn(T)>,
 }
 
-impl<T, K: Default> Default for FirstOfEachId<T, K> {
+impl<K: Default> Default for FirstOfEachId<K> {
     fn default() -> Self {
         FirstOfEachId {
             objects: K::default(),
             places: hashbrown::HashTable::new(),
             state: foldhash::fast::RandomState::default(),
-            kept: std::marker::PhantomData,
         }
     }
 }
 
-impl<T: HasId, K: Kept<T>> FirstOfEachId<T, K> {
+impl<K: Kept> FirstOfEachId<K> {
     /// Takes the records of `lines` (read from a text that starts at file offset `text_at`),
     /// in order, as `results` parsed them: each object is kept unless its id came before, and
     /// then dropped when its text is the first one's (`first_raw` gives that) or rejected when
     /// not; a record that did not parse is rejected as it is.
     fn keep_each<'t>(
         &mut self,
-        results: Vec<Result<T, RejectedRecord>>,
+        results: Vec<Result<K::Object, RejectedRecord>>,
         lines: &[Line<'_>],
         text_at: u64,
         mut first_raw: impl FnMut(&Place) -> Result<Cow<'t, str>, SnapshotError>,
@@ -1304,20 +1298,25 @@ impl<T: HasId, K: Kept<T>> FirstOfEachId<T, K> {
 
 /// Where the objects [`FirstOfEachId`] keeps go, as they are read: a `Vec` of them, or, for
 /// the users, contacts and groups, their packed form ([`PackedAsRead`]).
-trait Kept<T>: Default + Send {
+trait Kept: Default + Send {
+    /// What each record of the collection is parsed into.
+    type Object: DeserializeOwned + HasId + Send;
     fn len(&self) -> usize;
     /// The id of the object kept `at`-th (the tie-breaker when two ids hash alike).
     fn id_at(&self, at: usize) -> Cow<'_, str>;
-    fn push(&mut self, object: T);
-    /// Room for `more` objects still to come.
-    fn reserve(&mut self, more: usize);
-    /// Room for a whole file's objects, estimated from the first `read` bytes' `parsed` ones.
-    fn reserve_for_file(&mut self, parsed: usize, read: usize, total: u64);
-    /// Called after each block of records: packs what can be packed (`path`: for the error).
-    fn settle(&mut self, path: &Path) -> Result<(), SnapshotError>;
+    fn push(&mut self, object: Self::Object);
+    /// Room for `more` objects still to come (none is made by default).
+    fn reserve(&mut self, _more: usize) {}
+    /// Called after each block of records: packs what can be packed (`path`: for the error;
+    /// nothing to do by default).
+    fn settle(&mut self, _path: &Path) -> Result<(), SnapshotError> {
+        Ok(())
+    }
 }
 
-impl<T: HasId + Send> Kept<T> for Vec<T> {
+impl<T: DeserializeOwned + HasId + Send> Kept for Vec<T> {
+    type Object = T;
+
     fn len(&self) -> usize {
         Vec::len(self)
     }
@@ -1332,14 +1331,6 @@ impl<T: HasId + Send> Kept<T> for Vec<T> {
 
     fn reserve(&mut self, more: usize) {
         let _ = self.try_reserve_exact(more);
-    }
-
-    fn reserve_for_file(&mut self, parsed: usize, read: usize, total: u64) {
-        crate::inputs::blocks::reserve_for_file(self, parsed, read, total);
-    }
-
-    fn settle(&mut self, _: &Path) -> Result<(), SnapshotError> {
-        Ok(())
     }
 }
 
@@ -1365,7 +1356,11 @@ impl PackedAsRead {
     }
 }
 
-impl Kept<DirectoryObject> for PackedAsRead {
+// Nothing to make room for (the default `reserve`): the packed chunks are sized as they are made,
+// and `pending` holds less than a wave of chunks and one block's objects.
+impl Kept for PackedAsRead {
+    type Object = DirectoryObject;
+
     fn len(&self) -> usize {
         self.packed.len() + self.pending.len()
     }
@@ -1380,12 +1375,6 @@ impl Kept<DirectoryObject> for PackedAsRead {
     fn push(&mut self, object: DirectoryObject) {
         self.pending.push(object);
     }
-
-    // Nothing to make room for: the packed chunks are sized as they are made, and `pending`
-    // holds less than a wave of chunks and one block's objects.
-    fn reserve(&mut self, _: usize) {}
-
-    fn reserve_for_file(&mut self, _: usize, _: usize, _: u64) {}
 
     fn settle(&mut self, path: &Path) -> Result<(), SnapshotError> {
         use crate::inputs::chunks::CHUNK;
@@ -1760,9 +1749,8 @@ mod tests {
         write(dir.path(), "users.jsonl", &text);
         let path = dir.path().join("users.jsonl");
         // Blocks of 64 KiB: the file's first chunks are packed before its last lines are read.
-        let (as_read, _) =
-            jsonl::read::<DirectoryObject, PackedAsRead>(&path, &[], 1 << 16).unwrap();
-        let (all, _) = read_collection::<DirectoryObject, Vec<_>>(&path, &[]).unwrap();
+        let (as_read, _) = jsonl::read::<PackedAsRead>(&path, &[], 1 << 16).unwrap();
+        let (all, _) = read_collection::<Vec<DirectoryObject>>(&path, &[]).unwrap();
         assert_eq!(as_read.objects.len(), count);
         assert_eq!(all.objects.len(), count);
         let rejected = |parsed: &[RejectedRecord]| -> Vec<(usize, String)> {

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use super::{
     FirstOfEachId, HasId, Kept, Line, Parsed, Place, SnapshotError, not_utf8, parse_record,
 };
-use crate::inputs::blocks::{read_block, start_next};
+use crate::inputs::blocks::{expected_objects, read_block, start_next};
 use crate::inputs::onprem::RejectedRecord;
 
 /// How much of the file is read at a time (a line longer than this is read whole all the same):
@@ -31,7 +31,7 @@ pub(super) const BLOCK: usize = 8 << 20;
 
 /// Reads the JSON-lines file at `path` in blocks of `block` bytes; also says which of
 /// `properties` (written as `"name"` anywhere in the text) the file holds.
-pub(super) fn read<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
+pub(super) fn read<K: Kept>(
     path: &Path,
     properties: &[&str],
     block: usize,
@@ -44,7 +44,7 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
     let total = file.metadata().map_err(io)?.len();
     let quoted: Vec<String> = properties.iter().map(|p| format!("\"{p}\"")).collect();
     let mut found = vec![false; properties.len()];
-    let mut first = FirstOfEachId::<T, K>::default();
+    let mut first = FirstOfEachId::<K>::default();
     let mut rejected = Vec::new();
     let mut buffer: Vec<u8> = Vec::new();
     // The file offset of `buffer[0]`, and the lines before it.
@@ -79,7 +79,7 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
             start_next(&mut next, buffer.capacity(), &buffer[end..]);
         }
         let ((raws, results, newlines), read) = rayon::join(
-            || parse_lines::<T>(path, text, lines_before),
+            || parse_lines::<K::Object>(path, text, lines_before),
             || {
                 for (found, quoted) in found.iter_mut().zip(&quoted) {
                     *found = *found
@@ -94,7 +94,9 @@ pub(super) fn read<T: DeserializeOwned + HasId + Send, K: Kept<T>>(
         );
         if first.objects.len() == 0 && end > 0 {
             // Room for the whole file's objects at once, estimated from this block's.
-            first.objects.reserve_for_file(results.len(), end, total);
+            first
+                .objects
+                .reserve(expected_objects(results.len(), end, total));
         }
         // The first record's text: in this block, or read again from the file.
         let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
@@ -183,8 +185,7 @@ mod tests {
     /// start of their reasons, and the properties found.
     fn read_in_blocks(path: &Path, block: usize) -> (Vec<String>, Vec<(usize, String)>, Vec<bool>) {
         let (parsed, found) =
-            read::<DirectoryObject, Vec<_>>(path, &["onPremisesSyncEnabled", "mail"], block)
-                .unwrap();
+            read::<Vec<DirectoryObject>>(path, &["onPremisesSyncEnabled", "mail"], block).unwrap();
         let ids = parsed.objects.iter().map(|o| o.id.clone()).collect();
         let rejected = parsed
             .rejected
@@ -250,7 +251,7 @@ mod tests {
         bytes.extend(b"\xFF\"}\n");
         std::fs::write(&path, bytes).unwrap();
         for block in [1, 5, 13, 30, BLOCK] {
-            let Err(error) = read::<DirectoryObject, Vec<_>>(&path, &[], block) else {
+            let Err(error) = read::<Vec<DirectoryObject>>(&path, &[], block) else {
                 panic!("block of {block}: read as UTF-8");
             };
             assert!(
