@@ -756,16 +756,23 @@ impl<'s, 'a> SidIndex<'s, 'a> {
         let state = foldhash::fast::RandomState::default();
         // `lowercase_hash` gives two texts that differ only in ASCII case one hash, which is all
         // an ASCII-case-blind comparison needs of it.
-        let keyed: Vec<(u64, &'a str, usize)> = users
+        // One entry a user, `None` without a SID: collected from a map, the vector is written
+        // in place on every core (from a filter, each core's share grew by doubling and was
+        // then copied into it).
+        let keyed: Vec<Option<(u64, &'a str)>> = users
             .par_iter()
-            .enumerate()
-            .filter_map(|(index, user)| {
+            .map(|user| {
                 let sid = user.on_premises_security_identifier()?;
-                Some((lowercase_hash(&state, &[sid]), sid, index))
+                Some((lowercase_hash(&state, &[sid]), sid))
             })
             .collect();
-        let mut table = hashbrown::HashTable::with_capacity(keyed.len());
-        for (hash, sid, user) in keyed {
+        let mut table =
+            hashbrown::HashTable::with_capacity(keyed.iter().filter(|k| k.is_some()).count());
+        for (user, (hash, sid)) in keyed
+            .into_iter()
+            .enumerate()
+            .filter_map(|(user, key)| Some((user, key?)))
+        {
             let same = |&(h, other, _): &(u64, &str, _)| h == hash && same_sid(other, sid);
             match table.entry(hash, same, |&(h, _, _)| h) {
                 hashbrown::hash_table::Entry::Occupied(mut kept) => kept.get_mut().2 = user,
@@ -903,16 +910,19 @@ struct Links<'a> {
 
 impl<'a> Links<'a> {
     fn new(onprem: &'a [OnPremObject], cloud: &'a CloudSnapshot) -> Self {
-        let synced: Vec<ObjectRef<'a>> = cloud
-            .users
-            .iter()
-            .filter(|u| u.on_premises_sync_enabled() == Some(true))
-            .collect();
+        // Room for every user made once (at most a few megabytes more than needed): collected
+        // from a filter, each vector grew by doubling, every step a copy into fresh pages
+        // (tens of megabytes at a million users; docs/performance.md).
+        let mut synced: Vec<ObjectRef<'a>> = Vec::with_capacity(cloud.users.len());
+        synced.extend(
+            cloud
+                .users
+                .iter()
+                .filter(|u| u.on_premises_sync_enabled() == Some(true)),
+        );
         let by_sid = SidIndex::new(&synced);
-        let exported_users: Vec<&OnPremObject> = onprem
-            .iter()
-            .filter(|o| o.class == ObjectClass::User)
-            .collect();
+        let mut exported_users: Vec<&OnPremObject> = Vec::with_capacity(onprem.len());
+        exported_users.extend(onprem.iter().filter(|o| o.class == ObjectClass::User));
         // By objectSid; then, for the users that leaves unlinked, by DN, and then by
         // sAMAccountName in the DN's domain (unique within a domain only: the key is both).
         let mut linked: Vec<Option<ObjectRef<'a>>> = exported_users
@@ -941,11 +951,13 @@ impl<'a> Links<'a> {
                 Some([sam, u.on_premises_domain_name()?.trim()])
             },
         );
-        let pairs = exported_users
-            .iter()
-            .zip(linked)
-            .filter_map(|(o, c)| Some((*o, c?)))
-            .collect();
+        let mut pairs = Vec::with_capacity(exported_users.len());
+        pairs.extend(
+            exported_users
+                .iter()
+                .zip(linked)
+                .filter_map(|(o, c)| Some((*o, c?))),
+        );
         Links {
             pairs,
             exported_users,
