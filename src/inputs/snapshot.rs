@@ -1247,6 +1247,15 @@ impl<K: Default> Default for FirstOfEachId<K> {
 }
 
 impl<K: Kept> FirstOfEachId<K> {
+    /// Room for `more` objects and their ids, made once: the ids' table of a million users
+    /// grown as it was filled was rehashed at every doubling, each time into fresh pages. Only
+    /// an estimate ([`expected_objects`](crate::inputs::blocks::expected_objects)): room that
+    /// cannot be had is no error, the table then grows as it is filled.
+    fn reserve(&mut self, more: usize) {
+        self.objects.reserve(more);
+        let _ = self.places.try_reserve(more, |(hash, _, _)| *hash);
+    }
+
     /// Takes the records of `lines` (read from a text that starts at file offset `text_at`),
     /// in order, as `results` parsed them: each object is kept unless its id came before, and
     /// then dropped when its text is the first one's (`first_raw` gives that) or rejected when

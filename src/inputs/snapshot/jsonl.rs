@@ -94,9 +94,7 @@ pub(super) fn read<K: Kept>(
         );
         if first.objects.len() == 0 && end > 0 {
             // Room for the whole file's objects at once, estimated from this block's.
-            first
-                .objects
-                .reserve(expected_objects(results.len(), end, total));
+            first.reserve(expected_objects(results.len(), end, total));
         }
         // The first record's text: in this block, or read again from the file.
         let first_raw = |first: &Place| -> Result<Cow<'_, str>, SnapshotError> {
