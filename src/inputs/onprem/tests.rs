@@ -66,6 +66,80 @@ fn a_distinguished_name_carries_its_domain_and_shares_it() {
     assert_eq!(none.domain(), None);
 }
 
+/// The first unescaped comma, found by jumping to commas and backslashes, is where a byte by
+/// byte reading of the escapes puts it, for every text of up to six characters over commas,
+/// backslashes, a letter and a two-byte character.
+#[test]
+fn the_first_unescaped_comma_is_found_as_reading_byte_by_byte_finds_it() {
+    fn byte_by_byte(dn: &str) -> Option<usize> {
+        let mut escaped = false;
+        for (i, &b) in dn.as_bytes().iter().enumerate() {
+            match b {
+                b'\\' if !escaped => escaped = true,
+                b',' if !escaped => return Some(i),
+                _ => escaped = false,
+            }
+        }
+        None
+    }
+    let alphabet = [",", "\\", "a", "é"];
+    let mut texts = vec![String::new()];
+    let mut checked = 0;
+    for _ in 0..6 {
+        texts = texts
+            .iter()
+            .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+            .collect();
+        for text in &texts {
+            assert_eq!(first_unescaped_comma(text), byte_by_byte(text), "{text:?}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4 + 16 + 64 + 256 + 1024 + 4096);
+}
+
+/// A DN shares the previous object's domain exactly when building its own gives the same text,
+/// whether the comparison is made in place (ASCII `DC=` values) or by building it (others).
+#[test]
+fn a_domain_is_shared_exactly_when_it_is_the_same() {
+    let dns = [
+        "CN=a,OU=Staff,DC=Corp,DC=local",
+        "CN=b,DC=corp,DC=LOCAL",
+        "CN=c, dc = corp , DC= local ",
+        "CN=d,DC=corp",
+        "CN=e,DC=corp,DC=local,DC=x",
+        "CN=f,DC=corp.local",
+        "CN=g\\,DC=corp,DC=local",
+        "CN=h\\\\,DC=corp,DC=local",
+        "CN=i,DC=co,DC=rp,DC=local",
+        "CN=j,DC=Ünïcode,DC=DE",
+        "CN=k,DC=ünïcode,DC=de",
+        "CN=l,DC=\u{212a}orp,DC=local",
+        "CN=m,DC=korp,DC=local",
+        "CN=n,DC=,DC=local",
+        "CN=o,DC=local",
+        "CN=p,OU=x",
+    ];
+    for first in dns {
+        let first = DistinguishedName::new(first.to_owned());
+        for dn in dns {
+            let shared = DistinguishedName::sharing_domain(dn.to_owned(), Some(&first));
+            assert_eq!(
+                shared.domain(),
+                dn_domain(dn).as_deref(),
+                "{dn} after {first}"
+            );
+            let same = first.domain().is_some() && first.domain() == shared.domain();
+            let one_string = same
+                && std::ptr::eq(
+                    first.domain().unwrap().as_ptr(),
+                    shared.domain().unwrap().as_ptr(),
+                );
+            assert_eq!(one_string, same, "{dn} after {first}");
+        }
+    }
+}
+
 /// Two DNs name one object when they are equal without regard to case, as `to_lowercase` sees
 /// it (the Kelvin sign lower-cases to an ASCII `k`); the hash agrees with the comparison.
 #[test]
