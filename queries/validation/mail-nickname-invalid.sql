@@ -48,12 +48,16 @@ WITH checks AS (
     -- their own, so that `shown`, `symbols` and `length` (computed when read: docs/rules.md) are
     -- computed for them only: more than 64 bytes (a UTF-16 length is never more than the UTF-8
     -- bytes), or a period first, last or twice in a row, or a character of the test below (one
-    -- regular expression: three LIKEs over a million values took twice as long).
+    -- regular expression: three LIKEs over a million values took twice as long). The expression
+    -- is given the mailNickname values only (the others are null to it): a condition on `value`
+    -- alone runs in each of the five parts `onprem_names` is made of, before the attribute test
+    -- (docs/rules.md), and read every name attribute's values (twice the rule's time).
     FROM (
         SELECT * FROM onprem_names
         WHERE attribute = 'mailNickname'
           AND (OCTET_LENGTH(value) > 64
-               OR REGEXP_LIKE(value, '^[.]|[.][.]|[.]$|[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]'))
+               OR REGEXP_LIKE(CASE WHEN attribute = 'mailNickname' THEN value END,
+                              '^[.]|[.][.]|[.]$|[^A-Za-z0-9!#$%&''*+/=?^_`{|}~.¡-ÿ-]'))
     ) v
 ),
 judged AS (
