@@ -97,7 +97,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     // the engine will not sync them, so there is nothing to report).
     let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem
         .as_ref()
-        .map(|objects| objects.iter().map(|o| o.class).collect());
+        .map(|objects| class_counts(objects).into_keys().collect());
     let began = timings::Began::now();
     let (onprem, choices) = match onprem {
         Some(objects) => {
@@ -245,11 +245,11 @@ fn read_inputs(
     });
     let (onprem, cloud) = (onprem?, cloud?);
     if let Some(objects) = &onprem {
-        for o in objects {
+        for (class, count) in class_counts(objects) {
             *inputs
                 .onprem_objects
-                .entry(o.class.as_str().to_owned())
-                .or_default() += 1;
+                .entry(class.as_str().to_owned())
+                .or_default() += count;
         }
     }
     if let Some(cloud) = &cloud {
@@ -275,6 +275,28 @@ fn read_inputs(
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// How many of `objects` are of each class, for the classes they hold. Counted in an array in
+/// one pass: a map entry looked up, and a key string made, for each of a million objects ran
+/// on one core between the read and the sync model.
+fn class_counts(objects: &[OnPremObject]) -> BTreeMap<onprem::ObjectClass, usize> {
+    use onprem::ObjectClass;
+    const CLASSES: [ObjectClass; 3] = [ObjectClass::User, ObjectClass::Contact, ObjectClass::Group];
+    let mut counts = [0usize; CLASSES.len()];
+    for object in objects {
+        let slot = match object.class {
+            ObjectClass::User => 0,
+            ObjectClass::Contact => 1,
+            ObjectClass::Group => 2,
+        };
+        counts[slot] += 1;
+    }
+    CLASSES
+        .into_iter()
+        .zip(counts)
+        .filter(|&(_, count)| count > 0)
+        .collect()
 }
 
 /// Imports every export; an object exported twice (overlapping exports) is kept once and the
@@ -417,4 +439,29 @@ fn drop_repeats(files: &mut [(Vec<OnPremObject>, Vec<bool>)]) -> Vec<Vec<Rejecte
         files[file].1 = keep;
     }
     dedupe_rejected
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::onprem::ObjectClass;
+
+    /// Each class is counted, and a class no object has is not listed (the report says which
+    /// classes an export held).
+    #[test]
+    fn classes_are_counted_and_absent_ones_left_out() {
+        let object = |class| {
+            crate::audit::sync_model::tests::sample(class, [1; 16], "CN=x,DC=corp,DC=example")
+        };
+        let objects = [
+            object(ObjectClass::User),
+            object(ObjectClass::Group),
+            object(ObjectClass::User),
+        ];
+        assert_eq!(
+            class_counts(&objects),
+            BTreeMap::from([(ObjectClass::User, 2), (ObjectClass::Group, 1)])
+        );
+        assert!(class_counts(&[]).is_empty());
+    }
 }
