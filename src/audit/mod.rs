@@ -282,17 +282,14 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 /// on one core between the read and the sync model.
 fn class_counts(objects: &[OnPremObject]) -> BTreeMap<onprem::ObjectClass, usize> {
     use onprem::ObjectClass;
-    const CLASSES: [ObjectClass; 3] = [ObjectClass::User, ObjectClass::Contact, ObjectClass::Group];
-    let mut counts = [0usize; CLASSES.len()];
+    let mut counts = [0usize; ObjectClass::ALL.len()];
     for object in objects {
-        let slot = match object.class {
-            ObjectClass::User => 0,
-            ObjectClass::Contact => 1,
-            ObjectClass::Group => 2,
-        };
-        counts[slot] += 1;
+        // A class's place in ObjectClass::ALL (which lists every class) is its counter.
+        if let Some(slot) = ObjectClass::ALL.iter().position(|&c| c == object.class) {
+            counts[slot] += 1;
+        }
     }
-    CLASSES
+    ObjectClass::ALL
         .into_iter()
         .zip(counts)
         .filter(|&(_, count)| count > 0)
@@ -461,6 +458,14 @@ mod tests {
         assert_eq!(
             class_counts(&objects),
             BTreeMap::from([(ObjectClass::User, 2), (ObjectClass::Group, 1)])
+        );
+        let every_class = ObjectClass::ALL.map(object);
+        assert_eq!(
+            class_counts(&every_class),
+            ObjectClass::ALL
+                .into_iter()
+                .map(|class| (class, 1))
+                .collect()
         );
         assert!(class_counts(&[]).is_empty());
     }

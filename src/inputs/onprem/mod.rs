@@ -41,6 +41,9 @@ pub enum ObjectClass {
 }
 
 impl ObjectClass {
+    /// Every class, in declaration order.
+    pub const ALL: [ObjectClass; 3] = [ObjectClass::User, ObjectClass::Contact, ObjectClass::Group];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectClass::User => "user",
@@ -51,9 +54,7 @@ impl ObjectClass {
 
     /// The class named `name` (`user`, `contact`, `group`; as [`ObjectClass::as_str`] spells it).
     pub fn from_name(name: &str) -> Option<ObjectClass> {
-        [ObjectClass::User, ObjectClass::Contact, ObjectClass::Group]
-            .into_iter()
-            .find(|c| c.as_str() == name)
+        ObjectClass::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 

@@ -26,6 +26,19 @@ fn base64_text_is_base64_inline_or_not() {
     }
 }
 
+/// `ObjectClass::ALL` lists every class: the match below stops compiling when a class is added,
+/// and then the list must be looked at.
+#[test]
+fn every_object_class_is_listed() {
+    for class in ObjectClass::ALL {
+        let listed = match class {
+            ObjectClass::User | ObjectClass::Contact | ObjectClass::Group => class,
+        };
+        assert_eq!(ObjectClass::from_name(listed.as_str()), Some(listed));
+    }
+    assert_eq!(ObjectClass::ALL.len(), 3);
+}
+
 #[test]
 fn dn_domain_reads_dc_parts() {
     assert_eq!(
