@@ -19,6 +19,11 @@ use rayon::prelude::*;
 /// (docs/performance.md).
 pub(crate) const CHUNK: usize = 1 << 14;
 
+/// How many objects are built (or packed) at a time: a chunk for each core.
+pub(crate) fn wave() -> usize {
+    CHUNK * rayon::current_num_threads().max(1)
+}
+
 /// `build` applied to each chunk of [`CHUNK`] of `items` (the objects a table or a packed
 /// collection is built from), on every
 /// core, the results in the objects' order (the tables' row order, which the findings' order
@@ -33,7 +38,7 @@ pub(crate) fn build_in_chunks<T: Send + Sync, R: Send>(
     mut items: Vec<T>,
     build: impl Fn(usize, &[T]) -> R + Sync,
 ) -> Vec<R> {
-    let wave = CHUNK * rayon::current_num_threads().max(1);
+    let wave = wave();
     let mut from_the_end: Vec<R> = Vec::with_capacity(items.len().div_ceil(CHUNK));
     while !items.is_empty() {
         // A multiple of CHUNK, so the chunks are the same whatever the wave's size.
@@ -61,7 +66,7 @@ mod tests {
     /// the count: none, less than a chunk, whole chunks, and more than a wave of them.
     #[test]
     fn chunks_are_built_once_each_and_returned_in_order() {
-        let wave = CHUNK * rayon::current_num_threads().max(1);
+        let wave = wave();
         for count in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * wave + 3 * CHUNK + 7] {
             let items: Vec<usize> = (0..count).collect();
             let built = build_in_chunks(items, |first, chunk| {

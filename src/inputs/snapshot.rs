@@ -1386,9 +1386,8 @@ impl Kept for PackedAsRead {
     }
 
     fn settle(&mut self, path: &Path) -> Result<(), SnapshotError> {
-        use crate::inputs::chunks::CHUNK;
-        let wave = CHUNK * rayon::current_num_threads().max(1);
-        if self.pending.len() < wave {
+        use crate::inputs::chunks::{CHUNK, wave};
+        if self.pending.len() < wave() {
             return Ok(());
         }
         let whole = self.pending.len() / CHUNK * CHUNK;
@@ -1746,7 +1745,7 @@ mod tests {
         use crate::inputs::chunks::CHUNK;
         let dir = tempfile::tempdir().unwrap();
         // More than a wave of chunks (packed mid-file) and a partial chunk after it.
-        let count = CHUNK * rayon::current_num_threads().max(1) + CHUNK + 10;
+        let count = crate::inputs::chunks::wave() + CHUNK + 10;
         let line = |i: usize, upn: &str| {
             format!(r#"{{"id":"u{i}","onPremisesSyncEnabled":true,"userPrincipalName":"{upn}"}}"#)
         };
