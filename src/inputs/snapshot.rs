@@ -1185,7 +1185,7 @@ fn parse_envelope_collection<K: Kept>(path: &Path, text: &str) -> Result<Parsed<
         })
         .collect();
     let mut first = FirstOfEachId::<K>::default();
-    first.objects.reserve(raws.len());
+    first.reserve(raws.len());
     let mut rejected = Vec::new();
     // Parsed on every core a chunk of records at a time and kept (or not) chunk by chunk: the
     // parsed records of the whole file and the objects kept from them were never both whole.
@@ -1248,9 +1248,10 @@ impl<K: Default> Default for FirstOfEachId<K> {
 
 impl<K: Kept> FirstOfEachId<K> {
     /// Room for `more` objects and their ids, made once: the ids' table of a million users
-    /// grown as it was filled was rehashed at every doubling, each time into fresh pages. Only
-    /// an estimate ([`expected_objects`](crate::inputs::blocks::expected_objects)): room that
-    /// cannot be had is no error, the table then grows as it is filled.
+    /// grown as it was filled was rehashed at every doubling, each time into fresh pages.
+    /// `more` may be an estimate (the JSON-lines reader's, from its first block:
+    /// [`expected_objects`](crate::inputs::blocks::expected_objects)): room that cannot be had
+    /// is no error, the table then grows as it is filled.
     fn reserve(&mut self, more: usize) {
         self.objects.reserve(more);
         let _ = self.places.try_reserve(more, |(hash, _, _)| *hash);
