@@ -336,18 +336,19 @@ impl DistinguishedName {
         previous: Option<&DistinguishedName>,
     ) -> Self {
         let text = text.into();
-        let shared = previous.and_then(|p| p.domain.as_ref());
-        // Compared with the previous domain where the DN lies, without building this one's:
-        // nearly always the same, and otherwise a string was built for each of a million
-        // objects only to be dropped.
-        if let Some(shared) = shared.filter(|shared| is_domain_of(&text, shared)) {
-            let domain = Some(Arc::clone(shared));
-            return DistinguishedName { text, domain };
-        }
-        let domain = dn_domain(&text).map(|domain| match shared {
-            Some(shared) if **shared == *domain => Arc::clone(shared),
-            _ => Arc::from(domain),
-        });
+        let previous = previous.and_then(|p| p.domain.as_ref());
+        let domain = match previous {
+            // Compared where the DN lies, without building this one's domain: nearly always the
+            // previous one, and otherwise a string was built for each of a million objects only
+            // to be dropped.
+            Some(shared) if is_domain_of(&text, shared) => Some(Arc::clone(shared)),
+            // Another domain, or one not judged in place (a non-ASCII value): built, and still
+            // shared when it is the same.
+            _ => dn_domain(&text).map(|domain| match previous {
+                Some(shared) if **shared == *domain => Arc::clone(shared),
+                _ => Arc::from(domain),
+            }),
+        };
         DistinguishedName { text, domain }
     }
 
@@ -1677,7 +1678,8 @@ fn classify(classes: &[CompactString]) -> Classified<'_> {
 /// The DNS domain of a DN: `CN=a,OU=b,DC=contoso,DC=local` → `contoso.local`: its `DC=` RDNs in
 /// order, lower case, joined by dots. A comma escaped in a value does not end an RDN (RFC 4514):
 /// `CN=x\,DC=y,DC=contoso,DC=local` is in `contoso.local`. An object's domain is found once, in
-/// [`DistinguishedName`]; built in one string (not parts joined), once for each of a million.
+/// [`DistinguishedName`], and built (in one string, not parts joined) only when it is not the
+/// previous object's ([`is_domain_of`]).
 pub(crate) fn dn_domain(dn: &str) -> Option<String> {
     let mut domain: Option<String> = None;
     for value in dc_values(dn) {
