@@ -94,10 +94,15 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<AuditReport> {
     // the tables, so no rule can report an object the engine never looks at.
     // What the exports held before scoping: an export with nothing usable, or with no object of
     // a class a rule reports on, must not let that rule pass (scoped-out objects are different:
-    // the engine will not sync them, so there is nothing to report).
-    let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem
-        .as_ref()
-        .map(|objects| class_counts(objects).into_keys().collect());
+    // the engine will not sync them, so there is nothing to report). They are the classes
+    // `read_inputs` counted, not counted again.
+    let imported_classes: Option<BTreeSet<onprem::ObjectClass>> = onprem.as_ref().map(|_| {
+        inputs
+            .onprem_objects
+            .keys()
+            .filter_map(|name| onprem::ObjectClass::from_name(name))
+            .collect()
+    });
     let began = timings::Began::now();
     let (onprem, choices) = match onprem {
         Some(objects) => {
